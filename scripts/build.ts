@@ -1,0 +1,98 @@
+#!/usr/bin/env bun
+/**
+ * Compile the single binary. `bun scripts/build.ts` → dist/tracer for this host;
+ * `--all` → every release target into dist/tracer-<target>[.exe]; `--target T` → one of them.
+ * The binary never autoloads .env or bunfig.toml from the caller's directory.
+ */
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import pkg from "../package.json" with { type: "json" };
+
+export const TARGETS = [
+  "linux-x64",
+  "linux-arm64",
+  "linux-x64-musl",
+  "darwin-x64",
+  "darwin-arm64",
+  "windows-x64",
+] as const;
+export type Target = (typeof TARGETS)[number];
+
+const root = resolve(import.meta.dir, "..");
+
+function gitCommit(): string {
+  const r = Bun.spawnSync(["git", "rev-parse", "--short=12", "HEAD"], { cwd: root, stderr: "ignore" });
+  return r.exitCode === 0 ? r.stdout.toString().trim() : "unknown";
+}
+
+export interface BuildOptions {
+  target?: Target;
+  outfile?: string;
+  version?: string;
+  /** extra --define NAME=JSON pairs (release/test builds: trusted keys, base URL) */
+  defines?: Record<string, string>;
+}
+
+export async function build(opts: BuildOptions = {}): Promise<string> {
+  const outfile = resolve(
+    opts.outfile ?? join(root, "dist", opts.target ? `tracer-${opts.target}` : "tracer"),
+  );
+  mkdirSync(resolve(outfile, ".."), { recursive: true });
+  const defines = {
+    TRACER_VERSION: JSON.stringify(opts.version ?? pkg.version),
+    TRACER_COMMIT: JSON.stringify(gitCommit()),
+    "process.env.NODE_ENV": JSON.stringify("production"),
+    ...opts.defines,
+  };
+  const cmd = [
+    process.execPath,
+    "build",
+    "--compile",
+    "--minify",
+    "--no-compile-autoload-dotenv",
+    "--no-compile-autoload-bunfig",
+    ...(opts.target ? [`--target=bun-${opts.target}`] : []),
+    ...Object.entries(defines).flatMap(([k, v]) => ["--define", `${k}=${v}`]),
+    join(root, "src", "main.ts"),
+    "--outfile",
+    outfile,
+  ];
+  const p = Bun.spawn(cmd, {
+    cwd: root,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, BUN_OPTIONS: "" },
+  });
+  const [out, err, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
+  if (code !== 0)
+    throw new Error(`bun build failed for ${opts.target ?? "host"} (exit ${code}):\n${out}${err}`);
+  return opts.target === "windows-x64" && !outfile.endsWith(".exe") ? `${outfile}.exe` : outfile;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    options: {
+      all: { type: "boolean" },
+      target: { type: "string" },
+      outfile: { type: "string" },
+      version: { type: "string" },
+    },
+  });
+  const targets: (Target | undefined)[] = values.all ? [...TARGETS] : [values.target as Target | undefined];
+  for (const t of targets) {
+    if (t && !TARGETS.includes(t))
+      throw new Error(`unknown target ${t}; expected one of ${TARGETS.join(", ")}`);
+    const t0 = performance.now();
+    const out = await build({
+      target: t,
+      outfile: values.all ? undefined : values.outfile,
+      version: values.version,
+    });
+    console.error(`built ${out} in ${Math.round(performance.now() - t0)} ms`);
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * The CLI runner around citty: resolves the command, answers --help / --version, rejects unknown flags
+ * and stray arguments (a typo must never be silently ignored), and turns errors into one clean line and
+ * a documented exit code. Everything after `--` belongs to the user's command and is never inspected.
+ */
+import { type ArgsDef, type CommandDef, renderUsage, runCommand } from "citty";
+import { Exit, TracerError } from "../errors.ts";
+import { dim, red } from "../core/output.ts";
+import { VERSION } from "../version.ts";
+
+// biome-ignore lint/suspicious/noExplicitAny: each command has its own argument types
+export type AnyCommand = CommandDef<any>;
+type Cmd = AnyCommand;
+const resolve = async <T>(v: T | Promise<T> | (() => T | Promise<T>)): Promise<T> =>
+  typeof v === "function" ? await (v as () => T | Promise<T>)() : await v;
+
+const usageError = (message: string) => new TracerError("E_USAGE", message, Exit.usage);
+
+async function resolveCommand(root: Cmd, head: string[]) {
+  let cmd = root;
+  let parent: Cmd | undefined;
+  let used = 0;
+  for (;;) {
+    const subs = cmd.subCommands ? await resolve(cmd.subCommands) : undefined;
+    const token = head[used];
+    if (!subs || token === undefined || token.startsWith("-")) break;
+    const sub = subs[token];
+    if (!sub) {
+      const known = Object.keys(subs).filter((k) => !k.startsWith("_"));
+      throw usageError(`unknown command "${token}" (commands: ${known.join(", ")})`);
+    }
+    parent = cmd;
+    cmd = await resolve(sub);
+    used++;
+  }
+  return { cmd, parent, used };
+}
+
+/** Reject flags the command does not define and more positionals than it declares. */
+function checkArgs(args: ArgsDef, tokens: string[]) {
+  const byName = new Map<string, { type?: string }>();
+  let positionals = 0;
+  for (const [name, def] of Object.entries(args)) {
+    if (def.type === "positional") positionals++;
+    byName.set(name, def);
+    const aliases = "alias" in def && def.alias ? (Array.isArray(def.alias) ? def.alias : [def.alias]) : [];
+    for (const a of aliases) byName.set(a, def);
+  }
+  let seen = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t === "--") break;
+    if (t.startsWith("-") && t !== "-" && !/^-\d/.test(t)) {
+      const [raw, inline] = t.replace(/^--?/, "").split("=", 2) as [string, string | undefined];
+      const def = byName.get(raw) ?? (raw.startsWith("no-") ? byName.get(raw.slice(3)) : undefined);
+      if (!def || (raw.startsWith("no-") && !byName.has(raw) && def.type !== "boolean"))
+        throw usageError(`unknown option "${t.split("=")[0]}" (see --help)`);
+      if ((def.type === "string" || def.type === "enum") && inline === undefined) {
+        if (tokens[i + 1] === undefined) throw usageError(`option "${t}" needs a value`);
+        i++;
+      }
+    } else if (++seen > positionals) throw usageError(`unexpected argument "${t}" (see --help)`);
+  }
+}
+
+export async function runCli(root: Cmd, argv: string[]): Promise<void> {
+  const dd = argv.indexOf("--");
+  const head = dd < 0 ? argv : argv.slice(0, dd);
+  const verbose = head.includes("--verbose") || process.env.TRACER_DEBUG === "1";
+  const rawArgs = verbose ? argv.filter((a, i) => a !== "--verbose" || (dd >= 0 && i > dd)) : argv;
+  try {
+    if (head.length === 1 && ["--version", "-v", "-V"].includes(head[0]!)) {
+      process.stdout.write(`${VERSION}\n`);
+      return;
+    }
+    const { cmd, parent, used } = await resolveCommand(
+      root,
+      head.filter((a) => a !== "--verbose"),
+    );
+    if (head.includes("--help") || head.includes("-h")) {
+      process.stdout.write(`${await renderUsage(cmd, parent)}\n`);
+      return;
+    }
+    if (!cmd.run) {
+      process.stderr.write(`${await renderUsage(cmd, parent)}\n`);
+      process.exitCode = Exit.usage;
+      return;
+    }
+    const rest = rawArgs.slice(used);
+    checkArgs(cmd.args ? await resolve(cmd.args) : {}, rest);
+    await runCommand(cmd, { rawArgs: rest });
+  } catch (e) {
+    report(e, verbose);
+  }
+}
+
+function report(e: unknown, verbose: boolean) {
+  if (e instanceof TracerError) {
+    process.stderr.write(`${red("tracer:")} ${e.message}\n`);
+    if (e.hint) process.stderr.write(`${dim(`  hint: ${e.hint}`)}\n`);
+    process.exitCode = e.exitCode;
+  } else if (e instanceof Error && e.name === "CLIError") {
+    process.stderr.write(`${red("tracer:")} ${e.message} (see --help)\n`);
+    process.exitCode = Exit.usage;
+  } else {
+    process.stderr.write(`${red("tracer:")} internal error: ${(e as Error)?.message ?? String(e)}\n`);
+    if (!verbose) process.stderr.write(`${dim("  run again with --verbose for details")}\n`);
+    process.exitCode = Exit.error;
+  }
+  if (verbose && e instanceof Error) {
+    for (let c: unknown = e; c instanceof Error; c = c.cause)
+      process.stderr.write(`${dim(c.stack ?? c.message)}\n`);
+  }
+}

@@ -1,0 +1,38 @@
+import { defineCommand } from "citty";
+import { doctor } from "../../core/doctor.ts";
+import type { DirCheck } from "../../core/dirs.ts";
+import { green, printJson, red, say, yellow } from "../../core/output.ts";
+import { Exit } from "../../errors.ts";
+import { jsonFlag } from "../_shared.ts";
+
+const out = process.stdout;
+const mark = (ok: boolean) => (ok ? green("ok", out) : red("no", out));
+const dirLine = (name: string, d: DirCheck) =>
+  `${name.padEnd(8)} ${d.path}  ${
+    d.problem
+      ? red(`problem: it ${d.problem}`, out)
+      : d.exists
+        ? `${green("ok", out)} (mode ${d.mode})`
+        : yellow("not created yet", out)
+  }`;
+
+export default defineCommand({
+  meta: { name: "doctor", description: "Check what this host allows tracer to do" },
+  args: { ...jsonFlag },
+  run({ args }) {
+    const r = doctor();
+    if (!r.ok) process.exitCode = Exit.error;
+    if (args.json) return void printJson(r);
+    say(`tracer ${r.version} (${r.commit}) ${r.compiled ? "compiled" : "from source"} at ${r.executable}`);
+    say(
+      `host     ${r.platform}/${r.arch}${r.libc === "n/a" ? "" : ` ${r.libc}`}, kernel ${r.kernel}, uid ${r.uid}`,
+    );
+    say(`spawn    ${r.spawn.strategy === "none" ? red("none", out) : r.spawn.strategy}`);
+    for (const why of r.spawn.reasons) say(`         - ${why}`);
+    say(dirLine("state", r.dirs.state));
+    say(dirLine("runtime", r.dirs.runtime));
+    if (r.features.length) say("features");
+    for (const f of r.features)
+      say(`  ${mark(f.available)}  ${f.name.padEnd(16)} ${f.detail}  (for ${f.neededBy})`);
+  },
+});

@@ -1,0 +1,31 @@
+import { defineCommand } from "citty";
+import { paths } from "../../core/dirs.ts";
+import { dim, printJson, say } from "../../core/output.ts";
+import { initDaemon } from "../../daemon/lifecycle.ts";
+import { parseStrategy } from "../../spawn/index.ts";
+import { jsonFlag, runFlags } from "../_shared.ts";
+
+export default defineCommand({
+  meta: { name: "init", description: "Start the tracer daemon (and a run) and wait until it answers" },
+  args: {
+    ...runFlags,
+    force: { type: "boolean", description: "Restart a daemon that is already running" },
+    spawn: {
+      type: "string",
+      description: "Spawn strategy: auto, fd, proc-fd, verified (also TRACER_SPAWN)",
+      valueHint: "STRATEGY",
+    },
+    ...jsonFlag,
+  },
+  async run({ args }) {
+    const strategy = parseStrategy(args.spawn ?? process.env.TRACER_SPAWN);
+    const r = await initDaemon({ run: args.run, pipeline: args.pipeline, force: args.force, strategy });
+    if (args.json)
+      return void printJson({ ...r.info, cleanedStale: r.cleanedStale, replaced: r.replaced ?? null });
+    if (r.replaced) say(dim(`stopped the previous daemon (pid ${r.replaced})`, process.stdout));
+    if (r.cleanedStale) say(dim("removed a stale socket left by a daemon that died", process.stdout));
+    say(`tracer daemon started (pid ${r.info.pid}, ${r.info.strategy} spawn)`);
+    if (r.info.run) say(`run "${r.info.run.name}" (pipeline ${r.info.run.pipeline}) is recording`);
+    say(`log: ${paths().log}`);
+  },
+});

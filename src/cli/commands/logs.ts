@@ -1,0 +1,46 @@
+import { defineCommand } from "citty";
+import { paths } from "../../core/dirs.ts";
+import { follow, lastLines } from "../../core/tail.ts";
+import { Exit, TracerError, errnoOf } from "../../errors.ts";
+
+export default defineCommand({
+  meta: { name: "logs", description: "Print the daemon log" },
+  args: {
+    follow: { type: "boolean", alias: "f", description: "Keep printing what is appended (Ctrl-C to stop)" },
+    lines: {
+      type: "string",
+      alias: "n",
+      description: "How many last lines to print",
+      default: "50",
+      valueHint: "N",
+    },
+  },
+  async run({ args }) {
+    const n = Number(args.lines);
+    if (!Number.isInteger(n) || n < 0)
+      throw new TracerError("E_USAGE", `-n needs a whole number, got "${args.lines}"`, Exit.usage);
+    const log = paths().log;
+    let size = 0;
+    try {
+      const tail = lastLines(log, n);
+      process.stdout.write(tail.text);
+      size = tail.size;
+    } catch (e) {
+      if (errnoOf(e) !== "ENOENT" || !args.follow)
+        throw new TracerError(
+          "E_NO_LOG",
+          `cannot read the daemon log ${log}: ${(e as Error).message}`,
+          Exit.error,
+          {
+            hint:
+              errnoOf(e) === "ENOENT" ? "the daemon has not run yet; start it with `tracer init`" : undefined,
+          },
+        );
+    }
+    if (!args.follow) return;
+    const stop = new AbortController();
+    process.once("SIGINT", () => stop.abort());
+    process.once("SIGTERM", () => stop.abort());
+    await follow(log, size, (s) => process.stdout.write(s), stop.signal);
+  },
+});

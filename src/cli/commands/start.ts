@@ -1,0 +1,14 @@
+import { defineCommand } from "citty";
+import { printJson, say } from "../../core/output.ts";
+import { DaemonClient } from "../../daemon/client.ts";
+import { jsonFlag, runFlags } from "../_shared.ts";
+
+export default defineCommand({
+  meta: { name: "start", description: "Begin a run in the running daemon" },
+  args: { ...runFlags, ...jsonFlag },
+  async run({ args }) {
+    const run = await new DaemonClient().start(args.run, args.pipeline);
+    if (args.json) return void printJson(run);
+    say(`run "${run.name}" (pipeline ${run.pipeline}) started, id ${run.id}`);
+  },
+});

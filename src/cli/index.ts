@@ -1,0 +1,24 @@
+import type { CommandDef } from "citty";
+import { VERSION } from "../version.ts";
+import { type AnyCommand, runCli } from "./_run.ts";
+
+const load = (p: Promise<{ default: AnyCommand }>) => p.then((m) => m.default);
+
+/** One file per command, loaded only when that command runs. */
+export const commands = {
+  init: () => load(import("./commands/init.ts")),
+  info: () => load(import("./commands/info.ts")),
+  start: () => load(import("./commands/start.ts")),
+  stop: () => load(import("./commands/stop.ts")),
+  terminate: () => load(import("./commands/terminate.ts")),
+  logs: () => load(import("./commands/logs.ts")),
+  doctor: () => load(import("./commands/doctor.ts")),
+  __daemon: () => load(import("./commands/daemon.ts")),
+} satisfies Record<string, () => Promise<AnyCommand>>;
+
+export const root: CommandDef = {
+  meta: { name: "tracer", version: VERSION, description: "See what your pipelines actually did" },
+  subCommands: commands,
+};
+
+export const main = (argv: string[]) => runCli(root, argv);

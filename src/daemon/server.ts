@@ -1,0 +1,94 @@
+/**
+ * The daemon process: holds the single-instance lock, serves the /v1 API on a 0600 Unix socket, and
+ * on terminate (API or SIGTERM/SIGINT) flushes, removes its socket and pid file, and exits.
+ */
+import { chmodSync, existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { ensureDirs } from "../core/dirs.ts";
+import { COMMIT, VERSION } from "../version.ts";
+import { MAX_BODY, fail, handle } from "./api.ts";
+import { FileLock } from "./lock.ts";
+import { log } from "./log.ts";
+import { DaemonState } from "./state.ts";
+
+export interface DaemonOptions {
+  strategy: string;
+  run?: string;
+  pipeline?: string;
+}
+
+export async function runDaemon(opts: DaemonOptions): Promise<void> {
+  const p = ensureDirs();
+  const lock = FileLock.tryAcquire(p.daemonLock);
+  if (!lock) {
+    log("error", "another daemon holds the lock; exiting", { lock: p.daemonLock });
+    process.exitCode = 5;
+    return;
+  }
+  // We hold the lock, so any socket file left here belongs to a dead daemon.
+  if (existsSync(p.socket)) {
+    log("warn", "removing stale socket left by a previous daemon", { socket: p.socket });
+    rmSync(p.socket, { force: true });
+  }
+
+  const state = new DaemonState({
+    version: VERSION,
+    commit: COMMIT,
+    strategy: opts.strategy,
+    socket: p.socket,
+    log: p.log,
+    stateDir: p.state,
+  });
+
+  let stopping = false;
+  const shutdown = async (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    log("info", "daemon stopping", { reason: why });
+    const run = state.stop();
+    if (run) log("info", "run ended by shutdown", { run: run.id, name: run.name });
+    await server.stop(false);
+    rmSync(p.socket, { force: true });
+    rmSync(p.pidFile, { force: true });
+    log("info", "daemon stopped", { pid: process.pid });
+    lock.release();
+    process.exit(0);
+  };
+
+  const server = Bun.serve({
+    unix: p.socket,
+    maxRequestBodySize: MAX_BODY,
+    fetch: (req) =>
+      handle(req, state, { terminate: () => setTimeout(() => shutdown("terminate request"), 5) }),
+    error: (e) => {
+      log("warn", "request failed", { error: e.message });
+      return fail(400, "E_BAD_REQUEST", "malformed request");
+    },
+  });
+  chmodSync(p.socket, 0o600);
+
+  const pidTmp = `${p.pidFile}.${process.pid}`;
+  writeFileSync(
+    pidTmp,
+    `${JSON.stringify({ pid: process.pid, version: VERSION, strategy: opts.strategy })}\n`,
+    {
+      mode: 0o600,
+    },
+  );
+  renameSync(pidTmp, p.pidFile);
+
+  for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => void shutdown(sig));
+  process.on("SIGHUP", () => log("info", "SIGHUP ignored"));
+  process.on("uncaughtException", (e) => log("error", "uncaught exception", { error: e.message }));
+  process.on("unhandledRejection", (e) => log("error", "unhandled rejection", { error: String(e) }));
+
+  if (opts.run || opts.pipeline) {
+    const run = state.start(opts.run, opts.pipeline);
+    log("info", "run started", { run: run.id, name: run.name, pipeline: run.pipeline });
+  }
+  log("info", "daemon started", {
+    pid: process.pid,
+    version: VERSION,
+    strategy: opts.strategy,
+    socket: p.socket,
+  });
+}

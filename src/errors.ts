@@ -1,0 +1,35 @@
+/** Exit codes, documented in the README. */
+export const Exit = {
+  ok: 0,
+  error: 1,
+  usage: 2,
+  refused: 3, // a security check said no
+  notRunning: 4, // no daemon answers
+  alreadyRunning: 5,
+  versionMismatch: 6,
+} as const;
+export type ExitCode = (typeof Exit)[keyof typeof Exit];
+
+/** The one user-facing error: a stable code, a clean message, an exit code, and the lower error as cause. */
+export class TracerError extends Error {
+  override readonly name = "TracerError";
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly exitCode: ExitCode = Exit.error,
+    options?: { cause?: unknown; hint?: string },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.hint = options?.hint;
+  }
+  readonly hint: string | undefined;
+}
+
+export const refused = (code: string, message: string, hint?: string) =>
+  new TracerError(code, message, Exit.refused, { hint });
+
+export function errnoOf(e: unknown): string | undefined {
+  return typeof e === "object" && e !== null && "code" in e
+    ? String((e as { code: unknown }).code)
+    : undefined;
+}
