@@ -1,0 +1,61 @@
+/**
+ * The contract between capture sources (netlink proc connector, taskstats, /proc polling) and their
+ * consumers (the recorder behind `tracer run` and the daemon). Sources emit facts; consumers key every
+ * process by (pid, start time) so PID reuse can never merge two processes.
+ */
+
+/** Linux: /proc/PID/stat field 22 (starttime, clock ticks since boot). */
+export type StartTicks = number;
+
+/** A process identity that survives PID reuse: `${pid}:${startTicks}`. */
+export type ProcKey = string;
+export const procKey = (pid: number, startTicks: StartTicks): ProcKey => `${pid}:${startTicks}`;
+
+/** Events in kernel order from a capture source. `at` is ms since the epoch (wall clock). */
+export type CaptureEvent =
+  | { type: "fork"; at: number; pid: number; tgid: number; ppid: number; ptgid: number }
+  | { type: "exec"; at: number; pid: number; tgid: number }
+  /** exitCode is the decoded status: code when exited, undefined when killed; signal when killed */
+  | { type: "exit"; at: number; pid: number; tgid: number; exitCode?: number; signal?: number; coreDumped?: boolean }
+  /** the source knows it missed events (ENOBUFS, sequence gap); count = how many, at least */
+  | { type: "loss"; at: number; count: number; reason: string };
+
+/** Exact final figures of an exiting thread group (taskstats, summed over its threads by tgid). */
+export interface ExitFigures {
+  tgid: number;
+  pid: number;
+  comm: string;
+  exitCode?: number;
+  signal?: number;
+  /** process start, seconds since the epoch (ac_btime) */
+  beginSec: number;
+  elapsedUs: number;
+  userUs: number;
+  systemUs: number;
+  /** peak resident set, KiB (hiwater_rss) */
+  peakRssKb: number;
+  /** peak virtual memory, KiB (hiwater_vm) */
+  peakVmKb: number;
+  rchar: number;
+  wchar: number;
+  readBytes: number;
+  writeBytes: number;
+}
+
+export type CaptureMode = "connector+taskstats" | "connector" | "proc-poll";
+
+export interface SourceStats {
+  events: number;
+  lost: number;
+  lossReasons: Record<string, number>;
+}
+
+/** A capture source. start() resolves once it is subscribed (events from then on are delivered). */
+export interface CaptureSource {
+  readonly name: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  onEvent(cb: (e: CaptureEvent) => void): void;
+  onExitFigures?(cb: (f: ExitFigures) => void): void;
+  stats(): SourceStats;
+}
