@@ -4,7 +4,7 @@
  * `--all` → every release target into dist/tracer-<target>[.exe]; `--target T` → one of them.
  * The binary never autoloads .env or bunfig.toml from the caller's directory.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, renameSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import pkg from "../package.json" with { type: "json" };
@@ -56,7 +56,7 @@ export async function build(opts: BuildOptions = {}): Promise<string> {
     ...Object.entries(defines).flatMap(([k, v]) => ["--define", `${k}=${v}`]),
     join(root, "src", "main.ts"),
     "--outfile",
-    outfile,
+    `${outfile}.tmp-${process.pid}`,
   ];
   const p = Bun.spawn(cmd, {
     cwd: root,
@@ -71,7 +71,11 @@ export async function build(opts: BuildOptions = {}): Promise<string> {
   ]);
   if (code !== 0)
     throw new Error(`bun build failed for ${opts.target ?? "host"} (exit ${code}):\n${out}${err}`);
-  return opts.target === "windows-x64" && !outfile.endsWith(".exe") ? `${outfile}.exe` : outfile;
+  // bun appends .exe for Windows; publish the result atomically so concurrent readers never see half a file
+  const exe = opts.target === "windows-x64";
+  const final = exe && !outfile.endsWith(".exe") ? `${outfile}.exe` : outfile;
+  renameSync(exe ? `${outfile}.tmp-${process.pid}.exe` : `${outfile}.tmp-${process.pid}`, final);
+  return final;
 }
 
 if (import.meta.main) {

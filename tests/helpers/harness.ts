@@ -1,14 +1,23 @@
 /** Shared test helpers: the real compiled binary, hermetic temp trees, isolated tracer dirs. */
-import { existsSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dir, "..", "..");
 export const BIN = join(ROOT, "dist", "tracer");
 
-/** Build dist/tracer once if it is missing (.ci/run builds it before the tests). */
+/** Newest modification time of the sources the binary is built from. */
+function newestSource(): number {
+  let newest = 0;
+  for (const dir of ["src", "ffi"])
+    for (const f of new Bun.Glob("**/*").scanSync({ cwd: join(ROOT, dir) }))
+      newest = Math.max(newest, statSync(join(ROOT, dir, f)).mtimeMs);
+  return Math.max(newest, statSync(join(ROOT, "package.json")).mtimeMs);
+}
+
+/** Build dist/tracer if it is missing or older than its sources (.ci/run builds it before the tests). */
 export async function ensureBuilt(): Promise<string> {
-  if (!existsSync(BIN)) {
+  if (!existsSync(BIN) || statSync(BIN).mtimeMs < newestSource()) {
     const { build } = await import("../../scripts/build.ts");
     await build();
   }
@@ -67,10 +76,19 @@ export async function run(
   return { code, stdout, stderr };
 }
 
+/**
+ * A process that still runs. A zombie counts as gone: a daemon has no parent but PID 1, and this
+ * machine's PID 1 reaps orphans only every few seconds; a zombie holds no fds, memory or locks.
+ */
 export const pidAlive = (pid: number) => {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat[stat.lastIndexOf(")") + 2] !== "Z";
   } catch {
     return false;
   }
