@@ -10,6 +10,7 @@ const candidates = (): string[] => {
 const defs = {
   flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   prctl: { args: [FFIType.i32, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.u64], returns: FFIType.i32 },
+  wait4: { args: [FFIType.i32, FFIType.ptr, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
 } as const;
 
 type Libc = ReturnType<typeof dlopen<typeof defs>>["symbols"];
@@ -32,6 +33,46 @@ export function loadLibc(): Libc {
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
 export const LOCK_UN = 8;
+
+export const WNOHANG = 1;
+export const PR_SET_CHILD_SUBREAPER = 36;
+
+/** What wait4 tells about a reaped child: decoded status and its rusage (Linux x86_64/arm64 layout). */
+export interface Reaped {
+  pid: number;
+  exitCode?: number;
+  signal?: number;
+  coreDumped: boolean;
+  userUs: number;
+  systemUs: number;
+  /** peak resident set of the child, KiB (ru_maxrss) */
+  maxRssKb: number;
+}
+
+export function decodeWaitStatus(st: number): { exitCode?: number; signal?: number; coreDumped: boolean } {
+  const sig = st & 0x7f;
+  if (sig === 0) return { exitCode: (st >> 8) & 0xff, coreDumped: false };
+  return { signal: sig, coreDumped: (st & 0x80) !== 0 };
+}
+
+/**
+ * wait4(pid, WNOHANG) for one specific pid (never -1: Bun waits for its own children and must not
+ * lose their status). Returns undefined while the child is still running or when it is not ours.
+ */
+export function reapPid(pid: number): Reaped | undefined {
+  const status = new Int32Array(1);
+  const ru = new BigInt64Array(18);
+  const r = loadLibc().wait4(pid, status, WNOHANG, ru);
+  if (r <= 0) return undefined;
+  const us = (i: number) => Number(ru[i]!) * 1e6 + Number(ru[i + 1]!);
+  return { pid: r, ...decodeWaitStatus(status[0]!), userUs: us(0), systemUs: us(2), maxRssKb: Number(ru[4]!) };
+}
+
+/** Become a child subreaper: orphans of our descendants are re-parented to us (Linux). */
+export function setChildSubreaper(): boolean {
+  if (process.platform !== "linux") return false;
+  return loadLibc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) === 0;
+}
 
 /** flock(fd, LOCK_EX|LOCK_NB): true when taken, false when another process holds it. */
 export function tryLockExclusive(fd: number): boolean {

@@ -1,0 +1,185 @@
+/**
+ * Readers for /proc/PID/{stat,status,io,cmdline,cwd,cgroup} (proc(5)). Every reader returns undefined
+ * when the process is gone or the file is not readable: a process may vanish between any two reads.
+ */
+import { readFileSync, readdirSync, readlinkSync } from "node:fs";
+
+/** USER_HZ: /proc times are in these ticks on every Linux we target. */
+export const CLK_TCK = 100;
+export const PAGE_KB = 4;
+
+const read = (path: string): string | undefined => {
+  try {
+    return readFileSync(path, "latin1");
+  } catch {
+    return undefined;
+  }
+};
+
+export interface ProcStat {
+  pid: number;
+  comm: string;
+  state: string;
+  ppid: number;
+  pgrp: number;
+  session: number;
+  /** user and system CPU, ticks */
+  utime: number;
+  stime: number;
+  numThreads: number;
+  /** ticks since boot: with pid, the identity of a process */
+  startTicks: number;
+  vsizeBytes: number;
+  rssKb: number;
+  /** field 52: the wait status, only while the process is a zombie (0 otherwise) */
+  exitStatus: number;
+}
+
+/** Parse /proc/PID/stat; the command name may hold spaces and parentheses, so split at the last ")". */
+export function parseStat(text: string): ProcStat | undefined {
+  const open = text.indexOf("(");
+  const close = text.lastIndexOf(")");
+  if (open < 0 || close < open) return undefined;
+  const f = text
+    .slice(close + 2)
+    .trim()
+    .split(" ");
+  const n = (field: number) => Number(f[field - 3] ?? 0);
+  return {
+    pid: Number(text.slice(0, open).trim()),
+    comm: text.slice(open + 1, close),
+    state: f[0] ?? "?",
+    ppid: n(4),
+    pgrp: n(5),
+    session: n(6),
+    utime: n(14),
+    stime: n(15),
+    numThreads: n(20),
+    startTicks: n(22),
+    vsizeBytes: n(23),
+    rssKb: n(24) * PAGE_KB,
+    exitStatus: n(52),
+  };
+}
+
+export const readStat = (pid: number): ProcStat | undefined => {
+  const t = read(`/proc/${pid}/stat`);
+  return t === undefined ? undefined : parseStat(t);
+};
+
+export const readCmdline = (pid: number): string[] | undefined => {
+  const t = read(`/proc/${pid}/cmdline`);
+  if (t === undefined) return undefined;
+  const parts = Buffer.from(t, "latin1").toString("utf8").split("\0");
+  if (parts.at(-1) === "") parts.pop();
+  return parts;
+};
+
+export const readCwd = (pid: number): string | undefined => {
+  try {
+    return readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    return undefined;
+  }
+};
+
+/** cgroup v2 path (`0::/path`), else the v1 memory controller's path. */
+export function readCgroup(pid: number): string | undefined {
+  const t = read(`/proc/${pid}/cgroup`);
+  if (t === undefined) return undefined;
+  const lines = t.trim().split("\n");
+  const mem = lines.find((l) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(l));
+  const v2 = lines.find((l) => l.startsWith("0::"));
+  const line = mem ?? v2;
+  return line?.slice(line.indexOf(":", line.indexOf(":") + 1) + 1);
+}
+
+export interface ProcIo {
+  rchar: number;
+  wchar: number;
+  readBytes: number;
+  writeBytes: number;
+  cancelledWriteBytes: number;
+}
+
+/** /proc/PID/io needs ptrace-read access (denied for other users' processes). */
+export function readIo(pid: number): ProcIo | undefined {
+  const t = read(`/proc/${pid}/io`);
+  if (t === undefined) return undefined;
+  const kv = keyValues(t);
+  return {
+    rchar: kv.rchar ?? 0,
+    wchar: kv.wchar ?? 0,
+    readBytes: kv.read_bytes ?? 0,
+    writeBytes: kv.write_bytes ?? 0,
+    cancelledWriteBytes: kv.cancelled_write_bytes ?? 0,
+  };
+}
+
+export interface ProcStatus {
+  /** peak resident set, KiB */
+  vmHwmKb: number;
+  vmRssKb: number;
+  vmPeakKb: number;
+  threads: number;
+}
+
+export function readStatus(pid: number): ProcStatus | undefined {
+  const t = read(`/proc/${pid}/status`);
+  if (t === undefined) return undefined;
+  const kv = keyValues(t);
+  return { vmHwmKb: kv.VmHWM ?? 0, vmRssKb: kv.VmRSS ?? 0, vmPeakKb: kv.VmPeak ?? 0, threads: kv.Threads ?? 0 };
+}
+
+/** "Key:   123 kB" lines → { Key: 123 } (numbers only). */
+export function keyValues(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split("\n")) {
+    const m = /^([\w()]+):?\s+(\d+)/.exec(line);
+    if (m) out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
+/** Direct children of a process (all its threads); falls back to a /proc scan without CONFIG_PROC_CHILDREN. */
+export function childrenOf(pid: number): number[] {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  for (const t of tasks) {
+    const c = read(`/proc/${pid}/task/${t}/children`);
+    if (c === undefined) return scanChildren(pid);
+    for (const s of c.split(" ")) if (s.trim()) out.push(Number(s));
+  }
+  return out;
+}
+
+function scanChildren(ppid: number): number[] {
+  const out: number[] = [];
+  for (const name of listPids()) if (readStat(name)?.ppid === ppid) out.push(name);
+  return out;
+}
+
+export const listPids = (): number[] =>
+  readdirSync("/proc")
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number);
+
+let bootMs: number | undefined;
+/** Wall-clock time of boot in ms, so start ticks convert to epoch ms (10 ms resolution). */
+export function bootTimeMs(): number {
+  if (bootMs === undefined) {
+    // CLOCK_MONOTONIC (hrtime) is exact but stops during suspend; /proc/uptime (boot time) has 10 ms steps.
+    const up = Number((read("/proc/uptime") ?? "0").split(" ")[0]) * 1000;
+    const mono = Number(process.hrtime.bigint() / 1000n) / 1000;
+    bootMs = Date.now() - (Math.abs(mono - up) < 50 ? mono : up);
+  }
+  return bootMs;
+}
+
+export const ticksToEpochMs = (ticks: number) => bootTimeMs() + (ticks * 1000) / CLK_TCK;
+export const ticksToUs = (ticks: number) => (ticks * 1e6) / CLK_TCK;

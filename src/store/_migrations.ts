@@ -1,0 +1,82 @@
+/**
+ * Versioned schema. Migration N brings the database from user_version N-1 to N; never edit a shipped
+ * migration, append a new one. Times are ms since the epoch (REAL), durations µs, sizes bytes or KiB as named.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: runs, processes, samples, system metrics
+  `
+  CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    pipeline TEXT NOT NULL,
+    command TEXT NOT NULL,            -- JSON array
+    cwd TEXT NOT NULL,
+    host TEXT NOT NULL,
+    mode TEXT NOT NULL,               -- capture mode
+    recorder_pid INTEGER NOT NULL,
+    started_at REAL NOT NULL,
+    ended_at REAL,
+    exit_code INTEGER,
+    signal INTEGER,
+    events_lost INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'running'  -- running | done | failed
+  );
+  CREATE INDEX runs_started ON runs(started_at);
+
+  CREATE TABLE processes (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    pid INTEGER NOT NULL,
+    start_ticks INTEGER NOT NULL,     -- /proc/PID/stat field 22: with pid, the identity
+    ppid INTEGER,
+    parent_id INTEGER,                -- processes.id of the parent when it is in the run
+    comm TEXT,
+    argv TEXT,                        -- JSON array
+    cwd TEXT,
+    cgroup TEXT,
+    started_at REAL,
+    ended_at REAL,
+    duration_us INTEGER,
+    exit_code INTEGER,
+    signal INTEGER,
+    core_dumped INTEGER NOT NULL DEFAULT 0,
+    oom_killed INTEGER NOT NULL DEFAULT 0,
+    user_us INTEGER,
+    system_us INTEGER,
+    peak_rss_kb INTEGER,
+    rchar INTEGER,
+    wchar INTEGER,
+    read_bytes INTEGER,
+    write_bytes INTEGER,
+    figures TEXT,                     -- where the final figures came from: taskstats | wait4 | proc
+    UNIQUE (run_id, pid, start_ticks)
+  );
+  CREATE INDEX processes_run ON processes(run_id);
+
+  CREATE TABLE samples (
+    process_id INTEGER NOT NULL REFERENCES processes(id) ON DELETE CASCADE,
+    at REAL NOT NULL,
+    cpu_pct REAL,
+    rss_kb INTEGER,
+    read_bytes INTEGER,
+    write_bytes INTEGER
+  );
+  CREATE INDEX samples_process ON samples(process_id, at);
+
+  CREATE TABLE system_metrics (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    at REAL NOT NULL,
+    cpu_pct REAL,
+    mem_total_kb INTEGER,
+    mem_used_kb INTEGER,
+    swap_total_kb INTEGER,
+    swap_used_kb INTEGER,
+    load1 REAL,
+    load5 REAL,
+    load15 REAL,
+    disk_total_bytes INTEGER,
+    disk_used_bytes INTEGER
+  );
+  CREATE INDEX system_metrics_run ON system_metrics(run_id, at);
+  `,
+];

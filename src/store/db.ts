@@ -1,0 +1,68 @@
+/**
+ * The embedded store: one SQLite file in WAL mode in the state dir. Several writers (runs, the daemon)
+ * may share it; each waits up to busy_timeout for the write lock. WAL + synchronous=NORMAL means a
+ * killed writer (kill -9) loses nothing it committed and never corrupts the file.
+ */
+import { Database } from "bun:sqlite";
+import { join } from "node:path";
+import { ensureSecureDir, resolveDirs } from "../core/dirs.ts";
+import { Exit, TracerError } from "../errors.ts";
+import { MIGRATIONS } from "./_migrations.ts";
+
+export const DB_FILE = "tracer.db";
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export const defaultDbPath = () => join(resolveDirs().state, DB_FILE);
+
+export interface OpenOptions {
+  readonly?: boolean;
+}
+
+/** Open (creating the state dir and file when needed) and migrate to the current schema. */
+export function openStore(path = defaultDbPath(), opts: OpenOptions = {}): Database {
+  if (!opts.readonly) ensureSecureDir(join(path, ".."));
+  let db: Database;
+  try {
+    db = opts.readonly ? new Database(path, { readonly: true }) : new Database(path, { create: true });
+  } catch (e) {
+    throw new TracerError("E_STORE_OPEN", `cannot open the database ${path}: ${(e as Error).message}`, Exit.error, {
+      cause: e,
+      hint: opts.readonly ? "no run has been recorded yet (tracer run -- CMD)" : undefined,
+    });
+  }
+  db.exec("PRAGMA busy_timeout = 5000");
+  if (!opts.readonly) {
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA synchronous = NORMAL");
+    db.exec("PRAGMA foreign_keys = ON");
+    migrate(db);
+  } else if (userVersion(db) > SCHEMA_VERSION) tooNew(path, userVersion(db));
+  return db;
+}
+
+const userVersion = (db: Database) =>
+  (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+
+const tooNew = (path: string, v: number) => {
+  throw new TracerError(
+    "E_STORE_VERSION",
+    `the database ${path} has schema ${v}, newer than this tracer knows (${SCHEMA_VERSION})`,
+    Exit.versionMismatch,
+    { hint: "upgrade tracer" },
+  );
+};
+
+/** Apply every pending migration, each in its own immediate transaction (safe against a concurrent opener). */
+export function migrate(db: Database): number {
+  for (;;) {
+    const applied = db.transaction(() => {
+      const v = userVersion(db);
+      if (v > SCHEMA_VERSION) tooNew(db.filename, v);
+      if (v === SCHEMA_VERSION) return false;
+      db.exec(MIGRATIONS[v]!);
+      db.exec(`PRAGMA user_version = ${v + 1}`);
+      return true;
+    }).immediate();
+    if (!applied) return userVersion(db);
+  }
+}

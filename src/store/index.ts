@@ -1,0 +1,10 @@
+export { DB_FILE, SCHEMA_VERSION, defaultDbPath, migrate, openStore } from "./db.ts";
+export { type NewRun, type RunEnd, type RunRow, createRun, finishRun, findRun, listRuns } from "./runs.ts";
+export {
+  type ProcessRecord,
+  type ProcessRow,
+  type Sample,
+  type SystemMetrics,
+  StoreWriter,
+  listProcesses,
+} from "./processes.ts";

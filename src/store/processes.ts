@@ -1,0 +1,221 @@
+/** Process rows, samples and system metrics: the types, a batched writer, and the read side. */
+import type { Database } from "bun:sqlite";
+
+export interface ProcessRecord {
+  pid: number;
+  startTicks: number;
+  ppid?: number;
+  /** the parent's record when the parent is in the same run (stored as its row id) */
+  parent?: ProcessRecord;
+  comm?: string;
+  argv?: string[];
+  cwd?: string;
+  cgroup?: string;
+  startedAt?: number;
+  endedAt?: number;
+  durationUs?: number;
+  exitCode?: number;
+  signal?: number;
+  coreDumped?: boolean;
+  oomKilled?: boolean;
+  userUs?: number;
+  systemUs?: number;
+  peakRssKb?: number;
+  rchar?: number;
+  wchar?: number;
+  readBytes?: number;
+  writeBytes?: number;
+  /** taskstats | wait4 | proc */
+  figures?: string;
+}
+
+export interface Sample {
+  at: number;
+  cpuPct: number;
+  rssKb: number;
+  readBytes?: number;
+  writeBytes?: number;
+}
+
+export interface SystemMetrics {
+  at: number;
+  cpuPct: number;
+  memTotalKb: number;
+  memUsedKb: number;
+  swapTotalKb: number;
+  swapUsedKb: number;
+  load1: number;
+  load5: number;
+  load15: number;
+  diskTotalBytes: number;
+  diskUsedBytes: number;
+}
+
+const COLS = [
+  "ppid",
+  "parent_id",
+  "comm",
+  "argv",
+  "cwd",
+  "cgroup",
+  "started_at",
+  "ended_at",
+  "duration_us",
+  "exit_code",
+  "signal",
+  "core_dumped",
+  "oom_killed",
+  "user_us",
+  "system_us",
+  "peak_rss_kb",
+  "rchar",
+  "wchar",
+  "read_bytes",
+  "write_bytes",
+  "figures",
+] as const;
+
+const values = (p: ProcessRecord, parentId: number | undefined) => [
+  p.ppid ?? null,
+  parentId ?? null,
+  p.comm ?? null,
+  p.argv ? JSON.stringify(p.argv) : null,
+  p.cwd ?? null,
+  p.cgroup ?? null,
+  p.startedAt ?? null,
+  p.endedAt ?? null,
+  p.durationUs === undefined ? null : Math.round(p.durationUs),
+  p.exitCode ?? null,
+  p.signal ?? null,
+  p.coreDumped ? 1 : 0,
+  p.oomKilled ? 1 : 0,
+  p.userUs ?? null,
+  p.systemUs ?? null,
+  p.peakRssKb ?? null,
+  p.rchar ?? null,
+  p.wchar ?? null,
+  p.readBytes ?? null,
+  p.writeBytes ?? null,
+  p.figures ?? null,
+];
+
+/**
+ * Buffers writes and commits them in one transaction per flush (the recorder flushes every second or
+ * sooner): a crash loses at most the unflushed tail, never leaves a half-written row.
+ */
+export class StoreWriter {
+  private dirty = new Set<ProcessRecord>();
+  private samples: { proc: ProcessRecord; s: Sample }[] = [];
+  private metrics: SystemMetrics[] = [];
+  readonly ids = new WeakMap<ProcessRecord, number>();
+
+  constructor(
+    private readonly db: Database,
+    readonly runId: string,
+  ) {}
+
+  process(p: ProcessRecord): void {
+    this.dirty.add(p);
+  }
+  sample(p: ProcessRecord, s: Sample): void {
+    this.samples.push({ proc: p, s });
+  }
+  system(m: SystemMetrics): void {
+    this.metrics.push(m);
+  }
+
+  flush(): void {
+    if (!this.dirty.size && !this.samples.length && !this.metrics.length) return;
+    const upsert = this.db.query(
+      `INSERT INTO processes (run_id, pid, start_ticks, ${COLS.join(", ")})
+       VALUES (?, ?, ?, ${COLS.map(() => "?").join(", ")})
+       ON CONFLICT (run_id, pid, start_ticks) DO UPDATE SET ${COLS.map((c) => `${c} = excluded.${c}`).join(", ")}
+       RETURNING id`,
+    );
+    const addSample = this.db.query(
+      "INSERT INTO samples (process_id, at, cpu_pct, rss_kb, read_bytes, write_bytes) VALUES (?, ?, ?, ?, ?, ?)",
+    );
+    const addMetric = this.db.query(
+      `INSERT INTO system_metrics (run_id, at, cpu_pct, mem_total_kb, mem_used_kb, swap_total_kb, swap_used_kb,
+       load1, load5, load15, disk_total_bytes, disk_used_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const dirty = [...this.dirty];
+    const samples = this.samples.splice(0);
+    const metrics = this.metrics.splice(0);
+    this.dirty.clear();
+    this.db.transaction(() => {
+      // parents first, so a child can point at its parent's row id
+      dirty.sort((a, b) => (a.startedAt ?? 0) - (b.startedAt ?? 0));
+      for (const p of dirty) {
+        const row = upsert.get(this.runId, p.pid, p.startTicks, ...values(p, p.parent && this.ids.get(p.parent))) as { id: number };
+        this.ids.set(p, row.id);
+      }
+      for (const { proc, s } of samples) {
+        const id = this.ids.get(proc);
+        if (id !== undefined)
+          addSample.run(id, s.at, s.cpuPct, s.rssKb, s.readBytes ?? null, s.writeBytes ?? null);
+      }
+      for (const m of metrics)
+        addMetric.run(
+          this.runId,
+          m.at,
+          m.cpuPct,
+          m.memTotalKb,
+          m.memUsedKb,
+          m.swapTotalKb,
+          m.swapUsedKb,
+          m.load1,
+          m.load5,
+          m.load15,
+          m.diskTotalBytes,
+          m.diskUsedBytes,
+        );
+    })();
+  }
+}
+
+export interface ProcessRow extends Required<Pick<ProcessRecord, "pid" | "startTicks">> {
+  id: number;
+  ppid: number | null;
+  parentId: number | null;
+  comm: string | null;
+  argv: string[] | null;
+  cwd: string | null;
+  startedAt: number | null;
+  endedAt: number | null;
+  durationUs: number | null;
+  exitCode: number | null;
+  signal: number | null;
+  coreDumped: boolean;
+  oomKilled: boolean;
+  userUs: number | null;
+  systemUs: number | null;
+  peakRssKb: number | null;
+  rchar: number | null;
+  wchar: number | null;
+  readBytes: number | null;
+  writeBytes: number | null;
+  figures: string | null;
+}
+
+export function listProcesses(db: Database, runId: string): ProcessRow[] {
+  const rows = db
+    .query(
+      `SELECT id, pid, start_ticks AS startTicks, ppid, parent_id AS parentId, comm, argv, cwd,
+       started_at AS startedAt, ended_at AS endedAt, duration_us AS durationUs, exit_code AS exitCode, signal,
+       core_dumped AS coreDumped, oom_killed AS oomKilled, user_us AS userUs, system_us AS systemUs,
+       peak_rss_kb AS peakRssKb, rchar, wchar, read_bytes AS readBytes, write_bytes AS writeBytes, figures
+       FROM processes WHERE run_id = ? ORDER BY started_at, id`,
+    )
+    .all(runId) as (Omit<ProcessRow, "argv" | "coreDumped" | "oomKilled"> & {
+    argv: string | null;
+    coreDumped: number;
+    oomKilled: number;
+  })[];
+  return rows.map((r) => ({
+    ...r,
+    argv: r.argv ? (JSON.parse(r.argv) as string[]) : null,
+    coreDumped: r.coreDumped === 1,
+    oomKilled: r.oomKilled === 1,
+  }));
+}
