@@ -50,6 +50,7 @@ export async function build(opts: BuildOptions = {}): Promise<string> {
     "build",
     "--compile",
     "--minify",
+    "--bytecode",
     "--no-compile-autoload-dotenv",
     "--no-compile-autoload-bunfig",
     ...(opts.target ? [`--target=bun-${opts.target}`] : []),

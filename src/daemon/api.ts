@@ -3,6 +3,7 @@
  * JSON error and the daemon keeps serving. Bodies are capped (MAX_BODY) before they are read.
  */
 import { VERSION } from "../version.ts";
+import { log } from "./log.ts";
 import type { DaemonState } from "./state.ts";
 
 export const MAX_BODY = 16 * 1024;
@@ -61,13 +62,17 @@ export async function handle(req: Request, state: DaemonState, hooks: ApiHooks):
       if (pipeline instanceof Response) return pipeline;
       if (state.run)
         return fail(409, "E_RUN_ACTIVE", `run "${state.run.name}" is already active; stop it first`);
-      return json(201, { run: state.start(name, pipeline) });
+      const run = state.start(name, pipeline);
+      log("info", "run started", { run: run.id, name: run.name, pipeline: run.pipeline });
+      return json(201, { run });
     }
     case "POST /v1/stop": {
       const body = await readBody(req);
       if (body instanceof Response) return body;
       const run = state.stop();
-      return run ? json(200, { run }) : fail(409, "E_NO_RUN", "no run is active");
+      if (!run) return fail(409, "E_NO_RUN", "no run is active");
+      log("info", "run stopped", { run: run.id, name: run.name });
+      return json(200, { run });
     }
     case "POST /v1/terminate": {
       const body = await readBody(req);

@@ -38,8 +38,8 @@ export const sameIdentity = (a: FileIdentity, b: FileIdentity) =>
 let self: SelfImage | undefined;
 
 /** True inside a `bun build --compile` binary. */
-export const isCompiled = () =>
-  import.meta.path.startsWith("/$bunfs/") || /^[A-Z]:\\~BUN\\/.test(import.meta.path);
+// (import.meta.path is baked in at build time by --bytecode; Bun.main is the embedded entry at run time)
+export const isCompiled = () => Bun.main.startsWith("/$bunfs/") || /^[A-Z]:\\~BUN\\/.test(Bun.main);
 
 export function captureSelf(): SelfImage {
   if (self) return self;

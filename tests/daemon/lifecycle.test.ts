@@ -119,7 +119,9 @@ describe("daemon lifecycle (compiled binary)", () => {
     const { BIN } = await import("../helpers/harness.ts");
     const daemons = processesOf(BIN).filter((pid) => {
       try {
-        return require("node:fs").readFileSync(`/proc/${pid}/environ`, "utf8").includes(env.TRACER_RUNTIME_DIR!);
+        return require("node:fs")
+          .readFileSync(`/proc/${pid}/environ`, "utf8")
+          .includes(env.TRACER_RUNTIME_DIR!);
       } catch {
         return false;
       }
@@ -142,4 +144,29 @@ describe("daemon lifecycle (compiled binary)", () => {
     expect(r2.code).toBe(3);
     expect(r2.stderr).toContain("symbolic link");
   });
+});
+
+test("logs -f follows what the daemon appends until interrupted", async () => {
+  const { BIN } = await import("../helpers/harness.ts");
+  const env = fresh();
+  await run(["init"], { env });
+  const p = Bun.spawn([BIN, "logs", "-f", "-n", "0"], { env, stdout: "pipe", stderr: "pipe" });
+  const reader = p.stdout.getReader();
+  await Bun.sleep(300);
+  expect((await run(["start", "--run", "follow-me"], { env })).code).toBe(0);
+  let seen = "";
+  const deadline = Date.now() + 5000;
+  while (!seen.includes("follow-me") && Date.now() < deadline) {
+    const { value, done } = await Promise.race([
+      reader.read(),
+      Bun.sleep(5000).then(() => ({ value: undefined, done: true })),
+    ]);
+    if (done) break;
+    seen += new TextDecoder().decode(value);
+  }
+  p.kill("SIGINT");
+  expect(await p.exited).toBe(0);
+  expect(seen).toContain("run started");
+  expect(seen).toContain("name=follow-me");
+  expect(seen).not.toContain("daemon started"); // -n 0: nothing from before
 });

@@ -1,5 +1,14 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { daemonPid, environOf, fdTargets, sessionId, stopDaemon } from "../helpers/daemon.ts";
 import { BIN, cleanupTemp, isolatedEnv, run, tempDir } from "../helpers/harness.ts";
@@ -22,7 +31,11 @@ async function initWithMarkerFd(env: Record<string, string>, args: string[]) {
   const fd = openSync(marker, "r");
   try {
     const p = Bun.spawn([BIN, "init", ...args], { env, stdio: ["ignore", "pipe", "pipe", fd] });
-    const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    const [out, err, code] = await Promise.all([
+      new Response(p.stdout).text(),
+      new Response(p.stderr).text(),
+      p.exited,
+    ]);
     return { code, out, err, marker };
   } finally {
     closeSync(fd);
@@ -70,7 +83,10 @@ describe("what the caller's environment cannot do to the daemon", () => {
     const dir = tempDir();
     const marker = join(dir, "ran");
     const preload = join(dir, "evil.ts");
-    writeFileSync(preload, `require("fs").appendFileSync(${JSON.stringify(marker)}, "bun " + process.argv.join(" ") + "\\n");`);
+    writeFileSync(
+      preload,
+      `require("fs").appendFileSync(${JSON.stringify(marker)}, "bun " + process.argv.join(" ") + "\\n");`,
+    );
     const csrc = join(dir, "evil.c");
     writeFileSync(
       csrc,
@@ -118,7 +134,9 @@ describe("the verified strategy refuses (exit 3) and starts nothing", () => {
     const env = fresh({ TRACER_SPAWN: "verified" });
     const r = await run(["init"], { env, argv0: "/usr/bin/true" });
     expect(r.code).toBe(3);
-    expect(r.stderr).toContain('argv0 "/usr/bin/true" resolves to /usr/bin/true, not to the running executable');
+    expect(r.stderr).toContain(
+      'argv0 "/usr/bin/true" resolves to /usr/bin/true, not to the running executable',
+    );
     expect(daemonPid(env)).toBeUndefined();
   });
 
