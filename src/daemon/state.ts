@@ -1,4 +1,4 @@
-/** The daemon's in-memory state and the JSON shapes of the /v1 API (documented in docs/API.md). */
+/** The daemon's in-memory state and the JSON shapes of the /v1 API (documented in docs/CLI.md). */
 export interface RunInfo {
   id: string;
   name: string;
