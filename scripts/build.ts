@@ -3,11 +3,13 @@
  * Compile the single binary. `bun scripts/build.ts` → dist/tracer for this host;
  * `--all` → every release target into dist/tracer-<target>[.exe]; `--target T` → one of them.
  * The binary never autoloads .env or bunfig.toml from the caller's directory.
+ * `--trusted-key FILE` (repeatable; default keys/*.pub) and `--revoked-key FILE` embed the release keys.
  */
 import { mkdirSync, renameSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import pkg from "../package.json" with { type: "json" };
+import { defaultKeyFiles, trustedKeysDefine } from "../src/release/trusted.ts";
 
 export const TARGETS = [
   "linux-x64",
@@ -32,6 +34,9 @@ export interface BuildOptions {
   version?: string;
   /** extra --define NAME=JSON pairs (release/test builds: trusted keys, base URL) */
   defines?: Record<string, string>;
+  /** public key files the binary trusts (default keys/*.pub) and ones it knows as revoked (keys/revoked/*.pub) */
+  trustedKeys?: string[];
+  revokedKeys?: string[];
 }
 
 export async function build(opts: BuildOptions = {}): Promise<string> {
@@ -43,6 +48,10 @@ export async function build(opts: BuildOptions = {}): Promise<string> {
     TRACER_VERSION: JSON.stringify(opts.version ?? pkg.version),
     TRACER_COMMIT: JSON.stringify(gitCommit()),
     "process.env.NODE_ENV": JSON.stringify("production"),
+    TRACER_TRUSTED_KEYS: trustedKeysDefine({
+      trusted: opts.trustedKeys ?? defaultKeyFiles().trusted,
+      revoked: opts.revokedKeys ?? (opts.trustedKeys ? [] : defaultKeyFiles().revoked),
+    }),
     ...opts.defines,
   };
   const cmd = [
@@ -86,6 +95,8 @@ if (import.meta.main) {
       target: { type: "string" },
       outfile: { type: "string" },
       version: { type: "string" },
+      "trusted-key": { type: "string", multiple: true },
+      "revoked-key": { type: "string", multiple: true },
     },
   });
   const targets: (Target | undefined)[] = values.all ? [...TARGETS] : [values.target as Target | undefined];
@@ -97,6 +108,8 @@ if (import.meta.main) {
       target: t,
       outfile: values.all ? undefined : values.outfile,
       version: values.version,
+      trustedKeys: values["trusted-key"],
+      revokedKeys: values["revoked-key"],
     });
     console.error(`built ${out} in ${Math.round(performance.now() - t0)} ms`);
   }

@@ -13,6 +13,7 @@ export const commands = {
   terminate: () => load(import("./commands/terminate.ts")),
   logs: () => load(import("./commands/logs.ts")),
   doctor: () => load(import("./commands/doctor.ts")),
+  verify: () => load(import("./commands/verify.ts")),
   __daemon: () => load(import("./commands/daemon.ts")),
 } satisfies Record<string, () => Promise<AnyCommand>>;
 

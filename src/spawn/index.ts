@@ -8,6 +8,7 @@
  */
 import { loadNative, spawnFromFd } from "../../ffi/native.ts";
 import { scrubEnv } from "../core/env.ts";
+import { verifyImageBeforeExec } from "../release/index.ts";
 import { Exit, TracerError, refused } from "../errors.ts";
 import { type SelfImage, captureSelf, fdIdentity } from "./self.ts";
 import { verifyForSpawn } from "./verified.ts";
@@ -66,6 +67,7 @@ const argvFor = (self: SelfImage, req: SpawnRequest) => [
 function spawnFd(self: SelfImage, req: SpawnRequest, env: Record<string, string>): number {
   if (process.platform !== "linux") throw new Unavailable("not Linux");
   const fd = checkExeFd(self);
+  verifyImageBeforeExec({ fd, path: self.path }); // the very fd exec'd below must match an installed signature
   let pid: number;
   try {
     pid = spawnFromFd(fd, argvFor(self, req), env, req.logFd);
@@ -96,7 +98,9 @@ function spawnProcFd(self: SelfImage, req: SpawnRequest, env: Record<string, str
 }
 
 function spawnVerified(self: SelfImage, req: SpawnRequest, env: Record<string, string>): number {
-  return spawnByPath(verifyForSpawn(self, req.env ?? process.env), self, req, env);
+  const path = verifyForSpawn(self, req.env ?? process.env);
+  verifyImageBeforeExec({ path }); // the file just re-checked must match an installed signature
+  return spawnByPath(path, self, req, env);
 }
 
 const impl: Record<Strategy, (s: SelfImage, r: SpawnRequest, e: Record<string, string>) => number> = {

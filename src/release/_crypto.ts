@@ -1,0 +1,66 @@
+/**
+ * The crypto primitives, all native (node:crypto Ed25519, Bun.CryptoHasher BLAKE2b): raw 32/64-byte
+ * minisign keys wrapped as DER, and BLAKE2b-512 of a file read with pread from offset 0.
+ */
+import { createPrivateKey, createPublicKey, sign, verify } from "node:crypto";
+import { closeSync, openSync, readSync } from "node:fs";
+
+// DER headers of an Ed25519 PKCS#8 private key and SPKI public key (RFC 8410)
+const PKCS8 = Buffer.from("302e020100300506032b657004220420", "hex");
+const SPKI = Buffer.from("302a300506032b6570032100", "hex");
+
+/** minisign's 64-byte secret key is seed(32) ‖ public key(32). */
+export function ed25519Sign(secretKey: Uint8Array, message: Uint8Array): Uint8Array {
+  const key = createPrivateKey({
+    key: Buffer.concat([PKCS8, secretKey.subarray(0, 32)]),
+    format: "der",
+    type: "pkcs8",
+  });
+  return new Uint8Array(sign(null, message, key));
+}
+
+export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  const key = createPublicKey({ key: Buffer.concat([SPKI, publicKey]), format: "der", type: "spki" });
+  try {
+    return verify(null, message, key, signature);
+  } catch {
+    return false;
+  }
+}
+
+/** The public half of a seed, for checking that a decrypted secret key is consistent. */
+export function ed25519PublicOf(seed: Uint8Array): Uint8Array {
+  const priv = createPrivateKey({ key: Buffer.concat([PKCS8, seed]), format: "der", type: "pkcs8" });
+  const der = createPublicKey(priv).export({ format: "der", type: "spki" });
+  return new Uint8Array(der.subarray(SPKI.length));
+}
+
+const CHUNK = 1 << 20;
+
+/** BLAKE2b-512 of everything in `fd`, read with pread from offset 0 (the fd's own offset is untouched). */
+export function blake2bOfFd(fd: number): Uint8Array {
+  const hasher = new Bun.CryptoHasher("blake2b512");
+  const buf = Buffer.allocUnsafe(CHUNK);
+  for (let pos = 0; ; ) {
+    const n = readSync(fd, buf, 0, CHUNK, pos);
+    if (n <= 0) break;
+    hasher.update(buf.subarray(0, n));
+    pos += n;
+  }
+  return new Uint8Array(hasher.digest());
+}
+
+export function blake2bOfFile(path: string): Uint8Array {
+  const fd = openSync(path, "r");
+  try {
+    return blake2bOfFd(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function blake2b(bytes: Uint8Array, bits: 256 | 512 = 512): Uint8Array {
+  return new Uint8Array(
+    new Bun.CryptoHasher(bits === 512 ? "blake2b512" : "blake2b256").update(bytes).digest(),
+  );
+}
