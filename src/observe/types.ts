@@ -16,7 +16,15 @@ export type CaptureEvent =
   | { type: "fork"; at: number; pid: number; tgid: number; ppid: number; ptgid: number }
   | { type: "exec"; at: number; pid: number; tgid: number }
   /** exitCode is the decoded status: code when exited, undefined when killed; signal when killed */
-  | { type: "exit"; at: number; pid: number; tgid: number; exitCode?: number; signal?: number; coreDumped?: boolean }
+  | {
+      type: "exit";
+      at: number;
+      pid: number;
+      tgid: number;
+      exitCode?: number;
+      signal?: number;
+      coreDumped?: boolean;
+    }
   /** the source knows it missed events (ENOBUFS, sequence gap); count = how many, at least */
   | { type: "loss"; at: number; count: number; reason: string };
 
@@ -58,4 +66,10 @@ export interface CaptureSource {
   onEvent(cb: (e: CaptureEvent) => void): void;
   onExitFigures?(cb: (f: ExitFigures) => void): void;
   stats(): SourceStats;
+}
+
+/** Whether a capture source can run here, and why not (for `tracer doctor` / `info`). */
+export interface Probe {
+  available: boolean;
+  reason: string;
 }

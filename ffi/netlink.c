@@ -1,0 +1,166 @@
+/*
+ * tracer's netlink socket helper: open, bind, size, send and drain a non-blocking AF_NETLINK socket.
+ *
+ * Compiled at run time by bun:ffi's TinyCC. Forward declarations only: a user's machine may have no
+ * C headers. Every function returns -errno on failure, so errno never has to cross into JavaScript
+ * (where the runtime could overwrite it between two FFI calls).
+ *
+ * tn_drain copies every pending datagram into one caller buffer, each starting on a 4-byte boundary,
+ * so the buffer reads as one stream of netlink messages. It never blocks (MSG_DONTWAIT). When the
+ * kernel reports ENOBUFS (a multicast message was dropped because our receive queue was full), or a
+ * datagram did not fit, it writes a 16-byte marker message in its place, in order:
+ *   nlmsghdr{len=16, type=TN_MARK_ENOBUFS (0xFFFF) or TN_MARK_TRUNC (0xFFFE)}.
+ */
+typedef long ssize_t;
+typedef unsigned long size_t;
+typedef unsigned int socklen_t;
+
+int socket(int domain, int type, int protocol);
+int bind(int fd, const void *addr, socklen_t len);
+int setsockopt(int fd, int level, int name, const void *value, socklen_t len);
+int getsockopt(int fd, int level, int name, void *value, socklen_t *len);
+ssize_t sendto(int fd, const void *buf, size_t n, int flags, const void *addr, socklen_t len);
+ssize_t recv(int fd, void *buf, size_t n, int flags);
+int close(int fd);
+int clock_gettime(int clock, void *ts);
+int sched_getaffinity(int pid, size_t size, void *mask);
+int sched_setaffinity(int pid, size_t size, const void *mask);
+int *__errno_location(void);
+
+#define AF_NETLINK 16
+#define SOCK_RAW 3
+#define SOCK_NONBLOCK 04000
+#define SOCK_CLOEXEC 02000000
+#define SOL_SOCKET 1
+#define SO_RCVBUF 8
+#define SO_RCVBUFFORCE 33
+#define MSG_DONTWAIT 0x40
+#define MSG_TRUNC 0x20
+#define EINTR 4
+#define EAGAIN 11
+#define ENOBUFS 105
+#define CLOCK_MONOTONIC 1
+
+#define TN_MARK_ENOBUFS 0xFFFF
+#define TN_MARK_TRUNC 0xFFFE
+#define TN_RESERVE 65536
+
+struct tn_sockaddr_nl {
+  unsigned short nl_family;
+  unsigned short nl_pad;
+  unsigned int nl_pid;
+  unsigned int nl_groups;
+};
+
+struct tn_timespec {
+  long tv_sec;
+  long tv_nsec;
+};
+
+static int neg_errno(void) { return -*__errno_location(); }
+
+/* socket(AF_NETLINK, SOCK_RAW|NONBLOCK|CLOEXEC, protocol) bound to `groups`; nl_pid 0 = kernel picks. */
+int tn_open(int protocol, unsigned int groups) {
+  struct tn_sockaddr_nl sa;
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+  if (fd < 0) return neg_errno();
+  sa.nl_family = AF_NETLINK;
+  sa.nl_pad = 0;
+  sa.nl_pid = 0;
+  sa.nl_groups = groups;
+  if (bind(fd, &sa, sizeof sa) < 0) {
+    int e = neg_errno();
+    close(fd);
+    return e;
+  }
+  return fd;
+}
+
+/* Ask for `bytes` of receive buffer: SO_RCVBUFFORCE first when force != 0 (needs CAP_NET_ADMIN), then
+ * SO_RCVBUF (capped by net.core.rmem_max). Returns the effective size the kernel reports (it doubles). */
+int tn_rcvbuf(int fd, int bytes, int force) {
+  int got = 0;
+  socklen_t len = sizeof got;
+  if (!force || setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) < 0) {
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes) < 0) return neg_errno();
+  }
+  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) < 0) return neg_errno();
+  return got;
+}
+
+/* Send one request to the kernel (nl_pid 0). Returns bytes sent or -errno. */
+int tn_send(int fd, const void *buf, int n) {
+  struct tn_sockaddr_nl sa;
+  ssize_t r;
+  sa.nl_family = AF_NETLINK;
+  sa.nl_pad = 0;
+  sa.nl_pid = 0;
+  sa.nl_groups = 0;
+  do {
+    r = sendto(fd, buf, (size_t)n, 0, &sa, sizeof sa);
+  } while (r < 0 && *__errno_location() == EINTR);
+  return r < 0 ? neg_errno() : (int)r;
+}
+
+/* tn_send from CPU `cpu`: pin the calling thread there for the one send, then restore its affinity.
+ * The proc connector's ACK is numbered in the sending CPU's sequence, so this gives a listener a
+ * fresh sequence number from every CPU. Returns bytes sent or -errno. */
+int tn_send_on_cpu(int fd, const void *buf, int n, int cpu) {
+  unsigned long saved[16];
+  unsigned long one[16];
+  int i, r;
+  if (cpu < 0 || cpu >= 1024) return -22;
+  if (sched_getaffinity(0, sizeof saved, saved) < 0) return neg_errno();
+  for (i = 0; i < 16; i++) one[i] = 0;
+  one[cpu / 64] = 1UL << (cpu % 64);
+  if (sched_setaffinity(0, sizeof one, one) < 0) return neg_errno();
+  r = tn_send(fd, buf, n);
+  sched_setaffinity(0, sizeof saved, saved);
+  return r;
+}
+
+static int put_mark(unsigned char *buf, int at, int type) {
+  unsigned int *h = (unsigned int *)(buf + at);
+  h[0] = 16;
+  h[1] = (unsigned int)type; /* type u16 + flags u16 = 0 */
+  h[2] = 0;
+  h[3] = 0;
+  return at + 16;
+}
+
+/* Copy pending datagrams into buf[0..cap). Returns bytes written (0 = nothing pending) or -errno for
+ * an error other than EAGAIN/ENOBUFS. Stops when less than TN_RESERVE bytes remain, or after
+ * `max_msgs` datagrams, so the caller's event loop gets the CPU back regularly. */
+int tn_drain(int fd, unsigned char *buf, int cap, int max_msgs) {
+  int at = 0;
+  int count = 0;
+  while (cap - at >= TN_RESERVE && count < max_msgs) {
+    ssize_t r = recv(fd, buf + at, (size_t)(cap - at - 16), MSG_DONTWAIT | MSG_TRUNC);
+    if (r < 0) {
+      int e = *__errno_location();
+      if (e == EINTR) continue;
+      if (e == EAGAIN) break;
+      if (e == ENOBUFS) {
+        at = put_mark(buf, at, TN_MARK_ENOBUFS);
+        continue;
+      }
+      return at > 0 ? at : -e;
+    }
+    count++;
+    if (r > cap - at - 16) {
+      at = put_mark(buf, at, TN_MARK_TRUNC);
+      continue;
+    }
+    at += (int)((r + 3) & ~3L);
+  }
+  return at;
+}
+
+int tn_close(int fd) { return close(fd) < 0 ? neg_errno() : 0; }
+
+/* CLOCK_MONOTONIC in ns: the clock of the connector's timestamp_ns (ktime_get_ns). */
+double tn_monotonic_ns(void) {
+  struct tn_timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}

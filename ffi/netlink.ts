@@ -1,0 +1,140 @@
+/**
+ * Non-blocking AF_NETLINK sockets for the capture sources (proc connector, taskstats), through the
+ * small C helper ffi/netlink.c compiled once per process by bun:ffi's TinyCC. Nothing here blocks:
+ * `drain()` returns whatever the kernel has queued, as one buffer of netlink messages.
+ *
+ * Inside a compiled binary TinyCC cannot read the embedded /$bunfs copy, so the source is embedded as
+ * text and written into a fresh 0700 mkdtemp directory that is removed right after compilation.
+ */
+import { cc, ptr } from "bun:ffi";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import netlinkSource from "./netlink.c" with { type: "text" };
+
+export const NETLINK_CONNECTOR = 11;
+export const NETLINK_GENERIC = 16;
+/** Marker message types tn_drain writes in place of a dropped (ENOBUFS) or oversized datagram. */
+export const MARK_ENOBUFS = 0xffff;
+export const MARK_TRUNC = 0xfffe;
+
+const symbols = {
+  tn_open: { args: ["i32", "u32"], returns: "i32" },
+  tn_rcvbuf: { args: ["i32", "i32", "i32"], returns: "i32" },
+  tn_send: { args: ["i32", "ptr", "i32"], returns: "i32" },
+  tn_send_on_cpu: { args: ["i32", "ptr", "i32", "i32"], returns: "i32" },
+  tn_drain: { args: ["i32", "ptr", "i32", "i32"], returns: "i32" },
+  tn_close: { args: ["i32"], returns: "i32" },
+  tn_monotonic_ns: { args: [], returns: "f64" },
+} as const;
+
+type Native = ReturnType<typeof cc<typeof symbols>>["symbols"];
+let native: Native | undefined;
+let loadError: Error | undefined;
+
+function load(): Native {
+  if (native) return native;
+  if (loadError) throw loadError;
+  if (process.platform !== "linux") {
+    loadError = new Error("netlink exists only on Linux");
+    throw loadError;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "tracer-cc-"));
+  try {
+    const file = join(dir, "netlink.c");
+    writeFileSync(file, netlinkSource, { mode: 0o600, flag: "wx" });
+    native = cc({ source: file, symbols }).symbols;
+    return native;
+  } catch (e) {
+    loadError = new Error(`cannot compile the native netlink helper: ${(e as Error).message}`, { cause: e });
+    throw loadError;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const ERRNO: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  9: "EBADF",
+  13: "EACCES",
+  22: "EINVAL",
+  93: "EPROTONOSUPPORT",
+  97: "EAFNOSUPPORT",
+  105: "ENOBUFS",
+  111: "ECONNREFUSED",
+};
+
+/** A failed netlink system call; `code` is the errno name (EPERM, ECONNREFUSED, ...). */
+export class NetlinkError extends Error {
+  override readonly name = "NetlinkError";
+  readonly code: string;
+  constructor(
+    readonly op: string,
+    readonly errno: number,
+  ) {
+    const code = ERRNO[errno] ?? `errno ${errno}`;
+    super(`netlink ${op}: ${code}`);
+    this.code = code;
+  }
+}
+
+const check = (op: string, r: number): number => {
+  if (r < 0) throw new NetlinkError(op, -r);
+  return r;
+};
+
+/** CLOCK_MONOTONIC in ns (the clock of the proc connector's timestamp_ns). */
+export const monotonicNs = (): number => load().tn_monotonic_ns();
+
+/** Bytes of drain buffer; tn_drain keeps 64 KiB in reserve so no datagram is ever cut. */
+const DRAIN_BYTES = 1 << 20;
+
+export class NetlinkSocket {
+  private readonly buf = new Uint8Array(DRAIN_BYTES);
+  private closed = false;
+
+  private constructor(
+    private readonly n: Native,
+    readonly fd: number,
+  ) {}
+
+  /** socket(AF_NETLINK, SOCK_RAW|SOCK_NONBLOCK|SOCK_CLOEXEC, protocol) bound to multicast `groups`. */
+  static open(protocol: number, groups = 0): NetlinkSocket {
+    const n = load();
+    return new NetlinkSocket(n, check("socket/bind", n.tn_open(protocol, groups)));
+  }
+
+  /**
+   * Ask for a receive buffer of `bytes` (the kernel doubles it): SO_RCVBUFFORCE when `force`
+   * (CAP_NET_ADMIN), else SO_RCVBUF capped by net.core.rmem_max. Returns the effective size.
+   */
+  setReceiveBuffer(bytes: number, force = true): number {
+    return check("setsockopt(SO_RCVBUF)", this.n.tn_rcvbuf(this.fd, bytes, force ? 1 : 0));
+  }
+
+  send(msg: Uint8Array): void {
+    check("send", this.n.tn_send(this.fd, ptr(msg), msg.byteLength));
+  }
+
+  /** send() from one CPU: the calling thread is pinned to `cpu` for the call, then restored. */
+  sendOnCpu(msg: Uint8Array, cpu: number): void {
+    check("send", this.n.tn_send_on_cpu(this.fd, ptr(msg), msg.byteLength, cpu));
+  }
+
+  /**
+   * Everything queued right now (at most `maxMsgs` datagrams), as netlink messages back to back.
+   * The view is reused by the next call. Empty when nothing is pending; throws on a socket error.
+   */
+  drain(maxMsgs = 8192): Uint8Array {
+    if (this.closed) return this.buf.subarray(0, 0);
+    const r = check("recv", this.n.tn_drain(this.fd, ptr(this.buf), this.buf.byteLength, maxMsgs));
+    return this.buf.subarray(0, r);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.n.tn_close(this.fd);
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * The netlink proc connector as a CaptureSource: fork / exec / exit of every task on the host, with
+ * the exit status, even for processes that live 1 ms.
+ *
+ * The socket is non-blocking and drained from a timer (default every 10 ms), so the event loop never
+ * waits on the kernel; a 32 MiB receive buffer (SO_RCVBUFFORCE when permitted) absorbs bursts in
+ * between. Loss is never silent: an ENOBUFS from the kernel and every gap in a CPU's cn_msg.seq become
+ * `loss` events, counted in stats(). See /work/shared/reference/linux-process-events.md §1.
+ */
+import { readFileSync } from "node:fs";
+import { release } from "node:os";
+import {
+  MARK_ENOBUFS,
+  MARK_TRUNC,
+  monotonicNs,
+  NETLINK_CONNECTOR,
+  NetlinkSocket,
+} from "../../ffi/netlink.ts";
+import {
+  connectorControl,
+  decodeProcEvent,
+  decodeWaitStatus,
+  kernelAtLeast,
+  messages,
+  PROC_CN_MCAST_IGNORE,
+  PROC_CN_MCAST_LISTEN,
+  PROC_EVENT,
+  parseCpuList,
+  probeFailure,
+  SeqGaps,
+  _Emitter,
+} from "./_netlink-parse.ts";
+import type { CaptureEvent, CaptureSource, Probe, SourceStats } from "./types.ts";
+
+export interface ConnectorOptions {
+  /** receive buffer to ask for (the kernel doubles it); default 32 MiB. Tiny values force loss. */
+  receiveBufferBytes?: number;
+  /** drain interval, ms; default 10 */
+  pollMs?: number;
+  /** also emit fork/exit of threads (child pid ≠ tgid); default false: processes only */
+  threads?: boolean;
+  /** how long start() waits for the kernel's ACK; default 1000 ms */
+  ackTimeoutMs?: number;
+}
+
+export const DEFAULT_RCVBUF = 32 << 20;
+
+export class ConnectorSource implements CaptureSource {
+  readonly name = "proc-connector";
+  private sock: NetlinkSocket | undefined;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private readonly out = new _Emitter<CaptureEvent>();
+  private readonly gaps = new SeqGaps();
+  /** our request's cn_msg.ack: the kernel's ACK to us carries ackTag + 1 */
+  private readonly ackTag = 1 + ((Math.random() * 0x7ffffff0) >>> 0);
+  private acked: number | undefined;
+  /** losses already reported by ENOBUFS that a later sequence gap will account for */
+  private credit = 0;
+  /** ENOBUFS reports from the kernel */
+  enobufs = 0;
+  /** effective receive buffer, bytes (as the kernel reports it, doubled) */
+  receiveBufferBytes = 0;
+
+  constructor(private readonly opts: ConnectorOptions = {}) {}
+
+  onEvent(cb: (e: CaptureEvent) => void): void {
+    this.out.listeners.push(cb);
+  }
+
+  stats(): SourceStats {
+    return this.out.stats();
+  }
+
+  async start(): Promise<void> {
+    if (this.sock) return;
+    const sock = NetlinkSocket.open(NETLINK_CONNECTOR, 1);
+    this.sock = sock;
+    try {
+      this.receiveBufferBytes = sock.setReceiveBuffer(this.opts.receiveBufferBytes ?? DEFAULT_RCVBUF);
+      sock.send(connectorControl(PROC_CN_MCAST_LISTEN, this.ackTag));
+      const until = Date.now() + (this.opts.ackTimeoutMs ?? 1000);
+      while (this.acked === undefined) {
+        this.poll();
+        if (this.acked !== undefined) break;
+        if (Date.now() > until)
+          throw new Error("the kernel never acknowledged PROC_CN_MCAST_LISTEN (pid or user namespace?)");
+        await Bun.sleep(2);
+      }
+      if (this.acked !== 0) throw new Error(`PROC_CN_MCAST_LISTEN refused: errno ${this.acked}`);
+      this.pingEveryCpu();
+    } catch (e) {
+      this.sock = undefined;
+      sock.close();
+      throw e;
+    }
+    this.timer = setInterval(() => this.poll(), this.opts.pollMs ?? 10);
+  }
+
+  async stop(): Promise<void> {
+    const sock = this.sock;
+    if (!sock) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.poll();
+    this.pingEveryCpu();
+    try {
+      sock.send(connectorControl(PROC_CN_MCAST_IGNORE, this.ackTag));
+    } catch {}
+    this.sock = undefined;
+    sock.close();
+  }
+
+  /**
+   * Get one numbered message from every online CPU: on subscribing it sets each CPU's sequence
+   * baseline (so even the first loss is counted), on stopping it exposes a gap at the tail of a CPU's
+   * stream. It re-sends LISTEN from each CPU, whose ACK takes that CPU's next sequence number. Only on
+   * kernels ≥ 6.6, where a repeated LISTEN does not count the socket twice.
+   */
+  private pingEveryCpu(): void {
+    const sock = this.sock;
+    if (!sock || !kernelAtLeast(release(), 6, 6)) return;
+    let cpus: number[] = [];
+    try {
+      cpus = parseCpuList(readFileSync("/sys/devices/system/cpu/online", "utf8"));
+    } catch {}
+    for (const cpu of cpus) {
+      try {
+        sock.sendOnCpu(connectorControl(PROC_CN_MCAST_LISTEN, this.ackTag), cpu);
+      } catch {} // a CPU outside our cpuset: its gaps show up with its next event instead
+      this.poll();
+    }
+  }
+
+  /** Drain everything queued and emit it, in kernel order. Runs on the timer; never blocks. */
+  private poll(): void {
+    const sock = this.sock;
+    if (!sock) return;
+    for (let round = 0; round < 16; round++) {
+      let buf: Uint8Array;
+      try {
+        buf = sock.drain();
+      } catch (e) {
+        this.lose(1, `recv failed: ${(e as Error).message}`);
+        return;
+      }
+      if (buf.byteLength === 0) return;
+      const monoMs = monotonicNs() / 1e6;
+      const wallMs = performance.timeOrigin + performance.now();
+      this.parse(buf, wallMs - monoMs);
+    }
+  }
+
+  private parse(buf: Uint8Array, wallMinusMonoMs: number): void {
+    const threads = this.opts.threads ?? false;
+    for (const m of messages(buf)) {
+      if (m.type === MARK_ENOBUFS) {
+        this.enobufs++;
+        this.credit++;
+        this.lose(1, "ENOBUFS");
+        continue;
+      }
+      if (m.type === MARK_TRUNC) {
+        this.lose(1, "truncated");
+        continue;
+      }
+      const ev = decodeProcEvent(buf, m);
+      if (!ev) continue;
+      if (ev.what === PROC_EVENT.none && ev.ack === this.ackTag + 1) this.acked ??= ev.data[0] ?? 0;
+      // ACKs share the per-CPU numbering on current kernels; older ones sent them with cpu = -1, unnumbered
+      const gap = ev.cpu === 0xffffffff ? 0 : this.gaps.observe(ev.cpu, ev.seq);
+      if (gap > 0) {
+        const absorbed = Math.min(gap, this.credit);
+        this.credit -= absorbed;
+        if (gap > absorbed) this.lose(gap - absorbed, "seq-gap");
+      }
+      const at = ev.timestampNs / 1e6 + wallMinusMonoMs;
+      const d = ev.data;
+      switch (ev.what) {
+        case PROC_EVENT.fork:
+          if (threads || d[2] === d[3])
+            this.out.emit({ type: "fork", at, ppid: d[0]!, ptgid: d[1]!, pid: d[2]!, tgid: d[3]! });
+          break;
+        case PROC_EVENT.exec:
+          this.out.emit({ type: "exec", at, pid: d[0]!, tgid: d[1]! });
+          break;
+        case PROC_EVENT.exit:
+          if (threads || d[0] === d[1])
+            this.out.emit({ type: "exit", at, pid: d[0]!, tgid: d[1]!, ...decodeWaitStatus(d[2]!) });
+          break;
+      }
+    }
+  }
+
+  private lose(count: number, reason: string): void {
+    this.out.emit({ type: "loss", at: Date.now(), count, reason });
+  }
+}
+
+/**
+ * Can this process subscribe to the proc connector? Subscribes, looks for the kernel's ACK and
+ * unsubscribes. Never throws. The kernel answers inside send(); a few short retries cover the rest.
+ */
+export function probeConnector(): Probe {
+  let sock: NetlinkSocket | undefined;
+  try {
+    sock = NetlinkSocket.open(NETLINK_CONNECTOR, 1);
+    const tag = 1 + ((Math.random() * 0x7ffffff0) >>> 0);
+    sock.send(connectorControl(PROC_CN_MCAST_LISTEN, tag));
+    let err: number | undefined;
+    for (let i = 0; i < 20 && err === undefined; i++) {
+      if (i > 0) Bun.sleepSync(5);
+      const buf = sock.drain();
+      for (const m of messages(buf)) {
+        const ev = decodeProcEvent(buf, m);
+        if (ev?.what === PROC_EVENT.none && ev.ack === tag + 1) err = ev.data[0] ?? 0;
+      }
+    }
+    sock.send(connectorControl(PROC_CN_MCAST_IGNORE, tag));
+    if (err === undefined)
+      return { available: false, reason: "no ACK from the kernel (pid or user namespace?)" };
+    if (err !== 0) return { available: false, reason: `PROC_CN_MCAST_LISTEN refused: errno ${err}` };
+    return { available: true, reason: "subscribed and acknowledged" };
+  } catch (e) {
+    return probeFailure(e);
+  } finally {
+    sock?.close();
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * The proc connector source against real processes: exec/exit with exit codes and signals, and loss
+ * that a forced tiny receive buffer makes happen, detected and counted.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { ConnectorSource, probeConnector } from "../../src/observe/connector.ts";
+import type { CaptureEvent } from "../../src/observe/types.ts";
+
+const probe = process.platform === "linux" ? probeConnector() : { available: false, reason: "not Linux" };
+if (!probe.available) console.warn(`skipping proc connector tests: ${probe.reason}`);
+
+const started: ConnectorSource[] = [];
+afterEach(async () => {
+  for (const s of started.splice(0)) await s.stop();
+});
+
+async function listen(opts: ConstructorParameters<typeof ConnectorSource>[0] = {}) {
+  const src = new ConnectorSource(opts);
+  const events: CaptureEvent[] = [];
+  src.onEvent((e) => events.push(e));
+  started.push(src);
+  await src.start();
+  return { src, events };
+}
+
+/** Events of `root` and everything it forked (transitively), in order. */
+function treeOf(events: CaptureEvent[], root: number): CaptureEvent[] {
+  const tree = new Set([root]);
+  return events.filter((e) => {
+    if (e.type === "fork" && tree.has(e.ptgid)) tree.add(e.tgid);
+    return e.type !== "loss" && tree.has(e.tgid);
+  });
+}
+
+async function settle(src: ConnectorSource, events: CaptureEvent[], pid: number) {
+  const end = Date.now() + 5000;
+  while (!events.some((e) => e.type === "exit" && e.tgid === pid) && Date.now() < end) await Bun.sleep(10);
+  void src;
+}
+
+describe.skipIf(!probe.available)("proc connector", () => {
+  test("probe reports it available", () => {
+    expect(probe).toEqual({ available: true, reason: "subscribed and acknowledged" });
+  });
+
+  test("/bin/true: fork, exec and exit with code 0", async () => {
+    const { src, events } = await listen();
+    expect(src.receiveBufferBytes).toBeGreaterThanOrEqual(32 << 20);
+    const p = Bun.spawn(["/bin/true"]);
+    await p.exited;
+    await settle(src, events, p.pid);
+    const mine = treeOf(events, p.pid).map((e) => e.type);
+    expect(mine).toEqual(["fork", "exec", "exit"]);
+    const fork = events.find((e) => e.type === "fork" && e.tgid === p.pid);
+    expect(fork).toMatchObject({ ptgid: process.pid, pid: p.pid });
+    expect(events.find((e) => e.type === "exit" && e.tgid === p.pid)).toMatchObject({ exitCode: 0 });
+    expect(src.stats().lost).toBe(0);
+  });
+
+  test("sh -c 'exit 3' → exit code 3, a 1 ms child included", async () => {
+    const { src, events } = await listen();
+    const p = Bun.spawn(["sh", "-c", "/bin/true; sh -c 'exit 3'; exit 3"]);
+    expect(await p.exited).toBe(3);
+    await settle(src, events, p.pid);
+    const exits = treeOf(events, p.pid).filter((e) => e.type === "exit");
+    // the outer sh, its /bin/true child and its inner sh child
+    expect(exits).toHaveLength(3);
+    expect(exits.map((e) => (e.type === "exit" ? e.exitCode : -1)).sort()).toEqual([0, 3, 3]);
+    const execs = treeOf(events, p.pid).filter((e) => e.type === "exec");
+    expect(execs).toHaveLength(3);
+  });
+
+  test("SIGKILL → signal 9, no exit code", async () => {
+    const { src, events } = await listen();
+    const p = Bun.spawn(["sleep", "30"]);
+    await Bun.sleep(50);
+    p.kill(9);
+    expect(await p.exited).not.toBe(0);
+    await settle(src, events, p.pid);
+    const exit = events.find((e) => e.type === "exit" && e.tgid === p.pid);
+    expect(exit).toMatchObject({ signal: 9 });
+    expect(exit && "exitCode" in exit ? exit.exitCode : undefined).toBeUndefined();
+  });
+
+  test("threads are left out unless asked for", async () => {
+    const quiet = await listen();
+    const loud = await listen({ threads: true });
+    // Bun itself starts a thread for the worker; its fork has child pid ≠ tgid
+    const w = new Worker(URL.createObjectURL(new Blob(["postMessage(1)"])));
+    await new Promise((r) => w.addEventListener("message", r, { once: true }));
+    w.terminate();
+    const p = Bun.spawn(["/bin/true"]);
+    await p.exited;
+    await settle(loud.src, loud.events, p.pid);
+    const isThread = (e: CaptureEvent) => (e.type === "fork" || e.type === "exit") && e.pid !== e.tgid;
+    expect(loud.events.some(isThread)).toBe(true);
+    expect(quiet.events.some(isThread)).toBe(false);
+  });
+
+  test("a forced tiny receive buffer loses events, and every loss is detected and counted", async () => {
+    const ref = await listen();
+    const tiny = await listen({ receiveBufferBytes: 1, pollMs: 50 });
+    expect(tiny.src.receiveBufferBytes).toBeLessThan(16 << 10);
+    const p = Bun.spawn(["sh", "-c", "i=0; while [ $i -lt 400 ]; do /bin/true; i=$((i+1)); done"]);
+    expect(await p.exited).toBe(0);
+    await settle(ref.src, ref.events, p.pid);
+    // stop() gets one message from every CPU, which exposes a gap at the tail of a CPU's stream
+    await tiny.src.stop();
+    await ref.src.stop();
+
+    const burst = treeOf(ref.events, p.pid);
+    const tgids = new Set(burst.map((e) => (e.type === "loss" ? 0 : e.tgid)));
+    const seen = burst.length;
+    // by tgid: the tiny listener may have lost the fork that links a child to the tree
+    const kept = tiny.events.filter((e) => e.type !== "loss" && tgids.has(e.tgid)).length;
+    expect(seen).toBe(3 + 400 * 3); // the shell: fork, exec, exit; each child: fork, exec, exit
+    const shortfall = seen - kept;
+    const stats = tiny.src.stats();
+    expect(shortfall).toBeGreaterThan(0);
+    // loss of other processes' events counts too, so the count is at least the burst's shortfall
+    expect(stats.lost).toBeGreaterThanOrEqual(shortfall);
+    expect(tiny.events.filter((e) => e.type === "loss").length).toBeGreaterThan(0);
+    expect(tiny.src.enobufs).toBeGreaterThan(0);
+    expect(stats.lossReasons["seq-gap"] ?? 0).toBeGreaterThan(0);
+    expect(ref.src.stats().lost).toBe(0);
+  });
+});
