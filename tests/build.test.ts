@@ -1,0 +1,24 @@
+import { afterAll, expect, test } from "bun:test";
+import { openSync, readSync } from "node:fs";
+import { join } from "node:path";
+import { build } from "../scripts/build.ts";
+import { cleanupTemp, run, tempDir } from "./helpers/harness.ts";
+
+afterAll(cleanupTemp);
+
+test("version and commit are baked in at build time (--define)", async () => {
+  const out = await build({ outfile: join(tempDir(), "tracer"), version: "9.8.7-test" });
+  const r = await run(["--version"], { bin: out });
+  expect(r.stdout.trim()).toBe("9.8.7-test");
+  const doc = JSON.parse((await run(["doctor", "--json"], { bin: out })).stdout);
+  expect(doc.version).toBe("9.8.7-test");
+  expect(doc.commit).toMatch(/^[0-9a-f]{12}$|^unknown$/);
+}, 120_000);
+
+test("cross-compiles for another target (linux-arm64 → an aarch64 ELF)", async () => {
+  const out = await build({ target: "linux-arm64", outfile: join(tempDir(), "tracer-arm64") });
+  const head = Buffer.alloc(20);
+  readSync(openSync(out, "r"), head, 0, 20, 0);
+  expect(head.subarray(0, 4).toString("latin1")).toBe("\x7fELF");
+  expect(head.readUInt16LE(18)).toBe(183); // EM_AARCH64
+}, 120_000);
