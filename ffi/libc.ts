@@ -65,7 +65,13 @@ export function reapPid(pid: number): Reaped | undefined {
   const r = loadLibc().wait4(pid, status, WNOHANG, ru);
   if (r <= 0) return undefined;
   const us = (i: number) => Number(ru[i]!) * 1e6 + Number(ru[i + 1]!);
-  return { pid: r, ...decodeWaitStatus(status[0]!), userUs: us(0), systemUs: us(2), maxRssKb: Number(ru[4]!) };
+  return {
+    pid: r,
+    ...decodeWaitStatus(status[0]!),
+    userUs: us(0),
+    systemUs: us(2),
+    maxRssKb: Number(ru[4]!),
+  };
 }
 
 /** Become a child subreaper: orphans of our descendants are re-parented to us (Linux). */

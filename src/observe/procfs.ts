@@ -128,7 +128,12 @@ export function readStatus(pid: number): ProcStatus | undefined {
   const t = read(`/proc/${pid}/status`);
   if (t === undefined) return undefined;
   const kv = keyValues(t);
-  return { vmHwmKb: kv.VmHWM ?? 0, vmRssKb: kv.VmRSS ?? 0, vmPeakKb: kv.VmPeak ?? 0, threads: kv.Threads ?? 0 };
+  return {
+    vmHwmKb: kv.VmHWM ?? 0,
+    vmRssKb: kv.VmRSS ?? 0,
+    vmPeakKb: kv.VmPeak ?? 0,
+    threads: kv.Threads ?? 0,
+  };
 }
 
 /** "Key:   123 kB" lines → { Key: 123 } (numbers only). */

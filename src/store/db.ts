@@ -25,10 +25,15 @@ export function openStore(path = defaultDbPath(), opts: OpenOptions = {}): Datab
   try {
     db = opts.readonly ? new Database(path, { readonly: true }) : new Database(path, { create: true });
   } catch (e) {
-    throw new TracerError("E_STORE_OPEN", `cannot open the database ${path}: ${(e as Error).message}`, Exit.error, {
-      cause: e,
-      hint: opts.readonly ? "no run has been recorded yet (tracer run -- CMD)" : undefined,
-    });
+    throw new TracerError(
+      "E_STORE_OPEN",
+      `cannot open the database ${path}: ${(e as Error).message}`,
+      Exit.error,
+      {
+        cause: e,
+        hint: opts.readonly ? "no run has been recorded yet (tracer run -- CMD)" : undefined,
+      },
+    );
   }
   db.exec("PRAGMA busy_timeout = 5000");
   if (!opts.readonly) {
@@ -55,14 +60,16 @@ const tooNew = (path: string, v: number) => {
 /** Apply every pending migration, each in its own immediate transaction (safe against a concurrent opener). */
 export function migrate(db: Database): number {
   for (;;) {
-    const applied = db.transaction(() => {
-      const v = userVersion(db);
-      if (v > SCHEMA_VERSION) tooNew(db.filename, v);
-      if (v === SCHEMA_VERSION) return false;
-      db.exec(MIGRATIONS[v]!);
-      db.exec(`PRAGMA user_version = ${v + 1}`);
-      return true;
-    }).immediate();
+    const applied = db
+      .transaction(() => {
+        const v = userVersion(db);
+        if (v > SCHEMA_VERSION) tooNew(db.filename, v);
+        if (v === SCHEMA_VERSION) return false;
+        db.exec(MIGRATIONS[v]!);
+        db.exec(`PRAGMA user_version = ${v + 1}`);
+        return true;
+      })
+      .immediate();
     if (!applied) return userVersion(db);
   }
 }

@@ -147,7 +147,12 @@ export class StoreWriter {
       // parents first, so a child can point at its parent's row id
       dirty.sort((a, b) => (a.startedAt ?? 0) - (b.startedAt ?? 0));
       for (const p of dirty) {
-        const row = upsert.get(this.runId, p.pid, p.startTicks, ...values(p, p.parent && this.ids.get(p.parent))) as { id: number };
+        const row = upsert.get(
+          this.runId,
+          p.pid,
+          p.startTicks,
+          ...values(p, p.parent && this.ids.get(p.parent)),
+        ) as { id: number };
         this.ids.set(p, row.id);
       }
       for (const { proc, s } of samples) {

@@ -37,7 +37,17 @@ export function createRun(db: Database, r: NewRun): void {
   db.query(
     `INSERT INTO runs (id, name, pipeline, command, cwd, host, mode, recorder_pid, started_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(r.id, r.name, r.pipeline, JSON.stringify(r.command), r.cwd, r.host, r.mode, r.recorderPid, r.startedAt);
+  ).run(
+    r.id,
+    r.name,
+    r.pipeline,
+    JSON.stringify(r.command),
+    r.cwd,
+    r.host,
+    r.mode,
+    r.recorderPid,
+    r.startedAt,
+  );
 }
 
 export interface RunEnd {

@@ -1,0 +1,57 @@
+import { defineCommand } from "citty";
+import { note } from "../../core/output.ts";
+import { Exit, TracerError } from "../../errors.ts";
+import { parseMode } from "../../observe/sources.ts";
+import { traceRun } from "../../run/index.ts";
+import { exitText, seconds } from "../../run/format.ts";
+import { NotRunnable } from "../../run/supervisor.ts";
+
+export default defineCommand({
+  meta: {
+    name: "run",
+    description:
+      "Run CMD and record its whole process tree: tracer run [--name N] [--pipeline P] -- CMD ARGS...",
+  },
+  args: {
+    name: { type: "string", description: "Name of the run", valueHint: "NAME" },
+    pipeline: { type: "string", description: "Name of the pipeline the run belongs to", valueHint: "NAME" },
+    quiet: { type: "boolean", alias: "q", description: "No summary on stderr at the end" },
+    interval: { type: "string", description: "Sampling interval in seconds (default 1)", valueHint: "S" },
+  },
+  async run({ args, rawArgs }) {
+    const dd = rawArgs.indexOf("--");
+    const cmd = dd < 0 ? [] : rawArgs.slice(dd + 1);
+    if (!cmd.length)
+      throw new TracerError("E_USAGE", "no command to run", Exit.usage, {
+        hint: "tracer run -- CMD ARGS...",
+      });
+    const interval = args.interval === undefined ? 1 : Number(args.interval);
+    if (!(interval >= 0.05 && interval <= 3600))
+      throw new TracerError(
+        "E_USAGE",
+        `--interval must be between 0.05 and 3600 seconds, got "${args.interval}"`,
+        Exit.usage,
+      );
+    try {
+      const r = await traceRun({
+        cmd,
+        name: args.name,
+        pipeline: args.pipeline,
+        intervalMs: interval * 1000,
+        mode: parseMode(process.env.TRACER_CAPTURE),
+      });
+      if (!args.quiet) {
+        const wall = seconds((r.child.endedAt - r.child.startedAt) * 1000);
+        const loss = r.lost ? `, ${r.lost} events LOST` : "";
+        note(
+          `tracer: run ${r.name}: ${r.processes} processes, ${wall}, exit ${exitText(r.child.exitCode, r.child.signal)}, capture ${r.mode}${loss} (tracer report ${r.runId.slice(0, 13)})`,
+        );
+      }
+      process.exitCode = r.child.status;
+    } catch (e) {
+      if (!(e instanceof NotRunnable)) throw e;
+      note(`tracer: ${e.message}`);
+      process.exitCode = e.status;
+    }
+  },
+});

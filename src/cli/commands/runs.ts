@@ -1,0 +1,25 @@
+import { defineCommand } from "citty";
+import { printJson, say } from "../../core/output.ts";
+import { Exit, TracerError } from "../../errors.ts";
+import { runsTable } from "../../run/format.ts";
+import { defaultDbPath, listRuns, openStore } from "../../store/index.ts";
+import { existsSync } from "node:fs";
+import { jsonFlag } from "../_shared.ts";
+
+export default defineCommand({
+  meta: { name: "runs", description: "List recorded runs, newest first" },
+  args: {
+    ...jsonFlag,
+    limit: { type: "string", description: "How many runs (default 50)", valueHint: "N" },
+  },
+  run({ args }) {
+    const limit = args.limit === undefined ? 50 : Number(args.limit);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new TracerError("E_USAGE", `--limit must be a positive integer, got "${args.limit}"`, Exit.usage);
+    const path = defaultDbPath();
+    const runs = existsSync(path) ? listRuns(openStore(path, { readonly: true }), limit) : [];
+    if (args.json) return void printJson(runs);
+    if (!runs.length) return void say("no runs recorded yet (tracer run -- CMD)");
+    say(runsTable(runs));
+  },
+});

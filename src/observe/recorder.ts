@@ -1,0 +1,220 @@
+/**
+ * The recorder: turns capture events, exact exit figures (taskstats), wait4 results and live samples
+ * into one process record per (pid, start time) of a run's tree, written through a StoreWriter.
+ * Scope: descendants of `rootPid` (the supervisor). Figures are merged by precedence
+ * taskstats > wait4 > proc; the first known exit status wins.
+ */
+import type { Reaped } from "../../ffi/libc.ts";
+import type { ProcessRecord, StoreWriter } from "../store/index.ts";
+import { OomWatch } from "./oom.ts";
+import {
+  CLK_TCK,
+  bootTimeMs,
+  childrenOf,
+  readCgroup,
+  readCmdline,
+  readCwd,
+  readStat,
+  ticksToEpochMs,
+} from "./procfs.ts";
+import type { CaptureEvent, ExitFigures } from "./types.ts";
+
+const RANK: Record<string, number> = { proc: 1, wait4: 2, taskstats: 3 };
+
+export interface RecorderStats {
+  processes: number;
+  lost: number;
+  lossReasons: Record<string, number>;
+}
+
+export class Recorder {
+  /** the newest record of each pid in the run (alive or not) */
+  private latest = new Map<number, ProcessRecord>();
+  private live = new Set<ProcessRecord>();
+  private all: ProcessRecord[] = [];
+  private oom = new OomWatch();
+  private lost = 0;
+  private lossReasons: Record<string, number> = {};
+
+  constructor(
+    private readonly writer: StoreWriter,
+    readonly rootPid: number,
+  ) {}
+
+  /** Live records, for the sampler. */
+  liveRecords(): ProcessRecord[] {
+    return [...this.live];
+  }
+  records(): readonly ProcessRecord[] {
+    return this.all;
+  }
+  stats(): RecorderStats {
+    return { processes: this.all.length, lost: this.lost, lossReasons: { ...this.lossReasons } };
+  }
+
+  private inScope(ppid: number): ProcessRecord | "root" | undefined {
+    if (ppid === this.rootPid) return "root";
+    const p = this.latest.get(ppid);
+    return p && this.live.has(p) ? p : undefined;
+  }
+
+  onEvent = (e: CaptureEvent): void => {
+    switch (e.type) {
+      case "fork":
+        if (e.pid !== e.tgid) return; // a thread
+        if (this.inScope(e.ptgid)) this.identify(e.tgid, e.ptgid, e.at);
+        return;
+      case "exec":
+        if (e.pid !== e.tgid) return;
+        this.onExec(e.tgid, e.at);
+        return;
+      case "exit":
+        if (e.pid !== e.tgid) return;
+        this.onExit(e.tgid, e.at, e.exitCode, e.signal, e.coreDumped);
+        return;
+      case "loss":
+        this.lost += e.count;
+        this.lossReasons[e.reason] = (this.lossReasons[e.reason] ?? 0) + e.count;
+        this.rescan(e.at);
+        return;
+    }
+  };
+
+  /** A new process in the tree: read its identity now, before it can vanish. */
+  private identify(pid: number, ppid: number, at: number): ProcessRecord {
+    const st = readStat(pid);
+    const startTicks = st?.startTicks ?? Math.round(((at - bootTimeMs()) * CLK_TCK) / 1000);
+    const prev = this.latest.get(pid);
+    if (prev && prev.startTicks === startTicks) return prev;
+    if (prev && this.live.has(prev)) this.onExit(pid, at); // pid reuse: the old one is gone
+    const parent = this.inScope(ppid);
+    const rec: ProcessRecord = {
+      pid,
+      startTicks,
+      ppid,
+      parent: parent === "root" ? undefined : parent,
+      comm: st?.comm ?? (parent === "root" ? undefined : parent?.comm),
+      argv: readCmdline(pid) ?? (parent === "root" ? undefined : parent?.argv),
+      cwd: readCwd(pid),
+      cgroup: readCgroup(pid),
+      startedAt: st ? ticksToEpochMs(st.startTicks) : at,
+    };
+    this.oom.watch(rec.cgroup);
+    this.latest.set(pid, rec);
+    this.live.add(rec);
+    this.all.push(rec);
+    this.writer.process(rec);
+    return rec;
+  }
+
+  private onExec(pid: number, at: number) {
+    let rec = this.latest.get(pid);
+    if (!rec || !this.live.has(rec)) {
+      // missed the fork (loss, or a source that only reports execs): adopt it if its parent is ours
+      const st = readStat(pid);
+      if (!st || !this.inScope(st.ppid)) return;
+      rec = this.identify(pid, st.ppid, at);
+    }
+    const st = readStat(pid);
+    if (st && st.startTicks !== rec.startTicks) return;
+    rec.comm = st?.comm ?? rec.comm;
+    rec.argv = readCmdline(pid) ?? rec.argv;
+    rec.cwd = readCwd(pid) ?? rec.cwd;
+    this.writer.process(rec);
+  }
+
+  private onExit(pid: number, at: number, exitCode?: number, signal?: number, coreDumped?: boolean) {
+    const rec = this.latest.get(pid);
+    if (!rec || !this.live.has(rec)) {
+      if (rec && rec.exitCode === undefined && rec.signal === undefined)
+        this.setStatus(rec, exitCode, signal);
+      return;
+    }
+    this.live.delete(rec);
+    rec.endedAt = at;
+    if (rec.durationUs === undefined && rec.startedAt !== undefined)
+      rec.durationUs = (at - rec.startedAt) * 1000;
+    this.setStatus(rec, exitCode, signal, coreDumped);
+    this.writer.process(rec);
+  }
+
+  private setStatus(rec: ProcessRecord, exitCode?: number, signal?: number, coreDumped?: boolean) {
+    if (rec.exitCode !== undefined || rec.signal !== undefined) return;
+    if (exitCode === undefined && signal === undefined) return;
+    rec.exitCode = exitCode;
+    rec.signal = signal;
+    rec.coreDumped = coreDumped;
+    rec.oomKilled = this.oom.killedByOom(rec.cgroup, signal);
+    this.writer.process(rec);
+  }
+
+  private better(rec: ProcessRecord, source: string): boolean {
+    return (RANK[source] ?? 0) >= (RANK[rec.figures ?? ""] ?? 0);
+  }
+
+  /** Exact final figures from taskstats. */
+  onExitFigures = (f: ExitFigures): void => {
+    const rec = this.latest.get(f.tgid);
+    if (!rec) return;
+    const begin = (rec.startedAt ?? 0) / 1000;
+    if (Math.abs(begin - f.beginSec) > 2) return; // a different process that reused the pid
+    this.setStatus(rec, f.exitCode, f.signal);
+    rec.durationUs = f.elapsedUs;
+    if (rec.startedAt !== undefined && rec.endedAt === undefined)
+      rec.endedAt = rec.startedAt + f.elapsedUs / 1000;
+    Object.assign(rec, {
+      userUs: f.userUs,
+      systemUs: f.systemUs,
+      peakRssKb: f.peakRssKb,
+      rchar: f.rchar,
+      wchar: f.wchar,
+      readBytes: f.readBytes,
+      writeBytes: f.writeBytes,
+      figures: "taskstats",
+    });
+    if (!rec.comm) rec.comm = f.comm;
+    this.writer.process(rec);
+  };
+
+  /** A child or orphan reaped by the supervisor (wait4 rusage, or Bun's own status for CMD). */
+  onReaped(r: Reaped, at: number, startedAt?: number): void {
+    let rec = this.latest.get(r.pid);
+    if (!rec) rec = this.identify(r.pid, this.rootPid, at);
+    if (this.live.has(rec)) this.onExit(r.pid, at, r.exitCode, r.signal, r.coreDumped);
+    else this.setStatus(rec, r.exitCode, r.signal, r.coreDumped);
+    if (startedAt !== undefined && rec.figures !== "taskstats") {
+      rec.durationUs = (at - startedAt) * 1000;
+      rec.endedAt = at;
+    }
+    if (this.better(rec, "wait4")) {
+      rec.userUs = r.userUs;
+      rec.systemUs = r.systemUs;
+      rec.peakRssKb = Math.max(r.maxRssKb, rec.peakRssKb ?? 0);
+      rec.figures = "wait4";
+    }
+    this.writer.process(rec);
+  }
+
+  /** After a loss: walk the tree below the root and adopt every process we do not know. */
+  rescan(at: number): number {
+    let found = 0;
+    const queue = childrenOf(this.rootPid).map((c) => [c, this.rootPid] as const);
+    while (queue.length) {
+      const [pid, ppid] = queue.shift()!;
+      const st = readStat(pid);
+      if (!st) continue;
+      const rec = this.latest.get(pid);
+      if (!rec || rec.startTicks !== st.startTicks || !this.live.has(rec)) {
+        this.identify(pid, ppid, at);
+        found++;
+      }
+      for (const c of childrenOf(pid)) queue.push([c, pid]);
+    }
+    return found;
+  }
+
+  /** Processes still alive when the run ends keep no end time; flush what is pending. */
+  flush(): void {
+    this.writer.flush();
+  }
+}

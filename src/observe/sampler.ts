@@ -1,0 +1,68 @@
+/**
+ * The live sampler: every interval (default 1 s) reads CPU, RSS and I/O of each live process of the run
+ * and the host's system metrics. Running figures (CPU time, peak RSS from VmHWM, I/O) also stand as a
+ * process's final figures when no exact source (taskstats, wait4) reports them.
+ */
+import type { ProcessRecord, StoreWriter } from "../store/index.ts";
+import { CLK_TCK, readIo, readStat, readStatus, ticksToUs } from "./procfs.ts";
+import type { Recorder } from "./recorder.ts";
+import { SystemSampler } from "./system.ts";
+
+interface Prev {
+  at: number;
+  ticks: number;
+}
+
+export class Sampler {
+  private prev = new WeakMap<ProcessRecord, Prev>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private system: SystemSampler;
+  samples = 0;
+
+  constructor(
+    private readonly recorder: Recorder,
+    private readonly writer: StoreWriter,
+    private readonly intervalMs = 1000,
+    diskPath = process.cwd(),
+  ) {
+    this.system = new SystemSampler(diskPath);
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.tick(), this.intervalMs);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  tick(): void {
+    const at = Date.now();
+    for (const rec of this.recorder.liveRecords()) this.sampleOne(rec, at);
+    this.writer.system(this.system.read());
+  }
+
+  sampleOne(rec: ProcessRecord, at = Date.now()): void {
+    const st = readStat(rec.pid);
+    if (!st || st.startTicks !== rec.startTicks || st.state === "Z") return;
+    const ticks = st.utime + st.stime;
+    const p = this.prev.get(rec);
+    const since = p ? at - p.at : at - (rec.startedAt ?? at);
+    const cpuPct = since > 0 ? (100 * (((ticks - (p?.ticks ?? 0)) * 1000) / CLK_TCK)) / since : 0;
+    this.prev.set(rec, { at, ticks });
+    const status = readStatus(rec.pid);
+    const io = readIo(rec.pid);
+    const rssKb = status?.vmRssKb ?? st.rssKb;
+    this.writer.sample(rec, { at, cpuPct, rssKb, readBytes: io?.readBytes, writeBytes: io?.writeBytes });
+    this.samples++;
+    if (rec.figures === undefined || rec.figures === "proc") {
+      rec.figures = "proc";
+      rec.userUs = ticksToUs(st.utime);
+      rec.systemUs = ticksToUs(st.stime);
+      rec.peakRssKb = Math.max(rec.peakRssKb ?? 0, status?.vmHwmKb ?? rssKb);
+      if (io) Object.assign(rec, io);
+      this.writer.process(rec);
+    }
+  }
+}

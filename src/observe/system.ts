@@ -1,0 +1,63 @@
+/** Host-wide metrics: CPU busy % since the previous reading, memory, swap, load, disk usage of one filesystem. */
+import { readFileSync, statfsSync } from "node:fs";
+import type { SystemMetrics } from "../store/index.ts";
+import { keyValues } from "./procfs.ts";
+
+interface CpuTimes {
+  busy: number;
+  total: number;
+}
+
+function cpuTimes(): CpuTimes {
+  const line = readFileSync("/proc/stat", "latin1").split("\n", 1)[0] ?? "";
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest is already inside user)
+  const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+  const idle = (v[3] ?? 0) + (v[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
+export class SystemSampler {
+  private last: CpuTimes | undefined;
+
+  constructor(private readonly diskPath: string) {
+    try {
+      this.last = cpuTimes();
+    } catch {}
+  }
+
+  read(): SystemMetrics {
+    let cpuPct = 0;
+    try {
+      const now = cpuTimes();
+      if (this.last && now.total > this.last.total)
+        cpuPct = (100 * (now.busy - this.last.busy)) / (now.total - this.last.total);
+      this.last = now;
+    } catch {}
+    const mem = safe(() => keyValues(readFileSync("/proc/meminfo", "latin1")), {});
+    const load = safe(() => readFileSync("/proc/loadavg", "latin1").split(" ").map(Number), [0, 0, 0]);
+    const fs = safe(() => statfsSync(this.diskPath), undefined);
+    const memTotal = mem.MemTotal ?? 0;
+    return {
+      at: Date.now(),
+      cpuPct,
+      memTotalKb: memTotal,
+      memUsedKb: memTotal - (mem.MemAvailable ?? mem.MemFree ?? 0),
+      swapTotalKb: mem.SwapTotal ?? 0,
+      swapUsedKb: (mem.SwapTotal ?? 0) - (mem.SwapFree ?? 0),
+      load1: load[0] ?? 0,
+      load5: load[1] ?? 0,
+      load15: load[2] ?? 0,
+      diskTotalBytes: fs ? fs.blocks * fs.bsize : 0,
+      diskUsedBytes: fs ? (fs.blocks - fs.bfree) * fs.bsize : 0,
+    };
+  }
+}
+
+function safe<T>(f: () => T, fallback: T): T {
+  try {
+    return f();
+  } catch {
+    return fallback;
+  }
+}

@@ -1,0 +1,96 @@
+/** Text for `tracer run`'s summary, `tracer runs` and the minimal `tracer report`. */
+import type { ProcessRow, RunRow } from "../store/index.ts";
+
+export function bytes(n: number | null | undefined): string {
+  if (n === null || n === undefined) return "-";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${v}B` : `${v.toFixed(v < 10 ? 1 : 0)}${units[i]}`;
+}
+
+export function seconds(us: number | null | undefined): string {
+  if (us === null || us === undefined) return "-";
+  const s = us / 1e6;
+  return s < 10 ? `${s.toFixed(3)}s` : s < 600 ? `${s.toFixed(1)}s` : `${Math.round(s)}s`;
+}
+
+export function exitText(
+  code: number | null | undefined,
+  signal: number | null | undefined,
+  oom = false,
+): string {
+  if (oom) return "OOM killed";
+  if (signal !== null && signal !== undefined) return `signal ${signal}`;
+  if (code !== null && code !== undefined) return String(code);
+  return "?";
+}
+
+export function table(head: string[], rows: string[][], rightAligned: Set<number> = new Set()): string {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : rightAligned.has(i) ? c.padStart(w[i]!) : c.padEnd(w[i]!)))
+      .join("  ")
+      .trimEnd();
+  return [line(head), ...rows.map(line)].join("\n");
+}
+
+const when = (ms: number) => new Date(ms).toISOString().replace("T", " ").slice(0, 19);
+
+export function runsTable(runs: RunRow[]): string {
+  const rows = runs.map((r) => [
+    r.id.slice(0, 13),
+    r.name,
+    r.pipeline,
+    when(r.startedAt),
+    r.endedAt === null ? "-" : seconds((r.endedAt - r.startedAt) * 1000),
+    r.status,
+    exitText(r.exitCode, r.signal),
+    String(r.processes),
+    r.command.join(" "),
+  ]);
+  return table(
+    ["ID", "NAME", "PIPELINE", "STARTED (UTC)", "WALL", "STATUS", "EXIT", "PROCS", "COMMAND"],
+    rows,
+    new Set([4, 7]),
+  );
+}
+
+export function processTable(run: RunRow, procs: ProcessRow[]): string {
+  const depth = new Map<number, number>();
+  for (const p of procs) depth.set(p.id, p.parentId === null ? 0 : (depth.get(p.parentId) ?? 0) + 1);
+  const rows = procs.map((p) => [
+    String(p.pid),
+    p.startedAt === null ? "-" : `+${((p.startedAt - run.startedAt) / 1000).toFixed(3)}s`,
+    seconds(p.durationUs),
+    exitText(p.exitCode, p.signal, p.oomKilled),
+    p.userUs === null ? "-" : seconds((p.userUs ?? 0) + (p.systemUs ?? 0)),
+    bytes(p.peakRssKb === null ? null : p.peakRssKb * 1024),
+    bytes(p.readBytes),
+    bytes(p.writeBytes),
+    `${"  ".repeat(depth.get(p.id) ?? 0)}${(p.argv?.length ? p.argv : [p.comm ?? "?"]).join(" ")}`,
+  ]);
+  return table(
+    ["PID", "START", "WALL", "EXIT", "CPU", "PEAK RSS", "READ", "WRITE", "COMMAND"],
+    rows,
+    new Set([0, 1, 2, 4, 5, 6, 7]),
+  );
+}
+
+export function runHeader(r: RunRow): string {
+  const wall = r.endedAt === null ? "-" : seconds((r.endedAt - r.startedAt) * 1000);
+  const lines = [
+    `run       ${r.name} (${r.id})`,
+    `pipeline  ${r.pipeline}`,
+    `command   ${r.command.join(" ")}`,
+    `started   ${when(r.startedAt)} UTC on ${r.host}, wall ${wall}`,
+    `status    ${r.status}, exit ${exitText(r.exitCode, r.signal)}`,
+    `capture   ${r.mode}, events lost: ${r.eventsLost}${r.eventsLost ? " (see docs/CAPTURE.md)" : ""}`,
+  ];
+  return lines.join("\n");
+}

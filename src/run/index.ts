@@ -1,0 +1,105 @@
+/**
+ * `tracer run`: record CMD's whole process tree as one run, directly into the store. The supervisor
+ * runs CMD; the capture sources feed the recorder; the sampler adds live samples and system metrics.
+ */
+import { hostname } from "node:os";
+import { openSources } from "../observe/sources.ts";
+import { Recorder } from "../observe/recorder.ts";
+import { Sampler } from "../observe/sampler.ts";
+import type { CaptureMode } from "../observe/types.ts";
+import { StoreWriter, createRun, finishRun, openStore } from "../store/index.ts";
+import { type ChildEnd, Supervisor } from "./supervisor.ts";
+
+export interface TraceOptions {
+  cmd: string[];
+  name?: string;
+  pipeline?: string;
+  /** sampling interval, ms (default 1000) */
+  intervalMs?: number;
+  mode?: CaptureMode;
+  dbPath?: string;
+}
+
+export interface TraceResult {
+  runId: string;
+  name: string;
+  mode: CaptureMode;
+  child: ChildEnd;
+  processes: number;
+  lost: number;
+  orphansReaped: number;
+  skipped: string[];
+}
+
+const FLUSH_MS = 500;
+
+export const defaultRunName = (d = new Date()) => `run-${d.toISOString().replace(/[-:]/g, "").slice(0, 15)}`;
+
+export async function traceRun(o: TraceOptions): Promise<TraceResult> {
+  const db = openStore(o.dbPath);
+  const runId = Bun.randomUUIDv7();
+  const name = o.name || defaultRunName();
+  const writer = new StoreWriter(db, runId);
+  const recorder = new Recorder(writer, process.pid);
+  const opened = await openSources(
+    process.pid,
+    (s) => {
+      s.onEvent(recorder.onEvent);
+      s.onExitFigures?.(recorder.onExitFigures);
+    },
+    o.mode,
+  );
+  createRun(db, {
+    id: runId,
+    name,
+    pipeline: o.pipeline || "default",
+    command: o.cmd,
+    cwd: process.cwd(),
+    host: hostname(),
+    mode: opened.mode,
+    recorderPid: process.pid,
+    startedAt: Date.now(),
+  });
+  const sampler = new Sampler(recorder, writer, o.intervalMs ?? 1000);
+  sampler.start();
+  const flusher = setInterval(() => writer.flush(), FLUSH_MS);
+  const sup = new Supervisor({
+    cmd: o.cmd,
+    onSpawn: (pid, at) => {
+      recorder.onEvent({ type: "fork", at, pid, tgid: pid, ppid: process.pid, ptgid: process.pid });
+      recorder.onEvent({ type: "exec", at, pid, tgid: pid });
+    },
+    onReaped: (r, at) => recorder.onReaped(r, at),
+  });
+  let child: ChildEnd | undefined;
+  try {
+    child = await sup.run();
+    recorder.onReaped(child.reaped, child.endedAt, child.startedAt);
+    // let the sources deliver what the kernel queued for the last exits
+    await Bun.sleep(30);
+  } finally {
+    sampler.stop();
+    clearInterval(flusher);
+    for (const s of opened.sources) await s.stop().catch(() => {});
+    const lost = opened.sources.reduce((n, s) => n + s.stats().lost, 0);
+    recorder.flush();
+    finishRun(db, runId, {
+      endedAt: Date.now(),
+      exitCode: child?.exitCode ?? (child ? undefined : 127),
+      signal: child?.signal,
+      eventsLost: lost,
+      mode: opened.mode,
+    });
+    db.close();
+  }
+  return {
+    runId,
+    name,
+    mode: opened.mode,
+    child: child!,
+    processes: recorder.stats().processes,
+    lost: opened.sources.reduce((n, s) => n + s.stats().lost, 0),
+    orphansReaped: sup.orphansReaped,
+    skipped: opened.skipped,
+  };
+}

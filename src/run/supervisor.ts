@@ -1,0 +1,154 @@
+/**
+ * The init side of `tracer run`: a child subreaper that runs CMD, forwards signals to it, reaps every
+ * orphan, and ends with CMD's status.
+ *
+ * Reaping without stealing Bun's child: CMD is started with Bun.spawn and Bun waits for that pid itself.
+ * We never call wait4(-1): every REAP_MS we list our own children (/proc/self/task/T/children) and call
+ * wait4(pid, WNOHANG) only for pids other than CMD, so CMD's status always reaches Bun.
+ */
+import { constants } from "node:os";
+import { type Reaped, reapPid, setChildSubreaper } from "../../ffi/libc.ts";
+import { scrubEnv } from "../core/env.ts";
+import { childrenOf } from "../observe/procfs.ts";
+
+export const FORWARDED = [
+  "SIGINT",
+  "SIGTERM",
+  "SIGHUP",
+  "SIGQUIT",
+  "SIGUSR1",
+  "SIGUSR2",
+  "SIGWINCH",
+] as const;
+const REAP_MS = 50;
+
+export interface ChildEnd {
+  pid: number;
+  exitCode?: number;
+  signal?: number;
+  /** the status a shell would report: the code, or 128 + signal */
+  status: number;
+  startedAt: number;
+  endedAt: number;
+  /** wait4 rusage of CMD as Bun reports it */
+  reaped: Reaped;
+}
+
+export interface SuperviseOptions {
+  cmd: string[];
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  /** CMD has started (before any of its output can matter to us) */
+  onSpawn?: (pid: number, at: number) => void;
+  /** an orphan (not CMD) was reaped */
+  onReaped?: (r: Reaped, at: number) => void;
+}
+
+/** CMD could not be started; `status` is what a shell reports (127 not found, 126 not runnable). */
+export class NotRunnable extends Error {
+  override readonly name = "NotRunnable";
+  constructor(
+    message: string,
+    readonly status: number,
+    cause: unknown,
+  ) {
+    super(message, { cause });
+  }
+}
+
+export const signalNumber = (name: string | null | undefined): number | undefined =>
+  name ? (constants.signals as Record<string, number>)[name] : undefined;
+
+export class Supervisor {
+  subreaper = false;
+  orphansReaped = 0;
+  private child: ReturnType<typeof Bun.spawn> | undefined;
+  private pending: NodeJS.Signals[] = [];
+  private readonly handlers = new Map<NodeJS.Signals, () => void>();
+
+  constructor(private readonly opts: SuperviseOptions) {}
+
+  /** Runs CMD to its end; resolves with its status. Throws TracerError (127/126) when CMD cannot start. */
+  async run(): Promise<ChildEnd> {
+    this.subreaper = setChildSubreaper();
+    for (const sig of FORWARDED) {
+      const h = () => this.forward(sig);
+      this.handlers.set(sig, h);
+      process.on(sig, h);
+    }
+    const reaper = setInterval(() => this.reapOrphans(), REAP_MS);
+    try {
+      const startedAt = Date.now();
+      const child = this.spawn();
+      this.child = child;
+      this.opts.onSpawn?.(child.pid, startedAt);
+      for (const sig of this.pending.splice(0)) this.forward(sig);
+      await child.exited;
+      const endedAt = Date.now();
+      this.reapOrphans();
+      const signal = signalNumber(child.signalCode === null ? null : String(child.signalCode));
+      const exitCode = signal === undefined ? (child.exitCode ?? 0) : undefined;
+      const ru = child.resourceUsage();
+      const reaped: Reaped = {
+        pid: child.pid,
+        exitCode,
+        signal,
+        coreDumped: false,
+        userUs: Number(ru?.cpuTime.user ?? 0),
+        systemUs: Number(ru?.cpuTime.system ?? 0),
+        maxRssKb: Math.round((ru?.maxRSS ?? 0) / 1024),
+      };
+      return {
+        pid: child.pid,
+        exitCode,
+        signal,
+        status: signal ? 128 + signal : exitCode!,
+        startedAt,
+        endedAt,
+        reaped,
+      };
+    } finally {
+      clearInterval(reaper);
+      for (const [sig, h] of this.handlers) process.off(sig, h);
+      this.handlers.clear();
+    }
+  }
+
+  private spawn() {
+    try {
+      return Bun.spawn(this.opts.cmd, {
+        stdio: ["inherit", "inherit", "inherit"],
+        env: scrubEnv(this.opts.env ?? process.env),
+        cwd: this.opts.cwd,
+      });
+    } catch (e) {
+      const missing = (e as { code?: string }).code === "ENOENT";
+      throw new NotRunnable(
+        `${this.opts.cmd[0]}: ${missing ? "command not found" : (e as Error).message}`,
+        missing ? 127 : 126,
+        e,
+      );
+    }
+  }
+
+  private forward(sig: NodeJS.Signals) {
+    const c = this.child;
+    if (!c) return void this.pending.push(sig);
+    if (c.exitCode !== null || c.signalCode !== null) return;
+    try {
+      process.kill(c.pid, sig);
+    } catch {}
+  }
+
+  /** wait4(pid, WNOHANG) every child that is not CMD. */
+  reapOrphans(): void {
+    const mine = this.child?.pid;
+    for (const pid of childrenOf(process.pid)) {
+      if (pid === mine) continue;
+      const r = reapPid(pid);
+      if (!r) continue;
+      this.orphansReaped++;
+      this.opts.onReaped?.(r, Date.now());
+    }
+  }
+}
