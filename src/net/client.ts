@@ -107,7 +107,7 @@ export interface NetClient {
   /** the guarded fetch itself (Response, body capped) */
   fetch: ReturnType<typeof guardedFetch>;
   /** ofetch on the guarded fetch; errors are TracerErrors (NetRefusal / NetError) */
-  request<T = unknown>(url: string | URL, options?: FetchOptions<"json">): Promise<T>;
+  request<T = unknown>(url: string | URL, options?: FetchOptions): Promise<T>;
   /** evaluate the policy only (resolution included), no request */
   check(url: string | URL): Promise<CheckedUrl>;
 }
@@ -132,7 +132,7 @@ export function createNetClient(options: ClientOptions = {}): NetClient {
   const $fetch = createFetch({ fetch: f as typeof fetch });
   return {
     fetch: f,
-    async request<T>(url: string | URL, opts: FetchOptions<"json"> = {}) {
+    async request<T>(url: string | URL, opts: FetchOptions = {}) {
       try {
         return (await $fetch<T>(String(url), { ...opts, retry: false, timeout: undefined })) as T;
       } catch (e) {
