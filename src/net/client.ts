@@ -5,7 +5,7 @@
  * network error from a 500. Retries happen only on network errors and 408/429/502/503/504, with
  * exponential backoff and jitter, honouring Retry-After up to a cap.
  */
-import { createFetch, FetchError, type FetchOptions } from "ofetch";
+import { createFetch, FetchError, type FetchOptions, type ResponseType } from "ofetch";
 import { TracerError } from "../errors.ts";
 import { type ExchangeOptions, exchange } from "./_exchange.ts";
 import { NetError, redactUrl } from "./errors.ts";
@@ -134,7 +134,11 @@ export function createNetClient(options: ClientOptions = {}): NetClient {
     fetch: f,
     async request<T>(url: string | URL, opts: FetchOptions = {}) {
       try {
-        return (await $fetch<T>(String(url), { ...opts, retry: false, timeout: undefined })) as T;
+        return (await $fetch<T, ResponseType>(String(url), {
+          ...opts,
+          retry: false,
+          timeout: undefined,
+        })) as T;
       } catch (e) {
         untangle(e, url);
       }
