@@ -13,6 +13,7 @@ export const commands = {
   terminate: () => load(import("./commands/terminate.ts")),
   logs: () => load(import("./commands/logs.ts")),
   doctor: () => load(import("./commands/doctor.ts")),
+  net: () => load(import("./commands/net.ts")),
   run: () => load(import("./commands/run.ts")),
   runs: () => load(import("./commands/runs.ts")),
   report: () => load(import("./commands/report.ts")),

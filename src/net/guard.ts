@@ -57,7 +57,7 @@ export function parseUrl(input: string | URL, policy: NetPolicy = {}): URL {
       `refused ${shown}: plain http is only allowed for an endpoint configured as insecure`,
       shown,
       {},
-      "use https, or mark a local collector as insecure explicitly",
+      "use https; for a collector you run yourself, configure it as insecure (--insecure, --otlp-insecure)",
     );
   if (url.protocol !== "https:" && url.protocol !== "http:")
     throw new NetRefusal("scheme", `refused ${shown}: scheme ${url.protocol} is not allowed`, shown);
@@ -103,7 +103,7 @@ export async function checkUrl(input: string | URL, policy: NetPolicy = {}): Pro
       shown,
       { host, address: denied.address, range: denied.range },
       denied.kind === "loopback" || denied.kind === "private"
-        ? "for a collector you run yourself, mark the endpoint as insecure/local explicitly"
+        ? "for a collector you run yourself, configure it as insecure (--insecure, --otlp-insecure)"
         : undefined,
     );
   }
