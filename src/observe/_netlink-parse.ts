@@ -191,3 +191,145 @@ export function kernelAtLeast(release: string, major: number, minor: number): bo
   const [a = 0, b = 0] = release.split(/[.-]/).map(Number);
   return a > major || (a === major && b >= minor);
 }
+
+// ---- generic netlink and taskstats -------------------------------------------------------------
+
+export const GENL_ID_CTRL = 0x10;
+export const CTRL_CMD_GETFAMILY = 3;
+export const CTRL_ATTR_FAMILY_ID = 1;
+export const CTRL_ATTR_FAMILY_NAME = 2;
+export const TASKSTATS_CMD_GET = 1;
+export const TASKSTATS_CMD_NEW = 2;
+export const TASKSTATS_CMD_ATTR_REGISTER_CPUMASK = 3;
+export const TASKSTATS_CMD_ATTR_DEREGISTER_CPUMASK = 4;
+const TASKSTATS_TYPE = { pid: 1, tgid: 2, stats: 3, aggrPid: 4, aggrTgid: 5 } as const;
+
+/** A generic netlink request: nlmsghdr + genlmsghdr{cmd, version} + attributes (each NLA_ALIGNed). */
+export function genlRequest(
+  type: number,
+  flags: number,
+  seq: number,
+  cmd: number,
+  attrs: [number, Uint8Array][],
+): Uint8Array {
+  const size = 20 + attrs.reduce((n, [, v]) => n + ((4 + v.byteLength + 3) & ~3), 0);
+  const b = new Uint8Array(size);
+  const dv = new DataView(b.buffer);
+  dv.setUint32(0, size, true);
+  dv.setUint16(4, type, true);
+  dv.setUint16(6, flags, true);
+  dv.setUint32(8, seq, true);
+  b[16] = cmd;
+  b[17] = 1; // version
+  let off = 20;
+  for (const [t, v] of attrs) {
+    dv.setUint16(off, 4 + v.byteLength, true);
+    dv.setUint16(off + 2, t, true);
+    b.set(v, off + 4);
+    off += (4 + v.byteLength + 3) & ~3;
+  }
+  return b;
+}
+
+export const cString = (s: string): Uint8Array => new TextEncoder().encode(`${s}\0`);
+
+/** Attributes in buf[off, end): type (flag bits masked off) and the payload's range. */
+export function* attributes(
+  buf: Uint8Array,
+  off: number,
+  end: number,
+): Generator<{ type: number; off: number; len: number }> {
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  while (off + 4 <= end) {
+    const len = dv.getUint16(off, true);
+    if (len < 4 || off + len > end) return;
+    yield { type: dv.getUint16(off + 2, true) & 0x3fff, off: off + 4, len: len - 4 };
+    off += (len + 3) & ~3;
+  }
+}
+
+/** NLMSG_ERROR → errno (0 is an ACK); undefined for any other message. */
+export function nlError(buf: Uint8Array, m: NlMsg): number | undefined {
+  if (m.type !== NLMSG_ERROR || m.len < 20) return undefined;
+  return -new DataView(buf.buffer, buf.byteOffset + m.off, m.len).getInt32(16, true);
+}
+
+/** CTRL_CMD_NEWFAMILY reply → the family id, or undefined. */
+export function familyId(buf: Uint8Array, m: NlMsg): number | undefined {
+  if (m.type !== GENL_ID_CTRL) return undefined;
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  for (const a of attributes(buf, m.off + 20, m.off + m.len))
+    if (a.type === CTRL_ATTR_FAMILY_ID && a.len >= 2) return dv.getUint16(a.off, true);
+  return undefined;
+}
+
+/** One exiting thread's struct taskstats (offsets are stable: the struct only grows at the end). */
+export interface TaskRecord {
+  version: number;
+  pid: number;
+  /** ac_tgid (struct version ≥ 12); else the pid */
+  tgid: number;
+  ppid: number;
+  comm: string;
+  /** ac_exitcode, a raw wait status */
+  status: number;
+  btimeSec: number;
+  etimeUs: number;
+  utimeUs: number;
+  stimeUs: number;
+  hiwaterRssKb: number;
+  hiwaterVmKb: number;
+  rchar: number;
+  wchar: number;
+  readBytes: number;
+  writeBytes: number;
+}
+
+function decodeStats(buf: Uint8Array, off: number, len: number): TaskRecord | undefined {
+  if (len < 288) return undefined;
+  const dv = new DataView(buf.buffer, buf.byteOffset + off, len);
+  const u64 = (o: number) => Number(dv.getBigUint64(o, true));
+  const version = dv.getUint16(0, true);
+  const commBytes = buf.subarray(off + 80, off + 112);
+  const nul = commBytes.indexOf(0);
+  const pid = dv.getUint32(128, true);
+  return {
+    version,
+    pid,
+    tgid: version >= 12 && len >= 372 ? dv.getUint32(368, true) || pid : pid,
+    ppid: dv.getUint32(132, true),
+    comm: new TextDecoder().decode(nul < 0 ? commBytes : commBytes.subarray(0, nul)),
+    status: dv.getUint32(4, true),
+    btimeSec: version >= 9 && len >= 352 ? u64(344) || dv.getUint32(136, true) : dv.getUint32(136, true),
+    etimeUs: u64(144),
+    utimeUs: u64(152),
+    stimeUs: u64(160),
+    hiwaterRssKb: u64(200),
+    hiwaterVmKb: u64(208),
+    rchar: u64(216),
+    wchar: u64(224),
+    readBytes: u64(248),
+    writeBytes: u64(256),
+  };
+}
+
+/**
+ * A TASKSTATS_CMD_NEW message → the exiting thread's record, and whether it also carried the
+ * AGGR_TGID block (sent with the last thread of a group that ever had more than one thread).
+ */
+export function decodeTaskstats(
+  buf: Uint8Array,
+  m: NlMsg,
+  family: number,
+): { rec: TaskRecord; groupDead: boolean } | undefined {
+  if (m.type !== family || m.len < 20 || buf[m.off + 16] !== TASKSTATS_CMD_NEW) return undefined;
+  let rec: TaskRecord | undefined;
+  let groupDead = false;
+  for (const a of attributes(buf, m.off + 20, m.off + m.len)) {
+    if (a.type === TASKSTATS_TYPE.aggrTgid) groupDead = true;
+    if (a.type !== TASKSTATS_TYPE.aggrPid) continue;
+    for (const n of attributes(buf, a.off, a.off + a.len))
+      if (n.type === TASKSTATS_TYPE.stats) rec = decodeStats(buf, n.off, n.len);
+  }
+  return rec && { rec, groupDead };
+}

@@ -1,0 +1,294 @@
+/**
+ * The taskstats exit listener as a CaptureSource: exact final figures of every exiting thread group
+ * (exit status, elapsed, user/system CPU, peak RSS and VM, rchar/wchar, read_bytes/write_bytes).
+ *
+ * The kernel sends one record per exiting thread. Its AGGR_TGID block lacks RSS and I/O, so figures
+ * are summed here from the per-thread records (peak RSS / VM are process-wide: the largest is taken)
+ * and a group is emitted once all of its threads are in: at the AGGR_TGID block (the last thread of a
+ * group that ever had several), or at the leader's record when the group is down to that one thread.
+ * Needs root (CAP_NET_ADMIN); see /work/shared/reference/linux-process-events.md §2.
+ */
+import { readFileSync, statSync } from "node:fs";
+import { MARK_ENOBUFS, MARK_TRUNC, NETLINK_GENERIC, NetlinkError, NetlinkSocket } from "../../ffi/netlink.ts";
+import {
+  CTRL_ATTR_FAMILY_NAME,
+  CTRL_CMD_GETFAMILY,
+  cString,
+  decodeTaskstats,
+  decodeWaitStatus,
+  familyId,
+  GENL_ID_CTRL,
+  genlRequest,
+  messages,
+  NLM_F_ACK,
+  NLM_F_REQUEST,
+  type NlMsg,
+  nlError,
+  probeFailure,
+  TASKSTATS_CMD_ATTR_DEREGISTER_CPUMASK,
+  TASKSTATS_CMD_ATTR_REGISTER_CPUMASK,
+  TASKSTATS_CMD_GET,
+  type TaskRecord,
+  _Emitter,
+} from "./_netlink-parse.ts";
+import type { CaptureEvent, CaptureSource, ExitFigures, Probe, SourceStats } from "./types.ts";
+
+export interface TaskstatsOptions {
+  /** receive buffer to ask for (the kernel doubles it); default 32 MiB */
+  receiveBufferBytes?: number;
+  /** drain interval, ms; default 10 */
+  pollMs?: number;
+}
+
+/** Live threads of a group right now (/proc/PID/task's link count is 2 + threads); 0 once reaped. */
+export function liveThreads(tgid: number): number {
+  const st = statSync(`/proc/${tgid}/task`, { throwIfNoEntry: false });
+  return st ? st.nlink - 2 : 0;
+}
+
+interface Group {
+  recs: TaskRecord[];
+  /** the record that finished the group (AGGR_TGID carrier or the lone leader) */
+  last?: TaskRecord;
+  /** set once complete: emitted on the first poll that brings no more records for it */
+  readyAt?: number;
+}
+
+/**
+ * Sums per-thread records by tgid and decides when a group is complete. Pure apart from the
+ * injected `threadsAlive` check, so tests can drive it with synthetic records.
+ */
+export class TgidSums {
+  private readonly groups = new Map<number, Group>();
+  private tick = 0;
+
+  constructor(private readonly threadsAlive: (tgid: number) => number = liveThreads) {}
+
+  add(rec: TaskRecord, groupDead: boolean): void {
+    const g = this.groups.get(rec.tgid) ?? { recs: [] };
+    this.groups.set(rec.tgid, g);
+    g.recs.push(rec);
+    g.readyAt = undefined;
+    if (groupDead) g.last = rec;
+    else if (rec.pid === rec.tgid && g.recs.length === 1 && this.threadsAlive(rec.tgid) <= 1) g.last = rec;
+    // a leader leaving threads behind: wait for the AGGR_TGID record of the last one
+    else if (rec.pid === rec.tgid) g.last = undefined;
+    if (g.last) g.readyAt = this.tick;
+  }
+
+  /** Call after each drain: returns the groups complete since an earlier drain (late records joined). */
+  flush(all = false): ExitFigures[] {
+    this.tick++;
+    const out: ExitFigures[] = [];
+    for (const [tgid, g] of this.groups) {
+      if (!all && (g.readyAt === undefined || g.readyAt >= this.tick - 1)) continue;
+      this.groups.delete(tgid);
+      out.push(sum(tgid, g));
+    }
+    return out;
+  }
+}
+
+function sum(tgid: number, g: Group): ExitFigures {
+  const leader = g.recs.find((r) => r.pid === tgid) ?? g.recs[0]!;
+  const last = g.last ?? g.recs[g.recs.length - 1]!;
+  const { exitCode, signal } = decodeWaitStatus(last.status);
+  const f: ExitFigures = {
+    tgid,
+    pid: leader.pid,
+    comm: leader.comm,
+    ...(signal === undefined ? { exitCode } : { signal }),
+    beginSec: leader.btimeSec,
+    elapsedUs: leader.etimeUs,
+    userUs: 0,
+    systemUs: 0,
+    peakRssKb: 0,
+    peakVmKb: 0,
+    rchar: 0,
+    wchar: 0,
+    readBytes: 0,
+    writeBytes: 0,
+  };
+  for (const r of g.recs) {
+    f.userUs += r.utimeUs;
+    f.systemUs += r.stimeUs;
+    f.peakRssKb = Math.max(f.peakRssKb, r.hiwaterRssKb);
+    f.peakVmKb = Math.max(f.peakVmKb, r.hiwaterVmKb);
+    f.rchar += r.rchar;
+    f.wchar += r.wchar;
+    f.readBytes += r.readBytes;
+    f.writeBytes += r.writeBytes;
+  }
+  return f;
+}
+
+/** The CPU list every listener registers for: all possible CPUs ("0-N"). */
+function possibleCpus(): string {
+  try {
+    return readFileSync("/sys/devices/system/cpu/possible", "utf8").trim();
+  } catch {
+    return `0-${navigator.hardwareConcurrency - 1}`;
+  }
+}
+
+type Handler = (buf: Uint8Array, m: NlMsg) => void;
+
+/**
+ * Send a request and return the first answer `pick` recognises (the kernel answers inside send, a few
+ * short retries cover the rest). Other messages drained meanwhile (exit records) go to `other`.
+ */
+function exchange<T>(
+  sock: NetlinkSocket,
+  req: Uint8Array,
+  seq: number,
+  pick: (buf: Uint8Array, m: NlMsg) => T | undefined,
+  other?: Handler,
+): T {
+  sock.send(req);
+  let answer: T | undefined;
+  for (let i = 0; i < 50 && answer === undefined; i++) {
+    if (i > 0) Bun.sleepSync(2);
+    const buf = sock.drain();
+    for (const m of messages(buf)) {
+      const err = m.seq === seq ? nlError(buf, m) : undefined;
+      if (err !== undefined && err !== 0) throw new NetlinkError("taskstats request", err);
+      const v = answer === undefined && m.seq === seq ? pick(buf, m) : undefined;
+      if (v !== undefined) answer = v;
+      else other?.(buf, m);
+    }
+  }
+  if (answer === undefined) throw new Error("taskstats: the kernel did not answer");
+  return answer;
+}
+
+/** Resolve the "TASKSTATS" family and register `sock` for every CPU's exit records. */
+function register(sock: NetlinkSocket, cpus: string, other?: (family: number) => Handler): number {
+  const getFamily = genlRequest(GENL_ID_CTRL, NLM_F_REQUEST, 1, CTRL_CMD_GETFAMILY, [
+    [CTRL_ATTR_FAMILY_NAME, cString("TASKSTATS")],
+  ]);
+  const family = exchange(sock, getFamily, 1, familyId);
+  const reg = genlRequest(family, NLM_F_REQUEST | NLM_F_ACK, 2, TASKSTATS_CMD_GET, [
+    [TASKSTATS_CMD_ATTR_REGISTER_CPUMASK, cString(cpus)],
+  ]);
+  exchange(sock, reg, 2, (buf, m) => (nlError(buf, m) === 0 ? true : undefined), other?.(family));
+  return family;
+}
+
+const deregister = (family: number, cpus: string) =>
+  genlRequest(family, NLM_F_REQUEST, 3, TASKSTATS_CMD_GET, [
+    [TASKSTATS_CMD_ATTR_DEREGISTER_CPUMASK, cString(cpus)],
+  ]);
+
+export class TaskstatsSource implements CaptureSource {
+  readonly name = "taskstats";
+  private sock: NetlinkSocket | undefined;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private family = 0;
+  private cpus = "";
+  private readonly out = new _Emitter<CaptureEvent>();
+  private readonly figures: ((f: ExitFigures) => void)[] = [];
+  private readonly sums = new TgidSums();
+  /** per-thread records received */
+  records = 0;
+  /** effective receive buffer, bytes (as the kernel reports it, doubled) */
+  receiveBufferBytes = 0;
+
+  constructor(private readonly opts: TaskstatsOptions = {}) {}
+
+  onEvent(cb: (e: CaptureEvent) => void): void {
+    this.out.listeners.push(cb);
+  }
+
+  onExitFigures(cb: (f: ExitFigures) => void): void {
+    this.figures.push(cb);
+  }
+
+  stats(): SourceStats {
+    return this.out.stats();
+  }
+
+  async start(): Promise<void> {
+    if (this.sock) return;
+    const sock = NetlinkSocket.open(NETLINK_GENERIC);
+    try {
+      this.receiveBufferBytes = sock.setReceiveBuffer(this.opts.receiveBufferBytes ?? 32 << 20);
+      this.cpus = possibleCpus();
+      this.family = register(sock, this.cpus, (family) => {
+        this.family = family;
+        return (buf, m) => this.handle(buf, m);
+      });
+    } catch (e) {
+      sock.close();
+      throw e;
+    }
+    this.sock = sock;
+    this.timer = setInterval(() => this.poll(), this.opts.pollMs ?? 10);
+  }
+
+  async stop(): Promise<void> {
+    const sock = this.sock;
+    if (!sock) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    try {
+      sock.send(deregister(this.family, this.cpus));
+    } catch {}
+    this.poll();
+    this.emit(this.sums.flush(true));
+    this.sock = undefined;
+    sock.close();
+  }
+
+  private poll(): void {
+    const sock = this.sock;
+    if (!sock) return;
+    for (let round = 0; round < 16; round++) {
+      let buf: Uint8Array;
+      try {
+        buf = sock.drain();
+      } catch (e) {
+        this.out.emit({
+          type: "loss",
+          at: Date.now(),
+          count: 1,
+          reason: `recv failed: ${(e as Error).message}`,
+        });
+        break;
+      }
+      if (buf.byteLength === 0) break;
+      for (const m of messages(buf)) this.handle(buf, m);
+    }
+    this.emit(this.sums.flush());
+  }
+
+  private handle(buf: Uint8Array, m: NlMsg): void {
+    if (m.type === MARK_ENOBUFS || m.type === MARK_TRUNC) {
+      const reason = m.type === MARK_ENOBUFS ? "ENOBUFS" : "truncated";
+      this.out.emit({ type: "loss", at: Date.now(), count: 1, reason });
+      return;
+    }
+    const r = decodeTaskstats(buf, m, this.family);
+    if (!r) return;
+    this.records++;
+    this.sums.add(r.rec, r.groupDead);
+  }
+
+  private emit(list: ExitFigures[]): void {
+    for (const f of list) for (const cb of this.figures) cb(f);
+  }
+}
+
+/** Can this process register a taskstats exit listener? Registers and deregisters. Never throws. */
+export function probeTaskstats(): Probe {
+  let sock: NetlinkSocket | undefined;
+  try {
+    sock = NetlinkSocket.open(NETLINK_GENERIC);
+    const cpus = possibleCpus();
+    sock.send(deregister(register(sock, cpus), cpus));
+    return { available: true, reason: `registered for CPUs ${cpus}` };
+  } catch (e) {
+    return probeFailure(e);
+  } finally {
+    sock?.close();
+  }
+}
