@@ -32,8 +32,9 @@ async function figuresOf(figures: ExitFigures[], argv: string[], env?: Record<st
   const stdout = await new Response(p.stdout).text();
   await p.exited;
   const end = Date.now() + 5000;
-  let f: ExitFigures | undefined;
-  while (!(f = figures.find((x) => x.tgid === p.pid)) && Date.now() < end) await Bun.sleep(10);
+  const find = () => figures.find((x) => x.tgid === p.pid);
+  while (!find() && Date.now() < end) await Bun.sleep(10);
+  const f = find();
   if (!f) throw new Error(`no exit figures for ${argv.join(" ")} (pid ${p.pid})`);
   return { f, stdout, pid: p.pid };
 }
