@@ -1,8 +1,9 @@
 /**
  * The recorder: turns capture events, exact exit figures (taskstats), wait4 results and live samples
  * into one process record per (pid, start time) of a run's tree, written through a StoreWriter.
- * Scope: descendants of `rootPid` (the supervisor). Figures are merged by precedence
- * taskstats > wait4 > proc; the first known exit status wins.
+ * Scope: descendants of `rootPid` (the supervisor). Final figures: taskstats when present, else the
+ * last /proc sample, else wait4 rusage (which includes reaped descendants); the first known exit
+ * status wins.
  */
 import type { Reaped } from "../../ffi/libc.ts";
 import type { ProcessRecord, StoreWriter } from "../store/index.ts";
@@ -18,8 +19,6 @@ import {
   ticksToEpochMs,
 } from "./procfs.ts";
 import type { CaptureEvent, ExitFigures } from "./types.ts";
-
-const RANK: Record<string, number> = { proc: 1, wait4: 2, taskstats: 3 };
 
 export interface RecorderStats {
   processes: number;
@@ -52,17 +51,20 @@ export class Recorder {
     return { processes: this.all.length, lost: this.lost, lossReasons: { ...this.lossReasons } };
   }
 
-  private inScope(ppid: number): ProcessRecord | "root" | undefined {
+  /** The run's record of `ppid` if it was alive at `at` (events can arrive after we saw it end). */
+  private inScope(ppid: number, at?: number): ProcessRecord | "root" | undefined {
     if (ppid === this.rootPid) return "root";
     const p = this.latest.get(ppid);
-    return p && this.live.has(p) ? p : undefined;
+    if (!p) return undefined;
+    if (this.live.has(p)) return p;
+    return at !== undefined && p.endedAt !== undefined && at <= p.endedAt ? p : undefined;
   }
 
   onEvent = (e: CaptureEvent): void => {
     switch (e.type) {
       case "fork":
         if (e.pid !== e.tgid) return; // a thread
-        if (this.inScope(e.ptgid)) this.identify(e.tgid, e.ptgid, e.at);
+        if (this.inScope(e.ptgid, e.at)) this.identify(e.tgid, e.ptgid, e.at);
         return;
       case "exec":
         if (e.pid !== e.tgid) return;
@@ -87,7 +89,7 @@ export class Recorder {
     const prev = this.latest.get(pid);
     if (prev && prev.startTicks === startTicks) return prev;
     if (prev && this.live.has(prev)) this.onExit(pid, at); // pid reuse: the old one is gone
-    const parent = this.inScope(ppid);
+    const parent = this.inScope(ppid, at);
     const rec: ProcessRecord = {
       pid,
       startTicks,
@@ -117,9 +119,13 @@ export class Recorder {
     }
     const st = readStat(pid);
     if (st && st.startTicks !== rec.startTicks) return;
-    rec.comm = st?.comm ?? rec.comm;
-    rec.argv = readCmdline(pid) ?? rec.argv;
+    // gone already (lived < a poll): the parent's argv no longer applies; taskstats may give the comm
+    const argv = readCmdline(pid);
+    rec.comm = st?.comm;
+    rec.argv = argv?.length ? argv : undefined;
     rec.cwd = readCwd(pid) ?? rec.cwd;
+    rec.cgroup = readCgroup(pid) ?? rec.cgroup;
+    this.oom.watch(rec.cgroup);
     this.writer.process(rec);
   }
 
@@ -146,10 +152,6 @@ export class Recorder {
     rec.coreDumped = coreDumped;
     rec.oomKilled = this.oom.killedByOom(rec.cgroup, signal);
     this.writer.process(rec);
-  }
-
-  private better(rec: ProcessRecord, source: string): boolean {
-    return (RANK[source] ?? 0) >= (RANK[rec.figures ?? ""] ?? 0);
   }
 
   /** Exact final figures from taskstats. */
@@ -186,7 +188,8 @@ export class Recorder {
       rec.durationUs = (at - startedAt) * 1000;
       rec.endedAt = at;
     }
-    if (this.better(rec, "wait4")) {
+    // wait4 rusage includes the descendants the process waited for: use it only when nothing better is known
+    if (rec.figures === undefined) {
       rec.userUs = r.userUs;
       rec.systemUs = r.systemUs;
       rec.peakRssKb = Math.max(r.maxRssKb, rec.peakRssKb ?? 0);

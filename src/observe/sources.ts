@@ -3,9 +3,11 @@
  *   connector+taskstats  proc connector events + exact taskstats figures at exit (root)
  *   connector            proc connector + /proc sampling (no taskstats: non-root)
  *   proc-poll            /proc polling of the run's tree + wait4 (own network namespace, non-Linux)
- * TRACER_CAPTURE=proc-poll|connector|connector+taskstats forces a mode (tests, benchmarks).
+ * TRACER_CAPTURE=proc-poll|connector|connector+taskstats forces a mode (tests, benchmarks); a forced
+ * mode that cannot start is an error, never a silent fallback.
  */
 import { Exit, TracerError } from "../errors.ts";
+import { ConnectorSource, type ConnectorOptions } from "./connector.ts";
 import { ProcPollSource } from "./poll.ts";
 import type { CaptureMode, CaptureSource } from "./types.ts";
 
@@ -18,6 +20,11 @@ export interface OpenedSources {
   skipped: string[];
 }
 
+export interface SourceOptions {
+  forced?: CaptureMode;
+  connector?: ConnectorOptions;
+}
+
 export function parseMode(v: string | undefined): CaptureMode | undefined {
   if (!v || v === "auto") return undefined;
   if ((MODES as readonly string[]).includes(v)) return v as CaptureMode;
@@ -28,21 +35,38 @@ export function parseMode(v: string | undefined): CaptureMode | undefined {
   );
 }
 
+const unavailable = (mode: CaptureMode, why: string, cause: unknown) =>
+  new TracerError("E_CAPTURE_MODE", `capture mode ${mode} is not available here: ${why}`, Exit.error, {
+    cause,
+  });
+
 /** Start the sources for a tree rooted at `rootPid`; `wire` subscribes the consumer before start(). */
 export async function openSources(
   rootPid: number,
   wire: (s: CaptureSource) => void,
-  forced?: CaptureMode,
+  o: SourceOptions = {},
 ): Promise<OpenedSources> {
   const skipped: string[] = [];
-  if (forced && forced !== "proc-poll")
-    throw new TracerError(
-      "E_CAPTURE_MODE",
-      `capture mode ${forced} is not available in this build`,
-      Exit.error,
-    );
+  const started: CaptureSource[] = [];
+  const tryStart = async (s: CaptureSource, mode: CaptureMode): Promise<boolean> => {
+    wire(s);
+    try {
+      await s.start();
+      started.push(s);
+      return true;
+    } catch (e) {
+      const why = (e as Error).message;
+      if (o.forced === mode) throw unavailable(mode, why, e);
+      skipped.push(`${s.name}: ${why}`);
+      return false;
+    }
+  };
+  if (o.forced !== "proc-poll" && process.platform === "linux") {
+    const connector = new ConnectorSource(o.connector);
+    if (await tryStart(connector, o.forced ?? "connector"))
+      return { mode: "connector", sources: started, skipped };
+  }
   const poll = new ProcPollSource(rootPid);
-  wire(poll);
-  await poll.start();
-  return { mode: "proc-poll", sources: [poll], skipped };
+  await tryStart(poll, "proc-poll");
+  return { mode: "proc-poll", sources: started, skipped };
 }

@@ -47,7 +47,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
       s.onEvent(recorder.onEvent);
       s.onExitFigures?.(recorder.onExitFigures);
     },
-    o.mode,
+    { forced: o.mode },
   );
   createRun(db, {
     id: runId,

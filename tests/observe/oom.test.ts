@@ -1,0 +1,67 @@
+/**
+ * OOM detection end to end: a step moves itself into a fresh memory cgroup with a 64 MiB limit and
+ * allocates 256 MiB; the kernel's OOM killer SIGKILLs it and `tracer report` marks it "OOM killed",
+ * while a plain `kill -9` in the same run is not.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { existsSync, mkdirSync, rmdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cleanupTemp, isolatedEnv, run } from "../helpers/harness.ts";
+
+afterAll(cleanupTemp);
+
+/** A memory cgroup with a limit (v2 or v1), or why we cannot make one here. */
+function makeCgroup(name: string): { dir: string; remove: () => void } | string {
+  const v2 = "/sys/fs/cgroup/cgroup.controllers";
+  const limit = String(64 << 20);
+  try {
+    if (existsSync(v2)) {
+      const dir = join("/sys/fs/cgroup", name);
+      mkdirSync(dir);
+      writeFileSync(join(dir, "memory.max"), limit);
+      if (existsSync(join(dir, "memory.swap.max"))) writeFileSync(join(dir, "memory.swap.max"), "0");
+      return { dir, remove: () => rmdirSync(dir) };
+    }
+    const dir = join("/sys/fs/cgroup/memory", name);
+    mkdirSync(dir);
+    writeFileSync(join(dir, "memory.limit_in_bytes"), limit);
+    if (existsSync(join(dir, "memory.memsw.limit_in_bytes")))
+      writeFileSync(join(dir, "memory.memsw.limit_in_bytes"), limit);
+    return { dir, remove: () => rmdirSync(dir) };
+  } catch (e) {
+    return `cannot create a memory cgroup: ${(e as Error).message}`;
+  }
+}
+
+const cg = makeCgroup(`tracer-oom-${process.pid}`);
+if (typeof cg === "string") console.warn(`skipping the OOM test: ${cg}`);
+
+test.skipIf(typeof cg === "string")("an OOM-killed step is marked OOM killed; a kill -9 is not", async () => {
+  const { dir, remove } = cg as Exclude<typeof cg, string>;
+  try {
+    const env = isolatedEnv();
+    const hog = `echo $$ > ${dir}/cgroup.procs; exec /usr/bin/python3 -c "import time; time.sleep(0.3); b = bytearray(256 << 20)"`;
+    const r = await run(
+      ["run", "--name", "oom", "--", "sh", "-c", `sh -c '${hog}'; sh -c 'kill -9 $$'; exit 0`],
+      {
+        env,
+      },
+    );
+    expect(r.code).toBe(0);
+    const rep = await run(["report", "oom", "--json"], { env });
+    const procs = JSON.parse(rep.stdout).processes as {
+      argv: string[] | null;
+      signal: number | null;
+      oomKilled: boolean;
+    }[];
+    const py = procs.find((p) => p.argv?.[0] === "/usr/bin/python3");
+    expect(py).toMatchObject({ signal: 9, oomKilled: true });
+    const killed = procs.filter((p) => p.signal === 9 && p !== py);
+    expect(killed.length).toBe(1);
+    expect(killed[0]!.oomKilled).toBe(false);
+    const text = await run(["report", "oom"], { env });
+    expect(text.stdout).toContain("OOM killed");
+  } finally {
+    remove();
+  }
+});

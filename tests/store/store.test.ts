@@ -1,0 +1,108 @@
+/** The embedded store on real SQLite files: migrations, identity by (pid, start time), the batched writer. */
+import { Database } from "bun:sqlite";
+import { afterAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import {
+  SCHEMA_VERSION,
+  StoreWriter,
+  createRun,
+  findRun,
+  finishRun,
+  listProcesses,
+  listRuns,
+  openStore,
+  type ProcessRecord,
+} from "../../src/store/index.ts";
+import { cleanupTemp, tempDir } from "../helpers/harness.ts";
+
+afterAll(cleanupTemp);
+
+const newRun = (db: Database, id: string, name = "r", startedAt = Date.now()) =>
+  createRun(db, {
+    id,
+    name,
+    pipeline: "p",
+    command: ["true"],
+    cwd: "/",
+    host: "h",
+    mode: "proc-poll",
+    recorderPid: process.pid,
+    startedAt,
+  });
+
+test("a fresh database is in WAL mode at the current schema; reopening migrates nothing", () => {
+  const path = join(tempDir(), "state", "tracer.db");
+  const db = openStore(path);
+  expect(db.query("PRAGMA journal_mode").get()).toEqual({ journal_mode: "wal" });
+  expect(db.query("PRAGMA user_version").get()).toEqual({ user_version: SCHEMA_VERSION });
+  const tables = db.query("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name").all();
+  expect(tables.map((t) => (t as { name: string }).name)).toEqual([
+    "processes",
+    "runs",
+    "samples",
+    "system_metrics",
+  ]);
+  newRun(db, "run-1");
+  db.close();
+  const again = openStore(path);
+  expect(listRuns(again).map((r) => r.id)).toEqual(["run-1"]);
+  again.close();
+});
+
+test("a database from a newer tracer is refused, not downgraded", () => {
+  const path = join(tempDir(), "tracer.db");
+  const raw = new Database(path, { create: true });
+  raw.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
+  raw.close();
+  expect(() => openStore(path)).toThrow(/newer than this tracer knows/);
+});
+
+test("one row per (pid, start time): updates merge, PID reuse makes a new row, parents link", () => {
+  const db = openStore(join(tempDir(), "tracer.db"));
+  newRun(db, "run-a");
+  const w = new StoreWriter(db, "run-a");
+  const parent: ProcessRecord = { pid: 100, startTicks: 5, comm: "sh", startedAt: 1 };
+  const child: ProcessRecord = { pid: 101, startTicks: 6, comm: "sleep", parent, startedAt: 2 };
+  w.process(child);
+  w.process(parent);
+  w.flush();
+  child.exitCode = 3;
+  child.peakRssKb = 1234;
+  w.process(child);
+  w.sample(child, { at: 3, cpuPct: 50, rssKb: 1000 });
+  const reused: ProcessRecord = { pid: 101, startTicks: 900, comm: "again", startedAt: 9 };
+  w.process(reused);
+  w.flush();
+  const rows = listProcesses(db, "run-a");
+  expect(rows.map((r) => [r.pid, r.startTicks, r.comm])).toEqual([
+    [100, 5, "sh"],
+    [101, 6, "sleep"],
+    [101, 900, "again"],
+  ]);
+  expect(rows[1]!.parentId).toBe(rows[0]!.id);
+  expect(rows[1]!.exitCode).toBe(3);
+  expect(rows[1]!.peakRssKb).toBe(1234);
+  expect(db.query("SELECT process_id, cpu_pct FROM samples").all()).toEqual([
+    { process_id: rows[1]!.id, cpu_pct: 50 },
+  ]);
+  db.close();
+});
+
+test("runs: finish, find by id, prefix or name, newest by default; a dead recorder's run is interrupted", () => {
+  const db = openStore(join(tempDir(), "tracer.db"));
+  newRun(db, "0190aaaa-0001", "first", 1000);
+  newRun(db, "0190bbbb-0002", "second", 2000);
+  finishRun(db, "0190aaaa-0001", { endedAt: 1500, exitCode: 0, eventsLost: 0, mode: "proc-poll" });
+  finishRun(db, "0190bbbb-0002", { endedAt: 2500, signal: 9, eventsLost: 2, mode: "proc-poll" });
+  expect(findRun(db).name).toBe("second");
+  expect(findRun(db, "first").status).toBe("done");
+  expect(findRun(db, "0190bbbb").status).toBe("failed");
+  expect(findRun(db, "0190bbbb").eventsLost).toBe(2);
+  expect(() => findRun(db, "nope")).toThrow(/no run "nope"/);
+  expect(() => findRun(db, "0190")).toThrow(/matches several runs/);
+  db.query(
+    "INSERT INTO runs (id, name, pipeline, command, cwd, host, mode, recorder_pid, started_at) VALUES ('x', 'dead', 'p', '[]', '/', 'h', 'm', 2147483646, 3000)",
+  ).run();
+  expect(findRun(db, "dead").status).toBe("interrupted");
+  db.close();
+});
