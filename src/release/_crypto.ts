@@ -35,6 +35,8 @@ export function ed25519PublicOf(seed: Uint8Array): Uint8Array {
   return new Uint8Array(der.subarray(SPKI.length));
 }
 
+// pread into one reused 1 MiB buffer. Not Bun.mmap: it opens the file O_RDWR (needs write access, and
+// the mapping makes exec of that file fail with ETXTBSY while it lives).
 const CHUNK = 1 << 20;
 
 /** BLAKE2b-512 of everything in `fd`, read with pread from offset 0 (the fd's own offset is untouched). */
