@@ -251,7 +251,7 @@ export function* attributes(
 /** NLMSG_ERROR → errno (0 is an ACK); undefined for any other message. */
 export function nlError(buf: Uint8Array, m: NlMsg): number | undefined {
   if (m.type !== NLMSG_ERROR || m.len < 20) return undefined;
-  return -new DataView(buf.buffer, buf.byteOffset + m.off, m.len).getInt32(16, true);
+  return 0 - new DataView(buf.buffer, buf.byteOffset + m.off, m.len).getInt32(16, true);
 }
 
 /** CTRL_CMD_NEWFAMILY reply → the family id, or undefined. */

@@ -1,0 +1,123 @@
+/** Pure decoding of proc connector messages and the per-CPU loss counter, on synthetic bytes. */
+import { describe, expect, test } from "bun:test";
+import {
+  connectorControl,
+  decodeProcEvent,
+  decodeWaitStatus,
+  kernelAtLeast,
+  MARK_ENOBUFS,
+  messages,
+  parseCpuList,
+  PROC_EVENT,
+  SeqGaps,
+} from "../../src/observe/_netlink-parse.ts";
+
+/** A 76-byte connector event as the kernel lays it out on x86_64 / aarch64. */
+function event(what: number, cpu: number, seq: number, tsNs: bigint, data: number[]): Uint8Array {
+  const b = new Uint8Array(76);
+  const dv = new DataView(b.buffer);
+  dv.setUint32(0, 76, true);
+  dv.setUint16(4, 3, true);
+  dv.setUint32(16, 1, true);
+  dv.setUint32(20, 1, true);
+  dv.setUint32(24, seq, true);
+  dv.setUint16(32, 40, true);
+  dv.setUint32(36, what, true);
+  dv.setUint32(40, cpu, true);
+  dv.setBigUint64(44, tsNs, true); // unaligned on purpose, as in the kernel's layout
+  for (const [i, v] of data.entries()) dv.setUint32(52 + 4 * i, v, true);
+  return b;
+}
+
+const concat = (...parts: Uint8Array[]) => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.byteLength;
+  }
+  return out;
+};
+
+const marker = (type: number) => {
+  const b = new Uint8Array(16);
+  new DataView(b.buffer).setUint32(0, 16, true);
+  new DataView(b.buffer).setUint16(4, type, true);
+  return b;
+};
+
+describe("proc connector decoding", () => {
+  test("fork, exec and exit events decode field by field", () => {
+    const buf = concat(
+      event(PROC_EVENT.fork, 1, 7, 123_456_789_012n, [100, 100, 200, 200]),
+      marker(MARK_ENOBUFS),
+      event(PROC_EVENT.exit, 0, 9, 5n, [200, 200, 768, 17, 100, 100]),
+    );
+    const msgs = [...messages(buf)];
+    expect(msgs.map((m) => m.type)).toEqual([3, MARK_ENOBUFS, 3]);
+    const fork = decodeProcEvent(buf, msgs[0]!);
+    expect(fork).toEqual({
+      what: PROC_EVENT.fork,
+      cpu: 1,
+      seq: 7,
+      ack: 0,
+      timestampNs: 123_456_789_012,
+      data: [100, 100, 200, 200, 0, 0],
+    });
+    expect(decodeProcEvent(buf, msgs[1]!)).toBeUndefined();
+    expect(decodeProcEvent(buf, msgs[2]!)?.data.slice(0, 3)).toEqual([200, 200, 768]);
+  });
+
+  test("a truncated or foreign message is not an event", () => {
+    const e = event(PROC_EVENT.exec, 0, 1, 1n, [5, 5]);
+    new DataView(e.buffer).setUint32(16, 2, true); // another connector index
+    expect(decodeProcEvent(e, [...messages(e)][0]!)).toBeUndefined();
+    const cut = event(PROC_EVENT.exec, 0, 1, 1n, [5, 5]).subarray(0, 60);
+    expect([...messages(cut)]).toEqual([]); // nlmsg_len says 76: the walker stops
+  });
+
+  test("wait statuses: exit 3 → 768, SIGKILL → 9, core dump flag", () => {
+    expect(decodeWaitStatus(768)).toEqual({ exitCode: 3 });
+    expect(decodeWaitStatus(0)).toEqual({ exitCode: 0 });
+    expect(decodeWaitStatus(9)).toEqual({ signal: 9 });
+    expect(decodeWaitStatus(0x80 | 11)).toEqual({ signal: 11, coreDumped: true });
+  });
+
+  test("the subscribe request is the 40-byte form with our ack tag", () => {
+    const b = connectorControl(1, 0xabcdef);
+    const dv = new DataView(b.buffer);
+    expect(b.byteLength).toBe(40);
+    expect([dv.getUint32(0, true), dv.getUint16(4, true)]).toEqual([40, 3]);
+    expect([dv.getUint32(16, true), dv.getUint32(20, true)]).toEqual([1, 1]);
+    expect(dv.getUint32(28, true)).toBe(0xabcdef);
+    expect([dv.getUint16(32, true), dv.getUint32(36, true)]).toEqual([4, 1]);
+  });
+});
+
+describe("per-CPU sequence gaps", () => {
+  test("count exactly the skipped numbers, per CPU", () => {
+    const g = new SeqGaps();
+    expect(g.observe(0, 10)).toBe(0); // baseline
+    expect(g.observe(1, 500)).toBe(0); // another CPU's baseline
+    expect(g.observe(0, 11)).toBe(0);
+    expect(g.observe(0, 15)).toBe(3); // 12, 13, 14 lost
+    expect(g.observe(1, 501)).toBe(0);
+    expect(g.observe(1, 600)).toBe(98);
+  });
+
+  test("wrap-around counts; a step back does not", () => {
+    const g = new SeqGaps();
+    g.observe(0, 0xfffffffe);
+    expect(g.observe(0, 1)).toBe(2); // 0xffffffff and 0 lost
+    expect(g.observe(0, 0)).toBe(0);
+    expect(g.observe(0, 1)).toBe(0);
+  });
+});
+
+test("CPU lists and kernel versions", () => {
+  expect(parseCpuList("0-3,5,7-8\n")).toEqual([0, 1, 2, 3, 5, 7, 8]);
+  expect(parseCpuList("0")).toEqual([0]);
+  expect(kernelAtLeast("6.18.44-fc-v657", 6, 6)).toBe(true);
+  expect(kernelAtLeast("6.1.0-13-amd64", 6, 6)).toBe(false);
+  expect(kernelAtLeast("5.19.0", 6, 6)).toBe(false);
+});

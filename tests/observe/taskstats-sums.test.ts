@@ -1,0 +1,203 @@
+/**
+ * Pure taskstats pieces on synthetic bytes: generic netlink framing, struct taskstats decoding, and
+ * summing per-thread records into one ExitFigures per thread group.
+ */
+import { describe, expect, test } from "bun:test";
+import {
+  attributes,
+  decodeTaskstats,
+  familyId,
+  GENL_ID_CTRL,
+  genlRequest,
+  messages,
+  NLMSG_ERROR,
+  nlError,
+  TASKSTATS_CMD_NEW,
+  type TaskRecord,
+} from "../../src/observe/_netlink-parse.ts";
+import { TgidSums } from "../../src/observe/taskstats.ts";
+
+const FAMILY = 31;
+
+function attr(type: number, payload: Uint8Array): Uint8Array {
+  const b = new Uint8Array((4 + payload.byteLength + 3) & ~3);
+  new DataView(b.buffer).setUint16(0, 4 + payload.byteLength, true);
+  new DataView(b.buffer).setUint16(2, type, true);
+  b.set(payload, 4);
+  return b;
+}
+const u32 = (v: number) => new Uint8Array(new Uint32Array([v]).buffer);
+const cat = (...p: Uint8Array[]) => {
+  const out = new Uint8Array(p.reduce((n, x) => n + x.byteLength, 0));
+  let off = 0;
+  for (const x of p) {
+    out.set(x, off);
+    off += x.byteLength;
+  }
+  return out;
+};
+
+/** A version-16-sized struct taskstats with the fields tracer reads. */
+function stats(r: Partial<TaskRecord> & { pid: number; tgid: number }): Uint8Array {
+  const b = new Uint8Array(560);
+  const dv = new DataView(b.buffer);
+  const u64 = (o: number, v = 0) => dv.setBigUint64(o, BigInt(v), true);
+  dv.setUint16(0, 16, true);
+  dv.setUint32(4, r.status ?? 0, true);
+  b.set(new TextEncoder().encode(r.comm ?? "x"), 80);
+  dv.setUint32(128, r.pid, true);
+  dv.setUint32(132, r.ppid ?? 1, true);
+  dv.setUint32(136, r.btimeSec ?? 1000, true);
+  u64(144, r.etimeUs);
+  u64(152, r.utimeUs);
+  u64(160, r.stimeUs);
+  u64(200, r.hiwaterRssKb);
+  u64(208, r.hiwaterVmKb);
+  u64(216, r.rchar);
+  u64(224, r.wchar);
+  u64(248, r.readBytes);
+  u64(256, r.writeBytes);
+  u64(344, r.btimeSec ?? 1000);
+  dv.setUint32(368, r.tgid, true);
+  return b;
+}
+
+/** A TASKSTATS_CMD_NEW message: AGGR_PID{PID, STATS} and, for the group's end, AGGR_TGID{TGID, STATS}. */
+function record(r: Parameters<typeof stats>[0], groupDead = false): Uint8Array {
+  const attrs: [number, Uint8Array][] = [[4 | 0x8000, cat(attr(1, u32(r.pid)), attr(3, stats(r)))]];
+  if (groupDead) attrs.push([5 | 0x8000, cat(attr(2, u32(r.tgid)), attr(3, new Uint8Array(560)))]);
+  return genlRequest(FAMILY, 0, 0, TASKSTATS_CMD_NEW, attrs);
+}
+
+function decode(buf: Uint8Array) {
+  return [...messages(buf)].map((m) => decodeTaskstats(buf, m, FAMILY)!);
+}
+
+describe("generic netlink framing", () => {
+  test("a request's attributes read back, padded to 4 bytes", () => {
+    const req = genlRequest(GENL_ID_CTRL, 1, 7, 3, [
+      [2, new TextEncoder().encode("TASKSTATS\0")],
+      [1, new Uint8Array([31, 0])],
+    ]);
+    const [m] = [...messages(req)];
+    expect(m).toMatchObject({ type: GENL_ID_CTRL, flags: 1, seq: 7, len: req.byteLength });
+    expect(req.byteLength % 4).toBe(0);
+    const as = [...attributes(req, 20, req.byteLength)];
+    expect(as.map((a) => [a.type, a.len])).toEqual([
+      [2, 10],
+      [1, 2],
+    ]);
+    expect(familyId(req, m!)).toBe(31);
+  });
+
+  test("NLMSG_ERROR: 0 is an ACK, else the errno", () => {
+    const b = new Uint8Array(36);
+    const dv = new DataView(b.buffer);
+    dv.setUint32(0, 36, true);
+    dv.setUint16(4, NLMSG_ERROR, true);
+    dv.setInt32(16, -1, true);
+    expect(nlError(b, [...messages(b)][0]!)).toBe(1);
+    dv.setInt32(16, 0, true);
+    expect(nlError(b, [...messages(b)][0]!)).toBe(0);
+  });
+});
+
+describe("struct taskstats", () => {
+  test("every figure tracer reports decodes from its offset", () => {
+    const [r] = decode(
+      record({
+        pid: 42,
+        tgid: 42,
+        comm: "python3",
+        status: 768,
+        btimeSec: 1_700_000_000,
+        etimeUs: 1_500_000,
+        utimeUs: 400_000,
+        stimeUs: 8_000,
+        hiwaterRssKb: 218_100,
+        hiwaterVmKb: 230_000,
+        rchar: 11,
+        wchar: 22,
+        readBytes: 4096,
+        writeBytes: 52_428_800,
+      }),
+    );
+    expect(r?.groupDead).toBe(false);
+    expect(r?.rec).toMatchObject({
+      version: 16,
+      pid: 42,
+      tgid: 42,
+      comm: "python3",
+      status: 768,
+      btimeSec: 1_700_000_000,
+      etimeUs: 1_500_000,
+      utimeUs: 400_000,
+      stimeUs: 8_000,
+      hiwaterRssKb: 218_100,
+      hiwaterVmKb: 230_000,
+      rchar: 11,
+      wchar: 22,
+      readBytes: 4096,
+      writeBytes: 52_428_800,
+    });
+  });
+
+  test("the AGGR_TGID block marks the group's last thread", () => {
+    expect(decode(record({ pid: 43, tgid: 42 }, true))[0]?.groupDead).toBe(true);
+  });
+});
+
+describe("summing threads by tgid", () => {
+  const rec = (pid: number, tgid: number, more: Partial<TaskRecord> = {}) =>
+    decode(record({ pid, tgid, ...more }))[0]!.rec;
+
+  test("a single-threaded process is emitted one drain later, as is", () => {
+    const sums = new TgidSums(() => 1);
+    sums.add(rec(10, 10, { status: 768, hiwaterRssKb: 500, writeBytes: 9 }), false);
+    expect(sums.flush()).toEqual([]); // a late record from the same drain could still join
+    const [f] = sums.flush();
+    expect(f).toMatchObject({ tgid: 10, exitCode: 3, peakRssKb: 500, writeBytes: 9 });
+  });
+
+  test("threads: CPU and I/O add up, peak RSS is the largest, status from the last thread", () => {
+    const sums = new TgidSums(() => 3);
+    sums.add(rec(21, 20, { utimeUs: 100, writeBytes: 5, hiwaterRssKb: 700, status: 9 }), false);
+    // the leader exits while another thread still runs: not complete yet
+    sums.add(rec(20, 20, { utimeUs: 10, writeBytes: 1, hiwaterRssKb: 700, comm: "app", status: 9 }), false);
+    sums.flush();
+    expect(sums.flush()).toEqual([]);
+    sums.add(rec(22, 20, { utimeUs: 1000, stimeUs: 4, writeBytes: 100, hiwaterRssKb: 690, status: 9 }), true);
+    sums.flush();
+    const [f] = sums.flush();
+    expect(f).toMatchObject({ tgid: 20, pid: 20, comm: "app", signal: 9, userUs: 1110, systemUs: 4 });
+    expect(f).toMatchObject({ writeBytes: 106, peakRssKb: 700 });
+    expect(f?.exitCode).toBeUndefined();
+  });
+
+  test("a leader whose other threads are still alive waits for the group's end", () => {
+    const alive = new Map([[30, 2]]);
+    const sums = new TgidSums((tgid) => alive.get(tgid) ?? 0);
+    sums.add(rec(30, 30, { utimeUs: 1 }), false);
+    sums.flush();
+    expect(sums.flush()).toEqual([]);
+    sums.add(rec(31, 30, { utimeUs: 2 }), true);
+    sums.flush();
+    expect(sums.flush()).toMatchObject([{ tgid: 30, userUs: 3 }]);
+  });
+
+  test("a thread record racing in after the group's end still joins it", () => {
+    const sums = new TgidSums(() => 0);
+    sums.add(rec(41, 40, { wchar: 1 }), false);
+    sums.add(rec(40, 40, { wchar: 2 }), true);
+    sums.flush();
+    sums.add(rec(42, 40, { wchar: 4 }), false);
+    sums.flush();
+    expect(sums.flush()).toMatchObject([{ tgid: 40, wchar: 7 }]);
+  });
+
+  test("stop flushes everything still pending", () => {
+    const sums = new TgidSums(() => 5);
+    sums.add(rec(51, 50), false);
+    expect(sums.flush(true)).toMatchObject([{ tgid: 50 }]);
+  });
+});
