@@ -20,6 +20,12 @@ import {
 } from "./procfs.ts";
 import type { CaptureEvent, ExitFigures } from "./types.ts";
 
+const PENDING_MS = 5000;
+
+/** taskstats' begin time (whole epoch seconds) against our start time: a reused pid differs. */
+const sameProcess = (rec: ProcessRecord, f: ExitFigures) =>
+  rec.startedAt === undefined || Math.abs(rec.startedAt / 1000 - f.beginSec) <= 2;
+
 export interface RecorderStats {
   processes: number;
   lost: number;
@@ -34,6 +40,7 @@ export class Recorder {
   private oom = new OomWatch();
   private lost = 0;
   private lossReasons: Record<string, number> = {};
+  private pendingFigures = new Map<number, { f: ExitFigures; until: number }>();
 
   constructor(
     private readonly writer: StoreWriter,
@@ -106,6 +113,11 @@ export class Recorder {
     this.live.add(rec);
     this.all.push(rec);
     this.writer.process(rec);
+    const early = this.pendingFigures.get(pid);
+    if (early && sameProcess(rec, early.f)) {
+      this.pendingFigures.delete(pid);
+      this.applyFigures(rec, early.f);
+    }
     return rec;
   }
 
@@ -157,9 +169,21 @@ export class Recorder {
   /** Exact final figures from taskstats. */
   onExitFigures = (f: ExitFigures): void => {
     const rec = this.latest.get(f.tgid);
-    if (!rec) return;
-    const begin = (rec.startedAt ?? 0) / 1000;
-    if (Math.abs(begin - f.beginSec) > 2) return; // a different process that reused the pid
+    if (!rec || !sameProcess(rec, f)) {
+      // the two netlink sockets are drained separately: the fork may not have been read yet
+      this.pendingFigures.set(f.tgid, { f, until: Date.now() + PENDING_MS });
+      if (this.pendingFigures.size > 256) this.prunePending();
+      return;
+    }
+    this.applyFigures(rec, f);
+  };
+
+  private prunePending() {
+    const now = Date.now();
+    for (const [k, v] of this.pendingFigures) if (v.until < now) this.pendingFigures.delete(k);
+  }
+
+  private applyFigures(rec: ProcessRecord, f: ExitFigures) {
     this.setStatus(rec, f.exitCode, f.signal);
     rec.durationUs = f.elapsedUs;
     if (rec.startedAt !== undefined && rec.endedAt === undefined)
@@ -176,7 +200,7 @@ export class Recorder {
     });
     if (!rec.comm) rec.comm = f.comm;
     this.writer.process(rec);
-  };
+  }
 
   /** A child or orphan reaped by the supervisor (wait4 rusage, or Bun's own status for CMD). */
   onReaped(r: Reaped, at: number, startedAt?: number): void {

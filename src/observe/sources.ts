@@ -9,6 +9,7 @@
 import { Exit, TracerError } from "../errors.ts";
 import { ConnectorSource, type ConnectorOptions } from "./connector.ts";
 import { ProcPollSource } from "./poll.ts";
+import { TaskstatsSource, type TaskstatsOptions } from "./taskstats.ts";
 import type { CaptureMode, CaptureSource } from "./types.ts";
 
 export const MODES: readonly CaptureMode[] = ["connector+taskstats", "connector", "proc-poll"];
@@ -23,6 +24,7 @@ export interface OpenedSources {
 export interface SourceOptions {
   forced?: CaptureMode;
   connector?: ConnectorOptions;
+  taskstats?: TaskstatsOptions;
 }
 
 export function parseMode(v: string | undefined): CaptureMode | undefined {
@@ -63,8 +65,12 @@ export async function openSources(
   };
   if (o.forced !== "proc-poll" && process.platform === "linux") {
     const connector = new ConnectorSource(o.connector);
-    if (await tryStart(connector, o.forced ?? "connector"))
-      return { mode: "connector", sources: started, skipped };
+    if (await tryStart(connector, o.forced ?? "connector")) {
+      if (o.forced === "connector") return { mode: "connector", sources: started, skipped };
+      const taskstats = new TaskstatsSource(o.taskstats);
+      const full = await tryStart(taskstats, o.forced ?? "connector+taskstats");
+      return { mode: full ? "connector+taskstats" : "connector", sources: started, skipped };
+    }
   }
   const poll = new ProcPollSource(rootPid);
   await tryStart(poll, "proc-poll");
