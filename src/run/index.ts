@@ -17,6 +17,8 @@ export interface TraceOptions {
   /** sampling interval, ms (default 1000) */
   intervalMs?: number;
   mode?: CaptureMode;
+  /** netlink receive buffer to ask for (default 32 MiB); tiny values force loss (tests) */
+  receiveBufferBytes?: number;
   dbPath?: string;
 }
 
@@ -47,7 +49,11 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
       s.onEvent(recorder.onEvent);
       s.onExitFigures?.(recorder.onExitFigures);
     },
-    { forced: o.mode },
+    {
+      forced: o.mode,
+      connector: { receiveBufferBytes: o.receiveBufferBytes },
+      taskstats: { receiveBufferBytes: o.receiveBufferBytes },
+    },
   );
   createRun(db, {
     id: runId,

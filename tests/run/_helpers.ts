@@ -9,6 +9,8 @@ export const PY = "/usr/bin/python3";
 /** The two inits under comparison. tini needs -s (subreaper) when it is not PID 1. */
 export const INITS = {
   tracer: (cmd: string[]) => [BIN, "run", "--quiet", "--", ...cmd],
+  /** the degraded mode (env execs, so the pid is tracer's) */
+  "tracer-poll": (cmd: string[]) => ["env", "TRACER_CAPTURE=proc-poll", BIN, "run", "--quiet", "--", ...cmd],
   tini: (cmd: string[]) => ["tini", "-s", "--", ...cmd],
 } as const;
 export type InitName = keyof typeof INITS;

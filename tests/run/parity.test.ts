@@ -89,7 +89,7 @@ describe("PID 1 in a new PID namespace (unshare -fp --mount-proc)", () => {
     "echo init=$(cut -d' ' -f1 /proc/1/stat); (sh -c 'exit 7' &); sleep 0.5; " +
     `echo zombies=$(cat /proc/[0-9]*/stat 2>/dev/null | awk '$3=="Z"' | wc -l); exit 3`;
   test.skipIf(!canUnshare).each(inits)("%s", async (init) => {
-    const argv = init === "tracer" ? INITS.tracer(["sh", "-c", script]) : ["tini", "--", "sh", "-c", script];
+    const argv = init === "tini" ? ["tini", "--", "sh", "-c", script] : INITS[init](["sh", "-c", script]);
     const r = await start(["unshare", "-fp", "--mount-proc", ...argv], isolatedEnv()).done;
     expect(r.stdout).toContain("init=1");
     expect(r.stdout).toContain("zombies=0");

@@ -6,6 +6,19 @@ import { traceRun } from "../../run/index.ts";
 import { exitText, seconds } from "../../run/format.ts";
 import { NotRunnable } from "../../run/supervisor.ts";
 
+/** TRACER_NETLINK_RCVBUF=BYTES: the netlink receive buffer to ask for (tests force loss with a tiny one). */
+function rcvbuf(v: string | undefined): number | undefined {
+  if (v === undefined || v === "") return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new TracerError(
+      "E_USAGE",
+      `TRACER_NETLINK_RCVBUF must be a positive integer, got "${v}"`,
+      Exit.usage,
+    );
+  return n;
+}
+
 export default defineCommand({
   meta: {
     name: "run",
@@ -39,6 +52,7 @@ export default defineCommand({
         pipeline: args.pipeline,
         intervalMs: interval * 1000,
         mode: parseMode(process.env.TRACER_CAPTURE),
+        receiveBufferBytes: rcvbuf(process.env.TRACER_NETLINK_RCVBUF),
       });
       if (!args.quiet) {
         const wall = seconds((r.child.endedAt - r.child.startedAt) * 1000);
