@@ -41,6 +41,8 @@ export interface ConnectorOptions {
   threads?: boolean;
   /** how long start() waits for the kernel's ACK; default 1000 ms */
   ackTimeoutMs?: number;
+  /** every numbered message received (threads, ACKs and other event types too): for loss audits */
+  onMessage?: (cpu: number, seq: number) => void;
 }
 
 export const DEFAULT_RCVBUF = 32 << 20;
@@ -167,7 +169,9 @@ export class ConnectorSource implements CaptureSource {
       if (!ev) continue;
       if (ev.what === PROC_EVENT.none && ev.ack === this.ackTag + 1) this.acked ??= ev.data[0] ?? 0;
       // ACKs share the per-CPU numbering on current kernels; older ones sent them with cpu = -1, unnumbered
-      const gap = ev.cpu === 0xffffffff ? 0 : this.gaps.observe(ev.cpu, ev.seq);
+      const numbered = ev.cpu !== 0xffffffff;
+      if (numbered) this.opts.onMessage?.(ev.cpu, ev.seq);
+      const gap = numbered ? this.gaps.observe(ev.cpu, ev.seq) : 0;
       if (gap > 0) {
         const absorbed = Math.min(gap, this.credit);
         this.credit -= absorbed;
@@ -224,5 +228,37 @@ export function probeConnector(): Probe {
     return probeFailure(e);
   } finally {
     sock?.close();
+  }
+}
+
+/**
+ * Audits a listener's loss count against a reference listener on the same host that lost nothing
+ * (tests and bench/capture.ts): pass `reference` and `subject` as their `onMessage`. The true
+ * shortfall is what the reference received inside the subject's per-CPU sequence windows, minus
+ * what the subject received.
+ */
+export class SeqAudit {
+  private readonly ref = new Map<number, number[]>();
+  private readonly win = new Map<number, { first: number; last: number }>();
+  private received = 0;
+
+  readonly reference = (cpu: number, seq: number): void => {
+    const list = this.ref.get(cpu) ?? [];
+    list.push(seq);
+    this.ref.set(cpu, list);
+  };
+
+  readonly subject = (cpu: number, seq: number): void => {
+    this.received++;
+    const w = this.win.get(cpu);
+    if (!w) this.win.set(cpu, { first: seq, last: seq });
+    else w.last = seq;
+  };
+
+  shortfall(): number {
+    let truth = 0;
+    for (const [cpu, w] of this.win)
+      truth += (this.ref.get(cpu) ?? []).filter((s) => s >= w.first && s <= w.last).length;
+    return truth - this.received;
   }
 }

@@ -96,6 +96,7 @@ function sum(tgid: number, g: Group): ExitFigures {
   const f: ExitFigures = {
     tgid,
     pid: leader.pid,
+    ppid: leader.ppid,
     comm: leader.comm,
     ...(signal === undefined ? { exitCode } : { signal }),
     beginSec: leader.btimeSec,

@@ -32,6 +32,8 @@ export type CaptureEvent =
 export interface ExitFigures {
   tgid: number;
   pid: number;
+  /** parent at exit (ac_ppid; an orphan's is its reaper); set by taskstats */
+  ppid?: number;
   comm: string;
   exitCode?: number;
   signal?: number;

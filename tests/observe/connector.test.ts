@@ -3,7 +3,7 @@
  * that a forced tiny receive buffer makes happen, detected and counted.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { ConnectorSource, probeConnector } from "../../src/observe/connector.ts";
+import { ConnectorSource, probeConnector, SeqAudit } from "../../src/observe/connector.ts";
 import type { CaptureEvent } from "../../src/observe/types.ts";
 
 const probe = process.platform === "linux" ? probeConnector() : { available: false, reason: "not Linux" };
@@ -98,8 +98,9 @@ describe.skipIf(!probe.available)("proc connector", () => {
   });
 
   test("a forced tiny receive buffer loses events, and every loss is detected and counted", async () => {
-    const ref = await listen();
-    const tiny = await listen({ receiveBufferBytes: 1, pollMs: 50 });
+    const audit = new SeqAudit();
+    const ref = await listen({ onMessage: audit.reference });
+    const tiny = await listen({ receiveBufferBytes: 1, pollMs: 50, onMessage: audit.subject });
     expect(tiny.src.receiveBufferBytes).toBeLessThan(16 << 10);
     const p = Bun.spawn(["sh", "-c", "i=0; while [ $i -lt 400 ]; do /bin/true; i=$((i+1)); done"]);
     expect(await p.exited).toBe(0);
@@ -117,8 +118,11 @@ describe.skipIf(!probe.available)("proc connector", () => {
     const shortfall = seen - kept;
     const stats = tiny.src.stats();
     expect(shortfall).toBeGreaterThan(0);
-    // loss of other processes' events counts too, so the count is at least the burst's shortfall
+    // loss of other processes' events counts too, so the count is at least the burst's shortfall …
     expect(stats.lost).toBeGreaterThanOrEqual(shortfall);
+    // … and exactly what a listener that lost nothing saw in the same per-CPU windows, minus ours
+    expect(ref.src.stats().lost).toBe(0);
+    expect(stats.lost).toBe(audit.shortfall());
     expect(tiny.events.filter((e) => e.type === "loss").length).toBeGreaterThan(0);
     expect(tiny.src.enobufs).toBeGreaterThan(0);
     expect(stats.lossReasons["seq-gap"] ?? 0).toBeGreaterThan(0);
