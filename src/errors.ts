@@ -7,6 +7,18 @@ export const Exit = {
   notRunning: 4, // no daemon answers
   alreadyRunning: 5,
   versionMismatch: 6,
+  // 10–20: signature checks, one code per way a check fails (src/release/_errors.ts SigExit)
+  sigFileModified: 10,
+  sigCorrupt: 11,
+  sigCommentTampered: 12,
+  sigWrongKeyId: 13,
+  sigUnknownKey: 14,
+  sigRevokedKey: 15,
+  sigLegacy: 16,
+  sigMalformed: 17,
+  sigWrongFile: 18,
+  sigWrongVersion: 19,
+  sigDowngrade: 20,
 } as const;
 export type ExitCode = (typeof Exit)[keyof typeof Exit];
 

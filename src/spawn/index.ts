@@ -64,10 +64,16 @@ const argvFor = (self: SelfImage, req: SpawnRequest) => [
   ...req.args,
 ];
 
-function spawnFd(self: SelfImage, req: SpawnRequest, env: Record<string, string>): number {
+/** The descriptor both Linux strategies exec: checked, and matched against an installed signature. */
+function execFd(self: SelfImage): number {
   if (process.platform !== "linux") throw new Unavailable("not Linux");
   const fd = checkExeFd(self);
-  verifyImageBeforeExec({ fd, path: self.path }); // the very fd exec'd below must match an installed signature
+  verifyImageBeforeExec({ fd, path: self.path }); // the very fd exec'd must match an installed signature
+  return fd;
+}
+
+function spawnFd(self: SelfImage, req: SpawnRequest, env: Record<string, string>): number {
+  const fd = execFd(self);
   let pid: number;
   try {
     pid = spawnFromFd(fd, argvFor(self, req), env, req.logFd);
@@ -92,8 +98,7 @@ function spawnByPath(path: string, self: SelfImage, req: SpawnRequest, env: Reco
 }
 
 function spawnProcFd(self: SelfImage, req: SpawnRequest, env: Record<string, string>): number {
-  if (process.platform !== "linux") throw new Unavailable("not Linux");
-  const fd = checkExeFd(self);
+  const fd = execFd(self);
   return spawnByPath(`/proc/self/fd/${fd}`, self, req, env);
 }
 
