@@ -279,14 +279,28 @@ export class TaskstatsSource implements CaptureSource {
   }
 }
 
-/** Can this process register a taskstats exit listener? Registers and deregisters. Never throws. */
+/**
+ * Can this process receive taskstats exit records? Registers, runs /bin/true and waits briefly for
+ * its record (in its own network namespace registration succeeds but nothing arrives), deregisters.
+ * Never throws.
+ */
 export function probeTaskstats(): Probe {
   let sock: NetlinkSocket | undefined;
   try {
     sock = NetlinkSocket.open(NETLINK_GENERIC);
     const cpus = possibleCpus();
-    sock.send(deregister(register(sock, cpus), cpus));
-    return { available: true, reason: `registered for CPUs ${cpus}` };
+    const family = register(sock, cpus);
+    const pid = Bun.spawnSync(["/bin/true"]).pid;
+    let seen = false;
+    for (let i = 0; i < 40 && !seen; i++) {
+      if (i > 0) Bun.sleepSync(5);
+      const buf = sock.drain();
+      for (const m of messages(buf)) if (decodeTaskstats(buf, m, family)?.rec.pid === pid) seen = true;
+    }
+    sock.send(deregister(family, cpus));
+    if (!seen)
+      return { available: false, reason: "registered, but no exit record arrived (own network namespace?)" };
+    return { available: true, reason: `exit records arrive (CPUs ${cpus})` };
   } catch (e) {
     return probeFailure(e);
   } finally {
