@@ -4,6 +4,7 @@
  */
 import { createPrivateKey, createPublicKey, sign, verify } from "node:crypto";
 import { closeSync, openSync, readSync } from "node:fs";
+import { sodiumBlake2b } from "../../ffi/sodium.ts";
 
 // DER headers of an Ed25519 PKCS#8 private key and SPKI public key (RFC 8410)
 const PKCS8 = Buffer.from("302e020100300506032b657004220420", "hex");
@@ -41,7 +42,8 @@ const CHUNK = 1 << 20;
 
 /** BLAKE2b-512 of everything in `fd`, read with pread from offset 0 (the fd's own offset is untouched). */
 export function blake2bOfFd(fd: number): Uint8Array {
-  const hasher = new Bun.CryptoHasher("blake2b512");
+  // libsodium's BLAKE2b when the host has it (~1.7× faster than Bun's on a 100 MB binary), else Bun's
+  const hasher = sodiumBlake2b(64) ?? new Bun.CryptoHasher("blake2b512");
   const buf = Buffer.allocUnsafe(CHUNK);
   for (let pos = 0; ; ) {
     const n = readSync(fd, buf, 0, CHUNK, pos);
@@ -49,7 +51,7 @@ export function blake2bOfFd(fd: number): Uint8Array {
     hasher.update(buf.subarray(0, n));
     pos += n;
   }
-  return new Uint8Array(hasher.digest());
+  return new Uint8Array(hasher.digest() as Uint8Array);
 }
 
 export function blake2bOfFile(path: string): Uint8Array {
