@@ -1,0 +1,233 @@
+/**
+ * THE one module that writes under /usr/local/bin. A new binary goes to `.tracer.<random>` (O_EXCL,
+ * O_NOFOLLOW, 0755, root-owned), is fsynced, re-read and re-hashed, and only then renamed over `tracer`:
+ * readers see the old file or the new one, never a mix. The signature goes beside it the same way. The
+ * replaced binary stays as `.tracer.previous` for `tracer update --rollback`. Everything happens under
+ * an flock on the directory itself, so temp files found under that lock are leftovers of a killed run.
+ */
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fsyncSync,
+  linkSync,
+  lstatSync,
+  openSync,
+  readSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
+import { join } from "node:path";
+import { tryLockExclusive } from "../../ffi/libc.ts";
+import { O_CLOEXEC } from "../core/fsflags.ts";
+import { Exit, TracerError, errnoOf, refused } from "../errors.ts";
+import { hashFile } from "./_hash.ts";
+
+/** Fixed: never derived from input. */
+export const BIN_DIR = "/usr/local/bin";
+export const BIN_NAME = "tracer";
+export const binPath = () => join(BIN_DIR, BIN_NAME);
+export const sigPath = () => `${binPath()}.minisig`;
+export const previousPath = () => join(BIN_DIR, `.${BIN_NAME}.previous`);
+const TEMP = /^\.tracer\.[A-Za-z0-9]{12}$/;
+const CHUNK = 1024 * 1024;
+
+const randomName = () => {
+  const abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  return `.${BIN_NAME}.${Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => abc[b % 62]).join("")}`;
+};
+
+/** Hold the directory's flock for the duration of `fn`; clears leftovers of a killed run first. */
+export async function withBinDirLock<T>(fn: () => Promise<T> | T): Promise<T> {
+  const fd = openSync(BIN_DIR, constants.O_RDONLY | constants.O_DIRECTORY | O_CLOEXEC);
+  try {
+    const deadline = Date.now() + 30_000;
+    while (!tryLockExclusive(fd)) {
+      if (Date.now() > deadline)
+        throw new TracerError("E_INSTALL_BUSY", `another tracer install/update holds ${BIN_DIR}`);
+      await Bun.sleep(50);
+    }
+    removeLeftovers();
+    return await fn();
+  } finally {
+    closeSync(fd); // drops the lock
+  }
+}
+
+/** Temp files of a run that died (kill -9, power loss). Only safe under the directory lock. */
+export function removeLeftovers(): string[] {
+  const gone = readdirSync(BIN_DIR).filter((n) => TEMP.test(n));
+  for (const n of gone) rmSync(join(BIN_DIR, n), { force: true });
+  return gone;
+}
+
+/** What is installed now: undefined, or a regular file (a symlink or anything else is refused). */
+export function installedFile(path = binPath()): { size: number; uid: number; mode: number } | undefined {
+  let st: ReturnType<typeof lstatSync>;
+  try {
+    st = lstatSync(path);
+  } catch (e) {
+    if (errnoOf(e) === "ENOENT") return undefined;
+    throw e;
+  }
+  if (!st.isFile())
+    throw refused("E_INSTALL_TARGET", `${path} is not a regular file (a symlink or other); not touching it`);
+  return { size: st.size, uid: st.uid, mode: st.mode & 0o7777 };
+}
+
+const spaceError = (e: unknown) =>
+  new TracerError("E_NO_SPACE", `not enough space in ${BIN_DIR} to write the new binary`, Exit.error, {
+    cause: e,
+    hint: "free some space there, then run the command again; the installed binary was not changed",
+  });
+
+/** Write `source` (or bytes) to a fresh temp file in BIN_DIR, fsynced; returns its name. */
+function writeTemp(source: { path: string } | { bytes: Uint8Array }, mode: number): string {
+  const name = randomName();
+  const tmp = join(BIN_DIR, name);
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | O_CLOEXEC;
+  const out = openSync(tmp, flags, 0o600);
+  try {
+    if (process.getuid?.() === 0) fchownSync(out, 0, 0);
+    if ("bytes" in source) writeAll(out, source.bytes);
+    else copyInto(source.path, out);
+    fchmodSync(out, mode);
+    fsyncSync(out);
+  } catch (e) {
+    closeSync(out);
+    rmSync(tmp, { force: true });
+    throw errnoOf(e) === "ENOSPC" || errnoOf(e) === "EDQUOT" ? spaceError(e) : e;
+  }
+  closeSync(out);
+  return name;
+}
+
+function writeAll(fd: number, bytes: Uint8Array) {
+  for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+}
+
+function copyInto(path: string, out: number) {
+  const src = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | O_CLOEXEC);
+  try {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    for (;;) {
+      const n = readSync(src, buf, 0, CHUNK, null);
+      if (n === 0) break;
+      writeAll(out, buf.subarray(0, n));
+    }
+  } finally {
+    closeSync(src);
+  }
+}
+
+function fsyncDir() {
+  const fd = openSync(BIN_DIR, constants.O_RDONLY | constants.O_DIRECTORY | O_CLOEXEC);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Hard-link `from` to `to` atomically (link to a temp name, rename over); removes `to` when absent. */
+function keepCopy(from: string, to: string) {
+  if (!installedFile(from)) return void rmSync(to, { force: true });
+  const tmp = join(BIN_DIR, randomName());
+  linkSync(from, tmp);
+  renameSync(tmp, to);
+}
+
+export interface PlaceRequest {
+  /** the verified binary, extracted in the private temp dir */
+  source: string;
+  /** its SHA-256 (hex), computed when its signature was verified */
+  sha256: string;
+  /** its minisign signature text; installed beside it */
+  signature: string;
+  /** keep the replaced binary as .tracer.previous (install/update: yes; rollback swaps instead) */
+  keepPrevious?: boolean;
+}
+
+export interface Placed {
+  path: string;
+  sha256: string;
+  previous?: string;
+}
+
+/** Place a verified binary. Call inside withBinDirLock. On failure the installed files are unchanged. */
+export async function placeBinary(req: PlaceRequest): Promise<Placed> {
+  const target = binPath();
+  const had = installedFile(target);
+  const temps: string[] = [];
+  try {
+    const bin = writeTemp({ path: req.source }, 0o755);
+    temps.push(bin);
+    const again = await hashFile(join(BIN_DIR, bin), "sha256");
+    if (again !== req.sha256)
+      throw refused(
+        "E_PLACE_HASH",
+        `the binary written to ${BIN_DIR} hashes to ${again.slice(0, 16)}…, expected ${req.sha256.slice(0, 16)}…`,
+      );
+    const sig = writeTemp({ bytes: new TextEncoder().encode(req.signature) }, 0o644);
+    temps.push(sig);
+    if (had && req.keepPrevious !== false) {
+      keepCopy(target, previousPath());
+      keepCopy(sigPath(), `${previousPath()}.minisig`);
+    }
+    // the commit point: after this rename the new binary is installed
+    renameSync(join(BIN_DIR, bin), target);
+    temps.shift();
+    renameSync(join(BIN_DIR, sig), sigPath());
+    temps.shift();
+    fsyncDir();
+  } catch (e) {
+    for (const t of temps) rmSync(join(BIN_DIR, t), { force: true });
+    if (e instanceof TracerError) throw e;
+    if (errnoOf(e) === "ENOSPC" || errnoOf(e) === "EDQUOT") throw spaceError(e);
+    throw new TracerError(
+      "E_PLACE",
+      `could not place the binary in ${BIN_DIR}: ${(e as Error).message}`,
+      Exit.error,
+      {
+        cause: e,
+      },
+    );
+  }
+  return { path: target, sha256: req.sha256, previous: had ? previousPath() : undefined };
+}
+
+/** Swap `.tracer.previous` back in; the current binary becomes the previous one. Inside the lock. */
+export function swapPrevious(): void {
+  const prev = previousPath();
+  if (!installedFile(prev))
+    throw new TracerError("E_NO_PREVIOUS", `there is no previous binary to roll back to (${prev})`);
+  const cur = join(BIN_DIR, randomName());
+  const curSig = join(BIN_DIR, randomName());
+  const hadCur = installedFile(binPath()) !== undefined;
+  const hadSig = installedFile(sigPath()) !== undefined;
+  if (hadCur) linkSync(binPath(), cur);
+  if (hadSig) linkSync(sigPath(), curSig);
+  try {
+    renameSync(prev, binPath());
+    if (installedFile(`${prev}.minisig`)) renameSync(`${prev}.minisig`, sigPath());
+    else rmSync(sigPath(), { force: true });
+    if (hadCur) renameSync(cur, prev);
+    if (hadSig) renameSync(curSig, `${prev}.minisig`);
+  } finally {
+    rmSync(cur, { force: true });
+    rmSync(curSig, { force: true });
+  }
+  fsyncDir();
+}
+
+/** Remove the binary, its signature and the kept previous copy. Returns what was removed. */
+export function removeInstalled(): string[] {
+  const all = [binPath(), sigPath(), previousPath(), `${previousPath()}.minisig`];
+  const removed = all.filter((p) => installedFile(p) !== undefined);
+  for (const p of removed) rmSync(p, { force: true });
+  if (removed.length) fsyncDir();
+  return removed;
+}
