@@ -2,8 +2,8 @@
  * The netlink proc connector as a CaptureSource: fork / exec / exit of every task on the host, with
  * the exit status, even for processes that live 1 ms.
  *
- * The socket is non-blocking and drained from a timer (default every 10 ms), so the event loop never
- * waits on the kernel; a 32 MiB receive buffer (SO_RCVBUFFORCE when permitted) absorbs bursts in
+ * The socket is non-blocking and drained from a timer (every 10 ms while events flow, backing off to
+ * 50 ms when idle), so the event loop never waits on the kernel; a 32 MiB receive buffer (SO_RCVBUFFORCE when permitted) absorbs bursts in
  * between. Loss is never silent: an ENOBUFS from the kernel and every gap in a CPU's cn_msg.seq become
  * `loss` events, counted in stats(). See /work/shared/reference/linux-process-events.md §1.
  */
@@ -35,8 +35,10 @@ import type { CaptureEvent, CaptureSource, Probe, SourceStats } from "./types.ts
 export interface ConnectorOptions {
   /** receive buffer to ask for (the kernel doubles it); default 32 MiB. Tiny values force loss. */
   receiveBufferBytes?: number;
-  /** drain interval, ms; default 10 */
+  /** drain interval while events flow, ms; default 10 */
   pollMs?: number;
+  /** longest drain interval when idle, ms; default 50 (a 32 MiB buffer holds ~80k events) */
+  idlePollMs?: number;
   /** also emit fork/exit of threads (child pid ≠ tgid); default false: processes only */
   threads?: boolean;
   /** how long start() waits for the kernel's ACK; default 1000 ms */
@@ -50,7 +52,7 @@ export const DEFAULT_RCVBUF = 32 << 20;
 export class ConnectorSource implements CaptureSource {
   readonly name = "proc-connector";
   private sock: NetlinkSocket | undefined;
-  private timer: ReturnType<typeof setInterval> | undefined;
+  private readonly poller = new _Poller(() => this.poll());
   private readonly out = new _Emitter<CaptureEvent>();
   private readonly gaps = new SeqGaps();
   /** our request's cn_msg.ack: the kernel's ACK to us carries ackTag + 1 */
@@ -95,14 +97,13 @@ export class ConnectorSource implements CaptureSource {
       sock.close();
       throw e;
     }
-    this.timer = setInterval(() => this.poll(), this.opts.pollMs ?? 10);
+    this.poller.start(this.opts.pollMs ?? 10, this.opts.idlePollMs ?? 50);
   }
 
   async stop(): Promise<void> {
     const sock = this.sock;
     if (!sock) return;
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.poller.stop();
     this.poll();
     this.pingEveryCpu();
     try {
@@ -133,23 +134,24 @@ export class ConnectorSource implements CaptureSource {
     }
   }
 
-  /** Drain everything queued and emit it, in kernel order. Runs on the timer; never blocks. */
-  private poll(): void {
+  /** Drain everything queued and emit it, in kernel order; true if anything came. Never blocks. */
+  private poll(): boolean {
     const sock = this.sock;
-    if (!sock) return;
+    if (!sock) return false;
     for (let round = 0; round < 16; round++) {
       let buf: Uint8Array;
       try {
         buf = sock.drain();
       } catch (e) {
         this.lose(1, `recv failed: ${(e as Error).message}`);
-        return;
+        return true;
       }
-      if (buf.byteLength === 0) return;
+      if (buf.byteLength === 0) return round > 0;
       const monoMs = monotonicNs() / 1e6;
       const wallMs = performance.timeOrigin + performance.now();
       this.parse(buf, wallMs - monoMs);
     }
+    return true;
   }
 
   private parse(buf: Uint8Array, wallMinusMonoMs: number): void {
@@ -197,6 +199,35 @@ export class ConnectorSource implements CaptureSource {
 
   private lose(count: number, reason: string): void {
     this.out.emit({ type: "loss", at: Date.now(), count, reason });
+  }
+}
+
+/** Calls `drain` every `busyMs` while it finds data, doubling the interval up to `idleMs` when not. */
+export class _Poller {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private delay = 0;
+
+  constructor(private readonly drain: () => boolean) {}
+
+  start(busyMs: number, idleMs: number): void {
+    const idle = Math.max(busyMs, idleMs);
+    this.delay = busyMs;
+    const tick = () => {
+      let got = true;
+      try {
+        got = this.drain();
+      } finally {
+        // an error still surfaces (uncaught), but capture goes on
+        this.delay = got ? busyMs : Math.min(idle, this.delay * 2);
+        if (this.timer) this.timer = setTimeout(tick, this.delay);
+      }
+    };
+    this.timer = setTimeout(tick, busyMs);
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 }
 

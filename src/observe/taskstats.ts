@@ -31,19 +31,25 @@ import {
   type TaskRecord,
   _Emitter,
 } from "./_netlink-parse.ts";
+import { _Poller } from "./connector.ts";
 import type { CaptureEvent, CaptureSource, ExitFigures, Probe, SourceStats } from "./types.ts";
 
 export interface TaskstatsOptions {
   /** receive buffer to ask for (the kernel doubles it); default 32 MiB */
   receiveBufferBytes?: number;
-  /** drain interval, ms; default 10 */
+  /** drain interval while records flow, ms; default 10 */
   pollMs?: number;
+  /** longest drain interval when idle, ms; default 50 */
+  idlePollMs?: number;
 }
 
 /** Live threads of a group right now (/proc/PID/task's link count is 2 + threads); 0 once reaped. */
 export function liveThreads(tgid: number): number {
-  const st = statSync(`/proc/${tgid}/task`, { throwIfNoEntry: false });
-  return st ? st.nlink - 2 : 0;
+  try {
+    return statSync(`/proc/${tgid}/task`).nlink - 2;
+  } catch {
+    return 0; // ENOENT once reaped, ESRCH while it is being torn down
+  }
 }
 
 interface Group {
@@ -183,7 +189,7 @@ const deregister = (family: number, cpus: string) =>
 export class TaskstatsSource implements CaptureSource {
   readonly name = "taskstats";
   private sock: NetlinkSocket | undefined;
-  private timer: ReturnType<typeof setInterval> | undefined;
+  private readonly poller = new _Poller(() => this.poll());
   private family = 0;
   private cpus = "";
   private readonly out = new _Emitter<CaptureEvent>();
@@ -223,14 +229,13 @@ export class TaskstatsSource implements CaptureSource {
       throw e;
     }
     this.sock = sock;
-    this.timer = setInterval(() => this.poll(), this.opts.pollMs ?? 10);
+    this.poller.start(this.opts.pollMs ?? 10, this.opts.idlePollMs ?? 50);
   }
 
   async stop(): Promise<void> {
     const sock = this.sock;
     if (!sock) return;
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.poller.stop();
     try {
       sock.send(deregister(this.family, this.cpus));
     } catch {}
@@ -240,9 +245,11 @@ export class TaskstatsSource implements CaptureSource {
     sock.close();
   }
 
-  private poll(): void {
+  /** Drain, sum, emit the groups now complete; true if anything came. Never blocks. */
+  private poll(): boolean {
     const sock = this.sock;
-    if (!sock) return;
+    if (!sock) return false;
+    let got = false;
     for (let round = 0; round < 16; round++) {
       let buf: Uint8Array;
       try {
@@ -257,9 +264,11 @@ export class TaskstatsSource implements CaptureSource {
         break;
       }
       if (buf.byteLength === 0) break;
+      got = true;
       for (const m of messages(buf)) this.handle(buf, m);
     }
     this.emit(this.sums.flush());
+    return got;
   }
 
   private handle(buf: Uint8Array, m: NlMsg): void {
