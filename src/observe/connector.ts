@@ -79,8 +79,12 @@ export class ConnectorSource implements CaptureSource {
     if (this.sock) return;
     const sock = NetlinkSocket.open(NETLINK_CONNECTOR, 1);
     this.sock = sock;
+    this.acked = undefined;
     try {
-      this.receiveBufferBytes = sock.setReceiveBuffer(this.opts.receiveBufferBytes ?? DEFAULT_RCVBUF);
+      // the handshake and the per-CPU baselines get a full-size buffer, so a tiny requested one cannot
+      // drop them; the requested size applies from then on
+      const wanted = this.opts.receiveBufferBytes ?? DEFAULT_RCVBUF;
+      this.receiveBufferBytes = sock.setReceiveBuffer(Math.max(wanted, DEFAULT_RCVBUF));
       sock.send(connectorControl(PROC_CN_MCAST_LISTEN, this.ackTag));
       const until = Date.now() + (this.opts.ackTimeoutMs ?? 1000);
       while (this.acked === undefined) {
@@ -92,6 +96,7 @@ export class ConnectorSource implements CaptureSource {
       }
       if (this.acked !== 0) throw new Error(`PROC_CN_MCAST_LISTEN refused: errno ${this.acked}`);
       this.pingEveryCpu();
+      if (wanted < DEFAULT_RCVBUF) this.receiveBufferBytes = sock.setReceiveBuffer(wanted);
     } catch (e) {
       this.sock = undefined;
       sock.close();
@@ -105,6 +110,12 @@ export class ConnectorSource implements CaptureSource {
     if (!sock) return;
     this.poller.stop();
     this.poll();
+    // a full-size buffer again, so that the closing baselines cannot be dropped
+    if ((this.opts.receiveBufferBytes ?? DEFAULT_RCVBUF) < DEFAULT_RCVBUF) {
+      try {
+        sock.setReceiveBuffer(DEFAULT_RCVBUF);
+      } catch {}
+    }
     this.pingEveryCpu();
     try {
       sock.send(connectorControl(PROC_CN_MCAST_IGNORE, this.ackTag));
