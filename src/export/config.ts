@@ -96,3 +96,17 @@ export function describeOtlp(c: OtlpConfig): string {
     names.length ? `, headers: ${names.join(", ")} (values hidden)` : ""
   }`;
 }
+
+/**
+ * For commands: a flag that does not pass fails the command (the user asked for it right there); an
+ * endpoint inherited from OTEL_* variables that does not pass only turns export off, with a warning.
+ */
+export function otlpForCommand(flags: OtlpFlags, warn: (line: string) => void, env: Env = process.env) {
+  try {
+    return resolveOtlpConfig(flags, env);
+  } catch (e) {
+    if (flags.endpoint !== undefined || !(e instanceof TracerError)) throw e;
+    warn(`otlp export off: ${e.message}${e.hint ? ` (${e.hint})` : ""}`);
+    return undefined;
+  }
+}

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { note } from "../../core/output.ts";
 import { Exit, TracerError } from "../../errors.ts";
+import { otlpForCommand } from "../../export/config.ts";
 import { parseMode } from "../../observe/sources.ts";
 import { traceRun } from "../../run/index.ts";
 import { exitText, seconds } from "../../run/format.ts";
@@ -30,6 +31,15 @@ export default defineCommand({
     pipeline: { type: "string", description: "Name of the pipeline the run belongs to", valueHint: "NAME" },
     quiet: { type: "boolean", alias: "q", description: "No summary on stderr at the end" },
     interval: { type: "string", description: "Sampling interval in seconds (default 1)", valueHint: "S" },
+    "otlp-endpoint": {
+      type: "string",
+      description: "Export the run to this OTLP/HTTP collector (base URL; also OTEL_EXPORTER_OTLP_ENDPOINT)",
+      valueHint: "URL",
+    },
+    "otlp-insecure": {
+      type: "boolean",
+      description: "The collector is local/LAN: allow http and loopback/private addresses",
+    },
   },
   async run({ args, rawArgs }) {
     const dd = rawArgs.indexOf("--");
@@ -45,6 +55,10 @@ export default defineCommand({
         `--interval must be between 0.05 and 3600 seconds, got "${args.interval}"`,
         Exit.usage,
       );
+    // A bad endpoint fails before the command runs (exit 2 usage, 3 refused).
+    const otlp = otlpForCommand({ endpoint: args["otlp-endpoint"], insecure: args["otlp-insecure"] }, (l) =>
+      note(`tracer: ${l}`),
+    );
     try {
       const r = await traceRun({
         cmd,
@@ -62,6 +76,11 @@ export default defineCommand({
         );
       }
       process.exitCode = r.child.status;
+      if (otlp) {
+        const { exportStoredRun, summaryLine } = await import("../../export/from-store.ts");
+        const x = await exportStoredRun(r.runId, otlp);
+        if (!args.quiet) for (const l of [...x.lines, summaryLine(x)]) note(`tracer: ${l}`);
+      }
     } catch (e) {
       if (!(e instanceof NotRunnable)) throw e;
       note(`tracer: ${e.message}`);
