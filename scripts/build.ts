@@ -10,6 +10,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import pkg from "../package.json" with { type: "json" };
 import { defaultKeyFiles, trustedKeysDefine } from "../src/release/trusted.ts";
+import { releaseDefines } from "../src/install/url.ts";
 
 export const TARGETS = [
   "linux-x64",
@@ -97,6 +98,7 @@ if (import.meta.main) {
       version: { type: "string" },
       "trusted-key": { type: "string", multiple: true },
       "revoked-key": { type: "string", multiple: true },
+      "release-base": { type: "string" },
     },
   });
   const targets: (Target | undefined)[] = values.all ? [...TARGETS] : [values.target as Target | undefined];
@@ -110,6 +112,8 @@ if (import.meta.main) {
       version: values.version,
       trustedKeys: values["trusted-key"],
       revokedKeys: values["revoked-key"],
+      // the one place `tracer install/update` downloads from (src/install/url.ts)
+      defines: values["release-base"] ? releaseDefines({ base: values["release-base"] }) : undefined,
     });
     console.error(`built ${out} in ${Math.round(performance.now() - t0)} ms`);
   }

@@ -18,6 +18,9 @@ export const commands = {
   runs: () => load(import("./commands/runs.ts")),
   report: () => load(import("./commands/report.ts")),
   verify: () => load(import("./commands/verify.ts")),
+  install: () => load(import("./commands/install.ts")),
+  update: () => load(import("./commands/update.ts")),
+  uninstall: () => load(import("./commands/uninstall.ts")),
   __daemon: () => load(import("./commands/daemon.ts")),
 } satisfies Record<string, () => Promise<AnyCommand>>;
 

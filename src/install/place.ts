@@ -8,20 +8,26 @@
 import {
   closeSync,
   constants,
+  copyFileSync,
   fchmodSync,
   fchownSync,
   fsyncSync,
   linkSync,
   lstatSync,
+  mkdirSync,
+  mkdtempSync,
   openSync,
   readSync,
   readdirSync,
+  realpathSync,
   renameSync,
   rmSync,
   writeSync,
 } from "node:fs";
-import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { basename, dirname, join } from "node:path";
 import { tryLockExclusive } from "../../ffi/libc.ts";
+import { checkDir, resolveDirs } from "../core/dirs.ts";
 import { O_CLOEXEC } from "../core/fsflags.ts";
 import { Exit, TracerError, errnoOf, refused } from "../errors.ts";
 import { hashFile } from "./_hash.ts";
@@ -44,7 +50,7 @@ const randomName = () => {
 export async function withBinDirLock<T>(fn: () => Promise<T> | T): Promise<T> {
   const fd = openSync(BIN_DIR, constants.O_RDONLY | constants.O_DIRECTORY | O_CLOEXEC);
   try {
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 120_000;
     while (!tryLockExclusive(fd)) {
       if (Date.now() > deadline)
         throw new TracerError("E_INSTALL_BUSY", `another tracer install/update holds ${BIN_DIR}`);
@@ -57,11 +63,63 @@ export async function withBinDirLock<T>(fn: () => Promise<T> | T): Promise<T> {
   }
 }
 
-/** Temp files of a run that died (kill -9, power loss). Only safe under the directory lock. */
+/** Temp files and work dirs of a run that died (kill -9, power loss). Only safe under the lock. */
 export function removeLeftovers(): string[] {
   const gone = readdirSync(BIN_DIR).filter((n) => TEMP.test(n));
   for (const n of gone) rmSync(join(BIN_DIR, n), { force: true });
+  const tmp = workRoot();
+  const me = process.getuid?.() ?? 0;
+  for (const n of readdirSync(tmp).filter((n) => WORK.test(n))) {
+    const st = lstatSync(join(tmp, n));
+    if (st.isDirectory() && st.uid === me) {
+      rmSync(join(tmp, n), { recursive: true, force: true });
+      gone.push(join(tmp, n));
+    }
+  }
   return gone;
+}
+
+// ---- the private work dir (download, extraction): created and removed only here ----
+
+const WORK = /^tracer-install-[A-Za-z0-9]{6}$/;
+const workRoot = () => realpathSync(tmpdir());
+
+/** A fresh 0700 dir for one run (mkdtemp). */
+export function makeWorkDir(): string {
+  return mkdtempSync(join(workRoot(), "tracer-install-"));
+}
+
+/** Remove a dir made by makeWorkDir (and nothing else). */
+export function removeWorkDir(dir: string): void {
+  if (dirname(dir) !== workRoot() || !WORK.test(basename(dir)))
+    throw new TracerError("E_WORK_DIR", `refusing to remove ${dir}: not a tracer work dir`);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const inWork = (dir: string, name: string) => {
+  if (dirname(dir) !== workRoot() || !WORK.test(basename(dir)) || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
+    throw new TracerError("E_WORK_DIR", `refusing to write ${name} in ${dir}`);
+  return join(dir, name);
+};
+
+/** A new file in the work dir, opened for writing (O_EXCL, 0600); the caller writes and closes it. */
+export function createWorkFile(dir: string, name: string): number {
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | O_CLOEXEC;
+  return openSync(inWork(dir, name), flags, 0o600);
+}
+
+/** A new empty 0700 subdir of the work dir (the extraction target). */
+export function makeWorkSubdir(dir: string, name: string): string {
+  const sub = inWork(dir, name);
+  mkdirSync(sub, { mode: 0o700 });
+  return sub;
+}
+
+/** Copy a user-given file (--archive) into the work dir, so it cannot change after it is verified. */
+export function copyIntoWork(src: string, dir: string, name: string): string {
+  const dest = inWork(dir, name);
+  copyFileSync(src, dest, constants.COPYFILE_EXCL);
+  return dest;
 }
 
 /** What is installed now: undefined, or a regular file (a symlink or anything else is refused). */
@@ -221,6 +279,20 @@ export function swapPrevious(): void {
     rmSync(curSig, { force: true });
   }
   fsyncDir();
+}
+
+/** `uninstall --purge`: tracer's state and runtime dirs, only if they are ours and private. */
+export function purgeDirs(): string[] {
+  const d = resolveDirs();
+  const gone: string[] = [];
+  for (const dir of [d.state, d.runtime]) {
+    const c = checkDir(dir);
+    if (!c.exists) continue;
+    if (c.problem) throw refused("E_PURGE", `not removing ${dir}: it ${c.problem}`);
+    rmSync(dir, { recursive: true, force: true });
+    gone.push(dir);
+  }
+  return gone;
 }
 
 /** Remove the binary, its signature and the kept previous copy. Returns what was removed. */
