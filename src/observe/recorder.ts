@@ -5,6 +5,7 @@
  * last /proc sample, else wait4 rusage (which includes reaped descendants); the first known exit
  * status wins.
  */
+import { basename } from "node:path";
 import type { Reaped } from "../../ffi/libc.ts";
 import type { ProcessRecord, StoreWriter } from "../store/index.ts";
 import { OomWatch } from "./oom.ts";
@@ -96,17 +97,22 @@ export class Recorder {
     const prev = this.latest.get(pid);
     if (prev && prev.startTicks === startTicks) return prev;
     if (prev && this.live.has(prev)) this.onExit(pid, at); // pid reuse: the old one is gone
-    const parent = this.inScope(ppid, at);
+    const scope = this.inScope(ppid, at);
+    const parent = scope === "root" ? undefined : scope;
+    // a fresh fork shares its parent's argv, cwd and cgroup: read them only when there is no parent
+    // record (CMD, or a process adopted after a loss); exec reads them again anyway
+    const ticksMs = st ? ticksToEpochMs(st.startTicks) : at;
     const rec: ProcessRecord = {
       pid,
       startTicks,
       ppid,
-      parent: parent === "root" ? undefined : parent,
-      comm: st?.comm ?? (parent === "root" ? undefined : parent?.comm),
-      argv: readCmdline(pid) ?? (parent === "root" ? undefined : parent?.argv),
-      cwd: readCwd(pid),
-      cgroup: readCgroup(pid),
-      startedAt: st ? ticksToEpochMs(st.startTicks) : at,
+      parent,
+      comm: st?.comm ?? parent?.comm,
+      argv: parent?.argv ?? readCmdline(pid),
+      cwd: parent?.cwd ?? readCwd(pid),
+      cgroup: parent?.cgroup ?? readCgroup(pid),
+      // the connector's fork time is exact; start ticks have 10 ms steps
+      startedAt: at >= ticksMs && at <= ticksMs + 1000 / CLK_TCK ? at : ticksMs,
     };
     this.oom.watch(rec.cgroup);
     this.latest.set(pid, rec);
@@ -129,12 +135,18 @@ export class Recorder {
       if (!st || !this.inScope(st.ppid)) return;
       rec = this.identify(pid, st.ppid, at);
     }
-    const st = readStat(pid);
-    if (st && st.startTicks !== rec.startTicks) return;
-    // gone already (lived < a poll): the parent's argv no longer applies; taskstats may give the comm
+    // Read stat only when cmdline is empty (a zombie) or gone: then the parent's argv no longer
+    // applies and stat (or later taskstats) gives the comm. The kernel's comm from taskstats wins.
     const argv = readCmdline(pid);
-    rec.comm = st?.comm;
-    rec.argv = argv?.length ? argv : undefined;
+    if (argv?.length) {
+      rec.argv = argv;
+      rec.comm = basename(argv[0]!).slice(0, 15);
+    } else {
+      const st = readStat(pid);
+      if (st && st.startTicks !== rec.startTicks) return;
+      rec.argv = undefined;
+      rec.comm = st?.comm;
+    }
     rec.cwd = readCwd(pid) ?? rec.cwd;
     rec.cgroup = readCgroup(pid) ?? rec.cgroup;
     this.oom.watch(rec.cgroup);
@@ -198,7 +210,7 @@ export class Recorder {
       writeBytes: f.writeBytes,
       figures: "taskstats",
     });
-    if (!rec.comm) rec.comm = f.comm;
+    if (f.comm) rec.comm = f.comm;
     this.writer.process(rec);
   }
 

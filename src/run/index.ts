@@ -34,6 +34,7 @@ export interface TraceResult {
 }
 
 const FLUSH_MS = 500;
+const DRAIN_MS = 50;
 
 export const defaultRunName = (d = new Date()) => `run-${d.toISOString().replace(/[-:]/g, "").slice(0, 15)}`;
 
@@ -51,8 +52,9 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     },
     {
       forced: o.mode,
-      connector: { receiveBufferBytes: o.receiveBufferBytes },
-      taskstats: { receiveBufferBytes: o.receiveBufferBytes },
+      // 32 MiB buffers hold ~40k events: a 50 ms drain keeps up with far more than 2 cores can fork
+      connector: { receiveBufferBytes: o.receiveBufferBytes, pollMs: DRAIN_MS },
+      taskstats: { receiveBufferBytes: o.receiveBufferBytes, pollMs: DRAIN_MS },
     },
   );
   createRun(db, {
@@ -81,8 +83,8 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   try {
     child = await sup.run();
     recorder.onReaped(child.reaped, child.endedAt, child.startedAt);
-    // let the sources deliver what the kernel queued for the last exits
-    await Bun.sleep(30);
+    // No wait here: the kernel queues a process's connector and taskstats exit messages before its
+    // parent can reap it, so stop() below, which drains both sockets, sees every exit of the tree.
   } finally {
     sampler.stop();
     clearInterval(flusher);

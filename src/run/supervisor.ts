@@ -6,6 +6,7 @@
  * We never call wait4(-1): every REAP_MS we list our own children (/proc/self/task/T/children) and call
  * wait4(pid, WNOHANG) only for pids other than CMD, so CMD's status always reaches Bun.
  */
+import { readFileSync } from "node:fs";
 import { constants } from "node:os";
 import { type Reaped, reapPid, setChildSubreaper } from "../../ffi/libc.ts";
 import { scrubEnv } from "../core/env.ts";
@@ -20,7 +21,20 @@ export const FORWARDED = [
   "SIGUSR2",
   "SIGWINCH",
 ] as const;
-const REAP_MS = 50;
+const REAP_MS = 100;
+const SCAN_ALL_EVERY = 10;
+
+function mainThreadChildren(): number[] {
+  try {
+    const t = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, "latin1");
+    return t
+      .split(" ")
+      .filter((s) => s.trim() !== "")
+      .map(Number);
+  } catch {
+    return childrenOf(process.pid);
+  }
+}
 
 export interface ChildEnd {
   pid: number;
@@ -62,6 +76,7 @@ export const signalNumber = (name: string | null | undefined): number | undefine
 export class Supervisor {
   subreaper = false;
   orphansReaped = 0;
+  private rounds = 0;
   private child: ReturnType<typeof Bun.spawn> | undefined;
   private pending: NodeJS.Signals[] = [];
   private readonly handlers = new Map<NodeJS.Signals, () => void>();
@@ -85,7 +100,7 @@ export class Supervisor {
       for (const sig of this.pending.splice(0)) this.forward(sig);
       await child.exited;
       const endedAt = Date.now();
-      this.reapOrphans();
+      this.reapOrphans(true);
       const signal = signalNumber(child.signalCode === null ? null : String(child.signalCode));
       const exitCode = signal === undefined ? (child.exitCode ?? 0) : undefined;
       const ru = child.resourceUsage();
@@ -140,10 +155,13 @@ export class Supervisor {
     } catch {}
   }
 
-  /** wait4(pid, WNOHANG) every child that is not CMD. */
-  reapOrphans(): void {
+  /**
+   * wait4(pid, WNOHANG) every child that is not CMD. Orphans are re-parented to the subreaper's first
+   * live thread, the main one: read only its children list, and every thread's once a second.
+   */
+  reapOrphans(all = ++this.rounds % SCAN_ALL_EVERY === 0): void {
     const mine = this.child?.pid;
-    for (const pid of childrenOf(process.pid)) {
+    for (const pid of all ? childrenOf(process.pid) : mainThreadChildren()) {
       if (pid === mine) continue;
       const r = reapPid(pid);
       if (!r) continue;
