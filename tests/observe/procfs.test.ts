@@ -1,0 +1,65 @@
+/** /proc readers on real processes, and the parser on a command name built to confuse it. */
+import { afterAll, expect, test } from "bun:test";
+import { copyFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  childrenOf,
+  readCgroup,
+  readCmdline,
+  readCwd,
+  readIo,
+  readStat,
+  readStatus,
+  ticksToEpochMs,
+} from "../../src/observe/procfs.ts";
+import { cleanupTemp, tempDir, waitFor } from "../helpers/harness.ts";
+
+afterAll(cleanupTemp);
+
+test("a command name with spaces and parentheses: fields are counted from the last ')'", async () => {
+  // a real process whose comm is "a) b (c" : copy sleep under that name
+  const dir = tempDir();
+  const exe = join(dir, "a) b (c");
+  copyFileSync("/bin/sleep", exe);
+  Bun.spawnSync(["chmod", "755", exe]);
+  const p = Bun.spawn([exe, "5"], { cwd: dir });
+  try {
+    await waitFor(() => readStat(p.pid)?.comm === "a) b (c", 5000, "exec");
+    const st = readStat(p.pid)!;
+    expect(st.ppid).toBe(process.pid);
+    expect(st.state).toMatch(/^[RS]$/);
+    expect(readCmdline(p.pid)).toEqual([exe, "5"]);
+    expect(readCwd(p.pid)).toBe(dir);
+    // its start time is now, give or take the 10 ms tick and scheduling
+    expect(Math.abs(ticksToEpochMs(st.startTicks) - Date.now())).toBeLessThan(5000);
+    expect(childrenOf(process.pid)).toContain(p.pid);
+  } finally {
+    p.kill();
+    await p.exited;
+  }
+});
+
+test("status, io and cgroup of this process", () => {
+  const status = readStatus(process.pid)!;
+  expect(status.vmHwmKb).toBeGreaterThanOrEqual(status.vmRssKb);
+  expect(status.vmRssKb).toBeGreaterThan(1000);
+  const io = readIo(process.pid)!;
+  expect(io.rchar).toBeGreaterThan(0);
+  expect(readCgroup(process.pid)).toMatch(/^\//);
+});
+
+test("a zombie's stat carries its wait status (field 52); a gone pid reads as undefined", async () => {
+  // the subshell exits 7 and stays a zombie: its parent exec'd into sleep, which never waits
+  const p = Bun.spawn(["sh", "-c", "(exit 7) & exec sleep 2"]);
+  try {
+    await waitFor(() => childrenOf(p.pid).some((c) => readStat(c)?.state === "Z"), 5000, "the zombie");
+    const z = readStat(childrenOf(p.pid)[0]!)!;
+    expect(z.state).toBe("Z");
+    expect(z.exitStatus).toBe(7 << 8);
+  } finally {
+    p.kill();
+    await p.exited;
+  }
+  expect(readStat(p.pid)).toBeUndefined();
+  expect(readCmdline(p.pid)).toBeUndefined();
+});

@@ -1,0 +1,114 @@
+/**
+ * The recorder on real processes with events fed by hand: scope (only our tree), threads ignored,
+ * taskstats figures that arrive before the fork event, and the proc-poll source end to end.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import { ProcPollSource } from "../../src/observe/poll.ts";
+import { readStat } from "../../src/observe/procfs.ts";
+import { Recorder } from "../../src/observe/recorder.ts";
+import type { ExitFigures } from "../../src/observe/types.ts";
+import { StoreWriter, createRun, listProcesses, openStore } from "../../src/store/index.ts";
+import { cleanupTemp, tempDir, waitFor } from "../helpers/harness.ts";
+
+afterAll(cleanupTemp);
+
+function setup() {
+  const db = openStore(join(tempDir(), "tracer.db"));
+  createRun(db, {
+    id: "r",
+    name: "r",
+    pipeline: "p",
+    command: [],
+    cwd: "/",
+    host: "h",
+    mode: "test",
+    recorderPid: process.pid,
+    startedAt: Date.now(),
+  });
+  const writer = new StoreWriter(db, "r");
+  return { db, writer, rec: new Recorder(writer, process.pid) };
+}
+
+const figures = (pid: number, over: Partial<ExitFigures> = {}): ExitFigures => ({
+  tgid: pid,
+  pid,
+  comm: "sleep",
+  exitCode: 0,
+  beginSec: Math.floor(Date.now() / 1000),
+  elapsedUs: 123_456,
+  userUs: 1000,
+  systemUs: 2000,
+  peakRssKb: 777,
+  peakVmKb: 900,
+  rchar: 1,
+  wchar: 2,
+  readBytes: 3,
+  writeBytes: 4096,
+  ...over,
+});
+
+test("scope, threads, and figures that arrive before the fork", async () => {
+  const { db, rec } = setup();
+  const child = Bun.spawn(["sleep", "5"]);
+  try {
+    await waitFor(() => readStat(child.pid)?.comm === "sleep", 5000, "exec");
+    // figures first (the taskstats socket was drained before the connector's)
+    rec.onExitFigures(figures(child.pid));
+    rec.onEvent({
+      type: "fork",
+      at: Date.now(),
+      pid: child.pid,
+      tgid: child.pid,
+      ppid: process.pid,
+      ptgid: process.pid,
+    });
+    rec.onEvent({ type: "exec", at: Date.now(), pid: child.pid, tgid: child.pid });
+    // a thread of ours and a process outside our tree: both ignored
+    rec.onEvent({
+      type: "fork",
+      at: Date.now(),
+      pid: 999_999,
+      tgid: child.pid,
+      ppid: process.pid,
+      ptgid: process.pid,
+    });
+    rec.onEvent({ type: "fork", at: Date.now(), pid: 1, tgid: 1, ppid: 0, ptgid: 0 });
+    rec.onEvent({ type: "exit", at: Date.now(), pid: child.pid, tgid: child.pid, exitCode: 0 });
+    rec.flush();
+  } finally {
+    child.kill();
+    await child.exited;
+  }
+  const rows = listProcesses(db, "r");
+  expect(rows.length).toBe(1);
+  expect(rows[0]).toMatchObject({
+    pid: child.pid,
+    argv: ["sleep", "5"],
+    exitCode: 0,
+    durationUs: 123_456,
+    peakRssKb: 777,
+    writeBytes: 4096,
+    figures: "taskstats",
+  });
+  db.close();
+});
+
+test("proc-poll source: a child tree with its exit code caught as a zombie", async () => {
+  const { db, rec } = setup();
+  const poll = new ProcPollSource(process.pid, 10);
+  poll.onEvent(rec.onEvent);
+  await poll.start();
+  // the inner shell exits 4 and stays a zombie for a while (its parent exec'd into sleep)
+  const child = Bun.spawn(["sh", "-c", "(sleep 0.1; exit 4) & exec sleep 0.6"]);
+  await child.exited;
+  await poll.stop();
+  rec.flush();
+  const rows = listProcesses(db, "r");
+  const inner = rows.find((r) => r.exitCode === 4);
+  expect(inner).toBeDefined();
+  expect(rows.find((r) => r.pid === child.pid)?.argv).toEqual(["sleep", "0.6"]);
+  expect(inner!.parentId).toBe(rows.find((r) => r.pid === child.pid)!.id);
+  expect(poll.stats().events).toBeGreaterThanOrEqual(4);
+  db.close();
+});
