@@ -1,6 +1,9 @@
 /** What this host allows: gathered without changing anything (no dirs created, no daemon started). */
-import { existsSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { release } from "node:os";
+import { probeConnector } from "../observe/connector.ts";
+import { probeTaskstats } from "../observe/taskstats.ts";
+import type { CaptureMode } from "../observe/types.ts";
 import { type Strategy, plannedStrategy } from "../spawn/index.ts";
 import { captureSelf, isCompiled } from "../spawn/self.ts";
 import { COMMIT, VERSION } from "../version.ts";
@@ -26,18 +29,9 @@ export interface DoctorReport {
   spawn: { strategy: Strategy | "none"; reasons: string[] };
   dirs: { state: DirCheck; runtime: DirCheck };
   features: Feature[];
+  /** the capture mode `tracer run` picks automatically on this host */
+  capture: CaptureMode;
   ok: boolean;
-}
-
-const CAP_NET_ADMIN = 12n;
-
-function capEff(): bigint {
-  try {
-    const m = /^CapEff:\s*([0-9a-f]+)/m.exec(readFileSync("/proc/self/status", "utf8"));
-    return m ? BigInt(`0x${m[1]}`) : 0n;
-  } catch {
-    return 0n;
-  }
 }
 
 function kernelAtLeast(major: number, minor: number): boolean {
@@ -54,13 +48,9 @@ function detectLibc(): DoctorReport["libc"] {
 }
 
 function linuxFeatures(): Feature[] {
-  const netAdmin = ((capEff() >> CAP_NET_ADMIN) & 1n) === 1n;
-  let initNetNs = false;
-  let nsDetail = "cannot compare with pid 1";
-  try {
-    initNetNs = readlinkSync("/proc/self/ns/net") === readlinkSync("/proc/1/ns/net");
-    nsDetail = initNetNs ? "same network namespace as pid 1" : "own network namespace (container?)";
-  } catch {}
+  // the real probes: subscribe and wait for the kernel's answer (a few ms each)
+  const connector = probeConnector();
+  const taskstats = probeTaskstats();
   const f = (name: string, available: boolean, detail: string, neededBy: string) => ({
     name,
     available,
@@ -69,18 +59,8 @@ function linuxFeatures(): Feature[] {
   });
   return [
     f("procfs", existsSync("/proc/self/stat"), "/proc mounted", "process identity, sampling, spawn"),
-    f(
-      "proc connector",
-      netAdmin && initNetNs,
-      `${netAdmin ? "CAP_NET_ADMIN" : "no CAP_NET_ADMIN"}; ${nsDetail}`,
-      "exact fork/exec/exit capture",
-    ),
-    f(
-      "taskstats",
-      netAdmin,
-      netAdmin ? "CAP_NET_ADMIN" : "needs CAP_NET_ADMIN (root)",
-      "exact per-process figures at exit",
-    ),
+    f("proc connector", connector.available, connector.reason, "exact fork/exec/exit capture"),
+    f("taskstats", taskstats.available, taskstats.reason, "exact per-process figures at exit"),
     f("cgroup v2", existsSync("/sys/fs/cgroup/cgroup.controllers"), "/sys/fs/cgroup", "OOM-kill detection"),
     f(
       "child subreaper",
@@ -98,7 +78,14 @@ function linuxFeatures(): Feature[] {
   ];
 }
 
+function captureMode(features: Feature[]): CaptureMode {
+  const has = (name: string) => features.some((f) => f.name === name && f.available);
+  if (has("proc connector")) return has("taskstats") ? "connector+taskstats" : "connector";
+  return "proc-poll";
+}
+
 export function doctor(): DoctorReport {
+  const features = process.platform === "linux" ? linuxFeatures() : [];
   const dirs = resolveDirs();
   const spawn = plannedStrategy();
   const state = checkDir(dirs.state);
@@ -115,7 +102,8 @@ export function doctor(): DoctorReport {
     compiled: isCompiled(),
     spawn,
     dirs: { state, runtime },
-    features: process.platform === "linux" ? linuxFeatures() : [],
+    features,
+    capture: captureMode(features),
     ok: spawn.strategy !== "none" && !state.problem && !runtime.problem,
   };
 }

@@ -29,6 +29,7 @@ export default defineCommand({
     );
     say(`spawn    ${r.spawn.strategy === "none" ? red("none", out) : r.spawn.strategy}`);
     for (const why of r.spawn.reasons) say(`         - ${why}`);
+    say(`capture  ${r.capture}`);
     say(dirLine("state", r.dirs.state));
     say(dirLine("runtime", r.dirs.runtime));
     if (r.features.length) say("features");
