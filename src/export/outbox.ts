@@ -6,6 +6,7 @@
  */
 import { Database } from "bun:sqlite";
 import { chmodSync, existsSync } from "node:fs";
+import { Exit, TracerError } from "../errors.ts";
 import type { Signal } from "./config.ts";
 
 export interface OutboxRow {
@@ -47,12 +48,23 @@ export class Outbox {
     readonly maxItems = 100_000,
   ) {
     const fresh = !existsSync(path);
-    this.db = new Database(path, { create: true });
-    if (fresh) chmodSync(path, 0o600);
-    this.db.exec("PRAGMA busy_timeout = 5000");
-    this.db.exec("PRAGMA journal_mode = WAL");
-    this.db.exec("PRAGMA synchronous = NORMAL");
-    this.db.exec(SCHEMA);
+    try {
+      this.db = new Database(path, { create: true });
+      if (fresh) chmodSync(path, 0o600);
+      this.db.exec("PRAGMA busy_timeout = 5000");
+      this.db.exec("PRAGMA journal_mode = WAL");
+      this.db.exec("PRAGMA synchronous = NORMAL");
+      this.db.exec(SCHEMA);
+    } catch (e) {
+      throw new TracerError(
+        "E_OUTBOX_OPEN",
+        `cannot open the export outbox ${path}: ${(e as Error).message}`,
+        Exit.error,
+        {
+          cause: e,
+        },
+      );
+    }
   }
 
   private bump(name: string, by: number) {

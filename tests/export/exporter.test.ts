@@ -257,3 +257,28 @@ describe("policy and secrets", () => {
     expect(logs.join("\n")).toMatch(/refused .*loopback/);
   });
 });
+
+describe("sharing one outbox", () => {
+  test("two exporters draining the same file concurrently send each span once (leases)", async () => {
+    const r = receiver();
+    const a = exporter(r.port, { batchItems: 4 });
+    const path = (a.e as unknown as { outbox: { path: string } }).outbox.path;
+    const b = exporter(r.port, { batchItems: 4, outboxPath: path });
+    for (let i = 0; i < 5; i++) {
+      const x = makeRun(7);
+      a.e.enqueueRun(x.run, x.processes);
+    }
+    await Promise.all([a.e.flush(5000), b.e.flush(5000)]);
+    expect(r.spans.length).toBe(40);
+    expect(unique(r)).toBe(40);
+    expect(a.e.stats().counters["sent.traces"]).toBe(40);
+  });
+});
+
+test("an outbox that cannot be opened is a clean TracerError, not a crash", () => {
+  const dir = tempDir();
+  const config = resolveOtlpConfig({ endpoint: "https://otel.example.com" }, {})!;
+  expect(() => new Exporter({ config, outboxPath: join(dir, "missing", "dir", "o.db") })).toThrow(
+    /cannot open the export outbox/,
+  );
+});

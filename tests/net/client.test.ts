@@ -143,6 +143,29 @@ describe("pinning and redirects", () => {
   });
 });
 
+describe("IPv6", () => {
+  let v6: Server | undefined;
+  try {
+    v6 = Bun.serve({
+      port: 0,
+      hostname: "::1",
+      fetch: (req) => new Response(`v6 ${req.headers.get("host")}`),
+    });
+    servers.push(v6);
+  } catch (e) {
+    console.warn(`skipping the IPv6 test: cannot listen on [::1] here (${(e as Error).message})`);
+  }
+  test.skipIf(!v6)("a name resolving to ::1 is dialled as [::1] with the name as Host", async () => {
+    const c = createNetClient(local({ resolver: names({ "v6.test": ["::1"] }) }));
+    expect(await (await c.fetch(`http://v6.test:${v6!.port}/`)).text()).toBe(`v6 v6.test:${v6!.port}`);
+    expect(await (await c.fetch(`http://[::1]:${v6!.port}/`)).text()).toBe(`v6 [::1]:${v6!.port}`);
+    const e = await caught(
+      createNetClient(local({ allowLoopback: false })).fetch(`http://[::1]:${v6!.port}/`),
+    );
+    expect((e as NetRefusal).detail.range).toBe("loopback (::1)");
+  });
+});
+
 describe("proxy environment", () => {
   const saved = { ...process.env };
   afterEach(() => {
