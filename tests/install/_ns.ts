@@ -10,17 +10,20 @@ export class MountNs {
   private constructor(
     readonly pid: number,
     private readonly holder: Bun.Subprocess,
+    readonly net: boolean,
   ) {}
 
-  /** `size` is the tmpfs size (e.g. "64m", "1600k"). */
-  static async create(size = "512m"): Promise<MountNs> {
-    const script = `mount -t tmpfs -o size=${size},mode=0755 tracer-test /usr/local/bin && exec sleep 3600`;
-    const p = Bun.spawn(["unshare", "-m", "--propagation", "private", "sh", "-c", script], {
+  /** `size` is the tmpfs size (e.g. "64m", "1600k"); `net` adds a network namespace (no network at all). */
+  static async create(size = "512m", opts: { net?: boolean } = {}): Promise<MountNs> {
+    if (!/^\d+[km]$/.test(size)) throw new Error(`bad tmpfs size ${size}`);
+    const script = 'mount -t tmpfs -o "size=$1,mode=0755" tracer-test /usr/local/bin && exec sleep 3600';
+    const flags = opts.net ? ["-m", "-n"] : ["-m"];
+    const p = Bun.spawn(["unshare", ...flags, "--propagation", "private", "sh", "-c", script, "sh", size], {
       stdin: "ignore",
       stdout: "ignore",
       stderr: "pipe",
     });
-    const ns = new MountNs(p.pid, p);
+    const ns = new MountNs(p.pid, p, Boolean(opts.net));
     // ready when the holder is `sleep` in a mount namespace of its own
     await waitFor(
       () => {
@@ -47,7 +50,7 @@ export class MountNs {
 
   /** argv to run a command inside the namespace. */
   argv(cmd: string[]): string[] {
-    return ["nsenter", "-t", String(this.pid), "-m", "--", ...cmd];
+    return ["nsenter", "-t", String(this.pid), "-m", ...(this.net ? ["-n"] : []), "--", ...cmd];
   }
 
   spawn(cmd: string[], env?: Record<string, string>) {
