@@ -369,3 +369,37 @@ describe("TLS to a pinned address", () => {
     expect((down as NetRefusal).reason).toBe("redirect-downgrade");
   });
 });
+
+describe("Retry-After and backoff", () => {
+  test("delta-seconds, HTTP dates, garbage", async () => {
+    const { parseRetryAfter, backoffMs } = await import("../../src/net/client.ts");
+    const now = Date.UTC(2026, 0, 1, 0, 0, 0);
+    expect(parseRetryAfter("7", now)).toBe(7000);
+    expect(parseRetryAfter(" 0 ", now)).toBe(0);
+    expect(parseRetryAfter(new Date(now + 90_000).toUTCString(), now)).toBe(90_000);
+    expect(parseRetryAfter(new Date(now - 5000).toUTCString(), now)).toBe(0);
+    expect(parseRetryAfter("soon", now)).toBeUndefined();
+    expect(parseRetryAfter(null, now)).toBeUndefined();
+    for (let a = 0; a < 10; a++) {
+      const d = backoffMs(a, 100, 2000);
+      expect(d).toBeGreaterThanOrEqual(Math.min(2000, 100 * 2 ** a) / 2);
+      expect(d).toBeLessThanOrEqual(Math.min(2000, 100 * 2 ** a));
+    }
+  });
+});
+
+describe("redirect targets go through the whole policy", () => {
+  test("file:, userinfo and plain-http-without-opt-in targets are refused", async () => {
+    const a = serve((req) => Response.redirect(new URL(req.url).searchParams.get("to")!, 302));
+    const c = createNetClient(local());
+    const cases: [string, string][] = [
+      ["file:///etc/passwd", "scheme"],
+      [`http://user:pw@collector.test:${a.port}/`, "userinfo"],
+      ["gopher://collector.test/", "scheme"],
+    ];
+    for (const [to, reason] of cases) {
+      const e = await caught(c.fetch(`http://collector.test:${a.port}/?to=${encodeURIComponent(to)}`));
+      expect({ to, reason: (e as NetRefusal).reason as string }).toEqual({ to, reason });
+    }
+  });
+});
