@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# The README's main job: build the binary, then show the daemon's lifecycle end to end.
-# State goes to .demo/ in this checkout so the demo never touches a tracer you already run.
+# The README's main job: trace the bundled demo pipeline with `tracer run`, then print its report.
+# Uses dist/tracer (built by `bun scripts/build.ts`) unless TRACER points at another binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PWD/node_modules/.bin:$PATH"
-export TRACER_STATE_DIR="$PWD/.demo/state" TRACER_RUNTIME_DIR="$PWD/.demo/run"
-mkdir -p .demo && chmod 700 .demo
-
-bun scripts/build.ts
-T=./dist/tracer
-echo "+ tracer --version"; $T --version
-echo "+ tracer init --pipeline demo --run first"; $T init --pipeline demo --run first
-echo "+ tracer info"; $T info
-echo "+ tracer stop"; $T stop
-echo "+ tracer terminate"; $T terminate
+TRACER=${TRACER:-dist/tracer}
+if [ ! -x "$TRACER" ]; then
+  echo "no $TRACER: build it first with: bun scripts/build.ts" >&2
+  exit 1
+fi
+name="demo-$(date -u +%Y%m%dT%H%M%S)"
+rc=0
+"$TRACER" run --name "$name" --pipeline demo -- demo/pipeline.sh || rc=$?
+echo
+"$TRACER" report "$name"
+exit "$rc"

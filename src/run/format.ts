@@ -52,7 +52,7 @@ export function runsTable(runs: RunRow[]): string {
     r.status,
     exitText(r.exitCode, r.signal),
     String(r.processes),
-    r.command.join(" "),
+    commandLine(r.command, null, 60),
   ]);
   return table(
     ["ID", "NAME", "PIPELINE", "STARTED (UTC)", "WALL", "STATUS", "EXIT", "PROCS", "COMMAND"],
@@ -61,19 +61,45 @@ export function runsTable(runs: RunRow[]): string {
   );
 }
 
+/** Processes in tree order: each parent followed by its children, siblings by start time. */
+export function treeOrder(procs: ProcessRow[]): { p: ProcessRow; depth: number }[] {
+  const ids = new Set(procs.map((p) => p.id));
+  const kids = new Map<number | null, ProcessRow[]>();
+  for (const p of procs) {
+    const parent = p.parentId !== null && ids.has(p.parentId) ? p.parentId : null;
+    kids.set(parent, [...(kids.get(parent) ?? []), p]);
+  }
+  const out: { p: ProcessRow; depth: number }[] = [];
+  const walk = (parent: number | null, depth: number) => {
+    const list = (kids.get(parent) ?? []).sort(
+      (a, b) => (a.startedAt ?? 0) - (b.startedAt ?? 0) || a.id - b.id,
+    );
+    for (const p of list) {
+      out.push({ p, depth });
+      walk(p.id, depth + 1);
+    }
+  };
+  walk(null, 0);
+  return out;
+}
+
+/** One line, at most `max` characters: a command as the table shows it. */
+export function commandLine(argv: string[] | null, comm: string | null, max = 100): string {
+  const s = (argv?.length ? argv.join(" ") : `[${comm ?? "?"}]`).replace(/\s+/g, " ").trim();
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
 export function processTable(run: RunRow, procs: ProcessRow[]): string {
-  const depth = new Map<number, number>();
-  for (const p of procs) depth.set(p.id, p.parentId === null ? 0 : (depth.get(p.parentId) ?? 0) + 1);
-  const rows = procs.map((p) => [
+  const rows = treeOrder(procs).map(({ p, depth }) => [
     String(p.pid),
-    p.startedAt === null ? "-" : `+${((p.startedAt - run.startedAt) / 1000).toFixed(3)}s`,
+    p.startedAt === null ? "-" : `+${(Math.max(0, p.startedAt - run.startedAt) / 1000).toFixed(3)}s`,
     seconds(p.durationUs),
     exitText(p.exitCode, p.signal, p.oomKilled),
     p.userUs === null ? "-" : seconds((p.userUs ?? 0) + (p.systemUs ?? 0)),
     bytes(p.peakRssKb === null ? null : p.peakRssKb * 1024),
     bytes(p.readBytes),
     bytes(p.writeBytes),
-    `${"  ".repeat(depth.get(p.id) ?? 0)}${(p.argv?.length ? p.argv : [p.comm ?? "?"]).join(" ")}`,
+    `${"  ".repeat(depth)}${commandLine(p.argv, p.comm)}`,
   ]);
   return table(
     ["PID", "START", "WALL", "EXIT", "CPU", "PEAK RSS", "READ", "WRITE", "COMMAND"],
@@ -87,7 +113,7 @@ export function runHeader(r: RunRow): string {
   const lines = [
     `run       ${r.name} (${r.id})`,
     `pipeline  ${r.pipeline}`,
-    `command   ${r.command.join(" ")}`,
+    `command   ${commandLine(r.command, null, 200)}`,
     `started   ${when(r.startedAt)} UTC on ${r.host}, wall ${wall}`,
     `status    ${r.status}, exit ${exitText(r.exitCode, r.signal)}`,
     `capture   ${r.mode}, events lost: ${r.eventsLost}${r.eventsLost ? " (see docs/CAPTURE.md)" : ""}`,

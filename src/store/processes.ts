@@ -144,17 +144,23 @@ export class StoreWriter {
     const metrics = this.metrics.splice(0);
     this.dirty.clear();
     this.db.transaction(() => {
-      // parents first, so a child can point at its parent's row id
-      dirty.sort((a, b) => (a.startedAt ?? 0) - (b.startedAt ?? 0));
-      for (const p of dirty) {
+      // parents first (even a parent with nothing new), so a child can point at its parent's row id
+      const done = new Set<ProcessRecord>();
+      const put = (p: ProcessRecord) => {
+        if (done.has(p)) return;
+        done.add(p);
+        if (p.parent && !this.ids.has(p.parent)) put(p.parent);
         const row = upsert.get(
           this.runId,
           p.pid,
           p.startTicks,
           ...values(p, p.parent && this.ids.get(p.parent)),
-        ) as { id: number };
+        ) as {
+          id: number;
+        };
         this.ids.set(p, row.id);
-      }
+      };
+      for (const p of dirty) put(p);
       for (const { proc, s } of samples) {
         const id = this.ids.get(proc);
         if (id !== undefined)

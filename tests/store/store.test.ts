@@ -62,7 +62,8 @@ test("one row per (pid, start time): updates merge, PID reuse makes a new row, p
   newRun(db, "run-a");
   const w = new StoreWriter(db, "run-a");
   const parent: ProcessRecord = { pid: 100, startTicks: 5, comm: "sh", startedAt: 1 };
-  const child: ProcessRecord = { pid: 101, startTicks: 6, comm: "sleep", parent, startedAt: 2 };
+  // the child's start time may read earlier than its parent's (exact fork time vs 10 ms ticks)
+  const child: ProcessRecord = { pid: 101, startTicks: 6, comm: "sleep", parent, startedAt: 0.5 };
   w.process(child);
   w.process(parent);
   w.flush();
@@ -73,7 +74,7 @@ test("one row per (pid, start time): updates merge, PID reuse makes a new row, p
   const reused: ProcessRecord = { pid: 101, startTicks: 900, comm: "again", startedAt: 9 };
   w.process(reused);
   w.flush();
-  const rows = listProcesses(db, "run-a");
+  const rows = listProcesses(db, "run-a").sort((a, b) => a.pid - b.pid || a.startTicks - b.startTicks);
   expect(rows.map((r) => [r.pid, r.startTicks, r.comm])).toEqual([
     [100, 5, "sh"],
     [101, 6, "sleep"],
