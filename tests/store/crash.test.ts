@@ -21,16 +21,18 @@ test("kill -9 of tracer run mid-run: integrity ok, earlier processes present, ru
   try {
     await waitFor(() => existsSync(`${dir}/pid`), 20_000, "the last step");
     orphan = Number(readFileSync(`${dir}/pid`, "utf8"));
-    const steps = () => {
+    const count = (table: string) => {
       const d = new Database(db, { readonly: true });
       try {
-        return d.query("SELECT argv FROM processes").all().length;
+        return (d.query(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
       } finally {
         d.close();
       }
     };
-    // the three sleeps, the shell, and (after the exec) the long sleep: flushed within a second
-    await waitFor(() => steps() >= 4, 5000, "the processes to be committed");
+    // the three sleeps, the shell, and (after the exec) the long sleep: flushed within a second;
+    // the 1 s sampler has written live samples and system metrics too
+    await waitFor(() => count("processes") >= 4, 5000, "the processes to be committed");
+    await waitFor(() => count("samples") >= 1 && count("system_metrics") >= 1, 5000, "samples");
     p.kill("SIGKILL");
     await p.exited;
   } finally {
