@@ -8,7 +8,8 @@
 import { type ClientOptions, createNetClient, parseRetryAfter, RETRY_STATUS } from "../net/client.ts";
 import { NetError, NetRefusal } from "../net/errors.ts";
 import type { OtlpConfig, Signal } from "./config.ts";
-import { metricsRequest, runResource, runSpans, systemMetrics, traceRequest } from "./otlp.ts";
+import { metricsRequest, systemMetrics } from "./metrics.ts";
+import { runResource, runSpans, traceRequest } from "./otlp.ts";
 import { Outbox, type OutboxRow, type OutboxStats } from "./outbox.ts";
 import type { ExportOptions, ExportProcess, ExportRun, ExportSystemSample } from "./types.ts";
 

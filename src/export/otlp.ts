@@ -3,12 +3,12 @@
  * root span, each process a span whose parent is its parent process (or the run span). Attributes follow
  * the OpenTelemetry process semantic conventions, with tracer's own figures under `tracer.*`. System
  * samples become gauges. JSON rules: hex trace/span ids, 64-bit integers as decimal strings, integer
- * enums (span kind 1 = internal; status 0 unset, 2 error).
+ * enums (span kind 1 = internal; status 0 unset, 2 error). Metrics: ./metrics.ts.
  */
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
 import { VERSION } from "../version.ts";
-import type { ExportOptions, ExportProcess, ExportRun, ExportSystemSample } from "./types.ts";
+import type { ExportOptions, ExportProcess, ExportRun } from "./types.ts";
 
 export type AnyValue =
   | { stringValue: string }
@@ -38,25 +38,13 @@ export interface OtlpSpan {
   attributes: KeyValue[];
   status: { code: number; message?: string };
 }
-export interface OtlpNumberPoint {
-  timeUnixNano: string;
-  asDouble?: number;
-  asInt?: string;
-  attributes?: KeyValue[];
-}
-export interface OtlpMetric {
-  name: string;
-  unit: string;
-  description: string;
-  gauge: { dataPoints: OtlpNumberPoint[] };
-}
 
 export const SPAN_KIND_INTERNAL = 1;
 export const STATUS_UNSET = 0;
 export const STATUS_ERROR = 2;
 export const SCOPE: OtlpScope = { name: "tracer", version: VERSION };
 
-type Attr = string | number | boolean | string[] | undefined | null;
+export type Attr = string | number | boolean | string[] | undefined | null;
 
 function value(v: Exclude<Attr, undefined | null>): AnyValue {
   if (Array.isArray(v)) return { arrayValue: { values: v.map((s) => ({ stringValue: s })) } };
@@ -197,100 +185,12 @@ export function runSpans(run: ExportRun, processes: ExportProcess[], opts: Expor
   ];
 }
 
-const gauge = (
-  name: string,
-  unit: string,
-  description: string,
-  dataPoints: OtlpNumberPoint[],
-): OtlpMetric => ({
-  name,
-  unit,
-  description,
-  gauge: { dataPoints },
-});
-
-/** System samples as gauges (semantic-convention names where one exists). */
-export function systemMetrics(samples: ExportSystemSample[]): OtlpMetric[] {
-  if (samples.length === 0) return [];
-  const pts = (f: (s: ExportSystemSample) => number, int: boolean, attrs?: Record<string, Attr>) =>
-    samples.map((s) => ({
-      timeUnixNano: nanos(s.at),
-      ...(int ? { asInt: String(Math.round(f(s))) } : { asDouble: f(s) }),
-      ...(attrs ? { attributes: attributes(attrs) } : {}),
-    }));
-  return [
-    gauge(
-      "system.cpu.utilization",
-      "1",
-      "Busy share of all CPUs since the previous sample",
-      pts((s) => s.cpuPct / 100, false),
-    ),
-    gauge(
-      "system.memory.usage",
-      "By",
-      "Memory in use",
-      pts((s) => s.memUsedKb * 1024, true, { "system.memory.state": "used" }),
-    ),
-    gauge(
-      "system.memory.limit",
-      "By",
-      "Total memory",
-      pts((s) => s.memTotalKb * 1024, true),
-    ),
-    gauge(
-      "system.paging.usage",
-      "By",
-      "Swap in use",
-      pts((s) => s.swapUsedKb * 1024, true, { "system.paging.state": "used" }),
-    ),
-    gauge(
-      "system.cpu.load_average.1m",
-      "{thread}",
-      "Load average, 1 minute",
-      pts((s) => s.load1, false),
-    ),
-    gauge(
-      "system.cpu.load_average.5m",
-      "{thread}",
-      "Load average, 5 minutes",
-      pts((s) => s.load5, false),
-    ),
-    gauge(
-      "system.cpu.load_average.15m",
-      "{thread}",
-      "Load average, 15 minutes",
-      pts((s) => s.load15, false),
-    ),
-    gauge(
-      "system.filesystem.usage",
-      "By",
-      "Disk space in use",
-      pts((s) => s.diskUsedBytes, true, { "system.filesystem.state": "used" }),
-    ),
-    gauge(
-      "system.filesystem.limit",
-      "By",
-      "Disk size",
-      pts((s) => s.diskTotalBytes, true),
-    ),
-  ];
-}
-
 /** Group items by resource into one ExportTraceServiceRequest. */
 export function traceRequest(groups: { resource: OtlpResource; spans: OtlpSpan[] }[]) {
   return {
     resourceSpans: groups.map((g) => ({
       resource: g.resource,
       scopeSpans: [{ scope: SCOPE, spans: g.spans }],
-    })),
-  };
-}
-
-export function metricsRequest(groups: { resource: OtlpResource; metrics: OtlpMetric[] }[]) {
-  return {
-    resourceMetrics: groups.map((g) => ({
-      resource: g.resource,
-      scopeMetrics: [{ scope: SCOPE, metrics: g.metrics }],
     })),
   };
 }

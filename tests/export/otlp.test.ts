@@ -1,14 +1,7 @@
 /** The OTLP JSON encoding of a run, checked against the official proto schema (strict validator). */
 import { describe, expect, test } from "bun:test";
-import {
-  metricsRequest,
-  runResource,
-  runSpans,
-  spanIdOf,
-  systemMetrics,
-  traceIdOf,
-  traceRequest,
-} from "../../src/export/otlp.ts";
+import { metricsRequest, systemMetrics } from "../../src/export/metrics.ts";
+import { runResource, runSpans, spanIdOf, traceIdOf, traceRequest } from "../../src/export/otlp.ts";
 import type { ExportProcess, ExportRun, ExportSystemSample } from "../../src/export/types.ts";
 import { decodeOtlpJson, MetricsRequest, TraceRequest } from "./_otlp-schema.ts";
 
