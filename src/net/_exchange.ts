@@ -43,12 +43,16 @@ class Timeout extends Error {
   }
 }
 
-function pinnedUrl(c: CheckedUrl, viaProxy: boolean): string {
+function pinnedUrl(c: CheckedUrl, dial: string, viaProxy: boolean): string {
   if (viaProxy || c.literal) return c.url.href;
   const u = new URL(c.url.href);
-  u.hostname = c.dial.includes(":") ? `[${c.dial}]` : c.dial;
+  u.hostname = dial.includes(":") ? `[${dial}]` : dial;
   return u.href;
 }
+
+/** Errors that prove nothing reached a server, so the next checked address may be tried. */
+const NOT_CONNECTED = new Set(["ECONNREFUSED", "ENETUNREACH", "EHOSTUNREACH", "EADDRNOTAVAIL"]);
+const notConnected = (e: unknown) => NOT_CONNECTED.has(String((e as { code?: unknown })?.code ?? ""));
 
 /** Turn whatever fetch or a stream threw into a typed error. */
 function typed(e: unknown, signal: AbortSignal, url: string): Error {
@@ -134,23 +138,32 @@ export async function exchange(
       const checked = await raced(checkUrl(url, opts), ctl.signal);
       const shown = redactUrl(checked.url);
       headers.set("host", checked.url.host);
-      let res: Response;
-      try {
-        res = await fetch(pinnedUrl(checked, Boolean(opts.proxy)), {
-          method,
-          headers,
-          body,
-          redirect: "manual",
-          proxy: opts.proxy ? opts.proxy : false,
-          tls: {
-            ...(checked.literal ? {} : { serverName: checked.host }),
-            ...(opts.ca ? { ca: opts.ca } : {}),
-          },
-          signal: ctl.signal,
-        });
-      } catch (e) {
-        throw typed(e, ctl.signal, shown);
+      // Every address was checked; try them in order, moving on only when a connection was refused
+      // or unreachable (nothing was sent), never after a timeout.
+      const dials =
+        opts.proxy || checked.literal ? [checked.dial] : [...new Set(checked.addresses.map((a) => a.dial))];
+      let res: Response | undefined;
+      for (const [i, dial] of dials.entries()) {
+        try {
+          res = await fetch(pinnedUrl(checked, dial, Boolean(opts.proxy)), {
+            method,
+            headers,
+            body,
+            redirect: "manual",
+            proxy: opts.proxy ? opts.proxy : false,
+            tls: {
+              ...(checked.literal ? {} : { serverName: checked.host }),
+              ...(opts.ca ? { ca: opts.ca } : {}),
+            },
+            signal: ctl.signal,
+          });
+          break;
+        } catch (e) {
+          if (i === dials.length - 1 || ctl.signal.aborted || !notConnected(e))
+            throw typed(e, ctl.signal, shown);
+        }
       }
+      if (!res) throw new NetError("connect", `${shown}: no address answered`, shown);
       const location = REDIRECTS.has(res.status) ? res.headers.get("location") : null;
       if (location === null) {
         clearTimeout(timer);

@@ -75,6 +75,16 @@ describe("pinning and redirects", () => {
     expect(hits.length).toBe(0);
   });
 
+  test("when the first checked address refuses the connection, the next one is tried", async () => {
+    const { port, hits } = serve(() => new Response("second address"));
+    // 127.0.0.2 is loopback too, but nothing listens there on this port.
+    const c = createNetClient(local({ resolver: names({ "two.test": ["127.0.0.2", "127.0.0.1"] }) }));
+    expect(await (await c.fetch(`http://two.test:${port}/`, { method: "POST", body: "x" })).text()).toBe(
+      "second address",
+    );
+    expect(hits.length).toBe(1);
+  });
+
   test("a redirect from an allowed server to a denied address is refused", async () => {
     // The trap listens where a broken guard would connect: the first address of each answer.
     const trap = serve(() => new Response("should never be reached"));
