@@ -141,14 +141,24 @@ describe("fault injection: installed binary byte-identical, no leftovers, clear 
     faulty(() => server.faults.set("latest/download/manifest.json", { status: 500 }), 1, /HTTP 500/));
   test("truncated body", () =>
     faulty(() => server.faults.set(`download/v${v}/${file(v)}`, { truncate: 4096 }), 1, /truncated/));
-  test("wrong sha256 (another validly signed tarball)", () =>
+  test("wrong sha256 (same size, one byte changed)", () =>
     faulty(
-      () =>
-        server.faults.set(`download/v${v}/${file(v)}`, {
-          body: server.releases.get("1.0.0")!.files.get(file("1.0.0"))!,
-        }),
+      () => {
+        const tarball = Buffer.from(server.releases.get(v)!.files.get(file(v))!);
+        tarball[tarball.length >> 1]! ^= 0xff;
+        server.faults.set(`download/v${v}/${file(v)}`, { body: tarball });
+      },
       3,
       /does not match the signed manifest/,
+    ));
+  test("a longer body than the signed manifest says", () =>
+    faulty(
+      () => {
+        const tarball = server.releases.get(v)!.files.get(file(v))!;
+        server.faults.set(`download/v${v}/${file(v)}`, { body: Buffer.concat([tarball, Buffer.alloc(100)]) });
+      },
+      /^[13]$/,
+      /larger than|more than the \d+ bytes/,
     ));
   test("bad tarball signature (one flipped bit)", () =>
     faulty(
