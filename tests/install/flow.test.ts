@@ -5,7 +5,7 @@
  * binary byte-identical, no work dir behind, and a clear error.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import type { SecretKey } from "../../src/release/index.ts";
@@ -118,6 +118,38 @@ describe("install, update, rollback, uninstall", () => {
     }
     expect(server.hits.length).toBe(hitsBefore);
     expect(binDir()).toEqual([]);
+  });
+});
+
+describe("preflight", () => {
+  test("not root: a clear message with the sudo line, nothing written", async () => {
+    await fresh();
+    const r = await ns!.run(
+      ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", installer, "install"],
+      isolatedEnv({ TMPDIR: tmp }),
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("needs root");
+    expect(r.stderr).toContain("sudo tracer install");
+    expect(binDir()).toEqual([]);
+  });
+
+  test("a group/world-writable /usr/local/bin is refused", async () => {
+    await fresh();
+    chmodSync(ns!.path("/usr/local/bin"), 0o777);
+    const r = await run(["install"]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain("group- or world-writable");
+    expect(binDir()).toEqual([]);
+  });
+
+  test("a symlinked /usr/local/bin/tracer is not replaced", async () => {
+    await fresh();
+    symlinkSync("/bin/true", ns!.path("/usr/local/bin/tracer"));
+    const r = await run(["install"]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain("not a regular file");
+    expect(readlinkSync(ns!.path("/usr/local/bin/tracer"))).toBe("/bin/true");
   });
 });
 
