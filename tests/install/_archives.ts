@@ -54,7 +54,7 @@ export function tarStream(entries: RawEntry[]): Buffer {
   return Buffer.concat(parts);
 }
 
-export const tgz = (entries: RawEntry[]) => gzipSync(tarStream(entries), { level: 9 });
+export const tgz = (entries: RawEntry[], level = 9) => gzipSync(tarStream(entries), { level });
 
 /** A plausible binary: incompressible bytes. */
 export const fakeBinary = (bytes = 256 * 1024) => crypto.getRandomValues(new Uint8Array(bytes));

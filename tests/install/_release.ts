@@ -108,10 +108,13 @@ export function makeRelease(
   const files = new Map<string, Uint8Array>();
   const bin = `tracer-${version}-${TARGET}`;
   const tar = `${bin}.tar.gz`;
-  const tarball = tgz([
-    { path: "tracer", body: binary, mode: 0o755 },
-    { path: "LICENSE", body: Buffer.from("Apache-2.0\n") },
-  ]);
+  const tarball = tgz(
+    [
+      { path: "tracer", body: binary, mode: 0o755 },
+      { path: "LICENSE", body: Buffer.from("Apache-2.0\n") },
+    ],
+    6,
+  ); // zlib's default level, as scripts/release.ts packs
   files.set(tar, tarball);
   files.set(`${tar}.minisig`, signBytes(key, tarball, { file: tar, version, target: TARGET }));
   files.set(`${bin}.minisig`, signBytes(key, binary, { file: bin, version, target: TARGET }));

@@ -323,3 +323,32 @@ describe("--archive (air-gapped)", () => {
     );
   });
 });
+
+describe("a running daemon", () => {
+  test("is only told about the new binary, and restarted on it with --restart-daemon", async () => {
+    // a real, signed 1.2.0 build whose daemon passes self-verification against the installed signature
+    const real = await buildInstaller(join(tempDir("tracer-e2e-real-"), "b"), server, key, "1.2.0");
+    server.add(makeRelease(key, "1.2.0", new Uint8Array(readFileSync(real))));
+    await fresh();
+    await installed("1.0.0");
+    const env = isolatedEnv({ TMPDIR: tmp });
+    const info = async (bin: string) => JSON.parse((await ns!.run([bin, "info", "--json"], env)).stdout);
+    try {
+      expect((await ns!.run([installer, "init"], env)).code).toBe(0);
+      const before = await info(installer);
+      const quiet = await ns!.run([installer, "update", "--version", "1.2.0"], env);
+      expect(quiet.code).toBe(0);
+      expect(quiet.stderr).toContain(`a daemon (pid ${before.pid}, version 1.0.0) still runs the old binary`);
+      expect((await info(installer)).pid).toBe(before.pid);
+      const loud = await ns!.run([installer, "update", "--version", "1.2.0", "--restart-daemon"], env);
+      expect(loud.code).toBe(0);
+      expect(loud.stderr).toContain("daemon restarted on /usr/local/bin/tracer");
+      const after = await info("/usr/local/bin/tracer");
+      expect(after.version).toBe("1.2.0");
+      expect(after.pid).not.toBe(before.pid);
+    } finally {
+      await ns!.run(["/usr/local/bin/tracer", "terminate"], env);
+      await ns!.run([installer, "terminate"], env);
+    }
+  }, 120_000);
+});
