@@ -86,8 +86,15 @@ try {
     `  tracer's own CPU for the whole run: ${median(own)} ms (${((100 * median(own)) / b).toFixed(1)} % of the bare wall time)`,
   );
 
-  // ~100 execs/s: a loop of /bin/true with a 10 ms pause
-  const load = `end=$(($(date +%s) + ${seconds})); while [ $(date +%s) -lt $end ]; do /bin/true; sleep 0.01; done`;
+  // ~100 execs/s: fork+exec /bin/true on a 10 ms schedule
+  const py = [
+    "import os, time",
+    "t = time.monotonic()",
+    `for i in range(${seconds * 100}):`,
+    "    os.waitpid(os.posix_spawn('/bin/true', ['true'], {}), 0)",
+    "    time.sleep(max(0, t + (i + 1) / 100 - time.monotonic()))",
+  ].join("\n");
+  const load = `exec python3 -c "${py}"`;
   const p = Bun.spawn([bin, "run", "--quiet", "--name", "bench-load", "--", "sh", "-c", load], {
     env,
     stdio: ["ignore", "ignore", "inherit"],

@@ -138,7 +138,14 @@ export class Recorder {
     // Read stat only when cmdline is empty (a zombie) or gone: then the parent's argv no longer
     // applies and stat (or later taskstats) gives the comm. The kernel's comm from taskstats wins.
     const argv = readCmdline(pid);
-    if (argv?.length) {
+    if (argv === undefined) {
+      // already reaped: nothing more to read
+      rec.argv = undefined;
+      rec.comm = undefined;
+      this.writer.process(rec);
+      return;
+    }
+    if (argv.length) {
       rec.argv = argv;
       rec.comm = basename(argv[0]!).slice(0, 15);
     } else {
