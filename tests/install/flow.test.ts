@@ -352,3 +352,28 @@ describe("a running daemon", () => {
     }
   }, 120_000);
 });
+
+describe("kill -9 of the real binary at any moment", () => {
+  test("the installed binary is always the old or the new one, whole; the next run clears leftovers", async () => {
+    await fresh();
+    await installed("1.0.0");
+    const env = isolatedEnv({ TMPDIR: tmp });
+    const seen = new Set<string>();
+    for (const delay of [0, 10, 25, 50, 80, 120, 160, 220]) {
+      const p = ns!.spawn([installer, "update"], env);
+      await Bun.sleep(delay);
+      p.kill("SIGKILL");
+      await p.exited;
+      const now = sameAs("1.0.0") ? "old" : sameAs("1.1.0") ? "new" : "partial";
+      seen.add(now);
+      expect(now).not.toBe("partial");
+      // the next run (under the lock) removes whatever the killed one left, and ends consistent
+      await installed("1.0.0");
+      expectInstalled(
+        "1.0.0",
+        binDir().filter((n) => n.startsWith(".tracer.previous")),
+      );
+    }
+    expect(seen.has("old")).toBe(true);
+  }, 60_000);
+});
