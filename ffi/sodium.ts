@@ -31,7 +31,10 @@ function load(): Sodium | null {
   for (const name of names) {
     try {
       const l = dlopen(name, defs).symbols;
-      if (l.sodium_init() >= 0) return (lib = l);
+      if (l.sodium_init() >= 0) {
+        lib = l;
+        return lib;
+      }
     } catch {}
   }
   return lib;
