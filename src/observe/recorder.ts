@@ -21,7 +21,8 @@ import {
 } from "./procfs.ts";
 import type { CaptureEvent, ExitFigures } from "./types.ts";
 
-const PENDING_MS = 5000;
+/** how long figures wait for their fork event before they count as a process the connector lost */
+const SETTLE_MS = 1000;
 
 /** taskstats' begin time (whole epoch seconds) against our start time: a reused pid differs. */
 const sameProcess = (rec: ProcessRecord, f: ExitFigures) =>
@@ -41,7 +42,9 @@ export class Recorder {
   private oom = new OomWatch();
   private lost = 0;
   private lossReasons: Record<string, number> = {};
-  private pendingFigures = new Map<number, { f: ExitFigures; until: number }>();
+  private pendingFigures = new Map<number, { f: ExitFigures; at: number }>();
+  /** processes known only from their taskstats figures (their events were lost) */
+  recovered = 0;
 
   constructor(
     private readonly writer: StoreWriter,
@@ -96,6 +99,14 @@ export class Recorder {
     const startTicks = st?.startTicks ?? Math.round(((at - bootTimeMs()) * CLK_TCK) / 1000);
     const prev = this.latest.get(pid);
     if (prev && prev.startTicks === startTicks) return prev;
+    // a process first known from its figures (start estimated from elapsed time) whose fork came late
+    if (
+      prev &&
+      !this.live.has(prev) &&
+      prev.figures === "taskstats" &&
+      Math.abs(prev.startTicks - startTicks) <= 5
+    )
+      return prev;
     if (prev && this.live.has(prev)) this.onExit(pid, at); // pid reuse: the old one is gone
     const scope = this.inScope(ppid, at);
     const parent = scope === "root" ? undefined : scope;
@@ -190,16 +201,37 @@ export class Recorder {
     const rec = this.latest.get(f.tgid);
     if (!rec || !sameProcess(rec, f)) {
       // the two netlink sockets are drained separately: the fork may not have been read yet
-      this.pendingFigures.set(f.tgid, { f, until: Date.now() + PENDING_MS });
-      if (this.pendingFigures.size > 256) this.prunePending();
+      this.pendingFigures.set(f.tgid, { f, at: Date.now() });
       return;
     }
     this.applyFigures(rec, f);
   };
 
-  private prunePending() {
+  /**
+   * Figures that found no process within SETTLE_MS belong to a process whose fork event was lost (or
+   * to one outside the run): adopt it when its parent at exit is in the run, drop it otherwise.
+   */
+  settle(all = false): void {
     const now = Date.now();
-    for (const [k, v] of this.pendingFigures) if (v.until < now) this.pendingFigures.delete(k);
+    for (const [pid, { f, at }] of this.pendingFigures) {
+      if (!all && now - at < SETTLE_MS) continue;
+      this.pendingFigures.delete(pid);
+      const startedAt = at - f.elapsedUs / 1000;
+      const scope = f.ppid === undefined ? undefined : this.inScope(f.ppid, startedAt);
+      if (!scope) continue;
+      const rec: ProcessRecord = {
+        pid,
+        startTicks: Math.round(((startedAt - bootTimeMs()) * CLK_TCK) / 1000),
+        ppid: f.ppid,
+        parent: scope === "root" ? undefined : scope,
+        startedAt,
+        endedAt: at,
+      };
+      this.latest.set(pid, rec);
+      this.all.push(rec);
+      this.recovered++;
+      this.applyFigures(rec, f);
+    }
   }
 
   private applyFigures(rec: ProcessRecord, f: ExitFigures) {
@@ -260,7 +292,8 @@ export class Recorder {
   }
 
   /** Processes still alive when the run ends keep no end time; flush what is pending. */
-  flush(): void {
+  flush(all = false): void {
+    this.settle(all);
     this.writer.flush();
   }
 }

@@ -70,7 +70,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   });
   const sampler = new Sampler(recorder, writer, o.intervalMs ?? 1000);
   sampler.start();
-  const flusher = setInterval(() => writer.flush(), FLUSH_MS);
+  const flusher = setInterval(() => recorder.flush(), FLUSH_MS);
   const sup = new Supervisor({
     cmd: o.cmd,
     onSpawn: (pid, at) => {
@@ -90,7 +90,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     clearInterval(flusher);
     for (const s of opened.sources) await s.stop().catch(() => {});
     const lost = opened.sources.reduce((n, s) => n + s.stats().lost, 0);
-    recorder.flush();
+    recorder.flush(true);
     finishRun(db, runId, {
       endedAt: Date.now(),
       exitCode: child?.exitCode ?? (child ? undefined : 127),

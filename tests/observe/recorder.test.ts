@@ -112,3 +112,17 @@ test("proc-poll source: a child tree with its exit code caught as a zombie", asy
   expect(poll.stats().events).toBeGreaterThanOrEqual(4);
   db.close();
 });
+
+test("figures whose fork event never came: adopted when the parent at exit is in the run", () => {
+  const { db, rec } = setup();
+  // pids that do not exist: a process that lived inside a loss gap, and one from outside the run
+  rec.onExitFigures(figures(4_000_001, { ppid: process.pid, comm: "lost", exitCode: 2 }));
+  rec.onExitFigures(figures(4_000_002, { ppid: 1, comm: "stranger" }));
+  rec.flush(true);
+  const rows = listProcesses(db, "r");
+  expect(rows.map((r) => [r.pid, r.comm, r.exitCode, r.figures])).toEqual([
+    [4_000_001, "lost", 2, "taskstats"],
+  ]);
+  expect(rec.recovered).toBe(1);
+  db.close();
+});
