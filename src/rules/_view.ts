@@ -1,0 +1,78 @@
+/** Derive what rules look at (name, subcommand, script, java jar/class) from a process's comm and argv. */
+import { MAX_COMMAND, type ProcessFacts, type View } from "./types.ts";
+
+const base = (p: string) => p.slice(p.lastIndexOf("/") + 1);
+
+/** java options that take the next argument as their value */
+const JAVA_VALUED = new Set(["-cp", "-classpath", "--class-path", "-p", "--module-path", "--add-modules"]);
+/** interpreter options that take the next argument as their value */
+const INTERP_VALUED = new Set(["-W", "-X", "-e", "-f", "-o", "-O", "-I", "-l"]);
+
+function javaView(args: readonly string[]): View["java"] {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "-jar") {
+      const jar = args[i + 1];
+      return jar === undefined ? {} : { jar: base(jar), subcommand: args[i + 2] };
+    }
+    if (JAVA_VALUED.has(a)) i++;
+    else if (!a.startsWith("-")) return { class: a, subcommand: args[i + 1] };
+  }
+  return {};
+}
+
+function scriptOf(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "-c" || a === "--") return a === "--" && args[i + 1] ? base(args[i + 1]!) : undefined;
+    if (a === "-m") return args[i + 1];
+    if (a.startsWith("--file=")) return base(a.slice(7));
+    if (INTERP_VALUED.has(a)) i++;
+    else if (!a.startsWith("-")) return base(a);
+  }
+  return undefined;
+}
+
+/**
+ * A script started through its #! line shows up as argv [interpreter, script, args…] with the script's
+ * name as comm (cut to 15 characters): the script is then the program, the interpreter kept aside.
+ */
+function viaShebang(argv: readonly string[], comm: string): boolean {
+  return argv.length >= 2 && base(argv[0]!) !== comm && base(argv[1]!).slice(0, 15) === comm;
+}
+
+export function viewOf(facts: ProcessFacts): View {
+  const full = facts.argv?.length ? facts.argv : facts.comm ? [facts.comm] : [];
+  const comm = facts.comm ?? base(full[0] ?? "");
+  const shebang = viaShebang(full, comm);
+  const interpreter = shebang ? base(full[0]!) : undefined;
+  const argv = shebang ? full.slice(1) : full;
+  const name = argv[0] ? base(argv[0]) : comm;
+  const args = argv.slice(1);
+  let command = full.join(" ");
+  if (command.length > MAX_COMMAND) command = command.slice(0, MAX_COMMAND);
+  let java: View["java"];
+  let script: string | undefined;
+  let subcommand: string | undefined;
+  return {
+    name,
+    comm,
+    interpreter,
+    argv,
+    args,
+    command,
+    get subcommand() {
+      subcommand ??= this.java ? this.java.subcommand : args.find((a) => !a.startsWith("-"));
+      return subcommand;
+    },
+    get script() {
+      script ??= shebang ? name : scriptOf(args);
+      return script;
+    },
+    get java() {
+      if (name !== "java" && comm !== "java") return undefined;
+      java ??= javaView(args);
+      return java;
+    },
+  };
+}
