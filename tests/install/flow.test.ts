@@ -325,7 +325,7 @@ describe("--archive (air-gapped)", () => {
 });
 
 describe("a running daemon", () => {
-  test("is only told about the new binary, and restarted on it with --restart-daemon", async () => {
+  test("is only told about the new binary, restarted on it with --restart-daemon, stopped by uninstall", async () => {
     // a real, signed 1.2.0 build whose daemon passes self-verification against the installed signature
     const real = await buildInstaller(join(tempDir("tracer-e2e-real-"), "b"), server, key, "1.2.0");
     server.add(makeRelease(key, "1.2.0", new Uint8Array(readFileSync(real))));
@@ -346,8 +346,13 @@ describe("a running daemon", () => {
       const after = await info("/usr/local/bin/tracer");
       expect(after.version).toBe("1.2.0");
       expect(after.pid).not.toBe(before.pid);
+      // uninstall stops it gracefully before removing the binary
+      const gone = await ns!.run(["/usr/local/bin/tracer", "uninstall"], env);
+      expect(gone.code).toBe(0);
+      expect(gone.stdout).toContain(`stopped the daemon (pid ${after.pid})`);
+      expect(binDir()).toEqual([]);
+      expect((await ns!.run([installer, "info"], env)).code).toBe(4);
     } finally {
-      await ns!.run(["/usr/local/bin/tracer", "terminate"], env);
       await ns!.run([installer, "terminate"], env);
     }
   }, 120_000);
