@@ -45,8 +45,8 @@ export interface Reaped {
   coreDumped: boolean;
   userUs: number;
   systemUs: number;
-  /** peak resident set of the child, KiB (ru_maxrss) */
-  maxRssKb: number;
+  /** peak resident set of the child, KiB (ru_maxrss; it includes the memory the child had before exec) */
+  maxRssKb?: number;
 }
 
 export function decodeWaitStatus(st: number): { exitCode?: number; signal?: number; coreDumped: boolean } {

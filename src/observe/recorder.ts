@@ -267,7 +267,7 @@ export class Recorder {
     if (rec.figures === undefined) {
       rec.userUs = r.userUs;
       rec.systemUs = r.systemUs;
-      rec.peakRssKb = Math.max(r.maxRssKb, rec.peakRssKb ?? 0);
+      if (r.maxRssKb !== undefined) rec.peakRssKb = Math.max(r.maxRssKb, rec.peakRssKb ?? 0);
       rec.figures = "wait4";
     }
     this.writer.process(rec);

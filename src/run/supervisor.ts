@@ -111,7 +111,8 @@ export class Supervisor {
         coreDumped: false,
         userUs: Number(ru?.cpuTime.user ?? 0),
         systemUs: Number(ru?.cpuTime.system ?? 0),
-        maxRssKb: Math.round((ru?.maxRSS ?? 0) / 1024),
+        // Bun starts CMD with vfork semantics: ru_maxrss counts Bun's own memory before the exec
+        maxRssKb: undefined,
       };
       return {
         pid: child.pid,
