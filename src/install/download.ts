@@ -82,7 +82,7 @@ export async function downloadTo(
   const res = await get(f, url);
   const fd = createWorkFile(workDir, name);
   const hasher = new Bun.CryptoHasher("sha256");
-  const bar = progress(size, `downloading ${name}`);
+  const bar = progress(size, `downloading ${decodeURIComponent(url.pathname.split("/").at(-1) ?? name)}`);
   let got = 0;
   try {
     if (!res.body) throw new TracerError("E_DOWNLOAD_BODY", `${url.href} sent no body`);

@@ -4,8 +4,8 @@
  * download (size and SHA-256 from the manifest) → tarball signature → extraction → the binary's own
  * signature → place. Any failure leaves the installed binary as it was; the work dir is always removed.
  */
-import { existsSync, lstatSync, readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { existsSync, lstatSync, readFileSync, statSync } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
 import { Exit, TracerError, refused } from "../errors.ts";
 import { checkNotDowngrade, trustedKeys, verifySignature } from "../release/index.ts";
 import { VERSION } from "../version.ts";
@@ -142,6 +142,7 @@ function fromArchive(
     return p;
   };
   need(file, "archive");
+  checkSpace(dirname(work), 3 * statSync(file).size, `the ${basename(file)} archive`);
   const tarSig = readFileSync(need(`${file}.minisig`, "signature"), "utf8");
   const tarball = copyIntoWork(file, work, "release.tar.gz");
   const v = verifySignature({

@@ -382,3 +382,14 @@ describe("kill -9 of the real binary at any moment", () => {
     expect(seen.has("old")).toBe(true);
   }, 60_000);
 });
+
+describe("on a terminal", () => {
+  test("a progress bar on stderr (script(1) gives the installer a pty)", async () => {
+    await fresh();
+    const cmd = `${installer} install --version 1.1.0`;
+    const r = await ns!.run(["script", "-qec", cmd, "/dev/null"], isolatedEnv({ TMPDIR: tmp, TERM: "dumb" }));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`\rdownloading ${file("1.1.0")} 100% (1.0/1.0 MB)`);
+    expectInstalled("1.1.0");
+  });
+});
