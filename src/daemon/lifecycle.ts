@@ -203,7 +203,8 @@ export async function terminateDaemon(
   const pid = found.info.pid;
   await new DaemonClient(p).terminate();
   const deadline = Date.now() + timeoutMs;
-  for (let delay = 2; !FileLock.isFree(p.daemonLock); delay = Math.min(delay * 2, 50)) {
+  // the kernel drops the flock while the process exits; wait for the process itself to be gone too
+  for (let delay = 2; !FileLock.isFree(p.daemonLock) || alive(pid); delay = Math.min(delay * 2, 50)) {
     if (Date.now() > deadline)
       throw new TracerError(
         "E_TERMINATE_TIMEOUT",

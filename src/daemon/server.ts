@@ -50,7 +50,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     rmSync(p.socket, { force: true });
     rmSync(p.pidFile, { force: true });
     log("info", "daemon stopped", { pid: process.pid });
-    lock.release();
+    // the lock is dropped by the kernel as the process exits, never before: "lock free" means gone
     process.exit(0);
   };
 
