@@ -23,8 +23,11 @@ export function classify(set: RuleSet, facts: ProcessFacts): Verdict {
   const v = viewOf(facts);
   if (!v.argv.length) return undefined;
   for (const x of set.exclude) if (holds(x.when, v)) return { excluded: x.origin };
-  for (const rule of set.rules)
+  for (const rule of set.rules) {
+    // a script rule names only a process that runs a script (not a bare shell, a fork, or `-c` code)
+    if (rule.kind === "script" && v.script === undefined) continue;
     if (holds(rule.when, v)) return { rule, display: render(rule.display, v, rule.name) };
+  }
   return undefined;
 }
 

@@ -1,22 +1,78 @@
+import { writeFileSync } from "node:fs";
 import { defineCommand } from "citty";
-import { printJson, say } from "../../core/output.ts";
-import { processTable, runHeader } from "../../run/format.ts";
+import { note, printJson, say } from "../../core/output.ts";
+import { Exit, TracerError } from "../../errors.ts";
+import { FORMATS, type Format, loadReport, renderReport } from "../../report/index.ts";
+import { processTable } from "../../run/format.ts";
+import { loadRules } from "../../rules/index.ts";
 import { findRun, listProcesses, openStore } from "../../store/index.ts";
 import { jsonFlag } from "../_shared.ts";
 
+function formatOf(v: string | undefined): Format {
+  if (v === undefined) return "table";
+  if ((FORMATS as readonly string[]).includes(v)) return v as Format;
+  throw new TracerError("E_USAGE", `--format must be one of ${FORMATS.join(", ")}, got "${v}"`, Exit.usage);
+}
+
+function priceOf(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n) || n < 0)
+    throw new TracerError("E_USAGE", `--price-per-hour must be a number ≥ 0, got "${v}"`, Exit.usage);
+  return n;
+}
+
 export default defineCommand({
-  meta: { name: "report", description: "Show a run's processes (default: the newest run)" },
+  meta: {
+    name: "report",
+    description: "Report a run's steps and totals (default: the newest run, as a table)",
+  },
   args: {
     ...jsonFlag,
     run: { type: "positional", required: false, description: "Run id, id prefix or name", valueHint: "RUN" },
+    format: { type: "string", description: `Output format: ${FORMATS.join(" | ")}`, valueHint: "FORMAT" },
+    output: {
+      type: "string",
+      alias: "o",
+      description: "Write the report to FILE instead of stdout",
+      valueHint: "FILE",
+    },
+    "price-per-hour": {
+      type: "string",
+      description: "Estimate the cost at this price per hour of wall time",
+      valueHint: "PRICE",
+    },
+    rules: {
+      type: "string",
+      description: "A rule file tried before the defaults (docs/RULES.md)",
+      valueHint: "FILE",
+    },
   },
   run({ args }) {
     const db = openStore(undefined, { readonly: true });
-    const run = findRun(db, args.run);
-    const processes = listProcesses(db, run.id);
-    if (args.json) return void printJson({ run, processes });
-    say(runHeader(run));
-    say("");
-    say(processTable(run, processes));
+    if (args.json) {
+      // the raw run and its processes (docs/CLI.md); --format json is the step report
+      const run = findRun(db, args.run);
+      return void printJson({ run, processes: listProcesses(db, run.id) });
+    }
+    const format = formatOf(args.format);
+    const price = priceOf(args["price-per-hour"]);
+    const rules = loadRules({ files: args.rules === undefined ? [] : [args.rules] });
+    const report = loadReport(db, args.run, rules, price);
+    if (format === "table" && args.output === undefined) {
+      say(renderReport(report, "table"));
+      say("processes");
+      return void say(processTable(report.run, listProcesses(db, report.run.id)));
+    }
+    const text = renderReport(report, format);
+    if (args.output === undefined) return void process.stdout.write(text);
+    try {
+      writeFileSync(args.output, text);
+    } catch (e) {
+      throw new TracerError("E_WRITE", `cannot write ${args.output}: ${(e as Error).message}`, Exit.error, {
+        cause: e,
+      });
+    }
+    note(`tracer: wrote ${format} report of run ${report.run.name} to ${args.output}`);
   },
 });

@@ -1,0 +1,93 @@
+/**
+ * The HTML report: one self-contained file — inline CSS and SVG, no script, no external resource (a CSP
+ * forbids any) — with the steps' timeline, per-step CPU and peak-memory bars, the host's CPU/memory
+ * plot, failures in red, the totals and a summary table.
+ */
+import { bytes, exitText, seconds } from "../run/format.ts";
+import { esc, gantt, stepBars, systemPlot } from "./_svg.ts";
+import type { Report } from "./types.ts";
+
+const CSS = `
+body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1d232a;background:#fff}
+h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 8px}
+.sub{color:#58636f;font-family:ui-monospace,monospace;font-size:12px;word-break:break-all}
+.cards{display:flex;flex-wrap:wrap;gap:10px;margin-top:14px}
+.card{border:1px solid #d8dee4;border-radius:6px;padding:8px 12px;min-width:110px}
+.card b{display:block;font-size:18px}.card span{color:#58636f;font-size:12px}
+.card.bad{border-color:#d1242f;color:#d1242f}
+svg text{font-size:11px;fill:#1d232a}svg .tick{fill:#6e7781}svg .grid{stroke:#eaeef2}
+.bar{fill:#2f81f7}.metric{fill:#8250df}#mem-bars .metric{fill:#1a7f37}.failed{fill:#d1242f!important}
+polyline{fill:none;stroke-width:1.5}polyline.cpu{stroke:#2f81f7}polyline.mem{stroke:#1a7f37}
+.legend.cpu{fill:#2f81f7}.legend.mem{fill:#1a7f37}
+table{border-collapse:collapse;font-size:12px}th,td{padding:4px 8px;border-bottom:1px solid #eaeef2;text-align:right}
+th:last-child,td:last-child,th:nth-child(2),td:nth-child(2){text-align:left}
+tr.failed td{background:#ffebe9;color:#a40e26}.empty{color:#58636f}
+`;
+
+const card = (label: string, value: string, bad = false) =>
+  `<div class="card${bad ? " bad" : ""}"><b>${esc(value)}</b><span>${esc(label)}</span></div>`;
+
+export function renderHtml(r: Report): string {
+  const { run, steps, totals: t } = r;
+  const t0 = Math.min(run.startedAt, ...steps.map((s) => s.startedAt));
+  const t1 = Math.max(
+    run.endedAt ?? 0,
+    ...steps.map((s) => s.endedAt ?? s.startedAt),
+    ...r.system.map((p) => p.at),
+    t0 + 1,
+  );
+  const cards = [
+    card("wall time", t.wallMs === null ? "running" : seconds(t.wallMs * 1000)),
+    card("CPU hours", t.cpuHours.toFixed(4)),
+    card("peak memory", bytes(t.peakRssKb * 1024)),
+    card("read", bytes(t.readBytes)),
+    card("written", bytes(t.writeBytes)),
+    card("steps", String(t.steps)),
+    card("failed steps", String(t.failedSteps), t.failedSteps > 0),
+    ...(t.cost === null ? [] : [card(`cost at ${t.pricePerHour}/h`, t.cost.toFixed(4))]),
+  ];
+  const rows = steps.map(
+    (s) =>
+      `<tr class="${s.failed ? "failed" : "ok"}"><td>${s.index}</td><td>${esc(s.name)}</td><td>${esc(s.kind)}</td><td>${esc(((s.startedAt - run.startedAt) / 1000).toFixed(3))}s</td><td>${s.durationMs === null ? "-" : esc(seconds(s.durationMs * 1000))}</td><td>${esc(seconds(s.cpuUs))}</td><td>${esc(bytes(s.peakRssKb * 1024))}</td><td>${esc(bytes(s.readBytes))}</td><td>${esc(bytes(s.writeBytes))}</td><td>${esc(exitText(s.exitCode, s.signal, s.oomKilled))}</td><td class="sub">${esc(s.command.slice(0, 200))}</td></tr>`,
+  );
+  const none = `<p class="empty">No step was recognized in this run (see docs/RULES.md).</p>`;
+  const body = [
+    `<h1>${esc(run.name)} <span class="sub">${esc(run.status)}, exit ${esc(exitText(run.exitCode, run.signal))}</span></h1>`,
+    `<div class="sub">${esc(run.command.join(" "))}</div>`,
+    `<div class="sub">${esc(new Date(run.startedAt).toISOString())} on ${esc(run.host)} · run ${esc(run.id)} · pipeline ${esc(run.pipeline)}</div>`,
+    `<div class="cards">${cards.join("")}</div>`,
+    `<h2>Timeline</h2>`,
+    steps.length ? gantt(steps, t0, t1) : none,
+    `<h2>CPU time per step</h2>`,
+    steps.length
+      ? stepBars(
+          "cpu-bars",
+          steps,
+          (s) => s.cpuUs / 1e6,
+          (v) => `${v.toFixed(2)} s`,
+        )
+      : none,
+    `<h2>Peak memory per step</h2>`,
+    steps.length
+      ? stepBars(
+          "mem-bars",
+          steps,
+          (s) => s.peakRssKb * 1024,
+          (v) => bytes(v),
+        )
+      : none,
+    `<h2>Host CPU and memory</h2>`,
+    r.system.length ? systemPlot(r.system, t0, t1) : `<p class="empty">No system metrics were recorded.</p>`,
+    `<h2>Steps</h2>`,
+    `<table id="steps"><thead><tr><th>#</th><th>step</th><th>kind</th><th>start</th><th>wall</th><th>CPU</th><th>peak RSS</th><th>read</th><th>written</th><th>exit</th><th>command</th></tr></thead><tbody>${rows.join("")}</tbody></table>`,
+  ];
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>tracer report: ${esc(run.name)}</title><style>${CSS}</style></head>
+<body>
+${body.join("\n")}
+</body></html>
+`;
+}

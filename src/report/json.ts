@@ -1,0 +1,81 @@
+/** The JSON report: stable, snake_case, described by docs/report-schema.json (schema "tracer-report/1"). */
+import type { Step } from "../steps/index.ts";
+import type { Report } from "./types.ts";
+
+export const SCHEMA_ID = "tracer-report/1";
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+export function stepJson(s: Step) {
+  return {
+    index: s.index,
+    name: s.name,
+    kind: s.kind,
+    tool: s.tool,
+    tools: s.tools,
+    pid: s.pid,
+    command: s.command,
+    workdir: s.workdir ?? null,
+    started_at: iso(s.startedAt),
+    ended_at: iso(s.endedAt),
+    duration_ms: s.durationMs === null ? null : round(s.durationMs),
+    cpu_seconds: round(s.cpuUs / 1e6, 6),
+    cpu_pct: s.durationMs ? round((100 * s.cpuUs) / 1000 / s.durationMs, 1) : null,
+    peak_rss_bytes: s.peakRssKb * 1024,
+    read_bytes: s.readBytes,
+    write_bytes: s.writeBytes,
+    rchar: s.rchar,
+    wchar: s.wchar,
+    exit_code: s.exitCode,
+    signal: s.signal,
+    oom_killed: s.oomKilled,
+    failed: s.failed,
+    processes: s.processIds.length,
+  };
+}
+
+export function reportJson(r: Report) {
+  const t = r.totals;
+  return {
+    schema: SCHEMA_ID,
+    run: {
+      id: r.run.id,
+      name: r.run.name,
+      pipeline: r.run.pipeline,
+      command: r.run.command,
+      cwd: r.run.cwd,
+      host: r.run.host,
+      capture_mode: r.run.mode,
+      status: r.run.status,
+      exit_code: r.run.exitCode,
+      signal: r.run.signal,
+      started_at: iso(r.run.startedAt),
+      ended_at: iso(r.run.endedAt),
+      events_lost: r.run.eventsLost,
+    },
+    totals: {
+      wall_ms: t.wallMs === null ? null : round(t.wallMs),
+      cpu_hours: round(t.cpuHours, 9),
+      peak_rss_bytes: t.peakRssKb * 1024,
+      read_bytes: t.readBytes,
+      write_bytes: t.writeBytes,
+      rchar: t.rchar,
+      wchar: t.wchar,
+      processes: t.processes,
+      steps: t.steps,
+      failed_steps: t.failedSteps,
+      price_per_hour: t.pricePerHour,
+      cost: t.cost,
+    },
+    steps: r.steps.map(stepJson),
+    system: r.system.map((p) => ({
+      at: iso(p.at),
+      cpu_pct: p.cpuPct === null ? null : round(p.cpuPct, 1),
+      mem_used_bytes: p.memUsedKb === null ? null : p.memUsedKb * 1024,
+      mem_total_bytes: p.memTotalKb === null ? null : p.memTotalKb * 1024,
+    })),
+  };
+}
+
+export const renderJson = (r: Report) => `${JSON.stringify(reportJson(r), null, 2)}\n`;

@@ -1,0 +1,49 @@
+/**
+ * Read what a report needs from the store (D1's schema, src/store/_migrations.ts): the run, its
+ * processes, RSS samples and system metrics. Read-only queries; the store owns every write.
+ */
+import type { Database } from "bun:sqlite";
+import type { RuleSet } from "../rules/index.ts";
+import { groupSteps } from "../steps/index.ts";
+import type { RssSamples } from "../steps/index.ts";
+import { findRun, listProcesses } from "../store/index.ts";
+import { buildReport } from "./build.ts";
+import type { Report, SystemPoint } from "./types.ts";
+
+function rssSamples(db: Database, runId: string): RssSamples {
+  const rows = db
+    .query(
+      `SELECT s.process_id AS id, s.at, s.rss_kb AS rssKb FROM samples s JOIN processes p ON p.id = s.process_id
+       WHERE p.run_id = ? AND s.rss_kb IS NOT NULL ORDER BY s.at`,
+    )
+    .all(runId) as { id: number; at: number; rssKb: number }[];
+  const out: RssSamples = new Map();
+  for (const r of rows) {
+    const list = out.get(r.id) ?? [];
+    if (!list.length) out.set(r.id, list);
+    list.push({ at: r.at, rssKb: r.rssKb });
+  }
+  return out;
+}
+
+function systemPoints(db: Database, runId: string): SystemPoint[] {
+  return db
+    .query(
+      `SELECT at, cpu_pct AS cpuPct, mem_used_kb AS memUsedKb, mem_total_kb AS memTotalKb FROM system_metrics
+       WHERE run_id = ? ORDER BY at`,
+    )
+    .all(runId) as SystemPoint[];
+}
+
+export function loadReport(
+  db: Database,
+  ref: string | undefined,
+  rules: RuleSet,
+  pricePerHour?: number,
+): Report {
+  const run = findRun(db, ref);
+  const processes = listProcesses(db, run.id);
+  const samples = rssSamples(db, run.id);
+  const steps = groupSteps(processes, rules, samples);
+  return buildReport({ run, processes, steps, samples, system: systemPoints(db, run.id), pricePerHour });
+}

@@ -1,0 +1,94 @@
+/**
+ * A Nextflow trace.txt: tab-separated, Nextflow's column names and its human units (durations like
+ * "1m 5s", memory like "12.3 MB", "%cpu" like "98.5%", submit "yyyy-MM-dd HH:mm:ss.SSS"), so tooling
+ * that reads Nextflow traces reads tracer's steps.
+ */
+import type { Step } from "../steps/index.ts";
+import type { Report } from "./types.ts";
+
+export const NEXTFLOW_COLUMNS = [
+  "task_id",
+  "hash",
+  "native_id",
+  "name",
+  "status",
+  "exit",
+  "submit",
+  "duration",
+  "realtime",
+  "%cpu",
+  "peak_rss",
+  "peak_vmem",
+  "rchar",
+  "wchar",
+  "read_bytes",
+  "write_bytes",
+] as const;
+
+/** Nextflow's Duration.toString: "123ms", "4.5s", "2m 8s", "1h 2m 3s", "1d 2h 3m 4s". */
+export function nfDuration(ms: number | null): string {
+  if (ms === null) return "-";
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(Math.round(ms / 100) / 10).toString()}s`;
+  const total = Math.round(ms / 1000);
+  const [d, h, m, sec] = [
+    Math.floor(total / 86400),
+    Math.floor(total / 3600) % 24,
+    Math.floor(total / 60) % 60,
+    total % 60,
+  ];
+  const parts = d ? [`${d}d`, `${h}h`] : h ? [`${h}h`] : [];
+  return [...parts, `${m}m`, `${sec}s`].join(" ");
+}
+
+/** Nextflow's MemoryUnit.toString: "0", "512 B", "1.5 KB", "12.3 MB", "2 GB" (1024-based, one decimal). */
+export function nfMemory(bytes: number | null): string {
+  if (bytes === null) return "-";
+  if (bytes === 0) return "0";
+  const units = ["B", "KB", "MB", "GB", "TB", "PB"];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${Math.round(v * 10) / 10} ${units[i]}`;
+}
+
+const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+/** submit time in local time, as Nextflow prints it */
+export function nfDate(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+}
+
+function hash(s: Step): string {
+  if (!s.workdir) return "-";
+  const [a, b] = s.workdir.split("/").slice(-2);
+  return a && b ? `${a}/${b.slice(0, 6)}` : "-";
+}
+
+const status = (s: Step) => (s.endedAt === null ? "RUNNING" : s.failed ? "FAILED" : "COMPLETED");
+const clean = (v: string) => v.replace(/[\t\r\n]/g, " ");
+
+export function renderNextflow(r: Report): string {
+  const rows = r.steps.map((s) => [
+    String(s.index),
+    hash(s),
+    String(s.pid),
+    clean(s.name),
+    status(s),
+    s.exitCode === null ? (s.signal === null ? "-" : String(128 + s.signal)) : String(s.exitCode),
+    nfDate(s.startedAt),
+    nfDuration(s.durationMs),
+    nfDuration(s.durationMs),
+    s.durationMs ? `${(s.cpuUs / (10 * s.durationMs)).toFixed(1)}%` : "-",
+    nfMemory(s.peakRssKb * 1024),
+    "-",
+    nfMemory(s.rchar),
+    nfMemory(s.wchar),
+    nfMemory(s.readBytes),
+    nfMemory(s.writeBytes),
+  ]);
+  return `${[NEXTFLOW_COLUMNS.join("\t"), ...rows.map((c) => c.join("\t"))].join("\n")}\n`;
+}

@@ -1,0 +1,62 @@
+/** Steps: what a report shows — a named tool, script, Snakemake job or Nextflow task with its subtree rolled up. */
+
+export type StepKind = "tool" | "script" | "snakemake-job" | "nextflow-task";
+
+export interface Step {
+  /** 1-based, in start order */
+  index: number;
+  name: string;
+  kind: StepKind;
+  /** rule name for tools and scripts; the engine for jobs and tasks */
+  tool: string;
+  /** named tools found inside the step (a job's `bwa mem`, `samtools sort`) */
+  tools: string[];
+  /** store row id and pid of the step's root process */
+  rootId: number;
+  pid: number;
+  command: string;
+  /** the Nextflow task work dir */
+  workdir?: string;
+  /** all processes of the step (the root and its descendants) */
+  processIds: number[];
+  startedAt: number;
+  endedAt: number | null;
+  durationMs: number | null;
+  /** user + system CPU of every process of the step, µs */
+  cpuUs: number;
+  /** peak of the step's summed RSS over the sampled instants, at least its largest process's VmHWM */
+  peakRssKb: number;
+  rchar: number;
+  wchar: number;
+  readBytes: number;
+  writeBytes: number;
+  exitCode: number | null;
+  signal: number | null;
+  oomKilled: boolean;
+  failed: boolean;
+}
+
+/** One process as steps need it (a store ProcessRow fits). */
+export interface StepProcess {
+  id: number;
+  pid: number;
+  parentId: number | null;
+  comm: string | null;
+  argv: string[] | null;
+  cwd: string | null;
+  startedAt: number | null;
+  endedAt: number | null;
+  exitCode: number | null;
+  signal: number | null;
+  oomKilled: boolean;
+  userUs: number | null;
+  systemUs: number | null;
+  peakRssKb: number | null;
+  rchar: number | null;
+  wchar: number | null;
+  readBytes: number | null;
+  writeBytes: number | null;
+}
+
+/** RSS samples per process id: the sampler samples every live process at one instant `at`. */
+export type RssSamples = Map<number, { at: number; rssKb: number }[]>;
