@@ -130,7 +130,31 @@ export async function release(opts: {
   const path = join(opts.out, "manifest.json");
   writeFileSync(path, `${JSON.stringify(manifest, null, 2)}\n`);
   signChecked(path, opts.key, { version, target: "all" });
+  const installer = join(opts.out, "install.sh");
+  writeFileSync(
+    installer,
+    pinInstallScript(readFileSync(join(import.meta.dir, "install.sh"), "utf8"), manifest),
+    {
+      mode: 0o755,
+    },
+  );
+  signChecked(installer, opts.key, { version, target: "all" });
   return manifest;
+}
+
+/**
+ * The bootstrap installer of this release: its version and the SHA-256 of each target's tarball pinned
+ * in. A target not in this release gets an empty pin, which install.sh refuses as unsupported.
+ */
+export function pinInstallScript(template: string, manifest: Manifest): string {
+  const pinned = template
+    .replaceAll("@VERSION@", manifest.version)
+    .replace(
+      /@SHA256_([a-z0-9-]+)@/g,
+      (_, t: string) => manifest.files.find((f) => f.target === t)?.sha256 ?? "",
+    );
+  if (/@[A-Z0-9_a-z-]+@/.test(pinned)) throw new Error("install.sh still has an unfilled @PLACEHOLDER@");
+  return pinned;
 }
 
 function loadKey(file: string, passwordStdin: boolean): SecretKey {
