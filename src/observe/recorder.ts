@@ -23,6 +23,8 @@ import type { CaptureEvent, ExitFigures } from "./types.ts";
 
 /** how long figures wait for their fork event before they count as a process the connector lost */
 const SETTLE_MS = 1000;
+/** an ended process stays in memory this long, for late events about it and its children */
+const FORGET_MS = 30_000;
 
 /** taskstats' begin time (whole epoch seconds) against our start time: a reused pid differs. */
 const sameProcess = (rec: ProcessRecord, f: ExitFigures) =>
@@ -38,7 +40,8 @@ export class Recorder {
   /** the newest record of each pid in the run (alive or not) */
   private latest = new Map<number, ProcessRecord>();
   private live = new Set<ProcessRecord>();
-  private all: ProcessRecord[] = [];
+  /** processes recorded so far (records of ended ones are dropped from memory after FORGET_MS) */
+  private count = 0;
   private oom = new OomWatch();
   private lost = 0;
   private lossReasons: Record<string, number> = {};
@@ -55,11 +58,8 @@ export class Recorder {
   liveRecords(): ProcessRecord[] {
     return [...this.live];
   }
-  records(): readonly ProcessRecord[] {
-    return this.all;
-  }
   stats(): RecorderStats {
-    return { processes: this.all.length, lost: this.lost, lossReasons: { ...this.lossReasons } };
+    return { processes: this.count, lost: this.lost, lossReasons: { ...this.lossReasons } };
   }
 
   /** The run's record of `ppid` if it was alive at `at` (events can arrive after we saw it end). */
@@ -128,7 +128,7 @@ export class Recorder {
     this.oom.watch(rec.cgroup);
     this.latest.set(pid, rec);
     this.live.add(rec);
-    this.all.push(rec);
+    this.count++;
     this.writer.process(rec);
     const early = this.pendingFigures.get(pid);
     if (early && sameProcess(rec, early.f)) {
@@ -228,7 +228,7 @@ export class Recorder {
         endedAt: at,
       };
       this.latest.set(pid, rec);
-      this.all.push(rec);
+      this.count++;
       this.recovered++;
       this.applyFigures(rec, f);
     }
@@ -273,6 +273,14 @@ export class Recorder {
     this.writer.process(rec);
   }
 
+  /** A process the sampler no longer finds although no exit was reported: it ended, status unknown. */
+  gone(rec: ProcessRecord, at: number): void {
+    if (!this.live.has(rec)) return;
+    this.live.delete(rec);
+    rec.endedAt ??= at;
+    this.writer.process(rec);
+  }
+
   /** After a loss: walk the tree below the root and adopt every process we do not know. */
   rescan(at: number): number {
     let found = 0;
@@ -295,5 +303,8 @@ export class Recorder {
   flush(all = false): void {
     this.settle(all);
     this.writer.flush();
+    const old = Date.now() - FORGET_MS;
+    for (const [pid, rec] of this.latest)
+      if (!this.live.has(rec) && rec.endedAt !== undefined && rec.endedAt < old) this.latest.delete(pid);
   }
 }

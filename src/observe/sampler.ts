@@ -15,6 +15,7 @@ interface Prev {
 
 export class Sampler {
   private prev = new WeakMap<ProcessRecord, Prev>();
+  private missed = new WeakSet<ProcessRecord>();
   private timer: ReturnType<typeof setInterval> | undefined;
   private system: SystemSampler;
   samples = 0;
@@ -45,7 +46,14 @@ export class Sampler {
 
   sampleOne(rec: ProcessRecord, at = Date.now()): void {
     const st = readStat(rec.pid);
-    if (!st || st.startTicks !== rec.startTicks || st.state === "Z") return;
+    if (!st || st.startTicks !== rec.startTicks) {
+      // gone, and its exit event never came (lost): after two samples in a row, stop tracking it
+      if (this.missed.has(rec)) this.recorder.gone(rec, at);
+      this.missed.add(rec);
+      return;
+    }
+    this.missed.delete(rec);
+    if (st.state === "Z") return;
     const ticks = st.utime + st.stime;
     const p = this.prev.get(rec);
     const since = p ? at - p.at : at - (rec.startedAt ?? at);
