@@ -2,14 +2,10 @@
  * Non-blocking AF_NETLINK sockets for the capture sources (proc connector, taskstats), through the
  * small C helper ffi/netlink.c compiled once per process by bun:ffi's TinyCC. Nothing here blocks:
  * `drain()` returns whatever the kernel has queued, as one buffer of netlink messages.
- *
- * Inside a compiled binary TinyCC cannot read the embedded /$bunfs copy, so the source is embedded as
- * text and written into a fresh 0700 mkdtemp directory that is removed right after compilation.
+ * The C source is compiled from embedded text by ./_cc.ts.
  */
-import { cc, ptr } from "bun:ffi";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { ptr } from "bun:ffi";
+import { embeddedC } from "./_cc.ts";
 import netlinkSource from "./netlink.c" with { type: "text" };
 
 export const NETLINK_CONNECTOR = 11;
@@ -28,29 +24,12 @@ const symbols = {
   tn_monotonic_ns: { args: [], returns: "f64" },
 } as const;
 
-type Native = ReturnType<typeof cc<typeof symbols>>["symbols"];
-let native: Native | undefined;
-let loadError: Error | undefined;
+const compile = embeddedC("netlink.c", netlinkSource, symbols, "the native netlink helper");
+type Native = ReturnType<typeof compile>;
 
-function load(): Native {
-  if (native) return native;
-  if (loadError) throw loadError;
-  if (process.platform !== "linux") {
-    loadError = new Error("netlink exists only on Linux");
-    throw loadError;
-  }
-  const dir = mkdtempSync(join(tmpdir(), "tracer-cc-"));
-  try {
-    const file = join(dir, "netlink.c");
-    writeFileSync(file, netlinkSource, { mode: 0o600, flag: "wx" });
-    native = cc({ source: file, symbols }).symbols;
-    return native;
-  } catch (e) {
-    loadError = new Error(`cannot compile the native netlink helper: ${(e as Error).message}`, { cause: e });
-    throw loadError;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+function load() {
+  if (process.platform !== "linux") throw new Error("netlink exists only on Linux");
+  return compile();
 }
 
 const ERRNO: Record<number, string> = {
