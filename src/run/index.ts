@@ -3,6 +3,7 @@
  * runs CMD; the capture sources feed the recorder; the sampler adds live samples and system metrics.
  */
 import { hostname } from "node:os";
+import { note } from "../core/output.ts";
 import { openSources } from "../observe/sources.ts";
 import { Recorder } from "../observe/recorder.ts";
 import { Sampler } from "../observe/sampler.ts";
@@ -44,11 +45,28 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   const name = o.name || defaultRunName();
   const writer = new StoreWriter(db, runId);
   const recorder = new Recorder(writer, process.pid);
+  // recording must never take CMD down: an error while recording is reported once, then counted
+  let recordingErrors = 0;
+  const failed = (e: unknown) => {
+    if (recordingErrors++ === 0)
+      note(`tracer: recording error (CMD continues): ${(e as Error)?.message ?? e}`);
+  };
+  const safely = (f: () => void) => {
+    try {
+      f();
+    } catch (e) {
+      failed(e);
+    }
+  };
+  const guard =
+    <T>(f: (x: T) => void) =>
+    (x: T) =>
+      safely(() => f(x));
   const opened = await openSources(
     process.pid,
     (s) => {
-      s.onEvent(recorder.onEvent);
-      s.onExitFigures?.(recorder.onExitFigures);
+      s.onEvent(guard(recorder.onEvent));
+      s.onExitFigures?.(guard(recorder.onExitFigures));
     },
     {
       forced: o.mode,
@@ -70,19 +88,25 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   });
   const sampler = new Sampler(recorder, writer, o.intervalMs ?? 1000);
   sampler.start();
-  const flusher = setInterval(() => recorder.flush(), FLUSH_MS);
+  // a failed flush keeps its data for the next one
+  const flusher = setInterval(
+    guard(() => recorder.flush()),
+    FLUSH_MS,
+  );
   const sup = new Supervisor({
     cmd: o.cmd,
-    onSpawn: (pid, at) => {
-      recorder.onEvent({ type: "fork", at, pid, tgid: pid, ppid: process.pid, ptgid: process.pid });
-      recorder.onEvent({ type: "exec", at, pid, tgid: pid });
-    },
-    onReaped: (r, at) => recorder.onReaped(r, at),
+    onSpawn: (pid, at) =>
+      safely(() => {
+        recorder.onEvent({ type: "fork", at, pid, tgid: pid, ppid: process.pid, ptgid: process.pid });
+        recorder.onEvent({ type: "exec", at, pid, tgid: pid });
+      }),
+    onReaped: (r, at) => safely(() => recorder.onReaped(r, at)),
   });
   let child: ChildEnd | undefined;
   try {
     child = await sup.run();
-    recorder.onReaped(child.reaped, child.endedAt, child.startedAt);
+    const end = child;
+    safely(() => recorder.onReaped(end.reaped, end.endedAt, end.startedAt));
     // No wait here: the kernel queues a process's connector and taskstats exit messages before its
     // parent can reap it, so stop() below, which drains both sockets, sees every exit of the tree.
   } finally {
@@ -90,15 +114,20 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     clearInterval(flusher);
     for (const s of opened.sources) await s.stop().catch(() => {});
     const lost = opened.sources.reduce((n, s) => n + s.stats().lost, 0);
-    recorder.flush(true);
-    finishRun(db, runId, {
-      endedAt: Date.now(),
-      exitCode: child?.exitCode ?? (child ? undefined : 127),
-      signal: child?.signal,
-      eventsLost: lost,
-      mode: opened.mode,
-    });
-    db.close();
+    try {
+      recorder.flush(true);
+      finishRun(db, runId, {
+        endedAt: Date.now(),
+        exitCode: child?.exitCode ?? (child ? undefined : 127),
+        signal: child?.signal,
+        eventsLost: lost,
+        mode: opened.mode,
+      });
+      db.close();
+    } catch (e) {
+      // CMD's status still decides tracer's exit status
+      note(`tracer: could not finish recording run ${name}: ${(e as Error).message}`);
+    }
   }
   return {
     runId,

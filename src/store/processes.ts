@@ -140,29 +140,26 @@ export class StoreWriter {
        load1, load5, load15, disk_total_bytes, disk_used_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const dirty = [...this.dirty];
-    const samples = this.samples.splice(0);
-    const metrics = this.metrics.splice(0);
-    this.dirty.clear();
+    const samples = this.samples;
+    const metrics = this.metrics;
+    // On failure (busy beyond busy_timeout, disk full) nothing is dropped and no row id is kept from the
+    // rolled-back transaction: the next flush retries everything.
+    const fresh = new Map<ProcessRecord, number>();
+    const idOf = (p: ProcessRecord | undefined) => (p ? (fresh.get(p) ?? this.ids.get(p)) : undefined);
     this.db.transaction(() => {
       // parents first (even a parent with nothing new), so a child can point at its parent's row id
-      const done = new Set<ProcessRecord>();
       const put = (p: ProcessRecord) => {
-        if (done.has(p)) return;
-        done.add(p);
-        if (p.parent && !this.ids.has(p.parent)) put(p.parent);
-        const row = upsert.get(
-          this.runId,
-          p.pid,
-          p.startTicks,
-          ...values(p, p.parent && this.ids.get(p.parent)),
-        ) as {
+        if (fresh.has(p)) return;
+        fresh.set(p, -1);
+        if (p.parent && idOf(p.parent) === undefined) put(p.parent);
+        const row = upsert.get(this.runId, p.pid, p.startTicks, ...values(p, idOf(p.parent))) as {
           id: number;
         };
-        this.ids.set(p, row.id);
+        fresh.set(p, row.id);
       };
       for (const p of dirty) put(p);
       for (const { proc, s } of samples) {
-        const id = this.ids.get(proc);
+        const id = idOf(proc);
         if (id !== undefined)
           addSample.run(id, s.at, s.cpuPct, s.rssKb, s.readBytes ?? null, s.writeBytes ?? null);
       }
@@ -182,6 +179,10 @@ export class StoreWriter {
           m.diskUsedBytes,
         );
     })();
+    for (const [p, id] of fresh) this.ids.set(p, id);
+    this.dirty.clear();
+    this.samples = [];
+    this.metrics = [];
   }
 }
 

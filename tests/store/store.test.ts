@@ -107,3 +107,26 @@ test("runs: finish, find by id, prefix or name, newest by default; a dead record
   expect(findRun(db, "dead").status).toBe("interrupted");
   db.close();
 });
+
+test("a flush that fails (database locked) drops nothing: the next flush writes it all, parents linked", () => {
+  const path = join(tempDir(), "tracer.db");
+  const db = openStore(path);
+  newRun(db, "run-b");
+  db.exec("PRAGMA busy_timeout = 20");
+  const w = new StoreWriter(db, "run-b");
+  const parent: ProcessRecord = { pid: 1, startTicks: 1, comm: "sh", startedAt: 1 };
+  const child: ProcessRecord = { pid: 2, startTicks: 2, comm: "ls", parent, startedAt: 2 };
+  w.process(child);
+  w.sample(child, { at: 5, cpuPct: 1, rssKb: 2 });
+  const other = new Database(path);
+  other.exec("BEGIN IMMEDIATE");
+  expect(() => w.flush()).toThrow(/locked|busy/i);
+  other.exec("COMMIT");
+  other.close();
+  w.flush();
+  const rows = listProcesses(db, "run-b");
+  expect(rows.map((r) => r.comm).sort()).toEqual(["ls", "sh"]);
+  expect(rows.find((r) => r.comm === "ls")!.parentId).toBe(rows.find((r) => r.comm === "sh")!.id);
+  expect(db.query("SELECT count(*) AS n FROM samples").get()).toEqual({ n: 1 });
+  db.close();
+});
