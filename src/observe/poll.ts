@@ -4,7 +4,7 @@
  * processes caught as zombies. `tracer run` adds wait4 figures for its children and orphans.
  */
 import { decodeWaitStatus } from "../../ffi/libc.ts";
-import { childrenOf, readStat } from "./procfs.ts";
+import { treeBelow } from "./procfs.ts";
 import type { CaptureEvent, CaptureSource, SourceStats } from "./types.ts";
 
 interface Known {
@@ -53,11 +53,7 @@ export class ProcPollSource implements CaptureSource {
   poll(): void {
     const at = Date.now();
     const alive = new Set<number>();
-    const queue: [number, number][] = childrenOf(this.rootPid).map((c) => [c, this.rootPid]);
-    while (queue.length) {
-      const [pid, ppid] = queue.shift()!;
-      const st = readStat(pid);
-      if (!st) continue;
+    for (const { pid, ppid, st } of treeBelow(this.rootPid)) {
       alive.add(pid);
       let k = this.known.get(pid);
       if (k && k.startTicks !== st.startTicks) {
@@ -77,7 +73,6 @@ export class ProcPollSource implements CaptureSource {
         k.exited = true;
         this.emit({ type: "exit", at, pid, tgid: pid, ...decodeWaitStatus(st.exitStatus) });
       }
-      for (const c of childrenOf(pid)) queue.push([c, pid]);
     }
     for (const [pid, k] of this.known) {
       if (alive.has(pid)) continue;

@@ -163,6 +163,20 @@ export function childrenOf(pid: number): number[] {
   return out;
 }
 
+/** Every live process below `root`, parents before children (breadth first), with its stat. */
+export function treeBelow(root: number): { pid: number; ppid: number; st: ProcStat }[] {
+  const out: { pid: number; ppid: number; st: ProcStat }[] = [];
+  const queue: [number, number][] = childrenOf(root).map((c) => [c, root]);
+  for (let i = 0; i < queue.length; i++) {
+    const [pid, ppid] = queue[i]!;
+    const st = readStat(pid);
+    if (!st) continue;
+    out.push({ pid, ppid, st });
+    for (const c of childrenOf(pid)) queue.push([c, pid]);
+  }
+  return out;
+}
+
 function scanChildren(ppid: number): number[] {
   const out: number[] = [];
   for (const name of listPids()) if (readStat(name)?.ppid === ppid) out.push(name);

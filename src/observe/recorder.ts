@@ -8,16 +8,17 @@
 import { basename } from "node:path";
 import type { Reaped } from "../../ffi/libc.ts";
 import type { ProcessRecord, StoreWriter } from "../store/index.ts";
+import { copyTaskstats, sameProcess } from "./_figures.ts";
 import { OomWatch } from "./oom.ts";
 import {
   CLK_TCK,
   bootTimeMs,
-  childrenOf,
   readCgroup,
   readCmdline,
   readCwd,
   readStat,
   ticksToEpochMs,
+  treeBelow,
 } from "./procfs.ts";
 import type { CaptureEvent, ExitFigures } from "./types.ts";
 
@@ -25,10 +26,6 @@ import type { CaptureEvent, ExitFigures } from "./types.ts";
 const SETTLE_MS = 1000;
 /** an ended process stays in memory this long, for late events about it and its children */
 const FORGET_MS = 30_000;
-
-/** taskstats' begin time (whole epoch seconds) against our start time: a reused pid differs. */
-const sameProcess = (rec: ProcessRecord, f: ExitFigures) =>
-  rec.startedAt === undefined || Math.abs(rec.startedAt / 1000 - f.beginSec) <= 2;
 
 export interface RecorderStats {
   processes: number;
@@ -236,20 +233,7 @@ export class Recorder {
 
   private applyFigures(rec: ProcessRecord, f: ExitFigures) {
     this.setStatus(rec, f.exitCode, f.signal);
-    rec.durationUs = f.elapsedUs;
-    if (rec.startedAt !== undefined && rec.endedAt === undefined)
-      rec.endedAt = rec.startedAt + f.elapsedUs / 1000;
-    Object.assign(rec, {
-      userUs: f.userUs,
-      systemUs: f.systemUs,
-      peakRssKb: f.peakRssKb,
-      rchar: f.rchar,
-      wchar: f.wchar,
-      readBytes: f.readBytes,
-      writeBytes: f.writeBytes,
-      figures: "taskstats",
-    });
-    if (f.comm) rec.comm = f.comm;
+    copyTaskstats(rec, f);
     this.writer.process(rec);
   }
 
@@ -284,17 +268,11 @@ export class Recorder {
   /** After a loss: walk the tree below the root and adopt every process we do not know. */
   rescan(at: number): number {
     let found = 0;
-    const queue = childrenOf(this.rootPid).map((c) => [c, this.rootPid] as const);
-    while (queue.length) {
-      const [pid, ppid] = queue.shift()!;
-      const st = readStat(pid);
-      if (!st) continue;
+    for (const { pid, ppid, st } of treeBelow(this.rootPid)) {
       const rec = this.latest.get(pid);
-      if (!rec || rec.startTicks !== st.startTicks || !this.live.has(rec)) {
-        this.identify(pid, ppid, at);
-        found++;
-      }
-      for (const c of childrenOf(pid)) queue.push([c, pid]);
+      if (rec && rec.startTicks === st.startTicks && this.live.has(rec)) continue;
+      this.identify(pid, ppid, at);
+      found++;
     }
     return found;
   }
