@@ -23,7 +23,12 @@ function axis(spanMs: number, height: number, fmt: (ms: number) => string): stri
   return ticks.join("");
 }
 
-const secs = (ms: number) => (ms < 10_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.round(ms / 1000)}s`);
+const secs = (ms: number) =>
+  ms < 1000
+    ? `${Math.round(ms)}ms`
+    : ms < 10_000
+      ? `${(ms / 1000).toFixed(1)}s`
+      : `${Math.round(ms / 1000)}s`;
 const label = (s: Step, y: number) =>
   `<text class="label" x="${LABEL - 8}" y="${y + ROW / 2 + 4}" text-anchor="end">${esc(`${s.index}. ${s.name}`.slice(0, 40))}</text>`;
 
@@ -76,5 +81,6 @@ export function systemPlot(points: SystemPoint[], t0: number, t1: number): strin
     )
     .join("");
   const legend = `<text class="legend cpu" x="10" y="20">■ CPU (all cores)</text><text class="legend mem" x="10" y="40">■ memory used</text>`;
-  return `<svg id="system" viewBox="0 0 ${W} ${H + 24}" width="${W}" height="${H + 24}" role="img">${axis(span, H, secs)}${yTicks}${legend}<polyline class="cpu" points="${cpu.join(" ")}"/><polyline class="mem" points="${mem.join(" ")}"/></svg>`;
+  const plot = `${axis(span, H, secs)}${yTicks}${legend}<polyline class="cpu" points="${cpu.join(" ")}"/><polyline class="mem" points="${mem.join(" ")}"/>`;
+  return `<svg id="system" viewBox="0 0 ${W} ${H + 34}" width="${W}" height="${H + 34}" role="img"><g transform="translate(0,10)">${plot}</g></svg>`;
 }

@@ -1,0 +1,120 @@
+/** Report formats over a real recorded run: json against docs/report-schema.json, nextflow, csv, table, --output, cost. */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import Ajv from "ajv";
+import { NEXTFLOW_COLUMNS } from "../../src/report/index.ts";
+import { ROOT, cleanupTemp, run } from "../helpers/harness.ts";
+import { type Recorded, recordPipeline } from "./_pipeline.ts";
+
+let rec: Recorded;
+// biome-ignore lint/suspicious/noExplicitAny: the parsed report is checked by the schema first
+let json: any;
+beforeAll(async () => {
+  rec = await recordPipeline();
+  const r = await run(["report", rec.name, "--format", "json", "--price-per-hour", "2.5"], { env: rec.env });
+  expect(r.code).toBe(0);
+  json = JSON.parse(r.stdout);
+});
+afterAll(cleanupTemp);
+
+describe("json", () => {
+  test("validates against docs/report-schema.json", () => {
+    const schema = JSON.parse(readFileSync(join(ROOT, "docs", "report-schema.json"), "utf8"));
+    const validate = new Ajv({ allErrors: true, strict: true }).compile(schema);
+    const ok = validate(json);
+    expect(validate.errors ?? []).toEqual([]);
+    expect(ok).toBe(true);
+    // and the schema is strict enough to catch a drift
+    expect(validate({ ...json, extra: 1 })).toBe(false);
+    expect(validate({ ...json, steps: [{ ...json.steps[0], peak_rss_bytes: "1 MB" }] })).toBe(false);
+  });
+
+  test("the pipeline's steps, named by the rules, in start order, with the failure", () => {
+    const names = json.steps.map((s: { name: string }) => s.name);
+    expect(names).toEqual(["sort", "summarize.py", "gzip", "sort"]);
+    expect(json.steps.map((s: { kind: string }) => s.kind)).toEqual(["tool", "script", "tool", "tool"]);
+    const failed = json.steps.filter((s: { failed: boolean }) => s.failed);
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ index: 4, exit_code: 2 });
+    expect(json.totals.failed_steps).toBe(1);
+    expect(json.totals.steps).toBe(4);
+    // sort read 300k numbers and wrote them back sorted: ~1.7 MB through write()
+    expect(json.steps[0].wchar).toBeGreaterThan(1_000_000);
+    expect(json.steps[0].cpu_seconds).toBeGreaterThan(0);
+    expect(json.steps[0].peak_rss_bytes).toBeGreaterThan(1_000_000);
+  });
+
+  test("totals: wall, CPU hours, peak memory, bytes, and the cost from --price-per-hour", () => {
+    const t = json.totals;
+    expect(t.wall_ms).toBeGreaterThan(0);
+    expect(t.cpu_hours).toBeGreaterThan(0);
+    const stepCpu = json.steps.reduce((a: number, s: { cpu_seconds: number }) => a + s.cpu_seconds, 0);
+    expect(t.cpu_hours * 3600).toBeGreaterThanOrEqual(stepCpu - 1e-6);
+    expect(t.peak_rss_bytes).toBeGreaterThanOrEqual(
+      Math.max(...json.steps.map((s: { peak_rss_bytes: number }) => s.peak_rss_bytes)),
+    );
+    expect(t.wchar).toBeGreaterThan(json.steps[0].wchar);
+    expect(t.price_per_hour).toBe(2.5);
+    expect(t.cost).toBeCloseTo((t.wall_ms / 3.6e6) * 2.5, 4);
+  });
+});
+
+test("nextflow: exactly Nextflow's trace header names, tab-separated, Nextflow units", async () => {
+  const r = await run(["report", rec.name, "--format", "nextflow"], { env: rec.env });
+  expect(r.code).toBe(0);
+  const [head, ...rows] = r.stdout.trimEnd().split("\n");
+  expect(head).toBe(
+    "task_id\thash\tnative_id\tname\tstatus\texit\tsubmit\tduration\trealtime\t%cpu\tpeak_rss\tpeak_vmem\trchar\twchar\tread_bytes\twrite_bytes",
+  );
+  expect(head!.split("\t")).toEqual([...NEXTFLOW_COLUMNS]);
+  expect(rows).toHaveLength(4);
+  const cells = rows.map((l) => Object.fromEntries(l.split("\t").map((v, i) => [NEXTFLOW_COLUMNS[i], v])));
+  expect(cells.map((c) => c.status)).toEqual(["COMPLETED", "COMPLETED", "COMPLETED", "FAILED"]);
+  expect(cells[3]!.exit).toBe("2");
+  for (const c of cells) {
+    expect(c.submit).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/);
+    expect(c.duration).toMatch(/^(\d+ms|\d+(\.\d)?s|(\d+d )?(\d+h )?\d+m \d+s)$/);
+    expect(c["%cpu"]).toMatch(/^\d+\.\d%$/);
+    expect(c.peak_rss).toMatch(/^(0|\d+(\.\d)? (B|KB|MB|GB|TB))$/);
+    expect(c.wchar).toMatch(/^(0|\d+(\.\d)? (B|KB|MB|GB|TB))$/);
+  }
+  expect(cells[0]!.wchar).toMatch(/ MB$/);
+});
+
+test("csv: a header and one RFC 4180 row per step", async () => {
+  const r = await run(["report", rec.name, "--format", "csv"], { env: rec.env });
+  const lines = r.stdout.split("\r\n").filter(Boolean);
+  expect(lines[0]).toStartWith("index,name,kind,tool,pid,started_at");
+  expect(lines).toHaveLength(5);
+  expect(lines[2]).toStartWith("2,summarize.py,script,python,");
+});
+
+test("table (default): header, totals and steps, then the process tree", async () => {
+  const r = await run(["report", rec.name, "--price-per-hour", "1"], { env: rec.env });
+  expect(r.stdout).toContain("steps     4 (1 failed)");
+  expect(r.stdout).toMatch(/cost +\d+\.\d{4} at 1 per hour/);
+  expect(r.stdout).toMatch(/\n4 .*FAILED 2 .*sort\n/);
+  expect(r.stdout).toContain("./pipeline.sh");
+  expect(r.stdout.indexOf("\nprocesses\n")).toBeGreaterThan(r.stdout.indexOf("summarize.py"));
+});
+
+test("--output writes the file and says so on stderr; bad flags are usage errors", async () => {
+  const out = join(rec.dir, "trace.txt");
+  const r = await run(["report", rec.name, "--format", "nextflow", "--output", out], { env: rec.env });
+  expect(r.code).toBe(0);
+  expect(r.stdout).toBe("");
+  expect(r.stderr).toContain(`to ${out}`);
+  expect(readFileSync(out, "utf8")).toStartWith("task_id\thash\t");
+  const bad = await run(["report", "--format", "xml"], { env: rec.env });
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain("--format must be one of table, json, csv, nextflow, html");
+  const price = await run(["report", "--price-per-hour", "-3"], { env: rec.env });
+  expect(price.code).toBe(2);
+});
+
+test("--json keeps the raw run and processes (docs/CLI.md)", async () => {
+  const r = JSON.parse((await run(["report", rec.name, "--json"], { env: rec.env })).stdout);
+  expect(r.run.name).toBe(rec.name);
+  expect(r.processes.length).toBe(json.totals.processes);
+});

@@ -1,0 +1,80 @@
+/** The HTML report opened in real headless Chromium (Debian `chromium`) over the DevTools protocol. */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Page, openPage } from "../../scripts/chromium.ts";
+import { cleanupTemp, run } from "../helpers/harness.ts";
+import { type Recorded, recordPipeline } from "./_pipeline.ts";
+
+let rec: Recorded;
+let file: string;
+let page: Page;
+let steps: { name: string; failed: boolean }[];
+beforeAll(async () => {
+  rec = await recordPipeline("html-test");
+  file = join(rec.dir, "report.html");
+  const r = await run(["report", "--format", "html", "--output", file], { env: rec.env });
+  expect(r.code).toBe(0);
+  steps = JSON.parse((await run(["report", "--format", "json"], { env: rec.env })).stdout).steps;
+  page = await openPage(file);
+});
+afterAll(async () => {
+  await page?.close();
+  cleanupTemp();
+});
+
+test("one self-contained file under 1 MB: no script, no external resource, a CSP that forbids loading any", () => {
+  const html = readFileSync(file, "utf8");
+  expect(statSync(file).size).toBeLessThan(1024 * 1024);
+  expect(html).toContain(`content="default-src 'none'; style-src 'unsafe-inline'"`);
+  expect(html).not.toMatch(/<script|<link|<img|<iframe|\ssrc=|\shref=|url\(/i);
+});
+
+test("renders in Chromium without console errors, exceptions or failed loads", async () => {
+  expect(await page.evaluate<string>("document.title")).toBe("tracer report: html-test");
+  expect(page.errors).toEqual([]);
+});
+
+test("the timeline has one bar per step, failures highlighted", async () => {
+  expect(steps.length).toBe(4);
+  expect(await page.evaluate<number>("document.querySelectorAll('#timeline rect.bar').length")).toBe(
+    steps.length,
+  );
+  const failed = await page.evaluate<string[]>(
+    "[...document.querySelectorAll('#timeline rect.bar.failed')].map(r => r.dataset.step)",
+  );
+  expect(failed).toEqual(steps.flatMap((s, i) => (s.failed ? [String(i + 1)] : [])));
+  const color = await page.evaluate<string>(
+    "getComputedStyle(document.querySelector('#timeline rect.bar.failed')).fill",
+  );
+  expect(color).toBe("rgb(209, 36, 47)");
+  // bars are laid out: each visible, and later steps start further right
+  const xs = await page.evaluate<number[]>(
+    "[...document.querySelectorAll('#timeline rect.bar')].map(r => r.getBoundingClientRect().width > 0 ? r.x.baseVal.value : -1)",
+  );
+  expect(xs.every((x) => x >= 0)).toBe(true);
+  expect([...xs].sort((a, b) => a - b)).toEqual(xs);
+});
+
+test("per-step CPU and memory bars, the host plot and the summary table are there", async () => {
+  const counts = await page.evaluate<number[]>(
+    "['#cpu-bars rect', '#mem-bars rect', '#system polyline.cpu', '#steps tbody tr', '#steps tr.failed'].map(s => document.querySelectorAll(s).length)",
+  );
+  expect(counts).toEqual([4, 4, 1, 4, 1]);
+  const points = await page.evaluate<number>("document.querySelector('#system polyline.cpu').points.length");
+  expect(points).toBeGreaterThan(1);
+  expect(await page.evaluate<string>("document.querySelector('#steps tbody').textContent")).toContain(
+    "summarize.py",
+  );
+});
+
+test("the error collector itself sees a console error (control)", async () => {
+  const bad = join(rec.dir, "bad.html");
+  writeFileSync(bad, "<!doctype html><title>x</title><script>console.error('boom')</script>");
+  const p = await openPage(bad);
+  try {
+    expect(p.errors.join("\n")).toContain("boom");
+  } finally {
+    await p.close();
+  }
+});

@@ -1,0 +1,135 @@
+/**
+ * Grouping processes into steps. Process rows are written by hand here (a Nextflow installation is not
+ * available to the tests; Snakemake's real process tree is covered by snakemake.test.ts), shaped as the
+ * store returns them.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadRules } from "../../src/rules/index.ts";
+import { type RssSamples, type StepProcess, groupSteps } from "../../src/steps/index.ts";
+import { peakRss } from "../../src/steps/_rollup.ts";
+import { cleanupTemp, tempDir } from "../helpers/harness.ts";
+
+afterAll(cleanupTemp);
+const rules = loadRules({ config: false });
+
+let nextId = 1;
+function proc(parent: StepProcess | null, argv: string[], o: Partial<StepProcess> = {}): StepProcess {
+  const id = nextId++;
+  return {
+    id,
+    pid: 1000 + id,
+    parentId: parent?.id ?? null,
+    comm: argv[0]!.slice(argv[0]!.lastIndexOf("/") + 1).slice(0, 15),
+    argv,
+    cwd: "/w",
+    startedAt: 1000 * id,
+    endedAt: 1000 * id + 500,
+    exitCode: 0,
+    signal: null,
+    oomKilled: false,
+    userUs: 100_000,
+    systemUs: 10_000,
+    peakRssKb: 1000,
+    rchar: 10,
+    wchar: 20,
+    readBytes: 0,
+    writeBytes: 4096,
+    ...o,
+  };
+}
+
+test("a tool is one step with its descendants rolled up; a shell script wrapping tools is transparent", () => {
+  const sh = proc(null, ["/bin/bash", "run.sh"], { endedAt: 20_000 });
+  const bwa = proc(sh, ["bwa", "mem", "ref.fa", "r.fq"], { endedAt: 9000 });
+  const child = proc(bwa, ["/bin/sh", "-c", "gzip -dc r.fq.gz"], {
+    userUs: 400_000,
+    peakRssKb: 5000,
+    endedAt: 7000,
+  });
+  const sort = proc(sh, ["samtools", "sort", "-o", "x.bam"], { exitCode: 1 });
+  const steps = groupSteps([sh, bwa, child, sort], rules);
+  expect(steps.map((s) => s.name)).toEqual(["bwa mem", "samtools sort"]);
+  const [a, b] = steps;
+  expect(a!.processIds).toEqual([bwa.id, child.id]);
+  expect(a!.cpuUs).toBe(110_000 + 410_000);
+  expect(a!.peakRssKb).toBe(5000);
+  expect(a!.wchar).toBe(40);
+  expect(a!.durationMs).toBe(9000 - bwa.startedAt!);
+  expect(a!.failed).toBe(false);
+  expect(b!.failed).toBe(true);
+  expect(b!.exitCode).toBe(1);
+});
+
+test("a script with no named tool inside is itself the step; a signal or OOM kill is a failure", () => {
+  const py = proc(null, ["python3", "scripts/plot.py"]);
+  const inner = proc(py, ["/bin/sh", "-c", "ls"]);
+  const killed = proc(null, ["minimap2", "-a", "ref"], { exitCode: null, signal: 9, oomKilled: true });
+  const steps = groupSteps([py, inner, killed], rules);
+  expect(steps.map((s) => [s.name, s.kind, s.processIds.length, s.failed])).toEqual([
+    ["plot.py", "script", 2, false],
+    ["minimap2", "tool", 1, true],
+  ]);
+});
+
+test("Snakemake: each job shell the engine starts is a step named after the tools in it", () => {
+  const smk = proc(null, ["/usr/bin/python3", "/usr/bin/snakemake", "-j", "2"], { comm: "snakemake" });
+  const job1 = proc(smk, [
+    "/bin/bash",
+    "-c",
+    "set -euo pipefail;  bwa mem ref.fa a.fq | samtools sort -o a.bam",
+  ]);
+  const bwa = proc(job1, ["bwa", "mem", "ref.fa", "a.fq"]);
+  const st = proc(job1, ["samtools", "sort", "-o", "a.bam"]);
+  const job2 = proc(smk, ["/bin/bash", "-c", "set -euo pipefail;  wc -l a.txt > b.txt"]);
+  const wc = proc(job2, ["wc", "-l", "a.txt"]);
+  const steps = groupSteps([smk, job1, bwa, st, job2, wc], rules);
+  expect(steps.map((s) => [s.name, s.kind, s.processIds.length])).toEqual([
+    ["bwa mem | samtools sort", "snakemake-job", 3],
+    ["wc -l a.txt > b.txt", "snakemake-job", 2],
+  ]);
+  expect(steps[0]!.tools).toEqual(["bwa mem", "samtools sort"]);
+});
+
+test("Nextflow: a task is its work dir's .command.run subtree, named from the file's header", () => {
+  const work = tempDir();
+  const wd = join(work, "work", "3f", "a1b2c3d4e5f6");
+  mkdirSync(wd, { recursive: true });
+  writeFileSync(join(wd, ".command.run"), "#!/bin/bash\n# NEXTFLOW TASK: ALIGN (sample_1)\nset -e\n");
+  const gone = join(work, "work", "9c", "ffee00112233");
+  const nf = proc(null, ["java", "-cp", "nf.jar", "nextflow.cli.Launcher", "run", "main.nf"]);
+  const t1 = proc(nf, ["/bin/bash", "-ue", ".command.run"], { cwd: wd });
+  const sh = proc(t1, ["/bin/bash", "-ue", ".command.sh"], { cwd: wd });
+  const bwa = proc(sh, ["bwa", "mem", "ref", "x"], { cwd: wd });
+  const t2 = proc(nf, ["/bin/bash", "-ue", `${gone}/.command.run`], { exitCode: 1 });
+  const steps = groupSteps([nf, t1, sh, bwa, t2], rules);
+  expect(steps.map((s) => [s.name, s.kind, s.workdir, s.processIds.length, s.failed])).toEqual([
+    ["ALIGN (sample_1)", "nextflow-task", wd, 3, false],
+    ["task 9c/ffee00112233", "nextflow-task", gone, 1, true],
+  ]);
+  expect(steps[0]!.tools).toEqual(["bwa mem"]);
+});
+
+test("peak memory: the largest sum over one sampled instant, at least the largest VmHWM", () => {
+  const a = proc(null, ["bwa"], { peakRssKb: 700 });
+  const b = proc(null, ["samtools"], { peakRssKb: 300 });
+  const samples: RssSamples = new Map([
+    [
+      a.id,
+      [
+        { at: 1, rssKb: 500 },
+        { at: 2, rssKb: 600 },
+      ],
+    ],
+    [
+      b.id,
+      [
+        { at: 1, rssKb: 250 },
+        { at: 3, rssKb: 300 },
+      ],
+    ],
+  ]);
+  expect(peakRss([a, b], samples)).toBe(750);
+  expect(peakRss([a, b], new Map())).toBe(700);
+});
