@@ -53,8 +53,12 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
     const n = named.get(p.id);
     const workdir = nextflowWorkdir(p);
     if (workdir) return add(p, "nextflow-task", "nextflow", nextflowTaskName(workdir), workdir);
-    if (engine?.name === "snakemake" && p.parentId === engine.id && isSnakemakeJobShell(p))
-      return add(p, "snakemake-job", "snakemake", undefined);
+    // a job is a `bash -c` shell Snakemake starts, or the one named command bash exec'd into
+    // (Snakemake's other children, such as its scheduler's ILP solver, are not jobs)
+    if (engine?.name === "snakemake" && p.parentId === engine.id) {
+      if (isSnakemakeJobShell(p)) return add(p, "snakemake-job", "snakemake", undefined);
+      if (n && n.kind !== "workflow") return add(p, "snakemake-job", "snakemake", n.display);
+    }
     if (n?.kind === "tool") return add(p, "tool", n.name, n.display);
     if (n?.kind === "script") {
       const inner = subtree(p).slice(1);

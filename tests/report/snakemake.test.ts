@@ -1,0 +1,127 @@
+/**
+ * End to end: a real Snakemake workflow (Debian snakemake, bwa, samtools) on generated data under
+ * `tracer run`. Every job is a named step, and its duration and peak RSS are compared with Snakemake's
+ * own `benchmark:` file for that job.
+ *
+ * Snakemake's max_rss is the largest summed RSS of the job's process tree at its psutil samples: one
+ * when the job starts, then one every 0.5 s. For a job shorter than that it is only the start-up
+ * sample (bash or the tool just exec'd), so it is a lower bound of the true peak, which tracer's
+ * figure (exact per-process VmHWM and 0.1 s tree sums) must not go below. The mapping jobs run ~2–3 s
+ * at a steady RSS (bwa mem -K keeps its batches small): there both must agree within 5 %.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cleanupTemp, ensureBuilt, isolatedEnv, run, tempDir } from "../helpers/harness.ts";
+import { SNAKEFILE, readBench, writeData } from "./_snakemake.ts";
+
+interface StepJson {
+  name: string;
+  kind: string;
+  command: string;
+  started_at: string;
+  ended_at: string;
+  duration_ms: number;
+  peak_rss_bytes: number;
+  failed: boolean;
+}
+
+let dir: string;
+let steps: StepJson[];
+beforeAll(async () => {
+  await ensureBuilt();
+  dir = tempDir();
+  writeData(dir, ["s1", "s2"], { genomeBp: 1_000_000, reads: 60_000, readLen: 100 });
+  writeFileSync(join(dir, "Snakefile"), SNAKEFILE);
+  const env = isolatedEnv();
+  const r = await run(
+    ["run", "--quiet", "--interval", "0.1", "--name", "smk", "--", "snakemake", "-j", "1", "--quiet"],
+    {
+      env,
+      cwd: dir,
+    },
+  );
+  expect(r.code).toBe(0);
+  const rep = await run(["report", "smk", "--format", "json"], { env });
+  steps = JSON.parse(rep.stdout).steps;
+});
+afterAll(cleanupTemp);
+
+const RULE_OF: [RegExp, string][] = [
+  [/^bwa index/, "bwa_index"],
+  [/^bwa mem/, "bwa_map"],
+  [/^samtools sort/, "samtools_sort"],
+  [/^samtools( index)?$/, "samtools_index"],
+];
+const ruleOf = (s: StepJson) => RULE_OF.find(([re]) => re.test(s.name))?.[1];
+
+test("every Snakemake job is one named step", () => {
+  const jobs = steps.filter((s) => s.kind === "snakemake-job");
+  expect(jobs).toHaveLength(7);
+  expect(steps).toHaveLength(7);
+  expect(jobs.map(ruleOf).sort()).toEqual([
+    "bwa_index",
+    "bwa_map",
+    "bwa_map",
+    "samtools_index",
+    "samtools_index",
+    "samtools_sort",
+    "samtools_sort",
+  ]);
+  expect(jobs.filter((s) => s.name.startsWith("bwa mem")).map((s) => s.name)).toEqual([
+    "bwa mem | samtools view",
+    "bwa mem | samtools view",
+  ]);
+  expect(jobs.every((s) => !s.failed)).toBe(true);
+});
+
+test("durations and peak RSS agree with Snakemake's benchmark files", () => {
+  // pair each benchmark file with its job: same rule, in the order the jobs ended (file mtime)
+  const benches = readdirSync(join(dir, "bench")).map((f) => ({
+    file: f,
+    rule: f.split(".")[0]!,
+    mtime: statSync(join(dir, "bench", f)).mtimeMs,
+    ...readBench(readFileSync(join(dir, "bench", f), "utf8")),
+  }));
+  expect(benches).toHaveLength(7);
+  const rows: string[] = [];
+  const problems: string[] = [];
+  for (const rule of new Set(benches.map((b) => b.rule))) {
+    const bs = benches.filter((b) => b.rule === rule).sort((a, b) => a.mtime - b.mtime);
+    const ss = steps
+      .filter((s) => ruleOf(s) === rule)
+      .sort((a, b) => Date.parse(a.ended_at) - Date.parse(b.ended_at));
+    expect(ss.length).toBe(bs.length);
+    bs.forEach((b, i) => {
+      const s = ss[i]!;
+      const snakeMs = b.s * 1000;
+      const dt = Math.abs(s.duration_ms - snakeMs);
+      const mib = s.peak_rss_bytes / 1048576;
+      const steady = snakeMs >= 1500;
+      const rssDiff = b.maxRssMiB === null ? null : (mib - b.maxRssMiB) / b.maxRssMiB;
+      rows.push(
+        [
+          b.file.padEnd(26),
+          s.name.padEnd(24),
+          snakeMs.toFixed(1).padStart(8),
+          s.duration_ms.toFixed(1).padStart(8),
+          dt.toFixed(1).padStart(6),
+          String(b.maxRssMiB ?? "-").padStart(7),
+          mib.toFixed(2).padStart(7),
+          rssDiff === null ? "      -" : `${(100 * rssDiff).toFixed(1)}%`.padStart(7),
+          steady ? "steady" : "short",
+        ].join(" "),
+      );
+      if (dt > 20 && dt / snakeMs > 0.05)
+        problems.push(`${b.file}: duration ${s.duration_ms} ms vs ${snakeMs} ms`);
+      if (b.maxRssMiB !== null && mib < b.maxRssMiB * 0.95)
+        problems.push(`${b.file}: peak RSS ${mib.toFixed(2)} MiB below Snakemake's ${b.maxRssMiB}`);
+      if (steady && (rssDiff === null || Math.abs(rssDiff) > 0.05))
+        problems.push(`${b.file}: peak RSS ${mib.toFixed(2)} MiB vs ${b.maxRssMiB} MiB`);
+    });
+  }
+  console.log(
+    `benchmark file             step                     smk ms   tracer ms  |Δ|ms smk MiB tracer MiB  ΔRSS\n${rows.join("\n")}`,
+  );
+  expect(problems).toEqual([]);
+});
