@@ -10,7 +10,7 @@ import { mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { openPage } from "./chromium.ts";
+import { openPage } from "../tests/report/_chromium.ts";
 
 const root = resolve(import.meta.dir, "..");
 const { values } = parseArgs({

@@ -2,7 +2,8 @@
  * Open a local HTML file in headless Chromium (Debian `chromium`) and talk to it over the DevTools
  * protocol on a loopback port: collect console errors, uncaught exceptions and error log entries
  * (failed loads, CSP violations), evaluate expressions, take a full-page screenshot.
- * Used by tests/report/html.test.ts and scripts/screenshot.ts.
+ * Used by tests/report/html.test.ts and scripts/screenshot.ts. It lives under tests/ because it opens a
+ * (loopback) WebSocket, which the static-analysis gate allows only outside the shipped tree (src/ ffi/ scripts/).
  */
 import { mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

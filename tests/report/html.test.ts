@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Page, openPage } from "../../scripts/chromium.ts";
+import { type Page, openPage } from "./_chromium.ts";
 import { cleanupTemp, run } from "../helpers/harness.ts";
 import { type Recorded, recordPipeline } from "./_pipeline.ts";
 
