@@ -1,4 +1,5 @@
 /** Hand-written SVG charts for the HTML report: no library, no script, a few kilobytes each. */
+import { maxOf } from "../steps/_rollup.ts";
 import type { Step } from "../steps/index.ts";
 import type { SystemPoint } from "./types.ts";
 
@@ -53,7 +54,7 @@ export function stepBars(
   value: (s: Step) => number,
   fmt: (v: number) => string,
 ): string {
-  const max = Math.max(1e-9, ...steps.map(value));
+  const max = maxOf(steps.map(value), 1e-9);
   const h = steps.length * ROW;
   const bars = steps.map((s, i) => {
     const y = i * ROW;

@@ -4,7 +4,9 @@
  * plot, failures in red, the totals and a summary table.
  */
 import { bytes, exitText, seconds } from "../run/format.ts";
+import { maxOf, minOf } from "../steps/_rollup.ts";
 import { esc, gantt, stepBars, systemPlot } from "./_svg.ts";
+import type { Step } from "../steps/index.ts";
 import type { Report } from "./types.ts";
 
 const CSS = `
@@ -27,15 +29,29 @@ tr.failed td{background:#ffebe9;color:#a40e26}.empty{color:#58636f}
 const card = (label: string, value: string, bad = false) =>
   `<div class="card${bad ? " bad" : ""}"><b>${esc(value)}</b><span>${esc(label)}</span></div>`;
 
+/** Past these, the charts and the table show the first steps only (the file stays well under 1 MB);
+ * every step is in --format json / csv / nextflow. */
+export const MAX_CHART_STEPS = 300;
+export const MAX_TABLE_STEPS = 600;
+
+/** At most n steps: every failed one first, then the earliest others, back in start order. */
+function pick(steps: Step[], n: number): Step[] {
+  if (steps.length <= n) return steps;
+  const failed = steps.filter((s) => s.failed).slice(0, n);
+  const others = steps.filter((s) => !s.failed).slice(0, n - failed.length);
+  return [...failed, ...others].sort((a, b) => a.index - b.index);
+}
+
 export function renderHtml(r: Report): string {
-  const { run, steps, totals: t } = r;
-  const t0 = Math.min(run.startedAt, ...steps.map((s) => s.startedAt));
-  const t1 = Math.max(
+  const { run, totals: t } = r;
+  const steps = pick(r.steps, MAX_CHART_STEPS);
+  const t0 = minOf([run.startedAt, ...steps.map((s) => s.startedAt)]);
+  const ends = [
     run.endedAt ?? 0,
     ...steps.map((s) => s.endedAt ?? s.startedAt),
     ...r.system.map((p) => p.at),
-    t0 + 1,
-  );
+  ];
+  const t1 = maxOf(ends, t0 + 1);
   const cards = [
     card("wall time", t.wallMs === null ? "running" : seconds(t.wallMs * 1000)),
     card("CPU hours", t.cpuHours.toFixed(4)),
@@ -46,18 +62,24 @@ export function renderHtml(r: Report): string {
     card("failed steps", String(t.failedSteps), t.failedSteps > 0),
     ...(t.cost === null ? [] : [card(`cost at ${t.pricePerHour}/h`, t.cost.toFixed(4))]),
   ];
-  const rows = steps.map(
-    (s) =>
-      `<tr class="${s.failed ? "failed" : "ok"}"><td>${s.index}</td><td>${esc(s.name)}</td><td>${esc(s.kind)}</td><td>${esc(((s.startedAt - run.startedAt) / 1000).toFixed(3))}s</td><td>${s.durationMs === null ? "-" : esc(seconds(s.durationMs * 1000))}</td><td>${esc(seconds(s.cpuUs))}</td><td>${esc(bytes(s.peakRssKb * 1024))}</td><td>${esc(bytes(s.readBytes))}</td><td>${esc(bytes(s.writeBytes))}</td><td>${esc(exitText(s.exitCode, s.signal, s.oomKilled))}</td><td class="sub">${esc(s.command.slice(0, 200))}</td></tr>`,
-  );
+  const rows = r.steps
+    .slice(0, MAX_TABLE_STEPS)
+    .map(
+      (s) =>
+        `<tr class="${s.failed ? "failed" : "ok"}"><td>${s.index}</td><td>${esc(s.name)}</td><td>${esc(s.kind)}</td><td>${esc(((s.startedAt - run.startedAt) / 1000).toFixed(3))}s</td><td>${s.durationMs === null ? "-" : esc(seconds(s.durationMs * 1000))}</td><td>${esc(seconds(s.cpuUs))}</td><td>${esc(bytes(s.peakRssKb * 1024))}</td><td>${esc(bytes(s.readBytes))}</td><td>${esc(bytes(s.writeBytes))}</td><td>${esc(exitText(s.exitCode, s.signal, s.oomKilled))}</td><td class="sub">${esc(s.command.slice(0, 200))}</td></tr>`,
+    );
   const none = `<p class="empty">No step was recognized in this run (see docs/RULES.md).</p>`;
+  const cut = (n: number) =>
+    r.steps.length > n
+      ? `<p class="empty">${n} of ${r.steps.length} steps (every failed one, then the first); all of them: tracer report --format csv.</p>`
+      : "";
   const body = [
     `<h1>${esc(run.name)} <span class="sub">${esc(run.status)}, exit ${esc(exitText(run.exitCode, run.signal))}</span></h1>`,
     `<div class="sub">${esc(run.command.join(" "))}</div>`,
     `<div class="sub">${esc(new Date(run.startedAt).toISOString())} on ${esc(run.host)} · run ${esc(run.id)} · pipeline ${esc(run.pipeline)}</div>`,
     `<div class="cards">${cards.join("")}</div>`,
     `<h2>Timeline</h2>`,
-    steps.length ? gantt(steps, t0, t1) : none,
+    steps.length ? gantt(steps, t0, t1) + cut(MAX_CHART_STEPS) : none,
     `<h2>CPU time per step</h2>`,
     steps.length
       ? stepBars(
@@ -79,7 +101,7 @@ export function renderHtml(r: Report): string {
     `<h2>Host CPU and memory</h2>`,
     r.system.length ? systemPlot(r.system, t0, t1) : `<p class="empty">No system metrics were recorded.</p>`,
     `<h2>Steps</h2>`,
-    `<table id="steps"><thead><tr><th>#</th><th>step</th><th>kind</th><th>start</th><th>wall</th><th>CPU</th><th>peak RSS</th><th>read</th><th>written</th><th>exit</th><th>command</th></tr></thead><tbody>${rows.join("")}</tbody></table>`,
+    `<table id="steps"><thead><tr><th>#</th><th>step</th><th>kind</th><th>start</th><th>wall</th><th>CPU</th><th>peak RSS</th><th>read</th><th>written</th><th>exit</th><th>command</th></tr></thead><tbody>${rows.join("")}</tbody></table>${cut(MAX_TABLE_STEPS)}`,
   ];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -3,6 +3,14 @@ import type { RssSamples, Step, StepProcess } from "./types.ts";
 
 type Figures = Omit<Step, "index" | "name" | "kind" | "tool" | "tools" | "workdir">;
 
+/** max/min over any number of values (spreading 100k+ values into Math.max overflows the stack) */
+export const maxOf = (values: Iterable<number>, start = Number.NEGATIVE_INFINITY) => {
+  let m = start;
+  for (const v of values) if (v > m) m = v;
+  return m;
+};
+export const minOf = (values: Iterable<number>) => -maxOf([...values].map((v) => -v));
+
 const sum = (ps: StepProcess[], f: (p: StepProcess) => number | null) =>
   ps.reduce((a, p) => a + (f(p) ?? 0), 0);
 
@@ -14,13 +22,19 @@ export function peakRss(procs: StepProcess[], samples: RssSamples): number {
   const byInstant = new Map<number, number>();
   for (const p of procs)
     for (const s of samples.get(p.id) ?? []) byInstant.set(s.at, (byInstant.get(s.at) ?? 0) + s.rssKb);
-  return Math.max(0, ...byInstant.values(), ...procs.map((p) => p.peakRssKb ?? 0));
+  return Math.max(
+    maxOf(byInstant.values(), 0),
+    maxOf(
+      procs.map((p) => p.peakRssKb ?? 0),
+      0,
+    ),
+  );
 }
 
 export function rollUp(root: StepProcess, procs: StepProcess[], samples: RssSamples): Figures {
-  const startedAt = root.startedAt ?? Math.min(...procs.map((p) => p.startedAt ?? Number.POSITIVE_INFINITY));
+  const startedAt = root.startedAt ?? minOf(procs.map((p) => p.startedAt ?? Number.POSITIVE_INFINITY));
   const ends = procs.map((p) => p.endedAt);
-  const endedAt = root.endedAt === null ? null : Math.max(...ends.filter((e) => e !== null));
+  const endedAt = root.endedAt === null ? null : maxOf(ends.filter((e) => e !== null));
   const oomKilled = procs.some((p) => p.oomKilled);
   return {
     rootId: root.id,

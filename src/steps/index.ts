@@ -18,7 +18,9 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
   const ids = new Set(procs.map((p) => p.id));
   for (const p of procs) {
     const parent = p.parentId !== null && ids.has(p.parentId) ? p.parentId : null;
-    children.set(parent, [...(children.get(parent) ?? []), p]);
+    const list = children.get(parent);
+    if (list) list.push(p);
+    else children.set(parent, [p]);
   }
   const named = new Map<number, Named>();
   for (const p of procs) {
@@ -28,7 +30,17 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
       v && "rule" in v ? { name: v.rule.name, kind: v.rule.kind, display: v.display } : undefined,
     );
   }
-  const subtree = (p: StepProcess): StepProcess[] => [p, ...(children.get(p.id) ?? []).flatMap(subtree)];
+  /** the process and its descendants, depth first (iterative: process trees can be deep) */
+  const subtree = (root: StepProcess): StepProcess[] => {
+    const out: StepProcess[] = [];
+    const stack = [root];
+    for (let p = stack.pop(); p; p = stack.pop()) {
+      out.push(p);
+      const kids = children.get(p.id);
+      if (kids) for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]!);
+    }
+    return out;
+  };
   const toolsIn = (ps: StepProcess[]) => [
     ...new Set(
       ps.map((q) => named.get(q.id)).flatMap((n) => (n && n.kind !== "workflow" ? [n.display] : [])),

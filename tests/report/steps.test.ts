@@ -6,6 +6,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { buildReport, renderReport } from "../../src/report/index.ts";
 import { loadRules } from "../../src/rules/index.ts";
 import { type RssSamples, type StepProcess, groupSteps } from "../../src/steps/index.ts";
 import { peakRss } from "../../src/steps/_rollup.ts";
@@ -132,4 +133,38 @@ test("peak memory: the largest sum over one sampled instant, at least the larges
   ]);
   expect(peakRss([a, b], samples)).toBe(750);
   expect(peakRss([a, b], new Map())).toBe(700);
+});
+
+test("a huge run: 20 000 steps group in one pass and the HTML stays under 1 MB, keeping the failed step", () => {
+  const root = proc(null, ["/bin/bash", "many.sh"], { endedAt: 10_000_000 });
+  const kids = Array.from({ length: 20_000 }, (_, i) =>
+    proc(root, ["samtools", "view", `chunk${i}.bam`], { exitCode: i === 19_999 ? 1 : 0 }),
+  );
+  const procs = [root, ...kids];
+  const steps = groupSteps(procs, rules);
+  expect(steps).toHaveLength(20_000);
+  const run = {
+    id: "r",
+    name: "many",
+    pipeline: "p",
+    command: ["./many.sh"],
+    cwd: "/",
+    host: "h",
+    mode: "proc-poll",
+    recorderPid: 1,
+    startedAt: root.startedAt!,
+    endedAt: root.endedAt,
+    exitCode: 0,
+    signal: null,
+    eventsLost: 0,
+    status: "done",
+    processes: procs.length,
+  };
+  const html = renderReport(
+    buildReport({ run, processes: procs, steps, samples: new Map(), system: [] }),
+    "html",
+  );
+  expect(html.length).toBeLessThan(1024 * 1024);
+  expect(html).toContain('data-step="20000"');
+  expect(html).toContain("300 of 20000 steps (every failed one, then the first)");
 });
