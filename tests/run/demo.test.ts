@@ -17,7 +17,7 @@ test("scripts/demo.sh: five steps recorded in tree order with exit codes and fig
   expect(sh).toBeGreaterThan(0);
   // the steps, indented below the pipeline's shell, in order (a step's argv may be missing when it
   // ended before tracer read it: the table then shows its [comm], which these patterns also match)
-  const steps = [/python3/, /sort -k2,2|\[sort\]/, /uniq/, /python3/, /gzip/];
+  const steps = [/simulate\.py|\[python/, /sort -k2,2|\[sort\]/, /uniq/, /summarise\.py|\[python/, /gzip/];
   let k = 0;
   for (const line of lines.slice(sh + 1))
     if (k < steps.length && /^\s*\d+\s.*\s{4}\S/.test(line) && steps[k]!.test(line)) k++;
