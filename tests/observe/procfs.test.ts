@@ -63,3 +63,19 @@ test("a zombie's stat carries its wait status (field 52); a gone pid reads as un
   expect(readStat(p.pid)).toBeUndefined();
   expect(readCmdline(p.pid)).toBeUndefined();
 });
+
+test("system metrics: memory, swap, load and the disk of a path are sane; CPU % is a share", async () => {
+  const { SystemSampler } = await import("../../src/observe/system.ts");
+  const s = new SystemSampler(tempDir());
+  await Bun.sleep(50);
+  const m = s.read();
+  expect(m.memTotalKb).toBeGreaterThan(0);
+  expect(m.memUsedKb).toBeGreaterThan(0);
+  expect(m.memUsedKb).toBeLessThanOrEqual(m.memTotalKb);
+  expect(m.swapUsedKb).toBeLessThanOrEqual(m.swapTotalKb);
+  expect(m.load1).toBeGreaterThanOrEqual(0);
+  expect(m.diskTotalBytes).toBeGreaterThan(m.diskUsedBytes);
+  expect(m.diskUsedBytes).toBeGreaterThan(0);
+  expect(m.cpuPct).toBeGreaterThanOrEqual(0);
+  expect(m.cpuPct).toBeLessThanOrEqual(100);
+});
