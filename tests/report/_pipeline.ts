@@ -7,7 +7,7 @@ export const PIPELINE = `#!/bin/bash
 # data, then sort, a script, gzip and a step that fails (the pipeline goes on)
 seq 1 300000 | awk '{ print ($1 * 7919) % 100003 }' > numbers.txt
 sort -n numbers.txt > sorted.txt
-python3 summarize.py sorted.txt > summary.txt
+/usr/bin/python3 summarize.py sorted.txt > summary.txt
 gzip -6 -c sorted.txt > sorted.txt.gz
 sort --no-such-flag numbers.txt 2>/dev/null || true
 `;
