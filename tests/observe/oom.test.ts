@@ -12,24 +12,31 @@ afterAll(cleanupTemp);
 
 /** A memory cgroup with a limit (v2 or v1), or why we cannot make one here. */
 function makeCgroup(name: string): { dir: string; remove: () => void } | string {
-  const v2 = "/sys/fs/cgroup/cgroup.controllers";
+  const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
+  const dir = join(v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory", name);
   const limit = String(64 << 20);
+  const remove = () => rmdirSync(dir);
   try {
-    if (existsSync(v2)) {
-      const dir = join("/sys/fs/cgroup", name);
-      mkdirSync(dir);
-      writeFileSync(join(dir, "memory.max"), limit);
-      if (existsSync(join(dir, "memory.swap.max"))) writeFileSync(join(dir, "memory.swap.max"), "0");
-      return { dir, remove: () => rmdirSync(dir) };
-    }
-    const dir = join("/sys/fs/cgroup/memory", name);
     mkdirSync(dir);
-    writeFileSync(join(dir, "memory.limit_in_bytes"), limit);
-    if (existsSync(join(dir, "memory.memsw.limit_in_bytes")))
-      writeFileSync(join(dir, "memory.memsw.limit_in_bytes"), limit);
-    return { dir, remove: () => rmdirSync(dir) };
   } catch (e) {
     return `cannot create a memory cgroup: ${(e as Error).message}`;
+  }
+  try {
+    const files = v2
+      ? [
+          ["memory.max", limit],
+          ["memory.swap.max", "0"],
+        ]
+      : [
+          ["memory.limit_in_bytes", limit],
+          ["memory.memsw.limit_in_bytes", limit],
+        ];
+    for (const [f, v] of files)
+      if (f === files[0]![0] || existsSync(join(dir, f!))) writeFileSync(join(dir, f!), v!);
+    return { dir, remove };
+  } catch (e) {
+    remove();
+    return `cannot limit a memory cgroup: ${(e as Error).message}`;
   }
 }
 
