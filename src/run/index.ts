@@ -131,6 +131,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
       // CMD's status still decides tracer's exit status
       note(`tracer: could not finish recording run ${name}: ${(e as Error).message}`);
     }
+    sup.dispose();
   }
   return {
     runId,

@@ -125,9 +125,16 @@ export class Supervisor {
       };
     } finally {
       clearInterval(reaper);
-      for (const [sig, h] of this.handlers) process.off(sig, h);
-      this.handlers.clear();
     }
+  }
+
+  /**
+   * Stop handling signals. Call it last: until then a signal that arrives after CMD ended (while the
+   * run is being written) is absorbed instead of killing tracer halfway.
+   */
+  dispose(): void {
+    for (const [sig, h] of this.handlers) process.off(sig, h);
+    this.handlers.clear();
   }
 
   private spawn() {
