@@ -32,9 +32,10 @@ export function nextflowTaskName(workdir: string): string {
   return m ? m[1]!.trim() : `task ${workdir.split("/").slice(-2).join("/")}`;
 }
 
-/** A Snakemake job: a `bash -c '…'` (or sh -c) started by the Snakemake process itself. */
+/** A Snakemake job: a `bash -c '…'` (or sh -c) started by the Snakemake process itself (a shell whose
+ * argv was not captured counts: Snakemake starts no other shells). */
 export function isSnakemakeJobShell(p: StepProcess): boolean {
-  return SHELLS.has(progName(p)) && (p.argv?.includes("-c") ?? false);
+  return SHELLS.has(progName(p)) && (p.argv === null || p.argv.includes("-c"));
 }
 
 /** The job's shell command, without Snakemake's strict-mode preamble, for naming a job with no known tool. */

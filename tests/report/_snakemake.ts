@@ -60,7 +60,7 @@ rule bwa_map:
     input: ref="ref.fa", idx="ref.fa.bwt", reads="{s}.fq"
     output: "mapped/{s}.bam"
     benchmark: "bench/bwa_map.{s}.tsv"
-    shell: "bwa mem -t 1 -K 200000 {input.ref} {input.reads} 2> /dev/null | samtools view -b -o {output} -"
+    shell: "bwa mem -t 1 -K 100000 {input.ref} {input.reads} 2> /dev/null | samtools view -b -o {output} -"
 
 rule samtools_sort:
     input: "mapped/{s}.bam"
