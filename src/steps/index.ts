@@ -13,6 +13,9 @@ export type { RssSamples, Step, StepKind, StepProcess } from "./types.ts";
 
 type Named = { name: string; kind: "tool" | "workflow" | "script"; display: string } | undefined;
 
+const sameArgv = (a: string[] | null, b: string[]) =>
+  a !== null && a.length === b.length && a.every((x, i) => x === b[i]);
+
 export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSamples = new Map()): Step[] {
   const children = new Map<number | null, StepProcess[]>();
   const ids = new Set(procs.map((p) => p.id));
@@ -22,8 +25,12 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
     if (list) list.push(p);
     else children.set(parent, [p]);
   }
+  const byId = new Map(procs.map((p) => [p.id, p]));
   const named = new Map<number, Named>();
   for (const p of procs) {
+    // a fork that did not exec (a subshell) shows its parent's command line: it is part of the parent
+    const parent = p.parentId === null ? undefined : byId.get(p.parentId);
+    if (parent && p.argv && sameArgv(parent.argv, p.argv)) continue;
     const v = classify(rules, { argv: p.argv, comm: p.comm });
     named.set(
       p.id,

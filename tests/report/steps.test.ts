@@ -168,3 +168,11 @@ test("a huge run: 20 000 steps group in one pass and the HTML stays under 1 MB, 
   expect(html).toContain('data-step="20000"');
   expect(html).toContain("300 of 20000 steps (every failed one, then the first)");
 });
+
+test("a subshell fork (its parent's command line, no exec) is part of its parent, not a step of its own", () => {
+  const py = proc(null, ["python3", "/w/demo/simulate.py", "300000"], { userUs: 600_000 });
+  const forks = [1, 2, 3].map(() => proc(py, ["python3", "/w/demo/simulate.py", "300000"], { userUs: 0 }));
+  const steps = groupSteps([py, ...forks], rules);
+  expect(steps.map((s) => [s.name, s.processIds.length])).toEqual([["simulate.py", 4]]);
+  expect(steps[0]!.cpuUs).toBe(610_000 + 3 * 10_000);
+});
