@@ -58,6 +58,19 @@ export interface SuperviseOptions {
   onReaped?: (r: Reaped, at: number) => void;
 }
 
+const TTY_SIGNALS = new Set<NodeJS.Signals>(["SIGINT", "SIGQUIT", "SIGWINCH"]);
+
+/** /proc/self/stat: a controlling terminal (tty_nr ≠ 0) whose foreground group (tpgid) is ours. */
+function inTerminalForeground(): boolean {
+  try {
+    const t = readFileSync("/proc/self/stat", "latin1");
+    const f = t.slice(t.lastIndexOf(")") + 2).split(" ");
+    return Number(f[4]) !== 0 && Number(f[5]) === Number(f[2]);
+  } catch {
+    return false;
+  }
+}
+
 /** CMD could not be started; `status` is what a shell reports (127 not found, 126 not runnable). */
 export class NotRunnable extends Error {
   override readonly name = "NotRunnable";
@@ -158,6 +171,9 @@ export class Supervisor {
     const c = this.child;
     if (!c) return void this.pending.push(sig);
     if (c.exitCode !== null || c.signalCode !== null) return;
+    // CMD shares our process group: when that group is a terminal's foreground, the terminal already
+    // sent Ctrl-C / Ctrl-\ / resize to CMD; a second copy would turn a graceful stop into a forced one
+    if (TTY_SIGNALS.has(sig) && inTerminalForeground()) return;
     try {
       process.kill(c.pid, sig);
     } catch {}

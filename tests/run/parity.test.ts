@@ -3,7 +3,7 @@
  * every forwarded signal, orphan reaping, PID 1 in a new PID namespace.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanupTemp, isolatedEnv, tempDir, waitFor } from "../helpers/harness.ts";
 import { INITS, type InitName, PY, start, zombiesOf } from "./_helpers.ts";
@@ -94,5 +94,32 @@ describe("PID 1 in a new PID namespace (unshare -fp --mount-proc)", () => {
     expect(r.stdout).toContain("init=1");
     expect(r.stdout).toContain("zombies=0");
     expect(r.code).toBe(3);
+  });
+});
+
+describe("Ctrl-C on a terminal reaches CMD once (script(1) provides the pty)", () => {
+  const hasScript = Bun.spawnSync(["sh", "-c", "command -v script"]).exitCode === 0;
+  if (!hasScript) console.warn("skipping: script(1) from util-linux is not installed");
+  const COUNTER = `
+import signal, sys, time
+n = 0
+def h(s, f):
+    global n
+    n += 1
+signal.signal(signal.SIGINT, h)
+open(sys.argv[1], "w").close()
+time.sleep(1)
+print("SIGINT", n, flush=True)
+`;
+  test.skipIf(!hasScript).each(inits)("%s", async (init) => {
+    const dir = tempDir();
+    const quoted = INITS[init]([PY, "-c", COUNTER, `${dir}/ready`]).map(
+      (a) => `'${a.replace(/'/g, "'\\''")}'`,
+    );
+    writeFileSync(`${dir}/cmd.sh`, `exec ${quoted.join(" ")}\n`);
+    // type ^C once CMD is ready, and keep the terminal open until CMD has answered
+    const feed = `while [ ! -e ${dir}/ready ]; do sleep 0.02; done; printf '\\003'; sleep 2`;
+    const r = await start(["sh", "-c", `(${feed}) | script -qfec "sh ${dir}/cmd.sh" /dev/null`]).done;
+    expect(r.stdout.replace(/\r/g, "")).toContain("SIGINT 1\n");
   });
 });
