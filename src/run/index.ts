@@ -74,7 +74,8 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     },
     {
       forced: o.mode,
-      connector: { receiveBufferBytes: o.receiveBufferBytes, pollMs: drainMs() },
+      // the ACK comes within a few ms; in a pid namespace it never comes: fall back quickly
+      connector: { receiveBufferBytes: o.receiveBufferBytes, pollMs: drainMs(), ackTimeoutMs: 250 },
       taskstats: { receiveBufferBytes: o.receiveBufferBytes, pollMs: drainMs() },
     },
   );
