@@ -9,7 +9,6 @@
 import { readFileSync } from "node:fs";
 import { constants } from "node:os";
 import { type Reaped, reapPid, setChildSubreaper } from "../../ffi/libc.ts";
-import { scrubEnv } from "../core/env.ts";
 import { childrenOf } from "../observe/procfs.ts";
 
 export const FORWARDED = [
@@ -23,6 +22,12 @@ export const FORWARDED = [
 ] as const;
 const REAP_MS = 100;
 const SCAN_ALL_EVERY = 10;
+
+const untouched = (env: Record<string, string | undefined>) => {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  return out;
+};
 
 function mainThreadChildren(): number[] {
   try {
@@ -154,7 +159,9 @@ export class Supervisor {
     try {
       return Bun.spawn(this.opts.cmd, {
         stdio: ["inherit", "inherit", "inherit"],
-        env: scrubEnv(this.opts.env ?? process.env),
+        // CMD's environment is the user's, untouched (LD_LIBRARY_PATH, conda, modules): unlike a self-spawn
+        // (src/core/env.ts) it does not run our code, so there is nothing to scrub
+        env: untouched(this.opts.env ?? process.env),
         cwd: this.opts.cwd,
       });
     } catch (e) {

@@ -24,6 +24,19 @@ describe.each([
   });
 });
 
+test("the environment reaches CMD untouched, loader and runtime variables included", async () => {
+  const env = isolatedEnv({
+    LD_LIBRARY_PATH: "/opt/lib",
+    NODE_OPTIONS: "--max-old-space-size=64",
+    X_MINE: "a b",
+  });
+  const r = await start(
+    INITS.tracer(["sh", "-c", 'printf "%s|%s|%s" "$LD_LIBRARY_PATH" "$NODE_OPTIONS" "$X_MINE"']),
+    env,
+  ).done;
+  expect(r.stdout).toBe("/opt/lib|--max-old-space-size=64|a b");
+});
+
 test("stdout and stderr pass through untouched; --quiet leaves stderr to CMD", async () => {
   const r = await start(INITS.tracer(["sh", "-c", "printf 'out\\0x'; printf err >&2"])).done;
   expect(r.stdout).toBe("out\0x");
