@@ -108,6 +108,13 @@ export function processTable(run: RunRow, procs: ProcessRow[]): string {
   );
 }
 
+const lossDetail = (r: RunRow) => {
+  if (!r.eventsLost && !r.recovered) return "";
+  const why = Object.entries(r.lossReasons ?? {}).map(([k, n]) => `${k} ${n}`);
+  if (r.recovered) why.push(`${r.recovered} processes recovered from taskstats`);
+  return ` (${why.join(", ")}; see docs/CAPTURE.md)`;
+};
+
 export function runHeader(r: RunRow): string {
   const wall = r.endedAt === null ? "-" : seconds((r.endedAt - r.startedAt) * 1000);
   const lines = [
@@ -116,7 +123,7 @@ export function runHeader(r: RunRow): string {
     `command   ${commandLine(r.command, null, 200)}`,
     `started   ${when(r.startedAt)} UTC on ${r.host}, wall ${wall}`,
     `status    ${r.status}, exit ${exitText(r.exitCode, r.signal)}`,
-    `capture   ${r.mode}, events lost: ${r.eventsLost}${r.eventsLost ? " (see docs/CAPTURE.md)" : ""}`,
+    `capture   ${r.mode}, events lost: ${r.eventsLost}${lossDetail(r)}`,
   ];
   return lines.join("\n");
 }

@@ -7,7 +7,7 @@ import { note } from "../core/output.ts";
 import { openSources } from "../observe/sources.ts";
 import { Recorder } from "../observe/recorder.ts";
 import { Sampler } from "../observe/sampler.ts";
-import type { CaptureMode } from "../observe/types.ts";
+import type { CaptureMode, CaptureSource } from "../observe/types.ts";
 import { StoreWriter, createRun, finishRun, openStore } from "../store/index.ts";
 import { type ChildEnd, Supervisor } from "./supervisor.ts";
 
@@ -40,6 +40,13 @@ const FLUSH_MS = 500;
  * Others are capped by net.core.rmem_max (~256 events by default): drain often.
  */
 const drainMs = () => (process.getuid?.() === 0 ? 100 : 10);
+
+function lossReasons(sources: CaptureSource[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of sources)
+    for (const [k, n] of Object.entries(s.stats().lossReasons)) out[k] = (out[k] ?? 0) + n;
+  return out;
+}
 
 export const defaultRunName = (d = new Date()) => `run-${d.toISOString().replace(/[-:]/g, "").slice(0, 15)}`;
 
@@ -125,6 +132,8 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
         exitCode: child?.exitCode ?? (child ? undefined : 127),
         signal: child?.signal,
         eventsLost: lost,
+        lossReasons: lossReasons(opened.sources),
+        recovered: recorder.recovered,
         mode: opened.mode,
       });
       db.close();

@@ -79,4 +79,9 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX system_metrics_run ON system_metrics(run_id, at);
   `,
+  // 2: why events were lost, and how many processes were recovered from taskstats alone
+  `
+  ALTER TABLE runs ADD COLUMN loss_reasons TEXT NOT NULL DEFAULT '{}';  -- JSON {reason: count}
+  ALTER TABLE runs ADD COLUMN recovered INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

@@ -28,6 +28,10 @@ export interface RunRow {
   exitCode: number | null;
   signal: number | null;
   eventsLost: number;
+  /** events lost by reason (ENOBUFS, seq-gap, ...) */
+  lossReasons?: Record<string, number>;
+  /** processes known only from their taskstats figures (their connector events were lost) */
+  recovered?: number;
   /** running | done | failed | interrupted (the recorder died before finishing the run) */
   status: string;
   processes: number;
@@ -55,14 +59,27 @@ export interface RunEnd {
   exitCode?: number;
   signal?: number;
   eventsLost: number;
+  lossReasons?: Record<string, number>;
+  recovered?: number;
   mode: string;
 }
 
 export function finishRun(db: Database, id: string, e: RunEnd): void {
   const ok = e.exitCode === 0 && e.signal === undefined;
   db.query(
-    `UPDATE runs SET ended_at = ?, exit_code = ?, signal = ?, events_lost = ?, mode = ?, status = ? WHERE id = ?`,
-  ).run(e.endedAt, e.exitCode ?? null, e.signal ?? null, e.eventsLost, e.mode, ok ? "done" : "failed", id);
+    `UPDATE runs SET ended_at = ?, exit_code = ?, signal = ?, events_lost = ?, loss_reasons = ?, recovered = ?,
+     mode = ?, status = ? WHERE id = ?`,
+  ).run(
+    e.endedAt,
+    e.exitCode ?? null,
+    e.signal ?? null,
+    e.eventsLost,
+    JSON.stringify(e.lossReasons ?? {}),
+    e.recovered ?? 0,
+    e.mode,
+    ok ? "done" : "failed",
+    id,
+  );
 }
 
 const alive = (pid: number) => {
@@ -74,14 +91,16 @@ const alive = (pid: number) => {
   }
 };
 
-type RawRun = Omit<RunRow, "command"> & { command: string };
+type RawRun = Omit<RunRow, "command" | "lossReasons"> & { command: string; lossReasons: string };
 const SELECT = `SELECT r.id, r.name, r.pipeline, r.command, r.cwd, r.host, r.mode, r.recorder_pid AS recorderPid,
   r.started_at AS startedAt, r.ended_at AS endedAt, r.exit_code AS exitCode, r.signal, r.events_lost AS eventsLost,
+  r.loss_reasons AS lossReasons, r.recovered,
   r.status, (SELECT count(*) FROM processes p WHERE p.run_id = r.id) AS processes FROM runs r`;
 
 const decode = (r: RawRun): RunRow => ({
   ...r,
   command: JSON.parse(r.command) as string[],
+  lossReasons: JSON.parse(r.lossReasons) as Record<string, number>,
   status: r.status === "running" && r.endedAt === null && !alive(r.recorderPid) ? "interrupted" : r.status,
 });
 

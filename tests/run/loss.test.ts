@@ -37,12 +37,13 @@ test.skipIf(!probe.available)(
     expect(r.stderr).toMatch(/\d+ events LOST/);
     const rep = await run(["report", "lossy", "--json"], { env });
     const { run: info, processes } = JSON.parse(rep.stdout) as {
-      run: { eventsLost: number };
+      run: { eventsLost: number; lossReasons: Record<string, number> };
       processes: { pid: number; comm: string | null; exitCode: number | null }[];
     };
     expect(info.eventsLost).toBeGreaterThan(0);
     const text = await run(["report", "lossy"], { env });
-    expect(text.stdout).toContain(`events lost: ${info.eventsLost}`);
+    expect(text.stdout).toContain(`events lost: ${info.eventsLost} (`);
+    expect(Object.values(info.lossReasons).reduce((a, b) => a + b, 0)).toBe(info.eventsLost);
     const sleepers = readFileSync(out, "utf8").split(" ").map(Number);
     for (const pid of sleepers) expect(processes.some((p) => p.pid === pid)).toBe(true);
     // what was recorded is sound: every process of this run exits 0, so every known exit code is 0

@@ -13,6 +13,7 @@ import {
   openStore,
   type ProcessRecord,
 } from "../../src/store/index.ts";
+import { MIGRATIONS } from "../../src/store/_migrations.ts";
 import { cleanupTemp, tempDir } from "../helpers/harness.ts";
 
 afterAll(cleanupTemp);
@@ -47,6 +48,33 @@ test("a fresh database is in WAL mode at the current schema; reopening migrates 
   const again = openStore(path);
   expect(listRuns(again).map((r) => r.id)).toEqual(["run-1"]);
   again.close();
+});
+
+test("a schema-1 database (an older tracer's) is migrated in place, its runs kept", () => {
+  const path = join(tempDir(), "tracer.db");
+  const raw = new Database(path, { create: true });
+  raw.exec(MIGRATIONS[0]!);
+  raw.exec("PRAGMA user_version = 1");
+  raw.exec(
+    "INSERT INTO runs (id, name, pipeline, command, cwd, host, mode, recorder_pid, started_at, ended_at, events_lost, status) " +
+      `VALUES ('old', 'old', 'p', '["true"]', '/', 'h', 'proc-poll', 1, 1000, 2000, 3, 'done')`,
+  );
+  raw.close();
+  const db = openStore(path);
+  expect(db.query("PRAGMA user_version").get()).toEqual({ user_version: SCHEMA_VERSION });
+  expect(SCHEMA_VERSION).toBeGreaterThan(1);
+  const r = findRun(db, "old");
+  expect(r).toMatchObject({ eventsLost: 3, lossReasons: {}, recovered: 0, status: "done" });
+  finishRun(db, "old", {
+    endedAt: 3000,
+    exitCode: 0,
+    eventsLost: 5,
+    lossReasons: { ENOBUFS: 1, "seq-gap": 4 },
+    recovered: 2,
+    mode: "connector+taskstats",
+  });
+  expect(findRun(db, "old")).toMatchObject({ lossReasons: { ENOBUFS: 1, "seq-gap": 4 }, recovered: 2 });
+  db.close();
 });
 
 test("a database from a newer tracer is refused, not downgraded", () => {
