@@ -7,4 +7,11 @@ import { captureSelf } from "./spawn/self.ts";
 // later self-spawn can prove it starts the same executable. The daemon never spawns itself.
 if (process.argv[2] !== "__daemon") captureSelf();
 
+// `tracer report | head`: when the reader goes away, stop quietly instead of dumping a stack
+for (const stream of [process.stdout, process.stderr])
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+
 import("./cli/index.ts").then((m) => m.main(process.argv.slice(2)));

@@ -4,7 +4,7 @@
  * a documented exit code. Everything after `--` belongs to the user's command and is never inspected.
  */
 import { type ArgsDef, type CommandDef, renderUsage, runCommand } from "citty";
-import { Exit, TracerError } from "../errors.ts";
+import { Exit, TracerError, errnoOf } from "../errors.ts";
 import { dim, red } from "../core/output.ts";
 import { VERSION } from "../version.ts";
 
@@ -95,6 +95,8 @@ export async function runCli(root: Cmd, argv: string[]): Promise<void> {
 }
 
 function report(e: unknown, verbose: boolean) {
+  // the reader of our output went away (`tracer report | head`): nothing left to say to anyone
+  if (errnoOf(e) === "EPIPE") return;
   if (e instanceof TracerError) {
     process.stderr.write(`${red("tracer:")} ${e.message}\n`);
     if (e.hint) process.stderr.write(`${dim(`  hint: ${e.hint}`)}\n`);

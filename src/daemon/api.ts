@@ -62,14 +62,14 @@ export async function handle(req: Request, state: DaemonState, hooks: ApiHooks):
       if (pipeline instanceof Response) return pipeline;
       if (state.run)
         return fail(409, "E_RUN_ACTIVE", `run "${state.run.name}" is already active; stop it first`);
-      const run = state.start(name, pipeline);
+      const run = await state.start(name, pipeline);
       log("info", "run started", { run: run.id, name: run.name, pipeline: run.pipeline });
       return json(201, { run });
     }
     case "POST /v1/stop": {
       const body = await readBody(req);
       if (body instanceof Response) return body;
-      const run = state.stop();
+      const run = await state.stop();
       if (!run) return fail(409, "E_NO_RUN", "no run is active");
       log("info", "run stopped", { run: run.id, name: run.name });
       return json(200, { run });

@@ -39,12 +39,18 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     stateDir: p.state,
   });
 
+  // the first run is recording before the socket answers, so `init` returns only once capture is live
+  if (opts.run || opts.pipeline) {
+    const run = await state.start(opts.run, opts.pipeline);
+    log("info", "run started", { run: run.id, name: run.name, pipeline: run.pipeline });
+  }
+
   let stopping = false;
   const shutdown = async (why: string) => {
     if (stopping) return;
     stopping = true;
     log("info", "daemon stopping", { reason: why });
-    const run = state.stop();
+    const run = await state.stop();
     if (run) log("info", "run ended by shutdown", { run: run.id, name: run.name });
     await server.stop(false);
     rmSync(p.socket, { force: true });
@@ -81,10 +87,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   process.on("uncaughtException", (e) => log("error", "uncaught exception", { error: e.message }));
   process.on("unhandledRejection", (e) => log("error", "unhandled rejection", { error: String(e) }));
 
-  if (opts.run || opts.pipeline) {
-    const run = state.start(opts.run, opts.pipeline);
-    log("info", "run started", { run: run.id, name: run.name, pipeline: run.pipeline });
-  }
   log("info", "daemon started", {
     pid: process.pid,
     version: VERSION,

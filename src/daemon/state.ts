@@ -1,10 +1,15 @@
 /** The daemon's in-memory state and the JSON shapes of the /v1 API (documented in docs/CLI.md). */
+import { DaemonRecording, type RecordingStats } from "./recording.ts";
+import { log } from "./log.ts";
+
 export interface RunInfo {
   id: string;
   name: string;
   pipeline: string;
   startedAt: string;
   endedAt?: string;
+  /** host-wide capture of rule-matched processes: mode and counts so far (or why it could not start) */
+  capture?: RecordingStats | { error: string };
 }
 
 export interface DaemonInfo {
@@ -25,6 +30,7 @@ export class DaemonState {
   readonly startedAt = new Date();
   run: RunInfo | null = null;
   runsCompleted = 0;
+  private recording: DaemonRecording | undefined;
 
   constructor(readonly meta: Omit<DaemonInfo, "uptimeMs" | "run" | "runsCompleted" | "startedAt" | "pid">) {}
 
@@ -34,27 +40,39 @@ export class DaemonState {
       pid: process.pid,
       startedAt: this.startedAt.toISOString(),
       uptimeMs: Date.now() - this.startedAt.getTime(),
-      run: this.run,
+      run: this.run && this.recording ? { ...this.run, capture: this.recording.stats() } : this.run,
       runsCompleted: this.runsCompleted,
     };
   }
 
-  start(name: string | undefined, pipeline: string | undefined): RunInfo {
+  /** Begin a run and its recording; a recording that cannot start leaves the run named but says why. */
+  async start(name: string | undefined, pipeline: string | undefined, record = true): Promise<RunInfo> {
     const now = new Date();
-    this.run = {
+    const run: RunInfo = {
       id: Bun.randomUUIDv7(),
       name: name || `run-${now.toISOString().replace(/[-:]/g, "").slice(0, 15)}`,
       pipeline: pipeline || "default",
       startedAt: now.toISOString(),
     };
-    return this.run;
+    this.run = run;
+    if (record) {
+      try {
+        this.recording = await DaemonRecording.start(run);
+      } catch (e) {
+        run.capture = { error: (e as Error).message };
+        log("error", "recording could not start", { run: run.id, error: (e as Error).message });
+      }
+    }
+    return this.info().run!;
   }
 
-  stop(): RunInfo | null {
+  async stop(): Promise<RunInfo | null> {
     const run = this.run;
     if (!run) return null;
     this.run = null;
     this.runsCompleted++;
-    return { ...run, endedAt: new Date().toISOString() };
+    const capture = await this.recording?.stop();
+    this.recording = undefined;
+    return { ...run, endedAt: new Date().toISOString(), ...(capture ? { capture } : {}) };
   }
 }

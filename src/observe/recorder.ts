@@ -33,6 +33,14 @@ export interface RecorderStats {
   lossReasons: Record<string, number>;
 }
 
+export interface RecorderOptions {
+  /**
+   * Daemon mode: a process outside the tree that execs a command this accepts becomes a top-level
+   * process of the run (its descendants follow).
+   */
+  adopt?: (argv: string[], comm: string | undefined) => boolean;
+}
+
 export class Recorder {
   /** the newest record of each pid in the run (alive or not) */
   private latest = new Map<number, ProcessRecord>();
@@ -49,6 +57,7 @@ export class Recorder {
   constructor(
     private readonly writer: StoreWriter,
     readonly rootPid: number,
+    private readonly opts: RecorderOptions = {},
   ) {}
 
   /** Live records, for the sampler. */
@@ -138,9 +147,14 @@ export class Recorder {
   private onExec(pid: number, at: number) {
     let rec = this.latest.get(pid);
     if (!rec || !this.live.has(rec)) {
-      // missed the fork (loss, or a source that only reports execs): adopt it if its parent is ours
+      // missed the fork (loss, or a source that only reports execs): adopt it if its parent is ours,
+      // or (daemon mode) if what it runs is something we were asked to record
       const st = readStat(pid);
-      if (!st || !this.inScope(st.ppid)) return;
+      if (!st) return;
+      if (!this.inScope(st.ppid)) {
+        const argv = this.opts.adopt ? readCmdline(pid) : undefined;
+        if (!argv?.length || !this.opts.adopt?.(argv, st.comm)) return;
+      }
       rec = this.identify(pid, st.ppid, at);
     }
     // Read stat only when cmdline is empty (a zombie) or gone: then the parent's argv no longer

@@ -1,0 +1,113 @@
+/**
+ * Daemon mode: while a run is active, record host-wide only the processes a recognition rule matches
+ * (bwa, samtools, snakemake, …) plus their descendants, into the store under the run's id. Capture as
+ * strong as the host allows (connector + taskstats as root); loss is counted like `tracer run` does.
+ */
+import { hostname } from "node:os";
+import { Recorder } from "../observe/recorder.ts";
+import { Sampler } from "../observe/sampler.ts";
+import { openSources } from "../observe/sources.ts";
+import type { CaptureMode, CaptureSource } from "../observe/types.ts";
+import { loadRules, matchProcess } from "../rules/index.ts";
+import { StoreWriter, createRun, finishRun, openStore } from "../store/index.ts";
+import { log } from "./log.ts";
+import type { RunInfo } from "./state.ts";
+
+const FLUSH_MS = 500;
+/** no process has this parent: in daemon mode nothing is in scope until a rule adopts it */
+const NO_ROOT = -1;
+
+export interface RecordingStats {
+  mode: CaptureMode;
+  processes: number;
+  lost: number;
+}
+
+export class DaemonRecording {
+  private constructor(
+    private readonly run: RunInfo,
+    private readonly db: ReturnType<typeof openStore>,
+    private readonly recorder: Recorder,
+    private readonly sampler: Sampler,
+    private readonly sources: CaptureSource[],
+    private readonly flusher: ReturnType<typeof setInterval>,
+    readonly mode: CaptureMode,
+  ) {}
+
+  static async start(run: RunInfo): Promise<DaemonRecording> {
+    const rules = loadRules();
+    const db = openStore();
+    const writer = new StoreWriter(db, run.id);
+    const recorder = new Recorder(writer, NO_ROOT, {
+      adopt: (argv, comm) => matchProcess(rules, { argv, comm }) !== undefined,
+    });
+    // a failure while recording is logged, never fatal to the daemon
+    const guard =
+      <T>(f: (x: T) => void) =>
+      (x: T) => {
+        try {
+          f(x);
+        } catch (e) {
+          log("warn", "recording error", { run: run.id, error: (e as Error).message });
+        }
+      };
+    const opened = await openSources(
+      1, // proc-poll fallback watches the whole host
+      (s) => {
+        s.onEvent(guard(recorder.onEvent));
+        s.onExitFigures?.(guard(recorder.onExitFigures));
+      },
+      { connector: { pollMs: 100 }, taskstats: { pollMs: 100 } },
+    );
+    createRun(db, {
+      id: run.id,
+      name: run.name,
+      pipeline: run.pipeline,
+      command: [],
+      cwd: "/",
+      host: hostname(),
+      mode: opened.mode,
+      recorderPid: process.pid,
+      startedAt: Date.parse(run.startedAt),
+    });
+    const sampler = new Sampler(recorder, writer, 1000, "/");
+    sampler.start();
+    const flusher = setInterval(
+      guard(() => recorder.flush()),
+      FLUSH_MS,
+    );
+    for (const why of opened.skipped) log("info", "capture source skipped", { why });
+    log("info", "recording", { run: run.id, mode: opened.mode });
+    return new DaemonRecording(run, db, recorder, sampler, opened.sources, flusher, opened.mode);
+  }
+
+  stats(): RecordingStats {
+    const lost = this.sources.reduce((n, s) => n + s.stats().lost, 0);
+    return { mode: this.mode, processes: this.recorder.stats().processes, lost };
+  }
+
+  /** Stop capture, write what is pending, close the run. Never throws. */
+  async stop(endedAt = Date.now()): Promise<RecordingStats> {
+    this.sampler.stop();
+    clearInterval(this.flusher);
+    for (const s of this.sources) await s.stop().catch(() => {});
+    const stats = this.stats();
+    try {
+      this.recorder.flush(true);
+      // a daemon run has no command of its own: stopping it normally ends it with code 0
+      finishRun(this.db, this.run.id, {
+        endedAt,
+        exitCode: 0,
+        eventsLost: stats.lost,
+        lossReasons: this.recorder.stats().lossReasons,
+        recovered: this.recorder.recovered,
+        mode: this.mode,
+      });
+      this.db.close();
+    } catch (e) {
+      log("error", "could not finish the run's record", { run: this.run.id, error: (e as Error).message });
+    }
+    if (stats.lost) log("warn", "events lost during the run", { run: this.run.id, lost: stats.lost });
+    return stats;
+  }
+}

@@ -1,0 +1,60 @@
+import { afterAll, expect, test } from "bun:test";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { stopDaemon } from "../helpers/daemon.ts";
+import { cleanupTemp, isolatedEnv, run, tempDir } from "../helpers/harness.ts";
+
+// Daemon mode (init/start/stop): host-wide, only processes a rule matches, plus their descendants.
+const dir = tempDir();
+const config = join(dir, "config");
+mkdirSync(config);
+writeFileSync(
+  join(config, "rules.yml"),
+  "rules:\n  - name: fakealign\n    display_name: fakealign {subcommand}\n    process_name_is: fakealign\n",
+);
+const tool = join(dir, "fakealign");
+writeFileSync(tool, "#!/bin/sh\n/bin/sleep 0.3\nexit 3\n");
+chmodSync(tool, 0o755);
+const env = isolatedEnv({ TRACER_CONFIG_DIR: config });
+afterAll(async () => {
+  await stopDaemon(env);
+  cleanupTemp();
+});
+
+test("a daemon run records rule-matched processes and their children, nothing else", async () => {
+  const init = await run(["init", "--run", "daemon-run", "--pipeline", "p1"], { env });
+  expect(init.code).toBe(0);
+  const info = JSON.parse((await run(["info", "--json"], { env })).stdout);
+  expect(info.run.capture.mode).toBe("connector+taskstats");
+
+  // launched from outside tracer, as a pipeline would: one matched tool, one unrelated process
+  const matched = Bun.spawn([tool, "mem", "ref.fa"], { stdio: ["ignore", "ignore", "ignore"] });
+  const unrelated = Bun.spawn(["/bin/sleep", "0.25"], { stdio: ["ignore", "ignore", "ignore"] });
+  expect(await matched.exited).toBe(3);
+  expect(await unrelated.exited).toBe(0);
+  await Bun.sleep(300); // the daemon drains netlink every 100 ms
+
+  const stopped = JSON.parse((await run(["stop", "--json"], { env })).stdout);
+  expect(stopped.capture.processes).toBeGreaterThanOrEqual(2);
+  expect(stopped.capture.lost).toBe(0);
+
+  const report = JSON.parse((await run(["report", "daemon-run", "--json"], { env })).stdout);
+  expect(report.run.pipeline).toBe("p1");
+  expect(report.run.status).toBe("done");
+  const procs = report.processes as {
+    pid: number;
+    argv: string[] | null;
+    exitCode: number | null;
+    parentId: number | null;
+    id: number;
+  }[];
+  const top = procs.find((p) => p.pid === matched.pid);
+  expect(top?.argv).toEqual(["/bin/sh", tool, "mem", "ref.fa"]);
+  expect(top?.exitCode).toBe(3);
+  const child = procs.find((p) => p.argv?.[0] === "/bin/sleep" && p.argv[1] === "0.3");
+  expect(child?.parentId).toBe(top!.id);
+  expect(procs.some((p) => p.pid === unrelated.pid)).toBe(false);
+
+  const steps = (await run(["report", "daemon-run"], { env })).stdout;
+  expect(steps).toContain("fakealign mem");
+});
