@@ -86,6 +86,8 @@ export interface InitOptions {
   force?: boolean;
   strategy?: Strategy;
   timeoutMs?: number;
+  /** OTLP export of every run (validated by the caller; the daemon resolves it again) */
+  otlp?: { endpoint?: string; insecure?: boolean };
 }
 
 export interface InitResult {
@@ -125,6 +127,8 @@ export async function initDaemon(opts: InitOptions = {}): Promise<InitResult> {
         "__daemon",
         ...(opts.run ? ["--run", opts.run] : []),
         ...(opts.pipeline ? ["--pipeline", opts.pipeline] : []),
+        ...(opts.otlp?.endpoint ? ["--otlp-endpoint", opts.otlp.endpoint] : []),
+        ...(opts.otlp?.insecure ? ["--otlp-insecure"] : []),
       ];
       const spawned = spawnSelf({ args, logFd }, opts.strategy);
       pid = spawned.pid;

@@ -4,6 +4,7 @@
  */
 import { chmodSync, existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { ensureDirs } from "../core/dirs.ts";
+import { type OtlpFlags, describeOtlp, otlpForCommand } from "../export/config.ts";
 import { COMMIT, VERSION } from "../version.ts";
 import { MAX_BODY, fail, handle } from "./api.ts";
 import { FileLock } from "./lock.ts";
@@ -14,6 +15,7 @@ export interface DaemonOptions {
   strategy: string;
   run?: string;
   pipeline?: string;
+  otlp?: OtlpFlags;
 }
 
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
@@ -30,14 +32,20 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     rmSync(p.socket, { force: true });
   }
 
-  const state = new DaemonState({
-    version: VERSION,
-    commit: COMMIT,
-    strategy: opts.strategy,
-    socket: p.socket,
-    log: p.log,
-    stateDir: p.state,
-  });
+  // an endpoint that does not pass the guard turns export off (logged); init already refused bad flags
+  const otlp = otlpForCommand(opts.otlp ?? {}, (l) => log("warn", l));
+  if (otlp) log("info", "exporting runs", { to: describeOtlp(otlp) });
+  const state = new DaemonState(
+    {
+      version: VERSION,
+      commit: COMMIT,
+      strategy: opts.strategy,
+      socket: p.socket,
+      log: p.log,
+      stateDir: p.state,
+    },
+    otlp,
+  );
 
   // the first run is recording before the socket answers, so `init` returns only once capture is live
   if (opts.run || opts.pipeline) {
@@ -52,6 +60,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     log("info", "daemon stopping", { reason: why });
     const run = await state.stop();
     if (run) log("info", "run ended by shutdown", { run: run.id, name: run.name });
+    await state.exportsDone();
     await server.stop(false);
     rmSync(p.socket, { force: true });
     rmSync(p.pidFile, { force: true });

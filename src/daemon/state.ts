@@ -1,5 +1,6 @@
 /** The daemon's in-memory state and the JSON shapes of the /v1 API (documented in docs/CLI.md). */
 import { DaemonRecording, type RecordingStats } from "./recording.ts";
+import type { OtlpConfig } from "../export/config.ts";
 import { log } from "./log.ts";
 
 export interface RunInfo {
@@ -31,8 +32,12 @@ export class DaemonState {
   run: RunInfo | null = null;
   runsCompleted = 0;
   private recording: DaemonRecording | undefined;
+  private exports = new Set<Promise<void>>();
 
-  constructor(readonly meta: Omit<DaemonInfo, "uptimeMs" | "run" | "runsCompleted" | "startedAt" | "pid">) {}
+  constructor(
+    readonly meta: Omit<DaemonInfo, "uptimeMs" | "run" | "runsCompleted" | "startedAt" | "pid">,
+    private readonly otlp?: OtlpConfig,
+  ) {}
 
   info(): DaemonInfo {
     return {
@@ -73,6 +78,25 @@ export class DaemonState {
     this.runsCompleted++;
     const capture = await this.recording?.stop();
     this.recording = undefined;
+    if (capture && this.otlp) this.export(run.id, this.otlp);
     return { ...run, endedAt: new Date().toISOString(), ...(capture ? { capture } : {}) };
+  }
+
+  /** Send the run to the collector in the background; what cannot go now stays in the outbox. */
+  private export(runId: string, config: OtlpConfig) {
+    const done = import("../export/from-store.ts")
+      .then(async ({ exportStoredRun, summaryLine }) => {
+        const x = await exportStoredRun(runId, config);
+        for (const l of x.lines) log("warn", l, { run: runId });
+        log("info", summaryLine(x), { run: runId });
+      })
+      .catch((e) => log("error", "export failed", { run: runId, error: (e as Error).message }))
+      .finally(() => this.exports.delete(done));
+    this.exports.add(done);
+  }
+
+  /** Wait for exports still in flight (shutdown). */
+  async exportsDone(): Promise<void> {
+    await Promise.all([...this.exports]);
   }
 }

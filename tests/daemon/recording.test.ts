@@ -58,3 +58,40 @@ test("a daemon run records rule-matched processes and their children, nothing el
   const steps = (await run(["report", "daemon-run"], { env })).stdout;
   expect(steps).toContain("fakealign mem");
 });
+
+test("init --otlp-endpoint: each stopped daemon run reaches the collector, valid against the schema", async () => {
+  const { startReceiver } = await import("../export/_receiver.ts");
+  const r = startReceiver({ port: 0 });
+  const env2 = isolatedEnv({ TRACER_CONFIG_DIR: config });
+  try {
+    const init = await run(
+      ["init", "--run", "exported", "--otlp-endpoint", `http://127.0.0.1:${r.port}`, "--otlp-insecure"],
+      {
+        env: env2,
+      },
+    );
+    expect(init.code).toBe(0);
+    const p = Bun.spawn([tool, "index"], { stdio: ["ignore", "ignore", "ignore"] });
+    expect(await p.exited).toBe(3);
+    await Bun.sleep(300);
+    expect((await run(["stop"], { env: env2 })).code).toBe(0);
+    const deadline = Date.now() + 10_000;
+    while (!r.spans.some((s) => s.name === "run exported") && Date.now() < deadline) await Bun.sleep(50);
+    expect(r.errors).toEqual([]);
+    const runSpan = r.spans.find((s) => s.name === "run exported");
+    expect(runSpan).toBeDefined();
+    const mine = r.spans.filter((s) => s.traceId === runSpan!.traceId);
+    expect(mine.some((s) => s.attributes["process.exit.code"] === "3")).toBe(true);
+    expect((await run(["logs", "-n", "20"], { env: env2 })).stdout).toMatch(/otlp: \d+ of \d+ spans sent/);
+  } finally {
+    await stopDaemon(env2);
+    r.stop();
+  }
+});
+
+test("init refuses a plain-http endpoint without --otlp-insecure before starting anything", async () => {
+  const env3 = isolatedEnv();
+  const r = await run(["init", "--otlp-endpoint", "http://127.0.0.1:4318"], { env: env3 });
+  expect(r.code).toBe(3);
+  expect((await run(["info"], { env: env3 })).code).toBe(4);
+});

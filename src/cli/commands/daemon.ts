@@ -1,16 +1,17 @@
 import { defineCommand } from "citty";
 import { runDaemon } from "../../daemon/server.ts";
-import { runFlags } from "../_shared.ts";
+import { otlpFlags, runFlags } from "../_shared.ts";
 
 /** Internal: the daemon itself. Started by `tracer init`, never by hand. */
 export default defineCommand({
   meta: { name: "__daemon", description: "(internal) run as the daemon", hidden: true },
-  args: { ...runFlags },
+  args: { ...runFlags, ...otlpFlags },
   async run({ args }) {
     await runDaemon({
       strategy: process.env.TRACER_SPAWNED_BY ?? "manual",
       run: args.run,
       pipeline: args.pipeline,
+      otlp: { endpoint: args["otlp-endpoint"], insecure: args["otlp-insecure"] },
     });
   },
 });

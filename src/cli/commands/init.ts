@@ -1,9 +1,10 @@
 import { defineCommand } from "citty";
 import { paths } from "../../core/dirs.ts";
-import { dim, printJson, say } from "../../core/output.ts";
+import { dim, note, printJson, say } from "../../core/output.ts";
+import { otlpForCommand } from "../../export/config.ts";
 import { initDaemon } from "../../daemon/lifecycle.ts";
 import { parseStrategy } from "../../spawn/index.ts";
-import { jsonFlag, runFlags } from "../_shared.ts";
+import { jsonFlag, otlpFlags, runFlags } from "../_shared.ts";
 
 export default defineCommand({
   meta: { name: "init", description: "Start the tracer daemon (and a run) and wait until it answers" },
@@ -15,11 +16,15 @@ export default defineCommand({
       description: "Spawn strategy: auto, fd, proc-fd, verified (also TRACER_SPAWN)",
       valueHint: "STRATEGY",
     },
+    ...otlpFlags,
     ...jsonFlag,
   },
   async run({ args }) {
     const strategy = parseStrategy(args.spawn ?? process.env.TRACER_SPAWN);
-    const r = await initDaemon({ run: args.run, pipeline: args.pipeline, force: args.force, strategy });
+    // a bad endpoint fails here, before any daemon starts (exit 2 usage, 3 refused)
+    const otlp = { endpoint: args["otlp-endpoint"], insecure: args["otlp-insecure"] };
+    otlpForCommand(otlp, (l) => note(`tracer: ${l}`));
+    const r = await initDaemon({ run: args.run, pipeline: args.pipeline, force: args.force, strategy, otlp });
     if (args.json)
       return void printJson({ ...r.info, cleanedStale: r.cleanedStale, replaced: r.replaced ?? null });
     if (r.replaced) say(dim(`stopped the previous daemon (pid ${r.replaced})`, process.stdout));

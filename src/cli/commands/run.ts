@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { note } from "../../core/output.ts";
 import { Exit, TracerError } from "../../errors.ts";
 import { otlpForCommand } from "../../export/config.ts";
+import { otlpFlags } from "../_shared.ts";
 import { parseMode } from "../../observe/sources.ts";
 import { traceRun } from "../../run/index.ts";
 import { exitText, seconds } from "../../run/format.ts";
@@ -31,15 +32,7 @@ export default defineCommand({
     pipeline: { type: "string", description: "Name of the pipeline the run belongs to", valueHint: "NAME" },
     quiet: { type: "boolean", alias: "q", description: "No summary on stderr at the end" },
     interval: { type: "string", description: "Sampling interval in seconds (default 1)", valueHint: "S" },
-    "otlp-endpoint": {
-      type: "string",
-      description: "Export the run to this OTLP/HTTP collector (base URL; also OTEL_EXPORTER_OTLP_ENDPOINT)",
-      valueHint: "URL",
-    },
-    "otlp-insecure": {
-      type: "boolean",
-      description: "The collector is local/LAN: allow http and loopback/private addresses",
-    },
+    ...otlpFlags,
   },
   async run({ args, rawArgs }) {
     const dd = rawArgs.indexOf("--");
