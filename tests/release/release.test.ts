@@ -44,8 +44,13 @@ describe("scripts/release.ts", () => {
         `${base}.tar.gz.minisig`,
         "manifest.json",
         "manifest.json.minisig",
+        "install.sh",
+        "install.sh.minisig",
       ].sort(),
     );
+    // the bootstrap installer carries this release's version and tarball pin
+    const installer = readFileSync(join(out, "install.sh"), "utf8");
+    expect(installer).toContain(`TRACER_VERSION="${VERSION}"`);
     const m = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8"));
     expect(m.version).toBe(VERSION);
     const e = m.files[0];
@@ -53,6 +58,7 @@ describe("scripts/release.ts", () => {
     expect(e.size).toBe(statSync(join(out, e.file)).size);
     const sha = new Bun.CryptoHasher("sha256").update(readFileSync(join(out, e.file))).digest("hex");
     expect(e.sha256).toBe(sha);
+    expect(installer).toContain(`linux-x64) echo "${sha}"`);
     expect(e.binary.blake2b).toMatch(/^[0-9a-f]{128}$/);
     expect(log).toContain("manifest.json signed");
   });
