@@ -1,13 +1,15 @@
 /** The README's main job: scripts/demo.sh traces the bundled demo pipeline and prints its report. */
 import { afterAll, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { BIN, ROOT, cleanupTemp, isolatedEnv } from "../helpers/harness.ts";
+import { BIN, ROOT, cleanupTemp, isolatedEnv, tempDir } from "../helpers/harness.ts";
 import { PY, start } from "./_helpers.ts";
 
 afterAll(cleanupTemp);
 
 test("scripts/demo.sh: five steps recorded in tree order with exit codes and figures", async () => {
-  const env = isolatedEnv({ TRACER: BIN, PYTHON: PY });
+  const out = tempDir();
+  const env = isolatedEnv({ TRACER: BIN, PYTHON: PY, DEMO_OUT: out });
   const r = await start([join(ROOT, "scripts", "demo.sh")], env).done;
   expect(r.code).toBe(0);
   expect(r.stdout).toContain("top_gene=GENE");
@@ -23,4 +25,8 @@ test("scripts/demo.sh: five steps recorded in tree order with exit codes and fig
     if (k < steps.length && /^\s*\d+\s.*\s{4}\S/.test(line) && steps[k]!.test(line)) k++;
   expect(k).toBe(steps.length);
   expect(r.stdout).toMatch(/ {4}gzip -6 -c sorted\.tsv$|\[gzip\]$/m);
+  // it ends with the path of the run's HTML report
+  const html = /^HTML report: (.+\.html)$/.exec(r.stdout.trimEnd().split("\n").at(-1)!)?.[1];
+  expect(html?.startsWith(out)).toBe(true);
+  expect(readFileSync(html!, "utf8")).toContain("<svg");
 });
