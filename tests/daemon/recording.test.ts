@@ -95,3 +95,46 @@ test("init refuses a plain-http endpoint without --otlp-insecure before starting
   expect(r.code).toBe(3);
   expect((await run(["info"], { env: env3 })).code).toBe(4);
 });
+
+test("collector down for one daemon run, up for the next: both runs arrive exactly once, daemon alive", async () => {
+  const { startReceiver } = await import("../export/_receiver.ts");
+  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const port = probe.port!;
+  probe.stop(true); // nothing listens there now
+  const env4 = isolatedEnv({ TRACER_CONFIG_DIR: config });
+  const endpoint = ["--otlp-endpoint", `http://127.0.0.1:${port}`, "--otlp-insecure"];
+  try {
+    expect((await run(["init", "--run", "while-down", ...endpoint], { env: env4 })).code).toBe(0);
+    expect(await Bun.spawn([tool, "a"], { stdio: ["ignore", "ignore", "ignore"] }).exited).toBe(3);
+    await Bun.sleep(300);
+    expect((await run(["stop"], { env: env4 })).code).toBe(0);
+    const logs = async () => (await run(["logs", "-n", "50"], { env: env4 })).stdout;
+    const until = async (re: RegExp) => {
+      const end = Date.now() + 10_000;
+      while (!re.test(await logs()) && Date.now() < end) await Bun.sleep(100);
+    };
+    await until(/queued for later/);
+    expect(await logs()).toMatch(/otlp: 0 of \d+ spans sent, \d+ queued for later/);
+
+    const r = startReceiver({ port });
+    try {
+      expect((await run(["start", "--run", "when-up"], { env: env4 })).code).toBe(0);
+      expect(await Bun.spawn([tool, "b"], { stdio: ["ignore", "ignore", "ignore"] }).exited).toBe(3);
+      await Bun.sleep(300);
+      expect((await run(["stop"], { env: env4 })).code).toBe(0);
+      const end = Date.now() + 10_000;
+      while (r.spans.filter((s) => s.name.startsWith("run ")).length < 2 && Date.now() < end)
+        await Bun.sleep(50);
+      expect(r.errors).toEqual([]);
+      const runs = r.spans.filter((s) => s.name.startsWith("run ")).map((s) => s.name);
+      expect(runs.sort()).toEqual(["run when-up", "run while-down"]);
+      const ids = r.spans.map((s) => s.spanId);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect((await run(["info"], { env: env4 })).code).toBe(0);
+    } finally {
+      r.stop();
+    }
+  } finally {
+    await stopDaemon(env4);
+  }
+});
