@@ -72,21 +72,38 @@ export function parseExceptions(
 }
 
 export const ROADMAP_SECTION = "## Existing security issues and mitigations";
+export const EXCEPTIONS_HEADING = "### Accepted static-analysis exceptions";
 
-/** The exception rows of docs/SECURITY_ROADMAP.md: table rows of that section naming `file` and `rule`. */
+/**
+ * The exception rows of docs/SECURITY_ROADMAP.md: the table rows naming `file` and `rule` under
+ * EXCEPTIONS_HEADING, inside ROADMAP_SECTION (other tables of the document are not exception rows).
+ */
 export function roadmapRows(markdown: string): { rows: RoadmapRow[]; problems: string[] } {
-  const start = markdown.indexOf(`${ROADMAP_SECTION}\n`);
-  if (start < 0)
+  const section = between(markdown, ROADMAP_SECTION, /^## /m);
+  if (section === undefined)
     return { rows: [], problems: [`docs/SECURITY_ROADMAP.md has no "${ROADMAP_SECTION}" section`] };
-  const rest = markdown.slice(start + ROADMAP_SECTION.length);
-  const end = rest.search(/^## /m);
-  const section = end < 0 ? rest : rest.slice(0, end);
+  const table = between(section, EXCEPTIONS_HEADING, /^##+ /m);
+  if (table === undefined)
+    return {
+      rows: [],
+      problems: [`"${ROADMAP_SECTION.slice(3)}" has no "${EXCEPTIONS_HEADING}" subsection`],
+    };
   const rows: RoadmapRow[] = [];
-  for (const l of section.split("\n")) {
+  for (const l of table.split("\n")) {
     const m = /^\|\s*`([^`]+\.[a-z]+)`\s*\|\s*`([a-z0-9-]+)`\s*\|/.exec(l);
     if (m) rows.push({ file: m[1]!, rule: m[2]! });
   }
   return { rows, problems: [] };
+}
+
+/** The text after the line `heading` up to the next line matching `end`; undefined without the heading. */
+function between(text: string, heading: string, end: RegExp): string | undefined {
+  const lines = text.split("\n");
+  const at = lines.indexOf(heading);
+  if (at < 0) return undefined;
+  const rest = lines.slice(at + 1).join("\n");
+  const stop = rest.search(end);
+  return stop < 0 ? rest : rest.slice(0, stop);
 }
 
 /** Both directions: an inline exception without a row, and a row without an inline exception. */

@@ -28,7 +28,20 @@ function treeExceptions() {
 }
 
 const DOC = (rows: string) =>
-  `# Roadmap\n\n## Existing security issues and mitigations\n\n| File | Rule | Reasoning | Proof |\n|---|---|---|---|\n${rows}\n## Roadmap\n\n| \`src/elsewhere.ts\` | \`dynamic-code-eval\` | not in the section | - |\n`;
+  [
+    "# Roadmap",
+    "## Existing security issues and mitigations",
+    "### Self-spawn",
+    "| `src/spawn/index.ts` | `fd` | another table of the section: not exception rows |",
+    "### Accepted static-analysis exceptions",
+    "| File | Rule | Reasoning | Proof |",
+    "|---|---|---|---|",
+    `${rows}### Known gaps`,
+    "| `src/gaps.ts` | `shell-injection` | a later subsection: not exception rows |",
+    "## Roadmap",
+    "| `src/elsewhere.ts` | `dynamic-code-eval` | another section: not exception rows |",
+    "",
+  ].join("\n");
 const SRC = [
   "export function f(code: string) {",
   "  // ast-grep-ignore: dynamic-code-eval",
@@ -60,6 +73,15 @@ describe("the consistency check itself (fails both ways)", () => {
     const { rows } = roadmapRows(DOC("| `src/gone.ts` | `shell-injection` | why | test |\n"));
     expect(crossCheck([], rows)).toEqual([
       "docs/SECURITY_ROADMAP.md row `src/gone.ts` `shell-injection` points at an exception that no longer exists",
+    ]);
+  });
+
+  test("a roadmap without the section or its exceptions table is itself a failure", () => {
+    expect(roadmapRows("# Roadmap\n").problems).toEqual([
+      'docs/SECURITY_ROADMAP.md has no "## Existing security issues and mitigations" section',
+    ]);
+    expect(roadmapRows("## Existing security issues and mitigations\n\ntext\n").problems).toEqual([
+      '"Existing security issues and mitigations" has no "### Accepted static-analysis exceptions" subsection',
     ]);
   });
 
