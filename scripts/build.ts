@@ -61,6 +61,8 @@ export async function build(opts: BuildOptions = {}): Promise<string> {
     "--compile",
     "--minify",
     "--bytecode",
+    "--format=esm",
+    "--splitting",
     "--no-compile-autoload-dotenv",
     "--no-compile-autoload-bunfig",
     ...(opts.target ? [`--target=bun-${opts.target}`] : []),

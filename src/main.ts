@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 // Entry point of the single binary: CLI, daemon (hidden `__daemon` command) and installer.
-// No top-level await: the binary is compiled to bytecode, which needs a CommonJS-shaped entry.
+// Compiled as ESM bytecode with code splitting: each command's modules load only when it runs.
 import { captureSelf } from "./spawn/self.ts";
 
 // The daemon never spawns itself and writes only to its log: it needs neither of these (and touching
