@@ -49,7 +49,6 @@ export function pathChainProblems(file: string): string[] {
       problems.push(`${current} is owned by uid ${st.uid} inside a shared sticky directory`);
     const sticky = (st.mode & S_ISVTX) !== 0 && st.isDirectory();
     if (st.mode & 0o002 && !sticky) problems.push(`${current} is world-writable`);
-    if (st.mode & 0o002 && sticky && current === file) problems.push(`${current} is world-writable`);
     if (st.mode & 0o020 && st.gid !== 0) problems.push(`${current} is writable by group ${st.gid}`);
     if (st.uid !== 0 && st.uid !== me && !parentSticky)
       problems.push(`${current} is owned by uid ${st.uid}, neither root nor you`);
