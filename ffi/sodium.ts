@@ -4,6 +4,7 @@
  * it is absent. Only the generic-hash functions are bound.
  */
 import { dlopen, FFIType, ptr } from "bun:ffi";
+import { withReadOnlyMap } from "./libc.ts";
 
 const names =
   process.platform === "darwin"
@@ -19,6 +20,10 @@ const defs = {
   },
   crypto_generichash_update: { args: [FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
   crypto_generichash_final: { args: [FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
+  crypto_generichash: {
+    args: [FFIType.ptr, FFIType.u64, FFIType.ptr, FFIType.u64, FFIType.ptr, FFIType.u64],
+    returns: FFIType.i32,
+  },
 } as const;
 
 type Sodium = ReturnType<typeof dlopen<typeof defs>>["symbols"];
@@ -66,4 +71,19 @@ export function sodiumBlake2b(outBytes = 64): Blake2b | undefined {
       return out;
     },
   };
+}
+
+/**
+ * BLAKE2b of the first `size` bytes of `fd` in one libsodium call over a read-only, prefaulted mapping:
+ * no copy through JS memory (~7 % faster than streaming on a 100 MB file). Undefined when libsodium or
+ * the mapping is unavailable. The file must not shrink meanwhile (SIGBUS): callers hash files nobody
+ * else can write (the running executable, the installer's private temp dir) or accept that risk.
+ */
+export function sodiumBlake2bOfFd(fd: number, size: number, outBytes = 64): Uint8Array | undefined {
+  const s = load();
+  if (!s) return undefined;
+  return withReadOnlyMap(fd, size, (address) => {
+    const out = new Uint8Array(outBytes);
+    return s.crypto_generichash(ptr(out), outBytes, address, size, null, 0) === 0 ? out : undefined;
+  });
 }

@@ -3,8 +3,8 @@
  * minisign keys wrapped as DER, and BLAKE2b-512 of a file read with pread from offset 0.
  */
 import { createPrivateKey, createPublicKey, sign, verify } from "node:crypto";
-import { closeSync, openSync, readSync } from "node:fs";
-import { sodiumBlake2b } from "../../ffi/sodium.ts";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { sodiumBlake2b, sodiumBlake2bOfFd } from "../../ffi/sodium.ts";
 
 // DER headers of an Ed25519 PKCS#8 private key and SPKI public key (RFC 8410)
 const PKCS8 = Buffer.from("302e020100300506032b657004220420", "hex");
@@ -42,7 +42,10 @@ const CHUNK = 1 << 20;
 
 /** BLAKE2b-512 of everything in `fd`, read with pread from offset 0 (the fd's own offset is untouched). */
 export function blake2bOfFd(fd: number): Uint8Array {
-  // libsodium's BLAKE2b when the host has it (~1.7× faster than Bun's on a 100 MB binary), else Bun's
+  // Fastest first: libsodium over a read-only mapping, libsodium streaming, then Bun's own hasher
+  // (libsodium's BLAKE2b is ~1.7× faster than Bun's on a 100 MB binary; the mapping saves the copy).
+  const mapped = sodiumBlake2bOfFd(fd, fstatSync(fd).size);
+  if (mapped) return mapped;
   const hasher = sodiumBlake2b(64) ?? new Bun.CryptoHasher("blake2b512");
   const buf = Buffer.allocUnsafe(CHUNK);
   for (let pos = 0; ; ) {
