@@ -3,6 +3,7 @@
  * (the `tracer run` recorder, the daemon) can hand over a run, its processes and its metrics.
  * Times are milliseconds since the epoch; sizes are bytes unless the name says otherwise.
  */
+import type { ProcessOutcome } from "../observe/types.ts";
 
 export interface ExportRun {
   /** a UUID (v7 in practice); its 32 hex digits become the OTLP trace id */
@@ -23,7 +24,7 @@ export interface ExportRun {
   eventsLost?: number;
 }
 
-export interface ExportProcess {
+export interface ExportProcess extends ProcessOutcome {
   /** unique within the run (the store's row id, or `${pid}:${startTicks}`) */
   key: string;
   /** key of the parent process when it is in the same run; otherwise the span hangs off the run span */
@@ -38,19 +39,6 @@ export interface ExportProcess {
   cwd?: string;
   startedAt: number;
   endedAt?: number;
-  exitCode?: number;
-  signal?: number;
-  coreDumped?: boolean;
-  oomKilled?: boolean;
-  userUs?: number;
-  systemUs?: number;
-  peakRssKb?: number;
-  rchar?: number;
-  wchar?: number;
-  readBytes?: number;
-  writeBytes?: number;
-  /** where the exit figures came from: taskstats | wait4 | proc */
-  figures?: string;
 }
 
 /** One host-wide sample. */

@@ -75,3 +75,20 @@ export interface Probe {
   available: boolean;
   reason: string;
 }
+
+/** How a process ended and what it cost: the figures every consumer (store, export) carries. */
+export interface ProcessOutcome {
+  exitCode?: number;
+  signal?: number;
+  coreDumped?: boolean;
+  oomKilled?: boolean;
+  userUs?: number;
+  systemUs?: number;
+  peakRssKb?: number;
+  rchar?: number;
+  wchar?: number;
+  readBytes?: number;
+  writeBytes?: number;
+  /** where the exit figures came from: taskstats | wait4 | proc */
+  figures?: string;
+}

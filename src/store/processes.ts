@@ -1,7 +1,8 @@
 /** Process rows, samples and system metrics: the types, a batched writer, and the read side. */
 import type { Database } from "bun:sqlite";
+import type { ProcessOutcome } from "../observe/types.ts";
 
-export interface ProcessRecord {
+export interface ProcessRecord extends ProcessOutcome {
   pid: number;
   startTicks: number;
   ppid?: number;
@@ -14,19 +15,6 @@ export interface ProcessRecord {
   startedAt?: number;
   endedAt?: number;
   durationUs?: number;
-  exitCode?: number;
-  signal?: number;
-  coreDumped?: boolean;
-  oomKilled?: boolean;
-  userUs?: number;
-  systemUs?: number;
-  peakRssKb?: number;
-  rchar?: number;
-  wchar?: number;
-  readBytes?: number;
-  writeBytes?: number;
-  /** taskstats | wait4 | proc */
-  figures?: string;
 }
 
 export interface Sample {

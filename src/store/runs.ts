@@ -14,16 +14,7 @@ export interface NewRun {
   startedAt: number;
 }
 
-export interface RunRow {
-  id: string;
-  name: string;
-  pipeline: string;
-  command: string[];
-  cwd: string;
-  host: string;
-  mode: string;
-  recorderPid: number;
-  startedAt: number;
+export interface RunRow extends NewRun {
   endedAt: number | null;
   exitCode: number | null;
   signal: number | null;
