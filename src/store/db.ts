@@ -41,8 +41,39 @@ export function openStore(path = defaultDbPath(), opts: OpenOptions = {}): Datab
     db.exec("PRAGMA synchronous = NORMAL");
     db.exec("PRAGMA foreign_keys = ON");
     migrate(db);
-  } else if (userVersion(db) > SCHEMA_VERSION) tooNew(path, userVersion(db));
+  } else {
+    const v = userVersion(db);
+    if (v > SCHEMA_VERSION) tooNew(path, v);
+    // An older tracer's database: readers need the current columns too, so upgrade it in place once
+    // (the migration is what any writer would do next) and read from the migrated file.
+    if (v < SCHEMA_VERSION) {
+      db.close();
+      migrateOlder(path, v);
+      db = new Database(path, { readonly: true });
+      db.exec("PRAGMA busy_timeout = 5000");
+    }
+  }
   return db;
+}
+
+function migrateOlder(path: string, from: number) {
+  try {
+    const rw = new Database(path);
+    try {
+      rw.exec("PRAGMA busy_timeout = 5000");
+      migrate(rw);
+    } finally {
+      rw.close();
+    }
+  } catch (e) {
+    if (e instanceof TracerError) throw e;
+    throw new TracerError(
+      "E_STORE_MIGRATE",
+      `the database ${path} has schema ${from} (an older tracer's) and cannot be upgraded to ${SCHEMA_VERSION}: ${(e as Error).message}`,
+      Exit.error,
+      { cause: e, hint: "run tracer as the user that owns the state directory" },
+    );
+  }
 }
 
 const userVersion = (db: Database) =>

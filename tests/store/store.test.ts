@@ -77,6 +77,23 @@ test("a schema-1 database (an older tracer's) is migrated in place, its runs kep
   db.close();
 });
 
+test("a reader (report, runs) of a schema-1 database upgrades it instead of failing on a missing column", () => {
+  const path = join(tempDir(), "tracer.db");
+  const raw = new Database(path, { create: true });
+  raw.exec(MIGRATIONS[0]!);
+  raw.exec("PRAGMA user_version = 1");
+  raw.exec(
+    "INSERT INTO runs (id, name, pipeline, command, cwd, host, mode, recorder_pid, started_at, ended_at, events_lost, status) " +
+      `VALUES ('old', 'old', 'p', '["true"]', '/', 'h', 'proc-poll', 1, 1000, 2000, 3, 'done')`,
+  );
+  raw.close();
+  const db = openStore(path, { readonly: true });
+  expect(db.query("PRAGMA user_version").get()).toEqual({ user_version: SCHEMA_VERSION });
+  expect(listRuns(db).map((r) => [r.id, r.eventsLost, r.lossReasons])).toEqual([["old", 3, {}]]);
+  expect(() => db.exec("DELETE FROM runs")).toThrow(/readonly/);
+  db.close();
+});
+
 test("a database from a newer tracer is refused, not downgraded", () => {
   const path = join(tempDir(), "tracer.db");
   const raw = new Database(path, { create: true });
