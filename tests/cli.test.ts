@@ -1,6 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
-import { cleanupTemp, isolatedEnv, run } from "./helpers/harness.ts";
+import { BIN, cleanupTemp, isolatedEnv, run } from "./helpers/harness.ts";
 
 afterAll(cleanupTemp);
 const env = isolatedEnv();
@@ -26,6 +28,57 @@ describe("tracer CLI (compiled binary)", () => {
       expect(r.stdout).toContain(`tracer ${c}`);
       expect(r.stdout).not.toContain("\x1b["); // NO_COLOR honoured
     }
+  });
+
+  test("--help into a pipe has no colour codes even without NO_COLOR", async () => {
+    const { NO_COLOR: _, ...coloured } = env;
+    const r = await run(["report", "--help"], { env: { ...coloured, TERM: "xterm-256color" } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("tracer report");
+    expect(r.stdout).not.toContain("\x1b[");
+  });
+
+  // A 1.2 MB daemon log: more than a pipe holds, so the writer must wait for (or lose) its reader.
+  const bigLog = () => {
+    const e = isolatedEnv();
+    mkdirSync(e.TRACER_STATE_DIR!, { recursive: true, mode: 0o700 });
+    const lines = Array.from({ length: 20000 }, (_, i) => `line ${i} ${"x".repeat(50)}`);
+    writeFileSync(join(e.TRACER_STATE_DIR!, "daemon.log"), `${lines.join("\n")}\n`);
+    return { e, bytes: lines.join("\n").length + 1 };
+  };
+
+  test("a reader that leaves early (| head) ends the command quietly with exit 0", async () => {
+    const { e } = bigLog();
+    const p = Bun.spawn(["bash", "-c", '{ "$0" logs -n 20000; echo "rc=$?" >&2; } | head -c 100', BIN], {
+      env: e,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
+    expect(await p.exited).toBe(0);
+    expect(out).toBe("line 0 ".concat("x".repeat(50), "\nline 1 ", "x".repeat(35)));
+    expect(err).toBe("rc=0\n");
+  });
+
+  test("a non-blocking stdout pipe drained slowly still gets every byte", async () => {
+    const { e, bytes } = bigLog();
+    const py = `
+import fcntl, os, subprocess, sys, time
+r, w = os.pipe()
+fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
+p = subprocess.Popen([sys.argv[1], "logs", "-n", "20000"], stdout=w)
+os.close(w)
+n = 0
+while True:
+    time.sleep(0.002)
+    chunk = os.read(r, 16384)
+    if not chunk: break
+    n += len(chunk)
+print(n, p.wait())
+`;
+    const p = Bun.spawnSync(["python3", "-c", py, BIN], { env: e, stderr: "pipe" });
+    expect(p.stderr.toString()).toBe("");
+    expect(p.stdout.toString().trim()).toBe(`${bytes} 0`);
   });
 
   test("usage errors exit 2 with one clear line", async () => {

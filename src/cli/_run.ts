@@ -5,7 +5,7 @@
  */
 import { type ArgsDef, type CommandDef, renderUsage, runCommand } from "citty";
 import { Exit, TracerError, errnoOf } from "../errors.ts";
-import { dim, red } from "../core/output.ts";
+import { dim, forFd, red, write } from "../core/output.ts";
 import { VERSION } from "../version.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: each command has its own argument types
@@ -70,7 +70,7 @@ export async function runCli(root: Cmd, argv: string[]): Promise<void> {
   const rawArgs = verbose ? argv.filter((a, i) => a !== "--verbose" || (dd >= 0 && i > dd)) : argv;
   try {
     if (head.length === 1 && ["--version", "-v", "-V"].includes(head[0]!)) {
-      process.stdout.write(`${VERSION}\n`);
+      write(1, `${VERSION}\n`);
       return;
     }
     const { cmd, parent, used } = await resolveCommand(
@@ -78,11 +78,11 @@ export async function runCli(root: Cmd, argv: string[]): Promise<void> {
       head.filter((a) => a !== "--verbose"),
     );
     if (head.includes("--help") || head.includes("-h")) {
-      process.stdout.write(`${await renderUsage(cmd, parent)}\n`);
+      write(1, `${forFd(await renderUsage(cmd, parent), 1)}\n`);
       return;
     }
     if (!cmd.run) {
-      process.stderr.write(`${await renderUsage(cmd, parent)}\n`);
+      write(2, `${forFd(await renderUsage(cmd, parent), 2)}\n`);
       process.exitCode = Exit.usage;
       return;
     }
@@ -98,19 +98,18 @@ function report(e: unknown, verbose: boolean) {
   // the reader of our output went away (`tracer report | head`): nothing left to say to anyone
   if (errnoOf(e) === "EPIPE") return;
   if (e instanceof TracerError) {
-    process.stderr.write(`${red("tracer:")} ${e.message}\n`);
-    if (e.hint) process.stderr.write(`${dim(`  hint: ${e.hint}`)}\n`);
+    write(2, `${red("tracer:")} ${e.message}\n`);
+    if (e.hint) write(2, `${dim(`  hint: ${e.hint}`)}\n`);
     process.exitCode = e.exitCode;
   } else if (e instanceof Error && e.name === "CLIError") {
-    process.stderr.write(`${red("tracer:")} ${e.message} (see --help)\n`);
+    write(2, `${red("tracer:")} ${e.message} (see --help)\n`);
     process.exitCode = Exit.usage;
   } else {
-    process.stderr.write(`${red("tracer:")} internal error: ${(e as Error)?.message ?? String(e)}\n`);
-    if (!verbose) process.stderr.write(`${dim("  run again with --verbose for details")}\n`);
+    write(2, `${red("tracer:")} internal error: ${(e as Error)?.message ?? String(e)}\n`);
+    if (!verbose) write(2, `${dim("  run again with --verbose for details")}\n`);
     process.exitCode = Exit.error;
   }
   if (verbose && e instanceof Error) {
-    for (let c: unknown = e; c instanceof Error; c = c.cause)
-      process.stderr.write(`${dim(c.stack ?? c.message)}\n`);
+    for (let c: unknown = e; c instanceof Error; c = c.cause) write(2, `${dim(c.stack ?? c.message)}\n`);
   }
 }

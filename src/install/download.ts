@@ -4,6 +4,7 @@
  * its SHA-256 computed on the way, size capped by the signed manifest, progress on a TTY.
  */
 import { closeSync, fsyncSync, writeSync } from "node:fs";
+import { isTty, write } from "../core/output.ts";
 import { Exit, TracerError } from "../errors.ts";
 import { guardedFetch } from "../net/client.ts";
 import { createWorkFile } from "./place.ts";
@@ -54,20 +55,18 @@ export interface Downloaded {
 }
 
 function progress(total: number, label: string) {
-  if (!process.stderr.isTTY) return { tick: (_n: number) => {}, done: () => {} };
+  if (!isTty(2)) return { tick: (_n: number) => {}, done: () => {} };
   let last = 0;
   const mb = (n: number) => (n / 1048576).toFixed(1);
   const draw = (n: number) =>
-    process.stderr.write(
-      `\r${label} ${String(Math.floor((n * 100) / total)).padStart(3)}% (${mb(n)}/${mb(total)} MB)`,
-    );
+    write(2, `\r${label} ${String(Math.floor((n * 100) / total)).padStart(3)}% (${mb(n)}/${mb(total)} MB)`);
   return {
     tick: (n: number) => {
       if (n - last < total / 50 && n !== total) return;
       last = n;
       draw(n);
     },
-    done: () => process.stderr.write("\n"),
+    done: () => write(2, "\n"),
   };
 }
 

@@ -5,7 +5,7 @@ import { green, printJson, red, say, yellow } from "../../core/output.ts";
 import { Exit } from "../../errors.ts";
 import { jsonFlag } from "../_shared.ts";
 
-const out = process.stdout;
+const out = 1;
 const mark = (ok: boolean) => (ok ? green("ok", out) : red("no", out));
 const dirLine = (name: string, d: DirCheck) =>
   `${name.padEnd(8)} ${d.path}  ${

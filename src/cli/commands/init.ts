@@ -27,8 +27,8 @@ export default defineCommand({
     const r = await initDaemon({ run: args.run, pipeline: args.pipeline, force: args.force, strategy, otlp });
     if (args.json)
       return void printJson({ ...r.info, cleanedStale: r.cleanedStale, replaced: r.replaced ?? null });
-    if (r.replaced) say(dim(`stopped the previous daemon (pid ${r.replaced})`, process.stdout));
-    if (r.cleanedStale) say(dim("removed a stale socket left by a daemon that died", process.stdout));
+    if (r.replaced) say(dim(`stopped the previous daemon (pid ${r.replaced})`, 1));
+    if (r.cleanedStale) say(dim("removed a stale socket left by a daemon that died", 1));
     say(`tracer daemon started (pid ${r.info.pid}, ${r.info.strategy} spawn)`);
     if (r.info.run) say(`run "${r.info.run.name}" (pipeline ${r.info.run.pipeline}) is recording`);
     say(`log: ${paths().log}`);

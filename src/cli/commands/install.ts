@@ -36,7 +36,7 @@ export default defineCommand({
       restartDaemon: args["restart-daemon"],
     });
     if (args.json) return void printJson(r);
-    const was = r.previousVersion ? dim(` (was ${r.previousVersion})`, process.stdout) : "";
+    const was = r.previousVersion ? dim(` (was ${r.previousVersion})`, 1) : "";
     say(`tracer ${r.version} (${r.target}) installed at ${r.path}${was}`);
     if (r.daemon) note(r.daemon);
   },

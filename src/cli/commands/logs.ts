@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { paths } from "../../core/dirs.ts";
+import { write } from "../../core/output.ts";
 import { follow, lastLines } from "../../core/tail.ts";
 import { Exit, TracerError, errnoOf } from "../../errors.ts";
 
@@ -23,7 +24,7 @@ export default defineCommand({
     let size = 0;
     try {
       const tail = lastLines(log, n);
-      process.stdout.write(tail.text);
+      write(1, tail.text);
       size = tail.size;
     } catch (e) {
       if (errnoOf(e) !== "ENOENT" || !args.follow)
@@ -41,6 +42,6 @@ export default defineCommand({
     const stop = new AbortController();
     process.once("SIGINT", () => stop.abort());
     process.once("SIGTERM", () => stop.abort());
-    await follow(log, size, (s) => process.stdout.write(s), stop.signal);
+    await follow(log, size, (s) => write(1, s), stop.signal);
   },
 });

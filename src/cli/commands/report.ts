@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { defineCommand } from "citty";
-import { note, printJson, say } from "../../core/output.ts";
+import { note, printJson, say, write } from "../../core/output.ts";
 import { Exit, TracerError } from "../../errors.ts";
 import { FORMATS, type Format, loadReport, renderReport } from "../../report/index.ts";
 import { processTable } from "../../run/format.ts";
@@ -65,7 +65,7 @@ export default defineCommand({
       return void say(processTable(report.run, listProcesses(db, report.run.id)));
     }
     const text = renderReport(report, format);
-    if (args.output === undefined) return void process.stdout.write(text);
+    if (args.output === undefined) return void write(1, text);
     try {
       writeFileSync(args.output, text);
     } catch (e) {

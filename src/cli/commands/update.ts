@@ -35,7 +35,7 @@ export default defineCommand({
     });
     if (args.json) return void printJson(r);
     if (r.status === "up-to-date") return void say(`tracer ${r.version} is already the latest release`);
-    const was = r.previousVersion ? dim(` (was ${r.previousVersion})`, process.stdout) : "";
+    const was = r.previousVersion ? dim(` (was ${r.previousVersion})`, 1) : "";
     say(`tracer updated to ${r.version}${was}`);
     if (r.daemon) note(r.daemon);
   },
