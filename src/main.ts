@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 // Entry point of the single binary: CLI, daemon (hidden `__daemon` command) and installer.
 // Compiled as ESM bytecode with code splitting: each command's modules load only when it runs.
+import { main } from "./cli/index.ts";
 import { captureSelf } from "./spawn/self.ts";
 
 // Before anything else: remember which file we are (fd of /proc/self/exe, path + inode) so that a later
@@ -9,4 +10,4 @@ import { captureSelf } from "./spawn/self.ts";
 // touched, which keeps Node's stream machinery out of every command's start-up.
 if (process.argv[2] !== "__daemon") captureSelf();
 
-import("./cli/index.ts").then((m) => m.main(process.argv.slice(2)));
+main(process.argv.slice(2));

@@ -1,9 +1,10 @@
 /**
- * The CLI runner around citty: resolves the command, answers --help / --version, rejects unknown flags
- * and stray arguments (a typo must never be silently ignored), and turns errors into one clean line and
- * a documented exit code. Everything after `--` belongs to the user's command and is never inspected.
+ * The CLI runner: resolves the command, answers --help / --version (citty renders usage), parses its
+ * arguments strictly (./_args.ts), runs it, and turns errors into one clean line and a documented exit
+ * code. Everything after `--` belongs to the user's command and is never inspected.
  */
-import { type ArgsDef, type CommandDef, renderUsage, runCommand } from "citty";
+import type { CommandDef } from "citty";
+import { parseArgv } from "./_args.ts";
 import { Exit, TracerError, errnoOf } from "../errors.ts";
 import { dim, forFd, red, write } from "../core/output.ts";
 import { VERSION } from "../version.ts";
@@ -36,32 +37,8 @@ async function resolveCommand(root: Cmd, head: string[]) {
   return { cmd, parent, used };
 }
 
-/** Reject flags the command does not define and more positionals than it declares. */
-function checkArgs(args: ArgsDef, tokens: string[]) {
-  const byName = new Map<string, { type?: string }>();
-  let positionals = 0;
-  for (const [name, def] of Object.entries(args)) {
-    if (def.type === "positional") positionals++;
-    byName.set(name, def);
-    const aliases = "alias" in def && def.alias ? (Array.isArray(def.alias) ? def.alias : [def.alias]) : [];
-    for (const a of aliases) byName.set(a, def);
-  }
-  let seen = 0;
-  for (let i = 0; i < tokens.length; i++) {
-    const t = tokens[i]!;
-    if (t === "--") break;
-    if (t.startsWith("-") && t !== "-" && !/^-\d/.test(t)) {
-      const [raw, inline] = t.replace(/^--?/, "").split("=", 2) as [string, string | undefined];
-      const def = byName.get(raw) ?? (raw.startsWith("no-") ? byName.get(raw.slice(3)) : undefined);
-      if (!def || (raw.startsWith("no-") && !byName.has(raw) && def.type !== "boolean"))
-        throw usageError(`unknown option "${t.split("=")[0]}" (see --help)`);
-      if ((def.type === "string" || def.type === "enum") && inline === undefined) {
-        if (tokens[i + 1] === undefined) throw usageError(`option "${t}" needs a value`);
-        i++;
-      }
-    } else if (++seen > positionals) throw usageError(`unexpected argument "${t}" (see --help)`);
-  }
-}
+/** citty renders --help; it (and node:util) loads only then. */
+const usage = async (cmd: Cmd, parent?: Cmd) => (await import("citty")).renderUsage(cmd, parent);
 
 export async function runCli(root: Cmd, argv: string[]): Promise<void> {
   const dd = argv.indexOf("--");
@@ -78,17 +55,17 @@ export async function runCli(root: Cmd, argv: string[]): Promise<void> {
       head.filter((a) => a !== "--verbose"),
     );
     if (head.includes("--help") || head.includes("-h")) {
-      write(1, `${forFd(await renderUsage(cmd, parent), 1)}\n`);
+      write(1, `${forFd(await usage(cmd, parent), 1)}\n`);
       return;
     }
     if (!cmd.run) {
-      write(2, `${forFd(await renderUsage(cmd, parent), 2)}\n`);
+      write(2, `${forFd(await usage(cmd, parent), 2)}\n`);
       process.exitCode = Exit.usage;
       return;
     }
     const rest = rawArgs.slice(used);
-    checkArgs(cmd.args ? await resolve(cmd.args) : {}, rest);
-    await runCommand(cmd, { rawArgs: rest });
+    const args = parseArgv(cmd.args ? await resolve(cmd.args) : {}, rest);
+    await cmd.run({ rawArgs: rest, args, cmd, data: undefined });
   } catch (e) {
     report(e, verbose);
   }
@@ -101,9 +78,6 @@ function report(e: unknown, verbose: boolean) {
     write(2, `${red("tracer:")} ${e.message}\n`);
     if (e.hint) write(2, `${dim(`  hint: ${e.hint}`)}\n`);
     process.exitCode = e.exitCode;
-  } else if (e instanceof Error && e.name === "CLIError") {
-    write(2, `${red("tracer:")} ${e.message} (see --help)\n`);
-    process.exitCode = Exit.usage;
   } else {
     write(2, `${red("tracer:")} internal error: ${(e as Error)?.message ?? String(e)}\n`);
     if (!verbose) write(2, `${dim("  run again with --verbose for details")}\n`);

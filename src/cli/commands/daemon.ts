@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../_define.ts";
 import { runDaemon } from "../../daemon/server.ts";
 import { otlpFlags, runFlags } from "../_shared.ts";
 

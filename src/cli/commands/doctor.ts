@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../_define.ts";
 import { doctor } from "../../core/doctor.ts";
 import type { DirCheck } from "../../core/dirs.ts";
 import { green, printJson, red, say, yellow } from "../../core/output.ts";

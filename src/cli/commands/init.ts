@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../_define.ts";
 import { paths } from "../../core/dirs.ts";
 import { dim, note, printJson, say } from "../../core/output.ts";
 import { otlpForCommand } from "../../export/config.ts";

@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../_define.ts";
 import { dim, note, printJson, say } from "../../core/output.ts";
 import { installRelease } from "../../install/flow.ts";
 import { jsonFlag } from "../_shared.ts";

@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../_define.ts";
 import { paths } from "../../core/dirs.ts";
 import { write } from "../../core/output.ts";
 import { follow, lastLines } from "../../core/tail.ts";

@@ -1,5 +1,5 @@
 import { writeFileSync } from "node:fs";
-import { defineCommand } from "citty";
+import { defineCommand } from "../_define.ts";
 import { note, printJson, say, write } from "../../core/output.ts";
 import { Exit, TracerError } from "../../errors.ts";
 import { FORMATS, type Format, loadReport, renderReport } from "../../report/index.ts";

@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../_define.ts";
 import { note } from "../../core/output.ts";
 import { Exit, TracerError } from "../../errors.ts";
 import { otlpForCommand } from "../../export/config.ts";

@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../_define.ts";
 import { printJson, say } from "../../core/output.ts";
 import { Exit, TracerError } from "../../errors.ts";
 import { runsTable } from "../../run/format.ts";

@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../_define.ts";
 import { printJson, say } from "../../core/output.ts";
 import { DaemonClient } from "../../daemon/client.ts";
 import { jsonFlag } from "../_shared.ts";

@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "../_define.ts";
 import { printJson, say } from "../../core/output.ts";
 import { terminateDaemon } from "../../daemon/lifecycle.ts";
 import { jsonFlag } from "../_shared.ts";
