@@ -1,9 +1,10 @@
 /**
- * Optional: libsodium's BLAKE2b when the host has the library (any machine with minisign does). It is
- * ~1.7× faster than Bun's built-in hasher on large files; callers fall back to Bun.CryptoHasher when
- * it is absent. Only the generic-hash functions are bound.
+ * Optional: libsodium when the host has the library (any machine with minisign does): BLAKE2b, ~1.7×
+ * faster than Bun's built-in hasher on large files, and Ed25519 verification (minisign's own checks,
+ * without loading node:crypto into a short command). Callers fall back to Bun/node:crypto when it is
+ * absent. Only the generic-hash functions and detached-signature verification are bound.
  */
-import { dlopen, FFIType, ptr } from "bun:ffi";
+import { dlopen, type FFIFunction, FFIType, ptr } from "bun:ffi";
 import { withReadOnlyMap } from "./libc.ts";
 
 const names =
@@ -11,8 +12,21 @@ const names =
     ? ["libsodium.dylib", "/opt/homebrew/lib/libsodium.dylib", "/usr/local/lib/libsodium.dylib"]
     : ["libsodium.so.23", "libsodium.so.26", "libsodium.so"];
 
-const defs = {
+// Bound in two groups: bun:ffi compiles a trampoline per symbol, and a one-shot `tracer verify` needs
+// only the first.
+const oneShot = {
   sodium_init: { args: [], returns: FFIType.i32 },
+  crypto_generichash: {
+    args: [FFIType.ptr, FFIType.u64, FFIType.ptr, FFIType.u64, FFIType.ptr, FFIType.u64],
+    returns: FFIType.i32,
+  },
+  crypto_sign_verify_detached: {
+    args: [FFIType.ptr, FFIType.ptr, FFIType.u64, FFIType.ptr],
+    returns: FFIType.i32,
+  },
+} as const;
+
+const streaming = {
   crypto_generichash_statebytes: { args: [], returns: FFIType.u64 },
   crypto_generichash_init: {
     args: [FFIType.ptr, FFIType.ptr, FFIType.u64, FFIType.u64],
@@ -20,29 +34,36 @@ const defs = {
   },
   crypto_generichash_update: { args: [FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
   crypto_generichash_final: { args: [FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
-  crypto_generichash: {
-    args: [FFIType.ptr, FFIType.u64, FFIType.ptr, FFIType.u64, FFIType.ptr, FFIType.u64],
-    returns: FFIType.i32,
-  },
 } as const;
 
-type Sodium = ReturnType<typeof dlopen<typeof defs>>["symbols"];
-let lib: Sodium | null | undefined;
+type Symbols<D extends Record<string, FFIFunction>> = ReturnType<typeof dlopen<D>>["symbols"];
+let found: { name: string; lib: Symbols<typeof oneShot> } | null | undefined;
+let stream: Symbols<typeof streaming> | null | undefined;
 
-function load(): Sodium | null {
-  if (lib !== undefined) return lib;
-  lib = null;
-  if (process.env.TRACER_NO_LIBSODIUM === "1") return lib;
+function load(): Symbols<typeof oneShot> | null {
+  if (found !== undefined) return found?.lib ?? null;
+  found = null;
+  if (process.env.TRACER_NO_LIBSODIUM === "1") return null;
   for (const name of names) {
     try {
-      const l = dlopen(name, defs).symbols;
-      if (l.sodium_init() >= 0) {
-        lib = l;
+      const lib = dlopen(name, oneShot).symbols;
+      if (lib.sodium_init() >= 0) {
+        found = { name, lib };
         return lib;
       }
     } catch {}
   }
-  return lib;
+  return null;
+}
+
+function loadStreaming(): Symbols<typeof streaming> | null {
+  if (stream !== undefined) return stream;
+  stream = null;
+  if (!load() || !found) return null;
+  try {
+    stream = dlopen(found.name, streaming).symbols;
+  } catch {}
+  return stream;
 }
 
 export interface Blake2b {
@@ -52,7 +73,7 @@ export interface Blake2b {
 
 /** A streaming BLAKE2b of `outBytes` (≤ 64) from libsodium, or undefined when it is not installed. */
 export function sodiumBlake2b(outBytes = 64): Blake2b | undefined {
-  const s = load();
+  const s = loadStreaming();
   if (!s) return undefined;
   const state = new Uint8Array(Number(s.crypto_generichash_statebytes()) + 64);
   // libsodium wants the state 64-byte aligned
@@ -86,4 +107,21 @@ export function sodiumBlake2bOfFd(fd: number, size: number, outBytes = 64): Uint
     const out = new Uint8Array(outBytes);
     return s.crypto_generichash(ptr(out), outBytes, address, size, null, 0) === 0 ? out : undefined;
   });
+}
+
+/**
+ * libsodium's Ed25519 check of a detached 64-byte signature: true/false, or undefined when libsodium is
+ * not installed (the caller then uses node:crypto).
+ */
+export function sodiumEd25519Verify(
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): boolean | undefined {
+  const s = load();
+  if (!s) return undefined;
+  if (publicKey.length !== 32 || signature.length !== 64) return false;
+  // ptr() refuses an empty view; a zero-length message still needs a valid address
+  const m = message.length ? message : new Uint8Array(1);
+  return s.crypto_sign_verify_detached(ptr(signature), ptr(m), message.length, ptr(publicKey)) === 0;
 }

@@ -1,10 +1,14 @@
 /**
- * The crypto primitives, all native (node:crypto Ed25519, Bun.CryptoHasher BLAKE2b): raw 32/64-byte
- * minisign keys wrapped as DER, and BLAKE2b-512 of a file read with pread from offset 0.
+ * The crypto primitives, all native: libsodium (when installed, as minisign uses it) for BLAKE2b and
+ * Ed25519 verification, else node:crypto Ed25519 and Bun.CryptoHasher BLAKE2b. Raw 32/64-byte minisign
+ * keys are wrapped as DER for node:crypto. node:crypto is required lazily: loading it costs ~3 ms of a
+ * `tracer verify` that needs only libsodium.
  */
-import { createPrivateKey, createPublicKey, sign, verify } from "node:crypto";
+import type * as NodeCrypto from "node:crypto";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { sodiumBlake2b, sodiumBlake2bOfFd } from "../../ffi/sodium.ts";
+import { sodiumBlake2b, sodiumBlake2bOfFd, sodiumEd25519Verify } from "../../ffi/sodium.ts";
+
+const nodeCrypto = (): typeof NodeCrypto => require("node:crypto");
 
 // DER headers of an Ed25519 PKCS#8 private key and SPKI public key (RFC 8410)
 const PKCS8 = Buffer.from("302e020100300506032b657004220420", "hex");
@@ -12,6 +16,7 @@ const SPKI = Buffer.from("302a300506032b6570032100", "hex");
 
 /** minisign's 64-byte secret key is seed(32) ‖ public key(32). */
 export function ed25519Sign(secretKey: Uint8Array, message: Uint8Array): Uint8Array {
+  const { createPrivateKey, sign } = nodeCrypto();
   const key = createPrivateKey({
     key: Buffer.concat([PKCS8, secretKey.subarray(0, 32)]),
     format: "der",
@@ -21,6 +26,9 @@ export function ed25519Sign(secretKey: Uint8Array, message: Uint8Array): Uint8Ar
 }
 
 export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  const bySodium = sodiumEd25519Verify(publicKey, message, signature);
+  if (bySodium !== undefined) return bySodium;
+  const { createPublicKey, verify } = nodeCrypto();
   const key = createPublicKey({ key: Buffer.concat([SPKI, publicKey]), format: "der", type: "spki" });
   try {
     return verify(null, message, key, signature);
@@ -31,6 +39,7 @@ export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signat
 
 /** The public half of a seed, for checking that a decrypted secret key is consistent. */
 export function ed25519PublicOf(seed: Uint8Array): Uint8Array {
+  const { createPrivateKey, createPublicKey } = nodeCrypto();
   const priv = createPrivateKey({ key: Buffer.concat([PKCS8, seed]), format: "der", type: "pkcs8" });
   const der = createPublicKey(priv).export({ format: "der", type: "spki" });
   return new Uint8Array(der.subarray(SPKI.length));

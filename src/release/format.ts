@@ -30,7 +30,7 @@ export interface Signature {
 export const keyIdHex = (id: Uint8Array) => Buffer.from(id).reverse().toString("hex").toUpperCase();
 
 export const sameBytes = (a: Uint8Array, b: Uint8Array) =>
-  a.length === b.length && a.every((v, i) => v === b[i]);
+  a.length === b.length && Buffer.compare(a, b) === 0;
 
 const lines = (text: string) => text.replace(/\r/g, "").split("\n");
 
@@ -47,7 +47,7 @@ export function parsePublicKey(text: string, what = "public key"): PublicKey {
 }
 
 export const publicKeyBase64 = (pk: PublicKey) =>
-  encodeBase64(Uint8Array.from([0x45, 0x64, ...pk.keyId, ...pk.key]));
+  encodeBase64(Buffer.concat([Buffer.from("Ed", "latin1"), pk.keyId, pk.key]));
 
 export const formatPublicKey = (pk: PublicKey) =>
   `${UNTRUSTED}minisign public key ${keyIdHex(pk.keyId)}\n${publicKeyBase64(pk)}\n`;
@@ -81,7 +81,7 @@ export function parseSignature(text: string, what = "signature"): Signature {
 }
 
 export function formatSignature(s: Signature): string {
-  const head = Uint8Array.from([...Buffer.from(s.alg, "latin1"), ...s.keyId, ...s.signature]);
+  const head = Buffer.concat([Buffer.from(s.alg, "latin1"), s.keyId, s.signature]);
   return `${UNTRUSTED}${s.untrustedComment}\n${encodeBase64(head)}\n${TRUSTED}${s.trustedComment}\n${encodeBase64(s.globalSignature)}\n`;
 }
 

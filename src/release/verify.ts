@@ -92,7 +92,7 @@ export function verifySignature(input: VerifyInput): Verified {
     );
   const key = pickKey(sig, input);
   const message = sig.alg === "ED" ? (input.hash ?? prehash(input.data)) : rawData(input.data);
-  const globalMessage = Uint8Array.from([...sig.signature, ...Buffer.from(sig.trustedComment)]);
+  const globalMessage = Buffer.concat([sig.signature, Buffer.from(sig.trustedComment)]);
   const globalOk = () => ed25519Verify(key.key, globalMessage, sig.globalSignature);
   if (!ed25519Verify(key.key, message, sig.signature)) {
     // Still a refusal either way; the global signature only tells which side changed.

@@ -1,17 +1,13 @@
 import { accessSync, constants, readFileSync } from "node:fs";
 import { basename } from "node:path";
-import { defineCommand } from "citty";
+import { defineCommand } from "../_define.ts";
 import { printJson, say } from "../../core/output.ts";
 import { Exit, TracerError } from "../../errors.ts";
-import {
-  type SelfState,
-  type TrustedKey,
-  type Verified,
-  givenKey,
-  selfState,
-  trustedKeys,
-  verifySignature,
-} from "../../release/index.ts";
+// The release modules one by one, not release/index.ts: signing and secret keys (scrypt, node:crypto)
+// stay out of a command that only verifies.
+import { type SelfState, selfState } from "../../release/selfcheck.ts";
+import { type TrustedKey, givenKey, trustedKeys } from "../../release/trusted.ts";
+import { type Verified, verifySignature } from "../../release/verify.ts";
 import { captureSelf } from "../../spawn/self.ts";
 import { jsonFlag } from "../_shared.ts";
 
