@@ -20,10 +20,13 @@ import {
   ticksToEpochMs,
   treeBelow,
 } from "./procfs.ts";
+import type { ExecArgv } from "./execwatch.ts";
 import type { CaptureEvent, ExitFigures } from "./types.ts";
 
 /** how long figures wait for their fork event before they count as a process the connector lost */
 const SETTLE_MS = 1000;
+/** an exec event and the exec watcher's record of it carry one kernel timestamp, converted separately */
+const SAME_EXEC_MS = 3;
 /** an ended process stays in memory this long, for late events about it and its children */
 const FORGET_MS = 30_000;
 
@@ -39,6 +42,11 @@ export interface RecorderOptions {
    * process of the run (its descendants follow).
    */
   adopt?: (argv: string[], comm: string | undefined) => boolean;
+  /**
+   * What a process's latest exec ran, read the moment it happened (the exec watcher, ./execwatch.ts).
+   * Used instead of /proc when it is that very exec, and when /proc no longer holds the process.
+   */
+  execArgv?: (pid: number) => ExecArgv | undefined;
 }
 
 export class Recorder {
@@ -157,9 +165,16 @@ export class Recorder {
       }
       rec = this.identify(pid, st.ppid, at);
     }
+    // The exec watcher read this exec (or a later one, whose argv is what /proc would show now): no
+    // /proc reads needed. Its time and ours are the same kernel timestamp, converted ms apart.
+    const seen = this.opts.execArgv?.(pid);
+    if (seen && seen.at >= at - SAME_EXEC_MS) return this.execSeen(rec, pid, seen);
     // Read stat only when cmdline is empty (a zombie) or gone: then the parent's argv no longer
     // applies and stat (or later taskstats) gives the comm. The kernel's comm from taskstats wins.
     const argv = readCmdline(pid);
+    // ended (a zombie has an empty cmdline) or already reaped: the watcher's latest read, if in time
+    if (!argv?.length && seen && seen.at >= (rec.startedAt ?? at) - SAME_EXEC_MS)
+      return this.execSeen(rec, pid, seen);
     if (argv === undefined) {
       // already reaped: nothing more to read
       rec.argv = undefined;
@@ -177,6 +192,15 @@ export class Recorder {
       rec.comm = st?.comm;
     }
     rec.cwd = readCwd(pid) ?? rec.cwd;
+    rec.cgroup = readCgroup(pid) ?? rec.cgroup;
+    this.oom.watch(rec.cgroup);
+    this.writer.process(rec);
+  }
+
+  private execSeen(rec: ProcessRecord, pid: number, seen: ExecArgv) {
+    rec.argv = seen.argv;
+    rec.comm = basename(seen.argv[0]!).slice(0, 15);
+    rec.cwd = seen.cwd ?? rec.cwd;
     rec.cgroup = readCgroup(pid) ?? rec.cgroup;
     this.oom.watch(rec.cgroup);
     this.writer.process(rec);

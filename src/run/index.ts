@@ -4,6 +4,7 @@
  */
 import { hostname } from "node:os";
 import { note } from "../core/output.ts";
+import { ExecWatcher } from "../observe/execwatch.ts";
 import { openSources } from "../observe/sources.ts";
 import { Recorder } from "../observe/recorder.ts";
 import { Sampler } from "../observe/sampler.ts";
@@ -55,7 +56,10 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   const runId = Bun.randomUUIDv7();
   const name = o.name || defaultRunName();
   const writer = new StoreWriter(db, runId);
-  const recorder = new Recorder(writer, process.pid);
+  let watcher: ExecWatcher | undefined;
+  const recorder = new Recorder(writer, process.pid, {
+    execArgv: (pid) => watcher?.lookup(pid),
+  });
   // recording must never take CMD down: an error while recording is reported once, then counted
   let recordingErrors = 0;
   const failed = (e: unknown) => {
@@ -86,6 +90,8 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
       taskstats: { receiveBufferBytes: o.receiveBufferBytes, pollMs: drainMs() },
     },
   );
+  // argv of processes shorter than a drain interval, read the moment they exec (same kernel feature)
+  if (opened.mode.startsWith("connector")) watcher = ExecWatcher.start(process.pid);
   createRun(db, {
     id: runId,
     name,
@@ -141,6 +147,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
       // CMD's status still decides tracer's exit status
       note(`tracer: could not finish recording run ${name}: ${(e as Error).message}`);
     }
+    watcher?.stop();
     sup.dispose();
   }
   return {

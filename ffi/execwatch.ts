@@ -1,0 +1,79 @@
+/**
+ * The exec watcher's native side (ffi/execwatch.c): a thread that blocks on a proc-connector socket
+ * and copies the argv and cwd of every watched process the moment it execs. See the C file.
+ */
+import { type Pointer, ptr } from "bun:ffi";
+import { embeddedC } from "./_cc.ts";
+import source from "./execwatch.c" with { type: "text" };
+
+const symbols = {
+  xw_start: { args: ["i32", "i32", "u32", "i32"], returns: "ptr" },
+  xw_take: { args: ["ptr", "ptr", "i32"], returns: "i32" },
+  xw_lost: { args: ["ptr"], returns: "i32" },
+  xw_stop: { args: ["ptr"], returns: "void" },
+} as const;
+
+const compile = embeddedC("execwatch.c", source, symbols, "the native exec watcher");
+
+/** One exec as the watcher saw it: argv as /proc/PID/cmdline held it then, and the cwd. */
+export interface SeenExec {
+  tgid: number;
+  /** CLOCK_MONOTONIC ms of the exec event */
+  monoMs: number;
+  argv: string[];
+  cwd?: string;
+}
+
+const RING_BYTES = 1 << 20;
+
+export class NativeExecWatch {
+  private readonly out = new Uint8Array(RING_BYTES);
+  private handle: Pointer | null;
+
+  /**
+   * Start the thread: `execFd` and `forkFd` are subscribed proc-connector sockets kept open until
+   * stop(); root 0 watches every process (forkFd unused).
+   */
+  constructor(execFd: number, forkFd: number, root: number) {
+    if (process.platform !== "linux") throw new Error("the exec watcher exists only on Linux");
+    this.handle = compile().xw_start(execFd, forkFd, root, RING_BYTES) as Pointer | null;
+    if (!this.handle) throw new Error("the exec watcher thread did not start");
+  }
+
+  /** Everything seen since the last call, oldest first. */
+  take(): SeenExec[] {
+    if (!this.handle) return [];
+    const n = compile().xw_take(this.handle, ptr(this.out), this.out.byteLength);
+    const seen: SeenExec[] = [];
+    const dv = new DataView(this.out.buffer, 0, n);
+    const text = new TextDecoder();
+    for (let at = 0; at + 16 <= n; ) {
+      const argvLen = dv.getUint16(at + 4, true);
+      const cwdLen = dv.getUint16(at + 6, true);
+      const argv = text.decode(this.out.subarray(at + 16, at + 16 + argvLen)).split("\0");
+      if (argv[argv.length - 1] === "") argv.pop();
+      seen.push({
+        tgid: dv.getUint32(at, true),
+        monoMs: dv.getFloat64(at + 8, true),
+        argv,
+        cwd: cwdLen
+          ? text.decode(this.out.subarray(at + 16 + argvLen, at + 16 + argvLen + cwdLen))
+          : undefined,
+      });
+      at += (16 + argvLen + cwdLen + 7) & ~7;
+    }
+    return seen;
+  }
+
+  /** Execs the watcher could not keep (its ring full, or its socket overrun). */
+  lost(): number {
+    return this.handle ? compile().xw_lost(this.handle) : 0;
+  }
+
+  /** Wake the thread, join it, free its memory. The socket may be closed afterwards. */
+  stop(): void {
+    if (!this.handle) return;
+    compile().xw_stop(this.handle);
+    this.handle = null;
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Argv at exec time, for processes too short for the capture sources' drain interval. A native thread
+ * (ffi/execwatch.c) blocks on its own proc-connector subscription and reads /proc/PID/cmdline and cwd
+ * the moment a watched process execs; the recorder asks here when /proc no longer has the process.
+ * Optional: when it cannot start (not root, no connector, no compiler), the recorder works as before.
+ */
+import { NativeExecWatch, type SeenExec } from "../../ffi/execwatch.ts";
+import { monotonicNs, NETLINK_CONNECTOR, NetlinkSocket } from "../../ffi/netlink.ts";
+import { connectorControl, PROC_CN_MCAST_IGNORE, PROC_CN_MCAST_LISTEN } from "./_netlink-parse.ts";
+
+/** What the watcher read for one process, `at` in epoch ms. */
+export interface ExecArgv {
+  at: number;
+  argv: string[];
+  cwd?: string;
+}
+
+/** how long an exec stays answerable (the recorder asks within a drain interval or a loss rescan) */
+const KEEP_MS = 60_000;
+const RCVBUF = 8 << 20;
+
+export class ExecWatcher {
+  private readonly seen = new Map<number, ExecArgv>();
+
+  private constructor(
+    private readonly socks: NetlinkSocket[],
+    private readonly native: NativeExecWatch,
+  ) {}
+
+  /** Watch the tree below `root` (0: every process on the host); undefined when it cannot start. */
+  static start(root: number): ExecWatcher | undefined {
+    if (process.platform !== "linux" || process.env.TRACER_NO_EXEC_WATCH === "1") return undefined;
+    const socks: NetlinkSocket[] = [];
+    try {
+      // one for execs (they wake the thread), one for forks (read on each exec, to follow the tree)
+      for (let i = 0; i < (root ? 2 : 1); i++) {
+        const sock = NetlinkSocket.open(NETLINK_CONNECTOR, 1);
+        socks.push(sock);
+        sock.setReceiveBuffer(RCVBUF);
+        sock.send(connectorControl(PROC_CN_MCAST_LISTEN, 0));
+      }
+      return new ExecWatcher(socks, new NativeExecWatch(socks[0]!.fd, socks[1]?.fd ?? -1, root));
+    } catch {
+      for (const s of socks) s.close();
+      return undefined;
+    }
+  }
+
+  /** What `pid`'s latest exec that the watcher saw ran (its `at` tells which exec it was). */
+  lookup(pid: number): ExecArgv | undefined {
+    this.pull();
+    return this.seen.get(pid);
+  }
+
+  /** Execs the watcher could not keep. */
+  lost(): number {
+    return this.native.lost();
+  }
+
+  stop(): void {
+    this.native.stop();
+    for (const sock of this.socks) {
+      try {
+        sock.send(connectorControl(PROC_CN_MCAST_IGNORE, 0));
+      } catch {}
+      sock.close();
+    }
+    this.seen.clear();
+  }
+
+  private pull(): void {
+    const batch: SeenExec[] = this.native.take();
+    if (!batch.length) return;
+    const wallMinusMono = performance.timeOrigin + performance.now() - monotonicNs() / 1e6;
+    for (const s of batch) {
+      // re-inserted, so the map stays in exec order and pruning stops at the first young entry
+      this.seen.delete(s.tgid);
+      this.seen.set(s.tgid, { at: s.monoMs + wallMinusMono, argv: s.argv, cwd: s.cwd });
+    }
+    const old = Date.now() - KEEP_MS;
+    for (const [pid, e] of this.seen) {
+      if (e.at >= old) break;
+      this.seen.delete(pid);
+    }
+  }
+}
