@@ -4,6 +4,7 @@
  * strong as the host allows (connector + taskstats as root); loss is counted like `tracer run` does.
  */
 import { hostname } from "node:os";
+import { ExecWatcher } from "../observe/execwatch.ts";
 import { Recorder } from "../observe/recorder.ts";
 import { Sampler } from "../observe/sampler.ts";
 import { openSources } from "../observe/sources.ts";
@@ -32,14 +33,17 @@ export class DaemonRecording {
     private readonly sources: CaptureSource[],
     private readonly flusher: ReturnType<typeof setInterval>,
     readonly mode: CaptureMode,
+    private readonly watcher: ExecWatcher | undefined,
   ) {}
 
   static async start(run: RunInfo): Promise<DaemonRecording> {
     const rules = loadRules();
     const db = openStore();
     const writer = new StoreWriter(db, run.id);
+    let watcher: ExecWatcher | undefined;
     const recorder = new Recorder(writer, NO_ROOT, {
       adopt: (argv, comm) => matchProcess(rules, { argv, comm }) !== undefined,
+      execArgv: (pid) => watcher?.lookup(pid),
     });
     // a failure while recording is logged, never fatal to the daemon
     const guard =
@@ -59,6 +63,9 @@ export class DaemonRecording {
       },
       { connector: { pollMs: 100 }, taskstats: { pollMs: 100 } },
     );
+    // argv of short processes below an adopted one: nothing is in a tree until a rule adopts it, so
+    // the watcher reads every exec on the host (kept for seconds, then forgotten)
+    if (opened.mode.startsWith("connector")) watcher = ExecWatcher.start(0);
     createRun(db, {
       id: run.id,
       name: run.name,
@@ -78,7 +85,7 @@ export class DaemonRecording {
     );
     for (const why of opened.skipped) log("info", "capture source skipped", { why });
     log("info", "recording", { run: run.id, mode: opened.mode });
-    return new DaemonRecording(run, db, recorder, sampler, opened.sources, flusher, opened.mode);
+    return new DaemonRecording(run, db, recorder, sampler, opened.sources, flusher, opened.mode, watcher);
   }
 
   stats(): RecordingStats {
@@ -107,6 +114,7 @@ export class DaemonRecording {
     } catch (e) {
       log("error", "could not finish the run's record", { run: this.run.id, error: (e as Error).message });
     }
+    this.watcher?.stop();
     if (stats.lost) log("warn", "events lost during the run", { run: this.run.id, lost: stats.lost });
     return stats;
   }

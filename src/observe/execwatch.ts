@@ -15,17 +15,22 @@ export interface ExecArgv {
   cwd?: string;
 }
 
-/** how long an exec stays answerable (the recorder asks within a drain interval or a loss rescan) */
-const KEEP_MS = 60_000;
+/** how long an exec stays answerable (the recorder asks within a drain interval, 100 ms as root) */
+const KEEP_MS = 30_000;
+const PULL_MS = 250;
 const RCVBUF = 8 << 20;
 
 export class ExecWatcher {
   private readonly seen = new Map<number, ExecArgv>();
+  /** empties the native ring even when nobody asks (watching the whole host, it fills on its own) */
+  private readonly timer = setInterval(() => this.pull(), PULL_MS);
 
   private constructor(
     private readonly socks: NetlinkSocket[],
     private readonly native: NativeExecWatch,
-  ) {}
+  ) {
+    this.timer.unref?.();
+  }
 
   /** Watch the tree below `root` (0: every process on the host); undefined when it cannot start. */
   static start(root: number): ExecWatcher | undefined {
@@ -58,6 +63,7 @@ export class ExecWatcher {
   }
 
   stop(): void {
+    clearInterval(this.timer);
     this.native.stop();
     for (const sock of this.socks) {
       try {

@@ -13,7 +13,9 @@ writeFileSync(
   "rules:\n  - name: fakealign\n    display_name: fakealign {subcommand}\n    process_name_is: fakealign\n",
 );
 const tool = join(dir, "fakealign");
-writeFileSync(tool, "#!/bin/sh\n/bin/sleep 0.3\nexit 3\n");
+// ten 10 ms children, each with its own argument: shorter than the daemon's 100 ms drain
+const shortOnes = Array.from({ length: 10 }, (_, i) => `/bin/sleep 0.01 0.0000${i}\n`).join("");
+writeFileSync(tool, `#!/bin/sh\n/bin/sleep 0.3\n${shortOnes}exit 3\n`);
 chmodSync(tool, 0o755);
 const env = isolatedEnv({ TRACER_CONFIG_DIR: config });
 afterAll(async () => {
@@ -54,6 +56,10 @@ test("a daemon run records rule-matched processes and their children, nothing el
   const child = procs.find((p) => p.argv?.[0] === "/bin/sleep" && p.argv[1] === "0.3");
   expect(child?.parentId).toBe(top!.id);
   expect(procs.some((p) => p.pid === unrelated.pid)).toBe(false);
+  // named by the exec watcher although each ended before the next drain (one may slip on a loaded host)
+  const short = procs.filter((p) => p.argv?.[0] === "/bin/sleep" && p.argv[1] === "0.01");
+  expect(new Set(short.map((p) => p.argv![2])).size).toBeGreaterThanOrEqual(9);
+  for (const p of short) expect(p.parentId).toBe(top!.id);
 
   const steps = (await run(["report", "daemon-run"], { env })).stdout;
   expect(steps).toContain("fakealign mem");
