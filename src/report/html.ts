@@ -75,7 +75,7 @@ export function renderHtml(r: Report): string {
       : "";
   const body = [
     `<h1>${esc(run.name)} <span class="sub">${esc(run.status)}, exit ${esc(exitText(run.exitCode, run.signal))}</span></h1>`,
-    `<div class="sub">${esc(run.command.join(" "))}</div>`,
+    `<div class="sub">${esc(run.command.join(" ") || "(daemon run: processes its rules matched)")}</div>`,
     `<div class="sub">${esc(new Date(run.startedAt).toISOString())} on ${esc(run.host)} · run ${esc(run.id)} · pipeline ${esc(run.pipeline)}</div>`,
     `<div class="cards">${cards.join("")}</div>`,
     `<h2>Timeline</h2>`,

@@ -52,7 +52,7 @@ export function runsTable(runs: RunRow[]): string {
     r.status,
     exitText(r.exitCode, r.signal),
     String(r.processes),
-    commandLine(r.command, null, 60),
+    runCommand(r, 60),
   ]);
   return table(
     ["ID", "NAME", "PIPELINE", "STARTED (UTC)", "WALL", "STATUS", "EXIT", "PROCS", "COMMAND"],
@@ -89,6 +89,10 @@ export function commandLine(argv: string[] | null, comm: string | null, max = 10
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
+/** A run's command; a daemon run has none of its own: it records what its rules match. */
+const runCommand = (r: RunRow, max: number) =>
+  r.command.length ? commandLine(r.command, null, max) : "(daemon run: processes its rules matched)";
+
 export function processTable(run: RunRow, procs: ProcessRow[]): string {
   const rows = treeOrder(procs).map(({ p, depth }) => [
     String(p.pid),
@@ -120,7 +124,7 @@ export function runHeader(r: RunRow): string {
   const lines = [
     `run       ${r.name} (${r.id})`,
     `pipeline  ${r.pipeline}`,
-    `command   ${commandLine(r.command, null, 200)}`,
+    `command   ${runCommand(r, 200)}`,
     `started   ${when(r.startedAt)} UTC on ${r.host}, wall ${wall}`,
     `status    ${r.status}, exit ${exitText(r.exitCode, r.signal)}`,
     `capture   ${r.mode}, events lost: ${r.eventsLost}${lossDetail(r)}`,

@@ -63,6 +63,7 @@ test("a daemon run records rule-matched processes and their children, nothing el
 
   const steps = (await run(["report", "daemon-run"], { env })).stdout;
   expect(steps).toContain("fakealign mem");
+  expect(steps).toContain("command   (daemon run: processes its rules matched)");
 });
 
 test("init --otlp-endpoint: each stopped daemon run reaches the collector, valid against the schema", async () => {
