@@ -2,6 +2,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { release } from "node:os";
 import { probeConnector } from "../observe/connector.ts";
+import { probeExecWatch } from "../observe/execwatch.ts";
 import { probeTaskstats } from "../observe/taskstats.ts";
 import type { CaptureMode } from "../observe/types.ts";
 import { type Strategy, plannedStrategy } from "../spawn/index.ts";
@@ -51,6 +52,9 @@ function linuxFeatures(): Feature[] {
   // the real probes: subscribe and wait for the kernel's answer (a few ms each)
   const connector = probeConnector();
   const taskstats = probeTaskstats();
+  const watch = connector.available
+    ? probeExecWatch()
+    : { available: false, reason: "needs the proc connector" };
   const f = (name: string, available: boolean, detail: string, neededBy: string) => ({
     name,
     available,
@@ -61,6 +65,7 @@ function linuxFeatures(): Feature[] {
     f("procfs", existsSync("/proc/self/stat"), "/proc mounted", "process identity, sampling, spawn"),
     f("proc connector", connector.available, connector.reason, "exact fork/exec/exit capture"),
     f("taskstats", taskstats.available, taskstats.reason, "exact per-process figures at exit"),
+    f("exec watcher", watch.available, watch.reason, "argv of processes shorter than a drain"),
     f("cgroup v2", existsSync("/sys/fs/cgroup/cgroup.controllers"), "/sys/fs/cgroup", "OOM-kill detection"),
     f(
       "child subreaper",

@@ -7,6 +7,7 @@
 import { NativeExecWatch, type SeenExec } from "../../ffi/execwatch.ts";
 import { monotonicNs, NETLINK_CONNECTOR, NetlinkSocket } from "../../ffi/netlink.ts";
 import { connectorControl, PROC_CN_MCAST_IGNORE, PROC_CN_MCAST_LISTEN } from "./_netlink-parse.ts";
+import type { Probe } from "./types.ts";
 
 /** What the watcher read for one process, `at` in epoch ms. */
 export interface ExecArgv {
@@ -89,4 +90,13 @@ export class ExecWatcher {
       this.seen.delete(pid);
     }
   }
+}
+
+/** Can the watcher run here? Starts it on this process's (empty) tree and stops it. Never throws. */
+export function probeExecWatch(): Probe {
+  if (process.env.TRACER_NO_EXEC_WATCH === "1") return { available: false, reason: "TRACER_NO_EXEC_WATCH=1" };
+  const w = ExecWatcher.start(process.pid);
+  if (!w) return { available: false, reason: "no proc connector, or its thread could not start" };
+  w.stop();
+  return { available: true, reason: "a native thread reads argv and cwd at each exec" };
 }
