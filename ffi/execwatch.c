@@ -127,18 +127,16 @@ static void proc_path(char *out, unsigned int pid, const char *leaf) {
   out[i] = 0;
 }
 
-static int read_all(const char *path, char *buf, int cap) {
+/* One read: /proc/PID/cmdline hands over what fits in one call (an argv longer than ARGV_MAX is cut). */
+static int read_once(const char *path, char *buf, int cap) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  int got = 0;
+  ssize_t r;
   if (fd < 0) return -1;
-  while (got < cap) {
-    ssize_t r = read(fd, buf + got, (size_t)(cap - got));
-    if (r < 0 && *__errno_location() == EINTR) continue;
-    if (r <= 0) break;
-    got += (int)r;
-  }
+  do {
+    r = read(fd, buf, (size_t)cap);
+  } while (r < 0 && *__errno_location() == EINTR);
   close(fd);
-  return got;
+  return (int)r;
 }
 
 static void capture(struct xw *w, unsigned int tgid, double at_ms) {
@@ -146,7 +144,7 @@ static void capture(struct xw *w, unsigned int tgid, double at_ms) {
   int argv_len, cwd_len, size;
   unsigned short lens[2];
   proc_path(path, tgid, "cmdline");
-  argv_len = read_all(path, w->argv, ARGV_MAX);
+  argv_len = read_once(path, w->argv, ARGV_MAX);
   if (argv_len <= 0) return; /* gone already, or a zombie: nothing to keep */
   proc_path(path, tgid, "cwd");
   cwd_len = (int)readlink(path, w->cwd, CWD_MAX);
@@ -192,8 +190,9 @@ static void handle(struct xw *w, const unsigned char *buf, int n) {
   }
 }
 
-/* Handle everything queued on `sock` without blocking. */
-static void drain(struct xw *w, int sock) {
+/* Handle what is queued on `sock` without blocking: everything, or (once) a single datagram. Each
+ * system call counts here: the thread runs once per exec on the host. */
+static void drain(struct xw *w, int sock, int once) {
   for (;;) {
     ssize_t got = recv(sock, w->rx, RX_BYTES, MSG_DONTWAIT);
     if (got < 0) {
@@ -206,6 +205,7 @@ static void drain(struct xw *w, int sock) {
       return; /* EAGAIN */
     }
     handle(w, w->rx, (int)got);
+    if (once) return;
   }
 }
 
@@ -229,8 +229,9 @@ static void *xw_main(void *arg) {
       return 0;
     }
     if (p[1].revents) return 0;
-    if (w->forks >= 0) drain(w, w->forks);
-    if (p[0].revents) drain(w, w->sock);
+    if (w->forks >= 0) drain(w, w->forks, 0);
+    /* one exec per wake: poll() returns at once while more are queued */
+    if (p[0].revents) drain(w, w->sock, 1);
   }
 }
 
