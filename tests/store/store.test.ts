@@ -31,6 +31,18 @@ const newRun = (db: Database, id: string, name = "r", startedAt = Date.now()) =>
     startedAt,
   });
 
+/** A database as the first tracer left it: schema 1, one finished run "old" with 3 events lost. */
+function schemaOne(path: string) {
+  const raw = new Database(path, { create: true });
+  raw.exec(MIGRATIONS[0]!);
+  raw.exec("PRAGMA user_version = 1");
+  raw.exec(
+    "INSERT INTO runs (id, name, pipeline, command, cwd, host, mode, recorder_pid, started_at, ended_at, events_lost, status) " +
+      `VALUES ('old', 'old', 'p', '["true"]', '/', 'h', 'proc-poll', 1, 1000, 2000, 3, 'done')`,
+  );
+  raw.close();
+}
+
 test("a fresh database is in WAL mode at the current schema; reopening migrates nothing", () => {
   const path = join(tempDir(), "state", "tracer.db");
   const db = openStore(path);
@@ -52,14 +64,7 @@ test("a fresh database is in WAL mode at the current schema; reopening migrates 
 
 test("a schema-1 database (an older tracer's) is migrated in place, its runs kept", () => {
   const path = join(tempDir(), "tracer.db");
-  const raw = new Database(path, { create: true });
-  raw.exec(MIGRATIONS[0]!);
-  raw.exec("PRAGMA user_version = 1");
-  raw.exec(
-    "INSERT INTO runs (id, name, pipeline, command, cwd, host, mode, recorder_pid, started_at, ended_at, events_lost, status) " +
-      `VALUES ('old', 'old', 'p', '["true"]', '/', 'h', 'proc-poll', 1, 1000, 2000, 3, 'done')`,
-  );
-  raw.close();
+  schemaOne(path);
   const db = openStore(path);
   expect(db.query("PRAGMA user_version").get()).toEqual({ user_version: SCHEMA_VERSION });
   expect(SCHEMA_VERSION).toBeGreaterThan(1);
@@ -79,14 +84,7 @@ test("a schema-1 database (an older tracer's) is migrated in place, its runs kep
 
 test("a reader (report, runs) of a schema-1 database upgrades it instead of failing on a missing column", () => {
   const path = join(tempDir(), "tracer.db");
-  const raw = new Database(path, { create: true });
-  raw.exec(MIGRATIONS[0]!);
-  raw.exec("PRAGMA user_version = 1");
-  raw.exec(
-    "INSERT INTO runs (id, name, pipeline, command, cwd, host, mode, recorder_pid, started_at, ended_at, events_lost, status) " +
-      `VALUES ('old', 'old', 'p', '["true"]', '/', 'h', 'proc-poll', 1, 1000, 2000, 3, 'done')`,
-  );
-  raw.close();
+  schemaOne(path);
   const db = openStore(path, { readonly: true });
   expect(db.query("PRAGMA user_version").get()).toEqual({ user_version: SCHEMA_VERSION });
   expect(listRuns(db).map((r) => [r.id, r.eventsLost, r.lossReasons])).toEqual([["old", 3, {}]]);
