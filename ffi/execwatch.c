@@ -39,7 +39,6 @@ int close(int fd);
 int pipe2(int *fds, int flags);
 int poll(void *fds, unsigned long n, int timeout);
 int *__errno_location(void);
-int gettid(void);
 int setpriority(int which, unsigned int who, int prio);
 int setsockopt(int fd, int level, int name, const void *value, unsigned int len);
 
@@ -212,9 +211,10 @@ static void drain(struct xw *w, int sock, int once) {
 static void *xw_main(void *arg) {
   struct xw *w = (struct xw *)arg;
   struct xw_pollfd p[2];
-  /* Woken first when a process execs, so its /proc entry is read before a short one ends. Only this
-   * thread; failure (no CAP_SYS_NICE) leaves it at the process's priority. */
-  setpriority(0, (unsigned int)gettid(), XW_NICE);
+  /* Woken first when a process execs, so its /proc entry is read before a short one ends. On Linux the
+   * nice value belongs to a thread and who 0 is the caller: only this thread changes. Failure (no
+   * CAP_SYS_NICE) leaves it at the process's priority. */
+  setpriority(0, 0, XW_NICE);
   for (;;) {
     int r;
     p[0].fd = w->sock;

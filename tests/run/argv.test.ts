@@ -4,6 +4,7 @@
  * end long before the next drain; each must still be named by its command line.
  */
 import { afterAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { probeConnector } from "../../src/observe/connector.ts";
 import { cleanupTemp, isolatedEnv, run } from "../helpers/harness.ts";
 
@@ -35,5 +36,13 @@ describe.skipIf(!connector.available)("argv of short processes", () => {
     const unwatched = await sleepsNamed({ TRACER_NO_EXEC_WATCH: "1" });
     expect(unwatched.sleeps).toBe(STEPS);
     expect(unwatched.named).toBeLessThan(watched.named);
+  });
+
+  test("the watcher's higher priority stays on its own thread: CMD runs at the caller's nice value", async () => {
+    const env = isolatedEnv();
+    const r = await run(["run", "--quiet", "--", "sh", "-c", "cut -d' ' -f19 /proc/self/stat"], { env });
+    expect(r.code).toBe(0);
+    const own = readFileSync("/proc/self/stat", "utf8");
+    expect(r.stdout.trim()).toBe(own.slice(own.lastIndexOf(")") + 2).split(" ")[16]);
   });
 });
