@@ -43,6 +43,6 @@ describe.skipIf(!connector.available)("argv of short processes", () => {
     const r = await run(["run", "--quiet", "--", "sh", "-c", "cut -d' ' -f19 /proc/self/stat"], { env });
     expect(r.code).toBe(0);
     const own = readFileSync("/proc/self/stat", "utf8");
-    expect(r.stdout.trim()).toBe(own.slice(own.lastIndexOf(")") + 2).split(" ")[16]);
+    expect(r.stdout.trim()).toBe(String(own.slice(own.lastIndexOf(")") + 2).split(" ")[16]));
   });
 });
