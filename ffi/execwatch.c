@@ -88,8 +88,6 @@ struct xw {
   unsigned char *ring;
   int cap;
   int used;
-  unsigned int dropped; /* records that found the ring full */
-  unsigned int overruns; /* ENOBUFS on the watcher's own socket */
   unsigned char *rx;
   char argv[ARGV_MAX];
   char cwd[CWD_MAX];
@@ -152,9 +150,8 @@ static void capture(struct xw *w, unsigned int tgid, double at_ms) {
   lens[0] = (unsigned short)argv_len;
   lens[1] = (unsigned short)cwd_len;
   pthread_mutex_lock(w->mutex);
-  if (w->used + size > w->cap) {
-    w->dropped++;
-  } else {
+  /* a full ring drops the record: the recorder then reads /proc as it would without the watcher */
+  if (w->used + size <= w->cap) {
     unsigned char *r = w->ring + w->used;
     memcpy(r, &tgid, 4);
     memcpy(r + 4, lens, 4);
@@ -196,11 +193,7 @@ static void drain(struct xw *w, int sock, int once) {
     ssize_t got = recv(sock, w->rx, RX_BYTES, MSG_DONTWAIT);
     if (got < 0) {
       int e = *__errno_location();
-      if (e == EINTR) continue;
-      if (e == ENOBUFS) {
-        w->overruns++;
-        continue;
-      }
+      if (e == EINTR || e == ENOBUFS) continue; /* an overrun only costs those execs their early read */
       return; /* EAGAIN */
     }
     handle(w, w->rx, (int)got);
@@ -318,12 +311,6 @@ int xw_take(void *watch, unsigned char *out, int cap) {
   w->used -= n;
   pthread_mutex_unlock(w->mutex);
   return n;
-}
-
-/* Records lost so far: ring full, plus datagrams the kernel dropped on the watcher's sockets. */
-int xw_lost(void *watch) {
-  struct xw *w = (struct xw *)watch;
-  return (int)(w->dropped + w->overruns);
 }
 
 /* Wake the thread, wait for it to end, free everything. The caller closes the sockets afterwards. */

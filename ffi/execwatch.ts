@@ -9,7 +9,6 @@ import source from "./execwatch.c" with { type: "text" };
 const symbols = {
   xw_start: { args: ["i32", "i32", "u32", "i32"], returns: "ptr" },
   xw_take: { args: ["ptr", "ptr", "i32"], returns: "i32" },
-  xw_lost: { args: ["ptr"], returns: "i32" },
   xw_stop: { args: ["ptr"], returns: "void" },
 } as const;
 
@@ -63,11 +62,6 @@ export class NativeExecWatch {
       at += (16 + argvLen + cwdLen + 7) & ~7;
     }
     return seen;
-  }
-
-  /** Execs the watcher could not keep (its ring full, or its socket overrun). */
-  lost(): number {
-    return this.handle ? compile().xw_lost(this.handle) : 0;
   }
 
   /** Wake the thread, join it, free its memory. The socket may be closed afterwards. */

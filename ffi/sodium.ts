@@ -59,9 +59,9 @@ function load(): Symbols<typeof oneShot> | null {
 function loadStreaming(): Symbols<typeof streaming> | null {
   if (stream !== undefined) return stream;
   stream = null;
-  if (!load() || !found) return null;
+  if (!load()) return null;
   try {
-    stream = dlopen(found.name, streaming).symbols;
+    stream = dlopen(found!.name, streaming).symbols;
   } catch {}
   return stream;
 }

@@ -58,11 +58,6 @@ export class ExecWatcher {
     return this.seen.get(pid);
   }
 
-  /** Execs the watcher could not keep. */
-  lost(): number {
-    return this.native.lost();
-  }
-
   stop(): void {
     clearInterval(this.timer);
     this.native.stop();

@@ -192,15 +192,18 @@ export class Recorder {
       rec.comm = st?.comm;
     }
     rec.cwd = readCwd(pid) ?? rec.cwd;
-    rec.cgroup = readCgroup(pid) ?? rec.cgroup;
-    this.oom.watch(rec.cgroup);
-    this.writer.process(rec);
+    this.execDone(rec, pid);
   }
 
   private execSeen(rec: ProcessRecord, pid: number, seen: ExecArgv) {
     rec.argv = seen.argv;
     rec.comm = basename(seen.argv[0]!).slice(0, 15);
     rec.cwd = seen.cwd ?? rec.cwd;
+    this.execDone(rec, pid);
+  }
+
+  /** The end of every exec: its cgroup (watched for OOM kills), then the write. */
+  private execDone(rec: ProcessRecord, pid: number) {
     rec.cgroup = readCgroup(pid) ?? rec.cgroup;
     this.oom.watch(rec.cgroup);
     this.writer.process(rec);
