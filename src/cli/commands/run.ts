@@ -7,6 +7,7 @@ import { parseMode } from "../../observe/sources.ts";
 import { traceRun } from "../../run/index.ts";
 import { exitText, seconds } from "../../run/format.ts";
 import { NotRunnable } from "../../run/supervisor.ts";
+import { sanitize, sanitizeLines } from "../../core/sanitize.ts";
 
 /** TRACER_NETLINK_RCVBUF=BYTES: the netlink receive buffer to ask for (tests force loss with a tiny one). */
 function rcvbuf(v: string | undefined): number | undefined {
@@ -65,7 +66,7 @@ export default defineCommand({
         const wall = seconds((r.child.endedAt - r.child.startedAt) * 1000);
         const loss = r.lost ? `, ${r.lost} events LOST` : "";
         note(
-          `tracer: run ${r.name}: ${r.processes} processes, ${wall}, exit ${exitText(r.child.exitCode, r.child.signal)}, capture ${r.mode}${loss} (tracer report ${r.runId.slice(0, 13)})`,
+          `tracer: run ${sanitize(r.name)}: ${r.processes} processes, ${wall}, exit ${exitText(r.child.exitCode, r.child.signal)}, capture ${r.mode}${loss} (tracer report ${r.runId.slice(0, 13)})`,
         );
       }
       process.exitCode = r.child.status;
@@ -76,7 +77,7 @@ export default defineCommand({
       }
     } catch (e) {
       if (!(e instanceof NotRunnable)) throw e;
-      note(`tracer: ${e.message}`);
+      note(`tracer: ${sanitizeLines(e.message)}`);
       process.exitCode = e.status;
     }
   },
