@@ -11,6 +11,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { O_CLOEXEC } from "./fsflags.ts";
+import { encodeLossless } from "./lossless.ts";
 
 export interface UntrustedRead {
   /** read at most this many bytes (from the start of the file) */
@@ -34,7 +35,8 @@ export const readerOwners = (): number[] => {
 export function readUntrustedHead(path: string, opts: UntrustedRead): Buffer | undefined {
   let fd: number;
   try {
-    fd = openSync(path, FLAGS);
+    // as bytes: a path recorded from a non-UTF-8 name holds U+DC80–U+DCFF for its raw bytes
+    fd = openSync(Buffer.from(encodeLossless(path)), FLAGS);
   } catch {
     return undefined;
   }

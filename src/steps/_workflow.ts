@@ -1,5 +1,5 @@
 /** Workflow awareness: Nextflow task roots (work dirs with .command.run) and Snakemake job shells. */
-import { basename, dirname, isAbsolute, join } from "node:path";
+import { basename } from "node:path";
 import { decodeLossless } from "../core/lossless.ts";
 import { readerOwners, readUntrustedHead } from "../core/untrusted.ts";
 import type { StepProcess } from "./types.ts";
@@ -7,12 +7,28 @@ import type { StepProcess } from "./types.ts";
 const SHELLS = new Set(["bash", "sh", "dash", "zsh"]);
 const progName = (p: StepProcess) => basename(p.argv?.[0] ?? p.comm ?? "");
 
+/**
+ * path.join and normalisation by string operations: Bun's path functions re-encode their input and
+ * turn a lone surrogate (a byte kept from a path that is not UTF-8, src/core/lossless.ts) into U+FFFD.
+ * `parts` joined must be absolute; the result is absolute and normalised ("." and ".." resolved lexically).
+ */
+function joinExact(...parts: string[]): string {
+  const out: string[] = [];
+  for (const seg of parts.join("/").split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") out.pop();
+    else out.push(seg);
+  }
+  return `/${out.join("/")}`;
+}
+
 /** The work dir of a Nextflow task root (`bash .command.run` in work/xx/hash), or undefined. */
 export function nextflowWorkdir(p: StepProcess): string | undefined {
-  const arg = p.argv?.find((a) => basename(a) === ".command.run");
+  const arg = p.argv?.find((a) => a.slice(a.lastIndexOf("/") + 1) === ".command.run");
   if (!arg) return undefined;
-  if (isAbsolute(arg)) return dirname(arg);
-  return p.cwd ? join(p.cwd, dirname(arg)) : undefined;
+  const dir = arg.slice(0, arg.lastIndexOf("/") + 1);
+  if (arg.startsWith("/")) return joinExact(dir);
+  return p.cwd?.startsWith("/") ? joinExact(p.cwd, dir) : undefined;
 }
 
 /**
@@ -23,7 +39,7 @@ export function nextflowWorkdir(p: StepProcess): string | undefined {
  * or root: the store does not keep the recorded process's uid), its first 4 KiB.
  */
 export function nextflowTaskName(workdir: string, owners: readonly number[] = readerOwners()): string {
-  const head = readUntrustedHead(join(workdir, ".command.run"), { maxBytes: 4096, owners });
+  const head = readUntrustedHead(`${workdir}/.command.run`, { maxBytes: 4096, owners });
   const m = head && /^# NEXTFLOW TASK: (.+)$/m.exec(decodeLossless(head));
   return m ? m[1]!.trim() : `task ${workdir.split("/").slice(-2).join("/")}`;
 }

@@ -9,7 +9,10 @@ import { join } from "node:path";
 import { readStat } from "../../src/observe/procfs.ts";
 import { processTable } from "../../src/run/format.ts";
 import type { ProcessRow, RunRow } from "../../src/store/index.ts";
+import { encodeLossless } from "../../src/core/lossless.ts";
 import { readUntrustedHead } from "../../src/core/untrusted.ts";
+import type { StepProcess } from "../../src/steps/index.ts";
+import { nextflowTaskName, nextflowWorkdir } from "../../src/steps/_workflow.ts";
 import { BIN, cleanupTemp, ensureBuilt, isolatedEnv, run, tempDir } from "../helpers/harness.ts";
 
 beforeAll(ensureBuilt);
@@ -188,4 +191,33 @@ test("untrusted reads: regular files owned by an accepted uid only, no final sym
   chmodSync(dir, 0o700);
   renameSync(file, join(dir, "g"));
   expect(readUntrustedHead(file, { maxBytes: 1, owners: [me] })).toBeUndefined();
+
+  // a work dir whose name is not UTF-8 (recorded as U+DC80–U+DCFF) is found and read by its exact bytes
+  const raw = `${dir}/w\udcff`;
+  mkdirSync(Buffer.from(encodeLossless(raw)));
+  writeFileSync(Buffer.from(encodeLossless(`${raw}/.command.run`)), "# NEXTFLOW TASK: T1\n");
+  const task = { argv: ["bash", "./.command.run"], cwd: raw } as StepProcess;
+  expect(nextflowWorkdir(task)).toBe(raw);
+  expect(nextflowTaskName(raw)).toBe("T1");
+});
+
+test("JSON and the store keep bytes that are not UTF-8 (argv, cwd) exactly; the table shows them as \\xNN", async () => {
+  const dir = tempDir();
+  const env = isolatedEnv();
+  // python execs a shell whose argv and cwd hold the byte 0xFF and an ESC (Bun's argv would be UTF-8)
+  const py = `import os
+os.mkdir(b"d\\xff")
+os.chdir(b"d\\xff")
+os.execv(b"/bin/sh", [b"sh", b"-c", b"sleep 0.3", b"x\\xff\\x1b[2J"])`;
+  expect((await run(["run", "--", "python3", "-c", py], { env, cwd: dir })).code).toBe(0);
+  const { openStore, listProcesses, findRun } = await import("../../src/store/index.ts");
+  const db = openStore(join(env.TRACER_STATE_DIR!, "tracer.db"));
+  const procs = listProcesses(db, findRun(db).id);
+  db.close();
+  const sh = procs.find((p) => p.argv?.[0] === "sh");
+  expect(sh?.argv).toEqual(["sh", "-c", "sleep 0.3", "x\udcff\x1b[2J"]);
+  expect(sh?.cwd).toBe(`${dir}/d\udcff`); // (path.join would turn the lone surrogate into U+FFFD)
+  const table = await run(["report"], { env });
+  expect(table.stdout).toContain("sh -c sleep 0.3 x\\xff\\x1b[2J");
+  expect(rawControl(table.stdout)).toBe(false);
 });
