@@ -221,3 +221,19 @@ os.execv(b"/bin/sh", [b"sh", b"-c", b"sleep 0.3", b"x\\xff\\x1b[2J"])`;
   expect(table.stdout).toContain("sh -c sleep 0.3 x\\xff\\x1b[2J");
   expect(rawControl(table.stdout)).toBe(false);
 });
+
+test("finding 1: `rules test` and `logs` show escape sequences escaped", async () => {
+  const env = isolatedEnv();
+  const rules = await run(["rules", "test", "--", "python3", `${PAYLOAD}.py`], { env });
+  expect(rules.code).toBe(0);
+  expect(rules.stdout).toContain(`${SHOWN}.py  (rule "python"`);
+  expect(rawControl(rules.stdout)).toBe(false);
+  // a log line carrying recorded data (an older tracer wrote fields raw)
+  mkdirSync(env.TRACER_STATE_DIR!, { recursive: true, mode: 0o700 });
+  writeFileSync(join(env.TRACER_STATE_DIR!, "daemon.log"), `t info adopted argv=${PAYLOAD}\u202e\nsecond\n`, {
+    mode: 0o600,
+  });
+  const logs = await run(["logs"], { env });
+  expect(logs.code).toBe(0);
+  expect(logs.stdout).toBe(`t info adopted argv=${SHOWN}\\u{202e}\nsecond\n`);
+});
