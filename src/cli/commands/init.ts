@@ -24,7 +24,7 @@ export default defineCommand({
     const strategy = parseStrategy(args.spawn ?? process.env.TRACER_SPAWN);
     // a bad endpoint fails here, before any daemon starts (exit 2 usage, 3 refused)
     const otlp = { endpoint: args["otlp-endpoint"], insecure: args["otlp-insecure"] };
-    otlpForCommand(otlp, (l) => note(`tracer: ${l}`));
+    otlpForCommand(otlp, (l) => note(sanitize(`tracer: ${l}`)));
     const r = await initDaemon({ run: args.run, pipeline: args.pipeline, force: args.force, strategy, otlp });
     if (args.json)
       return void printJson({ ...r.info, cleanedStale: r.cleanedStale, replaced: r.replaced ?? null });

@@ -51,7 +51,7 @@ export default defineCommand({
       );
     // A bad endpoint fails before the command runs (exit 2 usage, 3 refused).
     const otlp = otlpForCommand({ endpoint: args["otlp-endpoint"], insecure: args["otlp-insecure"] }, (l) =>
-      note(`tracer: ${l}`),
+      note(sanitize(`tracer: ${l}`)),
     );
     try {
       const r = await traceRun({
@@ -73,7 +73,7 @@ export default defineCommand({
       if (otlp) {
         const { exportStoredRun, summaryLine } = await import("../../export/from-store.ts");
         const x = await exportStoredRun(r.runId, otlp);
-        if (!args.quiet) for (const l of [...x.lines, summaryLine(x)]) note(`tracer: ${l}`);
+        if (!args.quiet) for (const l of [...x.lines, summaryLine(x)]) note(sanitize(`tracer: ${l}`));
       }
     } catch (e) {
       if (!(e instanceof NotRunnable)) throw e;
