@@ -258,6 +258,10 @@ test("property: random hostile data through every sink — no raw control reache
 
     // one-line sinks: no control at all, newline included, per line of output
     const table = renderReport(report, "table");
+    // the HTML report's text: no raw control or invisible character outside its own markup
+    const html = renderReport(report, "html");
+    expect(unsafeBytes(html, true)).toBeUndefined();
+    expect(/[\p{Cf}\p{Cs}\u2028\u2029]/u.test(html)).toBe(false);
     for (const out of [table, processTable(run, procs), runsTable([run]), runHeader(run)]) {
       expect(unsafeBytes(out, true)).toBeUndefined();
       expect(UNSAFE.test(out.replace(/\n/g, ""))).toBe(false);
