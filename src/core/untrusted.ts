@@ -6,7 +6,8 @@
  * - open(2) with O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC: a FIFO opens at once instead of
  *   waiting for a writer; a symlink as the last component fails (ELOOP);
  * - fstat(2) on the opened fd (no check-then-open race): a regular file only (a FIFO, socket or
- *   device is refused), owned by one of the accepted uids;
+ *   device is refused), owned by one of the accepted uids, with one link (a hard link planted to
+ *   another user's or root's file is refused);
  * - at most `maxBytes` bytes read, from offset 0.
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
@@ -30,7 +31,7 @@ export const readerOwners = (): number[] => {
 
 /**
  * The head of a regular file at an untrusted path, or undefined when it is missing, not a regular
- * file, not owned by an accepted uid, or unreadable. Never blocks on a FIFO or device; never throws.
+ * file, hard-linked, not owned by an accepted uid, or unreadable. Never blocks on a FIFO or device; never throws.
  */
 export function readUntrustedHead(path: string, opts: UntrustedRead): Buffer | undefined {
   let fd: number;
@@ -42,7 +43,7 @@ export function readUntrustedHead(path: string, opts: UntrustedRead): Buffer | u
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile() || !opts.owners.includes(st.uid)) return undefined;
+    if (!st.isFile() || st.nlink !== 1 || !opts.owners.includes(st.uid)) return undefined;
     const buf = Buffer.alloc(Math.min(opts.maxBytes, Math.max(0, st.size)));
     let got = 0;
     while (got < buf.length) {

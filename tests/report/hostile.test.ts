@@ -4,7 +4,16 @@
  * CSV, a Nextflow work dir whose name holds a tab and a newline, a FIFO planted as `.command.run`.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { chmodSync, chownSync, mkdirSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  linkSync,
+  mkdirSync,
+  renameSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { readStat } from "../../src/observe/procfs.ts";
 import { processTable } from "../../src/run/format.ts";
@@ -179,6 +188,10 @@ test("untrusted reads: regular files owned by an accepted uid only, no final sym
   expect(readUntrustedHead(file, { maxBytes: 4096, owners: [me] })?.length).toBe(4096);
   symlinkSync(file, join(dir, "link"));
   expect(readUntrustedHead(join(dir, "link"), { maxBytes: 4096, owners: [me] })).toBeUndefined();
+  // a hard link planted to a file of an accepted owner (root's, say) is not read either
+  linkSync(file, join(dir, "hard"));
+  expect(readUntrustedHead(join(dir, "hard"), { maxBytes: 4096, owners: [me] })).toBeUndefined();
+  unlinkSync(join(dir, "hard"));
   expect(readUntrustedHead(dir, { maxBytes: 4096, owners: [me] })).toBeUndefined();
   expect(readUntrustedHead("/dev/zero", { maxBytes: 4096, owners: [0, me] })).toBeUndefined();
   expect(readUntrustedHead(file, { maxBytes: 4096, owners: [me + 1] })).toBeUndefined();
@@ -236,4 +249,12 @@ test("finding 1: `rules test` and `logs` show escape sequences escaped", async (
   const logs = await run(["logs"], { env });
   expect(logs.code).toBe(0);
   expect(logs.stdout).toBe(`t info adopted argv=${SHOWN}\\u{202e}\nsecond\n`);
+});
+
+test("doctor shows a path holding escape sequences escaped", async () => {
+  const env = isolatedEnv();
+  env.TRACER_STATE_DIR = join(tempDir(), `s${PAYLOAD}`);
+  const r = await run(["doctor"], { env });
+  expect(r.stdout).toContain(`s${SHOWN}`);
+  expect(rawControl(r.stdout)).toBe(false);
 });
