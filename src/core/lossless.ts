@@ -63,7 +63,7 @@ function slowDecode(b: Uint8Array): string {
 
 /** String → bytes, the inverse of {@link decodeLossless}: U+DC80–U+DCFF become the bytes 0x80–0xFF. */
 export function encodeLossless(text: string): Uint8Array {
-  if (!/[\udc80-\udcff]/.test(text)) return Buffer.from(text, "utf8");
+  if (!/[\udc80-\udcff]/u.test(text)) return Buffer.from(text, "utf8");
   const out: number[] = [];
   for (const ch of text) {
     const cp = ch.codePointAt(0)!;
@@ -74,4 +74,4 @@ export function encodeLossless(text: string): Uint8Array {
 }
 
 /** Does the string hold a byte that was not UTF-8 (so a UTF-8 TEXT column would lose it)? */
-export const hasRawBytes = (text: string) => /[\udc80-\udcff]/.test(text);
+export const hasRawBytes = (text: string) => /[\udc80-\udcff]/u.test(text);

@@ -137,3 +137,22 @@ export function runHeader(r: RunRow): string {
   ];
   return lines.map(sanitize).join("\n");
 }
+
+/** What `tracer run`'s closing line needs (a TraceResult fits). */
+export interface RunSummary {
+  runId: string;
+  name: string;
+  processes: number;
+  mode: string;
+  lost: number;
+  child: { startedAt: number; endedAt: number; exitCode?: number; signal?: number };
+}
+
+/** `tracer run`'s closing line on stderr; the run's name is recorded data, so the line is sanitised. */
+export function summaryLine(r: RunSummary): string {
+  const wall = seconds((r.child.endedAt - r.child.startedAt) * 1000);
+  const loss = r.lost ? `, ${r.lost} events LOST` : "";
+  return sanitize(
+    `tracer: run ${r.name}: ${r.processes} processes, ${wall}, exit ${exitText(r.child.exitCode, r.child.signal)}, capture ${r.mode}${loss} (tracer report ${r.runId.slice(0, 13)})`,
+  );
+}

@@ -2,7 +2,8 @@
  * The output-sanitising layer (src/core/sanitize.ts), the lossless byte decoding (src/core/lossless.ts)
  * and a property test: random bytes — every C0/C1 control, ESC sequences, bidi controls, invisible
  * format characters, invalid UTF-8 — through every text sink (report table, process table, runs, run
- * header, CSV, Nextflow TSV, the logs reader, the daemon log) and the exact ones (JSON, the store).
+ * header, the run summary line, CSV, Nextflow TSV, HTML, the logs reader, the daemon log) and the
+ * exact ones (JSON, the store).
  */
 import { afterAll, expect, test } from "bun:test";
 import { appendFileSync, writeFileSync } from "node:fs";
@@ -12,7 +13,7 @@ import { decodeLossless, encodeLossless } from "../../src/core/lossless.ts";
 import { sanitize, sanitizeLines } from "../../src/core/sanitize.ts";
 import { csvField } from "../../src/report/csv.ts";
 import { NEXTFLOW_COLUMNS, buildReport, renderReport } from "../../src/report/index.ts";
-import { processTable, runHeader, runsTable } from "../../src/run/format.ts";
+import { processTable, runHeader, runsTable, summaryLine } from "../../src/run/format.ts";
 import type { Step, StepProcess } from "../../src/steps/index.ts";
 import {
   StoreWriter,
@@ -262,7 +263,16 @@ test("property: random hostile data through every sink — no raw control reache
     const html = renderReport(report, "html");
     expect(unsafeBytes(html, true)).toBeUndefined();
     expect(/[\p{Cf}\p{Cs}\u2028\u2029]/u.test(html)).toBe(false);
-    for (const out of [table, processTable(run, procs), runsTable([run]), runHeader(run)]) {
+    const summary = summaryLine({
+      runId: run.id,
+      name: run.name,
+      processes: 3,
+      mode: "connector",
+      lost: 1,
+      child: { startedAt: 0, endedAt: 1000, exitCode: 0 },
+    });
+    expect(summary.split("\n")).toHaveLength(1);
+    for (const out of [table, processTable(run, procs), runsTable([run]), runHeader(run), summary]) {
       expect(unsafeBytes(out, true)).toBeUndefined();
       expect(UNSAFE.test(out.replace(/\n/g, ""))).toBe(false);
     }
