@@ -18,6 +18,8 @@
  * A backslash is not escaped: the output is for reading, not for parsing back (JSON keeps the exact
  * data), so `sanitize` is idempotent and a path like `C:\tmp` stays readable. Because nothing it emits
  * is a control character, an ESC sequence can never be completed across two sanitised pieces.
+ * The price: an emoji built with a zero-width joiner (U+200D) or tag characters shows its pieces and
+ * `\u{200d}`; a soft hyphen shows as `\u{ad}`.
  */
 
 /** Characters a terminal may interpret or that are invisible: Cc, Cf, Cs (lone surrogates), Zl, Zp. */
