@@ -39,25 +39,22 @@ export class NativeExecWatch {
     if (!this.handle) throw new Error("the exec watcher thread did not start");
   }
 
-  /** Everything seen since the last call, oldest first. */
-  take(): SeenExec[] {
+  /** Everything seen since the last call, oldest first; argv and cwd bytes decoded by `decode`. */
+  take(decode: (bytes: Uint8Array) => string = (b) => new TextDecoder().decode(b)): SeenExec[] {
     if (!this.handle) return [];
     const n = compile().xw_take(this.handle, ptr(this.out), this.out.byteLength);
     const seen: SeenExec[] = [];
     const dv = new DataView(this.out.buffer, 0, n);
-    const text = new TextDecoder();
     for (let at = 0; at + 16 <= n; ) {
       const argvLen = dv.getUint16(at + 4, true);
       const cwdLen = dv.getUint16(at + 6, true);
-      const argv = text.decode(this.out.subarray(at + 16, at + 16 + argvLen)).split("\0");
+      const argv = decode(this.out.subarray(at + 16, at + 16 + argvLen)).split("\0");
       if (argv[argv.length - 1] === "") argv.pop();
       seen.push({
         tgid: dv.getUint32(at, true),
         monoMs: dv.getFloat64(at + 8, true),
         argv,
-        cwd: cwdLen
-          ? text.decode(this.out.subarray(at + 16 + argvLen, at + 16 + argvLen + cwdLen))
-          : undefined,
+        cwd: cwdLen ? decode(this.out.subarray(at + 16 + argvLen, at + 16 + argvLen + cwdLen)) : undefined,
       });
       at += (16 + argvLen + cwdLen + 7) & ~7;
     }

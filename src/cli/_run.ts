@@ -8,6 +8,7 @@ import { parseArgv } from "./_args.ts";
 import { Exit, TracerError, errnoOf } from "../errors.ts";
 import { dim, forFd, red, write } from "../core/output.ts";
 import { VERSION } from "../version.ts";
+import { sanitizeLines } from "../core/sanitize.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: each command has its own argument types
 export type AnyCommand = CommandDef<any>;
@@ -75,11 +76,12 @@ function report(e: unknown, verbose: boolean) {
   // the reader of our output went away (`tracer report | head`): nothing left to say to anyone
   if (errnoOf(e) === "EPIPE") return;
   if (e instanceof TracerError) {
-    write(2, `${red("tracer:")} ${e.message}\n`);
-    if (e.hint) write(2, `${dim(`  hint: ${e.hint}`)}\n`);
+    // a message may quote recorded data (a run name, a path): shown, never interpreted
+    write(2, `${red("tracer:")} ${sanitizeLines(e.message)}\n`);
+    if (e.hint) write(2, `${dim(`  hint: ${sanitizeLines(e.hint)}`)}\n`);
     process.exitCode = e.exitCode;
   } else {
-    write(2, `${red("tracer:")} internal error: ${(e as Error)?.message ?? String(e)}\n`);
+    write(2, `${red("tracer:")} internal error: ${sanitizeLines(String((e as Error)?.message ?? e))}\n`);
     if (!verbose) write(2, `${dim("  run again with --verbose for details")}\n`);
     process.exitCode = Exit.error;
   }

@@ -3,6 +3,7 @@
  * One line per event: ISO time, level, message, then key=value fields. Never pass secrets as fields.
  */
 import { writeSync } from "node:fs";
+import { sanitize } from "../core/sanitize.ts";
 
 export type Level = "info" | "warn" | "error";
 
@@ -16,7 +17,8 @@ export function log(level: Level, message: string, fields: Record<string, unknow
     .map(([k, v]) => ` ${k}=${fmt(v)}`)
     .join("");
   try {
-    writeSync(2, `${new Date().toISOString()} ${level.padEnd(5)} ${message}${kv}\n`);
+    // one line, whatever a field holds: recorded data (argv, names) is written escaped (src/core/sanitize.ts)
+    writeSync(2, `${new Date().toISOString()} ${level.padEnd(5)} ${sanitize(`${message}${kv}`)}\n`);
   } catch {
     // a full disk or a closed log must never take the daemon down
   }

@@ -3,6 +3,7 @@
  * (include/uapi/linux/cn_proc.h), generic netlink requests and attributes, struct taskstats
  * (include/uapi/linux/taskstats.h). Little-endian hosts only (x86_64, aarch64). No I/O here.
  */
+import { decodeLossless } from "../core/lossless.ts";
 
 export const NLMSG_ERROR = 2;
 export const NLMSG_DONE = 3;
@@ -298,7 +299,7 @@ function decodeStats(buf: Uint8Array, off: number, len: number): TaskRecord | un
     pid,
     tgid: version >= 12 && len >= 372 ? dv.getUint32(368, true) || pid : pid,
     ppid: dv.getUint32(132, true),
-    comm: new TextDecoder().decode(nul < 0 ? commBytes : commBytes.subarray(0, nul)),
+    comm: decodeLossless(nul < 0 ? commBytes : commBytes.subarray(0, nul)),
     status: dv.getUint32(4, true),
     btimeSec: version >= 9 && len >= 352 ? u64(344) || dv.getUint32(136, true) : dv.getUint32(136, true),
     etimeUs: u64(144),

@@ -7,6 +7,7 @@
 import { NativeExecWatch, type SeenExec } from "../../ffi/execwatch.ts";
 import { monotonicNs, NETLINK_CONNECTOR, NetlinkSocket } from "../../ffi/netlink.ts";
 import { connectorControl, PROC_CN_MCAST_IGNORE, PROC_CN_MCAST_LISTEN } from "./_netlink-parse.ts";
+import { decodeLossless } from "../core/lossless.ts";
 import type { Probe } from "./types.ts";
 
 /** What the watcher read for one process, `at` in epoch ms. */
@@ -71,7 +72,8 @@ export class ExecWatcher {
   }
 
   private pull(): void {
-    const batch: SeenExec[] = this.native.take();
+    // bytes that are not UTF-8 kept as U+DC80–U+DCFF, like /proc reads (src/core/lossless.ts)
+    const batch: SeenExec[] = this.native.take(decodeLossless);
     if (!batch.length) return;
     const wallMinusMono = performance.timeOrigin + performance.now() - monotonicNs() / 1e6;
     for (const s of batch) {

@@ -3,6 +3,7 @@
  * when the process is gone or the file is not readable: a process may vanish between any two reads.
  */
 import { readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { decodeLossless } from "../core/lossless.ts";
 
 /** USER_HZ: /proc times are in these ticks on every Linux we target. */
 export const CLK_TCK = 100;
@@ -47,7 +48,8 @@ export function parseStat(text: string): ProcStat | undefined {
   const n = (field: number) => Number(f[field - 3] ?? 0);
   return {
     pid: Number(text.slice(0, open).trim()),
-    comm: text.slice(open + 1, close),
+    // the text was read as latin1 (one char per byte): back to bytes, then decoded losslessly
+    comm: decodeLossless(Buffer.from(text.slice(open + 1, close), "latin1")),
     state: f[0] ?? "?",
     ppid: n(4),
     pgrp: n(5),
@@ -67,17 +69,19 @@ export const readStat = (pid: number): ProcStat | undefined => {
   return t === undefined ? undefined : parseStat(t);
 };
 
+/** argv, decoded losslessly: bytes that are not UTF-8 become U+DC80–U+DCFF (src/core/lossless.ts). */
 export const readCmdline = (pid: number): string[] | undefined => {
   const t = read(`/proc/${pid}/cmdline`);
   if (t === undefined) return undefined;
-  const parts = Buffer.from(t, "latin1").toString("utf8").split("\0");
+  const parts = decodeLossless(Buffer.from(t, "latin1")).split("\0");
   if (parts.at(-1) === "") parts.pop();
   return parts;
 };
 
+/** the cwd, decoded losslessly like argv */
 export const readCwd = (pid: number): string | undefined => {
   try {
-    return readlinkSync(`/proc/${pid}/cwd`);
+    return decodeLossless(readlinkSync(`/proc/${pid}/cwd`, { encoding: "buffer" }));
   } catch {
     return undefined;
   }

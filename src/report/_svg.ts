@@ -1,10 +1,15 @@
 /** Hand-written SVG charts for the HTML report: no library, no script, a few kilobytes each. */
+import { sanitize } from "../core/sanitize.ts";
 import { maxOf } from "../steps/_rollup.ts";
 import type { Step } from "../steps/index.ts";
 import type { SystemPoint } from "./types.ts";
 
+/** Text for HTML: sanitised first (no control, bidi override or invisible character: src/core/sanitize.ts), then escaped. */
 export const esc = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+  sanitize(s).replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
+  );
 const f = (n: number) => (Math.round(n * 10) / 10).toString();
 
 const W = 960;

@@ -1,4 +1,16 @@
-/** CSV (RFC 4180): one row per step, the columns of the JSON report's steps. */
+/**
+ * CSV (RFC 4180): one row per step, the columns of the JSON report's steps.
+ *
+ * Cells hold recorded data, so each text cell is made safe for the programs that open a CSV:
+ * - sanitised (src/core/sanitize.ts): no raw control character, tab or newline in any cell, so a
+ *   row is always one line and `cat` shows no escape sequence;
+ * - OWASP's rule for formula injection: a text cell that starts with `=`, `+`, `-`, `@`, tab or CR —
+ *   also after leading whitespace, which spreadsheets skip — gets a leading `'` and is quoted, so
+ *   `=HYPERLINK(…)` is shown, never evaluated. Numbers are written as numbers.
+ * (csv-stringify's `escape_formulas` checks only the first character, not after whitespace, and
+ * leaves control characters alone; quoting itself is three lines, so no library.)
+ */
+import { sanitize } from "../core/sanitize.ts";
 import { stepJson } from "./json.ts";
 import type { Report } from "./types.ts";
 
@@ -27,9 +39,18 @@ const COLUMNS = [
   "command",
 ] as const;
 
+/** cells a spreadsheet would read as a formula (OWASP CSV injection); whitespace first is skipped */
+const FORMULA = /^\s*[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]/;
+
+/** One CSV cell: sanitised, formula-defused, quoted when it holds `"` or `,`, was defused, or has a space at an end. */
 export function csvField(v: unknown): string {
-  const s = v === null || v === undefined ? "" : String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  if (v === null || v === undefined) return "";
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  let s = String(v);
+  const formula = FORMULA.test(s);
+  s = sanitize(s);
+  if (formula) s = `'${s}`;
+  return formula || /[",]|^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 export function renderCsv(r: Report): string {

@@ -3,6 +3,7 @@
  * "1m 5s", memory like "12.3 MB", "%cpu" like "98.5%", submit "yyyy-MM-dd HH:mm:ss.SSS"), so tooling
  * that reads Nextflow traces reads tracer's steps.
  */
+import { sanitize } from "../core/sanitize.ts";
 import type { Step } from "../steps/index.ts";
 import type { Report } from "./types.ts";
 
@@ -69,14 +70,13 @@ function hash(s: Step): string {
 }
 
 const status = (s: Step) => (s.endedAt === null ? "RUNNING" : s.failed ? "FAILED" : "COMPLETED");
-const clean = (v: string) => v.replace(/[\t\r\n]/g, " ");
 
 export function renderNextflow(r: Report): string {
   const rows = r.steps.map((s) => [
     String(s.index),
     hash(s),
     String(s.pid),
-    clean(s.name),
+    s.name,
     status(s),
     s.exitCode === null ? (s.signal === null ? "-" : String(128 + s.signal)) : String(s.exitCode),
     nfDate(s.startedAt),
@@ -90,5 +90,6 @@ export function renderNextflow(r: Report): string {
     nfMemory(s.readBytes),
     nfMemory(s.writeBytes),
   ]);
-  return `${[NEXTFLOW_COLUMNS.join("\t"), ...rows.map((c) => c.join("\t"))].join("\n")}\n`;
+  // every cell sanitised (no raw tab or newline can split a row, no control reaches a terminal)
+  return `${[NEXTFLOW_COLUMNS.join("\t"), ...rows.map((c) => c.map(sanitize).join("\t"))].join("\n")}\n`;
 }

@@ -1,4 +1,5 @@
 /** Text for `tracer run`'s summary, `tracer runs` and the minimal `tracer report`. */
+import { sanitize } from "../core/sanitize.ts";
 import type { ProcessRow, RunRow } from "../store/index.ts";
 
 export function bytes(n: number | null | undefined): string {
@@ -30,7 +31,9 @@ export function exitText(
   return "?";
 }
 
-export function table(head: string[], rows: string[][], rightAligned: Set<number> = new Set()): string {
+/** An aligned text table; every cell is sanitised (recorded data: src/core/sanitize.ts). */
+export function table(head: string[], cells: string[][], rightAligned: Set<number> = new Set()): string {
+  const rows = cells.map((r) => r.map(sanitize));
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (r: string[]) =>
     r
@@ -85,7 +88,10 @@ export function treeOrder(procs: ProcessRow[]): { p: ProcessRow; depth: number }
 
 /** One line, at most `max` characters: a command as the table shows it. */
 export function commandLine(argv: string[] | null, comm: string | null, max = 100): string {
-  const s = (argv?.length ? argv.join(" ") : `[${comm ?? "?"}]`).replace(/\s+/g, " ").trim();
+  // each argument sanitised first, so a tab or newline inside one shows as `\t` / `\n`
+  const s = (argv?.length ? argv.map(sanitize).join(" ") : `[${sanitize(comm ?? "?")}]`)
+    .replace(/\s+/g, " ")
+    .trim();
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
@@ -129,5 +135,24 @@ export function runHeader(r: RunRow): string {
     `status    ${r.status}, exit ${exitText(r.exitCode, r.signal)}`,
     `capture   ${r.mode}, events lost: ${r.eventsLost}${lossDetail(r)}`,
   ];
-  return lines.join("\n");
+  return lines.map(sanitize).join("\n");
+}
+
+/** What `tracer run`'s closing line needs (a TraceResult fits). */
+export interface RunSummary {
+  runId: string;
+  name: string;
+  processes: number;
+  mode: string;
+  lost: number;
+  child: { startedAt: number; endedAt: number; exitCode?: number; signal?: number };
+}
+
+/** `tracer run`'s closing line on stderr; the run's name is recorded data, so the line is sanitised. */
+export function summaryLine(r: RunSummary): string {
+  const wall = seconds((r.child.endedAt - r.child.startedAt) * 1000);
+  const loss = r.lost ? `, ${r.lost} events LOST` : "";
+  return sanitize(
+    `tracer: run ${r.name}: ${r.processes} processes, ${wall}, exit ${exitText(r.child.exitCode, r.child.signal)}, capture ${r.mode}${loss} (tracer report ${r.runId.slice(0, 13)})`,
+  );
 }

@@ -11,6 +11,7 @@ import { Sampler } from "../observe/sampler.ts";
 import type { CaptureMode, CaptureSource } from "../observe/types.ts";
 import { StoreWriter, createRun, finishRun, openStore } from "../store/index.ts";
 import { type ChildEnd, Supervisor } from "./supervisor.ts";
+import { sanitizeLines } from "../core/sanitize.ts";
 
 export interface TraceOptions {
   cmd: string[];
@@ -64,7 +65,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   let recordingErrors = 0;
   const failed = (e: unknown) => {
     if (recordingErrors++ === 0)
-      note(`tracer: recording error (CMD continues): ${(e as Error)?.message ?? e}`);
+      note(`tracer: recording error (CMD continues): ${sanitizeLines(String((e as Error)?.message ?? e))}`);
   };
   const safely = (f: () => void) => {
     try {
@@ -145,7 +146,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
       db.close();
     } catch (e) {
       // CMD's status still decides tracer's exit status
-      note(`tracer: could not finish recording run ${name}: ${(e as Error).message}`);
+      note(sanitizeLines(`tracer: could not finish recording run ${name}: ${(e as Error).message}`));
     }
     watcher?.stop();
     sup.dispose();

@@ -1,34 +1,46 @@
 /** Workflow awareness: Nextflow task roots (work dirs with .command.run) and Snakemake job shells. */
-import { closeSync, openSync, readSync } from "node:fs";
-import { basename, dirname, isAbsolute, join } from "node:path";
+import { basename } from "node:path";
+import { decodeLossless } from "../core/lossless.ts";
+import { readerOwners, readUntrustedHead } from "../core/untrusted.ts";
 import type { StepProcess } from "./types.ts";
 
 const SHELLS = new Set(["bash", "sh", "dash", "zsh"]);
 const progName = (p: StepProcess) => basename(p.argv?.[0] ?? p.comm ?? "");
 
-/** The work dir of a Nextflow task root (`bash .command.run` in work/xx/hash), or undefined. */
-export function nextflowWorkdir(p: StepProcess): string | undefined {
-  const arg = p.argv?.find((a) => basename(a) === ".command.run");
-  if (!arg) return undefined;
-  if (isAbsolute(arg)) return dirname(arg);
-  return p.cwd ? join(p.cwd, dirname(arg)) : undefined;
+/**
+ * path.join and normalisation by string operations: Bun's path functions re-encode their input and
+ * turn a lone surrogate (a byte kept from a path that is not UTF-8, src/core/lossless.ts) into U+FFFD.
+ * `parts` joined must be absolute; the result is absolute and normalised ("." and ".." resolved lexically).
+ */
+function joinExact(...parts: string[]): string {
+  const out: string[] = [];
+  for (const seg of parts.join("/").split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") out.pop();
+    else out.push(seg);
+  }
+  return `/${out.join("/")}`;
 }
 
-/** `# NEXTFLOW TASK: NAME` from the head of .command.run; "task xx/hash" when the dir is gone. */
-export function nextflowTaskName(workdir: string): string {
-  let head = "";
-  try {
-    const fd = openSync(join(workdir, ".command.run"), "r");
-    try {
-      const buf = Buffer.alloc(4096);
-      head = buf.toString("utf8", 0, readSync(fd, buf, 0, buf.length, 0));
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // the work dir was cleaned up: name the task by its hash dir
-  }
-  const m = /^# NEXTFLOW TASK: (.+)$/m.exec(head);
+/** The work dir of a Nextflow task root (`bash .command.run` in work/xx/hash), or undefined. */
+export function nextflowWorkdir(p: StepProcess): string | undefined {
+  const arg = p.argv?.find((a) => a.slice(a.lastIndexOf("/") + 1) === ".command.run");
+  if (!arg) return undefined;
+  const dir = arg.slice(0, arg.lastIndexOf("/") + 1);
+  if (arg.startsWith("/")) return joinExact(dir);
+  return p.cwd?.startsWith("/") ? joinExact(p.cwd, dir) : undefined;
+}
+
+/**
+ * `# NEXTFLOW TASK: NAME` from the head of .command.run; "task xx/hash" when the dir is gone or the
+ * file is not one to trust. The path comes from recorded data (the process's argv and cwd), so it is
+ * read as an untrusted path (src/core/untrusted.ts): never a FIFO or device (a report must not hang),
+ * never through a final symlink, only a regular file owned by `owners` (by default this process's uid
+ * or root: the store does not keep the recorded process's uid), its first 4 KiB.
+ */
+export function nextflowTaskName(workdir: string, owners: readonly number[] = readerOwners()): string {
+  const head = readUntrustedHead(`${workdir}/.command.run`, { maxBytes: 4096, owners });
+  const m = head && /^# NEXTFLOW TASK: (.+)$/m.exec(decodeLossless(head));
   return m ? m[1]!.trim() : `task ${workdir.split("/").slice(-2).join("/")}`;
 }
 

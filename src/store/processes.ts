@@ -1,6 +1,17 @@
 /** Process rows, samples and system metrics: the types, a batched writer, and the read side. */
 import type { Database } from "bun:sqlite";
+import { decodeLossless, encodeLossless, hasRawBytes } from "../core/lossless.ts";
 import type { ProcessOutcome } from "../observe/types.ts";
+
+/**
+ * comm and cwd may hold bytes that are not UTF-8 (kept as U+DC80–U+DCFF, src/core/lossless.ts); a
+ * TEXT value would turn them into U+FFFD, so such a value is stored as a BLOB of its exact bytes.
+ * (argv is stored as JSON, whose `\udcff` escapes keep them.)
+ */
+const exactText = (s: string | undefined) =>
+  s === undefined ? null : hasRawBytes(s) ? encodeLossless(s) : s;
+const fromExact = (v: string | Uint8Array | null) =>
+  v === null || typeof v === "string" ? v : decodeLossless(v);
 
 export interface ProcessRecord extends ProcessOutcome {
   pid: number;
@@ -66,9 +77,9 @@ const COLS = [
 const values = (p: ProcessRecord, parentId: number | undefined) => [
   p.ppid ?? null,
   parentId ?? null,
-  p.comm ?? null,
+  exactText(p.comm),
   p.argv ? JSON.stringify(p.argv) : null,
-  p.cwd ?? null,
+  exactText(p.cwd),
   p.cgroup ?? null,
   p.startedAt ?? null,
   p.endedAt ?? null,
@@ -207,14 +218,18 @@ export function listProcesses(db: Database, runId: string): ProcessRow[] {
        peak_rss_kb AS peakRssKb, rchar, wchar, read_bytes AS readBytes, write_bytes AS writeBytes, figures
        FROM processes WHERE run_id = ? ORDER BY started_at, id`,
     )
-    .all(runId) as (Omit<ProcessRow, "argv" | "coreDumped" | "oomKilled"> & {
+    .all(runId) as (Omit<ProcessRow, "argv" | "comm" | "cwd" | "coreDumped" | "oomKilled"> & {
     argv: string | null;
+    comm: string | Uint8Array | null;
+    cwd: string | Uint8Array | null;
     coreDumped: number;
     oomKilled: number;
   })[];
   return rows.map((r) => ({
     ...r,
     argv: r.argv ? (JSON.parse(r.argv) as string[]) : null,
+    comm: fromExact(r.comm),
+    cwd: fromExact(r.cwd),
     coreDumped: r.coreDumped === 1,
     oomKilled: r.oomKilled === 1,
   }));

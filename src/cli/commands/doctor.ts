@@ -4,11 +4,12 @@ import type { DirCheck } from "../../core/dirs.ts";
 import { green, printJson, red, say, yellow } from "../../core/output.ts";
 import { Exit } from "../../errors.ts";
 import { jsonFlag } from "../_shared.ts";
+import { sanitize } from "../../core/sanitize.ts";
 
 const out = 1;
 const mark = (ok: boolean) => (ok ? green("ok", out) : red("no", out));
 const dirLine = (name: string, d: DirCheck) =>
-  `${name.padEnd(8)} ${d.path}  ${
+  `${name.padEnd(8)} ${sanitize(d.path)}  ${
     d.problem
       ? red(`problem: it ${d.problem}`, out)
       : d.exists
@@ -23,17 +24,21 @@ export default defineCommand({
     const r = doctor();
     if (!r.ok) process.exitCode = Exit.error;
     if (args.json) return void printJson(r);
-    say(`tracer ${r.version} (${r.commit}) ${r.compiled ? "compiled" : "from source"} at ${r.executable}`);
+    say(
+      sanitize(
+        `tracer ${r.version} (${r.commit}) ${r.compiled ? "compiled" : "from source"} at ${r.executable}`,
+      ),
+    );
     say(
       `host     ${r.platform}/${r.arch}${r.libc === "n/a" ? "" : ` ${r.libc}`}, kernel ${r.kernel}, uid ${r.uid}`,
     );
     say(`spawn    ${r.spawn.strategy === "none" ? red("none", out) : r.spawn.strategy}`);
-    for (const why of r.spawn.reasons) say(`         - ${why}`);
+    for (const why of r.spawn.reasons) say(`         - ${sanitize(why)}`);
     say(`capture  ${r.capture}`);
     say(dirLine("state", r.dirs.state));
     say(dirLine("runtime", r.dirs.runtime));
     if (r.features.length) say("features");
     for (const f of r.features)
-      say(`  ${mark(f.available)}  ${f.name.padEnd(16)} ${f.detail}  (for ${f.neededBy})`);
+      say(`  ${mark(f.available)}  ${f.name.padEnd(16)} ${sanitize(f.detail)}  (for ${f.neededBy})`);
   },
 });

@@ -2,6 +2,7 @@ import { defineCommand } from "../_define.ts";
 import { formatDuration, printJson, say } from "../../core/output.ts";
 import { DaemonClient } from "../../daemon/client.ts";
 import { jsonFlag } from "../_shared.ts";
+import { sanitize } from "../../core/sanitize.ts";
 
 export default defineCommand({
   meta: {
@@ -23,6 +24,6 @@ export default defineCommand({
       ["socket", i.socket],
       ["log", i.log],
     ];
-    for (const [k, v] of rows) say(`${k.padEnd(11)} ${v}`);
+    for (const [k, v] of rows) say(`${k.padEnd(11)} ${sanitize(v)}`);
   },
 });

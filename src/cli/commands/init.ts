@@ -5,6 +5,7 @@ import { otlpForCommand } from "../../export/config.ts";
 import { initDaemon } from "../../daemon/lifecycle.ts";
 import { parseStrategy } from "../../spawn/index.ts";
 import { jsonFlag, otlpFlags, runFlags } from "../_shared.ts";
+import { sanitize } from "../../core/sanitize.ts";
 
 export default defineCommand({
   meta: { name: "init", description: "Start the tracer daemon (and a run) and wait until it answers" },
@@ -23,14 +24,14 @@ export default defineCommand({
     const strategy = parseStrategy(args.spawn ?? process.env.TRACER_SPAWN);
     // a bad endpoint fails here, before any daemon starts (exit 2 usage, 3 refused)
     const otlp = { endpoint: args["otlp-endpoint"], insecure: args["otlp-insecure"] };
-    otlpForCommand(otlp, (l) => note(`tracer: ${l}`));
+    otlpForCommand(otlp, (l) => note(sanitize(`tracer: ${l}`)));
     const r = await initDaemon({ run: args.run, pipeline: args.pipeline, force: args.force, strategy, otlp });
     if (args.json)
       return void printJson({ ...r.info, cleanedStale: r.cleanedStale, replaced: r.replaced ?? null });
     if (r.replaced) say(dim(`stopped the previous daemon (pid ${r.replaced})`, 1));
     if (r.cleanedStale) say(dim("removed a stale socket left by a daemon that died", 1));
     say(`tracer daemon started (pid ${r.info.pid}, ${r.info.strategy} spawn)`);
-    if (r.info.run) say(`run "${r.info.run.name}" (pipeline ${r.info.run.pipeline}) is recording`);
-    say(`log: ${paths().log}`);
+    if (r.info.run) say(sanitize(`run "${r.info.run.name}" (pipeline ${r.info.run.pipeline}) is recording`));
+    say(sanitize(`log: ${paths().log}`));
   },
 });

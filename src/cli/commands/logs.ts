@@ -3,6 +3,7 @@ import { paths } from "../../core/dirs.ts";
 import { write } from "../../core/output.ts";
 import { follow, lastLines } from "../../core/tail.ts";
 import { Exit, TracerError, errnoOf } from "../../errors.ts";
+import { sanitizeLines } from "../../core/sanitize.ts";
 
 export default defineCommand({
   meta: { name: "logs", description: "Print the daemon log" },
@@ -24,7 +25,7 @@ export default defineCommand({
     let size = 0;
     try {
       const tail = lastLines(log, n);
-      write(1, tail.text);
+      write(1, sanitizeLines(tail.text));
       size = tail.size;
     } catch (e) {
       if (errnoOf(e) !== "ENOENT" || !args.follow)
@@ -42,6 +43,6 @@ export default defineCommand({
     const stop = new AbortController();
     process.once("SIGINT", () => stop.abort());
     process.once("SIGTERM", () => stop.abort());
-    await follow(log, size, (s) => write(1, s), stop.signal);
+    await follow(log, size, (s) => write(1, sanitizeLines(s)), stop.signal);
   },
 });

@@ -7,6 +7,7 @@ import { processTable } from "../../run/format.ts";
 import { loadRules } from "../../rules/index.ts";
 import { findRun, listProcesses, openStore } from "../../store/index.ts";
 import { jsonFlag } from "../_shared.ts";
+import { sanitize } from "../../core/sanitize.ts";
 
 function formatOf(v: string | undefined): Format {
   if (v === undefined) return "table";
@@ -73,6 +74,6 @@ export default defineCommand({
         cause: e,
       });
     }
-    note(`tracer: wrote ${format} report of run ${report.run.name} to ${args.output}`);
+    note(sanitize(`tracer: wrote ${format} report of run ${report.run.name} to ${args.output}`));
   },
 });

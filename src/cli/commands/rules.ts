@@ -3,6 +3,7 @@ import { printJson, say } from "../../core/output.ts";
 import { Exit, TracerError } from "../../errors.ts";
 import { checkRuleFile, testCommand } from "../../rules/check.ts";
 import { jsonFlag } from "../_shared.ts";
+import { sanitize } from "../../core/sanitize.ts";
 
 const check = defineCommand({
   meta: { name: "check", description: "Validate a rule file: every key known, every value well-formed" },
@@ -13,7 +14,7 @@ const check = defineCommand({
   run({ args }) {
     const r = checkRuleFile(args.file);
     if (args.json) return void printJson(r);
-    say(`${r.file}: ok, ${r.rules} rules, ${r.exclude} exclusions`);
+    say(sanitize(`${r.file}: ok, ${r.rules} rules, ${r.exclude} exclusions`));
   },
 });
 
@@ -38,8 +39,8 @@ const test = defineCommand({
     if (r.status !== "matched") process.exitCode = Exit.error;
     if (args.json) return void printJson(r);
     if (r.status === "matched")
-      say(`${r.display}  (rule "${r.rule!.name}", ${r.rule!.kind}, ${r.rule!.origin})`);
-    else if (r.status === "excluded") say(`excluded by ${r.excludedBy}`);
+      say(sanitize(`${r.display}  (rule "${r.rule!.name}", ${r.rule!.kind}, ${r.rule!.origin})`));
+    else if (r.status === "excluded") say(sanitize(`excluded by ${r.excludedBy}`));
     else say("no rule matches");
   },
 });

@@ -5,8 +5,9 @@ import { otlpForCommand } from "../../export/config.ts";
 import { otlpFlags } from "../_shared.ts";
 import { parseMode } from "../../observe/sources.ts";
 import { traceRun } from "../../run/index.ts";
-import { exitText, seconds } from "../../run/format.ts";
+import { summaryLine } from "../../run/format.ts";
 import { NotRunnable } from "../../run/supervisor.ts";
+import { sanitize, sanitizeLines } from "../../core/sanitize.ts";
 
 /** TRACER_NETLINK_RCVBUF=BYTES: the netlink receive buffer to ask for (tests force loss with a tiny one). */
 function rcvbuf(v: string | undefined): number | undefined {
@@ -50,7 +51,7 @@ export default defineCommand({
       );
     // A bad endpoint fails before the command runs (exit 2 usage, 3 refused).
     const otlp = otlpForCommand({ endpoint: args["otlp-endpoint"], insecure: args["otlp-insecure"] }, (l) =>
-      note(`tracer: ${l}`),
+      note(sanitize(`tracer: ${l}`)),
     );
     try {
       const r = await traceRun({
@@ -61,22 +62,16 @@ export default defineCommand({
         mode: parseMode(process.env.TRACER_CAPTURE),
         receiveBufferBytes: rcvbuf(process.env.TRACER_NETLINK_RCVBUF),
       });
-      if (!args.quiet) {
-        const wall = seconds((r.child.endedAt - r.child.startedAt) * 1000);
-        const loss = r.lost ? `, ${r.lost} events LOST` : "";
-        note(
-          `tracer: run ${r.name}: ${r.processes} processes, ${wall}, exit ${exitText(r.child.exitCode, r.child.signal)}, capture ${r.mode}${loss} (tracer report ${r.runId.slice(0, 13)})`,
-        );
-      }
+      if (!args.quiet) note(summaryLine(r));
       process.exitCode = r.child.status;
       if (otlp) {
-        const { exportStoredRun, summaryLine } = await import("../../export/from-store.ts");
+        const { exportStoredRun, summaryLine: exportLine } = await import("../../export/from-store.ts");
         const x = await exportStoredRun(r.runId, otlp);
-        if (!args.quiet) for (const l of [...x.lines, summaryLine(x)]) note(`tracer: ${l}`);
+        if (!args.quiet) for (const l of [...x.lines, exportLine(x)]) note(sanitize(`tracer: ${l}`));
       }
     } catch (e) {
       if (!(e instanceof NotRunnable)) throw e;
-      note(`tracer: ${e.message}`);
+      note(`tracer: ${sanitizeLines(e.message)}`);
       process.exitCode = e.status;
     }
   },

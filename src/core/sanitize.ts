@@ -1,0 +1,56 @@
+/**
+ * The one output-sanitising layer: text that came from recorded data (argv, comm, cwd, names, files a
+ * pipeline wrote, log lines) is made safe to show on a terminal or in a text file someone will `cat`.
+ *
+ * Every character a terminal could interpret, or that hides or reorders text, is replaced by a visible
+ * escape; nothing is dropped, so what was there can still be read:
+ *
+ * | what                                                        | shown as                 |
+ * |-------------------------------------------------------------|--------------------------|
+ * | tab, newline, carriage return                               | `\t` `\n` `\r`           |
+ * | other C0 controls (ESC, BEL, NUL, …) and DEL                | `\x1b` `\x07` `\x00` `\x7f` |
+ * | C1 controls U+0080–U+009F (CSI U+009B, OSC U+009D, …)       | `\u{9b}`                 |
+ * | format characters (Cf): bidi overrides and isolates U+202A–202E, U+2066–2069, marks U+200E/200F, zero-width U+200B–200D, U+2060, U+FEFF, soft hyphen, tags | `\u{202e}` |
+ * | line and paragraph separators U+2028, U+2029                | `\u{2028}`               |
+ * | a byte that was not UTF-8, kept as U+DC80–U+DCFF (src/core/lossless.ts) | `\xff`       |
+ * | any other lone surrogate                                    | `\u{d800}`               |
+ *
+ * A backslash is not escaped: the output is for reading, not for parsing back (JSON keeps the exact
+ * data), so `sanitize` is idempotent and a path like `C:\tmp` stays readable. Because nothing it emits
+ * is a control character, an ESC sequence can never be completed across two sanitised pieces.
+ * The price: an emoji built with a zero-width joiner (U+200D) or tag characters shows its pieces and
+ * `\u{200d}`; a soft hyphen shows as `\u{ad}`.
+ */
+
+/** Characters a terminal may interpret or that are invisible: Cc, Cf, Cs (lone surrogates), Zl, Zp. */
+const UNSAFE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
+const UNSAFE_ALL = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu;
+/** the same, but a newline passes (multi-line text: logs, messages) */
+const UNSAFE_BUT_NEWLINE = /[^\n\P{Cc}]|[\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu;
+
+const NAMED: Record<string, string> = { "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+const hex2 = (n: number) => n.toString(16).padStart(2, "0");
+
+/** The visible form of one unsafe character (a whole code point). */
+function visible(c: string): string {
+  const named = NAMED[c];
+  if (named) return named;
+  const cp = c.codePointAt(0) ?? 0;
+  if (cp < 0x80) return `\\x${hex2(cp)}`;
+  if (cp >= 0xdc80 && cp <= 0xdcff) return `\\x${hex2(cp - 0xdc00)}`;
+  return `\\u{${cp.toString(16)}}`;
+}
+
+/**
+ * One line of text safe for a terminal: every control, format, separator and lone-surrogate
+ * character replaced by its visible escape (table above), tab and newline included. Plain text comes
+ * back unchanged (same string, one regex test).
+ */
+export function sanitize(text: string): string {
+  return UNSAFE.test(text) ? text.replace(UNSAFE_ALL, visible) : text;
+}
+
+/** As {@link sanitize}, but newlines pass: for multi-line text such as a log or a message body. */
+export function sanitizeLines(text: string): string {
+  return UNSAFE.test(text) ? text.replace(UNSAFE_BUT_NEWLINE, visible) : text;
+}
