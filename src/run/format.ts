@@ -30,14 +30,26 @@ export function exitText(
   return "?";
 }
 
+/**
+ * Columns padded to their widest cell; the last column is not padded. Every cell of every table passes
+ * through here (one place to clean cell text). Linear in the number of cells, no spread of rows.
+ */
 export function table(head: string[], rows: string[][], rightAligned: Set<number> = new Set()): string {
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const w = head.map((h) => h.length);
+  for (const r of rows)
+    for (let i = 0; i < w.length; i++) {
+      const n = (r[i] ?? "").length;
+      if (n > w[i]!) w[i] = n;
+    }
   const line = (r: string[]) =>
     r
       .map((c, i) => (i === r.length - 1 ? c : rightAligned.has(i) ? c.padStart(w[i]!) : c.padEnd(w[i]!)))
       .join("  ")
       .trimEnd();
-  return [line(head), ...rows.map(line)].join("\n");
+  const out = new Array<string>(rows.length + 1);
+  out[0] = line(head);
+  for (let i = 0; i < rows.length; i++) out[i + 1] = line(rows[i]!);
+  return out.join("\n");
 }
 
 const when = (ms: number) => new Date(ms).toISOString().replace("T", " ").slice(0, 19);
@@ -61,27 +73,67 @@ export function runsTable(runs: RunRow[]): string {
   );
 }
 
-/** Processes in tree order: each parent followed by its children, siblings by start time. */
-export function treeOrder(procs: ProcessRow[]): { p: ProcessRow; depth: number }[] {
-  const ids = new Set(procs.map((p) => p.id));
-  const kids = new Map<number | null, ProcessRow[]>();
+/** A process as the process table needs it (a store ProcessRow fits). */
+export type TableProcess = Pick<
+  ProcessRow,
+  | "id"
+  | "pid"
+  | "parentId"
+  | "argv"
+  | "comm"
+  | "startedAt"
+  | "durationUs"
+  | "exitCode"
+  | "signal"
+  | "oomKilled"
+  | "userUs"
+  | "systemUs"
+  | "peakRssKb"
+  | "readBytes"
+  | "writeBytes"
+>;
+
+const byStart = (a: TableProcess, b: TableProcess) => (a.startedAt ?? 0) - (b.startedAt ?? 0) || a.id - b.id;
+
+/**
+ * Processes in tree order: each parent followed by its children, siblings by start time. Iterative
+ * (a chain of processes can be 100,000 deep) and linear apart from sorting each sibling list once.
+ */
+export function treeOrder<P extends TableProcess>(procs: P[]): { p: P; depth: number }[] {
+  const ids = new Set<number>();
+  for (const p of procs) ids.add(p.id);
+  const roots: P[] = [];
+  const kids = new Map<number, P[]>();
   for (const p of procs) {
-    const parent = p.parentId !== null && ids.has(p.parentId) ? p.parentId : null;
-    kids.set(parent, [...(kids.get(parent) ?? []), p]);
-  }
-  const out: { p: ProcessRow; depth: number }[] = [];
-  const walk = (parent: number | null, depth: number) => {
-    const list = (kids.get(parent) ?? []).sort(
-      (a, b) => (a.startedAt ?? 0) - (b.startedAt ?? 0) || a.id - b.id,
-    );
-    for (const p of list) {
-      out.push({ p, depth });
-      walk(p.id, depth + 1);
+    if (p.parentId === null || !ids.has(p.parentId)) roots.push(p);
+    else {
+      const list = kids.get(p.parentId);
+      if (list) list.push(p);
+      else kids.set(p.parentId, [p]);
     }
+  }
+  const out: { p: P; depth: number }[] = [];
+  // depth-first with an explicit stack; each list pushed in reverse so the earliest sibling comes first
+  const stack: { p: P; depth: number }[] = [];
+  const pushAll = (list: P[], depth: number) => {
+    list.sort(byStart);
+    for (let i = list.length - 1; i >= 0; i--) stack.push({ p: list[i]!, depth });
   };
-  walk(null, 0);
+  pushAll(roots, 0);
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    out.push(top);
+    const list = kids.get(top.p.id);
+    if (list) pushAll(list, top.depth + 1);
+  }
   return out;
 }
+
+/** Deeper than this, the COMMAND column is not indented further: the depth is shown as `[+N]`. */
+export const MAX_INDENT = 32;
+const INDENT = "  ".repeat(MAX_INDENT);
+/** The COMMAND column's indentation for a depth: two spaces a level, capped at MAX_INDENT levels. */
+export const indent = (depth: number) =>
+  depth <= MAX_INDENT ? INDENT.slice(0, 2 * depth) : `${INDENT}[+${depth - MAX_INDENT}] `;
 
 /** One line, at most `max` characters: a command as the table shows it. */
 export function commandLine(argv: string[] | null, comm: string | null, max = 100): string {
@@ -93,7 +145,7 @@ export function commandLine(argv: string[] | null, comm: string | null, max = 10
 const runCommand = (r: RunRow, max: number) =>
   r.command.length ? commandLine(r.command, null, max) : "(daemon run: processes its rules matched)";
 
-export function processTable(run: RunRow, procs: ProcessRow[]): string {
+export function processTable(run: RunRow, procs: TableProcess[]): string {
   const rows = treeOrder(procs).map(({ p, depth }) => [
     String(p.pid),
     p.startedAt === null ? "-" : `+${(Math.max(0, p.startedAt - run.startedAt) / 1000).toFixed(3)}s`,
@@ -103,7 +155,7 @@ export function processTable(run: RunRow, procs: ProcessRow[]): string {
     bytes(p.peakRssKb === null ? null : p.peakRssKb * 1024),
     bytes(p.readBytes),
     bytes(p.writeBytes),
-    `${"  ".repeat(depth)}${commandLine(p.argv, p.comm)}`,
+    `${indent(depth)}${commandLine(p.argv, p.comm)}`,
   ]);
   return table(
     ["PID", "START", "WALL", "EXIT", "CPU", "PEAK RSS", "READ", "WRITE", "COMMAND"],

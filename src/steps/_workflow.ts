@@ -8,7 +8,7 @@ const progName = (p: StepProcess) => basename(p.argv?.[0] ?? p.comm ?? "");
 
 /** The work dir of a Nextflow task root (`bash .command.run` in work/xx/hash), or undefined. */
 export function nextflowWorkdir(p: StepProcess): string | undefined {
-  const arg = p.argv?.find((a) => basename(a) === ".command.run");
+  const arg = p.argv?.find((a) => a.endsWith(".command.run") && basename(a) === ".command.run");
   if (!arg) return undefined;
   if (isAbsolute(arg)) return dirname(arg);
   return p.cwd ? join(p.cwd, dirname(arg)) : undefined;

@@ -17,26 +17,38 @@ const sameArgv = (a: string[] | null, b: string[]) =>
   a !== null && a.length === b.length && a.every((x, i) => x === b[i]);
 
 export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSamples = new Map()): Step[] {
-  const children = new Map<number | null, StepProcess[]>();
-  const ids = new Set(procs.map((p) => p.id));
+  const byId = new Map<number, StepProcess>();
+  for (const p of procs) byId.set(p.id, p);
+  const roots: StepProcess[] = [];
+  const children = new Map<number, StepProcess[]>();
   for (const p of procs) {
-    const parent = p.parentId !== null && ids.has(p.parentId) ? p.parentId : null;
-    const list = children.get(parent);
-    if (list) list.push(p);
-    else children.set(parent, [p]);
+    if (p.parentId === null || !byId.has(p.parentId)) roots.push(p);
+    else {
+      const list = children.get(p.parentId);
+      if (list) list.push(p);
+      else children.set(p.parentId, [p]);
+    }
   }
-  const byId = new Map(procs.map((p) => [p.id, p]));
   const named = new Map<number, Named>();
+  // the same command line is classified once (a run repeats its commands: one rule scan each)
+  const seen = new Map<string, Named>();
   for (const p of procs) {
     // a fork that did not exec (a subshell) shows its parent's command line: it is part of the parent
     const parent = p.parentId === null ? undefined : byId.get(p.parentId);
     if (parent && p.argv && sameArgv(parent.argv, p.argv)) continue;
-    const v = classify(rules, { argv: p.argv, comm: p.comm });
-    named.set(
-      p.id,
-      v && "rule" in v ? { name: v.rule.name, kind: v.rule.kind, display: v.display } : undefined,
-    );
+    const key = `${p.comm ?? ""}\0${p.argv === null ? "\0" : p.argv.join("\0")}`;
+    let n = seen.get(key);
+    if (n === undefined && !seen.has(key)) {
+      const v = classify(rules, { argv: p.argv, comm: p.comm });
+      n = v && "rule" in v ? { name: v.rule.name, kind: v.rule.kind, display: v.display } : undefined;
+      seen.set(key, n);
+    }
+    named.set(p.id, n);
   }
+  const namedTool = (q: StepProcess) => {
+    const n = named.get(q.id);
+    return n !== undefined && n.kind !== "workflow";
+  };
   /** the process and its descendants, depth first (iterative: process trees can be deep) */
   const subtree = (root: StepProcess): StepProcess[] => {
     const out: StepProcess[] = [];
@@ -48,6 +60,15 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
     }
     return out;
   };
+  // which processes have a named tool (or script) below them: one pass, children before parents
+  const toolBelow = new Set<number>();
+  const order: StepProcess[] = [];
+  for (const r of roots) for (const q of subtree(r)) order.push(q);
+  for (let i = order.length - 1; i >= 0; i--) {
+    const q = order[i]!;
+    if (q.parentId !== null && (toolBelow.has(q.id) || namedTool(q))) toolBelow.add(q.parentId);
+  }
+  order.length = 0;
   const toolsIn = (ps: StepProcess[]) => [
     ...new Set(
       ps.map((q) => named.get(q.id)).flatMap((n) => (n && n.kind !== "workflow" ? [n.display] : [])),
@@ -68,26 +89,41 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
     steps.push({ name: label, kind, tool, tools, workdir, ...rollUp(root, all, samples) });
   };
 
-  const visit = (p: StepProcess, engine: { name: string; id: number } | undefined) => {
+  type Engine = { name: string; id: number } | undefined;
+  /** p's step as [kind, tool, name, workdir], or undefined when p is not a step (its children may be) */
+  const stepOf = (
+    p: StepProcess,
+    engine: Engine,
+  ): [StepKind, string, string | undefined, string?] | undefined => {
     const n = named.get(p.id);
     const workdir = nextflowWorkdir(p);
-    if (workdir) return add(p, "nextflow-task", "nextflow", nextflowTaskName(workdir), workdir);
+    if (workdir) return ["nextflow-task", "nextflow", nextflowTaskName(workdir), workdir];
     // a job is a `bash -c` shell Snakemake starts, or the one named command bash exec'd into
     // (Snakemake's other children, such as its scheduler's ILP solver, are not jobs)
     if (engine?.name === "snakemake" && p.parentId === engine.id) {
-      if (isSnakemakeJobShell(p)) return add(p, "snakemake-job", "snakemake", undefined);
-      if (n && n.kind !== "workflow") return add(p, "snakemake-job", "snakemake", n.display);
+      if (isSnakemakeJobShell(p)) return ["snakemake-job", "snakemake", undefined];
+      if (n && n.kind !== "workflow") return ["snakemake-job", "snakemake", n.display];
     }
-    if (n?.kind === "tool") return add(p, "tool", n.name, n.display);
-    if (n?.kind === "script") {
-      const inner = subtree(p).slice(1);
-      if (!inner.some((q) => named.get(q.id) && named.get(q.id)?.kind !== "workflow"))
-        return add(p, "script", n.name, n.display);
-    }
-    const next = n?.kind === "workflow" ? { name: n.name, id: p.id } : engine;
-    for (const c of children.get(p.id) ?? []) visit(c, next);
+    if (n?.kind === "tool") return ["tool", n.name, n.display];
+    // a script is a step unless named tools run inside it (then it is a wrapper)
+    if (n?.kind === "script" && !toolBelow.has(p.id)) return ["script", n.name, n.display];
+    return undefined;
   };
-  for (const r of children.get(null) ?? []) visit(r, undefined);
+  // depth first with an explicit stack (a chain of processes can be 100,000 deep)
+  const stack: { p: StepProcess; engine: Engine }[] = [];
+  for (let i = roots.length - 1; i >= 0; i--) stack.push({ p: roots[i]!, engine: undefined });
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const { p, engine } = top;
+    const found = stepOf(p, engine);
+    if (found) {
+      add(p, ...found);
+      continue;
+    }
+    const n = named.get(p.id);
+    const next = n?.kind === "workflow" ? { name: n.name, id: p.id } : engine;
+    const kids = children.get(p.id);
+    if (kids) for (let i = kids.length - 1; i >= 0; i--) stack.push({ p: kids[i]!, engine: next });
+  }
 
   steps.sort((a, b) => a.startedAt - b.startedAt || a.rootId - b.rootId);
   return steps.map((s, i) => ({ index: i + 1, ...s }));

@@ -135,17 +135,26 @@ export class StoreWriter {
     const fresh = new Map<ProcessRecord, number>();
     const idOf = (p: ProcessRecord | undefined) => (p ? (fresh.get(p) ?? this.ids.get(p)) : undefined);
     this.db.transaction(() => {
-      // parents first (even a parent with nothing new), so a child can point at its parent's row id
-      const put = (p: ProcessRecord) => {
-        if (fresh.has(p)) return;
-        fresh.set(p, -1);
-        if (p.parent && idOf(p.parent) === undefined) put(p.parent);
+      // parents first (even a parent with nothing new), so a child can point at its parent's row id;
+      // iterative: a chain of unwritten ancestors can be 100,000 deep
+      const write = (p: ProcessRecord) => {
         const row = upsert.get(this.runId, p.pid, p.startTicks, ...values(p, idOf(p.parent))) as {
           id: number;
         };
         fresh.set(p, row.id);
       };
-      for (const p of dirty) put(p);
+      const chain: ProcessRecord[] = [];
+      const onChain = new Set<ProcessRecord>();
+      for (const p of dirty) {
+        // p, then each ancestor with no row id yet (in this flush or an earlier one)
+        for (let q: ProcessRecord | undefined = p; q && !fresh.has(q) && !onChain.has(q); q = q.parent) {
+          if (q !== p && this.ids.has(q)) break;
+          chain.push(q);
+          onChain.add(q);
+        }
+        for (let q = chain.pop(); q; q = chain.pop()) write(q);
+        onChain.clear();
+      }
       for (const { proc, s } of samples) {
         const id = idOf(proc);
         if (id !== undefined)
@@ -198,7 +207,9 @@ export interface ProcessRow extends Required<Pick<ProcessRecord, "pid" | "startT
   figures: string | null;
 }
 
+/** Every process of a run in start order (then row id). One pass over the rows, one object per row. */
 export function listProcesses(db: Database, runId: string): ProcessRow[] {
+  const out: ProcessRow[] = [];
   const rows = db
     .query(
       `SELECT id, pid, start_ticks AS startTicks, ppid, parent_id AS parentId, comm, argv, cwd,
@@ -207,15 +218,18 @@ export function listProcesses(db: Database, runId: string): ProcessRow[] {
        peak_rss_kb AS peakRssKb, rchar, wchar, read_bytes AS readBytes, write_bytes AS writeBytes, figures
        FROM processes WHERE run_id = ? ORDER BY started_at, id`,
     )
-    .all(runId) as (Omit<ProcessRow, "argv" | "coreDumped" | "oomKilled"> & {
-    argv: string | null;
-    coreDumped: number;
-    oomKilled: number;
-  })[];
-  return rows.map((r) => ({
-    ...r,
-    argv: r.argv ? (JSON.parse(r.argv) as string[]) : null,
-    coreDumped: r.coreDumped === 1,
-    oomKilled: r.oomKilled === 1,
-  }));
+    .iterate(runId) as IterableIterator<
+    Omit<ProcessRow, "argv" | "coreDumped" | "oomKilled"> & {
+      argv: string | null | string[];
+      coreDumped: number | boolean;
+      oomKilled: number | boolean;
+    }
+  >;
+  for (const r of rows) {
+    r.argv = r.argv ? (JSON.parse(r.argv as string) as string[]) : null;
+    r.coreDumped = r.coreDumped === 1;
+    r.oomKilled = r.oomKilled === 1;
+    out.push(r as ProcessRow);
+  }
+  return out;
 }

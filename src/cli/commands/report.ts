@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { defineCommand } from "../_define.ts";
 import { note, printJson, say, write } from "../../core/output.ts";
 import { Exit, TracerError } from "../../errors.ts";
-import { FORMATS, type Format, loadReport, renderReport } from "../../report/index.ts";
+import { FORMATS, type Format, loadRun, renderReport } from "../../report/index.ts";
 import { processTable } from "../../run/format.ts";
 import { loadRules } from "../../rules/index.ts";
 import { findRun, listProcesses, openStore } from "../../store/index.ts";
@@ -58,11 +58,11 @@ export default defineCommand({
     const format = formatOf(args.format);
     const price = priceOf(args["price-per-hour"]);
     const rules = loadRules({ files: args.rules === undefined ? [] : [args.rules] });
-    const report = loadReport(db, args.run, rules, price);
+    const { report, processes } = loadRun(db, args.run, rules, price);
     if (format === "table" && args.output === undefined) {
       say(renderReport(report, "table"));
       say("processes");
-      return void say(processTable(report.run, listProcesses(db, report.run.id)));
+      return void say(processTable(report.run, processes));
     }
     const text = renderReport(report, format);
     if (args.output === undefined) return void write(1, text);
