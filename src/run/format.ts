@@ -1,4 +1,6 @@
 /** Text for `tracer run`'s summary, `tracer runs` and the minimal `tracer report`. */
+import { youngCollector } from "../core/young.ts";
+import { buildTree, walk } from "../steps/_tree.ts";
 import type { ProcessRow, RunRow } from "../store/index.ts";
 
 export function bytes(n: number | null | undefined): string {
@@ -31,25 +33,60 @@ export function exitText(
 }
 
 /**
- * Columns padded to their widest cell; the last column is not padded. Every cell of every table passes
- * through here (one place to clean cell text). Linear in the number of cells, no spread of rows.
+ * A table written in chunks: columns padded to their widest cell, the last column not padded. Rows come
+ * from `rowAt(i)`, called twice per row (widths first, then the lines), so no row is kept: memory stays
+ * flat however many rows there are. Every cell of every table passes through here (one place to clean
+ * cell text). `out` gets lines ending in "\n", some thousands at a time.
  */
-export function table(head: string[], rows: string[][], rightAligned: Set<number> = new Set()): string {
+export function writeTable(
+  head: string[],
+  count: number,
+  rowAt: (i: number) => string[],
+  rightAligned: Set<number>,
+  out: (chunk: string) => void,
+): void {
   const w = head.map((h) => h.length);
-  for (const r of rows)
-    for (let i = 0; i < w.length; i++) {
-      const n = (r[i] ?? "").length;
-      if (n > w[i]!) w[i] = n;
+  const tick = youngCollector();
+  for (let i = 0; i < count; i++) {
+    tick();
+    const r = rowAt(i);
+    for (let c = 0; c < w.length - 1; c++) {
+      const n = (r[c] ?? "").length;
+      if (n > w[c]!) w[c] = n;
     }
-  const line = (r: string[]) =>
-    r
-      .map((c, i) => (i === r.length - 1 ? c : rightAligned.has(i) ? c.padStart(w[i]!) : c.padEnd(w[i]!)))
-      .join("  ")
-      .trimEnd();
-  const out = new Array<string>(rows.length + 1);
-  out[0] = line(head);
-  for (let i = 0; i < rows.length; i++) out[i + 1] = line(rows[i]!);
-  return out.join("\n");
+  }
+  const line = (r: string[]) => {
+    let s = "";
+    for (let c = 0; c < r.length; c++) {
+      const cell = r[c]!;
+      if (c > 0) s += "  ";
+      s += c === r.length - 1 ? cell : rightAligned.has(c) ? cell.padStart(w[c]!) : cell.padEnd(w[c]!);
+    }
+    return `${s.trimEnd()}\n`;
+  };
+  let chunk = line(head);
+  for (let i = 0; i < count; i++) {
+    tick();
+    chunk += line(rowAt(i));
+    if (chunk.length >= 1 << 16) {
+      out(chunk);
+      chunk = "";
+    }
+  }
+  if (chunk) out(chunk);
+}
+
+/** A whole table as one string (no trailing newline): writeTable into memory, for small tables. */
+export function table(head: string[], rows: string[][], rightAligned: Set<number> = new Set()): string {
+  const parts: string[] = [];
+  writeTable(
+    head,
+    rows.length,
+    (i) => rows[i]!,
+    rightAligned,
+    (c) => parts.push(c),
+  );
+  return parts.join("").slice(0, -1);
 }
 
 const when = (ms: number) => new Date(ms).toISOString().replace("T", " ").slice(0, 19);
@@ -96,36 +133,25 @@ export type TableProcess = Pick<
 const byStart = (a: TableProcess, b: TableProcess) => (a.startedAt ?? 0) - (b.startedAt ?? 0) || a.id - b.id;
 
 /**
- * Processes in tree order: each parent followed by its children, siblings by start time. Iterative
- * (a chain of processes can be 100,000 deep) and linear apart from sorting each sibling list once.
+ * Processes in tree order: each parent followed by its children, siblings by start time; `depth[k]` is
+ * order[k]'s depth. Iterative (a chain of processes can be 100,000 deep) and linear after one sort
+ * (none when the list is in start order already, as the store returns it).
  */
-export function treeOrder<P extends TableProcess>(procs: P[]): { p: P; depth: number }[] {
-  const ids = new Set<number>();
-  for (const p of procs) ids.add(p.id);
-  const roots: P[] = [];
-  const kids = new Map<number, P[]>();
-  for (const p of procs) {
-    if (p.parentId === null || !ids.has(p.parentId)) roots.push(p);
-    else {
-      const list = kids.get(p.parentId);
-      if (list) list.push(p);
-      else kids.set(p.parentId, [p]);
+export function treeOrder<P extends TableProcess>(procs: P[]): { order: P[]; depth: Int32Array } {
+  let sorted = procs;
+  for (let i = 1; i < procs.length; i++)
+    if (byStart(procs[i - 1]!, procs[i]!) > 0) {
+      sorted = [...procs].sort(byStart);
+      break;
     }
-  }
-  const out: { p: P; depth: number }[] = [];
-  // depth-first with an explicit stack; each list pushed in reverse so the earliest sibling comes first
-  const stack: { p: P; depth: number }[] = [];
-  const pushAll = (list: P[], depth: number) => {
-    list.sort(byStart);
-    for (let i = list.length - 1; i >= 0; i--) stack.push({ p: list[i]!, depth });
-  };
-  pushAll(roots, 0);
-  for (let top = stack.pop(); top; top = stack.pop()) {
-    out.push(top);
-    const list = kids.get(top.p.id);
-    if (list) pushAll(list, top.depth + 1);
-  }
-  return out;
+  const tree = buildTree(sorted);
+  const order: P[] = [];
+  const depth = new Int32Array(sorted.length);
+  walk(tree, (i, d) => {
+    depth[order.length] = d;
+    order.push(sorted[i]!);
+  });
+  return { order, depth };
 }
 
 /** Deeper than this, the COMMAND column is not indented further: the depth is shown as `[+N]`. */
@@ -145,23 +171,36 @@ export function commandLine(argv: string[] | null, comm: string | null, max = 10
 const runCommand = (r: RunRow, max: number) =>
   r.command.length ? commandLine(r.command, null, max) : "(daemon run: processes its rules matched)";
 
-export function processTable(run: RunRow, procs: TableProcess[]): string {
-  const rows = treeOrder(procs).map(({ p, depth }) => [
-    String(p.pid),
-    p.startedAt === null ? "-" : `+${(Math.max(0, p.startedAt - run.startedAt) / 1000).toFixed(3)}s`,
-    seconds(p.durationUs),
-    exitText(p.exitCode, p.signal, p.oomKilled),
-    p.userUs === null ? "-" : seconds((p.userUs ?? 0) + (p.systemUs ?? 0)),
-    bytes(p.peakRssKb === null ? null : p.peakRssKb * 1024),
-    bytes(p.readBytes),
-    bytes(p.writeBytes),
-    `${indent(depth)}${commandLine(p.argv, p.comm)}`,
-  ]);
-  return table(
+/** The process table, in tree order, written in chunks to `out` (see writeTable). */
+export function writeProcessTable(run: RunRow, procs: TableProcess[], out: (chunk: string) => void): void {
+  const { order, depth } = treeOrder(procs);
+  const rowAt = (i: number) => {
+    const p = order[i]!;
+    return [
+      String(p.pid),
+      p.startedAt === null ? "-" : `+${(Math.max(0, p.startedAt - run.startedAt) / 1000).toFixed(3)}s`,
+      seconds(p.durationUs),
+      exitText(p.exitCode, p.signal, p.oomKilled),
+      p.userUs === null ? "-" : seconds((p.userUs ?? 0) + (p.systemUs ?? 0)),
+      bytes(p.peakRssKb === null ? null : p.peakRssKb * 1024),
+      bytes(p.readBytes),
+      bytes(p.writeBytes),
+      `${indent(depth[i]!)}${commandLine(p.argv, p.comm)}`,
+    ];
+  };
+  writeTable(
     ["PID", "START", "WALL", "EXIT", "CPU", "PEAK RSS", "READ", "WRITE", "COMMAND"],
-    rows,
+    order.length,
+    rowAt,
     new Set([0, 1, 2, 4, 5, 6, 7]),
+    out,
   );
+}
+
+export function processTable(run: RunRow, procs: TableProcess[]): string {
+  const parts: string[] = [];
+  writeProcessTable(run, procs, (c) => parts.push(c));
+  return parts.join("").slice(0, -1);
 }
 
 const lossDetail = (r: RunRow) => {

@@ -1,5 +1,6 @@
 /** Process rows, samples and system metrics: the types, a batched writer, and the read side. */
 import type { Database } from "bun:sqlite";
+import { youngCollector } from "../core/young.ts";
 import type { ProcessOutcome } from "../observe/types.ts";
 
 export interface ProcessRecord extends ProcessOutcome {
@@ -225,7 +226,9 @@ export function listProcesses(db: Database, runId: string): ProcessRow[] {
       oomKilled: number | boolean;
     }
   >;
+  const tick = youngCollector();
   for (const r of rows) {
+    tick();
     r.argv = r.argv ? (JSON.parse(r.argv as string) as string[]) : null;
     r.coreDumped = r.coreDumped === 1;
     r.oomKilled = r.oomKilled === 1;
