@@ -1,8 +1,8 @@
 /**
- * Keep a long pass's garbage young. Bun's collector lets short-lived garbage pile up: a report over
- * 100,000 processes grew to ~380 MB RSS of which less than half was live, and that memory is not given
- * back. An eden (young-generation) collection every few thousand items costs ~1 ms and keeps the peak near
- * the live size (measured: classifying 100,000 processes 200 → 118 MB RSS, no slower).
+ * Keep a long pass's garbage young. Bun's collector lets short-lived garbage pile up far beyond the live
+ * heap during a tight loop, and that memory is not given back. An eden (young-generation) collection
+ * every few thousand items costs about a millisecond and keeps the peak near the live size. Measured on
+ * a 100,000-process run: `tracer report` (table) 351 → 209 MB peak RSS, no slower.
  */
 import { edenGC } from "bun:jsc";
 

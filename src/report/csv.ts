@@ -1,4 +1,5 @@
 /** CSV (RFC 4180): one row per step, the columns of the JSON report's steps. */
+import { youngCollector } from "../core/young.ts";
 import { stepJson } from "./json.ts";
 import type { Report } from "./types.ts";
 
@@ -33,7 +34,9 @@ export function csvField(v: unknown): string {
 }
 
 export function renderCsv(r: Report): string {
+  const tick = youngCollector();
   const rows = r.steps.map((s) => {
+    tick();
     const j = stepJson(s) as Record<(typeof COLUMNS)[number], unknown>;
     return COLUMNS.map((c) => csvField(j[c])).join(",");
   });

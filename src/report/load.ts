@@ -6,7 +6,7 @@ import type { Database } from "bun:sqlite";
 import type { RuleSet } from "../rules/index.ts";
 import { groupSteps } from "../steps/index.ts";
 import type { RssSamples } from "../steps/index.ts";
-import { type ProcessRow, findRun, listProcesses } from "../store/index.ts";
+import { type ReportProcessRow, findRun, listReportProcesses } from "../store/index.ts";
 import { buildReport } from "./build.ts";
 import type { Report, SystemPoint } from "./types.ts";
 
@@ -41,9 +41,9 @@ export function loadRun(
   ref: string | undefined,
   rules: RuleSet,
   pricePerHour?: number,
-): { report: Report; processes: ProcessRow[] } {
+): { report: Report; processes: ReportProcessRow[] } {
   const run = findRun(db, ref);
-  const processes = listProcesses(db, run.id);
+  const processes = listReportProcesses(db, run.id);
   const samples = rssSamples(db, run.id);
   const steps = groupSteps(processes, rules, samples);
   const report = buildReport({

@@ -3,6 +3,7 @@
  * "1m 5s", memory like "12.3 MB", "%cpu" like "98.5%", submit "yyyy-MM-dd HH:mm:ss.SSS"), so tooling
  * that reads Nextflow traces reads tracer's steps.
  */
+import { youngCollector } from "../core/young.ts";
 import type { Step } from "../steps/index.ts";
 import type { Report } from "./types.ts";
 
@@ -72,23 +73,27 @@ const status = (s: Step) => (s.endedAt === null ? "RUNNING" : s.failed ? "FAILED
 const clean = (v: string) => v.replace(/[\t\r\n]/g, " ");
 
 export function renderNextflow(r: Report): string {
-  const rows = r.steps.map((s) => [
-    String(s.index),
-    hash(s),
-    String(s.pid),
-    clean(s.name),
-    status(s),
-    s.exitCode === null ? (s.signal === null ? "-" : String(128 + s.signal)) : String(s.exitCode),
-    nfDate(s.startedAt),
-    nfDuration(s.durationMs),
-    nfDuration(s.durationMs),
-    s.durationMs ? `${(s.cpuUs / (10 * s.durationMs)).toFixed(1)}%` : "-",
-    nfMemory(s.peakRssKb * 1024),
-    "-",
-    nfMemory(s.rchar),
-    nfMemory(s.wchar),
-    nfMemory(s.readBytes),
-    nfMemory(s.writeBytes),
-  ]);
-  return `${[NEXTFLOW_COLUMNS.join("\t"), ...rows.map((c) => c.join("\t"))].join("\n")}\n`;
+  const tick = youngCollector();
+  const rows = r.steps.map((s) => {
+    tick();
+    return [
+      String(s.index),
+      hash(s),
+      String(s.pid),
+      clean(s.name),
+      status(s),
+      s.exitCode === null ? (s.signal === null ? "-" : String(128 + s.signal)) : String(s.exitCode),
+      nfDate(s.startedAt),
+      nfDuration(s.durationMs),
+      nfDuration(s.durationMs),
+      s.durationMs ? `${(s.cpuUs / (10 * s.durationMs)).toFixed(1)}%` : "-",
+      nfMemory(s.peakRssKb * 1024),
+      "-",
+      nfMemory(s.rchar),
+      nfMemory(s.wchar),
+      nfMemory(s.readBytes),
+      nfMemory(s.writeBytes),
+    ].join("\t");
+  });
+  return `${[NEXTFLOW_COLUMNS.join("\t"), ...rows].join("\n")}\n`;
 }
