@@ -10,7 +10,20 @@ import { fstatSync, writeSync } from "node:fs";
 
 export type Fd = 1 | 2;
 
+/** strings longer than this are encoded and written a slice at a time (a 30 MB report needs no 30 MB copy) */
+const SLICE = 1 << 20;
+
 export function write(fd: Fd, text: string | Uint8Array) {
+  if (typeof text === "string" && text.length > SLICE) {
+    for (let at = 0; at < text.length; ) {
+      let end = Math.min(at + SLICE, text.length);
+      // never split a surrogate pair
+      if (end < text.length && (text.charCodeAt(end - 1) & 0xfc00) === 0xd800) end--;
+      write(fd, text.slice(at, end));
+      at = end;
+    }
+    return;
+  }
   const bytes = typeof text === "string" ? Buffer.from(text) : text;
   for (let off = 0; off < bytes.length; ) {
     try {

@@ -11,6 +11,7 @@
  * leaves control characters alone; quoting itself is three lines, so no library.)
  */
 import { sanitize } from "../core/sanitize.ts";
+import { youngCollector } from "../core/young.ts";
 import { stepJson } from "./json.ts";
 import type { Report } from "./types.ts";
 
@@ -54,7 +55,9 @@ export function csvField(v: unknown): string {
 }
 
 export function renderCsv(r: Report): string {
+  const tick = youngCollector();
   const rows = r.steps.map((s) => {
+    tick();
     const j = stepJson(s) as Record<(typeof COLUMNS)[number], unknown>;
     return COLUMNS.map((c) => csvField(j[c])).join(",");
   });

@@ -7,7 +7,7 @@ import { renderTable } from "./table.ts";
 import type { Format, Report } from "./types.ts";
 
 export { buildReport, totals, type ReportInput } from "./build.ts";
-export { loadReport } from "./load.ts";
+export { loadReport, loadRun } from "./load.ts";
 export { FORMATS, type Format, type Report, type Totals } from "./types.ts";
 export { NEXTFLOW_COLUMNS } from "./nextflow.ts";
 export { SCHEMA_ID, reportJson } from "./json.ts";

@@ -1,4 +1,5 @@
 /** The JSON report: stable, snake_case, described by docs/report-schema.json (schema "tracer-report/1"). */
+import { youngCollector } from "../core/young.ts";
 import type { Step } from "../steps/index.ts";
 import type { Report } from "./types.ts";
 
@@ -78,4 +79,22 @@ export function reportJson(r: Report) {
   };
 }
 
-export const renderJson = (r: Report) => `${JSON.stringify(reportJson(r), null, 2)}\n`;
+/**
+ * The report as indented JSON, each step stringified on its own (no tree of every step's object held
+ * at once): the same text as JSON.stringify(reportJson(r), null, 2).
+ */
+export function renderJson(r: Report): string {
+  const text = JSON.stringify(reportJson({ ...r, steps: [] }), null, 2);
+  // keys and string values are quoted with \" escaped: this is the one empty steps array
+  const at = text.indexOf('"steps": []');
+  if (!r.steps.length || at < 0) return `${text}\n`;
+  const tick = youngCollector();
+  const parts: string[] = [`${text.slice(0, at)}"steps": [\n`];
+  r.steps.forEach((s, i) => {
+    tick();
+    // JSON text has no raw newline inside a string: every "\n" is between tokens
+    parts.push(`${i ? ",\n" : ""}    ${JSON.stringify(stepJson(s), null, 2).replace(/\n/g, "\n    ")}`);
+  });
+  parts.push(`\n  ]${text.slice(at + '"steps": []'.length)}\n`);
+  return parts.join("");
+}

@@ -6,7 +6,7 @@ import type { Database } from "bun:sqlite";
 import type { RuleSet } from "../rules/index.ts";
 import { groupSteps } from "../steps/index.ts";
 import type { RssSamples } from "../steps/index.ts";
-import { findRun, listProcesses } from "../store/index.ts";
+import { type ReportProcessRow, findRun, listReportProcesses } from "../store/index.ts";
 import { buildReport } from "./build.ts";
 import type { Report, SystemPoint } from "./types.ts";
 
@@ -35,15 +35,31 @@ function systemPoints(db: Database, runId: string): SystemPoint[] {
     .all(runId) as SystemPoint[];
 }
 
-export function loadReport(
+/** A run's report and the processes it was built from (the table lists them). */
+export function loadRun(
   db: Database,
   ref: string | undefined,
   rules: RuleSet,
   pricePerHour?: number,
-): Report {
+): { report: Report; processes: ReportProcessRow[] } {
   const run = findRun(db, ref);
-  const processes = listProcesses(db, run.id);
+  const processes = listReportProcesses(db, run.id);
   const samples = rssSamples(db, run.id);
   const steps = groupSteps(processes, rules, samples);
-  return buildReport({ run, processes, steps, samples, system: systemPoints(db, run.id), pricePerHour });
+  const report = buildReport({
+    run,
+    processes,
+    steps,
+    samples,
+    system: systemPoints(db, run.id),
+    pricePerHour,
+  });
+  return { report, processes };
 }
+
+export const loadReport = (
+  db: Database,
+  ref: string | undefined,
+  rules: RuleSet,
+  pricePerHour?: number,
+): Report => loadRun(db, ref, rules, pricePerHour).report;

@@ -4,6 +4,7 @@
  * that reads Nextflow traces reads tracer's steps.
  */
 import { sanitize } from "../core/sanitize.ts";
+import { youngCollector } from "../core/young.ts";
 import type { Step } from "../steps/index.ts";
 import type { Report } from "./types.ts";
 
@@ -72,24 +73,32 @@ function hash(s: Step): string {
 const status = (s: Step) => (s.endedAt === null ? "RUNNING" : s.failed ? "FAILED" : "COMPLETED");
 
 export function renderNextflow(r: Report): string {
-  const rows = r.steps.map((s) => [
-    String(s.index),
-    hash(s),
-    String(s.pid),
-    s.name,
-    status(s),
-    s.exitCode === null ? (s.signal === null ? "-" : String(128 + s.signal)) : String(s.exitCode),
-    nfDate(s.startedAt),
-    nfDuration(s.durationMs),
-    nfDuration(s.durationMs),
-    s.durationMs ? `${(s.cpuUs / (10 * s.durationMs)).toFixed(1)}%` : "-",
-    nfMemory(s.peakRssKb * 1024),
-    "-",
-    nfMemory(s.rchar),
-    nfMemory(s.wchar),
-    nfMemory(s.readBytes),
-    nfMemory(s.writeBytes),
-  ]);
-  // every cell sanitised (no raw tab or newline can split a row, no control reaches a terminal)
-  return `${[NEXTFLOW_COLUMNS.join("\t"), ...rows.map((c) => c.map(sanitize).join("\t"))].join("\n")}\n`;
+  const tick = youngCollector();
+  const rows = r.steps.map((s) => {
+    tick();
+    return (
+      [
+        String(s.index),
+        hash(s),
+        String(s.pid),
+        s.name,
+        status(s),
+        s.exitCode === null ? (s.signal === null ? "-" : String(128 + s.signal)) : String(s.exitCode),
+        nfDate(s.startedAt),
+        nfDuration(s.durationMs),
+        nfDuration(s.durationMs),
+        s.durationMs ? `${(s.cpuUs / (10 * s.durationMs)).toFixed(1)}%` : "-",
+        nfMemory(s.peakRssKb * 1024),
+        "-",
+        nfMemory(s.rchar),
+        nfMemory(s.wchar),
+        nfMemory(s.readBytes),
+        nfMemory(s.writeBytes),
+      ]
+        // every cell sanitised (no raw tab or newline can split a row, no control reaches a terminal)
+        .map(sanitize)
+        .join("\t")
+    );
+  });
+  return `${[NEXTFLOW_COLUMNS.join("\t"), ...rows].join("\n")}\n`;
 }

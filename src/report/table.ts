@@ -1,5 +1,5 @@
 /** The TTY table: the run header, the totals line, one row per step. */
-import { bytes, exitText, runHeader, seconds, table } from "../run/format.ts";
+import { bytes, exitText, runHeader, seconds, writeTable } from "../run/format.ts";
 import type { Report } from "./types.ts";
 
 export function totalsLines(r: Report): string[] {
@@ -14,23 +14,27 @@ export function totalsLines(r: Report): string[] {
 }
 
 export function renderTable(r: Report): string {
-  const rows = r.steps.map((s) => [
-    String(s.index),
-    s.startedAt === null ? "-" : `+${((s.startedAt - r.run.startedAt) / 1000).toFixed(3)}s`,
-    s.durationMs === null ? "-" : seconds(s.durationMs * 1000),
-    s.failed
-      ? `FAILED ${exitText(s.exitCode, s.signal, s.oomKilled)}`
-      : exitText(s.exitCode, s.signal, s.oomKilled),
-    seconds(s.cpuUs),
-    bytes(s.peakRssKb * 1024),
-    bytes(s.readBytes),
-    bytes(s.writeBytes),
-    String(s.processIds.length),
-    s.name,
-  ]);
+  const stepRow = (i: number) => {
+    const s = r.steps[i]!;
+    return [
+      String(s.index),
+      s.startedAt === null ? "-" : `+${((s.startedAt - r.run.startedAt) / 1000).toFixed(3)}s`,
+      s.durationMs === null ? "-" : seconds(s.durationMs * 1000),
+      s.failed
+        ? `FAILED ${exitText(s.exitCode, s.signal, s.oomKilled)}`
+        : exitText(s.exitCode, s.signal, s.oomKilled),
+      seconds(s.cpuUs),
+      bytes(s.peakRssKb * 1024),
+      bytes(s.readBytes),
+      bytes(s.writeBytes),
+      String(s.processIds.length),
+      s.name,
+    ];
+  };
   const head = ["#", "START", "WALL", "EXIT", "CPU", "PEAK RSS", "READ", "WRITE", "PROCS", "STEP"];
-  const body = rows.length
-    ? table(head, rows, new Set([0, 1, 2, 4, 5, 6, 7, 8]))
-    : "no steps recognized (tracer rules test -- CMD shows why; see docs/RULES.md)";
-  return [runHeader(r.run), ...totalsLines(r), "", body, ""].join("\n");
+  const parts: string[] = [];
+  if (r.steps.length)
+    writeTable(head, r.steps.length, stepRow, new Set([0, 1, 2, 4, 5, 6, 7, 8]), (c) => parts.push(c));
+  else parts.push("no steps recognized (tracer rules test -- CMD shows why; see docs/RULES.md)\n");
+  return `${[runHeader(r.run), ...totalsLines(r), "", ""].join("\n")}${parts.join("")}`;
 }

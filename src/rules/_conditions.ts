@@ -65,10 +65,18 @@ function java(value: unknown): Test | string {
 /** Every documented condition key (docs/RULES.md). Lists mean "any of" for *_is / *_one_of / name
  * keys and "all of" for *_contain(s) keys; the *_not_* keys are true when none is present. */
 export const CONDITION_KEYS: Record<string, Builder> = {
-  process_name_is: withStrings((l) => (v) => [v.name, v.comm, v.interpreter].some((n) => n && l.includes(n))),
-  process_name_contains: withStrings(
-    (l) => (v) => [v.name, v.comm, v.interpreter].some((n) => n && l.some((s) => n.includes(s))),
-  ),
+  // the name keys run for every process against every rule: no allocation per test
+  process_name_is: withStrings((l) => {
+    const names = new Set(l);
+    return (v) => names.has(v.name) || names.has(v.comm) || (!!v.interpreter && names.has(v.interpreter));
+  }),
+  process_name_contains: withStrings((l) => {
+    const has = (n: string | undefined) => {
+      if (n) for (const s of l) if (n.includes(s)) return true;
+      return false;
+    };
+    return (v) => has(v.name) || has(v.comm) || has(v.interpreter);
+  }),
   command_contains: withStrings((l) => (v) => l.every((s) => v.command.includes(s))),
   command_not_contains: withStrings((l) => (v) => !l.some((s) => v.command.includes(s))),
   command_matches_regex: (value) => {

@@ -14,7 +14,8 @@ export function compileRegex(pattern: string): Tester | string {
   if (pattern.length > MAX_PATTERN) return `pattern is ${pattern.length} characters (at most ${MAX_PATTERN})`;
   try {
     const re = RE2JS.compile(pattern);
-    return (s) => re.matcher(s).find();
+    // test(): a boolean on the DFA fast path, no Matcher allocated per call
+    return (s) => re.test(s);
   } catch (e) {
     return `not a valid RE2 pattern: ${(e as Error).message}`;
   }

@@ -6,9 +6,11 @@ import type { Condition, Match, ProcessFacts, RuleSet, View } from "./types.ts";
 export function holds(c: Condition, v: View): boolean {
   switch (c.kind) {
     case "and":
-      return c.all.every((x) => holds(x, v));
+      for (const x of c.all) if (!holds(x, v)) return false;
+      return true;
     case "or":
-      return c.any.some((x) => holds(x, v));
+      for (const x of c.any) if (holds(x, v)) return true;
+      return false;
     case "not":
       return !holds(c.cond, v);
     case "test":

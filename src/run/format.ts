@@ -1,5 +1,7 @@
 /** Text for `tracer run`'s summary, `tracer runs` and the minimal `tracer report`. */
 import { sanitize } from "../core/sanitize.ts";
+import { youngCollector } from "../core/young.ts";
+import { buildTree, walk } from "../steps/_tree.ts";
 import type { ProcessRow, RunRow } from "../store/index.ts";
 
 export function bytes(n: number | null | undefined): string {
@@ -31,16 +33,63 @@ export function exitText(
   return "?";
 }
 
-/** An aligned text table; every cell is sanitised (recorded data: src/core/sanitize.ts). */
-export function table(head: string[], cells: string[][], rightAligned: Set<number> = new Set()): string {
-  const rows = cells.map((r) => r.map(sanitize));
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (r: string[]) =>
-    r
-      .map((c, i) => (i === r.length - 1 ? c : rightAligned.has(i) ? c.padStart(w[i]!) : c.padEnd(w[i]!)))
-      .join("  ")
-      .trimEnd();
-  return [line(head), ...rows.map(line)].join("\n");
+/**
+ * A table written in chunks: columns padded to their widest cell, the last column not padded. Rows come
+ * from `rowAt(i)`, called twice per row (widths first, then the lines), so no row is kept: memory stays
+ * flat however many rows there are. Every cell of every table passes through here (one place to clean
+ * cell text). `out` gets lines ending in "\n", some thousands at a time.
+ */
+export function writeTable(
+  head: string[],
+  count: number,
+  rowAt: (i: number) => string[],
+  rightAligned: Set<number>,
+  out: (chunk: string) => void,
+): void {
+  // every cell sanitised (recorded data: src/core/sanitize.ts); plain text is returned as is
+  const cells = (i: number) => rowAt(i).map(sanitize);
+  const w = head.map((h) => h.length);
+  const tick = youngCollector();
+  for (let i = 0; i < count; i++) {
+    tick();
+    const r = cells(i);
+    for (let c = 0; c < w.length - 1; c++) {
+      const n = (r[c] ?? "").length;
+      if (n > w[c]!) w[c] = n;
+    }
+  }
+  const line = (r: string[]) => {
+    let s = "";
+    for (let c = 0; c < r.length; c++) {
+      const cell = r[c]!;
+      if (c > 0) s += "  ";
+      s += c === r.length - 1 ? cell : rightAligned.has(c) ? cell.padStart(w[c]!) : cell.padEnd(w[c]!);
+    }
+    return `${s.trimEnd()}\n`;
+  };
+  let chunk = line(head);
+  for (let i = 0; i < count; i++) {
+    tick();
+    chunk += line(cells(i));
+    if (chunk.length >= 1 << 16) {
+      out(chunk);
+      chunk = "";
+    }
+  }
+  if (chunk) out(chunk);
+}
+
+/** A whole table as one string (no trailing newline): writeTable into memory, for small tables. */
+export function table(head: string[], rows: string[][], rightAligned: Set<number> = new Set()): string {
+  const parts: string[] = [];
+  writeTable(
+    head,
+    rows.length,
+    (i) => rows[i]!,
+    rightAligned,
+    (c) => parts.push(c),
+  );
+  return parts.join("").slice(0, -1);
 }
 
 const when = (ms: number) => new Date(ms).toISOString().replace("T", " ").slice(0, 19);
@@ -64,27 +113,56 @@ export function runsTable(runs: RunRow[]): string {
   );
 }
 
-/** Processes in tree order: each parent followed by its children, siblings by start time. */
-export function treeOrder(procs: ProcessRow[]): { p: ProcessRow; depth: number }[] {
-  const ids = new Set(procs.map((p) => p.id));
-  const kids = new Map<number | null, ProcessRow[]>();
-  for (const p of procs) {
-    const parent = p.parentId !== null && ids.has(p.parentId) ? p.parentId : null;
-    kids.set(parent, [...(kids.get(parent) ?? []), p]);
-  }
-  const out: { p: ProcessRow; depth: number }[] = [];
-  const walk = (parent: number | null, depth: number) => {
-    const list = (kids.get(parent) ?? []).sort(
-      (a, b) => (a.startedAt ?? 0) - (b.startedAt ?? 0) || a.id - b.id,
-    );
-    for (const p of list) {
-      out.push({ p, depth });
-      walk(p.id, depth + 1);
+/** A process as the process table needs it (a store ProcessRow fits). */
+export type TableProcess = Pick<
+  ProcessRow,
+  | "id"
+  | "pid"
+  | "parentId"
+  | "argv"
+  | "comm"
+  | "startedAt"
+  | "durationUs"
+  | "exitCode"
+  | "signal"
+  | "oomKilled"
+  | "userUs"
+  | "systemUs"
+  | "peakRssKb"
+  | "readBytes"
+  | "writeBytes"
+>;
+
+const byStart = (a: TableProcess, b: TableProcess) => (a.startedAt ?? 0) - (b.startedAt ?? 0) || a.id - b.id;
+
+/**
+ * Processes in tree order: each parent followed by its children, siblings by start time; `depth[k]` is
+ * order[k]'s depth. Iterative (a chain of processes can be 100,000 deep) and linear after one sort
+ * (none when the list is in start order already, as the store returns it).
+ */
+export function treeOrder<P extends TableProcess>(procs: P[]): { order: P[]; depth: Int32Array } {
+  let sorted = procs;
+  for (let i = 1; i < procs.length; i++)
+    if (byStart(procs[i - 1]!, procs[i]!) > 0) {
+      sorted = [...procs].sort(byStart);
+      break;
     }
-  };
-  walk(null, 0);
-  return out;
+  const tree = buildTree(sorted);
+  const order: P[] = [];
+  const depth = new Int32Array(sorted.length);
+  walk(tree, (i, d) => {
+    depth[order.length] = d;
+    order.push(sorted[i]!);
+  });
+  return { order, depth };
 }
+
+/** Deeper than this, the COMMAND column is not indented further: the depth is shown as `[+N]`. */
+export const MAX_INDENT = 32;
+const INDENT = "  ".repeat(MAX_INDENT);
+/** The COMMAND column's indentation for a depth: two spaces a level, capped at MAX_INDENT levels. */
+export const indent = (depth: number) =>
+  depth <= MAX_INDENT ? INDENT.slice(0, 2 * depth) : `${INDENT}[+${depth - MAX_INDENT}] `;
 
 /** One line, at most `max` characters: a command as the table shows it. */
 export function commandLine(argv: string[] | null, comm: string | null, max = 100): string {
@@ -99,23 +177,36 @@ export function commandLine(argv: string[] | null, comm: string | null, max = 10
 const runCommand = (r: RunRow, max: number) =>
   r.command.length ? commandLine(r.command, null, max) : "(daemon run: processes its rules matched)";
 
-export function processTable(run: RunRow, procs: ProcessRow[]): string {
-  const rows = treeOrder(procs).map(({ p, depth }) => [
-    String(p.pid),
-    p.startedAt === null ? "-" : `+${(Math.max(0, p.startedAt - run.startedAt) / 1000).toFixed(3)}s`,
-    seconds(p.durationUs),
-    exitText(p.exitCode, p.signal, p.oomKilled),
-    p.userUs === null ? "-" : seconds((p.userUs ?? 0) + (p.systemUs ?? 0)),
-    bytes(p.peakRssKb === null ? null : p.peakRssKb * 1024),
-    bytes(p.readBytes),
-    bytes(p.writeBytes),
-    `${"  ".repeat(depth)}${commandLine(p.argv, p.comm)}`,
-  ]);
-  return table(
+/** The process table, in tree order, written in chunks to `out` (see writeTable). */
+export function writeProcessTable(run: RunRow, procs: TableProcess[], out: (chunk: string) => void): void {
+  const { order, depth } = treeOrder(procs);
+  const rowAt = (i: number) => {
+    const p = order[i]!;
+    return [
+      String(p.pid),
+      p.startedAt === null ? "-" : `+${(Math.max(0, p.startedAt - run.startedAt) / 1000).toFixed(3)}s`,
+      seconds(p.durationUs),
+      exitText(p.exitCode, p.signal, p.oomKilled),
+      p.userUs === null ? "-" : seconds((p.userUs ?? 0) + (p.systemUs ?? 0)),
+      bytes(p.peakRssKb === null ? null : p.peakRssKb * 1024),
+      bytes(p.readBytes),
+      bytes(p.writeBytes),
+      `${indent(depth[i]!)}${commandLine(p.argv, p.comm)}`,
+    ];
+  };
+  writeTable(
     ["PID", "START", "WALL", "EXIT", "CPU", "PEAK RSS", "READ", "WRITE", "COMMAND"],
-    rows,
+    order.length,
+    rowAt,
     new Set([0, 1, 2, 4, 5, 6, 7]),
+    out,
   );
+}
+
+export function processTable(run: RunRow, procs: TableProcess[]): string {
+  const parts: string[] = [];
+  writeProcessTable(run, procs, (c) => parts.push(c));
+  return parts.join("").slice(0, -1);
 }
 
 const lossDetail = (r: RunRow) => {

@@ -24,7 +24,9 @@ function joinExact(...parts: string[]): string {
 
 /** The work dir of a Nextflow task root (`bash .command.run` in work/xx/hash), or undefined. */
 export function nextflowWorkdir(p: StepProcess): string | undefined {
-  const arg = p.argv?.find((a) => a.slice(a.lastIndexOf("/") + 1) === ".command.run");
+  const arg = p.argv?.find(
+    (a) => a.endsWith(".command.run") && a.slice(a.lastIndexOf("/") + 1) === ".command.run",
+  );
   if (!arg) return undefined;
   const dir = arg.slice(0, arg.lastIndexOf("/") + 1);
   if (arg.startsWith("/")) return joinExact(dir);

@@ -4,9 +4,11 @@
  * the steps). A `workflow` engine is never a step: Snakemake's job shells and Nextflow's task work dirs
  * (`.command.run`) below it are, named after the tools inside them / the task's name.
  */
+import { youngCollector } from "../core/young.ts";
 import { type RuleSet, classify } from "../rules/index.ts";
 import { isSnakemakeJobShell, nextflowTaskName, nextflowWorkdir, shellCommand } from "./_workflow.ts";
 import { rollUp } from "./_rollup.ts";
+import { buildTree, walk } from "./_tree.ts";
 import type { RssSamples, Step, StepKind, StepProcess } from "./types.ts";
 
 export type { RssSamples, Step, StepKind, StepProcess } from "./types.ts";
@@ -16,79 +18,113 @@ type Named = { name: string; kind: "tool" | "workflow" | "script"; display: stri
 const sameArgv = (a: string[] | null, b: string[]) =>
   a !== null && a.length === b.length && a.every((x, i) => x === b[i]);
 
+/** distinct command lines remembered while classifying (bounds the memo on runs where none repeats) */
+const MEMO = 8192;
+
 export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSamples = new Map()): Step[] {
-  const children = new Map<number | null, StepProcess[]>();
-  const ids = new Set(procs.map((p) => p.id));
-  for (const p of procs) {
-    const parent = p.parentId !== null && ids.has(p.parentId) ? p.parentId : null;
-    const list = children.get(parent);
-    if (list) list.push(p);
-    else children.set(parent, [p]);
-  }
-  const byId = new Map(procs.map((p) => [p.id, p]));
-  const named = new Map<number, Named>();
-  for (const p of procs) {
+  const tree = buildTree(procs);
+  const tick = youngCollector();
+  // named[i]: the rule that names process i; null for a fork that did not exec (part of its parent)
+  const named = new Array<Named | null>(procs.length);
+  // the same command line is classified once (a run repeats its commands: one rule scan each)
+  const seen = new Map<string, Named>();
+  for (let i = 0; i < procs.length; i++) {
+    tick();
+    const p = procs[i]!;
     // a fork that did not exec (a subshell) shows its parent's command line: it is part of the parent
-    const parent = p.parentId === null ? undefined : byId.get(p.parentId);
-    if (parent && p.argv && sameArgv(parent.argv, p.argv)) continue;
-    const v = classify(rules, { argv: p.argv, comm: p.comm });
-    named.set(
-      p.id,
-      v && "rule" in v ? { name: v.rule.name, kind: v.rule.kind, display: v.display } : undefined,
-    );
-  }
-  /** the process and its descendants, depth first (iterative: process trees can be deep) */
-  const subtree = (root: StepProcess): StepProcess[] => {
-    const out: StepProcess[] = [];
-    const stack = [root];
-    for (let p = stack.pop(); p; p = stack.pop()) {
-      out.push(p);
-      const kids = children.get(p.id);
-      if (kids) for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]!);
+    const pi = tree.parent[i]!;
+    if (pi >= 0 && p.argv && sameArgv(procs[pi]!.argv, p.argv)) {
+      named[i] = null;
+      continue;
     }
+    const key = `${p.comm ?? ""}\0${p.argv === null ? "\0" : p.argv.join("\0")}`;
+    let n = seen.get(key);
+    if (n === undefined && !seen.has(key)) {
+      const v = classify(rules, { argv: p.argv, comm: p.comm });
+      n = v && "rule" in v ? { name: v.rule.name, kind: v.rule.kind, display: v.display } : undefined;
+      if (seen.size >= MEMO) seen.clear();
+      seen.set(key, n);
+    }
+    named[i] = n;
+  }
+  seen.clear();
+  const namedTool = (i: number) => {
+    const n = named[i];
+    return !!n && n.kind !== "workflow";
+  };
+  // toolBelow[i]: a named tool (or script) runs somewhere below process i. Parents come before their
+  // children in a pre-order, so one backward pass over it sees every child before its parent.
+  const toolBelow = new Uint8Array(procs.length);
+  const order: number[] = [];
+  walk(tree, (i) => void order.push(i));
+  for (let k = order.length - 1; k >= 0; k--) {
+    const i = order[k]!;
+    const pi = tree.parent[i]!;
+    if (pi >= 0 && (toolBelow[i] || namedTool(i))) toolBelow[pi] = 1;
+  }
+  order.length = 0;
+  /** the process and its descendants, depth first */
+  const subtree = (root: number): StepProcess[] => {
+    const out: StepProcess[] = [];
+    walk(tree, (i) => void out.push(procs[i]!), root);
     return out;
   };
-  const toolsIn = (ps: StepProcess[]) => [
-    ...new Set(
-      ps.map((q) => named.get(q.id)).flatMap((n) => (n && n.kind !== "workflow" ? [n.display] : [])),
-    ),
-  ];
-
-  const steps: Omit<Step, "index">[] = [];
-  const add = (
-    root: StepProcess,
-    kind: StepKind,
-    tool: string,
-    name: string | undefined,
-    workdir?: string,
-  ) => {
-    const all = subtree(root);
-    const tools = toolsIn(all);
-    const label = name ?? (tools.length ? tools.join(" | ") : shellCommand(root) || "job");
-    steps.push({ name: label, kind, tool, tools, workdir, ...rollUp(root, all, samples) });
+  const toolsIn = (root: number) => {
+    const tools = new Set<string>();
+    walk(
+      tree,
+      (i) => {
+        if (namedTool(i)) tools.add(named[i]!.display);
+      },
+      root,
+    );
+    return [...tools];
   };
 
-  const visit = (p: StepProcess, engine: { name: string; id: number } | undefined) => {
-    const n = named.get(p.id);
+  const steps: Step[] = [];
+  const add = (i: number, kind: StepKind, tool: string, name: string | undefined, workdir?: string) => {
+    tick();
+    const root = procs[i]!;
+    const tools = toolsIn(i);
+    const label = name ?? (tools.length ? tools.join(" | ") : shellCommand(root) || "job");
+    const f = rollUp(root, subtree(i), samples);
+    steps.push(Object.assign(f, { index: 0, name: label, kind, tool, tools, workdir }));
+  };
+
+  type Engine = { name: string; id: number } | undefined;
+  /** process i's step as [kind, tool, name, workdir], or undefined when it is not a step */
+  const stepOf = (i: number, engine: Engine): [StepKind, string, string | undefined, string?] | undefined => {
+    const p = procs[i]!;
+    const n = named[i];
     const workdir = nextflowWorkdir(p);
-    if (workdir) return add(p, "nextflow-task", "nextflow", nextflowTaskName(workdir), workdir);
+    if (workdir) return ["nextflow-task", "nextflow", nextflowTaskName(workdir), workdir];
     // a job is a `bash -c` shell Snakemake starts, or the one named command bash exec'd into
     // (Snakemake's other children, such as its scheduler's ILP solver, are not jobs)
     if (engine?.name === "snakemake" && p.parentId === engine.id) {
-      if (isSnakemakeJobShell(p)) return add(p, "snakemake-job", "snakemake", undefined);
-      if (n && n.kind !== "workflow") return add(p, "snakemake-job", "snakemake", n.display);
+      if (isSnakemakeJobShell(p)) return ["snakemake-job", "snakemake", undefined];
+      if (n && n.kind !== "workflow") return ["snakemake-job", "snakemake", n.display];
     }
-    if (n?.kind === "tool") return add(p, "tool", n.name, n.display);
-    if (n?.kind === "script") {
-      const inner = subtree(p).slice(1);
-      if (!inner.some((q) => named.get(q.id) && named.get(q.id)?.kind !== "workflow"))
-        return add(p, "script", n.name, n.display);
-    }
-    const next = n?.kind === "workflow" ? { name: n.name, id: p.id } : engine;
-    for (const c of children.get(p.id) ?? []) visit(c, next);
+    if (n?.kind === "tool") return ["tool", n.name, n.display];
+    // a script is a step unless named tools run inside it (then it is a wrapper)
+    if (n?.kind === "script" && !toolBelow[i]) return ["script", n.name, n.display];
+    return undefined;
   };
-  for (const r of children.get(null) ?? []) visit(r, undefined);
+  // the innermost workflow engine above each process, looked up through its parent
+  const engineOf = new Array<Engine>(procs.length);
+  walk(tree, (i) => {
+    const pi = tree.parent[i]!;
+    const above = pi >= 0 ? engineOf[pi] : undefined;
+    const found = stepOf(i, above);
+    if (found) {
+      add(i, ...found);
+      return false; // the step holds its whole subtree
+    }
+    const n = named[i];
+    engineOf[i] = n?.kind === "workflow" ? { name: n.name, id: procs[i]!.id } : above;
+    return true;
+  });
 
   steps.sort((a, b) => a.startedAt - b.startedAt || a.rootId - b.rootId);
-  return steps.map((s, i) => ({ index: i + 1, ...s }));
+  for (let i = 0; i < steps.length; i++) steps[i]!.index = i + 1;
+  return steps;
 }

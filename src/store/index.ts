@@ -6,5 +6,7 @@ export {
   type Sample,
   type SystemMetrics,
   StoreWriter,
+  type ReportProcessRow,
   listProcesses,
+  listReportProcesses,
 } from "./processes.ts";

@@ -1,6 +1,7 @@
 /** Process rows, samples and system metrics: the types, a batched writer, and the read side. */
 import type { Database } from "bun:sqlite";
 import { decodeLossless, encodeLossless, hasRawBytes } from "../core/lossless.ts";
+import { youngCollector } from "../core/young.ts";
 import type { ProcessOutcome } from "../observe/types.ts";
 
 /**
@@ -146,17 +147,26 @@ export class StoreWriter {
     const fresh = new Map<ProcessRecord, number>();
     const idOf = (p: ProcessRecord | undefined) => (p ? (fresh.get(p) ?? this.ids.get(p)) : undefined);
     this.db.transaction(() => {
-      // parents first (even a parent with nothing new), so a child can point at its parent's row id
-      const put = (p: ProcessRecord) => {
-        if (fresh.has(p)) return;
-        fresh.set(p, -1);
-        if (p.parent && idOf(p.parent) === undefined) put(p.parent);
+      // parents first (even a parent with nothing new), so a child can point at its parent's row id;
+      // iterative: a chain of unwritten ancestors can be 100,000 deep
+      const write = (p: ProcessRecord) => {
         const row = upsert.get(this.runId, p.pid, p.startTicks, ...values(p, idOf(p.parent))) as {
           id: number;
         };
         fresh.set(p, row.id);
       };
-      for (const p of dirty) put(p);
+      const chain: ProcessRecord[] = [];
+      const onChain = new Set<ProcessRecord>();
+      for (const p of dirty) {
+        // p, then each ancestor with no row id yet (in this flush or an earlier one)
+        for (let q: ProcessRecord | undefined = p; q && !fresh.has(q) && !onChain.has(q); q = q.parent) {
+          if (q !== p && this.ids.has(q)) break;
+          chain.push(q);
+          onChain.add(q);
+        }
+        for (let q = chain.pop(); q; q = chain.pop()) write(q);
+        onChain.clear();
+      }
       for (const { proc, s } of samples) {
         const id = idOf(proc);
         if (id !== undefined)
@@ -209,28 +219,55 @@ export interface ProcessRow extends Required<Pick<ProcessRecord, "pid" | "startT
   figures: string | null;
 }
 
+/** Every process of a run in start order (then row id). One pass over the rows, one object per row. */
 export function listProcesses(db: Database, runId: string): ProcessRow[] {
+  return readProcesses(db, runId, ALL_COLUMNS) as ProcessRow[];
+}
+
+/** A process as reports need it: what steps and the process table read, nothing else. */
+export type ReportProcessRow = Omit<ProcessRow, "startTicks" | "ppid" | "coreDumped" | "figures">;
+
+/** listProcesses without the columns no report reads: less memory per process on a 100,000-process run. */
+export function listReportProcesses(db: Database, runId: string): ReportProcessRow[] {
+  return readProcesses(db, runId, REPORT_COLUMNS) as ReportProcessRow[];
+}
+
+const REPORT_COLUMNS = `id, pid, parent_id AS parentId, comm, argv, cwd, started_at AS startedAt, ended_at AS endedAt,
+  duration_us AS durationUs, exit_code AS exitCode, signal, oom_killed AS oomKilled, user_us AS userUs,
+  system_us AS systemUs, peak_rss_kb AS peakRssKb, rchar, wchar, read_bytes AS readBytes, write_bytes AS writeBytes`;
+const ALL_COLUMNS = `${REPORT_COLUMNS}, start_ticks AS startTicks, ppid, core_dumped AS coreDumped, figures`;
+
+function readProcesses(db: Database, runId: string, columns: string): Partial<ProcessRow>[] {
+  const out: Partial<ProcessRow>[] = [];
   const rows = db
-    .query(
-      `SELECT id, pid, start_ticks AS startTicks, ppid, parent_id AS parentId, comm, argv, cwd,
-       started_at AS startedAt, ended_at AS endedAt, duration_us AS durationUs, exit_code AS exitCode, signal,
-       core_dumped AS coreDumped, oom_killed AS oomKilled, user_us AS userUs, system_us AS systemUs,
-       peak_rss_kb AS peakRssKb, rchar, wchar, read_bytes AS readBytes, write_bytes AS writeBytes, figures
-       FROM processes WHERE run_id = ? ORDER BY started_at, id`,
-    )
-    .all(runId) as (Omit<ProcessRow, "argv" | "comm" | "cwd" | "coreDumped" | "oomKilled"> & {
-    argv: string | null;
+    .query(`SELECT ${columns} FROM processes WHERE run_id = ? ORDER BY started_at, id`)
+    .iterate(runId) as IterableIterator<{
     comm: string | Uint8Array | null;
     cwd: string | Uint8Array | null;
-    coreDumped: number;
-    oomKilled: number;
-  })[];
-  return rows.map((r) => ({
-    ...r,
-    argv: r.argv ? (JSON.parse(r.argv) as string[]) : null,
-    comm: fromExact(r.comm),
-    cwd: fromExact(r.cwd),
-    coreDumped: r.coreDumped === 1,
-    oomKilled: r.oomKilled === 1,
-  }));
+    argv: string | null | string[];
+    coreDumped?: number | boolean;
+    oomKilled: number | boolean;
+  }>;
+  const tick = youngCollector();
+  // a run repeats its comm and cwd values: one copy of each (bounded), not one per row
+  const shared = new Map<string, string>();
+  const one = (raw: string | Uint8Array | null) => {
+    // a BLOB holds bytes that are not UTF-8 (exactText above)
+    const v = fromExact(raw);
+    if (v === null) return v;
+    const known = shared.get(v);
+    if (known !== undefined) return known;
+    if (shared.size < 4096) shared.set(v, v);
+    return v;
+  };
+  for (const r of rows) {
+    tick();
+    r.comm = one(r.comm);
+    r.cwd = one(r.cwd);
+    r.argv = r.argv ? (JSON.parse(r.argv as string) as string[]) : null;
+    if (r.coreDumped !== undefined) r.coreDumped = r.coreDumped === 1;
+    r.oomKilled = r.oomKilled === 1;
+    out.push(r as Partial<ProcessRow>);
+  }
+  return out;
 }

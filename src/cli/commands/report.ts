@@ -2,8 +2,8 @@ import { writeFileSync } from "node:fs";
 import { defineCommand } from "../_define.ts";
 import { note, printJson, say, write } from "../../core/output.ts";
 import { Exit, TracerError } from "../../errors.ts";
-import { FORMATS, type Format, loadReport, renderReport } from "../../report/index.ts";
-import { processTable } from "../../run/format.ts";
+import { FORMATS, type Format, loadReport, loadRun, renderReport } from "../../report/index.ts";
+import { writeProcessTable } from "../../run/format.ts";
 import { loadRules } from "../../rules/index.ts";
 import { findRun, listProcesses, openStore } from "../../store/index.ts";
 import { jsonFlag } from "../_shared.ts";
@@ -59,12 +59,14 @@ export default defineCommand({
     const format = formatOf(args.format);
     const price = priceOf(args["price-per-hour"]);
     const rules = loadRules({ files: args.rules === undefined ? [] : [args.rules] });
-    const report = loadReport(db, args.run, rules, price);
     if (format === "table" && args.output === undefined) {
+      const { report, processes } = loadRun(db, args.run, rules, price);
       say(renderReport(report, "table"));
       say("processes");
-      return void say(processTable(report.run, listProcesses(db, report.run.id)));
+      return void writeProcessTable(report.run, processes, (chunk) => write(1, chunk));
     }
+    // the processes are needed only to build the steps: garbage before the rendering starts
+    const report = loadReport(db, args.run, rules, price);
     const text = renderReport(report, format);
     if (args.output === undefined) return void write(1, text);
     try {

@@ -1,0 +1,89 @@
+/**
+ * A run's process tree by position in its process list: parent, first child and next sibling as typed
+ * arrays (12 bytes a process, no object per process or per child list), and an iterative pre-order walk.
+ * Process trees can be 100,000 deep: nothing here recurses.
+ */
+
+export interface TreeNode {
+  id: number;
+  parentId: number | null;
+}
+
+export interface Tree {
+  /** index of the parent in the list, -1 for a root (no parent, or a parent outside the list) */
+  parent: Int32Array;
+  /** children in list order: firstChild[i], then nextSibling[child] until -1 */
+  firstChild: Int32Array;
+  nextSibling: Int32Array;
+  /** roots in list order */
+  roots: number[];
+}
+
+/** Row id → index in the list: a dense table when the ids are near-contiguous (a run's rows are), else a Map. */
+function indexOfId(procs: readonly TreeNode[]): (id: number) => number {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const p of procs) {
+    if (p.id < lo) lo = p.id;
+    if (p.id > hi) hi = p.id;
+  }
+  const span = hi - lo + 1;
+  if (procs.length && Number.isSafeInteger(lo) && span <= 4 * procs.length + 1024) {
+    const at = new Int32Array(span).fill(-1);
+    for (let i = 0; i < procs.length; i++) at[procs[i]!.id - lo] = i;
+    return (id) => (id >= lo && id <= hi ? at[id - lo]! : -1);
+  }
+  const map = new Map<number, number>();
+  for (let i = 0; i < procs.length; i++) map.set(procs[i]!.id, i);
+  return (id) => map.get(id) ?? -1;
+}
+
+export function buildTree(procs: readonly TreeNode[]): Tree {
+  const n = procs.length;
+  const find = indexOfId(procs);
+  const parent = new Int32Array(n);
+  const firstChild = new Int32Array(n).fill(-1);
+  const nextSibling = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    const pid = procs[i]!.parentId;
+    parent[i] = pid === null ? -1 : find(pid);
+  }
+  const roots: number[] = [];
+  // backwards, prepending: each child list ends up in list order
+  for (let i = n - 1; i >= 0; i--) {
+    const p = parent[i]!;
+    if (p < 0) continue;
+    nextSibling[i] = firstChild[p]!;
+    firstChild[p] = i;
+  }
+  for (let i = 0; i < n; i++) if (parent[i]! < 0) roots.push(i);
+  return { parent, firstChild, nextSibling, roots };
+}
+
+/**
+ * Pre-order from `start` (or from every root): each node, then its children's subtrees in list order.
+ * Calls `visit(i, depth)`; when it returns false the node's children are skipped. A parent cycle (not
+ * possible in a recorded run) is never reached from a root, so it cannot loop.
+ */
+export function walk(t: Tree, visit: (i: number, depth: number) => unknown, start?: number): void {
+  // plain arrays that grow with the walk: a walk over one small subtree costs what the subtree does
+  const stack: number[] = [];
+  const depths: number[] = [];
+  const starts = start === undefined ? t.roots : [start];
+  for (let r = starts.length - 1; r >= 0; r--) {
+    stack.push(starts[r]!);
+    depths.push(0);
+  }
+  const kids: number[] = [];
+  while (stack.length) {
+    const i = stack.pop()!;
+    const d = depths.pop()!;
+    if (visit(i, d) === false) continue;
+    for (let c = t.firstChild[i]!; c >= 0; c = t.nextSibling[c]!) kids.push(c);
+    for (let k = kids.length - 1; k >= 0; k--) {
+      stack.push(kids[k]!);
+      depths.push(d + 1);
+    }
+    kids.length = 0;
+  }
+}

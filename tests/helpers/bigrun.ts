@@ -1,0 +1,149 @@
+/**
+ * Large synthetic runs written straight into a store through its own API (StoreWriter, createRun,
+ * finishRun): a 100,000-process run in a few seconds, no 100,000 real processes. Shared by the scale
+ * tests and bench/scale.ts; one fixture per shape and size per test process (memoized), so several test
+ * files reuse it.
+ *
+ * Shapes:
+ * - "pipeline": a driver script whose children are tool invocations (bwa mem + 2 forks, samtools sort,
+ *   gzip, a python script running `cat`) and plain helpers (/bin/true): about one step per 3 processes,
+ *   with RSS samples for a tenth of the processes and one system point per 100 processes.
+ * - "chain": a chain N deep, each process the parent of the next (what a fork-and-exit loop leaves).
+ */
+import { mkdirSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type ProcessRecord, StoreWriter, createRun, finishRun, openStore } from "../../src/store/index.ts";
+
+export type Shape = "pipeline" | "chain";
+
+export interface BigRun {
+  /** state dir holding tracer.db (TRACER_STATE_DIR) */
+  stateDir: string;
+  dbPath: string;
+  runId: string;
+  name: string;
+  processes: number;
+}
+
+const T0 = Date.UTC(2026, 0, 1);
+/** the commands of the "pipeline" shape; every file name differs (no two command lines are alike) */
+const TOOLS: ((i: number) => string[])[] = [
+  (i) => ["bwa", "mem", "-t", "4", "ref.fa", `reads_${i}.fq`],
+  (i) => ["samtools", "sort", "-o", `out_${i}.bam`, `in_${i}.bam`],
+  (i) => ["gzip", "-c", `out_${i}.vcf`],
+  (i) => ["python3", "scripts/filter.py", "--min-q", "30", `sample_${i}.tsv`],
+  (i) => ["/bin/true", `${i}`],
+];
+
+/** Write a synthetic run of `n` processes into a new store under a fresh temp dir. */
+export function writeBigRun(shape: Shape, n: number, dir = sharedDir()): BigRun {
+  const stateDir = join(dir, "state");
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const dbPath = join(stateDir, "tracer.db");
+  const db = openStore(dbPath);
+  const runId = Bun.randomUUIDv7();
+  const name = `${shape}-${n}`;
+  createRun(db, {
+    id: runId,
+    name,
+    pipeline: "bench",
+    command: shape === "chain" ? ["./chain", String(n)] : ["bash", "pipeline.sh"],
+    cwd: "/work",
+    host: "bench",
+    mode: "connector+taskstats",
+    recorderPid: process.pid,
+    startedAt: T0,
+  });
+  const w = new StoreWriter(db, runId);
+  let made = 0;
+  const rec = (parent: ProcessRecord | undefined, argv: string[], i: number): ProcessRecord => {
+    made++;
+    const startedAt = T0 + i;
+    const p: ProcessRecord = {
+      pid: 1000 + i,
+      startTicks: 100 + i,
+      ppid: parent?.pid ?? 1,
+      parent,
+      comm: argv[0]!.slice(argv[0]!.lastIndexOf("/") + 1).slice(0, 15),
+      argv,
+      cwd: "/work",
+      startedAt,
+      endedAt: startedAt + 5,
+      durationUs: 5000,
+      exitCode: i % 997 === 0 ? 1 : 0,
+      userUs: 1000 + (i % 50),
+      systemUs: 500,
+      peakRssKb: 1000 + (i % 4096),
+      rchar: 4096,
+      wchar: 1024,
+      readBytes: 0,
+      writeBytes: 4096,
+      figures: "taskstats",
+    };
+    w.process(p);
+    if (shape === "pipeline" && i % 10 === 0)
+      w.sample(p, { at: T0 + 1000 * Math.floor(i / 1000), cpuPct: 50, rssKb: 900 + (i % 100) });
+    if (shape === "pipeline" && i % 100 === 0)
+      w.system({
+        at: startedAt,
+        cpuPct: 40,
+        memTotalKb: 16e6,
+        memUsedKb: 4e6,
+        swapTotalKb: 0,
+        swapUsedKb: 0,
+        load1: 1,
+        load5: 1,
+        load15: 1,
+        diskTotalBytes: 1e12,
+        diskUsedBytes: 5e11,
+      });
+    // bounded memory for the fixture itself: write in batches
+    if (made % 5000 === 0) w.flush();
+    return p;
+  };
+  if (shape === "chain") {
+    let parent: ProcessRecord | undefined;
+    for (let i = 0; i < n; i++) parent = rec(parent, ["./chain", String(n - i)], i);
+  } else {
+    const root = rec(undefined, ["bash", "pipeline.sh"], 0);
+    for (let i = 1; made < n; i++) {
+      const argv = TOOLS[i % TOOLS.length]!(i);
+      const p = rec(root, argv, made);
+      if (made < n && argv[0] === "bwa") rec(p, argv, made); // a fork that did not exec
+      if (made < n && argv[0] === "bwa") rec(p, ["/bin/sh", "-c", `gzip -dc reads_${i}.fq.gz`], made);
+      if (made < n && argv[0] === "python3") rec(p, ["cat", `in_${i}.txt`], made);
+    }
+  }
+  w.flush();
+  finishRun(db, runId, { endedAt: T0 + n + 10, exitCode: 0, eventsLost: 0, mode: "connector+taskstats" });
+  db.close();
+  return { stateDir, dbPath, runId, name, processes: made };
+}
+
+let removeAtExit: string[] | undefined;
+/** A fresh temp dir that lives as long as this process (fixtures are shared across test files). */
+function sharedDir(): string {
+  const d = mkdtempSync(join(realpathSync(tmpdir()), "tracer-big-"));
+  if (!removeAtExit) {
+    const dirs: string[] = [];
+    removeAtExit = dirs;
+    process.on("exit", () => {
+      for (const x of dirs) rmSync(x, { recursive: true, force: true });
+    });
+  }
+  removeAtExit.push(d);
+  return d;
+}
+
+const cache = new Map<string, BigRun>();
+/** The same fixture for every caller in this process: built on first use, removed when the process exits. */
+export function bigRun(shape: Shape, n: number): BigRun {
+  const key = `${shape}:${n}`;
+  let r = cache.get(key);
+  if (!r) {
+    r = writeBigRun(shape, n);
+    cache.set(key, r);
+  }
+  return r;
+}
