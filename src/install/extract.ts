@@ -155,14 +155,14 @@ export async function extractRelease(
       failure ??= unsafe(why);
       return false;
     };
-    await inflate(fd, (chunk, compressed) => {
+    await inflate(fd, (chunk: Buffer, compressed) => {
       const why = budget.push(chunk);
       if (opts.stats) opts.stats.inflated = budget.inflated;
       if (why) return stop(why);
       const ratio = budget.inflated / Math.max(compressed, 1);
       if (budget.inflated > RATIO_AFTER && ratio > maxRatio)
         return stop(`it decompresses too far (ratio ${ratio.toFixed(0)} > ${maxRatio}): a compression bomb`);
-      u.write(Buffer.from(chunk));
+      u.write(chunk);
       return failure === undefined;
     }).catch((e: Error) => {
       failure ??= e;
@@ -183,7 +183,7 @@ export async function extractRelease(
  * `take` with the compressed bytes read so far; `take` returns false to stop. Backpressure keeps at most
  * a few chunks in memory whatever the archive holds.
  */
-async function inflate(fd: number, take: (chunk: Uint8Array, compressed: number) => boolean) {
+async function inflate(fd: number, take: (chunk: Buffer, compressed: number) => boolean) {
   const gunzip = createGunzip({ chunkSize: CHUNK });
   let compressed = 0;
   const drained = () =>
