@@ -12,7 +12,7 @@ import { VERSION } from "../version.ts";
 import { hashFileMulti } from "./_hash.ts";
 import { type TargetEntry, fetchRelease } from "./_manifest.ts";
 import { installedVersion, restartDaemonOn, stopDaemon } from "./_installed.ts";
-import { downloadTo, fetchText, releaseFetcher } from "./download.ts";
+import { downloadTo, fetchBytes, releaseFetcher } from "./download.ts";
 import { extractRelease } from "./extract.ts";
 import {
   binPath,
@@ -113,8 +113,8 @@ async function fromNetwork(
       `${entry.file} does not match the signed manifest (SHA-256 ${dl.sha256.slice(0, 16)}…)`,
     );
   const [tarSig, binarySignature] = await Promise.all([
-    fetchText(small, releaseUrl(src, version, `${entry.file}.minisig`)),
-    fetchText(small, releaseUrl(src, version, `${entry.binary.file}.minisig`)),
+    fetchBytes(small, releaseUrl(src, version, `${entry.file}.minisig`)),
+    fetchBytes(small, releaseUrl(src, version, `${entry.binary.file}.minisig`)),
   ]);
   verifySignature({
     signature: tarSig,
