@@ -1,10 +1,10 @@
 /** What is installed now (version from the signature beside the binary) and the running daemon. */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { paths } from "../core/dirs.ts";
 import { scrubEnv } from "../core/env.ts";
 import { probe, terminateDaemon } from "../daemon/lifecycle.ts";
 import { TracerError } from "../errors.ts";
-import { parseSignature, parseTrustedComment } from "../release/index.ts";
+import { parseSignature, parseTrustedComment, readSignatureFile } from "../release/index.ts";
 import { sigPath } from "./place.ts";
 import { checkVersion } from "./url.ts";
 
@@ -15,7 +15,7 @@ import { checkVersion } from "./url.ts";
 export function installedVersion(): string | undefined {
   try {
     if (!existsSync(sigPath())) return undefined;
-    const sig = parseSignature(readFileSync(sigPath(), "utf8"));
+    const sig = parseSignature(readSignatureFile(sigPath()));
     return checkVersion(String(parseTrustedComment(sig.trustedComment).version));
   } catch {
     return undefined;

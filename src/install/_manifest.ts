@@ -5,7 +5,7 @@
  */
 import { refused } from "../errors.ts";
 import { trustedKeys, verifySignature } from "../release/index.ts";
-import { type Fetcher, fetchText } from "./download.ts";
+import { type Fetcher, fetchBytes, fetchText } from "./download.ts";
 import { MANIFEST, type ReleaseSource, binaryName, checkVersion, releaseUrl, tarballName } from "./url.ts";
 
 export interface FileFacts {
@@ -72,7 +72,7 @@ export async function fetchRelease(
   const v = version ?? "latest";
   const [text, sig] = await Promise.all([
     fetchText(f, releaseUrl(src, v, MANIFEST), 1024 * 1024),
-    fetchText(f, releaseUrl(src, v, `${MANIFEST}.minisig`)),
+    fetchBytes(f, releaseUrl(src, v, `${MANIFEST}.minisig`)),
   ]);
   const verified = verifySignature({
     signature: sig,

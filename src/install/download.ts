@@ -39,13 +39,23 @@ async function get(f: Fetcher, url: URL): Promise<Response> {
   return res;
 }
 
-/** A small text file (manifest, .minisig). */
-export async function fetchText(f: Fetcher, url: URL, maxBytes = 256 * 1024): Promise<string> {
+/** A small file (a .minisig: its bytes, as minisign reads them; a trusted comment need not be UTF-8). */
+export async function fetchBytes(f: Fetcher, url: URL, maxBytes = 256 * 1024): Promise<Uint8Array> {
   const res = await get(f, url);
   const bytes = new Uint8Array(await res.arrayBuffer());
   if (bytes.length > maxBytes)
     throw new TracerError("E_DOWNLOAD_SIZE", `${url.href} is larger than ${maxBytes} bytes`);
-  return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  return bytes;
+}
+
+/** A small UTF-8 text file (the manifest). */
+export async function fetchText(f: Fetcher, url: URL, maxBytes = 256 * 1024): Promise<string> {
+  const bytes = await fetchBytes(f, url, maxBytes);
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch (e) {
+    throw new TracerError("E_DOWNLOAD_TEXT", `${url.href} is not UTF-8 text`, undefined, { cause: e });
+  }
 }
 
 export interface Downloaded {

@@ -7,20 +7,29 @@
  */
 import { closeSync, constants, lstatSync, openSync, readSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { createGunzip } from "node:zlib";
 import { refused } from "../errors.ts";
+import { InflateBudget } from "./_budget.ts";
 
 export const BINARY = "tracer";
 /** Files a release tarball may carry besides the binary. */
 const EXTRAS = new Set(["LICENSE", "LICENSE.txt", "README", "README.md", `${BINARY}.minisig`]);
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
 const MAX_ENTRIES = 16;
-const READ_CHUNK = 4 * 1024 * 1024;
+/** gunzip's output chunk: the most inflated bytes produced past a budget before it is noticed */
+const CHUNK = 64 * 1024;
+/** what PAX and long-name records may declare on top of the entries' budget (node-tar caps each at 64 KiB) */
+const META_SLACK = 1024 * 1024;
+/** the ratio is judged once this much is inflated (a small archive is mostly zero padding) */
+const RATIO_AFTER = 1024 * 1024;
 
 export interface ExtractOptions {
   /** total bytes the entries may declare; the manifest's size of the binary plus slack */
   maxBytes: number;
-  /** decompressed/compressed; a real binary packs about 3:1 (node-tar's default cap is 1000) */
+  /** inflated/compressed bytes; a real binary packs about 3:1 (node-tar's default cap is 1000) */
   maxRatio?: number;
+  /** filled in as extraction goes, also when it fails: every byte gunzip produced */
+  stats?: { inflated: number };
 }
 
 export interface Extracted {
@@ -90,7 +99,12 @@ function assertGzip(fd: number) {
     throw unsafe("it is not gzip-compressed");
 }
 
-/** Extract `archive` into the empty private dir `dest`. Throws TracerError(E_ARCHIVE_*) on anything odd. */
+/**
+ * Extract `archive` into the empty private dir `dest`. Throws TracerError(E_ARCHIVE_*) on anything odd.
+ * We gunzip (64 KiB chunks) and count every inflated byte against ./_budget.ts before node-tar sees it,
+ * so a bomb — inside an entry, in meta records, or after the tar's end — stops within one chunk of its
+ * budget, in constant memory.
+ */
 export async function extractRelease(
   archive: string,
   dest: string,
@@ -106,7 +120,7 @@ export async function extractRelease(
   const u = new UnpackSync({
     cwd: dest,
     strict: true,
-    gzip: true,
+    gzip: false, // we inflate, to count every byte
     preservePaths: false,
     preserveOwner: false,
     unlink: false,
@@ -115,7 +129,6 @@ export async function extractRelease(
     noMtime: true,
     maxDepth: 3,
     maxMetaEntrySize: 64 * 1024,
-    maxDecompressionRatio: opts.maxRatio ?? 100,
     filter: (_path, entry) => {
       const e = entry as unknown as Entry;
       const why = failure ? "aborted" : judge(e, seen, layout, budget);
@@ -136,13 +149,24 @@ export async function extractRelease(
   const fd = openSync(archive, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     assertGzip(fd);
-    for (let pos = 0; !failure; ) {
-      const buf = Buffer.allocUnsafe(READ_CHUNK);
-      const n = readSync(fd, buf, 0, READ_CHUNK, pos);
-      if (n === 0) break;
-      pos += n;
-      u.write(buf.subarray(0, n));
-    }
+    const budget = new InflateBudget(opts.maxBytes + META_SLACK);
+    const maxRatio = opts.maxRatio ?? 100;
+    const stop = (why: string) => {
+      failure ??= unsafe(why);
+      return false;
+    };
+    await inflate(fd, (chunk: Buffer, compressed) => {
+      const why = budget.push(chunk);
+      if (opts.stats) opts.stats.inflated = budget.inflated;
+      if (why) return stop(why);
+      const ratio = budget.inflated / Math.max(compressed, 1);
+      if (budget.inflated > RATIO_AFTER && ratio > maxRatio)
+        return stop(`it decompresses too far (ratio ${ratio.toFixed(0)} > ${maxRatio}): a compression bomb`);
+      u.write(chunk);
+      return failure === undefined;
+    }).catch((e: Error) => {
+      failure ??= e;
+    });
     if (!failure) u.end();
   } finally {
     closeSync(fd);
@@ -152,6 +176,43 @@ export async function extractRelease(
     throw refused("E_ARCHIVE_BAD", `release archive refused: ${describe(failure)}`);
   }
   return verifyResult(dest, layout.top ?? "", seen);
+}
+
+/**
+ * Gunzip the file open at `fd` (from offset 0) and hand each inflated chunk (at most CHUNK bytes) to
+ * `take` with the compressed bytes read so far; `take` returns false to stop. Backpressure keeps at most
+ * a few chunks in memory whatever the archive holds.
+ */
+async function inflate(fd: number, take: (chunk: Buffer, compressed: number) => boolean) {
+  const gunzip = createGunzip({ chunkSize: CHUNK });
+  let compressed = 0;
+  const drained = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        gunzip.off("drain", done);
+        gunzip.off("close", done);
+        resolve();
+      };
+      gunzip.on("drain", done);
+      gunzip.on("close", done);
+    });
+  const feed = async () => {
+    for (let pos = 0; !gunzip.destroyed; ) {
+      const buf = Buffer.allocUnsafe(CHUNK);
+      const n = readSync(fd, buf, 0, CHUNK, pos);
+      if (n === 0) return void gunzip.end();
+      pos += n;
+      compressed += n;
+      if (!gunzip.write(buf.subarray(0, n))) await drained();
+    }
+  };
+  const feeding = feed();
+  try {
+    for await (const chunk of gunzip) if (!take(chunk as Buffer, compressed)) break;
+  } finally {
+    gunzip.destroy();
+    await feeding;
+  }
 }
 
 function describe(e: Error): string {

@@ -4,15 +4,15 @@
  * download (size and SHA-256 from the manifest) → tarball signature → extraction → the binary's own
  * signature → place. Any failure leaves the installed binary as it was; the work dir is always removed.
  */
-import { existsSync, lstatSync, readFileSync, statSync } from "node:fs";
+import { existsSync, lstatSync, statSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { Exit, TracerError, refused } from "../errors.ts";
-import { checkNotDowngrade, trustedKeys, verifySignature } from "../release/index.ts";
+import { checkNotDowngrade, readSignatureFile, trustedKeys, verifySignature } from "../release/index.ts";
 import { VERSION } from "../version.ts";
 import { hashFileMulti } from "./_hash.ts";
 import { type TargetEntry, fetchRelease } from "./_manifest.ts";
 import { installedVersion, restartDaemonOn, stopDaemon } from "./_installed.ts";
-import { downloadTo, fetchText, releaseFetcher } from "./download.ts";
+import { downloadTo, fetchBytes, releaseFetcher } from "./download.ts";
 import { extractRelease } from "./extract.ts";
 import {
   binPath,
@@ -48,11 +48,11 @@ export interface InstallResult {
   daemon?: string;
 }
 
-/** What a source hands to the common tail: a verified tarball and the binary's signature text. */
+/** What a source hands to the common tail: a verified tarball and the binary's signature file. */
 interface Fetched {
   version: string;
   tarball: string;
-  binarySignature: string;
+  binarySignature: Uint8Array | string;
   entry?: TargetEntry;
 }
 
@@ -113,8 +113,8 @@ async function fromNetwork(
       `${entry.file} does not match the signed manifest (SHA-256 ${dl.sha256.slice(0, 16)}…)`,
     );
   const [tarSig, binarySignature] = await Promise.all([
-    fetchText(small, releaseUrl(src, version, `${entry.file}.minisig`)),
-    fetchText(small, releaseUrl(src, version, `${entry.binary.file}.minisig`)),
+    fetchBytes(small, releaseUrl(src, version, `${entry.file}.minisig`)),
+    fetchBytes(small, releaseUrl(src, version, `${entry.binary.file}.minisig`)),
   ]);
   verifySignature({
     signature: tarSig,
@@ -143,7 +143,7 @@ function fromArchive(
   };
   need(file, "archive");
   checkSpace(dirname(work), 3 * statSync(file).size, `the ${basename(file)} archive`);
-  const tarSig = readFileSync(need(`${file}.minisig`, "signature"), "utf8");
+  const tarSig = readSignatureFile(need(`${file}.minisig`, "signature"));
   const tarball = copyIntoWork(file, work, "release.tar.gz");
   const v = verifySignature({
     signature: tarSig,
@@ -162,7 +162,7 @@ function fromArchive(
     `${dirname(file)}/${binaryName(version, target)}.minisig`,
     "the binary's signature",
   );
-  return { version, tarball, binarySignature: readFileSync(binSigPath, "utf8") };
+  return { version, tarball, binarySignature: readSignatureFile(binSigPath) };
 }
 
 /** Extract, then check the binary against the manifest and its own signature. */
@@ -195,7 +195,7 @@ export async function rollbackRelease(restartDaemon = false): Promise<{ version:
     if (!existsSync(prev) || !existsSync(`${prev}.minisig`))
       throw new TracerError("E_NO_PREVIOUS", `there is no previous signed binary to roll back to (${prev})`);
     const v = verifySignature({
-      signature: readFileSync(`${prev}.minisig`, "utf8"),
+      signature: readSignatureFile(`${prev}.minisig`),
       data: { path: prev },
       keys: trustedKeys(),
       target,

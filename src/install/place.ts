@@ -203,8 +203,8 @@ export interface PlaceRequest {
   source: string;
   /** its SHA-256 (hex), computed when its signature was verified */
   sha256: string;
-  /** its minisign signature text; installed beside it */
-  signature: string;
+  /** its minisign signature (the file's bytes, or its text); installed beside it */
+  signature: Uint8Array | string;
   /** keep the replaced binary as .tracer.previous (install/update: yes; rollback swaps instead) */
   keepPrevious?: boolean;
 }
@@ -229,7 +229,9 @@ export async function placeBinary(req: PlaceRequest): Promise<Placed> {
         "E_PLACE_HASH",
         `the binary written to ${BIN_DIR} hashes to ${again.slice(0, 16)}…, expected ${req.sha256.slice(0, 16)}…`,
       );
-    const sig = writeTemp({ bytes: new TextEncoder().encode(req.signature) }, 0o644);
+    const sigBytes =
+      typeof req.signature === "string" ? new TextEncoder().encode(req.signature) : req.signature;
+    const sig = writeTemp({ bytes: sigBytes }, 0o644);
     temps.push(sig);
     if (had && req.keepPrevious !== false) {
       keepCopy(target, previousPath());

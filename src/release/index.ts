@@ -8,6 +8,7 @@ export {
   formatPublicKey,
   keyIdHex,
   parsePublicKey,
+  parsePublicKeyString,
   parseSignature,
   parseTrustedComment,
 } from "./format.ts";
@@ -20,11 +21,19 @@ export {
   pickParams,
 } from "./seckey.ts";
 export { type SignRequest, sign, signFile, trustedCommentFor } from "./sign.ts";
-export { type VerifyInput, type Verified, type SignedData, verifySignature } from "./verify.ts";
+export {
+  type VerifyInput,
+  type Verified,
+  type SignedData,
+  readPublicKeyFile,
+  readSignatureFile,
+  verifySignature,
+} from "./verify.ts";
 export {
   type TrustedKey,
   defaultKeyFiles,
   givenKey,
+  givenKeyString,
   trustedKeys,
   trustedKeysDefine,
 } from "./trusted.ts";

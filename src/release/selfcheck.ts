@@ -4,12 +4,12 @@
  * descriptor it will exec (pread from offset 0); the verified path hashes the file it re-checked.
  * Without an installed signature the build is reported as unsigned (development builds) and allowed.
  */
-import { closeSync, existsSync, openSync, readFileSync, realpathSync } from "node:fs";
+import { closeSync, existsSync, openSync, realpathSync } from "node:fs";
 import { refused } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import { SignatureError } from "./_errors.ts";
 import { trustedKeys } from "./trusted.ts";
-import { type Verified, verifySignature } from "./verify.ts";
+import { type Verified, readSignatureFile, verifySignature } from "./verify.ts";
 
 export type SelfState =
   | { state: "signed"; binary: string; signature: string; verified: Verified }
@@ -25,7 +25,7 @@ export function selfState(ref: { path: string; fd?: number }): SelfState {
   const binary = realpathSync(ref.path);
   const signature = `${binary}.minisig`;
   if (!existsSync(signature)) return { state: "unsigned", binary, signature };
-  const text = readFileSync(signature, "utf8");
+  const text = readSignatureFile(signature);
   const fd = ref.fd ?? openSync(binary, "r");
   try {
     // the hash decides; the comment's version must be ours so an older signed image is not passed off

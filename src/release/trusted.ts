@@ -5,7 +5,14 @@
  */
 import { readFileSync, readdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { type PublicKey, keyIdHex, parsePublicKey, publicKeyBase64, sameBytes } from "./format.ts";
+import {
+  type PublicKey,
+  keyIdHex,
+  parsePublicKey,
+  parsePublicKeyString,
+  publicKeyBase64,
+  sameBytes,
+} from "./format.ts";
 
 declare const TRACER_TRUSTED_KEYS: string | undefined;
 
@@ -41,7 +48,7 @@ export const defaultKeyFiles = (dir = KEYS_DIR) => ({
 
 const entry = (file: string, revoked: boolean): Embedded => ({
   name: basename(file, ".pub"),
-  key: publicKeyBase64(parsePublicKey(readFileSync(file, "utf8"), file)),
+  key: publicKeyBase64(parsePublicKey(readFileSync(file), file)),
   revoked,
 });
 
@@ -64,16 +71,23 @@ export function trustedKeys(): TrustedKey[] {
       ? JSON.parse(TRACER_TRUSTED_KEYS)
       : JSON.parse(JSON.parse(trustedKeysDefine(defaultKeyFiles())));
   cache = list.map((e) => ({
-    ...parsePublicKey(e.key, `embedded key ${e.name}`),
+    ...parsePublicKeyString(e.key, `embedded key ${e.name}`),
     name: e.name,
     revoked: e.revoked,
   }));
   return cache;
 }
 
-/** A key given on the command line: trusted for this one check, never revoked. */
-export const givenKey = (text: string, name: string): TrustedKey => ({
-  ...parsePublicKey(text, name),
+/** A key file's contents given on the command line: trusted for this one check, never revoked. */
+export const givenKey = (file: string | Uint8Array, name: string): TrustedKey => ({
+  ...parsePublicKey(file, name),
+  name,
+  revoked: false,
+});
+
+/** A bare base64 key given on the command line (minisign -P). */
+export const givenKeyString = (b64: string, name: string): TrustedKey => ({
+  ...parsePublicKeyString(b64, name),
   name,
   revoked: false,
 });

@@ -8,8 +8,13 @@
 import { readFileSync } from "node:fs";
 import { blake2b, blake2bOfFd, blake2bOfFile, ed25519Verify } from "./_crypto.ts";
 import { SigExit, SignatureError } from "./_errors.ts";
+import { decodeLossless } from "../core/lossless.ts";
+import { sanitize } from "../core/sanitize.ts";
+import { readHead } from "./_lines.ts";
 import {
   type CommentFields,
+  KEY_READ_MAX,
+  SIG_READ_MAX,
   type Signature,
   keyIdHex,
   parseSignature,
@@ -20,8 +25,8 @@ import { type TrustedKey, describeKeys, findKey } from "./trusted.ts";
 export type SignedData = { path: string } | { fd: number } | { bytes: Uint8Array };
 
 export interface VerifyInput {
-  /** the .minisig text */
-  signature: string;
+  /** the .minisig file's bytes (./format.ts SIG_READ_MAX are enough: readSignatureFile), or its text */
+  signature: Uint8Array | string;
   data: SignedData;
   /** the file name the trusted comment must name; undefined skips the check (self-verification) */
   name?: string;
@@ -92,7 +97,7 @@ export function verifySignature(input: VerifyInput): Verified {
     );
   const key = pickKey(sig, input);
   const message = sig.alg === "ED" ? (input.hash ?? prehash(input.data)) : rawData(input.data);
-  const globalMessage = Buffer.concat([sig.signature, Buffer.from(sig.trustedComment)]);
+  const globalMessage = Buffer.concat([sig.signature, sig.trustedCommentBytes]);
   const globalOk = () => ed25519Verify(key.key, globalMessage, sig.globalSignature);
   if (!ed25519Verify(key.key, message, sig.signature)) {
     // Still a refusal either way; the global signature only tells which side changed.
@@ -114,37 +119,49 @@ export function verifySignature(input: VerifyInput): Verified {
       SigExit.commentTampered,
       "the trusted comment or the global signature was altered (global signature invalid)",
     );
-  const fields = parseTrustedComment(sig.trustedComment);
-  checkFields(fields, input);
+  checkFields(sig.trustedCommentBytes, input);
   return {
     keyId: keyIdHex(sig.keyId),
     keyName: key.name,
     alg: sig.alg,
     trustedComment: sig.trustedComment,
-    fields,
+    fields: parseTrustedComment(sig.trustedComment),
   };
 }
 
+/** The .minisig at `path`: only the bytes minisign would read, from a regular file. */
+export const readSignatureFile = (path: string) => readHead(path, SIG_READ_MAX, "signature");
+
+/** A public key file at `path`: only the bytes minisign would read, from a regular file. */
+export const readPublicKeyFile = (path: string) => readHead(path, KEY_READ_MAX, "public key");
+
+// Field values compared byte for byte: a comment need not be UTF-8, and two different invalid byte
+// sequences must not compare equal after decoding (latin1 maps each byte to one character).
+const asBytes = (s: string) => Buffer.from(s, "utf8").toString("latin1");
+const shown = (s: string | undefined) =>
+  s === undefined ? s : sanitize(decodeLossless(Buffer.from(s, "latin1")));
+
 /** The comment is authentic now: a signature made for another file or version must not be replayed. */
-function checkFields(fields: CommentFields, input: VerifyInput) {
-  if (input.name !== undefined && fields.file !== input.name)
+function checkFields(comment: Uint8Array, input: VerifyInput) {
+  const fields = parseTrustedComment(Buffer.from(comment).toString("latin1"));
+  if (input.name !== undefined && fields.file !== asBytes(input.name))
     throw fail(
       "E_SIG_WRONG_FILE",
       SigExit.wrongFile,
       fields.file === undefined
         ? `the trusted comment names no file, so it cannot vouch for "${input.name}"`
-        : `signed for file "${fields.file}", not "${input.name}"`,
+        : `signed for file "${shown(fields.file)}", not "${sanitize(input.name)}"`,
     );
-  if (input.version !== undefined && fields.version !== input.version)
+  if (input.version !== undefined && fields.version !== asBytes(input.version))
     throw fail(
       "E_SIG_WRONG_VERSION",
       SigExit.wrongVersion,
-      `signed for version ${fields.version ?? "(none)"}, not ${input.version}`,
+      `signed for version ${shown(fields.version) ?? "(none)"}, not ${sanitize(input.version)}`,
     );
-  if (input.target !== undefined && fields.target !== input.target)
+  if (input.target !== undefined && fields.target !== asBytes(input.target))
     throw fail(
       "E_SIG_WRONG_TARGET",
       SigExit.wrongVersion,
-      `signed for target ${fields.target ?? "(none)"}, not ${input.target}`,
+      `signed for target ${shown(fields.target) ?? "(none)"}, not ${sanitize(input.target)}`,
     );
 }

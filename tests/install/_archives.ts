@@ -2,7 +2,7 @@
  * Builds release tarballs, good and hostile, byte by byte with node-tar's own header encoder, so each
  * attack is exactly the one named (no system tar normalising it away).
  */
-import { gzipSync } from "node:zlib";
+import { constants, crc32, deflateRawSync, gzipSync } from "node:zlib";
 import { Header, Pax } from "tar";
 
 export interface RawEntry {
@@ -58,3 +58,30 @@ export const tgz = (entries: RawEntry[], level = 9) => gzipSync(tarStream(entrie
 
 /** A plausible binary: incompressible bytes. */
 export const fakeBinary = (bytes = 256 * 1024) => crypto.getRandomValues(new Uint8Array(bytes));
+
+/**
+ * One gzip member holding the tar of `entries` followed by `zeros` zero bytes (a multiple of 1 MiB):
+ * the bomb hidden after the tar's end. Built without inflating anything: each MiB of zeros is the same
+ * self-contained deflate run (a full flush resets the window), repeated; CRC-32 and length are exact,
+ * so a reader that inflates it all finds a valid archive. 3 GiB of zeros make ~3.2 MB.
+ */
+export function tgzWithZerosAfter(entries: RawEntry[], zeros: number): Buffer {
+  const MiB = 1 << 20;
+  if (zeros % MiB !== 0) throw new Error("zeros must be a multiple of 1 MiB");
+  const tar = tarStream(entries);
+  const full = { level: 9, finishFlush: constants.Z_FULL_FLUSH };
+  const zeroMiB = Buffer.alloc(MiB);
+  const run = deflateRawSync(zeroMiB, full);
+  let crc = crc32(tar);
+  const parts: Buffer[] = [Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]), deflateRawSync(tar, full)];
+  for (let i = 0; i < zeros / MiB; i++) {
+    parts.push(run);
+    crc = crc32(zeroMiB, crc);
+  }
+  parts.push(deflateRawSync(Buffer.alloc(0))); // the final, empty block
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc >>> 0, 0);
+  trailer.writeUInt32LE((tar.length + zeros) % 2 ** 32, 4);
+  parts.push(trailer);
+  return Buffer.concat(parts);
+}

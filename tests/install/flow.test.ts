@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import type { SecretKey } from "../../src/release/index.ts";
 import { type Result, cleanupTemp, isolatedEnv, tempDir } from "../helpers/harness.ts";
-import { type RawEntry, fakeBinary, tarStream, tgz } from "./_archives.ts";
+import { type RawEntry, fakeBinary, tarStream, tgz, tgzWithZerosAfter } from "./_archives.ts";
 import { MountNs } from "./_ns.ts";
 import { ReleaseServer, TARGET, buildInstaller, makeRelease, newKey, signBytes } from "./_release.ts";
 
@@ -306,6 +306,10 @@ describe("--archive (air-gapped)", () => {
     [
       "gzip bomb",
       () => gzipSync(tarStream([{ path: "tracer", body: new Uint8Array(64 * 1024 * 1024) }]), { level: 9 }),
+    ],
+    [
+      "3 GiB of zeros after the tar end (~3.3 MB signed)",
+      () => tgzWithZerosAfter([f("tracer")], 3 * 1024 ** 3),
     ],
     ["truncated stream", () => tgz([f("tracer")]).subarray(0, 20_000)],
     ["non-gzip body", () => tarStream([f("tracer")])],

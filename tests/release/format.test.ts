@@ -38,7 +38,7 @@ describe("minisign formats", () => {
     expect(pickParams(1, 1 << 30)).toEqual(pickParams(32768, 1 << 30));
   });
 
-  test("strict base64: garbage, a missing character, or stray padding bits are malformed", () => {
+  test("minisign's base64: garbage, a missing character or missing padding are malformed", () => {
     const k = generateKeyPair();
     const sig = sign({ key: k, data: { bytes: data }, fields: { file: "x" } });
     const lines = sig.split("\n");

@@ -1,23 +1,31 @@
-import { accessSync, constants, readFileSync } from "node:fs";
+import { accessSync, constants } from "node:fs";
 import { basename } from "node:path";
 import { defineCommand } from "../_define.ts";
 import { printJson, say } from "../../core/output.ts";
+import { sanitize } from "../../core/sanitize.ts";
 import { Exit, TracerError } from "../../errors.ts";
 // The release modules one by one, not release/index.ts: signing and secret keys (scrypt, node:crypto)
 // stay out of a command that only verifies.
 import { type SelfState, selfState } from "../../release/selfcheck.ts";
-import { type TrustedKey, givenKey, trustedKeys } from "../../release/trusted.ts";
-import { type Verified, verifySignature } from "../../release/verify.ts";
+import { type TrustedKey, givenKey, givenKeyString, trustedKeys } from "../../release/trusted.ts";
+import {
+  type Verified,
+  readPublicKeyFile,
+  readSignatureFile,
+  verifySignature,
+} from "../../release/verify.ts";
 import { captureSelf } from "../../spawn/self.ts";
 import { jsonFlag } from "../_shared.ts";
 
-const read = (path: string, what: string) => {
+/** Read a signature or key file: at most the bytes minisign reads, from a regular file. */
+const read = (path: string, what: string, reader: (path: string) => Uint8Array) => {
   try {
-    return readFileSync(path, "utf8");
+    return reader(path);
   } catch (e) {
+    if (e instanceof TracerError) throw e;
     throw new TracerError(
       "E_VERIFY_READ",
-      `cannot read ${what} ${path}: ${(e as Error).message}`,
+      `cannot read ${what} ${sanitize(path)}: ${sanitize((e as Error).message)}`,
       Exit.error,
       {
         cause: e,
@@ -32,12 +40,17 @@ function keysFrom(args: { pubkey?: string; "pubkey-string"?: string }): {
 } {
   if (args.pubkey && args["pubkey-string"])
     throw new TracerError("E_USAGE", "give --pubkey or --pubkey-string, not both", Exit.usage);
-  if (args.pubkey) return { keys: [givenKey(read(args.pubkey, "public key"), args.pubkey)], explicit: true };
+  if (args.pubkey)
+    return {
+      keys: [givenKey(read(args.pubkey, "public key", readPublicKeyFile), args.pubkey)],
+      explicit: true,
+    };
   if (args["pubkey-string"])
-    return { keys: [givenKey(args["pubkey-string"], "--pubkey-string")], explicit: true };
+    return { keys: [givenKeyString(args["pubkey-string"], "--pubkey-string")], explicit: true };
   return { keys: trustedKeys(), explicit: false };
 }
 
+/** Every value shown comes from the signature (attacker-chosen until verified, signer-chosen after): escaped. */
 function printVerified(v: Verified, file: string) {
   const when =
     v.fields.timestamp && /^\d+$/.test(v.fields.timestamp) ? Number(v.fields.timestamp) : undefined;
@@ -49,8 +62,8 @@ function printVerified(v: Verified, file: string) {
     ["signed at", when === undefined ? v.fields.timestamp : new Date(when * 1000).toISOString()],
     ["comment", v.trustedComment.replace(/\t/g, "  ")],
   ];
-  say(`signature valid: ${file}`);
-  for (const [k, val] of rows) if (val !== undefined) say(`  ${k.padEnd(10)} ${val}`);
+  say(`signature valid: ${sanitize(file)}`);
+  for (const [k, val] of rows) if (val !== undefined) say(`  ${k.padEnd(10)} ${sanitize(val)}`);
 }
 
 const verifiedJson = (v: Verified) => ({
@@ -70,10 +83,10 @@ function reportSelf(s: SelfState, json: boolean) {
       ...(s.state === "signed" ? verifiedJson(s.verified) : {}),
     });
   if (s.state === "unsigned") {
-    say(`unsigned build: no signature installed at ${s.signature}`);
+    say(`unsigned build: no signature installed at ${sanitize(s.signature)}`);
     return;
   }
-  say(`signed & valid: ${s.binary} matches ${s.signature}`);
+  say(`signed & valid: ${sanitize(s.binary)} matches ${sanitize(s.signature)}`);
   printVerified(s.verified, s.binary);
 }
 
@@ -109,10 +122,14 @@ export default defineCommand({
     try {
       accessSync(args.file, constants.R_OK);
     } catch (e) {
-      throw new TracerError("E_VERIFY_READ", `cannot read ${args.file}: ${(e as Error).message}`, Exit.error);
+      throw new TracerError(
+        "E_VERIFY_READ",
+        `cannot read ${sanitize(args.file)}: ${sanitize((e as Error).message)}`,
+        Exit.error,
+      );
     }
     const v = verifySignature({
-      signature: read(sigPath, "signature"),
+      signature: read(sigPath, "signature", readSignatureFile),
       data: { path: args.file },
       name: basename(args.file),
       keys,
