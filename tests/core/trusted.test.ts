@@ -19,6 +19,7 @@ import {
 import { join } from "node:path";
 import { trustDir } from "../../src/core/trusted.ts";
 import { FileLock } from "../../src/daemon/lock.ts";
+import { Outbox } from "../../src/export/outbox.ts";
 import { openStore } from "../../src/store/index.ts";
 import { stopDaemon } from "../helpers/daemon.ts";
 import { cleanupTemp, ensureBuilt, isolatedEnv, run, tempDir } from "../helpers/harness.ts";
@@ -119,6 +120,24 @@ describe("the ancestor walk", () => {
     expect(readdirSync(state)).toEqual([]);
     expect(readdirSync(join(base, "moved", "state")).sort()).toEqual(["daemon.lock", "tracer.db"]);
   });
+});
+
+test("the OTLP outbox and its -wal/-shm are 0600 (umask 022)", () => {
+  const dir = join(tempDir(), "state");
+  trustDir(dir, { create: true });
+  const old = process.umask(0o022);
+  try {
+    const box = new Outbox(join(dir, "otlp-outbox.db"));
+    box.enqueue("traces", { service: "t" }, [{ body: { span: 1 }, units: 1 }]);
+    expect(
+      filesOf(dir)
+        .map((f) => `${f.path.replace(/^.*\//, "")} ${f.mode.toString(8)}`)
+        .sort(),
+    ).toEqual(["otlp-outbox.db 600", "otlp-outbox.db-shm 600", "otlp-outbox.db-wal 600"]);
+    box.close();
+  } finally {
+    process.umask(old);
+  }
 });
 
 describe("the compiled binary", () => {
