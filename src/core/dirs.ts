@@ -74,12 +74,12 @@ export interface DirCheck {
 
 /** Inspect a dir and its ancestors without changing anything: used by `doctor` and `uninstall --purge`. */
 export function checkDir(path: string): DirCheck {
-  const { exists, problem } = dirProblem(path);
+  const { problem } = dirProblem(path);
   let st: Stats | undefined;
   try {
     st = lstatSync(path);
   } catch {}
-  if (!st) return { path, exists, ...(problem ? { problem } : {}) };
+  if (!st) return { path, exists: false, ...(problem ? { problem } : {}) };
   const mode = (st.mode & 0o7777).toString(8).padStart(4, "0");
   return { path, exists: true, mode, owner: st.uid, ...(problem ? { problem } : {}) };
 }
