@@ -1,9 +1,10 @@
-import { chmodSync, lstatSync, mkdirSync } from "node:fs";
+import { type Stats, lstatSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { Exit, TracerError, errnoOf, refused } from "../errors.ts";
+import { Exit, TracerError } from "../errors.ts";
+import { type TrustedDir, dirProblem, trustDir } from "./trusted.ts";
 
-/** Where tracer keeps state (database, log) and runtime files (socket, pid, locks). */
+/** Where tracer keeps state (database, log) and runtime files (socket, pid, locks): paths as configured. */
 export interface Dirs {
   state: string;
   runtime: string;
@@ -15,6 +16,8 @@ export interface DirPaths extends Dirs {
   daemonLock: string;
   initLock: string;
   log: string;
+  /** the runtime dir does not exist (yet): no daemon can be listening */
+  runtimeMissing?: boolean;
 }
 
 const uid = () => process.getuid?.() ?? -1;
@@ -39,15 +42,26 @@ export function resolveDirs(env: Record<string, string | undefined> = process.en
   return { state, runtime };
 }
 
-export function paths(d: Dirs = resolveDirs()): DirPaths {
+/** The derived file paths; through the checked dirs' fds when they exist (src/core/trusted.ts). */
+function derive(d: Dirs, state: TrustedDir | undefined, runtime: TrustedDir | undefined): DirPaths {
+  const inRuntime = (n: string) => (runtime ? runtime.at(n) : join(d.runtime, n));
   return {
     ...d,
-    socket: join(d.runtime, "tracer.sock"),
-    pidFile: join(d.runtime, "daemon.pid"),
-    daemonLock: join(d.runtime, "daemon.lock"),
-    initLock: join(d.runtime, "init.lock"),
-    log: join(d.state, "daemon.log"),
+    socket: inRuntime("tracer.sock"),
+    pidFile: inRuntime("daemon.pid"),
+    daemonLock: inRuntime("daemon.lock"),
+    initLock: inRuntime("init.lock"),
+    log: state ? state.at("daemon.log") : join(d.state, "daemon.log"),
+    ...(runtime ? {} : { runtimeMissing: true }),
   };
+}
+
+/**
+ * The file paths, for a command that only reads or connects: both dirs are checked (E_DIR_UNSAFE, exit
+ * 3, as for every command) but not created. A missing runtime dir means no daemon can be listening.
+ */
+export function paths(d: Dirs = resolveDirs()): DirPaths {
+  return derive(d, trustDir(d.state, { create: false }), trustDir(d.runtime, { create: false }));
 }
 
 export interface DirCheck {
@@ -58,48 +72,27 @@ export interface DirCheck {
   problem?: string;
 }
 
-/** Inspect a dir without changing it: used by `doctor` and by ensureSecureDir. */
+/** Inspect a dir and its ancestors without changing anything: used by `doctor` and `uninstall --purge`. */
 export function checkDir(path: string): DirCheck {
-  let st: ReturnType<typeof lstatSync>;
+  const { problem } = dirProblem(path);
+  let st: Stats | undefined;
   try {
     st = lstatSync(path);
-  } catch (e) {
-    if (errnoOf(e) === "ENOENT") return { path, exists: false };
-    return { path, exists: false, problem: `cannot stat: ${(e as Error).message}` };
-  }
+  } catch {}
+  if (!st) return { path, exists: false, ...(problem ? { problem } : {}) };
   const mode = (st.mode & 0o7777).toString(8).padStart(4, "0");
-  const base = { path, exists: true, mode, owner: st.uid };
-  if (st.isSymbolicLink()) return { ...base, problem: "is a symbolic link" };
-  if (!st.isDirectory()) return { ...base, problem: "is not a directory" };
-  if (st.uid !== uid()) return { ...base, problem: `is owned by uid ${st.uid}, not by you (uid ${uid()})` };
-  if (st.mode & 0o022) return { ...base, problem: `is group- or world-writable (mode ${mode})` };
-  return base;
+  return { path, exists: true, mode, owner: st.uid, ...(problem ? { problem } : {}) };
 }
 
-/** Create `path` (0700) or accept an existing one only if it is ours and private; tighten read bits. */
-export function ensureSecureDir(path: string): void {
-  try {
-    mkdirSync(path, { recursive: true, mode: 0o700 });
-  } catch (e) {
-    throw new TracerError("E_DIR_CREATE", `cannot create ${path}: ${(e as Error).message}`, Exit.error, {
-      cause: e,
-    });
-  }
-  const c = checkDir(path);
-  if (c.problem)
-    throw refused(
-      "E_DIR_UNSAFE",
-      `refusing to use ${path}: it ${c.problem}`,
-      "fix its owner/mode (chmod 700) or point TRACER_STATE_DIR / TRACER_RUNTIME_DIR elsewhere",
-    );
-  if (c.mode !== "0700") chmodSync(path, 0o700);
+/** Create `path` (0700) or accept an existing one only if it and its ancestors are safe; held open. */
+export function ensureSecureDir(path: string): TrustedDir {
+  return trustDir(path, { create: true }) as TrustedDir;
 }
 
-/** Ensure both dirs; returns the derived file paths. Unix socket paths are limited to 107 bytes. */
+/** Ensure both dirs; returns the derived file paths (reached through the checked dirs' fds). */
 export function ensureDirs(d: Dirs = resolveDirs()): DirPaths {
-  ensureSecureDir(d.state);
-  ensureSecureDir(d.runtime);
-  const p = paths(d);
+  const p = derive(d, ensureSecureDir(d.state), ensureSecureDir(d.runtime));
+  // a Unix socket path is limited to 107 bytes (the /proc/self/fd form is short; other platforms)
   if (Buffer.byteLength(p.socket) > 107)
     throw new TracerError(
       "E_SOCKET_PATH",

@@ -2,12 +2,12 @@
  * The /v1 JSON API over the control socket. Every request is validated; anything malformed gets a 4xx
  * JSON error and the daemon keeps serving. Bodies are capped (MAX_BODY) before they are read.
  */
+import { NAME_RULE, isValidName } from "../core/names.ts";
 import { VERSION } from "../version.ts";
 import { log } from "./log.ts";
 import type { DaemonState } from "./state.ts";
 
 export const MAX_BODY = 16 * 1024;
-const NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._:@+-]{0,127}$/u;
 
 const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), {
@@ -38,8 +38,8 @@ async function readBody(req: Request): Promise<Record<string, unknown> | Respons
 function optionalName(body: Record<string, unknown>, key: string): string | undefined | Response {
   const v = body[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== "string" || !NAME.test(v))
-    return fail(400, "E_BAD_FIELD", `"${key}" must be 1-128 letters, digits, spaces or ._:@+- characters`);
+  if (typeof v !== "string" || !isValidName(v))
+    return fail(400, "E_BAD_FIELD", `"${key}" must be ${NAME_RULE}`);
   return v;
 }
 

@@ -1,5 +1,6 @@
 /** Typed calls to a running daemon, with the errors a user needs: not running, version mismatch. */
 import { type DirPaths, paths } from "../core/dirs.ts";
+import { shownPath } from "../core/trusted.ts";
 import { Exit, TracerError } from "../errors.ts";
 import { type UnixResponse, UnixRequestError, unixRequest } from "../net/unix.ts";
 import { VERSION } from "../version.ts";
@@ -25,6 +26,7 @@ export class DaemonClient {
     checkVersion = true,
   ): Promise<UnixResponse> {
     let res: UnixResponse;
+    if (this.p.runtimeMissing) throw notRunning();
     try {
       res = await unixRequest(this.p.socket, method, path, body);
     } catch (e) {
@@ -32,7 +34,7 @@ export class DaemonClient {
         throw notRunning(e.kind === "refused" ? "stale socket, nobody listening" : undefined);
       throw new TracerError(
         "E_DAEMON_UNREACHABLE",
-        `daemon did not answer on ${this.p.socket}: ${(e as Error).message}`,
+        `daemon did not answer on ${shownPath(this.p.socket)}: ${(e as Error).message}`,
         Exit.error,
         { cause: e },
       );

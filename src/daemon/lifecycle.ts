@@ -1,7 +1,19 @@
 /** Client-side lifecycle: start the daemon (single instance, stale cleanup), and stop it gracefully. */
 import { O_CLOEXEC } from "../core/fsflags.ts";
-import { closeSync, constants, openSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { type DirPaths, ensureDirs } from "../core/dirs.ts";
+import { shownPath } from "../core/trusted.ts";
+import { checkName } from "../core/names.ts";
 import { Exit, TracerError } from "../errors.ts";
 import { type Strategy, spawnSelf } from "../spawn/index.ts";
 import { DaemonClient } from "./client.ts";
@@ -25,6 +37,7 @@ function pidFromFile(p: DirPaths): number | undefined {
 
 /** Is a daemon there? The flock decides liveness; the socket decides whether it answers. */
 export async function probe(p: DirPaths): Promise<Probe> {
+  if (p.runtimeMissing) return { state: "absent" };
   const client = new DaemonClient(p);
   try {
     return { state: "running", info: await client.info(false) };
@@ -54,7 +67,9 @@ function openLog(p: DirPaths): number {
   } catch {}
   const flags =
     constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | O_CLOEXEC | constants.O_NOFOLLOW;
-  return openSync(p.log, flags, 0o600);
+  const fd = openSync(p.log, flags, 0o600);
+  if ((fstatSync(fd).mode & 0o7777) !== 0o600) fchmodSync(fd, 0o600); // a log an older tracer made 0644
+  return fd;
 }
 
 function lastLogLines(p: DirPaths, n: number): string {
@@ -97,6 +112,8 @@ export interface InitResult {
 }
 
 export async function initDaemon(opts: InitOptions = {}): Promise<InitResult> {
+  checkName(opts.run, "--run");
+  checkName(opts.pipeline, "--pipeline");
   const p = ensureDirs();
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const initLock = await FileLock.acquire(p.initLock, 30_000, "another `tracer init` to finish");
@@ -171,7 +188,7 @@ async function waitForDaemon(
         `the daemon (pid ${pid}, ${strategy} spawn) exited during start-up`,
         Exit.error,
         {
-          hint: `its log (${p.log}) ends with:\n${lastLogLines(p, 10)}`,
+          hint: `its log (${shownPath(p.log)}) ends with:\n${lastLogLines(p, 10)}`,
         },
       );
     if (Date.now() > deadline)
@@ -180,7 +197,7 @@ async function waitForDaemon(
         `the daemon (pid ${pid}) did not answer within ${timeoutMs} ms`,
         Exit.error,
         {
-          hint: `see ${p.log}`,
+          hint: `see ${shownPath(p.log)}`,
         },
       );
     await Bun.sleep(delay);

@@ -6,6 +6,7 @@ import { O_CLOEXEC } from "../core/fsflags.ts";
 import { closeSync, constants, openSync } from "node:fs";
 import { tryLockExclusive } from "../../ffi/libc.ts";
 import { TracerError } from "../errors.ts";
+import { shownPath } from "../core/trusted.ts";
 
 export class FileLock {
   private constructor(
@@ -30,7 +31,7 @@ export class FileLock {
       if (Date.now() > deadline)
         throw new TracerError(
           "E_LOCK_TIMEOUT",
-          `timed out after ${timeoutMs} ms waiting for ${what} (${path})`,
+          `timed out after ${timeoutMs} ms waiting for ${what} (${shownPath(path)})`,
         );
       await Bun.sleep(delay);
     }

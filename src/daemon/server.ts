@@ -4,6 +4,7 @@
  */
 import { chmodSync, existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { ensureDirs } from "../core/dirs.ts";
+import { shownPath } from "../core/trusted.ts";
 import { type OtlpFlags, describeOtlp, otlpForCommand } from "../export/config.ts";
 import { COMMIT, VERSION } from "../version.ts";
 import { MAX_BODY, fail, handle } from "./api.ts";
@@ -22,13 +23,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const p = ensureDirs();
   const lock = FileLock.tryAcquire(p.daemonLock);
   if (!lock) {
-    log("error", "another daemon holds the lock; exiting", { lock: p.daemonLock });
+    log("error", "another daemon holds the lock; exiting", { lock: shownPath(p.daemonLock) });
     process.exitCode = 5;
     return;
   }
   // We hold the lock, so any socket file left here belongs to a dead daemon.
   if (existsSync(p.socket)) {
-    log("warn", "removing stale socket left by a previous daemon", { socket: p.socket });
+    log("warn", "removing stale socket left by a previous daemon", { socket: shownPath(p.socket) });
     rmSync(p.socket, { force: true });
   }
 
@@ -40,8 +41,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       version: VERSION,
       commit: COMMIT,
       strategy: opts.strategy,
-      socket: p.socket,
-      log: p.log,
+      socket: shownPath(p.socket),
+      log: shownPath(p.log),
       stateDir: p.state,
     },
     otlp,
@@ -100,6 +101,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     pid: process.pid,
     version: VERSION,
     strategy: opts.strategy,
-    socket: p.socket,
+    socket: shownPath(p.socket),
   });
 }

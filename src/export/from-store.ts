@@ -3,7 +3,7 @@
  * the outbox and try to send for a bounded time. What is not sent stays queued for the next attempt
  * (the next `tracer run` with export on drains it). Never throws: returns a summary for the caller.
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Database } from "bun:sqlite";
 import { ensureSecureDir, resolveDirs } from "../core/dirs.ts";
 import { type RunRow, findRun, listProcesses, openStore } from "../store/index.ts";
@@ -107,7 +107,7 @@ export async function exportStoredRun(
       db.close();
     }
     const outboxPath = opts.outboxPath ?? defaultOutboxPath();
-    ensureSecureDir(join(outboxPath, ".."));
+    ensureSecureDir(dirname(outboxPath));
     const timeoutMs = opts.timeoutMs ?? 3000;
     exporter = new Exporter({
       config,

@@ -5,7 +5,8 @@
  * The backlog is bounded: past `maxItems`, the oldest items are dropped and counted.
  */
 import { Database } from "bun:sqlite";
-import { chmodSync, existsSync } from "node:fs";
+import { basename, dirname } from "node:path";
+import { privateFile, trustDir } from "../core/trusted.ts";
 import { Exit, TracerError } from "../errors.ts";
 import type { Signal } from "./config.ts";
 
@@ -47,10 +48,12 @@ export class Outbox {
     readonly path: string,
     readonly maxItems = 100_000,
   ) {
-    const fresh = !existsSync(path);
+    // in a checked dir (src/core/trusted.ts), 0600 with its -wal/-shm; E_DIR_UNSAFE/E_FILE_UNSAFE (exit 3)
+    const dir = trustDir(dirname(path), { create: false });
+    const file = dir && privateFile(dir, basename(path), { create: true, sqlite: true });
     try {
-      this.db = new Database(path, { create: true });
-      if (fresh) chmodSync(path, 0o600);
+      if (file === undefined) throw new Error("its directory does not exist");
+      this.db = new Database(file, { create: true });
       this.db.exec("PRAGMA busy_timeout = 5000");
       this.db.exec("PRAGMA journal_mode = WAL");
       this.db.exec("PRAGMA synchronous = NORMAL");

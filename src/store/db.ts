@@ -4,8 +4,9 @@
  * killed writer (kill -9) loses nothing it committed and never corrupts the file.
  */
 import { Database } from "bun:sqlite";
-import { join } from "node:path";
-import { ensureSecureDir, resolveDirs } from "../core/dirs.ts";
+import { basename, dirname, join } from "node:path";
+import { resolveDirs } from "../core/dirs.ts";
+import { privateFile, shownPath, trustDir } from "../core/trusted.ts";
 import { Exit, TracerError } from "../errors.ts";
 import { MIGRATIONS } from "./_migrations.ts";
 
@@ -18,12 +19,25 @@ export interface OpenOptions {
   readonly?: boolean;
 }
 
+/**
+ * The file to hand SQLite: in the checked state dir (src/core/trusted.ts), 0600 with its -wal/-shm;
+ * undefined when it does not exist and `create` is false. Throws E_DIR_UNSAFE / E_FILE_UNSAFE (exit 3).
+ */
+function storeFile(path: string, create: boolean): string | undefined {
+  const dir = trustDir(dirname(path), { create });
+  return dir && privateFile(dir, basename(path), { create, sqlite: true });
+}
+
+/** Is there a store at `path`? Checks its dir like every command does (E_DIR_UNSAFE, exit 3). */
+export const storeExists = (path = defaultDbPath()) => storeFile(path, false) !== undefined;
+
 /** Open (creating the state dir and file when needed) and migrate to the current schema. */
 export function openStore(path = defaultDbPath(), opts: OpenOptions = {}): Database {
-  if (!opts.readonly) ensureSecureDir(join(path, ".."));
+  const file = storeFile(path, !opts.readonly);
   let db: Database;
   try {
-    db = opts.readonly ? new Database(path, { readonly: true }) : new Database(path, { create: true });
+    if (file === undefined) throw new Error("it does not exist");
+    db = opts.readonly ? new Database(file, { readonly: true }) : new Database(file, { create: true });
   } catch (e) {
     throw new TracerError(
       "E_STORE_OPEN",
@@ -43,13 +57,13 @@ export function openStore(path = defaultDbPath(), opts: OpenOptions = {}): Datab
     migrate(db);
   } else {
     const v = userVersion(db);
-    if (v > SCHEMA_VERSION) tooNew(path, v);
+    if (v > SCHEMA_VERSION) tooNew(file as string, v);
     // An older tracer's database: readers need the current columns too, so upgrade it in place once
     // (the migration is what any writer would do next) and read from the migrated file.
     if (v < SCHEMA_VERSION) {
       db.close();
-      migrateOlder(path, v);
-      db = new Database(path, { readonly: true });
+      migrateOlder(file as string, v);
+      db = new Database(file as string, { readonly: true });
       db.exec("PRAGMA busy_timeout = 5000");
     }
   }
@@ -69,7 +83,7 @@ function migrateOlder(path: string, from: number) {
     if (e instanceof TracerError) throw e;
     throw new TracerError(
       "E_STORE_MIGRATE",
-      `the database ${path} has schema ${from} (an older tracer's) and cannot be upgraded to ${SCHEMA_VERSION}: ${(e as Error).message}`,
+      `the database ${shownPath(path)} has schema ${from} (an older tracer's) and cannot be upgraded to ${SCHEMA_VERSION}: ${(e as Error).message}`,
       Exit.error,
       { cause: e, hint: "run tracer as the user that owns the state directory" },
     );
@@ -82,7 +96,7 @@ const userVersion = (db: Database) =>
 const tooNew = (path: string, v: number) => {
   throw new TracerError(
     "E_STORE_VERSION",
-    `the database ${path} has schema ${v}, newer than this tracer knows (${SCHEMA_VERSION})`,
+    `the database ${shownPath(path)} has schema ${v}, newer than this tracer knows (${SCHEMA_VERSION})`,
     Exit.versionMismatch,
     { hint: "upgrade tracer" },
   );

@@ -63,8 +63,12 @@ describe.each(["fd", "proc-fd", "verified"])("spawn strategy %s (forced)", (stra
     expect(fds.find((f) => f.fd === 0)?.target).toBe("/dev/null");
     expect(fds.find((f) => f.fd === 1)?.target).toBe(log);
     expect(fds.find((f) => f.fd === 2)?.target).toBe(log);
-    // everything else is something the daemon opened itself
-    const own = [join(env.TRACER_RUNTIME_DIR!, "daemon.lock")];
+    // everything else is something the daemon opened itself (incl. its checked dirs, src/core/trusted.ts)
+    const own = [
+      join(env.TRACER_RUNTIME_DIR!, "daemon.lock"),
+      env.TRACER_STATE_DIR!,
+      env.TRACER_RUNTIME_DIR!,
+    ];
     for (const f of fds.filter((x) => x.fd > 2))
       expect(own.includes(f.target) || /^(socket|anon_inode|pipe):/.test(f.target)).toBe(true);
     expect(fds.some((f) => f.target === r.marker)).toBe(false);

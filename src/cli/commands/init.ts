@@ -1,5 +1,4 @@
 import { defineCommand } from "../_define.ts";
-import { paths } from "../../core/dirs.ts";
 import { dim, note, printJson, say } from "../../core/output.ts";
 import { otlpForCommand } from "../../export/config.ts";
 import { initDaemon } from "../../daemon/lifecycle.ts";
@@ -32,6 +31,6 @@ export default defineCommand({
     if (r.cleanedStale) say(dim("removed a stale socket left by a daemon that died", 1));
     say(`tracer daemon started (pid ${r.info.pid}, ${r.info.strategy} spawn)`);
     if (r.info.run) say(sanitize(`run "${r.info.run.name}" (pipeline ${r.info.run.pipeline}) is recording`));
-    say(sanitize(`log: ${paths().log}`));
+    say(sanitize(`log: ${r.info.log}`));
   },
 });

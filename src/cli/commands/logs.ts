@@ -1,5 +1,6 @@
 import { defineCommand } from "../_define.ts";
 import { paths } from "../../core/dirs.ts";
+import { shownPath } from "../../core/trusted.ts";
 import { write } from "../../core/output.ts";
 import { follow, lastLines } from "../../core/tail.ts";
 import { Exit, TracerError, errnoOf } from "../../errors.ts";
@@ -31,7 +32,7 @@ export default defineCommand({
       if (errnoOf(e) !== "ENOENT" || !args.follow)
         throw new TracerError(
           "E_NO_LOG",
-          `cannot read the daemon log ${log}: ${(e as Error).message}`,
+          `cannot read the daemon log ${shownPath(log)}: ${(e as Error).message}`,
           Exit.error,
           {
             hint:

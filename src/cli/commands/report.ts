@@ -1,6 +1,6 @@
-import { writeFileSync } from "node:fs";
 import { defineCommand } from "../_define.ts";
 import { note, printJson, say, write } from "../../core/output.ts";
+import { writeReplacing } from "../../core/safe-write.ts";
 import { Exit, TracerError } from "../../errors.ts";
 import { FORMATS, type Format, loadReport, loadRun, renderReport } from "../../report/index.ts";
 import { writeProcessTable } from "../../run/format.ts";
@@ -69,13 +69,7 @@ export default defineCommand({
     const report = loadReport(db, args.run, rules, price);
     const text = renderReport(report, format);
     if (args.output === undefined) return void write(1, text);
-    try {
-      writeFileSync(args.output, text);
-    } catch (e) {
-      throw new TracerError("E_WRITE", `cannot write ${args.output}: ${(e as Error).message}`, Exit.error, {
-        cause: e,
-      });
-    }
+    writeReplacing(args.output, text); // never through a symlink or another's hard link (exit 3)
     note(sanitize(`tracer: wrote ${format} report of run ${report.run.name} to ${args.output}`));
   },
 });

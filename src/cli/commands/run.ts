@@ -1,4 +1,5 @@
 import { defineCommand } from "../_define.ts";
+import { checkName } from "../../core/names.ts";
 import { note } from "../../core/output.ts";
 import { Exit, TracerError } from "../../errors.ts";
 import { otlpForCommand } from "../../export/config.ts";
@@ -56,8 +57,8 @@ export default defineCommand({
     try {
       const r = await traceRun({
         cmd,
-        name: args.name,
-        pipeline: args.pipeline,
+        name: checkName(args.name, "--name"),
+        pipeline: checkName(args.pipeline, "--pipeline"),
         intervalMs: interval * 1000,
         mode: parseMode(process.env.TRACER_CAPTURE),
         receiveBufferBytes: rcvbuf(process.env.TRACER_NETLINK_RCVBUF),

@@ -2,8 +2,7 @@ import { defineCommand } from "../_define.ts";
 import { printJson, say } from "../../core/output.ts";
 import { Exit, TracerError } from "../../errors.ts";
 import { runsTable } from "../../run/format.ts";
-import { defaultDbPath, listRuns, openStore } from "../../store/index.ts";
-import { existsSync } from "node:fs";
+import { defaultDbPath, listRuns, openStore, storeExists } from "../../store/index.ts";
 import { jsonFlag } from "../_shared.ts";
 
 export default defineCommand({
@@ -17,7 +16,7 @@ export default defineCommand({
     if (!Number.isInteger(limit) || limit < 1)
       throw new TracerError("E_USAGE", `--limit must be a positive integer, got "${args.limit}"`, Exit.usage);
     const path = defaultDbPath();
-    const runs = existsSync(path) ? listRuns(openStore(path, { readonly: true }), limit) : [];
+    const runs = storeExists(path) ? listRuns(openStore(path, { readonly: true }), limit) : [];
     if (args.json) return void printJson(runs);
     if (!runs.length) return void say("no runs recorded yet (tracer run -- CMD)");
     say(runsTable(runs));

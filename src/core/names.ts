@@ -1,0 +1,29 @@
+/**
+ * The one rule for run and pipeline names, used by `init`, `start` (the CLI and the daemon's /v1/start)
+ * and `run`: 1–128 characters, letters and digits (any script), spaces and `._:@+-`, starting with a
+ * letter or digit. So no control characters, ESC, DEL, bidi overrides or other invisible formatting.
+ */
+import { Exit, TracerError } from "../errors.ts";
+
+const NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._:@+-]{0,127}$/u;
+
+export const NAME_RULE =
+  "1-128 letters, digits, spaces or ._:@+- characters, starting with a letter or digit";
+
+export const isValidName = (v: string): boolean => NAME.test(v);
+
+/** `v` itself when absent or valid; else E_BAD_NAME (exit 2, usage) naming the flag. */
+export function checkName(v: string | undefined, flag: string): string | undefined {
+  if (v === undefined || isValidName(v)) return v;
+  throw new TracerError("E_BAD_NAME", `${flag} must be ${NAME_RULE}, got "${shown(v)}"`, Exit.usage);
+}
+
+/** The rejected name, with everything outside the rule shown as \u{…} (never raw) and cut at 64. */
+function shown(v: string): string {
+  const cut = [...v];
+  const text = cut
+    .slice(0, 64)
+    .map((c) => (/[\p{L}\p{N} ._:@+-]/u.test(c) ? c : `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`))
+    .join("");
+  return cut.length > 64 ? `${text}… (${cut.length} characters)` : text;
+}
