@@ -53,6 +53,7 @@ export function reportJson(r: Report) {
       started_at: iso(r.run.startedAt),
       ended_at: iso(r.run.endedAt),
       events_lost: r.run.eventsLost,
+      argv_lost: r.run.argvLost ?? 0,
     },
     totals: {
       wall_ms: t.wallMs === null ? null : round(t.wallMs),

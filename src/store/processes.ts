@@ -10,6 +10,10 @@ export interface ProcessRecord extends ProcessOutcome {
   parent?: ProcessRecord;
   comm?: string;
   argv?: string[];
+  /** bytes of the whole command line (each argument and its NUL), even when argv was cut */
+  argvBytes?: number;
+  /** argv holds only the first ARGV_CAP_BYTES (64 KiB) of the command line */
+  argvTruncated?: boolean;
   cwd?: string;
   cgroup?: string;
   startedAt?: number;
@@ -61,6 +65,9 @@ const COLS = [
   "read_bytes",
   "write_bytes",
   "figures",
+  "argv_bytes",
+  "argv_truncated",
+  "oom_limit_kb",
 ] as const;
 
 const values = (p: ProcessRecord, parentId: number | undefined) => [
@@ -85,6 +92,9 @@ const values = (p: ProcessRecord, parentId: number | undefined) => [
   p.readBytes ?? null,
   p.writeBytes ?? null,
   p.figures ?? null,
+  p.argvBytes ?? null,
+  p.argvTruncated ? 1 : 0,
+  p.oomLimitKb ?? null,
 ];
 
 /**
@@ -180,6 +190,9 @@ export interface ProcessRow extends Required<Pick<ProcessRecord, "pid" | "startT
   parentId: number | null;
   comm: string | null;
   argv: string[] | null;
+  /** bytes of the whole command line; argvTruncated: argv holds only its first 64 KiB */
+  argvBytes: number | null;
+  argvTruncated: boolean;
   cwd: string | null;
   startedAt: number | null;
   endedAt: number | null;
@@ -188,6 +201,8 @@ export interface ProcessRow extends Required<Pick<ProcessRecord, "pid" | "startT
   signal: number | null;
   coreDumped: boolean;
   oomKilled: boolean;
+  /** memory limit of the cgroup the OOM kill was counted in, KiB (null: unknown or not OOM killed) */
+  oomLimitKb: number | null;
   userUs: number | null;
   systemUs: number | null;
   peakRssKb: number | null;
@@ -201,20 +216,23 @@ export interface ProcessRow extends Required<Pick<ProcessRecord, "pid" | "startT
 export function listProcesses(db: Database, runId: string): ProcessRow[] {
   const rows = db
     .query(
-      `SELECT id, pid, start_ticks AS startTicks, ppid, parent_id AS parentId, comm, argv, cwd,
+      `SELECT id, pid, start_ticks AS startTicks, ppid, parent_id AS parentId, comm, argv,
+       argv_bytes AS argvBytes, argv_truncated AS argvTruncated, cwd,
        started_at AS startedAt, ended_at AS endedAt, duration_us AS durationUs, exit_code AS exitCode, signal,
-       core_dumped AS coreDumped, oom_killed AS oomKilled, user_us AS userUs, system_us AS systemUs,
+       core_dumped AS coreDumped, oom_killed AS oomKilled, oom_limit_kb AS oomLimitKb, user_us AS userUs, system_us AS systemUs,
        peak_rss_kb AS peakRssKb, rchar, wchar, read_bytes AS readBytes, write_bytes AS writeBytes, figures
        FROM processes WHERE run_id = ? ORDER BY started_at, id`,
     )
-    .all(runId) as (Omit<ProcessRow, "argv" | "coreDumped" | "oomKilled"> & {
+    .all(runId) as (Omit<ProcessRow, "argv" | "argvTruncated" | "coreDumped" | "oomKilled"> & {
     argv: string | null;
+    argvTruncated: number;
     coreDumped: number;
     oomKilled: number;
   })[];
   return rows.map((r) => ({
     ...r,
     argv: r.argv ? (JSON.parse(r.argv) as string[]) : null,
+    argvTruncated: r.argvTruncated === 1,
     coreDumped: r.coreDumped === 1,
     oomKilled: r.oomKilled === 1,
   }));
