@@ -243,7 +243,9 @@ export class Recorder {
     rec.exitCode = exitCode;
     rec.signal = signal;
     rec.coreDumped = coreDumped;
-    rec.oomKilled = this.oom.killedByOom(rec.cgroup, signal);
+    const oom = this.oom.verdict(rec, signal);
+    rec.oomKilled = oom.oomKilled;
+    rec.oomLimitKb = oom.limitKb;
     this.writer.process(rec);
   }
 
@@ -331,10 +333,11 @@ export class Recorder {
     return found;
   }
 
-  /** Processes still alive when the run ends keep no end time; flush what is pending. */
+  /** Processes still alive when the run ends keep no end time; flush what is pending (all: the end). */
   flush(all = false): void {
     this.settle(all);
     this.writer.flush();
+    if (all) this.oom.close();
     const old = Date.now() - FORGET_MS;
     for (const [pid, rec] of this.latest)
       if (!this.live.has(rec) && rec.endedAt !== undefined && rec.endedAt < old) this.latest.delete(pid);
