@@ -142,7 +142,7 @@ export class Recorder {
       ppid,
       parent,
       comm: st?.comm ?? parent?.comm,
-      ...(parent ? argvOf(parent) : capArgv(readCmdline(pid))),
+      ...(parent?.argv ? argvOf(parent) : capArgv(readCmdline(pid))),
       cwd: parent?.cwd ?? readCwd(pid),
       cgroup: parent?.cgroup ?? readCgroup(pid),
       // the connector's fork time is exact; start ticks have 10 ms steps
