@@ -19,11 +19,21 @@ export interface SeenExec {
   tgid: number;
   /** CLOCK_MONOTONIC ms of the exec event */
   monoMs: number;
+  /** at most ARGV_CAP_BYTES of it: the last argument kept may be cut */
   argv: string[];
+  /** bytes of the whole argv as /proc/PID/cmdline held it (each argument and its NUL) */
+  argvBytes: number;
+  /** argvBytes is more than what `argv` keeps */
+  argvTruncated: boolean;
   cwd?: string;
 }
 
-const RING_BYTES = 1 << 20;
+/** the C side's cap on argv bytes read per exec (ARGV_CAP in execwatch.c) */
+export const ARGV_CAP_BYTES = 65_536;
+/** header of a record in the ring: u32 tgid, u32 argv kept, u32 argv full, u16 cwd, u16 0, f64 ms */
+const HEAD = 24;
+/** room for 32 records with a full 64 KiB argv, thousands of ordinary ones */
+const RING_BYTES = 2 << 20;
 
 export class NativeExecWatch {
   private readonly out = new Uint8Array(RING_BYTES);
@@ -45,18 +55,22 @@ export class NativeExecWatch {
     const n = compile().xw_take(this.handle, ptr(this.out), this.out.byteLength);
     const seen: SeenExec[] = [];
     const dv = new DataView(this.out.buffer, 0, n);
-    for (let at = 0; at + 16 <= n; ) {
-      const argvLen = dv.getUint16(at + 4, true);
-      const cwdLen = dv.getUint16(at + 6, true);
-      const argv = decode(this.out.subarray(at + 16, at + 16 + argvLen)).split("\0");
+    for (let at = 0; at + HEAD <= n; ) {
+      const argvLen = dv.getUint32(at + 4, true);
+      const argvBytes = dv.getUint32(at + 8, true);
+      const cwdLen = dv.getUint16(at + 12, true);
+      const body = at + HEAD;
+      const argv = decode(this.out.subarray(body, body + argvLen)).split("\0");
       if (argv[argv.length - 1] === "") argv.pop();
       seen.push({
         tgid: dv.getUint32(at, true),
-        monoMs: dv.getFloat64(at + 8, true),
+        monoMs: dv.getFloat64(at + 16, true),
         argv,
-        cwd: cwdLen ? decode(this.out.subarray(at + 16 + argvLen, at + 16 + argvLen + cwdLen)) : undefined,
+        argvBytes,
+        argvTruncated: argvBytes > argvLen,
+        cwd: cwdLen ? decode(this.out.subarray(body + argvLen, body + argvLen + cwdLen)) : undefined,
       });
-      at += (16 + argvLen + cwdLen + 7) & ~7;
+      at += (HEAD + argvLen + cwdLen + 7) & ~7;
     }
     return seen;
   }

@@ -16,6 +16,7 @@ const defs = {
     returns: FFIType.ptr,
   },
   munmap: { args: [FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
+  lseek: { args: [FFIType.i32, FFIType.i64, FFIType.i32], returns: FFIType.i64 },
 } as const;
 
 type Libc = ReturnType<typeof dlopen<typeof defs>>["symbols"];
@@ -88,6 +89,14 @@ export function setChildSubreaper(): boolean {
 /** flock(fd, LOCK_EX|LOCK_NB): true when taken, false when another process holds it. */
 export function tryLockExclusive(fd: number): boolean {
   return loadLibc().flock(fd, LOCK_EX | LOCK_NB) === 0;
+}
+
+const SEEK_END = 2;
+
+/** lseek(fd, 0, SEEK_END): false when refused. /dev/kmsg uses it to skip the records already logged. */
+export function seekEnd(fd: number): boolean {
+  if (process.platform !== "linux") return false;
+  return Number(loadLibc().lseek(fd, 0, SEEK_END)) >= 0;
 }
 
 const PROT_READ = 1;

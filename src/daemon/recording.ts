@@ -108,6 +108,7 @@ export class DaemonRecording {
         eventsLost: stats.lost,
         lossReasons: this.recorder.stats().lossReasons,
         recovered: this.recorder.recovered,
+        argvLost: this.recorder.stats().argvLost,
         mode: this.mode,
       });
       this.db.close();

@@ -10,10 +10,13 @@ import { connectorControl, PROC_CN_MCAST_IGNORE, PROC_CN_MCAST_LISTEN } from "./
 import { decodeLossless } from "../core/lossless.ts";
 import type { Probe } from "./types.ts";
 
-/** What the watcher read for one process, `at` in epoch ms. */
+/** What the watcher read for one process, `at` in epoch ms; argv cut at ARGV_CAP_BYTES (./argv.ts). */
 export interface ExecArgv {
   at: number;
   argv: string[];
+  /** bytes of the whole command line (each argument and its NUL) */
+  argvBytes: number;
+  argvTruncated: boolean;
   cwd?: string;
 }
 
@@ -79,7 +82,13 @@ export class ExecWatcher {
     for (const s of batch) {
       // re-inserted, so the map stays in exec order and pruning stops at the first young entry
       this.seen.delete(s.tgid);
-      this.seen.set(s.tgid, { at: s.monoMs + wallMinusMono, argv: s.argv, cwd: s.cwd });
+      this.seen.set(s.tgid, {
+        at: s.monoMs + wallMinusMono,
+        argv: s.argv,
+        argvBytes: s.argvBytes,
+        argvTruncated: s.argvTruncated,
+        cwd: s.cwd,
+      });
     }
     const old = Date.now() - KEEP_MS;
     for (const [pid, e] of this.seen) {

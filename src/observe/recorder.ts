@@ -9,6 +9,7 @@ import { basename } from "node:path";
 import type { Reaped } from "../../ffi/libc.ts";
 import type { ProcessRecord, StoreWriter } from "../store/index.ts";
 import { copyTaskstats, sameProcess } from "./_figures.ts";
+import { ArgvLoss, argvOf, capArgv } from "./argv.ts";
 import { OomWatch } from "./oom.ts";
 import {
   CLK_TCK,
@@ -34,6 +35,8 @@ export interface RecorderStats {
   processes: number;
   lost: number;
   lossReasons: Record<string, number>;
+  /** processes that exec'd but are recorded without argv (./argv.ts) */
+  argvLost: number;
 }
 
 export interface RecorderOptions {
@@ -56,6 +59,7 @@ export class Recorder {
   /** processes recorded so far (records of ended ones are dropped from memory after FORGET_MS) */
   private count = 0;
   private oom = new OomWatch();
+  private argvLoss = new ArgvLoss();
   private lost = 0;
   private lossReasons: Record<string, number> = {};
   private pendingFigures = new Map<number, { f: ExitFigures; at: number }>();
@@ -73,7 +77,12 @@ export class Recorder {
     return [...this.live];
   }
   stats(): RecorderStats {
-    return { processes: this.count, lost: this.lost, lossReasons: { ...this.lossReasons } };
+    return {
+      processes: this.count,
+      lost: this.lost,
+      lossReasons: { ...this.lossReasons },
+      argvLost: this.argvLoss.count,
+    };
   }
 
   /** The run's record of `ppid` if it was alive at `at` (events can arrive after we saw it end). */
@@ -133,7 +142,7 @@ export class Recorder {
       ppid,
       parent,
       comm: st?.comm ?? parent?.comm,
-      argv: parent?.argv ?? readCmdline(pid),
+      ...(parent?.argv ? argvOf(parent) : capArgv(readCmdline(pid))),
       cwd: parent?.cwd ?? readCwd(pid),
       cgroup: parent?.cgroup ?? readCgroup(pid),
       // the connector's fork time is exact; start ticks have 10 ms steps
@@ -177,18 +186,19 @@ export class Recorder {
       return this.execSeen(rec, pid, seen);
     if (argv === undefined) {
       // already reaped: nothing more to read
-      rec.argv = undefined;
+      Object.assign(rec, capArgv(undefined));
       rec.comm = undefined;
+      this.argvLoss.settle(rec);
       this.writer.process(rec);
       return;
     }
     if (argv.length) {
-      rec.argv = argv;
+      Object.assign(rec, capArgv(argv));
       rec.comm = basename(argv[0]!).slice(0, 15);
     } else {
       const st = readStat(pid);
       if (st && st.startTicks !== rec.startTicks) return;
-      rec.argv = undefined;
+      Object.assign(rec, capArgv(undefined));
       rec.comm = st?.comm;
     }
     rec.cwd = readCwd(pid) ?? rec.cwd;
@@ -197,6 +207,8 @@ export class Recorder {
 
   private execSeen(rec: ProcessRecord, pid: number, seen: ExecArgv) {
     rec.argv = seen.argv;
+    rec.argvBytes = seen.argvBytes;
+    rec.argvTruncated = seen.argvTruncated;
     rec.comm = basename(seen.argv[0]!).slice(0, 15);
     rec.cwd = seen.cwd ?? rec.cwd;
     this.execDone(rec, pid);
@@ -204,6 +216,7 @@ export class Recorder {
 
   /** The end of every exec: its cgroup (watched for OOM kills), then the write. */
   private execDone(rec: ProcessRecord, pid: number) {
+    this.argvLoss.settle(rec);
     rec.cgroup = readCgroup(pid) ?? rec.cgroup;
     this.oom.watch(rec.cgroup);
     this.writer.process(rec);
@@ -230,7 +243,9 @@ export class Recorder {
     rec.exitCode = exitCode;
     rec.signal = signal;
     rec.coreDumped = coreDumped;
-    rec.oomKilled = this.oom.killedByOom(rec.cgroup, signal);
+    const oom = this.oom.verdict(rec, signal);
+    rec.oomKilled = oom.oomKilled;
+    rec.oomLimitKb = oom.limitKb;
     this.writer.process(rec);
   }
 
@@ -318,10 +333,11 @@ export class Recorder {
     return found;
   }
 
-  /** Processes still alive when the run ends keep no end time; flush what is pending. */
+  /** Processes still alive when the run ends keep no end time; flush what is pending (all: the end). */
   flush(all = false): void {
     this.settle(all);
     this.writer.flush();
+    if (all) this.oom.close();
     const old = Date.now() - FORGET_MS;
     for (const [pid, rec] of this.latest)
       if (!this.live.has(rec) && rec.endedAt !== undefined && rec.endedAt < old) this.latest.delete(pid);

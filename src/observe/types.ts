@@ -82,6 +82,8 @@ export interface ProcessOutcome {
   signal?: number;
   coreDumped?: boolean;
   oomKilled?: boolean;
+  /** when oomKilled: the memory limit of the cgroup the kill was counted in, KiB */
+  oomLimitKb?: number;
   userUs?: number;
   systemUs?: number;
   peakRssKb?: number;

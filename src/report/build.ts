@@ -19,7 +19,7 @@ export function totals(i: ReportInput): Totals {
   return {
     wallMs,
     cpuHours: sum((p) => (p.userUs ?? 0) + (p.systemUs ?? 0)) / 3.6e9,
-    peakRssKb: peakRss(i.processes, i.samples),
+    ...peakRss(i.processes, i.samples),
     readBytes: sum((p) => p.readBytes),
     writeBytes: sum((p) => p.writeBytes),
     rchar: sum((p) => p.rchar),

@@ -27,6 +27,8 @@ const COLUMNS = [
   "cpu_seconds",
   "cpu_pct",
   "peak_rss_bytes",
+  "peak_rss_upper_bytes",
+  "peak_rss_exact",
   "read_bytes",
   "write_bytes",
   "rchar",

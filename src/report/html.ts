@@ -7,6 +7,7 @@ import { bytes, exitText, seconds } from "../run/format.ts";
 import { maxOf, minOf } from "../steps/_rollup.ts";
 import { esc, gantt, stepBars, systemPlot } from "./_svg.ts";
 import type { Step } from "../steps/index.ts";
+import { peakText } from "./table.ts";
 import type { Report } from "./types.ts";
 
 const CSS = `
@@ -55,7 +56,7 @@ export function renderHtml(r: Report): string {
   const cards = [
     card("wall time", t.wallMs === null ? "running" : seconds(t.wallMs * 1000)),
     card("CPU hours", t.cpuHours.toFixed(4)),
-    card("peak memory", bytes(t.peakRssKb * 1024)),
+    card("peak memory", peakText(t)),
     card("read", bytes(t.readBytes)),
     card("written", bytes(t.writeBytes)),
     card("steps", String(t.steps)),
@@ -66,7 +67,7 @@ export function renderHtml(r: Report): string {
     .slice(0, MAX_TABLE_STEPS)
     .map(
       (s) =>
-        `<tr class="${s.failed ? "failed" : "ok"}"><td>${s.index}</td><td>${esc(s.name)}</td><td>${esc(s.kind)}</td><td>${esc(((s.startedAt - run.startedAt) / 1000).toFixed(3))}s</td><td>${s.durationMs === null ? "-" : esc(seconds(s.durationMs * 1000))}</td><td>${esc(seconds(s.cpuUs))}</td><td>${esc(bytes(s.peakRssKb * 1024))}</td><td>${esc(bytes(s.readBytes))}</td><td>${esc(bytes(s.writeBytes))}</td><td>${esc(exitText(s.exitCode, s.signal, s.oomKilled))}</td><td class="sub">${esc(s.command.slice(0, 200))}</td></tr>`,
+        `<tr class="${s.failed ? "failed" : "ok"}"><td>${s.index}</td><td>${esc(s.name)}</td><td>${esc(s.kind)}</td><td>${esc(((s.startedAt - run.startedAt) / 1000).toFixed(3))}s</td><td>${s.durationMs === null ? "-" : esc(seconds(s.durationMs * 1000))}</td><td>${esc(seconds(s.cpuUs))}</td><td>${esc(peakText(s))}</td><td>${esc(bytes(s.readBytes))}</td><td>${esc(bytes(s.writeBytes))}</td><td>${esc(exitText(s.exitCode, s.signal, s.oomKilled))}</td><td class="sub">${esc(s.command.slice(0, 200))}</td></tr>`,
     );
   const none = `<p class="empty">No step was recognized in this run (see docs/RULES.md).</p>`;
   const cut = (n: number) =>

@@ -10,6 +10,9 @@ export interface Totals {
   cpuHours: number;
   /** the run's summed RSS at its largest sampled instant, never less than one process's VmHWM */
   peakRssKb: number;
+  /** the largest sum of per-process peaks of processes alive together; peakRssExact: the two meet */
+  peakRssUpperKb: number;
+  peakRssExact: boolean;
   readBytes: number;
   writeBytes: number;
   rchar: number;

@@ -224,7 +224,7 @@ export function runHeader(r: RunRow): string {
     `command   ${runCommand(r, 200)}`,
     `started   ${when(r.startedAt)} UTC on ${r.host}, wall ${wall}`,
     `status    ${r.status}, exit ${exitText(r.exitCode, r.signal)}`,
-    `capture   ${r.mode}, events lost: ${r.eventsLost}${lossDetail(r)}`,
+    `capture   ${r.mode}, events lost: ${r.eventsLost}${lossDetail(r)}, argv lost: ${r.argvLost ?? 0}`,
   ];
   return lines.map(sanitize).join("\n");
 }

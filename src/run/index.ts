@@ -141,6 +141,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
         eventsLost: lost,
         lossReasons: lossReasons(opened.sources),
         recovered: recorder.recovered,
+        argvLost: recorder.stats().argvLost,
         mode: opened.mode,
       });
       db.close();

@@ -11,21 +11,68 @@ export const maxOf = (values: Iterable<number>, start = Number.NEGATIVE_INFINITY
 };
 export const minOf = (values: Iterable<number>) => -maxOf([...values].map((v) => -v));
 
+/** A set of processes' peak memory: what was seen, the most it can have been, and whether they agree. */
+export interface PeakRss {
+  /**
+   * The largest sum of the processes' RSS at one sampled instant (what Snakemake's benchmark calls
+   * max_rss), and never less than the largest single process's peak (VmHWM / hiwater_rss, exact per
+   * process). A lower bound: two processes can peak together between samples.
+   */
+  peakRssKb: number;
+  /** An upper bound: the largest sum of per-process peaks over processes alive at one instant. */
+  peakRssUpperKb: number;
+  /** the bounds meet: peakRssKb is the peak, not only a lower bound */
+  peakRssExact: boolean;
+}
+
 /**
- * Peak memory of a step: the largest sum of its processes' RSS at one sampled instant (what Snakemake's
- * benchmark calls max_rss), and never less than the largest single process's VmHWM (exact, per process).
+ * The most memory processes can have held together: each process's peak counted over its whole
+ * recorded lifetime [startedAt, endedAt], summed over those alive at one instant. One sweep over the
+ * sorted start and end times (O(n log n), no recursion). A process with no recorded start counts from
+ * the beginning, one still running (no end) to the end; at equal times a start is counted before an
+ * end, so touching lifetimes count as overlapping (the bound only grows).
  */
-export function peakRss(procs: StepProcess[], samples: RssSamples): number {
+export function peakRssUpperBound(procs: StepProcess[]): number {
+  const kb: number[] = [];
+  const starts: number[] = [];
+  const ends: number[] = [];
+  for (const p of procs) {
+    if (!p.peakRssKb || p.peakRssKb <= 0) continue;
+    kb.push(p.peakRssKb);
+    starts.push(p.startedAt ?? Number.NEGATIVE_INFINITY);
+    ends.push(p.endedAt ?? Number.POSITIVE_INFINITY);
+  }
+  // compared, not subtracted: two unknown starts (−∞ − −∞) would give NaN
+  const cmp = (x: number, y: number) => (x < y ? -1 : x > y ? 1 : 0);
+  const byStart = Uint32Array.from(kb.keys()).sort((a, b) => cmp(starts[a]!, starts[b]!));
+  const byEnd = Uint32Array.from(kb.keys()).sort((a, b) => cmp(ends[a]!, ends[b]!));
+  // the sum only rises at a start: there, drop every process that ended before it, add this one
+  let alive = 0;
+  let max = 0;
+  let e = 0;
+  for (const i of byStart) {
+    for (; e < byEnd.length && ends[byEnd[e]!]! < starts[i]!; e++) alive -= kb[byEnd[e]!]!;
+    alive += kb[i]!;
+    if (alive > max) max = alive;
+  }
+  return max;
+}
+
+/** Peak memory of a step or a run: the sampled peak (a lower bound) and the upper bound beside it. */
+export function peakRss(procs: StepProcess[], samples: RssSamples): PeakRss {
   const byInstant = new Map<number, number>();
   for (const p of procs)
     for (const s of samples.get(p.id) ?? []) byInstant.set(s.at, (byInstant.get(s.at) ?? 0) + s.rssKb);
-  return Math.max(
+  const seen = Math.max(
     maxOf(byInstant.values(), 0),
     maxOf(
       procs.map((p) => p.peakRssKb ?? 0),
       0,
     ),
   );
+  // a sample can exceed a per-process peak read earlier: the bound never goes below what was seen
+  const upper = Math.max(seen, peakRssUpperBound(procs));
+  return { peakRssKb: seen, peakRssUpperKb: upper, peakRssExact: upper === seen };
 }
 
 export function rollUp(root: StepProcess, procs: StepProcess[], samples: RssSamples): Figures {
@@ -62,7 +109,7 @@ export function rollUp(root: StepProcess, procs: StepProcess[], samples: RssSamp
     endedAt,
     durationMs: endedAt === null ? null : endedAt - startedAt,
     cpuUs,
-    peakRssKb: peakRss(procs, samples),
+    ...peakRss(procs, samples),
     rchar,
     wchar,
     readBytes,

@@ -24,8 +24,15 @@ export interface Step {
   durationMs: number | null;
   /** user + system CPU of every process of the step, µs */
   cpuUs: number;
-  /** peak of the step's summed RSS over the sampled instants, at least its largest process's VmHWM */
+  /**
+   * peak of the step's summed RSS over the sampled instants, at least its largest process's VmHWM: a
+   * lower bound unless peakRssExact
+   */
   peakRssKb: number;
+  /** upper bound: the largest sum of per-process peaks of processes alive together (steps/_rollup.ts) */
+  peakRssUpperKb: number;
+  /** the bounds meet (e.g. one process at a time): peakRssKb is the step's peak */
+  peakRssExact: boolean;
   rchar: number;
   wchar: number;
   readBytes: number;

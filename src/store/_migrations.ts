@@ -84,4 +84,12 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE runs ADD COLUMN loss_reasons TEXT NOT NULL DEFAULT '{}';  -- JSON {reason: count}
   ALTER TABLE runs ADD COLUMN recovered INTEGER NOT NULL DEFAULT 0;
   `,
+  // 3: argv cut at a cap is marked with its full length; processes recorded without argv are counted;
+  //    the memory limit of the cgroup an OOM-killed process died in
+  `
+  ALTER TABLE processes ADD COLUMN argv_bytes INTEGER;                        -- whole command line, bytes
+  ALTER TABLE processes ADD COLUMN argv_truncated INTEGER NOT NULL DEFAULT 0; -- argv holds only its head
+  ALTER TABLE processes ADD COLUMN oom_limit_kb INTEGER;                      -- set when oom_killed
+  ALTER TABLE runs ADD COLUMN argv_lost INTEGER NOT NULL DEFAULT 0;           -- exec'd, recorded without argv
+  `,
 ];

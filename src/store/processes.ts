@@ -22,6 +22,10 @@ export interface ProcessRecord extends ProcessOutcome {
   parent?: ProcessRecord;
   comm?: string;
   argv?: string[];
+  /** bytes of the whole command line (each argument and its NUL), even when argv was cut */
+  argvBytes?: number;
+  /** argv holds only the first ARGV_CAP_BYTES (64 KiB) of the command line */
+  argvTruncated?: boolean;
   cwd?: string;
   cgroup?: string;
   startedAt?: number;
@@ -73,6 +77,9 @@ const COLS = [
   "read_bytes",
   "write_bytes",
   "figures",
+  "argv_bytes",
+  "argv_truncated",
+  "oom_limit_kb",
 ] as const;
 
 const values = (p: ProcessRecord, parentId: number | undefined) => [
@@ -97,6 +104,9 @@ const values = (p: ProcessRecord, parentId: number | undefined) => [
   p.readBytes ?? null,
   p.writeBytes ?? null,
   p.figures ?? null,
+  p.argvBytes ?? null,
+  p.argvTruncated ? 1 : 0,
+  p.oomLimitKb ?? null,
 ];
 
 /**
@@ -201,6 +211,9 @@ export interface ProcessRow extends Required<Pick<ProcessRecord, "pid" | "startT
   parentId: number | null;
   comm: string | null;
   argv: string[] | null;
+  /** bytes of the whole command line; argvTruncated: argv holds only its first 64 KiB */
+  argvBytes: number | null;
+  argvTruncated: boolean;
   cwd: string | null;
   startedAt: number | null;
   endedAt: number | null;
@@ -209,6 +222,8 @@ export interface ProcessRow extends Required<Pick<ProcessRecord, "pid" | "startT
   signal: number | null;
   coreDumped: boolean;
   oomKilled: boolean;
+  /** memory limit of the cgroup the OOM kill was counted in, KiB (null: unknown or not OOM killed) */
+  oomLimitKb: number | null;
   userUs: number | null;
   systemUs: number | null;
   peakRssKb: number | null;
@@ -225,7 +240,10 @@ export function listProcesses(db: Database, runId: string): ProcessRow[] {
 }
 
 /** A process as reports need it: what steps and the process table read, nothing else. */
-export type ReportProcessRow = Omit<ProcessRow, "startTicks" | "ppid" | "coreDumped" | "figures">;
+export type ReportProcessRow = Omit<
+  ProcessRow,
+  "startTicks" | "ppid" | "coreDumped" | "figures" | "argvBytes" | "argvTruncated"
+>;
 
 /** listProcesses without the columns no report reads: less memory per process on a 100,000-process run. */
 export function listReportProcesses(db: Database, runId: string): ReportProcessRow[] {
@@ -234,8 +252,10 @@ export function listReportProcesses(db: Database, runId: string): ReportProcessR
 
 const REPORT_COLUMNS = `id, pid, parent_id AS parentId, comm, argv, cwd, started_at AS startedAt, ended_at AS endedAt,
   duration_us AS durationUs, exit_code AS exitCode, signal, oom_killed AS oomKilled, user_us AS userUs,
-  system_us AS systemUs, peak_rss_kb AS peakRssKb, rchar, wchar, read_bytes AS readBytes, write_bytes AS writeBytes`;
-const ALL_COLUMNS = `${REPORT_COLUMNS}, start_ticks AS startTicks, ppid, core_dumped AS coreDumped, figures`;
+  system_us AS systemUs, peak_rss_kb AS peakRssKb, rchar, wchar, read_bytes AS readBytes, write_bytes AS writeBytes,
+  oom_limit_kb AS oomLimitKb`;
+const ALL_COLUMNS = `${REPORT_COLUMNS}, start_ticks AS startTicks, ppid, core_dumped AS coreDumped, figures,
+  argv_bytes AS argvBytes, argv_truncated AS argvTruncated`;
 
 function readProcesses(db: Database, runId: string, columns: string): Partial<ProcessRow>[] {
   const out: Partial<ProcessRow>[] = [];
@@ -246,6 +266,7 @@ function readProcesses(db: Database, runId: string, columns: string): Partial<Pr
     cwd: string | Uint8Array | null;
     argv: string | null | string[];
     coreDumped?: number | boolean;
+    argvTruncated?: number | boolean;
     oomKilled: number | boolean;
   }>;
   const tick = youngCollector();
@@ -266,6 +287,7 @@ function readProcesses(db: Database, runId: string, columns: string): Partial<Pr
     r.cwd = one(r.cwd);
     r.argv = r.argv ? (JSON.parse(r.argv as string) as string[]) : null;
     if (r.coreDumped !== undefined) r.coreDumped = r.coreDumped === 1;
+    if (r.argvTruncated !== undefined) r.argvTruncated = r.argvTruncated === 1;
     r.oomKilled = r.oomKilled === 1;
     out.push(r as Partial<ProcessRow>);
   }

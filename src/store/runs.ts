@@ -23,6 +23,8 @@ export interface RunRow extends NewRun {
   lossReasons?: Record<string, number>;
   /** processes known only from their taskstats figures (their connector events were lost) */
   recovered?: number;
+  /** processes that exec'd but are recorded without argv (they ended before it could be read) */
+  argvLost?: number;
   /** running | done | failed | interrupted (the recorder died before finishing the run) */
   status: string;
   processes: number;
@@ -52,6 +54,7 @@ export interface RunEnd {
   eventsLost: number;
   lossReasons?: Record<string, number>;
   recovered?: number;
+  argvLost?: number;
   mode: string;
 }
 
@@ -59,7 +62,7 @@ export function finishRun(db: Database, id: string, e: RunEnd): void {
   const ok = e.exitCode === 0 && e.signal === undefined;
   db.query(
     `UPDATE runs SET ended_at = ?, exit_code = ?, signal = ?, events_lost = ?, loss_reasons = ?, recovered = ?,
-     mode = ?, status = ? WHERE id = ?`,
+     argv_lost = ?, mode = ?, status = ? WHERE id = ?`,
   ).run(
     e.endedAt,
     e.exitCode ?? null,
@@ -67,6 +70,7 @@ export function finishRun(db: Database, id: string, e: RunEnd): void {
     e.eventsLost,
     JSON.stringify(e.lossReasons ?? {}),
     e.recovered ?? 0,
+    e.argvLost ?? 0,
     e.mode,
     ok ? "done" : "failed",
     id,
@@ -85,7 +89,7 @@ const alive = (pid: number) => {
 type RawRun = Omit<RunRow, "command" | "lossReasons"> & { command: string; lossReasons: string };
 const SELECT = `SELECT r.id, r.name, r.pipeline, r.command, r.cwd, r.host, r.mode, r.recorder_pid AS recorderPid,
   r.started_at AS startedAt, r.ended_at AS endedAt, r.exit_code AS exitCode, r.signal, r.events_lost AS eventsLost,
-  r.loss_reasons AS lossReasons, r.recovered,
+  r.loss_reasons AS lossReasons, r.recovered, r.argv_lost AS argvLost,
   r.status, (SELECT count(*) FROM processes p WHERE p.run_id = r.id) AS processes FROM runs r`;
 
 const decode = (r: RawRun): RunRow => ({

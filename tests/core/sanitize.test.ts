@@ -185,6 +185,8 @@ function fakeProcess(id: number, parentId: number | null): ProcessRow & StepProc
     parentId,
     comm: hostile(),
     argv: rnd() < 0.2 ? null : [hostile(), hostile()],
+    argvBytes: null,
+    argvTruncated: false,
     cwd: hostile(),
     startedAt: 1_700_000_000_000 + id,
     endedAt: 1_700_000_001_000 + id,
@@ -193,6 +195,7 @@ function fakeProcess(id: number, parentId: number | null): ProcessRow & StepProc
     signal: null,
     coreDumped: false,
     oomKilled: false,
+    oomLimitKb: null,
     userUs: 1,
     systemUs: 1,
     peakRssKb: 1,
@@ -221,6 +224,8 @@ function fakeStep(i: number): Step {
     durationMs: 1000,
     cpuUs: 10,
     peakRssKb: 1,
+    peakRssUpperKb: 2,
+    peakRssExact: false,
     rchar: 0,
     wchar: 0,
     readBytes: 0,
@@ -276,8 +281,9 @@ test("property: random hostile data through every sink — no raw control reache
       expect(unsafeBytes(out, true)).toBeUndefined();
       expect(UNSAFE.test(out.replace(/\n/g, ""))).toBe(false);
     }
-    // the table: the run header (6 lines), totals (2), blank, head + one line per step, blank
-    expect(table.split("\n")).toHaveLength(6 + 2 + 1 + 1 + steps.length + 1);
+    // the table: the run header (6 lines), totals (2), blank, head + one line per step, blank, and the
+    // note on sampled peaks (blank + one line: the fake steps' peaks are not exact)
+    expect(table.split("\n")).toHaveLength(6 + 2 + 1 + 1 + steps.length + 1 + 2);
     expect(processTable(run, procs).split("\n")).toHaveLength(1 + procs.length);
     expect(runsTable([run]).split("\n")).toHaveLength(2);
 

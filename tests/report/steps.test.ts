@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { buildReport, renderReport } from "../../src/report/index.ts";
 import { loadRules } from "../../src/rules/index.ts";
 import { type RssSamples, type StepProcess, groupSteps } from "../../src/steps/index.ts";
-import { peakRss } from "../../src/steps/_rollup.ts";
+import { peakRss, peakRssUpperBound } from "../../src/steps/_rollup.ts";
 import { cleanupTemp, tempDir } from "../helpers/harness.ts";
 
 afterAll(cleanupTemp);
@@ -131,8 +131,47 @@ test("peak memory: the largest sum over one sampled instant, at least the larges
       ],
     ],
   ]);
-  expect(peakRss([a, b], samples)).toBe(750);
-  expect(peakRss([a, b], new Map())).toBe(700);
+  expect(peakRss([a, b], samples).peakRssKb).toBe(750);
+  expect(peakRss([a, b], new Map()).peakRssKb).toBe(700);
+});
+
+test("peak memory between samples: an upper bound from the per-process peaks of processes alive together", () => {
+  const MiB = 1024;
+  // two 300 MiB processes alive together for 0.2 s, between two 1 s samples that each saw one of them
+  const step = proc(null, ["python3", "two.py"], { startedAt: 0, endedAt: 2000, peakRssKb: 12 * MiB });
+  const x = proc(step, ["python3", "-c", "x"], { startedAt: 100, endedAt: 1100, peakRssKb: 300 * MiB });
+  const y = proc(step, ["python3", "-c", "y"], { startedAt: 900, endedAt: 1900, peakRssKb: 300 * MiB });
+  const samples: RssSamples = new Map([
+    [step.id, [{ at: 500, rssKb: 12 * MiB }]],
+    [x.id, [{ at: 500, rssKb: 300 * MiB }]],
+    [y.id, [{ at: 1500, rssKb: 300 * MiB }]],
+  ]);
+  expect(peakRss([step, x, y], samples)).toEqual({
+    peakRssKb: 312 * MiB,
+    peakRssUpperKb: 612 * MiB,
+    peakRssExact: false,
+  });
+  expect(peakRssUpperBound([step, x, y])).toBe(612 * MiB);
+  // one after the other (the next starts after the last has ended): the bounds meet; lifetimes that
+  // touch count as overlapping (the bound only grows)
+  const z = proc(step, ["python3", "-c", "z"], { startedAt: 1100.5, endedAt: 1900, peakRssKb: 300 * MiB });
+  expect(peakRss([step, x, z], samples)).toEqual({
+    peakRssKb: 312 * MiB,
+    peakRssUpperKb: 312 * MiB,
+    peakRssExact: true,
+  });
+  // still running (no end) and no recorded start: alive from the beginning to the end
+  const open = proc(step, ["cat"], { startedAt: null, endedAt: null, peakRssKb: 5 });
+  expect(peakRssUpperBound([x, z, open])).toBe(300 * MiB + 5);
+  expect(peakRssUpperBound([x, { ...z, startedAt: 1100 }])).toBe(600 * MiB);
+});
+
+test("the upper bound is one iterative sweep: 200,000 short processes, at most three alive at once", () => {
+  const many: StepProcess[] = Array.from({ length: 200_000 }, (_, i) =>
+    proc(null, ["true"], { startedAt: i, endedAt: i + 2.5, peakRssKb: 1 }),
+  );
+  // each lives 2.5 ms and one starts every ms: at most three alive at once
+  expect(peakRssUpperBound(many)).toBe(3);
 });
 
 test("a huge run: 20 000 steps group in one pass and the HTML stays under 1 MB, keeping the failed step", () => {

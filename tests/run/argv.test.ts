@@ -38,11 +38,61 @@ describe.skipIf(!connector.available)("argv of short processes", () => {
     expect(unwatched.named).toBeLessThan(watched.named);
   });
 
-  test("the watcher's higher priority stays on its own thread: CMD runs at the caller's nice value", async () => {
+  test("the watcher's higher priority stays on its own thread: CMD runs at the caller's nice value and policy", async () => {
     const env = isolatedEnv();
-    const r = await run(["run", "--quiet", "--", "sh", "-c", "cut -d' ' -f19 /proc/self/stat"], { env });
+    // fields 19 (nice) and 41 (scheduling policy: 0 = SCHED_OTHER; the watcher's thread is SCHED_FIFO)
+    const r = await run(["run", "--quiet", "--", "sh", "-c", "cut -d' ' -f19,41 /proc/self/stat"], {
+      env,
+    });
     expect(r.code).toBe(0);
     const own = readFileSync("/proc/self/stat", "utf8");
-    expect(r.stdout.trim()).toBe(String(own.slice(own.lastIndexOf(")") + 2).split(" ")[16]));
+    const f = own.slice(own.lastIndexOf(")") + 2).split(" ");
+    expect(r.stdout.trim()).toBe(`${f[16]} ${f[38]}`);
+  });
+
+  for (const watcher of ["on", "off"])
+    test(`a command line longer than 64 KiB is stored cut, marked, with its full length (watcher ${watcher})`, async () => {
+      const env = isolatedEnv(watcher === "off" ? { TRACER_NO_EXEC_WATCH: "1" } : {});
+      // fifteen arguments of 128 KiB - 1 bytes (MAX_ARG_STRLEN counts the NUL): 1,966,080 bytes in all;
+      // `sleep 0.3` keeps the echo's pipe reader alive past the drain that reads /proc without the watcher
+      const script = `A=$(head -c 131071 /dev/zero | tr '\\0' a); /bin/echo $A $A $A $A $A $A $A $A $A $A $A $A $A $A $A | (sleep 0.3; wc -c)`;
+      const r = await run(["run", "--quiet", "--", "sh", "-c", script], { env });
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim()).toBe(String(15 * 131072));
+      const rep = await run(["report", "--json"], { env });
+      const { processes } = JSON.parse(rep.stdout) as {
+        processes: { argv: string[] | null; argvBytes: number | null; argvTruncated: boolean }[];
+      };
+      const echo = processes.find((p) => p.argv?.[0] === "/bin/echo");
+      expect(echo).toBeDefined();
+      expect(echo!.argvTruncated).toBe(true);
+      expect(echo!.argvBytes).toBe(10 + 15 * 131072);
+      // the first 64 KiB of the command line, NULs included: "/bin/echo", then the head of the first A
+      expect(echo!.argv!.length).toBe(2);
+      expect(echo!.argv![1]).toBe("a".repeat(65536 - 10));
+      const sh = processes.find((p) => p.argv?.[0] === "sh");
+      expect(sh).toMatchObject({ argvTruncated: false, argvBytes: 3 + 3 + script.length + 1 });
+    });
+
+  test("processes that exec'd but ended before their argv was read are counted (report header, JSON)", async () => {
+    // without the watcher a /bin/true ends long before the 100 ms drain reads /proc
+    const env = isolatedEnv({ TRACER_NO_EXEC_WATCH: "1" });
+    const r = await run(["run", "--quiet", "--", "sh", "-c", "for i in $(seq 50); do /bin/true; done"], {
+      env,
+    });
+    expect(r.code).toBe(0);
+    const rep = await run(["report", "--json"], { env });
+    const { run: info, processes } = JSON.parse(rep.stdout) as {
+      run: { argvLost: number };
+      processes: { argv: string[] | null; comm: string | null }[];
+    };
+    const unnamed = processes.filter((p) => p.comm === "true" && !p.argv).length;
+    expect(unnamed).toBeGreaterThan(0);
+    // `seq` may be unnamed too; each row without argv that exec'd is one count
+    expect(info.argvLost).toBe(processes.filter((p) => !p.argv).length);
+    const text = await run(["report", "--format", "table"], { env });
+    expect(text.stdout).toContain(`argv lost: ${info.argvLost}`);
+    const runs = await run(["runs", "--json"], { env });
+    expect((JSON.parse(runs.stdout) as { argvLost: number }[])[0]!.argvLost).toBe(info.argvLost);
   });
 });
