@@ -6,6 +6,7 @@ import { otlpFlags } from "../_shared.ts";
 import { parseMode } from "../../observe/sources.ts";
 import { traceRun } from "../../run/index.ts";
 import { exitText, seconds } from "../../run/format.ts";
+import { parseSignal } from "../../run/signals.ts";
 import { NotRunnable } from "../../run/supervisor.ts";
 
 /** TRACER_NETLINK_RCVBUF=BYTES: the netlink receive buffer to ask for (tests force loss with a tiny one). */
@@ -32,6 +33,27 @@ export default defineCommand({
     pipeline: { type: "string", description: "Name of the pipeline the run belongs to", valueHint: "NAME" },
     quiet: { type: "boolean", alias: "q", description: "No summary on stderr at the end" },
     interval: { type: "string", description: "Sampling interval in seconds (default 1)", valueHint: "S" },
+    "signal-group": {
+      type: "boolean",
+      alias: "g",
+      description:
+        "Run CMD in a process group of its own (given the terminal) and forward signals to the whole group, like tini -g",
+    },
+    "kill-leftovers": {
+      type: "boolean",
+      description:
+        "When CMD exits, SIGTERM what is left of its tree, then SIGKILL after --grace; their ends are recorded",
+    },
+    grace: {
+      type: "string",
+      description: "Seconds between SIGTERM and SIGKILL for --kill-leftovers (default 10)",
+      valueHint: "S",
+    },
+    pdeathsig: {
+      type: "string",
+      description: "Signal CMD gets if tracer itself dies (PR_SET_PDEATHSIG), like tini -p",
+      valueHint: "SIGNAL",
+    },
     ...otlpFlags,
   },
   async run({ args, rawArgs }) {
@@ -48,6 +70,16 @@ export default defineCommand({
         `--interval must be between 0.05 and 3600 seconds, got "${args.interval}"`,
         Exit.usage,
       );
+    const grace = args.grace === undefined ? 10 : Number(args.grace);
+    if (!(grace >= 0 && grace <= 86400))
+      throw new TracerError(
+        "E_USAGE",
+        `--grace must be between 0 and 86400 seconds, got "${args.grace}"`,
+        Exit.usage,
+      );
+    const pdeathsig = args.pdeathsig === undefined ? undefined : parseSignal(args.pdeathsig);
+    if (args.pdeathsig !== undefined && pdeathsig === undefined)
+      throw new TracerError("E_USAGE", `--pdeathsig: unknown signal "${args.pdeathsig}"`, Exit.usage);
     // A bad endpoint fails before the command runs (exit 2 usage, 3 refused).
     const otlp = otlpForCommand({ endpoint: args["otlp-endpoint"], insecure: args["otlp-insecure"] }, (l) =>
       note(`tracer: ${l}`),
@@ -60,6 +92,9 @@ export default defineCommand({
         intervalMs: interval * 1000,
         mode: parseMode(process.env.TRACER_CAPTURE),
         receiveBufferBytes: rcvbuf(process.env.TRACER_NETLINK_RCVBUF),
+        signalGroup: args["signal-group"],
+        killLeftoversAfterMs: args["kill-leftovers"] ? grace * 1000 : undefined,
+        pdeathsig,
       });
       if (!args.quiet) {
         const wall = seconds((r.child.endedAt - r.child.startedAt) * 1000);
