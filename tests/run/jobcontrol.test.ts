@@ -50,8 +50,12 @@ describe("Ctrl-Z stops CMD and the init; fg resumes both; the job completes", ()
         ms: number;
         code: number;
       };
-      const sh = db.query("SELECT duration_us AS us FROM processes WHERE comm = 'sh'").get() as { us: number };
-      const sleeps = db.query("SELECT count(DISTINCT pid) AS n FROM processes WHERE comm = 'sleep'").get() as {
+      const sh = db.query("SELECT duration_us AS us FROM processes WHERE comm = 'sh'").get() as {
+        us: number;
+      };
+      const sleeps = db
+        .query("SELECT count(DISTINCT pid) AS n FROM processes WHERE comm = 'sleep'")
+        .get() as {
         n: number;
       };
       db.close();

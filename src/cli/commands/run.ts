@@ -26,7 +26,9 @@ export default defineCommand({
   meta: {
     name: "run",
     description:
-      "Run CMD and record its whole process tree: tracer run [--name N] [--pipeline P] -- CMD ARGS...",
+      "Run CMD and record its whole process tree: tracer run [--name N] [--pipeline P] -- CMD ARGS... " +
+      "As an init it forwards every signal but the faults (real-time ones too), stops with CMD on Ctrl-Z, " +
+      "reaps orphans, leaves the caller's directory and exits with CMD's status (docs/CAPTURE.md)",
   },
   args: {
     name: { type: "string", description: "Name of the run", valueHint: "NAME" },
@@ -51,7 +53,8 @@ export default defineCommand({
     },
     pdeathsig: {
       type: "string",
-      description: "Signal CMD gets if tracer itself dies (PR_SET_PDEATHSIG), like tini -p",
+      description:
+        "Signal CMD gets if tracer itself dies (PR_SET_PDEATHSIG for CMD; tini -p sets it for tini)",
       valueHint: "SIGNAL",
     },
     ...otlpFlags,
