@@ -163,9 +163,11 @@ static void forward(int sig, int code) {
   int target = g_target;
   if (target <= 0) return;
   if (sig == SIGCONT) { on_cont(target, code); return; }
-  /* SI_KERNEL: the terminal (^C, ^\, ^Z, resize, hangup) signalled tracer's whole foreground group,
-   * which CMD shares: it has its copy already. */
-  if (!(code == SI_KERNEL && !g_group)) send(target, sig);
+  /* SI_KERNEL: sent by the kernel, not by a process. Without --signal-group that is the terminal
+   * (^C, ^\, ^Z, resize, hangup) signalling tracer's foreground group, which CMD shares: CMD has its
+   * copy already. With it, the terminal signals CMD's group, not tracer's: what reaches tracer is
+   * about tracer itself (its own terminal access, a resource limit). Either way: not forwarded. */
+  if (code != SI_KERNEL) send(target, sig);
   if (is_job_stop(sig)) stop_self();
 }
 
