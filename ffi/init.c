@@ -80,7 +80,7 @@ typedef struct {
 #define NR_CLONE 220
 #define NR_RT_SIGPROCMASK 135
 #define NR_WAITID 95
-#define FENCE() do {} while (0) /* TinyCC's arm64 back end has no inline asm: a start-up race stays */
+#define FENCE() do {} while (0) /* no fence here (TinyCC's arm64 inline assembler is not relied on): a ns-wide start-up race stays */
 #else
 #error "tracer's native init supports x86_64 and aarch64"
 #endif
