@@ -83,6 +83,22 @@ function isZombie(pid: number): boolean {
   }
 }
 
+/**
+ * Children of tracer's main thread. CMD is forked from it, and orphans are re-parented to the
+ * subreaper's first live thread, the main one; a full scan of every thread runs once a second.
+ */
+function mainThreadChildren(): number[] {
+  try {
+    const t = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, "latin1");
+    return t
+      .split(" ")
+      .filter((s) => s.trim() !== "")
+      .map(Number);
+  } catch {
+    return childrenOf(process.pid);
+  }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Supervisor {
@@ -103,7 +119,7 @@ export class Supervisor {
     const name = this.opts.cmd[0] ?? "";
     const path = resolveCommand(name, env);
     this.listen(installForwarding(forwardedSignals(), this.opts.signalGroup === true));
-    const reaper = setInterval(() => this.onWake(), REAP_MS);
+    const reaper = setInterval(() => this.onWake(true), REAP_MS);
     try {
       const ended = new Promise<number>((resolve) => {
         this.exited = resolve;
@@ -154,18 +170,18 @@ export class Supervisor {
   }
 
   /** A signal was handled (SIGCHLD among them) or the safety timer fired: reap what has ended. */
-  private onWake() {
+  private onWake(allThreads = false) {
     if (this.pid && this.exited && cmdExited() === this.pid) {
       const done = this.exited;
       this.exited = undefined;
       done(Date.now());
     }
-    this.reapOrphans();
+    this.reapOrphans(allThreads);
   }
 
   /** wait4(pid, WNOHANG) every child that is not CMD (orphans are re-parented to us, the subreaper). */
-  reapOrphans(): void {
-    for (const pid of childrenOf(process.pid)) {
+  reapOrphans(allThreads = true): void {
+    for (const pid of allThreads ? childrenOf(process.pid) : mainThreadChildren()) {
       if (pid === this.pid) continue;
       const r = reapPid(pid);
       if (!r) continue;

@@ -82,7 +82,10 @@ test("--kill-leftovers: SIGTERM, then SIGKILL after --grace, for what CMD left r
   const dir = tempDir();
   const env = isolatedEnv();
   // one leftover ends on SIGTERM, the other ignores it and needs the SIGKILL
-  const script = `sleep 30 & echo $! > ${dir}/a; (trap '' TERM; exec sleep 31) & echo $! > ${dir}/b; exit 5`;
+  // (CMD exits only once the second one ignores SIGTERM: tracer acts the moment CMD has exited)
+  const script =
+    `sleep 30 & echo $! > ${dir}/a; sh -c 'trap "" TERM; echo $$ > ${dir}/b; exec sleep 31' & ` +
+    `while [ ! -s ${dir}/b ]; do sleep 0.01; done; exit 5`;
   const t0 = Date.now();
   const r = await start(
     [BIN, "run", "--quiet", "--kill-leftovers", "--grace", "1", "--", "sh", "-c", script],
