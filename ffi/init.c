@@ -93,7 +93,7 @@ typedef struct {
 
 static volatile int g_self, g_target, g_group, g_tty = -1, g_notify = -1, g_done, g_stopped_self;
 static volatile char g_pending[NSIG];
-static char g_handled[NSIG], g_ignored[NSIG];
+static char g_handled[NSIG];
 static struct sa g_old[NSIG];
 static unsigned long g_orig_mask[16];
 
@@ -232,7 +232,7 @@ int tracer_init_install(int *sigs, int group) {
     if (s == 0) break;
     if (s <= 0 || s >= NSIG || g_handled[s]) continue;
     if (sigaction(s, 0, &g_old[s]) < 0) continue;
-    if (g_old[s].handler == SIG_IGN && s != SIGPIPE && s != SIGXFSZ) { g_ignored[s] = 1; continue; }
+    if (g_old[s].handler == SIG_IGN && s != SIGPIPE && s != SIGXFSZ) continue; /* nohup: stays ignored */
     if (g_old[s].handler != SIG_DFL && g_old[s].handler != SIG_IGN) {
       /* the runtime's handler: keep its mask and flags, so what it gets is what it had */
       struct sa chained = g_old[s];
@@ -248,8 +248,6 @@ int tracer_init_install(int *sigs, int group) {
 
 int tracer_init_sigrtmin(void) { return __libc_current_sigrtmin(); }
 int tracer_init_sigrtmax(void) { return __libc_current_sigrtmax(); }
-/* 1 when tracer holds the terminal for a --signal-group CMD */
-int tracer_init_has_terminal(void) { return g_tty >= 0; }
 
 static void child_exec(const char *path, char **argv, char **envp, const char *cwd, char **sh_argv,
                        int pdeathsig, int parent, int report) {

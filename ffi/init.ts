@@ -10,7 +10,6 @@ const symbols = {
   tracer_init_install: { args: ["ptr", "i32"], returns: "i32" },
   tracer_init_sigrtmin: { args: [], returns: "i32" },
   tracer_init_sigrtmax: { args: [], returns: "i32" },
-  tracer_init_has_terminal: { args: [], returns: "i32" },
   tracer_init_spawn: { args: ["ptr", "ptr", "ptr", "ptr", "ptr", "i32"], returns: "i32" },
   tracer_init_cmd_exited: { args: [], returns: "i32" },
   tracer_init_done: { args: [], returns: "void" },
@@ -35,8 +34,6 @@ export function installForwarding(signals: number[], group: boolean): number {
   if (fd < 0) throw new Error(`cannot install signal handlers (errno ${-fd})`);
   return fd;
 }
-
-export const holdsTerminal = (): boolean => load().tracer_init_has_terminal() === 1;
 
 const cString = (s: string) => Buffer.from(`${s}\0`, "utf8");
 

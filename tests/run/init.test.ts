@@ -177,3 +177,15 @@ test("tracer's cwd is / while CMD runs in the caller's directory (which the run 
   db.close();
   expect(run.cwd).toBe(dir);
 });
+
+test("CMD gets the caller's ignored signals (nohup), and SIGPIPE/SIGXFSZ at their defaults, as with tini", async () => {
+  const show = ["sh", "-c", "grep SigIgn /proc/self/status"];
+  const under = (init: string[]) =>
+    start(["sh", "-c", `trap '' HUP; exec "$@"`, "sh", ...init, ...show]).done.then((r) => r.stdout.trim());
+  const mask = (line: string) => BigInt(`0x${line.split(/\s+/)[1]}`);
+  const tracer = await under([BIN, "run", "--quiet", "--"]);
+  const tini = await under(["tini", "-s", "--"]);
+  expect(mask(tracer) & 1n).toBe(1n); // SIGHUP ignored
+  expect(mask(tracer) & ((1n << 12n) | (1n << 24n))).toBe(0n); // SIGPIPE, SIGXFSZ default
+  expect(tracer).toBe(tini);
+});
