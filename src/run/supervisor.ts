@@ -104,8 +104,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class Supervisor {
   subreaper = false;
   orphansReaped = 0;
-  /** processes still running when CMD ended that --kill-leftovers had to SIGKILL */
-  leftoversKilled = 0;
   private pid = 0;
   private exited: ((at: number) => void) | undefined;
   private wake: { cancel(): Promise<void> } | undefined;
@@ -133,7 +131,9 @@ export class Supervisor {
       process.chdir("/");
       this.onWake();
       const endedAt = await ended;
-      const reaped = reapPid(pid) ?? { pid, coreDumped: false, userUs: 0, systemUs: 0 };
+      // a zombie (cmdExited waited with WNOWAIT) that only tracer may reap
+      const reaped = reapPid(pid);
+      if (!reaped) throw new Error(`CMD (pid ${pid}) ended but its status could not be read`);
       // the fork copied tracer's memory before the exec: ru_maxrss counts it
       reaped.maxRssKb = undefined;
       this.reapOrphans();
@@ -211,10 +211,7 @@ export class Supervisor {
         left = liveDescendants(process.pid);
         if (!left.length) return;
       }
-      if (!last) {
-        this.leftoversKilled += left.length;
-        signal(left, "SIGKILL");
-      }
+      if (!last) signal(left, "SIGKILL");
     }
   }
 }
