@@ -91,7 +91,7 @@ typedef struct {
 #define WNOHANG 1
 #define WNOWAIT 0x01000000
 
-static volatile int g_self, g_target, g_group, g_tty = -1, g_notify = -1, g_done, g_stopped_self;
+static volatile int g_self, g_pgrp, g_target, g_group, g_tty = -1, g_notify = -1, g_done, g_stopped_self;
 static volatile char g_pending[NSIG];
 static char g_handled[NSIG];
 static struct sa g_old[NSIG];
@@ -172,8 +172,9 @@ static void forward(int sig, int code) {
 }
 
 static void on_child(info_t *si) {
-  /* --signal-group with the terminal: CMD's job stopped (^Z went to its group), so the shell must see
-   * tracer stop too; take the terminal back for the shell first (SIGTTOU is blocked in the handler). */
+  /* --signal-group in a terminal: CMD's job stopped (^Z went to its group, or it read the terminal from
+   * the background), so the shell must see tracer stop too; take the terminal back for the shell first
+   * (SIGTTOU is blocked in the handler). */
   if (g_group && g_tty >= 0 && si->si_code == CLD_STOPPED && si->si_pid == g_target && g_target > 0) {
     if (tcgetpgrp(g_tty) == g_target) tcsetpgrp(g_tty, getpgrp());
     stop_self();
@@ -213,13 +214,14 @@ int tracer_init_install(int *sigs, int group) {
   int fds[2], i, s;
   if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) return -err();
   g_self = getpid();
+  g_pgrp = getpgrp();
   g_notify = fds[1];
   g_group = group;
   sigmask(0 /* SIG_BLOCK */, 0, g_orig_mask);
   if (group) {
-    int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
-    if (fd >= 0 && tcgetpgrp(fd) == getpgrp()) g_tty = fd;
-    else if (fd >= 0) close(fd);
+    /* tracer's controlling terminal, if any: CMD's group gets it when tracer is its foreground, and a
+     * stop of CMD's group is mirrored so that the shell's job control sees it */
+    g_tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
   }
   for (i = 0; i < 16; i++) act.mask[i] = 0;
   for (i = 0; sigs[i]; i++) add(act.mask, sigs[i]);
@@ -255,7 +257,8 @@ static void child_exec(const char *path, char **argv, char **envp, const char *c
   int s, e, i;
   if (g_group) {
     setpgid(0, 0);
-    if (g_tty >= 0) tcsetpgrp(g_tty, getpid()); /* SIGTTOU is blocked here */
+    /* SIGTTOU is blocked here */
+    if (g_tty >= 0 && tcgetpgrp(g_tty) == g_pgrp) tcsetpgrp(g_tty, getpid());
   }
   for (i = 0; i < 16; i++) dfl.mask[i] = 0;
   dfl.flags = 0;
@@ -308,11 +311,19 @@ int tracer_init_spawn(const char *path, char **argv, char **envp, const char *cw
     return -e;
   }
   if (g_group) setpgid(pid, pid); /* both sides, so no signal to -pid can come before the group exists */
+  /* CMD's pid is known from here on: a signal sent before its exec is held (blocked) by the child and
+   * delivered once its dispositions are back to default — what it would have got right after the exec.
+   * A stop of CMD (SIGCHLD) is seen even when it comes before the exec was confirmed. */
+  g_target = pid;
+  FENCE();
+  for (s = 1; s < NSIG; s++)
+    if (g_pending[s]) { g_pending[s] = 0; forward(s, SI_USER); }
   sigmask(2, old, 0);
   close(fds[1]);
   do n = read(fds[0], &e, sizeof e); while (n < 0 && err() == EINTR);
   close(fds[0]);
   if (n == (ssize_t)sizeof e) {
+    g_target = 0;
     while (waitpid(pid, &s, 0) < 0 && err() == EINTR) {}
     if (g_tty >= 0) { /* the child may have taken the terminal already */
       sigmask(0, all, old);
@@ -321,10 +332,6 @@ int tracer_init_spawn(const char *path, char **argv, char **envp, const char *cw
     }
     return -e;
   }
-  g_target = pid;
-  FENCE();
-  for (s = 1; s < NSIG; s++)
-    if (g_pending[s]) { g_pending[s] = 0; forward(s, SI_USER); }
   return pid;
 }
 

@@ -68,3 +68,24 @@ describe("Ctrl-Z stops CMD and the init; fg resumes both; the job completes", ()
     60_000,
   );
 });
+
+describe("a background job that reads the terminal stops (SIGTTIN); fg resumes it and it reads", () => {
+  test.each([
+    ["tracer", [BIN, "run", "--quiet", "--"]],
+    ["tracer --signal-group", [BIN, "run", "--quiet", "--signal-group", "--"]],
+  ] as const)(
+    "%s",
+    async (_n, init) => {
+      const dir = tempDir();
+      const cmd = ["sh", "-c", `echo $$ > ${dir}/cmd; read x; echo got $x`];
+      const r = await start(
+        [PY, join(import.meta.dir, "fixtures", "pty_bg_read.py"), `${dir}/cmd`, ...init, ...cmd],
+        isolatedEnv(),
+      ).done;
+      const got = JSON.parse(r.stdout) as { stopped: string[]; out: string };
+      expect(got.stopped).toEqual(["T", "T"]);
+      expect(got.out.replace(/\r/g, "")).toContain("got hello\n");
+    },
+    60_000,
+  );
+});
