@@ -186,6 +186,8 @@ static void on_signal(int sig, info_t *si, void *ctx) {
   void (*old)(int, info_t *, void *) = (void (*)(int, info_t *, void *))g_old[sig].handler;
   if (sig == SIGCHLD) {
     on_child(si);
+    /* Bun waits for its own children with pidfds; should a runtime handler exist, it still runs */
+    if (old != SIG_DFL && old != SIG_IGN) old(sig, si, ctx);
   } else if (si->si_pid == g_self && (si->si_code == SI_USER || si->si_code == SI_TKILL)) {
     /* tracer's own: the runtime's (JavaScriptCore suspends threads with SIGPWR) goes to its handler;
      * a SIGPIPE/SIGXFSZ of tracer's own write is absorbed (the write fails with EPIPE/EFBIG) */
@@ -234,7 +236,8 @@ int tracer_init_install(int *sigs, int group) {
     if (s == 0) break;
     if (s <= 0 || s >= NSIG || g_handled[s]) continue;
     if (sigaction(s, 0, &g_old[s]) < 0) continue;
-    if (g_old[s].handler == SIG_IGN && s != SIGPIPE && s != SIGXFSZ) continue; /* nohup: stays ignored */
+    /* nohup: stays ignored (SIGCHLD never: ignoring it would let the kernel reap CMD) */
+    if (g_old[s].handler == SIG_IGN && s != SIGPIPE && s != SIGXFSZ && s != SIGCHLD) continue;
     if (g_old[s].handler != SIG_DFL && g_old[s].handler != SIG_IGN) {
       /* the runtime's handler: keep its mask and flags, so what it gets is what it had */
       struct sa chained = g_old[s];
