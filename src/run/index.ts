@@ -10,7 +10,7 @@ import { Recorder } from "../observe/recorder.ts";
 import { Sampler } from "../observe/sampler.ts";
 import type { CaptureMode, CaptureSource } from "../observe/types.ts";
 import { StoreWriter, createRun, finishRun, openStore } from "../store/index.ts";
-import { type ChildEnd, Supervisor } from "./supervisor.ts";
+import { type ChildEnd, NotRunnable, Supervisor } from "./supervisor.ts";
 import { sanitizeLines } from "../core/sanitize.ts";
 
 export interface TraceOptions {
@@ -23,6 +23,10 @@ export interface TraceOptions {
   /** netlink receive buffer to ask for (default 32 MiB); tiny values force loss (tests) */
   receiveBufferBytes?: number;
   dbPath?: string;
+  /** init behaviour (src/run/supervisor.ts): --signal-group, --kill-leftovers, --pdeathsig */
+  signalGroup?: boolean;
+  killLeftoversAfterMs?: number;
+  pdeathsig?: number;
 }
 
 export interface TraceResult {
@@ -53,6 +57,8 @@ function lossReasons(sources: CaptureSource[]): Record<string, number> {
 export const defaultRunName = (d = new Date()) => `run-${d.toISOString().replace(/[-:]/g, "").slice(0, 15)}`;
 
 export async function traceRun(o: TraceOptions): Promise<TraceResult> {
+  // tracer leaves the caller's directory once CMD runs: every path it needs is resolved now
+  const cwd = process.cwd();
   const db = openStore(o.dbPath);
   const runId = Bun.randomUUIDv7();
   const name = o.name || defaultRunName();
@@ -98,13 +104,13 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     name,
     pipeline: o.pipeline || "default",
     command: o.cmd,
-    cwd: process.cwd(),
+    cwd,
     host: hostname(),
     mode: opened.mode,
     recorderPid: process.pid,
     startedAt: Date.now(),
   });
-  const sampler = new Sampler(recorder, writer, o.intervalMs ?? 1000);
+  const sampler = new Sampler(recorder, writer, o.intervalMs ?? 1000, cwd);
   sampler.start();
   // a failed flush keeps its data for the next one
   const flusher = setInterval(
@@ -113,6 +119,9 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   );
   const sup = new Supervisor({
     cmd: o.cmd,
+    signalGroup: o.signalGroup,
+    killLeftoversAfterMs: o.killLeftoversAfterMs,
+    pdeathsig: o.pdeathsig,
     onSpawn: (pid, at) =>
       safely(() => {
         recorder.onEvent({ type: "fork", at, pid, tgid: pid, ppid: process.pid, ptgid: process.pid });
@@ -121,12 +130,17 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     onReaped: (r, at) => safely(() => recorder.onReaped(r, at)),
   });
   let child: ChildEnd | undefined;
+  // the status tracer exits with when CMD cannot be started (127/126) is the run's too
+  let notRunnable: number | undefined;
   try {
     child = await sup.run();
     const end = child;
     safely(() => recorder.onReaped(end.reaped, end.endedAt, end.startedAt));
     // No wait here: the kernel queues a process's connector and taskstats exit messages before its
     // parent can reap it, so stop() below, which drains both sockets, sees every exit of the tree.
+  } catch (e) {
+    if (e instanceof NotRunnable) notRunnable = e.status;
+    throw e;
   } finally {
     sampler.stop();
     clearInterval(flusher);
@@ -136,7 +150,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
       recorder.flush(true);
       finishRun(db, runId, {
         endedAt: Date.now(),
-        exitCode: child?.exitCode ?? (child ? undefined : 127),
+        exitCode: child ? child.exitCode : (notRunnable ?? 127),
         signal: child?.signal,
         eventsLost: lost,
         lossReasons: lossReasons(opened.sources),

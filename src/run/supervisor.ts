@@ -1,27 +1,27 @@
 /**
- * The init side of `tracer run`: a child subreaper that runs CMD, forwards signals to it, reaps every
- * orphan, and ends with CMD's status.
+ * The init side of `tracer run`: a child subreaper that starts CMD, forwards signals to it (or to its
+ * process group), reaps every orphan, and ends with CMD's status.
  *
- * Reaping without stealing Bun's child: CMD is started with Bun.spawn and Bun waits for that pid itself.
- * We never call wait4(-1): every REAP_MS we list our own children (/proc/self/task/T/children) and call
- * wait4(pid, WNOHANG) only for pids other than CMD, so CMD's status always reaches Bun.
+ * Signals are handled natively (ffi/init.c): a sigaction handler forwards each one with kill(2) the
+ * moment it arrives and wakes this side through a pipe; SIGCHLD wakes it to reap. CMD is forked
+ * natively too (own process group and the terminal with --signal-group, PR_SET_PDEATHSIG with
+ * --pdeathsig) and reaped here with wait4(pid) — never wait4(-1), which could steal a status Bun waits for.
  */
 import { readFileSync } from "node:fs";
-import { constants } from "node:os";
+import { cmdExited, forwardingDone, installForwarding, spawnCmd } from "../../ffi/init.ts";
 import { type Reaped, reapPid, setChildSubreaper } from "../../ffi/libc.ts";
 import { childrenOf } from "../observe/procfs.ts";
+import { execFailure, resolveCommand } from "./exec.ts";
+import { forwardedSignals } from "./signals.ts";
 
-export const FORWARDED = [
-  "SIGINT",
-  "SIGTERM",
-  "SIGHUP",
-  "SIGQUIT",
-  "SIGUSR1",
-  "SIGUSR2",
-  "SIGWINCH",
-] as const;
-const REAP_MS = 100;
-const SCAN_ALL_EVERY = 10;
+export { NotRunnable } from "./exec.ts";
+export { signalNumber } from "./signals.ts";
+
+/** A safety net only: SIGCHLD wakes the reaper at once. */
+const REAP_MS = 1000;
+const LEFTOVER_POLL_MS = 50;
+/** after SIGKILL, how long to wait for the leftovers to be gone */
+const KILL_WAIT_MS = 5000;
 
 const untouched = (env: Record<string, string | undefined>) => {
   const out: Record<string, string> = {};
@@ -29,6 +29,64 @@ const untouched = (env: Record<string, string | undefined>) => {
   return out;
 };
 
+export interface ChildEnd {
+  pid: number;
+  exitCode?: number;
+  signal?: number;
+  /** the status a shell would report: the code, or 128 + signal */
+  status: number;
+  startedAt: number;
+  endedAt: number;
+  /** wait4 rusage of CMD */
+  reaped: Reaped;
+}
+
+export interface SuperviseOptions {
+  cmd: string[];
+  env?: Record<string, string | undefined>;
+  /** CMD's working directory (default: tracer's, which tracer then leaves for /) */
+  cwd?: string;
+  /** CMD in a process group of its own (given the terminal when tracer has it); signals go to the group */
+  signalGroup?: boolean;
+  /** when CMD has exited, SIGTERM what is left of its tree, then SIGKILL after this many ms */
+  killLeftoversAfterMs?: number;
+  /** signal CMD gets when tracer dies (PR_SET_PDEATHSIG), 0/undefined: none */
+  pdeathsig?: number;
+  /** CMD has started (before any of its output can matter to us) */
+  onSpawn?: (pid: number, at: number) => void;
+  /** an orphan (not CMD) was reaped */
+  onReaped?: (r: Reaped, at: number) => void;
+}
+
+/** Live (not zombie) processes below `root`, via every thread's children list; `root` excluded. */
+export function liveDescendants(root: number): number[] {
+  const out: number[] = [];
+  const todo = [root];
+  const seen = new Set<number>([root]);
+  while (todo.length) {
+    for (const c of childrenOf(todo.pop()!)) {
+      if (seen.has(c)) continue;
+      seen.add(c);
+      todo.push(c);
+      if (!isZombie(c)) out.push(c);
+    }
+  }
+  return out;
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const t = readFileSync(`/proc/${pid}/stat`, "latin1");
+    return t[t.lastIndexOf(")") + 2] === "Z";
+  } catch {
+    return true; // gone
+  }
+}
+
+/**
+ * Children of tracer's main thread. CMD is forked from it, and orphans are re-parented to the
+ * subreaper's first live thread, the main one; a full scan of every thread runs once a second.
+ */
 function mainThreadChildren(): number[] {
   try {
     const t = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, "latin1");
@@ -41,163 +99,119 @@ function mainThreadChildren(): number[] {
   }
 }
 
-export interface ChildEnd {
-  pid: number;
-  exitCode?: number;
-  signal?: number;
-  /** the status a shell would report: the code, or 128 + signal */
-  status: number;
-  startedAt: number;
-  endedAt: number;
-  /** wait4 rusage of CMD as Bun reports it */
-  reaped: Reaped;
-}
-
-export interface SuperviseOptions {
-  cmd: string[];
-  env?: Record<string, string | undefined>;
-  cwd?: string;
-  /** CMD has started (before any of its output can matter to us) */
-  onSpawn?: (pid: number, at: number) => void;
-  /** an orphan (not CMD) was reaped */
-  onReaped?: (r: Reaped, at: number) => void;
-}
-
-const TTY_SIGNALS = new Set<NodeJS.Signals>(["SIGINT", "SIGQUIT", "SIGWINCH"]);
-
-/** /proc/self/stat: a controlling terminal (tty_nr ≠ 0) whose foreground group (tpgid) is ours. */
-function inTerminalForeground(): boolean {
-  try {
-    const t = readFileSync("/proc/self/stat", "latin1");
-    const f = t.slice(t.lastIndexOf(")") + 2).split(" ");
-    return Number(f[4]) !== 0 && Number(f[5]) === Number(f[2]);
-  } catch {
-    return false;
-  }
-}
-
-/** CMD could not be started; `status` is what a shell reports (127 not found, 126 not runnable). */
-export class NotRunnable extends Error {
-  override readonly name = "NotRunnable";
-  constructor(
-    message: string,
-    readonly status: number,
-    cause: unknown,
-  ) {
-    super(message, { cause });
-  }
-}
-
-export const signalNumber = (name: string | null | undefined): number | undefined =>
-  name ? (constants.signals as Record<string, number>)[name] : undefined;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Supervisor {
   subreaper = false;
   orphansReaped = 0;
-  private rounds = 0;
-  private child: ReturnType<typeof Bun.spawn> | undefined;
-  private pending: NodeJS.Signals[] = [];
-  private readonly handlers = new Map<NodeJS.Signals, () => void>();
+  private pid = 0;
+  private exited: ((at: number) => void) | undefined;
+  private wake: { cancel(): Promise<void> } | undefined;
 
   constructor(private readonly opts: SuperviseOptions) {}
 
-  /** Runs CMD to its end; resolves with its status. Throws TracerError (127/126) when CMD cannot start. */
+  /** Runs CMD to its end; resolves with its status. Throws NotRunnable (127/126) when CMD cannot start. */
   async run(): Promise<ChildEnd> {
     this.subreaper = setChildSubreaper();
-    for (const sig of FORWARDED) {
-      const h = () => this.forward(sig);
-      this.handlers.set(sig, h);
-      process.on(sig, h);
-    }
-    const reaper = setInterval(() => this.reapOrphans(), REAP_MS);
+    const env = untouched(this.opts.env ?? process.env);
+    const name = this.opts.cmd[0] ?? "";
+    const path = resolveCommand(name, env);
+    this.listen(installForwarding(forwardedSignals(), this.opts.signalGroup === true));
+    const reaper = setInterval(() => this.onWake(true), REAP_MS);
     try {
+      const ended = new Promise<number>((resolve) => {
+        this.exited = resolve;
+      });
       const startedAt = Date.now();
-      const child = this.spawn();
-      this.child = child;
-      this.opts.onSpawn?.(child.pid, startedAt);
-      for (const sig of this.pending.splice(0)) this.forward(sig);
-      await child.exited;
-      const endedAt = Date.now();
-      this.reapOrphans(true);
-      const signal = signalNumber(child.signalCode === null ? null : String(child.signalCode));
-      const exitCode = signal === undefined ? (child.exitCode ?? 0) : undefined;
-      const ru = child.resourceUsage();
-      const reaped: Reaped = {
-        pid: child.pid,
-        exitCode,
-        signal,
-        coreDumped: false,
-        userUs: Number(ru?.cpuTime.user ?? 0),
-        systemUs: Number(ru?.cpuTime.system ?? 0),
-        // Bun starts CMD with vfork semantics: ru_maxrss counts Bun's own memory before the exec
-        maxRssKb: undefined,
-      };
-      return {
-        pid: child.pid,
-        exitCode,
-        signal,
-        status: signal ? 128 + signal : exitCode!,
-        startedAt,
-        endedAt,
-        reaped,
-      };
+      const pid = spawnCmd(path, this.opts.cmd, env, this.opts.cwd, this.opts.pdeathsig ?? 0);
+      if (pid < 0) throw execFailure(name, path, -pid);
+      this.pid = pid;
+      this.opts.onSpawn?.(pid, startedAt);
+      // CMD has its working directory: tracer must not hold the caller's (it keeps a mount busy)
+      process.chdir("/");
+      this.onWake();
+      const endedAt = await ended;
+      // a zombie (cmdExited waited with WNOWAIT) that only tracer may reap
+      const reaped = reapPid(pid);
+      if (!reaped) throw new Error(`CMD (pid ${pid}) ended but its status could not be read`);
+      // the fork copied tracer's memory before the exec: ru_maxrss counts it
+      reaped.maxRssKb = undefined;
+      this.reapOrphans();
+      if (this.opts.killLeftoversAfterMs !== undefined)
+        await this.endLeftovers(this.opts.killLeftoversAfterMs);
+      const { exitCode, signal } = reaped;
+      return { pid, exitCode, signal, status: signal ? 128 + signal : exitCode!, startedAt, endedAt, reaped };
     } finally {
       clearInterval(reaper);
     }
   }
 
   /**
-   * Stop handling signals. Call it last: until then a signal that arrives after CMD ended (while the
-   * run is being written) is absorbed instead of killing tracer halfway.
+   * Stop forwarding and listening. Signals stay handled (absorbed) until tracer exits, so one that
+   * arrives while the run is being written cannot kill tracer halfway.
    */
   dispose(): void {
-    for (const [sig, h] of this.handlers) process.off(sig, h);
-    this.handlers.clear();
+    forwardingDone();
+    this.wake?.cancel().catch(() => {});
+    this.wake = undefined;
   }
 
-  private spawn() {
-    try {
-      return Bun.spawn(this.opts.cmd, {
-        stdio: ["inherit", "inherit", "inherit"],
-        // CMD's environment is the user's, untouched (LD_LIBRARY_PATH, conda, modules): unlike a self-spawn
-        // (src/core/env.ts) it does not run our code, so there is nothing to scrub
-        env: untouched(this.opts.env ?? process.env),
-        cwd: this.opts.cwd,
-      });
-    } catch (e) {
-      const missing = (e as { code?: string }).code === "ENOENT";
-      throw new NotRunnable(
-        `${this.opts.cmd[0]}: ${missing ? "command not found" : (e as Error).message}`,
-        missing ? 127 : 126,
-        e,
-      );
+  private listen(fd: number) {
+    const reader = Bun.file(fd).stream().getReader();
+    this.wake = reader;
+    const loop = async () => {
+      for (;;) {
+        const r = await reader.read().catch(() => ({ done: true as const, value: undefined }));
+        if (r.done) return;
+        this.onWake();
+      }
+    };
+    void loop();
+  }
+
+  /** A signal was handled (SIGCHLD among them) or the safety timer fired: reap what has ended. */
+  private onWake(allThreads = false) {
+    if (this.pid && this.exited && cmdExited() === this.pid) {
+      const done = this.exited;
+      this.exited = undefined;
+      done(Date.now());
     }
+    this.reapOrphans(allThreads);
   }
 
-  private forward(sig: NodeJS.Signals) {
-    const c = this.child;
-    if (!c) return void this.pending.push(sig);
-    if (c.exitCode !== null || c.signalCode !== null) return;
-    // CMD shares our process group: when that group is a terminal's foreground, the terminal already
-    // sent Ctrl-C / Ctrl-\ / resize to CMD; a second copy would turn a graceful stop into a forced one
-    if (TTY_SIGNALS.has(sig) && inTerminalForeground()) return;
-    try {
-      process.kill(c.pid, sig);
-    } catch {}
-  }
-
-  /**
-   * wait4(pid, WNOHANG) every child that is not CMD. Orphans are re-parented to the subreaper's first
-   * live thread, the main one: read only its children list, and every thread's once a second.
-   */
-  reapOrphans(all = ++this.rounds % SCAN_ALL_EVERY === 0): void {
-    const mine = this.child?.pid;
-    for (const pid of all ? childrenOf(process.pid) : mainThreadChildren()) {
-      if (pid === mine) continue;
+  /** wait4(pid, WNOHANG) every child that is not CMD (orphans are re-parented to us, the subreaper). */
+  reapOrphans(allThreads = true): void {
+    for (const pid of allThreads ? childrenOf(process.pid) : mainThreadChildren()) {
+      if (pid === this.pid) continue;
       const r = reapPid(pid);
       if (!r) continue;
       this.orphansReaped++;
       this.opts.onReaped?.(r, Date.now());
+    }
+  }
+
+  /** SIGTERM every live process left of the tree, SIGKILL what is still there after `graceMs`. */
+  private async endLeftovers(graceMs: number) {
+    const signal = (pids: number[], sig: NodeJS.Signals) => {
+      for (const p of pids)
+        try {
+          process.kill(p, sig);
+        } catch {}
+    };
+    let left = liveDescendants(process.pid);
+    if (!left.length) return;
+    signal(left, "SIGTERM");
+    for (const [deadline, last] of [
+      [Date.now() + graceMs, false],
+      [Date.now() + graceMs + KILL_WAIT_MS, true],
+    ] as const) {
+      while (Date.now() < deadline) {
+        await sleep(LEFTOVER_POLL_MS);
+        this.reapOrphans();
+        left = liveDescendants(process.pid);
+        if (!left.length) return;
+      }
+      if (!last) signal(left, "SIGKILL");
     }
   }
 }

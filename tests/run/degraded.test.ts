@@ -44,7 +44,7 @@ test("a command that does not exist: 127 like a shell; no command at all: usage 
   const env = isolatedEnv();
   const r = await run(["run", "--", "/nonexistent/cmd"], { env });
   expect(r.code).toBe(127);
-  expect(r.stderr).toContain("command not found");
+  expect(r.stderr).toContain("/nonexistent/cmd: No such file or directory");
   const u = await run(["run"], { env });
   expect(u.code).toBe(2);
   expect(u.stderr).toContain("no command to run");

@@ -3,7 +3,7 @@
  * every forwarded signal, orphan reaping, PID 1 in a new PID namespace.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanupTemp, isolatedEnv, tempDir, waitFor } from "../helpers/harness.ts";
 import { INITS, type InitName, PY, start, zombiesOf } from "./_helpers.ts";
@@ -135,4 +135,37 @@ print("SIGINT", n, flush=True)
     const r = await start(["sh", "-c", `(${feed}) | script -qfec "sh ${dir}/cmd.sh" /dev/null`]).done;
     expect(r.stdout.replace(/\r/g, "")).toContain("SIGINT 1\n");
   });
+
+  // the terminal's SIGINT is marked SI_KERNEL; one sent with kill(2) is not, and must be forwarded
+  test.skipIf(!hasScript).each(inits)(
+    "%s: kill -INT <init pid> from elsewhere, in the foreground",
+    async (init) => {
+      const dir = tempDir();
+      const quoted = INITS[init]([PY, "-c", COUNTER, `${dir}/ready`]).map(
+        (a) => `'${a.replace(/'/g, "'\\''")}'`,
+      );
+      writeFileSync(`${dir}/cmd.sh`, `exec ${quoted.join(" ")}\n`);
+      const s = start(["script", "-qfec", `sh ${dir}/cmd.sh`, "/dev/null"]);
+      await waitFor(() => existsSync(`${dir}/ready`), 10_000, "CMD to be ready");
+      // the init is CMD's parent; CMD is the python process with our ready file in its argv
+      const read = (f: string) => {
+        try {
+          return readFileSync(f, "latin1");
+        } catch {
+          return ""; // a process of someone else's that just ended
+        }
+      };
+      const cmd = readdirSync("/proc").find(
+        (n) =>
+          /^\d+$/.test(n) &&
+          read(`/proc/${n}/cmdline`).includes(`${dir}/ready`) &&
+          read(`/proc/${n}/comm`).startsWith("python"),
+      );
+      const st = read(`/proc/${cmd}/stat`);
+      const initPid = Number(st.slice(st.lastIndexOf(")") + 2).split(" ")[1]);
+      process.kill(initPid, "SIGINT");
+      const r = await s.done;
+      expect(r.stdout.replace(/\r/g, "")).toContain("SIGINT 1\n");
+    },
+  );
 });

@@ -7,6 +7,7 @@ import { otlpFlags } from "../_shared.ts";
 import { parseMode } from "../../observe/sources.ts";
 import { traceRun } from "../../run/index.ts";
 import { summaryLine } from "../../run/format.ts";
+import { parseSignal } from "../../run/signals.ts";
 import { NotRunnable } from "../../run/supervisor.ts";
 import { sanitize, sanitizeLines } from "../../core/sanitize.ts";
 
@@ -27,13 +28,37 @@ export default defineCommand({
   meta: {
     name: "run",
     description:
-      "Run CMD and record its whole process tree: tracer run [--name N] [--pipeline P] -- CMD ARGS...",
+      "Run CMD and record its whole process tree: tracer run [--name N] [--pipeline P] -- CMD ARGS... " +
+      "As an init it forwards every signal but the faults (real-time ones too), stops with CMD on Ctrl-Z, " +
+      "reaps orphans, leaves the caller's directory and exits with CMD's status (docs/CAPTURE.md)",
   },
   args: {
     name: { type: "string", description: "Name of the run", valueHint: "NAME" },
     pipeline: { type: "string", description: "Name of the pipeline the run belongs to", valueHint: "NAME" },
     quiet: { type: "boolean", alias: "q", description: "No summary on stderr at the end" },
     interval: { type: "string", description: "Sampling interval in seconds (default 1)", valueHint: "S" },
+    "signal-group": {
+      type: "boolean",
+      alias: "g",
+      description:
+        "Run CMD in a process group of its own (given the terminal) and forward signals to the whole group, like tini -g",
+    },
+    "kill-leftovers": {
+      type: "boolean",
+      description:
+        "When CMD exits, SIGTERM what is left of its tree, then SIGKILL after --grace; their ends are recorded",
+    },
+    grace: {
+      type: "string",
+      description: "Seconds between SIGTERM and SIGKILL for --kill-leftovers (default 10)",
+      valueHint: "S",
+    },
+    pdeathsig: {
+      type: "string",
+      description:
+        "Signal CMD gets if tracer itself dies (PR_SET_PDEATHSIG for CMD; tini -p sets it for tini)",
+      valueHint: "SIGNAL",
+    },
     ...otlpFlags,
   },
   async run({ args, rawArgs }) {
@@ -50,6 +75,16 @@ export default defineCommand({
         `--interval must be between 0.05 and 3600 seconds, got "${args.interval}"`,
         Exit.usage,
       );
+    const grace = args.grace === undefined ? 10 : Number(args.grace);
+    if (!(grace >= 0 && grace <= 86400))
+      throw new TracerError(
+        "E_USAGE",
+        `--grace must be between 0 and 86400 seconds, got "${args.grace}"`,
+        Exit.usage,
+      );
+    const pdeathsig = args.pdeathsig === undefined ? undefined : parseSignal(args.pdeathsig);
+    if (args.pdeathsig !== undefined && pdeathsig === undefined)
+      throw new TracerError("E_USAGE", `--pdeathsig: unknown signal "${args.pdeathsig}"`, Exit.usage);
     // A bad endpoint fails before the command runs (exit 2 usage, 3 refused).
     const otlp = otlpForCommand({ endpoint: args["otlp-endpoint"], insecure: args["otlp-insecure"] }, (l) =>
       note(sanitize(`tracer: ${l}`)),
@@ -62,6 +97,9 @@ export default defineCommand({
         intervalMs: interval * 1000,
         mode: parseMode(process.env.TRACER_CAPTURE),
         receiveBufferBytes: rcvbuf(process.env.TRACER_NETLINK_RCVBUF),
+        signalGroup: args["signal-group"],
+        killLeftoversAfterMs: args["kill-leftovers"] ? grace * 1000 : undefined,
+        pdeathsig,
       });
       if (!args.quiet) note(summaryLine(r));
       process.exitCode = r.child.status;

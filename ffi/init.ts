@@ -1,0 +1,83 @@
+/**
+ * ffi/init.c: `tracer run`'s signal forwarding (a sigaction handler that forwards with kill(2)) and the
+ * fork → exec of CMD (process group, terminal, parent-death signal), compiled by TinyCC via ./_cc.ts.
+ */
+import { ptr } from "bun:ffi";
+import { embeddedC } from "./_cc.ts";
+import initSource from "./init.c" with { type: "text" };
+
+const symbols = {
+  tracer_init_install: { args: ["ptr", "i32"], returns: "i32" },
+  tracer_init_sigrtmin: { args: [], returns: "i32" },
+  tracer_init_sigrtmax: { args: [], returns: "i32" },
+  tracer_init_spawn: { args: ["ptr", "ptr", "ptr", "ptr", "ptr", "i32"], returns: "i32" },
+  tracer_init_cmd_exited: { args: [], returns: "i32" },
+  tracer_init_done: { args: [], returns: "void" },
+} as const;
+
+const load = embeddedC("init.c", initSource, symbols, "the native init helper");
+
+/** The real-time signal range of this C library (glibc: 34..64; SIGRTMIN-2.. are its own). */
+export function realtimeRange(): { min: number; max: number } {
+  const n = load();
+  return { min: n.tracer_init_sigrtmin(), max: n.tracer_init_sigrtmax() };
+}
+
+/**
+ * Install the forwarding handler for `signals` (and SIGCHLD) process-wide. Returns the read end of a
+ * non-blocking pipe that receives one byte (the signal number) per signal handled; throws on failure.
+ * `group`: CMD will run in its own process group (and get the terminal if tracer has it).
+ */
+export function installForwarding(signals: number[], group: boolean): number {
+  const list = new Int32Array([...signals, 0]);
+  const fd = load().tracer_init_install(ptr(list), group ? 1 : 0);
+  if (fd < 0) throw new Error(`cannot install signal handlers (errno ${-fd})`);
+  return fd;
+}
+
+const cString = (s: string) => Buffer.from(`${s}\0`, "utf8");
+
+function cStringArray(items: string[]) {
+  const bufs = items.map(cString);
+  const table = new BigUint64Array(items.length + 1);
+  bufs.forEach((b, i) => {
+    table[i] = BigInt(ptr(b));
+  });
+  return { bufs, table };
+}
+
+/**
+ * Start CMD: `path` is what to exec (already searched in PATH), `argv` its arguments (argv[0] as the
+ * user typed it). `cwd` undefined: tracer's own. Returns CMD's pid, or -errno when it could not be
+ * executed (the failed child is already reaped).
+ */
+export function spawnCmd(
+  path: string,
+  argv: string[],
+  env: Record<string, string>,
+  cwd: string | undefined,
+  pdeathsig: number,
+): number {
+  const p = cString(path);
+  const a = cStringArray(argv);
+  const sh = cStringArray(["sh", path, ...argv.slice(1)]);
+  const e = cStringArray(Object.entries(env).map(([k, v]) => `${k}=${v}`));
+  const c = cwd === undefined ? undefined : cString(cwd);
+  const pid = load().tracer_init_spawn(
+    ptr(p),
+    ptr(a.table),
+    ptr(e.table),
+    c ? ptr(c) : null,
+    ptr(sh.table),
+    pdeathsig,
+  );
+  // keep the buffers reachable until after the call
+  void [p.length, a.bufs.length, sh.bufs.length, e.bufs.length, c?.length];
+  return pid;
+}
+
+/** CMD's pid once it has exited (still a zombie: reap it with wait4), else 0. Forwarding stops then. */
+export const cmdExited = (): number => load().tracer_init_cmd_exited();
+
+/** Stop forwarding: signals are absorbed from now on. */
+export const forwardingDone = (): void => load().tracer_init_done();
