@@ -9,7 +9,7 @@ import { openSources } from "../observe/sources.ts";
 import { Recorder } from "../observe/recorder.ts";
 import { Sampler } from "../observe/sampler.ts";
 import type { CaptureMode, CaptureSource } from "../observe/types.ts";
-import { StoreWriter, createRun, finishRun, openStore } from "../store/index.ts";
+import { StoreWriter, autoRunName, createRun, finishRun, openStore } from "../store/index.ts";
 import { type ChildEnd, Supervisor } from "./supervisor.ts";
 
 export interface TraceOptions {
@@ -49,12 +49,10 @@ function lossReasons(sources: CaptureSource[]): Record<string, number> {
   return out;
 }
 
-export const defaultRunName = (d = new Date()) => `run-${d.toISOString().replace(/[-:]/g, "").slice(0, 15)}`;
-
 export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   const db = openStore(o.dbPath);
   const runId = Bun.randomUUIDv7();
-  const name = o.name || defaultRunName();
+  const name = o.name || autoRunName(runId);
   const writer = new StoreWriter(db, runId);
   let watcher: ExecWatcher | undefined;
   const recorder = new Recorder(writer, process.pid, {

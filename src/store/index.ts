@@ -1,5 +1,16 @@
 export { DB_FILE, SCHEMA_VERSION, defaultDbPath, migrate, openStore } from "./db.ts";
-export { type NewRun, type RunEnd, type RunRow, createRun, finishRun, findRun, listRuns } from "./runs.ts";
+export {
+  type NewRun,
+  type RunEnd,
+  type RunRow,
+  activeRuns,
+  autoRunName,
+  createRun,
+  finishRun,
+  findRun,
+  isActive,
+  listRuns,
+} from "./runs.ts";
 export {
   type ProcessRecord,
   type ProcessRow,
@@ -8,3 +19,11 @@ export {
   StoreWriter,
   listProcesses,
 } from "./processes.ts";
+export {
+  type PruneSelection,
+  type RemoveResult,
+  type RunSummary,
+  removeRuns,
+  selectPrune,
+  storeBytes,
+} from "./prune.ts";

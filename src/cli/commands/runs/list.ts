@@ -1,13 +1,13 @@
-import { defineCommand } from "../_define.ts";
-import { printJson, say } from "../../core/output.ts";
-import { Exit, TracerError } from "../../errors.ts";
-import { runsTable } from "../../run/format.ts";
-import { defaultDbPath, listRuns, openStore } from "../../store/index.ts";
+import { defineCommand } from "../../_define.ts";
+import { printJson, say } from "../../../core/output.ts";
+import { Exit, TracerError } from "../../../errors.ts";
+import { runsTable } from "../../../run/format.ts";
+import { defaultDbPath, listRuns, openStore } from "../../../store/index.ts";
 import { existsSync } from "node:fs";
-import { jsonFlag } from "../_shared.ts";
+import { jsonFlag } from "../../_shared.ts";
 
 export default defineCommand({
-  meta: { name: "runs", description: "List recorded runs, newest first" },
+  meta: { name: "runs", description: "List recorded runs, newest first (subcommands: list, rm, prune)" },
   args: {
     ...jsonFlag,
     limit: { type: "string", description: "How many runs (default 50)", valueHint: "N" },
