@@ -1,5 +1,5 @@
 /** The TTY table: the run header, the totals line, one row per step. */
-import { bytes, exitText, runHeader, seconds, table } from "../run/format.ts";
+import { bytes, exitText, paint, runHeader, seconds, table } from "../run/format.ts";
 import type { Report } from "./types.ts";
 
 export function totalsLines(r: Report): string[] {
@@ -19,7 +19,7 @@ export function renderTable(r: Report): string {
     s.startedAt === null ? "-" : `+${((s.startedAt - r.run.startedAt) / 1000).toFixed(3)}s`,
     s.durationMs === null ? "-" : seconds(s.durationMs * 1000),
     s.failed
-      ? `FAILED ${exitText(s.exitCode, s.signal, s.oomKilled)}`
+      ? (s.oomKilled ? paint.oom : paint.failed)(`FAILED ${exitText(s.exitCode, s.signal, s.oomKilled)}`)
       : exitText(s.exitCode, s.signal, s.oomKilled),
     seconds(s.cpuUs),
     bytes(s.peakRssKb * 1024),

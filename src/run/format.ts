@@ -1,4 +1,5 @@
 /** Text for `tracer run`'s summary, `tracer runs` and the minimal `tracer report`. */
+import { bold, plain, red, yellow } from "../core/output.ts";
 import type { ProcessRow, RunRow } from "../store/index.ts";
 
 export function bytes(n: number | null | undefined): string {
@@ -30,11 +31,28 @@ export function exitText(
   return "?";
 }
 
+/** Colour for a table on stdout (see core/output.ts): failures red, OOM kills bold red. */
+export const paint = {
+  failed: (s: string) => red(s, 1),
+  oom: (s: string) => bold(red(s, 1), 1),
+  warn: (s: string) => yellow(s, 1),
+};
+
+/** An exit cell: red unless it is a clean 0, bold red for an OOM kill. */
+export function exitCell(code: number | null | undefined, signal: number | null | undefined, oom = false) {
+  const text = exitText(code, signal, oom);
+  if (oom) return paint.oom(text);
+  return text === "0" || text === "?" ? text : paint.failed(text);
+}
+
 export function table(head: string[], rows: string[][], rightAligned: Set<number> = new Set()): string {
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  // widths of what is seen: colour codes take no columns
+  const len = (c: string) => plain(c).length;
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => len(r[i] ?? ""))));
+  const fill = (c: string, i: number) => " ".repeat(Math.max(0, w[i]! - len(c)));
   const line = (r: string[]) =>
     r
-      .map((c, i) => (i === r.length - 1 ? c : rightAligned.has(i) ? c.padStart(w[i]!) : c.padEnd(w[i]!)))
+      .map((c, i) => (i === r.length - 1 ? c : rightAligned.has(i) ? fill(c, i) + c : c + fill(c, i)))
       .join("  ")
       .trimEnd();
   return [line(head), ...rows.map(line)].join("\n");
@@ -49,8 +67,12 @@ export function runsTable(runs: RunRow[]): string {
     r.pipeline,
     when(r.startedAt),
     r.endedAt === null ? "-" : seconds((r.endedAt - r.startedAt) * 1000),
-    r.status,
-    exitText(r.exitCode, r.signal),
+    r.status === "failed"
+      ? paint.failed(r.status)
+      : r.status === "interrupted"
+        ? paint.warn(r.status)
+        : r.status,
+    exitCell(r.exitCode, r.signal),
     String(r.processes),
     runCommand(r, 60),
   ]);
@@ -98,7 +120,7 @@ export function processTable(run: RunRow, procs: ProcessRow[]): string {
     String(p.pid),
     p.startedAt === null ? "-" : `+${(Math.max(0, p.startedAt - run.startedAt) / 1000).toFixed(3)}s`,
     seconds(p.durationUs),
-    exitText(p.exitCode, p.signal, p.oomKilled),
+    exitCell(p.exitCode, p.signal, p.oomKilled),
     p.userUs === null ? "-" : seconds((p.userUs ?? 0) + (p.systemUs ?? 0)),
     bytes(p.peakRssKb === null ? null : p.peakRssKb * 1024),
     bytes(p.readBytes),
@@ -126,7 +148,7 @@ export function runHeader(r: RunRow): string {
     `pipeline  ${r.pipeline}`,
     `command   ${runCommand(r, 200)}`,
     `started   ${when(r.startedAt)} UTC on ${r.host}, wall ${wall}`,
-    `status    ${r.status}, exit ${exitText(r.exitCode, r.signal)}`,
+    `status    ${r.status === "failed" ? paint.failed(r.status) : r.status}, exit ${exitCell(r.exitCode, r.signal)}`,
     `capture   ${r.mode}, events lost: ${r.eventsLost}${lossDetail(r)}`,
   ];
   return lines.join("\n");

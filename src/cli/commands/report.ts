@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { defineCommand } from "../_define.ts";
-import { note, printJson, say, write } from "../../core/output.ts";
+import { note, plain, printJson, say, write } from "../../core/output.ts";
 import { Exit, TracerError } from "../../errors.ts";
 import { FORMATS, type Format, loadReport, renderReport } from "../../report/index.ts";
 import { processTable } from "../../run/format.ts";
@@ -49,14 +49,14 @@ export default defineCommand({
     },
   },
   run({ args }) {
+    const format = formatOf(args.format);
+    const price = priceOf(args["price-per-hour"]);
     const db = openStore(undefined, { readonly: true });
     if (args.json) {
       // the raw run and its processes (docs/CLI.md); --format json is the step report
       const run = findRun(db, args.run);
       return void printJson({ run, processes: listProcesses(db, run.id) });
     }
-    const format = formatOf(args.format);
-    const price = priceOf(args["price-per-hour"]);
     const rules = loadRules({ files: args.rules === undefined ? [] : [args.rules] });
     const report = loadReport(db, args.run, rules, price);
     if (format === "table" && args.output === undefined) {
@@ -67,7 +67,7 @@ export default defineCommand({
     const text = renderReport(report, format);
     if (args.output === undefined) return void write(1, text);
     try {
-      writeFileSync(args.output, text);
+      writeFileSync(args.output, format === "table" ? plain(text) : text);
     } catch (e) {
       throw new TracerError("E_WRITE", `cannot write ${args.output}: ${(e as Error).message}`, Exit.error, {
         cause: e,

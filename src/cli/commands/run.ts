@@ -1,5 +1,5 @@
 import { defineCommand } from "../_define.ts";
-import { note } from "../../core/output.ts";
+import { note, red } from "../../core/output.ts";
 import { Exit, TracerError } from "../../errors.ts";
 import { otlpForCommand } from "../../export/config.ts";
 import { otlpFlags } from "../_shared.ts";
@@ -65,7 +65,7 @@ export default defineCommand({
         const wall = seconds((r.child.endedAt - r.child.startedAt) * 1000);
         const loss = r.lost ? `, ${r.lost} events LOST` : "";
         note(
-          `tracer: run ${r.name}: ${r.processes} processes, ${wall}, exit ${exitText(r.child.exitCode, r.child.signal)}, capture ${r.mode}${loss} (tracer report ${r.runId.slice(0, 13)})`,
+          `tracer: run ${r.name}: ${r.processes} processes, ${wall}, exit ${r.child.status === 0 ? "0" : red(exitText(r.child.exitCode, r.child.signal))}, capture ${r.mode}${loss} (tracer report ${r.runId.slice(0, 13)})`,
         );
       }
       process.exitCode = r.child.status;
