@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createRun, finishRun, openStore } from "../src/store/index.ts";
+import { StoreWriter, createRun, finishRun, openStore } from "../src/store/index.ts";
 import { cleanupTemp, ensureBuilt, isolatedEnv, run, tempDir } from "./helpers/harness.ts";
 
 afterAll(cleanupTemp);
@@ -43,6 +43,11 @@ function store() {
     eventsLost: 0,
     mode: "m",
   });
+  // the failed run: one process killed by the OOM killer, one that exited 2
+  const w = new StoreWriter(db, "0190abcd-0000-7000-8000-000000000002");
+  w.process({ pid: 10, startTicks: 1, argv: ["bigmem"], startedAt: 2001, signal: 9, oomKilled: true });
+  w.process({ pid: 11, startTicks: 2, argv: ["step2"], startedAt: 2002, exitCode: 2 });
+  w.flush();
   db.close();
   return env;
 }
@@ -173,6 +178,17 @@ describe("colour", () => {
     expect(onTty(noNoColor, "runs")).toContain(`${ESC}31mfailed`);
     expect(onTty(env, "runs")).not.toContain(ESC);
     expect(onTty(noNoColor, "runs --color never")).not.toContain(ESC);
+  });
+
+  test("report: an OOM kill is marked bold red, a failed exit red", async () => {
+    const r = await run(["report", "0190abcd-0000-7000-8000-000000000002", "--color", "always"], { env });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`${ESC}1m${ESC}31mOOM killed${ESC}0m`);
+    expect(r.stdout).toMatch(/\x1b\[31m2\x1b\[0m .*step2/);
+    expect(r.stdout).toMatch(/^status +\x1b\[31mfailed/m);
+    const plain = await run(["report", "0190abcd-0000-7000-8000-000000000002"], { env });
+    expect(plain.stdout).toContain("OOM killed");
+    expect(plain.stdout).not.toContain(ESC);
   });
 
   test("report --output writes a table file without colour codes even with --color always", async () => {

@@ -6,6 +6,7 @@ const load = (p: Promise<{ default: AnyCommand }>) => p.then((m) => m.default);
 
 export default {
   ...list,
+  meta: { name: "runs", description: "List recorded runs, newest first; remove (rm) or prune them" },
   subCommands: {
     list: () => ({ ...list, meta: { ...list.meta, name: "list" } }),
     rm: () => load(import("./rm.ts")),

@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { jsonFlag } from "../../_shared.ts";
 
 export default defineCommand({
-  meta: { name: "runs", description: "List recorded runs, newest first (subcommands: list, rm, prune)" },
+  meta: { name: "runs", description: "List recorded runs, newest first" },
   args: {
     ...jsonFlag,
     limit: { type: "string", description: "How many runs (default 50)", valueHint: "N" },
