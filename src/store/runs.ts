@@ -155,7 +155,7 @@ function ambiguous(ref: string, what: string, rows: RawRun[]): never {
   const more = rows.length > MAX_CANDIDATES ? ["  …"] : [];
   const lines = runs.map((r) => `  ${r.id}  ${r.name}  ${new Date(r.startedAt).toISOString()}  ${r.status}`);
   throw new TracerError("E_RUN_AMBIGUOUS", [`"${ref}" ${what}:`, ...lines, ...more].join("\n"), Exit.usage, {
-    hint: `give one run's id (or a longer id prefix), e.g. tracer report ${runs[0]!.id}`,
+    hint: "give one run's full id (or an id prefix only it has)",
     details: {
       candidates: runs.map((r) => ({ id: r.id, name: r.name, startedAt: r.startedAt, status: r.status })),
     },

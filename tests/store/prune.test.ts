@@ -262,6 +262,24 @@ describe("runs rm", () => {
     expect(count(path, "runs")).toBe(4);
     expect(count(path, "processes")).toBe(15);
 
+    // a run whose recorder died (interrupted) is not active: it can be removed
+    const db2 = openStore(path);
+    createRun(db2, {
+      id: "dead-run",
+      name: "dead",
+      pipeline: "p",
+      command: ["x"],
+      cwd: "/",
+      host: "h",
+      mode: "proc-poll",
+      recorderPid: 2147483646,
+      startedAt: T0,
+    });
+    db2.close();
+    const dead = await run(["runs", "rm", "dead", "--json"], { env });
+    expect(dead.code).toBe(0);
+    expect(JSON.parse(dead.stdout).removed).toMatchObject([{ id: "dead-run", status: "interrupted" }]);
+
     const gone = await run(["runs", "rm", ids[0]!], { env });
     expect(gone.code).toBe(1);
     expect(gone.stderr).toContain(`no run "${ids[0]}"`);
