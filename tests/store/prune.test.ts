@@ -5,7 +5,7 @@
  */
 import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
-import { statSync } from "node:fs";
+import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Outbox, queuedForRuns } from "../../src/export/outbox.ts";
 import { runResource } from "../../src/export/otlp.ts";
@@ -19,7 +19,7 @@ import {
   listRuns,
   openStore,
 } from "../../src/store/index.ts";
-import { cleanupTemp, ensureBuilt, isolatedEnv, run } from "../helpers/harness.ts";
+import { BIN, cleanupTemp, ensureBuilt, isolatedEnv, run, tempDir, waitFor } from "../helpers/harness.ts";
 
 afterAll(cleanupTemp);
 await ensureBuilt();
@@ -224,6 +224,37 @@ describe("runs prune", () => {
   });
 });
 
+test("prune --keep 0 while `tracer run` records: the live run is left alone and finishes normally", async () => {
+  const env = isolatedEnv();
+  const db = openStore(storeOf(env));
+  fill(db, 3);
+  db.close();
+  const dir = tempDir();
+  const fifo = join(dir, "go");
+  expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
+  // the recorded command waits until the test writes to the FIFO
+  const live = Bun.spawn([BIN, "run", "--name", "live", "--", "sh", "-c", `read x < ${fifo}; exit 4`], {
+    env,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  await waitFor(
+    async () => (await run(["runs", "--json"], { env })).stdout.includes('"live"'),
+    10_000,
+    "the run",
+  );
+  const r = await run(["runs", "prune", "--keep", "0", "--json"], { env });
+  expect(r.code).toBe(0);
+  const j = JSON.parse(r.stdout);
+  expect(j.removed).toHaveLength(3);
+  expect(j.skippedActive).toMatchObject([{ name: "live", status: "running" }]);
+  expect(j.left).toBe(1);
+  writeFileSync(fifo, "go\n");
+  expect(await live.exited).toBe(4);
+  const rep = JSON.parse((await run(["report", "live", "--json"], { env })).stdout);
+  expect(rep.run).toMatchObject({ status: "failed", exitCode: 4 });
+  expect(rep.processes.length).toBeGreaterThanOrEqual(1);
+});
+
 describe("runs rm", () => {
   test("removes the runs named; refuses a run being recorded; lists the candidates of an ambiguous name", async () => {
     const env = isolatedEnv();
@@ -254,6 +285,11 @@ describe("runs rm", () => {
     expect(live.code).toBe(1);
     expect(live.stderr).toContain("is being recorded");
     expect(count(path, "runs")).toBe(7); // all or nothing: r2 is still there
+
+    const dry = await run(["runs", "rm", "r2", "--dry-run"], { env });
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toStartWith("would remove 1 run (5 processes)");
+    expect(count(path, "runs")).toBe(7);
 
     const ok = await run(["runs", "rm", ids[0]!, "r2", ids[3]!.slice(0, 30)], { env });
     expect(ok.stderr).toBe("");
