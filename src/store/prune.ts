@@ -120,7 +120,8 @@ const pragma = (db: Database, name: string) =>
 
 /**
  * Give freed pages back to the file system: incremental_vacuum in steps of VACUUM_PAGES, then a
- * checkpoint that truncates the WAL. `active` says a run is being recorded (no full VACUUM then).
+ * checkpoint that truncates the WAL. `active` says a run is being recorded: no full VACUUM then, and a
+ * checkpoint that waits for no one.
  */
 export function reclaim(db: Database, bytesBefore: number, active: boolean): Reclaim {
   let converted = false;
@@ -140,7 +141,8 @@ export function reclaim(db: Database, bytesBefore: number, active: boolean): Rec
       if (left >= free) break;
       free = left;
     }
-  db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  // TRUNCATE waits for other connections (holding off writers meanwhile): only when nothing records
+  db.exec(`PRAGMA wal_checkpoint(${active ? "PASSIVE" : "TRUNCATE"})`);
   return { bytesBefore, bytesAfter: storeBytes(db), converted, conversionDeferred };
 }
 
