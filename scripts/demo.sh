@@ -25,5 +25,7 @@ echo
 html="$out/$name.html"
 "$TRACER" report "$name" --format html --output "$html"
 echo
+echo "tracer is $TRACER: call it by that path, or in this shell: export PATH=\"$(dirname "$TRACER"):\$PATH\""
+echo "this run again: TRACER_STATE_DIR=$TRACER_STATE_DIR $TRACER report $name"
 echo "HTML report: $html"
 exit "$rc"

@@ -29,12 +29,15 @@ export class TracerError extends Error {
     readonly code: string,
     message: string,
     readonly exitCode: ExitCode = Exit.error,
-    options?: { cause?: unknown; hint?: string },
+    options?: { cause?: unknown; hint?: string; details?: Record<string, unknown> },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.hint = options?.hint;
+    this.details = options?.details;
   }
   readonly hint: string | undefined;
+  /** extra fields for `--json` errors (e.g. the candidates of an ambiguous run reference) */
+  readonly details: Record<string, unknown> | undefined;
 }
 
 export const refused = (code: string, message: string, hint?: string) =>

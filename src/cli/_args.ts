@@ -6,6 +6,8 @@
  *
  * Forms: `--name value`, `--name=value`, `-a value` (alias), `--flag`, `--no-flag`, `--flag=true|false`;
  * `-` and negative numbers are positionals; everything after `--` belongs to the command (rawArgs).
+ * A last positional whose valueHint ends in "..." (e.g. `RUN...`) takes every remaining positional: the
+ * first is `args[name]`, all of them are in `args._`.
  */
 import type { ArgDef, ArgsDef, ParsedArgs } from "citty";
 import { Exit, TracerError } from "../errors.ts";
@@ -36,9 +38,10 @@ export function parseArgv(defs: ArgsDef, tokens: string[]): ParsedArgs {
       break;
     }
     if (!isFlag(t)) {
-      const slot = positionals[rest.length];
+      const last = positionals[positionals.length - 1];
+      const slot = positionals[rest.length] ?? (last?.[1].valueHint?.endsWith("...") ? last : undefined);
       if (!slot) throw usageError(`unexpected argument "${t}" (see --help)`);
-      out[slot[0]] = t;
+      if (slot === positionals[rest.length]) out[slot[0]] = t;
       rest.push(t);
       continue;
     }
@@ -64,7 +67,7 @@ export function parseArgv(defs: ArgsDef, tokens: string[]): ParsedArgs {
   }
   for (const [name, def] of positionals)
     if (out[name] === undefined && def.required !== false)
-      throw usageError(`missing ${(def.valueHint ?? name).toUpperCase()} (see --help)`);
+      throw usageError(`missing ${(def.valueHint ?? name).replace(/\.+$/, "").toUpperCase()} (see --help)`);
   for (const [name, def] of Object.entries(defs))
     if (def.type !== "positional" && def.required && out[name] === undefined)
       throw usageError(`option "--${name}" is required (see --help)`);

@@ -1,12 +1,14 @@
 /**
  * The CLI runner: resolves the command, answers --help / --version (citty renders usage), parses its
  * arguments strictly (./_args.ts), runs it, and turns errors into one clean line and a documented exit
- * code. Everything after `--` belongs to the user's command and is never inspected.
+ * code — or, under `--json`, into `{"error":{"code","message","hint"}}` on stdout (docs/CLI.md).
+ * Global flags, taken out before the command parses its own: `--verbose`, `--color auto|always|never`.
+ * Everything after `--` belongs to the user's command and is never inspected.
  */
 import type { CommandDef } from "citty";
 import { parseArgv } from "./_args.ts";
 import { Exit, TracerError, errnoOf } from "../errors.ts";
-import { dim, forFd, red, write } from "../core/output.ts";
+import { type ColorMode, dim, forFd, printJson, red, setColor, write } from "../core/output.ts";
 import { VERSION } from "../version.ts";
 import { sanitizeLines } from "../core/sanitize.ts";
 
@@ -41,25 +43,55 @@ async function resolveCommand(root: Cmd, head: string[]) {
 /** citty renders --help; it (and node:util) loads only then. */
 const usage = async (cmd: Cmd, parent?: Cmd) => (await import("citty")).renderUsage(cmd, parent);
 
-export async function runCli(root: Cmd, argv: string[]): Promise<void> {
+const COLOR_MODES: readonly ColorMode[] = ["auto", "always", "never"];
+
+/** Take the global flags out of the arguments before `--`; the rest is the command's. */
+function globalFlags(argv: string[]) {
   const dd = argv.indexOf("--");
   const head = dd < 0 ? argv : argv.slice(0, dd);
-  const verbose = head.includes("--verbose") || process.env.TRACER_DEBUG === "1";
-  const rawArgs = verbose ? argv.filter((a, i) => a !== "--verbose" || (dd >= 0 && i > dd)) : argv;
+  const kept: string[] = [];
+  let verbose = false;
+  let color: string | undefined;
+  for (let i = 0; i < head.length; i++) {
+    const a = head[i]!;
+    if (a === "--verbose") verbose = true;
+    else if (a === "--color") color = head[++i] ?? "";
+    else if (a.startsWith("--color=")) color = a.slice(8);
+    else kept.push(a);
+  }
+  return {
+    head: kept,
+    argv: dd < 0 ? kept : [...kept, ...argv.slice(dd)],
+    verbose,
+    color,
+    json: kept.includes("--json"),
+  };
+}
+
+export async function runCli(root: Cmd, argv: string[]): Promise<void> {
+  const g = globalFlags(argv);
+  const verbose = g.verbose || process.env.TRACER_DEBUG === "1";
+  const { head, argv: rawArgs } = g;
   try {
+    if (g.color !== undefined) {
+      if (!(COLOR_MODES as string[]).includes(g.color))
+        throw usageError(`--color must be one of ${COLOR_MODES.join(", ")}, got "${g.color}"`);
+      setColor(g.color as ColorMode);
+    }
     if (head.length === 1 && ["--version", "-v", "-V"].includes(head[0]!)) {
       write(1, `${VERSION}\n`);
       return;
     }
-    const { cmd, parent, used } = await resolveCommand(
-      root,
-      head.filter((a) => a !== "--verbose"),
-    );
+    const { cmd, parent, used } = await resolveCommand(root, head);
     if (head.includes("--help") || head.includes("-h")) {
       write(1, `${forFd(await usage(cmd, parent), 1)}\n`);
       return;
     }
     if (!cmd.run) {
+      if (g.json) {
+        const subs = Object.keys((cmd.subCommands && (await resolve(cmd.subCommands))) ?? {});
+        throw usageError(`missing command (commands: ${subs.filter((k) => !k.startsWith("_")).join(", ")})`);
+      }
       write(2, `${forFd(await usage(cmd, parent), 2)}\n`);
       process.exitCode = Exit.usage;
       return;
@@ -68,14 +100,30 @@ export async function runCli(root: Cmd, argv: string[]): Promise<void> {
     const args = parseArgv(cmd.args ? await resolve(cmd.args) : {}, rest);
     await cmd.run({ rawArgs: rest, args, cmd, data: undefined });
   } catch (e) {
-    report(e, verbose);
+    report(e, verbose, g.json);
   }
 }
 
-function report(e: unknown, verbose: boolean) {
+/** The `--json` form of an error (docs/CLI.md): on stdout, where the command's JSON would have been. */
+export function errorJson(e: unknown) {
+  const t = e instanceof TracerError ? e : undefined;
+  return {
+    error: {
+      code: t?.code ?? "E_INTERNAL",
+      message: t ? t.message : `internal error: ${(e as Error)?.message ?? String(e)}`,
+      hint: t?.hint ?? null,
+      ...t?.details,
+    },
+  };
+}
+
+function report(e: unknown, verbose: boolean, json: boolean) {
   // the reader of our output went away (`tracer report | head`): nothing left to say to anyone
   if (errnoOf(e) === "EPIPE") return;
-  if (e instanceof TracerError) {
+  if (json) {
+    printJson(errorJson(e));
+    process.exitCode = e instanceof TracerError ? e.exitCode : Exit.error;
+  } else if (e instanceof TracerError) {
     // a message may quote recorded data (a run name, a path): shown, never interpreted
     write(2, `${red("tracer:")} ${sanitizeLines(e.message)}\n`);
     if (e.hint) write(2, `${dim(`  hint: ${sanitizeLines(e.hint)}`)}\n`);

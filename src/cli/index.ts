@@ -15,7 +15,7 @@ export const commands = {
   doctor: () => load(import("./commands/doctor.ts")),
   net: () => load(import("./commands/net.ts")),
   run: () => load(import("./commands/run.ts")),
-  runs: () => load(import("./commands/runs.ts")),
+  runs: () => load(import("./commands/runs/index.ts")),
   report: () => load(import("./commands/report.ts")),
   rules: () => load(import("./commands/rules.ts")),
   verify: () => load(import("./commands/verify.ts")),
@@ -28,6 +28,15 @@ export const commands = {
 export const root: CommandDef = {
   meta: { name: "tracer", version: VERSION, description: "See what your pipelines actually did" },
   subCommands: commands,
+  // global flags, taken out by the runner (./_run.ts) before a command parses its own; listed for --help
+  args: {
+    color: {
+      type: "string",
+      description: "Colour: auto (a terminal without NO_COLOR), always, never",
+      valueHint: "auto|always|never",
+    },
+    verbose: { type: "boolean", description: "Print an error's causes and stack" },
+  },
 };
 
 export const main = (argv: string[]) => runCli(root, argv);

@@ -1,5 +1,6 @@
 /**
- * Output for the CLI: stdout for results, stderr for diagnostics; NO_COLOR honoured.
+ * Output for the CLI: stdout for results, stderr for diagnostics. Colour only on a terminal, never
+ * with NO_COLOR set (non-empty) or TERM=dumb; the global `--color always|never` overrides both (setColor).
  *
  * Written with plain write(2) (fs.writeSync) rather than process.stdout/stderr: the first touch of
  * those streams loads Node's whole stream machinery, which measured 4–14 ms of a 17 ms command start.
@@ -53,15 +54,29 @@ export function isTty(fd: Fd): boolean {
   return known;
 }
 
-const useColor = (fd: Fd) => !process.env.NO_COLOR && process.env.TERM !== "dumb" && isTty(fd);
+export type ColorMode = "auto" | "always" | "never";
+let colorMode: ColorMode = "auto";
+/** `--color`: always / never override the terminal test and NO_COLOR; auto (the default) applies them. */
+export const setColor = (mode: ColorMode) => {
+  colorMode = mode;
+};
+
+/** Should text for `fd` carry colour codes? */
+export const useColor = (fd: Fd) =>
+  colorMode === "auto"
+    ? !process.env.NO_COLOR && process.env.TERM !== "dumb" && isTty(fd)
+    : colorMode === "always";
 
 const wrap =
   (code: number) =>
   (s: string, fd: Fd = 2) =>
     useColor(fd) ? `\x1b[${code}m${s}\x1b[0m` : s;
 
+const SGR = /\x1b\[[0-9;]*m/g;
+/** `s` without colour codes (SGR sequences). */
+export const plain = (s: string) => s.replace(SGR, "");
 /** Text that may carry colour codes (a library's), made plain when `fd` should get no colour. */
-export const forFd = (s: string, fd: Fd) => (useColor(fd) ? s : s.replace(/\x1b\[[0-9;]*m/g, ""));
+export const forFd = (s: string, fd: Fd) => (useColor(fd) ? s : plain(s));
 
 export const red = wrap(31);
 export const green = wrap(32);

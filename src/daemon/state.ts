@@ -2,6 +2,7 @@
 import { DaemonRecording, type RecordingStats } from "./recording.ts";
 import type { OtlpConfig } from "../export/config.ts";
 import { log } from "./log.ts";
+import { autoRunName } from "../store/runs.ts";
 
 export interface RunInfo {
   id: string;
@@ -53,9 +54,10 @@ export class DaemonState {
   /** Begin a run and its recording; a recording that cannot start leaves the run named but says why. */
   async start(name: string | undefined, pipeline: string | undefined, record = true): Promise<RunInfo> {
     const now = new Date();
+    const id = Bun.randomUUIDv7();
     const run: RunInfo = {
-      id: Bun.randomUUIDv7(),
-      name: name || `run-${now.toISOString().replace(/[-:]/g, "").slice(0, 15)}`,
+      id,
+      name: name || autoRunName(id, now),
       pipeline: pipeline || "default",
       startedAt: now.toISOString(),
     };

@@ -3,16 +3,16 @@
  * the outbox and try to send for a bounded time. What is not sent stays queued for the next attempt
  * (the next `tracer run` with export on drains it). Never throws: returns a summary for the caller.
  */
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import type { Database } from "bun:sqlite";
-import { ensureSecureDir, resolveDirs } from "../core/dirs.ts";
+import { ensureSecureDir } from "../core/dirs.ts";
 import { type RunRow, findRun, listProcesses, openStore } from "../store/index.ts";
 import { describeOtlp, type OtlpConfig } from "./config.ts";
 import { Exporter } from "./exporter.ts";
 import type { ExportProcess, ExportRun, ExportSystemSample } from "./types.ts";
 
-export const OUTBOX_FILE = "otlp-outbox.db";
-export const defaultOutboxPath = () => join(resolveDirs().state, OUTBOX_FILE);
+export { OUTBOX_FILE, defaultOutboxPath } from "./outbox.ts";
+import { defaultOutboxPath } from "./outbox.ts";
 
 const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
 

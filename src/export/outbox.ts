@@ -5,10 +5,16 @@
  * The backlog is bounded: past `maxItems`, the oldest items are dropped and counted.
  */
 import { Database } from "bun:sqlite";
-import { basename, dirname } from "node:path";
+import { existsSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { resolveDirs } from "../core/dirs.ts";
 import { privateFile, trustDir } from "../core/trusted.ts";
 import { Exit, TracerError } from "../errors.ts";
 import type { Signal } from "./config.ts";
+
+export const OUTBOX_FILE = "otlp-outbox.db";
+/** The outbox beside the store, in the state dir. */
+export const defaultOutboxPath = () => join(resolveDirs().state, OUTBOX_FILE);
 
 export interface OutboxRow {
   id: number;
@@ -218,4 +224,37 @@ export class Outbox {
   close() {
     this.db.close();
   }
+}
+
+/**
+ * Units (spans, data points) still queued in the outbox at `path` for each of `runIds` (absent: none).
+ * Read-only: `runs rm`/`prune` leave these alone, so a removed run's telemetry still goes out, and
+ * leaves the outbox only once the collector accepted it.
+ */
+export function queuedForRuns(path: string, runIds: readonly string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  if (!runIds.length || !existsSync(path)) return out;
+  const db = new Database(path, { readonly: true });
+  try {
+    db.exec("PRAGMA busy_timeout = 5000");
+    const want = new Set(runIds);
+    // one row per resource (one resource per run): parse each once
+    const rows = db.query("SELECT resource, SUM(units) AS n FROM items GROUP BY resource").all() as {
+      resource: string;
+      n: number;
+    }[];
+    for (const r of rows) {
+      let id: unknown;
+      try {
+        const res = JSON.parse(r.resource) as {
+          attributes?: { key: string; value: { stringValue?: string } }[];
+        };
+        id = res.attributes?.find((a) => a.key === "tracer.run.id")?.value.stringValue;
+      } catch {}
+      if (typeof id === "string" && want.has(id)) out.set(id, (out.get(id) ?? 0) + r.n);
+    }
+  } finally {
+    db.close();
+  }
+  return out;
 }

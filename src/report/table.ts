@@ -1,5 +1,5 @@
 /** The TTY table: the run header, the totals line, one row per step. */
-import { bytes, exitText, runHeader, seconds, writeTable } from "../run/format.ts";
+import { type Cell, bytes, exitText, paint, runHeader, seconds, writeTable } from "../run/format.ts";
 import type { Report } from "./types.ts";
 
 /**
@@ -26,14 +26,14 @@ export function totalsLines(r: Report): string[] {
 }
 
 export function renderTable(r: Report): string {
-  const stepRow = (i: number) => {
+  const stepRow = (i: number): Cell[] => {
     const s = r.steps[i]!;
     return [
       String(s.index),
       s.startedAt === null ? "-" : `+${((s.startedAt - r.run.startedAt) / 1000).toFixed(3)}s`,
       s.durationMs === null ? "-" : seconds(s.durationMs * 1000),
       s.failed
-        ? `FAILED ${exitText(s.exitCode, s.signal, s.oomKilled)}`
+        ? (s.oomKilled ? paint.oom : paint.failed)(`FAILED ${exitText(s.exitCode, s.signal, s.oomKilled)}`)
         : exitText(s.exitCode, s.signal, s.oomKilled),
       seconds(s.cpuUs),
       peakText(s),

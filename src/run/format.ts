@@ -1,4 +1,5 @@
 /** Text for `tracer run`'s summary, `tracer runs` and the minimal `tracer report`. */
+import { bold, red, yellow } from "../core/output.ts";
 import { sanitize } from "../core/sanitize.ts";
 import { youngCollector } from "../core/young.ts";
 import { buildTree, walk } from "../steps/_tree.ts";
@@ -33,6 +34,33 @@ export function exitText(
   return "?";
 }
 
+/** A cell that is painted (coloured) after its text is sanitised. */
+export interface Styled {
+  text: string;
+  paint: (s: string) => string;
+}
+/** A table cell: text that may be recorded data (sanitised by the table writer), or styled text. */
+export type Cell = string | Styled;
+const cellText = (c: Cell) => sanitize(typeof c === "string" ? c : c.text);
+
+/** Colour for a table on stdout (see core/output.ts): failures red, OOM kills bold red. */
+export const paint = {
+  failed: (text: string): Styled => ({ text, paint: (s) => red(s, 1) }),
+  oom: (text: string): Styled => ({ text, paint: (s) => bold(red(s, 1), 1) }),
+  warn: (text: string): Styled => ({ text, paint: (s) => yellow(s, 1) }),
+};
+
+/** An exit cell: red unless it is a clean 0, bold red for an OOM kill. */
+export function exitCell(
+  code: number | null | undefined,
+  signal: number | null | undefined,
+  oom = false,
+): Cell {
+  const text = exitText(code, signal, oom);
+  if (oom) return paint.oom(text);
+  return text === "0" || text === "?" ? text : paint.failed(text);
+}
+
 /**
  * A table written in chunks: columns padded to their widest cell, the last column not padded. Rows come
  * from `rowAt(i)`, called twice per row (widths first, then the lines), so no row is kept: memory stays
@@ -42,35 +70,36 @@ export function exitText(
 export function writeTable(
   head: string[],
   count: number,
-  rowAt: (i: number) => string[],
+  rowAt: (i: number) => Cell[],
   rightAligned: Set<number>,
   out: (chunk: string) => void,
 ): void {
-  // every cell sanitised (recorded data: src/core/sanitize.ts); plain text is returned as is
-  const cells = (i: number) => rowAt(i).map(sanitize);
   const w = head.map((h) => h.length);
   const tick = youngCollector();
   for (let i = 0; i < count; i++) {
     tick();
-    const r = cells(i);
+    const r = rowAt(i);
     for (let c = 0; c < w.length - 1; c++) {
-      const n = (r[c] ?? "").length;
+      const n = cellText(r[c] ?? "").length;
       if (n > w[c]!) w[c] = n;
     }
   }
-  const line = (r: string[]) => {
+  const line = (r: Cell[]) => {
     let s = "";
     for (let c = 0; c < r.length; c++) {
-      const cell = r[c]!;
+      const text = cellText(r[c]!);
+      // colour goes around the sanitised text, padding outside it: escapes take no columns
+      const shown = typeof r[c] === "string" ? text : (r[c] as Styled).paint(text);
+      const fill = c === r.length - 1 ? "" : " ".repeat(Math.max(0, w[c]! - text.length));
       if (c > 0) s += "  ";
-      s += c === r.length - 1 ? cell : rightAligned.has(c) ? cell.padStart(w[c]!) : cell.padEnd(w[c]!);
+      s += rightAligned.has(c) ? fill + shown : shown + fill;
     }
     return `${s.trimEnd()}\n`;
   };
   let chunk = line(head);
   for (let i = 0; i < count; i++) {
     tick();
-    chunk += line(cells(i));
+    chunk += line(rowAt(i));
     if (chunk.length >= 1 << 16) {
       out(chunk);
       chunk = "";
@@ -80,7 +109,7 @@ export function writeTable(
 }
 
 /** A whole table as one string (no trailing newline): writeTable into memory, for small tables. */
-export function table(head: string[], rows: string[][], rightAligned: Set<number> = new Set()): string {
+export function table(head: string[], rows: Cell[][], rightAligned: Set<number> = new Set()): string {
   const parts: string[] = [];
   writeTable(
     head,
@@ -101,8 +130,12 @@ export function runsTable(runs: RunRow[]): string {
     r.pipeline,
     when(r.startedAt),
     r.endedAt === null ? "-" : seconds((r.endedAt - r.startedAt) * 1000),
-    r.status,
-    exitText(r.exitCode, r.signal),
+    r.status === "failed"
+      ? paint.failed(r.status)
+      : r.status === "interrupted"
+        ? paint.warn(r.status)
+        : r.status,
+    exitCell(r.exitCode, r.signal),
     String(r.processes),
     runCommand(r, 60),
   ]);
@@ -180,13 +213,13 @@ const runCommand = (r: RunRow, max: number) =>
 /** The process table, in tree order, written in chunks to `out` (see writeTable). */
 export function writeProcessTable(run: RunRow, procs: TableProcess[], out: (chunk: string) => void): void {
   const { order, depth } = treeOrder(procs);
-  const rowAt = (i: number) => {
+  const rowAt = (i: number): Cell[] => {
     const p = order[i]!;
     return [
       String(p.pid),
       p.startedAt === null ? "-" : `+${(Math.max(0, p.startedAt - run.startedAt) / 1000).toFixed(3)}s`,
       seconds(p.durationUs),
-      exitText(p.exitCode, p.signal, p.oomKilled),
+      exitCell(p.exitCode, p.signal, p.oomKilled),
       p.userUs === null ? "-" : seconds((p.userUs ?? 0) + (p.systemUs ?? 0)),
       bytes(p.peakRssKb === null ? null : p.peakRssKb * 1024),
       bytes(p.readBytes),
@@ -226,7 +259,13 @@ export function runHeader(r: RunRow): string {
     `status    ${r.status}, exit ${exitText(r.exitCode, r.signal)}`,
     `capture   ${r.mode}, events lost: ${r.eventsLost}${lossDetail(r)}, argv lost: ${r.argvLost ?? 0}`,
   ];
-  return lines.map(sanitize).join("\n");
+  const text = lines.map(sanitize).join("\n");
+  // status and exit are tracer's own words: coloured after sanitising
+  if (r.status !== "failed") return text;
+  return text.replace(
+    /^status {4}failed, exit (.*)$/m,
+    (_, exit: string) => `status    ${red("failed", 1)}, exit ${red(exit, 1)}`,
+  );
 }
 
 /** What `tracer run`'s closing line needs (a TraceResult fits). */

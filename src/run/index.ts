@@ -9,7 +9,7 @@ import { openSources } from "../observe/sources.ts";
 import { Recorder } from "../observe/recorder.ts";
 import { Sampler } from "../observe/sampler.ts";
 import type { CaptureMode, CaptureSource } from "../observe/types.ts";
-import { StoreWriter, createRun, finishRun, openStore } from "../store/index.ts";
+import { StoreWriter, autoRunName, createRun, finishRun, openStore } from "../store/index.ts";
 import { type ChildEnd, NotRunnable, Supervisor } from "./supervisor.ts";
 import { sanitizeLines } from "../core/sanitize.ts";
 
@@ -54,14 +54,12 @@ function lossReasons(sources: CaptureSource[]): Record<string, number> {
   return out;
 }
 
-export const defaultRunName = (d = new Date()) => `run-${d.toISOString().replace(/[-:]/g, "").slice(0, 15)}`;
-
 export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   // tracer leaves the caller's directory once CMD runs: every path it needs is resolved now
   const cwd = process.cwd();
   const db = openStore(o.dbPath);
   const runId = Bun.randomUUIDv7();
-  const name = o.name || defaultRunName();
+  const name = o.name || autoRunName(runId);
   const writer = new StoreWriter(db, runId);
   let watcher: ExecWatcher | undefined;
   const recorder = new Recorder(writer, process.pid, {

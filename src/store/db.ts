@@ -51,6 +51,8 @@ export function openStore(path = defaultDbPath(), opts: OpenOptions = {}): Datab
   }
   db.exec("PRAGMA busy_timeout = 5000");
   if (!opts.readonly) {
+    // effective only on a new, empty file (before WAL and the first table): `runs prune` reclaims space
+    db.exec("PRAGMA auto_vacuum = INCREMENTAL");
     db.exec("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA synchronous = NORMAL");
     db.exec("PRAGMA foreign_keys = ON");

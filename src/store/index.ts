@@ -1,5 +1,16 @@
 export { DB_FILE, SCHEMA_VERSION, defaultDbPath, migrate, openStore, storeExists } from "./db.ts";
-export { type NewRun, type RunEnd, type RunRow, createRun, finishRun, findRun, listRuns } from "./runs.ts";
+export {
+  type NewRun,
+  type RunEnd,
+  type RunRow,
+  activeRuns,
+  autoRunName,
+  createRun,
+  finishRun,
+  findRun,
+  isActive,
+  listRuns,
+} from "./runs.ts";
 export {
   type ProcessRecord,
   type ProcessRow,
@@ -10,3 +21,11 @@ export {
   listProcesses,
   listReportProcesses,
 } from "./processes.ts";
+export {
+  type PruneSelection,
+  type RemoveResult,
+  type RunSummary,
+  removeRuns,
+  selectPrune,
+  storeBytes,
+} from "./prune.ts";

@@ -99,18 +99,48 @@ const decode = (r: RawRun): RunRow => ({
   status: r.status === "running" && r.endedAt === null && !alive(r.recorderPid) ? "interrupted" : r.status,
 });
 
+/** The newest `limit` runs (-1: all), newest first. */
 export function listRuns(db: Database, limit = 50): RunRow[] {
   return (db.query(`${SELECT} ORDER BY r.started_at DESC LIMIT ?`).all(limit) as RawRun[]).map(decode);
 }
 
-/** A run by id, id prefix or name (the newest of that name); the newest run when `ref` is undefined. */
+/**
+ * An automatic run name, unique in practice: the UTC start to the second (readable, sortable) and 6
+ * random hex digits from the run id (a UUIDv7's random tail), e.g. `run-20261129T133620-4f2a9c`.
+ */
+export const autoRunName = (id: string, d = new Date()) =>
+  `run-${d.toISOString().replace(/[-:]/g, "").slice(0, 15)}-${id.replace(/-/g, "").slice(-6)}`;
+
+/** A run that is still being recorded (its recorder is alive): never removed, never pruned. */
+export const isActive = (r: Pick<RunRow, "status">) => r.status === "running";
+
+/** The runs being recorded now (their recorder is alive). */
+export const activeRuns = (db: Database): RunRow[] =>
+  (db.query(`${SELECT} WHERE r.status = 'running' AND r.ended_at IS NULL`).all() as RawRun[])
+    .map(decode)
+    .filter(isActive);
+
+/** At most this many candidates are listed when a reference is ambiguous. */
+const MAX_CANDIDATES = 10;
+
+/**
+ * A run by id, exact name or id prefix (≥ 4 characters); the newest run when `ref` is undefined.
+ * Throws E_RUN_NOT_FOUND (exit 1), or E_RUN_AMBIGUOUS (exit 2) when a name or prefix fits several
+ * runs: the error lists them (message, and `details.candidates` for --json).
+ */
 export function findRun(db: Database, ref?: string): RunRow {
-  const row =
-    ref === undefined
-      ? db.query(`${SELECT} ORDER BY r.started_at DESC LIMIT 1`).get()
-      : (db.query(`${SELECT} WHERE r.id = ?`).get(ref) ??
-        db.query(`${SELECT} WHERE r.name = ? ORDER BY r.started_at DESC LIMIT 1`).get(ref) ??
-        prefixMatch(db, ref));
+  let row: unknown;
+  if (ref === undefined) row = db.query(`${SELECT} ORDER BY r.started_at DESC LIMIT 1`).get();
+  else {
+    row = db.query(`${SELECT} WHERE r.id = ?`).get(ref);
+    if (!row) {
+      const named = db
+        .query(`${SELECT} WHERE r.name = ? ORDER BY r.started_at DESC LIMIT ?`)
+        .all(ref, MAX_CANDIDATES + 1) as RawRun[];
+      if (named.length > 1) ambiguous(ref, `names ${count(db, "r.name = ?", ref)} runs`, named);
+      row = named[0] ?? prefixMatch(db, ref);
+    }
+  }
   if (!row)
     throw new TracerError(
       "E_RUN_NOT_FOUND",
@@ -121,9 +151,27 @@ export function findRun(db: Database, ref?: string): RunRow {
   return decode(row as RawRun);
 }
 
+const count = (db: Database, where: string, v: string) =>
+  (db.query(`SELECT count(*) AS n FROM runs r WHERE ${where}`).get(v) as { n: number }).n;
+
+function ambiguous(ref: string, what: string, rows: RawRun[]): never {
+  const runs = rows.slice(0, MAX_CANDIDATES).map(decode);
+  const more = rows.length > MAX_CANDIDATES ? ["  …"] : [];
+  const lines = runs.map((r) => `  ${r.id}  ${r.name}  ${new Date(r.startedAt).toISOString()}  ${r.status}`);
+  throw new TracerError("E_RUN_AMBIGUOUS", [`"${ref}" ${what}:`, ...lines, ...more].join("\n"), Exit.usage, {
+    hint: "give one run's full id (or an id prefix only it has)",
+    details: {
+      candidates: runs.map((r) => ({ id: r.id, name: r.name, startedAt: r.startedAt, status: r.status })),
+    },
+  });
+}
+
 function prefixMatch(db: Database, ref: string) {
   if (ref.length < 4) return null;
-  const rows = db.query(`${SELECT} WHERE r.id LIKE ? || '%' LIMIT 2`).all(ref);
-  if (rows.length > 1) throw new TracerError("E_RUN_AMBIGUOUS", `"${ref}" matches several runs`, Exit.usage);
+  const rows = db
+    .query(`${SELECT} WHERE substr(r.id, 1, length(?1)) = ?1 ORDER BY r.started_at DESC LIMIT ?2`)
+    .all(ref, MAX_CANDIDATES + 1) as RawRun[];
+  if (rows.length > 1)
+    ambiguous(ref, `matches several runs (${count(db, "substr(r.id, 1, length(?1)) = ?1", ref)})`, rows);
   return rows[0] ?? null;
 }

@@ -201,11 +201,11 @@ describe("the compiled binary", () => {
       ["terminate"],
     ]) {
       const r = await run(args, { env: linked });
-      expect({ args, code: r.code, first: r.stderr.split("\n")[0] }).toEqual({
-        args,
-        code: 3,
-        first: message,
-      });
+      // under --json the error is a JSON object on stdout (docs/CLI.md), with the same message
+      const first = args.includes("--json")
+        ? `tracer: ${JSON.parse(r.stdout).error.message}`
+        : r.stderr.split("\n")[0];
+      expect({ args, code: r.code, first }).toEqual({ args, code: 3, first: message });
     }
   });
 

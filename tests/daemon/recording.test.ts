@@ -28,6 +28,10 @@ test("a daemon run records rule-matched processes and their children, nothing el
   expect(init.code).toBe(0);
   const info = JSON.parse((await run(["info", "--json"], { env })).stdout);
   expect(info.run.capture.mode).toBe("connector+taskstats");
+  // the human form says what the README promises: the run's capture mode and process count
+  const human = (await run(["info"], { env })).stdout;
+  expect(human).toMatch(/^run +daemon-run \(pipeline p1, since /m);
+  expect(human).toMatch(/^capture +connector\+taskstats, \d+ processes, 0 events lost$/m);
 
   // launched from outside tracer, as a pipeline would: one matched tool, one unrelated process
   const matched = Bun.spawn([tool, "mem", "ref.fa"], { stdio: ["ignore", "ignore", "ignore"] });

@@ -1,5 +1,5 @@
 import { defineCommand } from "../_define.ts";
-import { note, printJson, say, write } from "../../core/output.ts";
+import { note, plain, printJson, say, write } from "../../core/output.ts";
 import { writeReplacing } from "../../core/safe-write.ts";
 import { Exit, TracerError } from "../../errors.ts";
 import { FORMATS, type Format, loadReport, loadRun, renderReport } from "../../report/index.ts";
@@ -50,14 +50,14 @@ export default defineCommand({
     },
   },
   run({ args }) {
+    const format = formatOf(args.format);
+    const price = priceOf(args["price-per-hour"]);
     const db = openStore(undefined, { readonly: true });
     if (args.json) {
       // the raw run and its processes (docs/CLI.md); --format json is the step report
       const run = findRun(db, args.run);
       return void printJson({ run, processes: listProcesses(db, run.id) });
     }
-    const format = formatOf(args.format);
-    const price = priceOf(args["price-per-hour"]);
     const rules = loadRules({ files: args.rules === undefined ? [] : [args.rules] });
     if (format === "table" && args.output === undefined) {
       const { report, processes } = loadRun(db, args.run, rules, price);
@@ -69,7 +69,8 @@ export default defineCommand({
     const report = loadReport(db, args.run, rules, price);
     const text = renderReport(report, format);
     if (args.output === undefined) return void write(1, text);
-    writeReplacing(args.output, text); // never through a symlink or another's hard link (exit 3)
+    // never through a symlink or another's hard link (exit 3); a file gets no colour codes
+    writeReplacing(args.output, format === "table" ? plain(text) : text);
     note(sanitize(`tracer: wrote ${format} report of run ${report.run.name} to ${args.output}`));
   },
 });

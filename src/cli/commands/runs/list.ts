@@ -1,9 +1,9 @@
-import { defineCommand } from "../_define.ts";
-import { printJson, say } from "../../core/output.ts";
-import { Exit, TracerError } from "../../errors.ts";
-import { runsTable } from "../../run/format.ts";
-import { defaultDbPath, listRuns, openStore, storeExists } from "../../store/index.ts";
-import { jsonFlag } from "../_shared.ts";
+import { defineCommand } from "../../_define.ts";
+import { printJson, say } from "../../../core/output.ts";
+import { Exit, TracerError } from "../../../errors.ts";
+import { runsTable } from "../../../run/format.ts";
+import { defaultDbPath, listRuns, openStore, storeExists } from "../../../store/index.ts";
+import { jsonFlag } from "../../_shared.ts";
 
 export default defineCommand({
   meta: { name: "runs", description: "List recorded runs, newest first" },
