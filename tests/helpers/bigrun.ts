@@ -10,10 +10,10 @@
  *   with RSS samples for a tenth of the processes and one system point per 100 processes.
  * - "chain": a chain N deep, each process the parent of the next (what a fork-and-exit loop leaves).
  */
-import { mkdirSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type ProcessRecord, StoreWriter, createRun, finishRun, openStore } from "../../src/store/index.ts";
+import { sharedDir } from "./shared-dirs.ts";
 
 export type Shape = "pipeline" | "chain";
 
@@ -119,21 +119,6 @@ export function writeBigRun(shape: Shape, n: number, dir = sharedDir()): BigRun 
   finishRun(db, runId, { endedAt: T0 + n + 10, exitCode: 0, eventsLost: 0, mode: "connector+taskstats" });
   db.close();
   return { stateDir, dbPath, runId, name, processes: made };
-}
-
-let removeAtExit: string[] | undefined;
-/** A fresh temp dir that lives as long as this process (fixtures are shared across test files). */
-function sharedDir(): string {
-  const d = mkdtempSync(join(realpathSync(tmpdir()), "tracer-big-"));
-  if (!removeAtExit) {
-    const dirs: string[] = [];
-    removeAtExit = dirs;
-    process.on("exit", () => {
-      for (const x of dirs) rmSync(x, { recursive: true, force: true });
-    });
-  }
-  removeAtExit.push(d);
-  return d;
 }
 
 const cache = new Map<string, BigRun>();
