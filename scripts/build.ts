@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import pkg from "../package.json" with { type: "json" };
 import { defaultKeyFiles, trustedKeysDefine } from "../src/release/trusted.ts";
 import { releaseDefines } from "../src/install/url.ts";
+import { buildNative } from "./_native.ts";
 
 export const TARGETS = [
   "linux-x64",
@@ -45,7 +46,7 @@ export async function build(opts: BuildOptions = {}): Promise<string> {
     opts.outfile ?? join(root, "dist", opts.target ? `tracer-${opts.target}` : "tracer"),
   );
   mkdirSync(resolve(outfile, ".."), { recursive: true });
-  const defines = {
+  const defines: Record<string, string> = {
     TRACER_VERSION: JSON.stringify(opts.version ?? pkg.version),
     TRACER_COMMIT: JSON.stringify(gitCommit()),
     "process.env.NODE_ENV": JSON.stringify("production"),
@@ -55,6 +56,10 @@ export async function build(opts: BuildOptions = {}): Promise<string> {
     }),
     ...opts.defines,
   };
+  // prebuilt native helpers for a build of this host's own binary (other targets compile with TinyCC)
+  const host = `${process.platform}-${process.arch}`;
+  const native = !opts.target || opts.target === host ? buildNative(join(root, "ffi")) : undefined;
+  if (native) defines.TRACER_NATIVE = JSON.stringify(JSON.stringify(native));
   const cmd = [
     process.execPath,
     "build",

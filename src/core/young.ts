@@ -6,7 +6,7 @@
  */
 import { edenGC } from "bun:jsc";
 
-const EVERY = 5000;
+const EVERY = 2000;
 
 /** A counter to call once per item of a long pass: every EVERY calls it runs an eden collection. */
 export function youngCollector(every = EVERY): () => void {

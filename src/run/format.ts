@@ -87,12 +87,17 @@ export function writeTable(
   const line = (r: Cell[]) => {
     let s = "";
     for (let c = 0; c < r.length; c++) {
-      const text = cellText(r[c]!);
-      // colour goes around the sanitised text, padding outside it: escapes take no columns
-      const shown = typeof r[c] === "string" ? text : (r[c] as Styled).paint(text);
-      const fill = c === r.length - 1 ? "" : " ".repeat(Math.max(0, w[c]! - text.length));
+      const cell = r[c]!;
+      const text = cellText(cell);
+      const last = c === r.length - 1;
       if (c > 0) s += "  ";
-      s += rightAligned.has(c) ? fill + shown : shown + fill;
+      if (typeof cell === "string") {
+        s += last ? text : rightAligned.has(c) ? text.padStart(w[c]!) : text.padEnd(w[c]!);
+        continue;
+      }
+      // colour goes around the sanitised text, padding outside it: escapes take no columns
+      const fill = last ? "" : " ".repeat(Math.max(0, w[c]! - text.length));
+      s += rightAligned.has(c) ? fill + cell.paint(text) : cell.paint(text) + fill;
     }
     return `${s.trimEnd()}\n`;
   };

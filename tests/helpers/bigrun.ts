@@ -10,10 +10,10 @@
  *   with RSS samples for a tenth of the processes and one system point per 100 processes.
  * - "chain": a chain N deep, each process the parent of the next (what a fork-and-exit loop leaves).
  */
-import { mkdirSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type ProcessRecord, StoreWriter, createRun, finishRun, openStore } from "../../src/store/index.ts";
+import { sharedDir } from "./shared-dirs.ts";
 
 export type Shape = "pipeline" | "chain";
 
@@ -121,22 +121,59 @@ export function writeBigRun(shape: Shape, n: number, dir = sharedDir()): BigRun 
   return { stateDir, dbPath, runId, name, processes: made };
 }
 
-let removeAtExit: string[] | undefined;
-/** A fresh temp dir that lives as long as this process (fixtures are shared across test files). */
-function sharedDir(): string {
-  const d = mkdtempSync(join(realpathSync(tmpdir()), "tracer-big-"));
-  if (!removeAtExit) {
-    const dirs: string[] = [];
-    removeAtExit = dirs;
-    process.on("exit", () => {
-      for (const x of dirs) rmSync(x, { recursive: true, force: true });
-    });
-  }
-  removeAtExit.push(d);
-  return d;
+const cache = new Map<string, BigRun>();
+const compiled = new Map<string, string>();
+
+/** Compile one of tests/fixtures/*.c into the shared temp dir (once per process); the path of the program. */
+export function cProgram(name: string): string {
+  const key = `c:${name}`;
+  const known = compiled.get(key);
+  if (known) return known;
+  const out = join(sharedDir(), name);
+  const cc = Bun.spawnSync(["cc", "-O2", "-o", out, join(import.meta.dir, "..", "fixtures", `${name}.c`)]);
+  if (cc.exitCode !== 0) throw new Error(`cc ${name}.c failed: ${cc.stderr.toString()}`);
+  compiled.set(key, out);
+  return out;
 }
 
-const cache = new Map<string, BigRun>();
+/**
+ * A real chain run: `tracer run -- chain N` (tests/fixtures/chain.c) recorded by the compiled binary
+ * into a fresh state dir, once per process. Takes about 40 s for N = 100,000 here.
+ */
+export async function recordedChain(n: number, bin: string): Promise<BigRun> {
+  const key = `recorded:${n}`;
+  const known = cache.get(key);
+  if (known) return known;
+  const chain = cProgram("chain");
+  const stateDir = join(sharedDir(), "state");
+  const name = `chain-${n}`;
+  const env = {
+    ...process.env,
+    NO_COLOR: "1",
+    TRACER_STATE_DIR: stateDir,
+    TRACER_RUNTIME_DIR: `${stateDir}-run`,
+  };
+  const p = Bun.spawn([bin, "run", "--quiet", "--name", name, "--", chain, String(n)], {
+    env,
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
+  if (code !== 0) throw new Error(`tracer run -- chain ${n}: exit ${code}: ${err}`);
+  const db = openStore(join(stateDir, "tracer.db"), { readonly: true });
+  const row = db
+    .query("SELECT r.id, count(p.id) AS n FROM runs r JOIN processes p ON p.run_id = r.id WHERE r.name = ?")
+    .get(name) as {
+    id: string;
+    n: number;
+  };
+  db.close();
+  const r = { stateDir, dbPath: join(stateDir, "tracer.db"), runId: row.id, name, processes: row.n };
+  cache.set(key, r);
+  return r;
+}
+
 /** The same fixture for every caller in this process: built on first use, removed when the process exits. */
 export function bigRun(shape: Shape, n: number): BigRun {
   const key = `${shape}:${n}`;

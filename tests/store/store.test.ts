@@ -173,3 +173,28 @@ test("a flush that fails (database locked) drops nothing: the next flush writes 
   expect(db.query("SELECT count(*) AS n FROM samples").get()).toEqual({ n: 1 });
   db.close();
 });
+
+test("a flush of a 100,000-deep chain written deepest first links every parent (no recursion)", () => {
+  const db = openStore(join(tempDir(), "tracer.db"));
+  newRun(db, "deep");
+  const w = new StoreWriter(db, "deep");
+  const chain: ProcessRecord[] = [];
+  for (let i = 0; i < 100_000; i++)
+    chain.push({ pid: 10 + i, startTicks: 1, parent: chain[i - 1], comm: "chain", startedAt: i });
+  // the deepest first: each record's ancestors are all unwritten when it is reached
+  for (let i = chain.length - 1; i >= 0; i--) w.process(chain[i]!);
+  w.flush();
+  const rows = listProcesses(db, "deep");
+  expect(rows).toHaveLength(100_000);
+  const idOfPid = new Map(rows.map((r) => [r.pid, r.id]));
+  for (const r of rows) expect(r.parentId).toBe(r.pid === 10 ? null : idOfPid.get(r.pid - 1)!);
+  // a later flush of one record reuses its parent's row id
+  chain[500]!.exitCode = 3;
+  w.process(chain[500]!);
+  w.flush();
+  expect(listProcesses(db, "deep").find((r) => r.pid === 510)).toMatchObject({
+    exitCode: 3,
+    parentId: idOfPid.get(509),
+  });
+  db.close();
+});

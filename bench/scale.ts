@@ -1,0 +1,185 @@
+#!/usr/bin/env bun
+/**
+ * Scale (issue 15): what tracer costs as runs grow, beside references measured in the same run.
+ *  1. Recording: `tracer run -- fan N` (N sequential fork+exec of /bin/true, tests/fixtures/fan.c) for each
+ *     size — tracer's own CPU per process and peak RSS (read from /proc/<tracer pid> while it runs), the
+ *     wall beside the bare `fan N`, and database bytes per process.
+ *  2. Reports: every format of a synthetic run of N processes (tests/helpers/bigrun.ts, written through
+ *     the store API) — wall, CPU and peak RSS of `tracer report`, per 1,000 processes, and the growth
+ *     from the smallest size (linear: the per-1,000 figure stays flat).
+ *  3. Start-up: `tracer run --quiet -- true` beside bare `true` and `tini -s -- true` (median of R).
+ * Usage: bun bench/scale.ts [sizes=10000,50000,100000] [startup runs=30]   (TRACER_BIN=path: another build)
+ * Targets (issue 15): table report ≤ 1 s and ≤ 200 MB at 100k and linear; `tracer run` peak RSS ≤ 64 MB;
+ * `tracer run -- true` ≤ 20 ms.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { cProgram, writeBigRun } from "../tests/helpers/bigrun.ts";
+
+const sizes = (process.argv[2] ?? "10000,50000,100000").split(",").map(Number);
+const startupRuns = Number(process.argv[3] ?? 30);
+const bin = process.env.TRACER_BIN ?? join(resolve(import.meta.dir, ".."), "dist", "tracer");
+const dir = mkdtempSync(join(tmpdir(), "tracer-scale-"));
+const FORMATS = ["table", "json", "csv", "nextflow", "html"] as const;
+/** SECTIONS=recording,reports,startup (default: all three) */
+const sections = new Set((process.env.SECTIONS ?? "recording,reports,startup").split(","));
+const maxrss = cProgram("maxrss");
+
+const envFor = (state: string) => ({
+  ...process.env,
+  NO_COLOR: "1",
+  TRACER_STATE_DIR: state,
+  TRACER_RUNTIME_DIR: `${state}-run`,
+});
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const mb = (bytes: number) => bytes / 2 ** 20;
+const f1 = (n: number) => n.toFixed(1);
+const TICK = 100; // USER_HZ: /proc/PID/stat CPU fields are in clock ticks
+
+interface Measured {
+  wallMs: number;
+  /** the process's own CPU (utime+stime of /proc/PID/stat, last read) or, if unread, wait4's */
+  cpuMs: number;
+  /** peak RSS (see measure) */
+  peakRssBytes: number;
+  code: number;
+}
+
+/**
+ * Run `cmd`. Its peak RSS comes from tests/fixtures/maxrss.c: Bun spawns by vfork, and a vforked
+ * child's ru_maxrss starts at its parent's high-water mark (this process's, hundreds of MB once a
+ * fixture is built), while a child the small wrapper forks starts at zero. With `ownOnly`, CPU and peak
+ * RSS are the process's own instead (not its children's), read from /proc every 20 ms while it lives;
+ * "plain" runs it as it is (start-up: no wrapper in the measured time).
+ */
+async function measure(
+  cmd: string[],
+  env: Record<string, string | undefined>,
+  how: "wrapped" | "own" | "plain" = "wrapped",
+): Promise<Measured> {
+  const ownOnly = how === "own";
+  const rssFile = join(dir, "maxrss");
+  const t0 = Bun.nanoseconds();
+  const p = Bun.spawn(how === "wrapped" ? [maxrss, rssFile, ...cmd] : cmd, {
+    env,
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "inherit",
+  });
+  let cpuTicks = -1;
+  let hwmKb = -1;
+  const read = () => {
+    try {
+      const stat = readFileSync(`/proc/${p.pid}/stat`, "latin1");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (f[0] === "Z") return;
+      cpuTicks = Number(f[11]) + Number(f[12]);
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.pid}/status`, "latin1"));
+      if (m) hwmKb = Number(m[1]);
+    } catch {}
+  };
+  const timer = ownOnly ? setInterval(read, 20) : undefined;
+  const code = await p.exited;
+  clearInterval(timer);
+  const wallMs = (Bun.nanoseconds() - t0) / 1e6;
+  const ru = p.resourceUsage()!;
+  return {
+    wallMs,
+    cpuMs: ownOnly && cpuTicks >= 0 ? (cpuTicks * 1000) / TICK : Number(ru.cpuTime.total) / 1000,
+    peakRssBytes:
+      how === "own"
+        ? hwmKb * 1024
+        : how === "wrapped"
+          ? Number(readFileSync(rssFile, "utf8")) * 1024
+          : Number.NaN,
+    code,
+  };
+}
+
+function dbBytes(state: string): number {
+  let n = 0;
+  for (const f of ["tracer.db", "tracer.db-wal"]) {
+    const path = join(state, f);
+    if (existsSync(path)) n += statSync(path).size;
+  }
+  return n;
+}
+
+try {
+  const fan = cProgram("fan");
+  console.log(
+    `sizes ${sizes.join(", ")}; host load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`,
+  );
+
+  if (sections.has("recording")) await recording(fan);
+  if (sections.has("reports")) await reports();
+  if (sections.has("startup")) await startup();
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+async function recording(fan: string) {
+  console.log("\n1. recording `tracer run -- fan N` (N × fork+exec /bin/true) beside bare `fan N`");
+  console.log(
+    `${"N".padStart(7)} ${"bare s".padStart(7)} ${"traced s".padStart(9)} ${"wall×".padStart(6)} ${"tracer CPU µs/proc".padStart(19)} ${"tracer peak RSS MB".padStart(19)} ${"DB B/proc".padStart(10)}`,
+  );
+  for (const n of sizes) {
+    const state = join(dir, `rec-${n}`);
+    const bare = await measure([fan, String(n)], process.env);
+    const traced = await measure([bin, "run", "--quiet", "--", fan, String(n)], envFor(state), "own");
+    if (traced.code !== 0) throw new Error(`tracer run -- fan ${n} exited ${traced.code}`);
+    console.log(
+      `${String(n).padStart(7)} ${(bare.wallMs / 1000).toFixed(2).padStart(7)} ${(traced.wallMs / 1000).toFixed(2).padStart(9)} ${(traced.wallMs / bare.wallMs).toFixed(2).padStart(6)} ${f1((traced.cpuMs * 1000) / n).padStart(19)} ${f1(mb(traced.peakRssBytes)).padStart(19)} ${f1(dbBytes(state) / n).padStart(10)}`,
+    );
+  }
+}
+
+async function reports() {
+  console.log(
+    "\n2. reports of a synthetic run of N processes (wall ms / CPU ms / peak RSS MB; targets at 100k: ≤ 1 s, ≤ 200 MB)",
+  );
+  const perK: Record<string, number[]> = {};
+  for (const n of sizes) {
+    const big = writeBigRun("pipeline", n, mkdtempSync(join(dir, "rep-")));
+    for (const format of FORMATS) {
+      const m = await measure([bin, "report", big.name, "--format", format], envFor(big.stateDir));
+      if (m.code !== 0) throw new Error(`report --format ${format} of ${n} exited ${m.code}`);
+      perK[format] = [...(perK[format] ?? []), m.cpuMs];
+      console.log(
+        `${String(n).padStart(7)} ${format.padEnd(9)} wall ${f1(m.wallMs).padStart(7)}  CPU ${f1(m.cpuMs).padStart(7)}  RSS ${f1(mb(m.peakRssBytes)).padStart(6)}  CPU/1k ${f1(m.cpuMs / (n / 1000)).padStart(5)}`,
+      );
+    }
+  }
+  // linear: the marginal CPU per 1,000 more processes is the same between every pair of sizes
+  console.log("linearity: marginal CPU ms per 1,000 more processes, between consecutive sizes");
+  for (const format of FORMATS) {
+    const xs = perK[format]!;
+    const marginal = xs.slice(1).map((x, i) => (x - xs[i]!) / ((sizes[i + 1]! - sizes[i]!) / 1000));
+    console.log(`  ${format.padEnd(9)} ${marginal.map((m) => f1(m).padStart(6)).join(" ")}`);
+  }
+}
+
+async function startup() {
+  console.log(`\n3. start-up: median wall of ${startupRuns} runs`);
+  const state = join(dir, "startup");
+  const rows: [string, string[], Record<string, string | undefined>][] = [
+    ["bare true", ["true"], process.env],
+    ["tini -s -- true", ["tini", "-s", "--", "true"], process.env],
+    ["tracer run --quiet -- true", [bin, "run", "--quiet", "--", "true"], envFor(state)],
+  ];
+  const med: number[] = [];
+  for (const [, cmd, env] of rows) {
+    const xs: number[] = [];
+    for (let i = 0; i < startupRuns + 2; i++) {
+      const m = await measure(cmd, env, "plain");
+      if (i >= 2) xs.push(m.wallMs);
+    }
+    med.push(median(xs));
+  }
+  for (const [i, [name]] of rows.entries())
+    console.log(
+      `  ${name.padEnd(28)} ${f1(med[i]!).padStart(7)} ms  ×bare ${(med[i]! / med[0]!).toFixed(1).padStart(6)}  ×tini ${(med[i]! / med[1]!).toFixed(1).padStart(6)}`,
+    );
+  console.log(`  target ≤ 20 ms: ${med[2]! <= 20 ? "met" : "NOT met"}`);
+}

@@ -1,0 +1,117 @@
+/**
+ * Reports stay linear and bounded on large and deep runs (issue 15; issue 13 finding 5): a 100,000-process
+ * run's table, and every format on a 100,000-deep chain — synthetic (written through the store API) and
+ * real (recorded by tracer). Asserted on the report process's peak RSS, never on time.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadRules } from "../../src/rules/index.ts";
+import { MAX_INDENT, indent, treeOrder } from "../../src/run/format.ts";
+import { groupSteps } from "../../src/steps/index.ts";
+import { FORMATS } from "../../src/report/index.ts";
+import { listProcesses, openStore } from "../../src/store/index.ts";
+import { type BigRun, bigRun, cProgram, recordedChain } from "../helpers/bigrun.ts";
+import { BIN, cleanupTemp, tempDir } from "../helpers/harness.ts";
+
+afterAll(cleanupTemp);
+
+/** the bound of the lean-observer issue */
+const MAX_RSS = 200 * 1024 * 1024;
+
+/**
+ * `tracer report` under tests/fixtures/maxrss.c, which reports the peak RSS of the report alone: Bun
+ * spawns by vfork, and a vforked child's ru_maxrss starts at its parent's high-water mark (this test
+ * process's, hundreds of MB once a fixture is built), so Bun's own resourceUsage().maxRSS can't be used.
+ */
+async function report(r: BigRun, format: string) {
+  const out = join(tempDir(), "maxrss");
+  const p = Bun.spawn([cProgram("maxrss"), out, BIN, "report", r.name, "--format", format], {
+    env: {
+      ...process.env,
+      NO_COLOR: "1",
+      TRACER_STATE_DIR: r.stateDir,
+      TRACER_RUNTIME_DIR: `${r.stateDir}-run`,
+    },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
+  return { code, stdout, stderr, maxRss: Number(readFileSync(out, "utf8")) * 1024 };
+}
+
+const mb = (n: number) => `${(n / 2 ** 20).toFixed(0)} MB`;
+
+test("a 100,000-process run: the table report lists every process, peak RSS under 200 MB", async () => {
+  const run = bigRun("pipeline", 100_000);
+  const r = await report(run, "table");
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  console.log(`table of ${run.processes} processes: peak RSS ${mb(r.maxRss)}`);
+  expect(r.maxRss).toBeLessThan(MAX_RSS);
+  const lines = r.stdout.split("\n");
+  const at = lines.indexOf("processes");
+  // header line + one line per process (+ the final empty line)
+  expect(lines.length - at - 3).toBe(100_000);
+  expect(r.stdout).toMatch(/^steps {5}\d+ \(\d+ failed\) from 100000 processes$/m);
+}, 120_000);
+
+describe("a 100,000-deep chain (synthetic)", () => {
+  for (const format of FORMATS)
+    test(`${format}: completes, peak RSS under 200 MB`, async () => {
+      const run = bigRun("chain", 100_000);
+      const r = await report(run, format);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      console.log(`${format} of a ${run.processes}-deep chain: peak RSS ${mb(r.maxRss)}`);
+      expect(r.maxRss).toBeLessThan(MAX_RSS);
+      if (format === "table") {
+        // indentation stops at MAX_INDENT levels; deeper, the depth beyond it is a number
+        const last = r.stdout.trimEnd().split("\n").at(-1)!;
+        expect(last).toContain(`[+${100_000 - 1 - MAX_INDENT}] ./chain 1`);
+        const longest = r.stdout.split("\n").reduce((m, l) => Math.max(m, l.length), 0);
+        expect(longest).toBeLessThan(300);
+      }
+    }, 120_000);
+
+  test("in process: step grouping and tree order walk it without recursion", () => {
+    const run = bigRun("chain", 100_000);
+    const db = openStore(run.dbPath, { readonly: true });
+    const procs = listProcesses(db, run.runId);
+    db.close();
+    expect(groupSteps(procs, loadRules({ config: false }))).toEqual([]);
+    const { order, depth } = treeOrder(procs);
+    expect(order).toHaveLength(100_000);
+    expect(depth[99_999]).toBe(99_999);
+    expect(order[99_999]!.argv).toEqual(["./chain", "1"]);
+  });
+});
+
+test("indent: two spaces a level up to MAX_INDENT, then the depth beyond it", () => {
+  expect(indent(0)).toBe("");
+  expect(indent(3)).toBe("      ");
+  expect(indent(MAX_INDENT)).toHaveLength(2 * MAX_INDENT);
+  expect(indent(MAX_INDENT + 1)).toBe(`${" ".repeat(2 * MAX_INDENT)}[+1] `);
+  expect(indent(100_000)).toBe(`${" ".repeat(2 * MAX_INDENT)}[+${100_000 - MAX_INDENT}] `);
+});
+
+describe("a 100,000-deep chain recorded by tracer (tests/fixtures/chain.c)", () => {
+  let run: BigRun;
+  test("recorded", async () => {
+    run = await recordedChain(100_000, BIN);
+    expect(run.processes).toBeGreaterThanOrEqual(100_000);
+  }, 300_000);
+  for (const format of FORMATS)
+    test(`${format}: completes, peak RSS under 200 MB`, async () => {
+      const r = await report(run, format);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      console.log(`${format} of the recorded chain (${run.processes} processes): peak RSS ${mb(r.maxRss)}`);
+      expect(r.maxRss).toBeLessThan(MAX_RSS);
+    }, 120_000);
+});

@@ -1,0 +1,40 @@
+/**
+ * The native helpers of `tracer run`: a host build carries them prebuilt (scripts/_native.ts) and loads
+ * them with dlopen instead of compiling with TinyCC at start; TRACER_NATIVE=cc forces TinyCC. Both
+ * record the same run. Which one was loaded shows in tracer's memory map: a prebuilt object is mapped
+ * from its (deleted) `<name>.c.so` file, TinyCC's code from anonymous memory.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { probeConnector } from "../../src/observe/connector.ts";
+import { cleanupTemp, isolatedEnv, run } from "../helpers/harness.ts";
+
+afterAll(cleanupTemp);
+
+const hasCc = Bun.spawnSync(["sh", "-c", "command -v cc"]).exitCode === 0;
+const connector = probeConnector().available;
+if (!hasCc) console.warn("skipped: no C compiler here, so the build embeds no prebuilt helpers");
+if (!connector) console.warn("skipped: the proc connector is not available here (not root?)");
+
+async function loaded(extra: Record<string, string> = {}) {
+  const env = isolatedEnv(extra);
+  // CMD's parent is tracer: list the helper objects mapped into it, then check the run was recorded
+  const r = await run(
+    ["run", "--quiet", "--", "sh", "-c", "grep -o '[a-z]*\\.c\\.so' /proc/$PPID/maps | sort -u; exit 3"],
+    { env },
+  );
+  expect(r.code).toBe(3);
+  const rep = JSON.parse((await run(["report", "--json"], { env })).stdout) as {
+    processes: { comm: string; exitCode: number }[];
+  };
+  expect(rep.processes.find((p) => p.comm === "sh")?.exitCode).toBe(3);
+  return r.stdout.trim().split("\n").filter(Boolean);
+}
+
+describe.skipIf(!connector || !hasCc)("native helpers", () => {
+  test("a host build loads its prebuilt helpers, no TinyCC compile", async () => {
+    expect(await loaded()).toEqual(["execwatch.c.so", "init.c.so", "netlink.c.so"]);
+  });
+  test("TRACER_NATIVE=cc compiles them with TinyCC instead, with the same record", async () => {
+    expect(await loaded({ TRACER_NATIVE: "cc" })).toEqual([]);
+  });
+});
