@@ -111,14 +111,22 @@ interface Row {
 }
 
 // ---- figures -----------------------------------------------------------------------------------
-const errs = new Map<string, { values: number[]; over: number; threshold: string; unit: string }>();
+const errs = new Map<
+  string,
+  { values: number[]; over: number; threshold: string; unit: string; where: Map<string, number> }
+>();
+let workload = "";
 function note(fig: string, err: number, over: boolean, threshold: string, unit: string) {
-  const e = errs.get(fig) ?? { values: [], over: 0, threshold, unit };
+  const e = errs.get(fig) ?? { values: [], over: 0, threshold, unit, where: new Map<string, number>() };
   errs.set(fig, e);
   e.values.push(err);
-  if (over) e.over++;
+  if (over) {
+    e.over++;
+    e.where.set(workload, (e.where.get(workload) ?? 0) + 1);
+  }
 }
 const ident = {
+  orderWrong: 0,
   duplicates: 0,
   lostParents: 0,
   endBeforeStart: 0,
@@ -181,10 +189,12 @@ function compare(name: string, rows: Row[], truths: Truth[], run: { eventsLost: 
     if (r.startedAt !== null) {
       const e = r.startedAt - forkMs;
       note("start (ms after oracle fork)", e, e < 0 || e > 2, "outside [0, 2] ms", "ms");
+      if (e < 0) ident.orderWrong++;
     }
     if (r.endedAt !== null) {
       const e = zombieMs - r.endedAt;
       note("end (ms before oracle's zombie)", e, e < 0 || e > 2, "outside [0, 2] ms", "ms");
+      if (e < 0 || (r.startedAt !== null && r.endedAt < r.startedAt)) ident.orderWrong++;
     }
     if (r.durationUs !== null) {
       const truth = (t.zombieMonoNs - t.forkMonoNs) / 1e3;
@@ -279,6 +289,7 @@ try {
         notes.push(
           `${name}: a row charged to tracer itself: ${JSON.stringify(rows.find((x) => x.comm?.includes("tracer")))}`,
         );
+      workload = name;
       compare(name, rows, readTruths(out), run);
     }
     // exec failure of CMD itself: the run's status, and no phantom process
@@ -319,11 +330,11 @@ try {
   for (const [fig, e] of errs) {
     const max = e.values.reduce((m, x) => (Math.abs(x) > Math.abs(m) ? x : m), 0);
     console.log(
-      `${fig.padEnd(40)} ${String(e.values.length).padStart(5)} ${fmt(pct(e.values, 50)).padStart(9)} ${fmt(pct(e.values, 95)).padStart(9)} ${fmt(max).padStart(9)}  ${e.over} (${e.threshold})`,
+      `${fig.padEnd(40)} ${String(e.values.length).padStart(5)} ${fmt(pct(e.values, 50)).padStart(9)} ${fmt(pct(e.values, 95)).padStart(9)} ${fmt(max).padStart(9)}  ${e.over} (${e.threshold})${e.where.size ? `: ${[...e.where].map(([w, n]) => `${w} ${n}`).join(", ")}` : ""}`,
     );
   }
   console.log(
-    `\nidentity: ${ident.duplicates} duplicate rows, ${ident.lostParents} lost parents, ${ident.endBeforeStart} rows ending before they start, ${ident.missing} wrapped processes not stored; exit status ${ident.statusChecked - ident.statusWrong}/${ident.statusChecked} right`,
+    `\nordering (oracle fork ≤ start ≤ end ≤ oracle zombie): ${ident.orderWrong} violations\nidentity: ${ident.duplicates} duplicate rows, ${ident.lostParents} lost parents, ${ident.endBeforeStart} rows ending before they start, ${ident.missing} wrapped processes not stored; exit status ${ident.statusChecked - ident.statusWrong}/${ident.statusChecked} right`,
   );
   if (notes.length) console.log(`\nnotes:\n  ${[...new Set(notes)].slice(0, 40).join("\n  ")}`);
 } finally {

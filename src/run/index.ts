@@ -59,6 +59,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   let watcher: ExecWatcher | undefined;
   const recorder = new Recorder(writer, process.pid, {
     execArgv: (pid) => watcher?.lookup(pid),
+    threads: true,
   });
   // recording must never take CMD down: an error while recording is reported once, then counted
   let recordingErrors = 0;
@@ -86,10 +87,22 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     {
       forced: o.mode,
       // the ACK comes within a few ms; in a pid namespace it never comes: fall back quickly
-      connector: { receiveBufferBytes: o.receiveBufferBytes, pollMs: drainMs(), ackTimeoutMs: 250 },
+      // thread events too: a process ends with its last thread (the leader may exit first)
+      connector: {
+        receiveBufferBytes: o.receiveBufferBytes,
+        pollMs: drainMs(),
+        ackTimeoutMs: 250,
+        threads: true,
+      },
       taskstats: { receiveBufferBytes: o.receiveBufferBytes, pollMs: drainMs() },
     },
   );
+  recorder.eventTimes = opened.mode.startsWith("connector");
+  // the kernel queues a process's fork/exec/exit reports before its parent learns of them: read them
+  // before acting on what the supervisor saw, so every report finds its process
+  const sync = () => {
+    for (const s of opened.sources) s.sync?.();
+  };
   // argv of processes shorter than a drain interval, read the moment they exec (same kernel feature)
   if (opened.mode.startsWith("connector")) watcher = ExecWatcher.start(process.pid);
   createRun(db, {
@@ -114,16 +127,23 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     cmd: o.cmd,
     onSpawn: (pid, at) =>
       safely(() => {
-        recorder.onEvent({ type: "fork", at, pid, tgid: pid, ppid: process.pid, ptgid: process.pid });
-        recorder.onEvent({ type: "exec", at, pid, tgid: pid });
+        sync();
+        recorder.spawned(pid, at);
       }),
-    onReaped: (r, at) => safely(() => recorder.onReaped(r, at)),
+    onReaped: (r, at) =>
+      safely(() => {
+        sync();
+        recorder.onReaped(r, at);
+      }),
   });
   let child: ChildEnd | undefined;
   try {
     child = await sup.run();
     const end = child;
-    safely(() => recorder.onReaped(end.reaped, end.endedAt, end.startedAt));
+    safely(() => {
+      sync();
+      recorder.onReaped(end.reaped, end.endedAt, end.startedAt);
+    });
     // No wait here: the kernel queues a process's connector and taskstats exit messages before its
     // parent can reap it, so stop() below, which drains both sockets, sees every exit of the tree.
   } finally {

@@ -8,6 +8,8 @@ export interface ProcessRecord extends ProcessOutcome {
   ppid?: number;
   /** the parent's record when the parent is in the same run (stored as its row id) */
   parent?: ProcessRecord;
+  /** the parent's row id, when the parent's record is no longer held (written and forgotten) */
+  parentId?: number;
   comm?: string;
   argv?: string[];
   cwd?: string;
@@ -140,7 +142,12 @@ export class StoreWriter {
         if (fresh.has(p)) return;
         fresh.set(p, -1);
         if (p.parent && idOf(p.parent) === undefined) put(p.parent);
-        const row = upsert.get(this.runId, p.pid, p.startTicks, ...values(p, idOf(p.parent))) as {
+        const row = upsert.get(
+          this.runId,
+          p.pid,
+          p.startTicks,
+          ...values(p, p.parentId ?? idOf(p.parent)),
+        ) as {
           id: number;
         };
         fresh.set(p, row.id);
@@ -167,7 +174,15 @@ export class StoreWriter {
           m.diskUsedBytes,
         );
     })();
-    for (const [p, id] of fresh) this.ids.set(p, id);
+    for (const [p, id] of fresh) {
+      this.ids.set(p, id);
+      // hold the parent's row id, not its record: a long chain of ended parents can then be freed
+      const parentId = idOf(p.parent);
+      if (parentId !== undefined && parentId >= 0) {
+        p.parentId = parentId;
+        p.parent = undefined;
+      }
+    }
     this.dirty.clear();
     this.samples = [];
     this.metrics = [];

@@ -48,16 +48,18 @@ const figures = (pid: number, over: Partial<ExitFigures> = {}): ExitFigures => (
   ...over,
 });
 
-test("scope, threads, and figures that arrive before the fork", async () => {
+test("scope, threads (the process ends with its last one), figures that arrive before the fork", async () => {
   const { db, rec } = setup();
   const child = Bun.spawn(["sleep", "5"]);
+  let forkAt = 0;
   try {
     await waitFor(() => readStat(child.pid)?.comm === "sleep", 5000, "exec");
     // figures first (the taskstats socket was drained before the connector's)
     rec.onExitFigures(figures(child.pid));
+    forkAt = Date.now();
     rec.onEvent({
       type: "fork",
-      at: Date.now(),
+      at: forkAt,
       pid: child.pid,
       tgid: child.pid,
       ppid: process.pid,
@@ -74,7 +76,9 @@ test("scope, threads, and figures that arrive before the fork", async () => {
       ptgid: process.pid,
     });
     rec.onEvent({ type: "fork", at: Date.now(), pid: 1, tgid: 1, ppid: 0, ptgid: 0 });
-    rec.onEvent({ type: "exit", at: Date.now(), pid: child.pid, tgid: child.pid, exitCode: 0 });
+    // the leader exits first; the process ends with its last thread
+    rec.onEvent({ type: "exit", at: forkAt + 50, pid: child.pid, tgid: child.pid, exitCode: 0 });
+    rec.onEvent({ type: "exit", at: forkAt + 80, pid: 999_999, tgid: child.pid, exitCode: 0 });
     rec.flush();
   } finally {
     child.kill();
@@ -86,7 +90,10 @@ test("scope, threads, and figures that arrive before the fork", async () => {
     pid: child.pid,
     argv: ["sleep", "5"],
     exitCode: 0,
-    durationUs: 123_456,
+    // times are the events' (taskstats' elapsed time ends before the teardown)
+    startedAt: forkAt,
+    endedAt: forkAt + 80,
+    durationUs: 80_000,
     peakRssKb: 777,
     writeBytes: 4096,
     figures: "taskstats",
