@@ -15,15 +15,12 @@ import { copyRusage, copyTaskstats, raiseIo, sameProcess } from "./_figures.ts";
 import { epochMsToTicks, ticksToEpochMs } from "./clock.ts";
 import type { ExecArgv } from "./execwatch.ts";
 import { OomWatch } from "./oom.ts";
+import { parentOf, type Scope, SETTLE_MS, type Status, statusOf, type Track, Tracks } from "./_tracks.ts";
 import { readCgroup, readCmdline, readCwd, readIo, readStat, treeBelow } from "./procfs.ts";
 import type { CaptureEvent, ExitFigures } from "./types.ts";
 
-/** how long figures and reaps wait for their process's events before they count as a loss */
-const SETTLE_MS = 1000;
 /** an exec event and the exec watcher's record of it carry one kernel timestamp, converted separately */
 const SAME_EXEC_MS = 3;
-/** an ended process's stub stays this long, for late events about its children */
-const FORGET_MS = 30_000;
 
 export interface RecorderStats {
   processes: number;
@@ -46,48 +43,10 @@ export interface RecorderOptions {
   threads?: boolean;
 }
 
-type Status = { exitCode?: number; signal?: number; coreDumped?: boolean };
-
-/** What the recorder holds about a process of the run while it may still get events. */
-interface Track {
-  rec: ProcessRecord;
-  /** live threads besides the leader, from thread fork/exit events */
-  threads: number;
-  /** the leader thread has exited while other threads still run (pthread_exit in main) */
-  leaderExit?: { at: number; status: Status };
-  lastThreadExitAt?: number;
-  /** a fork of tracer itself that has not exec'd: tracer's own until it runs CMD's image */
-  unexeced: boolean;
-  /** start from the supervisor's clock (no fork event yet): the fork event's time replaces it */
-  approxStart: boolean;
-  /** wait4 result that came before the exit event */
-  reaped?: { r: Reaped; at: number };
-  figuresDone: boolean;
-  heldFigures?: ExitFigures;
-  counted?: boolean;
-  /** Date.now() when it ended */
-  endedWall?: number;
-}
-
-/** An ended, forgotten process: enough to link late children and to ignore late reports. */
-interface Stub {
-  startTicks: number;
-  endedAt: number;
-  rowId: number;
-  forgetAt: number;
-}
-
-const statusOf = (e: Status): Status => ({
-  exitCode: e.exitCode,
-  signal: e.signal,
-  coreDumped: e.coreDumped,
-});
-
 export class Recorder {
-  private live = new Map<number, Track>();
-  /** ended processes awaiting late figures / reaps (full records) */
-  private ended = new Map<number, Track>();
-  private stubs = new Map<number, Stub>();
+  private readonly tracks: Tracks;
+  private readonly live: Map<number, Track>;
+  private readonly ended: Map<number, Track>;
   /** processes recorded so far */
   private count = 0;
   private oom = new OomWatch();
@@ -107,7 +66,11 @@ export class Recorder {
     private readonly writer: StoreWriter,
     readonly rootPid: number,
     private readonly opts: RecorderOptions = {},
-  ) {}
+  ) {
+    this.tracks = new Tracks(rootPid);
+    this.live = this.tracks.live;
+    this.ended = this.tracks.ended;
+  }
 
   /** Live records, for the sampler (not tracer's own forks that have yet to exec). */
   liveRecords(): ProcessRecord[] {
@@ -120,17 +83,7 @@ export class Recorder {
   }
   /** Processes held in memory: live, recently ended, and stubs (for memory tests). */
   held(): { live: number; ended: number; stubs: number } {
-    return { live: this.live.size, ended: this.ended.size, stubs: this.stubs.size };
-  }
-
-  /** Whether `ppid` was a process of the run at `at` (events can arrive after we saw it end). */
-  private inScope(ppid: number, at?: number): Track | Stub | "root" | undefined {
-    if (ppid === this.rootPid) return "root";
-    const t = this.live.get(ppid);
-    if (t) return t;
-    const old = this.ended.get(ppid) ?? this.stubs.get(ppid);
-    const end = old && ("rec" in old ? old.rec.endedAt : old.endedAt);
-    return at !== undefined && end !== undefined && at <= end ? old : undefined;
+    return this.tracks.held();
   }
 
   onEvent = (e: CaptureEvent): void => {
@@ -165,7 +118,7 @@ export class Recorder {
   }
 
   private onFork(pid: number, ppid: number, at: number) {
-    if (!this.inScope(ppid, at)) return;
+    if (!this.tracks.scope(ppid, at)) return;
     const cur = this.live.get(pid);
     if (cur) {
       const st = readStat(pid);
@@ -191,8 +144,8 @@ export class Recorder {
     const st = readStat(pid);
     const estimate = epochMsToTicks(at);
     const mine = st && (!exact || Math.abs(st.startTicks - estimate) <= 2) ? st : undefined;
-    const scope = this.inScope(ppid, at);
-    const parent = typeof scope === "object" && "rec" in scope ? scope.rec : undefined;
+    const scope = this.tracks.scope(ppid, at);
+    const { parent, parentId } = scope ? parentOf(scope) : {};
     // a fresh fork shares its parent's argv, cwd and cgroup: read them only when there is no parent
     // record (CMD, or a process adopted after a loss); exec reads them again anyway
     const rec: ProcessRecord = {
@@ -200,7 +153,7 @@ export class Recorder {
       startTicks: mine?.startTicks ?? estimate,
       ppid,
       parent,
-      parentId: typeof scope === "object" && "rowId" in scope ? scope.rowId : undefined,
+      parentId,
       comm: mine?.comm ?? parent?.comm,
       argv: parent?.argv ?? readCmdline(pid),
       cwd: parent?.cwd ?? readCwd(pid),
@@ -217,8 +170,7 @@ export class Recorder {
       figuresDone: false,
     };
     this.oom.watch(rec.cgroup);
-    this.stubs.delete(pid);
-    this.live.set(pid, t);
+    this.tracks.start(t);
     this.write(t);
     const early = this.pendingFigures.get(pid);
     if (early && sameProcess(rec, early.f)) {
@@ -250,7 +202,7 @@ export class Recorder {
       // or (daemon mode) if what it runs is something we were asked to record
       const st = readStat(pid);
       if (!st) return;
-      if (!this.inScope(st.ppid)) {
+      if (!this.tracks.scope(st.ppid)) {
         const argv = this.opts.adopt ? readCmdline(pid) : undefined;
         if (!argv?.length || !this.opts.adopt?.(argv, st.comm)) return;
       }
@@ -327,9 +279,7 @@ export class Recorder {
   /** The process has ended at `at` (epoch ms): its end, duration, status; the zombie's exact I/O. */
   private finish(t: Track, at: number, status?: Status) {
     const pid = t.rec.pid;
-    if (this.live.get(pid) === t) this.live.delete(pid);
-    t.endedWall = Date.now();
-    this.ended.set(pid, t);
+    this.tracks.end(t);
     // a fork of tracer that never ran CMD's image (Bun.spawn failing): tracer's own, not recorded
     if (t.unexeced) return;
     const rec = t.rec;
@@ -366,7 +316,7 @@ export class Recorder {
     const t = old && !old.figuresDone && sameProcess(old.rec, f) ? old : this.live.get(f.tgid);
     if (!t || t.figuresDone || !sameProcess(t.rec, f)) {
       // the two netlink sockets are drained separately: the fork may not have been read yet
-      if (!this.stubs.has(f.tgid)) this.pendingFigures.set(f.tgid, { f, at: Date.now() });
+      if (!this.tracks.forgotten(f.tgid)) this.pendingFigures.set(f.tgid, { f, at: Date.now() });
       return;
     }
     this.applyFigures(t, f);
@@ -389,7 +339,7 @@ export class Recorder {
     const t = this.ended.get(r.pid) ?? this.live.get(r.pid);
     if (!t) {
       // its fork has not been read (or it was lost): wait for it, then settle
-      if (!this.stubs.has(r.pid)) this.pendingReaped.set(r.pid, { r, at, wall: Date.now() });
+      if (!this.tracks.forgotten(r.pid)) this.pendingReaped.set(r.pid, { r, at, wall: Date.now() });
       return;
     }
     if (this.live.get(r.pid) === t) {
@@ -464,7 +414,7 @@ export class Recorder {
       this.pendingFigures.delete(pid);
       // end ≈ when the record arrived (its exit event was lost): start from the kernel's elapsed time
       const startedAt = at - f.elapsedUs / 1000;
-      const scope = f.ppid === undefined ? undefined : this.inScope(f.ppid, startedAt);
+      const scope = f.ppid === undefined ? undefined : this.tracks.scope(f.ppid, startedAt);
       if (!scope) continue;
       const t = this.lostProcess(pid, f.ppid!, scope, startedAt, at);
       this.applyFigures(t, f);
@@ -480,28 +430,14 @@ export class Recorder {
       else if (t.leaderExit && due(t.leaderExit.at) && readStat(t.rec.pid)?.startTicks !== t.rec.startTicks)
         this.finish(t, Math.max(t.leaderExit.at, t.lastThreadExitAt ?? 0));
     }
-    for (const [pid, t] of this.ended) {
-      const id = this.writer.ids.get(t.rec);
-      const done = t.unexeced || (t.figuresDone && id !== undefined);
-      if (!all && !(done && due(t.endedWall ?? 0)) && !due((t.endedWall ?? 0) + 4 * SETTLE_MS)) continue;
-      if (id === undefined && !t.unexeced) continue; // not written yet: the next flush
-      this.ended.delete(pid);
-      if (id !== undefined)
-        this.stubs.set(pid, {
-          startTicks: t.rec.startTicks,
-          endedAt: t.rec.endedAt ?? now,
-          rowId: id,
-          forgetAt: now + FORGET_MS,
-        });
-    }
-    for (const [pid, s] of this.stubs) if (s.forgetAt < now) this.stubs.delete(pid);
+    this.tracks.compact((rec) => this.writer.ids.get(rec), all, now);
   }
 
   /** A process known only from a late report (its fork and exit events were lost). */
   private lostProcess(
     pid: number,
     ppid: number,
-    scope: Track | Stub | "root",
+    scope: Scope,
     startedAt: number | undefined,
     endedAt: number,
   ): Track {
@@ -509,14 +445,12 @@ export class Recorder {
       pid,
       startTicks: epochMsToTicks(startedAt ?? endedAt),
       ppid,
-      parent: typeof scope === "object" && "rec" in scope ? scope.rec : undefined,
-      parentId: typeof scope === "object" && "rowId" in scope ? scope.rowId : undefined,
+      ...parentOf(scope),
       startedAt,
       endedAt,
     };
     const t: Track = { rec, threads: 0, unexeced: false, approxStart: true, figuresDone: false };
-    t.endedWall = Date.now();
-    this.ended.set(pid, t);
+    this.tracks.end(t);
     this.recovered++;
     this.write(t);
     return t;

@@ -168,7 +168,11 @@ while r.read(1 << 16): pass'`,
 
   test("I/O: never above the truth; exact for a process seen as a zombie (1,000 bytes, not 0)", async () => {
     const t = await traced(
-      "dd if=/dev/zero of=/dev/null bs=1000 count=1 status=none & sleep 0.5; wait; $O dd if=/dev/zero of=/dev/null bs=12345 count=1 status=none",
+      // a parent that reaps its dd only after 0.5 s (a shell would reap it at once)
+      `${PY} -c 'import os, time
+pid = os.fork()
+if pid == 0: os.execvp("dd", ["dd", "if=/dev/zero", "of=/dev/null", "bs=1000", "count=1", "status=none"])
+time.sleep(0.5); os.waitpid(pid, 0)'; $O dd if=/dev/zero of=/dev/null bs=12345 count=1 status=none`,
     );
     expect(t.code).toBe(0);
     const dd = t.rows.filter((r) => r.comm === "dd");
