@@ -136,12 +136,9 @@ function sum(tgid: number, g: Group): ExitFigures {
     f.readBytes += r.readBytes;
     f.writeBytes += r.writeBytes;
   }
-  // the kernel's own sum over every thread, when sent (threads whose records we missed count too)
-  if (g.aggr && g.aggr.cpuRunNs >= runNs) {
-    tickUser = g.aggr.utimeUs;
-    tickSystem = g.aggr.stimeUs;
-    runNs = g.aggr.cpuRunNs;
-  }
+  // the kernel's own runtime sum over every thread, when sent (threads whose records we missed count
+  // too); its tick fields are not filled (delay accounting only), so the ratio stays the threads'
+  if (g.aggr && g.aggr.cpuRunNs > runNs) runNs = g.aggr.cpuRunNs;
   // the scheduler's exact runtime in the ticks' user/system ratio (= rusage); ticks alone without it
   if (runNs > 0) {
     f.cpuNs = runNs;
