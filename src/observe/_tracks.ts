@@ -11,7 +11,7 @@ import type { ExitFigures } from "./types.ts";
 /** how long late reports wait for their process (and ended records for their reports) */
 export const SETTLE_MS = 1000;
 /** an ended process's stub stays this long, for late events about its children */
-const FORGET_MS = 30_000;
+const FORGET_MS = 5000;
 
 export type Status = { exitCode?: number; signal?: number; coreDumped?: boolean };
 
