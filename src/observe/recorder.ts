@@ -41,6 +41,11 @@ export interface RecorderOptions {
   execArgv?: (pid: number) => ExecArgv | undefined;
   /** the sources report thread fork/exit (connector `threads`): a process then ends with its last thread */
   threads?: boolean;
+  /**
+   * Deliver what the sources have queued now (CaptureSource.sync). Called before reports that found
+   * no process are settled as lost: a stalled event loop must not make a late fork look lost.
+   */
+  sync?: () => void;
 }
 
 export class Recorder {
@@ -124,7 +129,7 @@ export class Recorder {
       const st = readStat(pid);
       const same = !st || st.startTicks === cur.rec.startTicks;
       // a process first known from the supervisor or a rescan: its fork event gives the exact start
-      if (same && cur.approxStart) {
+      if (same && cur.approxStart && this.eventTimes) {
         cur.approxStart = false;
         cur.rec.startedAt = at;
         this.write(cur);
@@ -137,10 +142,12 @@ export class Recorder {
   }
 
   /**
-   * A new process in the tree: read its identity now, before it can vanish. `exact`: `at` is its
-   * fork event's time. Start ticks come from /proc when it still shows this process, else from `at`.
+   * A new process in the tree: read its identity now, before it can vanish. `fork`: `at` is its
+   * fork event's time (exact with the connector). Start ticks come from /proc when it still shows this process, else from `at`.
    */
-  private identify(pid: number, ppid: number, at: number, exact: boolean): Track {
+  private identify(pid: number, ppid: number, at: number, fork: boolean): Track {
+    // a poll's "fork" is when the poll saw it: /proc's start ticks are closer
+    const exact = fork && this.eventTimes;
     const st = readStat(pid);
     const estimate = epochMsToTicks(at);
     const mine = st && (!exact || Math.abs(st.startTicks - estimate) <= 2) ? st : undefined;
@@ -165,7 +172,8 @@ export class Recorder {
       rec,
       // threads already running when we first see it (after a loss, or adopted); a fork has none
       threads: !exact && this.opts.threads && mine ? Math.max(0, mine.numThreads - 1) : 0,
-      unexeced: scope === "root",
+      // only a fork event can show a fork of tracer that has not exec'd (a rescan finds orphans)
+      unexeced: fork && scope === "root",
       approxStart: !exact,
       figuresDone: false,
     };
@@ -336,7 +344,8 @@ export class Recorder {
 
   /** A child or orphan reaped by the supervisor (wait4 rusage, or Bun's own status for CMD). */
   onReaped(r: Reaped, at: number, startedAt?: number): void {
-    const t = this.ended.get(r.pid) ?? this.live.get(r.pid);
+    // the newest incarnation of the pid: a pid is reused only after its previous process was reaped
+    const t = this.live.get(r.pid) ?? this.ended.get(r.pid);
     if (!t) {
       // its fork has not been read (or it was lost): wait for it, then settle
       if (!this.tracks.forgotten(r.pid)) this.pendingReaped.set(r.pid, { r, at, wall: Date.now() });
@@ -407,8 +416,14 @@ export class Recorder {
    * thread exits are ended; ended ones whose figures are in are reduced to stubs.
    */
   settle(all = false): void {
-    const now = Date.now();
-    const due = (wall: number) => all || now - wall >= SETTLE_MS;
+    let now = Date.now();
+    let due = (wall: number) => all || now - wall >= SETTLE_MS;
+    const waiting = [...this.pendingFigures.values()].some((p) => due(p.at));
+    if (waiting || [...this.pendingReaped.values()].some((p) => due(p.wall))) {
+      this.opts.sync?.();
+      now = Date.now();
+      due = (wall: number) => all || now - wall >= SETTLE_MS;
+    }
     for (const [pid, { f, at }] of this.pendingFigures) {
       if (!due(at)) continue;
       this.pendingFigures.delete(pid);

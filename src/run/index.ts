@@ -57,9 +57,11 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   const name = o.name || defaultRunName();
   const writer = new StoreWriter(db, runId);
   let watcher: ExecWatcher | undefined;
+  let sync = () => {};
   const recorder = new Recorder(writer, process.pid, {
     execArgv: (pid) => watcher?.lookup(pid),
     threads: true,
+    sync: () => sync(),
   });
   // recording must never take CMD down: an error while recording is reported once, then counted
   let recordingErrors = 0;
@@ -100,7 +102,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   recorder.eventTimes = opened.mode.startsWith("connector");
   // the kernel queues a process's fork/exec/exit reports before its parent learns of them: read them
   // before acting on what the supervisor saw, so every report finds its process
-  const sync = () => {
+  sync = () => {
     for (const s of opened.sources) s.sync?.();
   };
   // argv of processes shorter than a drain interval, read the moment they exec (same kernel feature)
