@@ -61,6 +61,8 @@ export class Tracks {
   readonly live = new Map<number, Track>();
   readonly ended = new Map<number, Track>();
   private readonly stubs = new Map<number, Stub>();
+  /** per pid, its processes still without taskstats figures, oldest first (pids are reused fast) */
+  private readonly awaiting = new Map<number, Track[]>();
 
   constructor(readonly rootPid: number) {}
 
@@ -80,11 +82,40 @@ export class Tracks {
   start(t: Track): void {
     this.stubs.delete(t.rec.pid);
     this.live.set(t.rec.pid, t);
+    const list = this.awaiting.get(t.rec.pid);
+    if (list) list.push(t);
+    else this.awaiting.set(t.rec.pid, [t]);
+  }
+
+  /**
+   * The process a taskstats record of `pid` belongs to: the oldest one of that pid still without
+   * figures that `matches` (records come in exit order, so with fast pid reuse the first is right).
+   */
+  takeAwaiting(pid: number, matches: (t: Track) => boolean): Track | undefined {
+    const list = this.awaiting.get(pid);
+    if (!list) return undefined;
+    const i = list.findIndex((t) => !t.figuresDone && matches(t));
+    const t = i < 0 ? undefined : list[i];
+    const rest = list.filter((x, j) => j !== i && !x.figuresDone);
+    if (rest.length) this.awaiting.set(pid, rest);
+    else this.awaiting.delete(pid);
+    return t;
+  }
+
+  private dropAwaiting(t: Track): void {
+    const list = this.awaiting.get(t.rec.pid);
+    if (!list) return;
+    const rest = list.filter((x) => x !== t);
+    if (rest.length) this.awaiting.set(t.rec.pid, rest);
+    else this.awaiting.delete(t.rec.pid);
   }
 
   end(t: Track): void {
     if (this.live.get(t.rec.pid) === t) this.live.delete(t.rec.pid);
     t.endedWall = Date.now();
+    // a newer process of the pid replaces an older one here; the older waits in `awaiting` if need be
+    const older = this.ended.get(t.rec.pid);
+    if (older && older !== t && older.figuresDone) this.dropAwaiting(older);
     this.ended.set(t.rec.pid, t);
   }
 
@@ -100,6 +131,7 @@ export class Tracks {
       if (!all && !done && since < 5 * SETTLE_MS) continue;
       if (id === undefined && !t.unexeced) continue; // not written yet: after the next flush
       this.ended.delete(pid);
+      this.dropAwaiting(t);
       if (id !== undefined)
         this.stubs.set(pid, {
           startTicks: t.rec.startTicks,
@@ -112,6 +144,8 @@ export class Tracks {
   }
 
   held(): { live: number; ended: number; stubs: number } {
-    return { live: this.live.size, ended: this.ended.size, stubs: this.stubs.size };
+    let waiting = 0;
+    for (const list of this.awaiting.values()) waiting += list.length;
+    return { live: this.live.size, ended: this.ended.size + waiting, stubs: this.stubs.size };
   }
 }
