@@ -100,7 +100,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     },
   );
   recorder.eventTimes = opened.mode.startsWith("connector");
-  // the kernel queues a process's fork/exec/exit reports before its parent learns of them: read them
+  // the kernel queues a process's fork and exec reports before its parent learns of them: read them
   // before acting on what the supervisor saw, so every report finds its process
   sync = () => {
     for (const s of opened.sources) s.sync?.();
@@ -146,8 +146,10 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
       sync();
       recorder.onReaped(end.reaped, end.endedAt, end.startedAt);
     });
-    // No wait here: the kernel queues a process's connector and taskstats exit messages before its
-    // parent can reap it, so stop() below, which drains both sockets, sees every exit of the tree.
+    // No wait here: the kernel queues a process's taskstats record before its parent can reap it, and
+    // its connector exit event right after notifying the parent (do_exit: exit_notify, then
+    // proc_exit_connector), so stop() below, which drains both sockets, sees every exit of the tree;
+    // a process reaped before its exit event is read ends at its reap (Recorder.settle).
   } finally {
     sampler.stop();
     clearInterval(flusher);
