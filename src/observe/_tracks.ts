@@ -10,6 +10,8 @@ import type { ExitFigures } from "./types.ts";
 
 /** how long late reports wait for their process (and ended records for their reports) */
 export const SETTLE_MS = 1000;
+/** a start time known only from a tick or a late report may be this much off */
+const START_SLACK_MS = 10;
 /** an ended process's stub stays this long, for late events about its children */
 const FORGET_MS = 5000;
 
@@ -39,6 +41,7 @@ export interface Track {
 /** An ended, forgotten process: enough to link late children and to ignore late reports. */
 export interface Stub {
   startTicks: number;
+  startedAt?: number;
   endedAt: number;
   rowId: number;
   forgetAt: number;
@@ -66,14 +69,20 @@ export class Tracks {
 
   constructor(readonly rootPid: number) {}
 
-  /** Whether `ppid` was a process of the run at `at` (events can arrive after we saw it end). */
+  /**
+   * Whether `ppid` was a process of the run at `at` (events can arrive after we saw it end). Both
+   * ends of its life count: pids are reused within seconds on a busy host, so a process outside the
+   * run may have a parent whose pid one of ours held before or after.
+   */
   scope(ppid: number, at?: number): Scope | undefined {
     if (ppid === this.rootPid) return "root";
+    const started = (s?: number) => at === undefined || s === undefined || at >= s - START_SLACK_MS;
     const t = this.live.get(ppid);
-    if (t) return t;
+    if (t) return started(t.rec.startedAt) ? t : undefined;
     const old = this.ended.get(ppid) ?? this.stubs.get(ppid);
-    const end = old && ("rec" in old ? old.rec.endedAt : old.endedAt);
-    return at !== undefined && end !== undefined && at <= end ? old : undefined;
+    if (!old) return undefined;
+    const [start, end] = "rec" in old ? [old.rec.startedAt, old.rec.endedAt] : [old.startedAt, old.endedAt];
+    return at !== undefined && end !== undefined && at <= end && started(start) ? old : undefined;
   }
 
   /** A forgotten process: reports about it come too late to matter. */
@@ -135,6 +144,7 @@ export class Tracks {
       if (id !== undefined)
         this.stubs.set(pid, {
           startTicks: t.rec.startTicks,
+          startedAt: t.rec.startedAt,
           endedAt: t.rec.endedAt ?? now,
           rowId: id,
           forgetAt: now + FORGET_MS,
