@@ -39,7 +39,9 @@ int *__errno_location(void);
 #define EINTR 4
 #define EAGAIN 11
 #define ENOBUFS 105
+#define CLOCK_REALTIME 0
 #define CLOCK_MONOTONIC 1
+#define CLOCK_BOOTTIME 7
 
 #define TN_MARK_ENOBUFS 0xFFFF
 #define TN_MARK_TRUNC 0xFFFE
@@ -163,4 +165,32 @@ double tn_monotonic_ns(void) {
   struct tn_timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static long long tn_ns(int clock) {
+  struct tn_timespec ts;
+  clock_gettime(clock, &ts);
+  return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Exact offsets between the kernel's clocks, in ms: out[0] = CLOCK_REALTIME − CLOCK_MONOTONIC (epoch ms
+ * of a connector timestamp = timestamp_ms + out[0]), out[1] = CLOCK_REALTIME − CLOCK_BOOTTIME (epoch ms
+ * of boot: /proc start ticks are BOOTTIME). Each clock is read between two reads of the other and the
+ * pair with the smallest bracket (the fewest ns between them) is kept: tens of ns of uncertainty. */
+void tn_clock_offsets(double *out) {
+  int i, k;
+  int clocks[2] = {CLOCK_MONOTONIC, CLOCK_BOOTTIME};
+  for (k = 0; k < 2; k++) {
+    long long best = -1, off = 0;
+    for (i = 0; i < 5; i++) {
+      long long a = tn_ns(clocks[k]);
+      long long r = tn_ns(CLOCK_REALTIME);
+      long long b = tn_ns(clocks[k]);
+      if (best < 0 || b - a < best) {
+        best = b - a;
+        off = r - (a + (b - a) / 2);
+      }
+    }
+    out[k] = (double)off / 1e6;
+  }
 }

@@ -22,6 +22,7 @@ const symbols = {
   tn_drain: { args: ["i32", "ptr", "i32", "i32"], returns: "i32" },
   tn_close: { args: ["i32"], returns: "i32" },
   tn_monotonic_ns: { args: [], returns: "f64" },
+  tn_clock_offsets: { args: ["ptr"], returns: "void" },
 } as const;
 
 const compile = embeddedC("netlink.c", netlinkSource, symbols, "the native netlink helper");
@@ -65,6 +66,17 @@ const check = (op: string, r: number): number => {
 
 /** CLOCK_MONOTONIC in ns (the clock of the proc connector's timestamp_ns). */
 export const monotonicNs = (): number => load().tn_monotonic_ns();
+
+/**
+ * Exact clock offsets, ms: `realMinusMono` turns a CLOCK_MONOTONIC time (the connector's timestamp_ns)
+ * into epoch ms; `realMinusBoot` is the epoch time of boot on CLOCK_BOOTTIME (/proc start ticks). Read
+ * back to back in native code (tens of ns apart); re-read them after a while: NTP slews the real clock.
+ */
+export function clockOffsetsMs(): { realMinusMono: number; realMinusBoot: number } {
+  const out = new Float64Array(2);
+  load().tn_clock_offsets(ptr(out));
+  return { realMinusMono: out[0]!, realMinusBoot: out[1]! };
+}
 
 /** Bytes of drain buffer; tn_drain keeps 64 KiB in reserve so no datagram is ever cut. */
 const DRAIN_BYTES = 1 << 20;

@@ -41,9 +41,13 @@ export class DaemonRecording {
     const db = openStore();
     const writer = new StoreWriter(db, run.id);
     let watcher: ExecWatcher | undefined;
+    let sources: CaptureSource[] = [];
     const recorder = new Recorder(writer, NO_ROOT, {
       adopt: (argv, comm) => matchProcess(rules, { argv, comm }) !== undefined,
       execArgv: (pid) => watcher?.lookup(pid),
+      sync: () => {
+        for (const s of sources) s.sync?.();
+      },
     });
     // a failure while recording is logged, never fatal to the daemon
     const guard =
@@ -63,6 +67,7 @@ export class DaemonRecording {
       },
       { connector: { pollMs: 100 }, taskstats: { pollMs: 100 } },
     );
+    sources = opened.sources;
     // argv of short processes below an adopted one: nothing is in a tree until a rule adopts it, so
     // the watcher reads every exec on the host (kept for seconds, then forgotten)
     if (opened.mode.startsWith("connector")) watcher = ExecWatcher.start(0);

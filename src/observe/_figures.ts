@@ -1,24 +1,47 @@
-/** Final figures onto a process record: taskstats (exact) and the matching rule for its begin time. */
+/**
+ * Final figures onto a process record, each from its most exact source:
+ *  - CPU: taskstats' scheduler runtime in the kernel's user/system ratio (= rusage); wait4 rusage or
+ *    the last /proc sample only when taskstats has nothing;
+ *  - peak RSS: taskstats hiwater_rss (process-wide);
+ *  - I/O: the larger of taskstats (rounded down to whole KiB per thread by the kernel) and the last
+ *    /proc/PID/io reading (exact at that moment; counters only grow);
+ *  - times are never taken from here: start is the fork event, end the exit event (see recorder.ts).
+ */
+import type { Reaped } from "../../ffi/libc.ts";
 import type { ProcessRecord } from "../store/index.ts";
+import type { ProcIo } from "./procfs.ts";
 import type { ExitFigures } from "./types.ts";
 
 /** taskstats' begin time (whole epoch seconds) against our start time: a reused pid differs. */
 export const sameProcess = (rec: ProcessRecord, f: ExitFigures) =>
   rec.startedAt === undefined || Math.abs(rec.startedAt / 1000 - f.beginSec) <= 2;
 
-/** Copy taskstats' exact figures (not the exit status: the recorder decides that). */
+const IO_KEYS = ["rchar", "wchar", "readBytes", "writeBytes"] as const;
+
+/** Raise the record's I/O counters to `io` where that is larger (never lowers a figure). */
+export function raiseIo(rec: ProcessRecord, io: Pick<ProcIo, (typeof IO_KEYS)[number]>): void {
+  for (const k of IO_KEYS) rec[k] = Math.max(rec[k] ?? 0, io[k]);
+}
+
+/** Copy taskstats' exact figures (not the exit status nor times: the recorder decides those). */
 export function copyTaskstats(rec: ProcessRecord, f: ExitFigures): void {
-  rec.durationUs = f.elapsedUs;
-  if (rec.startedAt !== undefined && rec.endedAt === undefined)
-    rec.endedAt = rec.startedAt + f.elapsedUs / 1000;
   rec.userUs = f.userUs;
   rec.systemUs = f.systemUs;
-  rec.peakRssKb = f.peakRssKb;
-  rec.rchar = f.rchar;
-  rec.wchar = f.wchar;
-  rec.readBytes = f.readBytes;
-  rec.writeBytes = f.writeBytes;
+  rec.peakRssKb = Math.max(f.peakRssKb, rec.peakRssKb ?? 0);
+  raiseIo(rec, f);
   rec.figures = "taskstats";
   // the kernel's comm: right even when the process was gone before we could read its argv
   if (f.comm) rec.comm = f.comm;
+}
+
+/**
+ * wait4 rusage, only when nothing better is known: it includes the descendants the process waited
+ * for. Its max RSS is the process's own peak (children's are not added).
+ */
+export function copyRusage(rec: ProcessRecord, r: Reaped): void {
+  if (rec.figures !== undefined && rec.figures !== "proc") return;
+  rec.userUs = r.userUs;
+  rec.systemUs = r.systemUs;
+  if (r.maxRssKb !== undefined) rec.peakRssKb = Math.max(r.maxRssKb, rec.peakRssKb ?? 0);
+  rec.figures = "wait4";
 }

@@ -276,8 +276,11 @@ export interface TaskRecord {
   status: number;
   btimeSec: number;
   etimeUs: number;
+  /** tick-sampled CPU (multiples of the scheduler tick): only their ratio is exact */
   utimeUs: number;
   stimeUs: number;
+  /** cpu_run_virtual_total (offset 72): the scheduler's exact runtime, ns (0 without CONFIG_TASK_DELAY_ACCT) */
+  cpuRunNs: number;
   hiwaterRssKb: number;
   hiwaterVmKb: number;
   rchar: number;
@@ -305,6 +308,7 @@ function decodeStats(buf: Uint8Array, off: number, len: number): TaskRecord | un
     etimeUs: u64(144),
     utimeUs: u64(152),
     stimeUs: u64(160),
+    cpuRunNs: u64(72),
     hiwaterRssKb: u64(200),
     hiwaterVmKb: u64(208),
     rchar: u64(216),
@@ -316,21 +320,42 @@ function decodeStats(buf: Uint8Array, off: number, len: number): TaskRecord | un
 
 /**
  * A TASKSTATS_CMD_NEW message → the exiting thread's record, and whether it also carried the
- * AGGR_TGID block (sent with the last thread of a group that ever had more than one thread).
+ * AGGR_TGID block (sent with the last thread of a group that ever had more than one thread). `group`
+ * is that block: its CPU fields are summed over every thread the group ever had (RSS, I/O are 0).
  */
 export function decodeTaskstats(
   buf: Uint8Array,
   m: NlMsg,
   family: number,
-): { rec: TaskRecord; groupDead: boolean } | undefined {
+): { rec: TaskRecord; groupDead: boolean; group?: TaskRecord } | undefined {
   if (m.type !== family || m.len < 20 || buf[m.off + 16] !== TASKSTATS_CMD_NEW) return undefined;
   let rec: TaskRecord | undefined;
+  let group: TaskRecord | undefined;
   let groupDead = false;
   for (const a of attributes(buf, m.off + 20, m.off + m.len)) {
     if (a.type === TASKSTATS_TYPE.aggrTgid) groupDead = true;
-    if (a.type !== TASKSTATS_TYPE.aggrPid) continue;
+    if (a.type !== TASKSTATS_TYPE.aggrPid && a.type !== TASKSTATS_TYPE.aggrTgid) continue;
     for (const n of attributes(buf, a.off, a.off + a.len))
-      if (n.type === TASKSTATS_TYPE.stats) rec = decodeStats(buf, n.off, n.len);
+      if (n.type === TASKSTATS_TYPE.stats) {
+        if (a.type === TASKSTATS_TYPE.aggrPid) rec = decodeStats(buf, n.off, n.len);
+        else group = decodeStats(buf, n.off, n.len);
+      }
   }
-  return rec && { rec, groupDead };
+  return rec && { rec, groupDead, group };
+}
+
+/**
+ * The kernel's split of an exact runtime into user and system time (kernel/sched/cputime.c
+ * cputime_adjust, what getrusage and wait4 report): `runNs` shared in the ratio of the tick samples;
+ * all user when system is 0, all system when user is 0. Each part truncated to µs as in a timeval.
+ */
+export function splitRuntime(
+  runNs: number,
+  tickUserUs: number,
+  tickSystemUs: number,
+): { userUs: number; systemUs: number } {
+  if (tickSystemUs === 0) return { userUs: Math.floor(runNs / 1000), systemUs: 0 };
+  if (tickUserUs === 0) return { userUs: 0, systemUs: Math.floor(runNs / 1000) };
+  const sysNs = Math.floor((runNs * tickSystemUs) / (tickUserUs + tickSystemUs));
+  return { userUs: Math.floor((runNs - sysNs) / 1000), systemUs: Math.floor(sysNs / 1000) };
 }

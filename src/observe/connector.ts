@@ -9,13 +9,7 @@
  */
 import { readFileSync } from "node:fs";
 import { release } from "node:os";
-import {
-  MARK_ENOBUFS,
-  MARK_TRUNC,
-  monotonicNs,
-  NETLINK_CONNECTOR,
-  NetlinkSocket,
-} from "../../ffi/netlink.ts";
+import { MARK_ENOBUFS, MARK_TRUNC, NETLINK_CONNECTOR, NetlinkSocket } from "../../ffi/netlink.ts";
 import {
   connectorControl,
   decodeProcEvent,
@@ -30,6 +24,7 @@ import {
   SeqGaps,
   _Emitter,
 } from "./_netlink-parse.ts";
+import { realMinusMonoMs } from "./clock.ts";
 import type { CaptureEvent, CaptureSource, Probe, SourceStats } from "./types.ts";
 
 export interface ConnectorOptions {
@@ -73,6 +68,10 @@ export class ConnectorSource implements CaptureSource {
 
   stats(): SourceStats {
     return this.out.stats();
+  }
+
+  sync(): void {
+    this.poll();
   }
 
   async start(): Promise<void> {
@@ -158,9 +157,7 @@ export class ConnectorSource implements CaptureSource {
         return true;
       }
       if (buf.byteLength === 0) return round > 0;
-      const monoMs = monotonicNs() / 1e6;
-      const wallMs = performance.timeOrigin + performance.now();
-      this.parse(buf, wallMs - monoMs);
+      this.parse(buf, realMinusMonoMs());
     }
     return true;
   }

@@ -5,8 +5,9 @@
 import { readFileSync, readdirSync, readlinkSync } from "node:fs";
 import { decodeLossless } from "../core/lossless.ts";
 
-/** USER_HZ: /proc times are in these ticks on every Linux we target. */
-export const CLK_TCK = 100;
+import { CLK_TCK } from "./clock.ts";
+
+export { CLK_TCK, bootEpochMs as bootTimeMs, ticksToEpochMs } from "./clock.ts";
 export const PAGE_KB = 4;
 
 const read = (path: string): string | undefined => {
@@ -192,17 +193,4 @@ export const listPids = (): number[] =>
     .filter((n) => /^\d+$/.test(n))
     .map(Number);
 
-let bootMs: number | undefined;
-/** Wall-clock time of boot in ms, so start ticks convert to epoch ms (10 ms resolution). */
-export function bootTimeMs(): number {
-  if (bootMs === undefined) {
-    // CLOCK_MONOTONIC (hrtime) is exact but stops during suspend; /proc/uptime (boot time) has 10 ms steps.
-    const up = Number((read("/proc/uptime") ?? "0").split(" ")[0]) * 1000;
-    const mono = Number(process.hrtime.bigint() / 1000n) / 1000;
-    bootMs = Date.now() - (Math.abs(mono - up) < 50 ? mono : up);
-  }
-  return bootMs;
-}
-
-export const ticksToEpochMs = (ticks: number) => bootTimeMs() + (ticks * 1000) / CLK_TCK;
 export const ticksToUs = (ticks: number) => (ticks * 1e6) / CLK_TCK;

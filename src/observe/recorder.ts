@@ -1,35 +1,27 @@
 /**
  * The recorder: turns capture events, exact exit figures (taskstats), wait4 results and live samples
- * into one process record per (pid, start time) of a run's tree, written through a StoreWriter.
- * Scope: descendants of `rootPid` (the supervisor). Final figures: taskstats when present, else the
- * last /proc sample, else wait4 rusage (which includes reaped descendants); the first known exit
- * status wins.
+ * into exactly one process record per (pid, start) of a run's tree, written through a StoreWriter,
+ * whatever order the sources report in.
+ * Scope: descendants of `rootPid` (the supervisor). Times: start = the fork event, end = the exit
+ * event of the process's last thread (sent after its address space is torn down), duration = end −
+ * start. Figures: see ./_figures.ts. The first known exit status wins.
+ * Memory: live processes, ended ones for SETTLE_MS (late figures and reaps), then a compact stub
+ * (pid → start ticks, end, row id) for FORGET_MS, for late forks of their children.
  */
 import { basename } from "node:path";
 import type { Reaped } from "../../ffi/libc.ts";
 import type { ProcessRecord, StoreWriter } from "../store/index.ts";
-import { copyTaskstats, sameProcess } from "./_figures.ts";
+import { copyRusage, copyTaskstats, raiseIo, sameProcess } from "./_figures.ts";
+import { epochMsToTicks, ticksToEpochMs } from "./clock.ts";
+import type { ExecArgv } from "./execwatch.ts";
 import { ArgvLoss, argvOf, capArgv } from "./argv.ts";
 import { OomWatch } from "./oom.ts";
-import {
-  CLK_TCK,
-  bootTimeMs,
-  readCgroup,
-  readCmdline,
-  readCwd,
-  readStat,
-  ticksToEpochMs,
-  treeBelow,
-} from "./procfs.ts";
-import type { ExecArgv } from "./execwatch.ts";
+import { parentOf, type Scope, SETTLE_MS, type Status, statusOf, type Track, Tracks } from "./_tracks.ts";
+import { readCgroup, readCmdline, readCwd, readIo, readStat, treeBelow } from "./procfs.ts";
 import type { CaptureEvent, ExitFigures } from "./types.ts";
 
-/** how long figures wait for their fork event before they count as a process the connector lost */
-const SETTLE_MS = 1000;
 /** an exec event and the exec watcher's record of it carry one kernel timestamp, converted separately */
 const SAME_EXEC_MS = 3;
-/** an ended process stays in memory this long, for late events about it and its children */
-const FORGET_MS = 30_000;
 
 export interface RecorderStats {
   processes: number;
@@ -50,31 +42,50 @@ export interface RecorderOptions {
    * Used instead of /proc when it is that very exec, and when /proc no longer holds the process.
    */
   execArgv?: (pid: number) => ExecArgv | undefined;
+  /** the sources report thread fork/exit (connector `threads`): a process then ends with its last thread */
+  threads?: boolean;
+  /**
+   * Deliver what the sources have queued now (CaptureSource.sync). Called before reports that found
+   * no process are settled as lost: a stalled event loop must not make a late fork look lost.
+   */
+  sync?: () => void;
 }
 
 export class Recorder {
-  /** the newest record of each pid in the run (alive or not) */
-  private latest = new Map<number, ProcessRecord>();
-  private live = new Set<ProcessRecord>();
-  /** processes recorded so far (records of ended ones are dropped from memory after FORGET_MS) */
+  private readonly tracks: Tracks;
+  private readonly live: Map<number, Track>;
+  private readonly ended: Map<number, Track>;
+  /** processes recorded so far */
   private count = 0;
   private oom = new OomWatch();
   private argvLoss = new ArgvLoss();
   private lost = 0;
   private lossReasons: Record<string, number> = {};
   private pendingFigures = new Map<number, { f: ExitFigures; at: number }>();
-  /** processes known only from their taskstats figures (their events were lost) */
+  private pendingReaped = new Map<number, { r: Reaped; at: number; wall: number }>();
+  /** processes known only from their taskstats figures or a reap (their events were lost) */
   recovered = 0;
+  /**
+   * Event times are kernel timestamps (connector): a process's end is its exit event. Off (proc-poll),
+   * the supervisor's fork → reap times for CMD are closer than a poll's.
+   */
+  eventTimes = true;
 
   constructor(
     private readonly writer: StoreWriter,
     readonly rootPid: number,
     private readonly opts: RecorderOptions = {},
-  ) {}
+  ) {
+    this.tracks = new Tracks(rootPid);
+    this.live = this.tracks.live;
+    this.ended = this.tracks.ended;
+  }
 
-  /** Live records, for the sampler. */
+  /** Live records, for the sampler (not tracer's own forks that have yet to exec). */
   liveRecords(): ProcessRecord[] {
-    return [...this.live];
+    const out: ProcessRecord[] = [];
+    for (const t of this.live.values()) if (!t.unexeced) out.push(t.rec);
+    return out;
   }
   stats(): RecorderStats {
     return {
@@ -84,29 +95,24 @@ export class Recorder {
       argvLost: this.argvLoss.count,
     };
   }
-
-  /** The run's record of `ppid` if it was alive at `at` (events can arrive after we saw it end). */
-  private inScope(ppid: number, at?: number): ProcessRecord | "root" | undefined {
-    if (ppid === this.rootPid) return "root";
-    const p = this.latest.get(ppid);
-    if (!p) return undefined;
-    if (this.live.has(p)) return p;
-    return at !== undefined && p.endedAt !== undefined && at <= p.endedAt ? p : undefined;
+  /** Processes held in memory: live, recently ended, and stubs (for memory tests). */
+  held(): { live: number; ended: number; stubs: number } {
+    return this.tracks.held();
   }
 
   onEvent = (e: CaptureEvent): void => {
     switch (e.type) {
       case "fork":
-        if (e.pid !== e.tgid) return; // a thread
-        if (this.inScope(e.ptgid, e.at)) this.identify(e.tgid, e.ptgid, e.at);
+        if (e.pid !== e.tgid) this.onThread(e.tgid, 1);
+        else this.onFork(e.tgid, e.ptgid, e.at);
         return;
       case "exec":
         if (e.pid !== e.tgid) return;
         this.onExec(e.tgid, e.at);
         return;
       case "exit":
-        if (e.pid !== e.tgid) return;
-        this.onExit(e.tgid, e.at, e.exitCode, e.signal, e.coreDumped);
+        if (e.pid !== e.tgid) this.onThread(e.tgid, -1, e.at, statusOf(e));
+        else this.onExit(e.tgid, e.at, statusOf(e));
         return;
       case "loss":
         this.lost += e.count;
@@ -116,64 +122,117 @@ export class Recorder {
     }
   };
 
-  /** A new process in the tree: read its identity now, before it can vanish. */
-  private identify(pid: number, ppid: number, at: number): ProcessRecord {
+  private onThread(tgid: number, delta: 1 | -1, at?: number, status?: Status) {
+    const t = this.live.get(tgid);
+    if (!t) return;
+    t.threads = Math.max(0, t.threads + delta);
+    if (delta < 0) t.lastThreadExitAt = at;
+    // the last thread of a process whose leader exited first: the process ends now
+    if (delta < 0 && t.leaderExit && t.threads === 0) this.finish(t, at!, status);
+  }
+
+  private onFork(pid: number, ppid: number, at: number) {
+    if (!this.tracks.scope(ppid, at)) return;
+    const cur = this.live.get(pid);
+    if (cur) {
+      const st = readStat(pid);
+      const same = !st || st.startTicks === cur.rec.startTicks;
+      // a process first known from the supervisor or a rescan: its fork event gives the exact start
+      if (same && cur.approxStart && this.eventTimes) {
+        cur.approxStart = false;
+        cur.rec.startedAt = at;
+        this.write(cur);
+      }
+      // no exit seen: the same process (a pid is reused only after an exit, lost or not)
+      if (same) return;
+      this.finish(cur, at); // its exit was lost: it ended before this new process could take its pid
+    }
+    this.identify(pid, ppid, at, true);
+  }
+
+  /**
+   * A new process in the tree: read its identity now, before it can vanish. `fork`: `at` is its
+   * fork event's time (exact with the connector). Start ticks come from /proc when it still shows this process, else from `at`.
+   */
+  private identify(pid: number, ppid: number, at: number, fork: boolean): Track {
+    // a poll's "fork" is when the poll saw it: /proc's start ticks are closer
+    const exact = fork && this.eventTimes;
     const st = readStat(pid);
-    const startTicks = st?.startTicks ?? Math.round(((at - bootTimeMs()) * CLK_TCK) / 1000);
-    const prev = this.latest.get(pid);
-    if (prev && prev.startTicks === startTicks) return prev;
-    // a process first known from its figures (start estimated from elapsed time) whose fork came late
-    if (
-      prev &&
-      !this.live.has(prev) &&
-      prev.figures === "taskstats" &&
-      Math.abs(prev.startTicks - startTicks) <= 5
-    )
-      return prev;
-    if (prev && this.live.has(prev)) this.onExit(pid, at); // pid reuse: the old one is gone
-    const scope = this.inScope(ppid, at);
-    const parent = scope === "root" ? undefined : scope;
+    const estimate = epochMsToTicks(at);
+    const mine = st && (!exact || Math.abs(st.startTicks - estimate) <= 2) ? st : undefined;
+    const scope = this.tracks.scope(ppid, at);
+    const { parent, parentId } = scope ? parentOf(scope) : {};
     // a fresh fork shares its parent's argv, cwd and cgroup: read them only when there is no parent
     // record (CMD, or a process adopted after a loss); exec reads them again anyway
-    const ticksMs = st ? ticksToEpochMs(st.startTicks) : at;
     const rec: ProcessRecord = {
       pid,
-      startTicks,
+      startTicks: mine?.startTicks ?? estimate,
       ppid,
       parent,
-      comm: st?.comm ?? parent?.comm,
+      parentId,
+      comm: mine?.comm ?? parent?.comm,
       ...(parent?.argv ? argvOf(parent) : capArgv(readCmdline(pid))),
       cwd: parent?.cwd ?? readCwd(pid),
       cgroup: parent?.cgroup ?? readCgroup(pid),
       // the connector's fork time is exact; start ticks have 10 ms steps
-      startedAt: at >= ticksMs && at <= ticksMs + 1000 / CLK_TCK ? at : ticksMs,
+      startedAt: exact || !mine ? at : ticksToEpochMs(mine.startTicks),
+    };
+    const t: Track = {
+      rec,
+      // threads already running when we first see it (after a loss, or adopted); a fork has none
+      threads: !exact && this.opts.threads && mine ? Math.max(0, mine.numThreads - 1) : 0,
+      // only a fork event can show a fork of tracer that has not exec'd (a rescan finds orphans)
+      unexeced: fork && scope === "root",
+      approxStart: !exact,
+      figuresDone: false,
     };
     this.oom.watch(rec.cgroup);
-    this.latest.set(pid, rec);
-    this.live.add(rec);
-    this.count++;
-    this.writer.process(rec);
+    this.tracks.start(t);
+    this.write(t);
     const early = this.pendingFigures.get(pid);
     if (early && sameProcess(rec, early.f)) {
       this.pendingFigures.delete(pid);
-      this.applyFigures(rec, early.f);
+      this.applyFigures(t, early.f);
     }
-    return rec;
+    const reaped = this.pendingReaped.get(pid);
+    if (reaped) {
+      this.pendingReaped.delete(pid);
+      t.reaped = reaped;
+    }
+    return t;
+  }
+
+  /** Write a record (tracer's own forks only once they exec CMD's image). */
+  private write(t: Track) {
+    if (t.unexeced) return;
+    if (!t.counted) {
+      t.counted = true;
+      this.count++;
+    }
+    this.writer.process(t.rec);
   }
 
   private onExec(pid: number, at: number) {
-    let rec = this.latest.get(pid);
-    if (!rec || !this.live.has(rec)) {
+    let t = this.live.get(pid);
+    if (!t) {
       // missed the fork (loss, or a source that only reports execs): adopt it if its parent is ours,
       // or (daemon mode) if what it runs is something we were asked to record
       const st = readStat(pid);
       if (!st) return;
-      if (!this.inScope(st.ppid)) {
+      if (!this.tracks.scope(st.ppid)) {
         const argv = this.opts.adopt ? readCmdline(pid) : undefined;
         if (!argv?.length || !this.opts.adopt?.(argv, st.comm)) return;
       }
-      rec = this.identify(pid, st.ppid, at);
+      t = this.identify(pid, st.ppid, at, false);
     }
+    // it runs an image of its own now: one thread, and (a fork of tracer) CMD's image
+    t.unexeced = false;
+    t.threads = 0;
+    t.leaderExit = undefined;
+    this.write(t);
+    if (t.heldFigures) this.applyFigures(t, t.heldFigures);
+    t.heldFigures = undefined;
+    const rec = t.rec;
     // The exec watcher read this exec (or a later one, whose argv is what /proc would show now): no
     // /proc reads needed. Its time and ours are the same kernel timestamp, converted ms apart.
     const seen = this.opts.execArgv?.(pid);
@@ -222,124 +281,214 @@ export class Recorder {
     this.writer.process(rec);
   }
 
-  private onExit(pid: number, at: number, exitCode?: number, signal?: number, coreDumped?: boolean) {
-    const rec = this.latest.get(pid);
-    if (!rec || !this.live.has(rec)) {
-      if (rec && rec.exitCode === undefined && rec.signal === undefined)
-        this.setStatus(rec, exitCode, signal);
+  private onExit(pid: number, at: number, status: Status) {
+    const t = this.live.get(pid);
+    if (!t) {
+      // a late report about a process already ended (its status may still be missing)
+      const old = this.ended.get(pid);
+      if (old) this.setStatus(old, status);
       return;
     }
-    this.live.delete(rec);
-    rec.endedAt = at;
-    if (rec.durationUs === undefined && rec.startedAt !== undefined)
-      rec.durationUs = (at - rec.startedAt) * 1000;
-    this.setStatus(rec, exitCode, signal, coreDumped);
-    this.writer.process(rec);
+    // the leader thread left others running (pthread_exit in main): the process ends with the last
+    if (t.threads > 0) {
+      t.leaderExit = { at, status };
+      return;
+    }
+    this.finish(t, at, status);
   }
 
-  private setStatus(rec: ProcessRecord, exitCode?: number, signal?: number, coreDumped?: boolean) {
+  /** The process has ended at `at` (epoch ms): its end, duration, status; the zombie's exact I/O. */
+  private finish(t: Track, at: number, status?: Status) {
+    const pid = t.rec.pid;
+    this.tracks.end(t);
+    // a fork of tracer that never ran CMD's image (Bun.spawn failing): tracer's own, not recorded
+    if (t.unexeced) return;
+    const rec = t.rec;
+    rec.endedAt = at;
+    if (rec.startedAt !== undefined) rec.durationUs = Math.max(0, at - rec.startedAt) * 1000;
+    this.setStatus(
+      t,
+      status?.exitCode !== undefined || status?.signal !== undefined ? status : t.leaderExit?.status,
+    );
+    // still a zombie: /proc/PID/io holds its exact final counters (taskstats rounds them down)
+    const st = readStat(pid);
+    if (st?.state === "Z" && st.startTicks === rec.startTicks) {
+      const io = readIo(pid);
+      if (io) raiseIo(rec, io);
+    }
+    if (t.reaped) this.applyReaped(t, t.reaped.r);
+    this.write(t);
+  }
+
+  private setStatus(t: Track, s: Status | undefined) {
+    const rec = t.rec;
     if (rec.exitCode !== undefined || rec.signal !== undefined) return;
-    if (exitCode === undefined && signal === undefined) return;
-    rec.exitCode = exitCode;
-    rec.signal = signal;
-    rec.coreDumped = coreDumped;
-    const oom = this.oom.verdict(rec, signal);
+    if (s?.exitCode === undefined && s?.signal === undefined) return;
+    rec.exitCode = s.exitCode;
+    rec.signal = s.signal;
+    rec.coreDumped = s.coreDumped;
+    const oom = this.oom.verdict(rec, s.signal);
     rec.oomKilled = oom.oomKilled;
     rec.oomLimitKb = oom.limitKb;
-    this.writer.process(rec);
+    this.write(t);
   }
 
-  /** Exact final figures from taskstats. */
+  /** Exact final figures from taskstats (they may come before or after the exit event). */
   onExitFigures = (f: ExitFigures): void => {
-    const rec = this.latest.get(f.tgid);
-    if (!rec || !sameProcess(rec, f)) {
-      // the two netlink sockets are drained separately: the fork may not have been read yet
-      this.pendingFigures.set(f.tgid, { f, at: Date.now() });
-      return;
-    }
-    this.applyFigures(rec, f);
+    const t = this.tracks.takeAwaiting(f.tgid, (x) => sameProcess(x.rec, f));
+    // the two netlink sockets are drained separately: the fork may not have been read yet
+    if (!t) this.pendingFigures.set(f.tgid, { f, at: Date.now() });
+    else this.applyFigures(t, f);
   };
 
-  /**
-   * Figures that found no process within SETTLE_MS belong to a process whose fork event was lost (or
-   * to one outside the run): adopt it when its parent at exit is in the run, drop it otherwise.
-   */
-  settle(all = false): void {
-    const now = Date.now();
-    for (const [pid, { f, at }] of this.pendingFigures) {
-      if (!all && now - at < SETTLE_MS) continue;
-      this.pendingFigures.delete(pid);
-      const startedAt = at - f.elapsedUs / 1000;
-      const scope = f.ppid === undefined ? undefined : this.inScope(f.ppid, startedAt);
-      if (!scope) continue;
-      const rec: ProcessRecord = {
-        pid,
-        startTicks: Math.round(((startedAt - bootTimeMs()) * CLK_TCK) / 1000),
-        ppid: f.ppid,
-        parent: scope === "root" ? undefined : scope,
-        startedAt,
-        endedAt: at,
-      };
-      this.latest.set(pid, rec);
-      this.count++;
-      this.recovered++;
-      this.applyFigures(rec, f);
+  private applyFigures(t: Track, f: ExitFigures) {
+    t.figuresDone = true;
+    // tracer's own fork: kept for the exec (then they are CMD's), dropped if it never comes
+    if (t.unexeced) {
+      t.heldFigures = f;
+      return;
     }
-  }
-
-  private applyFigures(rec: ProcessRecord, f: ExitFigures) {
-    this.setStatus(rec, f.exitCode, f.signal);
-    copyTaskstats(rec, f);
-    this.writer.process(rec);
+    this.setStatus(t, f);
+    copyTaskstats(t.rec, f);
+    this.write(t);
   }
 
   /** A child or orphan reaped by the supervisor (wait4 rusage, or Bun's own status for CMD). */
   onReaped(r: Reaped, at: number, startedAt?: number): void {
-    let rec = this.latest.get(r.pid);
-    if (!rec) rec = this.identify(r.pid, this.rootPid, at);
-    if (this.live.has(rec)) this.onExit(r.pid, at, r.exitCode, r.signal, r.coreDumped);
-    else this.setStatus(rec, r.exitCode, r.signal, r.coreDumped);
-    if (startedAt !== undefined && rec.figures !== "taskstats") {
-      rec.durationUs = (at - startedAt) * 1000;
-      rec.endedAt = at;
+    // the newest incarnation of the pid: a pid is reused only after its previous process was reaped
+    const t = this.live.get(r.pid) ?? this.ended.get(r.pid);
+    if (!t) {
+      // its fork has not been read (or it was lost): wait for it, then settle
+      if (!this.tracks.forgotten(r.pid)) this.pendingReaped.set(r.pid, { r, at, wall: Date.now() });
+      return;
     }
-    // wait4 rusage includes the descendants the process waited for: use it only when nothing better is known
-    if (rec.figures === undefined) {
-      rec.userUs = r.userUs;
-      rec.systemUs = r.systemUs;
-      if (r.maxRssKb !== undefined) rec.peakRssKb = Math.max(r.maxRssKb, rec.peakRssKb ?? 0);
-      rec.figures = "wait4";
+    if (this.live.get(r.pid) === t) {
+      // connector: its exit event is on its way (sent right after the parent is notified)
+      if (this.eventTimes) {
+        t.reaped = { r, at };
+        return;
+      }
+      this.finish(t, at, r);
     }
-    this.writer.process(rec);
+    // proc-poll: the supervisor's fork → reap times of CMD are closer than a poll's
+    const rec = t.rec;
+    if (startedAt !== undefined && !this.eventTimes && rec.startedAt !== undefined) {
+      // both starts are lower bounds (the tick, the time before Bun.spawn), both ends upper bounds
+      rec.startedAt = Math.max(rec.startedAt, startedAt);
+      rec.endedAt = Math.min(rec.endedAt ?? at, at);
+      rec.durationUs = (rec.endedAt - rec.startedAt) * 1000;
+    }
+    this.applyReaped(t, r);
+  }
+
+  private applyReaped(t: Track, r: Reaped) {
+    this.setStatus(t, r);
+    copyRusage(t.rec, r);
+    this.write(t);
+  }
+
+  /**
+   * The supervisor started CMD (`Bun.spawn` returned `pid`, so it exec'd). Call after the sources
+   * were synced: the fork and exec events are queued by then. Without them (proc-poll), CMD is
+   * recorded from here with the supervisor's time.
+   */
+  spawned(pid: number, at: number): void {
+    // Not read yet (seen under load): known from /proc instead, with /proc's start ticks, so that
+    // the fork event, when it comes, finds the same process and gives it its exact start.
+    // (`at`, taken before Bun.spawn, was measured 26 ms before the fork on a loaded host.)
+    const t = this.live.get(pid) ?? this.identify(pid, this.rootPid, at, false);
+    if (t.unexeced) this.onExec(pid, at);
   }
 
   /** A process the sampler no longer finds although no exit was reported: it ended, status unknown. */
   gone(rec: ProcessRecord, at: number): void {
-    if (!this.live.has(rec)) return;
-    this.live.delete(rec);
-    rec.endedAt ??= at;
-    this.writer.process(rec);
+    const t = this.live.get(rec.pid);
+    if (!t || t.rec !== rec) return;
+    this.finish(t, t.leaderExit ? Math.max(t.leaderExit.at, t.lastThreadExitAt ?? 0) : (rec.endedAt ?? at));
   }
 
   /** After a loss: walk the tree below the root and adopt every process we do not know. */
   rescan(at: number): number {
     let found = 0;
     for (const { pid, ppid, st } of treeBelow(this.rootPid)) {
-      const rec = this.latest.get(pid);
-      if (rec && rec.startTicks === st.startTicks && this.live.has(rec)) continue;
-      this.identify(pid, ppid, at);
+      const t = this.live.get(pid);
+      if (t && t.rec.startTicks === st.startTicks) continue;
+      if (t) this.finish(t, at);
+      this.identify(pid, ppid, at, false);
       found++;
     }
     return found;
   }
 
-  /** Processes still alive when the run ends keep no end time; flush what is pending (all: the end). */
+  /**
+   * Reports whose process never showed up within SETTLE_MS belong to one whose events were lost (or
+   * to one outside the run): figures are adopted when the parent at exit is in the run; a reap by the
+   * supervisor always is (an orphan of the run). Processes whose end we only know from a reap or from
+   * thread exits are ended; ended ones whose figures are in are reduced to stubs.
+   */
+  settle(all = false): void {
+    let now = Date.now();
+    let due = (wall: number) => all || now - wall >= SETTLE_MS;
+    const waiting = [...this.pendingFigures.values()].some((p) => due(p.at));
+    if (waiting || [...this.pendingReaped.values()].some((p) => due(p.wall))) {
+      this.opts.sync?.();
+      now = Date.now();
+      due = (wall: number) => all || now - wall >= SETTLE_MS;
+    }
+    for (const [pid, { f, at }] of this.pendingFigures) {
+      if (!due(at)) continue;
+      this.pendingFigures.delete(pid);
+      // end ≈ when the record arrived (its exit event was lost): start from the kernel's elapsed time
+      const startedAt = at - f.elapsedUs / 1000;
+      const scope = f.ppid === undefined ? undefined : this.tracks.scope(f.ppid, startedAt);
+      if (!scope) continue;
+      const t = this.lostProcess(pid, f.ppid!, scope, startedAt, at);
+      this.applyFigures(t, f);
+    }
+    for (const [pid, p] of this.pendingReaped) {
+      if (!due(p.wall)) continue;
+      this.pendingReaped.delete(pid);
+      const t = this.lostProcess(pid, this.rootPid, "root", undefined, p.at);
+      this.applyReaped(t, p.r);
+    }
+    for (const t of [...this.live.values()]) {
+      if (t.reaped && due(t.reaped.at)) this.finish(t, t.reaped.at, t.reaped.r);
+      else if (t.leaderExit && due(t.leaderExit.at) && readStat(t.rec.pid)?.startTicks !== t.rec.startTicks)
+        this.finish(t, Math.max(t.leaderExit.at, t.lastThreadExitAt ?? 0));
+    }
+    this.tracks.compact((rec) => this.writer.ids.get(rec), all, now);
+  }
+
+  /** A process known only from a late report (its fork and exit events were lost). */
+  private lostProcess(
+    pid: number,
+    ppid: number,
+    scope: Scope,
+    startedAt: number | undefined,
+    endedAt: number,
+  ): Track {
+    const rec: ProcessRecord = {
+      pid,
+      startTicks: epochMsToTicks(startedAt ?? endedAt),
+      ppid,
+      ...parentOf(scope),
+      startedAt,
+      endedAt,
+    };
+    const t: Track = { rec, threads: 0, unexeced: false, approxStart: true, figuresDone: false };
+    this.tracks.end(t);
+    this.recovered++;
+    this.write(t);
+    return t;
+  }
+
+  /** Write what is pending (`all`: the run is over, settle everything now). */
   flush(all = false): void {
     this.settle(all);
     this.writer.flush();
-    if (all) this.oom.close();
-    const old = Date.now() - FORGET_MS;
-    for (const [pid, rec] of this.latest)
-      if (!this.live.has(rec) && rec.endedAt !== undefined && rec.endedAt < old) this.latest.delete(pid);
+    if (all) {
+      this.settle(true);
+      this.oom.close();
+    }
   }
 }

@@ -2,6 +2,8 @@
  * The taskstats exit listener as a CaptureSource: exact final figures of every exiting thread group
  * (exit status, elapsed, user/system CPU, peak RSS and VM, rchar/wchar, read_bytes/write_bytes).
  *
+ * CPU is the scheduler's exact runtime (cpu_run_virtual_total, what rusage sums to) split in the
+ * tick samples' user/system ratio, as the kernel does for rusage.
  * The kernel sends one record per exiting thread. Its AGGR_TGID block lacks RSS and I/O, so figures
  * are summed here from the per-thread records (peak RSS / VM are process-wide: the largest is taken)
  * and a group is emitted once all of its threads are in: at the AGGR_TGID block (the last thread of a
@@ -25,6 +27,7 @@ import {
   type NlMsg,
   nlError,
   probeFailure,
+  splitRuntime,
   TASKSTATS_CMD_ATTR_DEREGISTER_CPUMASK,
   TASKSTATS_CMD_ATTR_REGISTER_CPUMASK,
   TASKSTATS_CMD_GET,
@@ -54,6 +57,8 @@ export function liveThreads(tgid: number): number {
 
 interface Group {
   recs: TaskRecord[];
+  /** the AGGR_TGID block: CPU of every thread the group ever had */
+  aggr?: TaskRecord;
   /** the record that finished the group (AGGR_TGID carrier or the lone leader) */
   last?: TaskRecord;
   /** set once complete: emitted on the first poll that brings no more records for it */
@@ -70,10 +75,11 @@ export class TgidSums {
 
   constructor(private readonly threadsAlive: (tgid: number) => number = liveThreads) {}
 
-  add(rec: TaskRecord, groupDead: boolean): void {
-    const g = this.groups.get(rec.tgid) ?? { recs: [] };
+  add(rec: TaskRecord, groupDead: boolean, aggr?: TaskRecord): void {
+    const g: Group = this.groups.get(rec.tgid) ?? { recs: [] };
     this.groups.set(rec.tgid, g);
     g.recs.push(rec);
+    if (aggr) g.aggr = aggr;
     g.readyAt = undefined;
     if (groupDead) g.last = rec;
     else if (rec.pid === rec.tgid && g.recs.length === 1 && this.threadsAlive(rec.tgid) <= 1) g.last = rec;
@@ -116,15 +122,30 @@ function sum(tgid: number, g: Group): ExitFigures {
     readBytes: 0,
     writeBytes: 0,
   };
+  let tickUser = 0;
+  let tickSystem = 0;
+  let runNs = 0;
   for (const r of g.recs) {
-    f.userUs += r.utimeUs;
-    f.systemUs += r.stimeUs;
+    tickUser += r.utimeUs;
+    tickSystem += r.stimeUs;
+    runNs += r.cpuRunNs;
     f.peakRssKb = Math.max(f.peakRssKb, r.hiwaterRssKb);
     f.peakVmKb = Math.max(f.peakVmKb, r.hiwaterVmKb);
     f.rchar += r.rchar;
     f.wchar += r.wchar;
     f.readBytes += r.readBytes;
     f.writeBytes += r.writeBytes;
+  }
+  // the kernel's own runtime sum over every thread, when sent (threads whose records we missed count
+  // too); its tick fields are not filled (delay accounting only), so the ratio stays the threads'
+  if (g.aggr && g.aggr.cpuRunNs > runNs) runNs = g.aggr.cpuRunNs;
+  // the scheduler's exact runtime in the ticks' user/system ratio (= rusage); ticks alone without it
+  if (runNs > 0) {
+    f.cpuNs = runNs;
+    Object.assign(f, splitRuntime(runNs, tickUser, tickSystem));
+  } else {
+    f.userUs = tickUser;
+    f.systemUs = tickSystem;
   }
   return f;
 }
@@ -214,6 +235,10 @@ export class TaskstatsSource implements CaptureSource {
     return this.out.stats();
   }
 
+  sync(): void {
+    this.poll();
+  }
+
   async start(): Promise<void> {
     if (this.sock) return;
     const sock = NetlinkSocket.open(NETLINK_GENERIC);
@@ -280,7 +305,7 @@ export class TaskstatsSource implements CaptureSource {
     const r = decodeTaskstats(buf, m, this.family);
     if (!r) return;
     this.records++;
-    this.sums.add(r.rec, r.groupDead);
+    this.sums.add(r.rec, r.groupDead, r.group);
   }
 
   private emit(list: ExitFigures[]): void {

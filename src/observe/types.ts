@@ -39,9 +39,13 @@ export interface ExitFigures {
   signal?: number;
   /** process start, seconds since the epoch (ac_btime) */
   beginSec: number;
+  /** taskstats ac_etime: fork → the exit record, which comes before the address space is torn down */
   elapsedUs: number;
+  /** user / system CPU, µs: `cpuNs` in the kernel's tick ratio (as rusage), or tick samples without it */
   userUs: number;
   systemUs: number;
+  /** the scheduler's exact runtime of all threads, ns (cpu_run_virtual_total); absent on kernels without it */
+  cpuNs?: number;
   /** peak resident set, KiB (hiwater_rss) */
   peakRssKb: number;
   /** peak virtual memory, KiB (hiwater_vm) */
@@ -67,6 +71,8 @@ export interface CaptureSource {
   stop(): Promise<void>;
   onEvent(cb: (e: CaptureEvent) => void): void;
   onExitFigures?(cb: (f: ExitFigures) => void): void;
+  /** Deliver everything the kernel has queued now (before a reap: the reaped process's events are queued). */
+  sync?(): void;
   stats(): SourceStats;
 }
 

@@ -62,8 +62,11 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   const name = o.name || autoRunName(runId);
   const writer = new StoreWriter(db, runId);
   let watcher: ExecWatcher | undefined;
+  let sync = () => {};
   const recorder = new Recorder(writer, process.pid, {
     execArgv: (pid) => watcher?.lookup(pid),
+    threads: true,
+    sync: () => sync(),
   });
   // recording must never take CMD down: an error while recording is reported once, then counted
   let recordingErrors = 0;
@@ -91,10 +94,22 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     {
       forced: o.mode,
       // the ACK comes within a few ms; in a pid namespace it never comes: fall back quickly
-      connector: { receiveBufferBytes: o.receiveBufferBytes, pollMs: drainMs(), ackTimeoutMs: 250 },
+      // thread events too: a process ends with its last thread (the leader may exit first)
+      connector: {
+        receiveBufferBytes: o.receiveBufferBytes,
+        pollMs: drainMs(),
+        ackTimeoutMs: 250,
+        threads: true,
+      },
       taskstats: { receiveBufferBytes: o.receiveBufferBytes, pollMs: drainMs() },
     },
   );
+  recorder.eventTimes = opened.mode.startsWith("connector");
+  // the kernel queues a process's fork and exec reports before its parent learns of them: read them
+  // before acting on what the supervisor saw, so every report finds its process
+  sync = () => {
+    for (const s of opened.sources) s.sync?.();
+  };
   // argv of processes shorter than a drain interval, read the moment they exec (same kernel feature)
   if (opened.mode.startsWith("connector")) watcher = ExecWatcher.start(process.pid);
   createRun(db, {
@@ -122,10 +137,14 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     pdeathsig: o.pdeathsig,
     onSpawn: (pid, at) =>
       safely(() => {
-        recorder.onEvent({ type: "fork", at, pid, tgid: pid, ppid: process.pid, ptgid: process.pid });
-        recorder.onEvent({ type: "exec", at, pid, tgid: pid });
+        sync();
+        recorder.spawned(pid, at);
       }),
-    onReaped: (r, at) => safely(() => recorder.onReaped(r, at)),
+    onReaped: (r, at) =>
+      safely(() => {
+        sync();
+        recorder.onReaped(r, at);
+      }),
   });
   let child: ChildEnd | undefined;
   // the status tracer exits with when CMD cannot be started (127/126) is the run's too
@@ -133,9 +152,14 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   try {
     child = await sup.run();
     const end = child;
-    safely(() => recorder.onReaped(end.reaped, end.endedAt, end.startedAt));
-    // No wait here: the kernel queues a process's connector and taskstats exit messages before its
-    // parent can reap it, so stop() below, which drains both sockets, sees every exit of the tree.
+    safely(() => {
+      sync();
+      recorder.onReaped(end.reaped, end.endedAt, end.startedAt);
+    });
+    // No wait here: the kernel queues a process's taskstats record before its parent can reap it, and
+    // its connector exit event right after notifying the parent (do_exit: exit_notify, then
+    // proc_exit_connector), so stop() below, which drains both sockets, sees every exit of the tree;
+    // a process reaped before its exit event is read ends at its reap (Recorder.settle).
   } catch (e) {
     if (e instanceof NotRunnable) notRunnable = e.status;
     throw e;

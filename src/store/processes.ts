@@ -20,6 +20,8 @@ export interface ProcessRecord extends ProcessOutcome {
   ppid?: number;
   /** the parent's record when the parent is in the same run (stored as its row id) */
   parent?: ProcessRecord;
+  /** the parent's row id, when the parent's record is no longer held (written and forgotten) */
+  parentId?: number;
   comm?: string;
   argv?: string[];
   /** bytes of the whole command line (each argument and its NUL), even when argv was cut */
@@ -160,7 +162,12 @@ export class StoreWriter {
       // parents first (even a parent with nothing new), so a child can point at its parent's row id;
       // iterative: a chain of unwritten ancestors can be 100,000 deep
       const write = (p: ProcessRecord) => {
-        const row = upsert.get(this.runId, p.pid, p.startTicks, ...values(p, idOf(p.parent))) as {
+        const row = upsert.get(
+          this.runId,
+          p.pid,
+          p.startTicks,
+          ...values(p, p.parentId ?? idOf(p.parent)),
+        ) as {
           id: number;
         };
         fresh.set(p, row.id);
@@ -198,7 +205,15 @@ export class StoreWriter {
           m.diskUsedBytes,
         );
     })();
-    for (const [p, id] of fresh) this.ids.set(p, id);
+    for (const [p, id] of fresh) {
+      this.ids.set(p, id);
+      // hold the parent's row id, not its record: a long chain of ended parents can then be freed
+      const parentId = idOf(p.parent);
+      if (parentId !== undefined && parentId >= 0) {
+        p.parentId = parentId;
+        p.parent = undefined;
+      }
+    }
     this.dirty.clear();
     this.samples = [];
     this.metrics = [];

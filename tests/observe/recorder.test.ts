@@ -2,7 +2,7 @@
  * The recorder on real processes with events fed by hand: scope (only our tree), threads ignored,
  * taskstats figures that arrive before the fork event, and the proc-poll source end to end.
  */
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, expect, setSystemTime, test } from "bun:test";
 import { join } from "node:path";
 import { ProcPollSource } from "../../src/observe/poll.ts";
 import { readStat } from "../../src/observe/procfs.ts";
@@ -48,16 +48,18 @@ const figures = (pid: number, over: Partial<ExitFigures> = {}): ExitFigures => (
   ...over,
 });
 
-test("scope, threads, and figures that arrive before the fork", async () => {
+test("scope, threads (the process ends with its last one), figures that arrive before the fork", async () => {
   const { db, rec } = setup();
   const child = Bun.spawn(["sleep", "5"]);
+  let forkAt = 0;
   try {
     await waitFor(() => readStat(child.pid)?.comm === "sleep", 5000, "exec");
     // figures first (the taskstats socket was drained before the connector's)
     rec.onExitFigures(figures(child.pid));
+    forkAt = Date.now();
     rec.onEvent({
       type: "fork",
-      at: Date.now(),
+      at: forkAt,
       pid: child.pid,
       tgid: child.pid,
       ppid: process.pid,
@@ -74,7 +76,9 @@ test("scope, threads, and figures that arrive before the fork", async () => {
       ptgid: process.pid,
     });
     rec.onEvent({ type: "fork", at: Date.now(), pid: 1, tgid: 1, ppid: 0, ptgid: 0 });
-    rec.onEvent({ type: "exit", at: Date.now(), pid: child.pid, tgid: child.pid, exitCode: 0 });
+    // the leader exits first; the process ends with its last thread
+    rec.onEvent({ type: "exit", at: forkAt + 50, pid: child.pid, tgid: child.pid, exitCode: 0 });
+    rec.onEvent({ type: "exit", at: forkAt + 80, pid: 999_999, tgid: child.pid, exitCode: 0 });
     rec.flush();
   } finally {
     child.kill();
@@ -86,7 +90,10 @@ test("scope, threads, and figures that arrive before the fork", async () => {
     pid: child.pid,
     argv: ["sleep", "5"],
     exitCode: 0,
-    durationUs: 123_456,
+    // times are the events' (taskstats' elapsed time ends before the teardown)
+    startedAt: forkAt,
+    endedAt: forkAt + 80,
+    durationUs: 80_000,
     peakRssKb: 777,
     writeBytes: 4096,
     figures: "taskstats",
@@ -125,4 +132,57 @@ test("figures whose fork event never came: adopted when the parent at exit is in
   ]);
   expect(rec.recovered).toBe(1);
   db.close();
+});
+
+test("memory: ended processes are forgotten, whatever the order of their reports; one row each", () => {
+  const { db, rec } = setup();
+  const t0 = Date.now();
+  let now = t0;
+  setSystemTime(new Date(now));
+  try {
+    // 20,000 sequential processes at 1,000/s (pids that cannot exist: beyond pid_max), each with its
+    // reports in a different order: fork, exit, figures, or figures first, or a reap before the exit
+    const N = 20_000;
+    let maxHeld = 0;
+    for (let i = 0; i < N; i++) {
+      const pid = 5_000_000 + i;
+      const fork = () =>
+        rec.onEvent({ type: "fork", at: now, pid, tgid: pid, ppid: process.pid, ptgid: process.pid });
+      const exec = () => rec.onEvent({ type: "exec", at: now, pid, tgid: pid });
+      const exit = () => rec.onEvent({ type: "exit", at: now + 0.5, pid, tgid: pid, exitCode: 0 });
+      const figs = () => rec.onExitFigures(figures(pid, { beginSec: Math.floor(now / 1000) }));
+      const reap = () =>
+        rec.onReaped({ pid, exitCode: 0, coreDumped: false, userUs: 1, systemUs: 1, maxRssKb: 10 }, now + 1);
+      const orders = [
+        [fork, exec, exit, figs],
+        [figs, fork, exec, exit],
+        [fork, exec, reap, exit, figs],
+        [reap, fork, exec, figs, exit],
+      ];
+      for (const step of orders[i % 4]!) step();
+      if (i % 100 === 99) {
+        now += 100;
+        setSystemTime(new Date(now));
+        rec.flush();
+        const h = rec.held();
+        maxHeld = Math.max(maxHeld, h.live + h.ended + h.stubs);
+      }
+    }
+    rec.flush(true);
+    // bounded by the window (about 1 s of ended records, 5 s of stubs at 1,000/s), not by N
+    expect(maxHeld).toBeLessThan(8000);
+    expect(rec.held().live).toBe(0);
+    const n = db.query("SELECT count(*) AS n, count(DISTINCT pid) AS d FROM processes").get() as {
+      n: number;
+      d: number;
+    };
+    expect(n).toEqual({ n: N, d: N });
+    const bad = db
+      .query("SELECT count(*) AS n FROM processes WHERE exit_code IS NULL OR ended_at < started_at")
+      .get();
+    expect(bad).toEqual({ n: 0 });
+  } finally {
+    setSystemTime();
+    db.close();
+  }
 });

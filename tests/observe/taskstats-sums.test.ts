@@ -5,6 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import {
   attributes,
+  splitRuntime,
   decodeTaskstats,
   familyId,
   GENL_ID_CTRL,
@@ -51,6 +52,7 @@ function stats(r: Partial<TaskRecord> & { pid: number; tgid: number }): Uint8Arr
   u64(144, r.etimeUs);
   u64(152, r.utimeUs);
   u64(160, r.stimeUs);
+  u64(72, r.cpuRunNs);
   u64(200, r.hiwaterRssKb);
   u64(208, r.hiwaterVmKb);
   u64(216, r.rchar);
@@ -63,9 +65,10 @@ function stats(r: Partial<TaskRecord> & { pid: number; tgid: number }): Uint8Arr
 }
 
 /** A TASKSTATS_CMD_NEW message: AGGR_PID{PID, STATS} and, for the group's end, AGGR_TGID{TGID, STATS}. */
-function record(r: Parameters<typeof stats>[0], groupDead = false): Uint8Array {
+function record(r: Parameters<typeof stats>[0], groupDead = false, groupRunNs = 0): Uint8Array {
   const attrs: [number, Uint8Array][] = [[4 | 0x8000, cat(attr(1, u32(r.pid)), attr(3, stats(r)))]];
-  if (groupDead) attrs.push([5 | 0x8000, cat(attr(2, u32(r.tgid)), attr(3, new Uint8Array(560)))]);
+  const group = stats({ pid: 0, tgid: r.tgid, cpuRunNs: groupRunNs });
+  if (groupDead) attrs.push([5 | 0x8000, cat(attr(2, u32(r.tgid)), attr(3, group))]);
   return genlRequest(FAMILY, 0, 0, TASKSTATS_CMD_NEW, attrs);
 }
 
@@ -147,6 +150,16 @@ describe("struct taskstats", () => {
   });
 });
 
+describe("the kernel's user/system split (cputime_adjust)", () => {
+  test("in the ticks' ratio; all user without system ticks, all system without user ticks; µs truncated", () => {
+    expect(splitRuntime(10_000_999, 4000, 4000)).toEqual({ userUs: 5000, systemUs: 5000 });
+    expect(splitRuntime(12_345_678, 0, 0)).toEqual({ userUs: 12_345, systemUs: 0 });
+    expect(splitRuntime(12_345_678, 8000, 0)).toEqual({ userUs: 12_345, systemUs: 0 });
+    expect(splitRuntime(12_345_678, 0, 4000)).toEqual({ userUs: 0, systemUs: 12_345 });
+    expect(splitRuntime(3_000_000, 8000, 4000)).toEqual({ userUs: 2000, systemUs: 1000 });
+  });
+});
+
 describe("summing threads by tgid", () => {
   const rec = (pid: number, tgid: number, more: Partial<TaskRecord> = {}) =>
     decode(record({ pid, tgid, ...more }))[0]!.rec;
@@ -193,6 +206,26 @@ describe("summing threads by tgid", () => {
     sums.add(rec(42, 40, { wchar: 4 }), false);
     sums.flush();
     expect(sums.flush()).toMatchObject([{ tgid: 40, wchar: 7 }]);
+  });
+
+  test("CPU: the scheduler's runtime of all threads, split in the ticks' user/system ratio (as rusage)", () => {
+    const sums = new TgidSums(() => 0);
+    // tick samples say 8 ms user + 4 ms system; the scheduler ran the threads 9,000,001 ns
+    sums.add(rec(61, 60, { utimeUs: 4000, stimeUs: 4000, cpuRunNs: 5_000_000 }), false);
+    sums.add(rec(60, 60, { utimeUs: 4000, cpuRunNs: 4_000_001 }), true);
+    sums.flush();
+    const [f] = sums.flush();
+    expect(f).toMatchObject({ cpuNs: 9_000_001, userUs: 6000, systemUs: 3000 });
+  });
+
+  test("CPU: the AGGR_TGID block's runtime counts threads whose records were missed", () => {
+    const sums = new TgidSums(() => 0);
+    const buf = record({ pid: 70, tgid: 70, utimeUs: 4000, cpuRunNs: 3_000_000 }, true, 7_500_000);
+    const [d] = decode(buf);
+    expect(d?.group?.cpuRunNs).toBe(7_500_000);
+    sums.add(d!.rec, d!.groupDead, d!.group);
+    sums.flush();
+    expect(sums.flush()).toMatchObject([{ cpuNs: 7_500_000, userUs: 7500, systemUs: 0 }]);
   });
 
   test("stop flushes everything still pending", () => {

@@ -1,0 +1,161 @@
+/**
+ * The recorder's table of processes, by pid: live ones, ended ones still awaiting late reports
+ * (taskstats figures, a reap) with their full record, and compact stubs of forgotten ones (enough to
+ * link a late child to its parent's row and to ignore late reports). Bounded by what is alive plus
+ * SETTLE_MS of ended records and FORGET_MS of stubs.
+ */
+import type { Reaped } from "../../ffi/libc.ts";
+import type { ProcessRecord } from "../store/index.ts";
+import type { ExitFigures } from "./types.ts";
+
+/** how long late reports wait for their process (and ended records for their reports) */
+export const SETTLE_MS = 1000;
+/** a start time known only from a tick or a late report may be this much off */
+const START_SLACK_MS = 10;
+/** an ended process's stub stays this long, for late events about its children */
+const FORGET_MS = 5000;
+
+export type Status = { exitCode?: number; signal?: number; coreDumped?: boolean };
+
+/** What the recorder holds about a process of the run while it may still get events. */
+export interface Track {
+  rec: ProcessRecord;
+  /** live threads besides the leader, from thread fork/exit events */
+  threads: number;
+  /** the leader thread has exited while other threads still run (pthread_exit in main) */
+  leaderExit?: { at: number; status: Status };
+  lastThreadExitAt?: number;
+  /** a fork of tracer itself that has not exec'd: tracer's own until it runs CMD's image */
+  unexeced: boolean;
+  /** start from the supervisor's clock (no fork event yet): the fork event's time replaces it */
+  approxStart: boolean;
+  /** wait4 result that came before the exit event */
+  reaped?: { r: Reaped; at: number };
+  figuresDone: boolean;
+  heldFigures?: ExitFigures;
+  counted?: boolean;
+  /** Date.now() when it ended */
+  endedWall?: number;
+}
+
+/** An ended, forgotten process: enough to link late children and to ignore late reports. */
+export interface Stub {
+  startTicks: number;
+  startedAt?: number;
+  endedAt: number;
+  rowId: number;
+  forgetAt: number;
+}
+
+export const statusOf = (e: Status): Status => ({
+  exitCode: e.exitCode,
+  signal: e.signal,
+  coreDumped: e.coreDumped,
+});
+
+/** A parent in the run: a full record, a forgotten one's row id, or the root (tracer itself). */
+export type Scope = Track | Stub | "root";
+
+/** The parent fields of a child of `scope`. */
+export const parentOf = (scope: Scope): Pick<ProcessRecord, "parent" | "parentId"> =>
+  typeof scope !== "object" ? {} : "rec" in scope ? { parent: scope.rec } : { parentId: scope.rowId };
+
+export class Tracks {
+  readonly live = new Map<number, Track>();
+  readonly ended = new Map<number, Track>();
+  private readonly stubs = new Map<number, Stub>();
+  /** per pid, its processes still without taskstats figures, oldest first (pids are reused fast) */
+  private readonly awaiting = new Map<number, Track[]>();
+
+  constructor(readonly rootPid: number) {}
+
+  /**
+   * Whether `ppid` was a process of the run at `at` (events can arrive after we saw it end). Both
+   * ends of its life count: pids are reused within seconds on a busy host, so a process outside the
+   * run may have a parent whose pid one of ours held before or after.
+   */
+  scope(ppid: number, at?: number): Scope | undefined {
+    if (ppid === this.rootPid) return "root";
+    const started = (s?: number) => at === undefined || s === undefined || at >= s - START_SLACK_MS;
+    const t = this.live.get(ppid);
+    if (t) return started(t.rec.startedAt) ? t : undefined;
+    const old = this.ended.get(ppid) ?? this.stubs.get(ppid);
+    if (!old) return undefined;
+    const [start, end] = "rec" in old ? [old.rec.startedAt, old.rec.endedAt] : [old.startedAt, old.endedAt];
+    return at !== undefined && end !== undefined && at <= end && started(start) ? old : undefined;
+  }
+
+  /** A forgotten process: reports about it come too late to matter. */
+  forgotten = (pid: number): boolean => this.stubs.has(pid);
+
+  start(t: Track): void {
+    this.stubs.delete(t.rec.pid);
+    this.live.set(t.rec.pid, t);
+    const list = this.awaiting.get(t.rec.pid);
+    if (list) list.push(t);
+    else this.awaiting.set(t.rec.pid, [t]);
+  }
+
+  /**
+   * The process a taskstats record of `pid` belongs to: the oldest one of that pid still without
+   * figures that `matches` (records come in exit order, so with fast pid reuse the first is right).
+   */
+  takeAwaiting(pid: number, matches: (t: Track) => boolean): Track | undefined {
+    const list = this.awaiting.get(pid);
+    if (!list) return undefined;
+    const i = list.findIndex((t) => !t.figuresDone && matches(t));
+    const t = i < 0 ? undefined : list[i];
+    const rest = list.filter((x, j) => j !== i && !x.figuresDone);
+    if (rest.length) this.awaiting.set(pid, rest);
+    else this.awaiting.delete(pid);
+    return t;
+  }
+
+  private dropAwaiting(t: Track): void {
+    const list = this.awaiting.get(t.rec.pid);
+    if (!list) return;
+    const rest = list.filter((x) => x !== t);
+    if (rest.length) this.awaiting.set(t.rec.pid, rest);
+    else this.awaiting.delete(t.rec.pid);
+  }
+
+  end(t: Track): void {
+    if (this.live.get(t.rec.pid) === t) this.live.delete(t.rec.pid);
+    t.endedWall = Date.now();
+    // a newer process of the pid replaces an older one here; the older waits in `awaiting` if need be
+    const older = this.ended.get(t.rec.pid);
+    if (older && older !== t && older.figuresDone) this.dropAwaiting(older);
+    this.ended.set(t.rec.pid, t);
+  }
+
+  /**
+   * Reduce ended records to stubs once their figures are in and they are written (`rowId` knows),
+   * or after 5 × SETTLE_MS whatever came; `all`: everything written now. Drops expired stubs.
+   */
+  compact(rowId: (rec: ProcessRecord) => number | undefined, all: boolean, now = Date.now()): void {
+    for (const [pid, t] of this.ended) {
+      const id = rowId(t.rec);
+      const since = now - (t.endedWall ?? 0);
+      const done = t.unexeced || (t.figuresDone && since >= SETTLE_MS);
+      if (!all && !done && since < 5 * SETTLE_MS) continue;
+      if (id === undefined && !t.unexeced) continue; // not written yet: after the next flush
+      this.ended.delete(pid);
+      this.dropAwaiting(t);
+      if (id !== undefined)
+        this.stubs.set(pid, {
+          startTicks: t.rec.startTicks,
+          startedAt: t.rec.startedAt,
+          endedAt: t.rec.endedAt ?? now,
+          rowId: id,
+          forgetAt: now + FORGET_MS,
+        });
+    }
+    for (const [pid, s] of this.stubs) if (s.forgetAt < now) this.stubs.delete(pid);
+  }
+
+  held(): { live: number; ended: number; stubs: number } {
+    let waiting = 0;
+    for (const list of this.awaiting.values()) waiting += list.length;
+    return { live: this.live.size, ended: this.ended.size + waiting, stubs: this.stubs.size };
+  }
+}

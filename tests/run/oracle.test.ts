@@ -1,0 +1,226 @@
+/**
+ * `tracer run` against the oracle (tests/oracle): identity, parent links, exit status, ordering
+ * (oracle fork ≤ recorded start ≤ recorded end ≤ oracle reap), CPU and RSS, on the compiled binary,
+ * with the stored-run invariants (./_invariants.ts) checked on every run. Timing tolerances are
+ * benchmark figures (bench/accuracy.ts), not asserted here. Full mode (connector + taskstats) needs root.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { chmodSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { probeTaskstats } from "../../src/observe/taskstats.ts";
+import { cleanupTemp, isolatedEnv, run, tempDir } from "../helpers/harness.ts";
+import { oracleBinary, readTruths, type Truth } from "../oracle/index.ts";
+import { openDb, PY } from "./_helpers.ts";
+import { rowsOf, type StoredRow, type Totals, violations } from "./_invariants.ts";
+
+afterAll(cleanupTemp);
+
+const probe = probeTaskstats();
+if (!probe.available) console.warn(`skipping oracle tests: taskstats unavailable (${probe.reason})`);
+
+/** Build a C program into a temp dir. */
+function cc(name: string, src: string): string {
+  const dir = tempDir();
+  writeFileSync(join(dir, `${name}.c`), src);
+  const out = join(dir, name);
+  const r = Bun.spawnSync(["cc", "-O1", "-pthread", "-o", out, join(dir, `${name}.c`)], { stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(r.stderr.toString());
+  return out;
+}
+
+interface Traced {
+  code: number;
+  rows: StoredRow[];
+  truths: Truth[];
+  eventsLost: number;
+  totals: Totals;
+  runExit: number | null;
+}
+
+/** `tracer run -- sh -c SCRIPT` where `$O` in SCRIPT runs a command under the oracle. */
+async function traced(script: string, cmd?: string[]): Promise<Traced> {
+  const env = isolatedEnv();
+  const out = join(tempDir(), "truth.jsonl");
+  const argv = cmd ?? ["sh", "-c", script.replaceAll("$O", `${oracleBinary()} ${out}`)];
+  const r = await run(["run", "--quiet", "--", ...argv], { env });
+  const db = openDb(env);
+  const info = db.query("SELECT id, events_lost AS eventsLost, exit_code AS exitCode FROM runs").get() as {
+    id: string;
+    eventsLost: number;
+    exitCode: number | null;
+  };
+  const rows = rowsOf(db, info.id);
+  db.close();
+  const rep = await run(["report", "--format", "json"], { env });
+  const totals = rep.code === 0 ? (JSON.parse(rep.stdout) as { totals: Totals }).totals : undefined;
+  return {
+    code: r.code,
+    rows,
+    truths: readTruths(out),
+    eventsLost: info.eventsLost,
+    totals: totals!,
+    runExit: info.exitCode,
+  };
+}
+
+const rowOf = (t: Traced, truth: Truth) => {
+  const mine = t.rows.filter((r) => r.pid === truth.pid);
+  expect(mine.length).toBe(1);
+  return mine[0]!;
+};
+
+/** oracle fork ≤ start ≤ end ≤ oracle reap (epoch ms; stored times are exact to µs) */
+function expectOrdered(r: StoredRow, truth: Truth) {
+  expect(r.startedAt).not.toBeNull();
+  expect(r.endedAt).not.toBeNull();
+  expect(r.startedAt!).toBeGreaterThanOrEqual(truth.forkRealNs / 1e6 - 0.001);
+  expect(r.endedAt!).toBeGreaterThanOrEqual(r.startedAt!);
+  expect(r.endedAt!).toBeLessThanOrEqual(truth.reapRealNs / 1e6 + 0.001);
+  expect(Math.abs(r.durationUs! / 1000 - (r.endedAt! - r.startedAt!))).toBeLessThan(0.01);
+}
+
+describe.skipIf(!probe.available)("tracer run against the oracle (full mode)", () => {
+  test("sh -c 'true; true' ×30: one row each, never two", async () => {
+    for (let i = 0; i < 30; i++) {
+      const t = await traced("true; true");
+      expect(t.code).toBe(0);
+      expect(t.rows.map((r) => [r.comm, r.pid])).toEqual([["sh", t.rows[0]!.pid]]);
+      expect(violations(t.rows, { eventsLost: t.eventsLost, totals: t.totals })).toEqual([]);
+    }
+  }, 120_000);
+
+  test("a parent that exits right after forking ×20: no phantom row, no lost parent", async () => {
+    const t = await traced(
+      `i=0; while [ $i -lt 20 ]; do $O ${PY} -c 'import os; os.fork() or os._exit(0)'; i=$((i+1)); done; sleep 0.3`,
+    );
+    expect(t.code).toBe(0);
+    expect(t.truths.length).toBe(20);
+    expect(violations(t.rows, { eventsLost: t.eventsLost, totals: t.totals })).toEqual([]);
+    for (const truth of t.truths) {
+      const py = rowOf(t, truth);
+      const oracle = t.rows.find((r) => r.pid === truth.oraclePid)!;
+      expect(py.parentId).toBe(oracle.id);
+      expect(py.exitCode).toBe(0);
+      expectOrdered(py, truth);
+      // its child outlived it (re-parented to tracer): still linked to the python that forked it
+      const kids = t.rows.filter((r) => r.parentId === py.id);
+      expect(kids.length).toBe(1);
+      expect(kids[0]!.comm).toBe("python3");
+    }
+    // sh, sleep, and per round: oracle, python, its child
+    expect(t.rows.length).toBe(2 + 20 * 3);
+  }, 60_000);
+
+  test("a process whose main thread exits first ends with its last thread", async () => {
+    const prog = cc(
+      "main-exits",
+      `#include <pthread.h>
+#include <time.h>
+static void *spin(void *a) { struct timespec t0, t; clock_gettime(CLOCK_MONOTONIC, &t0);
+  do clock_gettime(CLOCK_MONOTONIC, &t); while ((t.tv_sec - t0.tv_sec) * 1000000000L + t.tv_nsec - t0.tv_nsec < 300000000L);
+  return a; }
+int main(void) { pthread_t a, b; pthread_create(&a, 0, spin, 0); pthread_create(&b, 0, spin, 0);
+  struct timespec s = {0, 20000000}; nanosleep(&s, 0); pthread_exit(0); }`,
+    );
+    const t = await traced(`$O ${prog}`);
+    expect(t.code).toBe(0);
+    const truth = t.truths[0]!;
+    const r = rowOf(t, truth);
+    expectOrdered(r, truth);
+    // its workers spin 300 ms of wall time after the main thread started them
+    expect(r.durationUs!).toBeGreaterThanOrEqual(300_000);
+    expect(r.exitCode).toBe(0);
+    // CPU of all threads: both workers' spinning
+    expect(r.userUs! + r.systemUs!).toBeLessThanOrEqual(truth.userUs + truth.systemUs + 1);
+    expect(violations(t.rows, { eventsLost: t.eventsLost, totals: t.totals })).toEqual([]);
+  }, 60_000);
+
+  test("CPU (pipe reader, compute) and peak RSS against wait4 rusage; exit statuses", async () => {
+    const t = await traced(
+      [
+        `$O head -c 300000000 /dev/zero | $O ${PY} -c 'import sys
+r = sys.stdin.buffer
+while r.read(1 << 16): pass'`,
+        `$O ${PY} -c 'b = bytearray(200 << 20); b[::4096] = b"x" * len(b[::4096]); sum(range(3000000)); raise SystemExit(5)'`,
+        "$O sh -c 'kill -9 $$'",
+        "true",
+      ].join("; "),
+    );
+    expect(t.code).toBe(0);
+    expect(t.truths.length).toBe(4);
+    expect(violations(t.rows, { eventsLost: t.eventsLost, totals: t.totals })).toEqual([]);
+    for (const truth of t.truths) {
+      const r = rowOf(t, truth);
+      expectOrdered(r, truth);
+      expect(r.parentId).toBe(t.rows.find((x) => x.pid === truth.oraclePid)!.id);
+      if (truth.signal) expect([r.exitCode, r.signal]).toEqual([null, truth.signal]);
+      else expect([r.exitCode, r.signal]).toEqual([truth.exitCode, null]);
+      // the scheduler's runtime at the exit record: never above rusage; below by at most the time
+      // since the last scheduler tick and the exit teardown (docs/CAPTURE.md)
+      const cpu = r.userUs! + r.systemUs!;
+      const truthCpu = truth.userUs + truth.systemUs;
+      expect(cpu).toBeLessThanOrEqual(truthCpu + 1);
+      expect(cpu).toBeGreaterThanOrEqual(truthCpu - Math.max(0.03 * truthCpu, 10_000));
+      if (truth.maxRssKb > 100 << 10)
+        expect(Math.abs(r.peakRssKb! - truth.maxRssKb) / truth.maxRssKb).toBeLessThan(0.01);
+    }
+  }, 60_000);
+
+  test("I/O: never above the truth; exact for a process seen as a zombie (1,000 bytes, not 0)", async () => {
+    const t = await traced(
+      // a parent that reaps its dd only after 0.5 s (a shell would reap it at once)
+      `${PY} -c 'import os, time
+pid = os.fork()
+if pid == 0: os.execvp("dd", ["dd", "if=/dev/zero", "of=/dev/null", "bs=1000", "count=1", "status=none"])
+time.sleep(0.5); os.waitpid(pid, 0)'; $O dd if=/dev/zero of=/dev/null bs=12345 count=1 status=none`,
+    );
+    expect(t.code).toBe(0);
+    const dd = t.rows.filter((r) => r.comm === "dd");
+    expect(dd.length).toBe(2);
+    const small = dd.find((r) => r.wchar !== null && r.wchar <= 1000)!;
+    // a zombie for 0.5 s: /proc/PID/io read at its exit event (taskstats alone says 0)
+    expect(small.wchar).toBe(1000);
+    const truth = t.truths[0]!;
+    const r = rowOf(t, truth);
+    expect(r.wchar!).toBeLessThanOrEqual(truth.wchar);
+    expect(r.wchar!).toBeGreaterThanOrEqual(truth.wchar - 1024);
+  }, 60_000);
+
+  test("CMD that cannot be executed: tracer's own fork is not recorded", async () => {
+    const dir = tempDir();
+    const script = join(dir, "no-x-bit.sh");
+    writeFileSync(script, "#!/bin/sh\necho hi\n");
+    chmodSync(script, 0o644);
+    for (const [cmd, want] of [
+      [script, 126],
+      [dir, 126],
+      ["/nonexistent/cmd", 127],
+    ] as const) {
+      const t = await traced("", [cmd]);
+      expect(t.code).toBe(want);
+      expect(t.rows).toEqual([]);
+    }
+  }, 60_000);
+
+  test("a 100,000-deep chain, each parent exiting right after its fork: exactly 100,002 rows", async () => {
+    const chain = cc(
+      "chain",
+      `#include <stdlib.h>
+#include <unistd.h>
+#include <sys/wait.h>
+int main(int argc, char **argv) {
+  long n = atol(argv[1]); int p[2]; if (pipe(p) < 0) return 1;
+  pid_t c = fork();
+  if (c == 0) { close(p[0]); for (long i = 0; i < n; i++) { pid_t k = fork(); if (k < 0) _exit(1); if (k > 0) _exit(0); } _exit(0); }
+  close(p[1]); char b; while (read(p[0], &b, 1) > 0) {} waitpid(c, 0, 0); return 0; }`,
+    );
+    // the top waits (for the pipe's EOF: every process of the chain holds its write end)
+    const t = await traced("", [chain, "100000"]);
+    expect(t.code).toBe(0);
+    expect(t.eventsLost).toBe(0);
+    expect(violations(t.rows, { eventsLost: t.eventsLost, totals: t.totals })).toEqual([]);
+    // on failure, the rows that are not an ordinary link of the chain say what went wrong
+    const odd = t.rows.filter((r) => r.parentId === null || r.durationUs === null || r.exitCode !== 0);
+    expect({ rows: t.rows.length, odd: odd.length }).toEqual({ rows: 100_002, odd: 1 });
+  }, 300_000);
+});
