@@ -144,7 +144,7 @@ export function render(snap: Snapshot, view: View): Screen {
   if (!snap.runs.length && !snap.note) body.push({ text: "no active run (start one: tracer run -- CMD)" });
   const isOpen = (s: TopStep) => (view.expanded === "all" ? s.state === "running" : view.expanded.has(s.key));
   const procRow = (p: TopProcess) =>
-    `       ${padEnd(fit(sanitize(`${p.pid} ${p.command}`), nameW - 2), nameW - 2)}  ` +
+    `         ${padEnd(fit(sanitize(`${p.pid} ${p.command}`), nameW - 2), nameW - 2)} ` +
     [
       padEnd("", 10),
       padStart(elapsed(p.elapsedMs), 8),
