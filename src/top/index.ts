@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import type { RuleSet } from "../rules/index.ts";
 import { defaultDbPath, findRun, openStore } from "../store/index.ts";
 import { topRun } from "./model.ts";
-import type { Snapshot } from "./types.ts";
+import type { Snapshot, TopRun } from "./types.ts";
 import { RunWatch, activeRunIds, newestRunId } from "./watch.ts";
 
 export { type Screen, SORT_KEYS, type SortKey, type View, fit, orderSteps, render } from "./render.ts";
@@ -54,8 +54,21 @@ export class TopSession {
         if (this.fallback !== undefined) this.follow(this.fallback);
       }
     }
-    const runs = [...this.watches.values()].map((w) => topRun(w.poll(now), now));
-    const note = this.fallback !== undefined ? "no active run: showing the newest run" : undefined;
+    const runs: TopRun[] = [];
+    let removed = 0;
+    for (const [id, w] of this.watches) {
+      const state = w.poll(now);
+      if (state) runs.push(topRun(state, now));
+      else if (this.opts.run !== undefined) removed++;
+      // removed from the store (tracer runs rm): no longer followed
+      else this.watches.delete(id);
+      if (!state && id === this.fallback) this.fallback = undefined;
+    }
+    const note = removed
+      ? `run ${this.opts.run} was removed from the store`
+      : this.fallback !== undefined
+        ? "no active run: showing the newest run"
+        : undefined;
     return { at: now, runs, note };
   }
 

@@ -4,7 +4,7 @@
  * way out (q, Ctrl-C, SIGTERM, an error). No terminal library: blessed (last release 2015) and ink
  * (React + ~20 packages) cost more start-up than the few escape sequences used here.
  *
- * Keys: q / Ctrl-C quit; ↑/↓ (k/j) select a step; Enter / → / space expand or collapse it (← collapses);
+ * Keys: q / Esc / Ctrl-C quit; ↑/↓ (k/j), PgUp/PgDn, Home/End (g/G) select a step; Enter / → / space expand or collapse it (← collapses);
  * s cycles the sort key (cpu, rss, io, elapsed, name); a expands or collapses every step.
  */
 import { write } from "../core/output.ts";
@@ -21,10 +21,24 @@ export interface LiveOptions {
   intervalMs?: number;
 }
 
+/** The keys in one read from the terminal (several may come at once): escape sequences kept whole. */
+export function splitKeys(s: string): string[] {
+  const keys: string[] = [];
+  const seq = /^\x1b(?:\[[0-9;]*[~A-Za-z]|O[A-Za-z])/;
+  for (let i = 0; i < s.length; ) {
+    const m = s[i] === "\x1b" ? seq.exec(s.slice(i)) : null;
+    const k = m ? m[0] : s[i]!;
+    keys.push(k);
+    i += k.length;
+  }
+  return keys;
+}
+
 /** Run the live view until the user quits; resolves then, with the terminal restored. */
 export function runLive(opts: LiveOptions): Promise<void> {
   const tty = require("node:tty") as typeof import("node:tty");
-  const out = new tty.WriteStream(1);
+  // process.stdout's size follows SIGWINCH (a tty.WriteStream of our own keeps its first size under Bun)
+  const out = process.stdout;
   const stdin = tty.isatty(0) ? new tty.ReadStream(0) : undefined;
   const view: { -readonly [K in keyof View]: View[K] } & { expanded: Set<string> } = {
     sort: "cpu",
@@ -37,9 +51,8 @@ export function runLive(opts: LiveOptions): Promise<void> {
   let snap = opts.poll();
   let keys: string[] = [];
   const draw = () => {
-    const [w, h] = out.getWindowSize?.() ?? [80, 24];
-    view.width = w || 80;
-    view.height = h || 24;
+    view.width = out.columns || 80;
+    view.height = out.rows || 24;
     let screen = render(snap, view);
     keys = screen.keys;
     if (view.selected === undefined || !keys.includes(view.selected)) {
@@ -58,6 +71,7 @@ export function runLive(opts: LiveOptions): Promise<void> {
       process.off("SIGWINCH", redraw);
       process.off("SIGTERM", quit);
       process.off("SIGHUP", quit);
+      process.off("SIGINT", quit);
       if (stdin) {
         stdin.setRawMode(false);
         stdin.pause();
@@ -87,33 +101,42 @@ export function runLive(opts: LiveOptions): Promise<void> {
       if (open ?? !view.expanded.has(k)) view.expanded.add(k);
       else view.expanded.delete(k);
     };
-    const onKey = (data: Buffer) => {
-      const s = data.toString("latin1");
-      if (s === "q" || s === "Q" || s === "\x03" || s === "\x1b") return finish();
-      if (s === "\x1b[A" || s === "k") move(-1);
-      else if (s === "\x1b[B" || s === "j") move(1);
-      else if (s === "\x1b[5~") move(-10);
-      else if (s === "\x1b[6~") move(10);
-      else if (s === "\r" || s === " " || s === "e") toggle();
-      else if (s === "\x1b[C" || s === "+") toggle(true);
-      else if (s === "\x1b[D" || s === "-") toggle(false);
-      else if (s === "s") view.sort = SORT_KEYS[(SORT_KEYS.indexOf(view.sort) + 1) % SORT_KEYS.length]!;
-      else if (s === "a") {
+    const onKey = (k: string) => {
+      if (k === "q" || k === "Q" || k === "\x03" || k === "\x1b") return finish();
+      if (k === "\x1b[A" || k === "\x1bOA" || k === "k") move(-1);
+      else if (k === "\x1b[B" || k === "\x1bOB" || k === "j") move(1);
+      else if (k === "\x1b[5~") move(-10);
+      else if (k === "\x1b[6~") move(10);
+      else if (k === "g" || k === "\x1b[H" || k === "\x1b[1~" || k === "\x1bOH") move(-keys.length);
+      else if (k === "G" || k === "\x1b[F" || k === "\x1b[4~" || k === "\x1bOF") move(keys.length);
+      else if (k === "\r" || k === " " || k === "e") toggle();
+      else if (k === "\x1b[C" || k === "\x1bOC" || k === "+") toggle(true);
+      else if (k === "\x1b[D" || k === "\x1bOD" || k === "-") toggle(false);
+      else if (k === "s") view.sort = SORT_KEYS[(SORT_KEYS.indexOf(view.sort) + 1) % SORT_KEYS.length]!;
+      else if (k === "a") {
         if (view.expanded.size) view.expanded.clear();
-        else for (const k of keys) view.expanded.add(k);
-      } else return;
+        else for (const key of keys) view.expanded.add(key);
+      }
+    };
+    const onData = (data: Buffer) => {
+      for (const k of splitKeys(data.toString("latin1"))) {
+        onKey(k);
+        if (done) return;
+      }
       draw();
     };
     try {
       write(1, ENTER_ALT);
       if (stdin) {
         stdin.setRawMode(true);
-        stdin.on("data", (d: Buffer) => guarded(() => onKey(d))());
+        stdin.on("data", (d: Buffer) => guarded(() => onData(d))());
         stdin.resume();
       }
       process.on("SIGWINCH", redraw);
       process.on("SIGTERM", quit);
       process.on("SIGHUP", quit);
+      // stdin not a terminal (no raw mode): Ctrl-C arrives as SIGINT
+      process.on("SIGINT", quit);
       draw();
       timer = setInterval(
         guarded(() => {

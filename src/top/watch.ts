@@ -87,12 +87,12 @@ export class RunWatch {
     private readonly rules: RuleSet,
   ) {}
 
-  /** Read what changed and return the run as it is now; `now` in ms since the epoch. */
-  poll(now = Date.now()): RunState {
+  /** Read what changed and return the run as it is now (undefined once removed from the store); `now`: ms since the epoch. */
+  poll(now = Date.now()): RunState | undefined {
     const run = this.db
       .query(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`)
       .get(this.runId) as WatchedRun | null;
-    if (!run) throw new Error(`run ${this.runId} is gone from the store`);
+    if (!run) return undefined;
     if (run.status === "running" && run.endedAt === null && !alive(run.recorderPid))
       run.status = "interrupted";
     this.readProcesses();

@@ -24,7 +24,10 @@ const stepName = (i: number) => `step-${String(i).padStart(2, "0")}.sh`;
 function fifoPipeline(dir: string) {
   const fifo = join(dir, "release");
   expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
-  for (let i = 1; i <= STEPS; i++) writeFileSync(join(dir, stepName(i)), 'read -r line < "$1"\n');
+  // a step that opens the FIFO while the last release's writer still holds it open reads EOF: it waits
+  // again, so only a line released for it ends it
+  for (let i = 1; i <= STEPS; i++)
+    writeFileSync(join(dir, stepName(i)), 'until read -r line < "$1"; do :; done\n');
   const calls = Array.from({ length: STEPS }, (_, i) => `bash ${stepName(i + 1)} "$1"\n`).join("");
   writeFileSync(join(dir, "pipeline.sh"), calls);
   return fifo;
@@ -67,10 +70,17 @@ test.skipIf(!hasTmux)(
         });
         // the previous step is shown done (it ended when it was released)
         if (i > 1) expect(screen()).toMatch(new RegExp(`${stepName(i - 1).replace(".", "\\.")}\\s+done`));
+        if (i === 3) {
+          // the running step is the first row: Home selects it, Enter expands it to its live process
+          tmux("send-keys", "g", "Enter");
+          await waitFor(() => /\d+ bash step-03\.sh /.test(screen()), 10000, "step 3 expanded").catch((e) => {
+            throw new Error(`${(e as Error).message}; the screen:\n${screen()}`);
+          });
+        }
         release(fifo);
       }
       expect(await recording.exited).toBe(0);
-      await waitFor(() => /done in \d+s · exit 0/.test(screen()), 15000, "the finished run").catch((e) => {
+      await waitFor(() => /done in \S+ · exit 0/.test(screen()), 15000, "the finished run").catch((e) => {
         throw new Error(`${(e as Error).message}; the screen:\n${screen()}`);
       });
       const last = screen();
@@ -130,9 +140,10 @@ test("top into a pipe prints one snapshot of the active run and exits 0", async 
   // after the run: no active run, the newest shown finished
   const after = await run(["top"], { env });
   expect(after.code).toBe(0);
-  expect(after.stdout).toContain("no active run: showing the newest run");
-  expect(after.stdout).toMatch(/run piped .* done in \d+s · exit 0/);
-  expect(after.stdout).toContain(`steps 0 running · ${STEPS} done`);
+  const shown = `top printed:\n${after.stdout}${after.stderr}`;
+  expect(shown).toContain("no active run: showing the newest run");
+  expect(shown).toMatch(/run piped .* done in \S+ · exit 0/);
+  expect(shown).toContain(`steps 0 running · ${STEPS} done`);
 }, 120_000);
 
 test("top shows a daemon run's running step", async () => {

@@ -8,7 +8,8 @@ import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { loadRules } from "../../src/rules/index.ts";
 import { type ProcessRecord, StoreWriter, createRun, finishRun, openStore } from "../../src/store/index.ts";
-import { RunWatch, type Snapshot, type View, fit, render, topRun } from "../../src/top/index.ts";
+import { RunWatch, type Snapshot, TopSession, type View, fit, render, topRun } from "../../src/top/index.ts";
+import { splitKeys } from "../../src/top/screen.ts";
 import { writeBigRun } from "../helpers/bigrun.ts";
 import { cleanupTemp, tempDir } from "../helpers/harness.ts";
 
@@ -71,7 +72,7 @@ test("a running step's live figures, a failed step, the pipeline's shell outside
   w.sample(sort, { at: T0 + 5000, cpuPct: 87.5, rssKb: 2048 });
   w.flush();
   const watch = new RunWatch(db, runId, rules);
-  let run = topRun(watch.poll(T0 + 6000), T0 + 6000);
+  let run = topRun(watch.poll(T0 + 6000)!, T0 + 6000);
   expect(run.status).toBe("running");
   expect([run.running, run.done, run.failed]).toEqual([1, 0, 1]);
   const running = run.steps.find((s) => s.state === "running")!;
@@ -90,14 +91,14 @@ test("a running step's live figures, a failed step, the pipeline's shell outside
   w.process(sort);
   w.sample(sort, { at: T0 + 6000, cpuPct: 50, rssKb: 4096 });
   w.flush();
-  run = topRun(watch.poll(T0 + 7000), T0 + 7000);
+  run = topRun(watch.poll(T0 + 7000)!, T0 + 7000);
   expect(run.steps.find((s) => s.state === "running")?.ioRate).toBe(3000);
 
   // the step ends: re-read (it was live), regrouped, shown done
   Object.assign(sort, { endedAt: T0 + 7000, exitCode: 0, userUs: 2_000_000, systemUs: 0 });
   w.process(sort);
   w.flush();
-  run = topRun(watch.poll(T0 + 9000), T0 + 9000);
+  run = topRun(watch.poll(T0 + 9000)!, T0 + 9000);
   expect([run.running, run.done, run.failed]).toEqual([0, 1, 1]);
   const done = run.steps.find((s) => s.name === "sort")!;
   expect(done.state).toBe("done");
@@ -105,7 +106,7 @@ test("a running step's live figures, a failed step, the pipeline's shell outside
   expect(done.cpuPct).toBeCloseTo(33.3, 1); // 2 s of CPU in 6 s
 
   finishRun(db, runId, { endedAt: T0 + 9500, exitCode: 0, eventsLost: 0, mode: "connector+taskstats" });
-  run = topRun(watch.poll(T0 + 10_000), T0 + 10_000);
+  run = topRun(watch.poll(T0 + 10_000)!, T0 + 10_000);
   expect(run.status).toBe("done");
   expect(run.elapsedMs).toBe(9500);
   const lines = render({ at: T0, runs: [run] }, view()).lines.join("\n");
@@ -125,7 +126,7 @@ test("recorded text is sanitised on screen; lines fit the width by display width
   db.query("UPDATE runs SET name = ? WHERE id = ?").run("name\x1b[31m\u2066", runId);
   const snap: Snapshot = {
     at: T0,
-    runs: [topRun(new RunWatch(db, runId, rules).poll(T0 + 2000), T0 + 2000)],
+    runs: [topRun(new RunWatch(db, runId, rules).poll(T0 + 2000)!, T0 + 2000)],
   };
   const full = render(snap, view({ width: Number.POSITIVE_INFINITY })).lines.join("\n");
   expect(full).toContain("\\x1b[2J\\u{202e}evil");
@@ -204,7 +205,7 @@ test("100,000 processes: after the first poll, a poll reads only the live proces
   rw.close();
   const db = new Database(big.dbPath, { readonly: true });
   const watch = new RunWatch(db, big.runId, rules);
-  const run = topRun(watch.poll(Date.now()), Date.now());
+  const run = topRun(watch.poll(Date.now())!, Date.now());
   expect(watch.stats).toEqual({ rowsRead: big.processes, regroups: 1 });
   expect(run.processes).toBe(big.processes);
   expect(run.liveProcesses).toBe(liveCount);
@@ -216,3 +217,28 @@ test("100,000 processes: after the first poll, a poll reads only the live proces
   expect(watch.stats).toEqual({ rowsRead: big.processes + 2 * liveCount, regroups: 1 });
   db.close();
 }, 120_000);
+
+test("a run removed from the store while shown is dropped (default view) or named as removed (RUN given)", () => {
+  const { db, runId, w, proc } = liveStore();
+  proc(undefined, ["sort", "in"], 0);
+  w.flush();
+  const path = db.filename;
+  const followed = new TopSession({ rules, dbPath: path });
+  const named = new TopSession({ rules, dbPath: path, run: runId });
+  expect(followed.poll().runs.map((r) => r.id)).toEqual([runId]);
+  expect(named.poll().runs.map((r) => r.id)).toEqual([runId]);
+  db.exec("PRAGMA foreign_keys = ON");
+  db.query("DELETE FROM runs WHERE id = ?").run(runId);
+  const after = followed.poll();
+  expect(after.runs).toEqual([]);
+  expect(render(after, view()).lines.join("\n")).toContain("no active run");
+  expect(named.poll().note).toBe(`run ${runId} was removed from the store`);
+  followed.close();
+  named.close();
+});
+
+test("keys read together from the terminal are told apart, escape sequences kept whole", () => {
+  expect(splitKeys("\x1b[B\r")).toEqual(["\x1b[B", "\r"]);
+  expect(splitKeys("jj\x1bOAq")).toEqual(["j", "j", "\x1bOA", "q"]);
+  expect(splitKeys("\x1b[6~\x1b")).toEqual(["\x1b[6~", "\x1b"]);
+});
