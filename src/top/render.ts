@@ -125,6 +125,37 @@ function runLines(r: TopRun, nameW: number): string[] {
   ];
 }
 
+/** The pseudo-step holding the live processes no step contains (the pipeline's own shell). */
+const outsideRow = (r: TopRun): TopStep => ({
+  key: `${r.id}:other`,
+  index: 0,
+  name: "(outside any step)",
+  state: "running",
+  startedAt: 0,
+  elapsedMs: 0,
+  cpuPct: r.other.reduce((n, p) => n + (p.cpuPct ?? 0), 0),
+  rssKb: r.other.reduce((n, p) => n + (p.rssKb ?? 0), 0),
+  ioRate: r.other.reduce((n, p) => n + (p.ioRate ?? 0), 0),
+  processes: r.other.length,
+  exit: "",
+  live: r.other,
+});
+
+/** A step's row after its marker: index, name (sanitised, cut), then the fixed columns. */
+function stepCells(s: TopStep, nameW: number): string {
+  const cells = [
+    s.index ? s.state : "",
+    s.index ? elapsed(s.elapsedMs) : "",
+    pct(s.cpuPct),
+    kb(s.rssKb),
+    rate(s.ioRate),
+    String(s.processes),
+    s.exit,
+  ];
+  const fixed = COLS.map(([, w], i) => (i === 0 || i === 6 ? padEnd(cells[i]!, w) : padStart(cells[i]!, w)));
+  return `${padEnd(s.index ? String(s.index) : "", 5)} ${padEnd(fit(sanitize(s.name), nameW), nameW)} ${fixed.join(" ")}`;
+}
+
 /** The lines of one screen. Pure: same snapshot and view, same lines. */
 export function render(snap: Snapshot, view: View): Screen {
   const paint = (code: string, s: string) => (view.color ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -156,45 +187,16 @@ export function render(snap: Snapshot, view: View): Screen {
     if (body.length) body.push({ text: "" });
     for (const l of runLines(r, nameW)) body.push({ text: l });
     const rows = orderSteps(r.steps, view.sort);
-    if (r.other.length)
-      rows.push({
-        key: `${r.id}:other`,
-        index: 0,
-        name: "(outside any step)",
-        state: "running",
-        startedAt: 0,
-        elapsedMs: 0,
-        cpuPct: r.other.reduce((n, p) => n + (p.cpuPct ?? 0), 0),
-        rssKb: r.other.reduce((n, p) => n + (p.rssKb ?? 0), 0),
-        ioRate: r.other.reduce((n, p) => n + (p.ioRate ?? 0), 0),
-        processes: r.other.length,
-        exit: "",
-        live: r.other,
-      });
+    if (r.other.length) rows.push(outsideRow(r));
     for (const s of rows) {
       const mark = view.interactive ? (isOpen(s) ? "▾" : s.live.length ? "▸" : " ") : " ";
-      const cells = [
-        s.index ? String(s.index) : "",
-        fit(sanitize(s.name), nameW),
-        s.index ? s.state : "",
-        s.index ? elapsed(s.elapsedMs) : "",
-        pct(s.cpuPct),
-        kb(s.rssKb),
-        rate(s.ioRate),
-        String(s.processes),
-        s.exit,
-      ];
-      const text =
-        `${mark} ${padEnd(cells[0]!, 5)} ${padEnd(cells[1]!, nameW)} ` +
-        COLS.map(([, w], i) =>
-          i === 0 || i === 6 ? padEnd(cells[i + 2]!, w) : padStart(cells[i + 2]!, w),
-        ).join(" ");
+      const text = `${mark} ${stepCells(s, nameW)}`;
       const style = s.state === "failed" ? "31" : s.state === "running" && s.index ? "32" : undefined;
       body.push({ text: text.trimEnd(), key: s.key, style });
       if (isOpen(s)) {
         const procs = [...s.live].sort(byKey(view.sort, (x) => (x as TopProcess).command));
         for (const p of procs) body.push({ text: procRow(p).trimEnd() });
-        if (!procs.length) body.push({ text: "       (no live process)" });
+        if (!procs.length) body.push({ text: "         (no live process)" });
       }
     }
     if (r.hidden) body.push({ text: `  … ${r.hidden} earlier ended steps (tracer report lists every step)` });

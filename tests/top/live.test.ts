@@ -33,6 +33,21 @@ function fifoPipeline(dir: string) {
   return fifo;
 }
 
+/**
+ * Release every step still waiting: one writer holds the FIFO open and writes a line every 50 ms (the
+ * pipe keeps lines while it is open, so none is lost between two steps), until the run has ended.
+ */
+async function releaseAll(fifo: string, recording: { exited: Promise<number> }): Promise<number> {
+  const writer = Bun.spawn(["sh", "-c", 'while :; do echo go; sleep 0.05; done > "$1"', "sh", fifo], {
+    stdio: ["ignore", "ignore", "ignore"],
+  });
+  try {
+    return await Promise.race([recording.exited, Bun.sleep(30_000).then(() => -1)]);
+  } finally {
+    writer.kill();
+  }
+}
+
 /** write one line into the FIFO (blocks until the step reading it has opened it; bounded) */
 function release(fifo: string) {
   const r = Bun.spawnSync(["timeout", "20", "sh", "-c", 'echo go > "$1"', "sh", fifo]);
@@ -93,12 +108,8 @@ test.skipIf(!hasTmux)(
       expect(readFileSync(rc, "utf8").trim()).toBe("0");
     } finally {
       tmux("kill-server");
-      if (recording.exitCode === null) {
-        // never leave a step blocked on the FIFO
-        for (let i = 0; i < STEPS && recording.exitCode === null; i++)
-          Bun.spawnSync(["timeout", "2", "sh", "-c", 'echo go > "$1"', "sh", fifo]);
-        recording.kill();
-      }
+      // never leave a step blocked on the FIFO
+      if ((await releaseAll(fifo, recording)) < 0) recording.kill();
     }
   },
   180_000,
@@ -133,9 +144,7 @@ test("top into a pipe prints one snapshot of the active run and exits 0", async 
     expect(out).toMatch(/\d+ bash step-01\.sh /);
     expect(out).not.toContain("\x1b");
   } finally {
-    for (let i = 0; i < STEPS && recording.exitCode === null; i++)
-      Bun.spawnSync(["timeout", "5", "sh", "-c", 'echo go > "$1"', "sh", fifo]);
-    await recording.exited;
+    expect(await releaseAll(fifo, recording)).toBe(0);
   }
   // after the run: no active run, the newest shown finished
   const after = await run(["top"], { env });
