@@ -33,7 +33,8 @@ function topStep(runId: string, s: Step, live: TopProcess[], runLive: boolean, n
   const state = stepState(s, runLive);
   const ended = state !== "running";
   const elapsedMs = s.durationMs ?? Math.max(0, now - s.startedAt);
-  const perSecond = (n: number) => (elapsedMs > 0 ? (n * 1000) / elapsedMs : null);
+  // an average rate over less than a second says more about start-up reads than about the step
+  const perSecond = (n: number) => (elapsedMs >= 1000 ? (n * 1000) / elapsedMs : null);
   return {
     key: `${runId}:${s.rootId}`,
     index: s.index,

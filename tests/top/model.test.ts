@@ -81,7 +81,9 @@ test("a running step's live figures, a failed step, the pipeline's shell outside
   expect(running.rssKb).toBe(2048);
   expect(running.elapsedMs).toBe(5000);
   expect(running.live.map((p) => p.pid)).toEqual([sort.pid]);
-  expect(run.steps.find((s) => s.state === "failed")?.exit).toBe("1");
+  const failed = run.steps.find((s) => s.state === "failed")!;
+  expect(failed.exit).toBe("1");
+  expect(failed.ioRate).toBeNull(); // 100 ms: too short for an average rate
   expect(run.other.map((p) => p.pid)).toEqual([root.pid]);
   expect(run.hidden).toBe(0);
 
