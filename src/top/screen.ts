@@ -1,11 +1,12 @@
 /**
  * The full-screen loop of `tracer top` in plain ANSI: the alternate screen, a hidden cursor, stdin in raw
  * mode (node:tty), a redraw every second and on each key or resize. The terminal is restored on every
- * way out (q, Ctrl-C, SIGTERM, an error). No terminal library: blessed (last release 2015) and ink
- * (React + ~20 packages) cost more start-up than the few escape sequences used here.
+ * way out (q, Ctrl-C, SIGTERM, an error). No terminal library: ink 8 needs React and 23 direct
+ * dependencies, blessed and terminal-kit are large too; the screen needs six escape sequences and raw mode.
  *
- * Keys: q / Esc / Ctrl-C quit; ↑/↓ (k/j), PgUp/PgDn, Home/End (g/G) select a step; Enter / → / space expand or collapse it (← collapses);
- * s cycles the sort key (cpu, rss, io, elapsed, name); a expands or collapses every step.
+ * Keys: q / Esc / Ctrl-C quit; ↑/↓ (k/j), PgUp/PgDn, Home/End (g/G) select a step; Enter / → / space
+ * expand or collapse it (← collapses); s cycles the sort key (cpu, rss, io, elapsed, name); a expands or
+ * collapses every step.
  */
 import { write } from "../core/output.ts";
 import { SORT_KEYS, type View, render } from "./render.ts";
