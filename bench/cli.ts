@@ -1,7 +1,8 @@
 #!/usr/bin/env bun
 /**
- * CLI latency: `tracer --version` and `tracer info` (against a live daemon) beside a compiled empty Bun
- * program, the floor any compiled Bun binary pays. Prints p50/p95 and the ratio to the floor.
+ * CLI latency: `tracer --version`, `tracer info` (against a live daemon), and `runs`, `report` and `top`
+ * (one snapshot, stdout not a terminal) over a store holding one small recorded run, beside a compiled
+ * empty Bun program, the floor any compiled Bun binary pays. Prints p50/p95 and the ratio to the floor.
  * Usage: bun bench/cli.ts [runs=60]
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -45,12 +46,22 @@ try {
   ]);
   if (b.exitCode !== 0) throw new Error(`cannot compile the empty program: ${b.stderr}`);
   if (Bun.spawnSync([bin, "init"], { env }).exitCode !== 0) throw new Error("tracer init failed");
+  const small = Bun.spawnSync(
+    [bin, "run", "--name", "bench", "--", "sh", "-c", "sort /dev/null | gzip -c >/dev/null"],
+    {
+      env,
+    },
+  );
+  if (small.exitCode !== 0) throw new Error("tracer run failed");
 
   const floor = time([empty]);
   const rows: [string, number[]][] = [
     ["empty compiled bun (floor)", floor],
     ["tracer --version", time([bin, "--version"])],
     ["tracer info", time([bin, "info"])],
+    ["tracer runs", time([bin, "runs"])],
+    ["tracer report", time([bin, "report", "bench"])],
+    ["tracer top (snapshot)", time([bin, "top"])],
   ];
   console.log(`runs per command: ${runs}`);
   console.log(

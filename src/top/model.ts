@@ -1,0 +1,107 @@
+/** The pure part of `tracer top`: one poll of a run (RunState) → what the screen shows (TopRun). */
+import { exitText } from "../run/format.ts";
+import type { Step, StepProcess } from "../steps/index.ts";
+import type { LiveFigures, RunState, StepState, TopProcess, TopRun, TopStep } from "./types.ts";
+
+const commandOf = (p: StepProcess) => (p.argv?.length ? p.argv.join(" ") : (p.comm ?? "?"));
+
+const sum = (xs: (number | null)[]): number | null => {
+  let s: number | null = null;
+  for (const x of xs) if (x !== null) s = (s ?? 0) + x;
+  return s;
+};
+
+function topProcess(p: StepProcess, f: LiveFigures | undefined, now: number): TopProcess {
+  return {
+    id: p.id,
+    pid: p.pid,
+    command: commandOf(p),
+    elapsedMs: p.startedAt === null ? null : Math.max(0, now - p.startedAt),
+    cpuPct: f?.cpuPct ?? null,
+    rssKb: f?.rssKb ?? null,
+    ioRate: f?.ioRate ?? null,
+  };
+}
+
+function stepState(s: Step, runLive: boolean): StepState {
+  if (s.failed) return "failed";
+  if (s.endedAt === null) return runLive ? "running" : "unfinished";
+  return "done";
+}
+
+function topStep(runId: string, s: Step, live: TopProcess[], runLive: boolean, now: number): TopStep {
+  const state = stepState(s, runLive);
+  const ended = state !== "running";
+  const elapsedMs = s.durationMs ?? Math.max(0, now - s.startedAt);
+  // an average rate over less than a second says more about start-up reads than about the step
+  const perSecond = (n: number) => (elapsedMs >= 1000 ? (n * 1000) / elapsedMs : null);
+  return {
+    key: `${runId}:${s.rootId}`,
+    index: s.index,
+    name: s.name,
+    state,
+    startedAt: s.startedAt,
+    elapsedMs,
+    cpuPct: ended ? (elapsedMs > 0 ? s.cpuUs / 10 / elapsedMs : null) : sum(live.map((p) => p.cpuPct)),
+    rssKb: ended ? s.peakRssKb || null : sum(live.map((p) => p.rssKb)),
+    ioRate: ended ? perSecond(s.rchar + s.wchar) : sum(live.map((p) => p.ioRate)),
+    processes: s.processIds.length,
+    exit:
+      state === "running" ? "" : state === "unfinished" ? "?" : exitText(s.exitCode, s.signal, s.oomKilled),
+    live,
+  };
+}
+
+/**
+ * What the screen shows of one run at `now` (ms since the epoch): every running step, and the newest
+ * `keepEnded` failed and the newest `keepEnded` other ended steps (the rest are counted in `hidden`, so a
+ * 50,000-step run costs no 50,000 objects a second). Recorded text is left as is: the renderer sanitises.
+ */
+export function topRun(state: RunState, now: number, keepEnded = 50): TopRun {
+  const { run } = state;
+  const runLive = run.status === "running";
+  const liveBy = new Map<number, TopProcess[]>();
+  const other: TopProcess[] = [];
+  for (const [id, f] of state.live) {
+    const p = state.processes.get(id);
+    if (!p) continue;
+    const at = state.stepOf(id);
+    const tp = topProcess(p, f, now);
+    if (at === undefined) other.push(tp);
+    else {
+      const list = liveBy.get(at) ?? [];
+      if (!list.length) liveBy.set(at, list);
+      list.push(tp);
+    }
+  }
+  const counts: Record<StepState, number> = { running: 0, failed: 0, done: 0, unfinished: 0 };
+  const steps: TopStep[] = [];
+  const kept = { failed: 0, ended: 0 };
+  // newest first: steps are in start order
+  for (let i = state.steps.length - 1; i >= 0; i--) {
+    const s = state.steps[i]!;
+    const st = stepState(s, runLive);
+    counts[st]++;
+    const slot = st === "running" ? undefined : st === "failed" ? "failed" : "ended";
+    if (slot !== undefined && kept[slot]++ >= keepEnded) continue;
+    steps.push(topStep(run.id, s, liveBy.get(i) ?? [], runLive, now));
+  }
+  return {
+    id: run.id,
+    name: run.name,
+    pipeline: run.pipeline,
+    status: run.status,
+    mode: run.mode,
+    elapsedMs: Math.max(0, (run.endedAt ?? now) - run.startedAt),
+    exit: runLive ? "" : run.status === "interrupted" ? "?" : exitText(run.exitCode, run.signal),
+    processes: state.processes.size,
+    liveProcesses: state.live.size,
+    host: state.host,
+    running: counts.running,
+    done: counts.done,
+    failed: counts.failed,
+    hidden: state.steps.length - steps.length,
+    steps,
+    other,
+  };
+}
