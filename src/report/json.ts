@@ -11,6 +11,7 @@ const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** di
 export function stepJson(s: Step) {
   return {
     index: s.index,
+    key: s.key,
     name: s.name,
     kind: s.kind,
     tool: s.tool,

@@ -1,7 +1,7 @@
 /** Roll a subtree of processes up into one step's figures. */
 import type { RssSamples, Step, StepProcess } from "./types.ts";
 
-type Figures = Omit<Step, "index" | "name" | "kind" | "tool" | "tools" | "workdir">;
+type Figures = Omit<Step, "index" | "key" | "name" | "kind" | "tool" | "tools" | "workdir">;
 
 /** max/min over any number of values (spreading 100k+ values into Math.max overflows the stack) */
 export const maxOf = (values: Iterable<number>, start = Number.NEGATIVE_INFINITY) => {
