@@ -17,6 +17,7 @@ export const commands = {
   run: () => load(import("./commands/run.ts")),
   runs: () => load(import("./commands/runs.ts")),
   report: () => load(import("./commands/report.ts")),
+  diff: () => load(import("./commands/diff.ts")),
   rules: () => load(import("./commands/rules.ts")),
   verify: () => load(import("./commands/verify.ts")),
   install: () => load(import("./commands/install.ts")),
