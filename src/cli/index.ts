@@ -18,6 +18,7 @@ export const commands = {
   runs: () => load(import("./commands/runs.ts")),
   report: () => load(import("./commands/report.ts")),
   diff: () => load(import("./commands/diff.ts")),
+  advise: () => load(import("./commands/advise.ts")),
   rules: () => load(import("./commands/rules.ts")),
   verify: () => load(import("./commands/verify.ts")),
   install: () => load(import("./commands/install.ts")),
