@@ -1,4 +1,4 @@
-/** `tracer advise` outputs: a table, and a Nextflow config whose every recorded name is escaped. */
+/** `tracer advise` outputs: a table, a Nextflow config and a Snakemake profile, every recorded name escaped. */
 import { sanitize } from "../core/sanitize.ts";
 import { bytes, table } from "../run/format.ts";
 import type { Advice, Spread, StepAdvice } from "./advise.ts";
@@ -59,6 +59,42 @@ export function renderNextflow(a: Advice): string {
   }
   lines.push("}");
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * A Snakemake 7 profile (`config.yaml` of `snakemake --profile DIR`): `set-resources` entries
+ * `RULE:mem_mb=N` and `RULE:runtime=MINUTES`, `set-threads` entries `RULE=N`, for every step whose rule
+ * is known (src/insight/_snakemake.ts; a rule name is a Python identifier, checked again here). Each
+ * entry is a JSON string, which YAML reads as a double-quoted scalar; comments are sanitised, one line.
+ */
+export function renderSnakemake(a: Advice): string {
+  const head = [
+    `# ${sanitize(`tracer advise: pipeline ${a.pipeline}, ${a.runs.length} run(s): ${a.runs.map((r) => r.name).join(", ")}`)}`,
+    "# mem_mb = max(p95 peak × 1.2, max peak) rounded up; threads = observed parallelism; runtime = p95 wall × 1.5 (minutes)",
+  ];
+  if (a.weak) head.push(`# ${sanitize(`WEAK ADVICE: ${a.weak}`)}`);
+  const resources: string[] = [];
+  const threads: string[] = [];
+  for (const s of a.steps) {
+    if (!s.suggest) continue;
+    const rule = s.snakemake_rule;
+    if (!rule || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(rule)) {
+      if (s.kind === "snakemake-job")
+        head.push(`# ${sanitize(`no rule known for job "${s.name}": skipped`)}`);
+      continue;
+    }
+    if (s.oom_kills)
+      head.push(`# ${rule}: OOM-killed ${s.oom_kills}x (peak then ${bytes(s.oom_peak_bytes)})`);
+    resources.push(
+      `  - ${JSON.stringify(`${rule}:mem_mb=${Math.ceil(s.suggest.memory_bytes / MiB)}`)}`,
+      `  - ${JSON.stringify(`${rule}:runtime=${s.suggest.time_minutes}`)}`,
+    );
+    threads.push(`  - ${JSON.stringify(`${rule}=${s.suggest.cpus}`)}`);
+  }
+  const body = resources.length
+    ? ["set-resources:", ...resources, "set-threads:", ...threads]
+    : ["# no Snakemake job with a known rule in these runs"];
+  return `${[...head, ...body].join("\n")}\n`;
 }
 
 const spread = (s: Spread, f: (v: number) => string) => `${f(s.p50)} / ${f(s.p95)} / ${f(s.max)}`;

@@ -1,7 +1,8 @@
 /**
  * Right-sizing advice over the last runs of a pipeline (`tracer advise`). Steps of the runs are grouped
  * by what they are an instance of — a Nextflow task by its process name (the task name without its
- * ` (tag)`), any other step by its kind and name (its key without the `#N` ordinal) — and each group gets
+ * ` (tag)`), a Snakemake job by its rule when `ruleOf` knows it, any other step by its kind and name
+ * (its key without the `#N` ordinal) — and each group gets
  * p50/p95/max of peak RSS, wall and CPU, its CPU efficiency, failures, OOM kills, and suggested requests
  * that are never below what was observed:
  *   memory = max(p95 peak × 1.2, max peak), rounded up (128 MiB steps to 1 GiB, then whole GiB); a group
@@ -27,8 +28,10 @@ export interface Spread {
 }
 
 export interface StepAdvice {
-  /** the Nextflow process name, or the step's name */
+  /** the Nextflow process name, the Snakemake rule, or the step's name */
   name: string;
+  /** the Snakemake rule the group's jobs ran, when known (then `name` is it) */
+  snakemake_rule: string | null;
   kind: string;
   /** step instances seen, and in how many of the runs */
   instances: number;
@@ -81,7 +84,12 @@ export function groupName(s: Step): string {
 const parallelism = (s: Step) =>
   s.durationMs ? Math.max(1, Math.ceil(s.cpuUs / 1000 / s.durationMs - 0.1)) : 1;
 
-function adviseGroup(name: string, kind: string, items: { run: number; step: Step }[]): StepAdvice {
+function adviseGroup(
+  name: string,
+  kind: string,
+  rule: string | null,
+  items: { run: number; step: Step }[],
+): StepAdvice {
   const steps = items.map((i) => i.step);
   const peak = spread(steps.map((s) => s.peakRssKb * 1024));
   const wall = spread(steps.filter((s) => s.durationMs !== null).map((s) => s.durationMs!));
@@ -104,6 +112,7 @@ function adviseGroup(name: string, kind: string, items: { run: number; step: Ste
   }
   return {
     name,
+    snakemake_rule: rule,
     kind,
     instances: steps.length,
     runs_seen: new Set(items.map((i) => i.run)).size,
@@ -118,19 +127,28 @@ function adviseGroup(name: string, kind: string, items: { run: number; step: Ste
   };
 }
 
-/** Advice from the reports of a pipeline's runs (newest first or any order). */
-export function advise(pipeline: string, reports: Report[]): Advice {
-  const groups = new Map<string, { name: string; kind: string; items: { run: number; step: Step }[] }>();
+/**
+ * Advice from the reports of a pipeline's runs (newest first or any order). `ruleOf(i, step)` names the
+ * Snakemake rule of a job step of reports[i] when it is known (src/insight/_snakemake.ts).
+ */
+export function advise(
+  pipeline: string,
+  reports: Report[],
+  ruleOf: (run: number, step: Step) => string | undefined = () => undefined,
+): Advice {
+  type Group = { name: string; kind: string; rule: string | null; items: { run: number; step: Step }[] };
+  const groups = new Map<string, Group>();
   reports.forEach((r, run) => {
     for (const step of r.steps) {
-      const name = groupName(step);
-      const id = `${step.kind}:${name}`;
+      const rule = step.kind === "snakemake-job" ? (ruleOf(run, step) ?? null) : null;
+      const name = rule ?? groupName(step);
+      const id = rule ? `snakemake-rule:${rule}` : `${step.kind}:${name}`;
       const g = groups.get(id);
       if (g) g.items.push({ run, step });
-      else groups.set(id, { name, kind: step.kind, items: [{ run, step }] });
+      else groups.set(id, { name, kind: step.kind, rule, items: [{ run, step }] });
     }
   });
-  const steps = [...groups.values()].map((g) => adviseGroup(g.name, g.kind, g.items));
+  const steps = [...groups.values()].map((g) => adviseGroup(g.name, g.kind, g.rule, g.items));
   // named steps first, then by peak memory
   steps.sort(
     (a, b) =>

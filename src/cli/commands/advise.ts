@@ -3,12 +3,13 @@ import { printJson, write } from "../../core/output.ts";
 import { sanitize } from "../../core/sanitize.ts";
 import { Exit, TracerError } from "../../errors.ts";
 import { advise } from "../../insight/advise.ts";
-import { renderAdviceTable, renderNextflow } from "../../insight/advise-format.ts";
+import { renderAdviceTable, renderNextflow, renderSnakemake } from "../../insight/advise-format.ts";
+import { jobShellCommand, snakemakeRules } from "../../insight/_snakemake.ts";
 import { loadReport } from "../../report/index.ts";
 import { loadRules } from "../../rules/index.ts";
 import { listRuns, openStore } from "../../store/index.ts";
 
-const FORMATS = ["table", "json", "nextflow"] as const;
+const FORMATS = ["table", "json", "nextflow", "snakemake"] as const;
 
 export default defineCommand({
   meta: {
@@ -59,11 +60,28 @@ export default defineCommand({
         },
       );
     const rules = loadRules({ files: args.rules === undefined ? [] : [args.rules] });
-    const advice = advise(
-      pipeline,
-      runs.map((r) => loadReport(db, r.id, rules)),
-    );
+    const reports = runs.map((r) => loadReport(db, r.id, rules));
+    // Snakemake's rules, from the metadata in each run's working directory (read once a directory)
+    const byDir = new Map<string, Map<string, string>>();
+    const rulesIn = (dir: string) => {
+      const known = byDir.get(dir);
+      if (known) return known;
+      const m = snakemakeRules(dir);
+      byDir.set(dir, m);
+      return m;
+    };
+    const advice = advise(pipeline, reports, (i, step) => {
+      const cmd = jobShellCommand(step.command);
+      const cwd = reports[i]!.run.cwd;
+      return cwd?.startsWith("/") ? rulesIn(cwd).get(cmd) : undefined;
+    });
     if (format === "json") return void printJson(advice);
-    write(1, format === "nextflow" ? renderNextflow(advice) : `${renderAdviceTable(advice)}\n`);
+    const text =
+      format === "nextflow"
+        ? renderNextflow(advice)
+        : format === "snakemake"
+          ? renderSnakemake(advice)
+          : `${renderAdviceTable(advice)}\n`;
+    write(1, text);
   },
 });
