@@ -64,12 +64,15 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
   // toolBelow[i]: a named tool (or script) runs somewhere below process i. Parents come before their
   // children in a pre-order, so one backward pass over it sees every child before its parent.
   const toolBelow = new Uint8Array(procs.length);
+  // engineBelow[i]: a workflow engine runs below process i (a recipe `cd lib && $(MAKE)`)
+  const engineBelow = new Uint8Array(procs.length);
   const order: number[] = [];
   walk(tree, (i) => void order.push(i));
   for (let k = order.length - 1; k >= 0; k--) {
     const i = order[k]!;
     const pi = tree.parent[i]!;
     if (pi >= 0 && (toolBelow[i] || namedTool(i))) toolBelow[pi] = 1;
+    if (pi >= 0 && (engineBelow[i] || named[i]?.kind === "workflow")) engineBelow[pi] = 1;
   }
   order.length = 0;
   /** the process and its descendants, depth first */
@@ -113,8 +116,10 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
       if (isSnakemakeJobShell(p)) return ["snakemake-job", "snakemake", undefined];
       if (n && n.kind !== "workflow") return ["snakemake-job", "snakemake", n.display];
     }
-    // a recipe is what make starts (a `sh -c` line, or the command make exec'd itself), named by its target
+    // a recipe is what make starts (a `sh -c` line, or the command make exec'd itself), named by its
+    // target; a recipe that runs a make of its own (recursive make) is not one: the inner recipes are
     if (engine?.name === "make" && p.parentId === engine.id && n !== null && n?.kind !== "workflow") {
+      if (engineBelow[i]) return undefined;
       const target = recipeTarget(p);
       const fallback = n ? n.display : shellCommand(p) || (p.argv ?? [p.comm ?? "?"]).join(" ").slice(0, 80);
       return ["make-recipe", "make", target ?? (toolBelow[i] ? undefined : fallback)];

@@ -264,3 +264,21 @@ test("step keys: same-named steps get their ordinal in start order", () => {
     "tool:samtools sort#2",
   ]);
 });
+
+test("recursive make: a recipe that runs make is not a step, the inner make's recipes are", () => {
+  const make = proc(null, ["make"]);
+  const sh = proc(make, ["/bin/sh", "-c", "cd lib && make"]);
+  const inner = proc(sh, ["make"]);
+  const cc = proc(inner, ["cc", "-c", "a.c"]);
+  const cc1 = proc(cc, ["/usr/libexec/gcc/x86_64-linux-gnu/12/cc1", "a.c"]);
+  const link = proc(make, ["cc", "-o", "prog", "lib/a.o"]);
+  const procs = [make, sh, inner, cc, cc1, link];
+  const steps = groupSteps(procs, rules);
+  expect(steps.map((s) => [s.key, s.processIds])).toEqual([
+    ["other:make", [make.id, inner.id]],
+    ["other:sh", [sh.id]],
+    ["make-recipe:a.o", [cc.id, cc1.id]],
+    ["make-recipe:prog", [link.id]],
+  ]);
+  expectCovers(procs, steps);
+});
