@@ -96,3 +96,19 @@ test("--fail-on-regression: exit 7 past the limit (the failure and grow's RSS na
   const bad = await run(["diff", "A", "B", "--fail-on-regression", "lots"], { env });
   expect(bad.code).toBe(2);
 });
+
+test("the HTML report of run B shows each step against the pipeline's history (run A)", async () => {
+  const r = await run(["report", "B", "--format", "html"], { env });
+  expect(r.code).toBe(0);
+  const at = r.stdout.indexOf("<h2>Against the pipeline's history</h2>");
+  expect(at).toBeGreaterThan(0);
+  const section = r.stdout.slice(at, r.stdout.indexOf("</table>", at));
+  expect(section).toContain("1 earlier run(s) of pipeline grow");
+  // grow's peak RSS doubled: this run's tick is above A's range, with both figures in words
+  const grow = section.split("<tr>").find((row) => row.includes("<td>grow</td>"))!;
+  expect(grow).toMatch(/10\dMiB–10\dMiB · now 20\dMiB/);
+  expect(grow).toContain('class="above"');
+  // run A has no earlier run: no section
+  const a = await run(["report", "A", "--format", "html"], { env });
+  expect(a.stdout).not.toContain("Against the pipeline's history");
+});
