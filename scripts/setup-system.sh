@@ -2,7 +2,7 @@
 # Install the Debian packages tracer's tests and benchmarks use as real peers. Idempotent; needs root
 # (or sudo). Skips apt entirely when everything is already there.
 set -euo pipefail
-PKGS=(ca-certificates minisign time tini dumb-init util-linux python3 procps forkstat perl-base openssl curl chromium snakemake bwa samtools gcc libc6-dev tmux)
+PKGS=(ca-certificates minisign time tini dumb-init util-linux python3 procps forkstat perl-base openssl curl chromium snakemake bwa samtools gcc libc6-dev tmux groovy)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && exit 0

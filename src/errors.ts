@@ -7,6 +7,7 @@ export const Exit = {
   notRunning: 4, // no daemon answers
   alreadyRunning: 5,
   versionMismatch: 6,
+  regression: 7, // tracer diff --fail-on-regression: a step grew past the limit or newly failed
   // 10–20: signature checks, one code per way a check fails (src/release/_errors.ts SigExit)
   sigFileModified: 10,
   sigCorrupt: 11,

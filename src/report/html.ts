@@ -5,6 +5,7 @@
  */
 import { bytes, exitText, seconds } from "../run/format.ts";
 import { maxOf, minOf } from "../steps/_rollup.ts";
+import { historySection } from "./_history.ts";
 import { esc, gantt, stepBars, systemPlot } from "./_svg.ts";
 import type { Step } from "../steps/index.ts";
 import { peakText } from "./table.ts";
@@ -101,6 +102,7 @@ export function renderHtml(r: Report): string {
       : none,
     `<h2>Host CPU and memory</h2>`,
     r.system.length ? systemPlot(r.system, t0, t1) : `<p class="empty">No system metrics were recorded.</p>`,
+    historySection(r),
     `<h2>Steps</h2>`,
     `<table id="steps"><thead><tr><th>#</th><th>step</th><th>kind</th><th>start</th><th>wall</th><th>CPU</th><th>peak RSS</th><th>read</th><th>written</th><th>exit</th><th>command</th></tr></thead><tbody>${rows.join("")}</tbody></table>${cut(MAX_TABLE_STEPS)}`,
   ];

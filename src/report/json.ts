@@ -5,12 +5,14 @@ import type { Report } from "./types.ts";
 
 export const SCHEMA_ID = "tracer-report/1";
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+/** ISO 8601, or null when unknown (a step none of whose processes has a known time: NaN) */
+const iso = (ms: number | null) => (ms === null || !Number.isFinite(ms) ? null : new Date(ms).toISOString());
 const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 export function stepJson(s: Step) {
   return {
     index: s.index,
+    key: s.key,
     name: s.name,
     kind: s.kind,
     tool: s.tool,

@@ -60,6 +60,7 @@ export function nfMemory(bytes: number | null): string {
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
 /** submit time in local time, as Nextflow prints it */
 export function nfDate(ms: number): string {
+  if (!Number.isFinite(ms)) return "-";
   const d = new Date(ms);
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }

@@ -30,7 +30,7 @@ export function renderTable(r: Report): string {
     const s = r.steps[i]!;
     return [
       String(s.index),
-      s.startedAt === null ? "-" : `+${((s.startedAt - r.run.startedAt) / 1000).toFixed(3)}s`,
+      !Number.isFinite(s.startedAt) ? "-" : `+${((s.startedAt - r.run.startedAt) / 1000).toFixed(3)}s`,
       s.durationMs === null ? "-" : seconds(s.durationMs * 1000),
       s.failed
         ? (s.oomKilled ? paint.oom : paint.failed)(`FAILED ${exitText(s.exitCode, s.signal, s.oomKilled)}`)

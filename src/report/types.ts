@@ -32,11 +32,21 @@ export interface SystemPoint {
   memTotalKb: number | null;
 }
 
+/** One step's range over the pipeline's earlier runs (src/insight/history.ts), by step key. */
+export interface StepRange {
+  runs: number;
+  wallMs: { min: number; max: number } | null;
+  cpuUs: { min: number; max: number };
+  peakRssKb: { min: number; max: number };
+}
+
 export interface Report {
   run: ReportRun;
   steps: Step[];
   totals: Totals;
   system: SystemPoint[];
+  /** the HTML report's cross-run view: each step key's range over earlier runs of the pipeline */
+  history?: { runs: number; steps: Map<string, StepRange> };
 }
 
 export const FORMATS = ["table", "json", "csv", "nextflow", "html"] as const;

@@ -33,6 +33,27 @@ function scriptOf(args: readonly string[]): string | undefined {
   return undefined;
 }
 
+const SOURCE = /\.(c|cc|cpp|cxx|c\+\+|C|s|S|f|f90|f95|m)$/;
+
+/**
+ * The file a command line writes, from its arguments: `-o FILE`, `-oFILE`, `--output=FILE`,
+ * `--output FILE`; else, for a compile-only command (`-c` and a source file), the source's basename
+ * with `.o` (what cc writes). Undefined when none can be read.
+ */
+export function outputOf(args: readonly string[]): string | undefined {
+  let compileOnly = false;
+  let source: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "-o" || a === "--output") return args[i + 1] || undefined;
+    if (a.startsWith("--output=")) return a.slice(9) || undefined;
+    if (a.startsWith("-o") && a.length > 2 && !a.startsWith("-o-")) return a.slice(2);
+    if (a === "-c") compileOnly = true;
+    else if (source === undefined && !a.startsWith("-") && SOURCE.test(a)) source = a;
+  }
+  return compileOnly && source ? `${base(source).replace(SOURCE, "")}.o` : undefined;
+}
+
 /**
  * A script started through its #! line shows up as argv [interpreter, script, args…] with the script's
  * name as comm (cut to 15 characters): the script is then the program, the interpreter kept aside.
@@ -54,6 +75,7 @@ export function viewOf(facts: ProcessFacts): View {
   let java: View["java"];
   let script: string | undefined;
   let subcommand: string | undefined;
+  let output: string | null | undefined;
   return {
     name,
     comm,
@@ -68,6 +90,10 @@ export function viewOf(facts: ProcessFacts): View {
     get script() {
       script ??= shebang ? name : scriptOf(args);
       return script;
+    },
+    get output() {
+      if (output === undefined) output = outputOf(args) ?? null;
+      return output ?? undefined;
     },
     get java() {
       if (name !== "java" && comm !== "java") return undefined;

@@ -105,7 +105,7 @@ class FileParser {
 const badTemplate = (t: string) => {
   for (const m of t.matchAll(/\{([^}]*)\}/g))
     if (!TEMPLATE_VARS.test(m[1]!))
-      return `unknown placeholder {${m[1]}} (use {name}, {tool}, {subcommand}, {script}, {jar}, {class}, {argN})`;
+      return `unknown placeholder {${m[1]}} (use {name}, {tool}, {subcommand}, {script}, {output}, {jar}, {class}, {argN})`;
   return undefined;
 };
 

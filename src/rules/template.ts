@@ -2,7 +2,7 @@
 import type { View } from "./types.ts";
 
 /** the placeholders a template may use */
-export const TEMPLATE_VARS = /^(name|tool|subcommand|script|jar|class|arg[1-9][0-9]?)$/;
+export const TEMPLATE_VARS = /^(name|tool|subcommand|script|output|jar|class|arg[1-9][0-9]?)$/;
 
 function value(v: View, key: string, tool: string): string | undefined {
   switch (key) {
@@ -14,6 +14,8 @@ function value(v: View, key: string, tool: string): string | undefined {
       return v.subcommand;
     case "script":
       return v.script;
+    case "output":
+      return v.output;
     case "jar":
       return v.java?.jar;
     case "class":

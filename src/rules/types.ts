@@ -29,6 +29,8 @@ export interface View {
   subcommand: string | undefined;
   /** for interpreters: basename of the script (first non-option argument) */
   script: string | undefined;
+  /** the file the command writes: `-o FILE`, `-oFILE`, `--output[=] FILE`; for a compile-only `-c x.c`, `x.o` */
+  output: string | undefined;
   /** for java: basename of the -jar file, the main class, and the argument after either */
   java: { jar?: string; class?: string; subcommand?: string } | undefined;
 }

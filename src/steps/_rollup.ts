@@ -1,7 +1,7 @@
 /** Roll a subtree of processes up into one step's figures. */
 import type { RssSamples, Step, StepProcess } from "./types.ts";
 
-type Figures = Omit<Step, "index" | "name" | "kind" | "tool" | "tools" | "workdir">;
+type Figures = Omit<Step, "index" | "key" | "name" | "kind" | "tool" | "tools" | "workdir">;
 
 /** max/min over any number of values (spreading 100k+ values into Math.max overflows the stack) */
 export const maxOf = (values: Iterable<number>, start = Number.NEGATIVE_INFINITY) => {
@@ -98,7 +98,10 @@ export function rollUp(root: StepProcess, procs: StepProcess[], samples: RssSamp
     readBytes += p.readBytes ?? 0;
     writeBytes += p.writeBytes ?? 0;
   }
-  const startedAt = root.startedAt ?? firstStart;
+  // no process of the step has a known start (all recovered from late reports): its first known end
+  const startedAt =
+    root.startedAt ??
+    (Number.isFinite(firstStart) ? firstStart : Number.isFinite(lastEnd) ? lastEnd : Number.NaN);
   const endedAt = root.endedAt === null ? null : lastEnd;
   return {
     rootId: root.id,

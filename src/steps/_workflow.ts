@@ -1,6 +1,7 @@
 /** Workflow awareness: Nextflow task roots (work dirs with .command.run) and Snakemake job shells. */
 import { basename } from "node:path";
 import { decodeLossless } from "../core/lossless.ts";
+import { outputOf } from "../rules/_view.ts";
 import { readerOwners, readUntrustedHead } from "../core/untrusted.ts";
 import type { StepProcess } from "./types.ts";
 
@@ -62,3 +63,22 @@ export function shellCommand(p: StepProcess): string {
     .trim()
     .slice(0, 80);
 }
+
+/**
+ * The target a make recipe writes, where it can be read: the `-o` output (or `-c x.c` → x.o) of the
+ * recipe's command, or of the shell command line make handed to `sh -c` (split at blanks, quotes
+ * dropped). Undefined when the recipe names no output.
+ */
+export function recipeTarget(p: StepProcess): string | undefined {
+  const argv = p.argv;
+  if (!argv?.length) return undefined;
+  const c = argv.indexOf("-c");
+  if (SHELLS.has(progName(p)) && c >= 0) {
+    const words = (argv[c + 1] ?? "").split(/\s+/).map((w) => w.replace(/^['"]|['"]$/g, ""));
+    return outputOf(words);
+  }
+  return outputOf(argv.slice(1));
+}
+
+/** The executable a process ran (basename of argv[0], else its comm): what "other" steps are grouped by. */
+export const executableOf = (p: StepProcess): string => progName(p) || "?";

@@ -1,12 +1,21 @@
 /**
  * Group a run's processes into steps. A process a `tool` rule names is a step with all its descendants
  * rolled up. A `script` is a step unless named tools run inside it (then it is a wrapper and they are
- * the steps). A `workflow` engine is never a step: Snakemake's job shells and Nextflow's task work dirs
- * (`.command.run`) below it are, named after the tools inside them / the task's name.
+ * the steps). A `workflow` engine is never a step: Snakemake's job shells, Nextflow's task work dirs
+ * (`.command.run`) and make's recipes below it are, named after the tools inside them / the task's
+ * name / the recipe's target. Every process no step holds (engines, wrappers, unnamed commands) goes
+ * to an `other` step of its executable, so each process counts in exactly one step.
  */
 import { youngCollector } from "../core/young.ts";
 import { type RuleSet, classify } from "../rules/index.ts";
-import { isSnakemakeJobShell, nextflowTaskName, nextflowWorkdir, shellCommand } from "./_workflow.ts";
+import {
+  executableOf,
+  isSnakemakeJobShell,
+  nextflowTaskName,
+  nextflowWorkdir,
+  recipeTarget,
+  shellCommand,
+} from "./_workflow.ts";
 import { rollUp } from "./_rollup.ts";
 import { buildTree, walk } from "./_tree.ts";
 import type { RssSamples, Step, StepKind, StepProcess } from "./types.ts";
@@ -55,12 +64,15 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
   // toolBelow[i]: a named tool (or script) runs somewhere below process i. Parents come before their
   // children in a pre-order, so one backward pass over it sees every child before its parent.
   const toolBelow = new Uint8Array(procs.length);
+  // engineBelow[i]: a workflow engine runs below process i (a recipe `cd lib && $(MAKE)`)
+  const engineBelow = new Uint8Array(procs.length);
   const order: number[] = [];
   walk(tree, (i) => void order.push(i));
   for (let k = order.length - 1; k >= 0; k--) {
     const i = order[k]!;
     const pi = tree.parent[i]!;
     if (pi >= 0 && (toolBelow[i] || namedTool(i))) toolBelow[pi] = 1;
+    if (pi >= 0 && (engineBelow[i] || named[i]?.kind === "workflow")) engineBelow[pi] = 1;
   }
   order.length = 0;
   /** the process and its descendants, depth first */
@@ -88,7 +100,7 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
     const tools = toolsIn(i);
     const label = name ?? (tools.length ? tools.join(" | ") : shellCommand(root) || "job");
     const f = rollUp(root, subtree(i), samples);
-    steps.push(Object.assign(f, { index: 0, name: label, kind, tool, tools, workdir }));
+    steps.push(Object.assign(f, { index: 0, key: "", name: label, kind, tool, tools, workdir }));
   };
 
   type Engine = { name: string; id: number } | undefined;
@@ -104,6 +116,14 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
       if (isSnakemakeJobShell(p)) return ["snakemake-job", "snakemake", undefined];
       if (n && n.kind !== "workflow") return ["snakemake-job", "snakemake", n.display];
     }
+    // a recipe is what make starts (a `sh -c` line, or the command make exec'd itself), named by its
+    // target; a recipe that runs a make of its own (recursive make) is not one: the inner recipes are
+    if (engine?.name === "make" && p.parentId === engine.id && n !== null && n?.kind !== "workflow") {
+      if (engineBelow[i]) return undefined;
+      const target = recipeTarget(p);
+      const fallback = n ? n.display : shellCommand(p) || (p.argv ?? [p.comm ?? "?"]).join(" ").slice(0, 80);
+      return ["make-recipe", "make", target ?? (toolBelow[i] ? undefined : fallback)];
+    }
     if (n?.kind === "tool") return ["tool", n.name, n.display];
     // a script is a step unless named tools run inside it (then it is a wrapper)
     if (n?.kind === "script" && !toolBelow[i]) return ["script", n.name, n.display];
@@ -111,6 +131,9 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
   };
   // the innermost workflow engine above each process, looked up through its parent
   const engineOf = new Array<Engine>(procs.length);
+  // a process no step holds joins the `other` step of its executable (a fork: its parent's)
+  const otherOf = new Array<string>(procs.length);
+  const others = new Map<string, StepProcess[]>();
   walk(tree, (i) => {
     const pi = tree.parent[i]!;
     const above = pi >= 0 ? engineOf[pi] : undefined;
@@ -121,10 +144,74 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
     }
     const n = named[i];
     engineOf[i] = n?.kind === "workflow" ? { name: n.name, id: procs[i]!.id } : above;
+    const group = n === null && pi >= 0 ? otherOf[pi]! : n ? n.display : executableOf(procs[i]!);
+    otherOf[i] = group;
+    const list = others.get(group);
+    if (list) list.push(procs[i]!);
+    else others.set(group, [procs[i]!]);
     return true;
   });
+  for (const [name, list] of others) steps.push(otherStep(name, list, samples));
+  others.clear();
 
   steps.sort((a, b) => a.startedAt - b.startedAt || a.rootId - b.rootId);
-  for (let i = 0; i < steps.length; i++) steps[i]!.index = i + 1;
+  assignKeys(steps);
   return steps;
+}
+
+/**
+ * An `other` step: processes of one executable that no step holds, not one subtree. It spans its
+ * first start to its last end; its exit code is the first non-zero one of its processes (0 when all
+ * exited 0, null while one runs), and it fails only when one of them was OOM-killed: an engine's or a
+ * wrapper's exit is the run's, shown on the run, and a `grep` that found nothing is no failure.
+ */
+function otherStep(name: string, list: StepProcess[], samples: RssSamples): Step {
+  const f = rollUp(list[0]!, list, samples);
+  let start = Number.POSITIVE_INFINITY;
+  let end: number | null = Number.NEGATIVE_INFINITY;
+  let exitCode: number | null = 0;
+  for (const p of list) {
+    if (p.startedAt !== null && p.startedAt < start) start = p.startedAt;
+    if (exitCode === 0 && p.exitCode !== 0) exitCode = p.exitCode;
+    if (p.endedAt === null) end = null;
+    else if (end !== null && p.endedAt > end) end = p.endedAt;
+  }
+  const startedAt = Number.isFinite(start) ? start : f.startedAt;
+  const endedAt = end === null || !Number.isFinite(end) ? null : end;
+  return Object.assign(f, {
+    index: 0,
+    key: "",
+    name,
+    kind: "other" as const,
+    tool: "other",
+    tools: [],
+    startedAt,
+    endedAt,
+    durationMs: endedAt === null ? null : endedAt - startedAt,
+    exitCode,
+    signal: null,
+    failed: f.oomKilled,
+  });
+}
+
+/**
+ * Number the steps in start order and give each its key (Step.key): `KIND:NAME`, with `#N` (the
+ * ordinal among the steps sharing it, in start order) when the run has several.
+ */
+function assignKeys(steps: Step[]): void {
+  const count = new Map<string, number>();
+  for (const s of steps) {
+    s.key = `${s.kind}:${s.name}`;
+    count.set(s.key, (count.get(s.key) ?? 0) + 1);
+  }
+  const seen = new Map<string, number>();
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i]!;
+    s.index = i + 1;
+    if (count.get(s.key)! > 1) {
+      const n = (seen.get(s.key) ?? 0) + 1;
+      seen.set(s.key, n);
+      s.key = `${s.key}#${n}`;
+    }
+  }
 }

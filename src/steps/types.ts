@@ -1,10 +1,20 @@
 /** Steps: what a report shows — a named tool, script, Snakemake job or Nextflow task with its subtree rolled up. */
 
-export type StepKind = "tool" | "script" | "snakemake-job" | "nextflow-task";
+/**
+ * tool/script: a named process and its subtree; snakemake-job / nextflow-task / make-recipe: what a
+ * workflow engine started; other: every process no step holds, grouped by executable (docs/RULES.md).
+ */
+export type StepKind = "tool" | "script" | "snakemake-job" | "nextflow-task" | "make-recipe" | "other";
 
 export interface Step {
   /** 1-based, in start order */
   index: number;
+  /**
+   * what matches this step across runs of a pipeline (tracer diff, advise): the Nextflow task name, a
+   * make recipe's target; else the kind and name, with `#N` (the ordinal in start order) when several
+   * steps of the run share them
+   */
+  key: string;
   name: string;
   kind: StepKind;
   /** rule name for tools and scripts; the engine for jobs and tasks */

@@ -210,6 +210,7 @@ function fakeProcess(id: number, parentId: number | null): ProcessRow & StepProc
 function fakeStep(i: number): Step {
   return {
     index: i,
+    key: `nextflow-task:${i}`,
     name: hostile(),
     kind: "nextflow-task",
     tool: hostile(),

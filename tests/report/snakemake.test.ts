@@ -12,6 +12,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { expectStepsCoverRun } from "../helpers/attribution.ts";
 import { cleanupTemp, ensureBuilt, isolatedEnv, run, tempDir } from "../helpers/harness.ts";
 import { SNAKEFILE, readBench, writeData } from "./_snakemake.ts";
 
@@ -28,12 +29,13 @@ interface StepJson {
 
 let dir: string;
 let steps: StepJson[];
+let env: Record<string, string>;
 beforeAll(async () => {
   await ensureBuilt();
   dir = tempDir();
   writeData(dir, ["s1", "s2"], { genomeBp: 1_000_000, reads: 60_000, readLen: 100 });
   writeFileSync(join(dir, "Snakefile"), SNAKEFILE);
-  const env = isolatedEnv();
+  env = isolatedEnv();
   const r = await run(
     ["run", "--quiet", "--interval", "0.1", "--name", "smk", "--", "snakemake", "-j", "1", "--quiet"],
     {
@@ -58,7 +60,10 @@ const ruleOf = (s: StepJson) => RULE_OF.find(([re]) => re.test(s.name))?.[1];
 test("every Snakemake job is one named step", () => {
   const jobs = steps.filter((s) => s.kind === "snakemake-job");
   expect(jobs).toHaveLength(7);
-  expect(steps).toHaveLength(7);
+  // and the engine itself (with its scheduler's ILP solver, cbc, when it ran) in `other` steps
+  const others = steps.filter((s) => s.kind !== "snakemake-job").map((s) => [s.kind, s.name]);
+  expect(others[0]).toEqual(["other", "snakemake"]);
+  expect(others.slice(1)).toEqual(others.length > 1 ? [["other", "cbc"]] : []);
   expect(jobs.map(ruleOf).sort()).toEqual([
     "bwa_index",
     "bwa_map",
@@ -73,6 +78,10 @@ test("every Snakemake job is one named step", () => {
     "bwa mem | samtools view",
   ]);
   expect(jobs.every((s) => !s.failed)).toBe(true);
+});
+
+test("the steps' CPU and I/O add up to the run's: each process counts once", async () => {
+  await expectStepsCoverRun(env, "smk");
 });
 
 test("durations and peak RSS agree with Snakemake's benchmark files", () => {

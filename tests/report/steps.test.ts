@@ -50,8 +50,15 @@ test("a tool is one step with its descendants rolled up; a shell script wrapping
     endedAt: 7000,
   });
   const sort = proc(sh, ["samtools", "sort", "-o", "x.bam"], { exitCode: 1 });
-  const steps = groupSteps([sh, bwa, child, sort], rules);
-  expect(steps.map((s) => s.name)).toEqual(["bwa mem", "samtools sort"]);
+  const all = groupSteps([sh, bwa, child, sort], rules);
+  // the wrapper itself is attributed to the `other` step of its executable
+  expect(all.map((s) => [s.name, s.kind])).toEqual([
+    ["run.sh", "other"],
+    ["bwa mem", "tool"],
+    ["samtools sort", "tool"],
+  ]);
+  expect(all[0]!.processIds).toEqual([sh.id]);
+  const steps = all.slice(1);
   const [a, b] = steps;
   expect(a!.processIds).toEqual([bwa.id, child.id]);
   expect(a!.cpuUs).toBe(110_000 + 410_000);
@@ -85,7 +92,7 @@ test("Snakemake: each job shell the engine starts is a step named after the tool
   const st = proc(job1, ["samtools", "sort", "-o", "a.bam"]);
   const job2 = proc(smk, ["/bin/bash", "-c", "set -euo pipefail;  wc -l a.txt > b.txt"]);
   const wc = proc(job2, ["wc", "-l", "a.txt"]);
-  const steps = groupSteps([smk, job1, bwa, st, job2, wc], rules);
+  const steps = groupSteps([smk, job1, bwa, st, job2, wc], rules).filter((s) => s.kind !== "other");
   expect(steps.map((s) => [s.name, s.kind, s.processIds.length])).toEqual([
     ["bwa mem | samtools sort", "snakemake-job", 3],
     ["wc -l a.txt > b.txt", "snakemake-job", 2],
@@ -104,7 +111,7 @@ test("Nextflow: a task is its work dir's .command.run subtree, named from the fi
   const sh = proc(t1, ["/bin/bash", "-ue", ".command.sh"], { cwd: wd });
   const bwa = proc(sh, ["bwa", "mem", "ref", "x"], { cwd: wd });
   const t2 = proc(nf, ["/bin/bash", "-ue", `${gone}/.command.run`], { exitCode: 1 });
-  const steps = groupSteps([nf, t1, sh, bwa, t2], rules);
+  const steps = groupSteps([nf, t1, sh, bwa, t2], rules).filter((s) => s.kind !== "other");
   expect(steps.map((s) => [s.name, s.kind, s.workdir, s.processIds.length, s.failed])).toEqual([
     ["ALIGN (sample_1)", "nextflow-task", wd, 3, false],
     ["task 9c/ffee00112233", "nextflow-task", gone, 1, true],
@@ -181,7 +188,7 @@ test("a huge run: 20 000 steps group in one pass and the HTML stays under 1 MB, 
   );
   const procs = [root, ...kids];
   const steps = groupSteps(procs, rules);
-  expect(steps).toHaveLength(20_000);
+  expect(steps).toHaveLength(20_001); // and the wrapper's `other` step
   const run = {
     id: "r",
     name: "many",
@@ -204,8 +211,8 @@ test("a huge run: 20 000 steps group in one pass and the HTML stays under 1 MB, 
     "html",
   );
   expect(html.length).toBeLessThan(1024 * 1024);
-  expect(html).toContain('data-step="20000"');
-  expect(html).toContain("300 of 20000 steps (every failed one, then the first)");
+  expect(html).toContain('data-step="20001"');
+  expect(html).toContain("300 of 20001 steps (every failed one, then the first)");
 });
 
 test("a subshell fork (its parent's command line, no exec) is part of its parent, not a step of its own", () => {
@@ -214,4 +221,103 @@ test("a subshell fork (its parent's command line, no exec) is part of its parent
   const steps = groupSteps([py, ...forks], rules);
   expect(steps.map((s) => [s.name, s.processIds.length])).toEqual([["simulate.py", 4]]);
   expect(steps[0]!.cpuUs).toBe(610_000 + 3 * 10_000);
+});
+
+/** every process in exactly one step, and the steps' sums are the run's */
+function expectCovers(procs: StepProcess[], steps: ReturnType<typeof groupSteps>) {
+  const ids = steps.flatMap((s) => s.processIds).sort((a, b) => a - b);
+  expect(ids).toEqual(procs.map((p) => p.id).sort((a, b) => a - b));
+  const sum = (f: (p: StepProcess) => number) => procs.reduce((a, p) => a + f(p), 0);
+  expect(steps.reduce((a, s) => a + s.cpuUs, 0)).toBe(sum((p) => (p.userUs ?? 0) + (p.systemUs ?? 0)));
+  expect(steps.reduce((a, s) => a + s.readBytes, 0)).toBe(sum((p) => p.readBytes ?? 0));
+  expect(steps.reduce((a, s) => a + s.writeBytes, 0)).toBe(sum((p) => p.writeBytes ?? 0));
+}
+
+test("make: each recipe is a step named by its target, its compiler's children rolled up", () => {
+  const make = proc(null, ["make", "-j2"]);
+  // make execs a simple recipe itself, and hands one with shell syntax to sh -c
+  const cc1 = proc(make, ["cc", "-O2", "-c", "m1.c"]);
+  const cc1kids = [
+    proc(cc1, ["/usr/libexec/gcc/x86_64-linux-gnu/12/cc1", "-quiet", "m1.c"], { userUs: 900_000 }),
+    proc(cc1, ["as", "--64", "-o", "/tmp/ccX.o"]),
+  ];
+  const sh = proc(make, ["/bin/sh", "-c", "echo CC m2.c; cc -O2 -c m2.c -o 'obj/m2.o'"]);
+  const cc2 = proc(sh, ["cc", "-O2", "-c", "m2.c", "-o", "obj/m2.o"]);
+  const link = proc(make, ["cc", "-o", "prog", "m1.o", "obj/m2.o"]);
+  const ld = proc(link, ["/usr/bin/ld", "-o", "prog", "m1.o"]);
+  const ar = proc(make, ["ar", "rcs", "libm.a", "m1.o"]);
+  const procs = [make, cc1, ...cc1kids, sh, cc2, link, ld, ar];
+  const steps = groupSteps(procs, rules);
+  expect(steps.map((s) => [s.name, s.kind, s.processIds.length])).toEqual([
+    ["make", "other", 1],
+    ["m1.o", "make-recipe", 3],
+    ["obj/m2.o", "make-recipe", 2],
+    ["prog", "make-recipe", 2],
+    ["ar", "make-recipe", 1],
+  ]);
+  expect(steps[1]!.tools).toEqual(["cc m1.o"]);
+  expect(steps[1]!.cpuUs).toBe(110_000 * 2 + 910_000);
+  expect(steps.map((s) => s.key)).toEqual([
+    "other:make",
+    "make-recipe:m1.o",
+    "make-recipe:obj/m2.o",
+    "make-recipe:prog",
+    "make-recipe:ar",
+  ]);
+  expectCovers(procs, steps);
+});
+
+test("work no rule names is never dropped: `other` steps by executable, forks with their parent", () => {
+  const sh = proc(null, ["/bin/sh", "demo/pipeline.sh"]);
+  const mk = proc(sh, ["mktemp", "-d"]);
+  const sub = proc(sh, ["/bin/sh", "demo/pipeline.sh"]); // a subshell fork: the wrapper's
+  const cut = proc(sub, ["cut", "-f2", "sorted.tsv"], { userUs: 300_000, readBytes: 8192 });
+  const uniq = proc(sub, ["uniq", "-c"], { userUs: 200_000 });
+  const sort = proc(sub, ["sort", "-rn"]);
+  const cut2 = proc(sh, ["/usr/bin/cut", "-f1", "x"]);
+  const procs = [sh, mk, sub, cut, uniq, sort, cut2];
+  const steps = groupSteps(procs, rules);
+  expect(steps.map((s) => [s.key, s.kind, s.processIds])).toEqual([
+    ["other:pipeline.sh", "other", [sh.id, sub.id]],
+    ["other:mktemp", "other", [mk.id]],
+    ["other:cut", "other", [cut.id, cut2.id]],
+    ["other:uniq", "other", [uniq.id]],
+    ["tool:sort", "tool", [sort.id]],
+  ]);
+  const c = steps[2]!;
+  expect(c.cpuUs).toBe(310_000 + 110_000);
+  expect([c.startedAt, c.endedAt, c.exitCode, c.failed]).toEqual([cut.startedAt, cut2.endedAt, 0, false]);
+  expectCovers(procs, steps);
+});
+
+test("step keys: same-named steps get their ordinal in start order", () => {
+  const sh = proc(null, ["/bin/bash", "-c", "x"]);
+  const a = proc(sh, ["samtools", "sort", "a.bam"]);
+  const b = proc(sh, ["samtools", "index", "a.bam"]);
+  const c = proc(sh, ["samtools", "sort", "b.bam"]);
+  const steps = groupSteps([sh, a, b, c], rules);
+  expect(steps.map((s) => s.key)).toEqual([
+    "other:bash",
+    "tool:samtools sort#1",
+    "tool:samtools index",
+    "tool:samtools sort#2",
+  ]);
+});
+
+test("recursive make: a recipe that runs make is not a step, the inner make's recipes are", () => {
+  const make = proc(null, ["make"]);
+  const sh = proc(make, ["/bin/sh", "-c", "cd lib && make"]);
+  const inner = proc(sh, ["make"]);
+  const cc = proc(inner, ["cc", "-c", "a.c"]);
+  const cc1 = proc(cc, ["/usr/libexec/gcc/x86_64-linux-gnu/12/cc1", "a.c"]);
+  const link = proc(make, ["cc", "-o", "prog", "lib/a.o"]);
+  const procs = [make, sh, inner, cc, cc1, link];
+  const steps = groupSteps(procs, rules);
+  expect(steps.map((s) => [s.key, s.processIds])).toEqual([
+    ["other:make", [make.id, inner.id]],
+    ["other:sh", [sh.id]],
+    ["make-recipe:a.o", [cc.id, cc1.id]],
+    ["make-recipe:prog", [link.id]],
+  ]);
+  expectCovers(procs, steps);
 });

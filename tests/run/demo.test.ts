@@ -2,6 +2,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { expectStepsCoverRun } from "../helpers/attribution.ts";
 import { BIN, ROOT, cleanupTemp, isolatedEnv, tempDir } from "../helpers/harness.ts";
 import { PY, start } from "./_helpers.ts";
 
@@ -29,4 +30,11 @@ test("scripts/demo.sh: five steps recorded in tree order with exit codes and fig
   const html = /^HTML report: (.+\.html)$/.exec(r.stdout.trimEnd().split("\n").at(-1)!)?.[1];
   expect(html?.startsWith(out)).toBe(true);
   expect(readFileSync(html!, "utf8")).toContain("<svg");
+  // every process is in one step: the `cut | uniq` work too (issue 16)
+  const name = /^run +(demo-\S+)/m.exec(r.stdout)![1]!;
+  const stepsOf = await expectStepsCoverRun(env, name);
+  const keys = stepsOf.map((s) => s.key);
+  expect(keys).toContain("other:cut");
+  expect(keys).toContain("other:uniq");
+  expect(stepsOf.find((s) => s.key === "other:cut")!.processes).toBe(1);
 });

@@ -2,6 +2,7 @@ import { defineCommand } from "../_define.ts";
 import { note, plain, printJson, say, write } from "../../core/output.ts";
 import { writeReplacing } from "../../core/safe-write.ts";
 import { Exit, TracerError } from "../../errors.ts";
+import { pipelineHistory } from "../../insight/history.ts";
 import { FORMATS, type Format, loadReport, loadRun, renderReport } from "../../report/index.ts";
 import { writeProcessTable } from "../../run/format.ts";
 import { loadRules } from "../../rules/index.ts";
@@ -67,6 +68,7 @@ export default defineCommand({
     }
     // the processes are needed only to build the steps: garbage before the rendering starts
     const report = loadReport(db, args.run, rules, price);
+    if (format === "html") report.history = pipelineHistory(db, report, rules);
     const text = renderReport(report, format);
     if (args.output === undefined) return void write(1, text);
     // never through a symlink or another's hard link (exit 3); a file gets no colour codes

@@ -1,0 +1,87 @@
+import { defineCommand } from "../_define.ts";
+import { printJson, write } from "../../core/output.ts";
+import { sanitize } from "../../core/sanitize.ts";
+import { Exit, TracerError } from "../../errors.ts";
+import { advise } from "../../insight/advise.ts";
+import { renderAdviceTable, renderNextflow, renderSnakemake } from "../../insight/advise-format.ts";
+import { jobShellCommand, snakemakeRules } from "../../insight/_snakemake.ts";
+import { loadReport } from "../../report/index.ts";
+import { loadRules } from "../../rules/index.ts";
+import { listRuns, openStore } from "../../store/index.ts";
+
+const FORMATS = ["table", "json", "nextflow", "snakemake"] as const;
+
+export default defineCommand({
+  meta: {
+    name: "advise",
+    description: "Suggest memory, cpus and time per step from a pipeline's last runs",
+  },
+  args: {
+    pipeline: {
+      type: "string",
+      description: "The pipeline (default: the newest run's)",
+      valueHint: "NAME",
+    },
+    last: {
+      type: "string",
+      description: "How many of its newest finished runs (default 10)",
+      valueHint: "N",
+    },
+    format: { type: "string", description: `Output: ${FORMATS.join(" | ")}`, valueHint: "FORMAT" },
+    rules: {
+      type: "string",
+      description: "A rule file tried before the defaults (docs/RULES.md)",
+      valueHint: "FILE",
+    },
+  },
+  run({ args }) {
+    const format = args.format ?? "table";
+    if (!(FORMATS as readonly string[]).includes(format))
+      throw new TracerError(
+        "E_USAGE",
+        `--format must be one of ${FORMATS.join(", ")}, got "${format}"`,
+        Exit.usage,
+      );
+    const last = args.last === undefined ? 10 : Number(args.last);
+    if (!Number.isInteger(last) || last < 1)
+      throw new TracerError("E_USAGE", `--last must be a positive integer, got "${args.last}"`, Exit.usage);
+    const db = openStore(undefined, { readonly: true });
+    const all = listRuns(db, 1_000_000);
+    const pipeline = args.pipeline ?? all[0]?.pipeline;
+    if (pipeline === undefined) throw new TracerError("E_RUN_NOT_FOUND", "no run recorded yet");
+    const runs = all.filter((r) => r.pipeline === pipeline && r.endedAt !== null).slice(0, last);
+    if (!runs.length)
+      throw new TracerError(
+        "E_RUN_NOT_FOUND",
+        sanitize(`no finished run of pipeline "${pipeline}"`),
+        Exit.error,
+        {
+          hint: "list runs with: tracer runs",
+        },
+      );
+    const rules = loadRules({ files: args.rules === undefined ? [] : [args.rules] });
+    const reports = runs.map((r) => loadReport(db, r.id, rules));
+    // Snakemake's rules, from the metadata in each run's working directory (read once a directory)
+    const byDir = new Map<string, Map<string, string>>();
+    const rulesIn = (dir: string) => {
+      const known = byDir.get(dir);
+      if (known) return known;
+      const m = snakemakeRules(dir);
+      byDir.set(dir, m);
+      return m;
+    };
+    const advice = advise(pipeline, reports, (i, step) => {
+      const cmd = jobShellCommand(step.command);
+      const cwd = reports[i]!.run.cwd;
+      return cwd?.startsWith("/") ? rulesIn(cwd).get(cmd) : undefined;
+    });
+    if (format === "json") return void printJson(advice);
+    const text =
+      format === "nextflow"
+        ? renderNextflow(advice)
+        : format === "snakemake"
+          ? renderSnakemake(advice)
+          : `${renderAdviceTable(advice)}\n`;
+    write(1, text);
+  },
+});

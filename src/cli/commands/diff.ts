@@ -1,0 +1,63 @@
+import { defineCommand } from "../_define.ts";
+import { note, printJson, say } from "../../core/output.ts";
+import { sanitize } from "../../core/sanitize.ts";
+import { Exit, TracerError } from "../../errors.ts";
+import { diffRuns, regressions } from "../../insight/diff.ts";
+import { renderDiff } from "../../insight/diff-text.ts";
+import { loadReport } from "../../report/index.ts";
+import { loadRules } from "../../rules/index.ts";
+import { openStore } from "../../store/index.ts";
+import { jsonFlag } from "../_shared.ts";
+
+function pctOf(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n) || n < 0)
+    throw new TracerError("E_USAGE", `--${flag} must be a percentage ≥ 0, got "${v}"`, Exit.usage);
+  return n;
+}
+
+export default defineCommand({
+  meta: { name: "diff", description: "Compare two runs step by step (matched by step key)" },
+  args: {
+    ...jsonFlag,
+    a: {
+      type: "positional",
+      required: true,
+      description: "The earlier run: id, id prefix or name",
+      valueHint: "RUN_A",
+    },
+    b: { type: "positional", required: true, description: "The later run", valueHint: "RUN_B" },
+    threshold: {
+      type: "string",
+      description: "Hide steps whose every relative change is below PCT % (status changes always show)",
+      valueHint: "PCT",
+    },
+    "fail-on-regression": {
+      type: "string",
+      description: `Exit ${Exit.regression} when a step's wall, CPU or peak RSS grew by more than PCT %, or a step newly failed`,
+      valueHint: "PCT",
+    },
+    rules: {
+      type: "string",
+      description: "A rule file tried before the defaults (docs/RULES.md)",
+      valueHint: "FILE",
+    },
+  },
+  run({ args }) {
+    const threshold = pctOf("threshold", args.threshold) ?? 0;
+    const limit = pctOf("fail-on-regression", args["fail-on-regression"]);
+    const db = openStore(undefined, { readonly: true });
+    const rules = loadRules({ files: args.rules === undefined ? [] : [args.rules] });
+    const a = loadReport(db, args.a, rules);
+    const b = loadReport(db, args.b, rules);
+    const d = diffRuns(a, b, threshold);
+    if (args.json) printJson(d);
+    else say(renderDiff(d));
+    if (limit === undefined) return;
+    const found = regressions(threshold > 0 ? diffRuns(a, b) : d, limit);
+    if (!found.length) return;
+    for (const r of found) note(sanitize(`tracer: regression: ${r}`));
+    process.exitCode = Exit.regression;
+  },
+});

@@ -1,0 +1,168 @@
+/**
+ * Right-sizing advice over the last runs of a pipeline (`tracer advise`). Steps of the runs are grouped
+ * by what they are an instance of — a Nextflow task by its process name (the task name without its
+ * ` (tag)`), a Snakemake job by its rule when `ruleOf` knows it, any other step by its kind and name
+ * (its key without the `#N` ordinal) — and each group gets
+ * p50/p95/max of peak RSS, wall and CPU, its CPU efficiency, failures, OOM kills, and suggested requests
+ * that are never below what was observed:
+ *   memory = max(p95 peak × 1.2, max peak), rounded up (128 MiB steps to 1 GiB, then whole GiB); a group
+ *            OOM-killed in some run gets at least 1.5 × the peak it died at
+ *   cpus   = the observed parallelism, max over instances of ⌈CPU ÷ wall − 0.1⌉ (at least 1: a 10 %
+ *            overshoot is measurement noise of short steps, not a second core)
+ *   time   = p95 wall × 1.5, rounded up to whole minutes (at least 1)
+ * `other` steps (engines, wrappers, unnamed commands) are reported but get no request.
+ */
+import type { Report } from "../report/types.ts";
+import type { Step } from "../steps/index.ts";
+
+/** Fewer runs than this make the advice weak (said in every output). */
+export const MIN_RUNS = 3;
+export const MEMORY_HEADROOM = 1.2;
+export const OOM_HEADROOM = 1.5;
+export const TIME_HEADROOM = 1.5;
+
+export interface Spread {
+  p50: number;
+  p95: number;
+  max: number;
+}
+
+export interface StepAdvice {
+  /** the Nextflow process name, the Snakemake rule, or the step's name */
+  name: string;
+  /** the Snakemake rule the group's jobs ran, when known (then `name` is it) */
+  snakemake_rule: string | null;
+  kind: string;
+  /** step instances seen, and in how many of the runs */
+  instances: number;
+  runs_seen: number;
+  peak_rss_bytes: Spread;
+  wall_ms: Spread;
+  cpu_seconds: Spread;
+  /** CPU ÷ (wall × cpus used), cpus used = the observed parallelism; p50 over instances */
+  cpu_efficiency: number | null;
+  failures: number;
+  oom_kills: number;
+  /** the peak of the instance that was OOM-killed last (the cgroup limit is not recorded here) */
+  oom_peak_bytes: number | null;
+  /** null for `other` steps */
+  suggest: { memory_bytes: number; cpus: number; time_minutes: number } | null;
+}
+
+export interface Advice {
+  schema: "tracer-advice/1";
+  pipeline: string;
+  runs: { id: string; name: string }[];
+  /** set when there are fewer than MIN_RUNS runs: why the advice is weak */
+  weak: string | null;
+  steps: StepAdvice[];
+}
+
+/** nearest-rank percentile of sorted values */
+function pct(sorted: number[], p: number): number {
+  if (!sorted.length) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+function spread(values: number[]): Spread {
+  const s = [...values].sort((a, b) => a - b);
+  return { p50: pct(s, 50), p95: pct(s, 95), max: s.at(-1) ?? 0 };
+}
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+/** memory rounded up: 128 MiB steps up to 1 GiB, whole GiB above */
+export function roundMemory(bytes: number): number {
+  if (bytes <= GiB) return Math.max(1, Math.ceil(bytes / (128 * MiB))) * 128 * MiB;
+  return Math.ceil(bytes / GiB) * GiB;
+}
+
+/** what a step is an instance of */
+export function groupName(s: Step): string {
+  return s.kind === "nextflow-task" ? s.name.replace(/\s+\([^()]*\)$/, "") : s.name;
+}
+
+const parallelism = (s: Step) =>
+  s.durationMs ? Math.max(1, Math.ceil(s.cpuUs / 1000 / s.durationMs - 0.1)) : 1;
+
+function adviseGroup(
+  name: string,
+  kind: string,
+  rule: string | null,
+  items: { run: number; step: Step }[],
+): StepAdvice {
+  const steps = items.map((i) => i.step);
+  const peak = spread(steps.map((s) => s.peakRssKb * 1024));
+  const wall = spread(steps.filter((s) => s.durationMs !== null).map((s) => s.durationMs!));
+  const cpu = spread(steps.map((s) => s.cpuUs / 1e6));
+  const eff = steps
+    .filter((s) => s.durationMs)
+    .map((s) => s.cpuUs / 1000 / s.durationMs! / parallelism(s))
+    .sort((a, b) => a - b);
+  const oomed = steps.filter((s) => s.oomKilled);
+  const oomPeak = oomed.length ? oomed.at(-1)!.peakRssKb * 1024 : null;
+  let suggest: StepAdvice["suggest"] = null;
+  if (kind !== "other") {
+    let memory = Math.max(peak.p95 * MEMORY_HEADROOM, peak.max);
+    if (oomPeak !== null) memory = Math.max(memory, oomPeak * OOM_HEADROOM);
+    suggest = {
+      memory_bytes: roundMemory(memory),
+      cpus: Math.max(1, ...steps.map(parallelism)),
+      time_minutes: Math.max(1, Math.ceil((wall.p95 * TIME_HEADROOM) / 60_000)),
+    };
+  }
+  return {
+    name,
+    snakemake_rule: rule,
+    kind,
+    instances: steps.length,
+    runs_seen: new Set(items.map((i) => i.run)).size,
+    peak_rss_bytes: peak,
+    wall_ms: wall,
+    cpu_seconds: cpu,
+    cpu_efficiency: eff.length ? Math.round(pct(eff, 50) * 1000) / 1000 : null,
+    failures: steps.filter((s) => s.failed).length,
+    oom_kills: oomed.length,
+    oom_peak_bytes: oomPeak,
+    suggest,
+  };
+}
+
+/**
+ * Advice from the reports of a pipeline's runs (newest first or any order). `ruleOf(i, step)` names the
+ * Snakemake rule of a job step of reports[i] when it is known (src/insight/_snakemake.ts).
+ */
+export function advise(
+  pipeline: string,
+  reports: Report[],
+  ruleOf: (run: number, step: Step) => string | undefined = () => undefined,
+): Advice {
+  type Group = { name: string; kind: string; rule: string | null; items: { run: number; step: Step }[] };
+  const groups = new Map<string, Group>();
+  reports.forEach((r, run) => {
+    for (const step of r.steps) {
+      const rule = step.kind === "snakemake-job" ? (ruleOf(run, step) ?? null) : null;
+      const name = rule ?? groupName(step);
+      const id = rule ? `snakemake-rule:${rule}` : `${step.kind}:${name}`;
+      const g = groups.get(id);
+      if (g) g.items.push({ run, step });
+      else groups.set(id, { name, kind: step.kind, rule, items: [{ run, step }] });
+    }
+  });
+  const steps = [...groups.values()].map((g) => adviseGroup(g.name, g.kind, g.rule, g.items));
+  // named steps first, then by peak memory
+  steps.sort(
+    (a, b) =>
+      Number(a.kind === "other") - Number(b.kind === "other") || b.peak_rss_bytes.max - a.peak_rss_bytes.max,
+  );
+  const n = reports.length;
+  return {
+    schema: "tracer-advice/1",
+    pipeline,
+    runs: reports.map((r) => ({ id: r.run.id, name: r.run.name })),
+    weak:
+      n >= MIN_RUNS
+        ? null
+        : `only ${n} run${n === 1 ? "" : "s"} of pipeline ${pipeline}: p95 needs at least ${MIN_RUNS} runs to mean anything, so the suggestions rest on too few observations (record more runs with tracer run --pipeline ${pipeline})`,
+    steps,
+  };
+}

@@ -1,0 +1,56 @@
+/** `tracer diff` as text: the two runs, then one row per matched step, then the steps only in A or B. */
+import { sanitize } from "../core/sanitize.ts";
+import { bytes, exitText, table } from "../run/format.ts";
+import type { Change, RunDiff, StepDiff, StepState } from "./diff.ts";
+
+const pct = (c: Change) => (c.pct === null ? "" : ` (${c.pct > 0 ? "+" : ""}${c.pct}%)`);
+const secs = (v: number | null) => (v === null ? "-" : v < 10 ? `${v.toFixed(3)}s` : `${v.toFixed(1)}s`);
+
+function cell(c: Change, f: (v: number | null) => string): string {
+  if (c.a === c.b) return f(c.b);
+  return `${f(c.a)} → ${f(c.b)}${pct(c)}`;
+}
+
+const exitOf = (s: StepState) => exitText(s.exit_code, s.signal, s.oom_killed);
+
+function row(s: StepDiff): string[] {
+  const ea = exitOf(s.a);
+  const eb = exitOf(s.b);
+  return [
+    s.status_change ?? "",
+    ea === eb ? eb : `${ea} → ${eb}`,
+    cell(s.changes.wall_ms, (v) => secs(v === null ? null : v / 1000)),
+    cell(s.changes.cpu_seconds, secs),
+    cell(s.changes.peak_rss_bytes, bytes),
+    cell(s.changes.read_bytes, bytes),
+    cell(s.changes.write_bytes, bytes),
+    s.name,
+  ];
+}
+
+export function renderDiff(d: RunDiff): string {
+  const lines = [
+    sanitize(`A  ${d.a.name} (${d.a.id}), pipeline ${d.a.pipeline}`),
+    sanitize(`B  ${d.b.name} (${d.b.id}), pipeline ${d.b.pipeline}`),
+    "",
+  ];
+  if (d.steps.length)
+    lines.push(
+      table(
+        ["STATUS", "EXIT", "WALL", "CPU", "PEAK RSS", "READ", "WRITE", "STEP"],
+        d.steps.map(row),
+        new Set(),
+      ),
+    );
+  else lines.push("no matched step changed");
+  if (d.hidden) lines.push(`(${d.hidden} steps changed less than the threshold)`);
+  for (const [title, list] of [
+    ["only in A", d.only_in_a],
+    ["only in B", d.only_in_b],
+  ] as const) {
+    if (!list.length) continue;
+    lines.push("", `${title}:`);
+    for (const s of list) lines.push(sanitize(`  ${s.name}${s.failed ? "  (failed)" : ""}  [${s.key}]`));
+  }
+  return lines.join("\n");
+}

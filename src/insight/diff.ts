@@ -1,0 +1,172 @@
+/**
+ * Compare two runs step by step (`tracer diff`). Steps are matched by their key (Step.key, docs/RULES.md);
+ * for each pair: wall, CPU, peak RSS, read and written bytes with absolute and relative change, the
+ * exit, and a status change (newly failed, newly OOM-killed, fixed). Steps only in A or only in B are
+ * listed apart. Order: status changes first (new failures and OOM kills, then fixes), then by impact:
+ * how much of run A the step's change moved, the largest of |Δ wall| ÷ A's wall, |Δ CPU| ÷ A's CPU and
+ * |Δ peak RSS| ÷ A's peak RSS (so a 10 ms step that took 30 ms ranks below a 10 min step that took 12).
+ */
+import type { Report } from "../report/types.ts";
+import type { Step } from "../steps/index.ts";
+
+export const METRICS = ["wall_ms", "cpu_seconds", "peak_rss_bytes", "read_bytes", "write_bytes"] as const;
+export type Metric = (typeof METRICS)[number];
+/** the metrics `--fail-on-regression` watches */
+export const REGRESSION_METRICS: readonly Metric[] = ["wall_ms", "cpu_seconds", "peak_rss_bytes"];
+
+export interface Change {
+  a: number | null;
+  b: number | null;
+  /** b − a; null when either is unknown */
+  abs: number | null;
+  /** (b − a) ÷ a × 100; null when either is unknown or a is 0 */
+  pct: number | null;
+}
+
+export type StatusChange = "newly-failed" | "newly-oom-killed" | "fixed" | null;
+
+export interface StepState {
+  exit_code: number | null;
+  signal: number | null;
+  oom_killed: boolean;
+  failed: boolean;
+}
+
+export interface StepDiff {
+  key: string;
+  name: string;
+  kind: string;
+  status_change: StatusChange;
+  a: StepState;
+  b: StepState;
+  changes: Record<Metric, Change>;
+  /** % of run A moved: the largest |Δ| of wall, CPU and peak RSS over run A's total of it (0 when unknown) */
+  impact: number;
+}
+
+export interface OnlyStep {
+  key: string;
+  name: string;
+  kind: string;
+  failed: boolean;
+}
+
+export interface RunDiff {
+  schema: "tracer-diff/1";
+  a: { id: string; name: string; pipeline: string };
+  b: { id: string; name: string; pipeline: string };
+  steps: StepDiff[];
+  only_in_a: OnlyStep[];
+  only_in_b: OnlyStep[];
+  /** steps left out by `threshold` (no status change, every |pct| below it) */
+  hidden: number;
+}
+
+const figures = (s: Step): Record<Metric, number | null> => ({
+  wall_ms: s.durationMs,
+  cpu_seconds: Math.round(s.cpuUs) / 1e6,
+  peak_rss_bytes: s.peakRssKb * 1024,
+  read_bytes: s.readBytes,
+  write_bytes: s.writeBytes,
+});
+
+function change(a: number | null, b: number | null): Change {
+  if (a === null || b === null) return { a, b, abs: null, pct: null };
+  const abs = Math.round((b - a) * 1e6) / 1e6;
+  return { a, b, abs, pct: a === 0 ? null : Math.round(((b - a) / a) * 1000) / 10 };
+}
+
+const state = (s: Step): StepState => ({
+  exit_code: s.exitCode,
+  signal: s.signal,
+  oom_killed: s.oomKilled,
+  failed: s.failed,
+});
+
+function statusChange(a: Step, b: Step): StatusChange {
+  if (!a.oomKilled && b.oomKilled) return "newly-oom-killed";
+  if (!a.failed && b.failed) return "newly-failed";
+  if (a.failed && !b.failed) return "fixed";
+  return null;
+}
+
+const STATUS_RANK: Record<string, number> = { "newly-oom-killed": 0, "newly-failed": 0, fixed: 1 };
+const only = (s: Step): OnlyStep => ({ key: s.key, name: s.name, kind: s.kind, failed: s.failed });
+const runRef = (r: Report) => ({ id: r.run.id, name: r.run.name, pipeline: r.run.pipeline });
+
+/** The step-by-step comparison of run A with run B; `thresholdPct` hides smaller changes (default 0). */
+export function diffRuns(a: Report, b: Report, thresholdPct = 0): RunDiff {
+  const inA = new Map(a.steps.map((s) => [s.key, s]));
+  const keysB = new Set(b.steps.map((s) => s.key));
+  const total: Record<string, number> = {
+    wall_ms: a.totals.wallMs ?? 0,
+    cpu_seconds: a.totals.cpuHours * 3600,
+    peak_rss_bytes: a.totals.peakRssKb * 1024,
+  };
+  const steps: StepDiff[] = [];
+  for (const sb of b.steps) {
+    const sa = inA.get(sb.key);
+    if (!sa) continue;
+    const fa = figures(sa);
+    const fb = figures(sb);
+    const changes = Object.fromEntries(METRICS.map((m) => [m, change(fa[m], fb[m])])) as Record<
+      Metric,
+      Change
+    >;
+    let impact = 0;
+    for (const m of REGRESSION_METRICS) {
+      const whole = total[m] ?? 0;
+      const abs = changes[m].abs;
+      if (whole > 0 && abs !== null)
+        impact = Math.max(impact, Math.round((Math.abs(abs) / whole) * 1000) / 10);
+    }
+    steps.push({
+      key: sb.key,
+      name: sb.name,
+      kind: sb.kind,
+      status_change: statusChange(sa, sb),
+      a: state(sa),
+      b: state(sb),
+      changes,
+      impact,
+    });
+  }
+  steps.sort((x, y) => {
+    const rx = x.status_change ? STATUS_RANK[x.status_change]! : 2;
+    const ry = y.status_change ? STATUS_RANK[y.status_change]! : 2;
+    return rx - ry || y.impact - x.impact || x.key.localeCompare(y.key);
+  });
+  const shown = steps.filter(
+    (s) =>
+      s.status_change !== null ||
+      thresholdPct <= 0 ||
+      METRICS.some((m) => Math.abs(s.changes[m].pct ?? 0) >= thresholdPct),
+  );
+  return {
+    schema: "tracer-diff/1",
+    a: runRef(a),
+    b: runRef(b),
+    steps: shown,
+    only_in_a: a.steps.filter((s) => !keysB.has(s.key)).map(only),
+    only_in_b: b.steps.filter((s) => !inA.has(s.key)).map(only),
+    hidden: steps.length - shown.length,
+  };
+}
+
+/**
+ * What `--fail-on-regression PCT` reports: each step whose wall, CPU or peak RSS grew by more than
+ * PCT %, or that newly failed (or was newly OOM-killed). Empty when there is none. Steps hidden by a
+ * threshold are still checked by the caller passing the unfiltered diff (threshold 0).
+ */
+export function regressions(d: RunDiff, pct: number): string[] {
+  const out: string[] = [];
+  for (const s of d.steps) {
+    if (s.status_change === "newly-failed" || s.status_change === "newly-oom-killed")
+      out.push(`${s.key}: ${s.status_change}`);
+    for (const m of REGRESSION_METRICS) {
+      const p = s.changes[m].pct;
+      if (p !== null && p > pct) out.push(`${s.key}: ${m} +${p}%`);
+    }
+  }
+  return out;
+}

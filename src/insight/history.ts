@@ -1,0 +1,43 @@
+/**
+ * A run's steps against its pipeline's history: for each step key, the min–max of wall, CPU and peak
+ * RSS over up to `last` earlier finished runs of the same pipeline (the HTML report's cross-run view).
+ */
+import type { Database } from "bun:sqlite";
+import { loadReport } from "../report/index.ts";
+import type { Report, StepRange } from "../report/types.ts";
+import type { RuleSet } from "../rules/index.ts";
+import { listRuns } from "../store/index.ts";
+
+const widen = (r: { min: number; max: number } | null, v: number) =>
+  r === null ? { min: v, max: v } : { min: Math.min(r.min, v), max: Math.max(r.max, v) };
+
+/** Ranges by step key from `earlier` reports (any order). */
+export function stepRanges(earlier: Report[]): Map<string, StepRange> {
+  const out = new Map<string, StepRange>();
+  for (const r of earlier)
+    for (const s of r.steps) {
+      const cur = out.get(s.key);
+      out.set(s.key, {
+        runs: (cur?.runs ?? 0) + 1,
+        wallMs: s.durationMs === null ? (cur?.wallMs ?? null) : widen(cur?.wallMs ?? null, s.durationMs),
+        cpuUs: widen(cur?.cpuUs ?? null, s.cpuUs),
+        peakRssKb: widen(cur?.peakRssKb ?? null, s.peakRssKb),
+      });
+    }
+  return out;
+}
+
+/** The history of `report`'s pipeline before it: up to `last` earlier finished runs. */
+export function pipelineHistory(db: Database, report: Report, rules: RuleSet, last = 10): Report["history"] {
+  const earlier = listRuns(db, 1_000_000)
+    .filter(
+      (r) =>
+        r.pipeline === report.run.pipeline &&
+        r.id !== report.run.id &&
+        r.endedAt !== null &&
+        r.startedAt < report.run.startedAt,
+    )
+    .slice(0, last);
+  if (!earlier.length) return undefined;
+  return { runs: earlier.length, steps: stepRanges(earlier.map((r) => loadReport(db, r.id, rules))) };
+}

@@ -1,0 +1,204 @@
+/**
+ * `tracer advise`: statistics and suggestions over synthetic reports (the grouping and the arithmetic),
+ * the Nextflow config parsed by Debian's groovy with hostile step names, and the command end to end over
+ * three real runs of the grow pipeline.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readlinkSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { advise, roundMemory } from "../../src/insight/advise.ts";
+import { groovySelector, renderNextflow } from "../../src/insight/advise-format.ts";
+import type { Report } from "../../src/report/types.ts";
+import type { Step } from "../../src/steps/index.ts";
+import { cleanupTemp, ensureBuilt, isolatedEnv, run, tempDir } from "../helpers/harness.ts";
+import { writeGrowPipeline } from "./_grow.ts";
+
+afterAll(cleanupTemp);
+const MiB = 1024 * 1024;
+
+function step(name: string, o: Partial<Step> = {}): Step {
+  return {
+    index: 1,
+    key: `nextflow-task:${name}`,
+    name,
+    kind: "nextflow-task",
+    tool: "nextflow",
+    tools: [],
+    rootId: 1,
+    pid: 1,
+    command: "x",
+    processIds: [1],
+    startedAt: 0,
+    endedAt: 60_000,
+    durationMs: 60_000,
+    cpuUs: 60e6,
+    peakRssKb: 100 * 1024,
+    peakRssUpperKb: o.peakRssKb ?? 100 * 1024,
+    peakRssExact: true,
+    rchar: 0,
+    wchar: 0,
+    readBytes: 0,
+    writeBytes: 0,
+    exitCode: 0,
+    signal: null,
+    oomKilled: false,
+    failed: false,
+    ...o,
+  };
+}
+const report = (i: number, steps: Step[]) =>
+  ({ run: { id: `r${i}`, name: `run${i}` }, steps, totals: {}, system: [] }) as unknown as Report;
+
+describe("advice", () => {
+  test("p50/p95/max per process name over runs; memory never below the max; cpus from parallelism", () => {
+    const reports = [100, 120, 400].map((mib, i) =>
+      report(i, [
+        step(`ALIGN (s${i}a)`, { peakRssKb: mib * 1024, cpuUs: 150e6 }),
+        step(`ALIGN (s${i}b)`, { peakRssKb: (mib - 50) * 1024 }),
+      ]),
+    );
+    const a = advise("p", reports);
+    expect(a.weak).toBeNull();
+    expect(a.steps).toHaveLength(1);
+    const s = a.steps[0]!;
+    expect([s.name, s.instances, s.runs_seen]).toEqual(["ALIGN", 6, 3]);
+    expect(s.peak_rss_bytes).toEqual({ p50: 100 * MiB, p95: 400 * MiB, max: 400 * MiB });
+    // max(400 × 1.2, 400) = 480 MiB → 512 MiB; 150 s CPU in 60 s wall → 3 cpus; 60 s × 1.5 → 2 min
+    expect(s.suggest).toEqual({ memory_bytes: 512 * MiB, cpus: 3, time_minutes: 2 });
+    // 150 s of CPU in 60 s wall uses 3 cpus at 83 %; the others 1 cpu at 100 %: p50 0.833
+    expect(s.cpu_efficiency).toBe(0.833);
+    expect(s.suggest!.memory_bytes).toBeGreaterThanOrEqual(s.peak_rss_bytes.max);
+  });
+
+  test("fewer than 3 runs: the advice says it is weak and why", () => {
+    const a = advise("p", [report(0, [step("A")]), report(1, [step("A")])]);
+    expect(a.weak).toContain("only 2 runs of pipeline p");
+    expect(renderNextflow(a)).toContain("// WEAK ADVICE: only 2 runs");
+  });
+
+  test("an OOM-killed step is flagged and gets more than the peak it died at", () => {
+    const a = advise("p", [
+      report(0, [step("SORT (1)", { peakRssKb: 900 * 1024 })]),
+      report(1, [step("SORT (1)", { peakRssKb: 2000 * 1024, oomKilled: true, failed: true, signal: 9 })]),
+      report(2, [step("SORT (1)", { peakRssKb: 800 * 1024 })]),
+    ]);
+    const s = a.steps[0]!;
+    expect([s.oom_kills, s.failures, s.oom_peak_bytes]).toEqual([1, 1, 2000 * MiB]);
+    expect(s.suggest!.memory_bytes).toBe(3 * 1024 * MiB); // 2000 MiB × 1.5 → 3 GiB
+    expect(renderNextflow(a)).toContain("// SORT: OOM-killed 1×");
+  });
+
+  test("memory rounds up to 128 MiB steps, then whole GiB", () => {
+    expect(roundMemory(1)).toBe(128 * MiB);
+    expect(roundMemory(129 * MiB)).toBe(256 * MiB);
+    expect(roundMemory(1024 * MiB)).toBe(1024 * MiB);
+    expect(roundMemory(1025 * MiB)).toBe(2048 * MiB);
+  });
+});
+
+const groovy = Bun.which("groovy");
+// Debian's groovy script looks for /usr/lib/jvm/default-java; point it at the java on PATH when that is missing
+const javaHome = () => {
+  const java = Bun.which("java");
+  return java ? dirname(dirname(readlinkSync(java) ? realJava(java) : java)) : "";
+};
+function realJava(p: string): string {
+  let cur = p;
+  for (let i = 0; i < 10; i++) {
+    try {
+      const next = readlinkSync(cur);
+      cur = next.startsWith("/") ? next : join(dirname(cur), next);
+    } catch {
+      break;
+    }
+  }
+  return cur;
+}
+
+test.skipIf(!groovy)(
+  "the Nextflow config compiles with groovy, every hostile name selects only itself",
+  async () => {
+    const names = [
+      "ALIGN",
+      "it's {evil}",
+      "a'; System.exit(1); '",
+      "q\\'}\n}\nprocess.foo = 1 //",
+      "\\u000a not an escape",
+      "bidi \u202e gnp.exe",
+      "line\u2028sep",
+      "!negated",
+      "lone \udc80 byte",
+      "mix [a-z]+ (.*) $x $" + "{y}", // a GString placeholder in a Groovy name
+    ];
+    const reports = [0, 1, 2].map((i) =>
+      report(
+        i,
+        names.map((n) => step(n)),
+      ),
+    );
+    const cfg = renderNextflow(advise("p'\n{", reports));
+    const dir = tempDir();
+    writeFileSync(join(dir, "advice.config"), cfg);
+    writeFileSync(join(dir, "names.json"), JSON.stringify(names));
+    const script = [
+      "def c = new ConfigSlurper().parse(new File(args[0]).toURI().toURL())",
+      "def names = new groovy.json.JsonSlurper().parse(new File(args[1]), 'UTF-8')",
+      "def keys = c.process.keySet() as List",
+      "def ok = names.withIndex().collect { n, i -> java.util.regex.Pattern.compile(keys[i]).matcher(n).matches() }",
+      "def mem = keys.collect { c.process[it].memory }",
+      "println groovy.json.JsonOutput.toJson([keys: keys.size(), other: c.keySet() as List, ok: ok, mem: mem.unique()])",
+    ].join("\n");
+    const p = Bun.spawn([groovy!, "-e", script, join(dir, "advice.config"), join(dir, "names.json")], {
+      env: { ...process.env, JAVA_HOME: process.env.JAVA_HOME ?? javaHome() },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [out, err, code] = await Promise.all([
+      new Response(p.stdout).text(),
+      new Response(p.stderr).text(),
+      p.exited,
+    ]);
+    expect(err).toBe("");
+    expect(code).toBe(0);
+    const r = JSON.parse(out.trim().split("\n").at(-1)!);
+    // one entry a step, nothing injected beside `process`, each selector matching exactly its own name
+    expect(r).toEqual({ keys: names.length, other: ["process"], ok: names.map(() => true), mem: ["128 MB"] });
+    // and no recorded character reached the file raw
+    expect(/[\u2028\u202e\udc80]/.test(cfg)).toBe(false);
+    expect(groovySelector("a'b")).toBe("'a\\'b'");
+  },
+  120_000,
+);
+
+describe("tracer advise over real runs", () => {
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    await ensureBuilt();
+    const dir = tempDir();
+    writeGrowPipeline(dir);
+    env = isolatedEnv();
+    for (const mib of ["100", "150", "120"]) {
+      const r = await run(["run", "--quiet", "--pipeline", "grow", "--", "./pipeline.sh", mib, "0"], {
+        env,
+        cwd: dir,
+      });
+      expect(r.code).toBe(0);
+    }
+  });
+
+  test("table and json: three runs, grow's memory ≥ its max peak, not weak", async () => {
+    const t = await run(["advise", "--pipeline", "grow"], { env });
+    expect(t.code).toBe(0);
+    expect(t.stdout).not.toContain("WEAK");
+    expect(t.stdout).toMatch(/^\s+3\s+3\s.*\bgrow$/m);
+    const j = JSON.parse((await run(["advise", "--format", "json"], { env })).stdout);
+    const grow = j.steps.find((s: { name: string }) => s.name === "grow");
+    expect(grow.runs_seen).toBe(3);
+    expect(grow.peak_rss_bytes.max).toBeGreaterThan(145 * MiB);
+    expect(grow.suggest.memory_bytes).toBeGreaterThanOrEqual(grow.peak_rss_bytes.max);
+    const two = await run(["advise", "--last", "2", "--format", "nextflow"], { env });
+    expect(two.stdout).toContain("// WEAK ADVICE: only 2 runs of pipeline grow");
+    expect(two.stdout).toContain("withName: 'grow' {");
+    expect((await run(["advise", "--format", "yaml"], { env })).code).toBe(2);
+  });
+});
