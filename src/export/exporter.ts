@@ -45,6 +45,8 @@ export class Exporter {
   private failures = 0;
   private nextAttemptAt = 0;
   private down = false;
+  /** spans settled by this exporter per resource (JSON text, one per run): sent (2xx) and dropped */
+  readonly settled = new Map<string, { sent: number; dropped: number }>();
 
   constructor(
     opts: ExporterOptions,
@@ -154,6 +156,7 @@ export class Exporter {
     const text = await res.text().catch(() => "");
     if (res.ok) {
       this.outbox.ack(rows);
+      this.settle(rows, "sent");
       this.countPartial(signal, text);
       if (this.down) this.log(`otlp: collector reachable again, draining`);
       this.down = false;
@@ -172,8 +175,23 @@ export class Exporter {
       return true;
     }
     this.outbox.drop(rows, `rejected-http-${res.status}`);
+    this.settle(rows, "dropped");
     this.log(`otlp: collector rejected ${rows.length} ${signal} items with HTTP ${res.status}; dropped`);
     return true;
+  }
+
+  private settle(rows: OutboxRow[], how: "sent" | "dropped") {
+    for (const r of rows) {
+      if (r.signal !== "traces") continue;
+      const t = this.settled.get(r.resource) ?? { sent: 0, dropped: 0 };
+      t[how] += r.units;
+      this.settled.set(r.resource, t);
+    }
+  }
+
+  /** Spans still queued under `resource` (the JSON text `runResource` gives for a run). */
+  queuedSpans(resource: string): number {
+    return this.outbox.pendingUnits("traces", resource);
   }
 
   private request(signal: Signal, rows: OutboxRow[]) {

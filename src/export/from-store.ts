@@ -9,6 +9,7 @@ import { ensureSecureDir } from "../core/dirs.ts";
 import { type RunRow, findRun, listProcesses, openStore } from "../store/index.ts";
 import { describeOtlp, type OtlpConfig } from "./config.ts";
 import { Exporter } from "./exporter.ts";
+import { runResource } from "./otlp.ts";
 import type { ExportProcess, ExportRun, ExportSystemSample } from "./types.ts";
 
 export { OUTBOX_FILE, defaultOutboxPath } from "./outbox.ts";
@@ -78,11 +79,19 @@ export function exportSamplesOf(db: Database, runId: string): ExportSystemSample
     });
 }
 
+/**
+ * What one export did, in spans (traces units). `sent`/`queued`/`dropped` are this run's own spans;
+ * `backlog` is what this export did with spans earlier runs left in the outbox (sent, dropped) and how
+ * many of those are still queued. `rejected`: spans the collector accepted a request for but reported
+ * as rejected (OTLP partialSuccess; not attributable to a run).
+ */
 export interface ExportSummary {
   spans: number;
   sent: number;
   queued: number;
   dropped: number;
+  backlog: { sent: number; queued: number; dropped: number };
+  rejected: number;
   lines: string[];
 }
 
@@ -120,24 +129,52 @@ export async function exportStoredRun(
     const before = exporter.stats().counters;
     exporter.enqueueRun(run, processes, samples);
     const after = await exporter.flush(timeoutMs);
-    const delta = (k: string) => (after.counters[k] ?? 0) - (before[k] ?? 0);
-    const dropped = Object.keys(after.counters)
-      .filter((k) => k.startsWith("dropped.traces."))
-      .reduce((n, k) => n + delta(k), 0);
+    const mine = JSON.stringify(runResource(run)); // the resource text the outbox keeps this run's items under
+    const own = exporter.settled.get(mine) ?? { sent: 0, dropped: 0 };
+    const queued = exporter.queuedSpans(mine);
+    const backlog = { sent: 0, dropped: 0, queued: Math.max(0, after.pending.traces - queued) };
+    for (const [res, t] of exporter.settled)
+      if (res !== mine) {
+        backlog.sent += t.sent;
+        backlog.dropped += t.dropped;
+      }
+    const partial = "dropped.traces.collector-partial-reject";
     return {
       spans: processes.length + 1,
-      sent: delta("sent.traces"),
-      queued: after.pending.traces,
-      dropped,
+      sent: own.sent,
+      queued,
+      dropped: own.dropped,
+      backlog,
+      rejected: (after.counters[partial] ?? 0) - (before[partial] ?? 0),
       lines,
     };
   } catch (e) {
     lines.push(`otlp: export failed: ${(e as Error).message} (${describeOtlp(config)})`);
-    return { spans: 0, sent: 0, queued: 0, dropped: 0, lines };
+    return {
+      spans: 0,
+      sent: 0,
+      queued: 0,
+      dropped: 0,
+      backlog: { sent: 0, queued: 0, dropped: 0 },
+      rejected: 0,
+      lines,
+    };
   } finally {
     await exporter?.stop().catch(() => {});
   }
 }
 
-export const summaryLine = (x: ExportSummary) =>
-  `otlp: ${x.sent} of ${x.spans} spans sent${x.queued ? `, ${x.queued} queued for later` : ""}${x.dropped ? `, ${x.dropped} dropped` : ""}`;
+/**
+ * One line: this run's spans first, then what happened to the backlog earlier runs left queued, e.g.
+ * `otlp: 2 of 2 spans sent; earlier backlog: 4 spans sent, 3 still queued`. The backlog part appears
+ * only when this export sent or dropped some of it, or some of it is still waiting.
+ */
+export function summaryLine(x: ExportSummary): string {
+  const more = (n: number, what: string) => (n ? `, ${n} ${what}` : "");
+  let line = `otlp: ${x.sent} of ${x.spans} spans sent${more(x.queued, "queued for later")}${more(x.dropped, "dropped")}`;
+  const b = x.backlog;
+  if (b.sent || b.dropped || b.queued)
+    line += `; earlier backlog: ${b.sent} spans sent${more(b.queued, "still queued")}${more(b.dropped, "dropped")}`;
+  if (x.rejected) line += `; the collector rejected ${x.rejected} of the spans it received`;
+  return line;
+}

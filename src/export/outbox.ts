@@ -205,6 +205,14 @@ export class Outbox {
     return { items: r.n, oldestAgeMs: r.oldest === null ? 0 : now - r.oldest };
   }
 
+  /** Units of `signal` queued under the resource whose JSON text is `resource` (leased or not). */
+  pendingUnits(signal: Signal, resource: string): number {
+    const r = this.db
+      .query("SELECT COALESCE(SUM(units), 0) AS u FROM items WHERE signal = ? AND resource = ?")
+      .get(signal, resource) as { u: number };
+    return r.u;
+  }
+
   stats(): OutboxStats {
     const pending = { traces: 0, metrics: 0 } as Record<Signal, number>;
     for (const r of this.db.query("SELECT signal, SUM(units) AS u FROM items GROUP BY signal").all() as {

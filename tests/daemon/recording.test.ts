@@ -2,7 +2,7 @@ import { afterAll, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stopDaemon } from "../helpers/daemon.ts";
-import { cleanupTemp, isolatedEnv, run, tempDir } from "../helpers/harness.ts";
+import { cleanupTemp, isolatedEnv, run, tempDir, waitFor } from "../helpers/harness.ts";
 
 // Daemon mode (init/start/stop): host-wide, only processes a rule matches, plus their descendants.
 const dir = tempDir();
@@ -93,7 +93,21 @@ test("init --otlp-endpoint: each stopped daemon run reaches the collector, valid
     expect(runSpan).toBeDefined();
     const mine = r.spans.filter((s) => s.traceId === runSpan!.traceId);
     expect(mine.some((s) => s.attributes["process.exit.code"] === "3")).toBe(true);
-    expect((await run(["logs", "-n", "20"], { env: env2 })).stdout).toMatch(/otlp: \d+ of \d+ spans sent/);
+    // the daemon logs its summary only after the export has finished (after the collector answered and
+    // the outbox was closed), so the spans can be here before the line is written: wait for the line
+    const line = /otlp: (\d+) of (\d+) spans sent/;
+    let logs = "";
+    await waitFor(
+      async () => {
+        logs = (await run(["logs", "-n", "20"], { env: env2 })).stdout;
+        return line.test(logs);
+      },
+      10_000,
+      "the daemon's otlp summary line",
+    );
+    // all of this run's spans were sent, and the line counts them (the export is over: all arrived)
+    const all = r.spans.filter((s) => s.traceId === runSpan!.traceId).length;
+    expect(line.exec(logs)!.slice(1).map(Number)).toEqual([all, all]);
   } finally {
     await stopDaemon(env2);
     r.stop();
@@ -141,6 +155,19 @@ test("collector down for one daemon run, up for the next: both runs arrive exact
       expect(runs.sort()).toEqual(["run when-up", "run while-down"]);
       const ids = r.spans.map((s) => s.spanId);
       expect(new Set(ids).size).toBe(ids.length);
+      // the second run's summary counts its own spans and the first run's backlog apart
+      const count = (name: string) => {
+        const t = r.spans.find((s) => s.name === `run ${name}`)?.traceId;
+        return r.spans.filter((s) => s.traceId === t).length;
+      };
+      const drained = /otlp: (\d+) of (\d+) spans sent; earlier backlog: (\d+) spans sent/;
+      await until(drained);
+      expect(
+        drained
+          .exec(await logs())!
+          .slice(1)
+          .map(Number),
+      ).toEqual([count("when-up"), count("when-up"), count("while-down")]);
       expect((await run(["info"], { env: env4 })).code).toBe(0);
     } finally {
       r.stop();

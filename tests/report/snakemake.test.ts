@@ -8,6 +8,18 @@
  * sample (bash or the tool just exec'd), so it is a lower bound of the true peak, which tracer's
  * figure (exact per-process VmHWM and 0.1 s tree sums) must not go below. The mapping jobs run ~2–3 s
  * at a steady RSS (bwa mem -K keeps its batches small): there both must agree within 5 %.
+ *
+ * Snakemake's duration is not an exact oracle either. Snakemake 7 (shell.py, benchmark.py) starts its
+ * clock when `Popen` returns, i.e. after the job's shell was forked and exec'd, then takes its first
+ * psutil sample of the job's tree synchronously, then `wait()`s and stops the clock when it has reaped
+ * the shell. Tracer's step runs from the fork of the shell to the exit of its last process. So:
+ * - tracer may exceed Snakemake only by the fork→exec→`Popen` return latency: ≤ EXCESS_MS (measured
+ *   up to 22 ms at load 20 on 2 cores);
+ * - Snakemake exceeds tracer by its own latency in noticing the end. For a short job that includes its
+ *   first psutil sample when the job ends during it (seen: 175.7 ms vs Snakemake's 244.4 ms at load
+ *   19; 201.5 ms vs 1334.1 ms at load 29), so there it is only an upper bound; for a job that ran
+ *   ≥ 1.5 s (by tracer's figure: Snakemake's may be long from its own overhead) the job ends while
+ *   Snakemake sits in `wait()` (its sampling runs in a timer thread): both agree within 5 %.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
@@ -25,11 +37,13 @@ interface StepJson {
   duration_ms: number;
   peak_rss_bytes: number;
   failed: boolean;
+  processes: number;
 }
 
 let dir: string;
 let steps: StepJson[];
 let env: Record<string, string>;
+let eventsLost: number;
 beforeAll(async () => {
   await ensureBuilt();
   dir = tempDir();
@@ -45,7 +59,9 @@ beforeAll(async () => {
   );
   expect(r.code).toBe(0);
   const rep = await run(["report", "smk", "--format", "json"], { env });
-  steps = JSON.parse(rep.stdout).steps;
+  const report = JSON.parse(rep.stdout);
+  steps = report.steps;
+  eventsLost = report.run.events_lost;
 });
 afterAll(cleanupTemp);
 
@@ -55,6 +71,8 @@ const RULE_OF: [RegExp, string][] = [
   [/^samtools sort/, "samtools_sort"],
   [/^samtools( index)?$/, "samtools_index"],
 ];
+/** how much longer than Snakemake's figure tracer's may be: Snakemake starts its clock after the exec */
+const EXCESS_MS = 100;
 const ruleOf = (s: StepJson) => RULE_OF.find(([re]) => re.test(s.name))?.[1];
 
 test("every Snakemake job is one named step", () => {
@@ -106,7 +124,8 @@ test("durations and peak RSS agree with Snakemake's benchmark files", () => {
       const snakeMs = b.s * 1000;
       const dt = Math.abs(s.duration_ms - snakeMs);
       const mib = s.peak_rss_bytes / 1048576;
-      const steady = snakeMs >= 1500;
+      // long by what the job took (tracer's figure): Snakemake's own figure may be long from its overhead
+      const steady = s.duration_ms >= 1500;
       const rssDiff = b.maxRssMiB === null ? null : (mib - b.maxRssMiB) / b.maxRssMiB;
       rows.push(
         [
@@ -121,10 +140,16 @@ test("durations and peak RSS agree with Snakemake's benchmark files", () => {
           steady ? "steady" : "short",
         ].join(" "),
       );
-      if (dt > 20 && dt / snakeMs > 0.05)
-        problems.push(`${b.file}: duration ${s.duration_ms} ms vs ${snakeMs} ms`);
+      if (s.duration_ms <= 0 || s.duration_ms > snakeMs + EXCESS_MS)
+        problems.push(
+          `${b.file}: duration ${s.duration_ms} ms, Snakemake's ${snakeMs} ms + ${EXCESS_MS} ms at most`,
+        );
+      if (steady && dt > 20 && dt / snakeMs > 0.05)
+        problems.push(`${b.file}: duration ${s.duration_ms} ms vs ${snakeMs} ms (a long job: within 5 %)`);
       if (b.maxRssMiB !== null && mib < b.maxRssMiB * 0.95)
-        problems.push(`${b.file}: peak RSS ${mib.toFixed(2)} MiB below Snakemake's ${b.maxRssMiB}`);
+        problems.push(
+          `${b.file}: peak RSS ${mib.toFixed(2)} MiB below Snakemake's ${b.maxRssMiB} (${s.processes} processes, ${eventsLost} events lost in the run)`,
+        );
       if (steady && (rssDiff === null || Math.abs(rssDiff) > 0.05))
         problems.push(`${b.file}: peak RSS ${mib.toFixed(2)} MiB vs ${b.maxRssMiB} MiB`);
     });

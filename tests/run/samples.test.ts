@@ -5,28 +5,61 @@ import { PY, openDb } from "./_helpers.ts";
 
 afterAll(cleanupTemp);
 
-test("a busy step sampled every 0.1 s: high CPU %, its RSS, system metrics beside", async () => {
+/**
+ * What a sample's CPU % must be, whatever the load: Δ(utime+stime) of the process over the wall time
+ * since its previous sample (or since it started). So the samples' CPU % × interval, summed, is the
+ * CPU time the process had used at its last sample (/proc's utime+stime: the exact runtime cut to
+ * 10 ms ticks). The oracle is the process's own exact clock (CLOCK_PROCESS_CPUTIME_ID), which it prints
+ * with the wall time just before it exits: the sum is at most that plus its exit, and short of it by
+ * no more than the CPU it could use after the last sample (one thread: at most the wall time) and the
+ * ticks. Not tracer's final figure: taskstats' utime/stime are tick-sampled (250 Hz here; 748 ms were
+ * reported for a loop that had used ≥ 800 ms at load 27). A spinning loop's CPU % itself depends on
+ * how many share the 2 cores (9.9 % at load 19), so the loop spins until it has used 0.8 s of its own
+ * CPU time rather than for 1 s of wall time.
+ */
+test("a busy step sampled every 0.1 s: its samples' CPU % adds up to its CPU time, its RSS, system metrics beside", async () => {
   const env = isolatedEnv();
-  const busy =
-    "import time\nb = bytearray(30 << 20)\nb[::4096] = b'x' * len(b[::4096])\nt = time.time()\nwhile time.time() - t < 1.0: pass";
+  const busy = [
+    "import os, time",
+    "b = bytearray(30 << 20)",
+    "b[::4096] = b'x' * len(b[::4096])",
+    "while time.process_time() < 0.8: pass",
+    "os.write(1, f'{time.process_time() * 1000} {time.time() * 1000}'.encode())",
+    "os._exit(0)",
+  ].join("\n");
   const r = await run(["run", "--quiet", "--interval", "0.1", "--", PY, "-c", busy], { env });
   expect(r.code).toBe(0);
+  const [cpuMs, wallAt] = r.stdout.split(" ").map(Number) as [number, number];
+  expect(cpuMs).toBeGreaterThanOrEqual(800);
   const db = openDb(env);
+  const procs = db
+    .query("SELECT id, started_at AS startedAt FROM processes WHERE argv LIKE '%bytearray%'")
+    .all() as { id: number; startedAt: number }[];
+  expect(procs).toHaveLength(1);
   const rows = db
-    .query(
-      `SELECT s.cpu_pct AS cpu, s.rss_kb AS rss FROM samples s JOIN processes p ON p.id = s.process_id
-       WHERE p.argv LIKE '%bytearray%' ORDER BY s.at`,
-    )
-    .all() as { cpu: number; rss: number }[];
+    .query("SELECT at, cpu_pct AS cpu, rss_kb AS rss FROM samples WHERE process_id = ? ORDER BY at")
+    .all(procs[0]!.id) as { at: number; cpu: number; rss: number }[];
   const metrics = db.query("SELECT cpu_pct, mem_total_kb, load1 FROM system_metrics").all() as {
     cpu_pct: number;
     mem_total_kb: number;
   }[];
   db.close();
-  expect(rows.length).toBeGreaterThanOrEqual(5);
-  // a spinning loop uses (close to) a whole core whenever it runs; the median sample shows it
-  const cpus = rows.map((x) => x.cpu).sort((a, b) => a - b);
-  expect(cpus[Math.floor(cpus.length / 2)]!).toBeGreaterThan(30);
+  const span = `${rows.length} samples over ${((rows.at(-1)?.at ?? 0) - procs[0]!.startedAt).toFixed(0)} ms`;
+  expect({ span, ok: rows.length >= 5 }).toEqual({ span, ok: true });
+  let sampledMs = 0;
+  let prev = procs[0]!.startedAt;
+  for (const x of rows) {
+    expect(x.cpu).toBeGreaterThanOrEqual(0);
+    sampledMs += (x.cpu / 100) * (x.at - prev);
+    prev = x.at;
+  }
+  const after = Math.max(0, wallAt - rows.at(-1)!.at); // wall time from the last sample to the print
+  const ticks = 20; // ms: utime and stime are each cut to 1/CLK_TCK s
+  const exit = 20; // ms: CPU the process may use after the print (the kernel frees its 30 MiB at exit)
+  const detail = `sampled ${sampledMs.toFixed(1)} ms of CPU, the process's clock ${cpuMs.toFixed(1)} ms, last sample ${after.toFixed(1)} ms before its print`;
+  console.log(`${span}: ${detail}`);
+  expect({ detail, ok: sampledMs <= cpuMs + exit }).toEqual({ detail, ok: true });
+  expect({ detail, ok: sampledMs >= cpuMs - after - ticks - 1 }).toEqual({ detail, ok: true });
   expect(Math.max(...rows.map((x) => x.rss))).toBeGreaterThan(30 * 1024);
   expect(metrics.length).toBeGreaterThanOrEqual(5);
   expect(metrics.every((m) => m.mem_total_kb > 0 && m.cpu_pct >= 0 && m.cpu_pct <= 100)).toBe(true);
