@@ -88,7 +88,9 @@ function usage(pid: number): Usage {
 /** Run the generator for `n` execs at `rate`; resolves with its wall seconds. */
 async function generate(n: number): Promise<number> {
   const t0 = performance.now();
-  const g = Bun.spawn([join(dir, "gen"), String(rate), String(n)], { stdio: ["ignore", "ignore", "inherit"] });
+  const g = Bun.spawn([join(dir, "gen"), String(rate), String(n)], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
   if ((await g.exited) !== 0) throw new Error("the load generator failed");
   return (performance.now() - t0) / 1000;
 }

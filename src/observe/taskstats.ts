@@ -41,6 +41,11 @@ export interface TaskstatsOptions {
   pollMs?: number;
   /** longest drain interval when idle, ms; default 50 */
   idlePollMs?: number;
+  /**
+   * Called once per drain; the test it returns keeps a record (by its tgid and parent) or drops it
+   * before any other work (daemon runs: processes outside every watched tree). Default: keep all.
+   */
+  filter?: () => ((tgid: number, ppid: number) => boolean) | undefined;
 }
 
 /** Live threads of a group right now (/proc/PID/task's link count is 2 + threads); 0 once reaped. */
@@ -195,6 +200,7 @@ export class TaskstatsSource implements CaptureSource {
   private readonly out = new _Emitter<CaptureEvent>();
   private readonly figures: ((f: ExitFigures) => void)[] = [];
   private readonly sums = new TgidSums();
+  private keep: ((tgid: number, ppid: number) => boolean) | undefined;
   /** per-thread records received */
   records = 0;
   /** effective receive buffer, bytes (as the kernel reports it, doubled) */
@@ -265,6 +271,8 @@ export class TaskstatsSource implements CaptureSource {
       }
       if (buf.byteLength === 0) break;
       got = true;
+      // after the drain: the filter then knows every process these records are about
+      this.keep = this.opts.filter?.();
       for (const m of messages(buf)) this.handle(buf, m);
     }
     this.emit(this.sums.flush());
@@ -280,6 +288,7 @@ export class TaskstatsSource implements CaptureSource {
     const r = decodeTaskstats(buf, m, this.family);
     if (!r) return;
     this.records++;
+    if (this.keep && !this.keep(r.rec.tgid, r.rec.ppid)) return;
     this.sums.add(r.rec, r.groupDead);
   }
 
