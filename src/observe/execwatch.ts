@@ -32,11 +32,16 @@ export const SEEN_CAP = 4096;
  * execs of one process are further apart than this (an exec takes longer).
  */
 const SAME_EXEC_SLACK_MS = 0.05;
+/** how long a reading of the clocks' offset is used (slew ≤ 0.05 % moves it ≤ 5 µs meanwhile) */
+const OFFSET_MS = 10;
 const PULL_MS = 250;
 const RCVBUF = 8 << 20;
 
 export class ExecWatcher {
   private readonly seen = new Map<number, ExecArgv>();
+  /** wall-clock ms minus CLOCK_MONOTONIC ms, read at performance.now() = offsetAt */
+  private offset = 0;
+  private offsetAt = Number.NEGATIVE_INFINITY;
   /** empties the native ring even when nobody asks (watching the whole host, it fills on its own) */
   private readonly timer = setInterval(() => this.pull(), PULL_MS);
 
@@ -87,8 +92,13 @@ export class ExecWatcher {
    * watched tree? False only when the thread has handled that exec and did not watch the pid.
    */
   mayWatch(pid: number, at: number): boolean {
-    const wallMinusMono = performance.timeOrigin + performance.now() - monotonicNs() / 1e6;
-    return this.native.mayWatch(pid, at - wallMinusMono, SAME_EXEC_SLACK_MS);
+    // the clocks' offset moves only with clock slew: read it again every OFFSET_MS, not per exec
+    const now = performance.now();
+    if (now - this.offsetAt > OFFSET_MS) {
+      this.offset = performance.timeOrigin + now - monotonicNs() / 1e6;
+      this.offsetAt = now;
+    }
+    return this.native.mayWatch(pid, at - this.offset, SAME_EXEC_SLACK_MS);
   }
 
   /** Watched trees as of now: every process forked before this call is known. */
