@@ -75,6 +75,9 @@ int setsockopt(int fd, int level, int name, const void *value, unsigned int len)
 #define SCHED_FIFO 1
 #define XW_RT_PRIORITY 1
 
+#define MAX_CPUS 256 /* xw_compact drops messages of CPUs below this only */
+#define NLMSG_DONE 3
+#define PROC_EVENT_EXIT 0x80000000u
 #define JUDGED 65536 /* slots of the judged table: no collision while pid_max is at most this */
 #define PROC_EVENT_FORK 0x00000001
 #define PROC_EVENT_EXEC 0x00000002
@@ -115,6 +118,8 @@ struct xw {
   char *filter; /* '=' or '~' then a name then NUL, repeated; 0: no name filter */
   int filter_len;
   struct xw_judged *judged; /* with a filter: the latest exec handled per pid slot (pid % JUDGED) */
+  unsigned long long done_ns; /* timestamp of the latest exec event handled (fork_mutex held) */
+  unsigned int dropped[MAX_CPUS]; /* xw_compact: messages of each CPU dropped so far */
   unsigned char *watched; /* bitmap of watched tgids (unused when all) */
   unsigned char *ring;
   int cap;
@@ -301,6 +306,7 @@ static void handle(struct xw *w, const unsigned char *buf, int n) {
           memcpy(&j->ns, ev + 8, 8);
           j->pid = tgid;
         }
+        if (ns > w->done_ns) w->done_ns = ns;
       }
     }
     at += (int)((len + 3) & ~3u);
@@ -503,4 +509,74 @@ void xw_sync(void *watch) {
   pthread_mutex_lock(w->fork_mutex);
   drain_forks(w);
   pthread_mutex_unlock(w->fork_mutex);
+}
+
+/* Does the recorder need this connector message (daemon runs, threads not wanted)? Proc events of
+ * threads, and of processes outside every watched tree that the thread has judged, it does not. */
+static int needed(struct xw *w, const unsigned char *m, unsigned int len) {
+  unsigned int what, pid, tgid;
+  unsigned long long ns;
+  struct xw_judged *j;
+  if (len < 60 || (u32_at(m + 4) & 0xffff) != NLMSG_DONE || u32_at(m + 16) != 1 || u32_at(m + 20) != 1)
+    return 1;
+  what = u32_at(m + 36);
+  memcpy(&ns, m + 44, 8);
+  if (what == PROC_EVENT_FORK) {
+    if (len < 68) return 1;
+    pid = u32_at(m + 60);
+    tgid = u32_at(m + 64);
+    return pid == tgid && (is_watched(w, u32_at(m + 56)) || is_watched(w, tgid));
+  }
+  pid = u32_at(m + 52);
+  tgid = u32_at(m + 56);
+  if (what == PROC_EVENT_EXEC) {
+    if (pid != tgid) return 0;
+    if (is_watched(w, tgid)) return 1;
+    j = &w->judged[tgid % JUDGED];
+    return !(j->pid == tgid && j->ns >= ns); /* not judged yet: the recorder decides */
+  }
+  if (what == PROC_EVENT_EXIT) {
+    if (pid != tgid) return 0;
+    /* an exit after the last exec the thread handled may end a process it has not judged yet */
+    return is_watched(w, tgid) || w->done_ns < ns;
+  }
+  return 1;
+}
+
+/* Copy into out[] the messages of a drained proc-connector buffer (back-to-back, 4-byte aligned) that
+ * the recorder needs. Each CPU numbers its messages (cn_msg.seq) and the caller counts a jump as loss:
+ * so the sequence number of every message kept is lowered by the number of messages of that CPU
+ * dropped here so far, and only what the kernel dropped still shows as a jump. out needs n bytes.
+ * Forks queued now are read first. Without a filter everything is copied as is; once events were
+ * lost, everything is copied (still renumbered). Returns the bytes written. */
+int xw_compact(void *watch, const unsigned char *buf, int n, unsigned char *out) {
+  struct xw *w = (struct xw *)watch;
+  int at = 0, o = 0;
+  if (!w->judged) {
+    memcpy(out, buf, (size_t)n);
+    return n;
+  }
+  pthread_mutex_lock(w->fork_mutex);
+  if (w->forks >= 0) drain_forks(w);
+  while (n - at >= 16) {
+    unsigned int len = u32_at(buf + at);
+    int size = (int)((len + 3) & ~3u);
+    int proc = len >= 44 && (u32_at(buf + at + 4) & 0xffff) == NLMSG_DONE && u32_at(buf + at + 16) == 1 &&
+               u32_at(buf + at + 20) == 1;
+    unsigned int cpu = proc ? u32_at(buf + at + 40) : MAX_CPUS;
+    if (len < 16 || len > (unsigned int)(n - at)) break;
+    if (cpu < MAX_CPUS && !w->all && !needed(w, buf + at, len)) {
+      w->dropped[cpu]++;
+    } else {
+      memcpy(out + o, buf + at, (size_t)size);
+      if (cpu < MAX_CPUS) {
+        unsigned int seq = u32_at(buf + at + 24) - w->dropped[cpu];
+        memcpy(out + o + 24, &seq, 4);
+      }
+      o += size;
+    }
+    at += size;
+  }
+  pthread_mutex_unlock(w->fork_mutex);
+  return o;
 }

@@ -13,6 +13,7 @@ const symbols = {
   xw_watched: { args: ["ptr", "u32"], returns: "i32" },
   xw_may_watch: { args: ["ptr", "u32", "f64", "f64"], returns: "i32" },
   xw_sync: { args: ["ptr"], returns: "void" },
+  xw_compact: { args: ["ptr", "ptr", "i32", "ptr"], returns: "i32" },
 } as const;
 
 const compile = embeddedC("execwatch.c", source, symbols, "the native exec watcher");
@@ -55,6 +56,7 @@ const RING_BYTES = 2 << 20;
 
 export class NativeExecWatch {
   private readonly out = new Uint8Array(RING_BYTES);
+  private compacted = new Uint8Array(0);
   private handle: Pointer | null;
 
   /**
@@ -88,6 +90,18 @@ export class NativeExecWatch {
    */
   mayWatch(pid: number, monoMs: number, slackMs: number): boolean {
     return !this.handle || compile().xw_may_watch(this.handle, pid | 0, monoMs, slackMs) !== 0;
+  }
+
+  /**
+   * The messages of a drained proc-connector buffer that a recorder of the watched trees needs (no
+   * thread events), renumbered per CPU so that only what the kernel dropped shows as a sequence gap
+   * (ffi/execwatch.c xw_compact). Returns a view of an internal buffer, valid until the next call.
+   */
+  compact(buf: Uint8Array): Uint8Array {
+    if (!this.handle || !buf.byteLength) return buf;
+    if (this.compacted.byteLength < buf.byteLength) this.compacted = new Uint8Array(buf.byteLength);
+    const n = compile().xw_compact(this.handle, ptr(buf), buf.byteLength, ptr(this.compacted));
+    return this.compacted.subarray(0, n);
   }
 
   /** Handle the forks queued now: watched() then knows every process forked before this call. */

@@ -69,7 +69,11 @@ export class DaemonRecording {
         s.onEvent(guard(recorder.onEvent));
         s.onExitFigures?.(guard(recorder.onExitFigures));
       },
-      { connector: { pollMs: 100 }, taskstats: { pollMs: 100, filter: keep } },
+      {
+        // connector messages about processes outside every watched tree are dropped natively
+        connector: { pollMs: 100, filter: (buf) => watcher?.compact(buf) ?? buf },
+        taskstats: { pollMs: 100, filter: keep },
+      },
     );
     // argv of short processes below an adopted one: nothing is in a tree until a rule adopts it, so
     // the watcher reads every exec on the host, and keeps those whose names a rule can match (and

@@ -101,6 +101,14 @@ export class ExecWatcher {
     return this.native.mayWatch(pid, at - this.offset, SAME_EXEC_SLACK_MS);
   }
 
+  /**
+   * Of a drained proc-connector buffer, the messages about watched trees (threads dropped), renumbered
+   * so that loss counting sees only what the kernel dropped. For ConnectorOptions.filter.
+   */
+  compact(buf: Uint8Array): Uint8Array {
+    return this.native.compact(buf);
+  }
+
   /** Watched trees as of now: every process forked before this call is known. */
   watchedNow(): (pid: number) => boolean {
     this.native.sync();

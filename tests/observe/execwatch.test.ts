@@ -70,3 +70,46 @@ test.skipIf(!probe)("what the watcher remembers never exceeds its cap, whatever 
     w.stop();
   }
 });
+
+test.skipIf(!probe)(
+  "compact() drops unrelated connector events but no sequence number: no false loss",
+  async () => {
+    const w = ExecWatcher.start(0, { is: ["fakealign"], contains: [] })!;
+    const full = new ConnectorSource({ pollMs: 20 });
+    const filtered = new ConnectorSource({ pollMs: 20, filter: (b) => w.compact(b) });
+    const all: CaptureEvent[] = [];
+    const kept: CaptureEvent[] = [];
+    full.onEvent((e) => all.push(e));
+    filtered.onEvent((e) => kept.push(e));
+    await full.start();
+    await filtered.start();
+    try {
+      const unrelated: number[] = [];
+      for (let i = 0; i < 200; i++) unrelated.push(Bun.spawnSync(["/bin/true"]).pid);
+      const matched = Bun.spawn([tool, "mem"], { stdio: ["ignore", "ignore", "ignore"] });
+      await matched.exited;
+      for (let i = 0; i < 200; i++) unrelated.push(Bun.spawnSync(["/bin/true"]).pid);
+      await Bun.sleep(200);
+    } finally {
+      await filtered.stop();
+      await full.stop();
+      w.stop();
+    }
+    const mine = (list: CaptureEvent[], pids: Set<number>) =>
+      list.filter((e) => e.type !== "loss" && pids.has(e.tgid)).length;
+    const u = new Set(
+      all.filter((e) => e.type === "exec" && e.tgid !== undefined).map((e) => (e as { tgid: number }).tgid),
+    );
+    expect(all.length).toBeGreaterThan(kept.length + 400);
+    expect(full.stats().lost).toBe(0);
+    expect(filtered.stats().lost).toBe(0); // every dropped message's sequence number was still seen
+    expect(kept.some((e) => e.type === "loss")).toBe(false);
+    // the matched script: its fork, exec and exit, and its child's, all kept
+    const tree = new Set<number>();
+    for (const e of all)
+      if (e.type === "exec" && kept.some((k) => k.type === "exec" && k.tgid === e.tgid)) tree.add(e.tgid);
+    expect(tree.size).toBeGreaterThanOrEqual(2);
+    for (const pid of tree) expect(mine(kept, new Set([pid]))).toBe(mine(all, new Set([pid])));
+    void u;
+  },
+);
