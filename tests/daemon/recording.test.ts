@@ -89,7 +89,11 @@ test("init --otlp-endpoint: each stopped daemon run reaches the collector, valid
     expect(runSpan).toBeDefined();
     const mine = r.spans.filter((s) => s.traceId === runSpan!.traceId);
     expect(mine.some((s) => s.attributes["process.exit.code"] === "3")).toBe(true);
-    expect((await run(["logs", "-n", "20"], { env: env2 })).stdout).toMatch(/otlp: \d+ of \d+ spans sent/);
+    // the summary is logged once the export's requests have returned: after the receiver has the spans
+    let logs = "";
+    while (!/otlp: \d+ of \d+ spans sent/.test(logs) && Date.now() < deadline + 5000)
+      logs = (await run(["logs", "-n", "20"], { env: env2 })).stdout;
+    expect(logs).toMatch(/otlp: \d+ of \d+ spans sent/);
   } finally {
     await stopDaemon(env2);
     r.stop();
