@@ -15,8 +15,9 @@
  * the recognition rules (src/rules/prefilter.ts): an exec passes when the basename of argv[0], of
  * argv[1] (a script run through its #! line) or its kernel comm equals an `is` name or contains a
  * `contains` name. Other execs are dropped here, so the caller never sees them; it asks xw_may_watch()
- * whether the process of an exec can be in a rule's tree (no, once the thread has judged that exec). A lost event on
- * either socket (ENOBUFS) makes every process watched from then on: more work, never a missed match.
+ * whether the process of an exec can be in a rule's tree (no, once the thread has judged that exec),
+ * and xw_compact() drops the connector messages it does not need. A lost event on either socket
+ * (ENOBUFS) makes every process watched from then on: more work, never a missed match.
  *
  * Compiled at run time by bun:ffi's TinyCC; forward declarations only (a user's machine may have no C
  * headers). The thread never calls into JavaScript; the ring is guarded by a mutex. Functions return
@@ -94,7 +95,7 @@ struct xw_fprog {
   struct xw_filter *filter;
 };
 
-/* One exec the thread has handled (with a filter): which pid, and its CLOCK_MONOTONIC ms. */
+/* One exec the thread has handled (with a filter): which pid, and the event's CLOCK_MONOTONIC ns. */
 struct xw_judged {
   unsigned long long ns;
   unsigned int pid;
@@ -546,7 +547,7 @@ static int needed(struct xw *w, const unsigned char *m, unsigned int len) {
 /* Copy into out[] the messages of a drained proc-connector buffer (back-to-back, 4-byte aligned) that
  * the recorder needs. Each CPU numbers its messages (cn_msg.seq) and the caller counts a jump as loss:
  * so the sequence number of every message kept is lowered by the number of messages of that CPU
- * dropped here so far, and only what the kernel dropped still shows as a jump. out needs n bytes.
+ * dropped here so far, and only what the kernel dropped still shows as a jump. out needs n + 4 bytes.
  * Forks queued now are read first. Without a filter everything is copied as is; once events were
  * lost, everything is copied (still renumbered). Returns the bytes written. */
 int xw_compact(void *watch, const unsigned char *buf, int n, unsigned char *out) {
@@ -568,7 +569,7 @@ int xw_compact(void *watch, const unsigned char *buf, int n, unsigned char *out)
     if (cpu < MAX_CPUS && !w->all && !needed(w, buf + at, len)) {
       w->dropped[cpu]++;
     } else {
-      memcpy(out + o, buf + at, (size_t)size);
+      memcpy(out + o, buf + at, (size_t)len);
       if (cpu < MAX_CPUS) {
         unsigned int seq = u32_at(buf + at + 24) - w->dropped[cpu];
         memcpy(out + o + 24, &seq, 4);

@@ -99,7 +99,7 @@ export class NativeExecWatch {
    */
   compact(buf: Uint8Array): Uint8Array {
     if (!this.handle || !buf.byteLength) return buf;
-    if (this.compacted.byteLength < buf.byteLength) this.compacted = new Uint8Array(buf.byteLength);
+    if (this.compacted.byteLength < buf.byteLength + 4) this.compacted = new Uint8Array(buf.byteLength + 4);
     const n = compile().xw_compact(this.handle, ptr(buf), buf.byteLength, ptr(this.compacted));
     return this.compacted.subarray(0, n);
   }
