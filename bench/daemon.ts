@@ -120,10 +120,14 @@ try {
     const f = forkstat ? usage(forkstat.pid) : undefined;
     peakD = Math.max(peakD, d.rssKb);
     peakF = Math.max(peakF, f?.rssKb ?? 0);
-    rows.push(
+    // processes of other work on the host that the rules match are recorded too: shown beside RSS
+    const info = JSON.parse(tracer(["info", "--json"]));
+    const row =
       `  ${String(Math.min(done + slice, execs)).padStart(9)} execs  daemon RSS ${mb(d.rssKb).padStart(6)} MB` +
-        (f ? `  forkstat RSS ${mb(f.rssKb).padStart(5)} MB` : ""),
-    );
+      (f ? `  forkstat RSS ${mb(f.rssKb).padStart(5)} MB` : "") +
+      `  (run: ${info.run?.capture?.processes ?? "?"} matched processes recorded)`;
+    rows.push(row);
+    console.error(row);
   }
   const d1 = usage(daemon);
   const f1 = forkstat ? usage(forkstat.pid) : undefined;

@@ -134,6 +134,20 @@ function sum(tgid: number, g: Group): ExitFigures {
   return f;
 }
 
+/**
+ * tgid and parent of an exit record in the kernel's usual layout (genl header, AGGR_PID { PID, STATS }),
+ * read in place so a filter can drop it before it is decoded; undefined for any other shape.
+ */
+function peekIds(buf: Uint8Array, m: NlMsg): { tgid: number; ppid: number } | undefined {
+  if (m.len < 36 + 372) return undefined;
+  const dv = new DataView(buf.buffer, buf.byteOffset + m.off, m.len);
+  if ((dv.getUint16(22, true) & 0x3fff) !== 4 || (dv.getUint16(26, true) & 0x3fff) !== 1) return undefined;
+  if ((dv.getUint16(34, true) & 0x3fff) !== 3 || dv.getUint16(32, true) < 4 + 372) return undefined;
+  if (dv.getUint16(36, true) < 12) return undefined; // struct version: ac_tgid from 12 on
+  const pid = dv.getUint32(36 + 128, true);
+  return { tgid: dv.getUint32(36 + 368, true) || pid, ppid: dv.getUint32(36 + 132, true) };
+}
+
 /** The CPU list every listener registers for: all possible CPUs ("0-N"). */
 function possibleCpus(): string {
   try {
@@ -285,10 +299,15 @@ export class TaskstatsSource implements CaptureSource {
       this.out.emit({ type: "loss", at: Date.now(), count: 1, reason });
       return;
     }
+    const ids = this.keep && peekIds(buf, m);
+    if (ids && !this.keep?.(ids.tgid, ids.ppid)) {
+      this.records++;
+      return;
+    }
     const r = decodeTaskstats(buf, m, this.family);
     if (!r) return;
     this.records++;
-    if (this.keep && !this.keep(r.rec.tgid, r.rec.ppid)) return;
+    if (this.keep && !ids && !this.keep(r.rec.tgid, r.rec.ppid)) return;
     this.sums.add(r.rec, r.groupDead);
   }
 
