@@ -113,6 +113,7 @@ struct xw {
   unsigned char fork_mutex[64]; /* held while the fork socket is drained (thread or xw_sync) */
   pthread_t thread;
   int sock; /* exec events */
+  unsigned int root; /* the watched tree's root (0: none) */
   int forks; /* fork events of processes; -1 when every process is watched */
   int wake[2];
   volatile int all;
@@ -295,7 +296,8 @@ static void handle(struct xw *w, const unsigned char *buf, int n) {
         unsigned int ptgid = u32_at(ev + 20), pid = u32_at(ev + 24), tgid = u32_at(ev + 28);
         if (pid == tgid) {
           if (is_watched(w, ptgid)) watch_pid(w, tgid);
-          else unwatch_pid(w, tgid); /* a reused pid: the new process is not the old one */
+          /* a reused pid: the new process is not the old one (the root stays, its fork may come late) */
+          else if (tgid != w->root) unwatch_pid(w, tgid);
         }
       } else if (what == PROC_EVENT_EXEC) {
         unsigned int pid = u32_at(ev + 16), tgid = u32_at(ev + 20);
@@ -452,6 +454,7 @@ void *xw_start(int sock, int forks, unsigned int root, int ring_bytes, const cha
   }
   attach_filter(sock, 0);
   if (w->forks >= 0) attach_filter(w->forks, 1);
+  w->root = root;
   if (root) watch_pid(w, root);
   if (pthread_create(&w->thread, 0, xw_main, w) != 0) {
     release_watch(w);
