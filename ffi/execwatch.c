@@ -8,7 +8,16 @@
  * empties with xw_take(). It watches the tree below `root`, or with root 0 every process. The tree is
  * followed through a second socket filtered to process forks, which never wakes the thread: it is
  * read on each exec (a fork is queued before any exec of its child) and once a second.
- * A watched pid stays marked after its process ends: a reused pid costs one needless read.
+ * A watched pid stays marked after its process ends until its pid is reused by a fork.
+ *
+ * Name filter (daemon runs): with root 0 and a filter, a process becomes watched when an exec of it
+ * passes the filter or its parent was watched when it forked. The filter holds names compiled from
+ * the recognition rules (src/rules/prefilter.ts): an exec passes when the basename of argv[0], of
+ * argv[1] (a script run through its #! line) or its kernel comm equals an `is` name or contains a
+ * `contains` name. Other execs are dropped here, so the caller never sees them; it asks xw_may_watch()
+ * whether the process of an exec can be in a rule's tree (no, once the thread has judged that exec),
+ * and xw_compact() drops the connector messages it does not need. A lost event on either socket
+ * (ENOBUFS) makes every process watched from then on: more work, never a missed match.
  *
  * Compiled at run time by bun:ffi's TinyCC; forward declarations only (a user's machine may have no C
  * headers). The thread never calls into JavaScript; the ring is guarded by a mutex. Functions return
@@ -67,6 +76,10 @@ int setsockopt(int fd, int level, int name, const void *value, unsigned int len)
 #define SCHED_FIFO 1
 #define XW_RT_PRIORITY 1
 
+#define MAX_CPUS 256 /* xw_compact drops messages of CPUs below this only */
+#define NLMSG_DONE 3
+#define PROC_EVENT_EXIT 0x80000000u
+#define JUDGED 65536 /* slots of the judged table: no collision while pid_max is at most this */
 #define PROC_EVENT_FORK 0x00000001
 #define PROC_EVENT_EXEC 0x00000002
 
@@ -82,6 +95,13 @@ struct xw_fprog {
   struct xw_filter *filter;
 };
 
+/* One exec the thread has handled (with a filter): which pid, and the event's CLOCK_MONOTONIC ns. */
+struct xw_judged {
+  unsigned long long ns;
+  unsigned int pid;
+  unsigned int pad;
+};
+
 struct xw_pollfd {
   int fd;
   short events;
@@ -90,16 +110,24 @@ struct xw_pollfd {
 
 struct xw {
   unsigned char mutex[64]; /* all zero = PTHREAD_MUTEX_INITIALIZER (glibc and musl) */
+  unsigned char fork_mutex[64]; /* held while the fork socket is drained (thread or xw_sync) */
   pthread_t thread;
   int sock; /* exec events */
+  unsigned int root; /* the watched tree's root (0: none) */
   int forks; /* fork events of processes; -1 when every process is watched */
   int wake[2];
-  int all;
+  volatile int all;
+  char *filter; /* '=' or '~' then a name then NUL, repeated; 0: no name filter */
+  int filter_len;
+  struct xw_judged *judged; /* with a filter: the latest exec handled per pid slot (pid % JUDGED) */
+  unsigned long long done_ns; /* timestamp of the latest exec event handled (fork_mutex held) */
+  unsigned int dropped[MAX_CPUS]; /* xw_compact: messages of each CPU dropped so far */
   unsigned char *watched; /* bitmap of watched tgids (unused when all) */
   unsigned char *ring;
   int cap;
   int used;
   unsigned char *rx;
+  unsigned char *frx; /* receive buffer of the fork socket */
   char argv[ARGV_CAP];
   char skip[SKIP_BYTES];
   char cwd[CWD_MAX];
@@ -118,6 +146,45 @@ static int is_watched(struct xw *w, unsigned int pid) {
 
 static void watch_pid(struct xw *w, unsigned int pid) {
   if (!w->all && pid < PID_LIMIT) w->watched[pid >> 3] |= (unsigned char)(1 << (pid & 7));
+}
+
+static void unwatch_pid(struct xw *w, unsigned int pid) {
+  if (!w->all && pid < PID_LIMIT) w->watched[pid >> 3] &= (unsigned char)~(1 << (pid & 7));
+}
+
+/* s[0..n) contains the NUL-terminated `needle`? */
+static int contains(const char *s, int n, const char *needle) {
+  int k = 0, i, j;
+  while (needle[k]) k++;
+  for (i = 0; i + k <= n; i++) {
+    for (j = 0; j < k && s[i + j] == needle[j]; j++) {
+    }
+    if (j == k) return 1;
+  }
+  return 0;
+}
+
+/* Does the name s[0..n) pass the filter? */
+static int name_passes(struct xw *w, const char *s, int n) {
+  int at = 0;
+  while (at < w->filter_len && w->filter[at]) {
+    const char *name = w->filter + at + 1;
+    int k = 0;
+    while (name[k]) k++;
+    if (w->filter[at] == '=' ? (k == n && contains(s, n, name)) : contains(s, n, name)) return 1;
+    at += k + 2;
+  }
+  return 0;
+}
+
+/* The basename of the NUL-terminated string at s[0..end): its start, length in *n. */
+static const char *base_of(const char *s, int end, int *n) {
+  int i, len = 0, b = 0;
+  while (len < end && s[len]) len++;
+  for (i = 0; i < len; i++)
+    if (s[i] == '/') b = i + 1;
+  *n = len - b;
+  return s + b;
 }
 
 /* "/proc/<pid>/<leaf>" into out (at least 32 bytes). */
@@ -161,6 +228,27 @@ static int read_argv(struct xw *w, const char *path, int *kept, int *full) {
   return 0;
 }
 
+/* An exec of a process not watched: does one of its names pass the filter? (argv read already) */
+static int exec_passes(struct xw *w, unsigned int tgid, int argv_len) {
+  char path[40], comm[32];
+  const char *b;
+  int n, fd, first = 0;
+  b = base_of(w->argv, argv_len, &n);
+  if (name_passes(w, b, n)) return 1;
+  while (first < argv_len && w->argv[first]) first++;
+  if (first + 1 < argv_len) {
+    b = base_of(w->argv + first + 1, argv_len - first - 1, &n);
+    if (name_passes(w, b, n)) return 1;
+  }
+  proc_path(path, tgid, "comm");
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  n = (int)read_retry(fd, comm, (int)sizeof comm);
+  close(fd);
+  if (n > 0 && comm[n - 1] == '\n') n--;
+  return n > 0 && name_passes(w, comm, n);
+}
+
 static void capture(struct xw *w, unsigned int tgid, double at_ms) {
   char path[40];
   int argv_len, argv_full, cwd_len, size;
@@ -168,6 +256,10 @@ static void capture(struct xw *w, unsigned int tgid, double at_ms) {
   proc_path(path, tgid, "cmdline");
   if (read_argv(w, path, &argv_len, &argv_full) < 0 || argv_len <= 0)
     return; /* gone already, or a zombie: nothing to keep */
+  if (!is_watched(w, tgid)) {
+    if (!exec_passes(w, tgid, argv_len)) return;
+    watch_pid(w, tgid);
+  }
   proc_path(path, tgid, "cwd");
   cwd_len = (int)readlink(path, w->cwd, CWD_MAX);
   if (cwd_len < 0) cwd_len = 0;
@@ -202,10 +294,22 @@ static void handle(struct xw *w, const unsigned char *buf, int n) {
       memcpy(&ns, ev + 8, 8);
       if (what == PROC_EVENT_FORK && len >= 36 + 16 + 16) {
         unsigned int ptgid = u32_at(ev + 20), pid = u32_at(ev + 24), tgid = u32_at(ev + 28);
-        if (pid == tgid && is_watched(w, ptgid)) watch_pid(w, tgid);
+        if (pid == tgid) {
+          if (is_watched(w, ptgid)) watch_pid(w, tgid);
+          /* a reused pid: the new process is not the old one (the root stays, its fork may come late) */
+          else if (tgid != w->root) unwatch_pid(w, tgid);
+        }
       } else if (what == PROC_EVENT_EXEC) {
         unsigned int pid = u32_at(ev + 16), tgid = u32_at(ev + 20);
-        if (pid == tgid && is_watched(w, tgid)) capture(w, tgid, (double)ns / 1e6);
+        if (pid == tgid && (w->filter || is_watched(w, tgid))) capture(w, tgid, (double)ns / 1e6);
+        if (pid == tgid && w->judged) {
+          /* after the watched bit: a reader that finds this exec here finds the bit (x86-TSO order) */
+          struct xw_judged *j = &w->judged[tgid % JUDGED];
+          j->pid = 0;
+          memcpy(&j->ns, ev + 8, 8);
+          j->pid = tgid;
+        }
+        if (ns > w->done_ns) w->done_ns = ns;
       }
     }
     at += (int)((len + 3) & ~3u);
@@ -214,17 +318,23 @@ static void handle(struct xw *w, const unsigned char *buf, int n) {
 
 /* Handle what is queued on `sock` without blocking: everything, or (once) a single datagram. Each
  * system call counts here: the thread runs once per exec on the host. */
-static void drain(struct xw *w, int sock, int once) {
+static void drain(struct xw *w, int sock, int once, unsigned char *rx) {
   for (;;) {
-    ssize_t got = recv(sock, w->rx, RX_BYTES, MSG_DONTWAIT);
+    ssize_t got = recv(sock, rx, RX_BYTES, MSG_DONTWAIT);
     if (got < 0) {
       int e = *__errno_location();
+      if (e == ENOBUFS && w->filter) w->all = 1; /* events lost: the filter's tree is incomplete */
       if (e == EINTR || e == ENOBUFS) continue; /* an overrun only costs those execs their early read */
       return; /* EAGAIN */
     }
-    handle(w, w->rx, (int)got);
+    handle(w, rx, (int)got);
     if (once) return;
   }
+}
+
+/* Forks: from the thread (before each exec) or xw_sync (the caller's thread), with fork_mutex held. */
+static void drain_forks(struct xw *w) {
+  drain(w, w->forks, 0, w->frx);
 }
 
 static void *xw_main(void *arg) {
@@ -249,9 +359,12 @@ static void *xw_main(void *arg) {
       return 0;
     }
     if (p[1].revents) return 0;
-    if (w->forks >= 0) drain(w, w->forks, 0);
+    /* the watched bitmap changes only with fork_mutex held (xw_sync runs on another thread) */
+    pthread_mutex_lock(w->fork_mutex);
+    if (w->forks >= 0) drain_forks(w);
     /* one exec per wake: poll() returns at once while more are queued */
-    if (p[0].revents) drain(w, w->sock, 1);
+    if (p[0].revents) drain(w, w->sock, 1, w->rx);
+    pthread_mutex_unlock(w->fork_mutex);
   }
 }
 
@@ -296,31 +409,53 @@ static void release_watch(struct xw *w) {
   free(w->watched);
   free(w->ring);
   free(w->rx);
+  free(w->frx);
+  free(w->filter);
+  free(w->judged);
   free(w);
 }
 
-/* Start watching: `sock` for execs, `forks` for forks (-1 with root 0: every process is watched).
- * Both are subscribed, non-blocking proc-connector sockets the caller keeps open until xw_stop.
- * Returns the watch, or 0. */
-void *xw_start(int sock, int forks, unsigned int root, int ring_bytes) {
+/* Start watching: `sock` for execs, `forks` for forks (-1 with root 0 and no filter: every process is
+ * watched). Both are subscribed, non-blocking proc-connector sockets the caller keeps open until
+ * xw_stop. `filter` (filter_len bytes, see the top; copied) applies with root 0 only. Returns the
+ * watch, or 0. */
+void *xw_start(int sock, int forks, unsigned int root, int ring_bytes, const char *filter, int filter_len) {
   struct xw *w = (struct xw *)calloc(1, sizeof(struct xw));
   if (!w) return 0;
   w->sock = sock;
-  w->all = root == 0;
+  if (root == 0 && filter_len > 0 && forks >= 0) {
+    w->filter = (char *)malloc((size_t)filter_len + 1);
+    if (!w->filter) {
+      free(w);
+      return 0;
+    }
+    memcpy(w->filter, filter, (size_t)filter_len);
+    w->filter[filter_len] = 0;
+    w->filter_len = filter_len;
+    w->judged = (struct xw_judged *)calloc(JUDGED, sizeof(struct xw_judged));
+    if (!w->judged) {
+      free(w->filter);
+      free(w);
+      return 0;
+    }
+  }
+  w->all = root == 0 && !w->filter;
   w->forks = w->all ? -1 : forks;
   w->wake[0] = w->wake[1] = -1;
   w->cap = ring_bytes;
   w->ring = (unsigned char *)malloc((size_t)ring_bytes);
   w->rx = (unsigned char *)malloc(RX_BYTES);
+  w->frx = (unsigned char *)malloc(RX_BYTES);
   w->watched = w->all ? 0 : (unsigned char *)calloc(PID_LIMIT / 8, 1);
-  if (!w->ring || !w->rx || (!w->all && (!w->watched || forks < 0)) ||
+  if (!w->ring || !w->rx || !w->frx || (!w->all && (!w->watched || forks < 0)) ||
       pipe2(w->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
     release_watch(w);
     return 0;
   }
   attach_filter(sock, 0);
   if (w->forks >= 0) attach_filter(w->forks, 1);
-  watch_pid(w, root);
+  w->root = root;
+  if (root) watch_pid(w, root);
   if (pthread_create(&w->thread, 0, xw_main, w) != 0) {
     release_watch(w);
     return 0;
@@ -347,4 +482,105 @@ void xw_stop(void *watch) {
   write(w->wake[1], &c, 1);
   pthread_join(w->thread, 0);
   release_watch(w);
+}
+
+/* Can `pid` be in a watched tree? 1 or 0 (every pid once events were lost, or with no filter). */
+int xw_watched(void *watch, unsigned int pid) {
+  return is_watched((struct xw *)watch, pid);
+}
+
+/* Can the process whose exec happened at `ms` (CLOCK_MONOTONIC) be in a watched tree? 0 only when the
+ * thread has handled that exec (or a later one of the pid) and does not watch the pid; 1 otherwise,
+ * also while the thread has not got to it yet. The judged entry is read before the bit (see handle). */
+int xw_may_watch(void *watch, unsigned int pid, double ms, double slack_ms) {
+  struct xw *w = (struct xw *)watch;
+  struct xw_judged *j;
+  double seen;
+  unsigned int who;
+  if (!w->judged) return 1;
+  j = &w->judged[pid % JUDGED];
+  who = j->pid;
+  seen = (double)j->ns / 1e6;
+  if (j->pid != who) return 1; /* being rewritten */
+  if (is_watched(w, pid)) return 1;
+  return !(who == pid && seen >= ms - slack_ms);
+}
+
+/* Read the forks queued now, so xw_watched() knows every process forked before this call. */
+void xw_sync(void *watch) {
+  struct xw *w = (struct xw *)watch;
+  if (w->forks < 0) return;
+  pthread_mutex_lock(w->fork_mutex);
+  drain_forks(w);
+  pthread_mutex_unlock(w->fork_mutex);
+}
+
+/* Does the recorder need this connector message (daemon runs, threads not wanted)? Proc events of
+ * threads, and of processes outside every watched tree that the thread has judged, it does not. */
+static int needed(struct xw *w, const unsigned char *m, unsigned int len) {
+  unsigned int what, pid, tgid;
+  unsigned long long ns;
+  struct xw_judged *j;
+  if (len < 60 || (u32_at(m + 4) & 0xffff) != NLMSG_DONE || u32_at(m + 16) != 1 || u32_at(m + 20) != 1)
+    return 1;
+  what = u32_at(m + 36);
+  memcpy(&ns, m + 44, 8);
+  if (what == PROC_EVENT_FORK) {
+    if (len < 68) return 1;
+    pid = u32_at(m + 60);
+    tgid = u32_at(m + 64);
+    return pid == tgid && (is_watched(w, u32_at(m + 56)) || is_watched(w, tgid));
+  }
+  pid = u32_at(m + 52);
+  tgid = u32_at(m + 56);
+  if (what == PROC_EVENT_EXEC) {
+    if (pid != tgid) return 0;
+    if (is_watched(w, tgid)) return 1;
+    j = &w->judged[tgid % JUDGED];
+    return !(j->pid == tgid && j->ns >= ns); /* not judged yet: the recorder decides */
+  }
+  if (what == PROC_EVENT_EXIT) {
+    if (pid != tgid) return 0;
+    /* an exit after the last exec the thread handled may end a process it has not judged yet */
+    return is_watched(w, tgid) || w->done_ns < ns;
+  }
+  return 1;
+}
+
+/* Copy into out[] the messages of a drained proc-connector buffer (back-to-back, 4-byte aligned) that
+ * the recorder needs. Each CPU numbers its messages (cn_msg.seq) and the caller counts a jump as loss:
+ * so the sequence number of every message kept is lowered by the number of messages of that CPU
+ * dropped here so far, and only what the kernel dropped still shows as a jump. out needs n + 4 bytes.
+ * Forks queued now are read first. Without a filter everything is copied as is; once events were
+ * lost, everything is copied (still renumbered). Returns the bytes written. */
+int xw_compact(void *watch, const unsigned char *buf, int n, unsigned char *out) {
+  struct xw *w = (struct xw *)watch;
+  int at = 0, o = 0;
+  if (!w->judged) {
+    memcpy(out, buf, (size_t)n);
+    return n;
+  }
+  pthread_mutex_lock(w->fork_mutex);
+  if (w->forks >= 0) drain_forks(w);
+  while (n - at >= 16) {
+    unsigned int len = u32_at(buf + at);
+    int size = (int)((len + 3) & ~3u);
+    int proc = len >= 44 && (u32_at(buf + at + 4) & 0xffff) == NLMSG_DONE && u32_at(buf + at + 16) == 1 &&
+               u32_at(buf + at + 20) == 1;
+    unsigned int cpu = proc ? u32_at(buf + at + 40) : MAX_CPUS;
+    if (len < 16 || len > (unsigned int)(n - at)) break;
+    if (cpu < MAX_CPUS && !w->all && !needed(w, buf + at, len)) {
+      w->dropped[cpu]++;
+    } else {
+      memcpy(out + o, buf + at, (size_t)len);
+      if (cpu < MAX_CPUS) {
+        unsigned int seq = u32_at(buf + at + 24) - w->dropped[cpu];
+        memcpy(out + o + 24, &seq, 4);
+      }
+      o += size;
+    }
+    at += size;
+  }
+  pthread_mutex_unlock(w->fork_mutex);
+  return o;
 }

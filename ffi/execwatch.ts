@@ -7,9 +7,13 @@ import { embeddedC } from "./_cc.ts";
 import source from "./execwatch.c" with { type: "text" };
 
 const symbols = {
-  xw_start: { args: ["i32", "i32", "u32", "i32"], returns: "ptr" },
+  xw_start: { args: ["i32", "i32", "u32", "i32", "ptr", "i32"], returns: "ptr" },
   xw_take: { args: ["ptr", "ptr", "i32"], returns: "i32" },
   xw_stop: { args: ["ptr"], returns: "void" },
+  xw_watched: { args: ["ptr", "u32"], returns: "i32" },
+  xw_may_watch: { args: ["ptr", "u32", "f64", "f64"], returns: "i32" },
+  xw_sync: { args: ["ptr"], returns: "void" },
+  xw_compact: { args: ["ptr", "ptr", "i32", "ptr"], returns: "i32" },
 } as const;
 
 const compile = embeddedC("execwatch.c", source, symbols, "the native exec watcher");
@@ -28,6 +32,21 @@ export interface SeenExec {
   cwd?: string;
 }
 
+/**
+ * Names an exec must show (basename of argv[0] or argv[1], or its comm) for the thread to watch it:
+ * equal to one of `is`, or containing one of `contains`.
+ */
+export interface NameFilter {
+  is: readonly string[];
+  contains: readonly string[];
+}
+
+/** '=' or '~', the name, NUL; repeated (ffi/execwatch.c). */
+function encodeFilter(f: NameFilter): Uint8Array {
+  const parts = [...f.is.map((n) => `=${n}\0`), ...f.contains.map((n) => `~${n}\0`)];
+  return Buffer.from(`${parts.join("")}\0`, "utf8");
+}
+
 /** the C side's cap on argv bytes read per exec (ARGV_CAP in execwatch.c) */
 export const ARGV_CAP_BYTES = 65_536;
 /** header of a record in the ring: u32 tgid, u32 argv kept, u32 argv full, u16 cwd, u16 0, f64 ms */
@@ -37,16 +56,57 @@ const RING_BYTES = 2 << 20;
 
 export class NativeExecWatch {
   private readonly out = new Uint8Array(RING_BYTES);
+  private compacted = new Uint8Array(0);
   private handle: Pointer | null;
 
   /**
    * Start the thread: `execFd` and `forkFd` are subscribed proc-connector sockets kept open until
-   * stop(); root 0 watches every process (forkFd unused).
+   * stop(); root 0 watches every process (forkFd unused), or with a name `filter` only the processes
+   * whose exec passes it and their descendants (forkFd needed).
    */
-  constructor(execFd: number, forkFd: number, root: number) {
+  constructor(execFd: number, forkFd: number, root: number, filter?: NameFilter) {
     if (process.platform !== "linux") throw new Error("the exec watcher exists only on Linux");
-    this.handle = compile().xw_start(execFd, forkFd, root, RING_BYTES) as Pointer | null;
+    const f = filter ? encodeFilter(filter) : new Uint8Array(1);
+    this.handle = compile().xw_start(
+      execFd,
+      forkFd,
+      root,
+      RING_BYTES,
+      ptr(f),
+      filter ? f.length : 0,
+    ) as Pointer | null;
     if (!this.handle) throw new Error("the exec watcher thread did not start");
+  }
+
+  /** Can `pid` be in a watched tree (as of the events the thread has handled)? */
+  watched(pid: number): boolean {
+    // `| 0`: bun:ffi passed a pid held as a double (one from DataView.getUint32) wrongly as u32
+    return !this.handle || compile().xw_watched(this.handle, pid | 0) !== 0;
+  }
+
+  /**
+   * Can the process that exec'd at `monoMs` (CLOCK_MONOTONIC) be in a watched tree? False only when
+   * the thread has handled that exec (its time within `slackMs`) and did not watch the process.
+   */
+  mayWatch(pid: number, monoMs: number, slackMs: number): boolean {
+    return !this.handle || compile().xw_may_watch(this.handle, pid | 0, monoMs, slackMs) !== 0;
+  }
+
+  /**
+   * The messages of a drained proc-connector buffer that a recorder of the watched trees needs (no
+   * thread events), renumbered per CPU so that only what the kernel dropped shows as a sequence gap
+   * (ffi/execwatch.c xw_compact). Returns a view of an internal buffer, valid until the next call.
+   */
+  compact(buf: Uint8Array): Uint8Array {
+    if (!this.handle || !buf.byteLength) return buf;
+    if (this.compacted.byteLength < buf.byteLength + 4) this.compacted = new Uint8Array(buf.byteLength + 4);
+    const n = compile().xw_compact(this.handle, ptr(buf), buf.byteLength, ptr(this.compacted));
+    return this.compacted.subarray(0, n);
+  }
+
+  /** Handle the forks queued now: watched() then knows every process forked before this call. */
+  sync(): void {
+    if (this.handle) compile().xw_sync(this.handle);
   }
 
   /** Everything seen since the last call, oldest first; argv and cwd bytes decoded by `decode`. */

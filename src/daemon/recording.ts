@@ -10,6 +10,7 @@ import { Sampler } from "../observe/sampler.ts";
 import { openSources } from "../observe/sources.ts";
 import type { CaptureMode, CaptureSource } from "../observe/types.ts";
 import { loadRules, matchProcess } from "../rules/index.ts";
+import { nameFilter } from "../rules/prefilter.ts";
 import { StoreWriter, createRun, finishRun, openStore } from "../store/index.ts";
 import { log } from "./log.ts";
 import type { RunInfo } from "./state.ts";
@@ -44,11 +45,18 @@ export class DaemonRecording {
     let sources: CaptureSource[] = [];
     const recorder = new Recorder(writer, NO_ROOT, {
       adopt: (argv, comm) => matchProcess(rules, { argv, comm }) !== undefined,
+      // execs the watcher's name filter dropped: no rule can match them, no /proc read
+      mayAdopt: (pid, at) => watcher?.mayWatch(pid, at) ?? true,
       execArgv: (pid) => watcher?.lookup(pid),
       sync: () => {
         for (const s of sources) s.sync?.();
       },
     });
+    // exit records of processes outside every watched tree are dropped before any work
+    const keep = () => {
+      const watched = watcher?.watchedNow();
+      return watched && ((tgid: number, ppid: number) => watched(tgid) || watched(ppid));
+    };
     // a failure while recording is logged, never fatal to the daemon
     const guard =
       <T>(f: (x: T) => void) =>
@@ -65,12 +73,17 @@ export class DaemonRecording {
         s.onEvent(guard(recorder.onEvent));
         s.onExitFigures?.(guard(recorder.onExitFigures));
       },
-      { connector: { pollMs: 100 }, taskstats: { pollMs: 100 } },
+      {
+        // connector messages about processes outside every watched tree are dropped natively
+        connector: { pollMs: 100, filter: (buf) => watcher?.compact(buf) ?? buf },
+        taskstats: { pollMs: 100, filter: keep },
+      },
     );
     sources = opened.sources;
     // argv of short processes below an adopted one: nothing is in a tree until a rule adopts it, so
-    // the watcher reads every exec on the host (kept for seconds, then forgotten)
-    if (opened.mode.startsWith("connector")) watcher = ExecWatcher.start(0);
+    // the watcher reads every exec on the host, and keeps those whose names a rule can match (and
+    // their descendants'); without a name filter (a rule that matches on arguments only) it keeps all
+    if (opened.mode.startsWith("connector")) watcher = ExecWatcher.start(0, nameFilter(rules));
     createRun(db, {
       id: run.id,
       name: run.name,

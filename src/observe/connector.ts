@@ -38,6 +38,11 @@ export interface ConnectorOptions {
   threads?: boolean;
   /** how long start() waits for the kernel's ACK; default 1000 ms */
   ackTimeoutMs?: number;
+  /**
+   * Applied to each drained buffer before it is parsed (daemon runs: the exec watcher's compact(),
+   * which drops what no watched tree needs but keeps every sequence number). Default: none.
+   */
+  filter?: (buf: Uint8Array) => Uint8Array;
   /** every numbered message received (threads, ACKs and other event types too): for loss audits */
   onMessage?: (cpu: number, seq: number) => void;
 }
@@ -157,6 +162,7 @@ export class ConnectorSource implements CaptureSource {
         return true;
       }
       if (buf.byteLength === 0) return round > 0;
+      if (this.opts.filter) buf = this.opts.filter(buf);
       this.parse(buf, realMinusMonoMs());
     }
     return true;

@@ -4,7 +4,7 @@
  * the moment a watched process execs; the recorder asks here when /proc no longer has the process.
  * Optional: when it cannot start (not root, no connector, no compiler), the recorder works as before.
  */
-import { NativeExecWatch, type SeenExec } from "../../ffi/execwatch.ts";
+import { type NameFilter, NativeExecWatch, type SeenExec } from "../../ffi/execwatch.ts";
 import { monotonicNs, NETLINK_CONNECTOR, NetlinkSocket } from "../../ffi/netlink.ts";
 import { connectorControl, PROC_CN_MCAST_IGNORE, PROC_CN_MCAST_LISTEN } from "./_netlink-parse.ts";
 import { decodeLossless } from "../core/lossless.ts";
@@ -20,36 +20,56 @@ export interface ExecArgv {
   cwd?: string;
 }
 
+export type { NameFilter } from "../../ffi/execwatch.ts";
+
 /** how long an exec stays answerable (the recorder asks within a drain interval, 100 ms as root) */
 const KEEP_MS = 30_000;
+/** most execs remembered at once (the oldest go first): bounds memory whatever the exec rate */
+export const SEEN_CAP = 4096;
+/**
+ * The connector's time of an exec and the watcher's, both from one kernel timestamp, differ only by
+ * their conversions to the wall clock (µs; clock slew over a drain interval stays below this). Two
+ * execs of one process are further apart than this (an exec takes longer).
+ */
+const SAME_EXEC_SLACK_MS = 0.05;
+/** how long a reading of the clocks' offset is used (slew ≤ 0.05 % moves it ≤ 5 µs meanwhile) */
+const OFFSET_MS = 10;
 const PULL_MS = 250;
 const RCVBUF = 8 << 20;
 
 export class ExecWatcher {
   private readonly seen = new Map<number, ExecArgv>();
+  /** wall-clock ms minus CLOCK_MONOTONIC ms, read at performance.now() = offsetAt */
+  private offset = 0;
+  private offsetAt = Number.NEGATIVE_INFINITY;
   /** empties the native ring even when nobody asks (watching the whole host, it fills on its own) */
   private readonly timer = setInterval(() => this.pull(), PULL_MS);
 
   private constructor(
     private readonly socks: NetlinkSocket[],
     private readonly native: NativeExecWatch,
+    private readonly cap: number,
   ) {
     this.timer.unref?.();
   }
 
-  /** Watch the tree below `root` (0: every process on the host); undefined when it cannot start. */
-  static start(root: number): ExecWatcher | undefined {
+  /**
+   * Watch the tree below `root` (0: every process on the host; with `filter`, only processes whose
+   * exec passes it and their descendants); undefined when it cannot start. `cap`: most execs kept.
+   */
+  static start(root: number, filter?: NameFilter, cap = SEEN_CAP): ExecWatcher | undefined {
     if (process.platform !== "linux" || process.env.TRACER_NO_EXEC_WATCH === "1") return undefined;
     const socks: NetlinkSocket[] = [];
     try {
       // one for execs (they wake the thread), one for forks (read on each exec, to follow the tree)
-      for (let i = 0; i < (root ? 2 : 1); i++) {
+      for (let i = 0; i < (root || filter ? 2 : 1); i++) {
         const sock = NetlinkSocket.open(NETLINK_CONNECTOR, 1);
         socks.push(sock);
         sock.setReceiveBuffer(RCVBUF);
         sock.send(connectorControl(PROC_CN_MCAST_LISTEN, 0));
       }
-      return new ExecWatcher(socks, new NativeExecWatch(socks[0]!.fd, socks[1]?.fd ?? -1, root));
+      const native = new NativeExecWatch(socks[0]!.fd, socks[1]?.fd ?? -1, root, filter);
+      return new ExecWatcher(socks, native, cap);
     } catch {
       for (const s of socks) s.close();
       return undefined;
@@ -60,6 +80,39 @@ export class ExecWatcher {
   lookup(pid: number): ExecArgv | undefined {
     this.pull();
     return this.seen.get(pid);
+  }
+
+  /** execs remembered now (at most the cap) */
+  get size(): number {
+    return this.seen.size;
+  }
+
+  /**
+   * Can the process that exec'd at `at` (epoch ms, the connector's time of that exec) be in a
+   * watched tree? False only when the thread has handled that exec and did not watch the pid.
+   */
+  mayWatch(pid: number, at: number): boolean {
+    // the clocks' offset moves only with clock slew: read it again every OFFSET_MS, not per exec
+    const now = performance.now();
+    if (now - this.offsetAt > OFFSET_MS) {
+      this.offset = performance.timeOrigin + now - monotonicNs() / 1e6;
+      this.offsetAt = now;
+    }
+    return this.native.mayWatch(pid, at - this.offset, SAME_EXEC_SLACK_MS);
+  }
+
+  /**
+   * Of a drained proc-connector buffer, the messages about watched trees (threads dropped), renumbered
+   * so that loss counting sees only what the kernel dropped. For ConnectorOptions.filter.
+   */
+  compact(buf: Uint8Array): Uint8Array {
+    return this.native.compact(buf);
+  }
+
+  /** Watched trees as of now: every process forked before this call is known. */
+  watchedNow(): (pid: number) => boolean {
+    this.native.sync();
+    return (pid) => this.native.watched(pid);
   }
 
   stop(): void {
@@ -91,9 +144,11 @@ export class ExecWatcher {
       });
     }
     const old = Date.now() - KEEP_MS;
+    let over = this.seen.size - this.cap;
     for (const [pid, e] of this.seen) {
-      if (e.at >= old) break;
+      if (e.at >= old && over <= 0) break;
       this.seen.delete(pid);
+      over--;
     }
   }
 }

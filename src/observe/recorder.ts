@@ -38,6 +38,12 @@ export interface RecorderOptions {
    */
   adopt?: (argv: string[], comm: string | undefined) => boolean;
   /**
+   * Daemon mode, a cheap test before `adopt`: false when the process that exec'd at `at` cannot be
+   * adopted nor be below an adopted one (the exec watcher's name filter, ./execwatch.ts); such an
+   * exec costs no /proc read.
+   */
+  mayAdopt?: (pid: number, at: number) => boolean;
+  /**
    * What a process's latest exec ran, read the moment it happened (the exec watcher, ./execwatch.ts).
    * Used instead of /proc when it is that very exec, and when /proc no longer holds the process.
    */
@@ -217,6 +223,7 @@ export class Recorder {
     if (!t) {
       // missed the fork (loss, or a source that only reports execs): adopt it if its parent is ours,
       // or (daemon mode) if what it runs is something we were asked to record
+      if (this.opts.mayAdopt && !this.opts.mayAdopt(pid, at)) return;
       const st = readStat(pid);
       if (!st) return;
       if (!this.tracks.scope(st.ppid)) {

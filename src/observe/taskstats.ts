@@ -44,6 +44,11 @@ export interface TaskstatsOptions {
   pollMs?: number;
   /** longest drain interval when idle, ms; default 50 */
   idlePollMs?: number;
+  /**
+   * Called once per drain; the test it returns keeps a record (by its tgid and parent) or drops it
+   * before any other work (daemon runs: processes outside every watched tree). Default: keep all.
+   */
+  filter?: () => ((tgid: number, ppid: number) => boolean) | undefined;
 }
 
 /** Live threads of a group right now (/proc/PID/task's link count is 2 + threads); 0 once reaped. */
@@ -150,6 +155,20 @@ function sum(tgid: number, g: Group): ExitFigures {
   return f;
 }
 
+/**
+ * tgid and parent of an exit record in the kernel's usual layout (genl header, AGGR_PID { PID, STATS }),
+ * read in place so a filter can drop it before it is decoded; undefined for any other shape.
+ */
+function peekIds(buf: Uint8Array, m: NlMsg): { tgid: number; ppid: number } | undefined {
+  if (m.len < 36 + 372) return undefined;
+  const dv = new DataView(buf.buffer, buf.byteOffset + m.off, m.len);
+  if ((dv.getUint16(22, true) & 0x3fff) !== 4 || (dv.getUint16(26, true) & 0x3fff) !== 1) return undefined;
+  if ((dv.getUint16(34, true) & 0x3fff) !== 3 || dv.getUint16(32, true) < 4 + 372) return undefined;
+  if (dv.getUint16(36, true) < 12) return undefined; // struct version: ac_tgid from 12 on
+  const pid = dv.getUint32(36 + 128, true);
+  return { tgid: dv.getUint32(36 + 368, true) || pid, ppid: dv.getUint32(36 + 132, true) };
+}
+
 /** The CPU list every listener registers for: all possible CPUs ("0-N"). */
 function possibleCpus(): string {
   try {
@@ -216,6 +235,7 @@ export class TaskstatsSource implements CaptureSource {
   private readonly out = new _Emitter<CaptureEvent>();
   private readonly figures: ((f: ExitFigures) => void)[] = [];
   private readonly sums = new TgidSums();
+  private keep: ((tgid: number, ppid: number) => boolean) | undefined;
   /** per-thread records received */
   records = 0;
   /** effective receive buffer, bytes (as the kernel reports it, doubled) */
@@ -290,6 +310,8 @@ export class TaskstatsSource implements CaptureSource {
       }
       if (buf.byteLength === 0) break;
       got = true;
+      // after the drain: the filter then knows every process these records are about
+      this.keep = this.opts.filter?.();
       for (const m of messages(buf)) this.handle(buf, m);
     }
     this.emit(this.sums.flush());
@@ -302,9 +324,15 @@ export class TaskstatsSource implements CaptureSource {
       this.out.emit({ type: "loss", at: Date.now(), count: 1, reason });
       return;
     }
+    const ids = this.keep && peekIds(buf, m);
+    if (ids && !this.keep?.(ids.tgid, ids.ppid)) {
+      this.records++;
+      return;
+    }
     const r = decodeTaskstats(buf, m, this.family);
     if (!r) return;
     this.records++;
+    if (this.keep && !ids && !this.keep(r.rec.tgid, r.rec.ppid)) return;
     this.sums.add(r.rec, r.groupDead, r.group);
   }
 

@@ -63,7 +63,7 @@ class FileParser {
     if (!build) return void this.problem(line, k, `unknown key${suggest(k)}`);
     const test = build(v);
     if (typeof test === "string") return void this.problem(line, k, test);
-    return { kind: "test", key: k, test };
+    return { kind: "test", key: k, test, value: v };
   }
 
   rule(entry: unknown, index: number, line: number): Rule | undefined {

@@ -12,7 +12,7 @@ export type Condition =
   | { kind: "and"; all: Condition[] }
   | { kind: "or"; any: Condition[] }
   | { kind: "not"; cond: Condition }
-  | { kind: "test"; key: string; test: (v: View) => boolean };
+  | { kind: "test"; key: string; test: (v: View) => boolean; value?: unknown };
 
 /** Derived, cached views of a process used by the condition tests and the display templates. */
 export interface View {

@@ -1,0 +1,115 @@
+/**
+ * The exec watcher host-wide (daemon runs): its native name filter keeps the execs a rule can match
+ * and their descendants' and judges the rest without JavaScript; what it remembers is capped.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { chmodSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ConnectorSource } from "../../src/observe/connector.ts";
+import { ExecWatcher } from "../../src/observe/execwatch.ts";
+import type { CaptureEvent } from "../../src/observe/types.ts";
+import { cleanupTemp, tempDir } from "../helpers/harness.ts";
+
+const probe = ExecWatcher.start(0);
+probe?.stop();
+const why = "needs the proc connector (root) and TinyCC";
+if (!probe) console.warn(`skipping exec watcher tests: ${why}`);
+afterAll(cleanupTemp);
+
+const dir = tempDir();
+const tool = join(dir, "fakealign");
+// a matched script: its forked child sleeps (no exec of its own name), then an exec'd child
+writeFileSync(tool, "#!/bin/sh\n/bin/sleep 0.05\nexit 0\n");
+chmodSync(tool, 0o755);
+
+test.skipIf(!probe)("the name filter keeps matched execs and their children, judges the rest", async () => {
+  const w = ExecWatcher.start(0, { is: ["fakealign"], contains: [] })!;
+  const c = new ConnectorSource({ pollMs: 20 });
+  const events: CaptureEvent[] = [];
+  c.onEvent((e) => events.push(e));
+  await c.start();
+  try {
+    const matched = Bun.spawn([tool, "mem"], { stdio: ["ignore", "ignore", "ignore"] });
+    const unrelated = Bun.spawn(["/bin/sleep", "0.01"], { stdio: ["ignore", "ignore", "ignore"] });
+    await Promise.all([matched.exited, unrelated.exited]);
+    await Bun.sleep(200);
+    const execAt = (pid: number) =>
+      events.find((e): e is Extract<CaptureEvent, { type: "exec" }> => e.type === "exec" && e.tgid === pid)
+        ?.at;
+    const child = events.find((e) => e.type === "fork" && e.ptgid === matched.pid);
+    expect(child).toBeDefined();
+    expect(w.lookup(matched.pid)?.argv).toEqual(["/bin/sh", tool, "mem"]);
+    expect(w.lookup(child!.type === "fork" ? child!.tgid : 0)?.argv).toEqual(["/bin/sleep", "0.05"]);
+    expect(w.lookup(unrelated.pid)).toBeUndefined();
+    expect(w.mayWatch(matched.pid, execAt(matched.pid)!)).toBe(true);
+    // the thread handled the unrelated exec and did not watch it: no JavaScript work for it
+    expect(w.mayWatch(unrelated.pid, execAt(unrelated.pid)!)).toBe(false);
+    // an exec it has not handled yet (a time after everything so far) is never judged unwatched
+    expect(w.mayWatch(unrelated.pid, Date.now() + 60_000)).toBe(true);
+  } finally {
+    await c.stop();
+    w.stop();
+  }
+});
+
+test.skipIf(!probe)("what the watcher remembers never exceeds its cap, whatever the exec rate", async () => {
+  const cap = 50;
+  const w = ExecWatcher.start(0, undefined, cap)!; // no filter: every exec on the host is read
+  try {
+    let last = 0;
+    for (let i = 0; i < 300; i++) {
+      last = Bun.spawnSync(["/bin/true"]).pid;
+      if (i % 20 === 0) w.lookup(0); // the pulls a recorder makes while execs flow
+      expect(w.size).toBeLessThanOrEqual(cap);
+    }
+    await Bun.sleep(50);
+    expect(w.lookup(last)?.argv).toEqual(["/bin/true"]); // the newest are the ones kept
+    expect(w.size).toBeLessThanOrEqual(cap);
+    expect(w.size).toBeGreaterThan(cap / 2);
+  } finally {
+    w.stop();
+  }
+});
+
+test.skipIf(!probe)(
+  "compact() drops unrelated connector events but no sequence number: no false loss",
+  async () => {
+    const w = ExecWatcher.start(0, { is: ["fakealign"], contains: [] })!;
+    const full = new ConnectorSource({ pollMs: 20 });
+    const filtered = new ConnectorSource({ pollMs: 20, filter: (b) => w.compact(b) });
+    const all: CaptureEvent[] = [];
+    const kept: CaptureEvent[] = [];
+    full.onEvent((e) => all.push(e));
+    filtered.onEvent((e) => kept.push(e));
+    await full.start();
+    await filtered.start();
+    try {
+      const unrelated: number[] = [];
+      for (let i = 0; i < 200; i++) unrelated.push(Bun.spawnSync(["/bin/true"]).pid);
+      const matched = Bun.spawn([tool, "mem"], { stdio: ["ignore", "ignore", "ignore"] });
+      await matched.exited;
+      for (let i = 0; i < 200; i++) unrelated.push(Bun.spawnSync(["/bin/true"]).pid);
+      await Bun.sleep(200);
+    } finally {
+      await filtered.stop();
+      await full.stop();
+      w.stop();
+    }
+    const mine = (list: CaptureEvent[], pids: Set<number>) =>
+      list.filter((e) => e.type !== "loss" && pids.has(e.tgid)).length;
+    const u = new Set(
+      all.filter((e) => e.type === "exec" && e.tgid !== undefined).map((e) => (e as { tgid: number }).tgid),
+    );
+    expect(all.length).toBeGreaterThan(kept.length + 400);
+    expect(full.stats().lost).toBe(0);
+    expect(filtered.stats().lost).toBe(0); // every dropped message's sequence number was still seen
+    expect(kept.some((e) => e.type === "loss")).toBe(false);
+    // the matched script: its fork, exec and exit, and its child's, all kept
+    const tree = new Set<number>();
+    for (const e of all)
+      if (e.type === "exec" && kept.some((k) => k.type === "exec" && k.tgid === e.tgid)) tree.add(e.tgid);
+    expect(tree.size).toBeGreaterThanOrEqual(2);
+    for (const pid of tree) expect(mine(kept, new Set([pid]))).toBe(mine(all, new Set([pid])));
+    void u;
+  },
+);
