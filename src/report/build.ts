@@ -14,6 +14,8 @@ export interface ReportInput {
 
 export function totals(i: ReportInput): Totals {
   const sum = (f: (p: StepProcess) => number | null) => i.processes.reduce((a, p) => a + (f(p) ?? 0), 0);
+  const none = (f: (p: StepProcess) => number | null) =>
+    i.processes.reduce((a, p) => a + (f(p) === null ? 1 : 0), 0);
   const wallMs = i.run.endedAt === null ? null : i.run.endedAt - i.run.startedAt;
   const price = i.pricePerHour ?? null;
   return {
@@ -24,6 +26,14 @@ export function totals(i: ReportInput): Totals {
     writeBytes: sum((p) => p.writeBytes),
     rchar: sum((p) => p.rchar),
     wchar: sum((p) => p.wchar),
+    unknown: {
+      cpu: none((p) => p.userUs),
+      peakRss: none((p) => p.peakRssKb),
+      readBytes: none((p) => p.readBytes),
+      writeBytes: none((p) => p.writeBytes),
+      rchar: none((p) => p.rchar),
+      wchar: none((p) => p.wchar),
+    },
     processes: i.processes.length,
     steps: i.steps.length,
     failedSteps: i.steps.filter((s) => s.failed).length,

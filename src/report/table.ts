@@ -1,5 +1,6 @@
 /** The TTY table: the run header, the totals line, one row per step. */
-import { bytes, exitText, runHeader, seconds, writeTable } from "../run/format.ts";
+import { bytes, cpuText, exitText, runHeader, seconds, writeTable } from "../run/format.ts";
+import { stepLabels } from "./_labels.ts";
 import type { Report } from "./types.ts";
 
 /**
@@ -11,13 +12,34 @@ export function peakText(p: { peakRssKb: number; peakRssUpperKb: number; peakRss
   return p.peakRssExact ? seen : `${seen}–${bytes(p.peakRssUpperKb * 1024)}`;
 }
 
+/**
+ * A sum over processes some of which have the figure unknown: "-" when none has it, "≥X" when some
+ * lack it (the sum is a lower bound), the sum itself when all have it. Unknown is never shown as 0.
+ */
+export function sumText(
+  value: number,
+  unknown: number,
+  processes: number,
+  fmt: (n: number) => string,
+): string {
+  if (processes > 0 && unknown >= processes) return "-";
+  return unknown > 0 ? `≥${fmt(value)}` : fmt(value);
+}
+
 export function totalsLines(r: Report): string[] {
   const t = r.totals;
-  const peak = t.peakRssExact
-    ? bytes(t.peakRssKb * 1024)
-    : `${bytes(t.peakRssKb * 1024)} sampled, at most ${bytes(t.peakRssUpperKb * 1024)}`;
+  const u = t.unknown;
+  const n = t.processes;
+  const b = (v: number, k: number) => sumText(v, k, n, bytes);
+  const peak =
+    n > 0 && u.peakRss >= n && t.peakRssKb === 0
+      ? "-"
+      : t.peakRssExact
+        ? b(t.peakRssKb * 1024, u.peakRss)
+        : `${bytes(t.peakRssKb * 1024)} sampled, at most ${bytes(t.peakRssUpperKb * 1024)}`;
+  const cpu = sumText(Math.round(t.cpuHours * 3.6e9), u.cpu, n, cpuText);
   const lines = [
-    `totals    wall ${t.wallMs === null ? "-" : seconds(t.wallMs * 1000)}, CPU ${t.cpuHours.toFixed(4)} h, peak memory ${peak}, read ${bytes(t.readBytes)}, written ${bytes(t.writeBytes)}`,
+    `totals    wall ${t.wallMs === null ? "-" : seconds(t.wallMs * 1000)}, CPU ${cpu}, peak memory ${peak}, read ${b(t.rchar, u.rchar)} (disk ${b(t.readBytes, u.readBytes)}), written ${b(t.wchar, u.wchar)} (disk ${b(t.writeBytes, u.writeBytes)})`,
     `steps     ${t.steps} (${t.failedSteps} failed) from ${t.processes} processes`,
   ];
   if (t.cost !== null)
@@ -26,6 +48,7 @@ export function totalsLines(r: Report): string[] {
 }
 
 export function renderTable(r: Report): string {
+  const labels = stepLabels(r.steps);
   const stepRow = (i: number) => {
     const s = r.steps[i]!;
     return [
@@ -35,18 +58,33 @@ export function renderTable(r: Report): string {
       s.failed
         ? `FAILED ${exitText(s.exitCode, s.signal, s.oomKilled)}`
         : exitText(s.exitCode, s.signal, s.oomKilled),
-      seconds(s.cpuUs),
+      cpuText(s.cpuUs),
       peakText(s),
+      bytes(s.rchar),
+      bytes(s.wchar),
       bytes(s.readBytes),
       bytes(s.writeBytes),
       String(s.processIds.length),
-      s.name,
+      labels[i]!,
     ];
   };
-  const head = ["#", "START", "WALL", "EXIT", "CPU", "PEAK RSS", "READ", "WRITE", "PROCS", "STEP"];
+  const head = [
+    "#",
+    "START",
+    "WALL",
+    "EXIT",
+    "CPU",
+    "PEAK RSS",
+    "READ",
+    "WRITE",
+    "DISK READ",
+    "DISK WRITE",
+    "PROCS",
+    "STEP",
+  ];
   const parts: string[] = [];
   if (r.steps.length)
-    writeTable(head, r.steps.length, stepRow, new Set([0, 1, 2, 4, 5, 6, 7, 8]), (c) => parts.push(c));
+    writeTable(head, r.steps.length, stepRow, new Set([0, 1, 2, 4, 5, 6, 7, 8, 9, 10]), (c) => parts.push(c));
   else parts.push("no steps recognized (tracer rules test -- CMD shows why; see docs/RULES.md)\n");
   if (r.steps.some((s) => !s.peakRssExact))
     parts.push(

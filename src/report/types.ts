@@ -17,6 +17,15 @@ export interface Totals {
   writeBytes: number;
   rchar: number;
   wchar: number;
+  /** how many processes have each figure unknown (not recorded): a sum over them is a lower bound */
+  unknown: {
+    cpu: number;
+    peakRss: number;
+    readBytes: number;
+    writeBytes: number;
+    rchar: number;
+    wchar: number;
+  };
   processes: number;
   steps: number;
   failedSteps: number;

@@ -13,7 +13,8 @@ import { decodeLossless, encodeLossless } from "../../src/core/lossless.ts";
 import { sanitize, sanitizeLines } from "../../src/core/sanitize.ts";
 import { csvField } from "../../src/report/csv.ts";
 import { NEXTFLOW_COLUMNS, buildReport, renderReport } from "../../src/report/index.ts";
-import { processTable, runHeader, runsTable, summaryLine } from "../../src/run/format.ts";
+import { runHeader, runsTable, summaryLine } from "../../src/run/format.ts";
+import { processTable } from "../../src/run/proctable.ts";
 import type { Step, StepProcess } from "../../src/steps/index.ts";
 import {
   StoreWriter,
