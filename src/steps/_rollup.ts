@@ -85,6 +85,7 @@ export function rollUp(root: StepProcess, procs: StepProcess[], samples: RssSamp
   let wchar = 0;
   let readBytes = 0;
   let writeBytes = 0;
+  let longestUs = 0;
   const processIds = new Array<number>(procs.length);
   for (let i = 0; i < procs.length; i++) {
     const p = procs[i]!;
@@ -92,6 +93,7 @@ export function rollUp(root: StepProcess, procs: StepProcess[], samples: RssSamp
     if (p.startedAt !== null && p.startedAt < firstStart) firstStart = p.startedAt;
     if (p.endedAt !== null && p.endedAt > lastEnd) lastEnd = p.endedAt;
     if (p.oomKilled) oomKilled = true;
+    if (p.durationUs && p.durationUs > longestUs) longestUs = p.durationUs;
     cpuUs += (p.userUs ?? 0) + (p.systemUs ?? 0);
     rchar += p.rchar ?? 0;
     wchar += p.wchar ?? 0;
@@ -107,7 +109,9 @@ export function rollUp(root: StepProcess, procs: StepProcess[], samples: RssSamp
     processIds,
     startedAt,
     endedAt,
-    durationMs: endedAt === null ? null : endedAt - startedAt,
+    // never shorter than one of its processes' exact lifetime (ms timestamps round; a step of one
+    // process showed a shorter wall than that process)
+    durationMs: endedAt === null ? null : Math.max(endedAt - startedAt, longestUs / 1000),
     cpuUs,
     ...peakRss(procs, samples),
     rchar,

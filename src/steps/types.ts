@@ -53,6 +53,8 @@ export interface StepProcess {
   cwd: string | null;
   startedAt: number | null;
   endedAt: number | null;
+  /** exact lifetime (taskstats/wait4), µs: finer than endedAt − startedAt (ms); absent: not known */
+  durationUs?: number | null;
   exitCode: number | null;
   signal: number | null;
   oomKilled: boolean;

@@ -8,7 +8,8 @@ import { buildReport } from "../../src/report/index.ts";
 import { stepLabels } from "../../src/report/_labels.ts";
 import { totalsLines } from "../../src/report/table.ts";
 import { columns, cpuText, fit, runsTable, table } from "../../src/run/format.ts";
-import type { StepProcess } from "../../src/steps/index.ts";
+import { loadRules } from "../../src/rules/index.ts";
+import { type StepProcess, groupSteps } from "../../src/steps/index.ts";
 import type { RunRow } from "../../src/store/index.ts";
 import { cleanupTemp, run } from "../helpers/harness.ts";
 import { PER_STEP, STEPS, recordBigPipeline } from "./_bigpipeline.ts";
@@ -197,6 +198,13 @@ describe("figures", () => {
     const all = totalsLines(report([proc(1), proc(2)]))[0]!;
     expect(all).toContain("CPU 3ms,");
     expect(all).toContain("read 4.0KiB (disk 8.0KiB)");
+  });
+
+  test("a step's wall is never shorter than its only process's exact lifetime", () => {
+    // ms timestamps 1 ms apart, the exact (µs) lifetime 1.9 ms
+    const p = { ...proc(1, { argv: ["sort", "-n", "f"], comm: "sort", endedAt: 1001 }), durationUs: 1900 };
+    const [step] = groupSteps([p], loadRules({ config: false }));
+    expect(step!.durationMs).toBeGreaterThanOrEqual(1.9);
   });
 
   test("CPU reads in ms under a second, seconds under an hour, hours beyond", () => {
