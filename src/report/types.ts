@@ -1,6 +1,7 @@
 /** The report model every format renders: a run, its steps, totals and the host's metrics. */
 import type { Step } from "../steps/index.ts";
 import type { RunRow } from "../store/index.ts";
+import type { StepTop } from "./_top.ts";
 
 /** the run as the store has it */
 export type ReportRun = RunRow;
@@ -41,11 +42,21 @@ export interface SystemPoint {
   memTotalKb: number | null;
 }
 
+/** The run's summed RSS at one sampled instant (ms since the epoch, KiB). */
+export interface MemoryPoint {
+  at: number;
+  rssKb: number;
+}
+
 export interface Report {
   run: ReportRun;
   steps: Step[];
   totals: Totals;
   system: SystemPoint[];
+  /** the run's memory over time (at most MAX_MEMORY_POINTS, each the largest of its span); HTML only */
+  memory?: MemoryPoint[];
+  /** each step's heaviest processes (same index as steps); HTML only */
+  top?: StepTop[];
 }
 
 export const FORMATS = ["table", "json", "csv", "nextflow", "html"] as const;

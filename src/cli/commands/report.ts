@@ -124,7 +124,7 @@ export default defineCommand({
       return;
     }
     // the processes are needed only to build the steps: garbage before the rendering starts
-    const report = loadReport(db, args.run, rules, price);
+    const report = loadReport(db, args.run, rules, price, format === "html");
     const text = renderReport(report, format);
     if (args.output === undefined) return void write(1, text);
     writeReplacing(args.output, text); // never through a symlink or another's hard link (exit 3)
