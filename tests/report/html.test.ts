@@ -113,7 +113,7 @@ test("time ticks are round (0, 200ms, 400ms … / 0, 1s, 2s …), evenly spaced"
   );
   const step = ms[1]!;
   expect(String(step)).toMatch(/^(1|2|5)0*$/);
-  ms.forEach((v, i) => expect(v).toBeCloseTo(i * step, 6));
+  for (const [i, v] of ms.entries()) expect(v).toBeCloseTo(i * step, 6);
 });
 
 test("the memory line is scaled to the run's peak, not the host's total", async () => {
