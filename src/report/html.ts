@@ -85,8 +85,9 @@ function processTree(r: Report, labels: string[]): string {
       const exit = exitText(p.exitCode, p.signal, p.oomKilled);
       return `<li style="margin-left:${t.depth[k]! * 14}px">${esc(String(p.pid))} ${esc(commandLine(p.argv, p.comm, 200))} <span>CPU ${esc(cpu)}, peak ${esc(rss)}, exit ${esc(exit)}</span></li>`;
     });
-    if (t.more) rows.push(`<li class="more">… and ${t.more} more processes</li>`);
-    const head = `${s.index}. ${labels[i]} — ${s.processIds.length} processes, CPU ${cpuText(s.cpuUs)}, peak ${peakText(s)}${s.failed ? `, FAILED ${exitText(s.exitCode, s.signal, s.oomKilled)}` : ""}`;
+    if (t.more)
+      rows.push(`<li class="more">… and ${t.more} more ${t.more === 1 ? "process" : "processes"}</li>`);
+    const head = `${s.index}. ${labels[i]} — ${s.processIds.length} ${s.processIds.length === 1 ? "process" : "processes"}, CPU ${cpuText(s.cpuUs)}, peak ${peakText(s)}${s.failed ? `, FAILED ${exitText(s.exitCode, s.signal, s.oomKilled)}` : ""}`;
     return `<details><summary${s.failed ? ' class="failed"' : ""}>${esc(head)}</summary><ul>${rows.join("")}</ul></details>`;
   });
   const cut =

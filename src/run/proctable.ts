@@ -131,7 +131,7 @@ export function writeProcessTable(
         bytes(s.wchar),
         bytes(s.readBytes),
         bytes(s.writeBytes),
-        `${indent(depth[k]!)}[${opts.labels?.[si] ?? s.name}] ${more ? `(+${more} processes) ` : ""}${cmd}`,
+        `${indent(depth[k]!)}[${opts.labels?.[si] ?? s.name}] ${more ? `(+${more} ${more === 1 ? "process" : "processes"}) ` : ""}${cmd}`,
       ];
     }
     return [
