@@ -9,6 +9,9 @@ export interface StepTop {
   more: number;
 }
 
+/** Steps in the HTML report's process tree at most (every step: --format csv). */
+export const MAX_TREE_STEPS = 300;
+
 const cpu = (p: StepProcess) => (p.userUs ?? 0) + (p.systemUs ?? 0);
 /** depths past this are shown at this depth (a chain can be 100,000 deep) */
 const MAX_DEPTH = 8;
@@ -18,8 +21,12 @@ const MAX_DEPTH = 8;
  * in start order. Linear in the processes plus n per step; keeps references, copies no process.
  */
 export function heaviestByStep(procs: StepProcess[], steps: Step[], n = 6): StepTop[] {
+  // only the processes of these steps are indexed (the report shows the first MAX_TREE_STEPS steps)
+  const wanted = new Set<number>();
+  for (const s of steps) for (const id of s.processIds) wanted.add(id);
   const byId = new Map<number, StepProcess>();
-  for (const p of procs) byId.set(p.id, p);
+  for (const p of procs) if (wanted.has(p.id)) byId.set(p.id, p);
+  wanted.clear();
   return steps.map((s) => {
     const root = byId.get(s.rootId);
     const top: StepProcess[] = [];

@@ -1,7 +1,7 @@
 /** Build a Report from a run's processes (and, when recorded, samples and system metrics). */
 import { peakRss } from "../steps/_rollup.ts";
 import type { RssSamples, Step, StepProcess } from "../steps/index.ts";
-import { heaviestByStep } from "./_top.ts";
+import { MAX_TREE_STEPS, heaviestByStep } from "./_top.ts";
 import type { MemoryPoint, Report, ReportRun, SystemPoint, Totals } from "./types.ts";
 
 /** points of the memory plot at most (a day sampled every second is 86,400 instants) */
@@ -66,7 +66,7 @@ export function buildReport(i: ReportInput, detail = false): Report {
   const r: Report = { run: i.run, steps: i.steps, totals: totals(i), system: i.system };
   if (detail) {
     r.memory = memorySeries(i.samples);
-    r.top = heaviestByStep(i.processes, i.steps);
+    r.top = heaviestByStep(i.processes, i.steps.slice(0, MAX_TREE_STEPS));
   }
   return r;
 }

@@ -8,6 +8,7 @@ import { maxOf, minOf } from "../steps/_rollup.ts";
 import { esc, gantt, stepBars, systemPlot } from "./_svg.ts";
 import type { Step } from "../steps/index.ts";
 import { stepLabels } from "./_labels.ts";
+import { MAX_TREE_STEPS } from "./_top.ts";
 import { peakText, sumText } from "./table.ts";
 import type { Report } from "./types.ts";
 
@@ -69,9 +70,6 @@ function pick(steps: Step[], n: number): Step[] {
   const others = steps.filter((s) => !s.failed).slice(0, n - failed.length);
   return [...failed, ...others].sort((a, b) => a.index - b.index);
 }
-
-/** Steps in the process tree at most (the heaviest processes of each; every step: --format csv). */
-export const MAX_TREE_STEPS = 300;
 
 /** The process tree by step: each step folded, its heaviest processes inside, the rest counted. */
 function processTree(r: Report, labels: string[]): string {
