@@ -39,7 +39,8 @@ export function totalsLines(r: Report): string[] {
         : `${bytes(t.peakRssKb * 1024)} sampled, at most ${bytes(t.peakRssUpperKb * 1024)}`;
   const cpu = sumText(Math.round(t.cpuHours * 3.6e9), u.cpu, n, cpuText);
   const lines = [
-    `totals    wall ${t.wallMs === null ? "-" : seconds(t.wallMs * 1000)}, CPU ${cpu}, peak memory ${peak}, read ${b(t.rchar, u.rchar)} (disk ${b(t.readBytes, u.readBytes)}), written ${b(t.wchar, u.wchar)} (disk ${b(t.writeBytes, u.writeBytes)})`,
+    `totals    wall ${t.wallMs === null ? "-" : seconds(t.wallMs * 1000)}, CPU ${cpu}, peak memory ${peak}`,
+    `I/O       read ${b(t.rchar, u.rchar)} (disk ${b(t.readBytes, u.readBytes)}), written ${b(t.wchar, u.wchar)} (disk ${b(t.writeBytes, u.writeBytes)})`,
     `steps     ${t.steps} (${t.failedSteps} failed) from ${t.processes} processes`,
   ];
   if (t.cost !== null)
@@ -47,7 +48,8 @@ export function totalsLines(r: Report): string[] {
   return lines;
 }
 
-export function renderTable(r: Report): string {
+/** The table report; `width`: the widest a step row may be, in terminal columns (the STEP column is cut). */
+export function renderTable(r: Report, width = Number.POSITIVE_INFINITY): string {
   const labels = stepLabels(r.steps);
   const stepRow = (i: number) => {
     const s = r.steps[i]!;
