@@ -86,7 +86,14 @@ export function renderTable(r: Report, width = Number.POSITIVE_INFINITY): string
   ];
   const parts: string[] = [];
   if (r.steps.length)
-    writeTable(head, r.steps.length, stepRow, new Set([0, 1, 2, 4, 5, 6, 7, 8, 9, 10]), (c) => parts.push(c));
+    writeTable(
+      head,
+      r.steps.length,
+      stepRow,
+      new Set([0, 1, 2, 4, 5, 6, 7, 8, 9, 10]),
+      (c) => parts.push(c),
+      width,
+    );
   else parts.push("no steps recognized (tracer rules test -- CMD shows why; see docs/RULES.md)\n");
   if (r.steps.some((s) => !s.peakRssExact))
     parts.push(
