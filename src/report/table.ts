@@ -1,6 +1,7 @@
 /** The TTY table: the run header, the totals line, one row per step. */
 import { bytes, cpuText, exitText, runHeader, seconds, writeTable } from "../run/format.ts";
 import { stepLabels } from "./_labels.ts";
+import type { Step } from "../steps/index.ts";
 import type { Report } from "./types.ts";
 
 /**
@@ -25,6 +26,18 @@ export function sumText(
   if (processes > 0 && unknown >= processes) return "-";
   return unknown > 0 ? `≥${fmt(value)}` : fmt(value);
 }
+
+type Summed = "readBytes" | "writeBytes" | "rchar" | "wchar";
+
+/** A step's summed byte figure: "-" when none of its processes has it, "≥X" when some lack it. */
+export const stepBytes = (s: Step, field: Summed): string =>
+  sumText(s[field], s.unknown?.[field] ?? 0, s.processIds.length, bytes);
+/** A step's CPU time, "-"/"≥" as stepBytes. */
+export const stepCpu = (s: Step): string =>
+  sumText(s.cpuUs, s.unknown?.cpu ?? 0, s.processIds.length, cpuText);
+/** A step's peak, "-" when none of its processes' peak is known and none was sampled. */
+export const stepPeak = (s: Step): string =>
+  s.peakRssKb === 0 && (s.unknown?.peakRss ?? 0) >= s.processIds.length ? "-" : peakText(s);
 
 export function totalsLines(r: Report): string[] {
   const t = r.totals;
@@ -60,12 +73,12 @@ export function renderTable(r: Report, width = Number.POSITIVE_INFINITY): string
       s.failed
         ? `FAILED ${exitText(s.exitCode, s.signal, s.oomKilled)}`
         : exitText(s.exitCode, s.signal, s.oomKilled),
-      cpuText(s.cpuUs),
-      peakText(s),
-      bytes(s.rchar),
-      bytes(s.wchar),
-      bytes(s.readBytes),
-      bytes(s.writeBytes),
+      stepCpu(s),
+      stepPeak(s),
+      stepBytes(s, "rchar"),
+      stepBytes(s, "wchar"),
+      stepBytes(s, "readBytes"),
+      stepBytes(s, "writeBytes"),
       String(s.processIds.length),
       labels[i]!,
     ];

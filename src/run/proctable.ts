@@ -3,6 +3,7 @@
  * default, cut to a row budget, a depth and the terminal's width. Streams like writeTable: the rows
  * shown are kept as indices into the tree order (one number each), never as text.
  */
+import { stepBytes, stepCpu, stepPeak } from "../report/table.ts";
 import type { Step } from "../steps/index.ts";
 import type { RunRow } from "../store/index.ts";
 import {
@@ -125,12 +126,12 @@ export function writeProcessTable(
         since(s.startedAt),
         s.durationMs === null ? "-" : seconds(s.durationMs * 1000),
         exitText(s.exitCode, s.signal, s.oomKilled),
-        cpuText(s.cpuUs),
-        bytes(s.peakRssKb * 1024),
-        bytes(s.rchar),
-        bytes(s.wchar),
-        bytes(s.readBytes),
-        bytes(s.writeBytes),
+        stepCpu(s),
+        stepPeak(s),
+        stepBytes(s, "rchar"),
+        stepBytes(s, "wchar"),
+        stepBytes(s, "readBytes"),
+        stepBytes(s, "writeBytes"),
         `${indent(depth[k]!)}[${opts.labels?.[si] ?? s.name}] ${more ? `(+${more} ${more === 1 ? "process" : "processes"}) ` : ""}${cmd}`,
       ];
     }

@@ -41,6 +41,18 @@ export interface Step {
   signal: number | null;
   oomKilled: boolean;
   failed: boolean;
+  /** how many of its processes have each figure unknown (a sum over them is a lower bound) */
+  unknown?: UnknownCounts;
+}
+
+/** Processes whose figure was not recorded, per figure. */
+export interface UnknownCounts {
+  cpu: number;
+  peakRss: number;
+  readBytes: number;
+  writeBytes: number;
+  rchar: number;
+  wchar: number;
 }
 
 /** One process as steps need it (a store ProcessRow fits). */

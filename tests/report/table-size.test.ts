@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { buildReport } from "../../src/report/index.ts";
 import { stepLabels } from "../../src/report/_labels.ts";
-import { totalsLines } from "../../src/report/table.ts";
+import { renderTable, totalsLines } from "../../src/report/table.ts";
 import { columns, cpuText, fit, runsTable, table } from "../../src/run/format.ts";
 import { loadRules } from "../../src/rules/index.ts";
 import { type StepProcess, groupSteps } from "../../src/steps/index.ts";
@@ -200,6 +200,34 @@ describe("figures", () => {
     const all = totalsLines(report([proc(1), proc(2)])).join("\n");
     expect(all).toContain("CPU 3ms,");
     expect(all).toContain("read 4.0KiB (disk 8.0KiB)");
+  });
+
+  test("a step's row: '-' when none of its processes has a figure, '≥' when some lack it", () => {
+    const rules = loadRules({ config: false });
+    const a = proc(1, { ...unknown, argv: ["sort", "a"], comm: "sort" });
+    const b = proc(2, { argv: ["gzip", "b"], comm: "gzip" });
+    const c = proc(3, { ...unknown, argv: ["gzip", "-d"], comm: "gzip", parentId: 2, startedAt: 1001 });
+    const procs = [a, b, c];
+    const r = buildReport({
+      run: { startedAt: 1000, endedAt: 2000, command: ["x"], name: "n", id: "i" } as RunRow,
+      processes: procs,
+      steps: groupSteps(procs, rules),
+      samples: new Map(),
+      system: [],
+    });
+    const rows = renderTable(r).split("\n");
+    const sort = rows.find((l) => l.endsWith("  sort"))!;
+    const gzip = rows.find((l) => l.endsWith("  gzip"))!;
+    // CPU, PEAK RSS, READ, WRITE, DISK READ, DISK WRITE
+    expect(sort.split(/ +/).slice(4, 10)).toEqual(["-", "-", "-", "-", "-", "-"]);
+    expect(gzip.split(/ +/).slice(4, 10)).toEqual([
+      "≥2ms",
+      "1.0MiB",
+      "≥2.0KiB",
+      "≥2.0KiB",
+      "≥4.0KiB",
+      "≥4.0KiB",
+    ]);
   });
 
   test("a step's wall is never shorter than its only process's exact lifetime", () => {
