@@ -61,9 +61,24 @@ export function totalsLines(r: Report): string[] {
   return lines;
 }
 
-/** The table report; `width`: the widest a step row may be, in terminal columns (the STEP column is cut). */
+/** The table report as one string (ending in a newline). */
 export function renderTable(r: Report, width = Number.POSITIVE_INFINITY): string {
-  const labels = stepLabels(r.steps);
+  const parts: string[] = [];
+  writeReportTable(r, (c) => parts.push(c), width);
+  return parts.join("");
+}
+
+/**
+ * The table report written in chunks to `out` (a 50,000-step run's table is never one string);
+ * `width`: the widest a step row may be, in terminal columns (the STEP column is cut); `labels`: the
+ * steps' display labels (stepLabels).
+ */
+export function writeReportTable(
+  r: Report,
+  out: (chunk: string) => void,
+  width = Number.POSITIVE_INFINITY,
+  labels = stepLabels(r.steps),
+): void {
   const stepRow = (i: number) => {
     const s = r.steps[i]!;
     return [
@@ -97,20 +112,12 @@ export function renderTable(r: Report, width = Number.POSITIVE_INFINITY): string
     "PROCS",
     "STEP",
   ];
-  const parts: string[] = [];
+  out(`${[runHeader(r.run), ...totalsLines(r), "", ""].join("\n")}`);
   if (r.steps.length)
-    writeTable(
-      head,
-      r.steps.length,
-      stepRow,
-      new Set([0, 1, 2, 4, 5, 6, 7, 8, 9, 10]),
-      (c) => parts.push(c),
-      width,
-    );
-  else parts.push("no steps recognized (tracer rules test -- CMD shows why; see docs/RULES.md)\n");
+    writeTable(head, r.steps.length, stepRow, new Set([0, 1, 2, 4, 5, 6, 7, 8, 9, 10]), out, width);
+  else out("no steps recognized (tracer rules test -- CMD shows why; see docs/RULES.md)\n");
   if (r.steps.some((s) => !s.peakRssExact))
-    parts.push(
+    out(
       "\nPEAK RSS a–b: a sampled, b the most its processes alive together can have held (docs/CAPTURE.md)\n",
     );
-  return `${[runHeader(r.run), ...totalsLines(r), "", ""].join("\n")}${parts.join("")}`;
 }

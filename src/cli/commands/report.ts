@@ -4,7 +4,7 @@ import { writeReplacing } from "../../core/safe-write.ts";
 import { Exit, TracerError } from "../../errors.ts";
 import { FORMATS, type Format, loadReport, loadRun, renderReport } from "../../report/index.ts";
 import { stepLabels } from "../../report/_labels.ts";
-import { renderTable } from "../../report/table.ts";
+import { writeReportTable } from "../../report/table.ts";
 import { type ProcessTableOptions, STEPS_MODE_ROWS, writeProcessTable } from "../../run/proctable.ts";
 import { loadRules } from "../../rules/index.ts";
 import { findRun, listProcesses, openStore } from "../../store/index.ts";
@@ -111,12 +111,13 @@ export default defineCommand({
     const rules = loadRules({ files: args.rules === undefined ? [] : [args.rules] });
     if (format === "table" && args.output === undefined) {
       const { report, processes } = loadRun(db, args.run, rules, price);
-      say(renderTable(report, table.width));
-      say("processes");
+      const labels = stepLabels(report.steps);
+      writeReportTable(report, (chunk) => write(1, chunk), table.width, labels);
+      say("\nprocesses");
       const { listed, total } = writeProcessTable(report.run, processes, (chunk) => write(1, chunk), {
         ...table,
         steps: report.steps,
-        labels: stepLabels(report.steps),
+        labels,
       });
       if (listed < total)
         say(
