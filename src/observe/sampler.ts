@@ -29,19 +29,32 @@ export class Sampler {
     this.system = new SystemSampler(diskPath);
   }
 
+  /** Sample the host at once (a run shorter than the interval still has metrics), then every interval. */
   start(): void {
+    this.systemSample();
     this.timer = setInterval(() => this.tick(), this.intervalMs);
   }
 
+  /** Stop sampling; the host is sampled once more (the run's end), if it was started. */
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    if (!this.timer) return;
+    clearInterval(this.timer);
     this.timer = undefined;
+    this.systemSample();
+  }
+
+  private systemSample(): void {
+    try {
+      this.writer.system(this.system.read());
+    } catch {
+      // the host's metrics are extra: a failed read or write never stops a recording
+    }
   }
 
   tick(): void {
     const at = Date.now();
     for (const rec of this.recorder.liveRecords()) this.sampleOne(rec, at);
-    this.writer.system(this.system.read());
+    this.systemSample();
   }
 
   sampleOne(rec: ProcessRecord, at = Date.now()): void {

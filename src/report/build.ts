@@ -1,7 +1,26 @@
 /** Build a Report from a run's processes (and, when recorded, samples and system metrics). */
 import { peakRss } from "../steps/_rollup.ts";
 import type { RssSamples, Step, StepProcess } from "../steps/index.ts";
-import type { Report, ReportRun, SystemPoint, Totals } from "./types.ts";
+import { MAX_TREE_STEPS, heaviestByStep } from "./_top.ts";
+import type { MemoryPoint, Report, ReportRun, SystemPoint, Totals } from "./types.ts";
+
+/** points of the memory plot at most (a day sampled every second is 86,400 instants) */
+export const MAX_MEMORY_POINTS = 600;
+
+/** The run's summed RSS per sampled instant, in time order, the largest of each span when there are many. */
+export function memorySeries(samples: RssSamples): MemoryPoint[] {
+  const sum = new Map<number, number>();
+  for (const list of samples.values()) for (const s of list) sum.set(s.at, (sum.get(s.at) ?? 0) + s.rssKb);
+  const all = [...sum].sort((a, b) => a[0] - b[0]);
+  const per = Math.ceil(all.length / MAX_MEMORY_POINTS);
+  const out: MemoryPoint[] = [];
+  for (let i = 0; i < all.length; i += per) {
+    let best = all[i]!;
+    for (let j = i + 1; j < Math.min(all.length, i + per); j++) if (all[j]![1] > best[1]) best = all[j]!;
+    out.push({ at: best[0], rssKb: best[1] });
+  }
+  return out;
+}
 
 export interface ReportInput {
   run: ReportRun;
@@ -14,6 +33,8 @@ export interface ReportInput {
 
 export function totals(i: ReportInput): Totals {
   const sum = (f: (p: StepProcess) => number | null) => i.processes.reduce((a, p) => a + (f(p) ?? 0), 0);
+  const none = (f: (p: StepProcess) => number | null) =>
+    i.processes.reduce((a, p) => a + (f(p) === null ? 1 : 0), 0);
   const wallMs = i.run.endedAt === null ? null : i.run.endedAt - i.run.startedAt;
   const price = i.pricePerHour ?? null;
   return {
@@ -24,6 +45,14 @@ export function totals(i: ReportInput): Totals {
     writeBytes: sum((p) => p.writeBytes),
     rchar: sum((p) => p.rchar),
     wchar: sum((p) => p.wchar),
+    unknown: {
+      cpu: none((p) => p.userUs),
+      peakRss: none((p) => p.peakRssKb),
+      readBytes: none((p) => p.readBytes),
+      writeBytes: none((p) => p.writeBytes),
+      rchar: none((p) => p.rchar),
+      wchar: none((p) => p.wchar),
+    },
     processes: i.processes.length,
     steps: i.steps.length,
     failedSteps: i.steps.filter((s) => s.failed).length,
@@ -32,6 +61,12 @@ export function totals(i: ReportInput): Totals {
   };
 }
 
-export function buildReport(i: ReportInput): Report {
-  return { run: i.run, steps: i.steps, totals: totals(i), system: i.system };
+/** The report; `detail` adds what only the HTML report draws (the memory series, each step's heaviest processes). */
+export function buildReport(i: ReportInput, detail = false): Report {
+  const r: Report = { run: i.run, steps: i.steps, totals: totals(i), system: i.system };
+  if (detail) {
+    r.memory = memorySeries(i.samples);
+    r.top = heaviestByStep(i.processes, i.steps.slice(0, MAX_TREE_STEPS));
+  }
+  return r;
 }

@@ -3,12 +3,14 @@
  * forbids any) — with the steps' timeline, per-step CPU and peak-memory bars, the host's CPU/memory
  * plot, failures in red, the totals and a summary table.
  */
-import { bytes, exitText, seconds } from "../run/format.ts";
+import { bytes, commandLine, cpuText, exitText, seconds } from "../run/format.ts";
 import { maxOf, minOf } from "../steps/_rollup.ts";
 import { historySection } from "./_history.ts";
 import { esc, gantt, stepBars, systemPlot } from "./_svg.ts";
 import type { Step } from "../steps/index.ts";
-import { peakText } from "./table.ts";
+import { stepLabels } from "./_labels.ts";
+import { MAX_TREE_STEPS } from "./_top.ts";
+import { peakText, stepBytes, stepCpu, stepPeak, sumText } from "./table.ts";
 import type { Report } from "./types.ts";
 
 const CSS = `
@@ -26,7 +28,33 @@ polyline{fill:none;stroke-width:1.5}polyline.cpu{stroke:#2f81f7}polyline.mem{str
 table{border-collapse:collapse;font-size:12px}th,td{padding:4px 8px;border-bottom:1px solid #eaeef2;text-align:right}
 th:last-child,td:last-child,th:nth-child(2),td:nth-child(2){text-align:left}
 tr.failed td{background:#ffebe9;color:#a40e26}.empty{color:#58636f}
+details.cmd summary{cursor:pointer;list-style-position:inside}details.cmd[open] summary{color:#58636f}
+.tick.mem{fill:#1a7f37}
+#tree details{margin:2px 0}#tree summary{cursor:pointer}#tree summary.failed{color:#a40e26}
+#tree ul{margin:2px 0 6px;padding-left:18px;list-style:none;font-family:ui-monospace,monospace;font-size:12px}
+#tree li span{color:#58636f}#tree li.more{color:#58636f;font-style:italic}
 `;
+
+/**
+ * Characters of a command shown before it is folded; of a folded one, the most kept in the file: the
+ * run's command whole up to 64 Ki characters, a step's up to 8,000 (600 steps stay a few MB at worst).
+ */
+export const COMMAND_SHOWN = 160;
+export const RUN_COMMAND_KEPT = 1 << 16;
+export const STEP_COMMAND_KEPT = 8000;
+
+/**
+ * A command, folded when long: `<details>` with its first COMMAND_SHOWN characters as the summary and
+ * the text (up to `max` characters; all of it: tracer report --json) on demand — no script.
+ */
+export function folded(text: string, max = STEP_COMMAND_KEPT, cls = "sub"): string {
+  if (text.length <= COMMAND_SHOWN) return `<span class="${cls}">${esc(text)}</span>`;
+  const kept =
+    text.length > max
+      ? `${text.slice(0, max)} … (${text.length - max} more characters: tracer report --json)`
+      : text;
+  return `<details class="cmd ${cls}"><summary>${esc(text.slice(0, COMMAND_SHOWN))}… (${text.length} characters)</summary>${esc(kept)}</details>`;
+}
 
 const card = (label: string, value: string, bad = false) =>
   `<div class="card${bad ? " bad" : ""}"><b>${esc(value)}</b><span>${esc(label)}</span></div>`;
@@ -44,9 +72,43 @@ function pick(steps: Step[], n: number): Step[] {
   return [...failed, ...others].sort((a, b) => a.index - b.index);
 }
 
+/** The process tree by step: each step folded, its heaviest processes inside, the rest counted. */
+function processTree(r: Report, labels: string[]): string {
+  const top = r.top;
+  if (!top || !r.steps.length) return `<p class="empty">No step was recognized in this run.</p>`;
+  const items = r.steps.slice(0, MAX_TREE_STEPS).map((s, i) => {
+    const t = top[i]!;
+    const rows = t.processes.map((p, k) => {
+      const cpu = p.userUs === null ? "-" : cpuText((p.userUs ?? 0) + (p.systemUs ?? 0));
+      const rss = bytes(p.peakRssKb === null ? null : p.peakRssKb * 1024);
+      const exit = exitText(p.exitCode, p.signal, p.oomKilled);
+      return `<li style="margin-left:${t.depth[k]! * 14}px">${esc(String(p.pid))} ${esc(commandLine(p.argv, p.comm, 200))} <span>CPU ${esc(cpu)}, peak ${esc(rss)}, exit ${esc(exit)}</span></li>`;
+    });
+    if (t.more)
+      rows.push(`<li class="more">… and ${t.more} more ${t.more === 1 ? "process" : "processes"}</li>`);
+    const head = `${s.index}. ${labels[i]} — ${s.processIds.length} ${s.processIds.length === 1 ? "process" : "processes"}, CPU ${stepCpu(s)}, peak ${stepPeak(s)}${s.failed ? `, FAILED ${exitText(s.exitCode, s.signal, s.oomKilled)}` : ""}`;
+    return `<details><summary${s.failed ? ' class="failed"' : ""}>${esc(head)}</summary><ul>${rows.join("")}</ul></details>`;
+  });
+  const cut =
+    r.steps.length > MAX_TREE_STEPS
+      ? `<p class="empty">${MAX_TREE_STEPS} of ${r.steps.length} steps; all of them: tracer report --format csv.</p>`
+      : "";
+  return `<div id="tree">${items.join("")}</div>${cut}`;
+}
+
 export function renderHtml(r: Report): string {
   const { run, totals: t } = r;
+  const labels = stepLabels(r.steps);
+  const label = new Map(r.steps.map((s, i) => [s, labels[i]!]));
   const steps = pick(r.steps, MAX_CHART_STEPS);
+  const names = steps.map((s) => label.get(s)!);
+  const n = t.processes;
+  const memory = r.memory?.length
+    ? { label: "the run's memory (summed RSS)", points: r.memory.map((m) => ({ at: m.at, kb: m.rssKb })) }
+    : {
+        label: "host memory in use",
+        points: r.system.flatMap((p) => (p.memUsedKb === null ? [] : [{ at: p.at, kb: p.memUsedKb }])),
+      };
   const t0 = minOf([run.startedAt, ...steps.map((s) => s.startedAt)]);
   const ends = [
     run.endedAt ?? 0,
@@ -56,10 +118,16 @@ export function renderHtml(r: Report): string {
   const t1 = maxOf(ends, t0 + 1);
   const cards = [
     card("wall time", t.wallMs === null ? "running" : seconds(t.wallMs * 1000)),
-    card("CPU hours", t.cpuHours.toFixed(4)),
-    card("peak memory", peakText(t)),
-    card("read", bytes(t.readBytes)),
-    card("written", bytes(t.writeBytes)),
+    card("CPU time", sumText(Math.round(t.cpuHours * 3.6e9), t.unknown.cpu, n, cpuText)),
+    card("peak memory", n > 0 && t.unknown.peakRss >= n && t.peakRssKb === 0 ? "-" : peakText(t)),
+    card(
+      `read (disk ${sumText(t.readBytes, t.unknown.readBytes, n, bytes)})`,
+      sumText(t.rchar, t.unknown.rchar, n, bytes),
+    ),
+    card(
+      `written (disk ${sumText(t.writeBytes, t.unknown.writeBytes, n, bytes)})`,
+      sumText(t.wchar, t.unknown.wchar, n, bytes),
+    ),
     card("steps", String(t.steps)),
     card("failed steps", String(t.failedSteps), t.failedSteps > 0),
     ...(t.cost === null ? [] : [card(`cost at ${t.pricePerHour}/h`, t.cost.toFixed(4))]),
@@ -67,8 +135,8 @@ export function renderHtml(r: Report): string {
   const rows = r.steps
     .slice(0, MAX_TABLE_STEPS)
     .map(
-      (s) =>
-        `<tr class="${s.failed ? "failed" : "ok"}"><td>${s.index}</td><td>${esc(s.name)}</td><td>${esc(s.kind)}</td><td>${esc(((s.startedAt - run.startedAt) / 1000).toFixed(3))}s</td><td>${s.durationMs === null ? "-" : esc(seconds(s.durationMs * 1000))}</td><td>${esc(seconds(s.cpuUs))}</td><td>${esc(peakText(s))}</td><td>${esc(bytes(s.readBytes))}</td><td>${esc(bytes(s.writeBytes))}</td><td>${esc(exitText(s.exitCode, s.signal, s.oomKilled))}</td><td class="sub">${esc(s.command.slice(0, 200))}</td></tr>`,
+      (s, i) =>
+        `<tr class="${s.failed ? "failed" : "ok"}"><td>${s.index}</td><td>${esc(labels[i]!)}</td><td>${esc(s.kind)}</td><td>${esc(((s.startedAt - run.startedAt) / 1000).toFixed(3))}s</td><td>${s.durationMs === null ? "-" : esc(seconds(s.durationMs * 1000))}</td><td>${esc(stepCpu(s))}</td><td>${esc(stepPeak(s))}</td><td>${esc(stepBytes(s, "rchar"))}</td><td>${esc(stepBytes(s, "wchar"))}</td><td>${esc(stepBytes(s, "readBytes"))}</td><td>${esc(stepBytes(s, "writeBytes"))}</td><td>${esc(exitText(s.exitCode, s.signal, s.oomKilled))}</td><td>${folded(s.command)}</td></tr>`,
     );
   const none = `<p class="empty">No step was recognized in this run (see docs/RULES.md).</p>`;
   const cut = (n: number) =>
@@ -77,18 +145,19 @@ export function renderHtml(r: Report): string {
       : "";
   const body = [
     `<h1>${esc(run.name)} <span class="sub">${esc(run.status)}, exit ${esc(exitText(run.exitCode, run.signal))}</span></h1>`,
-    `<div class="sub">${esc(run.command.join(" ") || "(daemon run: processes its rules matched)")}</div>`,
+    `<div>${folded(run.command.join(" ") || "(daemon run: processes its rules matched)", RUN_COMMAND_KEPT)}</div>`,
     `<div class="sub">${esc(new Date(run.startedAt).toISOString())} on ${esc(run.host)} · run ${esc(run.id)} · pipeline ${esc(run.pipeline)}</div>`,
     `<div class="cards">${cards.join("")}</div>`,
     `<h2>Timeline</h2>`,
-    steps.length ? gantt(steps, t0, t1) + cut(MAX_CHART_STEPS) : none,
+    steps.length ? gantt(steps, t0, t1, names) + cut(MAX_CHART_STEPS) : none,
     `<h2>CPU time per step</h2>`,
     steps.length
       ? stepBars(
           "cpu-bars",
           steps,
-          (s) => s.cpuUs / 1e6,
-          (v) => `${v.toFixed(2)} s`,
+          (s) => s.cpuUs,
+          (v) => cpuText(v),
+          names,
         )
       : none,
     `<h2>Peak memory per step</h2>`,
@@ -98,13 +167,18 @@ export function renderHtml(r: Report): string {
           steps,
           (s) => s.peakRssKb * 1024,
           (v) => bytes(v),
+          names,
         )
       : none,
     `<h2>Host CPU and memory</h2>`,
-    r.system.length ? systemPlot(r.system, t0, t1) : `<p class="empty">No system metrics were recorded.</p>`,
+    r.system.length || memory.points.length
+      ? systemPlot(r.system, memory.points, memory.label, t0, t1)
+      : `<p class="empty">No system metrics were recorded.</p>`,
     historySection(r),
+    `<h2>Processes by step</h2>`,
+    processTree(r, labels),
     `<h2>Steps</h2>`,
-    `<table id="steps"><thead><tr><th>#</th><th>step</th><th>kind</th><th>start</th><th>wall</th><th>CPU</th><th>peak RSS</th><th>read</th><th>written</th><th>exit</th><th>command</th></tr></thead><tbody>${rows.join("")}</tbody></table>${cut(MAX_TABLE_STEPS)}`,
+    `<table id="steps"><thead><tr><th>#</th><th>step</th><th>kind</th><th>start</th><th>wall</th><th>CPU</th><th>peak RSS</th><th>read</th><th>written</th><th>disk read</th><th>disk written</th><th>exit</th><th>command</th></tr></thead><tbody>${rows.join("")}</tbody></table>${cut(MAX_TABLE_STEPS)}`,
   ];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

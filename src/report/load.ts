@@ -41,19 +41,23 @@ export function loadRun(
   ref: string | undefined,
   rules: RuleSet,
   pricePerHour?: number,
+  detail = false,
 ): { report: Report; processes: ReportProcessRow[] } {
   const run = findRun(db, ref);
   const processes = listReportProcesses(db, run.id);
   const samples = rssSamples(db, run.id);
   const steps = groupSteps(processes, rules, samples);
-  const report = buildReport({
-    run,
-    processes,
-    steps,
-    samples,
-    system: systemPoints(db, run.id),
-    pricePerHour,
-  });
+  const report = buildReport(
+    {
+      run,
+      processes,
+      steps,
+      samples,
+      system: systemPoints(db, run.id),
+      pricePerHour,
+    },
+    detail,
+  );
   return { report, processes };
 }
 
@@ -62,4 +66,5 @@ export const loadReport = (
   ref: string | undefined,
   rules: RuleSet,
   pricePerHour?: number,
-): Report => loadRun(db, ref, rules, pricePerHour).report;
+  detail = false,
+): Report => loadRun(db, ref, rules, pricePerHour, detail).report;

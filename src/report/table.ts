@@ -1,5 +1,7 @@
 /** The TTY table: the run header, the totals line, one row per step. */
-import { type Cell, bytes, exitText, paint, runHeader, seconds, writeTable } from "../run/format.ts";
+import { type Cell, bytes, cpuText, exitText, paint, runHeader, seconds, writeTable } from "../run/format.ts";
+import { stepLabels } from "./_labels.ts";
+import type { Step } from "../steps/index.ts";
 import type { Report } from "./types.ts";
 
 /**
@@ -11,13 +13,47 @@ export function peakText(p: { peakRssKb: number; peakRssUpperKb: number; peakRss
   return p.peakRssExact ? seen : `${seen}–${bytes(p.peakRssUpperKb * 1024)}`;
 }
 
+/**
+ * A sum over processes some of which have the figure unknown: "-" when none has it, "≥X" when some
+ * lack it (the sum is a lower bound), the sum itself when all have it. Unknown is never shown as 0.
+ */
+export function sumText(
+  value: number,
+  unknown: number,
+  processes: number,
+  fmt: (n: number) => string,
+): string {
+  if (processes > 0 && unknown >= processes) return "-";
+  return unknown > 0 ? `≥${fmt(value)}` : fmt(value);
+}
+
+type Summed = "readBytes" | "writeBytes" | "rchar" | "wchar";
+
+/** A step's summed byte figure: "-" when none of its processes has it, "≥X" when some lack it. */
+export const stepBytes = (s: Step, field: Summed): string =>
+  sumText(s[field], s.unknown?.[field] ?? 0, s.processIds.length, bytes);
+/** A step's CPU time, "-"/"≥" as stepBytes. */
+export const stepCpu = (s: Step): string =>
+  sumText(s.cpuUs, s.unknown?.cpu ?? 0, s.processIds.length, cpuText);
+/** A step's peak, "-" when none of its processes' peak is known and none was sampled. */
+export const stepPeak = (s: Step): string =>
+  s.peakRssKb === 0 && (s.unknown?.peakRss ?? 0) >= s.processIds.length ? "-" : peakText(s);
+
 export function totalsLines(r: Report): string[] {
   const t = r.totals;
-  const peak = t.peakRssExact
-    ? bytes(t.peakRssKb * 1024)
-    : `${bytes(t.peakRssKb * 1024)} sampled, at most ${bytes(t.peakRssUpperKb * 1024)}`;
+  const u = t.unknown;
+  const n = t.processes;
+  const b = (v: number, k: number) => sumText(v, k, n, bytes);
+  const peak =
+    n > 0 && u.peakRss >= n && t.peakRssKb === 0
+      ? "-"
+      : t.peakRssExact
+        ? b(t.peakRssKb * 1024, u.peakRss)
+        : `${bytes(t.peakRssKb * 1024)} sampled, at most ${bytes(t.peakRssUpperKb * 1024)}`;
+  const cpu = sumText(Math.round(t.cpuHours * 3.6e9), u.cpu, n, cpuText);
   const lines = [
-    `totals    wall ${t.wallMs === null ? "-" : seconds(t.wallMs * 1000)}, CPU ${t.cpuHours.toFixed(4)} h, peak memory ${peak}, read ${bytes(t.readBytes)}, written ${bytes(t.writeBytes)}`,
+    `totals    wall ${t.wallMs === null ? "-" : seconds(t.wallMs * 1000)}, CPU ${cpu}, peak memory ${peak}`,
+    `I/O       read ${b(t.rchar, u.rchar)} (disk ${b(t.readBytes, u.readBytes)}), written ${b(t.wchar, u.wchar)} (disk ${b(t.writeBytes, u.writeBytes)})`,
     `steps     ${t.steps} (${t.failedSteps} failed) from ${t.processes} processes`,
   ];
   if (t.cost !== null)
@@ -25,7 +61,24 @@ export function totalsLines(r: Report): string[] {
   return lines;
 }
 
-export function renderTable(r: Report): string {
+/** The table report as one string (ending in a newline). */
+export function renderTable(r: Report, width = Number.POSITIVE_INFINITY): string {
+  const parts: string[] = [];
+  writeReportTable(r, (c) => parts.push(c), width);
+  return parts.join("");
+}
+
+/**
+ * The table report written in chunks to `out` (a 50,000-step run's table is never one string);
+ * `width`: the widest a step row may be, in terminal columns (the STEP column is cut); `labels`: the
+ * steps' display labels (stepLabels).
+ */
+export function writeReportTable(
+  r: Report,
+  out: (chunk: string) => void,
+  width = Number.POSITIVE_INFINITY,
+  labels = stepLabels(r.steps),
+): void {
   const stepRow = (i: number): Cell[] => {
     const s = r.steps[i]!;
     return [
@@ -35,22 +88,36 @@ export function renderTable(r: Report): string {
       s.failed
         ? (s.oomKilled ? paint.oom : paint.failed)(`FAILED ${exitText(s.exitCode, s.signal, s.oomKilled)}`)
         : exitText(s.exitCode, s.signal, s.oomKilled),
-      seconds(s.cpuUs),
-      peakText(s),
-      bytes(s.readBytes),
-      bytes(s.writeBytes),
+      stepCpu(s),
+      stepPeak(s),
+      stepBytes(s, "rchar"),
+      stepBytes(s, "wchar"),
+      stepBytes(s, "readBytes"),
+      stepBytes(s, "writeBytes"),
       String(s.processIds.length),
-      s.name,
+      labels[i]!,
     ];
   };
-  const head = ["#", "START", "WALL", "EXIT", "CPU", "PEAK RSS", "READ", "WRITE", "PROCS", "STEP"];
-  const parts: string[] = [];
+  const head = [
+    "#",
+    "START",
+    "WALL",
+    "EXIT",
+    "CPU",
+    "PEAK RSS",
+    "READ",
+    "WRITE",
+    "DISK READ",
+    "DISK WRITE",
+    "PROCS",
+    "STEP",
+  ];
+  out(`${[runHeader(r.run), ...totalsLines(r), "", ""].join("\n")}`);
   if (r.steps.length)
-    writeTable(head, r.steps.length, stepRow, new Set([0, 1, 2, 4, 5, 6, 7, 8]), (c) => parts.push(c));
-  else parts.push("no steps recognized (tracer rules test -- CMD shows why; see docs/RULES.md)\n");
+    writeTable(head, r.steps.length, stepRow, new Set([0, 1, 2, 4, 5, 6, 7, 8, 9, 10]), out, width);
+  else out("no steps recognized (tracer rules test -- CMD shows why; see docs/RULES.md)\n");
   if (r.steps.some((s) => !s.peakRssExact))
-    parts.push(
+    out(
       "\nPEAK RSS a–b: a sampled, b the most its processes alive together can have held (docs/CAPTURE.md)\n",
     );
-  return `${[runHeader(r.run), ...totalsLines(r), "", ""].join("\n")}${parts.join("")}`;
 }

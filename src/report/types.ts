@@ -1,6 +1,7 @@
 /** The report model every format renders: a run, its steps, totals and the host's metrics. */
 import type { Step } from "../steps/index.ts";
 import type { RunRow } from "../store/index.ts";
+import type { StepTop } from "./_top.ts";
 
 /** the run as the store has it */
 export type ReportRun = RunRow;
@@ -17,6 +18,15 @@ export interface Totals {
   writeBytes: number;
   rchar: number;
   wchar: number;
+  /** how many processes have each figure unknown (not recorded): a sum over them is a lower bound */
+  unknown: {
+    cpu: number;
+    peakRss: number;
+    readBytes: number;
+    writeBytes: number;
+    rchar: number;
+    wchar: number;
+  };
   processes: number;
   steps: number;
   failedSteps: number;
@@ -40,6 +50,12 @@ export interface StepRange {
   peakRssKb: { min: number; max: number };
 }
 
+/** The run's summed RSS at one sampled instant (ms since the epoch, KiB). */
+export interface MemoryPoint {
+  at: number;
+  rssKb: number;
+}
+
 export interface Report {
   run: ReportRun;
   steps: Step[];
@@ -47,6 +63,10 @@ export interface Report {
   system: SystemPoint[];
   /** the HTML report's cross-run view: each step key's range over earlier runs of the pipeline */
   history?: { runs: number; steps: Map<string, StepRange> };
+  /** the run's memory over time (at most MAX_MEMORY_POINTS, each the largest of its span); HTML only */
+  memory?: MemoryPoint[];
+  /** each step's heaviest processes (same index as steps); HTML only */
+  top?: StepTop[];
 }
 
 export const FORMATS = ["table", "json", "csv", "nextflow", "html"] as const;

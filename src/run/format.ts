@@ -23,6 +23,36 @@ export function seconds(us: number | null | undefined): string {
   return s < 10 ? `${s.toFixed(3)}s` : s < 600 ? `${s.toFixed(1)}s` : `${Math.round(s)}s`;
 }
 
+/** CPU time for a reader: ms under a second, seconds under an hour, then hours ("-" when unknown). */
+export function cpuText(us: number | null | undefined): string {
+  if (us === null || us === undefined) return "-";
+  if (us < 1e6) return `${Math.round(us / 1000)}ms`;
+  if (us < 3.6e9) return seconds(us);
+  return `${(us / 3.6e9).toFixed(2)}h`;
+}
+
+/**
+ * Terminal columns a cell takes: East Asian wide characters (CJK) and emoji take two, combining marks
+ * none, colour codes none (Bun.stringWidth: native, no start-up cost, in the single binary).
+ */
+export const columns = (s: string): number =>
+  s.length && /[^\x20-\x7e]/.test(s) ? Bun.stringWidth(s) : s.length;
+
+/** `s` cut to at most `max` terminal columns, ending in "…" when cut. */
+export function fit(s: string, max: number): string {
+  if (columns(s) <= max) return s;
+  if (max <= 0) return "";
+  let out = "";
+  let w = 0;
+  for (const ch of s) {
+    const cw = columns(ch);
+    if (w + cw > max - 1) break;
+    out += ch;
+    w += cw;
+  }
+  return `${out}…`;
+}
+
 export function exitText(
   code: number | null | undefined,
   signal: number | null | undefined,
@@ -62,10 +92,11 @@ export function exitCell(
 }
 
 /**
- * A table written in chunks: columns padded to their widest cell, the last column not padded. Rows come
- * from `rowAt(i)`, called twice per row (widths first, then the lines), so no row is kept: memory stays
- * flat however many rows there are. Every cell of every table passes through here (one place to clean
- * cell text). `out` gets lines ending in "\n", some thousands at a time.
+ * A table written in chunks: columns padded to their widest cell (in terminal columns: a CJK character or
+ * an emoji takes two), the last column not padded but cut so a line is at most `maxWidth` columns. Rows
+ * come from `rowAt(i)`, called twice per row (widths first, then the lines), so no row is kept: memory
+ * stays flat however many rows there are. Every cell of every table passes through here (one place to
+ * clean cell text). `out` gets lines ending in "\n", some thousands at a time.
  */
 export function writeTable(
   head: string[],
@@ -73,17 +104,22 @@ export function writeTable(
   rowAt: (i: number) => Cell[],
   rightAligned: Set<number>,
   out: (chunk: string) => void,
+  maxWidth = Number.POSITIVE_INFINITY,
 ): void {
-  const w = head.map((h) => h.length);
+  const w = head.map(columns);
   const tick = youngCollector();
   for (let i = 0; i < count; i++) {
     tick();
     const r = rowAt(i);
     for (let c = 0; c < w.length - 1; c++) {
-      const n = cellText(r[c] ?? "").length;
+      const n = columns(cellText(r[c] ?? ""));
       if (n > w[c]!) w[c] = n;
     }
   }
+  // what is left of maxWidth for the last column (never under 10 columns)
+  let before = 0;
+  for (let c = 0; c < w.length - 1; c++) before += w[c]! + 2;
+  const lastWidth = Math.max(10, maxWidth - before);
   const line = (r: Cell[]) => {
     let s = "";
     for (let c = 0; c < r.length; c++) {
@@ -91,13 +127,11 @@ export function writeTable(
       const text = cellText(cell);
       const last = c === r.length - 1;
       if (c > 0) s += "  ";
-      if (typeof cell === "string") {
-        s += last ? text : rightAligned.has(c) ? text.padStart(w[c]!) : text.padEnd(w[c]!);
-        continue;
-      }
+      const shown = last ? fit(text, lastWidth) : text;
       // colour goes around the sanitised text, padding outside it: escapes take no columns
-      const fill = last ? "" : " ".repeat(Math.max(0, w[c]! - text.length));
-      s += rightAligned.has(c) ? fill + cell.paint(text) : cell.paint(text) + fill;
+      const painted = typeof cell === "string" ? shown : cell.paint(shown);
+      const fill = last ? "" : " ".repeat(Math.max(0, w[c]! - columns(shown)));
+      s += rightAligned.has(c) ? fill + painted : painted + fill;
     }
     return `${s.trimEnd()}\n`;
   };
@@ -169,6 +203,8 @@ export type TableProcess = Pick<
   | "peakRssKb"
   | "readBytes"
   | "writeBytes"
+  | "rchar"
+  | "wchar"
 >;
 
 const byStart = (a: TableProcess, b: TableProcess) => (a.startedAt ?? 0) - (b.startedAt ?? 0) || a.id - b.id;
@@ -202,7 +238,7 @@ const INDENT = "  ".repeat(MAX_INDENT);
 export const indent = (depth: number) =>
   depth <= MAX_INDENT ? INDENT.slice(0, 2 * depth) : `${INDENT}[+${depth - MAX_INDENT}] `;
 
-/** One line, at most `max` characters: a command as the table shows it. */
+/** One line, at most `max` characters (cut at a character, not inside one): a command as the table shows it. */
 export function commandLine(argv: string[] | null, comm: string | null, max = 100): string {
   // each argument sanitised first, so a tab or newline inside one shows as `\t` / `\n`
   const s = (argv?.length ? argv.map(sanitize).join(" ") : `[${sanitize(comm ?? "?")}]`)
@@ -214,38 +250,6 @@ export function commandLine(argv: string[] | null, comm: string | null, max = 10
 /** A run's command; a daemon run has none of its own: it records what its rules match. */
 const runCommand = (r: RunRow, max: number) =>
   r.command.length ? commandLine(r.command, null, max) : "(daemon run: processes its rules matched)";
-
-/** The process table, in tree order, written in chunks to `out` (see writeTable). */
-export function writeProcessTable(run: RunRow, procs: TableProcess[], out: (chunk: string) => void): void {
-  const { order, depth } = treeOrder(procs);
-  const rowAt = (i: number): Cell[] => {
-    const p = order[i]!;
-    return [
-      String(p.pid),
-      p.startedAt === null ? "-" : `+${(Math.max(0, p.startedAt - run.startedAt) / 1000).toFixed(3)}s`,
-      seconds(p.durationUs),
-      exitCell(p.exitCode, p.signal, p.oomKilled),
-      p.userUs === null ? "-" : seconds((p.userUs ?? 0) + (p.systemUs ?? 0)),
-      bytes(p.peakRssKb === null ? null : p.peakRssKb * 1024),
-      bytes(p.readBytes),
-      bytes(p.writeBytes),
-      `${indent(depth[i]!)}${commandLine(p.argv, p.comm)}`,
-    ];
-  };
-  writeTable(
-    ["PID", "START", "WALL", "EXIT", "CPU", "PEAK RSS", "READ", "WRITE", "COMMAND"],
-    order.length,
-    rowAt,
-    new Set([0, 1, 2, 4, 5, 6, 7]),
-    out,
-  );
-}
-
-export function processTable(run: RunRow, procs: TableProcess[]): string {
-  const parts: string[] = [];
-  writeProcessTable(run, procs, (c) => parts.push(c));
-  return parts.join("").slice(0, -1);
-}
 
 const lossDetail = (r: RunRow) => {
   if (!r.eventsLost && !r.recovered) return "";

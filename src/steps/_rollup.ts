@@ -85,6 +85,8 @@ export function rollUp(root: StepProcess, procs: StepProcess[], samples: RssSamp
   let wchar = 0;
   let readBytes = 0;
   let writeBytes = 0;
+  let longestUs = 0;
+  const unknown = { cpu: 0, peakRss: 0, readBytes: 0, writeBytes: 0, rchar: 0, wchar: 0 };
   const processIds = new Array<number>(procs.length);
   for (let i = 0; i < procs.length; i++) {
     const p = procs[i]!;
@@ -92,6 +94,13 @@ export function rollUp(root: StepProcess, procs: StepProcess[], samples: RssSamp
     if (p.startedAt !== null && p.startedAt < firstStart) firstStart = p.startedAt;
     if (p.endedAt !== null && p.endedAt > lastEnd) lastEnd = p.endedAt;
     if (p.oomKilled) oomKilled = true;
+    if (p.durationUs && p.durationUs > longestUs) longestUs = p.durationUs;
+    if (p.userUs === null) unknown.cpu++;
+    if (p.peakRssKb === null) unknown.peakRss++;
+    if (p.readBytes === null) unknown.readBytes++;
+    if (p.writeBytes === null) unknown.writeBytes++;
+    if (p.rchar === null) unknown.rchar++;
+    if (p.wchar === null) unknown.wchar++;
     cpuUs += (p.userUs ?? 0) + (p.systemUs ?? 0);
     rchar += p.rchar ?? 0;
     wchar += p.wchar ?? 0;
@@ -110,7 +119,9 @@ export function rollUp(root: StepProcess, procs: StepProcess[], samples: RssSamp
     processIds,
     startedAt,
     endedAt,
-    durationMs: endedAt === null ? null : endedAt - startedAt,
+    // never shorter than one of its processes' exact lifetime (ms timestamps round; a step of one
+    // process showed a shorter wall than that process)
+    durationMs: endedAt === null ? null : Math.max(endedAt - startedAt, longestUs / 1000),
     cpuUs,
     ...peakRss(procs, samples),
     rchar,
@@ -121,5 +132,7 @@ export function rollUp(root: StepProcess, procs: StepProcess[], samples: RssSamp
     signal: root.signal,
     oomKilled,
     failed: oomKilled || root.signal !== null || (root.exitCode !== null && root.exitCode !== 0),
+    // only when some figure is missing (most runs: none; no object per step)
+    ...(Object.values(unknown).some((n) => n > 0) ? { unknown } : {}),
   };
 }

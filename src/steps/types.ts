@@ -51,6 +51,18 @@ export interface Step {
   signal: number | null;
   oomKilled: boolean;
   failed: boolean;
+  /** how many of its processes have each figure unknown (a sum over them is a lower bound) */
+  unknown?: UnknownCounts;
+}
+
+/** Processes whose figure was not recorded, per figure. */
+export interface UnknownCounts {
+  cpu: number;
+  peakRss: number;
+  readBytes: number;
+  writeBytes: number;
+  rchar: number;
+  wchar: number;
 }
 
 /** One process as steps need it (a store ProcessRow fits). */
@@ -63,6 +75,8 @@ export interface StepProcess {
   cwd: string | null;
   startedAt: number | null;
   endedAt: number | null;
+  /** exact lifetime (taskstats/wait4), µs: finer than endedAt − startedAt (ms); absent: not known */
+  durationUs?: number | null;
   exitCode: number | null;
   signal: number | null;
   oomKilled: boolean;

@@ -13,7 +13,8 @@ import { decodeLossless, encodeLossless } from "../../src/core/lossless.ts";
 import { sanitize, sanitizeLines } from "../../src/core/sanitize.ts";
 import { csvField } from "../../src/report/csv.ts";
 import { NEXTFLOW_COLUMNS, buildReport, renderReport } from "../../src/report/index.ts";
-import { processTable, runHeader, runsTable, summaryLine } from "../../src/run/format.ts";
+import { runHeader, runsTable, summaryLine } from "../../src/run/format.ts";
+import { processTable } from "../../src/run/proctable.ts";
 import type { Step, StepProcess } from "../../src/steps/index.ts";
 import {
   StoreWriter,
@@ -266,7 +267,11 @@ test("property: random hostile data through every sink — no raw control reache
     // one-line sinks: no control at all, newline included, per line of output
     const table = renderReport(report, "table");
     // the HTML report's text: no raw control or invisible character outside its own markup
-    const html = renderReport(report, "html");
+    // (with the process tree by step: hostile argv in its rows too)
+    const html = renderReport(
+      buildReport({ run, processes: procs, steps, samples: new Map(), system: [] }, true),
+      "html",
+    );
     expect(unsafeBytes(html, true)).toBeUndefined();
     expect(/[\p{Cf}\p{Cs}\u2028\u2029]/u.test(html)).toBe(false);
     const summary = summaryLine({
@@ -282,9 +287,9 @@ test("property: random hostile data through every sink — no raw control reache
       expect(unsafeBytes(out, true)).toBeUndefined();
       expect(UNSAFE.test(out.replace(/\n/g, ""))).toBe(false);
     }
-    // the table: the run header (6 lines), totals (2), blank, head + one line per step, blank, and the
+    // the table: the run header (6 lines), totals (3: totals, I/O, steps), blank, head + one line per step, blank, and the
     // note on sampled peaks (blank + one line: the fake steps' peaks are not exact)
-    expect(table.split("\n")).toHaveLength(6 + 2 + 1 + 1 + steps.length + 1 + 2);
+    expect(table.split("\n")).toHaveLength(6 + 3 + 1 + 1 + steps.length + 1 + 2);
     expect(processTable(run, procs).split("\n")).toHaveLength(1 + procs.length);
     expect(runsTable([run]).split("\n")).toHaveLength(2);
 

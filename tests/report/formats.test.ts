@@ -119,7 +119,7 @@ test("table (default): header, totals and steps, then the process tree", async (
   const r = await run(["report", rec.name, "--price-per-hour", "1"], { env: rec.env });
   expect(r.stdout).toContain(`steps     ${json.steps.length} (1 failed)`);
   expect(r.stdout).toMatch(/cost +\d+\.\d{4} at 1 per hour/);
-  expect(r.stdout).toMatch(new RegExp(`\n${json.steps.length} .*FAILED 2 .*sort\n`));
+  expect(r.stdout).toMatch(new RegExp(`\n${json.steps.length} .*FAILED 2 .*sort #2\n`));
   expect(r.stdout).toContain("./pipeline.sh");
   expect(r.stdout.indexOf("\nprocesses\n")).toBeGreaterThan(r.stdout.indexOf("gzip"));
 });

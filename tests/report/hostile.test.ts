@@ -17,7 +17,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { readStat } from "../../src/observe/procfs.ts";
-import { processTable } from "../../src/run/format.ts";
+import { processTable } from "../../src/run/proctable.ts";
 import type { ProcessRow, RunRow } from "../../src/store/index.ts";
 import { encodeLossless } from "../../src/core/lossless.ts";
 import { readUntrustedHead } from "../../src/core/untrusted.ts";

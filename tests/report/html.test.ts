@@ -81,3 +81,48 @@ test("the error collector itself sees a console error (control)", async () => {
     await p.close();
   }
 });
+
+test("same-named steps are told apart (sort #1, sort #2) in the charts, the table and the process tree", async () => {
+  const labels = await page.evaluate<string[]>(
+    "[...document.querySelectorAll('#timeline text.label')].map(t => t.textContent)",
+  );
+  expect(labels.filter((l) => /^\d+\. sort #[12]$/.test(l))).toHaveLength(2);
+  const table = await page.evaluate<string>("document.querySelector('#steps tbody').textContent");
+  expect(table).toContain("sort #1");
+  expect(table).toContain("sort #2");
+  const tree = await page.evaluate<string[]>(
+    "[...document.querySelectorAll('#tree details > summary')].map(s => s.textContent)",
+  );
+  expect(tree).toHaveLength(steps.length);
+  expect(tree.some((s) => s.includes("sort #2") && s.includes("FAILED"))).toBe(true);
+  // folded by default, a step's processes are in the page and open on a click (no script)
+  expect(await page.evaluate<number>("document.querySelectorAll('#tree details[open]').length")).toBe(0);
+  expect(await page.evaluate<number>("document.querySelectorAll('#tree details li').length")).toBeGreaterThan(
+    0,
+  );
+});
+
+test("time ticks are round (0, 200ms, 400ms … / 0, 1s, 2s …), evenly spaced", async () => {
+  const ticks = await page.evaluate<string[]>(
+    "[...document.querySelectorAll('#timeline text.tick')].map(t => t.textContent)",
+  );
+  expect(ticks[0]).toBe("0");
+  expect(ticks.length).toBeGreaterThanOrEqual(3);
+  const ms = ticks.map((t) =>
+    t === "0" ? 0 : t.endsWith("ms") ? Number(t.slice(0, -2)) : Number(t.slice(0, -1)) * 1000,
+  );
+  const step = ms[1]!;
+  expect(String(step)).toMatch(/^(1|2|5)0*$/);
+  for (const [i, v] of ms.entries()) expect(v).toBeCloseTo(i * step, 6);
+});
+
+test("the memory line is scaled to the run's peak, not the host's total", async () => {
+  const ys = await page.evaluate<number[]>(
+    "[...document.querySelector('#system polyline.mem').points].map(p => p.y)",
+  );
+  expect(ys.length).toBeGreaterThan(1);
+  // the plot is 160 high (y grows downwards): the peak reaches at least 40% of it
+  expect(Math.min(...ys)).toBeLessThan(160 * 0.6);
+  const legend = await page.evaluate<string>("document.querySelector('#system .legend.mem').textContent");
+  expect(legend).toContain("the run's memory");
+});

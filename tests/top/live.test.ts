@@ -100,7 +100,8 @@ test.skipIf(!hasTmux)(
       });
       const last = screen();
       expect(last).toContain("run fifo-run");
-      expect(last).toContain(`steps 0 running · ${STEPS} done`);
+      // the steps and the pipeline's own shell, an "other" step of its own
+      expect(last).toContain(`steps 0 running · ${STEPS + 1} done`);
       for (let i = 1; i <= STEPS; i++) expect(last).toContain(stepName(i));
       expect(last.split("\n").length).toBeLessThanOrEqual(41);
       tmux("send-keys", "q");
@@ -139,7 +140,7 @@ test("top into a pipe prints one snapshot of the active run and exits 0", async 
     );
     expect(out.match(/^tracer top · /gm)?.length).toBe(1);
     expect(out).toContain("run piped");
-    expect(out).toMatch(/steps 1 running · 0 done/);
+    expect(out).toMatch(/steps 2 running · 0 done/); // step 1 and the pipeline's own shell
     // the running step's live process, listed under it
     expect(out).toMatch(/\d+ bash step-01\.sh /);
     expect(out).not.toContain("\x1b");

@@ -65,7 +65,7 @@ function liveStore() {
   return { db, dbPath, runId, w, proc };
 }
 
-test("a running step's live figures, a failed step, the pipeline's shell outside any step; then the step ends", () => {
+test("a running step's live figures, a failed step, the pipeline's shell as a step of its own; then the step ends", () => {
   const { db, runId, w, proc } = liveStore();
   const root = proc(undefined, ["bash", "pipe.sh"], 0);
   const sort = proc(root, ["sort", "-o", "out", "in"], 1000, { rchar: 1000, wchar: 0 });
@@ -75,8 +75,9 @@ test("a running step's live figures, a failed step, the pipeline's shell outside
   const watch = new RunWatch(db, runId, rules);
   let run = topRun(watch.poll(T0 + 6000)!, T0 + 6000);
   expect(run.status).toBe("running");
-  expect([run.running, run.done, run.failed]).toEqual([1, 0, 1]);
-  const running = run.steps.find((s) => s.state === "running")!;
+  // the pipeline's shell is an "other" step of its own (every process is in one step, docs/RULES.md)
+  expect([run.running, run.done, run.failed]).toEqual([2, 0, 1]);
+  const running = run.steps.find((s) => s.state === "running" && s.name === "sort")!;
   expect(running.name).toBe("sort");
   expect(running.cpuPct).toBe(87.5);
   expect(running.rssKb).toBe(2048);
@@ -85,7 +86,10 @@ test("a running step's live figures, a failed step, the pipeline's shell outside
   const failed = run.steps.find((s) => s.state === "failed")!;
   expect(failed.exit).toBe("1");
   expect(failed.ioRate).toBeNull(); // 100 ms: too short for an average rate
-  expect(run.other.map((p) => p.pid)).toEqual([root.pid]);
+  expect(run.other).toEqual([]);
+  expect(run.steps.find((s) => s.state === "running" && s.name !== "sort")?.live.map((p) => p.pid)).toEqual([
+    root.pid,
+  ]);
   expect(run.hidden).toBe(0);
 
   // a second sample: the I/O rate is rchar + wchar over the time between the samples
@@ -95,14 +99,14 @@ test("a running step's live figures, a failed step, the pipeline's shell outside
   w.sample(sort, { at: T0 + 6000, cpuPct: 50, rssKb: 4096 });
   w.flush();
   run = topRun(watch.poll(T0 + 7000)!, T0 + 7000);
-  expect(run.steps.find((s) => s.state === "running")?.ioRate).toBe(3000);
+  expect(run.steps.find((s) => s.state === "running" && s.name === "sort")?.ioRate).toBe(3000);
 
   // the step ends: re-read (it was live), regrouped, shown done
   Object.assign(sort, { endedAt: T0 + 7000, exitCode: 0, userUs: 2_000_000, systemUs: 0 });
   w.process(sort);
   w.flush();
   run = topRun(watch.poll(T0 + 9000)!, T0 + 9000);
-  expect([run.running, run.done, run.failed]).toEqual([0, 1, 1]);
+  expect([run.running, run.done, run.failed]).toEqual([1, 1, 1]);
   const done = run.steps.find((s) => s.name === "sort")!;
   expect(done.state).toBe("done");
   expect(done.elapsedMs).toBe(6000);

@@ -1,10 +1,12 @@
 import { defineCommand } from "../_define.ts";
-import { note, plain, printJson, say, write } from "../../core/output.ts";
+import { isTty, note, plain, printJson, say, write } from "../../core/output.ts";
 import { writeReplacing } from "../../core/safe-write.ts";
 import { Exit, TracerError } from "../../errors.ts";
 import { pipelineHistory } from "../../insight/history.ts";
 import { FORMATS, type Format, loadReport, loadRun, renderReport } from "../../report/index.ts";
-import { writeProcessTable } from "../../run/format.ts";
+import { stepLabels } from "../../report/_labels.ts";
+import { writeReportTable } from "../../report/table.ts";
+import { type ProcessTableOptions, STEPS_MODE_ROWS, writeProcessTable } from "../../run/proctable.ts";
 import { loadRules } from "../../rules/index.ts";
 import { findRun, listProcesses, openStore } from "../../store/index.ts";
 import { jsonFlag } from "../_shared.ts";
@@ -22,6 +24,33 @@ function priceOf(v: string | undefined): number | undefined {
   if (v.trim() === "" || !Number.isFinite(n) || n < 0)
     throw new TracerError("E_USAGE", `--price-per-hour must be a number ≥ 0, got "${v}"`, Exit.usage);
   return n;
+}
+
+function countOf(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n))
+    throw new TracerError("E_USAGE", `--${flag} must be a whole number ≥ 0, got "${v}"`, Exit.usage);
+  return n;
+}
+
+/** --processes all | steps | N: steps (folded, at most STEPS_MODE_ROWS rows) when not given. */
+function processesOf(v: string | undefined): Pick<ProcessTableOptions, "processes" | "limit"> {
+  if (v === undefined) return { processes: "steps", limit: STEPS_MODE_ROWS };
+  if (v === "all" || v === "steps") return { processes: v };
+  const n = countOf("processes", v);
+  if (n === undefined) return {};
+  return { processes: n };
+}
+
+/** Terminal columns a line may take: --width (0: no limit), else the terminal's, else $COLUMNS, else 160. */
+function widthOf(v: string | undefined): number {
+  const n = countOf("width", v);
+  if (n !== undefined) return n === 0 ? Number.POSITIVE_INFINITY : n;
+  const tty = isTty(1) ? process.stdout.columns : undefined;
+  if (tty) return tty;
+  const env = Number(process.env.COLUMNS);
+  return Number.isSafeInteger(env) && env > 0 ? env : 160;
 }
 
 export default defineCommand({
@@ -49,6 +78,22 @@ export default defineCommand({
       description: "A rule file tried before the defaults (docs/RULES.md)",
       valueHint: "FILE",
     },
+    processes: {
+      type: "string",
+      description: "Process table: steps (each step folded into one row; default) | all | N (at most N rows)",
+      valueHint: "all|steps|N",
+    },
+    depth: {
+      type: "string",
+      description: "Process table: show processes down to this tree depth",
+      valueHint: "N",
+    },
+    width: {
+      type: "string",
+      description:
+        "Cut table lines to N columns (default: the terminal's, else $COLUMNS, else 160; 0: no limit)",
+      valueHint: "N",
+    },
   },
   run({ args }) {
     const format = formatOf(args.format);
@@ -59,15 +104,30 @@ export default defineCommand({
       const run = findRun(db, args.run);
       return void printJson({ run, processes: listProcesses(db, run.id) });
     }
+    const table: ProcessTableOptions = {
+      ...processesOf(args.processes),
+      depth: countOf("depth", args.depth),
+      width: widthOf(args.width),
+    };
     const rules = loadRules({ files: args.rules === undefined ? [] : [args.rules] });
     if (format === "table" && args.output === undefined) {
       const { report, processes } = loadRun(db, args.run, rules, price);
-      say(renderReport(report, "table"));
-      say("processes");
-      return void writeProcessTable(report.run, processes, (chunk) => write(1, chunk));
+      const labels = stepLabels(report.steps);
+      writeReportTable(report, (chunk) => write(1, chunk), table.width, labels);
+      say("\nprocesses");
+      const { listed, total } = writeProcessTable(report.run, processes, (chunk) => write(1, chunk), {
+        ...table,
+        steps: report.steps,
+        labels,
+      });
+      if (listed < total)
+        say(
+          `${listed} of ${total} processes listed${table.processes === "steps" ? ", each step in one row" : ""}: --processes all lists every one`,
+        );
+      return;
     }
     // the processes are needed only to build the steps: garbage before the rendering starts
-    const report = loadReport(db, args.run, rules, price);
+    const report = loadReport(db, args.run, rules, price, format === "html");
     if (format === "html") report.history = pipelineHistory(db, report, rules);
     const text = renderReport(report, format);
     if (args.output === undefined) return void write(1, text);

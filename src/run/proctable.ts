@@ -1,0 +1,166 @@
+/**
+ * `tracer report`'s process table: the process tree, each step's subtree collapsed into one row by
+ * default, cut to a row budget, a depth and the terminal's width. Streams like writeTable: the rows
+ * shown are kept as indices into the tree order (one number each), never as text.
+ */
+import { stepBytes, stepCpu, stepPeak } from "../report/table.ts";
+import type { Step } from "../steps/index.ts";
+import type { RunRow } from "../store/index.ts";
+import {
+  type Cell,
+  type TableProcess,
+  bytes,
+  commandLine,
+  cpuText,
+  exitCell,
+  indent,
+  seconds,
+  treeOrder,
+  writeTable,
+} from "./format.ts";
+
+/**
+ * What the table shows. `processes`: "all" every process; "steps" the tree with each step's processes
+ * folded into its root's row (the step's figures, `[label] command (+K processes)`); a number N: the
+ * tree, at most N process rows. `depth`: processes deeper than this are not shown (0: the run's root).
+ * `limit`: in "steps" mode, at most this many rows (hidden ones are counted). `width`: the widest a line
+ * may be, in terminal columns (the COMMAND column is cut); Infinity for no limit.
+ */
+export interface ProcessTableOptions {
+  processes?: "all" | "steps" | number;
+  depth?: number;
+  limit?: number;
+  width?: number;
+  /** the run's steps and their display labels (same index), for "steps" */
+  steps?: Step[];
+  labels?: string[];
+}
+
+/** Rows of "steps" mode when no --processes is given: with up to 20 steps the report fits in 60 lines. */
+export const STEPS_MODE_ROWS = 24;
+
+const HEAD = [
+  "PID",
+  "START",
+  "WALL",
+  "EXIT",
+  "CPU",
+  "PEAK RSS",
+  "READ",
+  "WRITE",
+  "DISK READ",
+  "DISK WRITE",
+  "COMMAND",
+];
+const RIGHT = new Set([0, 1, 2, 4, 5, 6, 7, 8, 9]);
+
+/** A row hidden from view: `count` processes at `depth` and below, summed into one "… K more" line. */
+interface Hidden {
+  depth: number;
+  count: number;
+}
+
+/**
+ * The process table written in chunks to `out` (see writeTable); returns how many processes have a row
+ * of their own (`listed`; a folded step's row counts one) and how many there are, so the caller can
+ * say what was left out.
+ */
+export function writeProcessTable(
+  run: RunRow,
+  procs: TableProcess[],
+  out: (chunk: string) => void,
+  opts: ProcessTableOptions = {},
+): { listed: number; total: number } {
+  const { order, depth } = treeOrder(procs);
+  const mode = opts.processes ?? "all";
+  const maxDepth = opts.depth ?? Number.POSITIVE_INFINITY;
+  const cap =
+    typeof mode === "number" ? mode : mode === "steps" ? (opts.limit ?? Number.POSITIVE_INFINITY) : Infinity;
+  const folded = new Map<number, number>(); // a step's root process id → its index in opts.steps
+  // every process is in exactly one step (src/steps); a step's other processes are counted in its
+  // root's row, while a step nested below it (its own processes) still gets its own row
+  const inStep = new Map<number, number>(); // process id → the folded step it belongs to
+  if (mode === "steps")
+    opts.steps?.forEach((s, k) => {
+      folded.set(s.rootId, k);
+      for (const id of s.processIds) if (id !== s.rootId) inStep.set(id, k);
+    });
+  // rows: k ≥ 0 is order[k]; -(j + 1) is hidden[j]
+  const rows: number[] = [];
+  const hidden: Hidden[] = [];
+  let hiddenRun = 0;
+  let runDepth = 0;
+  const flush = () => {
+    if (!hiddenRun) return;
+    rows.push(-(hidden.length + 1));
+    hidden.push({ depth: runDepth, count: hiddenRun });
+    hiddenRun = 0;
+  };
+  let rowsShown = 0;
+  for (let k = 0; k < order.length; k++) {
+    const d = depth[k]!;
+    if (inStep.has(order[k]!.id)) continue; // counted in its step's row
+    if (d > maxDepth || rowsShown >= cap) {
+      if (!hiddenRun || d < runDepth) runDepth = d;
+      hiddenRun++;
+      continue;
+    }
+    flush();
+    rows.push(k);
+    rowsShown++;
+  }
+  flush();
+  const since = (at: number | null) =>
+    at === null ? "-" : `+${(Math.max(0, at - run.startedAt) / 1000).toFixed(3)}s`;
+  const width = opts.width ?? Number.POSITIVE_INFINITY;
+  const cmdMax = Number.isFinite(width) ? Math.max(100, width) : 1 << 20;
+  const rowAt = (i: number): Cell[] => {
+    const k = rows[i]!;
+    if (k < 0) {
+      const h = hidden[-k - 1]!;
+      return ["", "", "", "", "", "", "", "", "", "", `${indent(h.depth)}… ${h.count} more`];
+    }
+    const p = order[k]!;
+    const si = folded.get(p.id);
+    const cmd = commandLine(p.argv, p.comm, cmdMax);
+    if (si !== undefined) {
+      const s = opts.steps![si]!;
+      const more = s.processIds.length - 1;
+      return [
+        String(p.pid),
+        since(s.startedAt),
+        s.durationMs === null ? "-" : seconds(s.durationMs * 1000),
+        exitCell(s.exitCode, s.signal, s.oomKilled),
+        stepCpu(s),
+        stepPeak(s),
+        stepBytes(s, "rchar"),
+        stepBytes(s, "wchar"),
+        stepBytes(s, "readBytes"),
+        stepBytes(s, "writeBytes"),
+        `${indent(depth[k]!)}[${opts.labels?.[si] ?? s.name}] ${more ? `(+${more} ${more === 1 ? "process" : "processes"}) ` : ""}${cmd}`,
+      ];
+    }
+    return [
+      String(p.pid),
+      since(p.startedAt),
+      seconds(p.durationUs),
+      exitCell(p.exitCode, p.signal, p.oomKilled),
+      p.userUs === null ? "-" : cpuText((p.userUs ?? 0) + (p.systemUs ?? 0)),
+      bytes(p.peakRssKb === null ? null : p.peakRssKb * 1024),
+      bytes(p.rchar),
+      bytes(p.wchar),
+      bytes(p.readBytes),
+      bytes(p.writeBytes),
+      `${indent(depth[k]!)}${cmd}`,
+    ];
+  };
+  writeTable(HEAD, rows.length, rowAt, RIGHT, out, width);
+  return { listed: rowsShown, total: order.length };
+}
+
+/** The whole process table as one string (no trailing newline), every process by default. */
+export function processTable(run: RunRow, procs: TableProcess[], opts: ProcessTableOptions = {}): string {
+  const parts: string[] = [];
+  writeProcessTable(run, procs, (c) => parts.push(c), opts);
+  return parts.join("").slice(0, -1);
+}

@@ -1,0 +1,262 @@
+/**
+ * Tables for any size (issue 17 item 3): the process table folds each step into one row by default,
+ * --processes all|steps|N and --depth N choose what is listed, lines are cut to a width, CJK/emoji cells
+ * stay aligned, and unknown figures are never shown as zero.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { buildReport } from "../../src/report/index.ts";
+import { stepLabels } from "../../src/report/_labels.ts";
+import { renderTable, totalsLines } from "../../src/report/table.ts";
+import { columns, cpuText, fit, runsTable, table } from "../../src/run/format.ts";
+import { loadRules } from "../../src/rules/index.ts";
+import { type StepProcess, groupSteps } from "../../src/steps/index.ts";
+import type { RunRow } from "../../src/store/index.ts";
+import { cleanupTemp, run } from "../helpers/harness.ts";
+import { PER_STEP, STEPS, recordBigPipeline } from "./_bigpipeline.ts";
+import type { Recorded } from "./_pipeline.ts";
+
+afterAll(cleanupTemp);
+
+describe("a 3,000-process run with 20 steps", () => {
+  let rec: Recorded;
+  let names: string[];
+  let processes: number;
+  beforeAll(async () => {
+    rec = await recordBigPipeline();
+    const json = JSON.parse((await run(["report", rec.name, "--format", "json"], { env: rec.env })).stdout);
+    names = stepLabels(json.steps);
+    processes = json.totals.processes;
+  }, 120_000);
+
+  // the 20 steps, and the pipeline's own shell: no rule names it, so it is an "other" step of its own
+  // (every process is in exactly one step, docs/RULES.md)
+  test("recorded as built: 20 steps and the pipeline's shell, about 3,000 processes, two steps both named sort.sh", () => {
+    expect(names).toHaveLength(STEPS + 1);
+    expect(names[0]).toBe("pipeline.sh");
+    expect(processes).toBeGreaterThanOrEqual(STEPS * (PER_STEP + 1));
+    expect(names.filter((n) => n.startsWith("sort.sh #"))).toEqual(["sort.sh #1", "sort.sh #2"]);
+  });
+
+  test("the default table fits in 60 lines and names every step (twice: step table and folded rows)", async () => {
+    const r = await run(["report", rec.name], { env: rec.env });
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split("\n");
+    console.log(`default table: ${lines.length} lines for ${processes} processes`);
+    expect(lines.length).toBeLessThanOrEqual(60);
+    const procs = r.stdout.slice(r.stdout.indexOf("\nprocesses\n"));
+    for (const n of names) {
+      expect(r.stdout).toMatch(new RegExp(`  ${n.replace(/[.#]/g, "\\$&")}\n`));
+      // the pipeline's shell is a step of one process: its row, then each step's own folded row
+      if (n === "pipeline.sh") {
+        expect(procs).toMatch(/\[pipeline\.sh\] \/bin\/bash \.\/pipeline\.sh\n/);
+        continue;
+      }
+      // seq and the /bin/true (a few more on a loaded machine: forks seen before their exec)
+      expect(procs).toMatch(
+        new RegExp(`\\[${n.replace(/[.#]/g, "\\$&")}\\] \\(\\+\\d+ processes\\) /bin/bash `),
+      );
+    }
+    expect(lines.at(-1)).toBe(
+      `${STEPS + 1} of ${processes} processes listed, each step in one row: --processes all lists every one`,
+    );
+  }, 60_000);
+
+  test("--processes all prints every process; N at most N rows and the rest counted", async () => {
+    const all = await run(["report", rec.name, "--processes", "all"], { env: rec.env });
+    const tail = all.stdout
+      .slice(all.stdout.indexOf("\nprocesses\n") + 11)
+      .trimEnd()
+      .split("\n");
+    expect(tail).toHaveLength(1 + processes); // the header, then one row each
+    // a process that ended before its argv was read shows its comm: [true] (counted as "argv lost")
+    // (a fork seen before its exec shows as bash: allow a few)
+    const trues = tail.filter((l) => / (\/bin\/true|\[true\])$/.test(l)).length;
+    expect(trues).toBeLessThanOrEqual(STEPS * PER_STEP);
+    expect(trues).toBeGreaterThan(STEPS * PER_STEP * 0.99);
+    const five = await run(["report", rec.name, "--processes", "5"], { env: rec.env });
+    const rows = five.stdout
+      .slice(five.stdout.indexOf("\nprocesses\n") + 11)
+      .trimEnd()
+      .split("\n");
+    expect(rows).toHaveLength(1 + 5 + 1 + 1); // header, 5 rows, "… K more", the closing line
+    expect(rows[6]).toMatch(new RegExp(`… ${processes - 5} more$`));
+    expect(rows[7]).toStartWith(`5 of ${processes} processes listed: `);
+  }, 60_000);
+
+  test("--depth 1 lists the pipeline and its steps' roots; the deeper processes are counted", async () => {
+    const r = await run(["report", rec.name, "--processes", "all", "--depth", "1"], { env: rec.env });
+    const rows = r.stdout
+      .slice(r.stdout.indexOf("\nprocesses\n") + 11)
+      .trimEnd()
+      .split("\n");
+    expect(rows.filter((l) => l.includes("/bin/true"))).toEqual([]);
+    expect(rows.filter((l) => / {4}… \d+ more$/.test(l))).toHaveLength(STEPS);
+    const bad = await run(["report", rec.name, "--depth", "-1"], { env: rec.env });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--depth must be a whole number");
+  }, 60_000);
+
+  test("--width cuts every line to that many columns; 0 cuts none", async () => {
+    const r = await run(["report", rec.name, "--width", "100"], { env: rec.env });
+    const procs = r.stdout
+      .slice(r.stdout.indexOf("\nprocesses\n") + 11)
+      .trimEnd()
+      .split("\n");
+    for (const l of procs.slice(0, -1)) expect(columns(l)).toBeLessThanOrEqual(100);
+    expect(procs.some((l) => l.endsWith("…"))).toBe(true);
+    const wide = await run(["report", rec.name, "--width", "0"], { env: rec.env });
+    expect(wide.stdout).toMatch(/\(\+\d+ processes\) \/bin\/bash \.\/s20\/step20\.sh\n/);
+  }, 60_000);
+});
+
+describe("wide characters", () => {
+  test("columns and fit count CJK and emoji as two columns", () => {
+    expect(columns("abc")).toBe(3);
+    expect(columns("排序")).toBe(4);
+    expect(columns("🧬x")).toBe(3);
+    expect(fit("排序排序", 5)).toBe("排序…");
+    expect(columns(fit("🧬🧬🧬🧬", 6))).toBeLessThanOrEqual(6);
+    expect(fit("short", 10)).toBe("short");
+  });
+
+  test("a table stays aligned: the last column starts at the same terminal column on every line", () => {
+    const t = table(
+      ["NAME", "N", "END"],
+      [
+        ["排序数据", "1", "x"],
+        ["🧬 align", "22", "y"],
+        ["plain", "333", "z"],
+      ],
+      new Set([1]),
+    );
+    const starts = t.split("\n").map((l) => columns(l.slice(0, l.lastIndexOf(" ") + 1)));
+    expect(new Set(starts).size).toBe(1);
+  });
+
+  test("the runs table aligns CJK and emoji names", () => {
+    const base = {
+      pipeline: "p",
+      startedAt: 0,
+      endedAt: 1000,
+      status: "done",
+      exitCode: 0,
+      signal: null,
+      processes: 3,
+      command: ["x"],
+    };
+    const t = runsTable([
+      { ...base, id: "aaaaaaaaaaaaaaaa", name: "データ解析" },
+      { ...base, id: "bbbbbbbbbbbbbbbb", name: "🧬🧬 run" },
+      { ...base, id: "cccccccccccccccc", name: "plain" },
+    ] as RunRow[]);
+    const rows = t.split("\n").slice(1);
+    const at = rows.map((l) => columns(l.slice(0, l.indexOf("  p  "))));
+    expect(rows.every((l) => l.includes("  p  "))).toBe(true);
+    expect(new Set(at).size).toBe(1);
+  });
+});
+
+describe("figures", () => {
+  const proc = (id: number, o: Partial<StepProcess> = {}): StepProcess => ({
+    id,
+    pid: id,
+    parentId: null,
+    comm: "x",
+    argv: ["x"],
+    cwd: "/",
+    startedAt: 1000,
+    endedAt: 2000,
+    exitCode: 0,
+    signal: null,
+    oomKilled: false,
+    userUs: 1000,
+    systemUs: 500,
+    peakRssKb: 1024,
+    rchar: 2048,
+    wchar: 2048,
+    readBytes: 4096,
+    writeBytes: 4096,
+    ...o,
+  });
+  const unknown = {
+    userUs: null,
+    systemUs: null,
+    peakRssKb: null,
+    rchar: null,
+    wchar: null,
+    readBytes: null,
+    writeBytes: null,
+  };
+  const report = (procs: StepProcess[]) =>
+    buildReport({
+      run: { startedAt: 1000, endedAt: 2000 } as RunRow,
+      processes: procs,
+      steps: [],
+      samples: new Map(),
+      system: [],
+    });
+
+  test("unknown figures are '-' in totals, a sum with some unknown says '≥', never 0B", () => {
+    const none = totalsLines(report([proc(1, unknown), proc(2, unknown)])).join("\n");
+    expect(none).toStartWith(
+      "totals    wall 1.000s, CPU -, peak memory -\nI/O       read - (disk -), written - (disk -)\n",
+    );
+    const some = totalsLines(report([proc(1), proc(2, unknown)])).join("\n");
+    expect(some).toStartWith(
+      "totals    wall 1.000s, CPU ≥2ms, peak memory ≥1.0MiB\nI/O       read ≥2.0KiB (disk ≥4.0KiB), written ≥2.0KiB (disk ≥4.0KiB)\n",
+    );
+    const all = totalsLines(report([proc(1), proc(2)])).join("\n");
+    expect(all).toContain("CPU 3ms,");
+    expect(all).toContain("read 4.0KiB (disk 8.0KiB)");
+  });
+
+  test("a step's row: '-' when none of its processes has a figure, '≥' when some lack it", () => {
+    const rules = loadRules({ config: false });
+    const a = proc(1, { ...unknown, argv: ["sort", "a"], comm: "sort" });
+    const b = proc(2, { argv: ["gzip", "b"], comm: "gzip" });
+    const c = proc(3, { ...unknown, argv: ["gzip", "-d"], comm: "gzip", parentId: 2, startedAt: 1001 });
+    const procs = [a, b, c];
+    const r = buildReport({
+      run: { startedAt: 1000, endedAt: 2000, command: ["x"], name: "n", id: "i" } as RunRow,
+      processes: procs,
+      steps: groupSteps(procs, rules),
+      samples: new Map(),
+      system: [],
+    });
+    const rows = renderTable(r).split("\n");
+    const sort = rows.find((l) => l.endsWith("  sort"))!;
+    const gzip = rows.find((l) => l.endsWith("  gzip"))!;
+    // CPU, PEAK RSS, READ, WRITE, DISK READ, DISK WRITE
+    expect(sort.split(/ +/).slice(4, 10)).toEqual(["-", "-", "-", "-", "-", "-"]);
+    expect(gzip.split(/ +/).slice(4, 10)).toEqual([
+      "≥2ms",
+      "1.0MiB",
+      "≥2.0KiB",
+      "≥2.0KiB",
+      "≥4.0KiB",
+      "≥4.0KiB",
+    ]);
+  });
+
+  test("a step's wall is never shorter than its only process's exact lifetime", () => {
+    // ms timestamps 1 ms apart, the exact (µs) lifetime 1.9 ms
+    const p = { ...proc(1, { argv: ["sort", "-n", "f"], comm: "sort", endedAt: 1001 }), durationUs: 1900 };
+    const [step] = groupSteps([p], loadRules({ config: false }));
+    expect(step!.durationMs).toBeGreaterThanOrEqual(1.9);
+  });
+
+  test("CPU reads in ms under a second, seconds under an hour, hours beyond", () => {
+    expect(cpuText(1500)).toBe("2ms");
+    expect(cpuText(2_500_000)).toBe("2.500s");
+    expect(cpuText(7.2e9)).toBe("2.00h");
+    expect(cpuText(null)).toBe("-");
+  });
+
+  test("same-named steps are told apart by their ordinal; a unique name stays as it is", () => {
+    expect(stepLabels([{ name: "sort" }, { name: "gzip" }, { name: "sort" }])).toEqual([
+      "sort #1",
+      "gzip",
+      "sort #2",
+    ]);
+  });
+});
