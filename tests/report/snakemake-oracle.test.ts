@@ -1,0 +1,108 @@
+/**
+ * A real Snakemake + bwa + samtools workflow under `tracer run` with every job's command wrapped in
+ * the oracle (tests/oracle, through `shell.prefix`: ./_snakemake-oracle.ts). Asserts what does not
+ * depend on scheduling: every wrapped command found in exactly one job step (the step's root is the
+ * oracle's parent, Snakemake's job shell), every job step holding one; ordering (oracle fork ≤ first
+ * start ≤ last end ≤ oracle reap for the wrapped command's subtree, and the step enclosing the
+ * oracle's fork→reap); the subtree's CPU never above the oracle's rusage (which includes every
+ * descendant it reaped) by more than one scheduler tick. The millisecond errors are benchmark figures
+ * (bench/accuracy-snakemake.ts, docs/CAPTURE.md).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { probeTaskstats } from "../../src/observe/taskstats.ts";
+import { cleanupTemp, ensureBuilt, isolatedEnv, run, tempDir } from "../helpers/harness.ts";
+import { oracleBinary, readTruths } from "../oracle/index.ts";
+import { openDb } from "../run/_helpers.ts";
+import { rowsOf } from "../run/_invariants.ts";
+import { type JobStep, type Paired, pair, storedRun, writeOracleSnakefile } from "./_snakemake-oracle.ts";
+import { writeData } from "./_snakemake.ts";
+
+const probe = probeTaskstats();
+if (!probe.available) console.warn(`skipping: taskstats unavailable (${probe.reason})`);
+
+/** stored times are epoch ms exact to the µs (docs/CAPTURE.md): compare with 1 µs of slack */
+const CLOCK_MS = 0.001;
+/** one scheduler tick at HZ=250: the runtime the kernel may fold in after the taskstats record */
+const TICK_US = 4000;
+
+let jobs: JobStep[];
+let paired: Paired[];
+let eventsLost: number;
+
+afterAll(cleanupTemp);
+
+describe.skipIf(!probe.available)("Snakemake jobs against the oracle", () => {
+  beforeAll(async () => {
+    await ensureBuilt();
+    const dir = tempDir();
+    const out = join(dir, "truth.jsonl");
+    writeData(dir, ["s1", "s2"], { genomeBp: 200_000, reads: 8_000, readLen: 100 });
+    writeOracleSnakefile(dir, oracleBinary(), out);
+    const env = isolatedEnv();
+    const r = await run(["run", "--quiet", "--name", "smk", "--", "snakemake", "-j", "1", "--quiet"], {
+      env,
+      cwd: dir,
+    });
+    expect(r.code).toBe(0);
+    const rep = await run(["report", "smk", "--format", "json"], { env });
+    expect(rep.code).toBe(0);
+    jobs = (JSON.parse(rep.stdout).steps as JobStep[]).filter((s) => s.kind === "snakemake-job");
+    const db = openDb(env);
+    const info = storedRun(db, "smk");
+    eventsLost = info.eventsLost;
+    const rows = rowsOf(db, info.id);
+    db.close();
+    paired = pair(rows, jobs, readTruths(out));
+  }, 300_000);
+
+  test("every job runs in the oracle and is found as one step", () => {
+    expect(eventsLost).toBe(0);
+    expect(paired).toHaveLength(7);
+    expect(jobs).toHaveLength(7);
+    for (const p of paired) {
+      expect(p.truth.exitCode).toBe(0);
+      expect(p.subtree.length).toBeGreaterThan(0); // the wrapped command is stored
+      expect(p.step).toBeDefined(); // … under a job step whose root is the oracle's parent
+      expect(p.step!.failed).toBe(false);
+    }
+    // one truth per step, one step per truth
+    expect(new Set(paired.map((p) => p.step!.pid)).size).toBe(7);
+  });
+
+  test("ordering: oracle fork ≤ start ≤ end ≤ oracle reap, and the step encloses the oracle", () => {
+    const bad: string[] = [];
+    for (const p of paired) {
+      const t = p.truth;
+      const fork = t.forkRealNs / 1e6;
+      const reap = t.reapRealNs / 1e6;
+      const what = `${p.step?.name} (pid ${t.pid})`;
+      if (p.start === null || p.end === null) bad.push(`${what}: start ${p.start}, end ${p.end}`);
+      else if (!(fork - CLOCK_MS <= p.start && p.start <= p.end && p.end <= reap + CLOCK_MS))
+        bad.push(`${what}: fork ${fork} start ${p.start} end ${p.end} reap ${reap}`);
+      if (
+        p.stepStart === null ||
+        p.stepEnd === null ||
+        p.stepStart > fork + CLOCK_MS ||
+        p.stepEnd < reap - CLOCK_MS
+      )
+        bad.push(`${what}: step ${p.stepStart}…${p.stepEnd} does not enclose fork ${fork}…reap ${reap}`);
+      // the report's step is the same span (its duration rounded to the µs)
+      if (p.step && p.stepStart !== null && p.stepEnd !== null)
+        expect(Math.abs(p.step.duration_ms! - (p.stepEnd - p.stepStart))).toBeLessThan(0.002);
+    }
+    expect(bad).toEqual([]);
+  });
+
+  test("CPU of the wrapped command's subtree never above the oracle's rusage + 1 tick", () => {
+    const bad: string[] = [];
+    for (const p of paired) {
+      const rusage = p.truth.userUs + p.truth.systemUs;
+      if (p.cpuUs > rusage + TICK_US)
+        bad.push(`${p.step?.name} (pid ${p.truth.pid}): ${p.cpuUs} µs > rusage ${rusage} µs + ${TICK_US}`);
+      // the step holds the subtree (and the job shell and the oracle besides)
+      expect(Math.round(p.step!.cpu_seconds * 1e6)).toBeGreaterThanOrEqual(p.cpuUs);
+    }
+    expect(bad).toEqual([]);
+  });
+});
