@@ -80,6 +80,7 @@ export function rollUp(root: StepProcess, procs: StepProcess[], samples: RssSamp
   let firstStart = Number.POSITIVE_INFINITY;
   let lastEnd = Number.NEGATIVE_INFINITY;
   let oomKilled = false;
+  let oomLimitKb: number | null = null;
   let cpuUs = 0;
   let rchar = 0;
   let wchar = 0;
@@ -92,6 +93,8 @@ export function rollUp(root: StepProcess, procs: StepProcess[], samples: RssSamp
     if (p.startedAt !== null && p.startedAt < firstStart) firstStart = p.startedAt;
     if (p.endedAt !== null && p.endedAt > lastEnd) lastEnd = p.endedAt;
     if (p.oomKilled) oomKilled = true;
+    if (p.oomKilled && p.oomLimitKb && (oomLimitKb === null || p.oomLimitKb > oomLimitKb))
+      oomLimitKb = p.oomLimitKb;
     cpuUs += (p.userUs ?? 0) + (p.systemUs ?? 0);
     rchar += p.rchar ?? 0;
     wchar += p.wchar ?? 0;
@@ -120,6 +123,7 @@ export function rollUp(root: StepProcess, procs: StepProcess[], samples: RssSamp
     exitCode: root.exitCode,
     signal: root.signal,
     oomKilled,
+    oomLimitKb,
     failed: oomKilled || root.signal !== null || (root.exitCode !== null && root.exitCode !== 0),
   };
 }

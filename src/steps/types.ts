@@ -50,6 +50,8 @@ export interface Step {
   exitCode: number | null;
   signal: number | null;
   oomKilled: boolean;
+  /** the largest memory limit (KiB) of the cgroups the step's OOM-killed processes died in; null: none recorded */
+  oomLimitKb?: number | null;
   failed: boolean;
 }
 
@@ -66,6 +68,8 @@ export interface StepProcess {
   exitCode: number | null;
   signal: number | null;
   oomKilled: boolean;
+  /** memory limit of the cgroup an OOM kill was counted in, KiB (null/absent: unknown or not killed) */
+  oomLimitKb?: number | null;
   userUs: number | null;
   systemUs: number | null;
   peakRssKb: number | null;
