@@ -94,7 +94,11 @@ export function parseSchedulerHeader(text: string): Request | undefined {
     } else if (words[0] === "#PBS") {
       for (let i = 1; i < words.length; i++) {
         if (words[i] !== "-l" || words[i + 1] === undefined) continue;
-        for (const kv of words[++i]!.split(/[,:]/)) {
+        // mem=4gb,walltime=01:00:00 or nodes=1:ppn=2 (a walltime's colons are its own)
+        const pieces = words[++i]!.split(",").flatMap((p) =>
+          p.startsWith("walltime=") ? [p] : p.split(":"),
+        );
+        for (const kv of pieces) {
           const [k, v] = kv.split("=", 2) as [string, string | undefined];
           if (v === undefined) continue;
           if (k === "mem") r.memory_bytes = pbsMemory(v) ?? r.memory_bytes;
