@@ -33,6 +33,10 @@ export const nextflowMemory = (b: number) =>
   b < GiB ? `${Math.ceil(b / MiB)} MB` : `${Math.ceil(b / GiB)} GB`;
 export const nextflowTime = (min: number) => (min % 60 === 0 ? `${min / 60}h` : `${min}m`);
 
+/** what an OOM kill is shown with: the cgroup limit it died at when recorded, and the peak then */
+const oomText = (s: StepAdvice) =>
+  `OOM-killed ${s.oom_kills}× (${s.oom_limit_bytes === null ? "" : `limit ${bytes(s.oom_limit_bytes)}, `}peak then ${bytes(s.oom_peak_bytes)})`;
+
 /** one comment line: recorded text shown escaped, never a line break */
 const comment = (text: string) => `// ${sanitize(text)}`;
 
@@ -47,8 +51,7 @@ export function renderNextflow(a: Advice): string {
   lines.push("process {");
   for (const s of a.steps) {
     if (!s.suggest) continue;
-    if (s.oom_kills)
-      lines.push(comment(`${s.name}: OOM-killed ${s.oom_kills}× (peak then ${bytes(s.oom_peak_bytes)})`));
+    if (s.oom_kills) lines.push(comment(`${s.name}: ${oomText(s)}`));
     lines.push(
       `    withName: ${groovySelector(s.name)} {`,
       `        memory = '${nextflowMemory(s.suggest.memory_bytes)}'`,
@@ -83,8 +86,7 @@ export function renderSnakemake(a: Advice): string {
         head.push(`# ${sanitize(`no rule known for job "${s.name}": skipped`)}`);
       continue;
     }
-    if (s.oom_kills)
-      head.push(`# ${rule}: OOM-killed ${s.oom_kills}x (peak then ${bytes(s.oom_peak_bytes)})`);
+    if (s.oom_kills) head.push(`# ${rule}: ${oomText(s)}`);
     resources.push(
       `  - ${JSON.stringify(`${rule}:mem_mb=${Math.ceil(s.suggest.memory_bytes / MiB)}`)}`,
       `  - ${JSON.stringify(`${rule}:runtime=${s.suggest.time_minutes}`)}`,
@@ -103,9 +105,21 @@ const secs = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 function flags(s: StepAdvice): string {
   const f: string[] = [];
   if (s.oom_kills) f.push(`OOM-killed ${s.oom_kills}×`);
+  if (s.over_requested.length) f.push(`over-requested ${s.over_requested.join("+")}`);
   if (s.failures) f.push(`failed ${s.failures}×`);
   if (s.cpu_efficiency !== null && s.cpu_efficiency < 0.5 && s.kind !== "other") f.push("low CPU efficiency");
   return f.join(", ");
+}
+
+/** the known request as MEM/CPUS/TIME ("-" for a figure not set), or "-" */
+function requestedText(s: StepAdvice): string {
+  const r = s.requested;
+  if (!r) return "-";
+  return [
+    r.memory_bytes === null ? "-" : bytes(r.memory_bytes),
+    r.cpus === null ? "-" : String(r.cpus),
+    r.time_minutes === null ? "-" : nextflowTime(r.time_minutes),
+  ].join("/");
 }
 
 export function renderAdviceTable(a: Advice): string {
@@ -123,6 +137,7 @@ export function renderAdviceTable(a: Advice): string {
     s.suggest ? bytes(s.suggest.memory_bytes) : "-",
     s.suggest ? String(s.suggest.cpus) : "-",
     s.suggest ? nextflowTime(s.suggest.time_minutes) : "-",
+    requestedText(s),
     flags(s),
     s.kind === "other" ? `${s.name} (other)` : s.name,
   ]);
@@ -137,6 +152,7 @@ export function renderAdviceTable(a: Advice): string {
       "MEM",
       "CPUS",
       "TIME",
+      "REQUESTED",
       "FLAGS",
       "STEP",
     ],

@@ -6,20 +6,28 @@
  * p50/p95/max of peak RSS, wall and CPU, its CPU efficiency, failures, OOM kills, and suggested requests
  * that are never below what was observed:
  *   memory = max(p95 peak × 1.2, max peak), rounded up (128 MiB steps to 1 GiB, then whole GiB); a group
- *            OOM-killed in some run gets at least 1.5 × the peak it died at
+ *            OOM-killed in some run gets at least 1.5 × the memory cgroup limit it died at (the largest
+ *            recorded), or, when no limit was recorded, 1.5 × the peak it died at
  *   cpus   = the observed parallelism, max over instances of ⌈CPU ÷ wall − 0.1⌉ (at least 1: a 10 %
  *            overshoot is measurement noise of short steps, not a second core)
  *   time   = p95 wall × 1.5, rounded up to whole minutes (at least 1)
  * `other` steps (engines, wrappers, unnamed commands) are reported but get no request.
+ * Where a step's own request is known (src/insight/_requests.ts), it is shown and a figure is flagged
+ * over-requested when the request is more than OVER_REQUEST × the suggestion.
  */
 import type { Report } from "../report/types.ts";
 import type { Step } from "../steps/index.ts";
+import type { Request } from "./_requests.ts";
 
 /** Fewer runs than this make the advice weak (said in every output). */
 export const MIN_RUNS = 3;
 export const MEMORY_HEADROOM = 1.2;
 export const OOM_HEADROOM = 1.5;
 export const TIME_HEADROOM = 1.5;
+/** a request above this many times the suggestion is flagged over-requested */
+export const OVER_REQUEST = 2;
+/** at most this many instances of a group are asked for their request (the newest first) */
+const REQUEST_TRIES = 20;
 
 export interface Spread {
   p50: number;
@@ -43,10 +51,24 @@ export interface StepAdvice {
   cpu_efficiency: number | null;
   failures: number;
   oom_kills: number;
-  /** the peak of the instance that was OOM-killed last (the cgroup limit is not recorded here) */
+  /** the peak of the instance that was OOM-killed last */
   oom_peak_bytes: number | null;
-  /** null for `other` steps */
-  suggest: { memory_bytes: number; cpus: number; time_minutes: number } | null;
+  /** the largest memory cgroup limit an instance was OOM-killed at (null: none recorded) */
+  oom_limit_bytes: number | null;
+  /**
+   * null for `other` steps. memory_basis: what set the memory — the observed peaks, the OOM limit
+   * (1.5 × oom_limit_bytes) or, with no limit recorded, the OOM peak (1.5 × oom_peak_bytes)
+   */
+  suggest: {
+    memory_bytes: number;
+    cpus: number;
+    time_minutes: number;
+    memory_basis: "observed" | "oom-limit" | "oom-peak";
+  } | null;
+  /** what the newest instance with a readable request asked for (null: not known) */
+  requested: Request | null;
+  /** figures whose request is more than OVER_REQUEST × the suggestion */
+  over_requested: ("memory" | "cpus" | "time")[];
 }
 
 export interface Advice {
@@ -89,6 +111,7 @@ function adviseGroup(
   kind: string,
   rule: string | null,
   items: { run: number; step: Step }[],
+  requestOf: (run: number, step: Step) => Request | undefined,
 ): StepAdvice {
   const steps = items.map((i) => i.step);
   const peak = spread(steps.map((s) => s.peakRssKb * 1024));
@@ -100,15 +123,37 @@ function adviseGroup(
     .sort((a, b) => a - b);
   const oomed = steps.filter((s) => s.oomKilled);
   const oomPeak = oomed.length ? oomed.at(-1)!.peakRssKb * 1024 : null;
+  const limits = oomed.map((s) => s.oomLimitKb ?? 0).filter((kb) => kb > 0);
+  const oomLimit = limits.length ? Math.max(...limits) * 1024 : null;
   let suggest: StepAdvice["suggest"] = null;
+  let requested: Request | null = null;
+  const over: StepAdvice["over_requested"] = [];
   if (kind !== "other") {
     let memory = Math.max(peak.p95 * MEMORY_HEADROOM, peak.max);
-    if (oomPeak !== null) memory = Math.max(memory, oomPeak * OOM_HEADROOM);
+    let basis: NonNullable<StepAdvice["suggest"]>["memory_basis"] = "observed";
+    // the limit it died at, read from the cgroup; only without one the peak recorded when it died
+    const oomFloor = oomLimit ?? oomPeak;
+    if (oomFloor !== null && oomFloor * OOM_HEADROOM > memory) {
+      memory = oomFloor * OOM_HEADROOM;
+      basis = oomLimit !== null ? "oom-limit" : "oom-peak";
+    }
     suggest = {
       memory_bytes: roundMemory(memory),
       cpus: Math.max(1, ...steps.map(parallelism)),
       time_minutes: Math.max(1, Math.ceil((wall.p95 * TIME_HEADROOM) / 60_000)),
+      memory_basis: basis,
     };
+    for (const i of items.slice(0, REQUEST_TRIES)) {
+      requested = requestOf(i.run, i.step) ?? null;
+      if (requested) break;
+    }
+    if (requested) {
+      const r = requested;
+      if (r.memory_bytes !== null && r.memory_bytes > OVER_REQUEST * suggest.memory_bytes)
+        over.push("memory");
+      if (r.cpus !== null && r.cpus > OVER_REQUEST * suggest.cpus) over.push("cpus");
+      if (r.time_minutes !== null && r.time_minutes > OVER_REQUEST * suggest.time_minutes) over.push("time");
+    }
   }
   return {
     name,
@@ -123,18 +168,24 @@ function adviseGroup(
     failures: steps.filter((s) => s.failed).length,
     oom_kills: oomed.length,
     oom_peak_bytes: oomPeak,
+    oom_limit_bytes: oomLimit,
     suggest,
+    requested,
+    over_requested: over,
   };
 }
 
 /**
  * Advice from the reports of a pipeline's runs (newest first or any order). `ruleOf(i, step)` names the
- * Snakemake rule of a job step of reports[i] when it is known (src/insight/_snakemake.ts).
+ * Snakemake rule of a job step of reports[i] when it is known (src/insight/_snakemake.ts);
+ * `requestOf(i, step)` what the step asked its scheduler for, when known (src/insight/_requests.ts).
+ * A group's request is its first instance's that is known, in the order of `reports` (pass newest first).
  */
 export function advise(
   pipeline: string,
   reports: Report[],
   ruleOf: (run: number, step: Step) => string | undefined = () => undefined,
+  requestOf: (run: number, step: Step) => Request | undefined = () => undefined,
 ): Advice {
   type Group = { name: string; kind: string; rule: string | null; items: { run: number; step: Step }[] };
   const groups = new Map<string, Group>();
@@ -148,7 +199,7 @@ export function advise(
       else groups.set(id, { name, kind: step.kind, rule, items: [{ run, step }] });
     }
   });
-  const steps = [...groups.values()].map((g) => adviseGroup(g.name, g.kind, g.rule, g.items));
+  const steps = [...groups.values()].map((g) => adviseGroup(g.name, g.kind, g.rule, g.items, requestOf));
   // named steps first, then by peak memory
   steps.sort(
     (a, b) =>

@@ -80,6 +80,7 @@ export function rollUp(root: StepProcess, procs: StepProcess[], samples: RssSamp
   let firstStart = Number.POSITIVE_INFINITY;
   let lastEnd = Number.NEGATIVE_INFINITY;
   let oomKilled = false;
+  let oomLimitKb: number | null = null;
   let cpuUs = 0;
   let rchar = 0;
   let wchar = 0;
@@ -101,6 +102,8 @@ export function rollUp(root: StepProcess, procs: StepProcess[], samples: RssSamp
     if (p.writeBytes === null) unknown.writeBytes++;
     if (p.rchar === null) unknown.rchar++;
     if (p.wchar === null) unknown.wchar++;
+    if (p.oomKilled && p.oomLimitKb && (oomLimitKb === null || p.oomLimitKb > oomLimitKb))
+      oomLimitKb = p.oomLimitKb;
     cpuUs += (p.userUs ?? 0) + (p.systemUs ?? 0);
     rchar += p.rchar ?? 0;
     wchar += p.wchar ?? 0;
@@ -131,6 +134,7 @@ export function rollUp(root: StepProcess, procs: StepProcess[], samples: RssSamp
     exitCode: root.exitCode,
     signal: root.signal,
     oomKilled,
+    oomLimitKb,
     failed: oomKilled || root.signal !== null || (root.exitCode !== null && root.exitCode !== 0),
     // only when some figure is missing (most runs: none; no object per step)
     ...(Object.values(unknown).some((n) => n > 0) ? { unknown } : {}),

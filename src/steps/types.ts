@@ -50,6 +50,8 @@ export interface Step {
   exitCode: number | null;
   signal: number | null;
   oomKilled: boolean;
+  /** the largest memory limit (KiB) of the cgroups the step's OOM-killed processes died in; null: none recorded */
+  oomLimitKb?: number | null;
   failed: boolean;
   /** how many of its processes have each figure unknown (a sum over them is a lower bound) */
   unknown?: UnknownCounts;
@@ -80,6 +82,8 @@ export interface StepProcess {
   exitCode: number | null;
   signal: number | null;
   oomKilled: boolean;
+  /** memory limit of the cgroup an OOM kill was counted in, KiB (null/absent: unknown or not killed) */
+  oomLimitKb?: number | null;
   userUs: number | null;
   systemUs: number | null;
   peakRssKb: number | null;

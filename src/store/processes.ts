@@ -257,7 +257,7 @@ export function listProcesses(db: Database, runId: string): ProcessRow[] {
 /** A process as reports need it: what steps and the process table read, nothing else. */
 export type ReportProcessRow = Omit<
   ProcessRow,
-  "startTicks" | "ppid" | "coreDumped" | "figures" | "argvBytes" | "argvTruncated" | "oomLimitKb"
+  "startTicks" | "ppid" | "coreDumped" | "figures" | "argvBytes" | "argvTruncated"
 >;
 
 /** listProcesses without the columns no report reads: less memory per process on a 100,000-process run. */
@@ -267,9 +267,10 @@ export function listReportProcesses(db: Database, runId: string): ReportProcessR
 
 const REPORT_COLUMNS = `id, pid, parent_id AS parentId, comm, argv, cwd, started_at AS startedAt, ended_at AS endedAt,
   duration_us AS durationUs, exit_code AS exitCode, signal, oom_killed AS oomKilled, user_us AS userUs,
-  system_us AS systemUs, peak_rss_kb AS peakRssKb, rchar, wchar, read_bytes AS readBytes, write_bytes AS writeBytes`;
+  system_us AS systemUs, peak_rss_kb AS peakRssKb, rchar, wchar, read_bytes AS readBytes, write_bytes AS writeBytes,
+  oom_limit_kb AS oomLimitKb`;
 const ALL_COLUMNS = `${REPORT_COLUMNS}, start_ticks AS startTicks, ppid, core_dumped AS coreDumped, figures,
-  argv_bytes AS argvBytes, argv_truncated AS argvTruncated, oom_limit_kb AS oomLimitKb`;
+  argv_bytes AS argvBytes, argv_truncated AS argvTruncated`;
 
 function readProcesses(db: Database, runId: string, columns: string): Partial<ProcessRow>[] {
   const out: Partial<ProcessRow>[] = [];

@@ -1,7 +1,7 @@
 /**
  * `tracer advise` and an OOM kill (issue 16): the grow step runs in two runs at 30 MiB, and in a third
  * inside a fresh 64 MiB memory cgroup where it asks for 100 MiB and the kernel's OOM killer ends it.
- * The advice flags the kill and suggests more than the limit and the peak it died at.
+ * The advice flags the kill and suggests more than the limit it died at (recorded from the cgroup).
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, rmdirSync, writeFileSync } from "node:fs";
@@ -76,11 +76,14 @@ test.skipIf(typeof cg === "string")(
     // it died on the way to 100 MiB (its RSS counts shared pages the cgroup does not charge: can pass 64)
     expect(grow.oom_peak_bytes).toBeGreaterThan(0);
     expect(grow.oom_peak_bytes).toBeLessThan(100 << 20);
+    // the limit was read from the cgroup when the kill was seen, and set the suggestion: 1.5 × 64 MiB
+    expect(grow.oom_limit_bytes).toBe(LIMIT);
+    expect(grow.suggest.memory_basis).toBe("oom-limit");
     expect(grow.suggest.memory_bytes).toBeGreaterThan(LIMIT);
-    expect(grow.suggest.memory_bytes).toBeGreaterThanOrEqual(1.5 * grow.oom_peak_bytes);
+    expect(grow.suggest.memory_bytes).toBeGreaterThanOrEqual(1.5 * LIMIT);
     const t = await run(["advise"], { env });
     expect(t.stdout).toMatch(/OOM-killed 1×.*grow$/m);
     const nf = await run(["advise", "--format", "nextflow"], { env });
-    expect(nf.stdout).toMatch(/^\/\/ grow: OOM-killed 1× \(peak then [\d.]+MiB\)$/m);
+    expect(nf.stdout).toMatch(/^\/\/ grow: OOM-killed 1× \(limit 64MiB, peak then [\d.]+MiB\)$/m);
   },
 );

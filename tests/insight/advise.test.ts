@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { advise, roundMemory } from "../../src/insight/advise.ts";
-import { groovySelector, renderNextflow } from "../../src/insight/advise-format.ts";
+import { groovySelector, renderAdviceTable, renderNextflow } from "../../src/insight/advise-format.ts";
 import type { Report } from "../../src/report/types.ts";
 import type { Step } from "../../src/steps/index.ts";
 import { cleanupTemp, ensureBuilt, isolatedEnv, run, tempDir } from "../helpers/harness.ts";
@@ -64,7 +64,12 @@ describe("advice", () => {
     expect([s.name, s.instances, s.runs_seen]).toEqual(["ALIGN", 6, 3]);
     expect(s.peak_rss_bytes).toEqual({ p50: 100 * MiB, p95: 400 * MiB, max: 400 * MiB });
     // max(400 × 1.2, 400) = 480 MiB → 512 MiB; 150 s CPU in 60 s wall → 3 cpus; 60 s × 1.5 → 2 min
-    expect(s.suggest).toEqual({ memory_bytes: 512 * MiB, cpus: 3, time_minutes: 2 });
+    expect(s.suggest).toEqual({
+      memory_bytes: 512 * MiB,
+      cpus: 3,
+      time_minutes: 2,
+      memory_basis: "observed",
+    });
     // 150 s of CPU in 60 s wall uses 3 cpus at 83 %; the others 1 cpu at 100 %: p50 0.833
     expect(s.cpu_efficiency).toBe(0.833);
     expect(s.suggest!.memory_bytes).toBeGreaterThanOrEqual(s.peak_rss_bytes.max);
@@ -85,7 +90,47 @@ describe("advice", () => {
     const s = a.steps[0]!;
     expect([s.oom_kills, s.failures, s.oom_peak_bytes]).toEqual([1, 1, 2000 * MiB]);
     expect(s.suggest!.memory_bytes).toBe(3 * 1024 * MiB); // 2000 MiB × 1.5 → 3 GiB
+    expect([s.oom_limit_bytes, s.suggest!.memory_basis]).toEqual([null, "oom-peak"]);
     expect(renderNextflow(a)).toContain("// SORT: OOM-killed 1×");
+  });
+
+  test("an OOM kill with its cgroup limit recorded: the suggestion is above the limit, not the peak", () => {
+    const a = advise("p", [
+      report(0, [step("SORT (1)", { peakRssKb: 900 * 1024 })]),
+      // it died at a 2 GiB limit with only 1000 MiB of RSS seen (the rest was page cache, or between samples)
+      report(1, [
+        step("SORT (1)", {
+          peakRssKb: 1000 * 1024,
+          oomKilled: true,
+          oomLimitKb: 2048 * 1024,
+          failed: true,
+          signal: 9,
+        }),
+      ]),
+      report(2, [step("SORT (1)", { peakRssKb: 800 * 1024 })]),
+    ]);
+    const s = a.steps[0]!;
+    expect([s.oom_limit_bytes, s.suggest!.memory_basis]).toEqual([2048 * MiB, "oom-limit"]);
+    expect(s.suggest!.memory_bytes).toBe(3 * 1024 * MiB); // 2 GiB × 1.5, not 1000 MiB × 1.5 → 2 GiB
+    expect(renderNextflow(a)).toContain("// SORT: OOM-killed 1× (limit 2.0GiB, peak then 1000MiB)");
+  });
+
+  test("a known request more than 2 × the suggestion is flagged over-requested, per figure", () => {
+    const reports = [0, 1, 2].map((i) => report(i, [step(`ALIGN (${i})`), step("SORT (1)")]));
+    const asked = {
+      // 16 GiB and 8 cpus for 128 MiB / 1 cpu; 2 min asked for 2 min suggested: not over
+      ALIGN: { memory_bytes: 16 * 1024 * MiB, cpus: 8, time_minutes: 2, source: "sbatch" as const },
+      // exactly 2 × the suggestion is not over
+      SORT: { memory_bytes: 256 * MiB, cpus: 2, time_minutes: null, source: "sbatch" as const },
+    };
+    const a = advise("p", reports, undefined, (_, s) => asked[s.name.split(" ")[0] as "ALIGN" | "SORT"]);
+    const by = Object.fromEntries(a.steps.map((s) => [s.name, s]));
+    expect(by.ALIGN!.suggest).toMatchObject({ memory_bytes: 128 * MiB, cpus: 1, time_minutes: 2 });
+    expect(by.ALIGN!.over_requested).toEqual(["memory", "cpus"]);
+    expect(by.SORT!.over_requested).toEqual([]);
+    const t = renderAdviceTable(a);
+    expect(t).toMatch(/16GiB\/8\/2m\s+over-requested memory\+cpus\s+ALIGN$/m);
+    expect(t).toMatch(/256MiB\/2\/-\s+SORT$/m);
   });
 
   test("memory rounds up to 128 MiB steps, then whole GiB", () => {

@@ -4,6 +4,7 @@ import { sanitize } from "../../core/sanitize.ts";
 import { Exit, TracerError } from "../../errors.ts";
 import { advise } from "../../insight/advise.ts";
 import { renderAdviceTable, renderNextflow, renderSnakemake } from "../../insight/advise-format.ts";
+import { nextflowRequest } from "../../insight/_requests.ts";
 import { jobShellCommand, snakemakeRules } from "../../insight/_snakemake.ts";
 import { loadReport } from "../../report/index.ts";
 import { loadRules } from "../../rules/index.ts";
@@ -70,11 +71,18 @@ export default defineCommand({
       byDir.set(dir, m);
       return m;
     };
-    const advice = advise(pipeline, reports, (i, step) => {
-      const cmd = jobShellCommand(step.command);
-      const cwd = reports[i]!.run.cwd;
-      return cwd?.startsWith("/") ? rulesIn(cwd).get(cmd) : undefined;
-    });
+    const advice = advise(
+      pipeline,
+      reports,
+      (i, step) => {
+        const cmd = jobShellCommand(step.command);
+        const cwd = reports[i]!.run.cwd;
+        return cwd?.startsWith("/") ? rulesIn(cwd).get(cmd) : undefined;
+      },
+      // a Nextflow task's scheduler header; Snakemake's metadata records no resources
+      (_, step) =>
+        step.kind === "nextflow-task" && step.workdir ? nextflowRequest(step.workdir) : undefined,
+    );
     if (format === "json") return void printJson(advice);
     const text =
       format === "nextflow"
