@@ -63,7 +63,10 @@ describe("Ctrl-Z stops CMD and the init; fg resumes both; the job completes", ()
       // Ctrl-Z came 0.2 s after CMD started: at least 0.5 s of the loop was left after fg
       expect(run.ms).toBeGreaterThanOrEqual(STOP_S * 1000 + 500);
       expect(sh.us).toBeGreaterThanOrEqual((STOP_S + 0.5) * 1e6);
-      expect(sleeps.n).toBe(STEPS);
+      // with the connector every sleep is recorded; /proc polling (every 50 ms) sees only processes
+      // alive at a poll (docs/CAPTURE.md), and a 0.1 s sleep can fall between two polls on a loaded host
+      if (peer === "tracer-poll") expect(sleeps.n).toBeGreaterThanOrEqual(STEPS / 2);
+      else expect(sleeps.n).toBe(STEPS);
     },
     60_000,
   );
