@@ -37,7 +37,7 @@ export function renderDiff(d: RunDiff): string {
   if (d.steps.length)
     lines.push(
       table(
-        ["STATUS", "EXIT", "WALL", "CPU", "PEAK RSS", "READ", "WRITE", "STEP"],
+        ["STATUS", "EXIT", "WALL", "CPU", "PEAK RSS", "DISK READ", "DISK WRITE", "STEP"],
         d.steps.map(row),
         new Set(),
       ),

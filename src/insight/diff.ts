@@ -62,12 +62,16 @@ export interface RunDiff {
   hidden: number;
 }
 
+/** A figure none of the step's processes has is unknown (null), not 0 (Step.unknown). */
+const known = (s: Step, field: keyof NonNullable<Step["unknown"]>, v: number) =>
+  (s.unknown?.[field] ?? 0) >= s.processIds.length && s.processIds.length > 0 ? null : v;
+
 const figures = (s: Step): Record<Metric, number | null> => ({
   wall_ms: s.durationMs,
-  cpu_seconds: Math.round(s.cpuUs) / 1e6,
-  peak_rss_bytes: s.peakRssKb * 1024,
-  read_bytes: s.readBytes,
-  write_bytes: s.writeBytes,
+  cpu_seconds: known(s, "cpu", Math.round(s.cpuUs) / 1e6),
+  peak_rss_bytes: known(s, "peakRss", s.peakRssKb * 1024),
+  read_bytes: known(s, "readBytes", s.readBytes),
+  write_bytes: known(s, "writeBytes", s.writeBytes),
 });
 
 function change(a: number | null, b: number | null): Change {

@@ -10,7 +10,7 @@ import { esc, gantt, stepBars, systemPlot } from "./_svg.ts";
 import type { Step } from "../steps/index.ts";
 import { stepLabels } from "./_labels.ts";
 import { MAX_TREE_STEPS } from "./_top.ts";
-import { peakText, stepBytes, stepCpu, stepPeak, sumText } from "./table.ts";
+import { peakText, startOffset, stepBytes, stepCpu, stepPeak, sumText } from "./table.ts";
 import type { Report } from "./types.ts";
 
 const CSS = `
@@ -136,7 +136,7 @@ export function renderHtml(r: Report): string {
     .slice(0, MAX_TABLE_STEPS)
     .map(
       (s, i) =>
-        `<tr class="${s.failed ? "failed" : "ok"}"><td>${s.index}</td><td>${esc(labels[i]!)}</td><td>${esc(s.kind)}</td><td>${esc(((s.startedAt - run.startedAt) / 1000).toFixed(3))}s</td><td>${s.durationMs === null ? "-" : esc(seconds(s.durationMs * 1000))}</td><td>${esc(stepCpu(s))}</td><td>${esc(stepPeak(s))}</td><td>${esc(stepBytes(s, "rchar"))}</td><td>${esc(stepBytes(s, "wchar"))}</td><td>${esc(stepBytes(s, "readBytes"))}</td><td>${esc(stepBytes(s, "writeBytes"))}</td><td>${esc(exitText(s.exitCode, s.signal, s.oomKilled))}</td><td>${folded(s.command)}</td></tr>`,
+        `<tr class="${s.failed ? "failed" : "ok"}"><td>${s.index}</td><td>${esc(labels[i]!)}</td><td>${esc(s.kind)}</td><td>${esc(startOffset(s.startedAt, run.startedAt).slice(1))}</td><td>${s.durationMs === null ? "-" : esc(seconds(s.durationMs * 1000))}</td><td>${esc(stepCpu(s))}</td><td>${esc(stepPeak(s))}</td><td>${esc(stepBytes(s, "rchar"))}</td><td>${esc(stepBytes(s, "wchar"))}</td><td>${esc(stepBytes(s, "readBytes"))}</td><td>${esc(stepBytes(s, "writeBytes"))}</td><td>${esc(exitText(s.exitCode, s.signal, s.oomKilled))}</td><td>${folded(s.command)}</td></tr>`,
     );
   const none = `<p class="empty">No step was recognized in this run (see docs/RULES.md).</p>`;
   const cut = (n: number) =>

@@ -71,6 +71,10 @@ function hash(s: Step): string {
   return a && b ? `${a}/${b.slice(0, 6)}` : "-";
 }
 
+/** A step's summed figure, or null ("-") when none of its processes has it (Step.unknown), not 0. */
+const known = (s: Step, field: keyof NonNullable<Step["unknown"]>, v: number) =>
+  s.processIds.length > 0 && (s.unknown?.[field] ?? 0) >= s.processIds.length ? null : v;
+
 const status = (s: Step) => (s.endedAt === null ? "RUNNING" : s.failed ? "FAILED" : "COMPLETED");
 
 export function renderNextflow(r: Report): string {
@@ -88,13 +92,15 @@ export function renderNextflow(r: Report): string {
         nfDate(s.startedAt),
         nfDuration(s.durationMs),
         nfDuration(s.durationMs),
-        s.durationMs ? `${(s.cpuUs / (10 * s.durationMs)).toFixed(1)}%` : "-",
-        nfMemory(s.peakRssKb * 1024),
+        s.durationMs && known(s, "cpu", s.cpuUs) !== null
+          ? `${(s.cpuUs / (10 * s.durationMs)).toFixed(1)}%`
+          : "-",
+        nfMemory(known(s, "peakRss", s.peakRssKb * 1024)),
         "-",
-        nfMemory(s.rchar),
-        nfMemory(s.wchar),
-        nfMemory(s.readBytes),
-        nfMemory(s.writeBytes),
+        nfMemory(known(s, "rchar", s.rchar)),
+        nfMemory(known(s, "wchar", s.wchar)),
+        nfMemory(known(s, "readBytes", s.readBytes)),
+        nfMemory(known(s, "writeBytes", s.writeBytes)),
       ]
         // every cell sanitised (no raw tab or newline can split a row, no control reaches a terminal)
         .map(sanitize)

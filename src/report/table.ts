@@ -69,6 +69,13 @@ export function renderTable(r: Report, width = Number.POSITIVE_INFINITY): string
 }
 
 /**
+ * A step's start after the run's, "+S.SSSs". The root process's fork event can come a few ms before
+ * the run row's own timestamp (two clocks): shown as +0.000s, as the process table does (proctable.ts).
+ */
+export const startOffset = (stepStartMs: number, runStartMs: number) =>
+  `+${(Math.max(0, stepStartMs - runStartMs) / 1000).toFixed(3)}s`;
+
+/**
  * The table report written in chunks to `out` (a 50,000-step run's table is never one string);
  * `width`: the widest a step row may be, in terminal columns (the STEP column is cut); `labels`: the
  * steps' display labels (stepLabels).
@@ -83,7 +90,7 @@ export function writeReportTable(
     const s = r.steps[i]!;
     return [
       String(s.index),
-      !Number.isFinite(s.startedAt) ? "-" : `+${((s.startedAt - r.run.startedAt) / 1000).toFixed(3)}s`,
+      !Number.isFinite(s.startedAt) ? "-" : startOffset(s.startedAt, r.run.startedAt),
       s.durationMs === null ? "-" : seconds(s.durationMs * 1000),
       s.failed
         ? (s.oomKilled ? paint.oom : paint.failed)(`FAILED ${exitText(s.exitCode, s.signal, s.oomKilled)}`)
