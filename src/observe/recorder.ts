@@ -399,12 +399,25 @@ export class Recorder {
    * were synced: the fork and exec events are queued by then. Without them (proc-poll), CMD is
    * recorded from here with the supervisor's time.
    */
-  spawned(pid: number, at: number): void {
+  spawned(pid: number, at: number, known?: { argv: string[]; cwd: string }): void {
     // Not read yet (seen under load): known from /proc instead, with /proc's start ticks, so that
     // the fork event, when it comes, finds the same process and gives it its exact start.
     // (`at`, taken before Bun.spawn, was measured 26 ms before the fork on a loaded host.)
-    const t = this.live.get(pid) ?? this.identify(pid, this.rootPid, at, false);
+    // Already ended (its events were read first): the same process, never a second record.
+    const ended = this.ended.get(pid);
+    const same = ended && Math.abs((ended.rec.startedAt ?? at) - at) < 1000 ? ended : undefined;
+    const t = this.live.get(pid) ?? same ?? this.identify(pid, this.rootPid, at, false);
     if (t.unexeced) this.onExec(pid, at);
+    // CMD gone before /proc could be read (a zombie shows no cmdline, no cwd): what tracer exec'd is
+    // known exactly — the argv it passed to execve and the directory it started CMD in
+    const rec = t.rec;
+    if (known && !rec.argv?.length && known.argv.length) {
+      Object.assign(rec, capArgv(known.argv));
+      rec.comm ??= basename(known.argv[0]!).slice(0, 15);
+      if (!rec.cwd) rec.cwd = known.cwd;
+      this.argvLoss.settle(rec);
+      this.write(t);
+    }
   }
 
   /** A process the sampler no longer finds although no exit was reported: it ended, status unknown. */

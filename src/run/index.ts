@@ -138,7 +138,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     onSpawn: (pid, at) =>
       safely(() => {
         sync();
-        recorder.spawned(pid, at);
+        recorder.spawned(pid, at, { argv: o.cmd, cwd });
       }),
     onReaped: (r, at) =>
       safely(() => {

@@ -186,3 +186,22 @@ test("memory: ended processes are forgotten, whatever the order of their reports
     db.close();
   }
 });
+
+test("CMD gone before /proc could be read: recorded with the argv and cwd tracer exec'd it with, once", async () => {
+  const { db, writer, rec } = setup();
+  // a process that has ended and been reaped: /proc shows nothing of it any more
+  const p = Bun.spawn(["true"]);
+  await p.exited;
+  const at = Date.now();
+  rec.spawned(p.pid, at, { argv: ["bash", "-c", "sort x | wc -l"], cwd: "/work/here" });
+  // the supervisor's report again (or a late fork event's path): the same process, no second record
+  rec.spawned(p.pid, at, { argv: ["bash", "-c", "sort x | wc -l"], cwd: "/work/here" });
+  rec.flush(true);
+  const rows = listProcesses(db, "r").filter((r) => r.pid === p.pid);
+  expect(rows).toHaveLength(1);
+  expect(rows[0]!.argv).toEqual(["bash", "-c", "sort x | wc -l"]);
+  expect(rows[0]!.cwd).toBe("/work/here");
+  expect(rec.stats().processes).toBe(1);
+  expect(rec.stats().argvLost).toBe(0);
+  writer.flush();
+});
