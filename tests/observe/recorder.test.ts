@@ -5,7 +5,7 @@
 import { afterAll, expect, setSystemTime, test } from "bun:test";
 import { join } from "node:path";
 import { ProcPollSource } from "../../src/observe/poll.ts";
-import { readStat } from "../../src/observe/procfs.ts";
+import { readCmdline } from "../../src/observe/procfs.ts";
 import { Recorder } from "../../src/observe/recorder.ts";
 import type { ExitFigures } from "../../src/observe/types.ts";
 import { StoreWriter, createRun, listProcesses, openStore } from "../../src/store/index.ts";
@@ -53,7 +53,9 @@ test("scope, threads (the process ends with its last one), figures that arrive b
   const child = Bun.spawn(["sleep", "5"]);
   let forkAt = 0;
   try {
-    await waitFor(() => readStat(child.pid)?.comm === "sleep", 5000, "exec");
+    // exec sets comm before the new argv is in place (begin_new_exec, then the ELF loader): wait for
+    // the command line itself, which is what the recorder reads
+    await waitFor(() => readCmdline(child.pid)?.join(" ") === "sleep 5", 5000, "exec");
     // figures first (the taskstats socket was drained before the connector's)
     rec.onExitFigures(figures(child.pid));
     forkAt = Date.now();
