@@ -254,6 +254,8 @@ function pct(xs: number[], p: number) {
   const s = [...xs].sort((a, b) => Math.abs(a) - Math.abs(b));
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
+/** run names follow tracer's name rule (letters, digits, space and ._:@+-) */
+const runName = (name: string, round: number) => `${name.replace(/[^\p{L}\p{N} ._:@+-]/gu, "-")} r${round}`;
 const fmt = (x: number) =>
   Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toFixed(3);
 
@@ -262,17 +264,20 @@ try {
     for (const [name, script] of Object.entries(WORKLOADS)) {
       const out = join(dir, `truth-${round}-${name.replace(/\W+/g, "_")}.jsonl`);
       const cmd = script.replaceAll("$O", `${O} ${out}`);
-      const r = Bun.spawnSync([bin, "run", "--quiet", "--name", `${name}#${round}`, "--", "sh", "-c", cmd], {
-        env,
-        stdout: "ignore",
-        stderr: "pipe",
-      });
+      const r = Bun.spawnSync(
+        [bin, "run", "--quiet", "--name", runName(name, round), "--", "sh", "-c", cmd],
+        {
+          env,
+          stdout: "ignore",
+          stderr: "pipe",
+        },
+      );
       if (r.exitCode !== 0)
         notes.push(`${name}: tracer exited ${r.exitCode}: ${r.stderr.toString().slice(0, 200)}`);
       const db = new Database(join(env.TRACER_STATE_DIR, "tracer.db"), { readonly: true });
       const run = db
         .query("SELECT id, events_lost AS eventsLost FROM runs WHERE name = ?")
-        .get(`${name}#${round}`) as {
+        .get(runName(name, round)) as {
         id: string;
         eventsLost: number;
       };
@@ -298,7 +303,7 @@ try {
       ["directory", dir, 126],
       ["missing", "/nonexistent/cmd", 127],
     ] as const) {
-      const name = `exec-fail ${what}#${round}`;
+      const name = runName(`exec-fail ${what}`, round);
       const r = Bun.spawnSync([bin, "run", "--quiet", "--name", name, "--", cmd], {
         env,
         stdout: "ignore",
