@@ -62,6 +62,23 @@ export function totalsLines(r: Report): string[] {
 }
 
 /** The table report as one string (ending in a newline). */
+/**
+ * The figure columns the step table and the process table share, in this order, between the first
+ * column (# or PID) and the last ones: START, WALL, EXIT, CPU, PEAK RSS, the process's own bytes
+ * (READ/WRITE: rchar/wchar) and storage bytes (DISK READ/WRITE: read_bytes/write_bytes).
+ */
+export const FIGURE_HEADS = [
+  "START",
+  "WALL",
+  "EXIT",
+  "CPU",
+  "PEAK RSS",
+  "READ",
+  "WRITE",
+  "DISK READ",
+  "DISK WRITE",
+] as const;
+
 export function renderTable(r: Report, width = Number.POSITIVE_INFINITY): string {
   const parts: string[] = [];
   writeReportTable(r, (c) => parts.push(c), width);
@@ -105,20 +122,7 @@ export function writeReportTable(
       labels[i]!,
     ];
   };
-  const head = [
-    "#",
-    "START",
-    "WALL",
-    "EXIT",
-    "CPU",
-    "PEAK RSS",
-    "READ",
-    "WRITE",
-    "DISK READ",
-    "DISK WRITE",
-    "PROCS",
-    "STEP",
-  ];
+  const head = ["#", ...FIGURE_HEADS, "PROCS", "STEP"];
   out(`${[runHeader(r.run), ...totalsLines(r), "", ""].join("\n")}`);
   if (r.steps.length)
     writeTable(head, r.steps.length, stepRow, new Set([0, 1, 2, 4, 5, 6, 7, 8, 9, 10]), out, width);

@@ -3,7 +3,7 @@
  * default, cut to a row budget, a depth and the terminal's width. Streams like writeTable: the rows
  * shown are kept as indices into the tree order (one number each), never as text.
  */
-import { stepBytes, stepCpu, stepPeak } from "../report/table.ts";
+import { FIGURE_HEADS, stepBytes, stepCpu, stepPeak } from "../report/table.ts";
 import type { Step } from "../steps/index.ts";
 import type { RunRow } from "../store/index.ts";
 import {
@@ -39,19 +39,7 @@ export interface ProcessTableOptions {
 /** Rows of "steps" mode when no --processes is given: with up to 20 steps the report fits in 60 lines. */
 export const STEPS_MODE_ROWS = 24;
 
-const HEAD = [
-  "PID",
-  "START",
-  "WALL",
-  "EXIT",
-  "CPU",
-  "PEAK RSS",
-  "READ",
-  "WRITE",
-  "DISK READ",
-  "DISK WRITE",
-  "COMMAND",
-];
+const HEAD = ["PID", ...FIGURE_HEADS, "COMMAND"];
 const RIGHT = new Set([0, 1, 2, 4, 5, 6, 7, 8, 9]);
 
 /** A row hidden from view: `count` processes at `depth` and below, summed into one "… K more" line. */
