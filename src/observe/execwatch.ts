@@ -5,7 +5,8 @@
  * Optional: when it cannot start (not root, no connector, no compiler), the recorder works as before.
  */
 import { type NameFilter, NativeExecWatch, type SeenExec } from "../../ffi/execwatch.ts";
-import { monotonicNs, NETLINK_CONNECTOR, NetlinkSocket } from "../../ffi/netlink.ts";
+import { NETLINK_CONNECTOR, NetlinkSocket } from "../../ffi/netlink.ts";
+import { realMinusMonoMs } from "./clock.ts";
 import { connectorControl, PROC_CN_MCAST_IGNORE, PROC_CN_MCAST_LISTEN } from "./_netlink-parse.ts";
 import { decodeLossless } from "../core/lossless.ts";
 import type { Probe } from "./types.ts";
@@ -32,16 +33,11 @@ export const SEEN_CAP = 4096;
  * execs of one process are further apart than this (an exec takes longer).
  */
 const SAME_EXEC_SLACK_MS = 0.05;
-/** how long a reading of the clocks' offset is used (slew ≤ 0.05 % moves it ≤ 5 µs meanwhile) */
-const OFFSET_MS = 10;
 const PULL_MS = 250;
 const RCVBUF = 8 << 20;
 
 export class ExecWatcher {
   private readonly seen = new Map<number, ExecArgv>();
-  /** wall-clock ms minus CLOCK_MONOTONIC ms, read at performance.now() = offsetAt */
-  private offset = 0;
-  private offsetAt = Number.NEGATIVE_INFINITY;
   /** empties the native ring even when nobody asks (watching the whole host, it fills on its own) */
   private readonly timer = setInterval(() => this.pull(), PULL_MS);
 
@@ -92,13 +88,8 @@ export class ExecWatcher {
    * watched tree? False only when the thread has handled that exec and did not watch the pid.
    */
   mayWatch(pid: number, at: number): boolean {
-    // the clocks' offset moves only with clock slew: read it again every OFFSET_MS, not per exec
-    const now = performance.now();
-    if (now - this.offsetAt > OFFSET_MS) {
-      this.offset = performance.timeOrigin + now - monotonicNs() / 1e6;
-      this.offsetAt = now;
-    }
-    return this.native.mayWatch(pid, at - this.offset, SAME_EXEC_SLACK_MS);
+    // the very conversion the connector applied to this exec's timestamp (./clock.ts), undone
+    return this.native.mayWatch(pid, at - realMinusMonoMs(), SAME_EXEC_SLACK_MS);
   }
 
   /**
@@ -131,7 +122,8 @@ export class ExecWatcher {
     // bytes that are not UTF-8 kept as U+DC80–U+DCFF, like /proc reads (src/core/lossless.ts)
     const batch: SeenExec[] = this.native.take(decodeLossless);
     if (!batch.length) return;
-    const wallMinusMono = performance.timeOrigin + performance.now() - monotonicNs() / 1e6;
+    // the connector's conversion (./clock.ts): an exec event and the watcher's record of it agree
+    const wallMinusMono = realMinusMonoMs();
     for (const s of batch) {
       // re-inserted, so the map stays in exec order and pruning stops at the first young entry
       this.seen.delete(s.tgid);
