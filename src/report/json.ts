@@ -62,7 +62,8 @@ export function reportJson(r: Report) {
     },
     totals: {
       wall_ms: t.wallMs === null ? null : round(t.wallMs),
-      cpu_hours: round(t.cpuHours, 9),
+      // 12 decimals: 3.6 ns, so the total keeps every microsecond the rows add up to
+      cpu_hours: round(t.cpuHours, 12),
       peak_rss_bytes: t.peakRssKb * 1024,
       peak_rss_upper_bytes: t.peakRssUpperKb * 1024,
       peak_rss_exact: t.peakRssExact,

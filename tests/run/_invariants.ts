@@ -89,8 +89,8 @@ export function violations(
   if (o.totals) {
     const sum = (f: (r: StoredRow) => number | null) => rows.reduce((a, r) => a + (f(r) ?? 0), 0);
     const cpuUs = sum((r) => (r.userUs ?? 0) + (r.systemUs ?? 0));
-    // cpu_hours is printed to 9 decimals: 3.6 µs
-    if (Math.abs(o.totals.cpu_hours * 3.6e9 - cpuUs) > 4)
+    // cpu_hours is printed to 12 decimals: 3.6 ns
+    if (Math.abs(o.totals.cpu_hours * 3.6e9 - cpuUs) > 0.01)
       out.push(`total CPU ${o.totals.cpu_hours * 3.6e9} µs ≠ Σ rows ${cpuUs}`);
     const pairs = [
       ["rchar", "rchar"],
