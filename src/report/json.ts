@@ -1,4 +1,5 @@
 /** The JSON report: stable, snake_case, described by docs/report-schema.json (schema "tracer-report/1"). */
+import { escapeJson } from "../core/json.ts";
 import { youngCollector } from "../core/young.ts";
 import type { Step } from "../steps/index.ts";
 import type { Report } from "./types.ts";
@@ -89,10 +90,11 @@ export function reportJson(r: Report) {
 
 /**
  * The report as indented JSON, each step stringified on its own (no tree of every step's object held
- * at once): the same text as JSON.stringify(reportJson(r), null, 2).
+ * at once): the same text as JSON.stringify(reportJson(r), null, 2), made terminal-safe
+ * (src/core/json.ts: bidi, C1 and separator characters as \uXXXX; the parsed value is the same).
  */
 export function renderJson(r: Report): string {
-  const text = JSON.stringify(reportJson({ ...r, steps: [] }), null, 2);
+  const text = escapeJson(JSON.stringify(reportJson({ ...r, steps: [] }), null, 2));
   // keys and string values are quoted with \" escaped: this is the one empty steps array
   const at = text.indexOf('"steps": []');
   if (!r.steps.length || at < 0) return `${text}\n`;
@@ -101,7 +103,8 @@ export function renderJson(r: Report): string {
   r.steps.forEach((s, i) => {
     tick();
     // JSON text has no raw newline inside a string: every "\n" is between tokens
-    parts.push(`${i ? ",\n" : ""}    ${JSON.stringify(stepJson(s), null, 2).replace(/\n/g, "\n    ")}`);
+    const step = escapeJson(JSON.stringify(stepJson(s), null, 2));
+    parts.push(`${i ? ",\n" : ""}    ${step.replace(/\n/g, "\n    ")}`);
   });
   parts.push(`\n  ]${text.slice(at + '"steps": []'.length)}\n`);
   return parts.join("");
