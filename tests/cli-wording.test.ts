@@ -65,12 +65,20 @@ describe("numeric options", () => {
     }
   });
 
-  test("--limit, --last, -n: a whole number in range, else exit 2 (1e308 was an internal error)", async () => {
+  test("--limit, --last, -n, diff percentages: a number in range, else exit 2 (1e308 was an internal error)", async () => {
     const cases: [string[], string][] = [
       [["runs", "--limit", "1e308"], '--limit must be a whole number ≥ 1, got "1e308"'],
       [["runs", "--limit", "0"], '--limit must be a whole number ≥ 1, got "0"'],
       [["advise", "--last", "1e308"], '--last must be a whole number ≥ 1, got "1e308"'],
       [["logs", "-n", "1e308"], '-n must be a whole number ≥ 0, got "1e308"'],
+      [
+        ["diff", "one", "one", "--threshold", "1e308"],
+        '--threshold must be a percentage from 0 to 1000000, got "1e308"',
+      ],
+      [
+        ["diff", "one", "one", "--fail-on-regression", "-5"],
+        "--fail-on-regression must be a percentage from 0",
+      ],
     ];
     for (const [args, msg] of cases) {
       const r = await run(args, { env });

@@ -31,17 +31,18 @@ export function wholeOption(
 }
 
 /**
- * A finite decimal number (`12`, `0.5`, `1e3`) in [min, max], or undefined when `v` is.
+ * A finite decimal number (`12`, `0.5`, `1e3`) in [min, max], or undefined when `v` is; `what` names
+ * it in the error ("a number", "a percentage").
  * @throws TracerError E_USAGE (exit 2) otherwise.
  */
 export function decimalOption(
   flag: string,
   v: string | undefined,
-  { min = 0, max }: { min?: number; max: number },
+  { min = 0, max, what = "a number" }: { min?: number; max: number; what?: string },
 ): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v.trim());
   if (!DECIMAL.test(v.trim()) || !Number.isFinite(n) || n < min || n > max)
-    throw bad(flag, `a number from ${min} to ${max}`, v);
+    throw bad(flag, `${what} from ${min} to ${max}`, v);
   return n;
 }
