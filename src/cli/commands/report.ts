@@ -90,14 +90,14 @@ export default defineCommand({
     },
   },
   run({ args }) {
+    const format = formatOf(args.format);
     if (args.json && args.format !== undefined)
       throw new TracerError(
         "E_USAGE",
-        `--json (the raw run and its processes) and --format ${args.format} (the step report) exclude each other`,
+        `--json (the raw run and its processes) and --format ${format} (the step report) exclude each other`,
         Exit.usage,
         { hint: "the step report as JSON: tracer report --format json" },
       );
-    const format = formatOf(args.format);
     const price = priceOf(args["price-per-hour"]);
     const db = openStore(undefined, { readonly: true });
     if (args.json) {
