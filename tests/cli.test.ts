@@ -86,7 +86,7 @@ print(n, p.wait())
       [["frob"], 'unknown command "frob"'],
       [["init", "--forse"], 'unknown option "--forse"'],
       [["info", "extra"], 'unexpected argument "extra"'],
-      [["logs", "-n", "many"], '-n needs a whole number, got "many"'],
+      [["logs", "-n", "many"], '-n must be a whole number ≥ 0, got "many"'],
       [["init", "--spawn", "magic"], 'unknown spawn strategy "magic"'],
       [["init", "--run"], 'option "--run" needs a value'],
     ];

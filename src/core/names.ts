@@ -4,6 +4,7 @@
  * letter or digit. So no control characters, ESC, DEL, bidi overrides or other invisible formatting.
  */
 import { Exit, TracerError } from "../errors.ts";
+import { sanitize } from "./sanitize.ts";
 
 const NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._:@+-]{0,127}$/u;
 
@@ -18,12 +19,12 @@ export function checkName(v: string | undefined, flag: string): string | undefin
   throw new TracerError("E_BAD_NAME", `${flag} must be ${NAME_RULE}, got "${shown(v)}"`, Exit.usage);
 }
 
-/** The rejected name, with everything outside the rule shown as \u{…} (never raw) and cut at 64. */
+/**
+ * The rejected name as a terminal may show it (src/core/sanitize.ts: controls, bidi and invisible
+ * characters escaped, printable text such as `#` or `/` as itself), cut at 64 characters.
+ */
 function shown(v: string): string {
   const cut = [...v];
-  const text = cut
-    .slice(0, 64)
-    .map((c) => (/[\p{L}\p{N} ._:@+-]/u.test(c) ? c : `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`))
-    .join("");
+  const text = sanitize(cut.slice(0, 64).join(""));
   return cut.length > 64 ? `${text}… (${cut.length} characters)` : text;
 }

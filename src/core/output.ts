@@ -8,6 +8,7 @@
  * descriptor inherited from the caller is waited on (EAGAIN), so no output is lost.
  */
 import { fstatSync, writeSync } from "node:fs";
+import { jsonText } from "./json.ts";
 
 export type Fd = 1 | 2;
 
@@ -84,7 +85,8 @@ export const yellow = wrap(33);
 export const dim = wrap(2);
 export const bold = wrap(1);
 
-export const printJson = (value: unknown) => write(1, `${JSON.stringify(value, null, 2)}\n`);
+/** `value` as indented JSON on stdout, terminal-safe (src/core/json.ts). */
+export const printJson = (value: unknown) => write(1, `${jsonText(value)}\n`);
 export const say = (line: string) => write(1, `${line}\n`);
 export const note = (line: string) => write(2, `${line}\n`);
 

@@ -14,6 +14,7 @@ import type { ExportProcess, ExportRun, ExportSystemSample } from "./types.ts";
 
 export { OUTBOX_FILE, defaultOutboxPath } from "./outbox.ts";
 import { defaultOutboxPath } from "./outbox.ts";
+import { plural } from "../core/plural.ts";
 
 const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
 
@@ -171,10 +172,10 @@ export async function exportStoredRun(
  */
 export function summaryLine(x: ExportSummary): string {
   const more = (n: number, what: string) => (n ? `, ${n} ${what}` : "");
-  let line = `otlp: ${x.sent} of ${x.spans} spans sent${more(x.queued, "queued for later")}${more(x.dropped, "dropped")}`;
+  let line = `otlp: ${x.sent} of ${plural(x.spans, "span")} sent${more(x.queued, "queued for later")}${more(x.dropped, "dropped")}`;
   const b = x.backlog;
   if (b.sent || b.dropped || b.queued)
-    line += `; earlier backlog: ${b.sent} spans sent${more(b.queued, "still queued")}${more(b.dropped, "dropped")}`;
+    line += `; earlier backlog: ${plural(b.sent, "span")} sent${more(b.queued, "still queued")}${more(b.dropped, "dropped")}`;
   if (x.rejected) line += `; the collector rejected ${x.rejected} of the spans it received`;
   return line;
 }

@@ -2,6 +2,7 @@
 import { sanitize } from "../core/sanitize.ts";
 import { bytes, table } from "../run/format.ts";
 import type { Advice, Spread, StepAdvice } from "./advise.ts";
+import { plural } from "../core/plural.ts";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -43,7 +44,7 @@ const comment = (text: string) => `// ${sanitize(text)}`;
 export function renderNextflow(a: Advice): string {
   const lines = [
     comment(
-      `tracer advise: pipeline ${a.pipeline}, ${a.runs.length} run(s): ${a.runs.map((r) => r.name).join(", ")}`,
+      `tracer advise: pipeline ${a.pipeline}, ${plural(a.runs.length, "run")}: ${a.runs.map((r) => r.name).join(", ")}`,
     ),
     "// memory = max(p95 peak × 1.2, max peak) rounded up; cpus = observed parallelism; time = p95 wall × 1.5",
   ];
@@ -72,7 +73,7 @@ export function renderNextflow(a: Advice): string {
  */
 export function renderSnakemake(a: Advice): string {
   const head = [
-    `# ${sanitize(`tracer advise: pipeline ${a.pipeline}, ${a.runs.length} run(s): ${a.runs.map((r) => r.name).join(", ")}`)}`,
+    `# ${sanitize(`tracer advise: pipeline ${a.pipeline}, ${plural(a.runs.length, "run")}: ${a.runs.map((r) => r.name).join(", ")}`)}`,
     "# mem_mb = max(p95 peak × 1.2, max peak) rounded up; threads = observed parallelism; runtime = p95 wall × 1.5 (minutes)",
   ];
   if (a.weak) head.push(`# ${sanitize(`WEAK ADVICE: ${a.weak}`)}`);
@@ -124,7 +125,9 @@ function requestedText(s: StepAdvice): string {
 
 export function renderAdviceTable(a: Advice): string {
   const head = [
-    sanitize(`pipeline  ${a.pipeline}, ${a.runs.length} run(s): ${a.runs.map((r) => r.name).join(", ")}`),
+    sanitize(
+      `pipeline  ${a.pipeline}, ${plural(a.runs.length, "run")}: ${a.runs.map((r) => r.name).join(", ")}`,
+    ),
   ];
   if (a.weak) head.push(sanitize(`WEAK ADVICE: ${a.weak}`));
   const rows = a.steps.map((s) => [

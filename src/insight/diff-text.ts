@@ -2,6 +2,7 @@
 import { sanitize } from "../core/sanitize.ts";
 import { bytes, exitText, table } from "../run/format.ts";
 import type { Change, RunDiff, StepDiff, StepState } from "./diff.ts";
+import { plural } from "../core/plural.ts";
 
 const pct = (c: Change) => (c.pct === null ? "" : ` (${c.pct > 0 ? "+" : ""}${c.pct}%)`);
 const secs = (v: number | null) => (v === null ? "-" : v < 10 ? `${v.toFixed(3)}s` : `${v.toFixed(1)}s`);
@@ -43,7 +44,7 @@ export function renderDiff(d: RunDiff): string {
       ),
     );
   else lines.push("no matched step changed");
-  if (d.hidden) lines.push(`(${d.hidden} steps changed less than the threshold)`);
+  if (d.hidden) lines.push(`(${plural(d.hidden, "step")} changed less than the threshold)`);
   for (const [title, list] of [
     ["only in A", d.only_in_a],
     ["only in B", d.only_in_b],

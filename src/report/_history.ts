@@ -2,6 +2,7 @@
 import { bytes, seconds } from "../run/format.ts";
 import { esc } from "./_svg.ts";
 import type { Report } from "./types.ts";
+import { plural } from "../core/plural.ts";
 
 const W = 140;
 const H = 14;
@@ -37,5 +38,5 @@ export function historySection(r: Report): string {
       `<tr><td>${s.index}</td><td>${esc(s.name)}</td>${wall}${cell(past.cpuUs.min, past.cpuUs.max, s.cpuUs, seconds)}${cell(past.peakRssKb.min * 1024, past.peakRssKb.max * 1024, s.peakRssKb * 1024, bytes)}</tr>`,
     );
   }
-  return `<h2>Against the pipeline's history</h2><p class="sub">${esc(`${h.runs} earlier run(s) of pipeline ${r.run.pipeline}: bar = their range, tick = this run (red above it)`)}</p><table id="history"><thead><tr><th>#</th><th>step</th><th>wall</th><th>CPU</th><th>peak RSS</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+  return `<h2>Against the pipeline's history</h2><p class="sub">${esc(`${plural(h.runs, "earlier run")} of pipeline ${r.run.pipeline}: bar = their range, tick = this run (red above it)`)}</p><table id="history"><thead><tr><th>#</th><th>step</th><th>wall</th><th>CPU</th><th>peak RSS</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
 }

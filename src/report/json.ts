@@ -1,6 +1,8 @@
 /** The JSON report: stable, snake_case, described by docs/report-schema.json (schema "tracer-report/1"). */
+import { escapeJson } from "../core/json.ts";
 import { youngCollector } from "../core/young.ts";
 import type { Step } from "../steps/index.ts";
+import { known, peakUnknown } from "./_known.ts";
 import type { Report } from "./types.ts";
 
 export const SCHEMA_ID = "tracer-report/1";
@@ -10,6 +12,10 @@ const iso = (ms: number | null) => (ms === null || !Number.isFinite(ms) ? null :
 const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 export function stepJson(s: Step) {
+  const n = s.processIds.length;
+  // a figure none of the step's processes has is null, not 0 (src/report/_known.ts)
+  const cpu = known(s, n, "cpu", s.cpuUs);
+  const noPeak = peakUnknown(s, n);
   return {
     index: s.index,
     key: s.key,
@@ -23,15 +29,15 @@ export function stepJson(s: Step) {
     started_at: iso(s.startedAt),
     ended_at: iso(s.endedAt),
     duration_ms: s.durationMs === null ? null : round(s.durationMs),
-    cpu_seconds: round(s.cpuUs / 1e6, 6),
-    cpu_pct: s.durationMs ? round((100 * s.cpuUs) / 1000 / s.durationMs, 1) : null,
-    peak_rss_bytes: s.peakRssKb * 1024,
-    peak_rss_upper_bytes: s.peakRssUpperKb * 1024,
-    peak_rss_exact: s.peakRssExact,
-    read_bytes: s.readBytes,
-    write_bytes: s.writeBytes,
-    rchar: s.rchar,
-    wchar: s.wchar,
+    cpu_seconds: cpu === null ? null : round(cpu / 1e6, 6),
+    cpu_pct: s.durationMs && cpu !== null ? round((100 * cpu) / 1000 / s.durationMs, 1) : null,
+    peak_rss_bytes: noPeak ? null : s.peakRssKb * 1024,
+    peak_rss_upper_bytes: noPeak ? null : s.peakRssUpperKb * 1024,
+    peak_rss_exact: !noPeak && s.peakRssExact,
+    read_bytes: known(s, n, "readBytes", s.readBytes),
+    write_bytes: known(s, n, "writeBytes", s.writeBytes),
+    rchar: known(s, n, "rchar", s.rchar),
+    wchar: known(s, n, "wchar", s.wchar),
     exit_code: s.exitCode,
     signal: s.signal,
     oom_killed: s.oomKilled,
@@ -42,6 +48,9 @@ export function stepJson(s: Step) {
 
 export function reportJson(r: Report) {
   const t = r.totals;
+  const n = t.processes;
+  const cpuHours = known(t, n, "cpu", t.cpuHours);
+  const noPeak = peakUnknown(t, n);
   return {
     schema: SCHEMA_ID,
     run: {
@@ -63,14 +72,14 @@ export function reportJson(r: Report) {
     totals: {
       wall_ms: t.wallMs === null ? null : round(t.wallMs),
       // 12 decimals: 3.6 ns, so the total keeps every microsecond the rows add up to
-      cpu_hours: round(t.cpuHours, 12),
-      peak_rss_bytes: t.peakRssKb * 1024,
-      peak_rss_upper_bytes: t.peakRssUpperKb * 1024,
-      peak_rss_exact: t.peakRssExact,
-      read_bytes: t.readBytes,
-      write_bytes: t.writeBytes,
-      rchar: t.rchar,
-      wchar: t.wchar,
+      cpu_hours: cpuHours === null ? null : round(cpuHours, 12),
+      peak_rss_bytes: noPeak ? null : t.peakRssKb * 1024,
+      peak_rss_upper_bytes: noPeak ? null : t.peakRssUpperKb * 1024,
+      peak_rss_exact: !noPeak && t.peakRssExact,
+      read_bytes: known(t, n, "readBytes", t.readBytes),
+      write_bytes: known(t, n, "writeBytes", t.writeBytes),
+      rchar: known(t, n, "rchar", t.rchar),
+      wchar: known(t, n, "wchar", t.wchar),
       processes: t.processes,
       steps: t.steps,
       failed_steps: t.failedSteps,
@@ -89,10 +98,11 @@ export function reportJson(r: Report) {
 
 /**
  * The report as indented JSON, each step stringified on its own (no tree of every step's object held
- * at once): the same text as JSON.stringify(reportJson(r), null, 2).
+ * at once): the same text as JSON.stringify(reportJson(r), null, 2), made terminal-safe
+ * (src/core/json.ts: bidi, C1 and separator characters as \uXXXX; the parsed value is the same).
  */
 export function renderJson(r: Report): string {
-  const text = JSON.stringify(reportJson({ ...r, steps: [] }), null, 2);
+  const text = escapeJson(JSON.stringify(reportJson({ ...r, steps: [] }), null, 2));
   // keys and string values are quoted with \" escaped: this is the one empty steps array
   const at = text.indexOf('"steps": []');
   if (!r.steps.length || at < 0) return `${text}\n`;
@@ -101,7 +111,8 @@ export function renderJson(r: Report): string {
   r.steps.forEach((s, i) => {
     tick();
     // JSON text has no raw newline inside a string: every "\n" is between tokens
-    parts.push(`${i ? ",\n" : ""}    ${JSON.stringify(stepJson(s), null, 2).replace(/\n/g, "\n    ")}`);
+    const step = escapeJson(JSON.stringify(stepJson(s), null, 2));
+    parts.push(`${i ? ",\n" : ""}    ${step.replace(/\n/g, "\n    ")}`);
   });
   parts.push(`\n  ]${text.slice(at + '"steps": []'.length)}\n`);
   return parts.join("");

@@ -7,6 +7,7 @@ import { sanitize } from "../core/sanitize.ts";
 import { youngCollector } from "../core/young.ts";
 import type { Step } from "../steps/index.ts";
 import type { Report } from "./types.ts";
+import { known, peakUnknown } from "./_known.ts";
 
 export const NEXTFLOW_COLUMNS = [
   "task_id",
@@ -71,9 +72,9 @@ function hash(s: Step): string {
   return a && b ? `${a}/${b.slice(0, 6)}` : "-";
 }
 
-/** A step's summed figure, or null ("-") when none of its processes has it (Step.unknown), not 0. */
-const known = (s: Step, field: keyof NonNullable<Step["unknown"]>, v: number) =>
-  s.processIds.length > 0 && (s.unknown?.[field] ?? 0) >= s.processIds.length ? null : v;
+/** A step's summed figure, or null ("-") when none of its processes has it (src/report/_known.ts), not 0. */
+const figure = (s: Step, field: keyof NonNullable<Step["unknown"]>, v: number) =>
+  known(s, s.processIds.length, field, v);
 
 const status = (s: Step) => (s.endedAt === null ? "RUNNING" : s.failed ? "FAILED" : "COMPLETED");
 
@@ -92,15 +93,15 @@ export function renderNextflow(r: Report): string {
         nfDate(s.startedAt),
         nfDuration(s.durationMs),
         nfDuration(s.durationMs),
-        s.durationMs && known(s, "cpu", s.cpuUs) !== null
+        s.durationMs && figure(s, "cpu", s.cpuUs) !== null
           ? `${(s.cpuUs / (10 * s.durationMs)).toFixed(1)}%`
           : "-",
-        nfMemory(known(s, "peakRss", s.peakRssKb * 1024)),
+        nfMemory(peakUnknown(s, s.processIds.length) ? null : s.peakRssKb * 1024),
         "-",
-        nfMemory(known(s, "rchar", s.rchar)),
-        nfMemory(known(s, "wchar", s.wchar)),
-        nfMemory(known(s, "readBytes", s.readBytes)),
-        nfMemory(known(s, "writeBytes", s.writeBytes)),
+        nfMemory(figure(s, "rchar", s.rchar)),
+        nfMemory(figure(s, "wchar", s.wchar)),
+        nfMemory(figure(s, "readBytes", s.readBytes)),
+        nfMemory(figure(s, "writeBytes", s.writeBytes)),
       ]
         // every cell sanitised (no raw tab or newline can split a row, no control reaches a terminal)
         .map(sanitize)

@@ -3,6 +3,7 @@ import { type Cell, bytes, cpuText, exitText, paint, runHeader, seconds, writeTa
 import { stepLabels } from "./_labels.ts";
 import type { Step } from "../steps/index.ts";
 import type { Report } from "./types.ts";
+import { plural } from "../core/plural.ts";
 
 /**
  * A peak that samples may have missed shows its upper bound too: "301MiB–601MiB" (sampled peak, the
@@ -54,7 +55,7 @@ export function totalsLines(r: Report): string[] {
   const lines = [
     `totals    wall ${t.wallMs === null ? "-" : seconds(t.wallMs * 1000)}, CPU ${cpu}, peak memory ${peak}`,
     `I/O       read ${b(t.rchar, u.rchar)} (disk ${b(t.readBytes, u.readBytes)}), written ${b(t.wchar, u.wchar)} (disk ${b(t.writeBytes, u.writeBytes)})`,
-    `steps     ${t.steps} (${t.failedSteps} failed) from ${t.processes} processes`,
+    `steps     ${t.steps} (${t.failedSteps} failed) from ${plural(t.processes, "process", "processes")}`,
   ];
   if (t.cost !== null)
     lines.push(`cost      ${t.cost.toFixed(4)} at ${t.pricePerHour} per hour of wall time`);

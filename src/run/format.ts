@@ -4,6 +4,7 @@ import { sanitize } from "../core/sanitize.ts";
 import { youngCollector } from "../core/young.ts";
 import { buildTree, walk } from "../steps/_tree.ts";
 import type { ProcessRow, RunRow } from "../store/index.ts";
+import { plural } from "../core/plural.ts";
 
 export function bytes(n: number | null | undefined): string {
   if (n === null || n === undefined) return "-";
@@ -254,7 +255,7 @@ const runCommand = (r: RunRow, max: number) =>
 const lossDetail = (r: RunRow) => {
   if (!r.eventsLost && !r.recovered) return "";
   const why = Object.entries(r.lossReasons ?? {}).map(([k, n]) => `${k} ${n}`);
-  if (r.recovered) why.push(`${r.recovered} processes recovered from taskstats`);
+  if (r.recovered) why.push(`${plural(r.recovered, "process", "processes")} recovered from taskstats`);
   return ` (${why.join(", ")}; see docs/CAPTURE.md)`;
 };
 
@@ -290,8 +291,8 @@ export interface RunSummary {
 /** `tracer run`'s closing line on stderr; the run's name is recorded data, so the line is sanitised. */
 export function summaryLine(r: RunSummary): string {
   const wall = seconds((r.child.endedAt - r.child.startedAt) * 1000);
-  const loss = r.lost ? `, ${r.lost} events LOST` : "";
+  const loss = r.lost ? `, ${plural(r.lost, "event")} LOST` : "";
   return sanitize(
-    `tracer: run ${r.name}: ${r.processes} processes, ${wall}, exit ${exitText(r.child.exitCode, r.child.signal)}, capture ${r.mode}${loss} (tracer report ${r.runId.slice(0, 13)})`,
+    `tracer: run ${r.name}: ${plural(r.processes, "process", "processes")}, ${wall}, exit ${exitText(r.child.exitCode, r.child.signal)}, capture ${r.mode}${loss} (tracer report ${r.runId.slice(0, 13)})`,
   );
 }

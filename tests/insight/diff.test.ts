@@ -103,7 +103,7 @@ test("the HTML report of run B shows each step against the pipeline's history (r
   const at = r.stdout.indexOf("<h2>Against the pipeline's history</h2>");
   expect(at).toBeGreaterThan(0);
   const section = r.stdout.slice(at, r.stdout.indexOf("</table>", at));
-  expect(section).toContain("1 earlier run(s) of pipeline grow");
+  expect(section).toContain("1 earlier run of pipeline grow");
   // grow's peak RSS doubled: this run's tick is above A's range, with both figures in words
   const grow = section.split("<tr>").find((row) => row.includes("<td>grow</td>"))!;
   expect(grow).toMatch(/10\dMiB–10\dMiB · now 20\dMiB/);

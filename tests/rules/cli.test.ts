@@ -21,7 +21,7 @@ afterAll(cleanupTemp);
 test("check: a good file is ok (exit 0) with its counts", async () => {
   const r = await run(["rules", "check", join(dir, "mine.yml")], { env });
   expect(r.code).toBe(0);
-  expect(r.stdout).toBe(`${join(dir, "mine.yml")}: ok, 1 rules, 0 exclusions\n`);
+  expect(r.stdout).toBe(`${join(dir, "mine.yml")}: ok, 1 rule, 0 exclusions\n`);
 });
 
 test("check: a typo'd key fails (exit 1) naming file:line and key", async () => {

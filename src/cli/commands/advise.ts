@@ -9,6 +9,7 @@ import { jobShellCommand, snakemakeRules } from "../../insight/_snakemake.ts";
 import { loadReport } from "../../report/index.ts";
 import { loadRules } from "../../rules/index.ts";
 import { listRuns, openStore } from "../../store/index.ts";
+import { wholeOption } from "../_numbers.ts";
 
 const FORMATS = ["table", "json", "nextflow", "snakemake"] as const;
 
@@ -43,9 +44,7 @@ export default defineCommand({
         `--format must be one of ${FORMATS.join(", ")}, got "${format}"`,
         Exit.usage,
       );
-    const last = args.last === undefined ? 10 : Number(args.last);
-    if (!Number.isInteger(last) || last < 1)
-      throw new TracerError("E_USAGE", `--last must be a positive integer, got "${args.last}"`, Exit.usage);
+    const last = wholeOption("--last", args.last, { min: 1 }) ?? 10;
     const db = openStore(undefined, { readonly: true });
     const all = listRuns(db, 1_000_000);
     const pipeline = args.pipeline ?? all[0]?.pipeline;

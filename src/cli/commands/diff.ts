@@ -1,21 +1,18 @@
 import { defineCommand } from "../_define.ts";
 import { note, printJson, say } from "../../core/output.ts";
 import { sanitize } from "../../core/sanitize.ts";
-import { Exit, TracerError } from "../../errors.ts";
+import { Exit } from "../../errors.ts";
 import { diffRuns, regressions } from "../../insight/diff.ts";
 import { renderDiff } from "../../insight/diff-text.ts";
 import { loadReport } from "../../report/index.ts";
 import { loadRules } from "../../rules/index.ts";
 import { openStore } from "../../store/index.ts";
+import { decimalOption } from "../_numbers.ts";
 import { jsonFlag } from "../_shared.ts";
 
-function pctOf(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === "" || !Number.isFinite(n) || n < 0)
-    throw new TracerError("E_USAGE", `--${flag} must be a percentage ≥ 0, got "${v}"`, Exit.usage);
-  return n;
-}
+/** A percentage option: 0 to 1,000,000 % (a change of 10,000×; beyond it a threshold is a typo). */
+const pctOf = (flag: string, v: string | undefined) =>
+  decimalOption(`--${flag}`, v, { max: 1e6, what: "a percentage" });
 
 export default defineCommand({
   meta: { name: "diff", description: "Compare two runs step by step (matched by step key)" },

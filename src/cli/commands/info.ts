@@ -3,6 +3,7 @@ import { formatDuration, printJson, red, say, yellow } from "../../core/output.t
 import { DaemonClient } from "../../daemon/client.ts";
 import { jsonFlag } from "../_shared.ts";
 import { sanitize } from "../../core/sanitize.ts";
+import { plural } from "../../core/plural.ts";
 
 export default defineCommand({
   meta: {
@@ -21,7 +22,7 @@ export default defineCommand({
         ? undefined
         : "error" in c
           ? red(`not recording: ${c.error}`, 1)
-          : `${c.mode}, ${c.processes} processes, ${c.lost ? yellow(`${c.lost} events lost`, 1) : "0 events lost"}`;
+          : `${c.mode}, ${plural(c.processes, "process", "processes")}, ${c.lost ? yellow(`${plural(c.lost, "event")} lost`, 1) : "0 events lost"}`;
     const rows: [string, string | undefined][] = [
       ["version", `${i.version} (${i.commit})`],
       ["pid", String(i.pid)],

@@ -5,6 +5,7 @@ import { write } from "../../core/output.ts";
 import { follow, lastLines } from "../../core/tail.ts";
 import { Exit, TracerError, errnoOf } from "../../errors.ts";
 import { sanitizeLines } from "../../core/sanitize.ts";
+import { wholeOption } from "../_numbers.ts";
 
 export default defineCommand({
   meta: { name: "logs", description: "Print the daemon log" },
@@ -19,9 +20,7 @@ export default defineCommand({
     },
   },
   async run({ args }) {
-    const n = Number(args.lines);
-    if (!Number.isInteger(n) || n < 0)
-      throw new TracerError("E_USAGE", `-n needs a whole number, got "${args.lines}"`, Exit.usage);
+    const n = wholeOption("-n", args.lines) ?? 50;
     const log = paths().log;
     let size = 0;
     try {

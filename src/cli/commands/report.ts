@@ -1,5 +1,6 @@
 import { defineCommand } from "../_define.ts";
 import { isTty, note, plain, printJson, say, write } from "../../core/output.ts";
+import { jsonText } from "../../core/json.ts";
 import { writeReplacing } from "../../core/safe-write.ts";
 import { Exit, TracerError } from "../../errors.ts";
 import { pipelineHistory } from "../../insight/history.ts";
@@ -9,8 +10,10 @@ import { writeReportTable } from "../../report/table.ts";
 import { type ProcessTableOptions, STEPS_MODE_ROWS, writeProcessTable } from "../../run/proctable.ts";
 import { loadRules } from "../../rules/index.ts";
 import { findRun, listProcesses, openStore } from "../../store/index.ts";
+import { decimalOption, wholeOption } from "../_numbers.ts";
 import { jsonFlag } from "../_shared.ts";
 import { sanitize } from "../../core/sanitize.ts";
+import { plural } from "../../core/plural.ts";
 
 function formatOf(v: string | undefined): Format {
   if (v === undefined) return "table";
@@ -18,21 +21,12 @@ function formatOf(v: string | undefined): Format {
   throw new TracerError("E_USAGE", `--format must be one of ${FORMATS.join(", ")}, got "${v}"`, Exit.usage);
 }
 
-function priceOf(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === "" || !Number.isFinite(n) || n < 0)
-    throw new TracerError("E_USAGE", `--price-per-hour must be a number ≥ 0, got "${v}"`, Exit.usage);
-  return n;
-}
+/** The most --price-per-hour may be: past it a cost is no estimate but a typo (and 1e308 overflowed to Infinity). */
+const MAX_PRICE_PER_HOUR = 1e6;
 
-function countOf(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n))
-    throw new TracerError("E_USAGE", `--${flag} must be a whole number ≥ 0, got "${v}"`, Exit.usage);
-  return n;
-}
+const priceOf = (v: string | undefined) => decimalOption("--price-per-hour", v, { max: MAX_PRICE_PER_HOUR });
+
+const countOf = (flag: string, v: string | undefined) => wholeOption(`--${flag}`, v);
 
 /** --processes all | steps | N: steps (folded, at most STEPS_MODE_ROWS rows) when not given. */
 function processesOf(v: string | undefined): Pick<ProcessTableOptions, "processes" | "limit"> {
@@ -97,12 +91,22 @@ export default defineCommand({
   },
   run({ args }) {
     const format = formatOf(args.format);
+    if (args.json && args.format !== undefined)
+      throw new TracerError(
+        "E_USAGE",
+        `--json (the raw run and its processes) and --format ${format} (the step report) exclude each other`,
+        Exit.usage,
+        { hint: "the step report as JSON: tracer report --format json" },
+      );
     const price = priceOf(args["price-per-hour"]);
     const db = openStore(undefined, { readonly: true });
     if (args.json) {
       // the raw run and its processes (docs/CLI.md); --format json is the step report
       const run = findRun(db, args.run);
-      return void printJson({ run, processes: listProcesses(db, run.id) });
+      const raw = { run, processes: listProcesses(db, run.id) };
+      if (args.output === undefined) return void printJson(raw);
+      writeReplacing(args.output, `${jsonText(raw)}\n`);
+      return void note(sanitize(`tracer: wrote the raw JSON of run ${run.name} to ${args.output}`));
     }
     const table: ProcessTableOptions = {
       ...processesOf(args.processes),
@@ -122,7 +126,7 @@ export default defineCommand({
       });
       if (listed < total)
         say(
-          `${listed} of ${total} processes listed${table.processes === "steps" ? ", each step in one row" : ""}: --processes all lists every one`,
+          `${listed} of ${plural(total, "process", "processes")} listed${table.processes === "steps" ? ", each step in one row" : ""}: --processes all lists every one`,
         );
       return;
     }

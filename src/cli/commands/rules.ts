@@ -4,6 +4,7 @@ import { Exit, TracerError } from "../../errors.ts";
 import { checkRuleFile, testCommand } from "../../rules/check.ts";
 import { jsonFlag } from "../_shared.ts";
 import { sanitize } from "../../core/sanitize.ts";
+import { plural } from "../../core/plural.ts";
 
 const check = defineCommand({
   meta: { name: "check", description: "Validate a rule file: every key known, every value well-formed" },
@@ -14,7 +15,7 @@ const check = defineCommand({
   run({ args }) {
     const r = checkRuleFile(args.file);
     if (args.json) return void printJson(r);
-    say(sanitize(`${r.file}: ok, ${r.rules} rules, ${r.exclude} exclusions`));
+    say(sanitize(`${r.file}: ok, ${plural(r.rules, "rule")}, ${plural(r.exclude, "exclusion")}`));
   },
 });
 

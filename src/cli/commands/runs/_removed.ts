@@ -3,21 +3,23 @@ import { printJson, say } from "../../../core/output.ts";
 import { sanitize } from "../../../core/sanitize.ts";
 import { bytes } from "../../../run/format.ts";
 import type { RemoveResult } from "../../../store/index.ts";
+import { plural } from "../../../core/plural.ts";
 
 const when = (ms: number) => new Date(ms).toISOString().replace("T", " ").slice(0, 19);
 
 export function printRemoved(r: RemoveResult, json: boolean) {
   if (json) return void printJson({ ...r, reclaimedBytes: Math.max(0, r.bytesBefore - r.bytesAfter) });
   const n = r.removed.length;
-  const runs = (k: number) => `${k} run${k === 1 ? "" : "s"}`;
+  const runs = (k: number) => plural(k, "run");
+  const procs = plural(r.processes, "process", "processes");
   if (r.dryRun) {
-    say(`would remove ${runs(n)} (${r.processes} processes); the store holds ${bytes(r.bytesBefore)}`);
+    say(`would remove ${runs(n)} (${procs}); the store holds ${bytes(r.bytesBefore)}`);
     for (const x of r.removed)
       say(sanitize(`  ${x.id}  ${x.name}  ${x.pipeline}  ${when(x.startedAt)}  ${x.status}`));
   } else if (n) {
     const freed = Math.max(0, r.bytesBefore - r.bytesAfter);
     say(
-      `removed ${runs(n)} (${r.processes} processes), ${runs(r.left)} left; ` +
+      `removed ${runs(n)} (${procs}), ${runs(r.left)} left; ` +
         `store ${bytes(r.bytesBefore)} → ${bytes(r.bytesAfter)} (${bytes(freed)} reclaimed)`,
     );
   } else say(`nothing to remove; ${runs(r.left)} in the store`);

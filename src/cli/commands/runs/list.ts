@@ -1,8 +1,8 @@
 import { defineCommand } from "../../_define.ts";
 import { printJson, say } from "../../../core/output.ts";
-import { Exit, TracerError } from "../../../errors.ts";
 import { runsTable } from "../../../run/format.ts";
 import { defaultDbPath, listRuns, openStore, storeExists } from "../../../store/index.ts";
+import { wholeOption } from "../../_numbers.ts";
 import { jsonFlag } from "../../_shared.ts";
 
 export default defineCommand({
@@ -12,9 +12,7 @@ export default defineCommand({
     limit: { type: "string", description: "How many runs (default 50)", valueHint: "N" },
   },
   run({ args }) {
-    const limit = args.limit === undefined ? 50 : Number(args.limit);
-    if (!Number.isInteger(limit) || limit < 1)
-      throw new TracerError("E_USAGE", `--limit must be a positive integer, got "${args.limit}"`, Exit.usage);
+    const limit = wholeOption("--limit", args.limit, { min: 1 }) ?? 50;
     const path = defaultDbPath();
     const runs = storeExists(path) ? listRuns(openStore(path, { readonly: true }), limit) : [];
     if (args.json) return void printJson(runs);
