@@ -43,6 +43,8 @@ const errs = {
   stepWall: [] as number[],
   stepCpu: [] as number[],
   stepVsReap: [] as number[],
+  /** step CPU errors of the jobs other than `bwa mem` */
+  stepCpuOther: [] as number[],
 };
 
 console.log(
@@ -123,6 +125,7 @@ for (let round = 0; round < rounds; round++) {
       errs.wrappedCpu.push(wCpu);
       errs.stepWall.push(sWall);
       errs.stepCpu.push(sCpu);
+      if (!isBwaMem) errs.stepCpuOther.push(sCpu);
       errs.stepVsReap.push(p.step.duration_ms! - reapWall);
       if (Math.abs(wWall) > WALL_MS) over.wrappedWall++;
       if (Math.abs(wCpu) > cpuLimitMs(cpu)) {
@@ -165,5 +168,6 @@ console.log(
   `\n${over.jobs} jobs, ${over.unpaired} not found as one step
 wrapped command (tracer's subtree vs the oracle): wall ${stat(errs.wrappedWall)} ms, ${over.wrappedWall} over ${WALL_MS} ms; CPU ${stat(errs.wrappedCpu)} ms, ${over.wrappedCpu} over max(2 %, 10 ms) (${bwaMem.wrapped} of them bwa mem)
 job step (vs the oracle's own life, rusage + own): wall ${stat(errs.stepWall)} ms, ${over.stepWall} over ${WALL_MS} ms; CPU ${stat(errs.stepCpu)} ms, ${over.stepCpu} over max(2 %, 10 ms) (${bwaMem.step} of them bwa mem)
+job step CPU, jobs other than bwa mem: ${stat(errs.stepCpuOther)} ms
 job step − the oracle's fork→reap of the job's shell (the oracle's exec, start-up and exit): ${stat(errs.stepVsReap)} ms`,
 );
