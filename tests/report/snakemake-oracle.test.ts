@@ -90,13 +90,16 @@ describe.skipIf(!probe.available)("Snakemake jobs against the oracle", () => {
         p.stepEnd < reap - CLOCK_MS
       )
         bad.push(`${what}: step ${p.stepStart}…${p.stepEnd} does not enclose fork ${fork}…reap ${reap}`);
-      // the step's root is the oracle: it starts with the fork that made it (the kernel's task start,
-      // read by the oracle through taskstats) and ends after the oracle measured the job
+      // the step's root is the oracle: it starts no earlier than the fork that made it (the kernel's
+      // task start, read by the oracle through taskstats) and before the oracle's main() ran, and ends
+      // after the oracle measured the job
       const toReal = (monoNs: number) => (t.forkRealNs - (t.forkMonoNs - monoNs)) / 1e6;
-      const born = toReal(t.ownStartMonoNs);
-      const slack = t.ownStartSlackNs / 1e6 + CLOCK_MS;
-      if (t.ownStartMonoNs < 0 || p.stepStart === null || Math.abs(p.stepStart - born) > slack)
-        bad.push(`${what}: step start ${p.stepStart}, the oracle's own start ${born} ± ${slack}`);
+      const born = toReal(t.ownStartMonoNs) - t.ownStartSlackNs / 1e6 - CLOCK_MS;
+      const main = toReal(t.mainMonoNs) + CLOCK_MS;
+      if (t.ownStartMonoNs < 0 || p.stepStart === null || p.stepStart < born || p.stepStart > main)
+        bad.push(
+          `${what}: step start ${p.stepStart} not within the oracle's start ${born} … its main() ${main}`,
+        );
       if (p.stepEnd === null || p.stepEnd < toReal(t.doneMonoNs) - CLOCK_MS)
         bad.push(`${what}: step end ${p.stepEnd} before the oracle was done ${toReal(t.doneMonoNs)}`);
       // the report's step is the same span (its duration rounded to the µs)
