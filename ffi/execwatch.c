@@ -27,6 +27,9 @@
  * millisecond is often reaped before a thread of normal priority is scheduled after the exec event
  * (measured: 6-7 % of 5,000 `/bin/true` were gone, 0.4 % zombies, at nice -10 on a loaded 2-core
  * host); a real-time thread preempts them at once (0 of 5,000 missed). Its work per exec is bounded.
+ * The thread is created real-time where allowed (not made so by itself once it first runs), and
+ * xw_start returns only once it runs at its priority: the first execs of a command spawned right
+ * after xw_start (tracer run's CMD) find it ready, whatever the scheduler did with a new thread.
  *
  * Record layout in the ring (each record starts on an 8-byte boundary):
  *   u32 tgid, u32 argv bytes kept (at most ARGV_CAP), u32 argv bytes in full (as /proc/PID/cmdline
@@ -38,6 +41,11 @@ typedef unsigned long size_t;
 typedef unsigned long pthread_t;
 
 int pthread_create(pthread_t *thread, const void *attr, void *(*fn)(void *), void *arg);
+int pthread_attr_init(void *attr);
+int pthread_attr_destroy(void *attr);
+int pthread_attr_setinheritsched(void *attr, int inherit);
+int pthread_attr_setschedpolicy(void *attr, int policy);
+int pthread_attr_setschedparam(void *attr, const void *param);
 int pthread_join(pthread_t thread, void **ret);
 int pthread_mutex_lock(void *mutex);
 int pthread_mutex_unlock(void *mutex);
@@ -74,6 +82,7 @@ int setsockopt(int fd, int level, int name, const void *value, unsigned int len)
 #define RX_BYTES 262144
 #define XW_NICE -10
 #define SCHED_FIFO 1
+#define PTHREAD_EXPLICIT_SCHED 1 /* glibc and musl */
 #define XW_RT_PRIORITY 1
 
 #define MAX_CPUS 256 /* xw_compact drops messages of CPUs below this only */
@@ -116,6 +125,7 @@ struct xw {
   unsigned int root; /* the watched tree's root (0: none) */
   int forks; /* fork events of processes; -1 when every process is watched */
   int wake[2];
+  int ready[2]; /* the thread writes a byte once at its priority; xw_start waits for it */
   volatile int all;
   char *filter; /* '=' or '~' then a name then NUL, repeated; 0: no name filter */
   int filter_len;
@@ -344,7 +354,9 @@ static void *xw_main(void *arg) {
    * On Linux the policy and the nice value belong to a thread, and pid/who 0 is the caller: only this
    * thread changes. Failure (no CAP_SYS_NICE, RLIMIT_RTPRIO 0) leaves it at the process's priority. */
   int rt_priority = XW_RT_PRIORITY;
+  char c = 1;
   if (sched_setscheduler(0, SCHED_FIFO, &rt_priority) != 0) setpriority(0, 0, XW_NICE);
+  write(w->ready[1], &c, 1);
   for (;;) {
     int r;
     p[0].fd = w->sock;
@@ -406,6 +418,8 @@ static void attach_filter(int sock, int forks) {
 static void release_watch(struct xw *w) {
   if (w->wake[0] >= 0) close(w->wake[0]);
   if (w->wake[1] >= 0) close(w->wake[1]);
+  if (w->ready[0] >= 0) close(w->ready[0]);
+  if (w->ready[1] >= 0) close(w->ready[1]);
   free(w->watched);
   free(w->ring);
   free(w->rx);
@@ -413,6 +427,21 @@ static void release_watch(struct xw *w) {
   free(w->filter);
   free(w->judged);
   free(w);
+}
+
+/* Start xw_main: real-time from its creation where allowed (the first exec events already find it at
+ * its priority), else at the process's and it lowers its nice value itself. Returns pthread_create's. */
+static int start_thread(struct xw *w) {
+  unsigned long long attr[16]; /* a pthread_attr_t: 56 bytes in glibc, at most that in musl */
+  int rt_priority = XW_RT_PRIORITY, made = -1;
+  if (pthread_attr_init(attr) == 0) {
+    if (pthread_attr_setinheritsched(attr, PTHREAD_EXPLICIT_SCHED) == 0 &&
+        pthread_attr_setschedpolicy(attr, SCHED_FIFO) == 0 && pthread_attr_setschedparam(attr, &rt_priority) == 0)
+      made = pthread_create(&w->thread, attr, xw_main, w);
+    pthread_attr_destroy(attr);
+  }
+  if (made != 0) made = pthread_create(&w->thread, 0, xw_main, w);
+  return made;
 }
 
 /* Start watching: `sock` for execs, `forks` for forks (-1 with root 0 and no filter: every process is
@@ -441,14 +470,14 @@ void *xw_start(int sock, int forks, unsigned int root, int ring_bytes, const cha
   }
   w->all = root == 0 && !w->filter;
   w->forks = w->all ? -1 : forks;
-  w->wake[0] = w->wake[1] = -1;
+  w->wake[0] = w->wake[1] = w->ready[0] = w->ready[1] = -1;
   w->cap = ring_bytes;
   w->ring = (unsigned char *)malloc((size_t)ring_bytes);
   w->rx = (unsigned char *)malloc(RX_BYTES);
   w->frx = (unsigned char *)malloc(RX_BYTES);
   w->watched = w->all ? 0 : (unsigned char *)calloc(PID_LIMIT / 8, 1);
   if (!w->ring || !w->rx || !w->frx || (!w->all && (!w->watched || forks < 0)) ||
-      pipe2(w->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+      pipe2(w->wake, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(w->ready, O_CLOEXEC) < 0) {
     release_watch(w);
     return 0;
   }
@@ -456,9 +485,18 @@ void *xw_start(int sock, int forks, unsigned int root, int ring_bytes, const cha
   if (w->forks >= 0) attach_filter(w->forks, 1);
   w->root = root;
   if (root) watch_pid(w, root);
-  if (pthread_create(&w->thread, 0, xw_main, w) != 0) {
+  if (start_thread(w) != 0) {
     release_watch(w);
     return 0;
+  }
+  {
+    /* until the thread runs at its priority: from then on an exec wakes it at once */
+    char c;
+    while (read(w->ready[0], &c, 1) < 0 && *__errno_location() == EINTR) {
+    }
+    close(w->ready[0]);
+    close(w->ready[1]);
+    w->ready[0] = w->ready[1] = -1;
   }
   return w;
 }

@@ -6,7 +6,7 @@
  *   const argv = wrap(o, out, ["xz", "-T2"]);  // run argv under `tracer run`: same pids
  *   const truths = readTruths(out);            // one Truth per wrapped command, in completion order
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -44,6 +44,19 @@ export interface Truth {
   wchar: number;
   readBytes: number;
   writeBytes: number;
+  /**
+   * the oracle's own life: its start (the fork that made it, from the kernel's taskstats ac_etime, to
+   * the µs; -1 without CAP_NET_ADMIN), CLOCK_MONOTONIC at its main(), and once the child was reaped and
+   * measured (only its line's write and its exit follow)
+   */
+  ownStartMonoNs: number;
+  /** ownStartMonoNs is within this of the kernel's start (half the taskstats round trip, and 1 µs) */
+  ownStartSlackNs: number;
+  mainMonoNs: number;
+  doneMonoNs: number;
+  /** the oracle's own rusage (RUSAGE_SELF) then: its exec, start-up, fork and waits */
+  selfUserUs: number;
+  selfSystemUs: number;
 }
 
 /** Path of the compiled oracle; compiles it with `cc` when this source version is not built yet. */
@@ -64,6 +77,24 @@ export function oracleBinary(): string {
 
 /** argv that runs `cmd` under the oracle, appending its truth to `out`. */
 export const wrap = (oracle: string, out: string, cmd: string[]): string[] => [oracle, out, ...cmd];
+
+/**
+ * The oracle as a shell stand-in: `DIR/bash`, a symlink to the oracle that a tool runs as its shell
+ * (`DIR/bash -c CMD`: Snakemake's shell.executable, make's SHELL). It runs `/bin/bash -c CMD` and
+ * appends the truth to `out`; the caller puts `env` into the tool's environment. The symlink's name
+ * makes the stand-in look like the shell it replaces: Snakemake adds its `set -euo pipefail;` for a
+ * `bash`, and tracer takes a job's root for a `bash -c` shell.
+ */
+export function oracleShell(
+  oracle: string,
+  dir: string,
+  out: string,
+): { path: string; env: Record<string, string> } {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, "bash");
+  symlinkSync(oracle, path);
+  return { path, env: { ORACLE_SHELL: "/bin/bash", ORACLE_OUT: out } };
+}
 
 /** Every truth appended to `out` so far. */
 export function readTruths(out: string): Truth[] {

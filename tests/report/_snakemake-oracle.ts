@@ -1,31 +1,30 @@
 /**
- * The Snakemake workflow of ./_snakemake.ts with every job's command run inside the oracle
- * (tests/oracle), through Snakemake's `shell.prefix`/`shell.suffix`, traced by `tracer run`; each
- * oracle truth paired with its job step. Shared by tests/report/snakemake-oracle.test.ts and
- * bench/accuracy-snakemake.ts.
+ * The Snakemake workflow of ./_snakemake.ts with every job run inside the oracle (tests/oracle),
+ * traced by `tracer run`; each oracle truth paired with its job step. Shared by
+ * tests/report/snakemake-oracle.test.ts and bench/accuracy-snakemake.ts.
  *
- * A job is Snakemake's `bash -c 'PREFIX cmd SUFFIX'` (the step's root), so with
- *   PREFIX = `ORACLE OUT bash -euo pipefail -c '`   SUFFIX = `'; exit $?`
- * the job shell forks the oracle, which forks an inner `bash -c cmd` running the job's whole command
- * (the `exit $?` keeps bash from exec'ing into the oracle: the step root must stay a `bash -c`).
- * The oracle's wait4 rusage covers the inner shell and every descendant it reaped: the job's tools.
- * The step holds, besides, the job shell and the oracle: a few ms of bash start-up and exit.
+ * Snakemake runs a job as `SHELL -c 'set -euo pipefail; cmd'` (Python's Popen with shell=True and
+ * `executable=SHELL`, forked by the Snakemake process: tracer's step root). The Snakefile sets
+ * SHELL to the oracle's shell stand-in (`shell.executable`, tests/oracle oracleShell: a symlink named
+ * `bash`), so the job's root *is* the oracle: it forks `/bin/bash -c 'set -euo pipefail; cmd'`, which
+ * runs the job's tools, and measures that child from fork to reap. The step tracer reports is then the
+ * oracle's fork→reap plus the oracle's own exec, start-up and exit (its in-process part is in the
+ * truth: mainMonoNs, doneMonoNs and its own rusage); its CPU is the child's rusage (every descendant
+ * reaped) plus the oracle's own.
  */
 import type { Database } from "bun:sqlite";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StoredRow } from "../run/_invariants.ts";
-import type { Truth } from "../oracle/index.ts";
+import { oracleShell, type Truth } from "../oracle/index.ts";
 import { SNAKEFILE } from "./_snakemake.ts";
 
-/** The Snakefile with every job's command wrapped in the oracle, appending its truth to `out`. */
+/** The Snakefile with every job run by the oracle as its shell, appending its truth to `out`. */
 export function writeOracleSnakefile(dir: string, oracle: string, out: string): void {
-  if (SNAKEFILE.includes("'") || /[{}'\s]/.test(oracle + out))
-    throw new Error("the oracle prefix quotes the job's command in '…': no quotes or blanks allowed");
-  const prefix = `${oracle} ${out} bash -euo pipefail -c '`;
+  const sh = oracleShell(oracle, join(dir, "oracle-shell"), out);
   writeFileSync(
     join(dir, "Snakefile"),
-    `shell.prefix(${JSON.stringify(prefix)})\nshell.suffix("'; exit $?")\n${SNAKEFILE}`,
+    `import os\nos.environ.update(${JSON.stringify(sh.env)})\nshell.executable(${JSON.stringify(sh.path)})\n${SNAKEFILE}`,
   );
 }
 
@@ -45,9 +44,9 @@ export interface JobStep {
 export interface Paired {
   truth: Truth;
   step: JobStep | undefined;
-  /** the step root's row (the job shell), when the oracle's parent was found */
+  /** the step root's row: the oracle (Snakemake's job shell), when the child's parent was found */
   root: StoredRow | undefined;
-  /** the oracle's child (the inner bash) and its descendants, as stored */
+  /** the oracle's child (`/bin/bash -c cmd`) and its descendants, as stored */
   subtree: StoredRow[];
   /** over the subtree: first start, last end (epoch ms), CPU user+system (µs) */
   start: number | null;
@@ -80,13 +79,13 @@ const span = (rs: StoredRow[]) => {
   };
 };
 
-/** Pair every truth with its job step: the step whose root is the parent of the truth's oracle. */
+/** Pair every truth with its job step: the step whose root is the truth's oracle. */
 export function pair(rows: StoredRow[], steps: JobStep[], truths: Truth[]): Paired[] {
   const byId = new Map(rows.map((r) => [r.id, r]));
   return truths.map((truth) => {
     const inner = rows.find((r) => r.pid === truth.pid && r.startTicks === truth.startTicks);
     const oracle = inner?.parentId != null ? byId.get(inner.parentId) : undefined;
-    const root = oracle?.parentId != null ? byId.get(oracle.parentId) : undefined;
+    const root = oracle?.pid === truth.oraclePid ? oracle : undefined;
     const step = root ? steps.find((s) => s.kind === "snakemake-job" && s.pid === root.pid) : undefined;
     const subtree = inner ? subtreeOf(rows, inner) : [];
     const cpuUs = subtree.reduce((a, r) => a + (r.userUs ?? 0) + (r.systemUs ?? 0), 0);
