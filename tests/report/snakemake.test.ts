@@ -150,8 +150,11 @@ test("durations and peak RSS agree with Snakemake's benchmark files", () => {
         problems.push(
           `${b.file}: peak RSS ${mib.toFixed(2)} MiB below Snakemake's ${b.maxRssMiB} (${s.processes} processes, ${eventsLost} events lost in the run)`,
         );
-      if (steady && (rssDiff === null || Math.abs(rssDiff) > 0.05))
-        problems.push(`${b.file}: peak RSS ${mib.toFixed(2)} MiB vs ${b.maxRssMiB} MiB`);
+      // No upper check against Snakemake: its psutil samples can miss the tool's peak even in a long
+      // job (under load a short job turns "steady": 7.27 MiB sampled vs a 25 MiB peak was seen). The
+      // upper side is checked against an exact oracle instead (ru_maxrss, tests/run/oracle.test.ts).
+      if (steady && rssDiff === null)
+        problems.push(`${b.file}: Snakemake recorded no peak RSS for a long job`);
     });
   }
   console.log(
