@@ -3,6 +3,9 @@
 // Compiled as ESM bytecode with code splitting: each command's modules load only when it runs.
 import { main } from "./cli/index.ts";
 import { captureSelf } from "./spawn/self.ts";
+import { mark } from "./core/timing.ts";
+
+mark("main");
 
 // Before anything else: remember which file we are (fd of /proc/self/exe, path + inode) so that a later
 // self-spawn can prove it starts the same executable. The daemon never spawns itself.

@@ -13,6 +13,7 @@ import { type Reaped, reapPid, setChildSubreaper } from "../../ffi/libc.ts";
 import { childrenOf } from "../observe/procfs.ts";
 import { execFailure, resolveCommand } from "./exec.ts";
 import { forwardedSignals } from "./signals.ts";
+import { mark } from "../core/timing.ts";
 
 export { NotRunnable } from "./exec.ts";
 export { signalNumber } from "./signals.ts";
@@ -124,6 +125,7 @@ export class Supervisor {
       });
       const startedAt = Date.now();
       const pid = spawnCmd(path, this.opts.cmd, env, this.opts.cwd, this.opts.pdeathsig ?? 0);
+      mark("CMD spawned");
       if (pid < 0) throw execFailure(name, path, -pid);
       this.pid = pid;
       this.opts.onSpawn?.(pid, startedAt);
