@@ -1,17 +1,20 @@
 /**
  * Load embedded C: the object prebuilt for this binary when it carries one (scripts/_native.ts: built at
  * release time from the same source, loaded with dlopen in ~0.2 ms), else compiled with bun:ffi's TinyCC
- * (its first compile in a process costs 6–26 ms here). Either way the file is written into a fresh 0700
- * mkdtemp directory (inside a compiled binary neither dlopen nor TinyCC can read the embedded /$bunfs
- * copy) and the directory removed once loaded. A prebuilt object is used only if the SHA-256 of the
+ * (its first compile in a process costs 6–26 ms here). Inside a compiled binary neither dlopen nor
+ * TinyCC can read the embedded /$bunfs copy: a prebuilt object is loaded from an anonymous memory file
+ * (memfd_create, Linux), else, like the C source for TinyCC, written into a fresh 0700 mkdtemp
+ * directory that is removed once loaded (under load, that directory's mkdir/unlink/rmdir cost
+ * milliseconds per helper at every start). A prebuilt object is used only if the SHA-256 of the
  * source it was built from matches the source this binary embeds; a prebuilt object that fails to load
  * (an older glibc, say) falls back to TinyCC. TRACER_NATIVE=cc forces TinyCC. Returns a loader that
  * loads once per process and remembers a failure.
  */
 import { type FFIFunction, cc, dlopen } from "bun:ffi";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { memfdCreate } from "./libc.ts";
 
 declare const TRACER_NATIVE: string | undefined;
 
@@ -29,6 +32,26 @@ function prebuiltFor(name: string, source: string): Buffer | undefined {
   return Buffer.from(entry.so, "base64");
 }
 
+/**
+ * dlopen a prebuilt object from an anonymous memory file (memfd): nothing written to or removed from a
+ * file system at start-up, nothing left behind, no directory anyone else could touch. Undefined when
+ * that is not possible here (no memfd_create, a memfd that may not be mapped executable): the caller
+ * then uses a private temp directory.
+ */
+function fromMemory<S extends Record<string, FFIFunction>>(name: string, so: Buffer, symbols: S) {
+  let fd = -1;
+  try {
+    fd = memfdCreate(`${name}.so`);
+    if (fd < 0) return undefined;
+    for (let off = 0; off < so.length; ) off += writeSync(fd, so, off);
+    return dlopen(`/proc/self/fd/${fd}`, symbols).symbols;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd >= 0) closeSync(fd); // the mapping keeps the object
+  }
+}
+
 export function embeddedC<const S extends Record<string, FFIFunction>>(
   name: string,
   source: string,
@@ -40,9 +63,14 @@ export function embeddedC<const S extends Record<string, FFIFunction>>(
   return () => {
     if (native) return native;
     if (failure) throw failure;
+    const so = prebuiltFor(name, source);
+    const mem = so && process.platform === "linux" ? fromMemory(name, so, symbols) : undefined;
+    if (mem) {
+      native = mem as unknown as ReturnType<typeof cc<S>>["symbols"];
+      return native;
+    }
     const dir = mkdtempSync(join(tmpdir(), "tracer-cc-"));
     try {
-      const so = prebuiltFor(name, source);
       if (so) {
         try {
           const file = join(dir, `${name}.so`);

@@ -33,6 +33,9 @@ int fcntl(int fd, int cmd, ...);
 int waitpid(int pid, int *status, int options);
 void _exit(int status);
 int *__errno_location(void);
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, long off);
+int munmap(void *addr, size_t len);
+int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
 int __libc_current_sigrtmin(void);
 int __libc_current_sigrtmax(void);
 
@@ -84,6 +87,13 @@ typedef struct {
 #else
 #error "tracer's native init supports x86_64 and aarch64"
 #endif
+#define CLONE_VM 0x100
+#define CLONE_VFORK 0x4000
+#define MAP_FAILED ((void *)-1)
+/* mmap: PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_STACK (the same on x86_64 and aarch64) */
+#define STACK_PROT 3
+#define STACK_MAP 0x20022
+#define CHILD_STACK (64 * 1024)
 #define NR_CLOSE_RANGE 436
 #define CLOSE_RANGE_CLOEXEC 4
 #define P_PID 1
@@ -267,8 +277,14 @@ static void child_exec(const char *path, char **argv, char **envp, const char *c
   dfl.flags = 0;
   dfl.handler = SIG_DFL;
   dfl.restorer = 0;
-  for (s = 1; s < NSIG; s++)
+  /* Every handler back to the default, not only ours: the child shares tracer's memory (vfork) until
+   * its exec, so no handler of the runtime may run here. Ignored signals stay ignored (nohup). */
+  for (s = 1; s < NSIG; s++) {
+    struct sa cur;
+    if (s == SIGKILL || s == SIGSTOP) continue;
     if (g_handled[s] || s == SIGPIPE || s == SIGXFSZ) sigaction(s, &dfl, 0);
+    else if (sigaction(s, 0, &cur) == 0 && cur.handler != SIG_DFL && cur.handler != SIG_IGN) sigaction(s, &dfl, 0);
+  }
   if (pdeathsig > 0) {
     prctl(PR_SET_PDEATHSIG, pdeathsig, 0, 0, 0);
     if (getppid() != parent) kill(getpid(), pdeathsig); /* tracer died before the prctl */
@@ -288,6 +304,18 @@ static void child_exec(const char *path, char **argv, char **envp, const char *c
   _exit(127);
 }
 
+struct spawn_job {
+  const char *path, *cwd;
+  char **argv, **envp, **sh_argv;
+  int pdeathsig, parent, report;
+};
+
+static int child_main(void *p) {
+  struct spawn_job *j = (struct spawn_job *)p;
+  child_exec(j->path, j->argv, j->envp, j->cwd, j->sh_argv, j->pdeathsig, j->parent, j->report);
+  return 127;
+}
+
 /*
  * fork → [setpgid, tcsetpgrp] → reset signals → [PR_SET_PDEATHSIG] → chdir(cwd) → execve(path).
  * `sh_argv` is the /bin/sh fallback argv ("sh", path, args...). Returns CMD's pid, or -errno when the
@@ -298,13 +326,34 @@ int tracer_init_spawn(const char *path, char **argv, char **envp, const char *cw
   unsigned long all[16], old[16];
   int fds[2], pid, e = 0, s, parent = getpid();
   ssize_t n;
+  void *stack;
   if (pipe2(fds, O_CLOEXEC) < 0) return -err();
   for (s = 0; s < 16; s++) all[s] = ~0UL;
   sigmask(2, all, old);
-  pid = (int)syscall(NR_CLONE, SIGCHLD, 0, 0, 0, 0); /* no atfork handlers: only syscalls follow */
-  if (pid == 0) {
-    close(fds[0]);
-    child_exec(path, argv, envp, cwd, sh_argv, pdeathsig, parent, fds[1]);
+  /* vfork semantics (as posix_spawn): the child borrows tracer's memory on a stack of its own and
+   * tracer waits until it has exec'd, so no page table of a large runtime is copied and no page of it
+   * is left copy-on-write. A plain fork when no stack can be had. */
+  stack = mmap(0, CHILD_STACK, STACK_PROT, STACK_MAP, -1, 0);
+  if (stack != MAP_FAILED) {
+    struct spawn_job job;
+    job.path = path;
+    job.cwd = cwd;
+    job.argv = argv;
+    job.envp = envp;
+    job.sh_argv = sh_argv;
+    job.pdeathsig = pdeathsig;
+    job.parent = parent;
+    job.report = fds[1];
+    pid = clone(child_main, (char *)stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &job);
+    if (pid < 0) e = err();
+    munmap(stack, CHILD_STACK);
+    if (pid < 0) set_errno(e);
+  } else {
+    pid = (int)syscall(NR_CLONE, SIGCHLD, 0, 0, 0, 0); /* no atfork handlers: only syscalls follow */
+    if (pid == 0) {
+      close(fds[0]);
+      child_exec(path, argv, envp, cwd, sh_argv, pdeathsig, parent, fds[1]);
+    }
   }
   if (pid < 0) {
     e = err();

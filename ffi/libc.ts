@@ -36,6 +36,29 @@ export function loadLibc(): Libc {
   throw new Error(`cannot load the C library: ${(last as Error)?.message}`, { cause: last });
 }
 
+const MFD_CLOEXEC = 1;
+let memfd: ((name: Uint8Array, flags: number) => number) | null | undefined;
+
+/**
+ * memfd_create(name, MFD_CLOEXEC): an anonymous memory file (Linux ≥ 3.17, glibc ≥ 2.27), or -1 when
+ * this libc or kernel has none. Bound on its own so a libc without it costs nothing else.
+ */
+export function memfdCreate(name: string): number {
+  if (memfd === undefined) {
+    memfd = null;
+    if (process.platform === "linux")
+      for (const lib of candidates()) {
+        try {
+          const f = dlopen(lib, { memfd_create: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.i32 } })
+            .symbols.memfd_create;
+          memfd = (n, flags) => f(n, flags);
+          break;
+        } catch {}
+      }
+  }
+  return memfd ? memfd(Buffer.from(`${name}\0`), MFD_CLOEXEC) : -1;
+}
+
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
 export const LOCK_UN = 8;

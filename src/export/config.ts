@@ -9,6 +9,7 @@
 import { Exit, TracerError } from "../errors.ts";
 import { redactUrl } from "../net/errors.ts";
 import { parseUrl } from "../net/guard.ts";
+import { otlpRequested } from "./_requested.ts";
 
 export type Signal = "traces" | "metrics";
 
@@ -56,10 +57,10 @@ const truthy = (v: string | undefined) => v !== undefined && /^(1|true|yes)$/i.t
 
 /** undefined when no endpoint is configured anywhere (export is off). */
 export function resolveOtlpConfig(flags: OtlpFlags = {}, env: Env = process.env): OtlpConfig | undefined {
+  if (!otlpRequested(flags, env)) return undefined;
   const base = flags.endpoint ?? env.OTEL_EXPORTER_OTLP_ENDPOINT;
   const exact = (s: Signal) =>
     flags.endpoint === undefined ? env[`OTEL_EXPORTER_OTLP_${s.toUpperCase()}_ENDPOINT`] : undefined;
-  if (!base && !exact("traces") && !exact("metrics")) return undefined;
   const insecure =
     flags.insecure === true || truthy(env.TRACER_OTLP_INSECURE) || truthy(env.OTEL_EXPORTER_OTLP_INSECURE);
   const join = (b: string, path: string) => `${b.replace(/\/+$/, "")}${path}`;

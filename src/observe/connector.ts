@@ -141,12 +141,14 @@ export class ConnectorSource implements CaptureSource {
     try {
       cpus = parseCpuList(readFileSync("/sys/devices/system/cpu/online", "utf8"));
     } catch {}
+    const listen = connectorControl(PROC_CN_MCAST_LISTEN, this.ackTag);
     for (const cpu of cpus) {
       try {
-        sock.sendOnCpu(connectorControl(PROC_CN_MCAST_LISTEN, this.ackTag), cpu);
+        sock.sendOnCpu(listen, cpu);
       } catch {} // a CPU outside our cpuset: its gaps show up with its next event instead
-      this.poll();
     }
+    // one drain for all of them (the buffer is full-size here): each CPU's messages stay in order
+    this.poll();
   }
 
   /** Drain everything queued and emit it, in kernel order; true if anything came. Never blocks. */

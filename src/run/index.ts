@@ -12,6 +12,7 @@ import type { CaptureMode, CaptureSource } from "../observe/types.ts";
 import { StoreWriter, autoRunName, createRun, finishRun, openStore } from "../store/index.ts";
 import { type ChildEnd, NotRunnable, Supervisor } from "./supervisor.ts";
 import { sanitizeLines } from "../core/sanitize.ts";
+import { mark } from "../core/timing.ts";
 
 export interface TraceOptions {
   cmd: string[];
@@ -58,6 +59,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   // tracer leaves the caller's directory once CMD runs: every path it needs is resolved now
   const cwd = process.cwd();
   const db = openStore(o.dbPath);
+  mark("store open");
   const runId = Bun.randomUUIDv7();
   const name = o.name || autoRunName(runId);
   const writer = new StoreWriter(db, runId);
@@ -104,6 +106,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
       taskstats: { receiveBufferBytes: o.receiveBufferBytes, pollMs: drainMs() },
     },
   );
+  mark("sources open");
   recorder.eventTimes = opened.mode.startsWith("connector");
   // the kernel queues a process's fork and exec reports before its parent learns of them: read them
   // before acting on what the supervisor saw, so every report finds its process
@@ -123,6 +126,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     recorderPid: process.pid,
     startedAt: Date.now(),
   });
+  mark("run row");
   const sampler = new Sampler(recorder, writer, o.intervalMs ?? 1000, cwd);
   sampler.start();
   // a failed flush keeps its data for the next one
@@ -151,6 +155,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   let notRunnable: number | undefined;
   try {
     child = await sup.run();
+    mark("CMD reaped");
     const end = child;
     safely(() => {
       sync();
@@ -167,9 +172,11 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     sampler.stop();
     clearInterval(flusher);
     for (const s of opened.sources) await s.stop().catch(() => {});
+    mark("sources stopped");
     const lost = opened.sources.reduce((n, s) => n + s.stats().lost, 0);
     try {
       recorder.flush(true);
+      mark("flushed");
       finishRun(db, runId, {
         endedAt: Date.now(),
         exitCode: child ? child.exitCode : (notRunnable ?? 127),
@@ -181,6 +188,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
         mode: opened.mode,
       });
       db.close();
+      mark("db closed");
     } catch (e) {
       // CMD's status still decides tracer's exit status
       note(sanitizeLines(`tracer: could not finish recording run ${name}: ${(e as Error).message}`));

@@ -13,6 +13,7 @@ import { type Reaped, reapPid, setChildSubreaper } from "../../ffi/libc.ts";
 import { childrenOf } from "../observe/procfs.ts";
 import { execFailure, resolveCommand } from "./exec.ts";
 import { forwardedSignals } from "./signals.ts";
+import { mark } from "../core/timing.ts";
 
 export { NotRunnable } from "./exec.ts";
 export { signalNumber } from "./signals.ts";
@@ -124,6 +125,7 @@ export class Supervisor {
       });
       const startedAt = Date.now();
       const pid = spawnCmd(path, this.opts.cmd, env, this.opts.cwd, this.opts.pdeathsig ?? 0);
+      mark("CMD spawned");
       if (pid < 0) throw execFailure(name, path, -pid);
       this.pid = pid;
       this.opts.onSpawn?.(pid, startedAt);
@@ -136,7 +138,10 @@ export class Supervisor {
       if (!reaped) throw new Error(`CMD (pid ${pid}) ended but its status could not be read`);
       // the fork copied tracer's memory before the exec: ru_maxrss counts it
       reaped.maxRssKb = undefined;
-      this.reapOrphans();
+      // Orphans are re-parented to the main thread (the subreaper's first live thread), and CMD was
+      // forked from it: its children list is enough here. Reading every thread's list would also make
+      // tracer's own exit slow to reap (the kernel then walks those /proc entries: ~4 ms measured).
+      this.reapOrphans(false);
       if (this.opts.killLeftoversAfterMs !== undefined)
         await this.endLeftovers(this.opts.killLeftoversAfterMs);
       const { exitCode, signal } = reaped;

@@ -51,12 +51,18 @@ export function openStore(path = defaultDbPath(), opts: OpenOptions = {}): Datab
   }
   db.exec("PRAGMA busy_timeout = 5000");
   if (!opts.readonly) {
-    // effective only on a new, empty file (before WAL and the first table): `runs prune` reclaims space
-    db.exec("PRAGMA auto_vacuum = INCREMENTAL");
-    db.exec("PRAGMA journal_mode = WAL");
+    // per connection
     db.exec("PRAGMA synchronous = NORMAL");
     db.exec("PRAGMA foreign_keys = ON");
-    migrate(db);
+    // A store at the current schema is already in WAL mode with incremental auto-vacuum (both stored in
+    // the file): nothing to write. Setting auto_vacuum again would rewrite the header page, a write
+    // transaction and a WAL sync at every start (issue 15).
+    if (userVersion(db) !== SCHEMA_VERSION) {
+      // effective only on a new, empty file (before WAL and the first table): `runs prune` reclaims space
+      db.exec("PRAGMA auto_vacuum = INCREMENTAL");
+      db.exec("PRAGMA journal_mode = WAL");
+      migrate(db);
+    }
   } else {
     const v = userVersion(db);
     if (v > SCHEMA_VERSION) tooNew(file as string, v);

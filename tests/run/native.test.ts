@@ -2,7 +2,8 @@
  * The native helpers of `tracer run`: a host build carries them prebuilt (scripts/_native.ts) and loads
  * them with dlopen instead of compiling with TinyCC at start; TRACER_NATIVE=cc forces TinyCC. Both
  * record the same run. Which one was loaded shows in tracer's memory map: a prebuilt object is mapped
- * from its (deleted) `<name>.c.so` file, TinyCC's code from anonymous memory.
+ * from its memory file (`/memfd:<name>.c.so`, or a deleted temp file of that name), TinyCC's code from
+ * anonymous memory.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { probeConnector } from "../../src/observe/connector.ts";

@@ -2,7 +2,7 @@ import { defineCommand } from "../_define.ts";
 import { checkName } from "../../core/names.ts";
 import { note } from "../../core/output.ts";
 import { Exit, TracerError } from "../../errors.ts";
-import { otlpForCommand } from "../../export/config.ts";
+import { otlpRequested } from "../../export/_requested.ts";
 import { otlpFlags } from "../_shared.ts";
 import { parseMode } from "../../observe/sources.ts";
 import { traceRun } from "../../run/index.ts";
@@ -10,6 +10,7 @@ import { summaryLine } from "../../run/format.ts";
 import { parseSignal } from "../../run/signals.ts";
 import { NotRunnable } from "../../run/supervisor.ts";
 import { sanitize, sanitizeLines } from "../../core/sanitize.ts";
+import { mark } from "../../core/timing.ts";
 
 /** TRACER_NETLINK_RCVBUF=BYTES: the netlink receive buffer to ask for (tests force loss with a tiny one). */
 function rcvbuf(v: string | undefined): number | undefined {
@@ -62,6 +63,7 @@ export default defineCommand({
     ...otlpFlags,
   },
   async run({ args, rawArgs }) {
+    mark("run command");
     const dd = rawArgs.indexOf("--");
     const cmd = dd < 0 ? [] : rawArgs.slice(dd + 1);
     if (!cmd.length)
@@ -86,9 +88,11 @@ export default defineCommand({
     if (args.pdeathsig !== undefined && pdeathsig === undefined)
       throw new TracerError("E_USAGE", `--pdeathsig: unknown signal "${args.pdeathsig}"`, Exit.usage);
     // A bad endpoint fails before the command runs (exit 2 usage, 3 refused).
-    const otlp = otlpForCommand({ endpoint: args["otlp-endpoint"], insecure: args["otlp-insecure"] }, (l) =>
-      note(sanitize(`tracer: ${l}`)),
-    );
+    // the OTLP configuration (and the URL checks it loads) only when export is asked for
+    const flags = { endpoint: args["otlp-endpoint"], insecure: args["otlp-insecure"] };
+    const otlp = otlpRequested(flags)
+      ? (await import("../../export/config.ts")).otlpForCommand(flags, (l) => note(sanitize(`tracer: ${l}`)))
+      : undefined;
     try {
       const r = await traceRun({
         cmd,

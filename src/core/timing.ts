@@ -1,0 +1,14 @@
+/**
+ * TRACER_TIMING=1: phase marks on stderr, `tracer: timing +12.34 ms LABEL`, in ms since the runtime
+ * started (performance.now()), to profile start-up and shutdown (issue 15). Off, a mark costs one test.
+ */
+import { writeSync } from "node:fs";
+
+const on = process.env.TRACER_TIMING === "1";
+
+export function mark(label: string): void {
+  if (!on) return;
+  try {
+    writeSync(2, `tracer: timing +${performance.now().toFixed(2)} ms ${label}\n`);
+  } catch {}
+}
