@@ -2,8 +2,10 @@
  * The taskstats exit listener as a CaptureSource: exact final figures of every exiting thread group
  * (exit status, elapsed, user/system CPU, peak RSS and VM, rchar/wchar, read_bytes/write_bytes).
  *
- * CPU is the scheduler's exact runtime (cpu_run_virtual_total, what rusage sums to) split in the
- * tick samples' user/system ratio, as the kernel does for rusage.
+ * CPU is the scheduler's runtime (cpu_run_virtual_total, what rusage sums to) split in the tick
+ * samples' user/system ratio, as the kernel does for rusage; for a group whose threads exit while it
+ * lives, raised to the runtime probes taken meanwhile (./_taskstats-probe.ts: each thread's record
+ * lacks its last unaccounted slice, which rusage has).
  * The kernel sends one record per exiting thread. Its AGGR_TGID block lacks RSS and I/O, so figures
  * are summed here from the per-thread records (peak RSS / VM are process-wide: the largest is taken)
  * and a group is emitted once all of its threads are in: at the AGGR_TGID block (the last thread of a
@@ -11,7 +13,14 @@
  * Needs root (CAP_NET_ADMIN); see /work/shared/reference/linux-process-events.md §2.
  */
 import { readFileSync, statSync } from "node:fs";
-import { MARK_ENOBUFS, MARK_TRUNC, NETLINK_GENERIC, NetlinkError, NetlinkSocket } from "../../ffi/netlink.ts";
+import {
+  MARK_ENOBUFS,
+  MARK_TRUNC,
+  monotonicNs,
+  NETLINK_GENERIC,
+  NetlinkError,
+  NetlinkSocket,
+} from "../../ffi/netlink.ts";
 import {
   CTRL_ATTR_FAMILY_NAME,
   CTRL_CMD_GETFAMILY,
@@ -26,6 +35,7 @@ import {
   NLM_F_REQUEST,
   type NlMsg,
   nlError,
+  parseCpuList,
   probeFailure,
   splitRuntime,
   TASKSTATS_CMD_ATTR_DEREGISTER_CPUMASK,
@@ -34,6 +44,7 @@ import {
   type TaskRecord,
   _Emitter,
 } from "./_netlink-parse.ts";
+import { GroupProbes, type RuntimeProbe } from "./_taskstats-probe.ts";
 import { _Poller } from "./connector.ts";
 import type { CaptureEvent, CaptureSource, ExitFigures, Probe, SourceStats } from "./types.ts";
 
@@ -49,6 +60,8 @@ export interface TaskstatsOptions {
    * before any other work (daemon runs: processes outside every watched tree). Default: keep all.
    */
   filter?: () => ((tgid: number, ppid: number) => boolean) | undefined;
+  /** every decoded per-thread record as it comes, with the AGGR_TGID block it carried (experiments) */
+  onRecord?: (rec: TaskRecord, aggr?: TaskRecord) => void;
 }
 
 /** Live threads of a group right now (/proc/PID/task's link count is 2 + threads); 0 once reaped. */
@@ -68,6 +81,8 @@ interface Group {
   last?: TaskRecord;
   /** set once complete: emitted on the first poll that brings no more records for it */
   readyAt?: number;
+  /** the largest (clock − taskstats) of the confirmed runtime probes, ns */
+  probeGainNs?: number;
 }
 
 /**
@@ -91,6 +106,13 @@ export class TgidSums {
     // a leader leaving threads behind: wait for the AGGR_TGID record of the last one
     else if (rec.pid === rec.tgid) g.last = undefined;
     if (g.last) g.readyAt = this.tick;
+  }
+
+  /** A confirmed runtime probe of a group with records in (./_taskstats-probe.ts). */
+  probed(tgid: number, p: RuntimeProbe): void {
+    const g = this.groups.get(tgid);
+    if (!g) return;
+    g.probeGainNs = Math.max(g.probeGainNs ?? 0, p.clockNs - p.statsNs);
   }
 
   /** Call after each drain: returns the groups complete since an earlier drain (late records joined). */
@@ -144,6 +166,8 @@ function sum(tgid: number, g: Group): ExitFigures {
   // the kernel's own runtime sum over every thread, when sent (threads whose records we missed count
   // too); its tick fields are not filled (delay accounting only), so the ratio stays the threads'
   if (g.aggr && g.aggr.cpuRunNs > runNs) runNs = g.aggr.cpuRunNs;
+  // what the records lack and the probes saw folded in: a lower bound of rusage (_taskstats-probe.ts)
+  if (runNs > 0 && g.probeGainNs) runNs += g.probeGainNs;
   // the scheduler's exact runtime in the ticks' user/system ratio (= rusage); ticks alone without it
   if (runNs > 0) {
     f.cpuNs = runNs;
@@ -236,6 +260,9 @@ export class TaskstatsSource implements CaptureSource {
   private readonly figures: ((f: ExitFigures) => void)[] = [];
   private readonly sums = new TgidSums();
   private keep: ((tgid: number, ppid: number) => boolean) | undefined;
+  private probes: GroupProbes | undefined;
+  /** groups that had a thread exit (not the last) in this drain: probed after it */
+  private readonly toProbe = new Set<number>();
   /** per-thread records received */
   records = 0;
   /** effective receive buffer, bytes (as the kernel reports it, doubled) */
@@ -274,6 +301,10 @@ export class TaskstatsSource implements CaptureSource {
       throw e;
     }
     this.sock = sock;
+    if (process.env.TRACER_NO_CPU_PROBES !== "1")
+      this.probes = new GroupProbes(this.family, Math.max(1, parseCpuList(this.cpus).length), (tgid, p) =>
+        this.sums.probed(tgid, p),
+      );
     this.poller.start(this.opts.pollMs ?? 10, this.opts.idlePollMs ?? 50);
   }
 
@@ -288,6 +319,8 @@ export class TaskstatsSource implements CaptureSource {
     this.emit(this.sums.flush(true));
     this.sock = undefined;
     sock.close();
+    this.probes?.close();
+    this.probes = undefined;
   }
 
   /** Drain, sum, emit the groups now complete; true if anything came. Never blocks. */
@@ -295,8 +328,11 @@ export class TaskstatsSource implements CaptureSource {
     const sock = this.sock;
     if (!sock) return false;
     let got = false;
+    let emptied = false;
+    let emptyAt = 0;
     for (let round = 0; round < 16; round++) {
       let buf: Uint8Array;
+      emptyAt = this.probes ? monotonicNs() : 0;
       try {
         buf = sock.drain();
       } catch (e) {
@@ -306,34 +342,54 @@ export class TaskstatsSource implements CaptureSource {
           count: 1,
           reason: `recv failed: ${(e as Error).message}`,
         });
+        this.probes?.lost();
         break;
       }
-      if (buf.byteLength === 0) break;
+      if (buf.byteLength === 0) {
+        emptied = true;
+        break;
+      }
       got = true;
       // after the drain: the filter then knows every process these records are about
       this.keep = this.opts.filter?.();
       for (const m of messages(buf)) this.handle(buf, m);
     }
+    // probes taken before this drain are confirmed by it (no last record of their group came)
+    if (emptied) this.probes?.confirm();
     this.emit(this.sums.flush());
+    if (emptied && this.probes && this.toProbe.size > 0) this.probes.probe(this.toProbe, emptyAt);
+    this.toProbe.clear();
     return got;
   }
 
   private handle(buf: Uint8Array, m: NlMsg): void {
     if (m.type === MARK_ENOBUFS || m.type === MARK_TRUNC) {
       const reason = m.type === MARK_ENOBUFS ? "ENOBUFS" : "truncated";
+      this.probes?.lost();
       this.out.emit({ type: "loss", at: Date.now(), count: 1, reason });
       return;
     }
     const ids = this.keep && peekIds(buf, m);
     if (ids && !this.keep?.(ids.tgid, ids.ppid)) {
       this.records++;
+      this.probes?.ended(ids.tgid);
       return;
     }
     const r = decodeTaskstats(buf, m, this.family);
     if (!r) return;
     this.records++;
-    if (this.keep && !ids && !this.keep(r.rec.tgid, r.rec.ppid)) return;
+    if (this.keep && !ids && !this.keep(r.rec.tgid, r.rec.ppid)) {
+      this.probes?.ended(r.rec.tgid);
+      return;
+    }
+    this.opts.onRecord?.(r.rec, r.group);
     this.sums.add(r.rec, r.groupDead, r.group);
+    // a thread that leaves others running: probe the group; the leader's or the last record: stop
+    if (!r.groupDead && r.rec.pid !== r.rec.tgid) this.toProbe.add(r.rec.tgid);
+    else {
+      this.toProbe.delete(r.rec.tgid);
+      this.probes?.ended(r.rec.tgid);
+    }
   }
 
   private emit(list: ExitFigures[]): void {

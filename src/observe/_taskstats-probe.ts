@@ -1,0 +1,155 @@
+/**
+ * Runtime probes of a live thread group, taken as its threads exit, so a process that runs many
+ * threads is not short by every exited thread's unaccounted slice.
+ *
+ * Why: each per-thread exit record holds `se.sum_exec_runtime` as it was when `taskstats_exit` ran
+ * (kernel/delayacct.c `delayacct_add_tsk`, no `update_curr`), so it lacks what the thread ran since the
+ * scheduler last accounted it (< 1 tick, 4 ms at HZ=250) plus its exit path. wait4 rusage sums the
+ * value that `__exit_signal` folds into `signal->sum_sched_runtime` later, when that slice has been
+ * accounted (measured: bench/cpu-threads.ts, docs/CAPTURE.md).
+ *
+ * A probe of group X reads, in this order:
+ *   C = X's process CPU clock (kernel `thread_group_cputime`: `sum_sched_runtime` of released threads,
+ *       exactly as rusage will count them, plus each listed thread's current runtime);
+ *   G = a TASKSTATS_CMD_GET for tgid X (`fill_stats_for_tgid`: the per-thread records' runtimes summed
+ *       so far in `signal->stats`, plus each live thread's current runtime).
+ * With A the group's final AGGR_TGID runtime (every thread's record summed), C + A − G is a lower
+ * bound of X's final runtime: threads released before C count exactly; a thread live at C counts what
+ * it had at C plus (its record − what G saw of it, which is at least what C saw); a thread born after
+ * C counts its record. Every term is at most the truth, so the estimate is never above rusage.
+ *
+ * A probe is kept only when it is certainly of X: C and G name a pid, which a new process can reuse
+ * once X is reaped. X is reaped only after its last thread sent its record (the AGGR_TGID carrier, or
+ * the leader's), and records are queued while they are sent. Probes are taken right after a drain
+ * whose last read found the socket empty at `emptyAtNs` (CLOCK_MONOTONIC) without X's last record, so
+ * a process that reuses X's pid was born after `emptyAtNs` and cannot have run more than
+ * (CPUs × the time since) by the end of the probe. A probe whose G is larger is X's: kept at once.
+ * Any other probe is confirmed by the next drain that empties the socket without a last record of X
+ * (or any loss) in it.
+ */
+import { processCpuNs } from "../../ffi/libc.ts";
+import { monotonicNs, NETLINK_GENERIC, NetlinkSocket } from "../../ffi/netlink.ts";
+import { attributes, genlRequest, messages, NLM_F_REQUEST, TASKSTATS_CMD_GET } from "./_netlink-parse.ts";
+
+const TASKSTATS_CMD_ATTR_TGID = 2;
+const TASKSTATS_TYPE_STATS = 3;
+const TASKSTATS_TYPE_AGGR_TGID = 5;
+/** cpu_run_virtual_total in struct taskstats */
+const RUN_NS_OFFSET = 72;
+/** groups probed per drain at most (a daemon run can see many thread exits at once) */
+const MAX_PER_DRAIN = 64;
+
+export interface RuntimeProbe {
+  /** the process CPU clock, ns */
+  clockNs: number;
+  /** the taskstats runtime of the group at the same moment (read after the clock), ns */
+  statsNs: number;
+}
+
+/** u32 little-endian attribute payload */
+const u32 = (v: number): Uint8Array => new Uint8Array(new Uint32Array([v]).buffer);
+
+export class GroupProbes {
+  private sock: NetlinkSocket | undefined;
+  private readonly pending = new Map<number, RuntimeProbe>();
+  private seq = 1000;
+  /** probes taken / confirmed (counters for tests and benchmarks) */
+  taken = 0;
+  confirmedCount = 0;
+
+  /**
+   * `cpus`: how many CPUs a process can run on at once (possible CPUs, an upper bound);
+   * `onConfirmed` gets each probe once it is certainly of its group.
+   */
+  constructor(
+    private readonly family: number,
+    private readonly cpus: number,
+    private readonly onConfirmed: (tgid: number, p: RuntimeProbe) => void,
+  ) {}
+
+  /** A record of X that may be its last came: a pending probe of X may be of a pid reused since. */
+  ended(tgid: number): void {
+    this.pending.delete(tgid);
+  }
+
+  /** Records were lost: a pending probe's group may have ended unseen. */
+  lost(): void {
+    this.pending.clear();
+  }
+
+  /** After a drain that emptied the socket: every probe taken before it is of its group. */
+  confirm(): void {
+    for (const [tgid, p] of this.pending) {
+      this.confirmedCount++;
+      this.onConfirmed(tgid, p);
+    }
+    this.pending.clear();
+  }
+
+  /**
+   * Probe each group (clock first, then taskstats); failures (group gone) are skipped. Call right
+   * after a drain whose last read, begun at `emptyAtNs` (CLOCK_MONOTONIC), found the socket empty.
+   */
+  probe(tgids: Iterable<number>, emptyAtNs: number): void {
+    const asked = new Map<number, { tgid: number; clockNs: number }>();
+    for (const tgid of tgids) {
+      if (asked.size >= MAX_PER_DRAIN) break;
+      const clockNs = processCpuNs(tgid);
+      if (clockNs === undefined) continue;
+      const seq = ++this.seq;
+      try {
+        this.sock ??= NetlinkSocket.open(NETLINK_GENERIC);
+        this.sock.send(
+          genlRequest(this.family, NLM_F_REQUEST, seq, TASKSTATS_CMD_GET, [
+            [TASKSTATS_CMD_ATTR_TGID, u32(tgid)],
+          ]),
+        );
+      } catch {
+        return;
+      }
+      asked.set(seq, { tgid, clockNs });
+    }
+    if (asked.size === 0 || !this.sock) return;
+    // the kernel answers inside send(): every reply is queued by now
+    let buf: Uint8Array;
+    try {
+      buf = this.sock.drain();
+    } catch {
+      return;
+    }
+    // the most a process born after emptyAtNs can have run by now
+    const reuseMaxNs = this.cpus * (monotonicNs() - emptyAtNs);
+    for (const m of messages(buf)) {
+      const a = asked.get(m.seq);
+      if (!a || m.type !== this.family) continue;
+      const statsNs = runtimeOf(buf, m.off + 20, m.off + m.len);
+      if (statsNs === undefined) continue;
+      this.taken++;
+      const p = { clockNs: a.clockNs, statsNs };
+      if (statsNs > reuseMaxNs) {
+        this.confirmedCount++;
+        this.onConfirmed(a.tgid, p);
+      } else this.pending.set(a.tgid, p);
+    }
+  }
+
+  close(): void {
+    this.pending.clear();
+    this.sock?.close();
+    this.sock = undefined;
+  }
+}
+
+/** cpu_run_virtual_total of the AGGR_TGID stats in a TASKSTATS_CMD_NEW reply's attributes. */
+function runtimeOf(buf: Uint8Array, off: number, end: number): number | undefined {
+  for (const a of attributes(buf, off, end)) {
+    if (a.type !== TASKSTATS_TYPE_AGGR_TGID) continue;
+    for (const n of attributes(buf, a.off, a.off + a.len)) {
+      if (n.type !== TASKSTATS_TYPE_STATS || n.len < RUN_NS_OFFSET + 8) continue;
+      return Number(
+        new DataView(buf.buffer, buf.byteOffset + n.off, n.len).getBigUint64(RUN_NS_OFFSET, true),
+      );
+    }
+  }
+  return undefined;
+}
