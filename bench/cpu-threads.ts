@@ -85,7 +85,7 @@ try {
           mode,
           String(n),
           String(burn),
-          ...(fold ? [fold] : []),
+          ...(fold ? ["0", fold] : []),
         ],
         { env, stdout: "pipe", stderr: "pipe" },
       );
