@@ -31,11 +31,15 @@ import { processCpuNs } from "../../ffi/libc.ts";
 import { monotonicNs, NETLINK_GENERIC, NetlinkSocket } from "../../ffi/netlink.ts";
 import { attributes, genlRequest, messages, NLM_F_REQUEST, TASKSTATS_CMD_GET } from "./_netlink-parse.ts";
 
+const TASKSTATS_CMD_ATTR_PID = 1;
 const TASKSTATS_CMD_ATTR_TGID = 2;
 const TASKSTATS_TYPE_STATS = 3;
+const TASKSTATS_TYPE_AGGR_PID = 4;
 const TASKSTATS_TYPE_AGGR_TGID = 5;
 /** cpu_run_virtual_total in struct taskstats */
 const RUN_NS_OFFSET = 72;
+/** ac_etime: µs since the task started */
+const ETIME_US_OFFSET = 144;
 /** groups probed per drain at most (a daemon run can see many thread exits at once) */
 const MAX_PER_DRAIN = 64;
 
@@ -122,7 +126,7 @@ export class GroupProbes {
     for (const m of messages(buf)) {
       const a = asked.get(m.seq);
       if (!a || m.type !== this.family) continue;
-      const statsNs = runtimeOf(buf, m.off + 20, m.off + m.len);
+      const statsNs = field(buf, m.off + 20, m.off + m.len, TASKSTATS_TYPE_AGGR_TGID, RUN_NS_OFFSET);
       if (statsNs === undefined) continue;
       this.taken++;
       const p = { clockNs: a.clockNs, statsNs };
@@ -133,6 +137,25 @@ export class GroupProbes {
     }
   }
 
+  /**
+   * µs since thread `pid` started, exact (TASKSTATS_CMD_GET for a pid: `bacct_add_tsk`'s ac_etime,
+   * from the task's start_time); a zombie leader still answers. Undefined when it is gone.
+   */
+  elapsedUs(pid: number): number | undefined {
+    const seq = ++this.seq;
+    try {
+      this.sock ??= NetlinkSocket.open(NETLINK_GENERIC);
+      this.sock.send(
+        genlRequest(this.family, NLM_F_REQUEST, seq, TASKSTATS_CMD_GET, [[TASKSTATS_CMD_ATTR_PID, u32(pid)]]),
+      );
+      const buf = this.sock.drain();
+      for (const m of messages(buf))
+        if (m.seq === seq && m.type === this.family)
+          return field(buf, m.off + 20, m.off + m.len, TASKSTATS_TYPE_AGGR_PID, ETIME_US_OFFSET);
+    } catch {}
+    return undefined;
+  }
+
   close(): void {
     this.pending.clear();
     this.sock?.close();
@@ -140,16 +163,81 @@ export class GroupProbes {
   }
 }
 
-/** cpu_run_virtual_total of the AGGR_TGID stats in a TASKSTATS_CMD_NEW reply's attributes. */
-function runtimeOf(buf: Uint8Array, off: number, end: number): number | undefined {
+/** A u64 of the stats in the `aggr` block (AGGR_PID / AGGR_TGID) of a TASKSTATS_CMD_NEW reply. */
+function field(buf: Uint8Array, off: number, end: number, aggr: number, at: number): number | undefined {
   for (const a of attributes(buf, off, end)) {
-    if (a.type !== TASKSTATS_TYPE_AGGR_TGID) continue;
+    if (a.type !== aggr) continue;
     for (const n of attributes(buf, a.off, a.off + a.len)) {
-      if (n.type !== TASKSTATS_TYPE_STATS || n.len < RUN_NS_OFFSET + 8) continue;
-      return Number(
-        new DataView(buf.buffer, buf.byteOffset + n.off, n.len).getBigUint64(RUN_NS_OFFSET, true),
-      );
+      if (n.type !== TASKSTATS_TYPE_STATS || n.len < at + 8) continue;
+      return Number(new DataView(buf.buffer, buf.byteOffset + n.off, n.len).getBigUint64(at, true));
     }
   }
   return undefined;
+}
+
+/** How long a group's figures wait for its teardown at most, ms (the recorder keeps ended processes 1 s). */
+export const TEARDOWN_WAIT_MS = 500;
+
+/**
+ * The exit teardown of a group whose last record came: `taskstats_exit` runs before `exit_mm`, so the
+ * records lack the CPU of freeing the address space (60–300 ms for 2 GiB here), which rusage has.
+ * The process CPU clock keeps counting through the teardown and can still be read while the process
+ * is a zombie. Each drain reads it for every group watched, until the process is gone (reaped) or
+ * TEARDOWN_WAIT_MS passed; the largest reading is a lower bound of the final CPU (exact once the
+ * process is a zombie).
+ *
+ * Identity: a reading names a pid. After the clock, the process at that pid is asked for its exact
+ * age (taskstats ac_etime, µs). It is the group's when it started before `emptyAtNs`: a drain read
+ * that found the socket empty, taken before the group's last record was queued. A process reusing
+ * the pid was born after the group was reaped, so after that record, so after `emptyAtNs`. And the
+ * group held the pid from its birth until then, so the clock read just before was the group's too.
+ */
+export class TeardownWatch {
+  private readonly watched = new Map<number, { emptyAtNs: number; until: number }>();
+  /** readings kept (counter for tests and benchmarks) */
+  readings = 0;
+
+  constructor(
+    /** µs since the process at `pid` started (exact), undefined when there is none */
+    private readonly elapsedUs: (pid: number) => number | undefined,
+    private readonly onReading: (tgid: number, cpuNs: number) => void,
+    private readonly onDone: (tgid: number) => void,
+  ) {}
+
+  get size(): number {
+    return this.watched.size;
+  }
+
+  /** Watch group `tgid`, whose last record came after a read found the socket empty at `emptyAtNs`. */
+  start(tgid: number, emptyAtNs: number): boolean {
+    if (emptyAtNs <= 0) return false;
+    this.watched.set(tgid, { emptyAtNs, until: performance.now() + TEARDOWN_WAIT_MS });
+    return true;
+  }
+
+  /** Read every watched group's clock once; groups done (gone, or watched too long) are handed back. */
+  poll(): void {
+    const now = performance.now();
+    for (const [tgid, w] of this.watched) {
+      const cpuNs = processCpuNs(tgid);
+      const ageUs = cpuNs === undefined ? undefined : this.elapsedUs(tgid);
+      // started before emptyAtNs: its age (asked after the clock) exceeds the time since, + 1 µs rounding
+      const ours =
+        cpuNs !== undefined && ageUs !== undefined && ageUs * 1000 > monotonicNs() - w.emptyAtNs + 1000;
+      if (ours) {
+        this.readings++;
+        this.onReading(tgid, cpuNs);
+      }
+      if (!ours || now >= w.until) {
+        this.watched.delete(tgid);
+        this.onDone(tgid);
+      }
+    }
+  }
+
+  /** Stop watching everything (the source stops): each group is handed back. */
+  clear(): void {
+    for (const tgid of this.watched.keys()) this.onDone(tgid);
+    this.watched.clear();
+  }
 }

@@ -44,7 +44,7 @@ import {
   type TaskRecord,
   _Emitter,
 } from "./_netlink-parse.ts";
-import { GroupProbes, type RuntimeProbe } from "./_taskstats-probe.ts";
+import { GroupProbes, type RuntimeProbe, TeardownWatch } from "./_taskstats-probe.ts";
 import { _Poller } from "./connector.ts";
 import type { CaptureEvent, CaptureSource, ExitFigures, Probe, SourceStats } from "./types.ts";
 
@@ -83,6 +83,10 @@ interface Group {
   readyAt?: number;
   /** the largest (clock − taskstats) of the confirmed runtime probes, ns */
   probeGainNs?: number;
+  /** the largest reading of the process CPU clock during its exit teardown, ns */
+  clockNs?: number;
+  /** complete, but its teardown is being watched: not emitted yet */
+  held?: boolean;
 }
 
 /**
@@ -95,7 +99,8 @@ export class TgidSums {
 
   constructor(private readonly threadsAlive: (tgid: number) => number = liveThreads) {}
 
-  add(rec: TaskRecord, groupDead: boolean, aggr?: TaskRecord): void {
+  /** Add one per-thread record; true when it completed its group. */
+  add(rec: TaskRecord, groupDead: boolean, aggr?: TaskRecord): boolean {
     const g: Group = this.groups.get(rec.tgid) ?? { recs: [] };
     this.groups.set(rec.tgid, g);
     g.recs.push(rec);
@@ -106,6 +111,19 @@ export class TgidSums {
     // a leader leaving threads behind: wait for the AGGR_TGID record of the last one
     else if (rec.pid === rec.tgid) g.last = undefined;
     if (g.last) g.readyAt = this.tick;
+    return g.last !== undefined;
+  }
+
+  /** A reading of the group's process CPU clock (a lower bound of its final runtime), ns. */
+  clock(tgid: number, ns: number): void {
+    const g = this.groups.get(tgid);
+    if (g) g.clockNs = Math.max(g.clockNs ?? 0, ns);
+  }
+
+  /** Keep a complete group from being emitted (its teardown is watched) until `release`. */
+  hold(tgid: number, held: boolean): void {
+    const g = this.groups.get(tgid);
+    if (g) g.held = held;
   }
 
   /** A confirmed runtime probe of a group with records in (./_taskstats-probe.ts). */
@@ -120,7 +138,7 @@ export class TgidSums {
     this.tick++;
     const out: ExitFigures[] = [];
     for (const [tgid, g] of this.groups) {
-      if (!all && (g.readyAt === undefined || g.readyAt >= this.tick - 1)) continue;
+      if (!all && (g.readyAt === undefined || g.readyAt >= this.tick - 1 || g.held)) continue;
       this.groups.delete(tgid);
       out.push(sum(tgid, g));
     }
@@ -168,6 +186,8 @@ function sum(tgid: number, g: Group): ExitFigures {
   if (g.aggr && g.aggr.cpuRunNs > runNs) runNs = g.aggr.cpuRunNs;
   // what the records lack and the probes saw folded in: a lower bound of rusage (_taskstats-probe.ts)
   if (runNs > 0 && g.probeGainNs) runNs += g.probeGainNs;
+  // the process CPU clock read during the exit teardown, or of the zombie (then exact)
+  if (g.clockNs && g.clockNs > runNs) runNs = g.clockNs;
   // the scheduler's exact runtime in the ticks' user/system ratio (= rusage); ticks alone without it
   if (runNs > 0) {
     f.cpuNs = runNs;
@@ -261,6 +281,11 @@ export class TaskstatsSource implements CaptureSource {
   private readonly sums = new TgidSums();
   private keep: ((tgid: number, ppid: number) => boolean) | undefined;
   private probes: GroupProbes | undefined;
+  private watch: TeardownWatch | undefined;
+  /** CLOCK_MONOTONIC ns when the latest read that found the socket empty began */
+  private lastEmptyAt = 0;
+  /** the same, as it was when the current drain began */
+  private drainEmptyAt = 0;
   /** groups that had a thread exit (not the last) in this drain: probed after it */
   private readonly toProbe = new Set<number>();
   /** per-thread records received */
@@ -301,10 +326,17 @@ export class TaskstatsSource implements CaptureSource {
       throw e;
     }
     this.sock = sock;
-    if (process.env.TRACER_NO_CPU_PROBES !== "1")
-      this.probes = new GroupProbes(this.family, Math.max(1, parseCpuList(this.cpus).length), (tgid, p) =>
+    if (process.env.TRACER_NO_CPU_PROBES !== "1") {
+      const probes = new GroupProbes(this.family, Math.max(1, parseCpuList(this.cpus).length), (tgid, p) =>
         this.sums.probed(tgid, p),
       );
+      this.probes = probes;
+      this.watch = new TeardownWatch(
+        (pid) => probes.elapsedUs(pid),
+        (tgid, ns) => this.sums.clock(tgid, ns),
+        (tgid) => this.sums.hold(tgid, false),
+      );
+    }
     this.poller.start(this.opts.pollMs ?? 10, this.opts.idlePollMs ?? 50);
   }
 
@@ -316,6 +348,7 @@ export class TaskstatsSource implements CaptureSource {
       sock.send(deregister(this.family, this.cpus));
     } catch {}
     this.poll();
+    this.watch?.clear();
     this.emit(this.sums.flush(true));
     this.sock = undefined;
     sock.close();
@@ -330,9 +363,10 @@ export class TaskstatsSource implements CaptureSource {
     let got = false;
     let emptied = false;
     let emptyAt = 0;
+    this.drainEmptyAt = this.lastEmptyAt;
     for (let round = 0; round < 16; round++) {
       let buf: Uint8Array;
-      emptyAt = this.probes ? monotonicNs() : 0;
+      emptyAt = this.watch ? monotonicNs() : 0;
       try {
         buf = sock.drain();
       } catch (e) {
@@ -347,6 +381,7 @@ export class TaskstatsSource implements CaptureSource {
       }
       if (buf.byteLength === 0) {
         emptied = true;
+        if (emptyAt) this.lastEmptyAt = emptyAt;
         break;
       }
       got = true;
@@ -356,10 +391,12 @@ export class TaskstatsSource implements CaptureSource {
     }
     // probes taken before this drain are confirmed by it (no last record of their group came)
     if (emptied) this.probes?.confirm();
+    this.watch?.poll();
     this.emit(this.sums.flush());
     if (emptied && this.probes && this.toProbe.size > 0) this.probes.probe(this.toProbe, emptyAt);
     this.toProbe.clear();
-    return got;
+    // while a teardown is watched, drain at the busy pace
+    return got || (this.watch?.size ?? 0) > 0;
   }
 
   private handle(buf: Uint8Array, m: NlMsg): void {
@@ -383,7 +420,8 @@ export class TaskstatsSource implements CaptureSource {
       return;
     }
     this.opts.onRecord?.(r.rec, r.group);
-    this.sums.add(r.rec, r.groupDead, r.group);
+    const complete = this.sums.add(r.rec, r.groupDead, r.group);
+    if (complete && this.watch?.start(r.rec.tgid, this.drainEmptyAt)) this.sums.hold(r.rec.tgid, true);
     // a thread that leaves others running: probe the group; the leader's or the last record: stop
     if (!r.groupDead && r.rec.pid !== r.rec.tgid) this.toProbe.add(r.rec.tgid);
     else {
