@@ -176,15 +176,21 @@ function field(buf: Uint8Array, off: number, end: number, aggr: number, at: numb
 }
 
 /** How long a group's figures wait for its teardown at most, ms (the recorder keeps ended processes 1 s). */
-export const TEARDOWN_WAIT_MS = 500;
+export const TEARDOWN_WAIT_MS = 300;
+/**
+ * Only groups whose peak RSS reached this are watched, KiB: freeing a smaller address space takes
+ * about a millisecond or less (300 MiB took 10–20 ms here, 2 GiB 60–300 ms), and watching every
+ * short process would hold its figures back for nothing.
+ */
+export const TEARDOWN_MIN_RSS_KB = 32 << 10;
 
 /**
  * The exit teardown of a group whose last record came: `taskstats_exit` runs before `exit_mm`, so the
  * records lack the CPU of freeing the address space (60–300 ms for 2 GiB here), which rusage has.
  * The process CPU clock keeps counting through the teardown and can still be read while the process
- * is a zombie. Each drain reads it for every group watched, until the process is gone (reaped) or
- * TEARDOWN_WAIT_MS passed; the largest reading is a lower bound of the final CPU (exact once the
- * process is a zombie).
+ * is a zombie. Each drain reads it for every group watched (peak RSS ≥ TEARDOWN_MIN_RSS_KB), until
+ * the process is a zombie (its clock is then final) or gone (reaped), or TEARDOWN_WAIT_MS passed; the
+ * largest reading is a lower bound of the final CPU.
  *
  * Identity: a reading names a pid. After the clock, the process at that pid is asked for its exact
  * age (taskstats ac_etime, µs). It is the group's when it started before `emptyAtNs`: a drain read
@@ -200,6 +206,8 @@ export class TeardownWatch {
   constructor(
     /** µs since the process at `pid` started (exact), undefined when there is none */
     private readonly elapsedUs: (pid: number) => number | undefined,
+    /** is the process at `pid` a zombie now (its CPU clock final)? */
+    private readonly isZombie: (pid: number) => boolean,
     private readonly onReading: (tgid: number, cpuNs: number) => void,
     private readonly onDone: (tgid: number) => void,
   ) {}
@@ -228,7 +236,7 @@ export class TeardownWatch {
         this.readings++;
         this.onReading(tgid, cpuNs);
       }
-      if (!ours || now >= w.until) {
+      if (!ours || now >= w.until || this.isZombie(tgid)) {
         this.watched.delete(tgid);
         this.onDone(tgid);
       }

@@ -44,8 +44,9 @@ import {
   type TaskRecord,
   _Emitter,
 } from "./_netlink-parse.ts";
-import { GroupProbes, type RuntimeProbe, TeardownWatch } from "./_taskstats-probe.ts";
+import { GroupProbes, type RuntimeProbe, TEARDOWN_MIN_RSS_KB, TeardownWatch } from "./_taskstats-probe.ts";
 import { _Poller } from "./connector.ts";
+import { readStat } from "./procfs.ts";
 import type { CaptureEvent, CaptureSource, ExitFigures, Probe, SourceStats } from "./types.ts";
 
 export interface TaskstatsOptions {
@@ -333,6 +334,7 @@ export class TaskstatsSource implements CaptureSource {
       this.probes = probes;
       this.watch = new TeardownWatch(
         (pid) => probes.elapsedUs(pid),
+        (pid) => readStat(pid)?.state === "Z",
         (tgid, ns) => this.sums.clock(tgid, ns),
         (tgid) => this.sums.hold(tgid, false),
       );
@@ -421,7 +423,13 @@ export class TaskstatsSource implements CaptureSource {
     }
     this.opts.onRecord?.(r.rec, r.group);
     const complete = this.sums.add(r.rec, r.groupDead, r.group);
-    if (complete && this.watch?.start(r.rec.tgid, this.drainEmptyAt)) this.sums.hold(r.rec.tgid, true);
+    // a large address space is still being freed: its CPU is read until the process is a zombie
+    if (
+      complete &&
+      r.rec.hiwaterRssKb >= TEARDOWN_MIN_RSS_KB &&
+      this.watch?.start(r.rec.tgid, this.drainEmptyAt)
+    )
+      this.sums.hold(r.rec.tgid, true);
     // a thread that leaves others running: probe the group; the leader's or the last record: stop
     if (!r.groupDead && r.rec.pid !== r.rec.tgid) this.toProbe.add(r.rec.tgid);
     else {
