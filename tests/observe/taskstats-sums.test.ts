@@ -246,6 +246,27 @@ describe("summing threads by tgid", () => {
     expect(sums.flush()).toMatchObject([{ cpuNs: 12_700_000, userUs: 12_700, systemUs: 0 }]);
   });
 
+  test("CPU: a probe counts from the AGGR_TGID sum, never from records that read the runtime again later", () => {
+    const sums = new TgidSums(() => 0);
+    // the records add up to 13 ms but the kernel summed 12 ms into signal->stats (a slice folded in
+    // between its two reads): 12 + 0.7 stays below the records' 13
+    sums.add(rec(101, 100, { utimeUs: 4000, cpuRunNs: 6_500_000 }), false);
+    sums.probed(100, { clockNs: 7_000_000, statsNs: 6_300_000 });
+    sums.add(
+      rec(100, 100, { utimeUs: 4000, cpuRunNs: 6_500_000 }),
+      true,
+      rec(100, 100, { cpuRunNs: 12_000_000 }),
+    );
+    sums.flush();
+    expect(sums.flush()).toMatchObject([{ cpuNs: 13_000_000 }]);
+    // without the kernel's sum (its record lost) a probe is not used
+    sums.add(rec(111, 110, { utimeUs: 4000, cpuRunNs: 1_000_000 }), false);
+    sums.probed(110, { clockNs: 5_000_000, statsNs: 1_000_000 });
+    sums.add(rec(110, 110, { utimeUs: 4000, cpuRunNs: 1_000_000 }), true);
+    sums.flush();
+    expect(sums.flush()).toMatchObject([{ cpuNs: 2_000_000 }]);
+  });
+
   test("CPU: a clock reading during the teardown raises the runtime; a held group waits for it", () => {
     const sums = new TgidSums(() => 0);
     sums.add(rec(90, 90, { utimeUs: 4000, stimeUs: 4000, cpuRunNs: 8_000_000 }), true);
