@@ -3,9 +3,10 @@
  * (exit status, elapsed, user/system CPU, peak RSS and VM, rchar/wchar, read_bytes/write_bytes).
  *
  * CPU is the scheduler's runtime (cpu_run_virtual_total, what rusage sums to) split in the tick
- * samples' user/system ratio, as the kernel does for rusage; for a group whose threads exit while it
- * lives, raised to the runtime probes taken meanwhile (./_taskstats-probe.ts: each thread's record
- * lacks its last unaccounted slice, which rusage has).
+ * samples' user/system ratio, as the kernel does for rusage; raised by the process's CPU clock read
+ * while its threads exit (each thread's record lacks its last unaccounted slice, which rusage has) and,
+ * for a process of ≥ 32 MiB, during its exit teardown (./_taskstats-probe.ts; TRACER_NO_CPU_PROBES=1
+ * turns both off).
  * The kernel sends one record per exiting thread. Its AGGR_TGID block lacks RSS and I/O, so figures
  * are summed here from the per-thread records (peak RSS / VM are process-wide: the largest is taken)
  * and a group is emitted once all of its threads are in: at the AGGR_TGID block (the last thread of a
