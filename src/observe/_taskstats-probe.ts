@@ -42,6 +42,8 @@ const RUN_NS_OFFSET = 72;
 const ETIME_US_OFFSET = 144;
 /** groups probed per drain at most (a daemon run can see many thread exits at once) */
 const MAX_PER_DRAIN = 64;
+/** the query socket's drain buffer: 64 KiB of reserve + 64 replies of ~450 bytes */
+const QUERY_DRAIN_BYTES = 128 << 10;
 
 export interface RuntimeProbe {
   /** the process CPU clock, ns */
@@ -102,7 +104,7 @@ export class GroupProbes {
       if (clockNs === undefined) continue;
       const seq = ++this.seq;
       try {
-        this.sock ??= NetlinkSocket.open(NETLINK_GENERIC);
+        this.sock ??= NetlinkSocket.open(NETLINK_GENERIC, 0, QUERY_DRAIN_BYTES);
         this.sock.send(
           genlRequest(this.family, NLM_F_REQUEST, seq, TASKSTATS_CMD_GET, [
             [TASKSTATS_CMD_ATTR_TGID, u32(tgid)],
@@ -144,7 +146,7 @@ export class GroupProbes {
   elapsedUs(pid: number): number | undefined {
     const seq = ++this.seq;
     try {
-      this.sock ??= NetlinkSocket.open(NETLINK_GENERIC);
+      this.sock ??= NetlinkSocket.open(NETLINK_GENERIC, 0, QUERY_DRAIN_BYTES);
       this.sock.send(
         genlRequest(this.family, NLM_F_REQUEST, seq, TASKSTATS_CMD_GET, [[TASKSTATS_CMD_ATTR_PID, u32(pid)]]),
       );
