@@ -81,6 +81,16 @@ function peekIds(buf: Uint8Array, m: NlMsg): { tgid: number; ppid: number } | un
   return { tgid: dv.getUint32(36 + 368, true) || pid, ppid: dv.getUint32(36 + 132, true) };
 }
 
+/** Is this process in the initial pid namespace (one pid in /proc/self/status NSpid)? */
+function inInitialPidNamespace(): boolean {
+  try {
+    const line = /^NSpid:(.*)$/m.exec(readFileSync("/proc/self/status", "latin1"))?.[1];
+    return line !== undefined && line.trim().split(/\s+/).length === 1;
+  } catch {
+    return false;
+  }
+}
+
 /** The CPU list every listener registers for: all possible CPUs ("0-N"). */
 function possibleCpus(): string {
   try {
@@ -194,7 +204,8 @@ export class TaskstatsSource implements CaptureSource {
       throw e;
     }
     this.sock = sock;
-    if (process.env.TRACER_NO_CPU_PROBES !== "1") {
+    // the records carry pids of the initial pid namespace; the clock and the queries take our own
+    if (process.env.TRACER_NO_CPU_PROBES !== "1" && inInitialPidNamespace()) {
       const probes = new GroupProbes(this.family, Math.max(1, parseCpuList(this.cpus).length), (tgid, p) =>
         this.sums.probed(tgid, p),
       );
