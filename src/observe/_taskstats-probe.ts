@@ -13,10 +13,12 @@
  *       exactly as rusage will count them, plus each listed thread's current runtime);
  *   G = a TASKSTATS_CMD_GET for tgid X (`fill_stats_for_tgid`: the per-thread records' runtimes summed
  *       so far in `signal->stats`, plus each live thread's current runtime).
- * With A the group's final AGGR_TGID runtime (every thread's record summed), C + A − G is a lower
- * bound of X's final runtime: threads released before C count exactly; a thread live at C counts what
- * it had at C plus (its record − what G saw of it, which is at least what C saw); a thread born after
- * C counts its record. Every term is at most the truth, so the estimate is never above rusage.
+ * With A the group's final AGGR_TGID runtime (`signal->stats`: each thread's runtime as its exit
+ * added it there; not the records' sum, which reads it again a moment later and can be larger),
+ * C + A − G is a lower bound of X's final runtime: threads released before C count exactly; a thread
+ * live at C counts what it had at C plus (its share of A − what G saw of it, which is at least what
+ * C saw); a thread born after C counts its share of A. Every term is at most the truth, so the
+ * estimate is never above rusage.
  *
  * A probe is kept only when it is certainly of X: C and G name a pid, which a new process can reuse
  * once X is reaped. X is reaped only after its last thread sent its record (the AGGR_TGID carrier, or
