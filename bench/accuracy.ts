@@ -59,6 +59,18 @@ int main(int c, char **v) { size_t n = (size_t)atol(v[1]) << 20; char *p = mallo
   if (c > 2) { struct timespec s = {0, atol(v[2]) * 1000000L}; nanosleep(&s, 0); }
   return p[n / 2] == 1 ? 0 : 1; }`,
 );
+const threads = join(dir, "threads");
+if (
+  Bun.spawnSync([
+    "cc",
+    "-O2",
+    "-pthread",
+    "-o",
+    threads,
+    join(import.meta.dir, "..", "tests", "fixtures", "threads.c"),
+  ]).exitCode !== 0
+)
+  throw new Error("cannot build tests/fixtures/threads.c");
 const noexec = join(dir, "noexec.sh");
 writeFileSync(noexec, "#!/bin/sh\necho hi\n");
 chmodSync(noexec, 0o644);
@@ -88,6 +100,8 @@ while True:
   "small writes":
     "$O dd if=/dev/zero of=/dev/null bs=1000 count=1 status=none; $O dd if=/dev/zero of=/dev/null bs=12345 count=1 status=none",
   "two 300 MiB together": `$O ${big} 300 400 & $O ${big} 300 400 & wait`,
+  // like bwa mem: a new thread per batch (tests/fixtures/threads.c: 100 threads of 10 ms in turn)
+  "100 threads in turn": `$O ${threads} seq 100 10`,
 };
 
 interface Row {
@@ -211,6 +225,10 @@ function compare(name: string, rows: Row[], truths: Truth[], run: { eventsLost: 
       const truth = t.userUs + t.systemUs;
       const got = r.userUs + r.systemUs;
       const lim = Math.max(0.02 * truth, 1000);
+      if (Math.abs(got - truth) > lim)
+        notes.push(
+          `${name}: ${r.comm} CPU ${(got / 1e3).toFixed(2)} ms, rusage ${(truth / 1e3).toFixed(2)} ms`,
+        );
       note(
         "CPU user+sys (ms, tracer − rusage)",
         (got - truth) / 1e3,

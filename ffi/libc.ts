@@ -17,6 +17,7 @@ const defs = {
   },
   munmap: { args: [FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
   lseek: { args: [FFIType.i32, FFIType.i64, FFIType.i32], returns: FFIType.i64 },
+  clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
 } as const;
 
 type Libc = ReturnType<typeof dlopen<typeof defs>>["symbols"];
@@ -120,6 +121,22 @@ const SEEK_END = 2;
 export function seekEnd(fd: number): boolean {
   if (process.platform !== "linux") return false;
   return Number(loadLibc().lseek(fd, 0, SEEK_END)) >= 0;
+}
+
+const CPUCLOCK_SCHED = 2;
+
+/**
+ * The CPU clock of process `pid` (all its threads, those that exited included), ns: the scheduler's
+ * runtime, what wait4 rusage sums to (kernel thread_group_cputime: the runtime folded in from exited
+ * threads plus each live thread's). clock_gettime on MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED), the
+ * clockid glibc's clock_getcpuclockid builds; readable for a zombie until it is reaped. Undefined when
+ * the pid does not exist (EINVAL) or off Linux.
+ */
+export function processCpuNs(pid: number): number | undefined {
+  if (process.platform !== "linux" || pid <= 0) return undefined;
+  const ts = new BigInt64Array(2);
+  if (loadLibc().clock_gettime((~pid << 3) | CPUCLOCK_SCHED, ts) !== 0) return undefined;
+  return Number(ts[0]!) * 1e9 + Number(ts[1]!);
 }
 
 const PROT_READ = 1;

@@ -82,18 +82,24 @@ export function clockOffsetsMs(): { realMinusMono: number; realMinusBoot: number
 const DRAIN_BYTES = 1 << 20;
 
 export class NetlinkSocket {
-  private readonly buf = new Uint8Array(DRAIN_BYTES);
+  private readonly buf: Uint8Array;
   private closed = false;
 
   private constructor(
     private readonly n: Native,
     readonly fd: number,
-  ) {}
+    drainBytes: number,
+  ) {
+    this.buf = new Uint8Array(drainBytes);
+  }
 
-  /** socket(AF_NETLINK, SOCK_RAW|SOCK_NONBLOCK|SOCK_CLOEXEC, protocol) bound to multicast `groups`. */
-  static open(protocol: number, groups = 0): NetlinkSocket {
+  /**
+   * socket(AF_NETLINK, SOCK_RAW|SOCK_NONBLOCK|SOCK_CLOEXEC, protocol) bound to multicast `groups`.
+   * `drainBytes`: the drain buffer (default 1 MiB; at least 64 KiB + one datagram, tn_drain's reserve).
+   */
+  static open(protocol: number, groups = 0, drainBytes = DRAIN_BYTES): NetlinkSocket {
     const n = load();
-    return new NetlinkSocket(n, check("socket/bind", n.tn_open(protocol, groups)));
+    return new NetlinkSocket(n, check("socket/bind", n.tn_open(protocol, groups)), drainBytes);
   }
 
   /**

@@ -2,22 +2,31 @@
  * The taskstats exit listener as a CaptureSource: exact final figures of every exiting thread group
  * (exit status, elapsed, user/system CPU, peak RSS and VM, rchar/wchar, read_bytes/write_bytes).
  *
- * CPU is the scheduler's exact runtime (cpu_run_virtual_total, what rusage sums to) split in the
- * tick samples' user/system ratio, as the kernel does for rusage.
+ * CPU is the scheduler's runtime (cpu_run_virtual_total, what rusage sums to) split in the tick
+ * samples' user/system ratio, as the kernel does for rusage; raised by the process's CPU clock read
+ * while its threads exit (each thread's record lacks its last unaccounted slice, which rusage has) and,
+ * for a process of ≥ 32 MiB, during its exit teardown (./_taskstats-probe.ts; TRACER_NO_CPU_PROBES=1
+ * turns both off).
  * The kernel sends one record per exiting thread. Its AGGR_TGID block lacks RSS and I/O, so figures
  * are summed here from the per-thread records (peak RSS / VM are process-wide: the largest is taken)
  * and a group is emitted once all of its threads are in: at the AGGR_TGID block (the last thread of a
  * group that ever had several), or at the leader's record when the group is down to that one thread.
  * Needs root (CAP_NET_ADMIN); see /work/shared/reference/linux-process-events.md §2.
  */
-import { readFileSync, statSync } from "node:fs";
-import { MARK_ENOBUFS, MARK_TRUNC, NETLINK_GENERIC, NetlinkError, NetlinkSocket } from "../../ffi/netlink.ts";
+import { readFileSync } from "node:fs";
+import {
+  MARK_ENOBUFS,
+  MARK_TRUNC,
+  monotonicNs,
+  NETLINK_GENERIC,
+  NetlinkError,
+  NetlinkSocket,
+} from "../../ffi/netlink.ts";
 import {
   CTRL_ATTR_FAMILY_NAME,
   CTRL_CMD_GETFAMILY,
   cString,
   decodeTaskstats,
-  decodeWaitStatus,
   familyId,
   GENL_ID_CTRL,
   genlRequest,
@@ -26,16 +35,21 @@ import {
   NLM_F_REQUEST,
   type NlMsg,
   nlError,
+  parseCpuList,
   probeFailure,
-  splitRuntime,
   TASKSTATS_CMD_ATTR_DEREGISTER_CPUMASK,
   TASKSTATS_CMD_ATTR_REGISTER_CPUMASK,
   TASKSTATS_CMD_GET,
   type TaskRecord,
   _Emitter,
 } from "./_netlink-parse.ts";
+import { GroupProbes, TEARDOWN_MIN_RSS_KB, TeardownWatch } from "./_taskstats-probe.ts";
+import { TgidSums } from "./_taskstats-sums.ts";
 import { _Poller } from "./connector.ts";
+import { readStat } from "./procfs.ts";
 import type { CaptureEvent, CaptureSource, ExitFigures, Probe, SourceStats } from "./types.ts";
+
+export { liveThreads, TgidSums } from "./_taskstats-sums.ts";
 
 export interface TaskstatsOptions {
   /** receive buffer to ask for (the kernel doubles it); default 32 MiB */
@@ -49,110 +63,8 @@ export interface TaskstatsOptions {
    * before any other work (daemon runs: processes outside every watched tree). Default: keep all.
    */
   filter?: () => ((tgid: number, ppid: number) => boolean) | undefined;
-}
-
-/** Live threads of a group right now (/proc/PID/task's link count is 2 + threads); 0 once reaped. */
-export function liveThreads(tgid: number): number {
-  try {
-    return statSync(`/proc/${tgid}/task`).nlink - 2;
-  } catch {
-    return 0; // ENOENT once reaped, ESRCH while it is being torn down
-  }
-}
-
-interface Group {
-  recs: TaskRecord[];
-  /** the AGGR_TGID block: CPU of every thread the group ever had */
-  aggr?: TaskRecord;
-  /** the record that finished the group (AGGR_TGID carrier or the lone leader) */
-  last?: TaskRecord;
-  /** set once complete: emitted on the first poll that brings no more records for it */
-  readyAt?: number;
-}
-
-/**
- * Sums per-thread records by tgid and decides when a group is complete. Pure apart from the
- * injected `threadsAlive` check, so tests can drive it with synthetic records.
- */
-export class TgidSums {
-  private readonly groups = new Map<number, Group>();
-  private tick = 0;
-
-  constructor(private readonly threadsAlive: (tgid: number) => number = liveThreads) {}
-
-  add(rec: TaskRecord, groupDead: boolean, aggr?: TaskRecord): void {
-    const g: Group = this.groups.get(rec.tgid) ?? { recs: [] };
-    this.groups.set(rec.tgid, g);
-    g.recs.push(rec);
-    if (aggr) g.aggr = aggr;
-    g.readyAt = undefined;
-    if (groupDead) g.last = rec;
-    else if (rec.pid === rec.tgid && g.recs.length === 1 && this.threadsAlive(rec.tgid) <= 1) g.last = rec;
-    // a leader leaving threads behind: wait for the AGGR_TGID record of the last one
-    else if (rec.pid === rec.tgid) g.last = undefined;
-    if (g.last) g.readyAt = this.tick;
-  }
-
-  /** Call after each drain: returns the groups complete since an earlier drain (late records joined). */
-  flush(all = false): ExitFigures[] {
-    this.tick++;
-    const out: ExitFigures[] = [];
-    for (const [tgid, g] of this.groups) {
-      if (!all && (g.readyAt === undefined || g.readyAt >= this.tick - 1)) continue;
-      this.groups.delete(tgid);
-      out.push(sum(tgid, g));
-    }
-    return out;
-  }
-}
-
-function sum(tgid: number, g: Group): ExitFigures {
-  const leader = g.recs.find((r) => r.pid === tgid) ?? g.recs[0]!;
-  const last = g.last ?? g.recs[g.recs.length - 1]!;
-  const { exitCode, signal } = decodeWaitStatus(last.status);
-  const f: ExitFigures = {
-    tgid,
-    pid: leader.pid,
-    ppid: leader.ppid,
-    comm: leader.comm,
-    ...(signal === undefined ? { exitCode } : { signal }),
-    beginSec: leader.btimeSec,
-    elapsedUs: leader.etimeUs,
-    userUs: 0,
-    systemUs: 0,
-    peakRssKb: 0,
-    peakVmKb: 0,
-    rchar: 0,
-    wchar: 0,
-    readBytes: 0,
-    writeBytes: 0,
-  };
-  let tickUser = 0;
-  let tickSystem = 0;
-  let runNs = 0;
-  for (const r of g.recs) {
-    tickUser += r.utimeUs;
-    tickSystem += r.stimeUs;
-    runNs += r.cpuRunNs;
-    f.peakRssKb = Math.max(f.peakRssKb, r.hiwaterRssKb);
-    f.peakVmKb = Math.max(f.peakVmKb, r.hiwaterVmKb);
-    f.rchar += r.rchar;
-    f.wchar += r.wchar;
-    f.readBytes += r.readBytes;
-    f.writeBytes += r.writeBytes;
-  }
-  // the kernel's own runtime sum over every thread, when sent (threads whose records we missed count
-  // too); its tick fields are not filled (delay accounting only), so the ratio stays the threads'
-  if (g.aggr && g.aggr.cpuRunNs > runNs) runNs = g.aggr.cpuRunNs;
-  // the scheduler's exact runtime in the ticks' user/system ratio (= rusage); ticks alone without it
-  if (runNs > 0) {
-    f.cpuNs = runNs;
-    Object.assign(f, splitRuntime(runNs, tickUser, tickSystem));
-  } else {
-    f.userUs = tickUser;
-    f.systemUs = tickSystem;
-  }
-  return f;
+  /** every decoded per-thread record as it comes, with the AGGR_TGID block it carried (experiments) */
+  onRecord?: (rec: TaskRecord, aggr?: TaskRecord) => void;
 }
 
 /**
@@ -167,6 +79,16 @@ function peekIds(buf: Uint8Array, m: NlMsg): { tgid: number; ppid: number } | un
   if (dv.getUint16(36, true) < 12) return undefined; // struct version: ac_tgid from 12 on
   const pid = dv.getUint32(36 + 128, true);
   return { tgid: dv.getUint32(36 + 368, true) || pid, ppid: dv.getUint32(36 + 132, true) };
+}
+
+/** Is this process in the initial pid namespace (one pid in /proc/self/status NSpid)? */
+function inInitialPidNamespace(): boolean {
+  try {
+    const line = /^NSpid:(.*)$/m.exec(readFileSync("/proc/self/status", "latin1"))?.[1];
+    return line !== undefined && line.trim().split(/\s+/).length === 1;
+  } catch {
+    return false;
+  }
 }
 
 /** The CPU list every listener registers for: all possible CPUs ("0-N"). */
@@ -236,6 +158,14 @@ export class TaskstatsSource implements CaptureSource {
   private readonly figures: ((f: ExitFigures) => void)[] = [];
   private readonly sums = new TgidSums();
   private keep: ((tgid: number, ppid: number) => boolean) | undefined;
+  private probes: GroupProbes | undefined;
+  private watch: TeardownWatch | undefined;
+  /** CLOCK_MONOTONIC ns when the latest read that found the socket empty began */
+  private lastEmptyAt = 0;
+  /** the same, as it was when the current drain began */
+  private drainEmptyAt = 0;
+  /** groups that had a thread exit (not the last) in this drain: probed after it */
+  private readonly toProbe = new Set<number>();
   /** per-thread records received */
   records = 0;
   /** effective receive buffer, bytes (as the kernel reports it, doubled) */
@@ -274,6 +204,19 @@ export class TaskstatsSource implements CaptureSource {
       throw e;
     }
     this.sock = sock;
+    // the records carry pids of the initial pid namespace; the clock and the queries take our own
+    if (process.env.TRACER_NO_CPU_PROBES !== "1" && inInitialPidNamespace()) {
+      const probes = new GroupProbes(this.family, Math.max(1, parseCpuList(this.cpus).length), (tgid, p) =>
+        this.sums.probed(tgid, p),
+      );
+      this.probes = probes;
+      this.watch = new TeardownWatch(
+        (pid) => probes.elapsedUs(pid),
+        (pid) => readStat(pid)?.state === "Z",
+        (tgid, ns) => this.sums.clock(tgid, ns),
+        (tgid) => this.sums.hold(tgid, false),
+      );
+    }
     this.poller.start(this.opts.pollMs ?? 10, this.opts.idlePollMs ?? 50);
   }
 
@@ -285,9 +228,12 @@ export class TaskstatsSource implements CaptureSource {
       sock.send(deregister(this.family, this.cpus));
     } catch {}
     this.poll();
+    this.watch?.clear();
     this.emit(this.sums.flush(true));
     this.sock = undefined;
     sock.close();
+    this.probes?.close();
+    this.probes = undefined;
   }
 
   /** Drain, sum, emit the groups now complete; true if anything came. Never blocks. */
@@ -295,8 +241,12 @@ export class TaskstatsSource implements CaptureSource {
     const sock = this.sock;
     if (!sock) return false;
     let got = false;
+    let emptied = false;
+    let emptyAt = 0;
+    this.drainEmptyAt = this.lastEmptyAt;
     for (let round = 0; round < 16; round++) {
       let buf: Uint8Array;
+      emptyAt = this.watch ? monotonicNs() : 0;
       try {
         buf = sock.drain();
       } catch (e) {
@@ -306,34 +256,64 @@ export class TaskstatsSource implements CaptureSource {
           count: 1,
           reason: `recv failed: ${(e as Error).message}`,
         });
+        this.probes?.lost();
         break;
       }
-      if (buf.byteLength === 0) break;
+      if (buf.byteLength === 0) {
+        emptied = true;
+        if (emptyAt) this.lastEmptyAt = emptyAt;
+        break;
+      }
       got = true;
       // after the drain: the filter then knows every process these records are about
       this.keep = this.opts.filter?.();
       for (const m of messages(buf)) this.handle(buf, m);
     }
+    // probes taken before this drain are confirmed by it (no last record of their group came)
+    if (emptied) this.probes?.confirm();
+    this.watch?.poll();
     this.emit(this.sums.flush());
-    return got;
+    if (emptied && this.probes && this.toProbe.size > 0) this.probes.probe(this.toProbe, emptyAt);
+    this.toProbe.clear();
+    // while a teardown is watched, drain at the busy pace
+    return got || (this.watch?.size ?? 0) > 0;
   }
 
   private handle(buf: Uint8Array, m: NlMsg): void {
     if (m.type === MARK_ENOBUFS || m.type === MARK_TRUNC) {
       const reason = m.type === MARK_ENOBUFS ? "ENOBUFS" : "truncated";
+      this.probes?.lost();
       this.out.emit({ type: "loss", at: Date.now(), count: 1, reason });
       return;
     }
     const ids = this.keep && peekIds(buf, m);
     if (ids && !this.keep?.(ids.tgid, ids.ppid)) {
       this.records++;
+      this.probes?.ended(ids.tgid);
       return;
     }
     const r = decodeTaskstats(buf, m, this.family);
     if (!r) return;
     this.records++;
-    if (this.keep && !ids && !this.keep(r.rec.tgid, r.rec.ppid)) return;
-    this.sums.add(r.rec, r.groupDead, r.group);
+    if (this.keep && !ids && !this.keep(r.rec.tgid, r.rec.ppid)) {
+      this.probes?.ended(r.rec.tgid);
+      return;
+    }
+    this.opts.onRecord?.(r.rec, r.group);
+    const complete = this.sums.add(r.rec, r.groupDead, r.group);
+    // a large address space is still being freed: its CPU is read until the process is a zombie
+    if (
+      complete &&
+      r.rec.hiwaterRssKb >= TEARDOWN_MIN_RSS_KB &&
+      this.watch?.start(r.rec.tgid, this.drainEmptyAt)
+    )
+      this.sums.hold(r.rec.tgid, true);
+    // a thread that leaves others running: probe the group; the leader's or the last record: stop
+    if (!r.groupDead && r.rec.pid !== r.rec.tgid) this.toProbe.add(r.rec.tgid);
+    else {
+      this.toProbe.delete(r.rec.tgid);
+      this.probes?.ended(r.rec.tgid);
+    }
   }
 
   private emit(list: ExitFigures[]): void {

@@ -16,6 +16,8 @@ import {
   TASKSTATS_CMD_NEW,
   type TaskRecord,
 } from "../../src/observe/_netlink-parse.ts";
+import { monotonicNs } from "../../ffi/netlink.ts";
+import { TeardownWatch } from "../../src/observe/_taskstats-probe.ts";
 import { TgidSums } from "../../src/observe/taskstats.ts";
 
 const FAMILY = 31;
@@ -228,9 +230,112 @@ describe("summing threads by tgid", () => {
     expect(sums.flush()).toMatchObject([{ cpuNs: 7_500_000, userUs: 7500, systemUs: 0 }]);
   });
 
+  test("CPU: a runtime probe adds what the records lack (clock − taskstats at the probe), never less", () => {
+    const sums = new TgidSums(() => 0);
+    sums.add(rec(81, 80, { utimeUs: 8000, cpuRunNs: 10_000_000 }), false);
+    // at the probe the clock had 10.5 ms folded in where the records' sum said 9.8 ms (+ live threads)
+    sums.probed(80, { clockNs: 10_500_000, statsNs: 9_800_000 });
+    // a later probe that saw less gain (jitter of live threads) does not lower it
+    sums.probed(80, { clockNs: 10_600_000, statsNs: 10_600_000 });
+    sums.add(
+      rec(80, 80, { utimeUs: 4000, cpuRunNs: 2_000_000 }),
+      true,
+      rec(80, 80, { cpuRunNs: 12_000_000 }),
+    );
+    sums.flush();
+    expect(sums.flush()).toMatchObject([{ cpuNs: 12_700_000, userUs: 12_700, systemUs: 0 }]);
+  });
+
+  test("CPU: a probe counts from the AGGR_TGID sum, never from records that read the runtime again later", () => {
+    const sums = new TgidSums(() => 0);
+    // the records add up to 13 ms but the kernel summed 12 ms into signal->stats (a slice folded in
+    // between its two reads): 12 + 0.7 stays below the records' 13
+    sums.add(rec(101, 100, { utimeUs: 4000, cpuRunNs: 6_500_000 }), false);
+    sums.probed(100, { clockNs: 7_000_000, statsNs: 6_300_000 });
+    sums.add(
+      rec(100, 100, { utimeUs: 4000, cpuRunNs: 6_500_000 }),
+      true,
+      rec(100, 100, { cpuRunNs: 12_000_000 }),
+    );
+    sums.flush();
+    expect(sums.flush()).toMatchObject([{ cpuNs: 13_000_000 }]);
+    // without the kernel's sum (its record lost) a probe is not used
+    sums.add(rec(111, 110, { utimeUs: 4000, cpuRunNs: 1_000_000 }), false);
+    sums.probed(110, { clockNs: 5_000_000, statsNs: 1_000_000 });
+    sums.add(rec(110, 110, { utimeUs: 4000, cpuRunNs: 1_000_000 }), true);
+    sums.flush();
+    expect(sums.flush()).toMatchObject([{ cpuNs: 2_000_000 }]);
+  });
+
+  test("CPU: a clock reading during the teardown raises the runtime; a held group waits for it", () => {
+    const sums = new TgidSums(() => 0);
+    sums.add(rec(90, 90, { utimeUs: 4000, stimeUs: 4000, cpuRunNs: 8_000_000 }), true);
+    sums.hold(90, true);
+    sums.flush();
+    expect(sums.flush()).toEqual([]);
+    sums.clock(90, 7_000_000); // an earlier reading below the records: ignored
+    sums.clock(90, 9_000_000);
+    sums.hold(90, false);
+    expect(sums.flush()).toMatchObject([{ cpuNs: 9_000_000, userUs: 4500, systemUs: 4500 }]);
+  });
+
   test("stop flushes everything still pending", () => {
     const sums = new TgidSums(() => 5);
     sums.add(rec(51, 50), false);
     expect(sums.flush(true)).toMatchObject([{ tgid: 50 }]);
   });
 });
+
+describe.skipIf(process.platform !== "linux")(
+  "teardown watch: a clock reading is kept only when the pid is provably the group's",
+  () => {
+    /** a watch over a live `sleep` whose age (µs) and zombie state the test decides */
+    async function watchSleep(ageUs: (sinceEmptyUs: number) => number, zombie = false) {
+      const p = Bun.spawn(["sleep", "5"]);
+      const readings: number[] = [];
+      const done: number[] = [];
+      const w = new TeardownWatch(
+        () => ageUs((monotonicNs() - emptyAt) / 1000),
+        () => zombie,
+        (_, ns) => readings.push(ns),
+        (tgid) => done.push(tgid),
+      );
+      const emptyAt = monotonicNs() - 50e6;
+      expect(w.start(p.pid, emptyAt)).toBe(true);
+      w.poll();
+      p.kill();
+      await p.exited;
+      return { readings, done, size: w.size, pid: p.pid };
+    }
+
+    test("started before the empty read: the reading is kept and watching goes on", async () => {
+      const r = await watchSleep((since) => since + 10_000);
+      expect(r.readings).toHaveLength(1);
+      expect(r.readings[0]!).toBeGreaterThanOrEqual(0);
+      expect(r.done).toEqual([]);
+      expect(r.size).toBe(1);
+    });
+
+    test("younger than the empty read (a reused pid could be): nothing kept, the group is handed back", async () => {
+      const r = await watchSleep((since) => since - 2);
+      expect(r.readings).toEqual([]);
+      expect(r.done).toEqual([r.pid]);
+    });
+
+    test("a zombie's clock is final: read once, then handed back", async () => {
+      const r = await watchSleep((since) => since + 10_000, true);
+      expect(r.readings).toHaveLength(1);
+      expect(r.done).toEqual([r.pid]);
+    });
+
+    test("no empty read known: not watched", () => {
+      const w = new TeardownWatch(
+        () => 1e9,
+        () => false,
+        () => {},
+        () => {},
+      );
+      expect(w.start(1, 0)).toBe(false);
+    });
+  },
+);

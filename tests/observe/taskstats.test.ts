@@ -6,7 +6,9 @@ import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { probeTaskstats, TaskstatsSource } from "../../src/observe/taskstats.ts";
 import type { ExitFigures } from "../../src/observe/types.ts";
+import { cProgram } from "../helpers/bigrun.ts";
 import { cleanupTemp, tempDir } from "../helpers/harness.ts";
+import { oracleBinary, readTruths } from "../oracle/index.ts";
 
 const probe = process.platform === "linux" ? probeTaskstats() : { available: false, reason: "not Linux" };
 if (!probe.available) console.warn(`skipping taskstats tests: ${probe.reason}`);
@@ -38,6 +40,9 @@ async function figuresOf(figures: ExitFigures[], argv: string[], env?: Record<st
   if (!f) throw new Error(`no exit figures for ${argv.join(" ")} (pid ${p.pid})`);
   return { f, stdout, pid: p.pid };
 }
+
+/** the scheduler tick at the lowest HZ Linux builds with (100): one unaccounted slice is shorter */
+const TICK_US = 10_000;
 
 const within = (got: number, want: number, fraction: number) => Math.abs(got - want) <= want * fraction;
 
@@ -114,6 +119,26 @@ describe.skipIf(!probe.available)("taskstats", () => {
     expect(f.wchar).toBeGreaterThanOrEqual(4 << 20);
     expect(figures.filter((x) => x.tgid === f.tgid)).toHaveLength(1);
   });
+
+  test("200 threads one after another: CPU within one tick of wait4 rusage (runtime probes), never above", async () => {
+    const { figures } = await listen();
+    // each thread spins 10 ms; main rests 1 s after the last join, so the group is probed once every
+    // worker is gone and only the main thread's last slice and exit can be missing
+    const out = join(tempDir(), "truth.jsonl");
+    const p = Bun.spawn([oracleBinary(), out, cProgram("threads"), "seq", "200", "10", "1000"], {
+      stdout: "ignore",
+    });
+    expect(await p.exited).toBe(0);
+    const truth = readTruths(out)[0]!;
+    const end = Date.now() + 5000;
+    while (!figures.some((x) => x.tgid === truth.pid) && Date.now() < end) await Bun.sleep(10);
+    const f = figures.find((x) => x.tgid === truth.pid)!;
+    const rusageUs = truth.userUs + truth.systemUs;
+    // never above (1 µs: rusage truncates user and system to µs separately)
+    expect(f.userUs + f.systemUs).toBeLessThanOrEqual(rusageUs + 1);
+    // without the probes each of the 200 records lacks its thread's last slice: 20–90 ms in all here
+    expect(rusageUs - (f.userUs + f.systemUs)).toBeLessThanOrEqual(TICK_US + 2000);
+  }, 60_000);
 
   test("elapsed and CPU of a busy process are plausible", async () => {
     const { figures } = await listen();

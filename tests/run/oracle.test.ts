@@ -8,6 +8,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { probeTaskstats } from "../../src/observe/taskstats.ts";
+import { cProgram } from "../helpers/bigrun.ts";
 import { cleanupTemp, isolatedEnv, run, tempDir } from "../helpers/harness.ts";
 import { oracleBinary, readTruths, type Truth } from "../oracle/index.ts";
 import { openDb, PY } from "./_helpers.ts";
@@ -132,6 +133,30 @@ int main(void) { pthread_t a, b; pthread_create(&a, 0, spin, 0); pthread_create(
     expect(r.exitCode).toBe(0);
     // CPU of all threads: both workers' spinning
     expect(r.userUs! + r.systemUs!).toBeLessThanOrEqual(truth.userUs + truth.systemUs + 1);
+    expect(violations(t.rows, { eventsLost: t.eventsLost, totals: t.totals })).toEqual([]);
+  }, 60_000);
+
+  test("many threads (tests/fixtures/threads.c): CPU never above rusage, short by at most a tick per thread alive at the last probe", async () => {
+    const threads = cProgram("threads");
+    // 150 threads of 10 ms one after another, then 1 s of rest: every worker is gone when the group is
+    // last probed, so only the main thread's last slice and exit may be missing. 40 threads at once:
+    // the probe may come before any of them exits, so each may lack one tick.
+    const t = await traced(`$O ${threads} seq 150 10 1000; $O ${threads} conc 40 10`);
+    expect(t.code).toBe(0);
+    expect(t.truths.length).toBe(2);
+    const [seq, conc] = t.truths as [Truth, Truth];
+    for (const [truth, threadsAtEnd] of [
+      [seq, 1],
+      [conc, 41],
+    ] as const) {
+      const r = rowOf(t, truth);
+      const rusage = truth.userUs + truth.systemUs;
+      const got = r.userUs! + r.systemUs!;
+      expect(got).toBeLessThanOrEqual(rusage + 1);
+      // a scheduler tick (≤ 10 ms at HZ ≥ 100) per thread that may have exited after the last probe,
+      // plus the exit path and teardown of this small process
+      expect(rusage - got).toBeLessThanOrEqual(threadsAtEnd * 10_000 + 2_000);
+    }
     expect(violations(t.rows, { eventsLost: t.eventsLost, totals: t.totals })).toEqual([]);
   }, 60_000);
 

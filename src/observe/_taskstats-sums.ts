@@ -1,0 +1,146 @@
+/**
+ * Summing the kernel's per-thread taskstats exit records into one ExitFigures per thread group, and
+ * deciding when a group is complete (see ./taskstats.ts). Pure apart from the injected live-thread
+ * check, so tests drive it with synthetic records.
+ */
+import { statSync } from "node:fs";
+import { decodeWaitStatus, splitRuntime, type TaskRecord } from "./_netlink-parse.ts";
+import type { RuntimeProbe } from "./_taskstats-probe.ts";
+import type { ExitFigures } from "./types.ts";
+
+/** Live threads of a group right now (/proc/PID/task's link count is 2 + threads); 0 once reaped. */
+export function liveThreads(tgid: number): number {
+  try {
+    return statSync(`/proc/${tgid}/task`).nlink - 2;
+  } catch {
+    return 0; // ENOENT once reaped, ESRCH while it is being torn down
+  }
+}
+
+interface Group {
+  recs: TaskRecord[];
+  /** the AGGR_TGID block: CPU of every thread the group ever had */
+  aggr?: TaskRecord;
+  /** the record that finished the group (AGGR_TGID carrier or the lone leader) */
+  last?: TaskRecord;
+  /** set once complete: emitted on the first poll that brings no more records for it */
+  readyAt?: number;
+  /** the largest (clock − taskstats) of the confirmed runtime probes, ns */
+  probeGainNs?: number;
+  /** the largest reading of the process CPU clock during its exit teardown, ns */
+  clockNs?: number;
+  /** complete, but its teardown is being watched: not emitted yet */
+  held?: boolean;
+}
+
+/**
+ * Sums per-thread records by tgid and decides when a group is complete. Pure apart from the
+ * injected `threadsAlive` check, so tests can drive it with synthetic records.
+ */
+export class TgidSums {
+  private readonly groups = new Map<number, Group>();
+  private tick = 0;
+
+  constructor(private readonly threadsAlive: (tgid: number) => number = liveThreads) {}
+
+  /** Add one per-thread record; true when it completed its group. */
+  add(rec: TaskRecord, groupDead: boolean, aggr?: TaskRecord): boolean {
+    const g: Group = this.groups.get(rec.tgid) ?? { recs: [] };
+    this.groups.set(rec.tgid, g);
+    g.recs.push(rec);
+    if (aggr) g.aggr = aggr;
+    g.readyAt = undefined;
+    if (groupDead) g.last = rec;
+    else if (rec.pid === rec.tgid && g.recs.length === 1 && this.threadsAlive(rec.tgid) <= 1) g.last = rec;
+    // a leader leaving threads behind: wait for the AGGR_TGID record of the last one
+    else if (rec.pid === rec.tgid) g.last = undefined;
+    if (g.last) g.readyAt = this.tick;
+    return g.last !== undefined;
+  }
+
+  /** A reading of the group's process CPU clock (a lower bound of its final runtime), ns. */
+  clock(tgid: number, ns: number): void {
+    const g = this.groups.get(tgid);
+    if (g) g.clockNs = Math.max(g.clockNs ?? 0, ns);
+  }
+
+  /** Keep a complete group from being emitted (its teardown is watched) until `release`. */
+  hold(tgid: number, held: boolean): void {
+    const g = this.groups.get(tgid);
+    if (g) g.held = held;
+  }
+
+  /** A confirmed runtime probe of a group with records in (./_taskstats-probe.ts). */
+  probed(tgid: number, p: RuntimeProbe): void {
+    const g = this.groups.get(tgid);
+    if (!g) return;
+    g.probeGainNs = Math.max(g.probeGainNs ?? 0, p.clockNs - p.statsNs);
+  }
+
+  /** Call after each drain: returns the groups complete since an earlier drain (late records joined). */
+  flush(all = false): ExitFigures[] {
+    this.tick++;
+    const out: ExitFigures[] = [];
+    for (const [tgid, g] of this.groups) {
+      if (!all && (g.readyAt === undefined || g.readyAt >= this.tick - 1 || g.held)) continue;
+      this.groups.delete(tgid);
+      out.push(sum(tgid, g));
+    }
+    return out;
+  }
+}
+
+function sum(tgid: number, g: Group): ExitFigures {
+  const leader = g.recs.find((r) => r.pid === tgid) ?? g.recs[0]!;
+  const last = g.last ?? g.recs[g.recs.length - 1]!;
+  const { exitCode, signal } = decodeWaitStatus(last.status);
+  const f: ExitFigures = {
+    tgid,
+    pid: leader.pid,
+    ppid: leader.ppid,
+    comm: leader.comm,
+    ...(signal === undefined ? { exitCode } : { signal }),
+    beginSec: leader.btimeSec,
+    elapsedUs: leader.etimeUs,
+    userUs: 0,
+    systemUs: 0,
+    peakRssKb: 0,
+    peakVmKb: 0,
+    rchar: 0,
+    wchar: 0,
+    readBytes: 0,
+    writeBytes: 0,
+  };
+  let tickUser = 0;
+  let tickSystem = 0;
+  let runNs = 0;
+  for (const r of g.recs) {
+    tickUser += r.utimeUs;
+    tickSystem += r.stimeUs;
+    runNs += r.cpuRunNs;
+    f.peakRssKb = Math.max(f.peakRssKb, r.hiwaterRssKb);
+    f.peakVmKb = Math.max(f.peakVmKb, r.hiwaterVmKb);
+    f.rchar += r.rchar;
+    f.wchar += r.wchar;
+    f.readBytes += r.readBytes;
+    f.writeBytes += r.writeBytes;
+  }
+  // the kernel's own runtime sum over every thread, when sent (threads whose records we missed count
+  // too); its tick fields are not filled (delay accounting only), so the ratio stays the threads'
+  if (g.aggr && g.aggr.cpuRunNs > runNs) runNs = g.aggr.cpuRunNs;
+  // what the records lack and the probes saw folded in: a lower bound of rusage (_taskstats-probe.ts)
+  // A must be the kernel's own sum (signal->stats, as G saw it): a thread's record reads its runtime
+  // again after adding it there, and a slice folded in between would count twice
+  if (g.aggr && g.probeGainNs) runNs = Math.max(runNs, g.aggr.cpuRunNs + g.probeGainNs);
+  // the process CPU clock read during the exit teardown, or of the zombie (then exact)
+  if (g.clockNs && g.clockNs > runNs) runNs = g.clockNs;
+  // the scheduler's exact runtime in the ticks' user/system ratio (= rusage); ticks alone without it
+  if (runNs > 0) {
+    f.cpuNs = runNs;
+    Object.assign(f, splitRuntime(runNs, tickUser, tickSystem));
+  } else {
+    f.userUs = tickUser;
+    f.systemUs = tickSystem;
+  }
+  return f;
+}
