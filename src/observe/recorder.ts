@@ -16,6 +16,7 @@ import { epochMsToTicks, ticksToEpochMs } from "./clock.ts";
 import type { ExecArgv } from "./execwatch.ts";
 import { ArgvLoss, argvOf, capArgv } from "./argv.ts";
 import { OomWatch } from "./oom.ts";
+import { fullCollector } from "../core/young.ts";
 import { parentOf, type Scope, SETTLE_MS, type Status, statusOf, type Track, Tracks } from "./_tracks.ts";
 import { readCgroup, readCmdline, readCwd, readIo, readStat, treeBelow } from "./procfs.ts";
 import type { CaptureEvent, ExitFigures } from "./types.ts";
@@ -64,6 +65,8 @@ export class Recorder {
   /** processes recorded so far */
   private count = 0;
   private oom = new OomWatch();
+  /** ended processes die old: collect the old generation as they pile up (src/core/young.ts) */
+  private readonly collect = fullCollector();
   private argvLoss = new ArgvLoss();
   private lost = 0;
   private lossReasons: Record<string, number> = {};
@@ -283,7 +286,9 @@ export class Recorder {
   /** The end of every exec: its cgroup (watched for OOM kills), then the write. */
   private execDone(rec: ProcessRecord, pid: number) {
     this.argvLoss.settle(rec);
-    rec.cgroup = readCgroup(pid) ?? rec.cgroup;
+    // most execs stay in their parent's cgroup: keep the parent's string, let the fresh read die young
+    const cgroup = readCgroup(pid);
+    if (cgroup !== undefined && cgroup !== rec.cgroup) rec.cgroup = cgroup;
     this.oom.watch(rec.cgroup);
     this.writer.process(rec);
   }
@@ -325,6 +330,7 @@ export class Recorder {
     }
     if (t.reaped) this.applyReaped(t, t.reaped.r);
     this.write(t);
+    this.collect();
   }
 
   private setStatus(t: Track, s: Status | undefined) {
