@@ -356,6 +356,7 @@ export class Recorder {
 
   private applyFigures(t: Track, f: ExitFigures) {
     t.figuresDone = true;
+    t.exitPpid = f.ppid;
     // tracer's own fork: kept for the exec (then they are CMD's), dropped if it never comes
     if (t.unexeced) {
       t.heldFigures = f;
@@ -395,6 +396,7 @@ export class Recorder {
   }
 
   private applyReaped(t: Track, r: Reaped) {
+    t.reapDone = true;
     this.setStatus(t, r);
     copyRusage(t.rec, r);
     this.write(t);
