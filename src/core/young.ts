@@ -16,7 +16,7 @@ export function youngCollector(every = EVERY): () => void {
   };
 }
 
-/** ended processes between two full collections of the recorder (fullCollector) */
+/** items between two full collections of the recorder (fullCollector): ended processes, exit records */
 export const FULL_EVERY = 2000;
 
 /**

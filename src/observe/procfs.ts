@@ -118,14 +118,13 @@ export const readCwd = (pid: number): string | undefined => {
 
 /** cgroup v2 path (`0::/path`), else the v1 memory controller's path. */
 export function readCgroup(pid: number): string | undefined {
-  const t = read(`/proc/${pid}/cgroup`);
+  const t = read(`/proc/${pid}/cgroup`)?.trim();
   if (t === undefined) return undefined;
-  const lines = t.trim().split("\n");
-  const mem = lines.find((l) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(l));
-  const v2 = lines.find((l) => l.startsWith("0::"));
-  const line = mem ?? v2;
-  return line?.slice(line.indexOf(":", line.indexOf(":") + 1) + 1);
+  // one pass over the text, no array of lines (read at every exec)
+  return (CGROUP_V1_MEMORY.exec(t) ?? CGROUP_V2.exec(t))?.[1];
 }
+const CGROUP_V1_MEMORY = /^\d+:(?:[^:\n]*,)?memory(?:,[^:\n]*)?:(.*)$/m;
+const CGROUP_V2 = /^0::(.*)$/m;
 
 export interface ProcIo {
   rchar: number;
@@ -139,14 +138,31 @@ export interface ProcIo {
 export function readIo(pid: number): ProcIo | undefined {
   const t = read(`/proc/${pid}/io`);
   if (t === undefined) return undefined;
-  const kv = keyValues(t);
+  // read in place (at every exit): no array of lines, no match objects
   return {
-    rchar: kv.rchar ?? 0,
-    wchar: kv.wchar ?? 0,
-    readBytes: kv.read_bytes ?? 0,
-    writeBytes: kv.write_bytes ?? 0,
-    cancelledWriteBytes: kv.cancelled_write_bytes ?? 0,
+    rchar: lineNumber(t, "rchar"),
+    wchar: lineNumber(t, "wchar"),
+    readBytes: lineNumber(t, "read_bytes"),
+    writeBytes: lineNumber(t, "write_bytes"),
+    cancelledWriteBytes: lineNumber(t, "cancelled_write_bytes"),
   };
+}
+
+/** The number of a "key: 123" line (keyValues' reading of it), 0 when there is none. */
+function lineNumber(text: string, key: string): number {
+  for (let at = text.indexOf(key); at >= 0; at = text.indexOf(key, at + 1)) {
+    if (at > 0 && text.charCodeAt(at - 1) !== 10) continue;
+    let i = at + key.length;
+    if (text.charCodeAt(i) === 58) i++; // ':'
+    const ws = i;
+    while (i < text.length && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
+    if (i === ws) continue;
+    let n = 0;
+    const first = i;
+    for (let c = text.charCodeAt(i); c >= 48 && c <= 57; c = text.charCodeAt(++i)) n = n * 10 + (c - 48);
+    if (i > first) return n;
+  }
+  return 0;
 }
 
 export interface ProcStatus {

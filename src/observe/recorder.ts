@@ -65,7 +65,7 @@ export class Recorder {
   /** processes recorded so far */
   private count = 0;
   private oom = new OomWatch();
-  /** ended processes die old: collect the old generation as they pile up (src/core/young.ts) */
+  /** ended processes (and exit figures of any process) die old: collected as they pile up (src/core/young.ts) */
   private readonly collect = fullCollector();
   private argvLoss = new ArgvLoss();
   private lost = 0;
@@ -348,6 +348,8 @@ export class Recorder {
 
   /** Exact final figures from taskstats (they may come before or after the exit event). */
   onExitFigures = (f: ExitFigures): void => {
+    // every exit on the host comes here (held as pending figures until settled): counted too
+    this.collect();
     const t = this.tracks.takeAwaiting(f.tgid, (x) => sameProcess(x.rec, f));
     // the two netlink sockets are drained separately: the fork may not have been read yet
     if (!t) this.pendingFigures.set(f.tgid, { f, at: Date.now() });
