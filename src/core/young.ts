@@ -4,7 +4,7 @@
  * every few thousand items costs about a millisecond and keeps the peak near the live size. Measured on
  * a 100,000-process run: `tracer report` (table) 351 → 209 MB peak RSS, no slower.
  */
-import { edenGC } from "bun:jsc";
+import { edenGC, gcAndSweep } from "bun:jsc";
 
 const EVERY = 2000;
 
@@ -13,5 +13,24 @@ export function youngCollector(every = EVERY): () => void {
   let n = 0;
   return () => {
     if (++n % every === 0) edenGC();
+  };
+}
+
+/** items between two full collections of the recorder (fullCollector): ended processes, exit records */
+export const FULL_EVERY = 2000;
+
+/**
+ * For a long-lived process whose items die old (the recorder holds each ended process for a second or
+ * more, so young collections promote it). JavaScriptCore lets such a heap grow by tens of MB before it
+ * collects the old generation, and frees a dead string's characters only when its block is swept.
+ * Call once per item: every `every` calls this collects the whole heap and sweeps it at once, so the
+ * garbage stays what `every` items leave. Each costs a few ms, in proportion to the live heap.
+ * Measured on `tracer run` of 10,000 × /bin/true: peak RSS 97–101 → 74 MB (a full collection without
+ * the sweep: 99 MB).
+ */
+export function fullCollector(every = FULL_EVERY): () => void {
+  let n = 0;
+  return () => {
+    if (++n % every === 0) gcAndSweep();
   };
 }

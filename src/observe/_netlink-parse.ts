@@ -289,10 +289,14 @@ export interface TaskRecord {
   writeBytes: number;
 }
 
+/** A u64 field as a Number: two words, the same double as Number() of the BigInt, with no BigInt made. */
+const u64At = (dv: DataView, o: number): number =>
+  dv.getUint32(o, true) + dv.getUint32(o + 4, true) * 2 ** 32;
+
 function decodeStats(buf: Uint8Array, off: number, len: number): TaskRecord | undefined {
   if (len < 288) return undefined;
   const dv = new DataView(buf.buffer, buf.byteOffset + off, len);
-  const u64 = (o: number) => Number(dv.getBigUint64(o, true));
+  const u64 = (o: number) => u64At(dv, o);
   const version = dv.getUint16(0, true);
   const commBytes = buf.subarray(off + 80, off + 112);
   const nul = commBytes.indexOf(0);

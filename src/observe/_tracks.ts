@@ -32,6 +32,10 @@ export interface Track {
   /** wait4 result that came before the exit event */
   reaped?: { r: Reaped; at: number };
   figuresDone: boolean;
+  /** its parent at exit (taskstats): only a process whose parent was tracer can be reaped by tracer */
+  exitPpid?: number;
+  /** tracer reaped it (wait4) */
+  reapDone?: boolean;
   heldFigures?: ExitFigures;
   counted?: boolean;
   /** Date.now() when it ended */
@@ -129,14 +133,15 @@ export class Tracks {
   }
 
   /**
-   * Reduce ended records to stubs once their figures are in and they are written (`rowId` knows),
-   * or after 5 × SETTLE_MS whatever came; `all`: everything written now. Drops expired stubs.
+   * Reduce ended records to stubs once their figures are in and they are written (`rowId` knows):
+   * after SETTLE_MS, or at once when nothing more can come (complete); after 5 × SETTLE_MS whatever
+   * came; `all`: everything written now. Drops expired stubs.
    */
   compact(rowId: (rec: ProcessRecord) => number | undefined, all: boolean, now = Date.now()): void {
     for (const [pid, t] of this.ended) {
       const id = rowId(t.rec);
       const since = now - (t.endedWall ?? 0);
-      const done = t.unexeced || (t.figuresDone && since >= SETTLE_MS);
+      const done = t.unexeced || (t.figuresDone && (since >= SETTLE_MS || this.complete(t)));
       if (!all && !done && since < 5 * SETTLE_MS) continue;
       if (id === undefined && !t.unexeced) continue; // not written yet: after the next flush
       this.ended.delete(pid);
@@ -151,6 +156,17 @@ export class Tracks {
         });
     }
     for (const [pid, s] of this.stubs) if (s.forgetAt < now) this.stubs.delete(pid);
+  }
+
+  /**
+   * Nothing more can come for an ended process: figures and status are in, and tracer reaped it or
+   * cannot (its parent at exit was another process; a zombie whose parent dies later is reaped by
+   * tracer, but the reap then adds nothing: taskstats' figures win, the status is known).
+   */
+  private complete(t: Track): boolean {
+    const rec = t.rec;
+    if (rec.exitCode === undefined && rec.signal === undefined) return false;
+    return t.reapDone === true || (t.exitPpid !== undefined && t.exitPpid !== this.rootPid);
   }
 
   held(): { live: number; ended: number; stubs: number } {

@@ -11,11 +11,13 @@ import { readFileSync } from "node:fs";
 import { release } from "node:os";
 import { MARK_ENOBUFS, MARK_TRUNC, NETLINK_CONNECTOR, NetlinkSocket } from "../../ffi/netlink.ts";
 import {
+  CN_IDX_PROC,
+  CN_VAL_PROC,
   connectorControl,
   decodeProcEvent,
-  decodeWaitStatus,
   kernelAtLeast,
   messages,
+  NLMSG_DONE,
   PROC_CN_MCAST_IGNORE,
   PROC_CN_MCAST_LISTEN,
   PROC_EVENT,
@@ -170,44 +172,67 @@ export class ConnectorSource implements CaptureSource {
     return true;
   }
 
+  /**
+   * Read every message of a drained buffer in place (one view per buffer, nothing allocated per
+   * message but the event emitted): the socket carries every fork, exec and exit of the whole host.
+   * Layout: nlmsghdr (16), cn_msg (20: idx, val, seq, ack, len, flags), proc_event at 36 (what, cpu,
+   * timestamp_ns, event_data at 52); see decodeProcEvent, its readable twin.
+   */
   private parse(buf: Uint8Array, wallMinusMonoMs: number): void {
     const threads = this.opts.threads ?? false;
-    for (const m of messages(buf)) {
-      if (m.type === MARK_ENOBUFS) {
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    for (let off = 0, len = 0; off + 16 <= buf.byteLength; off += (len + 3) & ~3) {
+      len = dv.getUint32(off, true);
+      if (len < 16 || off + len > buf.byteLength) return;
+      const type = dv.getUint16(off + 4, true);
+      if (type === MARK_ENOBUFS) {
         this.enobufs++;
         this.credit++;
         this.lose(1, "ENOBUFS");
         continue;
       }
-      if (m.type === MARK_TRUNC) {
+      if (type === MARK_TRUNC) {
         this.lose(1, "truncated");
         continue;
       }
-      const ev = decodeProcEvent(buf, m);
-      if (!ev) continue;
-      if (ev.what === PROC_EVENT.none && ev.ack === this.ackTag + 1) this.acked ??= ev.data[0] ?? 0;
+      if (type !== NLMSG_DONE || len < 52) continue;
+      if (dv.getUint32(off + 16, true) !== CN_IDX_PROC || dv.getUint32(off + 20, true) !== CN_VAL_PROC)
+        continue;
+      const what = dv.getUint32(off + 36, true);
+      const cpu = dv.getUint32(off + 40, true);
+      const seq = dv.getUint32(off + 24, true);
+      if (what === PROC_EVENT.none && dv.getUint32(off + 28, true) === this.ackTag + 1)
+        this.acked ??= word(dv, off, len, 0);
       // ACKs share the per-CPU numbering on current kernels; older ones sent them with cpu = -1, unnumbered
-      const numbered = ev.cpu !== 0xffffffff;
-      if (numbered) this.opts.onMessage?.(ev.cpu, ev.seq);
-      const gap = numbered ? this.gaps.observe(ev.cpu, ev.seq) : 0;
+      const numbered = cpu !== 0xffffffff;
+      if (numbered) this.opts.onMessage?.(cpu, seq);
+      const gap = numbered ? this.gaps.observe(cpu, seq) : 0;
       if (gap > 0) {
         const absorbed = Math.min(gap, this.credit);
         this.credit -= absorbed;
         if (gap > absorbed) this.lose(gap - absorbed, "seq-gap");
       }
-      const at = ev.timestampNs / 1e6 + wallMinusMonoMs;
-      const d = ev.data;
-      switch (ev.what) {
+      // timestamp_ns as two words: the same double as Number() of the u64 (one rounding), no BigInt
+      const ns = dv.getUint32(off + 44, true) + dv.getUint32(off + 48, true) * 2 ** 32;
+      const at = ns / 1e6 + wallMinusMonoMs;
+      switch (what) {
         case PROC_EVENT.fork:
-          if (threads || d[2] === d[3])
-            this.out.emit({ type: "fork", at, ppid: d[0]!, ptgid: d[1]!, pid: d[2]!, tgid: d[3]! });
+          if (threads || word(dv, off, len, 2) === word(dv, off, len, 3))
+            this.out.emit({
+              type: "fork",
+              at,
+              ppid: word(dv, off, len, 0),
+              ptgid: word(dv, off, len, 1),
+              pid: word(dv, off, len, 2),
+              tgid: word(dv, off, len, 3),
+            });
           break;
         case PROC_EVENT.exec:
-          this.out.emit({ type: "exec", at, pid: d[0]!, tgid: d[1]! });
+          this.out.emit({ type: "exec", at, pid: word(dv, off, len, 0), tgid: word(dv, off, len, 1) });
           break;
         case PROC_EVENT.exit:
-          if (threads || d[0] === d[1])
-            this.out.emit({ type: "exit", at, pid: d[0]!, tgid: d[1]!, ...decodeWaitStatus(d[2]!) });
+          if (threads || word(dv, off, len, 0) === word(dv, off, len, 1))
+            this.out.emit(exitEvent(at, word(dv, off, len, 0), word(dv, off, len, 1), word(dv, off, len, 2)));
           break;
       }
     }
@@ -216,6 +241,19 @@ export class ConnectorSource implements CaptureSource {
   private lose(count: number, reason: string): void {
     this.out.emit({ type: "loss", at: Date.now(), count, reason });
   }
+}
+
+/** event_data word k of the message at `off`, 0 when the message is too short to hold it */
+const word = (dv: DataView, off: number, len: number, k: number): number =>
+  52 + 4 * k + 4 <= len ? dv.getUint32(off + 52 + 4 * k, true) : 0;
+
+/** An exit event from a raw wait status, with the fields decodeWaitStatus gives (one object, no spread). */
+function exitEvent(at: number, pid: number, tgid: number, status: number): CaptureEvent {
+  const sig = status & 0x7f;
+  if (sig === 0) return { type: "exit", at, pid, tgid, exitCode: (status >> 8) & 0xff };
+  return (status & 0x80) !== 0
+    ? { type: "exit", at, pid, tgid, signal: sig, coreDumped: true }
+    : { type: "exit", at, pid, tgid, signal: sig };
 }
 
 /** Calls `drain` every `busyMs` while it finds data, doubling the interval up to `idleMs` when not. */

@@ -37,33 +37,61 @@ export interface ProcStat {
   exitStatus: number;
 }
 
-/** Parse /proc/PID/stat; the command name may hold spaces and parentheses, so split at the last ")". */
+/** fields 4… of the last stat text read, by field number (parseStat; one scratch array, no strings) */
+const statFields = new Float64Array(53);
+
+/**
+ * Parse /proc/PID/stat; the command name may hold spaces and parentheses, so split at the last ")".
+ * Read in place: the recorder parses stat a few times per process, and an array of 50 field strings
+ * each time was most of its garbage. A missing field reads as 0.
+ */
 export function parseStat(text: string): ProcStat | undefined {
   const open = text.indexOf("(");
   const close = text.lastIndexOf(")");
   if (open < 0 || close < open) return undefined;
-  const f = text
-    .slice(close + 2)
-    .trim()
-    .split(" ");
-  const n = (field: number) => Number(f[field - 3] ?? 0);
+  const from = close + 2;
+  let sp = text.indexOf(" ", from);
+  if (sp < 0) sp = text.length;
+  const state = text.slice(from, sp).trim();
+  const f = statFields;
+  f.fill(0);
+  let field = 4;
+  let num = 0;
+  let neg = false;
+  for (let i = sp + 1, end = text.length; i <= end && field < 53; i++) {
+    const c = i < end ? text.charCodeAt(i) : 32;
+    if (c === 32 || c === 10) {
+      f[field++] = neg ? -num : num;
+      num = 0;
+      neg = false;
+    } else if (c >= 48 && c <= 57) num = num * 10 + (c - 48);
+    else if (c === 45) neg = true;
+    else num = Number.NaN;
+  }
+  const comm = text.slice(open + 1, close);
   return {
     pid: Number(text.slice(0, open).trim()),
-    // the text was read as latin1 (one char per byte): back to bytes, then decoded losslessly
-    comm: decodeLossless(Buffer.from(text.slice(open + 1, close), "latin1")),
-    state: f[0] ?? "?",
-    ppid: n(4),
-    pgrp: n(5),
-    session: n(6),
-    utime: n(14),
-    stime: n(15),
-    numThreads: n(20),
-    startTicks: n(22),
-    vsizeBytes: n(23),
-    rssKb: n(24) * PAGE_KB,
-    exitStatus: n(52),
+    // the text was read as latin1 (one char per byte): ASCII stands as it is, else back to bytes,
+    // then decoded losslessly
+    comm: isAscii(comm) ? comm : decodeLossless(Buffer.from(comm, "latin1")),
+    state,
+    ppid: f[4]!,
+    pgrp: f[5]!,
+    session: f[6]!,
+    utime: f[14]!,
+    stime: f[15]!,
+    numThreads: f[20]!,
+    startTicks: f[22]!,
+    vsizeBytes: f[23]!,
+    rssKb: f[24]! * PAGE_KB,
+    exitStatus: f[52]!,
   };
 }
+
+const isAscii = (s: string): boolean => {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+};
 
 export const readStat = (pid: number): ProcStat | undefined => {
   const t = read(`/proc/${pid}/stat`);
@@ -90,14 +118,13 @@ export const readCwd = (pid: number): string | undefined => {
 
 /** cgroup v2 path (`0::/path`), else the v1 memory controller's path. */
 export function readCgroup(pid: number): string | undefined {
-  const t = read(`/proc/${pid}/cgroup`);
+  const t = read(`/proc/${pid}/cgroup`)?.trim();
   if (t === undefined) return undefined;
-  const lines = t.trim().split("\n");
-  const mem = lines.find((l) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(l));
-  const v2 = lines.find((l) => l.startsWith("0::"));
-  const line = mem ?? v2;
-  return line?.slice(line.indexOf(":", line.indexOf(":") + 1) + 1);
+  // one pass over the text, no array of lines (read at every exec)
+  return (CGROUP_V1_MEMORY.exec(t) ?? CGROUP_V2.exec(t))?.[1];
 }
+const CGROUP_V1_MEMORY = /^\d+:(?:[^:\n]*,)?memory(?:,[^:\n]*)?:(.*)$/m;
+const CGROUP_V2 = /^0::(.*)$/m;
 
 export interface ProcIo {
   rchar: number;
@@ -111,14 +138,31 @@ export interface ProcIo {
 export function readIo(pid: number): ProcIo | undefined {
   const t = read(`/proc/${pid}/io`);
   if (t === undefined) return undefined;
-  const kv = keyValues(t);
+  // read in place (at every exit): no array of lines, no match objects
   return {
-    rchar: kv.rchar ?? 0,
-    wchar: kv.wchar ?? 0,
-    readBytes: kv.read_bytes ?? 0,
-    writeBytes: kv.write_bytes ?? 0,
-    cancelledWriteBytes: kv.cancelled_write_bytes ?? 0,
+    rchar: lineNumber(t, "rchar"),
+    wchar: lineNumber(t, "wchar"),
+    readBytes: lineNumber(t, "read_bytes"),
+    writeBytes: lineNumber(t, "write_bytes"),
+    cancelledWriteBytes: lineNumber(t, "cancelled_write_bytes"),
   };
+}
+
+/** The number of a "key: 123" line (keyValues' reading of it), 0 when there is none. */
+function lineNumber(text: string, key: string): number {
+  for (let at = text.indexOf(key); at >= 0; at = text.indexOf(key, at + 1)) {
+    if (at > 0 && text.charCodeAt(at - 1) !== 10) continue;
+    let i = at + key.length;
+    if (text.charCodeAt(i) === 58) i++; // ':'
+    const ws = i;
+    while (i < text.length && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
+    if (i === ws) continue;
+    let n = 0;
+    const first = i;
+    for (let c = text.charCodeAt(i); c >= 48 && c <= 57; c = text.charCodeAt(++i)) n = n * 10 + (c - 48);
+    if (i > first) return n;
+  }
+  return 0;
 }
 
 export interface ProcStatus {

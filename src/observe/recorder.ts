@@ -16,6 +16,7 @@ import { epochMsToTicks, ticksToEpochMs } from "./clock.ts";
 import type { ExecArgv } from "./execwatch.ts";
 import { ArgvLoss, argvOf, capArgv } from "./argv.ts";
 import { OomWatch } from "./oom.ts";
+import { fullCollector } from "../core/young.ts";
 import { parentOf, type Scope, SETTLE_MS, type Status, statusOf, type Track, Tracks } from "./_tracks.ts";
 import { readCgroup, readCmdline, readCwd, readIo, readStat, treeBelow } from "./procfs.ts";
 import type { CaptureEvent, ExitFigures } from "./types.ts";
@@ -64,6 +65,8 @@ export class Recorder {
   /** processes recorded so far */
   private count = 0;
   private oom = new OomWatch();
+  /** ended processes (and exit figures of any process) die old: collected as they pile up (src/core/young.ts) */
+  private readonly collect = fullCollector();
   private argvLoss = new ArgvLoss();
   private lost = 0;
   private lossReasons: Record<string, number> = {};
@@ -283,7 +286,9 @@ export class Recorder {
   /** The end of every exec: its cgroup (watched for OOM kills), then the write. */
   private execDone(rec: ProcessRecord, pid: number) {
     this.argvLoss.settle(rec);
-    rec.cgroup = readCgroup(pid) ?? rec.cgroup;
+    // most execs stay in their parent's cgroup: keep the parent's string, let the fresh read die young
+    const cgroup = readCgroup(pid);
+    if (cgroup !== undefined && cgroup !== rec.cgroup) rec.cgroup = cgroup;
     this.oom.watch(rec.cgroup);
     this.writer.process(rec);
   }
@@ -325,6 +330,7 @@ export class Recorder {
     }
     if (t.reaped) this.applyReaped(t, t.reaped.r);
     this.write(t);
+    this.collect();
   }
 
   private setStatus(t: Track, s: Status | undefined) {
@@ -342,6 +348,8 @@ export class Recorder {
 
   /** Exact final figures from taskstats (they may come before or after the exit event). */
   onExitFigures = (f: ExitFigures): void => {
+    // every exit on the host comes here (held as pending figures until settled): counted too
+    this.collect();
     const t = this.tracks.takeAwaiting(f.tgid, (x) => sameProcess(x.rec, f));
     // the two netlink sockets are drained separately: the fork may not have been read yet
     if (!t) this.pendingFigures.set(f.tgid, { f, at: Date.now() });
@@ -350,6 +358,7 @@ export class Recorder {
 
   private applyFigures(t: Track, f: ExitFigures) {
     t.figuresDone = true;
+    t.exitPpid = f.ppid;
     // tracer's own fork: kept for the exec (then they are CMD's), dropped if it never comes
     if (t.unexeced) {
       t.heldFigures = f;
@@ -389,6 +398,7 @@ export class Recorder {
   }
 
   private applyReaped(t: Track, r: Reaped) {
+    t.reapDone = true;
     this.setStatus(t, r);
     copyRusage(t.rec, r);
     this.write(t);

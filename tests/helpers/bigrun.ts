@@ -10,7 +10,7 @@
  *   with RSS samples for a tenth of the processes and one system point per 100 processes.
  * - "chain": a chain N deep, each process the parent of the next (what a fork-and-exit loop leaves).
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type ProcessRecord, StoreWriter, createRun, finishRun, openStore } from "../../src/store/index.ts";
 import { sharedDir } from "./shared-dirs.ts";
@@ -24,6 +24,8 @@ export interface BigRun {
   runId: string;
   name: string;
   processes: number;
+  /** recordedChain: the recorder's peak RSS while it recorded the run, bytes (tests/fixtures/maxrss.c) */
+  recorderPeakRssBytes?: number;
 }
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -138,7 +140,9 @@ export function cProgram(name: string): string {
 
 /**
  * A real chain run: `tracer run -- chain N` (tests/fixtures/chain.c) recorded by the compiled binary
- * into a fresh state dir, once per process. Takes about 40 s for N = 100,000 here.
+ * into a fresh state dir, once per process, under tests/fixtures/maxrss.c (the recorder's own peak RSS:
+ * a child that Bun vforks would start from this process's high-water mark). Takes about 40 s for
+ * N = 100,000 here.
  */
 export async function recordedChain(n: number, bin: string): Promise<BigRun> {
   const key = `recorded:${n}`;
@@ -153,12 +157,16 @@ export async function recordedChain(n: number, bin: string): Promise<BigRun> {
     TRACER_STATE_DIR: stateDir,
     TRACER_RUNTIME_DIR: `${stateDir}-run`,
   };
-  const p = Bun.spawn([bin, "run", "--quiet", "--name", name, "--", chain, String(n)], {
-    env,
-    stdin: "ignore",
-    stdout: "ignore",
-    stderr: "pipe",
-  });
+  const rssFile = join(sharedDir(), `maxrss-${n}`);
+  const p = Bun.spawn(
+    [cProgram("maxrss"), rssFile, bin, "run", "--quiet", "--name", name, "--", chain, String(n)],
+    {
+      env,
+      stdin: "ignore",
+      stdout: "ignore",
+      stderr: "pipe",
+    },
+  );
   const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
   if (code !== 0) throw new Error(`tracer run -- chain ${n}: exit ${code}: ${err}`);
   const db = openStore(join(stateDir, "tracer.db"), { readonly: true });
@@ -169,7 +177,14 @@ export async function recordedChain(n: number, bin: string): Promise<BigRun> {
     n: number;
   };
   db.close();
-  const r = { stateDir, dbPath: join(stateDir, "tracer.db"), runId: row.id, name, processes: row.n };
+  const r = {
+    stateDir,
+    dbPath: join(stateDir, "tracer.db"),
+    runId: row.id,
+    name,
+    processes: row.n,
+    recorderPeakRssBytes: Number(readFileSync(rssFile, "utf8")) * 1024,
+  };
   cache.set(key, r);
   return r;
 }
