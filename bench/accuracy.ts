@@ -5,7 +5,7 @@
  * oracle (same pids); every stored row of a wrapped process is compared with the oracle's truth.
  * Prints, per figure, p50 / p95 / max error and how many are over the issue's threshold, then the
  * identity checks (duplicates, lost parents, rows ending before they start, exit status).
- * Usage: bun bench/accuracy.ts [rounds=1]
+ * Usage: bun bench/accuracy.ts [rounds=1]   (ONLY=substring: only the workloads whose name contains it)
  */
 import { Database } from "bun:sqlite";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -280,6 +280,7 @@ const fmt = (x: number) =>
 try {
   for (let round = 0; round < rounds; round++) {
     for (const [name, script] of Object.entries(WORKLOADS)) {
+      if (process.env.ONLY && !name.includes(process.env.ONLY)) continue;
       const out = join(dir, `truth-${round}-${name.replace(/\W+/g, "_")}.jsonl`);
       const cmd = script.replaceAll("$O", `${O} ${out}`);
       const r = Bun.spawnSync(
