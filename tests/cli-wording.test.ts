@@ -89,6 +89,32 @@ describe("numeric options", () => {
     expect(ok.code).toBe(0);
     expect(ok.stdout.trim().split("\n")).toHaveLength(2); // the header and the newest run
   });
+
+  test("run --interval and --grace: plain decimal seconds in range (hex and blank were accepted)", async () => {
+    const cases: [string[], string][] = [
+      [["--interval", "0x10"], '--interval must be a number of seconds from 0.05 to 3600, got "0x10"'],
+      [["--interval", ""], '--interval must be a number of seconds from 0.05 to 3600, got ""'],
+      [["--interval", "0"], '--interval must be a number of seconds from 0.05 to 3600, got "0"'],
+      [["--kill-leftovers", "--grace", ""], '--grace must be a number of seconds from 0 to 86400, got ""'],
+      [
+        ["--kill-leftovers", "--grace", "0x10"],
+        '--grace must be a number of seconds from 0 to 86400, got "0x10"',
+      ],
+      [["--kill-leftovers", "--grace", "Infinity"], "--grace must be a number of seconds from 0 to 86400"],
+    ];
+    for (const [flags, msg] of cases) {
+      const r = await run(["run", "--quiet", ...flags, "--", "true"], { env });
+      expect({ flags, code: r.code }).toEqual({ flags, code: 2 });
+      expect(r.stderr).toContain(msg);
+    }
+    const ok = await run(
+      ["run", "--quiet", "--interval", "0.5", "--kill-leftovers", "--grace", "1e0", "--", "true"],
+      {
+        env,
+      },
+    );
+    expect(ok.code).toBe(0);
+  });
 });
 
 describe("a refused name", () => {
