@@ -72,6 +72,13 @@ test.each(CASES)(
   },
 );
 
+test("a CMD name with control or bidi characters is shown escaped as every text output does (\\x1b, \\u{202e})", async () => {
+  const env = isolatedEnv();
+  const r = await start([BIN, "run", "--", "x\x1b[31my\u202ez"], env).done;
+  expect(r.code).toBe(127);
+  expect(r.stderr).toBe("tracer: x\\x1b[31my\\u{202e}z: command not found\n");
+});
+
 test("a script without #! runs with /bin/sh, as execvp (tini) and shells do", async () => {
   const env = isolatedEnv();
   const r = await start([BIN, "run", "--quiet", "--", noShebang, "arg"], env).done;
