@@ -128,3 +128,11 @@ describe("a refused name", () => {
     expect(bidi.stderr).not.toMatch(/[\x1b\u202e]/);
   });
 });
+
+test("tracer --help fits 160 columns: one long description padded every command's row past 280", async () => {
+  const r = await run(["--help"], { env });
+  expect(r.code).toBe(0);
+  const widest = Math.max(...r.stdout.split("\n").map((l) => l.length));
+  expect(widest).toBeLessThanOrEqual(160);
+  expect(r.stdout).toContain("tracer run [OPTIONS] -- CMD ARGS...");
+});

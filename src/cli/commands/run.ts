@@ -29,10 +29,9 @@ function rcvbuf(v: string | undefined): number | undefined {
 export default defineCommand({
   meta: {
     name: "run",
+    // one short line: `tracer --help` pads every command's row to the longest description
     description:
-      "Run CMD and record its whole process tree: tracer run [--name N] [--pipeline P] -- CMD ARGS... " +
-      "As an init it forwards every signal but the faults (real-time ones too), stops with CMD on Ctrl-Z, " +
-      "reaps orphans, leaves the caller's directory and exits with CMD's status (docs/CAPTURE.md)",
+      "Run CMD as an init, record its whole process tree, exit with its status: tracer run [OPTIONS] -- CMD ARGS...",
   },
   args: {
     name: { type: "string", description: "Name of the run", valueHint: "NAME" },
