@@ -62,7 +62,10 @@ export function openStore(path = defaultDbPath(), opts: OpenOptions = {}): Datab
       Exit.error,
       {
         cause: e,
-        hint: "it is not a tracer store or it is damaged: move it aside and tracer starts a new one",
+        // not for a busy or unreadable file: only when SQLite says what it holds is no (sound) database
+        hint: /SQLITE_(NOTADB|CORRUPT)/.test(String((e as { code?: unknown }).code))
+          ? "it is not a tracer store or it is damaged: move it aside and tracer starts a new one"
+          : undefined,
       },
     );
   }
