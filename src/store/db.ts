@@ -69,6 +69,15 @@ export function openStore(path = defaultDbPath(), opts: OpenOptions = {}): Datab
       },
     );
   }
+  if (v < 0) {
+    db.close();
+    throw new TracerError(
+      "E_STORE_OPEN",
+      `cannot open the database ${shownPath(file as string)}: its schema version ${v} is no tracer's`,
+      Exit.error,
+      { hint: "it is not a tracer store: move it aside and tracer starts a new one" },
+    );
+  }
   // a newer tracer's store is refused before anything is written to it
   if (v > SCHEMA_VERSION) {
     db.close();

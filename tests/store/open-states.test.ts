@@ -69,3 +69,16 @@ test("a newer tracer's store is refused (exit 6) without a byte of it changed", 
   }
   expect(readFileSync(dbOf(env)).equals(before)).toBe(true);
 });
+
+test("a negative schema version (no tracer writes one) is E_STORE_OPEN, not an internal error", async () => {
+  const env = await recorded();
+  const raw = new Database(dbOf(env));
+  raw.exec("PRAGMA user_version = -1");
+  raw.close();
+  const r = await run(["runs", "--json"], { env });
+  expect(r.code).toBe(1);
+  expect(JSON.parse(r.stdout).error.code).toBe("E_STORE_OPEN");
+  const w = await run(["run", "--quiet", "--", "true"], { env });
+  expect(w.code).toBe(1);
+  expect(w.stderr).toContain("schema version -1 is no tracer's");
+});
