@@ -69,8 +69,10 @@ export function embeddedC<const S extends Record<string, FFIFunction>>(
       native = mem as unknown as ReturnType<typeof cc<S>>["symbols"];
       return native;
     }
-    const dir = mkdtempSync(join(tmpdir(), "tracer-cc-"));
+    let dir: string | undefined;
     try {
+      // a temp dir that cannot be made (TMPDIR missing) is a failure to load, said as such
+      dir = mkdtempSync(join(tmpdir(), "tracer-cc-"));
       if (so) {
         try {
           const file = join(dir, `${name}.so`);
@@ -89,7 +91,7 @@ export function embeddedC<const S extends Record<string, FFIFunction>>(
       failure = new Error(`cannot compile ${what}: ${(e as Error).message}`, { cause: e });
       throw failure;
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      if (dir) rmSync(dir, { recursive: true, force: true });
     }
   };
 }

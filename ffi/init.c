@@ -264,6 +264,21 @@ int tracer_init_install(int *sigs, int group) {
 int tracer_init_sigrtmin(void) { return __libc_current_sigrtmin(); }
 int tracer_init_sigrtmax(void) { return __libc_current_sigrtmax(); }
 
+/* bash's check_binary_file: a NUL in the first line of the file's first 80 bytes. open/read/close only. */
+static int looks_binary(const char *path) {
+  char buf[80];
+  ssize_t n, i;
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return 0;
+  n = read(fd, buf, sizeof buf);
+  close(fd);
+  for (i = 0; i < n; i++) {
+    if (buf[i] == '\n') return 0;
+    if (buf[i] == 0) return 1;
+  }
+  return 0;
+}
+
 static void child_exec(const char *path, char **argv, char **envp, const char *cwd, char **sh_argv,
                        int pdeathsig, int parent, int report) {
   struct sa dfl;
@@ -296,7 +311,9 @@ static void child_exec(const char *path, char **argv, char **envp, const char *c
   if (cwd && chdir(cwd) < 0) { e = err(); write(report, &e, sizeof e); _exit(127); }
   execve(path, argv, envp);
   e = err();
-  if (e == 8 /* ENOEXEC: no #! line; run it with the shell, as execvp and every shell do */) {
+  /* ENOEXEC: no #! line; run it with the shell, as execvp and every shell do — unless it is a binary
+   * (another machine's, say): never fed to sh, 126 as bash says "cannot execute binary file" */
+  if (e == 8 && !looks_binary(path)) {
     execve("/bin/sh", sh_argv, envp);
     e = 8;
   }

@@ -89,6 +89,32 @@ describe("numeric options", () => {
     expect(ok.code).toBe(0);
     expect(ok.stdout.trim().split("\n")).toHaveLength(2); // the header and the newest run
   });
+
+  test("run --interval and --grace: plain decimal seconds in range (hex and blank were accepted)", async () => {
+    const cases: [string[], string][] = [
+      [["--interval", "0x10"], '--interval must be a number of seconds from 0.05 to 3600, got "0x10"'],
+      [["--interval", ""], '--interval must be a number of seconds from 0.05 to 3600, got ""'],
+      [["--interval", "0"], '--interval must be a number of seconds from 0.05 to 3600, got "0"'],
+      [["--kill-leftovers", "--grace", ""], '--grace must be a number of seconds from 0 to 86400, got ""'],
+      [
+        ["--kill-leftovers", "--grace", "0x10"],
+        '--grace must be a number of seconds from 0 to 86400, got "0x10"',
+      ],
+      [["--kill-leftovers", "--grace", "Infinity"], "--grace must be a number of seconds from 0 to 86400"],
+    ];
+    for (const [flags, msg] of cases) {
+      const r = await run(["run", "--quiet", ...flags, "--", "true"], { env });
+      expect({ flags, code: r.code }).toEqual({ flags, code: 2 });
+      expect(r.stderr).toContain(msg);
+    }
+    const ok = await run(
+      ["run", "--quiet", "--interval", "0.5", "--kill-leftovers", "--grace", "1e0", "--", "true"],
+      {
+        env,
+      },
+    );
+    expect(ok.code).toBe(0);
+  });
 });
 
 describe("a refused name", () => {
@@ -101,4 +127,12 @@ describe("a refused name", () => {
     expect(bidi.stderr).toContain('got "x#\\u{202e}y\\x1b[2J"');
     expect(bidi.stderr).not.toMatch(/[\x1b\u202e]/);
   });
+});
+
+test("tracer --help fits 160 columns: one long description padded every command's row past 280", async () => {
+  const r = await run(["--help"], { env });
+  expect(r.code).toBe(0);
+  const widest = Math.max(...r.stdout.split("\n").map((l) => l.length));
+  expect(widest).toBeLessThanOrEqual(160);
+  expect(r.stdout).toContain("tracer run [OPTIONS] -- CMD ARGS...");
 });

@@ -5,6 +5,7 @@
  */
 import { accessSync, closeSync, constants, openSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { sanitize } from "../core/sanitize.ts";
 
 /** CMD could not be started; `status` is what a shell reports (127 not found, 126 not runnable). */
 export class NotRunnable extends Error {
@@ -18,8 +19,8 @@ export class NotRunnable extends Error {
   }
 }
 
-/** User-typed text and file contents go to a terminal: control characters shown escaped. */
-const shown = (s: string) => (/[\x00-\x1f\x7f-\x9f]/.test(s) ? JSON.stringify(s) : s);
+/** User-typed text and file contents go to a terminal: shown as every text output shows them. */
+const shown = sanitize;
 
 const isFile = (p: string) => {
   try {

@@ -13,6 +13,7 @@ import { StoreWriter, autoRunName, createRun, finishRun, openStore } from "../st
 import { type ChildEnd, NotRunnable, Supervisor } from "./supervisor.ts";
 import { sanitizeLines } from "../core/sanitize.ts";
 import { mark } from "../core/timing.ts";
+import { Exit, TracerError } from "../errors.ts";
 
 export interface TraceOptions {
   cmd: string[];
@@ -151,7 +152,8 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
       }),
   });
   let child: ChildEnd | undefined;
-  // the status tracer exits with when CMD cannot be started (127/126) is the run's too
+  // the status tracer exits with when CMD cannot be started (127/126), or when tracer fails before it
+  // could (its exit code), is the run's too
   let notRunnable: number | undefined;
   try {
     child = await sup.run();
@@ -166,7 +168,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     // proc_exit_connector), so stop() below, which drains both sockets, sees every exit of the tree;
     // a process reaped before its exit event is read ends at its reap (Recorder.settle).
   } catch (e) {
-    if (e instanceof NotRunnable) notRunnable = e.status;
+    notRunnable = e instanceof NotRunnable ? e.status : e instanceof TracerError ? e.exitCode : Exit.error;
     throw e;
   } finally {
     sampler.stop();

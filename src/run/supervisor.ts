@@ -136,7 +136,7 @@ export class Supervisor {
       // a zombie (cmdExited waited with WNOWAIT) that only tracer may reap
       const reaped = reapPid(pid);
       if (!reaped) throw new Error(`CMD (pid ${pid}) ended but its status could not be read`);
-      // the fork copied tracer's memory before the exec: ru_maxrss counts it
+      // until its exec CMD ran in tracer's memory (vfork; a fork's copy alike): ru_maxrss counts it
       reaped.maxRssKb = undefined;
       // Orphans are re-parented to the main thread (the subreaper's first live thread), and CMD was
       // forked from it: its children list is enough here. Reading every thread's list would also make

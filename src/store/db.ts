@@ -49,23 +49,55 @@ export function openStore(path = defaultDbPath(), opts: OpenOptions = {}): Datab
       },
     );
   }
-  db.exec("PRAGMA busy_timeout = 5000");
+  let v: number;
+  try {
+    db.exec("PRAGMA busy_timeout = 5000");
+    // the first read of the file: SQLite reads its header only now
+    v = userVersion(db);
+  } catch (e) {
+    db.close();
+    throw new TracerError(
+      "E_STORE_OPEN",
+      `cannot open the database ${shownPath(file as string)}: ${(e as Error).message}`,
+      Exit.error,
+      {
+        cause: e,
+        // not for a busy or unreadable file: only when SQLite says what it holds is no (sound) database
+        hint: /SQLITE_(NOTADB|CORRUPT)/.test(String((e as { code?: unknown }).code))
+          ? "it is not a tracer store or it is damaged: move it aside and tracer starts a new one"
+          : undefined,
+      },
+    );
+  }
+  if (v < 0) {
+    db.close();
+    throw new TracerError(
+      "E_STORE_OPEN",
+      `cannot open the database ${shownPath(file as string)}: its schema version ${v} is no tracer's`,
+      Exit.error,
+      { hint: "it is not a tracer store: move it aside and tracer starts a new one" },
+    );
+  }
+  // a newer tracer's store is refused before anything is written to it
+  if (v > SCHEMA_VERSION) {
+    db.close();
+    tooNew(file as string, v);
+  }
   if (!opts.readonly) {
     // per connection
     db.exec("PRAGMA synchronous = NORMAL");
     db.exec("PRAGMA foreign_keys = ON");
     // A store at the current schema is already in WAL mode with incremental auto-vacuum (both stored in
     // the file): nothing to write. Setting auto_vacuum again would rewrite the header page, a write
-    // transaction and a WAL sync at every start (issue 15).
-    if (userVersion(db) !== SCHEMA_VERSION) {
+    // transaction and a WAL sync at every start (issue 15). Reading the journal mode writes nothing; a
+    // store taken out of WAL (sqlite3, a reader that created it) is put back.
+    if (v !== SCHEMA_VERSION || journalMode(db) !== "wal") {
       // effective only on a new, empty file (before WAL and the first table): `runs prune` reclaims space
       db.exec("PRAGMA auto_vacuum = INCREMENTAL");
       db.exec("PRAGMA journal_mode = WAL");
       migrate(db);
     }
   } else {
-    const v = userVersion(db);
-    if (v > SCHEMA_VERSION) tooNew(file as string, v);
     // An older tracer's database: readers need the current columns too, so upgrade it in place once
     // (the migration is what any writer would do next) and read from the migrated file.
     if (v < SCHEMA_VERSION) {
@@ -100,6 +132,9 @@ function migrateOlder(path: string, from: number) {
 
 const userVersion = (db: Database) =>
   (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+
+const journalMode = (db: Database) =>
+  (db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode;
 
 const tooNew = (path: string, v: number) => {
   throw new TracerError(

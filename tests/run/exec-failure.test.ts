@@ -22,6 +22,14 @@ writeFileSync(noShebang, "echo no-shebang $1\n");
 chmodSync(noShebang, 0o755);
 const aDir = join(dir, "a-dir");
 mkdirSync(aDir);
+// an ELF header for SPARC (e_machine 2): a binary of another machine, ENOEXEC on x86_64 and aarch64
+const foreign = join(dir, "sparc-binary");
+const elf = Buffer.alloc(64);
+elf.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1], 0);
+elf.writeUInt16LE(2, 16); // ET_EXEC
+elf.writeUInt16LE(2, 18); // EM_SPARC
+writeFileSync(foreign, elf);
+chmodSync(foreign, 0o755);
 const binDir = join(dir, "bin");
 mkdirSync(binDir);
 writeFileSync(join(binDir, "only-not-x"), "#!/bin/sh\n");
@@ -38,6 +46,8 @@ const CASES = [
     `only-not-x (${join(binDir, "only-not-x")}): Permission denied`,
   ],
   ["under a file", "/etc/passwd/x", 126, "/etc/passwd/x: Not a directory"],
+  // fed to /bin/sh before, which printed its bytes as "not found" lines and exited 127 (or 2)
+  ["another machine's binary", foreign, 126, `${foreign}: Exec format error`],
   [
     "missing #! interpreter",
     badInterp,
@@ -61,6 +71,13 @@ test.each(CASES)(
     expect(run.code).toBe(want);
   },
 );
+
+test("a CMD name with control or bidi characters is shown escaped as every text output does (\\x1b, \\u{202e})", async () => {
+  const env = isolatedEnv();
+  const r = await start([BIN, "run", "--", "x\x1b[31my\u202ez"], env).done;
+  expect(r.code).toBe(127);
+  expect(r.stderr).toBe("tracer: x\\x1b[31my\\u{202e}z: command not found\n");
+});
 
 test("a script without #! runs with /bin/sh, as execvp (tini) and shells do", async () => {
   const env = isolatedEnv();

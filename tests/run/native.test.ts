@@ -39,3 +39,17 @@ describe.skipIf(!connector || !hasCc)("native helpers", () => {
     expect(await loaded({ TRACER_NATIVE: "cc" })).toEqual([]);
   });
 });
+
+test("no memory file and no temp dir for a helper: a clear error, and the run stores tracer's exit code", async () => {
+  // TRACER_NATIVE=cc compiles in a temp dir under TMPDIR, the fallback when no memfd can be mapped
+  const env = isolatedEnv({ TRACER_NATIVE: "cc", TMPDIR: "/nonexistent-tracer-tmp" });
+  const r = await run(["run", "--", "echo", "ran"], { env });
+  expect(r.code).toBe(1);
+  expect(r.stdout).toBe("");
+  expect(r.stderr).toContain("cannot compile the native");
+  expect(r.stderr).toContain("/nonexistent-tracer-tmp/tracer-cc-");
+  const runs = JSON.parse((await run(["runs", "--json"], { env: { ...env, TMPDIR: "/tmp" } })).stdout) as {
+    exitCode: number;
+  }[];
+  expect(runs.map((x) => x.exitCode)).toEqual([1]);
+});

@@ -1,4 +1,5 @@
 import { defineCommand } from "../_define.ts";
+import { decimalOption } from "../_numbers.ts";
 import { checkName } from "../../core/names.ts";
 import { note } from "../../core/output.ts";
 import { Exit, TracerError } from "../../errors.ts";
@@ -28,10 +29,9 @@ function rcvbuf(v: string | undefined): number | undefined {
 export default defineCommand({
   meta: {
     name: "run",
+    // one short line: `tracer --help` pads every command's row to the longest description
     description:
-      "Run CMD and record its whole process tree: tracer run [--name N] [--pipeline P] -- CMD ARGS... " +
-      "As an init it forwards every signal but the faults (real-time ones too), stops with CMD on Ctrl-Z, " +
-      "reaps orphans, leaves the caller's directory and exits with CMD's status (docs/CAPTURE.md)",
+      "Run CMD as an init, record its whole process tree, exit with its status: tracer run [OPTIONS] -- CMD ARGS...",
   },
   args: {
     name: { type: "string", description: "Name of the run", valueHint: "NAME" },
@@ -70,20 +70,9 @@ export default defineCommand({
       throw new TracerError("E_USAGE", "no command to run", Exit.usage, {
         hint: "tracer run -- CMD ARGS...",
       });
-    const interval = args.interval === undefined ? 1 : Number(args.interval);
-    if (!(interval >= 0.05 && interval <= 3600))
-      throw new TracerError(
-        "E_USAGE",
-        `--interval must be between 0.05 and 3600 seconds, got "${args.interval}"`,
-        Exit.usage,
-      );
-    const grace = args.grace === undefined ? 10 : Number(args.grace);
-    if (!(grace >= 0 && grace <= 86400))
-      throw new TracerError(
-        "E_USAGE",
-        `--grace must be between 0 and 86400 seconds, got "${args.grace}"`,
-        Exit.usage,
-      );
+    const seconds = "a number of seconds";
+    const interval = decimalOption("--interval", args.interval, { min: 0.05, max: 3600, what: seconds }) ?? 1;
+    const grace = decimalOption("--grace", args.grace, { max: 86400, what: seconds }) ?? 10;
     const pdeathsig = args.pdeathsig === undefined ? undefined : parseSignal(args.pdeathsig);
     if (args.pdeathsig !== undefined && pdeathsig === undefined)
       throw new TracerError("E_USAGE", `--pdeathsig: unknown signal "${args.pdeathsig}"`, Exit.usage);
