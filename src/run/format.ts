@@ -123,16 +123,31 @@ export function writeTable(
   const lastWidth = Math.max(10, maxWidth - before);
   const line = (r: Cell[]) => {
     let s = "";
+    let used = 0;
     for (let c = 0; c < r.length; c++) {
       const cell = r[c]!;
       const text = cellText(cell);
       const last = c === r.length - 1;
-      if (c > 0) s += "  ";
-      const shown = last ? fit(text, lastWidth) : text;
+      if (c > 0) {
+        if (used + 3 > maxWidth) break; // no room for the separator and one column
+        s += "  ";
+        used += 2;
+      }
+      let shown = last ? fit(text, lastWidth) : text;
+      let fill = last ? "" : " ".repeat(Math.max(0, w[c]! - columns(shown)));
+      // the columns before the last can be wider than maxWidth leaves (a narrow --width): the cell that
+      // crosses it is cut, unpadded, and ends the line, so no line is wider than asked
+      const room = maxWidth - used;
+      const cut = columns(shown) + fill.length > room;
+      if (cut) {
+        shown = fit(shown, Math.max(1, room));
+        fill = "";
+      }
       // colour goes around the sanitised text, padding outside it: escapes take no columns
       const painted = typeof cell === "string" ? shown : cell.paint(shown);
-      const fill = last ? "" : " ".repeat(Math.max(0, w[c]! - columns(shown)));
       s += rightAligned.has(c) ? fill + painted : painted + fill;
+      used += columns(shown) + fill.length;
+      if (cut) break;
     }
     return `${s.trimEnd()}\n`;
   };

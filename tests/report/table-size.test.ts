@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { buildReport } from "../../src/report/index.ts";
 import { stepLabels } from "../../src/report/_labels.ts";
 import { renderTable, totalsLines } from "../../src/report/table.ts";
-import { columns, cpuText, fit, runsTable, table } from "../../src/run/format.ts";
+import { columns, cpuText, fit, runsTable, table, writeTable } from "../../src/run/format.ts";
 import { loadRules } from "../../src/rules/index.ts";
 import { type StepProcess, groupSteps } from "../../src/steps/index.ts";
 import type { RunRow } from "../../src/store/index.ts";
@@ -258,5 +258,41 @@ describe("figures", () => {
       "gzip",
       "sort #2",
     ]);
+  });
+});
+
+describe("a narrow --width", () => {
+  test("no line is wider than asked even when the columns before the last take more than it leaves", () => {
+    const rows = [
+      ["12345", "31.1MiB–34.7MiB", "1.234s", "a long command line that is cut"],
+      ["1", "3.1MiB", "7ms", "short"],
+    ];
+    for (const width of [100, 40, 30, 20, 12, 5]) {
+      let out = "";
+      writeTable(
+        ["PID", "PEAK RSS", "CPU", "COMMAND"],
+        rows.length,
+        (i) => rows[i]!,
+        new Set([0, 1, 2]),
+        (c) => {
+          out += c;
+        },
+        width,
+      );
+      for (const l of out.trimEnd().split("\n")) expect(columns(l)).toBeLessThanOrEqual(width);
+    }
+    // wide enough: nothing is cut
+    let out = "";
+    writeTable(
+      ["PID", "COMMAND"],
+      1,
+      () => ["1", "true"],
+      new Set([0]),
+      (c) => {
+        out += c;
+      },
+      100,
+    );
+    expect(out).toBe("PID  COMMAND\n  1  true\n");
   });
 });
