@@ -10,6 +10,7 @@
 import type { Reaped } from "../../ffi/libc.ts";
 import type { ProcessRecord } from "../store/index.ts";
 import type { ProcIo } from "./procfs.ts";
+import { splitRuntime } from "./_netlink-parse.ts";
 import type { ExitFigures } from "./types.ts";
 
 /** taskstats' begin time (whole epoch seconds) against our start time: a reused pid differs. */
@@ -44,4 +45,16 @@ export function copyRusage(rec: ProcessRecord, r: Reaped): void {
   rec.systemUs = r.systemUs;
   if (r.maxRssKb !== undefined) rec.peakRssKb = Math.max(r.maxRssKb, rec.peakRssKb ?? 0);
   rec.figures = "wait4";
+}
+
+/**
+ * Raise a process's CPU to `cpuNs` (ns), its CPU clock read while it was a zombie: the scheduler's
+ * whole runtime, exit teardown and every thread's last slice included, which the taskstats record
+ * (sent before exit_mm) lacks. Split in the user/system ratio already recorded; never lowered.
+ */
+export function raiseCpu(rec: ProcessRecord, cpuNs: number): void {
+  const user = rec.userUs ?? 0;
+  const system = rec.systemUs ?? 0;
+  if (Math.floor(cpuNs / 1000) <= user + system) return;
+  Object.assign(rec, splitRuntime(cpuNs, user, system));
 }

@@ -32,6 +32,8 @@ export interface Track {
   /** wait4 result that came before the exit event */
   reaped?: { r: Reaped; at: number };
   figuresDone: boolean;
+  /** its CPU clock read while it was a zombie, ns: exactly the runtime rusage reports (see Recorder.finish) */
+  zombieCpuNs?: number;
   /** its parent at exit (taskstats): only a process whose parent was tracer can be reaped by tracer */
   exitPpid?: number;
   /** tracer reaped it (wait4) */

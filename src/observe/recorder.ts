@@ -9,9 +9,9 @@
  * (pid → start ticks, end, row id) for FORGET_MS, for late forks of their children.
  */
 import { basename } from "node:path";
-import type { Reaped } from "../../ffi/libc.ts";
+import { processCpuNs, type Reaped } from "../../ffi/libc.ts";
 import type { ProcessRecord, StoreWriter } from "../store/index.ts";
-import { copyRusage, copyTaskstats, raiseIo, sameProcess } from "./_figures.ts";
+import { copyRusage, copyTaskstats, raiseCpu, raiseIo, sameProcess } from "./_figures.ts";
 import { epochMsToTicks, ticksToEpochMs } from "./clock.ts";
 import type { ExecArgv } from "./execwatch.ts";
 import { ArgvLoss, argvOf, capArgv } from "./argv.ts";
@@ -322,11 +322,20 @@ export class Recorder {
       t,
       status?.exitCode !== undefined || status?.signal !== undefined ? status : t.leaderExit?.status,
     );
-    // still a zombie: /proc/PID/io holds its exact final counters (taskstats rounds them down)
+    // still a zombie (its parent has not reaped it yet): /proc/PID/io holds its exact final counters
+    // (taskstats rounds them down) and its CPU clock the exact runtime, teardown included (the
+    // taskstats record is sent before exit_mm). Same process: a zombie's pid is not reused, so a second
+    // stat showing the same zombie proves the reads in between were its own.
     const st = readStat(pid);
     if (st?.state === "Z" && st.startTicks === rec.startTicks) {
       const io = readIo(pid);
+      const cpuNs = processCpuNs(pid);
+      const again = cpuNs === undefined ? undefined : readStat(pid);
       if (io) raiseIo(rec, io);
+      if (cpuNs !== undefined && again?.state === "Z" && again.startTicks === rec.startTicks) {
+        t.zombieCpuNs = cpuNs;
+        if (t.figuresDone) raiseCpu(rec, cpuNs);
+      }
     }
     if (t.reaped) this.applyReaped(t, t.reaped.r);
     this.write(t);
@@ -366,6 +375,7 @@ export class Recorder {
     }
     this.setStatus(t, f);
     copyTaskstats(t.rec, f);
+    if (t.zombieCpuNs !== undefined) raiseCpu(t.rec, t.zombieCpuNs);
     this.write(t);
   }
 

@@ -152,6 +152,7 @@ int main(int argc, char **argv) {
     close(pipefd[0]);
     unsetenv("ORACLE_SHELL");
     unsetenv("ORACLE_OUT");
+    unsetenv("ORACLE_HOLD_MS");
     execvp(cmd[0], cmd);
     int e = errno;
     if (write(pipefd[1], &e, sizeof e) < 0) {}
@@ -172,6 +173,12 @@ int main(int argc, char **argv) {
   snprintf(path, sizeof path, "/proc/%d/io", pid);
   if (slurp(path, io, sizeof io) < 0) io[0] = 0;
 
+  /* ORACLE_HOLD_MS: leave the child a zombie that long before reaping it (a slow parent) */
+  const char *hold = getenv("ORACLE_HOLD_MS");
+  if (hold && atoi(hold) > 0) {
+    struct timespec ts = {atoi(hold) / 1000, (long)(atoi(hold) % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
+  }
   int status = 0;
   struct rusage ru;
   while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {}

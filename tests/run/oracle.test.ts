@@ -191,6 +191,22 @@ while r.read(1 << 16): pass'`,
     }
   }, 60_000);
 
+  test("CPU of a process seen as a zombie: exact to the µs, exit teardown and last slice included", async () => {
+    // the oracle leaves each child a zombie for 0.5 s (a parent that reaps late): tracer reads its CPU
+    // clock at the exit event. The taskstats record alone lacks the runtime since the last tick and the
+    // teardown (0.1–4 ms each here); small processes, so the large-teardown watch plays no part
+    const spin = `${PY} -c 'sum(range(2000000))'`;
+    const t = await traced(Array.from({ length: 5 }, () => `ORACLE_HOLD_MS=500 $O ${spin}`).join("; "));
+    expect(t.code).toBe(0);
+    expect(t.truths.length).toBe(5);
+    expect(violations(t.rows, { eventsLost: t.eventsLost, totals: t.totals })).toEqual([]);
+    for (const truth of t.truths) {
+      const r = rowOf(t, truth);
+      // rusage truncates user and system to µs each, tracer its split of the same ns: ≤ 2 µs apart
+      expect(Math.abs(r.userUs! + r.systemUs! - (truth.userUs + truth.systemUs))).toBeLessThanOrEqual(3);
+    }
+  }, 60_000);
+
   test("I/O: never above the truth; exact for a process seen as a zombie (1,000 bytes, not 0)", async () => {
     const t = await traced(
       // a parent that reaps its dd only after 0.5 s (a shell would reap it at once)
