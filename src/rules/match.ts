@@ -1,7 +1,8 @@
 /** Match a process against a rule set: exclusions first, then the first rule in precedence order. */
 import { viewOf } from "./_view.ts";
+import { necessary } from "./prefilter.ts";
 import { render } from "./template.ts";
-import type { Condition, Match, ProcessFacts, RuleSet, View } from "./types.ts";
+import type { Condition, Match, ProcessFacts, Rule, RuleSet, View } from "./types.ts";
 
 export function holds(c: Condition, v: View): boolean {
   switch (c.kind) {
@@ -31,6 +32,47 @@ export function classify(set: RuleSet, facts: ProcessFacts): Verdict {
     if (holds(rule.when, v)) return { rule, display: render(rule.display, v, rule.name) };
   }
   return undefined;
+}
+
+/** distinct process names remembered by a classifier (a run has few; bounds it when it has many) */
+const NAMES_MEMO = 4096;
+
+/**
+ * classify, for many processes: each rule is tried only on processes whose names (the view's name,
+ * comm and interpreter) it can match (src/rules/prefilter.ts); the rules left for a set of names are
+ * worked out once. Same verdicts as classify, in the same precedence order.
+ */
+export function classifier(set: RuleSet): (facts: ProcessFacts) => Verdict {
+  const needs = set.rules.map((r) => necessary(r.when));
+  const can = (i: number, names: (string | undefined)[]) => {
+    const n = needs[i];
+    if (!n) return true;
+    for (const name of names) {
+      if (!name) continue;
+      if (n.is.includes(name)) return true;
+      for (const s of n.contains) if (name.includes(s)) return true;
+    }
+    return false;
+  };
+  const memo = new Map<string, Rule[]>();
+  return (facts) => {
+    const v = viewOf(facts);
+    if (!v.argv.length) return undefined;
+    for (const x of set.exclude) if (holds(x.when, v)) return { excluded: x.origin };
+    const key = `${v.name}\0${v.comm}\0${v.interpreter ?? "\0"}`;
+    let rules = memo.get(key);
+    if (!rules) {
+      const names = [v.name, v.comm, v.interpreter];
+      rules = set.rules.filter((_, i) => can(i, names));
+      if (memo.size >= NAMES_MEMO) memo.clear();
+      memo.set(key, rules);
+    }
+    for (const rule of rules) {
+      if (rule.kind === "script" && v.script === undefined) continue;
+      if (holds(rule.when, v)) return { rule, display: render(rule.display, v, rule.name) };
+    }
+    return undefined;
+  };
 }
 
 /** The match for a process, or undefined when it is excluded or unknown. */

@@ -7,7 +7,7 @@
  * to an `other` step of its executable, so each process counts in exactly one step.
  */
 import { youngCollector } from "../core/young.ts";
-import { type RuleSet, classify } from "../rules/index.ts";
+import { type RuleSet, classifier } from "../rules/index.ts";
 import {
   executableOf,
   isSnakemakeJobShell,
@@ -37,6 +37,7 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
   const named = new Array<Named | null>(procs.length);
   // the same command line is classified once (a run repeats its commands: one rule scan each)
   const seen = new Map<string, Named>();
+  const classify = classifier(rules);
   for (let i = 0; i < procs.length; i++) {
     tick();
     const p = procs[i]!;
@@ -49,7 +50,7 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
     const key = `${p.comm ?? ""}\0${p.argv === null ? "\0" : p.argv.join("\0")}`;
     let n = seen.get(key);
     if (n === undefined && !seen.has(key)) {
-      const v = classify(rules, { argv: p.argv, comm: p.comm });
+      const v = classify({ argv: p.argv, comm: p.comm });
       n = v && "rule" in v ? { name: v.rule.name, kind: v.rule.kind, display: v.display } : undefined;
       if (seen.size >= MEMO) seen.clear();
       seen.set(key, n);
