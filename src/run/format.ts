@@ -71,7 +71,13 @@ export interface Styled {
 }
 /** A table cell: text that may be recorded data (sanitised by the table writer), or styled text. */
 export type Cell = string | Styled;
-const cellText = (c: Cell) => sanitize(typeof c === "string" ? c : c.text);
+/** printable ASCII: safe as it is (sanitize returns it unchanged) and one column a character */
+const PLAIN = /^[\x20-\x7e]*$/;
+/** the columns a cell's sanitised text takes, with no second look at printable ASCII (most cells) */
+const cellColumns = (c: Cell) => {
+  const text = typeof c === "string" ? c : c.text;
+  return PLAIN.test(text) ? text.length : columns(sanitize(text));
+};
 
 /** Colour for a table on stdout (see core/output.ts): failures red, OOM kills bold red. */
 export const paint = {
@@ -112,7 +118,7 @@ export function writeTable(
     tick();
     const r = rowAt(i);
     for (let c = 0; c < w.length - 1; c++) {
-      const n = columns(cellText(r[c] ?? ""));
+      const n = cellColumns(r[c] ?? "");
       if (n > w[c]!) w[c] = n;
     }
   }
@@ -124,13 +130,15 @@ export function writeTable(
     let s = "";
     for (let c = 0; c < r.length; c++) {
       const cell = r[c]!;
-      const text = cellText(cell);
+      const raw = typeof cell === "string" ? cell : cell.text;
+      const plain = PLAIN.test(raw);
+      const text = plain ? raw : sanitize(raw);
       const last = c === r.length - 1;
       if (c > 0) s += "  ";
       const shown = last ? fit(text, lastWidth) : text;
       // colour goes around the sanitised text, padding outside it: escapes take no columns
       const painted = typeof cell === "string" ? shown : cell.paint(shown);
-      const fill = last ? "" : " ".repeat(Math.max(0, w[c]! - columns(shown)));
+      const fill = last ? "" : " ".repeat(Math.max(0, w[c]! - (plain ? shown.length : columns(shown))));
       s += rightAligned.has(c) ? fill + painted : painted + fill;
     }
     return `${s.trimEnd()}\n`;

@@ -78,11 +78,14 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
   order.length = 0;
   /** the process and its descendants, depth first */
   const subtree = (root: number): StepProcess[] => {
+    // a leaf (most steps): no walk
+    if (tree.firstChild[root]! < 0) return [procs[root]!];
     const out: StepProcess[] = [];
     walk(tree, (i) => void out.push(procs[i]!), root);
     return out;
   };
   const toolsIn = (root: number) => {
+    if (tree.firstChild[root]! < 0) return namedTool(root) ? [named[root]!.display] : [];
     const tools = new Set<string>();
     walk(
       tree,
