@@ -1,5 +1,6 @@
 /** The JSON report: stable, snake_case, described by docs/report-schema.json (schema "tracer-report/1"). */
 import { youngCollector } from "../core/young.ts";
+import { chunks, collect } from "./_chunks.ts";
 import type { Step } from "../steps/index.ts";
 import type { Report } from "./types.ts";
 
@@ -88,21 +89,29 @@ export function reportJson(r: Report) {
 }
 
 /**
- * The report as indented JSON, each step stringified on its own (no tree of every step's object held
- * at once): the same text as JSON.stringify(reportJson(r), null, 2).
+ * The report as indented JSON written in chunks to `out`, each step stringified on its own (no tree of
+ * every step's object held at once, no string of the whole report): the same text as
+ * JSON.stringify(reportJson(r), null, 2) and a newline.
  */
-export function renderJson(r: Report): string {
+export function writeJson(r: Report, out: (chunk: string) => void): void {
   const text = JSON.stringify(reportJson({ ...r, steps: [] }), null, 2);
   // keys and string values are quoted with \" escaped: this is the one empty steps array
   const at = text.indexOf('"steps": []');
-  if (!r.steps.length || at < 0) return `${text}\n`;
+  if (!r.steps.length || at < 0) {
+    out(`${text}\n`);
+    return;
+  }
   const tick = youngCollector();
-  const parts: string[] = [`${text.slice(0, at)}"steps": [\n`];
+  const add = chunks(out);
+  add(`${text.slice(0, at)}"steps": [\n`);
   r.steps.forEach((s, i) => {
     tick();
     // JSON text has no raw newline inside a string: every "\n" is between tokens
-    parts.push(`${i ? ",\n" : ""}    ${JSON.stringify(stepJson(s), null, 2).replace(/\n/g, "\n    ")}`);
+    add(`${i ? ",\n" : ""}    ${JSON.stringify(stepJson(s), null, 2).replace(/\n/g, "\n    ")}`);
   });
-  parts.push(`\n  ]${text.slice(at + '"steps": []'.length)}\n`);
-  return parts.join("");
+  add(`\n  ]${text.slice(at + '"steps": []'.length)}\n`);
+  add.end();
 }
+
+/** writeJson as one string. */
+export const renderJson = (r: Report): string => collect((out) => writeJson(r, out));
