@@ -59,7 +59,11 @@ export function classifier(set: RuleSet): (facts: ProcessFacts) => Verdict {
     const v = viewOf(facts);
     if (!v.argv.length) return undefined;
     for (const x of set.exclude) if (holds(x.when, v)) return { excluded: x.origin };
-    const key = `${v.name}\0${v.comm}\0${v.interpreter ?? "\0"}`;
+    // most processes' comm is their name and no interpreter shows: the name alone (no NUL, unlike the rest)
+    const key =
+      v.comm === v.name && v.interpreter === undefined
+        ? v.name
+        : `${v.name}\0${v.comm}\0${v.interpreter ?? "\0"}`;
     let rules = memo.get(key);
     if (!rules) {
       const names = [v.name, v.comm, v.interpreter];
