@@ -44,6 +44,8 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
   const nameIndex = new Map<string, number>();
   // the same command line is classified once (a run repeats its commands: one rule scan each)
   const seen = new Map<string, number>();
+  let memoOn = false;
+  let hits = 0;
   const classify = classifier(rules);
   for (let i = 0; i < procs.length; i++) {
     tick();
@@ -54,9 +56,16 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
       code[i] = FORK;
       continue;
     }
-    const key = `${p.comm ?? ""}\0${p.argv === null ? "\0" : p.argv.join("\0")}`;
-    let c = seen.get(key);
-    if (c === undefined) {
+    // a window of MEMO processes whose command lines did not repeat turns the memo off for the next
+    // window (its keys cost about what classifying does); the verdicts are the same either way
+    if (i % MEMO === 0) {
+      memoOn = !memoOn || hits * 8 >= MEMO;
+      hits = 0;
+    }
+    const key = memoOn ? `${p.comm ?? ""}\0${p.argv === null ? "\0" : p.argv.join("\0")}` : undefined;
+    let c = key === undefined ? undefined : seen.get(key);
+    if (c !== undefined) hits++;
+    else {
       const v = classify({ argv: p.argv, comm: p.comm });
       c = UNNAMED;
       if (v && "rule" in v) {
@@ -68,8 +77,10 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
           nameIndex.set(id, c);
         }
       }
-      if (seen.size >= MEMO) seen.clear();
-      seen.set(key, c);
+      if (key !== undefined) {
+        if (seen.size >= MEMO) seen.clear();
+        seen.set(key, c);
+      }
     }
     code[i] = c;
   }
@@ -244,6 +255,8 @@ function assignKeys(steps: Step[]): void {
     count.set(s.key, (count.get(s.key) ?? 0) + 1);
   }
   const seen = new Map<string, number>();
+  const memoOn = false;
+  const hits = 0;
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i]!;
     s.index = i + 1;

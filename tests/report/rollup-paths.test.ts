@@ -1,10 +1,11 @@
 /**
  * The report's fast paths give the figures of the general ones: a few processes' upper bound without
  * the sweep, one process's sampled peak without a map of instants, and the classifier that tries only
- * the rules a process's names can match.
+ * the rules a process's names can match; a table's rows kept between its two passes.
  */
 import { expect, test } from "bun:test";
 import { classifier, classify, loadRules } from "../../src/rules/index.ts";
+import { paint, table } from "../../src/run/format.ts";
 import { peakRss, smallUpperBound, sweepUpperBound } from "../../src/steps/_rollup.ts";
 import type { RssSamples, StepProcess } from "../../src/steps/index.ts";
 
@@ -110,4 +111,23 @@ test("the classifier gives classify's verdict for every process", () => {
         const facts = { argv: a, comm };
         expect(classifyMany(facts)).toEqual(classify(rules, facts));
       }
+});
+
+test("a table's rows kept between its passes and rows made again (styled) print alike, cleaned and aligned", () => {
+  const styled = paint.failed("FAILED 1");
+  const t = table(
+    ["N", "EXIT", "CMD"],
+    [
+      ["1", "0", "a\tb"],
+      ["22", styled, "x\u001b[31my"],
+      ["3", "0", ""],
+    ],
+    new Set([0]),
+  );
+  expect(t.split("\n")).toEqual([
+    " N  EXIT      CMD",
+    " 1  0         a\\tb",
+    "22  FAILED 1  x\\x1b[31my",
+    " 3  0",
+  ]);
 });
