@@ -255,8 +255,6 @@ function assignKeys(steps: Step[]): void {
     count.set(s.key, (count.get(s.key) ?? 0) + 1);
   }
   const seen = new Map<string, number>();
-  const memoOn = false;
-  const hits = 0;
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i]!;
     s.index = i + 1;
