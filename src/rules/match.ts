@@ -40,9 +40,15 @@ const NAMES_MEMO = 4096;
 /**
  * classify, for many processes: each rule is tried only on processes whose names (the view's name,
  * comm and interpreter) it can match (src/rules/prefilter.ts); the rules left for a set of names are
- * worked out once. Same verdicts as classify, in the same precedence order.
+ * worked out once. Same verdicts as classify, in the same precedence order. `matchOnly`: the verdicts
+ * of matchProcess instead (a match or undefined), and the exclusions are tried only on a process a
+ * rule matches (most processes match none: no exclusion regex runs on them).
  */
-export function classifier(set: RuleSet): (facts: ProcessFacts) => Verdict {
+export function classifier(
+  set: RuleSet,
+  opts: { matchOnly?: boolean } = {},
+): (facts: ProcessFacts) => Verdict {
+  const matchOnly = opts.matchOnly === true;
   const needs = set.rules.map((r) => necessary(r.when));
   const can = (i: number, names: (string | undefined)[]) => {
     const n = needs[i];
@@ -58,7 +64,10 @@ export function classifier(set: RuleSet): (facts: ProcessFacts) => Verdict {
   return (facts) => {
     const v = viewOf(facts);
     if (!v.argv.length) return undefined;
-    for (const x of set.exclude) if (holds(x.when, v)) return { excluded: x.origin };
+    if (!matchOnly) {
+      const origin = exclusion(set, v);
+      if (origin !== undefined) return { excluded: origin };
+    }
     // most processes' comm is their name and no interpreter shows: the name alone (no NUL, unlike the rest)
     const key =
       v.comm === v.name && v.interpreter === undefined
@@ -73,10 +82,18 @@ export function classifier(set: RuleSet): (facts: ProcessFacts) => Verdict {
     }
     for (const rule of rules) {
       if (rule.kind === "script" && v.script === undefined) continue;
-      if (holds(rule.when, v)) return { rule, display: render(rule.display, v, rule.name) };
+      if (!holds(rule.when, v)) continue;
+      if (matchOnly && exclusion(set, v) !== undefined) return undefined;
+      return { rule, display: render(rule.display, v, rule.name) };
     }
     return undefined;
   };
+}
+
+/** where the first exclusion that holds for `v` was defined, or undefined */
+function exclusion(set: RuleSet, v: View): string | undefined {
+  for (const x of set.exclude) if (holds(x.when, v)) return x.origin;
+  return undefined;
 }
 
 /** The match for a process, or undefined when it is excluded or unknown. */

@@ -46,7 +46,7 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
   const seen = new Map<string, number>();
   let memoOn = false;
   let hits = 0;
-  const classify = classifier(rules);
+  const classify = classifier(rules, { matchOnly: true });
   for (let i = 0; i < procs.length; i++) {
     tick();
     const p = procs[i]!;

@@ -4,7 +4,7 @@
  * the rules a process's names can match; a table's rows kept between its two passes.
  */
 import { expect, test } from "bun:test";
-import { classifier, classify, loadRules } from "../../src/rules/index.ts";
+import { classifier, classify, loadRules, matchProcess } from "../../src/rules/index.ts";
 import { paint, table } from "../../src/run/format.ts";
 import { peakRss, smallUpperBound, sweepUpperBound } from "../../src/steps/_rollup.ts";
 import type { RssSamples, StepProcess } from "../../src/steps/index.ts";
@@ -82,9 +82,10 @@ test("one sampled process: its peak per instant, duplicates at an instant summed
   expect(peakRss([p, q], two).peakRssKb).toBe(75);
 });
 
-test("the classifier gives classify's verdict for every process", () => {
+test("the classifier gives classify's verdict for every process, and matchProcess's with matchOnly", () => {
   const rules = loadRules({ config: false });
   const classifyMany = classifier(rules);
+  const matchMany = classifier(rules, { matchOnly: true });
   const argvs: string[][] = [
     ["bwa", "mem", "-t", "4", "ref.fa", "r.fq"],
     ["/usr/bin/samtools", "sort", "-o", "o.bam", "i.bam"],
@@ -110,6 +111,7 @@ test("the classifier gives classify's verdict for every process", () => {
       for (const a of [argv, null]) {
         const facts = { argv: a, comm };
         expect(classifyMany(facts)).toEqual(classify(rules, facts));
+        expect(matchMany(facts)).toEqual(matchProcess(rules, facts));
       }
 });
 
