@@ -32,30 +32,42 @@ export interface ReportInput {
 }
 
 export function totals(i: ReportInput): Totals {
-  const sum = (f: (p: StepProcess) => number | null) => i.processes.reduce((a, p) => a + (f(p) ?? 0), 0);
-  const none = (f: (p: StepProcess) => number | null) =>
-    i.processes.reduce((a, p) => a + (f(p) === null ? 1 : 0), 0);
+  // one pass over the processes for every sum and every count of unknown figures
+  let cpuUs = 0;
+  let readBytes = 0;
+  let writeBytes = 0;
+  let rchar = 0;
+  let wchar = 0;
+  const unknown = { cpu: 0, peakRss: 0, readBytes: 0, writeBytes: 0, rchar: 0, wchar: 0 };
+  for (const p of i.processes) {
+    cpuUs += (p.userUs ?? 0) + (p.systemUs ?? 0);
+    readBytes += p.readBytes ?? 0;
+    writeBytes += p.writeBytes ?? 0;
+    rchar += p.rchar ?? 0;
+    wchar += p.wchar ?? 0;
+    if (p.userUs === null) unknown.cpu++;
+    if (p.peakRssKb === null) unknown.peakRss++;
+    if (p.readBytes === null) unknown.readBytes++;
+    if (p.writeBytes === null) unknown.writeBytes++;
+    if (p.rchar === null) unknown.rchar++;
+    if (p.wchar === null) unknown.wchar++;
+  }
+  let failedSteps = 0;
+  for (const s of i.steps) if (s.failed) failedSteps++;
   const wallMs = i.run.endedAt === null ? null : i.run.endedAt - i.run.startedAt;
   const price = i.pricePerHour ?? null;
   return {
     wallMs,
-    cpuHours: sum((p) => (p.userUs ?? 0) + (p.systemUs ?? 0)) / 3.6e9,
+    cpuHours: cpuUs / 3.6e9,
     ...peakRss(i.processes, i.samples),
-    readBytes: sum((p) => p.readBytes),
-    writeBytes: sum((p) => p.writeBytes),
-    rchar: sum((p) => p.rchar),
-    wchar: sum((p) => p.wchar),
-    unknown: {
-      cpu: none((p) => p.userUs),
-      peakRss: none((p) => p.peakRssKb),
-      readBytes: none((p) => p.readBytes),
-      writeBytes: none((p) => p.writeBytes),
-      rchar: none((p) => p.rchar),
-      wchar: none((p) => p.wchar),
-    },
+    readBytes,
+    writeBytes,
+    rchar,
+    wchar,
+    unknown,
     processes: i.processes.length,
     steps: i.steps.length,
-    failedSteps: i.steps.filter((s) => s.failed).length,
+    failedSteps,
     pricePerHour: price,
     cost: price === null || wallMs === null ? null : Math.round((wallMs / 3.6e6) * price * 1e4) / 1e4,
   };

@@ -12,6 +12,7 @@
  */
 import { sanitize } from "../core/sanitize.ts";
 import { youngCollector } from "../core/young.ts";
+import { chunks, collect } from "./_chunks.ts";
 import { stepJson } from "./json.ts";
 import type { Report } from "./types.ts";
 
@@ -56,12 +57,18 @@ export function csvField(v: unknown): string {
   return formula || /[",]|^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function renderCsv(r: Report): string {
+/** The CSV written in chunks to `out`: a header line, then one line per step, each ending in CRLF. */
+export function writeCsv(r: Report, out: (chunk: string) => void): void {
   const tick = youngCollector();
-  const rows = r.steps.map((s) => {
+  const add = chunks(out);
+  add(`${COLUMNS.join(",")}\r\n`);
+  for (const s of r.steps) {
     tick();
     const j = stepJson(s) as Record<(typeof COLUMNS)[number], unknown>;
-    return COLUMNS.map((c) => csvField(j[c])).join(",");
-  });
-  return `${[COLUMNS.join(","), ...rows].join("\r\n")}\r\n`;
+    add(`${COLUMNS.map((c) => csvField(j[c])).join(",")}\r\n`);
+  }
+  add.end();
 }
+
+/** writeCsv as one string. */
+export const renderCsv = (r: Report): string => collect((out) => writeCsv(r, out));

@@ -1,9 +1,9 @@
 /** Reports: a run's steps and totals as table | json | csv | nextflow | html. */
-import { renderCsv } from "./csv.ts";
+import { renderCsv, writeCsv } from "./csv.ts";
 import { renderHtml } from "./html.ts";
-import { renderJson } from "./json.ts";
-import { renderNextflow } from "./nextflow.ts";
-import { renderTable } from "./table.ts";
+import { renderJson, writeJson } from "./json.ts";
+import { renderNextflow, writeNextflow } from "./nextflow.ts";
+import { renderTable, writeReportTable } from "./table.ts";
 import type { Format, Report } from "./types.ts";
 
 export { buildReport, totals, type ReportInput } from "./build.ts";
@@ -21,3 +21,15 @@ const RENDER: Record<Format, (r: Report) => string> = {
 };
 
 export const renderReport = (r: Report, format: Format): string => RENDER[format](r);
+
+const WRITE: Record<Format, (r: Report, out: (chunk: string) => void) => void> = {
+  table: (r, out) => writeReportTable(r, out),
+  json: writeJson,
+  csv: writeCsv,
+  nextflow: writeNextflow,
+  html: (r, out) => out(renderHtml(r)),
+};
+
+/** The report written in chunks to `out` (a 100,000-step JSON report is never one string): renderReport's text. */
+export const writeReport = (r: Report, format: Format, out: (chunk: string) => void): void =>
+  WRITE[format](r, out);

@@ -1,6 +1,7 @@
 /** The JSON report: stable, snake_case, described by docs/report-schema.json (schema "tracer-report/1"). */
 import { escapeJson } from "../core/json.ts";
 import { youngCollector } from "../core/young.ts";
+import { chunks, collect } from "./_chunks.ts";
 import type { Step } from "../steps/index.ts";
 import { known, peakUnknown } from "./_known.ts";
 import type { Report } from "./types.ts";
@@ -97,23 +98,31 @@ export function reportJson(r: Report) {
 }
 
 /**
- * The report as indented JSON, each step stringified on its own (no tree of every step's object held
- * at once): the same text as JSON.stringify(reportJson(r), null, 2), made terminal-safe
- * (src/core/json.ts: bidi, C1 and separator characters as \uXXXX; the parsed value is the same).
+ * The report as indented JSON written in chunks to `out`, each step stringified on its own (no tree of
+ * every step's object held at once, no string of the whole report): the same text as
+ * JSON.stringify(reportJson(r), null, 2) and a newline, made terminal-safe (src/core/json.ts: bidi, C1
+ * and separator characters as \uXXXX; the parsed value is the same).
  */
-export function renderJson(r: Report): string {
+export function writeJson(r: Report, out: (chunk: string) => void): void {
   const text = escapeJson(JSON.stringify(reportJson({ ...r, steps: [] }), null, 2));
   // keys and string values are quoted with \" escaped: this is the one empty steps array
   const at = text.indexOf('"steps": []');
-  if (!r.steps.length || at < 0) return `${text}\n`;
+  if (!r.steps.length || at < 0) {
+    out(`${text}\n`);
+    return;
+  }
   const tick = youngCollector();
-  const parts: string[] = [`${text.slice(0, at)}"steps": [\n`];
+  const add = chunks(out);
+  add(`${text.slice(0, at)}"steps": [\n`);
   r.steps.forEach((s, i) => {
     tick();
     // JSON text has no raw newline inside a string: every "\n" is between tokens
     const step = escapeJson(JSON.stringify(stepJson(s), null, 2));
-    parts.push(`${i ? ",\n" : ""}    ${step.replace(/\n/g, "\n    ")}`);
+    add(`${i ? ",\n" : ""}    ${step.replace(/\n/g, "\n    ")}`);
   });
-  parts.push(`\n  ]${text.slice(at + '"steps": []'.length)}\n`);
-  return parts.join("");
+  add(`\n  ]${text.slice(at + '"steps": []'.length)}\n`);
+  add.end();
 }
+
+/** writeJson as one string. */
+export const renderJson = (r: Report): string => collect((out) => writeJson(r, out));

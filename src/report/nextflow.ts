@@ -5,6 +5,7 @@
  */
 import { sanitize } from "../core/sanitize.ts";
 import { youngCollector } from "../core/young.ts";
+import { chunks, collect } from "./_chunks.ts";
 import type { Step } from "../steps/index.ts";
 import type { Report } from "./types.ts";
 import { known, peakUnknown } from "./_known.ts";
@@ -78,12 +79,15 @@ const figure = (s: Step, field: keyof NonNullable<Step["unknown"]>, v: number) =
 
 const status = (s: Step) => (s.endedAt === null ? "RUNNING" : s.failed ? "FAILED" : "COMPLETED");
 
-export function renderNextflow(r: Report): string {
+/** The trace written in chunks to `out`: a header line, then one line per step. */
+export function writeNextflow(r: Report, out: (chunk: string) => void): void {
   const tick = youngCollector();
-  const rows = r.steps.map((s) => {
+  const add = chunks(out);
+  add(`${NEXTFLOW_COLUMNS.join("\t")}\n`);
+  for (const s of r.steps) {
     tick();
-    return (
-      [
+    add(
+      `${[
         String(s.index),
         hash(s),
         String(s.pid),
@@ -105,8 +109,11 @@ export function renderNextflow(r: Report): string {
       ]
         // every cell sanitised (no raw tab or newline can split a row, no control reaches a terminal)
         .map(sanitize)
-        .join("\t")
+        .join("\t")}\n`,
     );
-  });
-  return `${[NEXTFLOW_COLUMNS.join("\t"), ...rows].join("\n")}\n`;
+  }
+  add.end();
 }
+
+/** writeNextflow as one string. */
+export const renderNextflow = (r: Report): string => collect((out) => writeNextflow(r, out));

@@ -62,6 +62,49 @@ function viaShebang(argv: readonly string[], comm: string): boolean {
   return argv.length >= 2 && base(argv[0]!) !== comm && base(argv[1]!).slice(0, 15) === comm;
 }
 
+/** A process's view: the cheap fields at once, the others worked out when a rule first reads them. */
+class ProcessView implements View {
+  #subcommand?: string | undefined;
+  #script?: string | undefined;
+  #output?: string | null;
+  #java?: View["java"];
+  #looked = 0;
+
+  constructor(
+    readonly name: string,
+    readonly comm: string,
+    readonly interpreter: string | undefined,
+    readonly argv: readonly string[],
+    readonly args: readonly string[],
+    readonly command: string,
+    private readonly shebang: boolean,
+  ) {}
+
+  get subcommand() {
+    if (!(this.#looked & 1)) {
+      this.#looked |= 1;
+      this.#subcommand = this.java ? this.java.subcommand : this.args.find((a) => !a.startsWith("-"));
+    }
+    return this.#subcommand;
+  }
+  get script() {
+    if (!(this.#looked & 2)) {
+      this.#looked |= 2;
+      this.#script = this.shebang ? this.name : scriptOf(this.args);
+    }
+    return this.#script;
+  }
+  get output() {
+    if (this.#output === undefined) this.#output = outputOf(this.args) ?? null;
+    return this.#output ?? undefined;
+  }
+  get java() {
+    if (this.name !== "java" && this.comm !== "java") return undefined;
+    this.#java ??= javaView(this.args);
+    return this.#java;
+  }
+}
+
 export function viewOf(facts: ProcessFacts): View {
   const full = facts.argv?.length ? facts.argv : facts.comm ? [facts.comm] : [];
   const comm = facts.comm ?? base(full[0] ?? "");
@@ -72,33 +115,5 @@ export function viewOf(facts: ProcessFacts): View {
   const args = argv.slice(1);
   let command = full.join(" ");
   if (command.length > MAX_COMMAND) command = command.slice(0, MAX_COMMAND);
-  let java: View["java"];
-  let script: string | undefined;
-  let subcommand: string | undefined;
-  let output: string | null | undefined;
-  return {
-    name,
-    comm,
-    interpreter,
-    argv,
-    args,
-    command,
-    get subcommand() {
-      subcommand ??= this.java ? this.java.subcommand : args.find((a) => !a.startsWith("-"));
-      return subcommand;
-    },
-    get script() {
-      script ??= shebang ? name : scriptOf(args);
-      return script;
-    },
-    get output() {
-      if (output === undefined) output = outputOf(args) ?? null;
-      return output ?? undefined;
-    },
-    get java() {
-      if (name !== "java" && comm !== "java") return undefined;
-      java ??= javaView(args);
-      return java;
-    },
-  };
+  return new ProcessView(name, comm, interpreter, argv, args, command, shebang);
 }

@@ -9,7 +9,7 @@ import defaultsText from "./defaults.yml" with { type: "text" };
 import { parseRuleFile } from "./parse.ts";
 import type { RuleSet } from "./types.ts";
 
-export { classify, holds, matchProcess, type Verdict } from "./match.ts";
+export { classifier, classify, holds, matchProcess, type Verdict } from "./match.ts";
 export { parseRuleFile } from "./parse.ts";
 export { viewOf } from "./_view.ts";
 export type { Match, ProcessFacts, Rule, RuleKind, RuleSet } from "./types.ts";

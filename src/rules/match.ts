@@ -1,7 +1,8 @@
 /** Match a process against a rule set: exclusions first, then the first rule in precedence order. */
 import { viewOf } from "./_view.ts";
+import { necessary } from "./prefilter.ts";
 import { render } from "./template.ts";
-import type { Condition, Match, ProcessFacts, RuleSet, View } from "./types.ts";
+import type { Condition, Match, ProcessFacts, Rule, RuleSet, View } from "./types.ts";
 
 export function holds(c: Condition, v: View): boolean {
   switch (c.kind) {
@@ -30,6 +31,68 @@ export function classify(set: RuleSet, facts: ProcessFacts): Verdict {
     if (rule.kind === "script" && v.script === undefined) continue;
     if (holds(rule.when, v)) return { rule, display: render(rule.display, v, rule.name) };
   }
+  return undefined;
+}
+
+/** distinct process names remembered by a classifier (a run has few; bounds it when it has many) */
+const NAMES_MEMO = 4096;
+
+/**
+ * classify, for many processes: each rule is tried only on processes whose names (the view's name,
+ * comm and interpreter) it can match (src/rules/prefilter.ts); the rules left for a set of names are
+ * worked out once. Same verdicts as classify, in the same precedence order. `matchOnly`: the verdicts
+ * of matchProcess instead (a match or undefined), and the exclusions are tried only on a process a
+ * rule matches (most processes match none: no exclusion regex runs on them).
+ */
+export function classifier(
+  set: RuleSet,
+  opts: { matchOnly?: boolean } = {},
+): (facts: ProcessFacts) => Verdict {
+  const matchOnly = opts.matchOnly === true;
+  const needs = set.rules.map((r) => necessary(r.when));
+  const can = (i: number, names: (string | undefined)[]) => {
+    const n = needs[i];
+    if (!n) return true;
+    for (const name of names) {
+      if (!name) continue;
+      if (n.is.includes(name)) return true;
+      for (const s of n.contains) if (name.includes(s)) return true;
+    }
+    return false;
+  };
+  const memo = new Map<string, Rule[]>();
+  return (facts) => {
+    const v = viewOf(facts);
+    if (!v.argv.length) return undefined;
+    if (!matchOnly) {
+      const origin = exclusion(set, v);
+      if (origin !== undefined) return { excluded: origin };
+    }
+    // most processes' comm is their name and no interpreter shows: the name alone (no NUL, unlike the rest)
+    const key =
+      v.comm === v.name && v.interpreter === undefined
+        ? v.name
+        : `${v.name}\0${v.comm}\0${v.interpreter ?? "\0"}`;
+    let rules = memo.get(key);
+    if (!rules) {
+      const names = [v.name, v.comm, v.interpreter];
+      rules = set.rules.filter((_, i) => can(i, names));
+      if (memo.size >= NAMES_MEMO) memo.clear();
+      memo.set(key, rules);
+    }
+    for (const rule of rules) {
+      if (rule.kind === "script" && v.script === undefined) continue;
+      if (!holds(rule.when, v)) continue;
+      if (matchOnly && exclusion(set, v) !== undefined) return undefined;
+      return { rule, display: render(rule.display, v, rule.name) };
+    }
+    return undefined;
+  };
+}
+
+/** where the first exclusion that holds for `v` was defined, or undefined */
+function exclusion(set: RuleSet, v: View): string | undefined {
+  for (const x of set.exclude) if (holds(x.when, v)) return x.origin;
   return undefined;
 }
 

@@ -20,7 +20,7 @@ const base = (p: string) => p.slice(p.lastIndexOf("/") + 1);
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v : [v]).filter((s) => typeof s === "string");
 
 /** Names a process must show for `c` to hold, or undefined when `c` can hold whatever its names. */
-function necessary(c: Condition): NameFilter | undefined {
+export function necessary(c: Condition): NameFilter | undefined {
   switch (c.kind) {
     case "test":
       if (c.key === "process_name_is") return { is: strings(c.value), contains: [] };

@@ -25,8 +25,17 @@ function value(v: View, key: string, tool: string): string | undefined {
   }
 }
 
+/** a template split at its placeholders: text, key, text, key, …, text (a run fills thousands) */
+const compiled = new Map<string, string[]>();
+
 /** Fill a template; a placeholder with no value is dropped, and the spaces around it collapse. */
 export function render(template: string, v: View, tool: string): string {
-  const out = template.replace(/\{([^}]*)\}/g, (_, k: string) => value(v, k, tool) ?? "");
+  let parts = compiled.get(template);
+  if (!parts) {
+    parts = template.split(/\{([^}]*)\}/);
+    if (compiled.size < 1024) compiled.set(template, parts);
+  }
+  let out = parts[0]!;
+  for (let i = 1; i < parts.length; i += 2) out += (value(v, parts[i]!, tool) ?? "") + parts[i + 1]!;
   return out.replace(/\s+/g, " ").trim() || tool;
 }

@@ -72,7 +72,13 @@ export interface Styled {
 }
 /** A table cell: text that may be recorded data (sanitised by the table writer), or styled text. */
 export type Cell = string | Styled;
-const cellText = (c: Cell) => sanitize(typeof c === "string" ? c : c.text);
+/** printable ASCII: safe as it is (sanitize returns it unchanged) and one column a character */
+const PLAIN = /^[\x20-\x7e]*$/;
+/** the columns a cell's sanitised text takes, with no second look at printable ASCII (most cells) */
+const cellColumns = (c: Cell) => {
+  const text = typeof c === "string" ? c : c.text;
+  return PLAIN.test(text) ? text.length : columns(sanitize(text));
+};
 
 /** Colour for a table on stdout (see core/output.ts): failures red, OOM kills bold red. */
 export const paint = {
@@ -113,7 +119,7 @@ export function writeTable(
     tick();
     const r = rowAt(i);
     for (let c = 0; c < w.length - 1; c++) {
-      const n = columns(cellText(r[c] ?? ""));
+      const n = cellColumns(r[c] ?? "");
       if (n > w[c]!) w[c] = n;
     }
   }
@@ -126,7 +132,9 @@ export function writeTable(
     let used = 0;
     for (let c = 0; c < r.length; c++) {
       const cell = r[c]!;
-      const text = cellText(cell);
+      const raw = typeof cell === "string" ? cell : cell.text;
+      const plain = PLAIN.test(raw);
+      const text = plain ? raw : sanitize(raw);
       const last = c === r.length - 1;
       if (c > 0) {
         if (used + 3 > maxWidth) break; // no room for the separator and one column
@@ -134,11 +142,13 @@ export function writeTable(
         used += 2;
       }
       let shown = last ? fit(text, lastWidth) : text;
-      let fill = last ? "" : " ".repeat(Math.max(0, w[c]! - columns(shown)));
+      // printable ASCII (and fit's "…") is one column a character: no second measure
+      const cols = (x: string) => (plain ? x.length : columns(x));
+      let fill = last ? "" : " ".repeat(Math.max(0, w[c]! - cols(shown)));
       // the columns before the last can be wider than maxWidth leaves (a narrow --width): the cell that
       // crosses it is cut, unpadded, and ends the line, so no line is wider than asked
       const room = maxWidth - used;
-      const cut = columns(shown) + fill.length > room;
+      const cut = cols(shown) + fill.length > room;
       if (cut) {
         shown = fit(shown, Math.max(1, room));
         fill = "";
@@ -146,7 +156,7 @@ export function writeTable(
       // colour goes around the sanitised text, padding outside it: escapes take no columns
       const painted = typeof cell === "string" ? shown : cell.paint(shown);
       s += rightAligned.has(c) ? fill + painted : painted + fill;
-      used += columns(shown) + fill.length;
+      used += cols(shown) + fill.length;
       if (cut) break;
     }
     return `${s.trimEnd()}\n`;

@@ -33,6 +33,12 @@ export interface PeakRss {
  * end, so touching lifetimes count as overlapping (the bound only grows).
  */
 export function peakRssUpperBound(procs: StepProcess[]): number {
+  // most steps hold a few processes: no arrays, no sort (the same figure as the sweep)
+  return procs.length <= SMALL ? smallUpperBound(procs) : sweepUpperBound(procs);
+}
+
+/** peakRssUpperBound by the sweep, for any number of processes */
+export function sweepUpperBound(procs: StepProcess[]): number {
   const kb: number[] = [];
   const starts: number[] = [];
   const ends: number[] = [];
@@ -58,18 +64,71 @@ export function peakRssUpperBound(procs: StepProcess[]): number {
   return max;
 }
 
-/** Peak memory of a step or a run: the sampled peak (a lower bound) and the upper bound beside it. */
-export function peakRss(procs: StepProcess[], samples: RssSamples): PeakRss {
+/** steps of at most this many processes take the quadratic path (no allocation) */
+const SMALL = 16;
+
+/**
+ * The sweep's figure for a few processes: at the start s of each process, the sweep holds every
+ * process started at or before s less every process ended before s (the last of equal starts holds
+ * the most), so the bound is the largest such sum.
+ */
+export function smallUpperBound(procs: StepProcess[]): number {
+  let max = 0;
+  for (const p of procs) {
+    if (!p.peakRssKb || p.peakRssKb <= 0) continue;
+    const s = p.startedAt ?? Number.NEGATIVE_INFINITY;
+    let alive = 0;
+    for (const q of procs) {
+      if (!q.peakRssKb || q.peakRssKb <= 0) continue;
+      if ((q.startedAt ?? Number.NEGATIVE_INFINITY) <= s) alive += q.peakRssKb;
+      if ((q.endedAt ?? Number.POSITIVE_INFINITY) < s) alive -= q.peakRssKb;
+    }
+    if (alive > max) max = alive;
+  }
+  return max;
+}
+
+/**
+ * The largest sum of one process's RSS samples at one instant, when its list is in time order (as
+ * the store reads it); undefined when it is not.
+ */
+function ownSampledPeak(list: { at: number; rssKb: number }[]): number | undefined {
+  let max = 0;
+  for (let k = 0; k < list.length; ) {
+    const at = list[k]!.at;
+    if (k > 0 && at < list[k - 1]!.at) return undefined;
+    let sum = 0;
+    for (; k < list.length && list[k]!.at === at; k++) sum += list[k]!.rssKb;
+    if (sum > max) max = sum;
+  }
+  return max;
+}
+
+/** the largest sum of the processes' RSS samples at one instant */
+function sampledPeak(procs: StepProcess[], samples: RssSamples): number {
   const byInstant = new Map<number, number>();
   for (const p of procs)
     for (const s of samples.get(p.id) ?? []) byInstant.set(s.at, (byInstant.get(s.at) ?? 0) + s.rssKb);
-  const seen = Math.max(
-    maxOf(byInstant.values(), 0),
-    maxOf(
-      procs.map((p) => p.peakRssKb ?? 0),
-      0,
-    ),
-  );
+  return maxOf(byInstant.values(), 0);
+}
+
+/** Peak memory of a step or a run: the sampled peak (a lower bound) and the upper bound beside it. */
+export function peakRss(procs: StepProcess[], samples: RssSamples): PeakRss {
+  let sampled = 0;
+  // the first sampled process's list; several: more than one process was sampled
+  let one: { at: number; rssKb: number }[] | undefined;
+  let several = false;
+  let largest = 0;
+  for (const p of procs) {
+    if (p.peakRssKb !== null && p.peakRssKb > largest) largest = p.peakRssKb;
+    const list = samples.get(p.id);
+    if (!list?.length) continue;
+    if (one) several = true;
+    else one = list;
+  }
+  // one sampled process (most steps): its own samples, no map of instants
+  if (one) sampled = (several ? undefined : ownSampledPeak(one)) ?? sampledPeak(procs, samples);
+  const seen = Math.max(sampled, largest);
   // a sample can exceed a per-process peak read earlier: the bound never goes below what was seen
   const upper = Math.max(seen, peakRssUpperBound(procs));
   return { peakRssKb: seen, peakRssUpperKb: upper, peakRssExact: upper === seen };

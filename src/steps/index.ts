@@ -7,7 +7,7 @@
  * to an `other` step of its executable, so each process counts in exactly one step.
  */
 import { youngCollector } from "../core/young.ts";
-import { type RuleSet, classify } from "../rules/index.ts";
+import { type RuleSet, classifier } from "../rules/index.ts";
 import {
   executableOf,
   isSnakemakeJobShell,
@@ -29,36 +29,70 @@ const sameArgv = (a: string[] | null, b: string[]) =>
 
 /** distinct command lines remembered while classifying (bounds the memo on runs where none repeats) */
 const MEMO = 8192;
+/** codes of process names (groupSteps): no rule names it; a fork that did not exec */
+const UNNAMED = -1;
+const FORK = -2;
 
 export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSamples = new Map()): Step[] {
   const tree = buildTree(procs);
   const tick = youngCollector();
-  // named[i]: the rule that names process i; null for a fork that did not exec (part of its parent)
-  const named = new Array<Named | null>(procs.length);
+  // what names each process, as a number (typed arrays: no 100,000-slot array of objects for the
+  // collector to rescan): an index into `names`, UNNAMED, or FORK for a fork that did not exec (part
+  // of its parent)
+  const code = new Int32Array(procs.length);
+  const names: NonNullable<Named>[] = [];
+  const nameIndex = new Map<string, number>();
   // the same command line is classified once (a run repeats its commands: one rule scan each)
-  const seen = new Map<string, Named>();
+  const seen = new Map<string, number>();
+  let memoOn = false;
+  let hits = 0;
+  const classify = classifier(rules, { matchOnly: true });
   for (let i = 0; i < procs.length; i++) {
     tick();
     const p = procs[i]!;
     // a fork that did not exec (a subshell) shows its parent's command line: it is part of the parent
     const pi = tree.parent[i]!;
     if (pi >= 0 && p.argv && sameArgv(procs[pi]!.argv, p.argv)) {
-      named[i] = null;
+      code[i] = FORK;
       continue;
     }
-    const key = `${p.comm ?? ""}\0${p.argv === null ? "\0" : p.argv.join("\0")}`;
-    let n = seen.get(key);
-    if (n === undefined && !seen.has(key)) {
-      const v = classify(rules, { argv: p.argv, comm: p.comm });
-      n = v && "rule" in v ? { name: v.rule.name, kind: v.rule.kind, display: v.display } : undefined;
-      if (seen.size >= MEMO) seen.clear();
-      seen.set(key, n);
+    // a window of MEMO processes whose command lines did not repeat turns the memo off for the next
+    // window (its keys cost about what classifying does); the verdicts are the same either way
+    if (i % MEMO === 0) {
+      memoOn = !memoOn || hits * 8 >= MEMO;
+      hits = 0;
     }
-    named[i] = n;
+    const key = memoOn ? `${p.comm ?? ""}\0${p.argv === null ? "\0" : p.argv.join("\0")}` : undefined;
+    let c = key === undefined ? undefined : seen.get(key);
+    if (c !== undefined) hits++;
+    else {
+      const v = classify({ argv: p.argv, comm: p.comm });
+      c = UNNAMED;
+      if (v && "rule" in v) {
+        const id = `${v.rule.kind}\0${v.rule.name}\0${v.display}`;
+        c = nameIndex.get(id);
+        if (c === undefined) {
+          c = names.length;
+          names.push({ name: v.rule.name, kind: v.rule.kind, display: v.display });
+          nameIndex.set(id, c);
+        }
+      }
+      if (key !== undefined) {
+        if (seen.size >= MEMO) seen.clear();
+        seen.set(key, c);
+      }
+    }
+    code[i] = c;
   }
   seen.clear();
+  nameIndex.clear();
+  /** the rule that names process i; null for a fork that did not exec */
+  const named = (i: number): Named | null => {
+    const c = code[i]!;
+    return c >= 0 ? names[c] : c === FORK ? null : undefined;
+  };
   const namedTool = (i: number) => {
-    const n = named[i];
+    const n = named(i);
     return !!n && n.kind !== "workflow";
   };
   // toolBelow[i]: a named tool (or script) runs somewhere below process i. Parents come before their
@@ -72,21 +106,24 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
     const i = order[k]!;
     const pi = tree.parent[i]!;
     if (pi >= 0 && (toolBelow[i] || namedTool(i))) toolBelow[pi] = 1;
-    if (pi >= 0 && (engineBelow[i] || named[i]?.kind === "workflow")) engineBelow[pi] = 1;
+    if (pi >= 0 && (engineBelow[i] || named(i)?.kind === "workflow")) engineBelow[pi] = 1;
   }
   order.length = 0;
   /** the process and its descendants, depth first */
   const subtree = (root: number): StepProcess[] => {
+    // a leaf (most steps): no walk
+    if (tree.firstChild[root]! < 0) return [procs[root]!];
     const out: StepProcess[] = [];
     walk(tree, (i) => void out.push(procs[i]!), root);
     return out;
   };
   const toolsIn = (root: number) => {
+    if (tree.firstChild[root]! < 0) return namedTool(root) ? [named(root)!.display] : [];
     const tools = new Set<string>();
     walk(
       tree,
       (i) => {
-        if (namedTool(i)) tools.add(named[i]!.display);
+        if (namedTool(i)) tools.add(named(i)!.display);
       },
       root,
     );
@@ -103,22 +140,23 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
     steps.push(Object.assign(f, { index: 0, key: "", name: label, kind, tool, tools, workdir }));
   };
 
-  type Engine = { name: string; id: number } | undefined;
-  /** process i's step as [kind, tool, name, workdir], or undefined when it is not a step */
-  const stepOf = (i: number, engine: Engine): [StepKind, string, string | undefined, string?] | undefined => {
+  /** process i's step as [kind, tool, name, workdir], or undefined when it is not a step; e: the engine above it */
+  const stepOf = (i: number, e: number): [StepKind, string, string | undefined, string?] | undefined => {
     const p = procs[i]!;
-    const n = named[i];
+    const n = named(i);
+    const engine = e < 0 ? undefined : named(e)!.name;
+    const byEngine = e >= 0 && p.parentId === procs[e]!.id;
     const workdir = nextflowWorkdir(p);
     if (workdir) return ["nextflow-task", "nextflow", nextflowTaskName(workdir), workdir];
     // a job is a `bash -c` shell Snakemake starts, or the one named command bash exec'd into
     // (Snakemake's other children, such as its scheduler's ILP solver, are not jobs)
-    if (engine?.name === "snakemake" && p.parentId === engine.id) {
+    if (engine === "snakemake" && byEngine) {
       if (isSnakemakeJobShell(p)) return ["snakemake-job", "snakemake", undefined];
       if (n && n.kind !== "workflow") return ["snakemake-job", "snakemake", n.display];
     }
     // a recipe is what make starts (a `sh -c` line, or the command make exec'd itself), named by its
     // target; a recipe that runs a make of its own (recursive make) is not one: the inner recipes are
-    if (engine?.name === "make" && p.parentId === engine.id && n !== null && n?.kind !== "workflow") {
+    if (engine === "make" && byEngine && n !== null && n?.kind !== "workflow") {
       if (engineBelow[i]) return undefined;
       const target = recipeTarget(p);
       const fallback = n ? n.display : shellCommand(p) || (p.argv ?? [p.comm ?? "?"]).join(" ").slice(0, 80);
@@ -129,30 +167,42 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
     if (n?.kind === "script" && !toolBelow[i]) return ["script", n.name, n.display];
     return undefined;
   };
-  // the innermost workflow engine above each process, looked up through its parent
-  const engineOf = new Array<Engine>(procs.length);
-  // a process no step holds joins the `other` step of its executable (a fork: its parent's)
-  const otherOf = new Array<string>(procs.length);
-  const others = new Map<string, StepProcess[]>();
+  // the innermost workflow engine above each process (its index; -1: none), looked up through its parent
+  const engineAt = new Int32Array(procs.length).fill(-1);
+  // a process no step holds joins the `other` step of its executable (a fork: its parent's), by
+  // index into `groups`
+  const otherOf = new Int32Array(procs.length);
+  const groups: string[] = [];
+  const groupIndex = new Map<string, number>();
+  const others: StepProcess[][] = [];
   walk(tree, (i) => {
     const pi = tree.parent[i]!;
-    const above = pi >= 0 ? engineOf[pi] : undefined;
+    const above = pi >= 0 ? engineAt[pi]! : -1;
     const found = stepOf(i, above);
     if (found) {
       add(i, ...found);
       return false; // the step holds its whole subtree
     }
-    const n = named[i];
-    engineOf[i] = n?.kind === "workflow" ? { name: n.name, id: procs[i]!.id } : above;
-    const group = n === null && pi >= 0 ? otherOf[pi]! : n ? n.display : executableOf(procs[i]!);
-    otherOf[i] = group;
-    const list = others.get(group);
-    if (list) list.push(procs[i]!);
-    else others.set(group, [procs[i]!]);
+    const n = named(i);
+    engineAt[i] = n?.kind === "workflow" ? i : above;
+    let g: number;
+    if (n === null && pi >= 0) g = otherOf[pi]!;
+    else {
+      const group = n ? n.display : executableOf(procs[i]!);
+      const known = groupIndex.get(group);
+      g = known ?? groups.length;
+      if (known === undefined) {
+        groupIndex.set(group, g);
+        groups.push(group);
+        others.push([]);
+      }
+    }
+    otherOf[i] = g;
+    others[g]!.push(procs[i]!);
     return true;
   });
-  for (const [name, list] of others) steps.push(otherStep(name, list, samples));
-  others.clear();
+  for (let g = 0; g < groups.length; g++) steps.push(otherStep(groups[g]!, others[g]!, samples));
+  others.length = 0;
 
   steps.sort((a, b) => a.startedAt - b.startedAt || a.rootId - b.rootId);
   assignKeys(steps);

@@ -4,7 +4,7 @@ import { jsonText } from "../../core/json.ts";
 import { writeReplacing } from "../../core/safe-write.ts";
 import { Exit, TracerError } from "../../errors.ts";
 import { pipelineHistory } from "../../insight/history.ts";
-import { FORMATS, type Format, loadReport, loadRun, renderReport } from "../../report/index.ts";
+import { FORMATS, type Format, loadReport, loadRun, renderReport, writeReport } from "../../report/index.ts";
 import { stepLabels } from "../../report/_labels.ts";
 import { writeReportTable } from "../../report/table.ts";
 import { type ProcessTableOptions, STEPS_MODE_ROWS, writeProcessTable } from "../../run/proctable.ts";
@@ -133,8 +133,8 @@ export default defineCommand({
     // the processes are needed only to build the steps: garbage before the rendering starts
     const report = loadReport(db, args.run, rules, price, format === "html");
     if (format === "html") report.history = pipelineHistory(db, report, rules);
+    if (args.output === undefined) return void writeReport(report, format, (chunk) => write(1, chunk));
     const text = renderReport(report, format);
-    if (args.output === undefined) return void write(1, text);
     // never through a symlink or another's hard link (exit 3); a file gets no colour codes
     writeReplacing(args.output, format === "table" ? plain(text) : text);
     note(sanitize(`tracer: wrote ${format} report of run ${report.run.name} to ${args.output}`));
