@@ -134,10 +134,14 @@ const CPUCLOCK_SCHED = 2;
  */
 export function processCpuNs(pid: number): number | undefined {
   if (process.platform !== "linux" || pid <= 0) return undefined;
-  const ts = new BigInt64Array(2);
-  if (loadLibc().clock_gettime((~pid << 3) | CPUCLOCK_SCHED, ts) !== 0) return undefined;
-  return Number(ts[0]!) * 1e9 + Number(ts[1]!);
+  // one struct timespec reused, read as 32-bit words: called at every exit, so no typed array and no
+  // BigInt per call (garbage that held the recorder's peak RSS ~40 MB higher on a 100k chain)
+  if (loadLibc().clock_gettime((~pid << 3) | CPUCLOCK_SCHED, cpuTs) !== 0) return undefined;
+  const sec = cpuTs[0]! + cpuTs[1]! * 2 ** 32;
+  return sec * 1e9 + cpuTs[2]!;
 }
+/** struct timespec { time_t tv_sec; long tv_nsec; } (LP64, little-endian) as four u32 words */
+const cpuTs = new Uint32Array(4);
 
 const PROT_READ = 1;
 const MAP_PRIVATE = 2;

@@ -324,18 +324,16 @@ export class Recorder {
     );
     // still a zombie (its parent has not reaped it yet): /proc/PID/io holds its exact final counters
     // (taskstats rounds them down) and its CPU clock the exact runtime, teardown included (the
-    // taskstats record is sent before exit_mm). Same process: a zombie's pid is not reused, so a second
-    // stat showing the same zombie proves the reads in between were its own.
-    const st = readStat(pid);
+    // taskstats record is sent before exit_mm). Read first, then proven its own: the process existed
+    // before its exit event, and a stat after the reads that still shows it means the pid was its
+    // own all along (a pid is reused only after a reap).
+    const cpuNs = processCpuNs(pid);
+    const io = cpuNs === undefined ? undefined : readIo(pid);
+    const st = cpuNs === undefined ? undefined : readStat(pid);
     if (st?.state === "Z" && st.startTicks === rec.startTicks) {
-      const io = readIo(pid);
-      const cpuNs = processCpuNs(pid);
-      const again = cpuNs === undefined ? undefined : readStat(pid);
       if (io) raiseIo(rec, io);
-      if (cpuNs !== undefined && again?.state === "Z" && again.startTicks === rec.startTicks) {
-        t.zombieCpuNs = cpuNs;
-        if (t.figuresDone) raiseCpu(rec, cpuNs);
-      }
+      t.zombieCpuNs = cpuNs;
+      if (t.figuresDone) raiseCpu(rec, cpuNs!);
     }
     if (t.reaped) this.applyReaped(t, t.reaped.r);
     this.write(t);
