@@ -158,9 +158,21 @@ export function diffRuns(a: Report, b: Report, thresholdPct = 0): RunDiff {
 }
 
 /**
+ * The least growth that counts as a regression, in each metric's unit: below it a relative change is
+ * run-to-run noise (a 1 ms step taking 1.2 ms is +20 %). 50 ms of wall or CPU (a dozen scheduler
+ * ticks, and above tracer's per-process error bounds, docs/CAPTURE.md), 1 MiB of peak RSS.
+ */
+export const REGRESSION_FLOOR: Readonly<Partial<Record<Metric, number>>> = {
+  wall_ms: 50,
+  cpu_seconds: 0.05,
+  peak_rss_bytes: 1 << 20,
+};
+
+/**
  * What `--fail-on-regression PCT` reports: each step whose wall, CPU or peak RSS grew by more than
- * PCT %, or that newly failed (or was newly OOM-killed). Empty when there is none. Steps hidden by a
- * threshold are still checked by the caller passing the unfiltered diff (threshold 0).
+ * PCT % and by at least REGRESSION_FLOOR, or that newly failed (or was newly OOM-killed). Empty when
+ * there is none. Steps hidden by a threshold are still checked by the caller passing the unfiltered
+ * diff (threshold 0).
  */
 export function regressions(d: RunDiff, pct: number): string[] {
   const out: string[] = [];
@@ -168,8 +180,9 @@ export function regressions(d: RunDiff, pct: number): string[] {
     if (s.status_change === "newly-failed" || s.status_change === "newly-oom-killed")
       out.push(`${s.key}: ${s.status_change}`);
     for (const m of REGRESSION_METRICS) {
-      const p = s.changes[m].pct;
-      if (p !== null && p > pct) out.push(`${s.key}: ${m} +${p}%`);
+      const { pct: p, abs } = s.changes[m];
+      if (p !== null && p > pct && abs !== null && abs >= (REGRESSION_FLOOR[m] ?? 0))
+        out.push(`${s.key}: ${m} +${p}%`);
     }
   }
   return out;
