@@ -9,6 +9,7 @@ import { chunks, collect } from "./_chunks.ts";
 import type { Step } from "../steps/index.ts";
 import type { Report } from "./types.ts";
 import { known, peakUnknown } from "./_known.ts";
+import { tsvText } from "./csv.ts";
 
 export const NEXTFLOW_COLUMNS = [
   "task_id",
@@ -89,9 +90,10 @@ export function writeNextflow(r: Report, out: (chunk: string) => void): void {
     add(
       `${[
         String(s.index),
-        hash(s),
+        // recorded text (a work dir's name, a step's name): no formula a spreadsheet would run
+        s.workdir ? tsvText(hash(s)) : "-",
         String(s.pid),
-        s.name,
+        tsvText(s.name),
         status(s),
         s.exitCode === null ? (s.signal === null ? "-" : String(128 + s.signal)) : String(s.exitCode),
         nfDate(s.startedAt),

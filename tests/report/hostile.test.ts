@@ -121,7 +121,7 @@ time.sleep(5)`,
   expect(rawControl(shown)).toBe(false);
 });
 
-test("finding 2: a script named =HYPERLINK(...).py is no live formula in CSV", async () => {
+test("finding 2: a script named =HYPERLINK(...).py is no live formula in CSV or the Nextflow trace", async () => {
   const dir = tempDir();
   // the issue's name `=HYPERLINK("http://x","y").py` holds a "/", so as a file it is a directory and
   // a script `x","y").py`; the name the step gets must itself be the formula: the same without "//"
@@ -135,6 +135,12 @@ test("finding 2: a script named =HYPERLINK(...).py is no live formula in CSV", a
   // the name cell starts with a quote and an apostrophe, never with "=" (at the start or after a comma)
   expect(cells).toContain(`"'=HYPERLINK(""http:x"",""y"").py"`);
   expect(/(^|,)\s*"?=/.test(cells)).toBe(false);
+  // the trace is tab-separated and opened in spreadsheets too: the name column is shown, not run
+  const trace = await run(["report", "--format", "nextflow"], { env });
+  expect(trace.code).toBe(0);
+  const row = trace.stdout.split("\n").find((l) => l.includes("HYPERLINK"))!;
+  expect(row.split("\t")[3]).toBe(`'${script}`);
+  expect(row.split("\t").some((c) => /^\s*[=+@]/.test(c))).toBe(false);
 });
 
 /** A Nextflow-like task: work/ab/<dir with a tab and a newline>/.command.run, run with bash like Nextflow. */
