@@ -211,8 +211,8 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
 
 /**
  * An `other` step: processes of one executable that no step holds, not one subtree. It spans its
- * first start to its last end; its exit code is the first non-zero one of its processes (0 when all
- * exited 0, null while one runs), and it fails only when one of them was OOM-killed: an engine's or a
+ * first start to its last end; its exit is the first non-zero one of its processes (its code, or the
+ * signal that killed it; 0 when all exited 0, null while one runs), and it fails only when one of them was OOM-killed: an engine's or a
  * wrapper's exit is the run's, shown on the run, and a `grep` that found nothing is no failure.
  */
 function otherStep(name: string, list: StepProcess[], samples: RssSamples): Step {
@@ -220,9 +220,14 @@ function otherStep(name: string, list: StepProcess[], samples: RssSamples): Step
   let start = Number.POSITIVE_INFINITY;
   let end: number | null = Number.NEGATIVE_INFINITY;
   let exitCode: number | null = 0;
+  let signal: number | null = null;
   for (const p of list) {
     if (p.startedAt !== null && p.startedAt < start) start = p.startedAt;
-    if (exitCode === 0 && p.exitCode !== 0) exitCode = p.exitCode;
+    // the first process that did not exit 0: its code, or the signal that killed it
+    if (exitCode === 0 && signal === null && (p.exitCode !== 0 || p.signal !== null)) {
+      exitCode = p.exitCode;
+      signal = p.signal;
+    }
     if (p.endedAt === null) end = null;
     else if (end !== null && p.endedAt > end) end = p.endedAt;
   }
@@ -239,7 +244,7 @@ function otherStep(name: string, list: StepProcess[], samples: RssSamples): Step
     endedAt,
     durationMs: endedAt === null ? null : endedAt - startedAt,
     exitCode,
-    signal: null,
+    signal,
     failed: f.oomKilled,
   });
 }

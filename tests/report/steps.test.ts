@@ -290,6 +290,19 @@ test("work no rule names is never dropped: `other` steps by executable, forks wi
   expectCovers(procs, steps);
 });
 
+test("an `other` step's exit: the first process that did not exit 0, by code or by signal; no failure", () => {
+  // a wrapper with a named tool inside is transparent: its unnamed commands become `other` steps
+  const exitOf = (list: Partial<StepProcess>[]) => {
+    const sh = proc(null, ["/bin/sh", "x.sh"]);
+    const procs = [sh, proc(sh, ["sort", "-n"]), ...list.map((o) => proc(sh, ["mktemp", "-q"], o))];
+    const s = groupSteps(procs, rules).find((x) => x.key === "other:mktemp")!;
+    return [s.exitCode, s.signal, s.failed];
+  };
+  expect(exitOf([{}, { exitCode: null, signal: 9 }, { exitCode: 1 }])).toEqual([null, 9, false]);
+  expect(exitOf([{ exitCode: 1 }, { exitCode: null, signal: 9 }])).toEqual([1, null, false]);
+  expect(exitOf([{}, {}])).toEqual([0, null, false]);
+});
+
 test("step keys: same-named steps get their ordinal in start order", () => {
   const sh = proc(null, ["/bin/bash", "-c", "x"]);
   const a = proc(sh, ["samtools", "sort", "a.bam"]);
