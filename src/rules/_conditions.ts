@@ -1,10 +1,11 @@
 /** The condition keys: each validates its YAML value and returns a test over a process view. */
-import { compileRegex } from "./_regex.ts";
+import { compileRegex, lazyRegex } from "./_regex.ts";
 import type { View } from "./types.ts";
 
 type Test = (v: View) => boolean;
-/** a test, or the reason the value is refused */
-type Builder = (value: unknown) => Test | string;
+/** a test, or the reason the value is refused; `trusted`: the embedded defaults (regexes compile
+ * on first use, src/rules/_regex.ts) */
+type Builder = (value: unknown, trusted?: boolean) => Test | string;
 
 const isStr = (v: unknown): v is string => typeof v === "string" && v.length > 0;
 
@@ -79,9 +80,9 @@ export const CONDITION_KEYS: Record<string, Builder> = {
   }),
   command_contains: withStrings((l) => (v) => l.every((s) => v.command.includes(s))),
   command_not_contains: withStrings((l) => (v) => !l.some((s) => v.command.includes(s))),
-  command_matches_regex: (value) => {
+  command_matches_regex: (value, trusted) => {
     if (!isStr(value)) return "expects a regular expression (RE2 syntax) as a string";
-    const re = compileRegex(value);
+    const re = trusted ? lazyRegex(value) : compileRegex(value);
     return typeof re === "string" ? re : (v) => re(v.command);
   },
   args_contain: withStrings((l) => (v) => l.every((s) => v.args.includes(s))),

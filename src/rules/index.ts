@@ -54,7 +54,7 @@ export function loadRules(opts: LoadOptions = {}): RuleSet {
   if (opts.defaults !== false) sources.push([EMBEDDED, defaultsText]);
   const set: RuleSet = { rules: [], exclude: [], files: [] };
   for (const [file, text] of sources) {
-    const parsed = parseRuleFile(text, file);
+    const parsed = parseRuleFile(text, file, { trusted: file === EMBEDDED });
     set.rules.push(...parsed.rules);
     set.exclude.push(...parsed.exclude);
     set.files.push(file);

@@ -25,6 +25,7 @@ class FileParser {
   constructor(
     private readonly file: string,
     text: string,
+    private readonly trusted: boolean,
   ) {
     this.at = new KeyLocator(text);
   }
@@ -61,7 +62,7 @@ class FileParser {
     }
     const build = CONDITION_KEYS[k];
     if (!build) return void this.problem(line, k, `unknown key${suggest(k)}`);
-    const test = build(v);
+    const test = build(v, this.trusted);
     if (typeof test === "string") return void this.problem(line, k, test);
     return { kind: "test", key: k, test, value: v };
   }
@@ -128,8 +129,12 @@ function distance(a: string, b: string): number {
   return d[b.length]!;
 }
 
-/** Parse a rule file's text; throws one TracerError listing every problem. */
-export function parseRuleFile(text: string, file: string): ParsedFile {
+/**
+ * Parse a rule file's text; throws one TracerError listing every problem. `trusted`: the embedded
+ * defaults only — their regexes are not compiled (so not validated) now but on first use
+ * (src/rules/_regex.ts); every other file's regexes are compiled and validated here.
+ */
+export function parseRuleFile(text: string, file: string, opts: { trusted?: boolean } = {}): ParsedFile {
   let doc: unknown;
   try {
     doc = Bun.YAML.parse(text);
@@ -138,7 +143,7 @@ export function parseRuleFile(text: string, file: string): ParsedFile {
       cause: e,
     });
   }
-  const p = new FileParser(file, text);
+  const p = new FileParser(file, text, opts.trusted === true);
   const out: ParsedFile = { rules: [], exclude: [] };
   if (doc === null || doc === undefined) return out;
   if (!isMap(doc)) throw new TracerError("E_RULES", `${file}:1: expects a mapping with rules: and exclude:`);

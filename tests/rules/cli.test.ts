@@ -31,6 +31,18 @@ test("check: a typo'd key fails (exit 1) naming file:line and key", async () => 
   expect(r.stderr).toContain('did you mean "subcommand_is_one_of"');
 });
 
+test("check: an invalid regex fails (exit 1) at check, naming file:line and key", async () => {
+  const bad = join(dir, "badre.yml");
+  writeFileSync(bad, "rules:\n  - name: sorter\n    command_matches_regex: 'a(?=b)'\n");
+  const r = await run(["rules", "check", bad], { env });
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain(`${bad}:3: command_matches_regex: not a valid RE2 pattern`);
+  // loading it with --rules fails the same way, before any process is classified
+  const t = await run(["rules", "test", "--rules", bad, "--", "samtools", "sort"], { env });
+  expect(t.code).toBe(1);
+  expect(t.stderr).toContain(`${bad}:3: command_matches_regex: not a valid RE2 pattern`);
+});
+
 test("check: a missing file is an error, not a crash", async () => {
   const r = await run(["rules", "check", join(dir, "nope.yml")], { env });
   expect(r.code).toBe(1);

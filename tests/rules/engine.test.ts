@@ -1,6 +1,7 @@
 /** The rules engine in-process: every condition key, the combinators, templates, precedence, exclusions, regex safety. */
 import { describe, expect, test } from "bun:test";
 import { TracerError } from "../../src/errors.ts";
+import defaultsText from "../../src/rules/defaults.yml" with { type: "text" };
 import { classify, matchProcess, parseRuleFile } from "../../src/rules/index.ts";
 import type { RuleSet } from "../../src/rules/index.ts";
 
@@ -251,5 +252,24 @@ describe("regular expressions are safe", () => {
     expect(problemOf(`rules:\n  - name: a\n    command_matches_regex: '${"a".repeat(600)}'\n`)).toContain(
       "pattern is 600 characters (at most 512)",
     );
+  });
+  test("the embedded defaults' regexes are all valid RE2 (they are compiled only on first use)", () => {
+    // parsed as a user file: every pattern is compiled and validated now
+    const p = parseRuleFile(defaultsText, "defaults.yml");
+    expect(p.rules.length).toBeGreaterThan(0);
+    expect(defaultsText).toContain("command_matches_regex");
+  });
+  test("a trusted file's regex compiles on first use, then matches like a validated one", () => {
+    const text =
+      "rules:\n  - name: hit\n    command_matches_regex: '(a)\\1'\n  - name: ok\n    command_matches_regex: '^x+$'\n";
+    // not compiled at load: the invalid pattern is not seen until a process reaches it
+    const p = parseRuleFile(text, "trusted.yml", { trusted: true });
+    const set: RuleSet = { rules: p.rules, exclude: [], files: ["trusted.yml"] };
+    expect(() => matchProcess(set, { argv: ["aa"] })).toThrow("not a valid RE2 pattern");
+    const ok: RuleSet = { rules: p.rules.slice(1), exclude: [], files: ["trusted.yml"] };
+    expect(matchProcess(ok, { argv: ["xx"] })?.rule.name).toBe("ok");
+    expect(matchProcess(ok, { argv: ["xy"] })).toBeUndefined();
+    // the same file, not trusted, is refused at load
+    expect(problemOf(text)).toContain("user.yml:3: command_matches_regex: not a valid RE2 pattern");
   });
 });
