@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { TaskRecord } from "../src/observe/_netlink-parse.ts";
 import { TaskstatsSource } from "../src/observe/taskstats.ts";
+import { cProgram } from "../tests/helpers/bigrun.ts";
 import { oracleBinary, readTruths } from "../tests/oracle/index.ts";
 
 const rounds = Number(process.argv[2] ?? 1);
@@ -28,16 +29,7 @@ const env = {
   TRACER_RUNTIME_DIR: join(dir, "run"),
 };
 const O = oracleBinary();
-const fixture = join(dir, "threads");
-const cc = Bun.spawnSync([
-  "cc",
-  "-O2",
-  "-pthread",
-  "-o",
-  fixture,
-  join(root, "tests", "fixtures", "threads.c"),
-]);
-if (cc.exitCode !== 0) throw new Error(`cc threads.c: ${cc.stderr.toString()}`);
+const fixture = cProgram("threads");
 
 const records = new Map<number, { recs: TaskRecord[]; aggr?: TaskRecord }>();
 const ts = new TaskstatsSource({

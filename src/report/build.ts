@@ -1,5 +1,5 @@
 /** Build a Report from a run's processes (and, when recorded, samples and system metrics). */
-import { peakRss } from "../steps/_rollup.ts";
+import { addFigures, newSums, peakRss } from "../steps/_rollup.ts";
 import type { RssSamples, Step, StepProcess } from "../steps/index.ts";
 import { MAX_TREE_STEPS, heaviestByStep } from "./_top.ts";
 import type { MemoryPoint, Report, ReportRun, SystemPoint, Totals } from "./types.ts";
@@ -33,25 +33,9 @@ export interface ReportInput {
 
 export function totals(i: ReportInput): Totals {
   // one pass over the processes for every sum and every count of unknown figures
-  let cpuUs = 0;
-  let readBytes = 0;
-  let writeBytes = 0;
-  let rchar = 0;
-  let wchar = 0;
-  const unknown = { cpu: 0, peakRss: 0, readBytes: 0, writeBytes: 0, rchar: 0, wchar: 0 };
-  for (const p of i.processes) {
-    cpuUs += (p.userUs ?? 0) + (p.systemUs ?? 0);
-    readBytes += p.readBytes ?? 0;
-    writeBytes += p.writeBytes ?? 0;
-    rchar += p.rchar ?? 0;
-    wchar += p.wchar ?? 0;
-    if (p.userUs === null) unknown.cpu++;
-    if (p.peakRssKb === null) unknown.peakRss++;
-    if (p.readBytes === null) unknown.readBytes++;
-    if (p.writeBytes === null) unknown.writeBytes++;
-    if (p.rchar === null) unknown.rchar++;
-    if (p.wchar === null) unknown.wchar++;
-  }
+  const sums = newSums();
+  for (const p of i.processes) addFigures(sums, p);
+  const { cpuUs, readBytes, writeBytes, rchar, wchar, unknown } = sums;
   let failedSteps = 0;
   for (const s of i.steps) if (s.failed) failedSteps++;
   const wallMs = i.run.endedAt === null ? null : i.run.endedAt - i.run.startedAt;

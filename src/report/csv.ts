@@ -46,10 +46,8 @@ const COLUMNS = [
 /** cells a spreadsheet would read as a formula (OWASP CSV injection); whitespace first is skipped */
 const FORMULA = /^\s*[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]/;
 
-/** Recorded text for a tab-separated cell, sanitised and, when a spreadsheet would read it as a formula, shown with a leading `'`. */
-export function tsvText(v: string): string {
-  return FORMULA.test(v) ? `'${sanitize(v)}` : sanitize(v);
-}
+/** Recorded text with a leading `'` when a spreadsheet would read it as a formula (TSV has no quoting to add). */
+export const defuseFormula = (v: string): string => (FORMULA.test(v) ? `'${v}` : v);
 
 /** One CSV cell: sanitised, formula-defused, quoted when it holds `"` or `,`, was defused, or has a space at an end. */
 export function csvField(v: unknown): string {

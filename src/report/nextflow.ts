@@ -9,7 +9,7 @@ import { chunks, collect } from "./_chunks.ts";
 import type { Step } from "../steps/index.ts";
 import type { Report } from "./types.ts";
 import { known, peakUnknown } from "./_known.ts";
-import { tsvText } from "./csv.ts";
+import { defuseFormula } from "./csv.ts";
 
 export const NEXTFLOW_COLUMNS = [
   "task_id",
@@ -71,7 +71,8 @@ export function nfDate(ms: number): string {
 function hash(s: Step): string {
   if (!s.workdir) return "-";
   const [a, b] = s.workdir.split("/").slice(-2);
-  return a && b ? `${a}/${b.slice(0, 6)}` : "-";
+  // recorded text (a work dir's name): no formula a spreadsheet would run
+  return a && b ? defuseFormula(`${a}/${b.slice(0, 6)}`) : "-";
 }
 
 /** A step's summed figure, or null ("-") when none of its processes has it (src/report/_known.ts), not 0. */
@@ -90,10 +91,9 @@ export function writeNextflow(r: Report, out: (chunk: string) => void): void {
     add(
       `${[
         String(s.index),
-        // recorded text (a work dir's name, a step's name): no formula a spreadsheet would run
-        s.workdir ? tsvText(hash(s)) : "-",
+        hash(s),
         String(s.pid),
-        tsvText(s.name),
+        defuseFormula(s.name),
         status(s),
         s.exitCode === null ? (s.signal === null ? "-" : String(128 + s.signal)) : String(s.exitCode),
         nfDate(s.startedAt),

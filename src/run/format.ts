@@ -143,20 +143,21 @@ export function writeTable(
       }
       let shown = last ? fit(text, lastWidth) : text;
       // printable ASCII (and fit's "…") is one column a character: no second measure
-      const cols = (x: string) => (plain ? x.length : columns(x));
-      let fill = last ? "" : " ".repeat(Math.max(0, w[c]! - cols(shown)));
+      let shownCols = plain ? shown.length : columns(shown);
+      let fill = last ? "" : " ".repeat(Math.max(0, w[c]! - shownCols));
       // the columns before the last can be wider than maxWidth leaves (a narrow --width): the cell that
       // crosses it is cut, unpadded, and ends the line, so no line is wider than asked
       const room = maxWidth - used;
-      const cut = cols(shown) + fill.length > room;
+      const cut = shownCols + fill.length > room;
       if (cut) {
         shown = fit(shown, Math.max(1, room));
+        shownCols = columns(shown);
         fill = "";
       }
       // colour goes around the sanitised text, padding outside it: escapes take no columns
       const painted = typeof cell === "string" ? shown : cell.paint(shown);
       s += rightAligned.has(c) ? fill + painted : painted + fill;
-      used += cols(shown) + fill.length;
+      used += shownCols + fill.length;
       if (cut) break;
     }
     return `${s.trimEnd()}\n`;

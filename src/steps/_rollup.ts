@@ -134,19 +134,56 @@ export function peakRss(procs: StepProcess[], samples: RssSamples): PeakRss {
   return { peakRssKb: seen, peakRssUpperKb: upper, peakRssExact: upper === seen };
 }
 
+/** Processes' summed CPU (µs) and I/O (bytes), an unknown figure counted as 0, and per figure how many lack it. */
+export interface FigureSums {
+  cpuUs: number;
+  readBytes: number;
+  writeBytes: number;
+  rchar: number;
+  wchar: number;
+  unknown: {
+    cpu: number;
+    peakRss: number;
+    readBytes: number;
+    writeBytes: number;
+    rchar: number;
+    wchar: number;
+  };
+}
+
+export const newSums = (): FigureSums => ({
+  cpuUs: 0,
+  readBytes: 0,
+  writeBytes: 0,
+  rchar: 0,
+  wchar: 0,
+  unknown: { cpu: 0, peakRss: 0, readBytes: 0, writeBytes: 0, rchar: 0, wchar: 0 },
+});
+
+/** Add one process's figures to `s` (a step's roll-up and the run's totals share this). */
+export function addFigures(s: FigureSums, p: StepProcess): void {
+  s.cpuUs += (p.userUs ?? 0) + (p.systemUs ?? 0);
+  s.readBytes += p.readBytes ?? 0;
+  s.writeBytes += p.writeBytes ?? 0;
+  s.rchar += p.rchar ?? 0;
+  s.wchar += p.wchar ?? 0;
+  const u = s.unknown;
+  if (p.userUs === null) u.cpu++;
+  if (p.peakRssKb === null) u.peakRss++;
+  if (p.readBytes === null) u.readBytes++;
+  if (p.writeBytes === null) u.writeBytes++;
+  if (p.rchar === null) u.rchar++;
+  if (p.wchar === null) u.wchar++;
+}
+
 export function rollUp(root: StepProcess, procs: StepProcess[], samples: RssSamples): Figures {
   // one pass over the step's processes for every sum (a step can hold 100,000 processes)
   let firstStart = Number.POSITIVE_INFINITY;
   let lastEnd = Number.NEGATIVE_INFINITY;
   let oomKilled = false;
   let oomLimitKb: number | null = null;
-  let cpuUs = 0;
-  let rchar = 0;
-  let wchar = 0;
-  let readBytes = 0;
-  let writeBytes = 0;
   let longestUs = 0;
-  const unknown = { cpu: 0, peakRss: 0, readBytes: 0, writeBytes: 0, rchar: 0, wchar: 0 };
+  const sums = newSums();
   const processIds = new Array<number>(procs.length);
   for (let i = 0; i < procs.length; i++) {
     const p = procs[i]!;
@@ -155,20 +192,11 @@ export function rollUp(root: StepProcess, procs: StepProcess[], samples: RssSamp
     if (p.endedAt !== null && p.endedAt > lastEnd) lastEnd = p.endedAt;
     if (p.oomKilled) oomKilled = true;
     if (p.durationUs && p.durationUs > longestUs) longestUs = p.durationUs;
-    if (p.userUs === null) unknown.cpu++;
-    if (p.peakRssKb === null) unknown.peakRss++;
-    if (p.readBytes === null) unknown.readBytes++;
-    if (p.writeBytes === null) unknown.writeBytes++;
-    if (p.rchar === null) unknown.rchar++;
-    if (p.wchar === null) unknown.wchar++;
     if (p.oomKilled && p.oomLimitKb && (oomLimitKb === null || p.oomLimitKb > oomLimitKb))
       oomLimitKb = p.oomLimitKb;
-    cpuUs += (p.userUs ?? 0) + (p.systemUs ?? 0);
-    rchar += p.rchar ?? 0;
-    wchar += p.wchar ?? 0;
-    readBytes += p.readBytes ?? 0;
-    writeBytes += p.writeBytes ?? 0;
+    addFigures(sums, p);
   }
+  const { cpuUs, rchar, wchar, readBytes, writeBytes, unknown } = sums;
   // no process of the step has a known start (all recovered from late reports): its first known end
   const startedAt =
     root.startedAt ??
