@@ -102,6 +102,9 @@ typedef struct {
 #define WNOWAIT 0x01000000
 
 static volatile int g_self, g_pgrp, g_target, g_group, g_tty = -1, g_notify = -1, g_done, g_stopped_self;
+/* a child that stopped before tracer_init_spawn had set g_target (the vfork parent resumes only after
+ * the exec, so CMD can stop reading the terminal before its pid is known here) */
+static volatile int g_early_stop;
 static volatile char g_pending[NSIG];
 static char g_handled[NSIG];
 static struct sa g_old[NSIG];
@@ -185,7 +188,12 @@ static void on_child(info_t *si) {
   /* --signal-group in a terminal: CMD's job stopped (^Z went to its group, or it read the terminal from
    * the background), so the shell must see tracer stop too; take the terminal back for the shell first
    * (SIGTTOU is blocked in the handler). */
-  if (g_group && g_tty >= 0 && si->si_code == CLD_STOPPED && si->si_pid == g_target && g_target > 0) {
+  if (g_group && g_tty >= 0 && si->si_code == CLD_STOPPED && si->si_pid > 0) {
+    if (g_target <= 0) {
+      g_early_stop = si->si_pid; /* mirrored by tracer_init_spawn once the pid is CMD's */
+      return;
+    }
+    if (si->si_pid != g_target) return;
     if (tcgetpgrp(g_tty) == g_target) tcsetpgrp(g_tty, getpgrp());
     stop_self();
   }
@@ -387,6 +395,13 @@ int tracer_init_spawn(const char *path, char **argv, char **envp, const char *cw
   FENCE();
   for (s = 1; s < NSIG; s++)
     if (g_pending[s]) { g_pending[s] = 0; forward(s, SI_USER); }
+  /* CMD stopped (read the terminal from the background) before its pid was known: mirror it now, as
+   * on_child does (every signal is still blocked here, SIGTTOU among them) */
+  if (g_early_stop == pid) {
+    g_early_stop = 0;
+    if (tcgetpgrp(g_tty) == pid) tcsetpgrp(g_tty, getpgrp());
+    stop_self();
+  }
   sigmask(2, old, 0);
   close(fds[1]);
   do n = read(fds[0], &e, sizeof e); while (n < 0 && err() == EINTR);
