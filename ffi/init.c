@@ -9,7 +9,8 @@
  *
  * Everything in the handler and between fork and exec is async-signal-safe: plain system calls on C
  * globals. The handler forwards with kill(2) at once and writes the signal number into a non-blocking
- * pipe that wakes the JS side (reaping on SIGCHLD; nothing else needs JS).
+ * pipe that wakes the JS side (reaping on SIGCHLD; nothing else needs JS), and on SIGCHLD a byte into
+ * the orphan reaper's pipe (ffi/reaper.c).
  */
 typedef long ssize_t;
 typedef unsigned long size_t;
@@ -105,6 +106,8 @@ static volatile int g_self, g_pgrp, g_target, g_group, g_tty = -1, g_notify = -1
 /* a child that stopped before tracer_init_spawn had set g_target (the vfork parent resumes only after
  * the exec, so CMD can stop reading the terminal before its pid is known here) */
 static volatile int g_early_stop;
+/* write end of the orphan reaper's wake-up pipe (ffi/reaper.c): a byte per SIGCHLD, -1 without one */
+static volatile int g_chld = -1;
 static volatile char g_pending[NSIG];
 static char g_handled[NSIG];
 static struct sa g_old[NSIG];
@@ -203,6 +206,8 @@ static void on_signal(int sig, info_t *si, void *ctx) {
   int saved = err();
   void (*old)(int, info_t *, void *) = (void (*)(int, info_t *, void *))g_old[sig].handler;
   if (sig == SIGCHLD) {
+    char c = 1;
+    if (g_chld >= 0) write(g_chld, &c, 1); /* full pipe: the reaper is already awake */
     on_child(si);
     /* Bun waits for its own children with pidfds; should a runtime handler exist, it still runs */
     if (old != SIG_DFL && old != SIG_IGN) old(sig, si, ctx);
@@ -268,6 +273,21 @@ int tracer_init_install(int *sigs, int group) {
   }
   return fds[0];
 }
+
+/*
+ * A non-blocking pipe that gets a byte on every SIGCHLD, for the orphan reaper's thread: returns its
+ * read end, or -errno. The JS side's pipe (tracer_init_install's) is the reaper's to write to: its fd
+ * is tracer_init_notify_fd's.
+ */
+int tracer_init_chld_pipe(void) {
+  int fds[2];
+  if (g_chld >= 0) return -16; /* EBUSY */
+  if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) return -err();
+  g_chld = fds[1];
+  return fds[0];
+}
+
+int tracer_init_notify_fd(void) { return g_notify; }
 
 int tracer_init_sigrtmin(void) { return __libc_current_sigrtmin(); }
 int tracer_init_sigrtmax(void) { return __libc_current_sigrtmax(); }

@@ -13,6 +13,8 @@ const symbols = {
   tracer_init_spawn: { args: ["ptr", "ptr", "ptr", "ptr", "ptr", "i32"], returns: "i32" },
   tracer_init_cmd_exited: { args: [], returns: "i32" },
   tracer_init_done: { args: [], returns: "void" },
+  tracer_init_chld_pipe: { args: [], returns: "i32" },
+  tracer_init_notify_fd: { args: [], returns: "i32" },
 } as const;
 
 const load = embeddedC("init.c", initSource, symbols, "the native init helper");
@@ -81,3 +83,15 @@ export const cmdExited = (): number => load().tracer_init_cmd_exited();
 
 /** Stop forwarding: signals are absorbed from now on. */
 export const forwardingDone = (): void => load().tracer_init_done();
+
+/**
+ * The orphan reaper's wake-up: the read end of a non-blocking pipe that gets a byte on every SIGCHLD
+ * (after installForwarding), and the JS side's wake-up pipe's write end for the reaper to write to.
+ * Undefined when the pipe cannot be made.
+ */
+export function reaperPipes(): { chld: number; notify: number } | undefined {
+  const n = load();
+  const chld = n.tracer_init_chld_pipe();
+  const notify = n.tracer_init_notify_fd();
+  return chld < 0 || notify < 0 ? undefined : { chld, notify };
+}

@@ -77,6 +77,15 @@ export interface Reaped {
   systemUs: number;
   /** peak resident set of the child, KiB (ru_maxrss; it includes the memory the child had before exec) */
   maxRssKb?: number;
+  /** read at the zombie stage, just before the reap (the orphan reaper, ffi/reaper.c): */
+  zombie?: {
+    /** /proc/PID/stat start time, clock ticks since boot: which incarnation of the pid this was */
+    startTicks?: number;
+    /** the process's CPU clock, ns: its whole runtime, exit teardown included */
+    cpuNs?: number;
+    /** /proc/PID/io's final counters, bytes */
+    io?: { rchar: number; wchar: number; readBytes: number; writeBytes: number };
+  };
 }
 
 export function decodeWaitStatus(st: number): { exitCode?: number; signal?: number; coreDumped: boolean } {

@@ -17,6 +17,16 @@ import type { ExitFigures } from "./types.ts";
 export const sameProcess = (rec: ProcessRecord, f: ExitFigures) =>
   rec.startedAt === undefined || Math.abs(rec.startedAt / 1000 - f.beginSec) <= 2;
 
+/**
+ * A reap against a record: the start ticks the orphan reaper read at the zombie stage against the
+ * record's (an estimate from the fork time may be 2 ticks off); a reused pid differs by far more, for
+ * pids are reused only after going round pid_max. Without them, the pid's newest record is meant.
+ */
+export const isIncarnation = (rec: ProcessRecord, r: Reaped) =>
+  r.zombie?.startTicks === undefined ||
+  rec.startTicks === undefined ||
+  Math.abs(rec.startTicks - r.zombie.startTicks) <= 2;
+
 const IO_KEYS = ["rchar", "wchar", "readBytes", "writeBytes"] as const;
 
 /** Raise the record's I/O counters to `io` where that is larger (never lowers a figure). */

@@ -11,7 +11,7 @@
 import { basename } from "node:path";
 import { processCpuNs, type Reaped } from "../../ffi/libc.ts";
 import type { ProcessRecord, StoreWriter } from "../store/index.ts";
-import { copyRusage, copyTaskstats, raiseCpu, raiseIo, sameProcess } from "./_figures.ts";
+import { copyRusage, copyTaskstats, isIncarnation, raiseCpu, raiseIo, sameProcess } from "./_figures.ts";
 import { epochMsToTicks, ticksToEpochMs } from "./clock.ts";
 import type { ExecArgv } from "./execwatch.ts";
 import { ArgvLoss, argvOf, capArgv } from "./argv.ts";
@@ -204,7 +204,7 @@ export class Recorder {
       this.applyFigures(t, early.f);
     }
     const reaped = this.pendingReaped.get(pid);
-    if (reaped) {
+    if (reaped && isIncarnation(rec, reaped.r)) {
       this.pendingReaped.delete(pid);
       t.reaped = reaped;
     }
@@ -379,8 +379,9 @@ export class Recorder {
 
   /** A child or orphan reaped by the supervisor (wait4 rusage, or Bun's own status for CMD). */
   onReaped(r: Reaped, at: number, startedAt?: number): void {
-    // the newest incarnation of the pid: a pid is reused only after its previous process was reaped
-    const t = this.live.get(r.pid) ?? this.ended.get(r.pid);
+    // the newest incarnation of the pid (a pid is reused only after its previous process was reaped),
+    // or the one whose start time the reaper read: reaps come in a queue, so a newer one may be known
+    const t = [this.live.get(r.pid), this.ended.get(r.pid)].find((x) => x && isIncarnation(x.rec, r));
     if (!t) {
       // its fork has not been read (or it was lost): wait for it, then settle
       if (!this.tracks.forgotten(r.pid)) this.pendingReaped.set(r.pid, { r, at, wall: Date.now() });
@@ -409,6 +410,13 @@ export class Recorder {
     t.reapDone = true;
     this.setStatus(t, r);
     copyRusage(t.rec, r);
+    // read by the orphan reaper just before the reap: what finish() reads of a zombie it still sees
+    const z = r.zombie;
+    if (z?.io) raiseIo(t.rec, z.io);
+    if (z?.cpuNs !== undefined) {
+      t.zombieCpuNs = Math.max(t.zombieCpuNs ?? 0, z.cpuNs);
+      if (t.figuresDone) raiseCpu(t.rec, t.zombieCpuNs);
+    }
     this.write(t);
   }
 
@@ -486,7 +494,11 @@ export class Recorder {
     for (const [pid, p] of this.pendingReaped) {
       if (!due(p.wall)) continue;
       this.pendingReaped.delete(pid);
-      const t = this.lostProcess(pid, this.rootPid, "root", undefined, p.at);
+      // a zombie whose parent left it unreaped until it died, re-parented to tracer long after it was
+      // recorded and forgotten: its row is written, complete (its exit was read while a zombie)
+      const ticks = p.r.zombie?.startTicks;
+      if (ticks !== undefined && this.writer.written(pid, ticks)) continue;
+      const t = this.lostProcess(pid, this.rootPid, "root", undefined, p.at, ticks);
       this.applyReaped(t, p.r);
     }
     for (const t of [...this.live.values()]) {
@@ -504,10 +516,11 @@ export class Recorder {
     scope: Scope,
     startedAt: number | undefined,
     endedAt: number,
+    startTicks?: number,
   ): Track {
     const rec: ProcessRecord = {
       pid,
-      startTicks: epochMsToTicks(startedAt ?? endedAt),
+      startTicks: startTicks ?? epochMsToTicks(startedAt ?? endedAt),
       ppid,
       ...parentOf(scope),
       startedAt,

@@ -145,10 +145,10 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
         sync();
         recorder.spawned(pid, at, { argv: o.cmd, cwd });
       }),
-    onReaped: (r, at) =>
+    onReaped: (reaps) =>
       safely(() => {
         sync();
-        recorder.onReaped(r, at);
+        for (const { r, at } of reaps) recorder.onReaped(r, at);
       }),
   });
   let child: ChildEnd | undefined;

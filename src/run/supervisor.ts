@@ -6,10 +6,23 @@
  * moment it arrives and wakes this side through a pipe; SIGCHLD wakes it to reap. CMD is forked
  * natively too (own process group and the terminal with --signal-group, PR_SET_PDEATHSIG with
  * --pdeathsig) and reaped here with wait4(pid) — never wait4(-1), which could steal a status Bun waits for.
+ *
+ * Orphans are reaped by a native thread (ffi/reaper.c) the moment they are zombies, whatever the
+ * recorder is doing, with their CPU clock and final I/O read just before; this side drains those reaps
+ * on every wake-up. Reaping them here instead (the fallback when no thread can be made) ties the reap
+ * rate to the recorder's: a fork storm then piles up zombies until fork fails at pid_max.
  */
 import { readFileSync } from "node:fs";
-import { cmdExited, forwardingDone, installForwarding, spawnCmd } from "../../ffi/init.ts";
+import { cmdExited, forwardingDone, installForwarding, reaperPipes, spawnCmd } from "../../ffi/init.ts";
 import { type Reaped, reapPid, setChildSubreaper } from "../../ffi/libc.ts";
+import {
+  type OrphanReap,
+  cmdReaped,
+  reapNow,
+  startReaper,
+  stopReaper,
+  takeReaped,
+} from "../../ffi/reaper.ts";
 import { childrenOf } from "../observe/procfs.ts";
 import { execFailure, resolveCommand } from "./exec.ts";
 import { forwardedSignals } from "./signals.ts";
@@ -55,8 +68,8 @@ export interface SuperviseOptions {
   pdeathsig?: number;
   /** CMD has started (before any of its output can matter to us) */
   onSpawn?: (pid: number, at: number) => void;
-  /** an orphan (not CMD) was reaped */
-  onReaped?: (r: Reaped, at: number) => void;
+  /** orphans (not CMD) were reaped, oldest first; `at`: epoch ms of each reap */
+  onReaped?: (reaps: OrphanReap[]) => void;
 }
 
 /** Live (not zombie) processes below `root`, via every thread's children list; `root` excluded. */
@@ -108,6 +121,8 @@ export class Supervisor {
   private pid = 0;
   private exited: ((at: number) => void) | undefined;
   private wake: { cancel(): Promise<void> } | undefined;
+  /** the native orphan reaper runs (else this side reaps) */
+  private native = false;
 
   constructor(private readonly opts: SuperviseOptions) {}
 
@@ -128,6 +143,7 @@ export class Supervisor {
       mark("CMD spawned");
       if (pid < 0) throw execFailure(name, path, -pid);
       this.pid = pid;
+      this.native = this.startNativeReaper(pid);
       this.opts.onSpawn?.(pid, startedAt);
       // CMD has its working directory: tracer must not hold the caller's (it keeps a mount busy)
       process.chdir("/");
@@ -138,6 +154,7 @@ export class Supervisor {
       if (!reaped) throw new Error(`CMD (pid ${pid}) ended but its status could not be read`);
       // until its exec CMD ran in tracer's memory (vfork; a fork's copy alike): ru_maxrss counts it
       reaped.maxRssKb = undefined;
+      if (this.native) cmdReaped();
       // Orphans are re-parented to the main thread (the subreaper's first live thread), and CMD was
       // forked from it: its children list is enough here. Reading every thread's list would also make
       // tracer's own exit slow to reap (the kernel then walks those /proc entries: ~4 ms measured).
@@ -156,6 +173,8 @@ export class Supervisor {
    * arrives while the run is being written cannot kill tracer halfway.
    */
   dispose(): void {
+    if (this.native) stopReaper();
+    this.native = false;
     forwardingDone();
     this.wake?.cancel().catch(() => {});
     this.wake = undefined;
@@ -181,18 +200,35 @@ export class Supervisor {
       this.exited = undefined;
       done(Date.now());
     }
-    this.reapOrphans(allThreads);
+    this.reapOrphans(allThreads, false);
   }
 
-  /** wait4(pid, WNOHANG) every child that is not CMD (orphans are re-parented to us, the subreaper). */
-  reapOrphans(allThreads = true): void {
-    for (const pid of allThreads ? childrenOf(process.pid) : mainThreadChildren()) {
-      if (pid === this.pid) continue;
-      const r = reapPid(pid);
-      if (!r) continue;
-      this.orphansReaped++;
-      this.opts.onReaped?.(r, Date.now());
+  private startNativeReaper(cmd: number): boolean {
+    if (process.env.TRACER_JS_REAPER === "1") return false;
+    const pipes = reaperPipes();
+    return pipes !== undefined && startReaper(cmd, pipes.chld, pipes.notify);
+  }
+
+  /**
+   * Reap every child that is not CMD (orphans are re-parented to us, the subreaper) and pass the reaps
+   * on. Native: what the thread reaped (`now`: reap on this thread first, every thread's children);
+   * else wait4(pid, WNOHANG) each child here (`allThreads`: every thread's children list).
+   */
+  reapOrphans(allThreads = true, now = true): void {
+    let reaps: OrphanReap[] = [];
+    if (this.native) {
+      if (now) reapNow();
+      reaps = takeReaped();
+    } else {
+      for (const pid of allThreads ? childrenOf(process.pid) : mainThreadChildren()) {
+        if (pid === this.pid) continue;
+        const r = reapPid(pid);
+        if (r) reaps.push({ r, at: Date.now() });
+      }
     }
+    if (!reaps.length) return;
+    this.orphansReaped += reaps.length;
+    this.opts.onReaped?.(reaps);
   }
 
   /** SIGTERM every live process left of the tree, SIGKILL what is still there after `graceMs`. */

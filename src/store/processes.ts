@@ -129,6 +129,19 @@ export class StoreWriter {
   process(p: ProcessRecord): void {
     this.dirty.add(p);
   }
+
+  /**
+   * Whether a row of this run was already written for process `pid` started at `startTicks` (clock
+   * ticks since boot, ± `slackTicks`): the recorder forgets written processes, and a report about one
+   * that comes much later (a zombie reaped when its parent finally died) must not make a second row.
+   */
+  written(pid: number, startTicks: number, slackTicks = 2): boolean {
+    return (
+      this.db
+        .query("SELECT 1 FROM processes WHERE run_id = ? AND pid = ? AND start_ticks BETWEEN ? AND ? LIMIT 1")
+        .get(this.runId, pid, startTicks - slackTicks, startTicks + slackTicks) !== null
+    );
+  }
   sample(p: ProcessRecord, s: Sample): void {
     this.samples.push({ proc: p, s });
   }
