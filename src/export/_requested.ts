@@ -6,7 +6,8 @@ export function otlpRequested(
   flags: { endpoint?: string },
   env: Record<string, string | undefined> = process.env,
 ): boolean {
-  if (flags.endpoint ?? env.OTEL_EXPORTER_OTLP_ENDPOINT) return true;
+  // a flag given empty is asked for too (and refused by ./config.ts), never a silent "off"
+  if (flags.endpoint !== undefined || env.OTEL_EXPORTER_OTLP_ENDPOINT) return true;
   // the per-signal variables apply only without the flag (the flag's base URL wins)
   return (
     flags.endpoint === undefined &&

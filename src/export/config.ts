@@ -58,6 +58,11 @@ const truthy = (v: string | undefined) => v !== undefined && /^(1|true|yes)$/i.t
 /** undefined when no endpoint is configured anywhere (export is off). */
 export function resolveOtlpConfig(flags: OtlpFlags = {}, env: Env = process.env): OtlpConfig | undefined {
   if (!otlpRequested(flags, env)) return undefined;
+  if (flags.endpoint !== undefined && !flags.endpoint.trim())
+    throw usage(
+      "--otlp-endpoint is empty",
+      "give the collector's base URL (https://collector.example:4318), or leave the option out to export nothing",
+    );
   const base = flags.endpoint ?? env.OTEL_EXPORTER_OTLP_ENDPOINT;
   const exact = (s: Signal) =>
     flags.endpoint === undefined ? env[`OTEL_EXPORTER_OTLP_${s.toUpperCase()}_ENDPOINT`] : undefined;

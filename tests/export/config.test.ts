@@ -26,6 +26,21 @@ describe("resolveOtlpConfig", () => {
     expect(d.urls.metrics).toBe("https://a.example.com/v1/metrics");
   });
 
+  test("an empty --otlp-endpoint is a usage error, not a silent 'export off' (an empty variable is unset)", () => {
+    for (const endpoint of ["", "  "]) {
+      let err: unknown;
+      try {
+        resolveOtlpConfig({ endpoint }, { OTEL_EXPORTER_OTLP_ENDPOINT: "https://env.example.com" });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(TracerError);
+      expect((err as TracerError).message).toBe("--otlp-endpoint is empty");
+      expect((err as TracerError).exitCode).toBe(2);
+    }
+    expect(resolveOtlpConfig({}, { OTEL_EXPORTER_OTLP_ENDPOINT: "" })).toBeUndefined();
+  });
+
   test("the flag wins over every variable", () => {
     const c = resolveOtlpConfig(
       { endpoint: "https://flag.example.com" },
