@@ -96,6 +96,10 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     const watched = watcher?.watchedNow();
     return watched && ((tgid: number, ppid: number) => watched(tgid) || watched(ppid));
   };
+  // The exec watcher first (it needs the proc connector, which a forced proc-poll leaves out): the
+  // sources' first drains are then filtered already.
+  if (o.mode !== "proc-poll") watcher = ExecWatcher.start(process.pid);
+  mark("exec watcher");
   const opened = await openSources(
     process.pid,
     (s) => {
@@ -124,9 +128,12 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   sync = () => {
     for (const s of opened.sources) s.sync?.();
   };
-  // argv of processes shorter than a drain interval, read the moment they exec (same kernel feature)
-  if (opened.mode.startsWith("connector")) watcher = ExecWatcher.start(process.pid);
-  mark("exec watcher");
+  // argv of processes shorter than a drain interval, read the moment they exec (same kernel feature):
+  // only with the connector (in a pid namespace the watcher's subscription sees nothing either)
+  if (!opened.mode.startsWith("connector")) {
+    watcher?.stop();
+    watcher = undefined;
+  }
   // What capture does not need before CMD starts (its run row, the first host sample, the flush
   // timer, the statements a flush runs) is done the moment CMD has started, while tracer would
   // otherwise only wait for it; or, when CMD never starts, before the run is finished. Everything
