@@ -9,7 +9,7 @@ import { openSources } from "../observe/sources.ts";
 import { Recorder } from "../observe/recorder.ts";
 import { Sampler } from "../observe/sampler.ts";
 import type { CaptureMode, CaptureSource } from "../observe/types.ts";
-import { StoreWriter, autoRunName, createRun, finishRun, openStore } from "../store/index.ts";
+import { StoreWriter, autoRunName, createRun, finishRun, openStore, unlessBusy } from "../store/index.ts";
 import { type ChildEnd, NotRunnable, Supervisor } from "./supervisor.ts";
 import { sanitizeLines } from "../core/sanitize.ts";
 import { mark } from "../core/timing.ts";
@@ -159,13 +159,18 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   const begin = () => {
     if (sampler) return;
     sampler = new Sampler(recorder, writer, o.intervalMs ?? 1000, cwd);
-    // a run row that cannot be written now (store busy past its timeout) is tried again at the end
-    safely(newRun);
+    // No wait for another writer's lock while CMD's first processes run (the thread blocks on it, and
+    // with it the drains and the exec watcher's reader): a busy store gets the run row with the next
+    // flush, which waits for the lock as every flush does.
+    safely(() => unlessBusy(db, newRun));
     safely(() => writer.prepare());
     sampler.start();
     // a failed flush keeps its data for the next one
     flusher = setInterval(
-      guard(() => recorder.flush()),
+      guard(() => {
+        if (!runRow) newRun();
+        recorder.flush();
+      }),
       FLUSH_MS,
     );
     mark("run row");
