@@ -17,7 +17,9 @@
  * `contains` name. Other execs are dropped here, so the caller never sees them; it asks xw_may_watch()
  * whether the process of an exec can be in a rule's tree (no, once the thread has judged that exec),
  * and xw_compact() drops the connector messages it does not need. A lost event on either socket
- * (ENOBUFS) makes every process watched from then on: more work, never a missed match.
+ * (ENOBUFS) makes every process watched from then on: more work, never a missed match. Below a root,
+ * so does a lost fork (xw_watched() then answers 1 for every pid: callers that drop what is not
+ * watched, tracer run's taskstats filter, keep everything).
  *
  * Compiled at run time by bun:ffi's TinyCC; forward declarations only (a user's machine may have no C
  * headers). The thread never calls into JavaScript; the ring is guarded by a mutex. Functions return
@@ -333,7 +335,8 @@ static void drain(struct xw *w, int sock, int once, unsigned char *rx) {
     ssize_t got = recv(sock, rx, RX_BYTES, MSG_DONTWAIT);
     if (got < 0) {
       int e = *__errno_location();
-      if (e == ENOBUFS && w->filter) w->all = 1; /* events lost: the filter's tree is incomplete */
+      /* events lost: the filter's tree, or the forks that follow the root's, are incomplete */
+      if (e == ENOBUFS && (w->filter || sock == w->forks)) w->all = 1;
       if (e == EINTR || e == ENOBUFS) continue; /* an overrun only costs those execs their early read */
       return; /* EAGAIN */
     }
@@ -553,8 +556,22 @@ void xw_sync(void *watch) {
   pthread_mutex_unlock(w->fork_mutex);
 }
 
-/* Does the recorder need this connector message (daemon runs, threads not wanted)? Proc events of
- * threads, and of processes outside every watched tree that the thread has judged, it does not. */
+/* Below a root (tracer run, threads wanted): the fork, exec and exit events of the tree's processes
+ * and their threads; any other message is kept. The forks queued are read first (xw_compact), so a
+ * process forked in the tree is watched before any event of it is looked at here. An exit is also kept
+ * when its parent is watched (kernel >= 4.18 sends it): the process's own pid could only have been
+ * taken by a new process outside the tree if the kernel reallocated it since its reap, within a drain
+ * interval. */
+static int needed_below_root(struct xw *w, const unsigned char *m, unsigned int len, unsigned int what) {
+  if (what == PROC_EVENT_FORK) return len < 68 || is_watched(w, u32_at(m + 56)) || is_watched(w, u32_at(m + 64));
+  if (what == PROC_EVENT_EXEC) return is_watched(w, u32_at(m + 56));
+  if (what == PROC_EVENT_EXIT) return is_watched(w, u32_at(m + 56)) || (len >= 76 && is_watched(w, u32_at(m + 72)));
+  return 1;
+}
+
+/* Does the recorder need this connector message? With a name filter (daemon runs, threads not
+ * wanted): proc events of threads, and of processes outside every watched tree that the thread has
+ * judged, it does not. Below a root: see needed_below_root. */
 static int needed(struct xw *w, const unsigned char *m, unsigned int len) {
   unsigned int what, pid, tgid;
   unsigned long long ns;
@@ -562,6 +579,7 @@ static int needed(struct xw *w, const unsigned char *m, unsigned int len) {
   if (len < 60 || (u32_at(m + 4) & 0xffff) != NLMSG_DONE || u32_at(m + 16) != 1 || u32_at(m + 20) != 1)
     return 1;
   what = u32_at(m + 36);
+  if (!w->judged) return needed_below_root(w, m, len, what);
   memcpy(&ns, m + 44, 8);
   if (what == PROC_EVENT_FORK) {
     if (len < 68) return 1;
@@ -589,12 +607,12 @@ static int needed(struct xw *w, const unsigned char *m, unsigned int len) {
  * the recorder needs. Each CPU numbers its messages (cn_msg.seq) and the caller counts a jump as loss:
  * so the sequence number of every message kept is lowered by the number of messages of that CPU
  * dropped here so far, and only what the kernel dropped still shows as a jump. out needs n + 4 bytes.
- * Forks queued now are read first. Without a filter everything is copied as is; once events were
- * lost, everything is copied (still renumbered). Returns the bytes written. */
+ * Forks queued now are read first. Watching every process (root 0, no filter) everything is copied
+ * as is; once events were lost, everything is copied (still renumbered). Returns the bytes written. */
 int xw_compact(void *watch, const unsigned char *buf, int n, unsigned char *out) {
   struct xw *w = (struct xw *)watch;
   int at = 0, o = 0;
-  if (!w->judged) {
+  if (!w->judged && !w->root) {
     memcpy(out, buf, (size_t)n);
     return n;
   }

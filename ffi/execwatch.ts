@@ -93,8 +93,8 @@ export class NativeExecWatch {
   }
 
   /**
-   * The messages of a drained proc-connector buffer that a recorder of the watched trees needs (no
-   * thread events), renumbered per CPU so that only what the kernel dropped shows as a sequence gap
+   * The messages of a drained proc-connector buffer that a recorder of the watched trees needs (with
+   * a name filter no thread events; below a root the tree's threads too), renumbered per CPU so that only what the kernel dropped shows as a sequence gap
    * (ffi/execwatch.c xw_compact). Returns a view of an internal buffer, valid until the next call.
    */
   compact(buf: Uint8Array): Uint8Array {

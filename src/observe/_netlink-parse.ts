@@ -136,6 +136,11 @@ export class SeqGaps {
     // a huge "gap" is a step backwards (a counter reset or reordering): not a loss we can count
     return gap < 0x80000000 ? gap : 0;
   }
+
+  /** Has a message from `cpu` been seen (its baseline set)? */
+  knows(cpu: number): boolean {
+    return this.last.has(cpu);
+  }
 }
 
 const FAILURE_HINTS: Record<string, string> = {

@@ -101,7 +101,7 @@ export class ConnectorSource implements CaptureSource {
         await Bun.sleep(2);
       }
       if (this.acked !== 0) throw new Error(`PROC_CN_MCAST_LISTEN refused: errno ${this.acked}`);
-      this.pingEveryCpu();
+      this.pingEveryCpu(true);
       if (wanted < DEFAULT_RCVBUF) this.receiveBufferBytes = sock.setReceiveBuffer(wanted);
     } catch (e) {
       this.sock = undefined;
@@ -134,9 +134,11 @@ export class ConnectorSource implements CaptureSource {
    * Get one numbered message from every online CPU: on subscribing it sets each CPU's sequence
    * baseline (so even the first loss is counted), on stopping it exposes a gap at the tail of a CPU's
    * stream. It re-sends LISTEN from each CPU, whose ACK takes that CPU's next sequence number. Only on
-   * kernels ≥ 6.6, where a repeated LISTEN does not count the socket twice.
+   * kernels ≥ 6.6, where a repeated LISTEN does not count the socket twice. `baselines`: only the CPUs
+   * no message has come from yet (the subscription's own ACK, or any event of the busy host, set the
+   * others'), since each ping moves tracer's thread to that CPU, which waits for it on a loaded host.
    */
-  private pingEveryCpu(): void {
+  private pingEveryCpu(baselines = false): void {
     const sock = this.sock;
     if (!sock || !kernelAtLeast(release(), 6, 6)) return;
     let cpus: number[] = [];
@@ -145,6 +147,7 @@ export class ConnectorSource implements CaptureSource {
     } catch {}
     const listen = connectorControl(PROC_CN_MCAST_LISTEN, this.ackTag);
     for (const cpu of cpus) {
+      if (baselines && this.gaps.knows(cpu)) continue;
       try {
         sock.sendOnCpu(listen, cpu);
       } catch {} // a CPU outside our cpuset: its gaps show up with its next event instead

@@ -93,8 +93,10 @@ export class ExecWatcher {
   }
 
   /**
-   * Of a drained proc-connector buffer, the messages about watched trees (threads dropped), renumbered
-   * so that loss counting sees only what the kernel dropped. For ConnectorOptions.filter.
+   * Of a drained proc-connector buffer, the messages about watched trees, renumbered so that loss
+   * counting sees only what the kernel dropped. For ConnectorOptions.filter. With a name filter
+   * (daemon) threads' events are dropped too; below a root (`tracer run`) they are kept. Watching
+   * every process, or once events were lost, nothing is dropped.
    */
   compact(buf: Uint8Array): Uint8Array {
     return this.native.compact(buf);

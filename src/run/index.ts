@@ -9,7 +9,7 @@ import { openSources } from "../observe/sources.ts";
 import { Recorder } from "../observe/recorder.ts";
 import { Sampler } from "../observe/sampler.ts";
 import type { CaptureMode, CaptureSource } from "../observe/types.ts";
-import { StoreWriter, autoRunName, createRun, finishRun, openStore } from "../store/index.ts";
+import { StoreWriter, autoRunName, createRun, finishRun, openStore, unlessBusy } from "../store/index.ts";
 import { type ChildEnd, NotRunnable, Supervisor } from "./supervisor.ts";
 import { sanitizeLines } from "../core/sanitize.ts";
 import { mark } from "../core/timing.ts";
@@ -88,6 +88,18 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     <T>(f: (x: T) => void) =>
     (x: T) =>
       safely(() => f(x));
+  // Events and exit records of processes outside the run's tree (the whole host's) are dropped before
+  // any work once the exec watcher follows the tree: it knows every process forked before the drain
+  // (it reads the forks queued first), and after a lost fork event it calls every process watched.
+  // Until it runs, or without it, everything is read, as the recorder sorts it out itself.
+  const inTree = () => {
+    const watched = watcher?.watchedNow();
+    return watched && ((tgid: number, ppid: number) => watched(tgid) || watched(ppid));
+  };
+  // The exec watcher first (it needs the proc connector, which a forced proc-poll leaves out): the
+  // sources' first drains are then filtered already.
+  if (o.mode !== "proc-poll") watcher = ExecWatcher.start(process.pid);
+  mark("exec watcher");
   const opened = await openSources(
     process.pid,
     (s) => {
@@ -103,8 +115,10 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
         pollMs: drainMs(),
         ackTimeoutMs: 250,
         threads: true,
+        // the host's other processes' events are dropped natively (their sequence numbers still count)
+        filter: (buf) => watcher?.compact(buf) ?? buf,
       },
-      taskstats: { receiveBufferBytes: o.receiveBufferBytes, pollMs: drainMs() },
+      taskstats: { receiveBufferBytes: o.receiveBufferBytes, pollMs: drainMs(), filter: inTree },
     },
   );
   mark("sources open");
@@ -114,37 +128,65 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   sync = () => {
     for (const s of opened.sources) s.sync?.();
   };
-  // argv of processes shorter than a drain interval, read the moment they exec (same kernel feature)
-  if (opened.mode.startsWith("connector")) watcher = ExecWatcher.start(process.pid);
-  createRun(db, {
-    id: runId,
-    name,
-    pipeline: o.pipeline || "default",
-    command: o.cmd,
-    cwd,
-    host: hostname(),
-    mode: opened.mode,
-    recorderPid: process.pid,
-    startedAt: Date.now(),
-  });
-  mark("run row");
-  const sampler = new Sampler(recorder, writer, o.intervalMs ?? 1000, cwd);
-  sampler.start();
-  // a failed flush keeps its data for the next one
-  const flusher = setInterval(
-    guard(() => recorder.flush()),
-    FLUSH_MS,
-  );
+  // argv of processes shorter than a drain interval, read the moment they exec (same kernel feature):
+  // only with the connector (in a pid namespace the watcher's subscription sees nothing either)
+  if (!opened.mode.startsWith("connector")) {
+    watcher?.stop();
+    watcher = undefined;
+  }
+  // What capture does not need before CMD starts (its run row, the first host sample, the flush
+  // timer, the statements a flush runs) is done the moment CMD has started, while tracer would
+  // otherwise only wait for it; or, when CMD never starts, before the run is finished. Everything
+  // that can refuse the run (the store's checks, the capture sources) was done above.
+  const startedAt = Date.now();
+  let runRow = false;
+  let sampler: Sampler | undefined;
+  let flusher: ReturnType<typeof setInterval> | undefined;
+  const newRun = () => {
+    createRun(db, {
+      id: runId,
+      name,
+      pipeline: o.pipeline || "default",
+      command: o.cmd,
+      cwd,
+      host: hostname(),
+      mode: opened.mode,
+      recorderPid: process.pid,
+      startedAt,
+    });
+    runRow = true;
+  };
+  const begin = () => {
+    if (sampler) return;
+    sampler = new Sampler(recorder, writer, o.intervalMs ?? 1000, cwd);
+    // No wait for another writer's lock while CMD's first processes run (the thread blocks on it, and
+    // with it the drains and the exec watcher's reader): a busy store gets the run row with the next
+    // flush, which waits for the lock as every flush does.
+    safely(() => unlessBusy(db, newRun));
+    safely(() => writer.prepare());
+    sampler.start();
+    // a failed flush keeps its data for the next one
+    flusher = setInterval(
+      guard(() => {
+        if (!runRow) newRun();
+        recorder.flush();
+      }),
+      FLUSH_MS,
+    );
+    mark("run row");
+  };
   const sup = new Supervisor({
     cmd: o.cmd,
     signalGroup: o.signalGroup,
     killLeftoversAfterMs: o.killLeftoversAfterMs,
     pdeathsig: o.pdeathsig,
-    onSpawn: (pid, at) =>
+    onSpawn: (pid, at) => {
       safely(() => {
         sync();
         recorder.spawned(pid, at, { argv: o.cmd, cwd });
-      }),
+      });
+      begin();
+    },
     onReaped: (reaps) =>
       safely(() => {
         sync();
@@ -171,24 +213,30 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     notRunnable = e instanceof NotRunnable ? e.status : e instanceof TracerError ? e.exitCode : Exit.error;
     throw e;
   } finally {
-    sampler.stop();
+    begin();
+    sampler?.stop();
     clearInterval(flusher);
     for (const s of opened.sources) await s.stop().catch(() => {});
     mark("sources stopped");
     const lost = opened.sources.reduce((n, s) => n + s.stats().lost, 0);
     try {
-      recorder.flush(true);
+      const endedAt = Date.now();
+      // the last processes and the run's end in one transaction: one commit
+      db.transaction(() => {
+        if (!runRow) newRun();
+        recorder.flush(true);
+        finishRun(db, runId, {
+          endedAt,
+          exitCode: child ? child.exitCode : (notRunnable ?? 127),
+          signal: child?.signal,
+          eventsLost: lost,
+          lossReasons: lossReasons(opened.sources),
+          recovered: recorder.recovered,
+          argvLost: recorder.stats().argvLost,
+          mode: opened.mode,
+        });
+      })();
       mark("flushed");
-      finishRun(db, runId, {
-        endedAt: Date.now(),
-        exitCode: child ? child.exitCode : (notRunnable ?? 127),
-        signal: child?.signal,
-        eventsLost: lost,
-        lossReasons: lossReasons(opened.sources),
-        recovered: recorder.recovered,
-        argvLost: recorder.stats().argvLost,
-        mode: opened.mode,
-      });
       db.close();
       mark("db closed");
     } catch (e) {

@@ -130,6 +130,23 @@ function migrateOlder(path: string, from: number) {
   }
 }
 
+/**
+ * Run `f` without waiting for another writer's lock: SQLITE_BUSY at once instead of after
+ * busy_timeout (5 s). Returns false when the store was busy; other errors are thrown.
+ */
+export function unlessBusy(db: Database, f: () => void): boolean {
+  db.exec("PRAGMA busy_timeout = 0");
+  try {
+    f();
+    return true;
+  } catch (e) {
+    if ((e as { code?: unknown }).code === "SQLITE_BUSY") return false;
+    throw e;
+  } finally {
+    db.exec("PRAGMA busy_timeout = 5000");
+  }
+}
+
 const userVersion = (db: Database) =>
   (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
 

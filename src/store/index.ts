@@ -1,4 +1,4 @@
-export { DB_FILE, SCHEMA_VERSION, defaultDbPath, migrate, openStore, storeExists } from "./db.ts";
+export { DB_FILE, SCHEMA_VERSION, defaultDbPath, migrate, openStore, storeExists, unlessBusy } from "./db.ts";
 export {
   type NewRun,
   type RunEnd,

@@ -111,6 +111,15 @@ const values = (p: ProcessRecord, parentId: number | undefined) => [
   p.oomLimitKb ?? null,
 ];
 
+const UPSERT = `INSERT INTO processes (run_id, pid, start_ticks, ${COLS.join(", ")})
+  VALUES (?, ?, ?, ${COLS.map(() => "?").join(", ")})
+  ON CONFLICT (run_id, pid, start_ticks) DO UPDATE SET ${COLS.map((c) => `${c} = excluded.${c}`).join(", ")}
+  RETURNING id`;
+const ADD_SAMPLE =
+  "INSERT INTO samples (process_id, at, cpu_pct, rss_kb, read_bytes, write_bytes) VALUES (?, ?, ?, ?, ?, ?)";
+const ADD_METRIC = `INSERT INTO system_metrics (run_id, at, cpu_pct, mem_total_kb, mem_used_kb, swap_total_kb,
+  swap_used_kb, load1, load5, load15, disk_total_bytes, disk_used_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
 /**
  * Buffers writes and commits them in one transaction per flush (the recorder flushes every second or
  * sooner): a crash loses at most the unflushed tail, never leaves a half-written row.
@@ -149,21 +158,25 @@ export class StoreWriter {
     this.metrics.push(m);
   }
 
+  /**
+   * Compile the statements a flush runs (bun:sqlite keeps them in its per-connection query cache), so
+   * that the first flush does not: `tracer run` calls it while CMD runs, off its start-up path.
+   */
+  prepare(): void {
+    this.statements();
+  }
+
+  private statements() {
+    return {
+      upsert: this.db.query(UPSERT),
+      addSample: this.db.query(ADD_SAMPLE),
+      addMetric: this.db.query(ADD_METRIC),
+    };
+  }
+
   flush(): void {
     if (!this.dirty.size && !this.samples.length && !this.metrics.length) return;
-    const upsert = this.db.query(
-      `INSERT INTO processes (run_id, pid, start_ticks, ${COLS.join(", ")})
-       VALUES (?, ?, ?, ${COLS.map(() => "?").join(", ")})
-       ON CONFLICT (run_id, pid, start_ticks) DO UPDATE SET ${COLS.map((c) => `${c} = excluded.${c}`).join(", ")}
-       RETURNING id`,
-    );
-    const addSample = this.db.query(
-      "INSERT INTO samples (process_id, at, cpu_pct, rss_kb, read_bytes, write_bytes) VALUES (?, ?, ?, ?, ?, ?)",
-    );
-    const addMetric = this.db.query(
-      `INSERT INTO system_metrics (run_id, at, cpu_pct, mem_total_kb, mem_used_kb, swap_total_kb, swap_used_kb,
-       load1, load5, load15, disk_total_bytes, disk_used_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
+    const { upsert, addSample, addMetric } = this.statements();
     const dirty = [...this.dirty];
     const samples = this.samples;
     const metrics = this.metrics;

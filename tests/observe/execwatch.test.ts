@@ -1,6 +1,7 @@
 /**
  * The exec watcher host-wide (daemon runs): its native name filter keeps the execs a rule can match
- * and their descendants' and judges the rest without JavaScript; what it remembers is capped.
+ * and their descendants' and judges the rest without JavaScript; what it remembers is capped. Below a
+ * root (tracer run) it keeps the connector events of that tree alone, threads included.
  */
 import { afterAll, expect, test } from "bun:test";
 import { chmodSync, writeFileSync } from "node:fs";
@@ -8,6 +9,7 @@ import { join } from "node:path";
 import { ConnectorSource } from "../../src/observe/connector.ts";
 import { ExecWatcher } from "../../src/observe/execwatch.ts";
 import type { CaptureEvent } from "../../src/observe/types.ts";
+import { cProgram } from "../helpers/bigrun.ts";
 import { cleanupTemp, tempDir } from "../helpers/harness.ts";
 
 const probe = ExecWatcher.start(0);
@@ -111,5 +113,54 @@ test.skipIf(!probe)(
     expect(tree.size).toBeGreaterThanOrEqual(2);
     for (const pid of tree) expect(mine(kept, new Set([pid]))).toBe(mine(all, new Set([pid])));
     void u;
+  },
+);
+
+test.skipIf(!probe)(
+  "below a root (tracer run), compact() keeps every event of the tree, threads too, and only those: no false loss",
+  async () => {
+    const threads = cProgram("threads");
+    // the tree: a shell that waits for a line, then forks a subshell, execs two programs, one with threads
+    const root = Bun.spawn(["/bin/sh", "-c", `read x; (exit 3); /bin/true; ${threads} conc 3 5; exit 0`], {
+      stdin: "pipe",
+      stdout: "ignore",
+      stderr: "ignore",
+    });
+    const w = ExecWatcher.start(root.pid)!;
+    const full = new ConnectorSource({ pollMs: 20, threads: true });
+    const filtered = new ConnectorSource({ pollMs: 20, threads: true, filter: (b) => w.compact(b) });
+    const all: CaptureEvent[] = [];
+    const kept: CaptureEvent[] = [];
+    full.onEvent((e) => all.push(e));
+    filtered.onEvent((e) => kept.push(e));
+    await full.start();
+    await filtered.start();
+    const unrelated = new Set<number>();
+    try {
+      for (let i = 0; i < 100; i++) unrelated.add(Bun.spawnSync(["/bin/true"]).pid);
+      root.stdin.write("go\n");
+      await root.stdin.end();
+      expect(await root.exited).toBe(0);
+      for (let i = 0; i < 100; i++) unrelated.add(Bun.spawnSync(["/bin/true"]).pid);
+      await Bun.sleep(200);
+    } finally {
+      await filtered.stop();
+      await full.stop();
+      w.stop();
+    }
+    // the tree as the unfiltered stream shows it: the root and whatever was forked from it
+    const tree = new Set([root.pid]);
+    for (const e of all) if (e.type === "fork" && tree.has(e.ptgid)) tree.add(e.tgid);
+    const inTree = (e: CaptureEvent) =>
+      e.type !== "loss" && (tree.has(e.tgid) || (e.type === "fork" && tree.has(e.ptgid)));
+    const show = (e: CaptureEvent) => (e.type === "loss" ? "loss" : `${e.type} ${e.pid}/${e.tgid}`);
+    const expected = all.filter(inTree).map(show);
+    // the subshell, /bin/true, threads (3 threads: their forks and exits) and the root's exit
+    expect(expected.filter((s) => s.startsWith("fork")).length).toBeGreaterThanOrEqual(6);
+    expect(kept.map(show)).toEqual(expected);
+    expect(kept.some((e) => e.type !== "loss" && unrelated.has(e.tgid))).toBe(false);
+    expect(all.filter((e) => e.type !== "loss" && unrelated.has(e.tgid)).length).toBeGreaterThanOrEqual(600);
+    expect(full.stats().lost).toBe(0);
+    expect(filtered.stats().lost).toBe(0); // every dropped message's sequence number was still seen
   },
 );
