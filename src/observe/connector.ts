@@ -50,6 +50,13 @@ export interface ConnectorOptions {
 }
 
 export const DEFAULT_RCVBUF = 32 << 20;
+/**
+ * Buffers of up to 8,192 events read per drain: 4, about 16,000 processes' fork and exit. A recorder
+ * catching up on a backlog then reads the connector no faster than taskstats (16 buffers of ~2,300
+ * exit records each), so ended processes do not pile up waiting for their figures (measured: 25,840
+ * held at once with 16 rounds on a loaded host, a 100,000-link chain's recorder at 137 MB).
+ */
+const DRAIN_ROUNDS = 4;
 
 export class ConnectorSource implements CaptureSource {
   readonly name = "proc-connector";
@@ -160,7 +167,7 @@ export class ConnectorSource implements CaptureSource {
   private poll(): boolean {
     const sock = this.sock;
     if (!sock) return false;
-    for (let round = 0; round < 16; round++) {
+    for (let round = 0; round < DRAIN_ROUNDS; round++) {
       let buf: Uint8Array;
       try {
         buf = sock.drain();
