@@ -62,8 +62,14 @@ function viaShebang(argv: readonly string[], comm: string): boolean {
   return argv.length >= 2 && base(argv[0]!) !== comm && base(argv[1]!).slice(0, 15) === comm;
 }
 
-/** A process's view: the cheap fields at once, the others worked out when a rule first reads them. */
+/**
+ * A process's view: the names at once (every rule's name filter reads them), the others worked out when
+ * a rule first reads them (most processes of a run match no rule's names: no argument list and no
+ * command line is built for them).
+ */
 class ProcessView implements View {
+  #args?: readonly string[];
+  #command?: string;
   #subcommand?: string | undefined;
   #script?: string | undefined;
   #output?: string | null;
@@ -75,11 +81,21 @@ class ProcessView implements View {
     readonly comm: string,
     readonly interpreter: string | undefined,
     readonly argv: readonly string[],
-    readonly args: readonly string[],
-    readonly command: string,
+    private readonly full: readonly string[],
     private readonly shebang: boolean,
   ) {}
 
+  get args() {
+    this.#args ??= this.argv.slice(1);
+    return this.#args;
+  }
+  get command() {
+    if (this.#command === undefined) {
+      const command = this.full.join(" ");
+      this.#command = command.length > MAX_COMMAND ? command.slice(0, MAX_COMMAND) : command;
+    }
+    return this.#command;
+  }
   get subcommand() {
     if (!(this.#looked & 1)) {
       this.#looked |= 1;
@@ -112,8 +128,5 @@ export function viewOf(facts: ProcessFacts): View {
   const interpreter = shebang ? base(full[0]!) : undefined;
   const argv = shebang ? full.slice(1) : full;
   const name = argv[0] ? base(argv[0]) : comm;
-  const args = argv.slice(1);
-  let command = full.join(" ");
-  if (command.length > MAX_COMMAND) command = command.slice(0, MAX_COMMAND);
-  return new ProcessView(name, comm, interpreter, argv, args, command, shebang);
+  return new ProcessView(name, comm, interpreter, argv, full, shebang);
 }

@@ -98,12 +98,20 @@ export function exitCell(
   return text === "0" || text === "?" ? text : paint.failed(text);
 }
 
+/** rows of a table kept from its width pass for its lines pass (each row is built once); past this, built again */
+const KEPT_ROWS = 1 << 16;
+/** kept rows are held in blocks of this many (a block is young while it fills: no large old array written) */
+const BLOCK = 1024;
+const SPACES = " ".repeat(256);
+const spaces = (n: number) => (n <= SPACES.length ? SPACES.slice(0, n) : " ".repeat(n));
+
 /**
  * A table written in chunks: columns padded to their widest cell (in terminal columns: a CJK character or
  * an emoji takes two), the last column not padded but cut so a line is at most `maxWidth` columns. Rows
- * come from `rowAt(i)`, called twice per row (widths first, then the lines), so no row is kept: memory
- * stays flat however many rows there are. Every cell of every table passes through here (one place to
- * clean cell text). `out` gets lines ending in "\n", some thousands at a time.
+ * come from `rowAt(i)`: the first KEPT_ROWS rows are built once and kept from the widths pass to the
+ * lines pass, later ones are built again for their line, so memory stays bounded however many rows
+ * there are. Every cell of every table passes through here (one place to clean cell text). `out` gets
+ * lines ending in "\n", some thousands at a time.
  */
 export function writeTable(
   head: string[],
@@ -114,13 +122,19 @@ export function writeTable(
   maxWidth = Number.POSITIVE_INFINITY,
 ): void {
   const w = head.map(columns);
+  const right = head.map((_, c) => rightAligned.has(c));
   const tick = youngCollector();
+  const kept: (Cell[][] | undefined)[] = [];
   for (let i = 0; i < count; i++) {
     tick();
     const r = rowAt(i);
     for (let c = 0; c < w.length - 1; c++) {
       const n = cellColumns(r[c] ?? "");
       if (n > w[c]!) w[c] = n;
+    }
+    if (i < KEPT_ROWS) {
+      if (i % BLOCK === 0) kept.push([]);
+      kept[kept.length - 1]!.push(r);
     }
   }
   // what is left of maxWidth for the last column (never under 10 columns)
@@ -141,23 +155,25 @@ export function writeTable(
         s += "  ";
         used += 2;
       }
-      let shown = last ? fit(text, lastWidth) : text;
+      // printable ASCII is one column a character: within the width it is shown as it is
+      let shown = !last || (plain && text.length <= lastWidth) ? text : fit(text, lastWidth);
       // printable ASCII (and fit's "…") is one column a character: no second measure
       let shownCols = plain ? shown.length : columns(shown);
-      let fill = last ? "" : " ".repeat(Math.max(0, w[c]! - shownCols));
+      let fill = last ? 0 : Math.max(0, w[c]! - shownCols);
       // the columns before the last can be wider than maxWidth leaves (a narrow --width): the cell that
       // crosses it is cut, unpadded, and ends the line, so no line is wider than asked
       const room = maxWidth - used;
-      const cut = shownCols + fill.length > room;
+      const cut = shownCols + fill > room;
       if (cut) {
         shown = fit(shown, Math.max(1, room));
         shownCols = columns(shown);
-        fill = "";
+        fill = 0;
       }
       // colour goes around the sanitised text, padding outside it: escapes take no columns
       const painted = typeof cell === "string" ? shown : cell.paint(shown);
-      s += rightAligned.has(c) ? fill + painted : painted + fill;
-      used += shownCols + fill.length;
+      if (!fill) s += painted;
+      else s += right[c] ? spaces(fill) + painted : painted + spaces(fill);
+      used += shownCols + fill;
       if (cut) break;
     }
     return `${s.trimEnd()}\n`;
@@ -165,7 +181,14 @@ export function writeTable(
   let chunk = line(head);
   for (let i = 0; i < count; i++) {
     tick();
-    chunk += line(rowAt(i));
+    let r: Cell[];
+    if (i < KEPT_ROWS) {
+      const b = Math.floor(i / BLOCK);
+      r = kept[b]![i % BLOCK]!;
+      // a block written out is garbage
+      if (i % BLOCK === BLOCK - 1) kept[b] = undefined;
+    } else r = rowAt(i);
+    chunk += line(r);
     if (chunk.length >= 1 << 16) {
       out(chunk);
       chunk = "";

@@ -37,27 +37,44 @@ export function peakRssUpperBound(procs: StepProcess[]): number {
   return procs.length <= SMALL ? smallUpperBound(procs) : sweepUpperBound(procs);
 }
 
+/** positions 0…n-1 in the order of `keys` (compared, not subtracted: −∞ − −∞ is NaN); ties in any order */
+function orderOf(keys: Float64Array): Uint32Array {
+  const n = keys.length;
+  const at = new Uint32Array(n);
+  let sorted = true;
+  for (let i = 0; i < n; i++) {
+    at[i] = i;
+    if (i > 0 && keys[i - 1]! > keys[i]!) sorted = false;
+  }
+  // a run's processes come in start order (and a run of short processes ends in that order too)
+  if (sorted) return at;
+  return at.sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
+}
+
 /** peakRssUpperBound by the sweep, for any number of processes */
 export function sweepUpperBound(procs: StepProcess[]): number {
-  const kb: number[] = [];
-  const starts: number[] = [];
-  const ends: number[] = [];
+  let n = 0;
+  for (const p of procs) if (p.peakRssKb && p.peakRssKb > 0) n++;
+  const kb = new Float64Array(n);
+  const starts = new Float64Array(n);
+  const ends = new Float64Array(n);
+  let k = 0;
   for (const p of procs) {
     if (!p.peakRssKb || p.peakRssKb <= 0) continue;
-    kb.push(p.peakRssKb);
-    starts.push(p.startedAt ?? Number.NEGATIVE_INFINITY);
-    ends.push(p.endedAt ?? Number.POSITIVE_INFINITY);
+    kb[k] = p.peakRssKb;
+    starts[k] = p.startedAt ?? Number.NEGATIVE_INFINITY;
+    ends[k++] = p.endedAt ?? Number.POSITIVE_INFINITY;
   }
-  // compared, not subtracted: two unknown starts (−∞ − −∞) would give NaN
-  const cmp = (x: number, y: number) => (x < y ? -1 : x > y ? 1 : 0);
-  const byStart = Uint32Array.from(kb.keys()).sort((a, b) => cmp(starts[a]!, starts[b]!));
-  const byEnd = Uint32Array.from(kb.keys()).sort((a, b) => cmp(ends[a]!, ends[b]!));
-  // the sum only rises at a start: there, drop every process that ended before it, add this one
+  const byStart = orderOf(starts);
+  const byEnd = orderOf(ends);
+  // the sum only rises at a start: there, drop every process that ended before it, add this one (the
+  // order among equal starts or equal ends does not change the largest sum)
   let alive = 0;
   let max = 0;
   let e = 0;
-  for (const i of byStart) {
-    for (; e < byEnd.length && ends[byEnd[e]!]! < starts[i]!; e++) alive -= kb[byEnd[e]!]!;
+  for (let j = 0; j < n; j++) {
+    const i = byStart[j]!;
+    for (; e < n && ends[byEnd[e]!]! < starts[i]!; e++) alive -= kb[byEnd[e]!]!;
     alive += kb[i]!;
     if (alive > max) max = alive;
   }

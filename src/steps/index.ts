@@ -254,19 +254,28 @@ function otherStep(name: string, list: StepProcess[], samples: RssSamples): Step
  * ordinal among the steps sharing it, in start order) when the run has several.
  */
 function assignKeys(steps: Step[]): void {
-  const count = new Map<string, number>();
+  // counted by kind, then name: no key string is built to count
+  const count = new Map<StepKind, Map<string, number>>();
+  const seen = new Map<StepKind, Map<string, number>>();
+  const byKind = (m: Map<StepKind, Map<string, number>>, kind: StepKind) => {
+    const known = m.get(kind);
+    if (known) return known;
+    const fresh = new Map<string, number>();
+    m.set(kind, fresh);
+    return fresh;
+  };
   for (const s of steps) {
-    s.key = `${s.kind}:${s.name}`;
-    count.set(s.key, (count.get(s.key) ?? 0) + 1);
+    const byName = byKind(count, s.kind);
+    byName.set(s.name, (byName.get(s.name) ?? 0) + 1);
   }
-  const seen = new Map<string, number>();
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i]!;
     s.index = i + 1;
-    if (count.get(s.key)! > 1) {
-      const n = (seen.get(s.key) ?? 0) + 1;
-      seen.set(s.key, n);
-      s.key = `${s.key}#${n}`;
-    }
+    if (count.get(s.kind)!.get(s.name)! > 1) {
+      const byName = byKind(seen, s.kind);
+      const n = (byName.get(s.name) ?? 0) + 1;
+      byName.set(s.name, n);
+      s.key = `${s.kind}:${s.name}#${n}`;
+    } else s.key = `${s.kind}:${s.name}`;
   }
 }
