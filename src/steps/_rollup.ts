@@ -1,7 +1,8 @@
 /** Roll a subtree of processes up into one step's figures. */
 import type { RssSamples, Step, StepProcess } from "./types.ts";
 
-type Figures = Omit<Step, "index" | "key" | "name" | "kind" | "tool" | "tools" | "workdir">;
+/** what names a step (rollUp adds the figures) */
+export type StepNaming = Pick<Step, "index" | "key" | "name" | "kind" | "tool" | "tools" | "workdir">;
 
 /** max/min over any number of values (spreading 100k+ values into Math.max overflows the stack) */
 export const maxOf = (values: Iterable<number>, start = Number.NEGATIVE_INFINITY) => {
@@ -193,7 +194,13 @@ export function addFigures(s: FigureSums, p: StepProcess): void {
   if (p.wchar === null) u.wchar++;
 }
 
-export function rollUp(root: StepProcess, procs: StepProcess[], samples: RssSamples): Figures {
+/** The step `naming` names: `root` and `procs` (all its processes, the root among them) rolled up. */
+export function rollUp(
+  root: StepProcess,
+  procs: StepProcess[],
+  samples: RssSamples,
+  naming: StepNaming,
+): Step {
   // one pass over the step's processes for every sum (a step can hold 100,000 processes)
   let firstStart = Number.POSITIVE_INFINITY;
   let lastEnd = Number.NEGATIVE_INFINITY;
@@ -219,7 +226,9 @@ export function rollUp(root: StepProcess, procs: StepProcess[], samples: RssSamp
     root.startedAt ??
     (Number.isFinite(firstStart) ? firstStart : Number.isFinite(lastEnd) ? lastEnd : Number.NaN);
   const endedAt = root.endedAt === null ? null : lastEnd;
-  return {
+  const peak = peakRss(procs, samples);
+  // one object per step, built whole (a run can have 50,000 steps)
+  const step: Step = {
     rootId: root.id,
     pid: root.pid,
     command: (root.argv?.length ? root.argv : [root.comm ?? "?"]).join(" "),
@@ -230,7 +239,9 @@ export function rollUp(root: StepProcess, procs: StepProcess[], samples: RssSamp
     // process showed a shorter wall than that process)
     durationMs: endedAt === null ? null : Math.max(endedAt - startedAt, longestUs / 1000),
     cpuUs,
-    ...peakRss(procs, samples),
+    peakRssKb: peak.peakRssKb,
+    peakRssUpperKb: peak.peakRssUpperKb,
+    peakRssExact: peak.peakRssExact,
     rchar,
     wchar,
     readBytes,
@@ -240,7 +251,23 @@ export function rollUp(root: StepProcess, procs: StepProcess[], samples: RssSamp
     oomKilled,
     oomLimitKb,
     failed: oomKilled || root.signal !== null || (root.exitCode !== null && root.exitCode !== 0),
-    // only when some figure is missing (most runs: none; no object per step)
-    ...(Object.values(unknown).some((n) => n > 0) ? { unknown } : {}),
+    index: naming.index,
+    key: naming.key,
+    name: naming.name,
+    kind: naming.kind,
+    tool: naming.tool,
+    tools: naming.tools,
+    workdir: naming.workdir,
   };
+  // only when some figure is missing (most runs: none; no object per step)
+  if (
+    unknown.cpu ||
+    unknown.peakRss ||
+    unknown.readBytes ||
+    unknown.writeBytes ||
+    unknown.rchar ||
+    unknown.wchar
+  )
+    step.unknown = unknown;
+  return step;
 }

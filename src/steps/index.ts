@@ -136,8 +136,9 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
     const root = procs[i]!;
     const tools = toolsIn(i);
     const label = name ?? (tools.length ? tools.join(" | ") : shellCommand(root) || "job");
-    const f = rollUp(root, subtree(i), samples);
-    steps.push(Object.assign(f, { index: 0, key: "", name: label, kind, tool, tools, workdir }));
+    steps.push(
+      rollUp(root, subtree(i), samples, { index: 0, key: "", name: label, kind, tool, tools, workdir }),
+    );
   };
 
   /** process i's step as [kind, tool, name, workdir], or undefined when it is not a step; e: the engine above it */
@@ -216,7 +217,15 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
  * wrapper's exit is the run's, shown on the run, and a `grep` that found nothing is no failure.
  */
 function otherStep(name: string, list: StepProcess[], samples: RssSamples): Step {
-  const f = rollUp(list[0]!, list, samples);
+  const f = rollUp(list[0]!, list, samples, {
+    index: 0,
+    key: "",
+    name,
+    kind: "other",
+    tool: "other",
+    tools: [],
+    workdir: undefined,
+  });
   let start = Number.POSITIVE_INFINITY;
   let end: number | null = Number.NEGATIVE_INFINITY;
   let exitCode: number | null = 0;
@@ -233,20 +242,13 @@ function otherStep(name: string, list: StepProcess[], samples: RssSamples): Step
   }
   const startedAt = Number.isFinite(start) ? start : f.startedAt;
   const endedAt = end === null || !Number.isFinite(end) ? null : end;
-  return Object.assign(f, {
-    index: 0,
-    key: "",
-    name,
-    kind: "other" as const,
-    tool: "other",
-    tools: [],
-    startedAt,
-    endedAt,
-    durationMs: endedAt === null ? null : endedAt - startedAt,
-    exitCode,
-    signal,
-    failed: f.oomKilled,
-  });
+  f.startedAt = startedAt;
+  f.endedAt = endedAt;
+  f.durationMs = endedAt === null ? null : endedAt - startedAt;
+  f.exitCode = exitCode;
+  f.signal = signal;
+  f.failed = f.oomKilled;
+  return f;
 }
 
 /**
