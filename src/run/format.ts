@@ -121,6 +121,8 @@ export function exitCell(
 const KEPT_ROWS = 1 << 16;
 /** kept rows are held in blocks of this many (a block is young while it fills: no large old array written) */
 const BLOCK = 1024;
+/** distinct cell texts a table's kept rows share at most */
+const KEPT_TEXTS = 1 << 15;
 const SPACES = " ".repeat(256);
 const spaces = (n: number) => (n <= SPACES.length ? SPACES.slice(0, n) : " ".repeat(n));
 
@@ -144,18 +146,27 @@ export function writeTable(
   const right = head.map((_, c) => rightAligned.has(c));
   const tick = youngCollector();
   const kept: (Cell[][] | undefined)[] = [];
+  const texts = new Map<string, string>();
   for (let i = 0; i < count; i++) {
     tick();
     const r = rowAt(i);
     for (let c = 0; c < w.length - 1; c++) {
-      const n = cellColumns(r[c] ?? "");
+      const cell = r[c] ?? "";
+      const n = cellColumns(cell);
       if (n > w[c]!) w[c] = n;
+      // a kept row holds one copy of each text its column repeats ("0B", "2ms"): fewer strings to keep
+      if (i < KEPT_ROWS && typeof cell === "string" && cell.length > 1) {
+        const known = texts.get(cell);
+        if (known !== undefined) r[c] = known;
+        else if (texts.size < KEPT_TEXTS) texts.set(cell, cell);
+      }
     }
     if (i < KEPT_ROWS) {
       if (i % BLOCK === 0) kept.push([]);
       kept[kept.length - 1]!.push(r);
     }
   }
+  texts.clear();
   // what is left of maxWidth for the last column (never under 10 columns)
   let before = 0;
   for (let c = 0; c < w.length - 1; c++) before += w[c]! + 2;
