@@ -7,7 +7,7 @@
  * to an `other` step of its executable, so each process counts in exactly one step.
  */
 import { youngCollector } from "../core/young.ts";
-import { type RuleSet, classifier } from "../rules/index.ts";
+import { type Rule, type RuleSet, classifier } from "../rules/index.ts";
 import {
   executableOf,
   isSnakemakeJobShell,
@@ -29,6 +29,8 @@ const sameArgv = (a: string[] | null, b: string[]) =>
 
 /** distinct command lines remembered while classifying (bounds the memo on runs where none repeats) */
 const MEMO = 8192;
+/** windows the memo rests after one where command lines did not repeat */
+const MEMO_REST = 3;
 /** codes of process names (groupSteps): no rule names it; a fork that did not exec */
 const UNNAMED = -1;
 const FORK = -2;
@@ -41,11 +43,15 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
   // of its parent)
   const code = new Int32Array(procs.length);
   const names: NonNullable<Named>[] = [];
-  const nameIndex = new Map<string, number>();
+  // kind and name → display → index in names (a rule's kind and name as one string, built once per rule)
+  const nameIndex = new Map<string, Map<string, number>>();
+  const ruleKeys = new Map<Rule, string>();
   // the same command line is classified once (a run repeats its commands: one rule scan each)
   const seen = new Map<string, number>();
   let memoOn = false;
   let hits = 0;
+  // windows left before the memo is tried again, after a window where command lines did not repeat
+  let memoOff = 0;
   const classify = classifier(rules, { matchOnly: true });
   for (let i = 0; i < procs.length; i++) {
     tick();
@@ -57,9 +63,10 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
       continue;
     }
     // a window of MEMO processes whose command lines did not repeat turns the memo off for the next
-    // window (its keys cost about what classifying does); the verdicts are the same either way
+    // MEMO_REST windows (its keys cost about what classifying does); the verdicts are the same either way
     if (i % MEMO === 0) {
-      memoOn = !memoOn || hits * 8 >= MEMO;
+      if (memoOn && hits * 8 < MEMO) memoOff = MEMO_REST;
+      memoOn = memoOff-- <= 0;
       hits = 0;
     }
     const key = memoOn ? `${p.comm ?? ""}\0${p.argv === null ? "\0" : p.argv.join("\0")}` : undefined;
@@ -69,12 +76,21 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
       const v = classify({ argv: p.argv, comm: p.comm });
       c = UNNAMED;
       if (v && "rule" in v) {
-        const id = `${v.rule.kind}\0${v.rule.name}\0${v.display}`;
-        c = nameIndex.get(id);
+        let ruleKey = ruleKeys.get(v.rule);
+        if (ruleKey === undefined) {
+          ruleKey = `${v.rule.kind}\0${v.rule.name}`;
+          ruleKeys.set(v.rule, ruleKey);
+        }
+        let byDisplay = nameIndex.get(ruleKey);
+        if (!byDisplay) {
+          byDisplay = new Map();
+          nameIndex.set(ruleKey, byDisplay);
+        }
+        c = byDisplay.get(v.display);
         if (c === undefined) {
           c = names.length;
           names.push({ name: v.rule.name, kind: v.rule.kind, display: v.display });
-          nameIndex.set(id, c);
+          byDisplay.set(v.display, c);
         }
       }
       if (key !== undefined) {
@@ -86,6 +102,7 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
   }
   seen.clear();
   nameIndex.clear();
+  ruleKeys.clear();
   /** the rule that names process i; null for a fork that did not exec */
   const named = (i: number): Named | null => {
     const c = code[i]!;

@@ -2,6 +2,7 @@
 import { expect, test } from "bun:test";
 import { RE2JS } from "re2js";
 import { compileRegex, requiredStrings } from "../../src/rules/_regex.ts";
+import { matchProcess, parseRuleFile } from "../../src/rules/index.ts";
 
 test("required strings are read only where a match cannot avoid them", () => {
   expect(requiredStrings("(^|[\\s/])\\.command\\.(run|sh)(\\s|$)")).toEqual([".command."]);
@@ -49,5 +50,30 @@ test("a prefiltered regex gives the engine's verdict on every text", () => {
     const t = compileRegex(p);
     if (typeof t === "string") throw new Error(t);
     for (const s of texts) expect([p, s, t(s)]).toEqual([p, s, re.test(s)]);
+  }
+});
+
+test("a command_matches_regex rule matches exactly the command lines the engine matches", () => {
+  const patterns = ["\\.command\\.(run|sh)$", "^\\S+\\s+(\\S*/)?nextflow(\\s|$)", "a b+c", "(x|y)z"];
+  const argvs = [
+    ["bash", ".command.run"],
+    ["bash", "work/.command.sh"],
+    ["bash", ".command", "run"],
+    ["java", "-jar", "/opt/nextflow", "run"],
+    ["sh", "nextflow"],
+    ["nextflow"],
+    ["a", "bbc"],
+    ["ab", "bc"],
+    ["w", "xz"],
+    ["yz"],
+    ["z"],
+  ];
+  for (const p of patterns) {
+    const set = parseRuleFile(`rules:\n  - name: hit\n    command_matches_regex: '${p}'\n`, "t.yml");
+    const re = RE2JS.compile(p);
+    for (const argv of argvs) {
+      const m = matchProcess({ rules: set.rules, exclude: [], files: [] }, { argv, comm: argv[0]! });
+      expect([p, argv, m?.rule.name ?? null]).toEqual([p, argv, re.test(argv.join(" ")) ? "hit" : null]);
+    }
   }
 });
