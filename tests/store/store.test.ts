@@ -205,7 +205,8 @@ test("processes are listed in start order whatever order their rows were written
   const w = new StoreWriter(db, "run-order");
   // written (row ids given) in this order; starts out of order, one unknown, two equal
   const starts = [30, 10, undefined, 20, 10, 5.5];
-  starts.forEach((startedAt, i) => w.process({ pid: 200 + i, startTicks: i, comm: `p${i}`, startedAt }));
+  for (const [i, startedAt] of starts.entries())
+    w.process({ pid: 200 + i, startTicks: i, comm: `p${i}`, startedAt });
   w.flush();
   const rows = listProcesses(db, "run-order");
   expect(rows.map((r) => r.comm)).toEqual(["p2", "p5", "p1", "p4", "p3", "p0"]);
