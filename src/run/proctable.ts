@@ -67,11 +67,12 @@ export function writeProcessTable(
   const folded = new Map<number, number>(); // a step's root process id → its index in opts.steps
   // every process is in exactly one step (src/steps); a step's other processes are counted in its
   // root's row, while a step nested below it (its own processes) still gets its own row
-  const inStep = new Map<number, number>(); // process id → the folded step it belongs to
+  const inStep = new Set<number>(); // ids of processes counted in their step's row
   if (mode === "steps")
     opts.steps?.forEach((s, k) => {
       folded.set(s.rootId, k);
-      for (const id of s.processIds) if (id !== s.rootId) inStep.set(id, k);
+      // most steps are one process: nothing to add
+      if (s.processIds.length > 1) for (const id of s.processIds) if (id !== s.rootId) inStep.add(id);
     });
   // rows: k ≥ 0 is order[k]; -(j + 1) is hidden[j]
   const rows: number[] = [];

@@ -134,8 +134,18 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
     walk(tree, (i) => void out.push(procs[i]!), root);
     return out;
   };
+  // a leaf step's tools: one list per name, shared by its steps (a run can have 50,000 leaf steps)
+  const leafTools = new Map<number, string[]>();
   const toolsIn = (root: number) => {
-    if (tree.firstChild[root]! < 0) return namedTool(root) ? [named(root)!.display] : [];
+    if (tree.firstChild[root]! < 0) {
+      const c = namedTool(root) ? code[root]! : UNNAMED;
+      let tools = leafTools.get(c);
+      if (!tools) {
+        tools = Object.freeze(c === UNNAMED ? [] : [names[c]!.display]) as string[];
+        leafTools.set(c, tools);
+      }
+      return tools;
+    }
     const tools = new Set<string>();
     walk(
       tree,
