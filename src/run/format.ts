@@ -171,8 +171,11 @@ export function writeTable(
   let before = 0;
   for (let c = 0; c < w.length - 1; c++) before += w[c]! + 2;
   const lastWidth = Math.max(10, maxWidth - before);
+  // the pieces of the lines not yet handed to `out`, joined once per chunk (no string built per line)
+  const pieces: string[] = [];
+  let pending = 0;
   const line = (r: Cell[]) => {
-    let s = "";
+    const start = pieces.length;
     let used = 0;
     for (let c = 0; c < r.length; c++) {
       const cell = r[c]!;
@@ -182,7 +185,7 @@ export function writeTable(
       const last = c === r.length - 1;
       if (c > 0) {
         if (used + 3 > maxWidth) break; // no room for the separator and one column
-        s += "  ";
+        pieces.push("  ");
         used += 2;
       }
       // printable ASCII is one column a character: within the width it is shown as it is
@@ -201,14 +204,31 @@ export function writeTable(
       }
       // colour goes around the sanitised text, padding outside it: escapes take no columns
       const painted = typeof cell === "string" ? shown : cell.paint(shown);
-      if (!fill) s += painted;
-      else s += right[c] ? spaces(fill) + painted : painted + spaces(fill);
+      if (fill && right[c]) pieces.push(spaces(fill));
+      pieces.push(painted);
+      if (fill && !right[c]) pieces.push(spaces(fill));
       used += shownCols + fill;
       if (cut) break;
     }
-    return `${s.trimEnd()}\n`;
+    // no whitespace at the end of a line: trailing blank pieces dropped, the last other one trimmed
+    while (pieces.length > start) {
+      const end = pieces[pieces.length - 1]!;
+      const trimmed = end.trimEnd();
+      if (trimmed) {
+        pieces[pieces.length - 1] = trimmed;
+        break;
+      }
+      pieces.pop();
+    }
+    pieces.push("\n");
+    for (let k = start; k < pieces.length; k++) pending += pieces[k]!.length;
+    if (pending >= 1 << 16) {
+      out(pieces.join(""));
+      pieces.length = 0;
+      pending = 0;
+    }
   };
-  let chunk = line(head);
+  line(head);
   for (let i = 0; i < count; i++) {
     tick();
     let r: Cell[];
@@ -218,13 +238,9 @@ export function writeTable(
       // a block written out is garbage
       if (i % BLOCK === BLOCK - 1) kept[b] = undefined;
     } else r = rowAt(i);
-    chunk += line(r);
-    if (chunk.length >= 1 << 16) {
-      out(chunk);
-      chunk = "";
-    }
+    line(r);
   }
-  if (chunk) out(chunk);
+  if (pieces.length) out(pieces.join(""));
 }
 
 /** A whole table as one string (no trailing newline): writeTable into memory, for small tables. */
