@@ -129,9 +129,9 @@ const spaces = (n: number) => (n <= SPACES.length ? SPACES.slice(0, n) : " ".rep
 /**
  * A table written in chunks: columns padded to their widest cell (in terminal columns: a CJK character or
  * an emoji takes two), the last column not padded but cut so a line is at most `maxWidth` columns. Rows
- * come from `rowAt(i)`: the first KEPT_ROWS rows are built once and kept from the widths pass to the
- * lines pass, later ones are built again for their line, so memory stays bounded however many rows
- * there are. Every cell of every table passes through here (one place to clean cell text). `out` gets
+ * come from `rowAt(i)`: the first `keep` rows (KEPT_ROWS unless told) are built once and kept from the
+ * widths pass to the lines pass, later ones are built again for their line, so memory stays bounded
+ * however many rows there are. Every cell of every table passes through here (one place to clean cell text). `out` gets
  * lines ending in "\n", some thousands at a time.
  */
 export function writeTable(
@@ -141,6 +141,7 @@ export function writeTable(
   rightAligned: Set<number>,
   out: (chunk: string) => void,
   maxWidth = Number.POSITIVE_INFINITY,
+  keep = KEPT_ROWS,
 ): void {
   const w = head.map(columns);
   const right = head.map((_, c) => rightAligned.has(c));
@@ -155,13 +156,13 @@ export function writeTable(
       const n = cellColumns(cell);
       if (n > w[c]!) w[c] = n;
       // a kept row holds one copy of each text its column repeats ("0B", "2ms"): fewer strings to keep
-      if (i < KEPT_ROWS && typeof cell === "string" && cell.length > 1) {
+      if (i < keep && typeof cell === "string" && cell.length > 1) {
         const known = texts.get(cell);
         if (known !== undefined) r[c] = known;
         else if (texts.size < KEPT_TEXTS) texts.set(cell, cell);
       }
     }
-    if (i < KEPT_ROWS) {
+    if (i < keep) {
       if (i % BLOCK === 0) kept.push([]);
       kept[kept.length - 1]!.push(r);
     }
@@ -232,7 +233,7 @@ export function writeTable(
   for (let i = 0; i < count; i++) {
     tick();
     let r: Cell[];
-    if (i < KEPT_ROWS) {
+    if (i < keep) {
       const b = Math.floor(i / BLOCK);
       r = kept[b]![i % BLOCK]!;
       // a block written out is garbage
