@@ -97,9 +97,15 @@ export function reportJson(r: Report) {
   };
 }
 
+/** steps stringified together (one JSON.stringify call and one escape pass per this many) */
+const STEPS_PER_PIECE = 512;
+/** how JSON.stringify({ steps }, null, 2) opens and closes: the steps between are at the report's indentation */
+const PIECE_HEAD = '{\n  "steps": [\n';
+const PIECE_TAIL = "\n  ]\n}";
+
 /**
- * The report as indented JSON written in chunks to `out`, each step stringified on its own (no tree of
- * every step's object held at once, no string of the whole report): the same text as
+ * The report as indented JSON written in chunks to `out`, the steps stringified a few hundred at a time
+ * (no tree of every step's object held at once, no string of the whole report): the same text as
  * JSON.stringify(reportJson(r), null, 2) and a newline, made terminal-safe (src/core/json.ts: bidi, C1
  * and separator characters as \uXXXX; the parsed value is the same).
  */
@@ -114,12 +120,16 @@ export function writeJson(r: Report, out: (chunk: string) => void): void {
   const tick = youngCollector();
   const add = chunks(out);
   add(`${text.slice(0, at)}"steps": [\n`);
-  r.steps.forEach((s, i) => {
-    tick();
-    // JSON text has no raw newline inside a string: every "\n" is between tokens
-    const step = escapeJson(JSON.stringify(stepJson(s), null, 2));
-    add(`${i ? ",\n" : ""}    ${step.replace(/\n/g, "\n    ")}`);
-  });
+  for (let k = 0; k < r.steps.length; k += STEPS_PER_PIECE) {
+    const piece: ReturnType<typeof stepJson>[] = [];
+    for (const s of r.steps.slice(k, k + STEPS_PER_PIECE)) {
+      tick();
+      piece.push(stepJson(s));
+    }
+    // nested as the report nests them: each step indented 4 spaces, its fields 6
+    const json = JSON.stringify({ steps: piece }, null, 2);
+    add(`${k ? ",\n" : ""}${escapeJson(json.slice(PIECE_HEAD.length, json.length - PIECE_TAIL.length))}`);
+  }
   add(`\n  ]${text.slice(at + '"steps": []'.length)}\n`);
   add.end();
 }

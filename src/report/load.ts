@@ -7,6 +7,7 @@ import type { RuleSet } from "../rules/index.ts";
 import { groupSteps } from "../steps/index.ts";
 import type { RssSamples } from "../steps/index.ts";
 import { type ReportProcessRow, findRun, listReportProcesses } from "../store/index.ts";
+import { mark } from "../core/timing.ts";
 import { buildReport } from "./build.ts";
 import type { Report, SystemPoint } from "./types.ts";
 
@@ -44,9 +45,13 @@ export function loadRun(
   detail = false,
 ): { report: Report; processes: ReportProcessRow[] } {
   const run = findRun(db, ref);
+  mark("report: run found");
   const processes = listReportProcesses(db, run.id);
+  mark("report: processes read");
   const samples = rssSamples(db, run.id);
+  mark("report: samples read");
   const steps = groupSteps(processes, rules, samples);
+  mark("report: steps grouped");
   const report = buildReport(
     {
       run,
@@ -58,6 +63,7 @@ export function loadRun(
     },
     detail,
   );
+  mark("report: built");
   return { report, processes };
 }
 

@@ -1,5 +1,5 @@
 /** The condition keys: each validates its YAML value and returns a test over a process view. */
-import { compileRegex, lazyRegex } from "./_regex.ts";
+import { compileRegex, lazyRegex, requiredStrings } from "./_regex.ts";
 import type { View } from "./types.ts";
 
 type Test = (v: View) => boolean;
@@ -83,7 +83,12 @@ export const CONDITION_KEYS: Record<string, Builder> = {
   command_matches_regex: (value, trusted) => {
     if (!isStr(value)) return "expects a regular expression (RE2 syntax) as a string";
     const re = trusted ? lazyRegex(value) : compileRegex(value);
-    return typeof re === "string" ? re : (v) => re(v.command);
+    if (typeof re === "string") return re;
+    // every match holds one of these strings; with no space in one, it lies inside one word of the
+    // command line: a process none of whose words holds one is not tried (its command line not built)
+    const needs = requiredStrings(value);
+    if (!needs.length || needs.some((n) => n.includes(" "))) return (v) => re(v.command);
+    return (v) => v.mentionsAny(needs) && re(v.command);
   },
   args_contain: withStrings((l) => (v) => l.every((s) => v.args.includes(s))),
   args_not_contain: withStrings((l) => (v) => !l.some((s) => v.args.includes(s))),

@@ -55,15 +55,13 @@ export function outputOf(args: readonly string[]): string | undefined {
 }
 
 /**
- * A script started through its #! line shows up as argv [interpreter, script, args…] with the script's
- * name as comm (cut to 15 characters): the script is then the program, the interpreter kept aside.
+ * A process's view: the names at once (every rule's name filter reads them), the others worked out when
+ * a rule first reads them (most processes of a run match no rule's names: no argument list and no
+ * command line is built for them).
  */
-function viaShebang(argv: readonly string[], comm: string): boolean {
-  return argv.length >= 2 && base(argv[0]!) !== comm && base(argv[1]!).slice(0, 15) === comm;
-}
-
-/** A process's view: the cheap fields at once, the others worked out when a rule first reads them. */
 class ProcessView implements View {
+  #args?: readonly string[];
+  #command?: string;
   #subcommand?: string | undefined;
   #script?: string | undefined;
   #output?: string | null;
@@ -75,11 +73,25 @@ class ProcessView implements View {
     readonly comm: string,
     readonly interpreter: string | undefined,
     readonly argv: readonly string[],
-    readonly args: readonly string[],
-    readonly command: string,
+    private readonly full: readonly string[],
     private readonly shebang: boolean,
   ) {}
 
+  get args() {
+    this.#args ??= this.argv.slice(1);
+    return this.#args;
+  }
+  get command() {
+    if (this.#command === undefined) {
+      const command = this.full.join(" ");
+      this.#command = command.length > MAX_COMMAND ? command.slice(0, MAX_COMMAND) : command;
+    }
+    return this.#command;
+  }
+  mentionsAny(strings: readonly string[]): boolean {
+    for (const word of this.full) for (const s of strings) if (word.includes(s)) return true;
+    return false;
+  }
   get subcommand() {
     if (!(this.#looked & 1)) {
       this.#looked |= 1;
@@ -107,13 +119,14 @@ class ProcessView implements View {
 
 export function viewOf(facts: ProcessFacts): View {
   const full = facts.argv?.length ? facts.argv : facts.comm ? [facts.comm] : [];
-  const comm = facts.comm ?? base(full[0] ?? "");
-  const shebang = viaShebang(full, comm);
-  const interpreter = shebang ? base(full[0]!) : undefined;
+  // A script started through its #! line shows up as argv [interpreter, script, args…] with the
+  // script's name as comm (cut to 15 characters): the script is then the program, the interpreter
+  // kept aside. The program's basename is worked out once.
+  const program = base(full[0] ?? "");
+  const comm = facts.comm ?? program;
+  const shebang = full.length >= 2 && program !== comm && base(full[1]!).slice(0, 15) === comm;
+  const interpreter = shebang ? program : undefined;
   const argv = shebang ? full.slice(1) : full;
-  const name = argv[0] ? base(argv[0]) : comm;
-  const args = argv.slice(1);
-  let command = full.join(" ");
-  if (command.length > MAX_COMMAND) command = command.slice(0, MAX_COMMAND);
-  return new ProcessView(name, comm, interpreter, argv, args, command, shebang);
+  const name = shebang ? (argv[0] ? base(argv[0]) : comm) : full[0] ? program : comm;
+  return new ProcessView(name, comm, interpreter, argv, full, shebang);
 }

@@ -28,6 +28,9 @@ function value(v: View, key: string, tool: string): string | undefined {
 /** a template split at its placeholders: text, key, text, key, …, text (a run fills thousands) */
 const compiled = new Map<string, string[]>();
 
+/** text that collapsing and trimming whitespace would change: whitespace at an end, two together, or not a space */
+const UNTIDY = /^\s|\s$|\s\s|[^\S ]/;
+
 /** Fill a template; a placeholder with no value is dropped, and the spaces around it collapse. */
 export function render(template: string, v: View, tool: string): string {
   let parts = compiled.get(template);
@@ -37,5 +40,7 @@ export function render(template: string, v: View, tool: string): string {
   }
   let out = parts[0]!;
   for (let i = 1; i < parts.length; i += 2) out += (value(v, parts[i]!, tool) ?? "") + parts[i + 1]!;
+  // most filled templates are tidy already ("bwa mem"): tested, not rebuilt
+  if (out && !UNTIDY.test(out)) return out;
   return out.replace(/\s+/g, " ").trim() || tool;
 }

@@ -25,6 +25,11 @@ export interface View {
   args: readonly string[];
   /** argv joined by single spaces, capped at MAX_COMMAND characters */
   command: string;
+  /**
+   * Does a word of the command line (an argument, or comm when argv is unknown) hold one of `strings`?
+   * For a string with no space, `command` can hold it only then (the command line is not built).
+   */
+  mentionsAny(strings: readonly string[]): boolean;
   /** first argument that is not an option */
   subcommand: string | undefined;
   /** for interpreters: basename of the script (first non-option argument) */

@@ -6,16 +6,26 @@ import { buildTree, walk } from "../steps/_tree.ts";
 import type { ProcessRow, RunRow } from "../store/index.ts";
 import { plural } from "../core/plural.ts";
 
+const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
+
 export function bytes(n: number | null | undefined): string {
   if (n === null || n === undefined) return "-";
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let v = n;
   let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
+  while (v >= 1024 && i < UNITS.length - 1) {
     v /= 1024;
     i++;
   }
-  return i === 0 ? `${v}B` : `${v.toFixed(v < 10 ? 1 : 0)}${units[i]}`;
+  if (i === 0) return `${v}B`;
+  // A whole number of bytes over a power of 1024 is exact (a binary fraction), and so are v × 10 and
+  // the rounding below while v < 1024: the digits toFixed gives (ties round up), without toFixed (a
+  // table of 50,000 steps formats some 300,000 sizes).
+  if (v < 1024 && Number.isSafeInteger(n) && n > 0) {
+    if (v >= 10) return `${Math.round(v)}${UNITS[i]}`;
+    const tenths = Math.round(v * 10);
+    return `${(tenths - (tenths % 10)) / 10}.${tenths % 10}${UNITS[i]}`;
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)}${UNITS[i]}`;
 }
 
 export function seconds(us: number | null | undefined): string {
@@ -73,7 +83,16 @@ export interface Styled {
 /** A table cell: text that may be recorded data (sanitised by the table writer), or styled text. */
 export type Cell = string | Styled;
 /** printable ASCII: safe as it is (sanitize returns it unchanged) and one column a character */
-const PLAIN = /^[\x20-\x7e]*$/;
+const PLAIN = {
+  // a loop, not a regex: every cell of a table is tested, most a few characters long
+  test(s: string): boolean {
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e) return false;
+    }
+    return true;
+  },
+};
 /** the columns a cell's sanitised text takes, with no second look at printable ASCII (most cells) */
 const cellColumns = (c: Cell) => {
   const text = typeof c === "string" ? c : c.text;
@@ -98,12 +117,22 @@ export function exitCell(
   return text === "0" || text === "?" ? text : paint.failed(text);
 }
 
+/** rows of a table kept from its width pass for its lines pass (each row is built once); past this, built again */
+const KEPT_ROWS = 1 << 16;
+/** kept rows are held in blocks of this many (a block is young while it fills: no large old array written) */
+const BLOCK = 1024;
+/** distinct cell texts a table's kept rows share at most */
+const KEPT_TEXTS = 1 << 15;
+const SPACES = " ".repeat(256);
+const spaces = (n: number) => (n <= SPACES.length ? SPACES.slice(0, n) : " ".repeat(n));
+
 /**
  * A table written in chunks: columns padded to their widest cell (in terminal columns: a CJK character or
  * an emoji takes two), the last column not padded but cut so a line is at most `maxWidth` columns. Rows
- * come from `rowAt(i)`, called twice per row (widths first, then the lines), so no row is kept: memory
- * stays flat however many rows there are. Every cell of every table passes through here (one place to
- * clean cell text). `out` gets lines ending in "\n", some thousands at a time.
+ * come from `rowAt(i)`: the first `keep` rows (KEPT_ROWS unless told) are built once and kept from the
+ * widths pass to the lines pass, later ones are built again for their line, so memory stays bounded
+ * however many rows there are. Every cell of every table passes through here (one place to clean cell text). `out` gets
+ * lines ending in "\n", some thousands at a time.
  */
 export function writeTable(
   head: string[],
@@ -112,23 +141,42 @@ export function writeTable(
   rightAligned: Set<number>,
   out: (chunk: string) => void,
   maxWidth = Number.POSITIVE_INFINITY,
+  keep = KEPT_ROWS,
 ): void {
   const w = head.map(columns);
+  const right = head.map((_, c) => rightAligned.has(c));
   const tick = youngCollector();
+  const kept: (Cell[][] | undefined)[] = [];
+  const texts = new Map<string, string>();
   for (let i = 0; i < count; i++) {
     tick();
     const r = rowAt(i);
     for (let c = 0; c < w.length - 1; c++) {
-      const n = cellColumns(r[c] ?? "");
+      const cell = r[c] ?? "";
+      const n = cellColumns(cell);
       if (n > w[c]!) w[c] = n;
+      // a kept row holds one copy of each text its column repeats ("0B", "2ms"): fewer strings to keep
+      if (i < keep && typeof cell === "string" && cell.length > 1) {
+        const known = texts.get(cell);
+        if (known !== undefined) r[c] = known;
+        else if (texts.size < KEPT_TEXTS) texts.set(cell, cell);
+      }
+    }
+    if (i < keep) {
+      if (i % BLOCK === 0) kept.push([]);
+      kept[kept.length - 1]!.push(r);
     }
   }
+  texts.clear();
   // what is left of maxWidth for the last column (never under 10 columns)
   let before = 0;
   for (let c = 0; c < w.length - 1; c++) before += w[c]! + 2;
   const lastWidth = Math.max(10, maxWidth - before);
+  // the pieces of the lines not yet handed to `out`, joined once per chunk (no string built per line)
+  const pieces: string[] = [];
+  let pending = 0;
   const line = (r: Cell[]) => {
-    let s = "";
+    const start = pieces.length;
     let used = 0;
     for (let c = 0; c < r.length; c++) {
       const cell = r[c]!;
@@ -138,40 +186,62 @@ export function writeTable(
       const last = c === r.length - 1;
       if (c > 0) {
         if (used + 3 > maxWidth) break; // no room for the separator and one column
-        s += "  ";
+        pieces.push("  ");
         used += 2;
       }
-      let shown = last ? fit(text, lastWidth) : text;
+      // printable ASCII is one column a character: within the width it is shown as it is
+      let shown = !last || (plain && text.length <= lastWidth) ? text : fit(text, lastWidth);
       // printable ASCII (and fit's "…") is one column a character: no second measure
       let shownCols = plain ? shown.length : columns(shown);
-      let fill = last ? "" : " ".repeat(Math.max(0, w[c]! - shownCols));
+      let fill = last ? 0 : Math.max(0, w[c]! - shownCols);
       // the columns before the last can be wider than maxWidth leaves (a narrow --width): the cell that
       // crosses it is cut, unpadded, and ends the line, so no line is wider than asked
       const room = maxWidth - used;
-      const cut = shownCols + fill.length > room;
+      const cut = shownCols + fill > room;
       if (cut) {
         shown = fit(shown, Math.max(1, room));
         shownCols = columns(shown);
-        fill = "";
+        fill = 0;
       }
       // colour goes around the sanitised text, padding outside it: escapes take no columns
       const painted = typeof cell === "string" ? shown : cell.paint(shown);
-      s += rightAligned.has(c) ? fill + painted : painted + fill;
-      used += shownCols + fill.length;
+      if (fill && right[c]) pieces.push(spaces(fill));
+      pieces.push(painted);
+      if (fill && !right[c]) pieces.push(spaces(fill));
+      used += shownCols + fill;
       if (cut) break;
     }
-    return `${s.trimEnd()}\n`;
+    // no whitespace at the end of a line: trailing blank pieces dropped, the last other one trimmed
+    while (pieces.length > start) {
+      const end = pieces[pieces.length - 1]!;
+      const trimmed = end.trimEnd();
+      if (trimmed) {
+        pieces[pieces.length - 1] = trimmed;
+        break;
+      }
+      pieces.pop();
+    }
+    pieces.push("\n");
+    for (let k = start; k < pieces.length; k++) pending += pieces[k]!.length;
+    if (pending >= 1 << 16) {
+      out(pieces.join(""));
+      pieces.length = 0;
+      pending = 0;
+    }
   };
-  let chunk = line(head);
+  line(head);
   for (let i = 0; i < count; i++) {
     tick();
-    chunk += line(rowAt(i));
-    if (chunk.length >= 1 << 16) {
-      out(chunk);
-      chunk = "";
-    }
+    let r: Cell[];
+    if (i < keep) {
+      const b = Math.floor(i / BLOCK);
+      r = kept[b]![i % BLOCK]!;
+      // a block written out is garbage
+      if (i % BLOCK === BLOCK - 1) kept[b] = undefined;
+    } else r = rowAt(i);
+    line(r);
   }
-  if (chunk) out(chunk);
+  if (pieces.length) out(pieces.join(""));
 }
 
 /** A whole table as one string (no trailing newline): writeTable into memory, for small tables. */

@@ -1,7 +1,8 @@
 /** Roll a subtree of processes up into one step's figures. */
 import type { RssSamples, Step, StepProcess } from "./types.ts";
 
-type Figures = Omit<Step, "index" | "key" | "name" | "kind" | "tool" | "tools" | "workdir">;
+/** what names a step (rollUp adds the figures) */
+export type StepNaming = Pick<Step, "index" | "key" | "name" | "kind" | "tool" | "tools" | "workdir">;
 
 /** max/min over any number of values (spreading 100k+ values into Math.max overflows the stack) */
 export const maxOf = (values: Iterable<number>, start = Number.NEGATIVE_INFINITY) => {
@@ -37,27 +38,44 @@ export function peakRssUpperBound(procs: StepProcess[]): number {
   return procs.length <= SMALL ? smallUpperBound(procs) : sweepUpperBound(procs);
 }
 
+/** positions 0…n-1 in the order of `keys` (compared, not subtracted: −∞ − −∞ is NaN); ties in any order */
+function orderOf(keys: Float64Array): Uint32Array {
+  const n = keys.length;
+  const at = new Uint32Array(n);
+  let sorted = true;
+  for (let i = 0; i < n; i++) {
+    at[i] = i;
+    if (i > 0 && keys[i - 1]! > keys[i]!) sorted = false;
+  }
+  // a run's processes come in start order (and a run of short processes ends in that order too)
+  if (sorted) return at;
+  return at.sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
+}
+
 /** peakRssUpperBound by the sweep, for any number of processes */
 export function sweepUpperBound(procs: StepProcess[]): number {
-  const kb: number[] = [];
-  const starts: number[] = [];
-  const ends: number[] = [];
+  let n = 0;
+  for (const p of procs) if (p.peakRssKb && p.peakRssKb > 0) n++;
+  const kb = new Float64Array(n);
+  const starts = new Float64Array(n);
+  const ends = new Float64Array(n);
+  let k = 0;
   for (const p of procs) {
     if (!p.peakRssKb || p.peakRssKb <= 0) continue;
-    kb.push(p.peakRssKb);
-    starts.push(p.startedAt ?? Number.NEGATIVE_INFINITY);
-    ends.push(p.endedAt ?? Number.POSITIVE_INFINITY);
+    kb[k] = p.peakRssKb;
+    starts[k] = p.startedAt ?? Number.NEGATIVE_INFINITY;
+    ends[k++] = p.endedAt ?? Number.POSITIVE_INFINITY;
   }
-  // compared, not subtracted: two unknown starts (−∞ − −∞) would give NaN
-  const cmp = (x: number, y: number) => (x < y ? -1 : x > y ? 1 : 0);
-  const byStart = Uint32Array.from(kb.keys()).sort((a, b) => cmp(starts[a]!, starts[b]!));
-  const byEnd = Uint32Array.from(kb.keys()).sort((a, b) => cmp(ends[a]!, ends[b]!));
-  // the sum only rises at a start: there, drop every process that ended before it, add this one
+  const byStart = orderOf(starts);
+  const byEnd = orderOf(ends);
+  // the sum only rises at a start: there, drop every process that ended before it, add this one (the
+  // order among equal starts or equal ends does not change the largest sum)
   let alive = 0;
   let max = 0;
   let e = 0;
-  for (const i of byStart) {
-    for (; e < byEnd.length && ends[byEnd[e]!]! < starts[i]!; e++) alive -= kb[byEnd[e]!]!;
+  for (let j = 0; j < n; j++) {
+    const i = byStart[j]!;
+    for (; e < n && ends[byEnd[e]!]! < starts[i]!; e++) alive -= kb[byEnd[e]!]!;
     alive += kb[i]!;
     if (alive > max) max = alive;
   }
@@ -176,7 +194,13 @@ export function addFigures(s: FigureSums, p: StepProcess): void {
   if (p.wchar === null) u.wchar++;
 }
 
-export function rollUp(root: StepProcess, procs: StepProcess[], samples: RssSamples): Figures {
+/** The step `naming` names: `root` and `procs` (all its processes, the root among them) rolled up. */
+export function rollUp(
+  root: StepProcess,
+  procs: StepProcess[],
+  samples: RssSamples,
+  naming: StepNaming,
+): Step {
   // one pass over the step's processes for every sum (a step can hold 100,000 processes)
   let firstStart = Number.POSITIVE_INFINITY;
   let lastEnd = Number.NEGATIVE_INFINITY;
@@ -202,7 +226,9 @@ export function rollUp(root: StepProcess, procs: StepProcess[], samples: RssSamp
     root.startedAt ??
     (Number.isFinite(firstStart) ? firstStart : Number.isFinite(lastEnd) ? lastEnd : Number.NaN);
   const endedAt = root.endedAt === null ? null : lastEnd;
-  return {
+  const peak = peakRss(procs, samples);
+  // one object per step, built whole (a run can have 50,000 steps)
+  const step: Step = {
     rootId: root.id,
     pid: root.pid,
     command: (root.argv?.length ? root.argv : [root.comm ?? "?"]).join(" "),
@@ -213,7 +239,9 @@ export function rollUp(root: StepProcess, procs: StepProcess[], samples: RssSamp
     // process showed a shorter wall than that process)
     durationMs: endedAt === null ? null : Math.max(endedAt - startedAt, longestUs / 1000),
     cpuUs,
-    ...peakRss(procs, samples),
+    peakRssKb: peak.peakRssKb,
+    peakRssUpperKb: peak.peakRssUpperKb,
+    peakRssExact: peak.peakRssExact,
     rchar,
     wchar,
     readBytes,
@@ -223,7 +251,23 @@ export function rollUp(root: StepProcess, procs: StepProcess[], samples: RssSamp
     oomKilled,
     oomLimitKb,
     failed: oomKilled || root.signal !== null || (root.exitCode !== null && root.exitCode !== 0),
-    // only when some figure is missing (most runs: none; no object per step)
-    ...(Object.values(unknown).some((n) => n > 0) ? { unknown } : {}),
+    index: naming.index,
+    key: naming.key,
+    name: naming.name,
+    kind: naming.kind,
+    tool: naming.tool,
+    tools: naming.tools,
+    workdir: naming.workdir,
   };
+  // only when some figure is missing (most runs: none; no object per step)
+  if (
+    unknown.cpu ||
+    unknown.peakRss ||
+    unknown.readBytes ||
+    unknown.writeBytes ||
+    unknown.rchar ||
+    unknown.wchar
+  )
+    step.unknown = unknown;
+  return step;
 }

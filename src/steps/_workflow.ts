@@ -25,9 +25,13 @@ function joinExact(...parts: string[]): string {
 
 /** The work dir of a Nextflow task root (`bash .command.run` in work/xx/hash), or undefined. */
 export function nextflowWorkdir(p: StepProcess): string | undefined {
-  const arg = p.argv?.find(
-    (a) => a.endsWith(".command.run") && a.slice(a.lastIndexOf("/") + 1) === ".command.run",
-  );
+  let arg: string | undefined;
+  // called for every process a report walks: a plain loop, no closure
+  for (const a of p.argv ?? [])
+    if (a.endsWith(".command.run") && a.slice(a.lastIndexOf("/") + 1) === ".command.run") {
+      arg = a;
+      break;
+    }
   if (!arg) return undefined;
   const dir = arg.slice(0, arg.lastIndexOf("/") + 1);
   if (arg.startsWith("/")) return joinExact(dir);

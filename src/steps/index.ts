@@ -7,7 +7,7 @@
  * to an `other` step of its executable, so each process counts in exactly one step.
  */
 import { youngCollector } from "../core/young.ts";
-import { type RuleSet, classifier } from "../rules/index.ts";
+import { type Rule, type RuleSet, classifier } from "../rules/index.ts";
 import {
   executableOf,
   isSnakemakeJobShell,
@@ -29,6 +29,8 @@ const sameArgv = (a: string[] | null, b: string[]) =>
 
 /** distinct command lines remembered while classifying (bounds the memo on runs where none repeats) */
 const MEMO = 8192;
+/** windows the memo rests after one where command lines did not repeat */
+const MEMO_REST = 3;
 /** codes of process names (groupSteps): no rule names it; a fork that did not exec */
 const UNNAMED = -1;
 const FORK = -2;
@@ -41,11 +43,15 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
   // of its parent)
   const code = new Int32Array(procs.length);
   const names: NonNullable<Named>[] = [];
-  const nameIndex = new Map<string, number>();
+  // kind and name → display → index in names (a rule's kind and name as one string, built once per rule)
+  const nameIndex = new Map<string, Map<string, number>>();
+  const ruleKeys = new Map<Rule, string>();
   // the same command line is classified once (a run repeats its commands: one rule scan each)
   const seen = new Map<string, number>();
   let memoOn = false;
   let hits = 0;
+  // windows left before the memo is tried again, after a window where command lines did not repeat
+  let memoOff = 0;
   const classify = classifier(rules, { matchOnly: true });
   for (let i = 0; i < procs.length; i++) {
     tick();
@@ -57,9 +63,10 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
       continue;
     }
     // a window of MEMO processes whose command lines did not repeat turns the memo off for the next
-    // window (its keys cost about what classifying does); the verdicts are the same either way
+    // MEMO_REST windows (its keys cost about what classifying does); the verdicts are the same either way
     if (i % MEMO === 0) {
-      memoOn = !memoOn || hits * 8 >= MEMO;
+      if (memoOn && hits * 8 < MEMO) memoOff = MEMO_REST;
+      memoOn = memoOff-- <= 0;
       hits = 0;
     }
     const key = memoOn ? `${p.comm ?? ""}\0${p.argv === null ? "\0" : p.argv.join("\0")}` : undefined;
@@ -69,12 +76,21 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
       const v = classify({ argv: p.argv, comm: p.comm });
       c = UNNAMED;
       if (v && "rule" in v) {
-        const id = `${v.rule.kind}\0${v.rule.name}\0${v.display}`;
-        c = nameIndex.get(id);
+        let ruleKey = ruleKeys.get(v.rule);
+        if (ruleKey === undefined) {
+          ruleKey = `${v.rule.kind}\0${v.rule.name}`;
+          ruleKeys.set(v.rule, ruleKey);
+        }
+        let byDisplay = nameIndex.get(ruleKey);
+        if (!byDisplay) {
+          byDisplay = new Map();
+          nameIndex.set(ruleKey, byDisplay);
+        }
+        c = byDisplay.get(v.display);
         if (c === undefined) {
           c = names.length;
           names.push({ name: v.rule.name, kind: v.rule.kind, display: v.display });
-          nameIndex.set(id, c);
+          byDisplay.set(v.display, c);
         }
       }
       if (key !== undefined) {
@@ -86,6 +102,7 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
   }
   seen.clear();
   nameIndex.clear();
+  ruleKeys.clear();
   /** the rule that names process i; null for a fork that did not exec */
   const named = (i: number): Named | null => {
     const c = code[i]!;
@@ -117,8 +134,18 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
     walk(tree, (i) => void out.push(procs[i]!), root);
     return out;
   };
+  // a leaf step's tools: one list per name, shared by its steps (a run can have 50,000 leaf steps)
+  const leafTools = new Map<number, string[]>();
   const toolsIn = (root: number) => {
-    if (tree.firstChild[root]! < 0) return namedTool(root) ? [named(root)!.display] : [];
+    if (tree.firstChild[root]! < 0) {
+      const c = namedTool(root) ? code[root]! : UNNAMED;
+      let tools = leafTools.get(c);
+      if (!tools) {
+        tools = Object.freeze(c === UNNAMED ? [] : [names[c]!.display]) as string[];
+        leafTools.set(c, tools);
+      }
+      return tools;
+    }
     const tools = new Set<string>();
     walk(
       tree,
@@ -136,8 +163,9 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
     const root = procs[i]!;
     const tools = toolsIn(i);
     const label = name ?? (tools.length ? tools.join(" | ") : shellCommand(root) || "job");
-    const f = rollUp(root, subtree(i), samples);
-    steps.push(Object.assign(f, { index: 0, key: "", name: label, kind, tool, tools, workdir }));
+    steps.push(
+      rollUp(root, subtree(i), samples, { index: 0, key: "", name: label, kind, tool, tools, workdir }),
+    );
   };
 
   /** process i's step as [kind, tool, name, workdir], or undefined when it is not a step; e: the engine above it */
@@ -216,7 +244,15 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
  * wrapper's exit is the run's, shown on the run, and a `grep` that found nothing is no failure.
  */
 function otherStep(name: string, list: StepProcess[], samples: RssSamples): Step {
-  const f = rollUp(list[0]!, list, samples);
+  const f = rollUp(list[0]!, list, samples, {
+    index: 0,
+    key: "",
+    name,
+    kind: "other",
+    tool: "other",
+    tools: [],
+    workdir: undefined,
+  });
   let start = Number.POSITIVE_INFINITY;
   let end: number | null = Number.NEGATIVE_INFINITY;
   let exitCode: number | null = 0;
@@ -233,20 +269,13 @@ function otherStep(name: string, list: StepProcess[], samples: RssSamples): Step
   }
   const startedAt = Number.isFinite(start) ? start : f.startedAt;
   const endedAt = end === null || !Number.isFinite(end) ? null : end;
-  return Object.assign(f, {
-    index: 0,
-    key: "",
-    name,
-    kind: "other" as const,
-    tool: "other",
-    tools: [],
-    startedAt,
-    endedAt,
-    durationMs: endedAt === null ? null : endedAt - startedAt,
-    exitCode,
-    signal,
-    failed: f.oomKilled,
-  });
+  f.startedAt = startedAt;
+  f.endedAt = endedAt;
+  f.durationMs = endedAt === null ? null : endedAt - startedAt;
+  f.exitCode = exitCode;
+  f.signal = signal;
+  f.failed = f.oomKilled;
+  return f;
 }
 
 /**
@@ -254,19 +283,28 @@ function otherStep(name: string, list: StepProcess[], samples: RssSamples): Step
  * ordinal among the steps sharing it, in start order) when the run has several.
  */
 function assignKeys(steps: Step[]): void {
-  const count = new Map<string, number>();
+  // counted by kind, then name: no key string is built to count
+  const count = new Map<StepKind, Map<string, number>>();
+  const seen = new Map<StepKind, Map<string, number>>();
+  const byKind = (m: Map<StepKind, Map<string, number>>, kind: StepKind) => {
+    const known = m.get(kind);
+    if (known) return known;
+    const fresh = new Map<string, number>();
+    m.set(kind, fresh);
+    return fresh;
+  };
   for (const s of steps) {
-    s.key = `${s.kind}:${s.name}`;
-    count.set(s.key, (count.get(s.key) ?? 0) + 1);
+    const byName = byKind(count, s.kind);
+    byName.set(s.name, (byName.get(s.name) ?? 0) + 1);
   }
-  const seen = new Map<string, number>();
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i]!;
     s.index = i + 1;
-    if (count.get(s.key)! > 1) {
-      const n = (seen.get(s.key) ?? 0) + 1;
-      seen.set(s.key, n);
-      s.key = `${s.key}#${n}`;
-    }
+    if (count.get(s.kind)!.get(s.name)! > 1) {
+      const byName = byKind(seen, s.kind);
+      const n = (byName.get(s.name) ?? 0) + 1;
+      byName.set(s.name, n);
+      s.key = `${s.kind}:${s.name}#${n}`;
+    } else s.key = `${s.kind}:${s.name}`;
   }
 }

@@ -198,3 +198,22 @@ test("a flush of a 100,000-deep chain written deepest first links every parent (
   });
   db.close();
 });
+
+test("processes are listed in start order whatever order their rows were written in: an unknown start first, ties by row id", () => {
+  const db = openStore(join(tempDir(), "tracer.db"));
+  newRun(db, "run-order");
+  const w = new StoreWriter(db, "run-order");
+  // written (row ids given) in this order; starts out of order, one unknown, two equal
+  const starts = [30, 10, undefined, 20, 10, 5.5];
+  for (const [i, startedAt] of starts.entries())
+    w.process({ pid: 200 + i, startTicks: i, comm: `p${i}`, startedAt });
+  w.flush();
+  const rows = listProcesses(db, "run-order");
+  expect(rows.map((r) => r.comm)).toEqual(["p2", "p5", "p1", "p4", "p3", "p0"]);
+  // the order SQLite's ORDER BY started_at, id gives
+  const sql = db
+    .query("SELECT comm FROM processes WHERE run_id = ? ORDER BY started_at, id")
+    .all("run-order") as { comm: string }[];
+  expect(rows.map((r) => r.comm)).toEqual(sql.map((r) => r.comm));
+  db.close();
+});

@@ -13,6 +13,7 @@ import { findRun, listProcesses, openStore } from "../../store/index.ts";
 import { decimalOption, wholeOption } from "../_numbers.ts";
 import { jsonFlag } from "../_shared.ts";
 import { sanitize } from "../../core/sanitize.ts";
+import { mark } from "../../core/timing.ts";
 import { plural } from "../../core/plural.ts";
 
 function formatOf(v: string | undefined): Format {
@@ -114,16 +115,19 @@ export default defineCommand({
       width: widthOf(args.width),
     };
     const rules = loadRules({ files: args.rules === undefined ? [] : [args.rules] });
+    mark("report: rules loaded");
     if (format === "table" && args.output === undefined) {
       const { report, processes } = loadRun(db, args.run, rules, price);
       const labels = stepLabels(report.steps);
       writeReportTable(report, (chunk) => write(1, chunk), table.width, labels);
+      mark("report: step table written");
       say("\nprocesses");
       const { listed, total } = writeProcessTable(report.run, processes, (chunk) => write(1, chunk), {
         ...table,
         steps: report.steps,
         labels,
       });
+      mark("report: process table written");
       if (listed < total)
         say(
           `${listed} of ${plural(total, "process", "processes")} listed${table.processes === "steps" ? ", each step in one row" : ""}: --processes all lists every one`,
@@ -133,7 +137,10 @@ export default defineCommand({
     // the processes are needed only to build the steps: garbage before the rendering starts
     const report = loadReport(db, args.run, rules, price, format === "html");
     if (format === "html") report.history = pipelineHistory(db, report, rules);
-    if (args.output === undefined) return void writeReport(report, format, (chunk) => write(1, chunk));
+    if (args.output === undefined) {
+      writeReport(report, format, (chunk) => write(1, chunk));
+      return void mark(`report: ${format} written`);
+    }
     const text = renderReport(report, format);
     // never through a symlink or another's hard link (exit 3); a file gets no colour codes
     writeReplacing(args.output, format === "table" ? plain(text) : text);
