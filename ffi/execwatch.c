@@ -25,7 +25,7 @@
  * headers). The thread never calls into JavaScript; the ring is guarded by a mutex. Functions return
  * -errno or 0 on failure so errno never crosses into JavaScript.
  *
- * Priority: the thread asks for SCHED_FIFO (priority 1), else nice -10. A process that lives under a
+ * Priority: the thread asks for SCHED_FIFO (priority 2), else nice -10. A process that lives under a
  * millisecond is often reaped before a thread of normal priority is scheduled after the exec event
  * (measured: 6-7 % of 5,000 `/bin/true` were gone, 0.4 % zombies, at nice -10 on a loaded 2-core
  * host); a real-time thread preempts them at once (0 of 5,000 missed). Its work per exec is bounded.
@@ -85,7 +85,7 @@ int setsockopt(int fd, int level, int name, const void *value, unsigned int len)
 #define XW_NICE -10
 #define SCHED_FIFO 1
 #define PTHREAD_EXPLICIT_SCHED 1 /* glibc and musl */
-#define XW_RT_PRIORITY 1
+#define XW_RT_PRIORITY 2 /* above the orphan reaper's 1 (ffi/reaper.c): a zombie can wait a few µs, an exec read cannot */
 
 #define MAX_CPUS 256 /* xw_compact drops messages of CPUs below this only */
 #define NLMSG_DONE 3

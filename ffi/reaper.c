@@ -81,7 +81,7 @@ int *__errno_location(void);
 #define CHILDREN_CHUNK 4096
 #define SCHED_FIFO 1
 #define PTHREAD_EXPLICIT_SCHED 1 /* glibc and musl */
-#define RP_RT_PRIORITY 1
+#define RP_RT_PRIORITY 1 /* below the exec watcher's 2 (ffi/execwatch.c) */
 #define RP_NICE -10
 
 struct rp_pollfd {
