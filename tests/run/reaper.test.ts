@@ -56,8 +56,8 @@ describe("orphans are reaped apart from the recorder", () => {
 
   // tests/fixtures/chain.c: each link forks the next and exits, so every link is an orphan tracer must
   // reap; a failed fork ends the chain early (silently). In a cgroup of 256 tasks (tracer's threads
-  // included), reaping on the recorder's pace piled up zombies past the limit (chains cut at 584–4,382
-  // of 20,000 here); the native reaper keeps them to a few dozen.
+  // included), reaping on the recorder's pace piled up zombies past the limit (chains cut at 1,181–4,251
+  // of 20,000 in 2 of 3 runs here); the native reaper keeps them to a few dozen.
   test.skipIf(!cg)(
     "a 20,000-link fork storm in a cgroup of 256 tasks completes: no fork fails",
     async () => {
