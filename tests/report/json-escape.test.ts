@@ -100,6 +100,26 @@ test("report --json with --format is a usage error (exit 2), not a silently igno
   }
 });
 
+test("report --json with a step-report option (--price-per-hour, --rules, --processes, --depth, --width) is a usage error", async () => {
+  for (const [opt, value] of [
+    ["--price-per-hour", "2.5"],
+    ["--rules", "/nonexistent.yaml"],
+    ["--processes", "all"],
+    ["--depth", "2"],
+    ["--width", "80"],
+  ] as const) {
+    const r = await run(["report", "esc", "--json", opt, value], { env });
+    expect(r.code).toBe(2);
+    const e = JSON.parse(r.stdout).error;
+    expect(e.code).toBe("E_USAGE");
+    expect(e.message).toBe(
+      `--json prints the raw run and its processes: ${opt} applies to the step report only`,
+    );
+  }
+  const two = await run(["report", "esc", "--json", "--depth", "2", "--width", "9"], { env });
+  expect(JSON.parse(two.stdout).error.message).toContain("--depth, --width apply to the step report only");
+});
+
 test("escapeJson leaves the parsed value unchanged: every BMP character, the tags, an emoji", () => {
   const all: string[] = [];
   for (let cp = 0; cp <= 0xffff; cp++) if (cp < 0xd800 || cp > 0xdfff) all.push(String.fromCodePoint(cp));

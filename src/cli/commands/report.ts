@@ -22,6 +22,9 @@ function formatOf(v: string | undefined): Format {
   throw new TracerError("E_USAGE", `--format must be one of ${FORMATS.join(", ")}, got "${v}"`, Exit.usage);
 }
 
+/** options of the step report, meaningless for --json's raw rows */
+const STEP_REPORT_OPTIONS = ["price-per-hour", "rules", "processes", "depth", "width"] as const;
+
 /** The most --price-per-hour may be: past it a cost is no estimate but a typo (and 1e308 overflowed to Infinity). */
 const MAX_PRICE_PER_HOUR = 1e6;
 
@@ -96,6 +99,15 @@ export default defineCommand({
       throw new TracerError(
         "E_USAGE",
         `--json (the raw run and its processes) and --format ${format} (the step report) exclude each other`,
+        Exit.usage,
+        { hint: "the step report as JSON: tracer report --format json" },
+      );
+    // the raw rows have no steps, costs or table: an option for those would be silently ignored
+    const stepOnly = STEP_REPORT_OPTIONS.filter((o) => args[o] !== undefined);
+    if (args.json && stepOnly.length)
+      throw new TracerError(
+        "E_USAGE",
+        `--json prints the raw run and its processes: ${stepOnly.map((o) => `--${o}`).join(", ")} ${stepOnly.length > 1 ? "apply" : "applies"} to the step report only`,
         Exit.usage,
         { hint: "the step report as JSON: tracer report --format json" },
       );
