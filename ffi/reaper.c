@@ -12,7 +12,8 @@
  * reaper of these pids), it reads:
  *  - the process's CPU clock (CPUCLOCK_SCHED): its whole runtime, exit teardown included, what the
  *    taskstats record (sent earlier, before exit_mm) lacks;
- *  - /proc/PID/io: the exact final I/O counters (taskstats rounds them down to whole KiB);
+ *  - /proc/PID/task/PID/io: the main thread's final I/O counters, exact for a single-threaded process
+ *    (taskstats rounds them down to whole KiB; /proc/PID/io would add the children it reaped);
  *  - /proc/PID/stat's start time (clock ticks since boot): which incarnation of the pid this was.
  *
  * CMD is never reaped here: the JS side reaps it for its status. Any other child of tracer is, as the
@@ -165,14 +166,24 @@ static int starts(const char *p, const char *key) {
   return 1;
 }
 
-/* rchar, wchar, read_bytes, write_bytes of /proc/PID/io into out[0..3]; unchanged (-1) on failure */
+/*
+ * rchar, wchar, read_bytes, write_bytes of /proc/PID/task/PID/io (the main thread's own: /proc/PID/io
+ * adds the children the process reaped) into out[0..3]; unchanged (-1) on failure.
+ */
 static void read_io(int pid, double *out) {
-  char path[48], buf[512];
+  char path[64], buf[512], tail[24], digits[12];
   const char *p;
   static const char *keys[4] = {"rchar: ", "wchar: ", "read_bytes: ", "write_bytes: "};
   static const int lens[4] = {7, 7, 12, 13};
-  int k;
-  proc_path(path, pid, "/io");
+  int k, n = 0, i = 0, v = pid;
+  const char *pre = "/task/";
+  while (pre[i]) { tail[i] = pre[i]; i++; }
+  do { digits[n++] = (char)('0' + v % 10); v /= 10; } while (v && n < 11);
+  while (n) tail[i++] = digits[--n];
+  pre = "/io";
+  for (k = 0; pre[k]; k++) tail[i++] = pre[k];
+  tail[i] = 0;
+  proc_path(path, pid, tail);
   if (read_small(path, buf, sizeof buf) <= 0) return;
   for (p = buf; *p; ) {
     for (k = 0; k < 4; k++)
@@ -427,8 +438,8 @@ int rp_start(int cmd, int wake, int notify) {
 /* CMD has been reaped by the caller: its pid may now be another process's. */
 void rp_cmd_reaped(void) { g_rp.cmd = 0; }
 
-/* Reap now on the caller's thread (every thread's children); returns how many. */
-int rp_reap_now(void) { return scan(&g_rp, 1); }
+/* Reap now on the caller's thread: the main thread's children, or with `all` every thread's; returns how many. */
+int rp_reap_now(int all) { return scan(&g_rp, all); }
 
 /* Copy up to `cap` queued records into `out` (RP_FIELDS doubles each); returns how many. */
 int rp_take(double *out, int cap) {

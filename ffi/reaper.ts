@@ -11,7 +11,7 @@ import source from "./reaper.c" with { type: "text" };
 const symbols = {
   rp_start: { args: ["i32", "i32", "i32"], returns: "i32" },
   rp_cmd_reaped: { args: [], returns: "void" },
-  rp_reap_now: { args: [], returns: "i32" },
+  rp_reap_now: { args: ["i32"], returns: "i32" },
   rp_take: { args: ["ptr", "i32"], returns: "i32" },
   rp_stop: { args: [], returns: "void" },
 } as const;
@@ -41,8 +41,11 @@ export function startReaper(cmd: number, wake: number, notify: number): boolean 
 /** CMD has been reaped by the caller: its pid is no longer excluded. */
 export const cmdReaped = (): void => load().rp_cmd_reaped();
 
-/** Reap at once on this thread (every thread's children); the reaps are queued as the thread's are. */
-export const reapNow = (): number => load().rp_reap_now();
+/**
+ * Reap at once on this thread: the main thread's children (orphans are re-parented to it), or with
+ * `allThreads` every thread's. The reaps are queued as the thread's are.
+ */
+export const reapNow = (allThreads: boolean): number => load().rp_reap_now(allThreads ? 1 : 0);
 
 /** Stop the thread (not joined: tracer exits next); queued reaps stay for takeReaped. */
 export const stopReaper = (): void => load().rp_stop();

@@ -136,7 +136,20 @@ export interface ProcIo {
 
 /** /proc/PID/io needs ptrace-read access (denied for other users' processes). */
 export function readIo(pid: number): ProcIo | undefined {
-  const t = read(`/proc/${pid}/io`);
+  return parseIo(read(`/proc/${pid}/io`));
+}
+
+/**
+ * The I/O counters of process `pid`'s main thread alone (/proc/PID/task/PID/io): unlike /proc/PID/io,
+ * they leave out the children it waited for (the kernel adds a reaped child's counters to its parent's)
+ * and its other threads. So: exactly the process's own I/O when it has one thread — a zombie's last
+ * reading —, never more than its own otherwise.
+ */
+export function readOwnIo(pid: number): ProcIo | undefined {
+  return parseIo(read(`/proc/${pid}/task/${pid}/io`));
+}
+
+function parseIo(t: string | undefined): ProcIo | undefined {
   if (t === undefined) return undefined;
   // read in place (at every exit): no array of lines, no match objects
   return {

@@ -18,7 +18,7 @@ import { ArgvLoss, argvOf, capArgv } from "./argv.ts";
 import { OomWatch } from "./oom.ts";
 import { fullCollector } from "../core/young.ts";
 import { parentOf, type Scope, SETTLE_MS, type Status, statusOf, type Track, Tracks } from "./_tracks.ts";
-import { readCgroup, readCmdline, readCwd, readIo, readStat, treeBelow } from "./procfs.ts";
+import { readCgroup, readCmdline, readCwd, readOwnIo, readStat, treeBelow } from "./procfs.ts";
 import type { CaptureEvent, ExitFigures } from "./types.ts";
 
 /** an exec event and the exec watcher's record of it carry one kernel timestamp, converted separately */
@@ -322,13 +322,14 @@ export class Recorder {
       t,
       status?.exitCode !== undefined || status?.signal !== undefined ? status : t.leaderExit?.status,
     );
-    // still a zombie (its parent has not reaped it yet): /proc/PID/io holds its exact final counters
-    // (taskstats rounds them down) and its CPU clock the exact runtime, teardown included (the
+    // still a zombie (its parent has not reaped it yet): its main thread's I/O counters are final and
+    // exact for a single-threaded process (taskstats rounds them down; /proc/PID/io would add the
+    // children it reaped) and its CPU clock the exact runtime, teardown included (the
     // taskstats record is sent before exit_mm). Read first, then proven its own: the process existed
     // before its exit event, and a stat after the reads that still shows it means the pid was its
     // own all along (a pid is reused only after a reap).
     const cpuNs = processCpuNs(pid);
-    const io = cpuNs === undefined ? undefined : readIo(pid);
+    const io = cpuNs === undefined ? undefined : readOwnIo(pid);
     const st = cpuNs === undefined ? undefined : readStat(pid);
     if (st?.state === "Z" && st.startTicks === rec.startTicks) {
       if (io) raiseIo(rec, io);

@@ -14,7 +14,7 @@
  */
 import { readFileSync } from "node:fs";
 import { cmdExited, forwardingDone, installForwarding, reaperPipes, spawnCmd } from "../../ffi/init.ts";
-import { type Reaped, reapPid, setChildSubreaper } from "../../ffi/libc.ts";
+import { processCpuNs, type Reaped, reapPid, setChildSubreaper } from "../../ffi/libc.ts";
 import {
   type OrphanReap,
   cmdReaped,
@@ -23,7 +23,7 @@ import {
   stopReaper,
   takeReaped,
 } from "../../ffi/reaper.ts";
-import { childrenOf } from "../observe/procfs.ts";
+import { childrenOf, readOwnIo, readStat } from "../observe/procfs.ts";
 import { execFailure, resolveCommand } from "./exec.ts";
 import { forwardedSignals } from "./signals.ts";
 import { mark } from "../core/timing.ts";
@@ -111,6 +111,13 @@ function mainThreadChildren(): number[] {
   } catch {
     return childrenOf(process.pid);
   }
+}
+
+/** A zombie's start ticks, CPU clock and own I/O (see ffi/reaper.c); undefined unless `pid` is a zombie. */
+function zombieFigures(pid: number): Reaped["zombie"] {
+  const st = readStat(pid);
+  if (st?.state !== "Z") return undefined;
+  return { startTicks: st.startTicks, cpuNs: processCpuNs(pid), io: readOwnIo(pid) };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -217,13 +224,18 @@ export class Supervisor {
   reapOrphans(allThreads = true, now = true): void {
     let reaps: OrphanReap[] = [];
     if (this.native) {
-      if (now) reapNow();
+      if (now) reapNow(allThreads);
       reaps = takeReaped();
     } else {
       for (const pid of allThreads ? childrenOf(process.pid) : mainThreadChildren()) {
         if (pid === this.pid) continue;
+        // as the native reaper does: what only the zombie shows, read before its reap (this side is
+        // then the only reaper, so the pid is the zombie's until wait4)
+        const zombie = zombieFigures(pid);
         const r = reapPid(pid);
-        if (r) reaps.push({ r, at: Date.now() });
+        if (!r) continue;
+        if (zombie) r.zombie = zombie;
+        reaps.push({ r, at: Date.now() });
       }
     }
     if (!reaps.length) return;

@@ -125,14 +125,15 @@ int main(void) {
   // The top of tests/fixtures/chain.c never waits for its first child: that zombie is re-parented to
   // tracer only when the top exits. After a few seconds the recorder has forgotten the process it wrote
   // long ago; the late reap made a second row for it (no command, no start; seen in 1 of 3 chains).
-  test.skipIf(!root)(
-    "a zombie reaped long after it was recorded (its parent never waited) stays one row",
-    async () => {
-      const dir = tempDir();
-      const src = join(dir, "unwaited.c");
-      writeFileSync(
-        src,
-        `#include <unistd.h>
+  for (const reaper of ["native", "js"] as const)
+    test.skipIf(!root)(
+      `a zombie reaped long after it was recorded (its parent never waited) stays one row (${reaper} reaper)`,
+      async () => {
+        const dir = tempDir();
+        const src = join(dir, "unwaited.c");
+        writeFileSync(
+          src,
+          `#include <unistd.h>
 int main(void) {
   pid_t c = fork();
   if (c < 0) return 1;
@@ -141,21 +142,45 @@ int main(void) {
   return 0;
 }
 `,
-      );
-      const bin = join(dir, "unwaited");
-      const built = Bun.spawnSync(["cc", "-O1", "-o", bin, src], { stderr: "pipe" });
-      expect(built.stderr.toString()).toBe("");
-      const env = isolatedEnv();
-      const r = await run(["run", "--quiet", "--", bin], { env });
-      expect(r.code).toBe(0);
-      const rows = stored(env).map((x) => ({ comm: x.comm, exitCode: x.exitCode }));
-      expect(rows).toEqual([
-        { comm: "unwaited", exitCode: 0 },
-        { comm: "unwaited", exitCode: 7 },
-      ]);
-    },
-    60_000,
-  );
+        );
+        const bin = join(dir, "unwaited");
+        const built = Bun.spawnSync(["cc", "-O1", "-o", bin, src], { stderr: "pipe" });
+        expect(built.stderr.toString()).toBe("");
+        const env = isolatedEnv(reaper === "js" ? { TRACER_JS_REAPER: "1" } : {});
+        const r = await run(["run", "--quiet", "--", bin], { env });
+        expect(r.code).toBe(0);
+        const rows = stored(env).map((x) => ({ comm: x.comm, exitCode: x.exitCode }));
+        expect(rows).toEqual([
+          { comm: "unwaited", exitCode: 0 },
+          { comm: "unwaited", exitCode: 7 },
+        ]);
+      },
+      60_000,
+    );
+
+  // /proc/PID/io adds the counters of every child the process reaped (the kernel folds them into the
+  // parent's): read for an orphan that waited for a writer, the writer's bytes were counted twice, on
+  // its row and on the orphan's (found by review: the orphan `sh` showed wchar 1,000,000).
+  for (const reaper of ["native", "js"] as const)
+    test.skipIf(!root)(
+      `an orphan that waited for a writer is not charged with its bytes (${reaper} reaper)`,
+      async () => {
+        const env = isolatedEnv(reaper === "js" ? { TRACER_JS_REAPER: "1" } : {});
+        const script = `( sh -c "head -c 1000000 /dev/zero >/dev/null; sleep 0.1" & ); sleep 1`;
+        const r = await run(["run", "--quiet", "--", "sh", "-c", script], { env });
+        expect(r.code).toBe(0);
+        const rows = stored(env);
+        const writer = rows.filter((x) => (x.argv ?? "").includes('"head"'));
+        const orphan = rows.filter((x) => (x.argv ?? "").startsWith('["sh","-c","head'));
+        expect(writer.length).toBe(1);
+        expect(writer[0]!.wchar).toBeGreaterThanOrEqual(999_424); // at least taskstats' whole KiB
+        expect(orphan.length).toBe(1);
+        // the orphan itself wrote nothing; the run's total is the writer's bytes once
+        expect(orphan[0]!.wchar).toBeLessThan(1000);
+        expect(rows.reduce((n, x) => n + (x.wchar ?? 0), 0)).toBeLessThan(1_001_000);
+      },
+      60_000,
+    );
 
   test("without the native reaper (TRACER_JS_REAPER=1) every orphan is still reaped and recorded", async () => {
     const env = isolatedEnv({ TRACER_JS_REAPER: "1" });
