@@ -149,6 +149,30 @@ export function readOwnIo(pid: number): ProcIo | undefined {
   return parseIo(read(`/proc/${pid}/task/${pid}/io`));
 }
 
+/**
+ * The I/O of process `pid`'s live threads, summed (/proc/PID/task/TID/io of each): what it has done
+ * itself, without the children it reaped (which /proc/PID/io adds) — short of the threads that already
+ * exited, so never above its own I/O. Undefined when the process is gone.
+ */
+export function readThreadsIo(pid: number): ProcIo | undefined {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  let sum: ProcIo | undefined;
+  for (const tid of tids) {
+    const io = parseIo(read(`/proc/${pid}/task/${tid}/io`));
+    if (!io) continue;
+    if (!sum) sum = io;
+    else
+      for (const k of ["rchar", "wchar", "readBytes", "writeBytes", "cancelledWriteBytes"] as const)
+        sum[k] += io[k];
+  }
+  return sum;
+}
+
 function parseIo(t: string | undefined): ProcIo | undefined {
   if (t === undefined) return undefined;
   // read in place (at every exit): no array of lines, no match objects

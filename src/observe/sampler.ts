@@ -4,7 +4,7 @@
  * process's final figures when no exact source (taskstats, wait4) reports them.
  */
 import type { ProcessRecord, StoreWriter } from "../store/index.ts";
-import { CLK_TCK, readIo, readStat, readStatus, ticksToUs } from "./procfs.ts";
+import { CLK_TCK, readThreadsIo, readStat, readStatus, ticksToUs } from "./procfs.ts";
 import type { Recorder } from "./recorder.ts";
 import { SystemSampler } from "./system.ts";
 
@@ -73,7 +73,8 @@ export class Sampler {
     const cpuPct = since > 0 ? (100 * (((ticks - (p?.ticks ?? 0)) * 1000) / CLK_TCK)) / since : 0;
     this.prev.set(rec, { at, ticks });
     const status = readStatus(rec.pid);
-    const io = readIo(rec.pid);
+    // its threads' own: /proc/PID/io would add the children it reaped, charging their bytes twice
+    const io = readThreadsIo(rec.pid);
     const rssKb = status?.vmRssKb ?? st.rssKb;
     this.writer.sample(rec, { at, cpuPct, rssKb, readBytes: io?.readBytes, writeBytes: io?.writeBytes });
     this.samples++;

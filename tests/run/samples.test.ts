@@ -70,3 +70,32 @@ test("--interval out of range is a usage error (2)", async () => {
   expect(r.code).toBe(2);
   expect(r.stderr).toContain("--interval");
 });
+
+// /proc/PID/io adds the counters of every child a process reaped (the kernel folds them into the
+// parent's). A shell sampled after waiting for a 1 MB writer was charged its bytes: the sample's
+// figure is kept while the process lives and only raised at its exit, so the megabyte counted twice.
+test("a parent sampled after reaping a writer is not charged with the writer's bytes", async () => {
+  const env = isolatedEnv();
+  const r = await run(
+    [
+      "run",
+      "--quiet",
+      "--interval",
+      "0.1",
+      "--",
+      "sh",
+      "-c",
+      "head -c 1000000 /dev/zero >/dev/null; sleep 0.6",
+    ],
+    { env },
+  );
+  expect(r.code).toBe(0);
+  const db = openDb(env);
+  const rows = db.query("SELECT comm, wchar FROM processes").all() as { comm: string; wchar: number }[];
+  const samples = (db.query("SELECT count(*) AS n FROM samples").get() as { n: number }).n;
+  db.close();
+  expect(samples).toBeGreaterThan(0);
+  expect(rows.find((x) => x.comm === "head")!.wchar).toBeGreaterThanOrEqual(999_424);
+  expect(rows.find((x) => x.comm === "sh")!.wchar).toBeLessThan(1000);
+  expect(rows.reduce((n, x) => n + x.wchar, 0)).toBeLessThan(1_001_000);
+});
