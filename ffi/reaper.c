@@ -114,15 +114,29 @@ static double now_ms(void) {
   return (double)ts.sec * 1e3 + (double)ts.nsec / 1e6;
 }
 
-/* "/proc/" + pid + tail into out (at least 48 bytes). */
-static void proc_path(char *out, int pid, const char *tail) {
+static int put_str(char *out, const char *s) {
+  int i = 0;
+  while (s[i]) { out[i] = s[i]; i++; }
+  return i;
+}
+
+static int put_uint(char *out, unsigned v) {
   char digits[12];
-  int n = 0, i = 0;
-  const char *pre = "/proc/";
-  while (pre[i]) { out[i] = pre[i]; i++; }
-  do { digits[n++] = (char)('0' + pid % 10); pid /= 10; } while (pid && n < 11);
-  while (n) out[i++] = digits[--n];
-  while (*tail) out[i++] = *tail++;
+  int n = 0, i;
+  do { digits[n++] = (char)('0' + v % 10); v /= 10; } while (v && n < 11);
+  for (i = 0; i < n; i++) out[i] = digits[n - 1 - i];
+  return n;
+}
+
+/* "/proc/PID" + leaf, or with tid > 0 "/proc/PID/task/TID" + leaf, into out (at least 64 bytes). */
+static void proc_path(char *out, int pid, int tid, const char *leaf) {
+  int i = put_str(out, "/proc/");
+  i += put_uint(out + i, (unsigned)pid);
+  if (tid > 0) {
+    i += put_str(out + i, "/task/");
+    i += put_uint(out + i, (unsigned)tid);
+  }
+  i += put_str(out + i, leaf);
   out[i] = 0;
 }
 
@@ -144,11 +158,11 @@ static double parse_num(const char **p) {
 
 /* field 22 of /proc/PID/stat (starttime, clock ticks since boot), or -1 */
 static double start_ticks(int pid) {
-  char path[48], buf[1024];
+  char path[64], buf[1024];
   const char *p;
   ssize_t n, i;
   int field = 2;
-  proc_path(path, pid, "/stat");
+  proc_path(path, pid, 0, "/stat");
   n = read_small(path, buf, sizeof buf);
   if (n <= 0) return -1;
   for (i = n - 1; i > 0 && buf[i] != ')'; i--) {}
@@ -171,19 +185,12 @@ static int starts(const char *p, const char *key) {
  * adds the children the process reaped) into out[0..3]; unchanged (-1) on failure.
  */
 static void read_io(int pid, double *out) {
-  char path[64], buf[512], tail[24], digits[12];
+  char path[64], buf[512];
   const char *p;
   static const char *keys[4] = {"rchar: ", "wchar: ", "read_bytes: ", "write_bytes: "};
   static const int lens[4] = {7, 7, 12, 13};
-  int k, n = 0, i = 0, v = pid;
-  const char *pre = "/task/";
-  while (pre[i]) { tail[i] = pre[i]; i++; }
-  do { digits[n++] = (char)('0' + v % 10); v /= 10; } while (v && n < 11);
-  while (n) tail[i++] = digits[--n];
-  pre = "/io";
-  for (k = 0; pre[k]; k++) tail[i++] = pre[k];
-  tail[i] = 0;
-  proc_path(path, pid, tail);
+  int k;
+  proc_path(path, pid, pid, "/io");
   if (read_small(path, buf, sizeof buf) <= 0) return;
   for (p = buf; *p; ) {
     for (k = 0; k < 4; k++)
@@ -248,21 +255,15 @@ static int reap_one(struct rp *r, int pid) {
 }
 
 /*
- * Every child listed in /proc/self/task/TID/children (space-separated pids), read whole before any reap:
+ * Every child listed in /proc/PID/task/TID/children (space-separated pids), read whole before any reap:
  * the file is paged by index, so reaping while reading it would skip entries.
  */
 static int reap_children_of(struct rp *r, int tid) {
-  char path[64], buf[CHILDREN_CHUNK], digits[12];
-  int fd, pid = 0, have = 0, reaped = 0, i, k = 0, d = 0, count = 0, cap = 0;
+  char path[64], buf[CHILDREN_CHUNK];
+  int fd, pid = 0, have = 0, reaped = 0, i, count = 0, cap = 0;
   int *pids = 0, *grown;
   ssize_t n;
-  const char *pre = "/proc/self/task/";
-  while (pre[k]) { path[k] = pre[k]; k++; }
-  do { digits[d++] = (char)('0' + tid % 10); tid /= 10; } while (tid && d < 11);
-  while (d) path[k++] = digits[--d];
-  pre = "/children";
-  for (i = 0; pre[i]; i++) path[k++] = pre[i];
-  path[k] = 0;
+  proc_path(path, r->self, tid, "/children");
   fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
   /* a pid cut at a chunk's end carries over to the next chunk; a trailing space ends the last one */

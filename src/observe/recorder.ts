@@ -331,11 +331,7 @@ export class Recorder {
     const cpuNs = processCpuNs(pid);
     const io = cpuNs === undefined ? undefined : readOwnIo(pid);
     const st = cpuNs === undefined ? undefined : readStat(pid);
-    if (st?.state === "Z" && st.startTicks === rec.startTicks) {
-      if (io) raiseIo(rec, io);
-      t.zombieCpuNs = cpuNs;
-      if (t.figuresDone) raiseCpu(rec, cpuNs!);
-    }
+    if (st?.state === "Z" && st.startTicks === rec.startTicks) this.zombieSeen(t, cpuNs, io);
     if (t.reaped) this.applyReaped(t, t.reaped.r);
     this.write(t);
     this.collect();
@@ -412,13 +408,16 @@ export class Recorder {
     this.setStatus(t, r);
     copyRusage(t.rec, r);
     // read by the orphan reaper just before the reap: what finish() reads of a zombie it still sees
-    const z = r.zombie;
-    if (z?.io) raiseIo(t.rec, z.io);
-    if (z?.cpuNs !== undefined) {
-      t.zombieCpuNs = Math.max(t.zombieCpuNs ?? 0, z.cpuNs);
-      if (t.figuresDone) raiseCpu(t.rec, t.zombieCpuNs);
-    }
+    if (r.zombie) this.zombieSeen(t, r.zombie.cpuNs, r.zombie.io);
     this.write(t);
+  }
+
+  /** A zombie's final CPU clock (ns) and own I/O: they raise the figures, never lower them. */
+  private zombieSeen(t: Track, cpuNs: number | undefined, io: Parameters<typeof raiseIo>[1] | undefined) {
+    if (io) raiseIo(t.rec, io);
+    if (cpuNs === undefined) return;
+    t.zombieCpuNs = Math.max(t.zombieCpuNs ?? 0, cpuNs);
+    if (t.figuresDone) raiseCpu(t.rec, t.zombieCpuNs);
   }
 
   /**

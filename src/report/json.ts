@@ -12,11 +12,37 @@ export const SCHEMA_ID = "tracer-report/1";
 const iso = (ms: number | null) => (ms === null || !Number.isFinite(ms) ? null : new Date(ms).toISOString());
 const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** digits;
 
+/** A step's or the run's memory and I/O figures over `n` processes: the same fields, in the same order, for both. */
+function figuresJson(
+  c: Pick<
+    Step,
+    | "peakRssKb"
+    | "peakRssUpperKb"
+    | "peakRssExact"
+    | "readBytes"
+    | "writeBytes"
+    | "rchar"
+    | "wchar"
+    | "unknown"
+  >,
+  n: number,
+) {
+  const noPeak = peakUnknown(c, n);
+  return {
+    peak_rss_bytes: noPeak ? null : c.peakRssKb * 1024,
+    peak_rss_upper_bytes: noPeak ? null : c.peakRssUpperKb * 1024,
+    peak_rss_exact: !noPeak && c.peakRssExact,
+    read_bytes: known(c, n, "readBytes", c.readBytes),
+    write_bytes: known(c, n, "writeBytes", c.writeBytes),
+    rchar: known(c, n, "rchar", c.rchar),
+    wchar: known(c, n, "wchar", c.wchar),
+  };
+}
+
 export function stepJson(s: Step) {
   const n = s.processIds.length;
   // a figure none of the step's processes has is null, not 0 (src/report/_known.ts)
   const cpu = known(s, n, "cpu", s.cpuUs);
-  const noPeak = peakUnknown(s, n);
   return {
     index: s.index,
     key: s.key,
@@ -32,13 +58,7 @@ export function stepJson(s: Step) {
     duration_ms: s.durationMs === null ? null : round(s.durationMs),
     cpu_seconds: cpu === null ? null : round(cpu / 1e6, 6),
     cpu_pct: s.durationMs && cpu !== null ? round((100 * cpu) / 1000 / s.durationMs, 1) : null,
-    peak_rss_bytes: noPeak ? null : s.peakRssKb * 1024,
-    peak_rss_upper_bytes: noPeak ? null : s.peakRssUpperKb * 1024,
-    peak_rss_exact: !noPeak && s.peakRssExact,
-    read_bytes: known(s, n, "readBytes", s.readBytes),
-    write_bytes: known(s, n, "writeBytes", s.writeBytes),
-    rchar: known(s, n, "rchar", s.rchar),
-    wchar: known(s, n, "wchar", s.wchar),
+    ...figuresJson(s, n),
     exit_code: s.exitCode,
     signal: s.signal,
     oom_killed: s.oomKilled,
@@ -51,7 +71,6 @@ export function reportJson(r: Report) {
   const t = r.totals;
   const n = t.processes;
   const cpuHours = known(t, n, "cpu", t.cpuHours);
-  const noPeak = peakUnknown(t, n);
   return {
     schema: SCHEMA_ID,
     run: {
@@ -74,13 +93,7 @@ export function reportJson(r: Report) {
       wall_ms: t.wallMs === null ? null : round(t.wallMs),
       // 12 decimals: 3.6 ns, so the total keeps every microsecond the rows add up to
       cpu_hours: cpuHours === null ? null : round(cpuHours, 12),
-      peak_rss_bytes: noPeak ? null : t.peakRssKb * 1024,
-      peak_rss_upper_bytes: noPeak ? null : t.peakRssUpperKb * 1024,
-      peak_rss_exact: !noPeak && t.peakRssExact,
-      read_bytes: known(t, n, "readBytes", t.readBytes),
-      write_bytes: known(t, n, "writeBytes", t.writeBytes),
-      rchar: known(t, n, "rchar", t.rchar),
-      wchar: known(t, n, "wchar", t.wchar),
+      ...figuresJson(t, n),
       processes: t.processes,
       steps: t.steps,
       failed_steps: t.failedSteps,

@@ -2,6 +2,7 @@
 import type { Step } from "../steps/index.ts";
 import type { RunRow } from "../store/index.ts";
 import type { StepTop } from "./_top.ts";
+import type { UnknownCounts } from "../steps/types.ts";
 
 /** the run as the store has it */
 export type ReportRun = RunRow;
@@ -19,14 +20,7 @@ export interface Totals {
   rchar: number;
   wchar: number;
   /** how many processes have each figure unknown (not recorded): a sum over them is a lower bound */
-  unknown: {
-    cpu: number;
-    peakRss: number;
-    readBytes: number;
-    writeBytes: number;
-    rchar: number;
-    wchar: number;
-  };
+  unknown: UnknownCounts;
   processes: number;
   steps: number;
   failedSteps: number;

@@ -1,5 +1,5 @@
 /** Roll a subtree of processes up into one step's figures. */
-import type { RssSamples, Step, StepProcess } from "./types.ts";
+import type { RssSamples, Step, StepProcess, UnknownCounts } from "./types.ts";
 
 /** what names a step (rollUp adds the figures) */
 export type StepNaming = Pick<Step, "index" | "key" | "name" | "kind" | "tool" | "tools" | "workdir">;
@@ -159,14 +159,7 @@ export interface FigureSums {
   writeBytes: number;
   rchar: number;
   wchar: number;
-  unknown: {
-    cpu: number;
-    peakRss: number;
-    readBytes: number;
-    writeBytes: number;
-    rchar: number;
-    wchar: number;
-  };
+  unknown: UnknownCounts;
 }
 
 export const newSums = (): FigureSums => ({
