@@ -43,6 +43,7 @@ export class DaemonRecording {
     const writer = new StoreWriter(db, run.id);
     let watcher: ExecWatcher | undefined;
     let sources: CaptureSource[] = [];
+    let runRow = false;
     const recorder = new Recorder(writer, NO_ROOT, {
       adopt: (argv, comm) => matchProcess(rules, { argv, comm }) !== undefined,
       // execs the watcher's name filter dropped: no rule can match them, no /proc read
@@ -50,6 +51,10 @@ export class DaemonRecording {
       execArgv: (pid) => watcher?.lookup(pid),
       sync: () => {
         for (const s of sources) s.sync?.();
+      },
+      // once the run row exists a backlog is written at once (an error reaches the event's guard)
+      onBacklog: () => {
+        if (runRow) recorder.writeNow();
       },
     });
     // exit records of processes outside every watched tree are dropped before any work
@@ -95,6 +100,7 @@ export class DaemonRecording {
       recorderPid: process.pid,
       startedAt: Date.parse(run.startedAt),
     });
+    runRow = true;
     const sampler = new Sampler(recorder, writer, 1000, "/");
     sampler.start();
     const flusher = setInterval(

@@ -66,10 +66,13 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   const writer = new StoreWriter(db, runId);
   let watcher: ExecWatcher | undefined;
   let sync = () => {};
+  // set once the run row is written (begin, below): until then a backlog waits for the timed flush
+  let writeNow = () => {};
   const recorder = new Recorder(writer, process.pid, {
     execArgv: (pid) => watcher?.lookup(pid),
     threads: true,
     sync: () => sync(),
+    onBacklog: () => writeNow(),
   });
   // recording must never take CMD down: an error while recording is reported once, then counted
   let recordingErrors = 0;
@@ -164,6 +167,10 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     // flush, which waits for the lock as every flush does.
     safely(() => unlessBusy(db, newRun));
     safely(() => writer.prepare());
+    writeNow = () =>
+      safely(() => {
+        if (runRow) recorder.writeNow();
+      });
     sampler.start();
     // a failed flush keeps its data for the next one
     flusher = setInterval(

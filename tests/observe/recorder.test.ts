@@ -189,6 +189,38 @@ test("memory: ended processes are forgotten, whatever the order of their reports
   }
 });
 
+test("no flush for a while (a late timer): ended processes are written and forgotten once 2,000 pile up", () => {
+  const run = (backlog: boolean) => {
+    const { db, writer } = setup();
+    const rec: Recorder = new Recorder(
+      writer,
+      process.pid,
+      backlog ? { onBacklog: () => rec.writeNow() } : {},
+    );
+    let maxEnded = 0;
+    // 10,000 processes reaped by tracer (orphans), every report in: complete once written
+    for (let i = 0; i < 10_000; i++) {
+      const pid = 5_000_000 + i;
+      const at = Date.now();
+      rec.onEvent({ type: "fork", at, pid, tgid: pid, ppid: process.pid, ptgid: process.pid });
+      rec.onEvent({ type: "exec", at, pid, tgid: pid });
+      rec.onReaped({ pid, exitCode: 0, coreDumped: false, userUs: 1, systemUs: 1, maxRssKb: 10 }, at + 1);
+      rec.onEvent({ type: "exit", at: at + 0.5, pid, tgid: pid, exitCode: 0 });
+      rec.onExitFigures(figures(pid));
+      maxEnded = Math.max(maxEnded, rec.held().ended);
+    }
+    rec.flush(true);
+    const rows = db.query("SELECT count(*) AS n, count(DISTINCT pid) AS d FROM processes").get();
+    db.close();
+    return { maxEnded, rows };
+  };
+  const without = run(false);
+  const withBacklog = run(true);
+  expect(without).toEqual({ maxEnded: 10_000, rows: { n: 10_000, d: 10_000 } });
+  expect(withBacklog.rows).toEqual({ n: 10_000, d: 10_000 });
+  expect(withBacklog.maxEnded).toBeLessThanOrEqual(2000);
+});
+
 test("CMD gone before /proc could be read: recorded with the argv and cwd tracer exec'd it with, once", async () => {
   const { db, writer, rec } = setup();
   // a process that has ended and been reaped: /proc shows nothing of it any more
