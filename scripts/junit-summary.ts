@@ -1,5 +1,9 @@
 #!/usr/bin/env bun
-/** Turn bun test's JUnit XML into the plain closing line CI reads: "N passed, N failed[, N skipped]". */
+/**
+ * Turn bun test's JUnit XML into the plain closing line CI reads: "N passed, N failed[, N skipped]",
+ * after each failed test's name, file:line and assertion message (the tail of CI's output is often
+ * all that is kept, and bun prints the messages far above it).
+ */
 import { readFileSync } from "node:fs";
 
 const file = process.argv[2] ?? ".ci-out/junit.xml";
@@ -15,12 +19,32 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const failures: string[] = [];
+/** the 5 entities JUnit XML escapes */
+const xmlText = (s: string) =>
+  s.replace(/&(#10|#13|quot|apos|lt|gt|amp);/g, (_, e: string) =>
+    e === "#10"
+      ? "\n"
+      : e === "#13"
+        ? ""
+        : ({ quot: '"', apos: "'", lt: "<", gt: ">", amp: "&" } as Record<string, string>)[e]!,
+  );
+/** a failure's message: at most 25 lines of 200 characters */
+const excerpt = (msg: string) =>
+  xmlText(msg)
+    .split("\n")
+    .filter((l) => l.trim())
+    .slice(0, 25)
+    .map((l) => `    ${l.slice(0, 200)}`)
+    .join("\n");
 for (const m of xml.matchAll(/<testcase\b([^>]*?)(\/>|>([\s\S]*?)<\/testcase>)/g)) {
   const attrs = m[1] ?? "";
   const body = m[3] ?? "";
   if (/<(failure|error)\b/.test(body)) {
     failed++;
-    failures.push(/name="([^"]*)"/.exec(attrs)?.[1] ?? "?");
+    const attr = (k: string) => new RegExp(`\\b${k}="([^"]*)"`).exec(attrs)?.[1];
+    const where = attr("file") ? ` (${attr("file")}${attr("line") ? `:${attr("line")}` : ""})` : "";
+    const message = /<(?:failure|error)\b[^>]*\bmessage="([^"]*)"/.exec(body)?.[1];
+    failures.push(`${xmlText(attr("name") ?? "?")}${where}${message ? `\n${excerpt(message)}` : ""}`);
   } else if (/<skipped\b/.test(body)) skipped++;
   else passed++;
 }

@@ -83,6 +83,12 @@ export class ExecWatcher {
     return this.seen.size;
   }
 
+  /** Every exec remembered now, by pid, oldest first (each pid's latest exec only). */
+  remembered(): ReadonlyMap<number, ExecArgv> {
+    this.pull();
+    return this.seen;
+  }
+
   /**
    * Can the process that exec'd at `at` (epoch ms, the connector's time of that exec) be in a
    * watched tree? False only when the thread has handled that exec and did not watch the pid.
