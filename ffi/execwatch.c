@@ -51,6 +51,10 @@ int pthread_attr_setschedparam(void *attr, const void *param);
 int pthread_join(pthread_t thread, void **ret);
 int pthread_mutex_lock(void *mutex);
 int pthread_mutex_unlock(void *mutex);
+int pthread_mutexattr_init(void *attr);
+int pthread_mutexattr_setprotocol(void *attr, int protocol);
+int pthread_mutexattr_destroy(void *attr);
+int pthread_mutex_init(void *mutex, const void *attr);
 void *calloc(size_t n, size_t size);
 void *malloc(size_t size);
 void free(void *p);
@@ -119,9 +123,24 @@ struct xw_pollfd {
   short revents;
 };
 
+/* A mutex that the real-time thread shares with the caller's thread: priority-inheriting where the C
+ * library can (a caller thread that holds it runs at the waiting thread's priority until it lets go),
+ * else the default one. The caller's thread runs at normal priority beside CMD's processes: holding
+ * the fork mutex over a drain (xw_compact, a whole connector buffer) it can be put aside by the
+ * scheduler for a time slice while the thread waits, and a short process's exec goes unread. (Not
+ * measured apart: on this VM the hypervisor's steal time misses more of them, see
+ * tests/observe/execwatch-start.test.ts.) */
+#define PTHREAD_PRIO_INHERIT 1
+static void shared_mutex(void *m) {
+  unsigned long long attr[2]; /* pthread_mutexattr_t: 4 bytes in glibc and musl */
+  if (pthread_mutexattr_init(attr) != 0) return; /* the zeroed mutex stays: the default kind */
+  if (pthread_mutexattr_setprotocol(attr, PTHREAD_PRIO_INHERIT) == 0) pthread_mutex_init(m, attr);
+  pthread_mutexattr_destroy(attr);
+}
+
 struct xw {
-  unsigned char mutex[64]; /* all zero = PTHREAD_MUTEX_INITIALIZER (glibc and musl) */
-  unsigned char fork_mutex[64]; /* held while the fork socket is drained (thread or xw_sync) */
+  unsigned char mutex[64]; /* the ring (shared_mutex) */
+  unsigned char fork_mutex[64]; /* held while the fork socket is drained (thread, xw_sync, xw_compact) */
   pthread_t thread;
   int sock; /* exec events */
   unsigned int root; /* the watched tree's root (0: none) */
@@ -455,6 +474,8 @@ void *xw_start(int sock, int forks, unsigned int root, int ring_bytes, const cha
   struct xw *w = (struct xw *)calloc(1, sizeof(struct xw));
   if (!w) return 0;
   w->sock = sock;
+  shared_mutex(w->mutex);
+  shared_mutex(w->fork_mutex);
   if (root == 0 && filter_len > 0 && forks >= 0) {
     w->filter = (char *)malloc((size_t)filter_len + 1);
     if (!w->filter) {

@@ -38,6 +38,10 @@ int setpriority(int which, unsigned int who, int prio);
 int pthread_detach(pthread_t thread);
 int pthread_mutex_lock(void *mutex);
 int pthread_mutex_unlock(void *mutex);
+int pthread_mutexattr_init(void *attr);
+int pthread_mutexattr_setprotocol(void *attr, int protocol);
+int pthread_mutexattr_destroy(void *attr);
+int pthread_mutex_init(void *mutex, const void *attr);
 void *realloc(void *p, size_t size);
 void free(void *p);
 void *memcpy(void *dst, const void *src, size_t n);
@@ -91,12 +95,23 @@ struct rp_pollfd {
   short revents;
 };
 
+/* A mutex that the real-time thread shares with the caller's thread: priority-inheriting where the C
+ * library can (a caller thread that holds it, in a scan or a take, runs at the thread's priority until
+ * it lets go; see ffi/execwatch.c), else the default one. */
+#define PTHREAD_PRIO_INHERIT 1
+static void shared_mutex(void *m) {
+  unsigned long long attr[2]; /* pthread_mutexattr_t: 4 bytes in glibc and musl */
+  if (pthread_mutexattr_init(attr) != 0) return; /* the zeroed mutex stays: the default kind */
+  if (pthread_mutexattr_setprotocol(attr, PTHREAD_PRIO_INHERIT) == 0) pthread_mutex_init(m, attr);
+  pthread_mutexattr_destroy(attr);
+}
+
 struct rp_timespec {
   long sec, nsec;
 };
 
 struct rp {
-  unsigned char mutex[64]; /* the queue; all zero = PTHREAD_MUTEX_INITIALIZER (glibc and musl) */
+  unsigned char mutex[64]; /* the queue (shared_mutex) */
   unsigned char scan_mutex[64]; /* one scan at a time (the thread, or rp_reap_now on the caller's) */
   pthread_t thread;
   int self, wake, notify, stop[2];
@@ -420,6 +435,8 @@ int rp_start(int cmd, int wake, int notify) {
   struct rp *r = &g_rp;
   int e;
   if (g_started) return -16; /* EBUSY */
+  shared_mutex(r->mutex);
+  shared_mutex(r->scan_mutex);
   r->self = getpid();
   r->cmd = cmd;
   r->wake = wake;
