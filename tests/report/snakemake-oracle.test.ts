@@ -3,7 +3,7 @@
  * (tests/oracle, through Snakemake's `shell.executable`: ./_snakemake-oracle.ts). Asserts what does
  * not depend on scheduling: every job found as exactly one step whose root is the oracle (the process
  * Snakemake forked for the job), every job step holding one; ordering (oracle fork ≤ first start ≤
- * last end ≤ oracle reap for the job shell's subtree; the step starting no earlier than the fork that
+ * last end ≤ oracle reap for the job shell's subtree, the end within EXIT_EVENT_AFTER_REAP_MS; the step starting no earlier than the fork that
  * made the oracle and enclosing the oracle's life until it had measured the job); CPU never above the
  * truth by more than one scheduler tick (the job shell's subtree against its rusage, which includes
  * every descendant it reaped; the oracle's own row against its RUSAGE_SELF). The millisecond errors
@@ -24,6 +24,13 @@ if (!probe.available) console.warn(`skipping: taskstats unavailable (${probe.rea
 
 /** stored times are epoch ms exact to the µs (docs/CAPTURE.md): compare with 1 µs of slack */
 const CLOCK_MS = 0.001;
+/**
+ * The kernel sends a process's exit event after it has woken its parent (do_exit: exit_notify, then
+ * proc_exit_connector): when the exiting task is preempted between the two, or its vCPU taken by the
+ * hypervisor, the parent reaps first. Seen once in a dozen suites on 29 Nov 2026, at 5 % steal time:
+ * the job shell's end 2.3 ms after the oracle's reap. Its end may follow the reap by this much.
+ */
+const EXIT_EVENT_AFTER_REAP_MS = 20;
 /** one scheduler tick at HZ=250: the runtime the kernel may fold in after the taskstats record */
 const TICK_US = 4000;
 
@@ -73,7 +80,7 @@ describe.skipIf(!probe.available)("Snakemake jobs against the oracle", () => {
     expect(new Set(paired.map((p) => p.step!.pid)).size).toBe(7);
   });
 
-  test("ordering: oracle fork ≤ start ≤ end ≤ oracle reap; the step spans the oracle's life", () => {
+  test("ordering: oracle fork ≤ start ≤ end ≤ oracle reap (+ the exit event's lag); the step spans the oracle's life", () => {
     const bad: string[] = [];
     for (const p of paired) {
       const t = p.truth;
@@ -81,7 +88,7 @@ describe.skipIf(!probe.available)("Snakemake jobs against the oracle", () => {
       const reap = t.reapRealNs / 1e6;
       const what = `${p.step?.name} (pid ${t.pid})`;
       if (p.start === null || p.end === null) bad.push(`${what}: start ${p.start}, end ${p.end}`);
-      else if (!(fork - CLOCK_MS <= p.start && p.start <= p.end && p.end <= reap + CLOCK_MS))
+      else if (!(fork - CLOCK_MS <= p.start && p.start <= p.end && p.end <= reap + EXIT_EVENT_AFTER_REAP_MS))
         bad.push(`${what}: fork ${fork} start ${p.start} end ${p.end} reap ${reap}`);
       if (
         p.stepStart === null ||
