@@ -52,9 +52,16 @@ export class DaemonRecording {
       sync: () => {
         for (const s of sources) s.sync?.();
       },
-      // once the run row exists a backlog is written at once (an error reaches the event's guard)
+      // once the run row exists a backlog is written at once; a failure (a locked store) is logged and
+      // the rows wait for the next flush: it must not leave Recorder.finish halfway (its caller may
+      // still have a process to record)
       onBacklog: () => {
-        if (runRow) recorder.writeNow();
+        if (!runRow) return;
+        try {
+          recorder.writeNow();
+        } catch (e) {
+          log("warn", "recording error", { run: run.id, error: (e as Error).message });
+        }
       },
     });
     // exit records of processes outside every watched tree are dropped before any work

@@ -11,12 +11,14 @@
  * This host is a VM whose hypervisor takes a vCPU away now and then (steal time): then an exec can go
  * unread whatever tracer does (tests/observe/execwatch-start.test.ts has the figures; 2 of 5 CI runs on
  * 29 Nov 2026 missed one `sh -c` argv of the 30). A round with an argv missing is run again, up to 10
- * times in all; the exit statuses, which do not depend on timing, must be exact in every attempt.
+ * times in all; the exit statuses, which do not depend on timing, must be exact in every attempt, and
+ * the watcher's real-time thread is checked directly in the binary while CMD runs.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { probeExecWatch } from "../../src/observe/execwatch.ts";
 import { cProgram } from "../helpers/bigrun.ts";
 import { cleanupTemp, isolatedEnv, run } from "../helpers/harness.ts";
+import { isFifo2 } from "../observe/_fifo-threads.ts";
 
 afterAll(cleanupTemp);
 
@@ -65,3 +67,20 @@ test.skipIf(!watcher.available)("… and each with its own argv (a round is repe
     for (const p of shells) expect(p.argv).toEqual(["/bin/sh", "-c", `exit ${p.exitCode}`]);
   }
 });
+
+// the repeats above would hide a watcher that never gets real-time priority (at nice -10 a round
+// still completes within a few attempts): the binary's own thread is checked while CMD runs
+test.skipIf(!watcher.available || process.getuid?.() !== 0)(
+  "while CMD runs, tracer has its exec watcher's SCHED_FIFO priority-2 thread",
+  async () => {
+    const r = await run(["run", "--quiet", "--", "sh", "-c", "cat /proc/$PPID/task/*/stat"], {
+      env: isolatedEnv(),
+    });
+    expect(r.code).toBe(0);
+    const threads = r.stdout.split("\n").filter((l) => l.includes(")"));
+    expect({ threads: threads.length > 1, fifo2: threads.filter(isFifo2).length }).toEqual({
+      threads: true,
+      fifo2: 1,
+    });
+  },
+);
