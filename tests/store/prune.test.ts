@@ -371,7 +371,7 @@ test("automatic run names differ for runs started in the same second", async () 
   // the issue's case: two `tracer run` started together
   const env = isolatedEnv();
   const both = await Promise.all([1, 2].map(() => run(["run", "--quiet", "--", "true"], { env })));
-  for (const r of both) expect(r.code).toBe(0);
+  for (const r of both) expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
   const listed = JSON.parse((await run(["runs", "--json"], { env })).stdout) as { name: string }[];
   expect(listed).toHaveLength(2);
   expect(listed[0]!.name).not.toBe(listed[1]!.name);
