@@ -66,13 +66,16 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   const writer = new StoreWriter(db, runId);
   let watcher: ExecWatcher | undefined;
   let sync = () => {};
-  // set once the run row is written (begin, below): until then a backlog waits for the timed flush
-  let writeNow = () => {};
+  // the run row is written once CMD runs (begin, below): until then a backlog waits for the timed flush
+  let runRow = false;
   const recorder = new Recorder(writer, process.pid, {
     execArgv: (pid) => watcher?.lookup(pid),
     threads: true,
     sync: () => sync(),
-    onBacklog: () => writeNow(),
+    onBacklog: () =>
+      safely(() => {
+        if (runRow) recorder.writeNow();
+      }),
   });
   // recording must never take CMD down: an error while recording is reported once, then counted
   let recordingErrors = 0;
@@ -142,7 +145,6 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   // otherwise only wait for it; or, when CMD never starts, before the run is finished. Everything
   // that can refuse the run (the store's checks, the capture sources) was done above.
   const startedAt = Date.now();
-  let runRow = false;
   let sampler: Sampler | undefined;
   let flusher: ReturnType<typeof setInterval> | undefined;
   const newRun = () => {
@@ -167,10 +169,6 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     // flush, which waits for the lock as every flush does.
     safely(() => unlessBusy(db, newRun));
     safely(() => writer.prepare());
-    writeNow = () =>
-      safely(() => {
-        if (runRow) recorder.writeNow();
-      });
     sampler.start();
     // a failed flush keeps its data for the next one
     flusher = setInterval(

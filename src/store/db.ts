@@ -13,6 +13,9 @@ import { MIGRATIONS } from "./_migrations.ts";
 export const DB_FILE = "tracer.db";
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+/** how long busy_timeout lets a statement wait for another connection's lock, ms */
+const BUSY_MS = 5000;
+
 export const defaultDbPath = () => join(resolveDirs().state, DB_FILE);
 
 export interface OpenOptions {
@@ -51,7 +54,7 @@ export function openStore(path = defaultDbPath(), opts: OpenOptions = {}): Datab
   }
   let v: number;
   try {
-    db.exec("PRAGMA busy_timeout = 5000");
+    db.exec(`PRAGMA busy_timeout = ${BUSY_MS}`);
     // the first read of the file: SQLite reads its header only now
     v = userVersion(db);
   } catch (e) {
@@ -117,7 +120,7 @@ export function openStore(path = defaultDbPath(), opts: OpenOptions = {}): Datab
       db.close();
       migrateOlder(file as string, v);
       db = new Database(file as string, { readonly: true });
-      db.exec("PRAGMA busy_timeout = 5000");
+      db.exec(`PRAGMA busy_timeout = ${BUSY_MS}`);
     }
   }
   return db;
@@ -127,7 +130,7 @@ function migrateOlder(path: string, from: number) {
   try {
     const rw = new Database(path);
     try {
-      rw.exec("PRAGMA busy_timeout = 5000");
+      rw.exec(`PRAGMA busy_timeout = ${BUSY_MS}`);
       migrate(rw);
     } finally {
       rw.close();
@@ -142,9 +145,6 @@ function migrateOlder(path: string, from: number) {
     );
   }
 }
-
-/** how long busy_timeout lets a statement wait for another connection's lock, ms */
-const BUSY_MS = 5000;
 
 /**
  * Run `f` (idempotent), again while SQLite answers SQLITE_BUSY, for up to BUSY_MS: a few statements
@@ -178,7 +178,7 @@ export function unlessBusy(db: Database, f: () => void): boolean {
     if ((e as { code?: unknown }).code === "SQLITE_BUSY") return false;
     throw e;
   } finally {
-    db.exec("PRAGMA busy_timeout = 5000");
+    db.exec(`PRAGMA busy_timeout = ${BUSY_MS}`);
   }
 }
 

@@ -19,6 +19,7 @@ import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { ExecWatcher } from "../../src/observe/execwatch.ts";
 import { cProgram } from "../helpers/bigrun.ts";
+import { run } from "../helpers/harness.ts";
 
 const probe = ExecWatcher.start(process.pid);
 probe?.stop();
@@ -29,20 +30,11 @@ test.skipIf(!probe || process.getuid?.() !== 0)(
   async () => {
     // pinned: on a free second core a thread that made itself real-time once it ran would be so by the
     // time this looks, even if start did not wait for it (unpinned, that mutant was caught 1 run in 4)
-    const p = Bun.spawn(
-      ["taskset", "-c", "0", process.execPath, join(import.meta.dir, "_readiness-probe.ts")],
-      {
-        stdout: "pipe",
-        stderr: "pipe",
-      },
-    );
-    const [out, err, code] = await Promise.all([
-      new Response(p.stdout).text(),
-      new Response(p.stderr).text(),
-      p.exited,
-    ]);
-    expect({ code, err }).toEqual({ code: 0, err: "" });
-    const { before, after } = JSON.parse(out) as { before: number; after: number[] };
+    const r = await run(["-c", "0", process.execPath, join(import.meta.dir, "_readiness-probe.ts")], {
+      bin: "taskset",
+    });
+    expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: "" });
+    const { before, after } = JSON.parse(r.stdout) as { before: number; after: number[] };
     expect(after).toEqual(Array(20).fill(before + 1));
   },
   30_000,
