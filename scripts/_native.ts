@@ -10,7 +10,14 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-export const NATIVE_SOURCES = ["netlink.c", "execwatch.c", "spawn.c", "init.c", "reaper.c"] as const;
+export const NATIVE_SOURCES = [
+  "netlink.c",
+  "execwatch.c",
+  "spawn.c",
+  "init.c",
+  "reaper.c",
+  "schedrt.c",
+] as const;
 
 /** What TRACER_NATIVE holds: per source file, the SHA-256 of the source it was built from and the object. */
 export type NativeTable = Record<string, { sha256: string; so: string }>;

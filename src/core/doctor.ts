@@ -3,6 +3,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { release } from "node:os";
 import { probeConnector } from "../observe/connector.ts";
 import { probeExecWatch } from "../observe/execwatch.ts";
+import { probeSchedRuntime } from "../observe/schedrt.ts";
 import { probeTaskstats } from "../observe/taskstats.ts";
 import type { CaptureMode } from "../observe/types.ts";
 import { type Strategy, plannedStrategy } from "../spawn/index.ts";
@@ -52,6 +53,7 @@ function linuxFeatures(): Feature[] {
   // the real probes: subscribe and wait for the kernel's answer (a few ms each)
   const connector = probeConnector();
   const taskstats = probeTaskstats();
+  const ledger = probeSchedRuntime();
   const watch = connector.available
     ? probeExecWatch()
     : { available: false, reason: "needs the proc connector" };
@@ -66,6 +68,7 @@ function linuxFeatures(): Feature[] {
     f("proc connector", connector.available, connector.reason, "exact fork/exec/exit capture"),
     f("taskstats", taskstats.available, taskstats.reason, "exact per-process figures at exit"),
     f("exec watcher", watch.available, watch.reason, "argv of processes shorter than a drain"),
+    f("sched runtime", ledger.available, ledger.reason, "exact CPU of processes reaped at once"),
     f("cgroup v2", existsSync("/sys/fs/cgroup/cgroup.controllers"), "/sys/fs/cgroup", "OOM-kill detection"),
     f(
       "child subreaper",

@@ -61,6 +61,11 @@ export interface RecorderOptions {
    * memory: an owner whose store is ready calls writeNow(). Without it they wait for the next flush.
    */
   onBacklog?: () => void;
+  /**
+   * A process's whole runtime (ns) from the scheduler-runtime ledger (./schedrt.ts), asked once as it
+   * ends: exact whoever reaps it, where the zombie's CPU clock is read only if tracer wins the race.
+   */
+  runtimeNs?: (pid: number, startedAt: number | undefined) => number | undefined;
 }
 
 /**
@@ -350,6 +355,8 @@ export class Recorder {
     const io = cpuNs === undefined ? undefined : readOwnIo(pid);
     const st = cpuNs === undefined ? undefined : readStat(pid);
     if (st?.state === "Z" && st.startTicks === rec.startTicks) this.zombieSeen(t, cpuNs, io);
+    const runtime = this.opts.runtimeNs?.(pid, rec.startedAt);
+    if (runtime !== undefined) this.zombieSeen(t, runtime, undefined);
     if (t.reaped) this.applyReaped(t, t.reaped.r);
     this.write(t);
     this.collect();

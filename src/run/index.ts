@@ -6,6 +6,7 @@ import { hostname } from "node:os";
 import { note } from "../core/output.ts";
 import { ExecWatcher } from "../observe/execwatch.ts";
 import { openSources } from "../observe/sources.ts";
+import { type SchedRuntime, openLedger } from "../observe/schedrt.ts";
 import { Recorder } from "../observe/recorder.ts";
 import { Sampler } from "../observe/sampler.ts";
 import type { CaptureMode, CaptureSource } from "../observe/types.ts";
@@ -65,11 +66,13 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   const name = o.name || autoRunName(runId);
   const writer = new StoreWriter(db, runId);
   let watcher: ExecWatcher | undefined;
+  let ledger: SchedRuntime | undefined;
   let sync = () => {};
   // the run row is written once CMD runs (begin, below): until then a backlog waits for the timed flush
   let runRow = false;
   const recorder = new Recorder(writer, process.pid, {
     execArgv: (pid) => watcher?.lookup(pid),
+    runtimeNs: (pid, startedAt) => ledger?.take(pid, startedAt),
     threads: true,
     sync: () => sync(),
     onBacklog: () =>
@@ -106,6 +109,9 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   // sources' first drains are then filtered already.
   if (o.mode !== "proc-poll") watcher = ExecWatcher.start(process.pid);
   mark("exec watcher");
+  // every process's whole CPU time, summed in the kernel (root): before CMD, which it follows from fork
+  if (o.mode !== "proc-poll") ledger = openLedger(process.pid, () => recorder.liveRecords());
+  mark("ledger");
   const opened = await openSources(
     process.pid,
     (s) => {
@@ -249,6 +255,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
       note(sanitizeLines(`tracer: could not finish recording run ${name}: ${(e as Error).message}`));
     }
     watcher?.stop();
+    ledger?.close();
     sup.dispose();
   }
   return {

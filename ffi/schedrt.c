@@ -1,0 +1,363 @@
+/*
+ * tracer run's scheduler-runtime ledger: two small eBPF programs that add up, in the kernel, every
+ * nanosecond the scheduler charges to a process of the run's tree — exactly what the kernel adds to
+ * its sum_exec_runtime and what wait4's rusage reports, the exit teardown and every thread's last
+ * slice included. The taskstats record is sent before exit_mm and a process whose parent reaps it at
+ * once is gone before its CPU clock can be read; this figure is complete whoever reaps it.
+ *
+ * Compiled like the other helpers (prebuilt object or TinyCC); forward declarations only. Needs
+ * CAP_BPF + CAP_PERFMON (root); any failure leaves tracer with its other sources (sr_status_now < 0).
+ *
+ *  - raw tracepoint sched_process_fork(parent, child): when the parent's process (tgid) is in the
+ *    map and the child is a new process (not a thread of it), the child's tgid is entered with a zero
+ *    runtime and the fork time (CLOCK_MONOTONIC ns, the connector's clock) — replacing a stale entry
+ *    of an earlier process with the same pid;
+ *  - raw tracepoint sched_stat_runtime(task, delta_ns): the kernel calls it beside every
+ *    `sum_exec_runtime += delta` (update_se), for every scheduling class; when the task's tgid is in
+ *    the map, delta is added atomically.
+ *
+ * The programs read task_struct.tgid at an offset found in the kernel's own type information
+ * (/sys/kernel/btf/vmlinux), so they need no compiler and no headers; a self-check after attaching
+ * (tracer's own entry must grow when its CPU clock is read, which runs update_se) refuses a wrong
+ * offset. Entries are removed as processes are taken (sr_take); the map holds at most SR_CAPACITY
+ * (a fork beyond it is simply not entered: that process keeps its other figures). Closing the fds
+ * (sr_close, or tracer's exit) detaches both programs and frees the map.
+ *
+ * Every function returns -errno on failure.
+ */
+typedef long ssize_t;
+typedef unsigned long size_t;
+typedef unsigned char u8;
+typedef unsigned int u32;
+typedef unsigned long long u64;
+
+long syscall(long number, ...);
+int open(const char *path, int flags, ...);
+ssize_t pread(int fd, void *buf, size_t n, long offset);
+int close(int fd);
+int getpid(void);
+int clock_gettime(int clock, void *ts);
+int *__errno_location(void);
+typedef unsigned long pthread_t;
+int pthread_create(pthread_t *thread, const void *attr, void *(*fn)(void *), void *arg);
+int pthread_detach(pthread_t thread);
+int pthread_mutex_lock(void *mutex);
+int pthread_mutex_unlock(void *mutex);
+
+#if defined(__x86_64__)
+#define SYS_BPF 321
+#elif defined(__aarch64__)
+#define SYS_BPF 280
+#else
+#define SYS_BPF -1
+#endif
+
+#define O_RDONLY 0
+#define O_CLOEXEC 02000000
+#define ENOENT 2
+#define EINVAL 22
+#define ENOSYS 38
+#define EPROTO 71
+
+#define BPF_MAP_CREATE 0
+#define BPF_MAP_LOOKUP_ELEM 1
+#define BPF_MAP_UPDATE_ELEM 2
+#define BPF_MAP_DELETE_ELEM 3
+#define BPF_PROG_LOAD 5
+#define BPF_RAW_TRACEPOINT_OPEN 17
+#define BPF_MAP_TYPE_HASH 1
+#define BPF_PROG_TYPE_RAW_TRACEPOINT 17
+#define BPF_F_NO_PREALLOC 1
+#define BPF_F_RDONLY_PROG 0x80
+#define BPF_ANY 0
+#define BPF_NOEXIST 1
+
+#define SR_CAPACITY 32768
+
+/* one eBPF instruction: opcode, dst | src << 4 (little-endian hosts only: x86-64, arm64), offset, imm */
+struct sr_insn {
+  u8 code;
+  u8 regs;
+  short off;
+  int imm;
+};
+#define INSN(c, d, s, o, i) {(c), (u8)((d) | ((s) << 4)), (o), (i)}
+#define LDX_DW(d, s, o) INSN(0x79, d, s, o, 0)
+#define LDX_W(d, s, o) INSN(0x61, d, s, o, 0)
+#define STX_DW(d, s, o) INSN(0x7b, d, s, o, 0)
+#define ST_DW(d, o, i) INSN(0x7a, d, 0, o, i)
+#define XADD_DW(d, s, o) INSN(0xdb, d, s, o, 0) /* BPF_STX | BPF_ATOMIC | BPF_DW, imm BPF_ADD */
+#define MOV_K(d, i) INSN(0xb7, d, 0, 0, i)
+#define MOV_X(d, s) INSN(0xbf, d, s, 0, 0)
+#define ADD_K(d, i) INSN(0x07, d, 0, 0, i)
+#define JEQ_K(d, i, o) INSN(0x15, d, 0, o, i)
+#define JEQ_X(d, s, o) INSN(0x1d, d, s, o, 0)
+#define CALL(f) INSN(0x85, 0, 0, 0, f)
+#define EXIT() INSN(0x95, 0, 0, 0, 0)
+#define LD_MAP(d, fd) INSN(0x18, d, 1, 0, fd), INSN(0, 0, 0, 0, 0) /* BPF_PSEUDO_MAP_FD */
+#define FN_LOOKUP 1
+#define FN_UPDATE 2
+#define FN_KTIME_NS 5
+#define FN_PROBE_READ_KERNEL 113
+#define R10 10
+
+static int sr_map = -1, sr_links[2] = {-1, -1};
+/* sr_open_async's thread: SR_PENDING until it is done, then 0 or -errno; sr_close while it runs
+ * leaves the clean-up to it (under the mutex: a zeroed glibc/musl mutex is a default one) */
+#define SR_PENDING 1
+#define SR_IDLE 2
+static volatile int sr_status = SR_IDLE, sr_closing;
+static unsigned char sr_mutex[64];
+
+static long bpf(int cmd, void *attr, u32 size) {
+  long r = syscall(SYS_BPF, cmd, attr, size);
+  return r < 0 ? -*__errno_location() : r;
+}
+
+static void zero(void *p, size_t n) {
+  for (size_t i = 0; i < n; i++) ((u8 *)p)[i] = 0;
+}
+
+/* a NUL-terminated name of at most 31 bytes at the BTF string offset, compared with want */
+static int btf_name_is(int fd, long at, const char *want) {
+  char got[32];
+  ssize_t n = pread(fd, got, sizeof got, at);
+  if (n <= 0) return 0;
+  for (int i = 0; i < n; i++) {
+    if (got[i] != want[i]) return 0;
+    if (!got[i]) return 1;
+  }
+  return 0;
+}
+
+/*
+ * The byte offset of `member` in struct `type`, from the kernel's BTF (header, then types, then
+ * strings; each type a 12-byte btf_type followed by data whose size depends on its kind). Reads only
+ * as far as the struct: task_struct comes early (type 114 of ~130,000 here).
+ */
+static long btf_member_offset(const char *type, const char *member) {
+  int fd = open("/sys/kernel/btf/vmlinux", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -*__errno_location();
+  long result = -ENOENT;
+  u32 hdr[6];
+  if (pread(fd, hdr, sizeof hdr, 0) != sizeof hdr || (hdr[0] & 0xffff) != 0xeb9f) {
+    close(fd);
+    return -EPROTO;
+  }
+  long types = (long)hdr[1] + hdr[2], end = types + hdr[3], strs = (long)hdr[1] + hdr[4];
+  static u8 chunk[65536];
+  long base = -1, len = 0;
+  for (long at = types; at < end;) {
+    if (at < base || at + 12 > base + len) {
+      ssize_t n = pread(fd, chunk, sizeof chunk, at);
+      if (n < 12) break;
+      base = at;
+      len = n;
+    }
+    u32 *t = (u32 *)(chunk + (at - base));
+    u32 name = t[0], info = t[1], vlen = info & 0xffff, kind = (info >> 24) & 0x1f, kflag = info >> 31;
+    long data = at + 12, size = 0;
+    if (kind == 1 || kind == 14 || kind == 17) size = 4;
+    else if (kind == 3) size = 12;
+    else if (kind == 4 || kind == 5 || kind == 15 || kind == 19) size = vlen * 12L;
+    else if (kind == 6 || kind == 13) size = vlen * 8L;
+    if (kind == 4 && btf_name_is(fd, strs + name, type)) {
+      for (u32 i = 0; i < vlen; i++) {
+        u32 m[3];
+        if (pread(fd, m, sizeof m, data + i * 12L) != sizeof m) break;
+        if (btf_name_is(fd, strs + m[0], member)) {
+          u32 bits = kflag ? m[2] & 0xffffff : m[2];
+          result = bits % 8 ? -EPROTO : (long)(bits / 8);
+          break;
+        }
+      }
+      break;
+    }
+    at = data + size;
+  }
+  close(fd);
+  return result;
+}
+
+static long load(struct sr_insn *prog, u32 n) {
+  u64 attr[16];
+  zero(attr, sizeof attr);
+  u32 *w = (u32 *)attr;
+  w[0] = BPF_PROG_TYPE_RAW_TRACEPOINT;
+  w[1] = n;
+  attr[1] = (u64)(unsigned long)prog;
+  attr[2] = (u64)(unsigned long)"GPL";
+  return bpf(BPF_PROG_LOAD, attr, sizeof attr);
+}
+
+static long attach(long prog, const char *tracepoint) {
+  u64 attr[4];
+  zero(attr, sizeof attr);
+  attr[0] = (u64)(unsigned long)tracepoint;
+  ((u32 *)attr)[2] = (u32)prog;
+  long link = bpf(BPF_RAW_TRACEPOINT_OPEN, attr, sizeof attr);
+  close((int)prog); /* the link holds the program */
+  return link;
+}
+
+static long map_op(int cmd, u32 key, u64 *value, u64 flags) {
+  u64 attr[4];
+  zero(attr, sizeof attr);
+  ((u32 *)attr)[0] = (u32)sr_map;
+  attr[1] = (u64)(unsigned long)&key;
+  attr[2] = (u64)(unsigned long)value;
+  attr[3] = flags;
+  return bpf(cmd, attr, sizeof attr);
+}
+
+static void release(void) {
+  for (int i = 0; i < 2; i++)
+    if (sr_links[i] >= 0) close(sr_links[i]), sr_links[i] = -1;
+  if (sr_map >= 0) close(sr_map), sr_map = -1;
+}
+
+/*
+ * Create the map, load and attach both programs, and enter `root` (tracer's own pid: its children
+ * and all their descendants are followed from here). 0, or -errno (ENOSYS: not Linux on x86-64/arm64;
+ * EPROTO: the kernel's type information is not what this expects, or the self-check failed).
+ */
+static int open_ledger(int root) {
+  if (SYS_BPF < 0) return -ENOSYS;
+  long off = btf_member_offset("task_struct", "tgid");
+  if (off < 0) return (int)off;
+  u32 mattr[12];
+  zero(mattr, sizeof mattr);
+  mattr[0] = BPF_MAP_TYPE_HASH;
+  mattr[1] = 4;  /* key: tgid */
+  mattr[2] = 16; /* value: runtime ns, fork time ns */
+  mattr[3] = SR_CAPACITY;
+  mattr[4] = BPF_F_NO_PREALLOC;
+  long map = bpf(BPF_MAP_CREATE, mattr, sizeof mattr);
+  if (map < 0) return (int)map;
+  sr_map = (int)map;
+  int o = (int)off;
+  /* sched_stat_runtime(struct task_struct *task, u64 delta): map[task->tgid].runtime += delta */
+  struct sr_insn runtime[] = {
+      LDX_DW(6, 1, 0), LDX_DW(7, 1, 8),
+      MOV_X(1, R10), ADD_K(1, -8), MOV_K(2, 4), MOV_X(3, 6), ADD_K(3, o), CALL(FN_PROBE_READ_KERNEL),
+      LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -8), CALL(FN_LOOKUP),
+      JEQ_K(0, 0, 1),
+      XADD_DW(0, 7, 0),
+      MOV_K(0, 0), EXIT(),
+  };
+  /* sched_process_fork(parent, child): a new process of a followed one is entered {0, now} */
+  struct sr_insn follow[] = {
+      LDX_DW(6, 1, 0), LDX_DW(7, 1, 8),
+      MOV_X(1, R10), ADD_K(1, -8), MOV_K(2, 4), MOV_X(3, 6), ADD_K(3, o), CALL(FN_PROBE_READ_KERNEL),
+      MOV_X(1, R10), ADD_K(1, -16), MOV_K(2, 4), MOV_X(3, 7), ADD_K(3, o), CALL(FN_PROBE_READ_KERNEL),
+      LDX_W(1, R10, -8), LDX_W(2, R10, -16),
+      JEQ_X(1, 2, 17), /* a thread: its process is entered already */
+      LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -8), CALL(FN_LOOKUP),
+      JEQ_K(0, 0, 11), /* the parent is not followed */
+      CALL(FN_KTIME_NS), STX_DW(R10, 0, -24), ST_DW(R10, -32, 0),
+      LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -16), MOV_X(3, R10), ADD_K(3, -32), MOV_K(4, BPF_ANY),
+      CALL(FN_UPDATE),
+      MOV_K(0, 0), EXIT(),
+  };
+  long p = load(runtime, sizeof runtime / sizeof runtime[0]);
+  if (p >= 0) sr_links[0] = (int)(p = attach(p, "sched_stat_runtime"));
+  if (p >= 0) p = load(follow, sizeof follow / sizeof follow[0]);
+  if (p >= 0) sr_links[1] = (int)(p = attach(p, "sched_process_fork"));
+  u64 value[2] = {0, 0};
+  if (p >= 0) p = map_op(BPF_MAP_UPDATE_ELEM, (u32)root, value, BPF_ANY);
+  if (p < 0) {
+    release();
+    return (int)p;
+  }
+  /* self-check: reading this thread's CPU clock runs update_se for it, which must reach our entry */
+  if (root == getpid()) {
+    u64 ts[2];
+    for (int i = 0; i < 3 && value[0] == 0; i++) {
+      clock_gettime(3 /* CLOCK_THREAD_CPUTIME_ID */, ts);
+      if (map_op(BPF_MAP_LOOKUP_ELEM, (u32)root, value, 0) < 0) value[0] = 0;
+    }
+    if (value[0] == 0) {
+      release();
+      return -EPROTO;
+    }
+  }
+  return 0;
+}
+
+static void *opener(void *arg) {
+  int status = open_ledger((int)(long)arg);
+  pthread_mutex_lock(sr_mutex);
+  if (sr_closing) release();
+  sr_status = status;
+  pthread_mutex_unlock(sr_mutex);
+  return 0;
+}
+
+/*
+ * Open the ledger on a thread of its own and return at once: attaching to a tracepoint that was
+ * detached moments ago (the previous `tracer run`'s exit) waits for an RCU grace period, 8–19 ms
+ * measured here, which CMD's start must not wait for. sr_status() says when it is done.
+ */
+int sr_open_async(int root) {
+  if (SYS_BPF < 0) return -ENOSYS;
+  pthread_mutex_lock(sr_mutex);
+  int busy = sr_status != SR_IDLE;
+  if (!busy) sr_status = SR_PENDING, sr_closing = 0;
+  pthread_mutex_unlock(sr_mutex);
+  if (busy) return 0;
+  pthread_t t;
+  int r = pthread_create(&t, 0, opener, (void *)(long)root);
+  if (r != 0) {
+    sr_status = SR_IDLE;
+    return -r;
+  }
+  pthread_detach(t);
+  return 0;
+}
+
+/* 1 open, 0 still opening, -errno failed (or closed: -ENOENT) */
+int sr_status_now(void) {
+  pthread_mutex_lock(sr_mutex);
+  int s = sr_status;
+  pthread_mutex_unlock(sr_mutex);
+  return s == SR_PENDING ? 0 : s == 0 ? 1 : s == SR_IDLE ? -ENOENT : s;
+}
+
+/* Detach and free (an open still under way does it itself when done). */
+void sr_close(void) {
+  pthread_mutex_lock(sr_mutex);
+  if (sr_status == SR_PENDING) sr_closing = 1;
+  else release(), sr_status = SR_IDLE;
+  pthread_mutex_unlock(sr_mutex);
+}
+
+/*
+ * Follow process `tgid`, forked at `fork_ns` (CLOCK_MONOTONIC), from now on: for processes that
+ * existed before the ledger opened. Its runtime so far is not in the ledger, so its figure is a lower
+ * bound (the recorder only ever raises CPU to a ledger figure). 1 entered, 0 already there, -errno.
+ */
+int sr_follow(int tgid, double fork_ns) {
+  if (sr_status != 0 || sr_map < 0) return -ENOENT;
+  u64 value[2] = {0, (u64)fork_ns};
+  long r = map_op(BPF_MAP_UPDATE_ELEM, (u32)tgid, value, BPF_NOEXIST);
+  return r == -17 /* EEXIST */ ? 0 : r < 0 ? (int)r : 1;
+}
+
+/*
+ * The runtime of process `tgid`, taken out of the map: out[0] runtime ns, out[1] its fork time
+ * (CLOCK_MONOTONIC ns; 0 for the root). The entry is removed only when its fork time is within
+ * [lo, hi] (ns; lo > hi accepts any): an entry outside belongs to a later process with the same pid.
+ * 1 taken, 0 none (or not this process's), -errno.
+ */
+int sr_take(int tgid, double lo, double hi, double *out) {
+  if (sr_status != 0 || sr_map < 0) return 0;
+  u64 value[2];
+  long r = map_op(BPF_MAP_LOOKUP_ELEM, (u32)tgid, value, 0);
+  if (r == -ENOENT) return 0;
+  if (r < 0) return (int)r;
+  if (lo <= hi && ((double)value[1] < lo || (double)value[1] > hi)) return 0;
+  map_op(BPF_MAP_DELETE_ELEM, (u32)tgid, value, 0);
+  out[0] = (double)value[0];
+  out[1] = (double)value[1];
+  return 1;
+}

@@ -1,0 +1,58 @@
+/**
+ * ffi/schedrt.c: the scheduler-runtime ledger (two eBPF programs that sum, in the kernel, the
+ * runtime the scheduler charges to every process of tracer's tree). See the C file.
+ */
+import { ptr } from "bun:ffi";
+import { embeddedC } from "./_cc.ts";
+import source from "./schedrt.c" with { type: "text" };
+
+const symbols = {
+  sr_open_async: { args: ["i32"], returns: "i32" },
+  sr_status_now: { args: [], returns: "i32" },
+  sr_follow: { args: ["i32", "f64"], returns: "i32" },
+  sr_take: { args: ["i32", "f64", "f64", "ptr"], returns: "i32" },
+  sr_close: { args: [], returns: "void" },
+} as const;
+
+const load = embeddedC("schedrt.c", source, symbols, "the scheduler-runtime ledger");
+const ENOSYS = 38;
+
+/**
+ * Start opening the ledger on a native thread (attach the programs, follow `root` — tracer's pid —
+ * and every process forked below it from then on). 0 started, or a negative errno (-ENOSYS off
+ * x86-64/arm64 Linux or when the helper cannot load). The outcome: schedRuntimeStatus().
+ */
+export function openSchedRuntime(root: number): number {
+  if (process.platform !== "linux") return -ENOSYS;
+  try {
+    return load().sr_open_async(root);
+  } catch {
+    return -ENOSYS;
+  }
+}
+
+/** 1 open, 0 still opening, or a negative errno (EPERM without CAP_BPF/CAP_PERFMON; EPROTO: the kernel's types or the self-check). */
+export const schedRuntimeStatus = (): number => load().sr_status_now();
+
+/** Follow a process that existed before the ledger opened (its figure is then a lower bound): 1, 0 (already followed), -errno. */
+export const followSchedRuntime = (tgid: number, forkMonoNs: number): number =>
+  load().sr_follow(tgid, forkMonoNs);
+
+const out = new Float64Array(2);
+
+/**
+ * Take process `tgid`'s summed runtime out of the ledger: { runtimeNs, forkNs (CLOCK_MONOTONIC) }, or
+ * undefined when it is not there or its fork time is outside [loNs, hiNs] (a later process with the
+ * same pid; loNs > hiNs accepts any). Taken once: the entry is removed.
+ */
+export function takeSchedRuntime(
+  tgid: number,
+  loNs: number,
+  hiNs: number,
+): { runtimeNs: number; forkNs: number } | undefined {
+  if (load().sr_take(tgid, loNs, hiNs, ptr(out)) !== 1) return undefined;
+  return { runtimeNs: out[0]!, forkNs: out[1]! };
+}
+
+/** Detach the programs and free the ledger (an open under way does so when done; tracer's exit too). */
+export const closeSchedRuntime = (): void => load().sr_close();

@@ -1,0 +1,103 @@
+/**
+ * The scheduler-runtime ledger as the recorder uses it (ffi/schedrt.c): each process's whole CPU
+ * time, summed in the kernel beside the scheduler's own sum_exec_runtime — exit teardown and every
+ * thread's last slice included, whoever reaps the process. Root only (CAP_BPF + CAP_PERFMON); without
+ * it the other sources' figures stand (taskstats, the zombie's CPU clock).
+ *
+ * It opens on a native thread (attaching can wait for an RCU grace period: 8–19 ms here right after
+ * another run detached), so CMD never waits for it. A process forked before it opened is followed
+ * from then on (its figure is then a lower bound, which never lowers what taskstats says); processes
+ * forked after are exact.
+ */
+import {
+  closeSchedRuntime,
+  followSchedRuntime,
+  openSchedRuntime,
+  schedRuntimeStatus,
+  takeSchedRuntime,
+} from "../../ffi/schedrt.ts";
+import { realMinusMonoMs } from "./clock.ts";
+
+/**
+ * How far a ledger entry's fork time may lie from a record's start (ms). The start is the fork
+ * event's timestamp (µs after the tracepoint), or a tick-based estimate (10 ms steps) for a process
+ * whose fork event was lost; a pid is reused only after pid_max more forks (32,768 here: seconds even
+ * in a fork storm), so an entry this close is the process's own.
+ */
+export const FORK_WINDOW_MS = 100;
+/** how often the opening is checked for until it is done (ms) */
+const POLL_MS = 2;
+
+const toMonoNs = (epochMs: number) => (epochMs - realMinusMonoMs()) * 1e6;
+
+export interface SchedRuntime {
+  /**
+   * The whole runtime (ns) of the process with `pid` started at `startedAt` (epoch ms), taken out of
+   * the ledger; undefined when the ledger does not hold it (not open, the map full, another
+   * process's entry) or the start is unknown.
+   */
+  take(pid: number, startedAt: number | undefined): number | undefined;
+  /** Detach (a no-op once closed). */
+  close(): void;
+  /** 1 open, 0 opening, or the negative errno it failed with */
+  status(): number;
+}
+
+/**
+ * Start opening the ledger, following `root` (tracer) and every process forked below it. When it is
+ * open, `alive()` lists the processes of the tree that already exist, to be followed from then on.
+ * Undefined when it cannot even start (not Linux, no native helper).
+ */
+export function openLedger(
+  root: number,
+  alive: () => Iterable<{ pid: number; startedAt?: number }>,
+): SchedRuntime | undefined {
+  if (openSchedRuntime(root) < 0) return undefined;
+  let closed = false;
+  const poll = setInterval(() => {
+    const s = schedRuntimeStatus();
+    if (s === 0) return;
+    clearInterval(poll);
+    if (s < 0 || closed) return;
+    for (const p of alive()) if (p.startedAt !== undefined) followSchedRuntime(p.pid, toMonoNs(p.startedAt));
+  }, POLL_MS);
+  return {
+    take(pid, startedAt) {
+      if (startedAt === undefined) return undefined;
+      const mono = toMonoNs(startedAt);
+      const w = FORK_WINDOW_MS * 1e6;
+      return takeSchedRuntime(pid, mono - w, mono + w)?.runtimeNs;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(poll);
+      closeSchedRuntime();
+    },
+    status: schedRuntimeStatus,
+  };
+}
+
+const REASONS: Record<number, string> = {
+  1: "not permitted (needs root: CAP_BPF and CAP_PERFMON)",
+  38: "not supported here (Linux on x86-64 or arm64 with eBPF)",
+  71: "the kernel's type information (/sys/kernel/btf/vmlinux) is not what tracer expects",
+  2: "no kernel type information (/sys/kernel/btf/vmlinux)",
+};
+
+/**
+ * Whether the ledger can be opened here: opens it for this process, waits for the outcome (up to
+ * `waitMs`), closes it. `reason` says why not, in words.
+ */
+export function probeSchedRuntime(waitMs = 1000): { available: boolean; reason: string } {
+  const started = openSchedRuntime(process.pid);
+  let s = Math.min(started, 0);
+  for (const until = performance.now() + waitMs; s === 0 && performance.now() < until; ) {
+    Bun.sleepSync(1);
+    s = schedRuntimeStatus();
+  }
+  if (started >= 0) closeSchedRuntime();
+  if (s === 1) return { available: true, reason: "eBPF: sched_stat_runtime + sched_process_fork" };
+  if (s === 0) return { available: false, reason: `no answer within ${waitMs} ms` };
+  return { available: false, reason: REASONS[-s] ?? `error ${-s}` };
+}
