@@ -110,11 +110,22 @@ print(n, p.wait())
     expect(d.spawn.reasons.join(" ")).toContain("execveat");
     expect(d.dirs.state.path).toBe(env.TRACER_STATE_DIR);
     const names = d.features.map((f: { name: string }) => f.name);
-    for (const f of ["proc connector", "taskstats", "exec watcher", "cgroup v2", "child subreaper"])
+    for (const f of [
+      "proc connector",
+      "taskstats",
+      "exec watcher",
+      "sched runtime",
+      "cgroup v2",
+      "child subreaper",
+    ])
       expect(names).toContain(f);
     // CI runs as root on the host: both netlink sources must be usable there
     expect(d.capture).toBe("connector+taskstats");
     expect(d.features.find((f: { name: string }) => f.name === "exec watcher").available).toBe(true);
+    // root on a kernel with BTF: the eBPF ledger of each process's CPU loads and passes its self-check
+    expect(d.features.find((f: { name: string }) => f.name === "sched runtime")).toMatchObject({
+      available: true,
+    });
     expect(r.code).toBe(0);
     const human = await run(["doctor"], { env });
     expect(human.stdout).toContain("spawn    fd");
