@@ -333,8 +333,9 @@ void sr_close(void) {
 
 /*
  * Follow process `tgid`, forked at `fork_ns` (CLOCK_MONOTONIC), from now on: for processes that
- * existed before the ledger opened. Its runtime so far is not in the ledger, so its figure is a lower
- * bound (the recorder only ever raises CPU to a ledger figure). 1 entered, 0 already there, -errno.
+ * existed before the ledger opened. Its runtime so far is not in the ledger: the caller reads the
+ * process's CPU clock after this and the entry (sr_take with keep) to learn it. 1 entered, 0 already
+ * there (followed since its fork), -errno.
  */
 int sr_follow(int tgid, double fork_ns) {
   if (sr_status != 0 || sr_map < 0) return -ENOENT;
@@ -345,18 +346,18 @@ int sr_follow(int tgid, double fork_ns) {
 
 /*
  * The runtime of process `tgid`, taken out of the map: out[0] runtime ns, out[1] its fork time
- * (CLOCK_MONOTONIC ns; 0 for the root). The entry is removed only when its fork time is within
- * [lo, hi] (ns; lo > hi accepts any): an entry outside belongs to a later process with the same pid.
- * 1 taken, 0 none (or not this process's), -errno.
+ * (CLOCK_MONOTONIC ns; 0 for the root and for processes entered by sr_follow). The entry is removed
+ * (unless `keep`) only when its fork time is within [lo, hi] (ns; lo > hi accepts any): an entry
+ * outside belongs to a later process with the same pid. 1 taken, 0 none (or not this process's), -errno.
  */
-int sr_take(int tgid, double lo, double hi, double *out) {
+int sr_take(int tgid, double lo, double hi, double *out, int keep) {
   if (sr_status != 0 || sr_map < 0) return 0;
   u64 value[2];
   long r = map_op(BPF_MAP_LOOKUP_ELEM, (u32)tgid, value, 0);
   if (r == -ENOENT) return 0;
   if (r < 0) return (int)r;
   if (lo <= hi && ((double)value[1] < lo || (double)value[1] > hi)) return 0;
-  map_op(BPF_MAP_DELETE_ELEM, (u32)tgid, value, 0);
+  if (!keep) map_op(BPF_MAP_DELETE_ELEM, (u32)tgid, 0, 0); /* key only: the kernel refuses any later field set */
   out[0] = (double)value[0];
   out[1] = (double)value[1];
   return 1;

@@ -10,7 +10,7 @@ const symbols = {
   sr_open_async: { args: ["i32"], returns: "i32" },
   sr_status_now: { args: [], returns: "i32" },
   sr_follow: { args: ["i32", "f64"], returns: "i32" },
-  sr_take: { args: ["i32", "f64", "f64", "ptr"], returns: "i32" },
+  sr_take: { args: ["i32", "f64", "f64", "ptr", "i32"], returns: "i32" },
   sr_close: { args: [], returns: "void" },
 } as const;
 
@@ -43,14 +43,15 @@ const out = new Float64Array(2);
 /**
  * Take process `tgid`'s summed runtime out of the ledger: { runtimeNs, forkNs (CLOCK_MONOTONIC) }, or
  * undefined when it is not there or its fork time is outside [loNs, hiNs] (a later process with the
- * same pid; loNs > hiNs accepts any). Taken once: the entry is removed.
+ * same pid; loNs > hiNs accepts any). Taken once: the entry is removed, unless `keep` (a look only).
  */
 export function takeSchedRuntime(
   tgid: number,
   loNs: number,
   hiNs: number,
+  keep = false,
 ): { runtimeNs: number; forkNs: number } | undefined {
-  if (load().sr_take(tgid, loNs, hiNs, ptr(out)) !== 1) return undefined;
+  if (load().sr_take(tgid, loNs, hiNs, ptr(out), keep ? 1 : 0) !== 1) return undefined;
   return { runtimeNs: out[0]!, forkNs: out[1]! };
 }
 

@@ -5,9 +5,9 @@
  * it the other sources' figures stand (taskstats, the zombie's CPU clock).
  *
  * It opens on a native thread (attaching can wait for an RCU grace period: 8–19 ms here right after
- * another run detached), so CMD never waits for it. A process forked before it opened is followed
- * from then on (its figure is then a lower bound, which never lowers what taskstats says); processes
- * forked after are exact.
+ * another run detached), so CMD never waits for it. A process of the tree forked before it opened is
+ * entered then, and what it ran before is learnt from its CPU clock (read after the entry exists: the
+ * clock minus what the entry holds by then); processes forked after are followed from their fork.
  */
 import {
   closeSchedRuntime,
@@ -16,6 +16,7 @@ import {
   schedRuntimeStatus,
   takeSchedRuntime,
 } from "../../ffi/schedrt.ts";
+import { processCpuNs } from "../../ffi/libc.ts";
 import { realMinusMonoMs } from "./clock.ts";
 
 /**
@@ -54,19 +55,32 @@ export function openLedger(
 ): SchedRuntime | undefined {
   if (openSchedRuntime(root) < 0) return undefined;
   let closed = false;
+  // processes entered once the ledger opened: what they had run before (ns), or NaN when unknown
+  const before = new Map<number, number>();
+  const enter = (pid: number, startedAt: number) => {
+    const mono = toMonoNs(startedAt);
+    if (followSchedRuntime(pid, mono) !== 1) return; // followed since its fork, or no room
+    // the clock after the entry exists: every slice since is in the entry, so clock − entry ran before
+    const clock = processCpuNs(pid);
+    const entry = takeSchedRuntime(pid, 1, 0, true);
+    before.set(pid, clock === undefined || !entry ? Number.NaN : clock - entry.runtimeNs);
+  };
   const poll = setInterval(() => {
     const s = schedRuntimeStatus();
     if (s === 0) return;
     clearInterval(poll);
     if (s < 0 || closed) return;
-    for (const p of alive()) if (p.startedAt !== undefined) followSchedRuntime(p.pid, toMonoNs(p.startedAt));
+    for (const p of alive()) if (p.startedAt !== undefined) enter(p.pid, p.startedAt);
   }, POLL_MS);
   return {
     take(pid, startedAt) {
       if (startedAt === undefined) return undefined;
       const mono = toMonoNs(startedAt);
       const w = FORK_WINDOW_MS * 1e6;
-      return takeSchedRuntime(pid, mono - w, mono + w)?.runtimeNs;
+      const got = takeSchedRuntime(pid, mono - w, mono + w);
+      const base = before.get(pid) ?? 0;
+      before.delete(pid);
+      return got && !Number.isNaN(base) ? got.runtimeNs + base : undefined;
     },
     close() {
       if (closed) return;

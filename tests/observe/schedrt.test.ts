@@ -1,0 +1,85 @@
+/**
+ * The scheduler-runtime ledger (ffi/schedrt.c) on its own, in this process: every process forked
+ * below it is followed, its whole runtime taken once, identity kept by fork time. Against wait4's
+ * rusage of the process itself (a child of this process, reaped at once: the case the taskstats record
+ * and the zombie's CPU clock cannot give exactly). Root only (CAP_BPF + CAP_PERFMON).
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import {
+  closeSchedRuntime,
+  followSchedRuntime,
+  openSchedRuntime,
+  schedRuntimeStatus,
+  takeSchedRuntime,
+} from "../../ffi/schedrt.ts";
+import { openLedger, probeSchedRuntime } from "../../src/observe/schedrt.ts";
+import { PY } from "../run/_helpers.ts";
+
+const probe = probeSchedRuntime();
+if (!probe.available) console.warn(`skipping ledger tests: ${probe.reason}`);
+
+function open() {
+  expect(openSchedRuntime(process.pid)).toBe(0);
+  const until = performance.now() + 2000;
+  while (schedRuntimeStatus() === 0 && performance.now() < until) Bun.sleepSync(1);
+  expect(schedRuntimeStatus()).toBe(1);
+}
+afterAll(() => closeSchedRuntime());
+
+const cpuUs = (r: { cpuTime: { user: bigint | number; system: bigint | number } }) =>
+  Number(r.cpuTime.user) + Number(r.cpuTime.system);
+
+describe.skipIf(!probe.available)("scheduler-runtime ledger", () => {
+  test("a child reaped at once: its whole runtime, 200 MiB teardown included, = rusage to the µs; taken once", () => {
+    open();
+    // the teardown of 200 MiB runs after the taskstats record and before the reap
+    const p = Bun.spawnSync([PY, "-S", "-c", "b = bytearray(200 << 20); b[::4096] = b'x' * len(b[::4096])"]);
+    expect(p.exitCode).toBe(0);
+    const got = takeSchedRuntime(p.pid, 1, 0);
+    expect(got).toBeDefined();
+    // rusage truncates user and system to µs each
+    expect(Math.abs(got!.runtimeNs / 1000 - cpuUs(p.resourceUsage!))).toBeLessThanOrEqual(2);
+    expect(takeSchedRuntime(p.pid, 1, 0)).toBeUndefined();
+  });
+
+  test("identity: an entry is not taken for a start outside its fork window, and stays for its own", () => {
+    open();
+    const p = Bun.spawnSync(["sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"]);
+    const mono = Bun.nanoseconds(); // not CLOCK_MONOTONIC: only far outside the window matters here
+    expect(takeSchedRuntime(p.pid, mono + 1e12, mono + 2e12)).toBeUndefined();
+    const got = takeSchedRuntime(p.pid, 1, 0);
+    expect(got?.forkNs).toBeGreaterThan(0);
+    expect(Math.abs(got!.runtimeNs / 1000 - cpuUs(p.resourceUsage!))).toBeLessThanOrEqual(2);
+  });
+
+  test("a process forked before the ledger opened: entered then, what it ran before read from its CPU clock", async () => {
+    closeSchedRuntime();
+    const startedAt = Date.now();
+    const child = Bun.spawn(
+      [PY, "-S", "-c", "import sys; sum(range(3000000)); sys.stdin.read(); sum(range(3000000))"],
+      {
+        stdin: "pipe",
+      },
+    );
+    await Bun.sleep(300); // the first sum is done: it waits on stdin
+    // the raw entry alone holds only what runs from now on
+    open();
+    expect(followSchedRuntime(child.pid, 0)).toBe(1);
+    expect(followSchedRuntime(child.pid, 0)).toBe(0);
+    closeSchedRuntime();
+    // the ledger as the recorder uses it: enters the live process and learns what it ran before
+    const ledger = openLedger(process.pid, () => [{ pid: child.pid, startedAt }])!;
+    const until = performance.now() + 2000;
+    while (ledger.status() === 0 && performance.now() < until) await Bun.sleep(5);
+    await Bun.sleep(20); // the entry is made on the next poll
+    child.stdin.end();
+    await child.exited;
+    const got = ledger.take(child.pid, startedAt);
+    ledger.close();
+    const rusage = cpuUs(child.resourceUsage()!);
+    expect(got).toBeDefined();
+    // never above; below only by what ran between the clock's reading and the entry's (idle here)
+    expect(got! / 1000).toBeLessThanOrEqual(rusage + 2);
+    expect(got! / 1000).toBeGreaterThanOrEqual(rusage - 20);
+  });
+});
