@@ -18,6 +18,7 @@ import {
 } from "../../ffi/schedrt.ts";
 import { processCpuNs } from "../../ffi/libc.ts";
 import { realMinusMonoMs } from "./clock.ts";
+import { inInitialPidNamespace } from "./taskstats.ts";
 
 /**
  * How far a ledger entry's fork time may lie from a record's start (ms). The start is the fork
@@ -47,13 +48,14 @@ export interface SchedRuntime {
 /**
  * Start opening the ledger, following `root` (tracer) and every process forked below it. When it is
  * open, `alive()` lists the processes of the tree that already exist, to be followed from then on.
- * Undefined when it cannot even start (not Linux, no native helper).
+ * Undefined when it cannot even start (not Linux, no native helper, not in the initial pid namespace).
  */
 export function openLedger(
   root: number,
   alive: () => Iterable<{ pid: number; startedAt?: number }>,
 ): SchedRuntime | undefined {
-  if (openSchedRuntime(root) < 0) return undefined;
+  // the programs see global pids: in a pid namespace they would not be the recorder's
+  if (!inInitialPidNamespace() || openSchedRuntime(root) < 0) return undefined;
   let closed = false;
   // processes entered once the ledger opened: what they had run before (ns), or NaN when unknown
   const before = new Map<number, number>();

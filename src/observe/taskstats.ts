@@ -82,7 +82,7 @@ function peekIds(buf: Uint8Array, m: NlMsg): { tgid: number; ppid: number } | un
 }
 
 /** Is this process in the initial pid namespace (one pid in /proc/self/status NSpid)? */
-function inInitialPidNamespace(): boolean {
+export function inInitialPidNamespace(): boolean {
   try {
     const line = /^NSpid:(.*)$/m.exec(readFileSync("/proc/self/status", "latin1"))?.[1];
     return line !== undefined && line.trim().split(/\s+/).length === 1;

@@ -151,6 +151,8 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   if (!opened.mode.startsWith("connector")) {
     watcher?.stop();
     watcher = undefined;
+    ledger?.close();
+    ledger = undefined;
   }
   // What capture does not need before CMD starts (its run row, the first host sample, the flush
   // timer, the statements a flush runs) is done the moment CMD has started, while tracer would

@@ -33,7 +33,13 @@ async function loaded(extra: Record<string, string> = {}) {
 
 describe.skipIf(!connector || !hasCc)("native helpers", () => {
   test("a host build loads its prebuilt helpers, no TinyCC compile", async () => {
-    expect(await loaded()).toEqual(["execwatch.c.so", "init.c.so", "netlink.c.so", "reaper.c.so", "schedrt.c.so"]);
+    expect(await loaded()).toEqual([
+      "execwatch.c.so",
+      "init.c.so",
+      "netlink.c.so",
+      "reaper.c.so",
+      "schedrt.c.so",
+    ]);
   });
   test("TRACER_NATIVE=cc compiles them with TinyCC instead, with the same record", async () => {
     expect(await loaded({ TRACER_NATIVE: "cc" })).toEqual([]);
