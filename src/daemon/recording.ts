@@ -7,6 +7,7 @@ import { hostname } from "node:os";
 import { ExecWatcher } from "../observe/execwatch.ts";
 import { Recorder } from "../observe/recorder.ts";
 import { Sampler } from "../observe/sampler.ts";
+import { type SchedRuntime, openLedger } from "../observe/schedrt.ts";
 import { openSources } from "../observe/sources.ts";
 import type { CaptureMode, CaptureSource } from "../observe/types.ts";
 import { loadRules, matchProcess } from "../rules/index.ts";
@@ -35,6 +36,7 @@ export class DaemonRecording {
     private readonly flusher: ReturnType<typeof setInterval>,
     readonly mode: CaptureMode,
     private readonly watcher: ExecWatcher | undefined,
+    private readonly ledger: SchedRuntime | undefined,
   ) {}
 
   static async start(run: RunInfo): Promise<DaemonRecording> {
@@ -44,7 +46,12 @@ export class DaemonRecording {
     let watcher: ExecWatcher | undefined;
     let sources: CaptureSource[] = [];
     let runRow = false;
+    let ledger: SchedRuntime | undefined;
     const recorder = new Recorder(writer, NO_ROOT, {
+      // each process's whole CPU from the scheduler-runtime ledger: adopted tools are entered as they
+      // are recorded, their descendants from their fork (docs/CAPTURE.md)
+      runtimeNs: (pid, startedAt) => ledger?.take(pid, startedAt),
+      onIdentified: (rec) => ledger?.follow(rec.pid, rec.startedAt),
       adopt: (argv, comm) => matchProcess(rules, { argv, comm }) !== undefined,
       // execs the watcher's name filter dropped: no rule can match them, no /proc read
       mayAdopt: (pid, at) => watcher?.mayWatch(pid, at) ?? true,
@@ -108,6 +115,9 @@ export class DaemonRecording {
       startedAt: Date.parse(run.startedAt),
     });
     runRow = true;
+    // after the last step that can fail: nothing left attached by a start that throws
+    if (opened.mode.startsWith("connector") && process.env.TRACER_NO_SCHED_RUNTIME !== "1")
+      ledger = openLedger(process.pid, () => recorder.liveRecords());
     const sampler = new Sampler(recorder, writer, 1000, "/");
     sampler.start();
     const flusher = setInterval(
@@ -116,7 +126,17 @@ export class DaemonRecording {
     );
     for (const why of opened.skipped) log("info", "capture source skipped", { why });
     log("info", "recording", { run: run.id, mode: opened.mode });
-    return new DaemonRecording(run, db, recorder, sampler, opened.sources, flusher, opened.mode, watcher);
+    return new DaemonRecording(
+      run,
+      db,
+      recorder,
+      sampler,
+      opened.sources,
+      flusher,
+      opened.mode,
+      watcher,
+      ledger,
+    );
   }
 
   stats(): RecordingStats {
@@ -147,6 +167,7 @@ export class DaemonRecording {
       log("error", "could not finish the run's record", { run: this.run.id, error: (e as Error).message });
     }
     this.watcher?.stop();
+    this.ledger?.close();
     if (stats.lost) log("warn", "events lost during the run", { run: this.run.id, lost: stats.lost });
     return stats;
   }

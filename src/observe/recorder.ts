@@ -66,6 +66,8 @@ export interface RecorderOptions {
    * ends: exact whoever reaps it, where the zombie's CPU clock is read only if tracer wins the race.
    */
   runtimeNs?: (pid: number, startedAt: number | undefined) => number | undefined;
+  /** Each process as it is first recorded (daemon mode: the ledger follows adopted trees from here). */
+  onIdentified?: (rec: ProcessRecord) => void;
 }
 
 /**
@@ -221,6 +223,7 @@ export class Recorder {
     this.oom.watch(rec.cgroup);
     this.tracks.start(t);
     this.write(t);
+    this.opts.onIdentified?.(rec);
     const early = this.pendingFigures.get(pid);
     if (early && sameProcess(rec, early.f)) {
       this.pendingFigures.delete(pid);

@@ -39,6 +39,12 @@ export interface SchedRuntime {
    * process's entry) or the start is unknown.
    */
   take(pid: number, startedAt: number | undefined): number | undefined;
+  /**
+   * Follow a process that exists now (once the ledger is open; before, a no-op): for a process that
+   * is not below one followed since its fork (daemon mode: adopted tools). What it ran before is read
+   * from its CPU clock.
+   */
+  follow(pid: number, startedAt: number | undefined): void;
   /** Detach (a no-op once closed). */
   close(): void;
   /** 1 open, 0 opening, or the negative errno it failed with */
@@ -67,11 +73,13 @@ export function openLedger(
     const entry = takeSchedRuntime(pid, 1, 0, true);
     before.set(pid, clock === undefined || !entry ? Number.NaN : clock - entry.runtimeNs);
   };
+  let open = false;
   const poll = setInterval(() => {
     const s = schedRuntimeStatus();
     if (s === 0) return;
     clearInterval(poll);
     if (s < 0 || closed) return;
+    open = true;
     for (const p of alive()) if (p.startedAt !== undefined) enter(p.pid, p.startedAt);
   }, POLL_MS);
   return {
@@ -84,9 +92,13 @@ export function openLedger(
       before.delete(pid);
       return got && !Number.isNaN(base) ? got.runtimeNs + base : undefined;
     },
+    follow(pid, startedAt) {
+      if (open && !closed && startedAt !== undefined) enter(pid, startedAt);
+    },
     close() {
       if (closed) return;
       closed = true;
+      open = false;
       clearInterval(poll);
       closeSchedRuntime();
     },
