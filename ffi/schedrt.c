@@ -287,7 +287,7 @@ static int open_ledger(int root) {
 static void *opener(void *arg) {
   int status = open_ledger((int)(long)arg);
   pthread_mutex_lock(sr_mutex);
-  if (sr_closing) release();
+  if (sr_closing) release(), status = SR_IDLE;
   sr_status = status;
   pthread_mutex_unlock(sr_mutex);
   return 0;
@@ -302,7 +302,9 @@ int sr_open_async(int root) {
   if (SYS_BPF < 0) return -ENOSYS;
   pthread_mutex_lock(sr_mutex);
   int busy = sr_status != SR_IDLE;
-  if (!busy) sr_status = SR_PENDING, sr_closing = 0;
+  /* an open still under way (closed meanwhile, or not) serves this one too: same process, same root */
+  sr_closing = 0;
+  if (!busy) sr_status = SR_PENDING;
   pthread_mutex_unlock(sr_mutex);
   if (busy) return 0;
   pthread_t t;
