@@ -43,6 +43,11 @@ export class Sampler {
     this.systemSample();
   }
 
+  /** One host sample now, without sampling on (a run that ended before sampling began: its end). */
+  sampleHost(): void {
+    this.systemSample();
+  }
+
   private systemSample(): void {
     try {
       this.writer.system(this.system.read());
