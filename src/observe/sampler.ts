@@ -43,11 +43,6 @@ export class Sampler {
     this.systemSample();
   }
 
-  /** One host sample now, without sampling on (a run that ended before sampling began: its end). */
-  sampleHost(): void {
-    this.systemSample();
-  }
-
   private systemSample(): void {
     try {
       this.writer.system(this.system.read());

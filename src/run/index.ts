@@ -147,10 +147,10 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   }
   // What capture does not need before CMD starts (its run row, the first host sample, the flush
   // timer, the statements a flush runs) is done shortly after CMD has started, while tracer would
-  // otherwise only wait for it. When CMD has ended by then or never starts, none of it is needed: the
-  // run row goes into the final transaction (one commit, not two), the host is sampled once, at the
-  // end, and no flush needs preparing. Everything that can refuse the run (the store's checks, the
-  // capture sources) was done above.
+  // otherwise only wait for it; or, when CMD has ended by then or never starts, before the run is
+  // finished, where the run row goes into the final transaction (one commit, not two) and no flush
+  // needs preparing. Everything that can refuse the run (the store's checks, the capture sources) was
+  // done above.
   const startedAt = Date.now();
   let sampler: Sampler | undefined;
   let flusher: ReturnType<typeof setInterval> | undefined;
@@ -169,12 +169,12 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     });
     runRow = true;
   };
-  let sampling = false;
-  const begin = () => {
-    if (sampling) return;
-    sampling = true;
-    sampler ??= new Sampler(recorder, writer, o.intervalMs ?? 1000, cwd);
+  /** `ended`: CMD has ended (or never started); the final transaction writes the run row. */
+  const begin = (ended = false) => {
+    if (sampler) return;
+    sampler = new Sampler(recorder, writer, o.intervalMs ?? 1000, cwd);
     sampler.start();
+    if (ended) return;
     // No wait for another writer's lock while CMD's first processes run (the thread blocks on it, and
     // with it the drains and the exec watcher's reader): a busy store gets the run row with the next
     // flush, which waits for the lock as every flush does.
@@ -200,11 +200,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
         sync();
         recorder.spawned(pid, at, { argv: o.cmd, cwd });
       });
-      // the host's CPU counters as CMD starts (the first sample's CPU % is since then); the rest not at
-      // once: a CMD as short as `true` has ended before this (issue 15: 20 ms start-up target)
-      safely(() => {
-        sampler = new Sampler(recorder, writer, o.intervalMs ?? 1000, cwd);
-      });
+      // not at once: a CMD as short as `true` has ended before this (issue 15: 20 ms start-up target)
       beginTimer = setTimeout(() => begin(), BEGIN_DELAY_MS);
     },
     onReaped: (reaps) =>
@@ -234,10 +230,8 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     throw e;
   } finally {
     clearTimeout(beginTimer);
-    if (sampling) sampler?.stop();
-    // CMD ended (or never started) before sampling began: one host sample, the run's end (its CPU %
-    // since CMD's start); the final transaction below writes the run row
-    else safely(() => (sampler ?? new Sampler(recorder, writer, o.intervalMs ?? 1000, cwd)).sampleHost());
+    begin(true);
+    sampler?.stop();
     clearInterval(flusher);
     for (const s of opened.sources) await s.stop().catch(() => {});
     mark("sources stopped");
