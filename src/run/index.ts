@@ -45,6 +45,11 @@ export interface TraceResult {
 
 const FLUSH_MS = 500;
 /**
+ * How long after CMD's start its run row is written, the first host sample taken and the flush timer
+ * set; CMD's events are recorded (in memory) meanwhile. A CMD that ends sooner gets them at its end.
+ */
+const BEGIN_DELAY_MS = 5;
+/**
  * Netlink drain interval. Root gets its 32 MiB buffers (SO_RCVBUFFORCE, ~40k events): 100 ms is plenty.
  * Others are capped by net.core.rmem_max (~256 events by default): drain often.
  */
@@ -155,12 +160,15 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     ledger = undefined;
   }
   // What capture does not need before CMD starts (its run row, the first host sample, the flush
-  // timer, the statements a flush runs) is done the moment CMD has started, while tracer would
-  // otherwise only wait for it; or, when CMD never starts, before the run is finished. Everything
-  // that can refuse the run (the store's checks, the capture sources) was done above.
+  // timer, the statements a flush runs) is done shortly after CMD has started, while tracer would
+  // otherwise only wait for it; or, when CMD has ended by then or never starts, before the run is
+  // finished, where the run row goes into the final transaction (one commit, not two) and no flush
+  // needs preparing. Everything that can refuse the run (the store's checks, the capture sources) was
+  // done above.
   const startedAt = Date.now();
   let sampler: Sampler | undefined;
   let flusher: ReturnType<typeof setInterval> | undefined;
+  let beginTimer: ReturnType<typeof setTimeout> | undefined;
   const newRun = () => {
     createRun(db, {
       id: runId,
@@ -175,15 +183,17 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     });
     runRow = true;
   };
-  const begin = () => {
+  /** `ended`: CMD has ended (or never started); the final transaction writes the run row. */
+  const begin = (ended = false) => {
     if (sampler) return;
     sampler = new Sampler(recorder, writer, o.intervalMs ?? 1000, cwd);
+    sampler.start();
+    if (ended) return;
     // No wait for another writer's lock while CMD's first processes run (the thread blocks on it, and
     // with it the drains and the exec watcher's reader): a busy store gets the run row with the next
     // flush, which waits for the lock as every flush does.
     safely(() => unlessBusy(db, newRun));
     safely(() => writer.prepare());
-    sampler.start();
     // a failed flush keeps its data for the next one
     flusher = setInterval(
       guard(() => {
@@ -204,7 +214,8 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
         sync();
         recorder.spawned(pid, at, { argv: o.cmd, cwd });
       });
-      begin();
+      // not at once: a CMD as short as `true` has ended before this (issue 15: 20 ms start-up target)
+      beginTimer = setTimeout(() => begin(), BEGIN_DELAY_MS);
     },
     onReaped: (reaps) =>
       safely(() => {
@@ -232,7 +243,8 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     notRunnable = e instanceof NotRunnable ? e.status : e instanceof TracerError ? e.exitCode : Exit.error;
     throw e;
   } finally {
-    begin();
+    clearTimeout(beginTimer);
+    begin(true);
     sampler?.stop();
     clearInterval(flusher);
     for (const s of opened.sources) await s.stop().catch(() => {});
