@@ -5,7 +5,7 @@
  *     (target ≤ 1.03×).
  *  2. The recorder's own cost while CMD execs ~100 processes/s for 10 s: tracer's CPU as % of one core
  *     (target ≤ 3 %) and its peak RSS (target ≤ 80 MB), read from /proc/<tracer pid> while it runs.
- * Usage: bun bench/overhead.ts [reps=5] [seconds=10]
+ * Usage: bun bench/overhead.ts [reps=5] [seconds=10]   (TRACER_BIN=path: another build)
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,7 +13,7 @@ import { join, resolve } from "node:path";
 
 const reps = Number(process.argv[2] ?? 5);
 const seconds = Number(process.argv[3] ?? 10);
-const bin = join(resolve(import.meta.dir, ".."), "dist", "tracer");
+const bin = process.env.TRACER_BIN ?? join(resolve(import.meta.dir, ".."), "dist", "tracer");
 const dir = mkdtempSync(join(tmpdir(), "tracer-bench-"));
 const env = {
   ...process.env,
