@@ -73,7 +73,8 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
     let c = key === undefined ? undefined : seen.get(key);
     if (c !== undefined) hits++;
     else {
-      const v = classify({ argv: p.argv, comm: p.comm });
+      // the process is its own facts (argv, comm): no object made for each
+      const v = classify(p);
       c = UNNAMED;
       if (v && "rule" in v) {
         let ruleKey = ruleKeys.get(v.rule);
