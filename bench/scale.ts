@@ -8,7 +8,8 @@
  *     the store API) — wall, CPU and peak RSS of `tracer report`, per 1,000 processes, and the growth
  *     from the smallest size (linear: the per-1,000 figure stays flat).
  *  3. Start-up: `tracer run --quiet -- true` beside bare `true` and `tini -s -- true` (median of R).
- * Usage: bun bench/scale.ts [sizes=10000,50000,100000] [startup runs=30]   (TRACER_BIN=path: another build)
+ * Usage: bun bench/scale.ts [sizes=10000,50000,100000] [startup runs=30]   (TRACER_BIN=path: another build;
+ * reports: REPORT_ROUNDS=R runs each, the median shown; REF_BIN=path a reference build run alternately)
  * Targets (issue 15): table report ≤ 1 s and ≤ 200 MB at 100k and linear; `tracer run` peak RSS ≤ 64 MB;
  * `tracer run -- true` ≤ 20 ms.
  */
@@ -25,6 +26,9 @@ const FORMATS = ["table", "json", "csv", "nextflow", "html"] as const;
 /** SECTIONS=recording,reports,startup (default: all three) */
 const sections = new Set((process.env.SECTIONS ?? "recording,reports,startup").split(","));
 const maxrss = cProgram("maxrss");
+/** REPORT_ROUNDS: runs of each report (median shown; default 1); REF_BIN: a reference build run alternately with it */
+const reportRounds = Math.max(1, Number(process.env.REPORT_ROUNDS ?? 1));
+const refBin = process.env.REF_BIN;
 
 const envFor = (state: string) => ({
   ...process.env,
@@ -32,6 +36,8 @@ const envFor = (state: string) => ({
   TRACER_STATE_DIR: state,
   TRACER_RUNTIME_DIR: `${state}-run`,
 });
+/** the run with the median wall (CPU and RSS its own: one consistent run, not three medians mixed) */
+const medianRun = (ms: Measured[]) => [...ms].sort((a, b) => a.wallMs - b.wallMs)[Math.floor(ms.length / 2)]!;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mb = (bytes: number) => bytes / 2 ** 20;
 const f1 = (n: number) => n.toFixed(1);
@@ -137,18 +143,32 @@ async function recording(fan: string) {
 
 async function reports() {
   console.log(
-    "\n2. reports of a synthetic run of N processes (wall ms / CPU ms / peak RSS MB; targets at 100k: ≤ 1 s, ≤ 200 MB)",
+    `\n2. reports of a synthetic run of N processes (wall ms / CPU ms / peak RSS MB; targets at 100k: ≤ 1 s, ≤ 200 MB)${reportRounds > 1 ? `; median of ${reportRounds} runs` : ""}${refBin ? `; ref: ${refBin}, run alternately` : ""}`,
   );
+  const line = (m: Measured, n: number) =>
+    `wall ${f1(m.wallMs).padStart(7)}  CPU ${f1(m.cpuMs).padStart(7)}  RSS ${f1(mb(m.peakRssBytes)).padStart(6)}  CPU/1k ${f1(m.cpuMs / (n / 1000)).padStart(5)}`;
   const perK: Record<string, number[]> = {};
   for (const n of sizes) {
     const big = writeBigRun("pipeline", n, mkdtempSync(join(dir, "rep-")));
     for (const format of FORMATS) {
-      const m = await measure([bin, "report", big.name, "--format", format], envFor(big.stateDir));
-      if (m.code !== 0) throw new Error(`report --format ${format} of ${n} exited ${m.code}`);
+      // [this build, the reference] × rounds, alternated so both see the same host load
+      const runs: Measured[] = [];
+      const refRuns: Measured[] = [];
+      for (let r = 0; r < reportRounds; r++)
+        for (const b of refBin ? [refBin, bin] : [bin]) {
+          const m = await measure([b, "report", big.name, "--format", format], envFor(big.stateDir));
+          if (m.code !== 0) throw new Error(`${b} report --format ${format} of ${n} exited ${m.code}`);
+          (b === bin ? runs : refRuns).push(m);
+        }
+      const m = medianRun(runs);
       perK[format] = [...(perK[format] ?? []), m.cpuMs];
-      console.log(
-        `${String(n).padStart(7)} ${format.padEnd(9)} wall ${f1(m.wallMs).padStart(7)}  CPU ${f1(m.cpuMs).padStart(7)}  RSS ${f1(mb(m.peakRssBytes)).padStart(6)}  CPU/1k ${f1(m.cpuMs / (n / 1000)).padStart(5)}`,
-      );
+      console.log(`${String(n).padStart(7)} ${format.padEnd(9)} ${line(m, n)}`);
+      if (refBin) {
+        const ref = medianRun(refRuns);
+        console.log(
+          `${"".padStart(7)} ${"  ref".padEnd(9)} ${line(ref, n)}  (this/ref: wall ${(m.wallMs / ref.wallMs).toFixed(2)}, CPU ${(m.cpuMs / ref.cpuMs).toFixed(2)}, RSS ${(m.peakRssBytes / ref.peakRssBytes).toFixed(2)})`,
+        );
+      }
     }
   }
   // linear: the marginal CPU per 1,000 more processes is the same between every pair of sizes

@@ -143,9 +143,9 @@ export function writeProcessTable(
       `${indent(depth[k]!)}${cmd}`,
     ];
   };
-  // no row kept between the two passes: each holds a whole command line, and 100,000 of them kept
-  // took a --processes all report of 100k processes past 200 MB
-  writeTable(HEAD, rows.length, rowAt, RIGHT, out, width, 0);
+  // writeTable keeps no row between its two passes: each holds a whole command line, and 100,000 of
+  // them kept took a --processes all report of 100k processes past 200 MB
+  writeTable(HEAD, rows.length, rowAt, RIGHT, out, width);
   return { listed: rowsShown, total: order.length };
 }
 

@@ -125,8 +125,11 @@ function ownSampledPeak(list: { at: number; rssKb: number }[]): number | undefin
 /** the largest sum of the processes' RSS samples at one instant */
 function sampledPeak(procs: StepProcess[], samples: RssSamples): number {
   const byInstant = new Map<number, number>();
-  for (const p of procs)
-    for (const s of samples.get(p.id) ?? []) byInstant.set(s.at, (byInstant.get(s.at) ?? 0) + s.rssKb);
+  for (const p of procs) {
+    // most processes of a run have no sample: no empty list made for each
+    const list = samples.get(p.id);
+    if (list) for (const s of list) byInstant.set(s.at, (byInstant.get(s.at) ?? 0) + s.rssKb);
+  }
   return maxOf(byInstant.values(), 0);
 }
 

@@ -87,3 +87,29 @@ export function walk(t: Tree, visit: (i: number, depth: number) => unknown, star
     kids.length = 0;
   }
 }
+
+/**
+ * The whole tree in walk's order (each root's subtree, a node before its children's subtrees) and, at
+ * each node's index, the size of its subtree: the subtree of node i is order[at[i] … at[i] + size[i] - 1],
+ * one contiguous slice, so a subtree is read without a walk of its own.
+ */
+export function preorder(t: Tree): { order: Int32Array; at: Int32Array; size: Int32Array } {
+  const n = t.parent.length;
+  const order = new Int32Array(n);
+  const at = new Int32Array(n).fill(-1);
+  const size = new Int32Array(n);
+  let k = 0;
+  walk(t, (i) => {
+    at[i] = k;
+    order[k++] = i;
+  });
+  // a child comes after its parent: backwards, each subtree's size is complete before it is added up
+  for (let j = k - 1; j >= 0; j--) {
+    const i = order[j]!;
+    const own = size[i]! + 1;
+    size[i] = own;
+    const p = t.parent[i]!;
+    if (p >= 0) size[p] = size[p]! + own;
+  }
+  return { order: k === n ? order : order.subarray(0, k), at, size };
+}

@@ -17,7 +17,7 @@ import {
   shellCommand,
 } from "./_workflow.ts";
 import { rollUp } from "./_rollup.ts";
-import { buildTree, walk } from "./_tree.ts";
+import { buildTree, preorder } from "./_tree.ts";
 import type { RssSamples, Step, StepKind, StepProcess } from "./types.ts";
 
 export type { RssSamples, Step, StepKind, StepProcess } from "./types.ts";
@@ -73,7 +73,8 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
     let c = key === undefined ? undefined : seen.get(key);
     if (c !== undefined) hits++;
     else {
-      const v = classify({ argv: p.argv, comm: p.comm });
+      // the process is its own facts (argv, comm): no object made for each
+      const v = classify(p);
       c = UNNAMED;
       if (v && "rule" in v) {
         let ruleKey = ruleKeys.get(v.rule);
@@ -117,21 +118,21 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
   const toolBelow = new Uint8Array(procs.length);
   // engineBelow[i]: a workflow engine runs below process i (a recipe `cd lib && $(MAKE)`)
   const engineBelow = new Uint8Array(procs.length);
-  const order: number[] = [];
-  walk(tree, (i) => void order.push(i));
+  // the tree depth first, once: every subtree is a slice of it (order[at[i]] … order[at[i] + size[i] - 1])
+  const { order, at, size } = preorder(tree);
   for (let k = order.length - 1; k >= 0; k--) {
     const i = order[k]!;
     const pi = tree.parent[i]!;
     if (pi >= 0 && (toolBelow[i] || namedTool(i))) toolBelow[pi] = 1;
     if (pi >= 0 && (engineBelow[i] || named(i)?.kind === "workflow")) engineBelow[pi] = 1;
   }
-  order.length = 0;
   /** the process and its descendants, depth first */
   const subtree = (root: number): StepProcess[] => {
-    // a leaf (most steps): no walk
-    if (tree.firstChild[root]! < 0) return [procs[root]!];
-    const out: StepProcess[] = [];
-    walk(tree, (i) => void out.push(procs[i]!), root);
+    const n = size[root]!;
+    // a leaf (most steps): one process
+    if (n === 1) return [procs[root]!];
+    const out = new Array<StepProcess>(n);
+    for (let k = 0, from = at[root]!; k < n; k++) out[k] = procs[order[from + k]!]!;
     return out;
   };
   // a leaf step's tools: one list per name, shared by its steps (a run can have 50,000 leaf steps)
@@ -147,13 +148,10 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
       return tools;
     }
     const tools = new Set<string>();
-    walk(
-      tree,
-      (i) => {
-        if (namedTool(i)) tools.add(named(i)!.display);
-      },
-      root,
-    );
+    for (let k = at[root]!, end = k + size[root]!; k < end; k++) {
+      const i = order[k]!;
+      if (namedTool(i)) tools.add(named(i)!.display);
+    }
     return [...tools];
   };
 
@@ -203,14 +201,18 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
   const groups: string[] = [];
   const groupIndex = new Map<string, number>();
   const others: StepProcess[][] = [];
-  walk(tree, (i) => {
+  // depth first, as a walk would go, a step's subtree skipped
+  for (let k = 0; k < order.length; ) {
+    const i = order[k]!;
     const pi = tree.parent[i]!;
     const above = pi >= 0 ? engineAt[pi]! : -1;
     const found = stepOf(i, above);
     if (found) {
       add(i, ...found);
-      return false; // the step holds its whole subtree
+      k += size[i]!; // the step holds its whole subtree
+      continue;
     }
+    k++;
     const n = named(i);
     engineAt[i] = n?.kind === "workflow" ? i : above;
     let g: number;
@@ -227,8 +229,7 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
     }
     otherOf[i] = g;
     others[g]!.push(procs[i]!);
-    return true;
-  });
+  }
   for (let g = 0; g < groups.length; g++) steps.push(otherStep(groups[g]!, others[g]!, samples));
   others.length = 0;
 

@@ -298,23 +298,21 @@ const REPORT_COLUMNS = `id, pid, parent_id AS parentId, comm, argv, cwd, started
 const ALL_COLUMNS = `${REPORT_COLUMNS}, start_ticks AS startTicks, ppid, core_dumped AS coreDumped, figures,
   argv_bytes AS argvBytes, argv_truncated AS argvTruncated`;
 
+/** rows read per query: one native call for many rows, while a page's raw JSON stays a few MB */
+const PAGE = 10_000;
+
 function readProcesses(db: Database, runId: string, columns: string): Partial<ProcessRow>[] {
   const out: Partial<ProcessRow>[] = [];
-  const rows = db
-    // in row id order (the run's index gives it, no sort of every column in SQLite's temp b-tree), then
-    // put in start order here: rows are written about in start order, so most runs need no sort
-    .query(`SELECT ${columns} FROM processes WHERE run_id = ? ORDER BY id`)
-    .iterate(runId) as IterableIterator<{
-    comm: string | Uint8Array | null;
-    cwd: string | Uint8Array | null;
-    argv: string | null | string[];
-    coreDumped?: number | boolean;
-    argvTruncated?: number | boolean;
-    oomKilled: number | boolean;
-  }>;
-  // a row leaves little garbage (its JSON argv, comm and cwd copies): a collection every 10,000 rows
-  // (each rescans the growing result array) keeps the peak where one every 2,000 did
-  const tick = youngCollector(10_000);
+  // in row id order (the run's index gives it, no sort of every column in SQLite's temp b-tree), then
+  // put in start order here: rows are written about in start order, so most runs need no sort. A page
+  // of rows at a time after the last row id read (the index's range): faster than a row at a time
+  // through an iterator, and unlike all rows at once (100,000 rows: 22 MB more peak RSS) each page's
+  // JSON argv strings are garbage before the next page is read
+  const page = db.query(
+    `SELECT ${columns} FROM processes WHERE run_id = ? AND id > ? ORDER BY id LIMIT ${PAGE}`,
+  );
+  // a page leaves little garbage (its JSON argv, comm and cwd copies): a young collection after each
+  const tick = youngCollector(1);
   // a run repeats its comm and cwd values: one copy of each (bounded), not one per row
   const shared = new Map<string, string>();
   const one = (raw: string | Uint8Array | null) => {
@@ -326,15 +324,28 @@ function readProcesses(db: Database, runId: string, columns: string): Partial<Pr
     if (shared.size < 4096) shared.set(v, v);
     return v;
   };
-  for (const r of rows) {
+  for (let after = Number.MIN_SAFE_INTEGER; ; ) {
+    const rows = page.all(runId, after) as {
+      id: number;
+      comm: string | Uint8Array | null;
+      cwd: string | Uint8Array | null;
+      argv: string | null | string[];
+      coreDumped?: number | boolean;
+      argvTruncated?: number | boolean;
+      oomKilled: number | boolean;
+    }[];
+    for (const r of rows) {
+      r.comm = one(r.comm);
+      r.cwd = one(r.cwd);
+      r.argv = r.argv ? (JSON.parse(r.argv as string) as string[]) : null;
+      if (r.coreDumped !== undefined) r.coreDumped = r.coreDumped === 1;
+      if (r.argvTruncated !== undefined) r.argvTruncated = r.argvTruncated === 1;
+      r.oomKilled = r.oomKilled === 1;
+      out.push(r as Partial<ProcessRow>);
+    }
+    if (rows.length < PAGE) break;
+    after = rows[rows.length - 1]!.id;
     tick();
-    r.comm = one(r.comm);
-    r.cwd = one(r.cwd);
-    r.argv = r.argv ? (JSON.parse(r.argv as string) as string[]) : null;
-    if (r.coreDumped !== undefined) r.coreDumped = r.coreDumped === 1;
-    if (r.argvTruncated !== undefined) r.argvTruncated = r.argvTruncated === 1;
-    r.oomKilled = r.oomKilled === 1;
-    out.push(r as Partial<ProcessRow>);
   }
   for (let i = 1; i < out.length; i++)
     if (byStart(out[i - 1]!, out[i]!) > 0) {
