@@ -56,8 +56,10 @@ export class DaemonRecording {
       // execs the watcher's name filter dropped: no rule can match them, no /proc read
       mayAdopt: (pid, at) => watcher?.mayWatch(pid, at) ?? true,
       execArgv: (pid) => watcher?.lookup(pid),
-      sync: () => {
-        for (const s of sources) s.sync?.();
+      sync: (all) => {
+        let caughtUp = true;
+        for (const s of sources) if (s.sync?.(all) === false) caughtUp = false;
+        return caughtUp;
       },
       // once the run row exists a backlog is written at once; a failure (a locked store) is logged and
       // the rows wait for the next flush: it must not leave Recorder.finish halfway (its caller may

@@ -55,7 +55,7 @@ export interface RecorderOptions {
    * Deliver what the sources have queued now (CaptureSource.sync). Called before reports that found
    * no process are settled as lost: a stalled event loop must not make a late fork look lost.
    */
-  sync?: () => void;
+  sync?: (all?: boolean) => boolean;
   /**
    * Called from an event when BACKLOG processes have ended since the last write and as many wait in
    * memory: an owner whose store is ready calls writeNow(). Without it they wait for the next flush.
@@ -520,9 +520,11 @@ export class Recorder {
     let due = (wall: number) => all || now - wall >= SETTLE_MS;
     const waiting = [...this.pendingFigures.values()].some((p) => due(p.at));
     if (waiting || [...this.pendingReaped.values()].some((p) => due(p.wall))) {
-      this.opts.sync?.();
+      // a source still behind a backlog (its drain is capped) may hold the fork yet: such reports
+      // are not lost, they wait for the next settle (at the end everything has been read)
+      const caughtUp = this.opts.sync?.() !== false;
       now = Date.now();
-      due = (wall: number) => all || now - wall >= SETTLE_MS;
+      due = (wall: number) => all || (caughtUp && now - wall >= SETTLE_MS);
     }
     for (const [pid, { f, at }] of this.pendingFigures) {
       if (!due(at)) continue;

@@ -143,6 +143,9 @@ function register(sock: NetlinkSocket, cpus: string, other?: (family: number) =>
   return family;
 }
 
+/** capped drains one after another for sync(all) and stop() (see connector.ts MAX_ALL_ROUNDS) */
+const MAX_ALL_ROUNDS = 64;
+
 const deregister = (family: number, cpus: string) =>
   genlRequest(family, NLM_F_REQUEST, 3, TASKSTATS_CMD_GET, [
     [TASKSTATS_CMD_ATTR_DEREGISTER_CPUMASK, cString(cpus)],
@@ -164,6 +167,8 @@ export class TaskstatsSource implements CaptureSource {
   private lastEmptyAt = 0;
   /** the same, as it was when the current drain began */
   private drainEmptyAt = 0;
+  /** the last drain read the socket empty */
+  private emptied = false;
   /** groups that had a thread exit (not the last) in this drain: probed after it */
   private readonly toProbe = new Set<number>();
   /** per-thread records received */
@@ -185,8 +190,10 @@ export class TaskstatsSource implements CaptureSource {
     return this.out.stats();
   }
 
-  sync(): void {
+  sync(all = false): boolean {
     this.poll();
+    for (let i = 0; all && !this.emptied && i < MAX_ALL_ROUNDS; i++) this.poll();
+    return this.emptied || !this.sock;
   }
 
   async start(): Promise<void> {
@@ -227,7 +234,7 @@ export class TaskstatsSource implements CaptureSource {
     try {
       sock.send(deregister(this.family, this.cpus));
     } catch {}
-    this.poll();
+    this.sync(true);
     this.watch?.clear();
     this.emit(this.sums.flush(true));
     this.sock = undefined;
@@ -269,6 +276,7 @@ export class TaskstatsSource implements CaptureSource {
       this.keep = this.opts.filter?.();
       for (const m of messages(buf)) this.handle(buf, m);
     }
+    this.emptied = emptied;
     // probes taken before this drain are confirmed by it (no last record of their group came)
     if (emptied) this.probes?.confirm();
     this.watch?.poll();

@@ -71,8 +71,13 @@ export interface CaptureSource {
   stop(): Promise<void>;
   onEvent(cb: (e: CaptureEvent) => void): void;
   onExitFigures?(cb: (f: ExitFigures) => void): void;
-  /** Deliver everything the kernel has queued now (before a reap: the reaped process's events are queued). */
-  sync?(): void;
+  /**
+   * Deliver what the kernel has queued now (before a reap: the reaped process's events are queued).
+   * A drain is capped (a fork storm's backlog is read in steps, so exits do not run far ahead of their
+   * figures); `all`: until the queue is empty. True when the queue was read to its end: until then a
+   * report whose process is not known yet may only be behind the backlog, not lost.
+   */
+  sync?(all?: boolean): boolean;
   stats(): SourceStats;
 }
 

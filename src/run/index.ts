@@ -72,14 +72,14 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   const writer = new StoreWriter(db, runId);
   let watcher: ExecWatcher | undefined;
   let ledger: SchedRuntime | undefined;
-  let sync = () => {};
+  let sync = (_all?: boolean): boolean => true;
   // the run row is written once CMD runs (begin, below): until then a backlog waits for the timed flush
   let runRow = false;
   const recorder = new Recorder(writer, process.pid, {
     execArgv: (pid) => watcher?.lookup(pid),
     runtimeNs: (pid, startedAt) => ledger?.take(pid, startedAt),
     threads: true,
-    sync: () => sync(),
+    sync: (all) => sync(all),
     onBacklog: () =>
       safely(() => {
         if (runRow) recorder.writeNow();
@@ -148,8 +148,10 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   recorder.eventTimes = opened.mode.startsWith("connector");
   // the kernel queues a process's fork and exec reports before its parent learns of them: read them
   // before acting on what the supervisor saw, so every report finds its process
-  sync = () => {
-    for (const s of opened.sources) s.sync?.();
+  sync = (all?: boolean) => {
+    let caughtUp = true;
+    for (const s of opened.sources) if (s.sync?.(all) === false) caughtUp = false;
+    return caughtUp;
   };
   // argv of processes shorter than a drain interval, read the moment they exec (same kernel feature):
   // only with the connector (in a pid namespace the watcher's subscription sees nothing either)

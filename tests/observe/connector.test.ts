@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { ConnectorSource, probeConnector, SeqAudit } from "../../src/observe/connector.ts";
 import type { CaptureEvent } from "../../src/observe/types.ts";
+import { cProgram } from "../helpers/bigrun.ts";
 
 const probe = process.platform === "linux" ? probeConnector() : { available: false, reason: "not Linux" };
 if (!probe.available) console.warn(`skipping proc connector tests: ${probe.reason}`);
@@ -55,6 +56,25 @@ describe.skipIf(!probe.available)("proc connector", () => {
     expect(fork).toMatchObject({ ptgid: process.pid, pid: p.pid });
     expect(events.find((e) => e.type === "exit" && e.tgid === p.pid)).toMatchObject({ exitCode: 0 });
     expect(src.stats().lost).toBe(0);
+  });
+
+  test("a backlog larger than one capped drain: stop() reads it to the end; sync() says when it has", async () => {
+    // no timed drain (pollMs far away): 12,000 forks of the fan fixture queue ~36,000 events, more
+    // than one drain's 4 buffers of 8,192 — the tail of a fork storm at the end of a run. Two
+    // subscribers of the same events: one only stopped, one synced first.
+    const stopped = await listen({ pollMs: 60_000 });
+    const synced = await listen({ pollMs: 60_000 });
+    const p = Bun.spawnSync([cProgram("fan"), "12000"]);
+    expect(p.exitCode).toBe(0);
+    expect(synced.src.sync()).toBe(false); // one capped drain: more is queued
+    expect(synced.src.sync(true)).toBe(true);
+    await stopped.src.stop();
+    for (const { events, src } of [stopped, synced]) {
+      const forks = events.filter((e) => e.type === "fork" && e.ptgid === p.pid).length;
+      const exits = treeOf(events, p.pid).filter((e) => e.type === "exit").length;
+      expect([forks, exits]).toEqual([12_000, 12_001]);
+      expect(src.stats().lost).toBe(0);
+    }
   });
 
   test("sh -c 'exit 3' → exit code 3, a 1 ms child included", async () => {

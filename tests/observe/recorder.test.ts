@@ -136,6 +136,37 @@ test("figures whose fork event never came: adopted when the parent at exit is in
   db.close();
 });
 
+test("figures whose fork is still queued behind a source's backlog are not declared lost", () => {
+  const { db, writer } = setup();
+  let caughtUp = false;
+  const rec = new Recorder(writer, process.pid, { sync: () => caughtUp });
+  const t0 = Date.now();
+  setSystemTime(new Date(t0));
+  try {
+    const pid = 4_000_010;
+    rec.onExitFigures(figures(pid, { ppid: process.pid, comm: "late", beginSec: Math.floor(t0 / 1000) }));
+    // long past the settle time, while a capped drain leaves the connector behind: the report waits
+    setSystemTime(new Date(t0 + 5_000));
+    rec.flush();
+    expect(rec.recovered).toBe(0);
+    // its fork, exec and exit come with the next drain: one row, not a recovered one beside it
+    rec.onEvent({ type: "fork", at: t0, pid, tgid: pid, ppid: process.pid, ptgid: process.pid });
+    rec.onEvent({ type: "exec", at: t0, pid, tgid: pid });
+    rec.onEvent({ type: "exit", at: t0 + 1, pid, tgid: pid, exitCode: 0 });
+    caughtUp = true;
+    rec.flush(true);
+    expect(rec.recovered).toBe(0);
+    expect(
+      listProcesses(db, "r")
+        .filter((r) => r.pid === pid)
+        .map((r) => r.figures),
+    ).toEqual(["taskstats"]);
+  } finally {
+    setSystemTime();
+    db.close();
+  }
+});
+
 test("memory: ended processes are forgotten, whatever the order of their reports; one row each", () => {
   const { db, rec } = setup();
   const t0 = Date.now();
