@@ -83,3 +83,52 @@ describe.skipIf(!probe.available)("scheduler-runtime ledger", () => {
     expect(got! / 1000).toBeGreaterThanOrEqual(rusage - 20);
   });
 });
+
+describe.skipIf(!probe.available)("scheduler-runtime ledger: pid reuse", () => {
+  test("a process outside the tree that takes an ended process's pid before it is taken: none of its runtime goes to the ended one", async () => {
+    closeSchedRuntime();
+    // forked before the ledger opens: not followed, nor any process it forks. Given a pid, it makes
+    // its next fork take it (ns_last_pid, root) and that process runs 200 ms of CPU.
+    const other = Bun.spawn(
+      [
+        PY,
+        "-S",
+        "-u",
+        "-c",
+        `import os, sys, time
+for line in sys.stdin:
+    want = int(line)
+    got = 0
+    for _ in range(50):
+        with open("/proc/sys/kernel/ns_last_pid", "w") as f: f.write(str(want - 1))
+        c = os.fork()
+        if c == 0:
+            if os.getpid() == want:
+                t = time.process_time()
+                while time.process_time() - t < 0.2: pass
+            os._exit(0)
+        os.waitpid(c, 0)
+        if c == want:
+            got = c
+            break
+    print(got)`,
+      ],
+      { stdin: "pipe", stdout: "pipe" },
+    );
+    try {
+      open();
+      const a = Bun.spawnSync(["true"]); // followed, reaped at once; not taken yet
+      other.stdin.write(`${a.pid}\n`);
+      other.stdin.flush();
+      const reader = other.stdout.getReader();
+      const line = new TextDecoder().decode((await reader.read()).value);
+      expect(Number(line)).toBe(a.pid); // the pid was taken by the other process
+      const got = takeSchedRuntime(a.pid, 1, 0);
+      expect(got).toBeDefined();
+      expect(Math.abs(got!.runtimeNs / 1000 - cpuUs(a.resourceUsage!))).toBeLessThanOrEqual(2);
+    } finally {
+      other.kill();
+      closeSchedRuntime();
+    }
+  });
+});
