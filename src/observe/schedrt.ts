@@ -118,6 +118,9 @@ const REASONS: Record<number, string> = {
  * `waitMs`), closes it. `reason` says why not, in words.
  */
 export function probeSchedRuntime(waitMs = 1000): { available: boolean; reason: string } {
+  // as openLedger: its self-check would fail on the namespace's pid and blame the kernel's types
+  if (!inInitialPidNamespace())
+    return { available: false, reason: "not in the initial pid namespace (its programs see global pids)" };
   const started = openSchedRuntime(process.pid);
   let s = Math.min(started, 0);
   for (const until = performance.now() + waitMs; s === 0 && performance.now() < until; ) {
