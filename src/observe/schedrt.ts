@@ -18,6 +18,7 @@ import {
 } from "../../ffi/schedrt.ts";
 import { processCpuNs } from "../../ffi/libc.ts";
 import { realMinusMonoMs } from "./clock.ts";
+import { readStat } from "./procfs.ts";
 import { inInitialPidNamespace } from "./taskstats.ts";
 
 /**
@@ -44,7 +45,7 @@ export interface SchedRuntime {
    * is not below one followed since its fork (daemon mode: adopted tools). What it ran before is read
    * from its CPU clock.
    */
-  follow(pid: number, startedAt: number | undefined): void;
+  follow(pid: number, startedAt: number | undefined, startTicks?: number): void;
   /** Detach (a no-op once closed). */
   close(): void;
   /** 1 open, 0 opening, or the negative errno it failed with */
@@ -58,19 +59,26 @@ export interface SchedRuntime {
  */
 export function openLedger(
   root: number,
-  alive: () => Iterable<{ pid: number; startedAt?: number }>,
+  alive: () => Iterable<{ pid: number; startedAt?: number; startTicks?: number }>,
 ): SchedRuntime | undefined {
   // the programs see global pids: in a pid namespace they would not be the recorder's
   if (!inInitialPidNamespace() || openSchedRuntime(root) < 0) return undefined;
   let closed = false;
   // processes entered once the ledger opened: what they had run before (ns), or NaN when unknown
   const before = new Map<number, number>();
-  const enter = (pid: number, startedAt: number) => {
+  const enter = (pid: number, startedAt: number, startTicks: number | undefined) => {
     const mono = toMonoNs(startedAt);
     if (followSchedRuntime(pid, mono) !== 1) return; // followed since its fork, or no room
     // the clock after the entry exists: every slice since is in the entry, so clock − entry ran before
     const clock = processCpuNs(pid);
     const entry = takeSchedRuntime(pid, 1, 0, true);
+    // the pid still the record's process after the clock was read (a pid is reused only after a reap;
+    // ±2 ticks as the recorder's own identity): else entry and clock are another process's — dropped
+    const st = readStat(pid);
+    if (startTicks !== undefined && (!st || Math.abs(st.startTicks - startTicks) > 2)) {
+      takeSchedRuntime(pid, 1, 0);
+      return;
+    }
     before.set(pid, clock === undefined || !entry ? Number.NaN : clock - entry.runtimeNs);
   };
   let open = false;
@@ -80,7 +88,7 @@ export function openLedger(
     clearInterval(poll);
     if (s < 0 || closed) return;
     open = true;
-    for (const p of alive()) if (p.startedAt !== undefined) enter(p.pid, p.startedAt);
+    for (const p of alive()) if (p.startedAt !== undefined) enter(p.pid, p.startedAt, p.startTicks);
   }, POLL_MS);
   return {
     take(pid, startedAt) {
@@ -92,8 +100,8 @@ export function openLedger(
       before.delete(pid);
       return got && !Number.isNaN(base) ? got.runtimeNs + base : undefined;
     },
-    follow(pid, startedAt) {
-      if (open && !closed && startedAt !== undefined) enter(pid, startedAt);
+    follow(pid, startedAt, startTicks) {
+      if (open && !closed && startedAt !== undefined) enter(pid, startedAt, startTicks);
     },
     close() {
       if (closed) return;

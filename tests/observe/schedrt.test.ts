@@ -132,3 +132,22 @@ for line in sys.stdin:
     }
   });
 });
+
+describe.skipIf(!probe.available)("scheduler-runtime ledger: entering a process", () => {
+  test("a record whose pid is another process's by now (start ticks differ): not entered, none of that process's CPU", async () => {
+    closeSchedRuntime();
+    const other = Bun.spawn([PY, "-S", "-c", "import sys; sum(range(3000000)); sys.stdin.read()"], {
+      stdin: "pipe",
+    });
+    await Bun.sleep(300); // it has run its sum: ~100 ms of CPU its clock holds
+    const startedAt = Date.now() - 5000;
+    const ledger = openLedger(process.pid, () => [{ pid: other.pid, startedAt, startTicks: 1 }])!;
+    const until = performance.now() + 2000;
+    while (ledger.status() === 0 && performance.now() < until) await Bun.sleep(5);
+    await Bun.sleep(20); // the entry would be made on the next poll
+    other.stdin.end();
+    await other.exited;
+    expect(ledger.take(other.pid, startedAt)).toBeUndefined();
+    ledger.close();
+  });
+});
