@@ -114,7 +114,7 @@ static int sr_map = -1, sr_links[2] = {-1, -1};
 #define SR_PENDING 1
 #define SR_IDLE 2
 static volatile int sr_status = SR_IDLE, sr_closing;
-static unsigned char sr_mutex[64];
+static u64 sr_mutex[8]; /* 64 bytes, 8-aligned: a futex word must be aligned, a char array need not be */
 
 static long bpf(int cmd, void *attr, u32 size) {
   long r = syscall(SYS_BPF, cmd, attr, size);
