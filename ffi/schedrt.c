@@ -11,7 +11,9 @@
  *  - raw tracepoint sched_process_fork(parent, child): when the parent's process (tgid) is in the
  *    map and the child is a new process (not a thread of it), the child's tgid is entered with a zero
  *    runtime and the fork time (CLOCK_MONOTONIC ns, the connector's clock) — replacing a stale entry
- *    of an earlier process with the same pid; any other new process whose pid has an entry (an ended
+ *    of an earlier process with the same pid forked more than SR_WINDOW_NS before (within it, the
+ *    stale entry is closed instead and the child is not followed: an entry is taken for a process
+ *    whose start is within that window of its fork time); any other new process whose pid has an entry (an ended
  *    process not taken yet: a pid is reused only after its process was reaped) marks that entry
  *    ended (SR_ENDED in its fork time), so the new process's runtime is never added to it;
  *  - raw tracepoint sched_stat_runtime(task, delta_ns): the kernel calls it beside every
@@ -77,6 +79,8 @@ int pthread_mutex_unlock(void *mutex);
 #define SR_CAPACITY 32768
 /* set in an entry's fork time when another process takes its pid: the runtime is final */
 #define SR_ENDED (1ULL << 63)
+/* src/observe/schedrt.ts FORK_WINDOW_MS: an entry is taken for a process forked within this of it */
+#define SR_WINDOW_NS 100000000
 
 /* one eBPF instruction: opcode, dst | src << 4 (little-endian hosts only: x86-64, arm64), offset, imm */
 struct sr_insn {
@@ -99,6 +103,9 @@ struct sr_insn {
 #define JSLT_K(d, i, o) INSN(0xc5, d, 0, o, i)
 #define LSH_K(d, i) INSN(0x67, d, 0, 0, i)
 #define OR_X(d, s) INSN(0x4f, d, s, 0, 0)
+#define RSH_K(d, i) INSN(0x77, d, 0, 0, i)
+#define SUB_X(d, s) INSN(0x1f, d, s, 0, 0)
+#define JGT_K(d, i, o) INSN(0x25, d, 0, o, i)
 #define CALL(f) INSN(0x85, 0, 0, 0, f)
 #define EXIT() INSN(0x95, 0, 0, 0, 0)
 #define LD_MAP(d, fd) INSN(0x18, d, 1, 0, fd), INSN(0, 0, 0, 0, 0) /* BPF_PSEUDO_MAP_FD */
@@ -259,10 +266,18 @@ static int open_ledger(int root) {
       MOV_X(1, R10), ADD_K(1, -8), MOV_K(2, 4), MOV_X(3, 6), ADD_K(3, o), CALL(FN_PROBE_READ_KERNEL),
       MOV_X(1, R10), ADD_K(1, -16), MOV_K(2, 4), MOV_X(3, 7), ADD_K(3, o), CALL(FN_PROBE_READ_KERNEL),
       LDX_W(1, R10, -8), LDX_W(2, R10, -16),
-      JEQ_X(1, 2, 17), /* a thread: its process is entered already */
+      JEQ_X(1, 2, 36), /* a thread: its process is entered already */
       LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -8), CALL(FN_LOOKUP),
-      JEQ_K(0, 0, 13), /* the parent is not followed */
+      JEQ_K(0, 0, 32), /* the parent is not followed */
       CALL(FN_KTIME_NS), STX_DW(R10, 0, -24), ST_DW(R10, -32, 0),
+      /* an entry under its pid forked within the window (the pid set on purpose: ns_last_pid, clone3
+       * set_tid) would be taken for the ended process: it is closed and this one is not followed */
+      LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -16), CALL(FN_LOOKUP),
+      JEQ_K(0, 0, 13),
+      LDX_DW(1, 0, 8), LSH_K(1, 1), RSH_K(1, 1), LDX_DW(2, R10, -24), SUB_X(2, 1),
+      JGT_K(2, SR_WINDOW_NS, 7),
+      LDX_DW(1, 0, 8), MOV_K(2, 1), LSH_K(2, 63), OR_X(1, 2), STX_DW(0, 1, 8),
+      MOV_K(0, 0), EXIT(),
       LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -16), MOV_X(3, R10), ADD_K(3, -32), MOV_K(4, BPF_ANY),
       CALL(FN_UPDATE),
       MOV_K(0, 0), EXIT(),

@@ -25,7 +25,8 @@ import { inInitialPidNamespace } from "./taskstats.ts";
  * How far a ledger entry's fork time may lie from a record's start (ms). The start is the fork
  * event's timestamp (µs after the tracepoint), or a tick-based estimate (10 ms steps) for a process
  * whose fork event was lost; a pid is reused only after pid_max more forks (32,768 here: seconds even
- * in a fork storm), so an entry this close is the process's own.
+ * in a fork storm), so an entry this close is the process's own. A pid set on purpose within it (root:
+ * ns_last_pid, clone3 set_tid) closes the old entry instead (ffi/schedrt.c SR_WINDOW_NS: keep equal).
  */
 export const FORK_WINDOW_MS = 100;
 /** how often the opening is checked for until it is done (ms) */

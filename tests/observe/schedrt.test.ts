@@ -133,6 +133,52 @@ for line in sys.stdin:
   });
 });
 
+describe.skipIf(!probe.available)("scheduler-runtime ledger: a pid set on purpose", () => {
+  test("a process of the tree that takes an ended process's pid within the fork window: never taken for the ended one", async () => {
+    open();
+    // followed (forked after the open); given a pid, its next fork takes it (ns_last_pid, root) and runs
+    // 50 ms of CPU — within milliseconds of the ended process's fork, inside the identity window
+    const setter = Bun.spawn(
+      [
+        PY,
+        "-S",
+        "-u",
+        "-c",
+        `import os, sys, time
+want = int(sys.stdin.readline())
+got = 0
+for _ in range(50):
+    with open("/proc/sys/kernel/ns_last_pid", "w") as f: f.write(str(want - 1))
+    c = os.fork()
+    if c == 0:
+        if os.getpid() == want:
+            t = time.process_time()
+            while time.process_time() - t < 0.05: pass
+        os._exit(0)
+    os.waitpid(c, 0)
+    if c == want:
+        got = c
+        break
+print(got)`,
+      ],
+      { stdin: "pipe", stdout: "pipe" },
+    );
+    try {
+      await Bun.sleep(600); // started and waiting on stdin
+      const a = Bun.spawnSync(["true"]); // followed, reaped at once; not taken yet
+      const forkNs = takeSchedRuntime(a.pid, 1, 0, true)!.forkNs;
+      setter.stdin.write(`${a.pid}\n`);
+      setter.stdin.flush();
+      expect(Number(await new Response(setter.stdout).text())).toBe(a.pid);
+      const got = takeSchedRuntime(a.pid, forkNs - 1e8, forkNs + 1e8);
+      expect(got).toBeDefined();
+      expect(Math.abs(got!.runtimeNs / 1000 - cpuUs(a.resourceUsage!))).toBeLessThanOrEqual(2);
+    } finally {
+      setter.kill();
+    }
+  });
+});
+
 describe.skipIf(!probe.available)("scheduler-runtime ledger: entering a process", () => {
   test("a record whose pid is another process's by now (start ticks differ): not entered, none of that process's CPU", async () => {
     closeSchedRuntime();
