@@ -65,8 +65,9 @@ export function openLedger(
   // the programs see global pids: in a pid namespace they would not be the recorder's
   if (!inInitialPidNamespace() || openSchedRuntime(root) < 0) return undefined;
   let closed = false;
-  // processes entered once the ledger opened: what they had run before (ns), or NaN when unknown
-  const before = new Map<number, number>();
+  // processes entered once the ledger opened: what they had run before (ns, NaN when unknown), and the
+  // start they were entered with (a later process with the pid must not get it)
+  const before = new Map<number, { ns: number; startedAt: number }>();
   const enter = (pid: number, startedAt: number, startTicks: number | undefined) => {
     const mono = toMonoNs(startedAt);
     if (followSchedRuntime(pid, mono) !== 1) return; // followed since its fork, or no room
@@ -80,7 +81,8 @@ export function openLedger(
       takeSchedRuntime(pid, 1, 0);
       return;
     }
-    before.set(pid, clock === undefined || !entry ? Number.NaN : clock - entry.runtimeNs);
+    const ns = clock === undefined || !entry ? Number.NaN : clock - entry.runtimeNs;
+    before.set(pid, { ns, startedAt });
   };
   let open = false;
   const poll = setInterval(() => {
@@ -97,8 +99,10 @@ export function openLedger(
       const mono = toMonoNs(startedAt);
       const w = FORK_WINDOW_MS * 1e6;
       const got = takeSchedRuntime(pid, mono - w, mono + w);
-      const base = before.get(pid) ?? 0;
+      const b = before.get(pid);
       before.delete(pid);
+      // the same process: its start may have become exact (the fork event) since it was entered
+      const base = b && Math.abs(b.startedAt - startedAt) <= FORK_WINDOW_MS ? b.ns : 0;
       return got && !Number.isNaN(base) ? got.runtimeNs + base : undefined;
     },
     follow(pid, startedAt, startTicks) {

@@ -5,6 +5,7 @@
  * and the zombie's CPU clock cannot give exactly). Root only (CAP_BPF + CAP_PERFMON).
  */
 import { afterAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import {
   closeSchedRuntime,
   followSchedRuntime,
@@ -195,5 +196,65 @@ describe.skipIf(!probe.available)("scheduler-runtime ledger: entering a process"
     await other.exited;
     expect(ledger.take(other.pid, startedAt)).toBeUndefined();
     ledger.close();
+  });
+});
+
+describe.skipIf(!probe.available)("scheduler-runtime ledger: what a late-entered process ran before", () => {
+  test("is never added to a later process with its pid", async () => {
+    closeSchedRuntime();
+    // forked before the open, ~100 ms of CPU by then: entered late, with that as what it ran before
+    const startedAt = Date.now();
+    const early = Bun.spawn([PY, "-S", "-c", "import sys; sum(range(3000000)); sys.stdin.read()"], {
+      stdin: "pipe",
+    });
+    await Bun.sleep(300);
+    const stat = readFileSync(`/proc/${early.pid}/stat`, "latin1");
+    const startTicks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+    const ledger = openLedger(process.pid, () => [{ pid: early.pid, startedAt, startTicks }])!;
+    try {
+      const until = performance.now() + 2000;
+      while (ledger.status() === 0 && performance.now() < until) await Bun.sleep(5);
+      await Bun.sleep(20); // entered on the next poll
+      // followed from its fork: given a pid, its next fork takes it (ns_last_pid, root), runs 50 ms of
+      // CPU and reports that CPU (µs) from wait4
+      const setter = Bun.spawn(
+        [
+          PY,
+          "-S",
+          "-u",
+          "-c",
+          `import os, sys, time
+want = int(sys.stdin.readline())
+for _ in range(50):
+    with open("/proc/sys/kernel/ns_last_pid", "w") as f: f.write(str(want - 1))
+    c = os.fork()
+    if c == 0:
+        if os.getpid() == want:
+            t = time.process_time()
+            while time.process_time() - t < 0.05: pass
+        os._exit(0)
+    _, _, ru = os.wait4(c, 0)
+    if c == want:
+        print(c, round((ru.ru_utime + ru.ru_stime) * 1e6))
+        break`,
+        ],
+        { stdin: "pipe", stdout: "pipe" },
+      );
+      await Bun.sleep(600); // started and waiting on stdin
+      early.stdin.end();
+      await early.exited; // ended, reaped; the recorder would have taken it — not here
+      const at = Date.now();
+      setter.stdin.write(`${early.pid}\n`);
+      setter.stdin.flush();
+      const [pid, cpuUsB] = (await new Response(setter.stdout).text()).trim().split(" ").map(Number);
+      expect(pid).toBe(early.pid);
+      const got = ledger.take(early.pid, at);
+      expect(got).toBeDefined();
+      // the later process's own runtime, not plus what the early one ran before the open
+      expect(got! / 1000).toBeLessThanOrEqual(cpuUsB! + 2);
+    } finally {
+      ledger.close();
+      early.kill();
+    }
   });
 });
