@@ -13,11 +13,12 @@
  *    runtime and the fork time (CLOCK_MONOTONIC ns, the connector's clock) — replacing a stale entry
  *    of an earlier process with the same pid forked more than SR_WINDOW_NS before (within it, the
  *    stale entry is closed instead and the child is not followed: an entry is taken for a process
- *    whose start is within that window of its fork time); any other new process whose pid has an entry (an ended
- *    process not taken yet: a pid is reused only after its process was reaped) marks that entry
- *    ended (SR_ENDED in its fork time), so the new process's runtime is never added to it;
+ *    whose start is within that window of its fork time); any other new process whose pid has an
+ *    entry (an ended process not taken yet: a pid is reused only after its process was reaped)
+ *    marks that entry ended (SR_ENDED in its fork time): the new process never adds to it;
  *  - raw tracepoint sched_stat_runtime(task, delta_ns): the kernel calls it beside every
- *    `sum_exec_runtime += delta` (update_se), for every scheduling class; when the task's tgid is in
+ *    `sum_exec_runtime += delta` (update_se), for every scheduling class since Linux 6.8 (before,
+ *    the fair class only: other tasks' entries are short); when the task's tgid is in
  *    the map and not ended, delta is added atomically.
  *
  * The programs read task_struct.tgid at an offset found in the kernel's own type information
