@@ -11,10 +11,15 @@
  *  - raw tracepoint sched_process_fork(parent, child): when the parent's process (tgid) is in the
  *    map and the child is a new process (not a thread of it), the child's tgid is entered with a zero
  *    runtime and the fork time (CLOCK_MONOTONIC ns, the connector's clock) — replacing a stale entry
- *    of an earlier process with the same pid;
+ *    of an earlier process with the same pid forked more than SR_WINDOW_NS before (within it, the
+ *    stale entry is closed instead and the child is not followed: an entry is taken for a process
+ *    whose start is within that window of its fork time); any other new process whose pid has an
+ *    entry (an ended process not taken yet: a pid is reused only after its process was reaped)
+ *    marks that entry ended (SR_ENDED in its fork time): the new process never adds to it;
  *  - raw tracepoint sched_stat_runtime(task, delta_ns): the kernel calls it beside every
- *    `sum_exec_runtime += delta` (update_se), for every scheduling class; when the task's tgid is in
- *    the map, delta is added atomically.
+ *    `sum_exec_runtime += delta` (update_se), for every scheduling class since Linux 6.8 (before,
+ *    the fair class only: other tasks' entries are short); when the task's tgid is in
+ *    the map and not ended, delta is added atomically.
  *
  * The programs read task_struct.tgid at an offset found in the kernel's own type information
  * (/sys/kernel/btf/vmlinux), so they need no compiler and no headers; a self-check after attaching
@@ -73,6 +78,10 @@ int pthread_mutex_unlock(void *mutex);
 #define BPF_NOEXIST 1
 
 #define SR_CAPACITY 32768
+/* set in an entry's fork time when another process takes its pid: the runtime is final */
+#define SR_ENDED (1ULL << 63)
+/* src/observe/schedrt.ts FORK_WINDOW_MS: an entry is taken for a process forked within this of it */
+#define SR_WINDOW_NS 100000000
 
 /* one eBPF instruction: opcode, dst | src << 4 (little-endian hosts only: x86-64, arm64), offset, imm */
 struct sr_insn {
@@ -92,6 +101,12 @@ struct sr_insn {
 #define ADD_K(d, i) INSN(0x07, d, 0, 0, i)
 #define JEQ_K(d, i, o) INSN(0x15, d, 0, o, i)
 #define JEQ_X(d, s, o) INSN(0x1d, d, s, o, 0)
+#define JSLT_K(d, i, o) INSN(0xc5, d, 0, o, i)
+#define LSH_K(d, i) INSN(0x67, d, 0, 0, i)
+#define OR_X(d, s) INSN(0x4f, d, s, 0, 0)
+#define RSH_K(d, i) INSN(0x77, d, 0, 0, i)
+#define SUB_X(d, s) INSN(0x1f, d, s, 0, 0)
+#define JGT_K(d, i, o) INSN(0x25, d, 0, o, i)
 #define CALL(f) INSN(0x85, 0, 0, 0, f)
 #define EXIT() INSN(0x95, 0, 0, 0, 0)
 #define LD_MAP(d, fd) INSN(0x18, d, 1, 0, fd), INSN(0, 0, 0, 0, 0) /* BPF_PSEUDO_MAP_FD */
@@ -107,7 +122,7 @@ static int sr_map = -1, sr_links[2] = {-1, -1};
 #define SR_PENDING 1
 #define SR_IDLE 2
 static volatile int sr_status = SR_IDLE, sr_closing;
-static unsigned char sr_mutex[64];
+static u64 sr_mutex[8]; /* 64 bytes, 8-aligned: a futex word must be aligned, a char array need not be */
 
 static long bpf(int cmd, void *attr, u32 size) {
   long r = syscall(SYS_BPF, cmd, attr, size);
@@ -241,7 +256,8 @@ static int open_ledger(int root) {
       LDX_DW(6, 1, 0), LDX_DW(7, 1, 8),
       MOV_X(1, R10), ADD_K(1, -8), MOV_K(2, 4), MOV_X(3, 6), ADD_K(3, o), CALL(FN_PROBE_READ_KERNEL),
       LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -8), CALL(FN_LOOKUP),
-      JEQ_K(0, 0, 1),
+      JEQ_K(0, 0, 3),
+      LDX_DW(1, 0, 8), JSLT_K(1, 0, 1), /* ended: its pid is another process's now */
       XADD_DW(0, 7, 0),
       MOV_K(0, 0), EXIT(),
   };
@@ -251,12 +267,25 @@ static int open_ledger(int root) {
       MOV_X(1, R10), ADD_K(1, -8), MOV_K(2, 4), MOV_X(3, 6), ADD_K(3, o), CALL(FN_PROBE_READ_KERNEL),
       MOV_X(1, R10), ADD_K(1, -16), MOV_K(2, 4), MOV_X(3, 7), ADD_K(3, o), CALL(FN_PROBE_READ_KERNEL),
       LDX_W(1, R10, -8), LDX_W(2, R10, -16),
-      JEQ_X(1, 2, 17), /* a thread: its process is entered already */
+      JEQ_X(1, 2, 36), /* a thread: its process is entered already */
       LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -8), CALL(FN_LOOKUP),
-      JEQ_K(0, 0, 11), /* the parent is not followed */
+      JEQ_K(0, 0, 32), /* the parent is not followed */
       CALL(FN_KTIME_NS), STX_DW(R10, 0, -24), ST_DW(R10, -32, 0),
+      /* an entry under its pid forked within the window (the pid set on purpose: ns_last_pid, clone3
+       * set_tid) would be taken for the ended process: it is closed and this one is not followed */
+      LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -16), CALL(FN_LOOKUP),
+      JEQ_K(0, 0, 13),
+      LDX_DW(1, 0, 8), LSH_K(1, 1), RSH_K(1, 1), LDX_DW(2, R10, -24), SUB_X(2, 1),
+      JGT_K(2, SR_WINDOW_NS, 7),
+      LDX_DW(1, 0, 8), MOV_K(2, 1), LSH_K(2, 63), OR_X(1, 2), STX_DW(0, 1, 8),
+      MOV_K(0, 0), EXIT(),
       LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -16), MOV_X(3, R10), ADD_K(3, -32), MOV_K(4, BPF_ANY),
       CALL(FN_UPDATE),
+      MOV_K(0, 0), EXIT(),
+      /* any other new process: an entry under its pid is an ended process's, not yet taken — closed */
+      LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -16), CALL(FN_LOOKUP),
+      JEQ_K(0, 0, 5),
+      LDX_DW(1, 0, 8), MOV_K(2, 1), LSH_K(2, 63), OR_X(1, 2), STX_DW(0, 1, 8),
       MOV_K(0, 0), EXIT(),
   };
   long p = load(runtime, sizeof runtime / sizeof runtime[0]);
@@ -358,6 +387,7 @@ int sr_take(int tgid, double lo, double hi, double *out, int keep) {
   long r = map_op(BPF_MAP_LOOKUP_ELEM, (u32)tgid, value, 0);
   if (r == -ENOENT) return 0;
   if (r < 0) return (int)r;
+  value[1] &= ~SR_ENDED;
   if (lo <= hi && ((double)value[1] < lo || (double)value[1] > hi)) return 0;
   if (!keep) map_op(BPF_MAP_DELETE_ELEM, (u32)tgid, 0, 0); /* key only: the kernel refuses any later field set */
   out[0] = (double)value[0];

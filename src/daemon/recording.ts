@@ -51,7 +51,7 @@ export class DaemonRecording {
       // each process's whole CPU from the scheduler-runtime ledger: adopted tools are entered as they
       // are recorded, their descendants from their fork (docs/CAPTURE.md)
       runtimeNs: (pid, startedAt) => ledger?.take(pid, startedAt),
-      onIdentified: (rec) => ledger?.follow(rec.pid, rec.startedAt),
+      onIdentified: (rec) => ledger?.follow(rec.pid, rec.startedAt, rec.startTicks),
       adopt: (argv, comm) => matchProcess(rules, { argv, comm }) !== undefined,
       // execs the watcher's name filter dropped: no rule can match them, no /proc read
       mayAdopt: (pid, at) => watcher?.mayWatch(pid, at) ?? true,

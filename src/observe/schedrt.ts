@@ -18,13 +18,15 @@ import {
 } from "../../ffi/schedrt.ts";
 import { processCpuNs } from "../../ffi/libc.ts";
 import { realMinusMonoMs } from "./clock.ts";
+import { readStat } from "./procfs.ts";
 import { inInitialPidNamespace } from "./taskstats.ts";
 
 /**
  * How far a ledger entry's fork time may lie from a record's start (ms). The start is the fork
  * event's timestamp (µs after the tracepoint), or a tick-based estimate (10 ms steps) for a process
  * whose fork event was lost; a pid is reused only after pid_max more forks (32,768 here: seconds even
- * in a fork storm), so an entry this close is the process's own.
+ * in a fork storm), so an entry this close is the process's own. A pid set on purpose within it (root:
+ * ns_last_pid, clone3 set_tid) closes the old entry instead (ffi/schedrt.c SR_WINDOW_NS: keep equal).
  */
 export const FORK_WINDOW_MS = 100;
 /** how often the opening is checked for until it is done (ms) */
@@ -44,7 +46,7 @@ export interface SchedRuntime {
    * is not below one followed since its fork (daemon mode: adopted tools). What it ran before is read
    * from its CPU clock.
    */
-  follow(pid: number, startedAt: number | undefined): void;
+  follow(pid: number, startedAt: number | undefined, startTicks?: number): void;
   /** Detach (a no-op once closed). */
   close(): void;
   /** 1 open, 0 opening, or the negative errno it failed with */
@@ -58,20 +60,29 @@ export interface SchedRuntime {
  */
 export function openLedger(
   root: number,
-  alive: () => Iterable<{ pid: number; startedAt?: number }>,
+  alive: () => Iterable<{ pid: number; startedAt?: number; startTicks?: number }>,
 ): SchedRuntime | undefined {
   // the programs see global pids: in a pid namespace they would not be the recorder's
   if (!inInitialPidNamespace() || openSchedRuntime(root) < 0) return undefined;
   let closed = false;
-  // processes entered once the ledger opened: what they had run before (ns), or NaN when unknown
-  const before = new Map<number, number>();
-  const enter = (pid: number, startedAt: number) => {
+  // processes entered once the ledger opened: what they had run before (ns, NaN when unknown), and the
+  // start they were entered with (a later process with the pid must not get it)
+  const before = new Map<number, { ns: number; startedAt: number }>();
+  const enter = (pid: number, startedAt: number, startTicks: number | undefined) => {
     const mono = toMonoNs(startedAt);
     if (followSchedRuntime(pid, mono) !== 1) return; // followed since its fork, or no room
     // the clock after the entry exists: every slice since is in the entry, so clock − entry ran before
     const clock = processCpuNs(pid);
     const entry = takeSchedRuntime(pid, 1, 0, true);
-    before.set(pid, clock === undefined || !entry ? Number.NaN : clock - entry.runtimeNs);
+    // the pid still the record's process after the clock was read (a pid is reused only after a reap;
+    // ±2 ticks as the recorder's own identity): else entry and clock are another process's — dropped
+    const st = readStat(pid);
+    if (startTicks !== undefined && (!st || Math.abs(st.startTicks - startTicks) > 2)) {
+      takeSchedRuntime(pid, 1, 0);
+      return;
+    }
+    const ns = clock === undefined || !entry ? Number.NaN : clock - entry.runtimeNs;
+    before.set(pid, { ns, startedAt });
   };
   let open = false;
   const poll = setInterval(() => {
@@ -80,7 +91,7 @@ export function openLedger(
     clearInterval(poll);
     if (s < 0 || closed) return;
     open = true;
-    for (const p of alive()) if (p.startedAt !== undefined) enter(p.pid, p.startedAt);
+    for (const p of alive()) if (p.startedAt !== undefined) enter(p.pid, p.startedAt, p.startTicks);
   }, POLL_MS);
   return {
     take(pid, startedAt) {
@@ -88,12 +99,14 @@ export function openLedger(
       const mono = toMonoNs(startedAt);
       const w = FORK_WINDOW_MS * 1e6;
       const got = takeSchedRuntime(pid, mono - w, mono + w);
-      const base = before.get(pid) ?? 0;
+      const b = before.get(pid);
       before.delete(pid);
+      // the same process: its start may have become exact (the fork event) since it was entered
+      const base = b && Math.abs(b.startedAt - startedAt) <= FORK_WINDOW_MS ? b.ns : 0;
       return got && !Number.isNaN(base) ? got.runtimeNs + base : undefined;
     },
-    follow(pid, startedAt) {
-      if (open && !closed && startedAt !== undefined) enter(pid, startedAt);
+    follow(pid, startedAt, startTicks) {
+      if (open && !closed && startedAt !== undefined) enter(pid, startedAt, startTicks);
     },
     close() {
       if (closed) return;
@@ -118,6 +131,9 @@ const REASONS: Record<number, string> = {
  * `waitMs`), closes it. `reason` says why not, in words.
  */
 export function probeSchedRuntime(waitMs = 1000): { available: boolean; reason: string } {
+  // as openLedger: its self-check would fail on the namespace's pid and blame the kernel's types
+  if (!inInitialPidNamespace())
+    return { available: false, reason: "not in the initial pid namespace (its programs see global pids)" };
   const started = openSchedRuntime(process.pid);
   let s = Math.min(started, 0);
   for (const until = performance.now() + waitMs; s === 0 && performance.now() < until; ) {

@@ -13,7 +13,7 @@
  * group that ever had several), or at the leader's record when the group is down to that one thread.
  * Needs root (CAP_NET_ADMIN); see /work/shared/reference/linux-process-events.md §2.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 import {
   MARK_ENOBUFS,
   MARK_TRUNC,
@@ -81,11 +81,14 @@ function peekIds(buf: Uint8Array, m: NlMsg): { tgid: number; ppid: number } | un
   return { tgid: dv.getUint32(36 + 368, true) || pid, ppid: dv.getUint32(36 + 132, true) };
 }
 
-/** Is this process in the initial pid namespace (one pid in /proc/self/status NSpid)? */
+/**
+ * Is this process in the initial pid namespace? Its /proc/self/ns/pid is then the initial namespace's
+ * fixed inode (PROC_PID_INIT_INO, 0xEFFFFFFC). NSpid in /proc/self/status is not enough: under a /proc
+ * mounted in the namespace (`unshare -fp --mount-proc`) it lists the namespace's pid alone.
+ */
 export function inInitialPidNamespace(): boolean {
   try {
-    const line = /^NSpid:(.*)$/m.exec(readFileSync("/proc/self/status", "latin1"))?.[1];
-    return line !== undefined && line.trim().split(/\s+/).length === 1;
+    return readlinkSync("/proc/self/ns/pid") === "pid:[4026531836]";
   } catch {
     return false;
   }

@@ -24,7 +24,8 @@ beforeAll(async () => {
     entry,
     `import { probeConnector } from ${JSON.stringify(join(ROOT, "src/observe/connector.ts"))};
      import { probeTaskstats } from ${JSON.stringify(join(ROOT, "src/observe/taskstats.ts"))};
-     console.log(JSON.stringify({ connector: probeConnector(), taskstats: probeTaskstats() }));`,
+     import { probeSchedRuntime } from ${JSON.stringify(join(ROOT, "src/observe/schedrt.ts"))};
+     console.log(JSON.stringify({ connector: probeConnector(), taskstats: probeTaskstats(), schedrt: probeSchedRuntime() }));`,
   );
   const out = await Bun.build({ entrypoints: [entry], outdir: dir, target: "bun" });
   if (!out.success) throw new Error(out.logs.join("\n"));
@@ -33,7 +34,9 @@ beforeAll(async () => {
 });
 afterAll(cleanupTemp);
 
-async function probesUnder(prefix: string[]): Promise<{ connector: Probe; taskstats: Probe }> {
+async function probesUnder(
+  prefix: string[],
+): Promise<{ connector: Probe; taskstats: Probe; schedrt: Probe }> {
   const p = Bun.spawn([...prefix, process.execPath, bundle], {
     stdout: "pipe",
     stderr: "pipe",
@@ -68,6 +71,9 @@ describe.skipIf(!canRun)("capability probes in degraded places", () => {
     expect(r.connector).toMatchObject({ available: false });
     expect(r.connector.reason).toContain("no ACK");
     expect(r.taskstats.reason).toContain("EINVAL");
+    // the ledger's programs see global pids: refused as such, not blamed on the kernel's types
+    expect(r.schedrt).toMatchObject({ available: false });
+    expect(r.schedrt.reason).toContain("pid namespace");
   });
 
   test("unprivileged user: taskstats EPERM; the connector works on kernels ≥ 6.6", async () => {

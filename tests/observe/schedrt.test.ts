@@ -5,6 +5,7 @@
  * and the zombie's CPU clock cannot give exactly). Root only (CAP_BPF + CAP_PERFMON).
  */
 import { afterAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import {
   closeSchedRuntime,
   followSchedRuntime,
@@ -81,5 +82,179 @@ describe.skipIf(!probe.available)("scheduler-runtime ledger", () => {
     // never above; below only by what ran between the clock's reading and the entry's (idle here)
     expect(got! / 1000).toBeLessThanOrEqual(rusage + 2);
     expect(got! / 1000).toBeGreaterThanOrEqual(rusage - 20);
+  });
+});
+
+describe.skipIf(!probe.available)("scheduler-runtime ledger: pid reuse", () => {
+  test("a process outside the tree that takes an ended process's pid before it is taken: none of its runtime goes to the ended one", async () => {
+    closeSchedRuntime();
+    // forked before the ledger opens: not followed, nor any process it forks. Given a pid, it makes
+    // its next fork take it (ns_last_pid, root) and that process runs 200 ms of CPU.
+    const other = Bun.spawn(
+      [
+        PY,
+        "-S",
+        "-u",
+        "-c",
+        `import os, sys, time
+for line in sys.stdin:
+    want = int(line)
+    got = 0
+    for _ in range(50):
+        with open("/proc/sys/kernel/ns_last_pid", "w") as f: f.write(str(want - 1))
+        c = os.fork()
+        if c == 0:
+            if os.getpid() == want:
+                t = time.process_time()
+                while time.process_time() - t < 0.2: pass
+            os._exit(0)
+        os.waitpid(c, 0)
+        if c == want:
+            got = c
+            break
+    print(got)`,
+      ],
+      { stdin: "pipe", stdout: "pipe" },
+    );
+    try {
+      open();
+      const a = Bun.spawnSync(["true"]); // followed, reaped at once; not taken yet
+      other.stdin.write(`${a.pid}\n`);
+      other.stdin.flush();
+      const reader = other.stdout.getReader();
+      const line = new TextDecoder().decode((await reader.read()).value);
+      expect(Number(line)).toBe(a.pid); // the pid was taken by the other process
+      const got = takeSchedRuntime(a.pid, 1, 0);
+      expect(got).toBeDefined();
+      expect(Math.abs(got!.runtimeNs / 1000 - cpuUs(a.resourceUsage!))).toBeLessThanOrEqual(2);
+    } finally {
+      other.kill();
+      closeSchedRuntime();
+    }
+  });
+});
+
+describe.skipIf(!probe.available)("scheduler-runtime ledger: a pid set on purpose", () => {
+  test("a process of the tree that takes an ended process's pid within the fork window: never taken for the ended one", async () => {
+    open();
+    // followed (forked after the open); given a pid, its next fork takes it (ns_last_pid, root) and runs
+    // 50 ms of CPU — within milliseconds of the ended process's fork, inside the identity window
+    const setter = Bun.spawn(
+      [
+        PY,
+        "-S",
+        "-u",
+        "-c",
+        `import os, sys, time
+want = int(sys.stdin.readline())
+got = 0
+for _ in range(50):
+    with open("/proc/sys/kernel/ns_last_pid", "w") as f: f.write(str(want - 1))
+    c = os.fork()
+    if c == 0:
+        if os.getpid() == want:
+            t = time.process_time()
+            while time.process_time() - t < 0.05: pass
+        os._exit(0)
+    os.waitpid(c, 0)
+    if c == want:
+        got = c
+        break
+print(got)`,
+      ],
+      { stdin: "pipe", stdout: "pipe" },
+    );
+    try {
+      await Bun.sleep(600); // started and waiting on stdin
+      const a = Bun.spawnSync(["true"]); // followed, reaped at once; not taken yet
+      const forkNs = takeSchedRuntime(a.pid, 1, 0, true)!.forkNs;
+      setter.stdin.write(`${a.pid}\n`);
+      setter.stdin.flush();
+      expect(Number(await new Response(setter.stdout).text())).toBe(a.pid);
+      const got = takeSchedRuntime(a.pid, forkNs - 1e8, forkNs + 1e8);
+      expect(got).toBeDefined();
+      expect(Math.abs(got!.runtimeNs / 1000 - cpuUs(a.resourceUsage!))).toBeLessThanOrEqual(2);
+    } finally {
+      setter.kill();
+    }
+  });
+});
+
+describe.skipIf(!probe.available)("scheduler-runtime ledger: entering a process", () => {
+  test("a record whose pid is another process's by now (start ticks differ): not entered, none of that process's CPU", async () => {
+    closeSchedRuntime();
+    const other = Bun.spawn([PY, "-S", "-c", "import sys; sum(range(3000000)); sys.stdin.read()"], {
+      stdin: "pipe",
+    });
+    await Bun.sleep(300); // it has run its sum: ~100 ms of CPU its clock holds
+    const startedAt = Date.now() - 5000;
+    const ledger = openLedger(process.pid, () => [{ pid: other.pid, startedAt, startTicks: 1 }])!;
+    const until = performance.now() + 2000;
+    while (ledger.status() === 0 && performance.now() < until) await Bun.sleep(5);
+    await Bun.sleep(20); // the entry would be made on the next poll
+    other.stdin.end();
+    await other.exited;
+    expect(ledger.take(other.pid, startedAt)).toBeUndefined();
+    ledger.close();
+  });
+});
+
+describe.skipIf(!probe.available)("scheduler-runtime ledger: what a late-entered process ran before", () => {
+  test("is never added to a later process with its pid", async () => {
+    closeSchedRuntime();
+    // forked before the open, ~100 ms of CPU by then: entered late, with that as what it ran before
+    const startedAt = Date.now();
+    const early = Bun.spawn([PY, "-S", "-c", "import sys; sum(range(3000000)); sys.stdin.read()"], {
+      stdin: "pipe",
+    });
+    await Bun.sleep(300);
+    const stat = readFileSync(`/proc/${early.pid}/stat`, "latin1");
+    const startTicks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+    const ledger = openLedger(process.pid, () => [{ pid: early.pid, startedAt, startTicks }])!;
+    try {
+      const until = performance.now() + 2000;
+      while (ledger.status() === 0 && performance.now() < until) await Bun.sleep(5);
+      await Bun.sleep(20); // entered on the next poll
+      // followed from its fork: given a pid, its next fork takes it (ns_last_pid, root), runs 50 ms of
+      // CPU and reports that CPU (µs) from wait4
+      const setter = Bun.spawn(
+        [
+          PY,
+          "-S",
+          "-u",
+          "-c",
+          `import os, sys, time
+want = int(sys.stdin.readline())
+for _ in range(50):
+    with open("/proc/sys/kernel/ns_last_pid", "w") as f: f.write(str(want - 1))
+    c = os.fork()
+    if c == 0:
+        if os.getpid() == want:
+            t = time.process_time()
+            while time.process_time() - t < 0.05: pass
+        os._exit(0)
+    _, _, ru = os.wait4(c, 0)
+    if c == want:
+        print(c, round((ru.ru_utime + ru.ru_stime) * 1e6))
+        break`,
+        ],
+        { stdin: "pipe", stdout: "pipe" },
+      );
+      await Bun.sleep(600); // started and waiting on stdin
+      early.stdin.end();
+      await early.exited; // ended, reaped; the recorder would have taken it — not here
+      const at = Date.now();
+      setter.stdin.write(`${early.pid}\n`);
+      setter.stdin.flush();
+      const [pid, cpuUsB] = (await new Response(setter.stdout).text()).trim().split(" ").map(Number);
+      expect(pid).toBe(early.pid);
+      const got = ledger.take(early.pid, at);
+      expect(got).toBeDefined();
+      // the later process's own runtime, not plus what the early one ran before the open
+      expect(got! / 1000).toBeLessThanOrEqual(cpuUsB! + 2);
+    } finally {
+      ledger.close();
+      early.kill();
+    }
   });
 });
