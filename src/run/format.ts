@@ -126,8 +126,9 @@ const CHUNK = 1 << 16;
 /**
  * A table written in chunks: columns padded to their widest cell (in terminal columns: a CJK character or
  * an emoji takes two), the last column not padded but cut so a line is at most `maxWidth` columns. Rows
- * come from `rowAt(i)`, called twice for each row: once for the widths, once for its line. No row is
- * kept between the two passes, so memory stays bounded however many rows there are (keeping 50,000
+ * come from `rowAt(i)`, called twice for each row: once for the widths (unless `widths` is given),
+ * once for its line. No row is kept between the two passes, so memory stays bounded however many
+ * rows there are (keeping 50,000
  * step rows, 600,000 strings, cost more in garbage collection and ~20 MB more peak RSS than building
  * each row again). Every cell of every table passes through here (one place to clean cell text). `out` gets
  * lines ending in "\n", some thousands at a time. `widths`: the widest cell of each column but the last,
