@@ -1,6 +1,7 @@
 /** The TTY table: the run header, the totals line, one row per step. */
 import { type Cell, bytes, cpuText, exitText, paint, runHeader, seconds, writeTable } from "../run/format.ts";
 import { stepLabels } from "./_labels.ts";
+import { stepColumnWidths } from "./_widths.ts";
 import type { Step } from "../steps/index.ts";
 import type { Report } from "./types.ts";
 import { plural } from "../core/plural.ts";
@@ -126,7 +127,15 @@ export function writeReportTable(
   const head = ["#", ...FIGURE_HEADS, "PROCS", "STEP"];
   out(`${[runHeader(r.run), ...totalsLines(r), "", ""].join("\n")}`);
   if (r.steps.length)
-    writeTable(head, r.steps.length, stepRow, new Set([0, 1, 2, 4, 5, 6, 7, 8, 9, 10]), out, width);
+    writeTable(
+      head,
+      r.steps.length,
+      stepRow,
+      new Set([0, 1, 2, 4, 5, 6, 7, 8, 9, 10]),
+      out,
+      width,
+      stepColumnWidths(r),
+    );
   else out("no steps recognized (tracer rules test -- CMD shows why; see docs/RULES.md)\n");
   if (r.steps.some((s) => !s.peakRssExact))
     out(

@@ -126,11 +126,14 @@ const CHUNK = 1 << 16;
 /**
  * A table written in chunks: columns padded to their widest cell (in terminal columns: a CJK character or
  * an emoji takes two), the last column not padded but cut so a line is at most `maxWidth` columns. Rows
- * come from `rowAt(i)`, called twice for each row: once for the widths, once for its line. No row is
- * kept between the two passes, so memory stays bounded however many rows there are (keeping 50,000
+ * come from `rowAt(i)`, called twice for each row: once for the widths (unless `widths` is given),
+ * once for its line. No row is kept between the two passes, so memory stays bounded however many
+ * rows there are (keeping 50,000
  * step rows, 600,000 strings, cost more in garbage collection and ~20 MB more peak RSS than building
  * each row again). Every cell of every table passes through here (one place to clean cell text). `out` gets
- * lines ending in "\n", some thousands at a time.
+ * lines ending in "\n", some thousands at a time. `widths`: the widest cell of each column but the last,
+ * in terminal columns, when the caller can tell them without formatting every cell (the step table:
+ * src/report/_widths.ts); then rowAt is called once a row.
  */
 export function writeTable(
   head: string[],
@@ -139,18 +142,21 @@ export function writeTable(
   rightAligned: Set<number>,
   out: (chunk: string) => void,
   maxWidth = Number.POSITIVE_INFINITY,
+  widths?: number[],
 ): void {
   const w = head.map(columns);
   const right = head.map((_, c) => rightAligned.has(c));
   const tick = youngCollector();
-  for (let i = 0; i < count; i++) {
-    tick();
-    const r = rowAt(i);
-    for (let c = 0; c < w.length - 1; c++) {
-      const n = cellColumns(r[c] ?? "");
-      if (n > w[c]!) w[c] = n;
+  if (widths) for (let c = 0; c < w.length - 1; c++) w[c] = Math.max(w[c]!, widths[c] ?? 0);
+  else
+    for (let i = 0; i < count; i++) {
+      tick();
+      const r = rowAt(i);
+      for (let c = 0; c < w.length - 1; c++) {
+        const n = cellColumns(r[c] ?? "");
+        if (n > w[c]!) w[c] = n;
+      }
     }
-  }
   // what is left of maxWidth for the last column (never under 10 columns)
   let before = 0;
   for (let c = 0; c < w.length - 1; c++) before += w[c]! + 2;
