@@ -30,6 +30,17 @@ afterAll(() => closeSchedRuntime());
 const cpuUs = (r: { cpuTime: { user: bigint | number; system: bigint | number } }) =>
   Number(r.cpuTime.user) + Number(r.cpuTime.system);
 
+/**
+ * A ledger figure (µs) against wait4's rusage of the same process: rusage truncates user and system to
+ * µs each (2 µs), and is taken at the reap, which can come before the exiting task's last slice ends
+ * (after exit_notify woke the parent: 39 µs once in CI) — the ledger counts that slice. Far inside the
+ * milliseconds a missed teardown or another process's runtime would make.
+ */
+function expectRusage(gotUs: number, rusageUs: number) {
+  expect(gotUs).toBeGreaterThanOrEqual(rusageUs - 2);
+  expect(gotUs).toBeLessThanOrEqual(rusageUs + 200);
+}
+
 describe.skipIf(!probe.available)("scheduler-runtime ledger", () => {
   test("a child reaped at once: its whole runtime, 200 MiB teardown included, = rusage to the µs; taken once", () => {
     open();
@@ -38,8 +49,7 @@ describe.skipIf(!probe.available)("scheduler-runtime ledger", () => {
     expect(p.exitCode).toBe(0);
     const got = takeSchedRuntime(p.pid, 1, 0);
     expect(got).toBeDefined();
-    // rusage truncates user and system to µs each
-    expect(Math.abs(got!.runtimeNs / 1000 - cpuUs(p.resourceUsage!))).toBeLessThanOrEqual(2);
+    expectRusage(got!.runtimeNs / 1000, cpuUs(p.resourceUsage!));
     expect(takeSchedRuntime(p.pid, 1, 0)).toBeUndefined();
   });
 
@@ -50,7 +60,7 @@ describe.skipIf(!probe.available)("scheduler-runtime ledger", () => {
     expect(takeSchedRuntime(p.pid, mono + 1e12, mono + 2e12)).toBeUndefined();
     const got = takeSchedRuntime(p.pid, 1, 0);
     expect(got?.forkNs).toBeGreaterThan(0);
-    expect(Math.abs(got!.runtimeNs / 1000 - cpuUs(p.resourceUsage!))).toBeLessThanOrEqual(2);
+    expectRusage(got!.runtimeNs / 1000, cpuUs(p.resourceUsage!));
   });
 
   test("a process forked before the ledger opened: entered then, what it ran before read from its CPU clock", async () => {
@@ -79,8 +89,8 @@ describe.skipIf(!probe.available)("scheduler-runtime ledger", () => {
     ledger.close();
     const rusage = cpuUs(child.resourceUsage()!);
     expect(got).toBeDefined();
-    // never above; below only by what ran between the clock's reading and the entry's (idle here)
-    expect(got! / 1000).toBeLessThanOrEqual(rusage + 2);
+    // below only by what ran between the clock's reading and the entry's (idle here)
+    expect(got! / 1000).toBeLessThanOrEqual(rusage + 200);
     expect(got! / 1000).toBeGreaterThanOrEqual(rusage - 20);
   });
 });
@@ -126,7 +136,7 @@ for line in sys.stdin:
       expect(Number(line)).toBe(a.pid); // the pid was taken by the other process
       const got = takeSchedRuntime(a.pid, 1, 0);
       expect(got).toBeDefined();
-      expect(Math.abs(got!.runtimeNs / 1000 - cpuUs(a.resourceUsage!))).toBeLessThanOrEqual(2);
+      expectRusage(got!.runtimeNs / 1000, cpuUs(a.resourceUsage!));
     } finally {
       other.kill();
       closeSchedRuntime();
@@ -173,7 +183,7 @@ print(got)`,
       expect(Number(await new Response(setter.stdout).text())).toBe(a.pid);
       const got = takeSchedRuntime(a.pid, forkNs - 1e8, forkNs + 1e8);
       expect(got).toBeDefined();
-      expect(Math.abs(got!.runtimeNs / 1000 - cpuUs(a.resourceUsage!))).toBeLessThanOrEqual(2);
+      expectRusage(got!.runtimeNs / 1000, cpuUs(a.resourceUsage!));
     } finally {
       setter.kill();
     }
@@ -251,7 +261,7 @@ for _ in range(50):
       const got = ledger.take(early.pid, at);
       expect(got).toBeDefined();
       // the later process's own runtime, not plus what the early one ran before the open
-      expect(got! / 1000).toBeLessThanOrEqual(cpuUsB! + 2);
+      expect(got! / 1000).toBeLessThanOrEqual(cpuUsB! + 200);
     } finally {
       ledger.close();
       early.kill();

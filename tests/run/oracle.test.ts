@@ -218,11 +218,16 @@ while r.read(1 << 16): pass'`,
       // single-threaded, reaped at once by the oracle: with the ledger, the scheduler's whole runtime,
       // exit teardown included (200 MiB freed: milliseconds); rusage truncates user and system to µs
       // each, tracer its split of the same ns
-      if (ledger.available) expect(Math.abs(cpu - truthCpu)).toBeLessThanOrEqual(3);
-      // without it, the taskstats record's runtime: never above rusage; below by at most the time since
-      // the last scheduler tick and the exit teardown (docs/CAPTURE.md)
-      expect(cpu).toBeLessThanOrEqual(truthCpu + 1);
-      expect(cpu).toBeGreaterThanOrEqual(truthCpu - Math.max(0.03 * truthCpu, 10_000));
+      // (rusage is taken at the reap, which can come before the task's last slice ends: tens of µs)
+      if (ledger.available) {
+        expect(cpu).toBeGreaterThanOrEqual(truthCpu - 3);
+        expect(cpu).toBeLessThanOrEqual(truthCpu + 200);
+      } else {
+        // without it, the taskstats record's runtime: never above rusage; below by at most the time
+        // since the last scheduler tick and the exit teardown (docs/CAPTURE.md)
+        expect(cpu).toBeLessThanOrEqual(truthCpu + 1);
+        expect(cpu).toBeGreaterThanOrEqual(truthCpu - Math.max(0.03 * truthCpu, 10_000));
+      }
       if (truth.maxRssKb > 100 << 10)
         expect(Math.abs(r.peakRssKb! - truth.maxRssKb) / truth.maxRssKb).toBeLessThan(0.01);
     }
