@@ -8,7 +8,7 @@ import { ExecWatcher } from "../observe/execwatch.ts";
 import { Recorder } from "../observe/recorder.ts";
 import { Sampler } from "../observe/sampler.ts";
 import { type SchedRuntime, openLedger } from "../observe/schedrt.ts";
-import { openSources } from "../observe/sources.ts";
+import { openSources, syncSources } from "../observe/sources.ts";
 import type { CaptureMode, CaptureSource } from "../observe/types.ts";
 import { loadRules, matchProcess } from "../rules/index.ts";
 import { nameFilter } from "../rules/prefilter.ts";
@@ -56,11 +56,7 @@ export class DaemonRecording {
       // execs the watcher's name filter dropped: no rule can match them, no /proc read
       mayAdopt: (pid, at) => watcher?.mayWatch(pid, at) ?? true,
       execArgv: (pid) => watcher?.lookup(pid),
-      sync: (all) => {
-        let caughtUp = true;
-        for (const s of sources) if (s.sync?.(all) === false) caughtUp = false;
-        return caughtUp;
-      },
+      sync: (all) => syncSources(sources, all),
       // once the run row exists a backlog is written at once; a failure (a locked store) is logged and
       // the rows wait for the next flush: it must not leave Recorder.finish halfway (its caller may
       // still have a process to record)

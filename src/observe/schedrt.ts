@@ -18,8 +18,7 @@ import {
 } from "../../ffi/schedrt.ts";
 import { processCpuNs } from "../../ffi/libc.ts";
 import { realMinusMonoMs } from "./clock.ts";
-import { readStat } from "./procfs.ts";
-import { inInitialPidNamespace } from "./taskstats.ts";
+import { inInitialPidNamespace, readStat } from "./procfs.ts";
 
 /**
  * How far a ledger entry's fork time may lie from a record's start (ms). The start is the fork

@@ -76,3 +76,12 @@ export async function openSources(
   await tryStart(poll, "proc-poll");
   return { mode: "proc-poll", sources: started, skipped };
 }
+
+/**
+ * CaptureSource.sync on every source: true when each read its queue to the end (RecorderOptions.sync).
+ */
+export function syncSources(sources: CaptureSource[], all?: boolean): boolean {
+  let caughtUp = true;
+  for (const s of sources) if (s.sync?.(all) === false) caughtUp = false;
+  return caughtUp;
+}

@@ -13,7 +13,7 @@
  * group that ever had several), or at the leader's record when the group is down to that one thread.
  * Needs root (CAP_NET_ADMIN); see /work/shared/reference/linux-process-events.md §2.
  */
-import { readFileSync, readlinkSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import {
   MARK_ENOBUFS,
   MARK_TRUNC,
@@ -46,7 +46,7 @@ import {
 import { GroupProbes, TEARDOWN_MIN_RSS_KB, TeardownWatch } from "./_taskstats-probe.ts";
 import { TgidSums } from "./_taskstats-sums.ts";
 import { _Poller } from "./connector.ts";
-import { readStat } from "./procfs.ts";
+import { inInitialPidNamespace, readStat } from "./procfs.ts";
 import type { CaptureEvent, CaptureSource, ExitFigures, Probe, SourceStats } from "./types.ts";
 
 export { liveThreads, TgidSums } from "./_taskstats-sums.ts";
@@ -79,19 +79,6 @@ function peekIds(buf: Uint8Array, m: NlMsg): { tgid: number; ppid: number } | un
   if (dv.getUint16(36, true) < 12) return undefined; // struct version: ac_tgid from 12 on
   const pid = dv.getUint32(36 + 128, true);
   return { tgid: dv.getUint32(36 + 368, true) || pid, ppid: dv.getUint32(36 + 132, true) };
-}
-
-/**
- * Is this process in the initial pid namespace? Its /proc/self/ns/pid is then the initial namespace's
- * fixed inode (PROC_PID_INIT_INO, 0xEFFFFFFC). NSpid in /proc/self/status is not enough: under a /proc
- * mounted in the namespace (`unshare -fp --mount-proc`) it lists the namespace's pid alone.
- */
-export function inInitialPidNamespace(): boolean {
-  try {
-    return readlinkSync("/proc/self/ns/pid") === "pid:[4026531836]";
-  } catch {
-    return false;
-  }
 }
 
 /** The CPU list every listener registers for: all possible CPUs ("0-N"). */

@@ -41,6 +41,16 @@ export const stepCpu = (s: Step): string =>
 export const stepPeak = (s: Step): string =>
   s.peakRssKb === 0 && (s.unknown?.peakRss ?? 0) >= s.processIds.length ? "-" : peakText(s);
 
+/** A step's CPU, PEAK RSS, READ, WRITE, DISK READ and DISK WRITE cells (FIGURE_HEADS after EXIT). */
+export const stepFigureCells = (s: Step): string[] => [
+  stepCpu(s),
+  stepPeak(s),
+  stepBytes(s, "rchar"),
+  stepBytes(s, "wchar"),
+  stepBytes(s, "readBytes"),
+  stepBytes(s, "writeBytes"),
+];
+
 export function totalsLines(r: Report): string[] {
   const t = r.totals;
   const u = t.unknown;
@@ -94,6 +104,21 @@ export function renderTable(r: Report, width = Number.POSITIVE_INFINITY): string
 export const startOffset = (stepStartMs: number, runStartMs: number) =>
   `+${(Math.max(0, stepStartMs - runStartMs) / 1000).toFixed(3)}s`;
 
+/** Step `i`'s row of the step table: #, the FIGURE_HEADS cells, PROCS, then `label` (its STEP cell). */
+export function stepCells(r: Report, i: number, label: string): Cell[] {
+  const s = r.steps[i]!;
+  const exit = exitText(s.exitCode, s.signal, s.oomKilled);
+  return [
+    String(s.index),
+    !Number.isFinite(s.startedAt) ? "-" : startOffset(s.startedAt, r.run.startedAt),
+    s.durationMs === null ? "-" : seconds(s.durationMs * 1000),
+    s.failed ? (s.oomKilled ? paint.oom : paint.failed)(`FAILED ${exit}`) : exit,
+    ...stepFigureCells(s),
+    String(s.processIds.length),
+    label,
+  ];
+}
+
 /**
  * The table report written in chunks to `out` (a 50,000-step run's table is never one string);
  * `width`: the widest a step row may be, in terminal columns (the STEP column is cut); `labels`: the
@@ -105,25 +130,7 @@ export function writeReportTable(
   width = Number.POSITIVE_INFINITY,
   labels = stepLabels(r.steps),
 ): void {
-  const stepRow = (i: number): Cell[] => {
-    const s = r.steps[i]!;
-    return [
-      String(s.index),
-      !Number.isFinite(s.startedAt) ? "-" : startOffset(s.startedAt, r.run.startedAt),
-      s.durationMs === null ? "-" : seconds(s.durationMs * 1000),
-      s.failed
-        ? (s.oomKilled ? paint.oom : paint.failed)(`FAILED ${exitText(s.exitCode, s.signal, s.oomKilled)}`)
-        : exitText(s.exitCode, s.signal, s.oomKilled),
-      stepCpu(s),
-      stepPeak(s),
-      stepBytes(s, "rchar"),
-      stepBytes(s, "wchar"),
-      stepBytes(s, "readBytes"),
-      stepBytes(s, "writeBytes"),
-      String(s.processIds.length),
-      labels[i]!,
-    ];
-  };
+  const stepRow = (i: number): Cell[] => stepCells(r, i, labels[i]!);
   const head = ["#", ...FIGURE_HEADS, "PROCS", "STEP"];
   out(`${[runHeader(r.run), ...totalsLines(r), "", ""].join("\n")}`);
   if (r.steps.length)

@@ -5,7 +5,7 @@
 import { hostname } from "node:os";
 import { note } from "../core/output.ts";
 import { ExecWatcher } from "../observe/execwatch.ts";
-import { openSources } from "../observe/sources.ts";
+import { openSources, syncSources } from "../observe/sources.ts";
 import { type SchedRuntime, openLedger } from "../observe/schedrt.ts";
 import { Recorder } from "../observe/recorder.ts";
 import { Sampler } from "../observe/sampler.ts";
@@ -148,11 +148,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   recorder.eventTimes = opened.mode.startsWith("connector");
   // the kernel queues a process's fork and exec reports before its parent learns of them: read them
   // before acting on what the supervisor saw, so every report finds its process
-  sync = (all?: boolean) => {
-    let caughtUp = true;
-    for (const s of opened.sources) if (s.sync?.(all) === false) caughtUp = false;
-    return caughtUp;
-  };
+  sync = (all?: boolean) => syncSources(opened.sources, all);
   // argv of processes shorter than a drain interval, read the moment they exec (same kernel feature):
   // only with the connector (in a pid namespace the watcher's subscription sees nothing either)
   if (!opened.mode.startsWith("connector")) {

@@ -3,7 +3,7 @@
  * default, cut to a row budget, a depth and the terminal's width. Streams like writeTable: the rows
  * shown are kept as indices into the tree order (one number each), never as text.
  */
-import { FIGURE_HEADS, stepBytes, stepCpu, stepPeak } from "../report/table.ts";
+import { FIGURE_HEADS, stepFigureCells } from "../report/table.ts";
 import type { Step } from "../steps/index.ts";
 import type { RunRow } from "../store/index.ts";
 import {
@@ -120,12 +120,7 @@ export function writeProcessTable(
         since(s.startedAt),
         s.durationMs === null ? "-" : seconds(s.durationMs * 1000),
         exitCell(s.exitCode, s.signal, s.oomKilled),
-        stepCpu(s),
-        stepPeak(s),
-        stepBytes(s, "rchar"),
-        stepBytes(s, "wchar"),
-        stepBytes(s, "readBytes"),
-        stepBytes(s, "writeBytes"),
+        ...stepFigureCells(s),
         `${indent(depth[k]!)}[${opts.labels?.[si] ?? s.name}] ${more ? `(+${more} ${more === 1 ? "process" : "processes"}) ` : ""}${cmd}`,
       ];
     }

@@ -41,6 +41,42 @@ function expectRusage(gotUs: number, rusageUs: number) {
   expect(gotUs).toBeLessThanOrEqual(rusageUs + 200);
 }
 
+/** Wait until `ledger` is open and its first poll has entered the processes that existed then. */
+async function entered(ledger: { status(): number }) {
+  const until = performance.now() + 2000;
+  while (ledger.status() === 0 && performance.now() < until) await Bun.sleep(5);
+  await Bun.sleep(20); // the poll after the open enters them
+}
+
+/**
+ * A Python program (root) that, for each pid read from stdin, makes its next fork take that pid
+ * (ns_last_pid) and burn `burnS` s of CPU there; it prints "pid cpuUs" (wait4's, µs; "0 0" when the
+ * pid could not be taken).
+ */
+const pidTaker = (burnS: number) => [
+  PY,
+  "-S",
+  "-u",
+  "-c",
+  `import os, sys, time
+for line in sys.stdin:
+    want = int(line)
+    out = "0 0"
+    for _ in range(50):
+        with open("/proc/sys/kernel/ns_last_pid", "w") as f: f.write(str(want - 1))
+        c = os.fork()
+        if c == 0:
+            if os.getpid() == want:
+                t = time.process_time()
+                while time.process_time() - t < ${burnS}: pass
+            os._exit(0)
+        _, _, ru = os.wait4(c, 0)
+        if c == want:
+            out = "%d %d" % (c, round((ru.ru_utime + ru.ru_stime) * 1e6))
+            break
+    print(out)`,
+];
+
 describe.skipIf(!probe.available)("scheduler-runtime ledger", () => {
   test("a child reaped at once: its whole runtime, 200 MiB teardown included, = rusage to the µs; taken once", () => {
     open();
@@ -80,9 +116,7 @@ describe.skipIf(!probe.available)("scheduler-runtime ledger", () => {
     closeSchedRuntime();
     // the ledger as the recorder uses it: enters the live process and learns what it ran before
     const ledger = openLedger(process.pid, () => [{ pid: child.pid, startedAt }])!;
-    const until = performance.now() + 2000;
-    while (ledger.status() === 0 && performance.now() < until) await Bun.sleep(5);
-    await Bun.sleep(20); // the entry is made on the next poll
+    await entered(ledger);
     child.stdin.end();
     await child.exited;
     const got = ledger.take(child.pid, startedAt);
@@ -100,32 +134,7 @@ describe.skipIf(!probe.available)("scheduler-runtime ledger: pid reuse", () => {
     closeSchedRuntime();
     // forked before the ledger opens: not followed, nor any process it forks. Given a pid, it makes
     // its next fork take it (ns_last_pid, root) and that process runs 200 ms of CPU.
-    const other = Bun.spawn(
-      [
-        PY,
-        "-S",
-        "-u",
-        "-c",
-        `import os, sys, time
-for line in sys.stdin:
-    want = int(line)
-    got = 0
-    for _ in range(50):
-        with open("/proc/sys/kernel/ns_last_pid", "w") as f: f.write(str(want - 1))
-        c = os.fork()
-        if c == 0:
-            if os.getpid() == want:
-                t = time.process_time()
-                while time.process_time() - t < 0.2: pass
-            os._exit(0)
-        os.waitpid(c, 0)
-        if c == want:
-            got = c
-            break
-    print(got)`,
-      ],
-      { stdin: "pipe", stdout: "pipe" },
-    );
+    const other = Bun.spawn(pidTaker(0.2), { stdin: "pipe", stdout: "pipe" });
     try {
       open();
       const a = Bun.spawnSync(["true"]); // followed, reaped at once; not taken yet
@@ -133,7 +142,7 @@ for line in sys.stdin:
       other.stdin.flush();
       const reader = other.stdout.getReader();
       const line = new TextDecoder().decode((await reader.read()).value);
-      expect(Number(line)).toBe(a.pid); // the pid was taken by the other process
+      expect(Number(line.split(" ")[0])).toBe(a.pid); // the pid was taken by the other process
       const got = takeSchedRuntime(a.pid, 1, 0);
       expect(got).toBeDefined();
       expectRusage(got!.runtimeNs / 1000, cpuUs(a.resourceUsage!));
@@ -149,38 +158,14 @@ describe.skipIf(!probe.available)("scheduler-runtime ledger: a pid set on purpos
     open();
     // followed (forked after the open); given a pid, its next fork takes it (ns_last_pid, root) and runs
     // 50 ms of CPU — within milliseconds of the ended process's fork, inside the identity window
-    const setter = Bun.spawn(
-      [
-        PY,
-        "-S",
-        "-u",
-        "-c",
-        `import os, sys, time
-want = int(sys.stdin.readline())
-got = 0
-for _ in range(50):
-    with open("/proc/sys/kernel/ns_last_pid", "w") as f: f.write(str(want - 1))
-    c = os.fork()
-    if c == 0:
-        if os.getpid() == want:
-            t = time.process_time()
-            while time.process_time() - t < 0.05: pass
-        os._exit(0)
-    os.waitpid(c, 0)
-    if c == want:
-        got = c
-        break
-print(got)`,
-      ],
-      { stdin: "pipe", stdout: "pipe" },
-    );
+    const setter = Bun.spawn(pidTaker(0.05), { stdin: "pipe", stdout: "pipe" });
     try {
       await Bun.sleep(600); // started and waiting on stdin
       const a = Bun.spawnSync(["true"]); // followed, reaped at once; not taken yet
       const forkNs = takeSchedRuntime(a.pid, 1, 0, true)!.forkNs;
       setter.stdin.write(`${a.pid}\n`);
-      setter.stdin.flush();
-      expect(Number(await new Response(setter.stdout).text())).toBe(a.pid);
+      setter.stdin.end();
+      expect(Number((await new Response(setter.stdout).text()).split(" ")[0])).toBe(a.pid);
       const got = takeSchedRuntime(a.pid, forkNs - 1e8, forkNs + 1e8);
       expect(got).toBeDefined();
       expectRusage(got!.runtimeNs / 1000, cpuUs(a.resourceUsage!));
@@ -199,9 +184,7 @@ describe.skipIf(!probe.available)("scheduler-runtime ledger: entering a process"
     await Bun.sleep(300); // it has run its sum: ~100 ms of CPU its clock holds
     const startedAt = Date.now() - 5000;
     const ledger = openLedger(process.pid, () => [{ pid: other.pid, startedAt, startTicks: 1 }])!;
-    const until = performance.now() + 2000;
-    while (ledger.status() === 0 && performance.now() < until) await Bun.sleep(5);
-    await Bun.sleep(20); // the entry would be made on the next poll
+    await entered(ledger);
     other.stdin.end();
     await other.exited;
     expect(ledger.take(other.pid, startedAt)).toBeUndefined();
@@ -222,40 +205,16 @@ describe.skipIf(!probe.available)("scheduler-runtime ledger: what a late-entered
     const startTicks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
     const ledger = openLedger(process.pid, () => [{ pid: early.pid, startedAt, startTicks }])!;
     try {
-      const until = performance.now() + 2000;
-      while (ledger.status() === 0 && performance.now() < until) await Bun.sleep(5);
-      await Bun.sleep(20); // entered on the next poll
+      await entered(ledger);
       // followed from its fork: given a pid, its next fork takes it (ns_last_pid, root), runs 50 ms of
       // CPU and reports that CPU (µs) from wait4
-      const setter = Bun.spawn(
-        [
-          PY,
-          "-S",
-          "-u",
-          "-c",
-          `import os, sys, time
-want = int(sys.stdin.readline())
-for _ in range(50):
-    with open("/proc/sys/kernel/ns_last_pid", "w") as f: f.write(str(want - 1))
-    c = os.fork()
-    if c == 0:
-        if os.getpid() == want:
-            t = time.process_time()
-            while time.process_time() - t < 0.05: pass
-        os._exit(0)
-    _, _, ru = os.wait4(c, 0)
-    if c == want:
-        print(c, round((ru.ru_utime + ru.ru_stime) * 1e6))
-        break`,
-        ],
-        { stdin: "pipe", stdout: "pipe" },
-      );
+      const setter = Bun.spawn(pidTaker(0.05), { stdin: "pipe", stdout: "pipe" });
       await Bun.sleep(600); // started and waiting on stdin
       early.stdin.end();
       await early.exited; // ended, reaped; the recorder would have taken it — not here
       const at = Date.now();
       setter.stdin.write(`${early.pid}\n`);
-      setter.stdin.flush();
+      setter.stdin.end();
       const [pid, cpuUsB] = (await new Response(setter.stdout).text()).trim().split(" ").map(Number);
       expect(pid).toBe(early.pid);
       const got = ledger.take(early.pid, at);

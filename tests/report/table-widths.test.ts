@@ -12,9 +12,9 @@ import {
   secondsColumns,
   stepColumnWidths,
 } from "../../src/report/_widths.ts";
-import { startOffset, stepBytes, stepCpu, stepPeak } from "../../src/report/table.ts";
+import { startOffset, stepCells } from "../../src/report/table.ts";
 import type { Report } from "../../src/report/types.ts";
-import { bytes, columns, cpuText, exitText, seconds } from "../../src/run/format.ts";
+import { bytes, columns, cpuText, seconds } from "../../src/run/format.ts";
 import type { Step } from "../../src/steps/index.ts";
 
 // a fixed-seed generator: the same values on every run
@@ -111,25 +111,12 @@ test("stepColumnWidths is the widest formatted cell of each column, over varied 
       } as unknown as Step);
     }
     const r = { run: { startedAt: 1e12 }, steps } as unknown as Report;
-    // the step table's cells as table.ts's stepRow writes them (the EXIT cell's text), measured
+    // the step table's cells as table.ts writes them (a styled cell's text), the STEP label aside, measured
     const expected = new Array<number>(11).fill(0);
-    for (const s of steps) {
-      const exit = exitText(s.exitCode, s.signal, s.oomKilled);
-      const cells = [
-        String(s.index),
-        Number.isFinite(s.startedAt) ? startOffset(s.startedAt, r.run.startedAt) : "-",
-        s.durationMs === null ? "-" : seconds(s.durationMs * 1000),
-        s.failed ? `FAILED ${exit}` : exit,
-        stepCpu(s),
-        stepPeak(s),
-        stepBytes(s, "rchar"),
-        stepBytes(s, "wchar"),
-        stepBytes(s, "readBytes"),
-        stepBytes(s, "writeBytes"),
-        String(s.processIds.length),
-      ];
+    for (let i = 0; i < steps.length; i++) {
+      const cells = stepCells(r, i, "").slice(0, -1);
       cells.forEach((c, k) => {
-        expected[k] = Math.max(expected[k]!, columns(c));
+        expected[k] = Math.max(expected[k]!, columns(typeof c === "string" ? c : c.text));
       });
     }
     expect(stepColumnWidths(r)).toEqual(expected);
