@@ -63,6 +63,7 @@ int pthread_mutex_unlock(void *mutex);
 #define EINVAL 22
 #define ENOSYS 38
 #define EPROTO 71
+#define ENODATA 61
 
 #define BPF_MAP_CREATE 0
 #define BPF_MAP_LOOKUP_ELEM 1
@@ -307,7 +308,7 @@ static int open_ledger(int root) {
     }
     if (value[0] == 0) {
       release();
-      return -EPROTO;
+      return -ENODATA; /* loaded and attached, but the runtime never reached the map */
     }
   }
   return 0;
@@ -370,15 +371,16 @@ void sr_close(void) {
  */
 int sr_follow(int tgid, double fork_ns) {
   if (sr_status != 0 || sr_map < 0) return -ENOENT;
-  u64 value[2] = {0, (u64)fork_ns};
+  /* a negative double converted to u64 is undefined behaviour: a fork time before boot is 0 */
+  u64 value[2] = {0, fork_ns > 0 ? (u64)fork_ns : 0};
   long r = map_op(BPF_MAP_UPDATE_ELEM, (u32)tgid, value, BPF_NOEXIST);
   return r == -17 /* EEXIST */ ? 0 : r < 0 ? (int)r : 1;
 }
 
 /*
  * The runtime of process `tgid`, taken out of the map: out[0] runtime ns, out[1] its fork time
- * (CLOCK_MONOTONIC ns; 0 for the root and for processes entered by sr_follow). The entry is removed
- * (unless `keep`) only when its fork time is within [lo, hi] (ns; lo > hi accepts any): an entry
+ * (CLOCK_MONOTONIC ns; 0 for the root; for a process entered by sr_follow, the time it was given).
+ * The entry is removed (unless `keep`) only when its fork time is within [lo, hi] (ns; lo > hi accepts any): an entry
  * outside belongs to a later process with the same pid. 1 taken, 0 none (or not this process's), -errno.
  */
 int sr_take(int tgid, double lo, double hi, double *out, int keep) {

@@ -31,7 +31,7 @@ export function openSchedRuntime(root: number): number {
   }
 }
 
-/** 1 open, 0 still opening, or a negative errno (EPERM without CAP_BPF/CAP_PERFMON; EPROTO: the kernel's types or the self-check). */
+/** 1 open, 0 still opening, or a negative errno (EPERM without CAP_BPF/CAP_PERFMON; EPROTO: the kernel's types are not as expected; ENODATA: the self-check failed). */
 export const schedRuntimeStatus = (): number => load().sr_status_now();
 
 /** Follow a process that existed before the ledger opened (its figure is then a lower bound): 1, 0 (already followed), -errno. */

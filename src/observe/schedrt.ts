@@ -123,6 +123,7 @@ const REASONS: Record<number, string> = {
   38: "not supported here (Linux on x86-64 or arm64 with eBPF)",
   71: "the kernel's type information (/sys/kernel/btf/vmlinux) is not what tracer expects",
   2: "no kernel type information (/sys/kernel/btf/vmlinux)",
+  61: "its programs loaded but counted none of this thread's CPU time (self-check failed)",
 };
 
 /**
