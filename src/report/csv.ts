@@ -53,7 +53,8 @@ export const defuseFormula = (v: string): string => (FORMULA.test(v) ? `'${v}` :
  * text csvField leaves as it is: printable ASCII without `"` or `,`, a first character that starts no
  * formula, and no space at either end (most cells: names, tools, times, paths)
  */
-const AS_IS = /^[\x21\x23-\x2a\x2e-\x3c\x3e\x3f\x41-\x7e](?:[\x20\x21\x23-\x2b\x2d-\x7e]*[\x21\x23-\x2b\x2d-\x7e])?$/;
+const AS_IS =
+  /^[\x21\x23-\x2a\x2e-\x3c\x3e\x3f\x41-\x7e](?:[\x20\x21\x23-\x2b\x2d-\x7e]*[\x21\x23-\x2b\x2d-\x7e])?$/;
 
 /** One CSV cell: sanitised, formula-defused, quoted when it holds `"` or `,`, was defused, or has a space at an end. */
 export function csvField(v: unknown): string {
