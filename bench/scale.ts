@@ -162,7 +162,9 @@ async function reports() {
         }
       const m = medianRun(runs);
       perK[format] = [...(perK[format] ?? []), m.cpuMs];
-      console.log(`${String(n).padStart(7)} ${format.padEnd(9)} ${line(m, n)}`);
+      // the host is shared: the 1-minute load beside each figure
+      const load = readFileSync("/proc/loadavg", "utf8").split(" ")[0];
+      console.log(`${String(n).padStart(7)} ${format.padEnd(9)} ${line(m, n)}  load ${load}`);
       if (refBin) {
         const ref = medianRun(refRuns);
         console.log(

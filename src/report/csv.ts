@@ -49,10 +49,18 @@ const FORMULA = /^\s*[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]/;
 /** Recorded text with a leading `'` when a spreadsheet would read it as a formula (TSV has no quoting to add). */
 export const defuseFormula = (v: string): string => (FORMULA.test(v) ? `'${v}` : v);
 
+/**
+ * text csvField leaves as it is: printable ASCII without `"` or `,`, a first character that starts no
+ * formula, and no space at either end (most cells: names, tools, times, paths)
+ */
+const AS_IS =
+  /^[\x21\x23-\x2a\x2e-\x3c\x3e\x3f\x41-\x7e](?:[\x20\x21\x23-\x2b\x2d-\x7e]*[\x21\x23-\x2b\x2d-\x7e])?$/;
+
 /** One CSV cell: sanitised, formula-defused, quoted when it holds `"` or `,`, was defused, or has a space at an end. */
 export function csvField(v: unknown): string {
   if (v === null || v === undefined) return "";
   if (typeof v === "number" || typeof v === "boolean") return String(v);
+  if (typeof v === "string" && AS_IS.test(v)) return v;
   let s = String(v);
   const formula = FORMULA.test(s);
   s = sanitize(s);
@@ -68,7 +76,9 @@ export function writeCsv(r: Report, out: (chunk: string) => void): void {
   for (const s of r.steps) {
     tick();
     const j = stepJson(s) as Record<(typeof COLUMNS)[number], unknown>;
-    add(`${COLUMNS.map((c) => csvField(j[c])).join(",")}\r\n`);
+    let line = csvField(j[COLUMNS[0]]);
+    for (let c = 1; c < COLUMNS.length; c++) line += `,${csvField(j[COLUMNS[c]!])}`;
+    add(`${line}\r\n`);
   }
   add.end();
 }

@@ -11,13 +11,36 @@ import { mark } from "../core/timing.ts";
 import { buildReport } from "./build.ts";
 import type { Report, SystemPoint } from "./types.ts";
 
-function rssSamples(db: Database, runId: string): RssSamples {
-  const rows = db
-    .query(
-      `SELECT s.process_id AS id, s.at, s.rss_kb AS rssKb FROM samples s JOIN processes p ON p.id = s.process_id
-       WHERE p.run_id = ? AND s.rss_kb IS NOT NULL ORDER BY s.at`,
-    )
-    .all(runId) as { id: number; at: number; rssKb: number }[];
+/**
+ * The run's RSS samples. A run's process row ids are about contiguous: its samples are then read as
+ * the samples index's range of those ids, each checked against its process's row (a 100,000-process run:
+ * 10,000 samples ~11 ms; the index probed once per process, ~40 ms). Ids spread among other runs'
+ * (a daemon's long run): probed per process.
+ */
+function rssSamples(db: Database, runId: string, processes: readonly { id: number }[]): RssSamples {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const p of processes) {
+    if (p.id < lo) lo = p.id;
+    if (p.id > hi) hi = p.id;
+  }
+  if (!processes.length) return new Map();
+  const range = hi - lo < 4 * processes.length;
+  const rows = (
+    range
+      ? db
+          .query(
+            `SELECT s.process_id AS id, s.at, s.rss_kb AS rssKb FROM samples s CROSS JOIN processes p ON p.id = s.process_id
+             WHERE s.process_id BETWEEN ? AND ? AND p.run_id = ? AND s.rss_kb IS NOT NULL ORDER BY s.at, s.process_id`,
+          )
+          .all(lo, hi, runId)
+      : db
+          .query(
+            `SELECT s.process_id AS id, s.at, s.rss_kb AS rssKb FROM samples s JOIN processes p ON p.id = s.process_id
+             WHERE p.run_id = ? AND s.rss_kb IS NOT NULL ORDER BY s.at, s.process_id`,
+          )
+          .all(runId)
+  ) as { id: number; at: number; rssKb: number }[];
   const out: RssSamples = new Map();
   for (const r of rows) {
     const list = out.get(r.id) ?? [];
@@ -48,7 +71,7 @@ export function loadRun(
   mark("report: run found");
   const processes = listReportProcesses(db, run.id);
   mark("report: processes read");
-  const samples = rssSamples(db, run.id);
+  const samples = rssSamples(db, run.id, processes);
   mark("report: samples read");
   const steps = groupSteps(processes, rules, samples);
   mark("report: steps grouped");

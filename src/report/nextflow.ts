@@ -46,11 +46,13 @@ export function nfDuration(ms: number | null): string {
   return [...parts, `${m}m`, `${sec}s`].join(" ");
 }
 
+const MEMORY_UNITS = ["B", "KB", "MB", "GB", "TB", "PB"] as const;
+
 /** Nextflow's MemoryUnit.toString: "0", "512 B", "1.5 KB", "12.3 MB", "2 GB" (1024-based, one decimal). */
 export function nfMemory(bytes: number | null): string {
   if (bytes === null) return "-";
   if (bytes === 0) return "0";
-  const units = ["B", "KB", "MB", "GB", "TB", "PB"];
+  const units = MEMORY_UNITS;
   let v = bytes;
   let i = 0;
   while (v >= 1024 && i < units.length - 1) {
@@ -60,12 +62,15 @@ export function nfMemory(bytes: number | null): string {
   return `${Math.round(v * 10) / 10} ${units[i]}`;
 }
 
-const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+/** n with leading zeros to 2 digits (String(n).padStart(2, "0"), without the call: 7 of them a step) */
+const pad = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+/** the same to 3 digits */
+const pad3 = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
 /** submit time in local time, as Nextflow prints it */
 export function nfDate(ms: number): string {
   if (!Number.isFinite(ms)) return "-";
   const d = new Date(ms);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad3(d.getMilliseconds())}`;
 }
 
 function hash(s: Step): string {
@@ -88,12 +93,14 @@ export function writeNextflow(r: Report, out: (chunk: string) => void): void {
   add(`${NEXTFLOW_COLUMNS.join("\t")}\n`);
   for (const s of r.steps) {
     tick();
+    // the recorded text (name, work dir) sanitised: no raw tab or newline can split a row, no control
+    // reaches a terminal; every other cell is made here of digits, units and fixed words
     add(
       `${[
         String(s.index),
-        hash(s),
+        sanitize(hash(s)),
         String(s.pid),
-        defuseFormula(s.name),
+        sanitize(defuseFormula(s.name)),
         status(s),
         s.exitCode === null ? (s.signal === null ? "-" : String(128 + s.signal)) : String(s.exitCode),
         nfDate(s.startedAt),
@@ -108,10 +115,7 @@ export function writeNextflow(r: Report, out: (chunk: string) => void): void {
         nfMemory(figure(s, "wchar", s.wchar)),
         nfMemory(figure(s, "readBytes", s.readBytes)),
         nfMemory(figure(s, "writeBytes", s.writeBytes)),
-      ]
-        // every cell sanitised (no raw tab or newline can split a row, no control reaches a terminal)
-        .map(sanitize)
-        .join("\t")}\n`,
+      ].join("\t")}\n`,
     );
   }
   add.end();
