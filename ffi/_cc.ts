@@ -11,9 +11,7 @@
  * loads once per process and remembers a failure.
  */
 import { type FFIFunction, cc, dlopen } from "bun:ffi";
-import { closeSync, mkdtempSync, rmSync, writeFileSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { closeSync, mkdtempSync, rmSync, writeFileSync, writeSync } from "./fs.ts";
 import { memfdCreate } from "./libc.ts";
 
 declare const TRACER_NATIVE: string | undefined;
@@ -72,6 +70,9 @@ export function embeddedC<const S extends Record<string, FFIFunction>>(
     let dir: string | undefined;
     try {
       // a temp dir that cannot be made (TMPDIR missing) is a failure to load, said as such
+      // (node:os and node:path only here, on this rare path: they cost start-up time, issue 15)
+      const { tmpdir } = require("node:os") as typeof import("node:os");
+      const { join } = require("node:path") as typeof import("node:path");
       dir = mkdtempSync(join(tmpdir(), "tracer-cc-"));
       if (so) {
         try {
