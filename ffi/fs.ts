@@ -63,6 +63,7 @@ const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 const AT_EMPTY_PATH = 0x1000;
 const STATX_BASIC_STATS = 0x7ff;
+const STATX_BTIME = 0x800;
 
 const I32 = FFIType.i32;
 const P = FFIType.ptr;
@@ -303,10 +304,19 @@ const EMPTY = new Uint8Array(1);
 
 function statx(dirfd: number, path: PathLike | undefined, flags: number, syscall: string): Stats | undefined {
   const l = c() as Libc;
-  if (l.statx(dirfd, path === undefined ? EMPTY : cPath(path), flags, STATX_BASIC_STATS, sxBytes) < 0)
+  if (
+    l.statx(
+      dirfd,
+      path === undefined ? EMPTY : cPath(path),
+      flags,
+      STATX_BASIC_STATS | STATX_BTIME,
+      sxBytes,
+    ) < 0
+  )
     return undefined;
   const u64 = (o: number) => sx.getUint32(o, true) + sx.getUint32(o + 4, true) * 2 ** 32;
-  const ms = (o: number) => (u64(o) + sx.getUint32(o + 8, true) / 1e9) * 1000;
+  // as node:fs computes it, to the last bit (src/spawn/self.ts compares a file's identity across both)
+  const ms = (o: number) => u64(o) * 1000 + sx.getUint32(o + 8, true) / 1e6;
   void syscall;
   return new Stats(
     makedev(sx.getUint32(136, true), sx.getUint32(140, true)),
@@ -322,7 +332,8 @@ function statx(dirfd: number, path: PathLike | undefined, flags: number, syscall
     ms(64),
     ms(112),
     ms(96),
-    ms(80),
+    // the birth time when the file system keeps one (STATX_BTIME in stx_mask), else 0, as Bun's node:fs
+    sx.getUint32(0, true) & STATX_BTIME ? ms(80) : 0,
   );
 }
 

@@ -26,7 +26,11 @@ const statFields = (s: nodeFs.Stats | fs.Stats) => ({
   gid: s.gid,
   rdev: s.rdev,
   size: s.size,
-  mtimeMs: Math.round(s.mtimeMs),
+  // exact: a file's identity (src/spawn/self.ts) is compared across node:fs and ffi/fs.ts
+  atimeMs: s.atimeMs,
+  mtimeMs: s.mtimeMs,
+  ctimeMs: s.ctimeMs,
+  birthtimeMs: s.birthtimeMs,
   kinds: [s.isFile(), s.isDirectory(), s.isSymbolicLink(), s.isCharacterDevice(), s.isFIFO(), s.isSocket()],
 });
 
