@@ -6,7 +6,8 @@
  * ("ENOENT"), `errno` (negative), `syscall` and `path`, and its message ("ENOENT: no such file or
  * directory, open '/x'"). Off Linux, when libc or its statx (glibc ≥ 2.28, musl ≥ 1.2.5) cannot be
  * bound, and for the calls only rare paths make (readdirSync, realpathSync, …), node:fs itself, loaded
- * on first use. Paths are strings (UTF-8, as node:fs writes them) or bytes.
+ * on first use. Paths are strings (UTF-8, as node:fs writes them) or bytes. TRACER_NODE_FS=1 uses
+ * node:fs for every call (to rule this module out when something differs).
  */
 import { dlopen, FFIType, read } from "bun:ffi";
 import { libcNames } from "./libc.ts";
