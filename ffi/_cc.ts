@@ -1,54 +1,66 @@
 /**
- * Load embedded C: the object prebuilt for this binary when it carries one (scripts/_native.ts: built at
- * release time from the same source, loaded with dlopen in ~0.2 ms), else compiled with bun:ffi's TinyCC
- * (its first compile in a process costs 6–26 ms here). Inside a compiled binary neither dlopen nor
- * TinyCC can read the embedded /$bunfs copy: a prebuilt object is loaded from an anonymous memory file
- * (memfd_create, Linux), else, like the C source for TinyCC, written into a fresh 0700 mkdtemp
- * directory that is removed once loaded (under load, that directory's mkdir/unlink/rmdir cost
- * milliseconds per helper at every start). A prebuilt object is used only if the SHA-256 of the
- * source it was built from matches the source this binary embeds; a prebuilt object that fails to load
- * (an older glibc, say) falls back to TinyCC. TRACER_NATIVE=cc forces TinyCC. Returns a loader that
- * loads once per process and remembers a failure.
+ * Load embedded C: the object prebuilt for this binary when it carries one (scripts/_native.ts: one
+ * object holding every helper, built at release time from the same sources, loaded with dlopen once;
+ * each helper then binds its symbols from it), else compiled with bun:ffi's TinyCC (its first compile in
+ * a process costs 6–26 ms here). Inside a compiled binary neither dlopen nor TinyCC can read the
+ * embedded /$bunfs copy: the prebuilt object is loaded from an anonymous memory file (memfd_create,
+ * Linux) kept open for the process's life, else, like the C source for TinyCC, written into a fresh 0700
+ * mkdtemp directory that is removed once loaded (under load, that directory's mkdir/unlink/rmdir cost
+ * milliseconds per helper at every start). The prebuilt object is used for a helper only if the SHA-256
+ * of the source it was built from matches the source this binary embeds; a prebuilt object that fails
+ * to load (an older glibc, say) falls back to TinyCC. TRACER_NATIVE=cc forces TinyCC. Returns a loader
+ * that loads once per process and remembers a failure.
  */
 import { type FFIFunction, cc, dlopen } from "bun:ffi";
-import { closeSync, mkdtempSync, rmSync, writeFileSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { closeSync, mkdtempSync, rmSync, writeFileSync, writeSync } from "./fs.ts";
 import { memfdCreate } from "./libc.ts";
 
 declare const TRACER_NATIVE: string | undefined;
 
-type Prebuilt = Record<string, { sha256: string; so: string }>;
+type Prebuilt = { sha256: Record<string, string>; so: string };
 let prebuilt: Prebuilt | undefined | null = null;
+let object: Buffer | undefined;
+/** The prebuilt object when it was built from `source` (the helper `name`'s), else undefined. */
 function prebuiltFor(name: string, source: string): Buffer | undefined {
   if (prebuilt === null)
     prebuilt =
       typeof TRACER_NATIVE === "string" && process.env.TRACER_NATIVE !== "cc"
         ? (JSON.parse(TRACER_NATIVE) as Prebuilt)
         : undefined;
-  const entry = prebuilt?.[name];
-  if (!entry) return undefined;
-  if (new Bun.CryptoHasher("sha256").update(source).digest("hex") !== entry.sha256) return undefined;
-  return Buffer.from(entry.so, "base64");
+  const hash = prebuilt?.sha256[name];
+  if (!prebuilt || !hash) return undefined;
+  if (new Bun.CryptoHasher("sha256").update(source).digest("hex") !== hash) return undefined;
+  object ??= Buffer.from(prebuilt.so, "base64");
+  return object;
 }
 
+/** "/proc/self/fd/N" of the memory file holding the prebuilt object; undefined: not tried yet */
+let memoryPath: string | null | undefined;
+
 /**
- * dlopen a prebuilt object from an anonymous memory file (memfd): nothing written to or removed from a
- * file system at start-up, nothing left behind, no directory anyone else could touch. Undefined when
- * that is not possible here (no memfd_create, a memfd that may not be mapped executable): the caller
- * then uses a private temp directory.
+ * dlopen the prebuilt object from an anonymous memory file (memfd): nothing written to or removed from
+ * a file system at start-up, nothing left behind, no directory anyone else could touch. The file is
+ * written once and stays open: every later helper's dlopen names the same path, which the dynamic
+ * loader finds already loaded. Undefined when that is not possible here (no memfd_create, a memfd that
+ * may not be mapped executable): the caller then uses a private temp directory.
  */
-function fromMemory<S extends Record<string, FFIFunction>>(name: string, so: Buffer, symbols: S) {
-  let fd = -1;
+function fromMemory<S extends Record<string, FFIFunction>>(so: Buffer, symbols: S) {
+  if (memoryPath === undefined) {
+    memoryPath = null;
+    const fd = memfdCreate("native.c.so");
+    if (fd >= 0)
+      try {
+        for (let off = 0; off < so.length; ) off += writeSync(fd, so, off);
+        memoryPath = `/proc/self/fd/${fd}`;
+      } catch {
+        closeSync(fd);
+      }
+  }
+  if (memoryPath === null) return undefined;
   try {
-    fd = memfdCreate(`${name}.so`);
-    if (fd < 0) return undefined;
-    for (let off = 0; off < so.length; ) off += writeSync(fd, so, off);
-    return dlopen(`/proc/self/fd/${fd}`, symbols).symbols;
+    return dlopen(memoryPath, symbols).symbols;
   } catch {
     return undefined;
-  } finally {
-    if (fd >= 0) closeSync(fd); // the mapping keeps the object
   }
 }
 
@@ -64,7 +76,7 @@ export function embeddedC<const S extends Record<string, FFIFunction>>(
     if (native) return native;
     if (failure) throw failure;
     const so = prebuiltFor(name, source);
-    const mem = so && process.platform === "linux" ? fromMemory(name, so, symbols) : undefined;
+    const mem = so && process.platform === "linux" ? fromMemory(so, symbols) : undefined;
     if (mem) {
       native = mem as unknown as ReturnType<typeof cc<S>>["symbols"];
       return native;
@@ -72,10 +84,13 @@ export function embeddedC<const S extends Record<string, FFIFunction>>(
     let dir: string | undefined;
     try {
       // a temp dir that cannot be made (TMPDIR missing) is a failure to load, said as such
+      // (node:os and node:path only here, on this rare path: they cost start-up time, issue 15)
+      const { tmpdir } = require("node:os") as typeof import("node:os");
+      const { join } = require("node:path") as typeof import("node:path");
       dir = mkdtempSync(join(tmpdir(), "tracer-cc-"));
       if (so) {
         try {
-          const file = join(dir, `${name}.so`);
+          const file = join(dir, "native.c.so");
           writeFileSync(file, so, { mode: 0o600, flag: "wx" });
           native = dlopen(file, symbols).symbols as unknown as ReturnType<typeof cc<S>>["symbols"];
           return native;

@@ -1,7 +1,8 @@
 /** The few libc calls Bun does not expose. The only other place besides native.ts that uses bun:ffi. */
 import { dlopen, FFIType, type Pointer } from "bun:ffi";
 
-const candidates = (): string[] => {
+/** The C library's file names to try, in order. */
+export const libcNames = (): string[] => {
   if (process.platform === "darwin") return ["libSystem.B.dylib"];
   const arch = process.arch === "arm64" ? "aarch64" : "x86_64";
   return ["libc.so.6", `libc.musl-${arch}.so.1`, `/lib/ld-musl-${arch}.so.1`, "libc.so"];
@@ -26,7 +27,7 @@ let libc: Libc | undefined;
 export function loadLibc(): Libc {
   if (libc) return libc;
   let last: unknown;
-  for (const name of candidates()) {
+  for (const name of libcNames()) {
     try {
       libc = dlopen(name, process.platform === "darwin" ? { flock: defs.flock } : defs).symbols as Libc;
       return libc;
@@ -48,7 +49,7 @@ export function memfdCreate(name: string): number {
   if (memfd === undefined) {
     memfd = null;
     if (process.platform === "linux")
-      for (const lib of candidates()) {
+      for (const lib of libcNames()) {
         try {
           const f = dlopen(lib, { memfd_create: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.i32 } })
             .symbols.memfd_create;

@@ -1,6 +1,6 @@
-import { type Stats, lstatSync } from "node:fs";
-import { homedir } from "node:os";
-import { join } from "node:path";
+import { type Stats, lstatSync } from "../../ffi/fs.ts";
+import { homedir } from "./host.ts";
+import { join } from "./path.ts";
 import { Exit, TracerError } from "../errors.ts";
 import { type TrustedDir, dirProblem, trustDir } from "./trusted.ts";
 

@@ -7,7 +7,7 @@
  * A reader that goes away (`tracer report | head`) ends the process quietly (EPIPE); a non-blocking
  * descriptor inherited from the caller is waited on (EAGAIN), so no output is lost.
  */
-import { fstatSync, writeSync } from "node:fs";
+import { fstatSync, writeSync } from "../../ffi/fs.ts";
 import { jsonText } from "./json.ts";
 
 export type Fd = 1 | 2;

@@ -2,7 +2,7 @@
  * TRACER_TIMING=1: phase marks on stderr, `tracer: timing +12.34 ms LABEL`, in ms since the runtime
  * started (performance.now()), to profile start-up and shutdown (issue 15). Off, a mark costs one test.
  */
-import { writeSync } from "node:fs";
+import { writeSync } from "../../ffi/fs.ts";
 
 const on = process.env.TRACER_TIMING === "1";
 

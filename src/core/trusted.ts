@@ -20,8 +20,8 @@ import {
   mkdirSync,
   openSync,
   readlinkSync,
-} from "node:fs";
-import { join } from "node:path";
+} from "../../ffi/fs.ts";
+import { join } from "./path.ts";
 import { Exit, TracerError, errnoOf, refused } from "../errors.ts";
 import { O_CLOEXEC, S_ISVTX } from "./fsflags.ts";
 

@@ -3,7 +3,7 @@
  * deciding when a group is complete (see ./taskstats.ts). Pure apart from the injected live-thread
  * check, so tests drive it with synthetic records.
  */
-import { statSync } from "node:fs";
+import { statSync } from "../../ffi/fs.ts";
 import { decodeWaitStatus, splitRuntime, type TaskRecord } from "./_netlink-parse.ts";
 import type { RuntimeProbe } from "./_taskstats-probe.ts";
 import type { ExitFigures } from "./types.ts";

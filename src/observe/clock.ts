@@ -5,7 +5,7 @@
  * so NTP slewing cannot accumulate. Without the native helper (not Linux), /proc/uptime gives boot
  * time to 10 ms.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync } from "../../ffi/fs.ts";
 import { clockOffsetsMs } from "../../ffi/netlink.ts";
 
 /** USER_HZ: /proc times are in these ticks on every Linux we target. */

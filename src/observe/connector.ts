@@ -7,8 +7,8 @@
  * between. Loss is never silent: an ENOBUFS from the kernel and every gap in a CPU's cn_msg.seq become
  * `loss` events, counted in stats(). See /work/shared/reference/linux-process-events.md §1.
  */
-import { readFileSync } from "node:fs";
-import { release } from "node:os";
+import { readFileSync } from "../../ffi/fs.ts";
+import { release } from "../core/host.ts";
 import { MARK_ENOBUFS, MARK_TRUNC, NETLINK_CONNECTOR, NetlinkSocket } from "../../ffi/netlink.ts";
 import {
   CN_IDX_PROC,

@@ -13,7 +13,7 @@
  * Messages hold recorded data (a comm): only the pid's digits and the kernel's own numbers are taken,
  * and only from messages that start with the kernel's wording.
  */
-import { closeSync, constants, openSync, readSync } from "node:fs";
+import { closeSync, constants, openSync, readSync } from "../../ffi/fs.ts";
 import { seekEnd } from "../../ffi/libc.ts";
 
 /** One OOM kill: the pid the kernel killed, and the limit it hit (KiB) when the log said so. */

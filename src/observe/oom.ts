@@ -10,8 +10,8 @@
  * The memory limit (KiB) is the log's, else the cgroup's (v1 hierarchical_memory_limit, v2 the
  * smallest memory.max up the tree).
  */
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, readFileSync } from "../../ffi/fs.ts";
+import { dirname, join } from "../core/path.ts";
 import { KernelLog } from "./kmsg.ts";
 import { readCgroup } from "./procfs.ts";
 

@@ -2,7 +2,7 @@
  * Readers for /proc/PID/{stat,status,io,cmdline,cwd,cgroup} (proc(5)). Every reader returns undefined
  * when the process is gone or the file is not readable: a process may vanish between any two reads.
  */
-import { readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { readFileSync, readdirSync, readlinkSync } from "../../ffi/fs.ts";
 import { decodeLossless } from "../core/lossless.ts";
 
 import { CLK_TCK } from "./clock.ts";

@@ -8,7 +8,7 @@
  * Memory: live processes, ended ones for SETTLE_MS (late figures and reaps), then a compact stub
  * (pid → start ticks, end, row id) for FORGET_MS, for late forks of their children.
  */
-import { basename } from "node:path";
+import { basename } from "../core/path.ts";
 import { processCpuNs, type Reaped } from "../../ffi/libc.ts";
 import type { ProcessRecord, StoreWriter } from "../store/index.ts";
 import { copyRusage, copyTaskstats, isIncarnation, raiseCpu, raiseIo, sameProcess } from "./_figures.ts";

@@ -1,5 +1,5 @@
 /** Host-wide metrics: CPU busy % since the previous reading, memory, swap, load, disk usage of one filesystem. */
-import { readFileSync, statfsSync } from "node:fs";
+import { readFileSync, statfsSync } from "../../ffi/fs.ts";
 import type { SystemMetrics } from "../store/index.ts";
 import { keyValues } from "./procfs.ts";
 

@@ -13,7 +13,7 @@
  * group that ever had several), or at the leader's record when the group is down to that one thread.
  * Needs root (CAP_NET_ADMIN); see /work/shared/reference/linux-process-events.md §2.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync } from "../../ffi/fs.ts";
 import {
   MARK_ENOBUFS,
   MARK_TRUNC,

@@ -3,8 +3,8 @@
  * 127; found but not runnable (no x bit, a directory, a bad format) 126; a script whose interpreter (or a
  * binary whose loader) is missing 127, as bash 5.2 reports it ("cannot execute: required file not found").
  */
-import { accessSync, closeSync, constants, openSync, readSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { accessSync, closeSync, constants, openSync, readSync, statSync } from "../../ffi/fs.ts";
+import { join } from "../core/path.ts";
 import { sanitize } from "../core/sanitize.ts";
 
 /** CMD could not be started; `status` is what a shell reports (127 not found, 126 not runnable). */

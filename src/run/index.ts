@@ -2,7 +2,7 @@
  * `tracer run`: record CMD's whole process tree as one run, directly into the store. The supervisor
  * runs CMD; the capture sources feed the recorder; the sampler adds live samples and system metrics.
  */
-import { hostname } from "node:os";
+import { hostname } from "../core/host.ts";
 import { note } from "../core/output.ts";
 import { ExecWatcher } from "../observe/execwatch.ts";
 import { openSources, syncSources } from "../observe/sources.ts";

@@ -12,7 +12,7 @@
  * on every wake-up. Reaping them here instead (the fallback when no thread can be made) ties the reap
  * rate to the recorder's: a fork storm then piles up zombies until fork fails at pid_max.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync } from "../../ffi/fs.ts";
 import { cmdExited, forwardingDone, installForwarding, reaperPipes, spawnCmd } from "../../ffi/init.ts";
 import { processCpuNs, type Reaped, reapPid, setChildSubreaper } from "../../ffi/libc.ts";
 import {

@@ -3,7 +3,7 @@
  * command runs, so a later spawn can prove it starts the same file.
  */
 import { O_CLOEXEC } from "../core/fsflags.ts";
-import { closeSync, constants, fstatSync, openSync, realpathSync, statSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, realpathSync, statSync } from "../../ffi/fs.ts";
 
 export interface FileIdentity {
   dev: number;

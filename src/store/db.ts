@@ -4,7 +4,7 @@
  * killed writer (kill -9) loses nothing it committed and never corrupts the file.
  */
 import { Database } from "bun:sqlite";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from "../core/path.ts";
 import { resolveDirs } from "../core/dirs.ts";
 import { privateFile, shownPath, trustDir } from "../core/trusted.ts";
 import { Exit, TracerError } from "../errors.ts";

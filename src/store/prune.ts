@@ -9,7 +9,7 @@
  * An interrupted removal leaves runs with part of their rows; removing them again finishes the job.
  */
 import type { Database } from "bun:sqlite";
-import { statSync } from "node:fs";
+import { statSync } from "../../ffi/fs.ts";
 import { type RunRow, activeRuns, isActive } from "./runs.ts";
 
 /** rows (samples, metrics, processes) deleted per statement */

@@ -1,0 +1,192 @@
+/**
+ * `tracer run`'s path keeps node:fs, node:path and node:os unloaded (issue 15, start-up): ffi/fs.ts
+ * makes the same calls with libc, src/core/path.ts and src/core/host.ts compute what node:path and
+ * node:os do. Each is checked here against node's own answer on real files.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import * as nodeFs from "node:fs";
+import * as nodeOs from "node:os";
+import { posix } from "node:path";
+import * as fs from "../../ffi/fs.ts";
+import { hostname, release } from "../../src/core/host.ts";
+import { basename, dirname, join, normalize } from "../../src/core/path.ts";
+import { parseSignal, signalNumber } from "../../src/run/signals.ts";
+import { cleanupTemp, tempDir } from "../helpers/harness.ts";
+
+afterAll(cleanupTemp);
+
+const LINUX = process.platform === "linux";
+
+const statFields = (s: nodeFs.Stats | fs.Stats) => ({
+  dev: s.dev,
+  ino: s.ino,
+  mode: s.mode,
+  nlink: s.nlink,
+  uid: s.uid,
+  gid: s.gid,
+  rdev: s.rdev,
+  size: s.size,
+  // exact: a file's identity (src/spawn/self.ts) is compared across node:fs and ffi/fs.ts
+  atimeMs: s.atimeMs,
+  mtimeMs: s.mtimeMs,
+  ctimeMs: s.ctimeMs,
+  birthtimeMs: s.birthtimeMs,
+  kinds: [s.isFile(), s.isDirectory(), s.isSymbolicLink(), s.isCharacterDevice(), s.isFIFO(), s.isSocket()],
+});
+
+describe.skipIf(!LINUX)("ffi/fs.ts answers as node:fs does (Linux: by libc)", () => {
+  test("stat, lstat and fstat of a file, a directory, a symlink and a character device", () => {
+    const dir = tempDir();
+    const file = posix.join(dir, "f");
+    nodeFs.writeFileSync(file, "x".repeat(5000));
+    nodeFs.symlinkSync("f", posix.join(dir, "l"));
+    for (const p of [file, dir, "/dev/null", posix.join(dir, "l"), "/proc/self/stat"]) {
+      expect(statFields(fs.statSync(p))).toEqual(statFields(nodeFs.statSync(p)));
+      expect(statFields(fs.lstatSync(p))).toEqual(statFields(nodeFs.lstatSync(p)));
+    }
+    const fd = fs.openSync(file, fs.constants.O_RDONLY);
+    try {
+      expect(statFields(fs.fstatSync(fd))).toEqual(statFields(nodeFs.fstatSync(fd)));
+    } finally {
+      fs.closeSync(fd);
+    }
+    expect(fs.statSync(posix.join(dir, "missing"), { throwIfNoEntry: false })).toBeUndefined();
+    expect(fs.statSync(posix.join(file, "below"), { throwIfNoEntry: false })).toBeUndefined();
+  });
+
+  test("errors carry node's code, errno, syscall, path and message", () => {
+    const missing = posix.join(tempDir(), "nope");
+    const err = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        const x = e as NodeJS.ErrnoException;
+        return { code: x.code, errno: x.errno, syscall: x.syscall, path: x.path, message: x.message };
+      }
+      throw new Error("no error");
+    };
+    expect(err(() => fs.openSync(missing))).toEqual(err(() => nodeFs.openSync(missing, "r")));
+    expect(err(() => fs.readFileSync(missing, "utf8"))).toEqual(
+      err(() => nodeFs.readFileSync(missing, "utf8")),
+    );
+    expect(err(() => fs.lstatSync(missing)).code).toBe("ENOENT");
+    expect(err(() => fs.readlinkSync(missing)).code).toBe("ENOENT");
+    const made = posix.join(tempDir(), "d");
+    fs.mkdirSync(made, { mode: 0o700 });
+    expect(nodeFs.statSync(made).mode & 0o7777).toBe(0o700);
+    expect(err(() => fs.mkdirSync(made)).code).toBe("EEXIST");
+    expect(err(() => fs.openSync(made, fs.constants.O_RDWR)).code).toBe("EISDIR");
+  });
+
+  test("readFileSync: /proc and /sys files, a file larger than its first read, text and bytes", () => {
+    for (const p of ["/proc/self/status", "/sys/devices/system/cpu/possible", "/proc/meminfo"])
+      expect(fs.readFileSync(p, "latin1").split("\n")[0]).toBe(
+        nodeFs.readFileSync(p, "latin1").split("\n")[0]!,
+      );
+    const big = posix.join(tempDir(), "big");
+    const bytes = new Uint8Array(200_000).map((_, i) => (i * 7) & 0xff);
+    nodeFs.writeFileSync(big, bytes);
+    expect(Buffer.compare(fs.readFileSync(big), Buffer.from(bytes))).toBe(0);
+    expect(fs.readFileSync(big, "latin1")).toBe(nodeFs.readFileSync(big, "latin1"));
+    const text = posix.join(tempDir(), "t");
+    nodeFs.writeFileSync(text, "héllo ✓\n");
+    expect(fs.readFileSync(text, "utf8")).toBe("héllo ✓\n");
+  });
+
+  test("write, read at a position and from the fd's offset, readlink, access, exists, chmod", () => {
+    const dir = tempDir();
+    const p = posix.join(dir, "w");
+    const fd = fs.openSync(p, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+    try {
+      expect(fs.writeSync(fd, "abc✓")).toBe(6);
+      expect(fs.writeSync(fd, Buffer.from("0123456789"), 2, 3)).toBe(3);
+      const b = Buffer.alloc(16);
+      expect(fs.readSync(fd, b, 1, 4, 1)).toBe(4);
+      expect(b.subarray(1, 5).toString("latin1")).toBe(Buffer.from("bc✓").subarray(0, 4).toString("latin1"));
+      expect(fs.readSync(fd, b, 0, 16, null)).toBe(0); // at the end already
+      fs.fchmodSync(fd, 0o640);
+      expect(nodeFs.fstatSync(fd).mode & 0o7777).toBe(0o640);
+    } finally {
+      fs.closeSync(fd);
+    }
+    expect(nodeFs.readFileSync(p, "utf8")).toBe("abc✓234");
+    fs.chmodSync(p, 0o600);
+    expect(nodeFs.statSync(p).mode & 0o7777).toBe(0o600);
+    nodeFs.symlinkSync("target/ü", posix.join(dir, "s"));
+    expect(fs.readlinkSync(posix.join(dir, "s"))).toBe("target/ü");
+    expect(fs.readlinkSync(posix.join(dir, "s"), { encoding: "buffer" })).toEqual(Buffer.from("target/ü"));
+    expect(fs.existsSync(p)).toBe(true);
+    expect(fs.existsSync(posix.join(dir, "none"))).toBe(false);
+    expect(() => fs.accessSync("/bin/sh", fs.constants.X_OK)).not.toThrow();
+    expect(() => fs.accessSync(posix.join(dir, "none"), fs.constants.X_OK)).toThrow("ENOENT");
+  });
+
+  test("statfs", () => {
+    const a = fs.statfsSync("/");
+    const b = nodeFs.statfsSync("/");
+    expect([a.type, a.bsize, a.frsize, a.blocks, a.files]).toEqual([
+      b.type,
+      b.bsize,
+      b.frsize,
+      b.blocks,
+      b.files,
+    ]);
+  });
+});
+
+describe("src/core/path.ts is node:path's POSIX join, dirname, basename, normalize", () => {
+  const cases = [
+    "",
+    ".",
+    "..",
+    "/",
+    "//",
+    "///a",
+    "a",
+    "a/",
+    "/a",
+    "/a/",
+    "a/b",
+    "/a/b/",
+    "a//b",
+    "./a",
+    "../a",
+    "a/../..",
+    "/../a",
+    "/a/./b/../c",
+    "a/b/../../..",
+    "//a",
+    "//a/b",
+    "/a//b//",
+    "x/./",
+    "./",
+    "../",
+    "/..",
+  ];
+  test.each(cases)("%p", (p) => {
+    if (process.platform === "win32") return;
+    expect(normalize(p)).toBe(posix.normalize(p));
+    expect(dirname(p)).toBe(posix.dirname(p));
+    expect(basename(p)).toBe(posix.basename(p));
+    expect(join(p, "x")).toBe(posix.join(p, "x"));
+    expect(join("/s", p, "..", "y")).toBe(posix.join("/s", p, "..", "y"));
+  });
+  test("join of nothing and of empty parts", () => {
+    expect(join()).toBe(posix.join());
+    expect(join("", "")).toBe(posix.join("", ""));
+    expect(join("", "a", "")).toBe(posix.join("", "a", ""));
+  });
+});
+
+describe.skipIf(!LINUX)("src/core/host.ts and the signal table are node:os's", () => {
+  test("hostname and release", () => {
+    expect(hostname()).toBe(nodeOs.hostname());
+    expect(release()).toBe(nodeOs.release());
+  });
+  test("every signal name node:os knows has node's number", () => {
+    for (const [name, n] of Object.entries(nodeOs.constants.signals)) {
+      expect(signalNumber(name)).toBe(n);
+      expect(parseSignal(name)).toBe(n);
+    }
+  });
+});
