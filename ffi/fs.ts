@@ -164,7 +164,18 @@ function fail(syscall: string, path?: PathLike): FsError {
 }
 
 export type PathLike = string | Buffer;
+/**
+ * The path as a C string. A NUL inside would end it early and name another file (`/tmp/x\0y` is
+ * `/tmp/x`): refused with node's TypeError (code ERR_INVALID_ARG_VALUE), as node:fs refuses it.
+ */
 const cPath = (p: PathLike): Uint8Array => {
+  if (typeof p === "string" ? p.includes("\0") : p.includes(0)) {
+    const e = new TypeError(
+      `The argument 'path' must be a string, Uint8Array, or URL without null bytes. Received ${JSON.stringify(String(p))}`,
+    ) as TypeError & { code: string };
+    e.code = "ERR_INVALID_ARG_VALUE";
+    throw e;
+  }
   if (typeof p === "string") return Buffer.from(`${p}\0`);
   const b = new Uint8Array(p.length + 1);
   b.set(p);
@@ -375,6 +386,8 @@ export function accessSync(path: PathLike, mode = constants.F_OK): void {
 export function existsSync(path: PathLike): boolean {
   const l = c();
   if (!l) return node().existsSync(path);
+  // node:fs answers false for a path it refuses (a NUL inside)
+  if (typeof path === "string" ? path.includes("\0") : path.includes(0)) return false;
   return l.access(cPath(path), constants.F_OK) === 0;
 }
 

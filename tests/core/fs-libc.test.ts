@@ -54,6 +54,34 @@ describe.skipIf(!LINUX)("ffi/fs.ts answers as node:fs does (Linux: by libc)", ()
     expect(fs.statSync(posix.join(file, "below"), { throwIfNoEntry: false })).toBeUndefined();
   });
 
+  test("a path with a NUL inside is refused, not cut short at the NUL (it would name another file)", () => {
+    const dir = tempDir();
+    const real = posix.join(dir, "x");
+    nodeFs.writeFileSync(real, "secret");
+    const bad = `${real}\0.log`;
+    const code = (f: () => unknown) => {
+      try {
+        f();
+        return "no error";
+      } catch (e) {
+        return (e as { code?: string }).code;
+      }
+    };
+    for (const f of [
+      () => fs.openSync(bad, fs.constants.O_RDONLY),
+      () => fs.readFileSync(bad, "latin1"),
+      () => fs.statSync(bad),
+      () => fs.readlinkSync(bad),
+      () => fs.accessSync(bad),
+      () => fs.mkdirSync(`${dir}/d\0`),
+      () => fs.readFileSync(Buffer.from(bad)),
+    ])
+      expect(code(f)).toBe("ERR_INVALID_ARG_VALUE");
+    expect(fs.existsSync(bad)).toBe(false);
+    expect(nodeFs.existsSync(bad)).toBe(false);
+    expect(nodeFs.existsSync(`${dir}/d`)).toBe(false);
+  });
+
   test("errors carry node's code, errno, syscall, path and message", () => {
     const missing = posix.join(tempDir(), "nope");
     const err = (f: () => unknown) => {
