@@ -6,7 +6,7 @@
  * as % of one core (utime+stime from /proc/PID/stat over the measured window), RSS over time, and
  * the ratios daemon / forkstat. Targets (issue 15): CPU ≤ forkstat's, RSS ≤ 64 MB and flat.
  *
- *   bun bench/daemon.ts [--rate 1000] [--execs 20000] [--samples 10] [--no-forkstat]
+ *   bun bench/daemon.ts [--rate 1000] [--execs 20000] [--samples 10] [--no-forkstat]   (TRACER_BIN=path: another build)
  *
  * `--execs` is the total the generator runs (after a 2 s warm-up of its own); RSS is sampled
  * `--samples` times across it. Needs root (the daemon's connector and taskstats) and a C compiler
@@ -31,7 +31,7 @@ const execs = Number(values.execs);
 const samples = Math.max(1, Number(values.samples));
 const CLK_TCK = 100;
 
-const bin = await ensureBuilt();
+const bin = process.env.TRACER_BIN ?? (await ensureBuilt());
 const dir = mkdtempSync(join(tmpdir(), "tracer-bench-daemon-"));
 const env: Record<string, string> = {
   ...(process.env as Record<string, string>),

@@ -8,6 +8,10 @@
  *     the store API) — wall, CPU and peak RSS of `tracer report`, per 1,000 processes, and the growth
  *     from the smallest size (linear: the per-1,000 figure stays flat).
  *  3. Start-up: `tracer run --quiet -- true` beside bare `true` and `tini -s -- true` (median of R).
+ *  4. CPU per exec: `tracer run -- fan 2000`'s own CPU per process beside forkstat's (Debian) for the
+ *     same 2,000 fork+exec+exit, both counted from their /proc/PID/stat (alternated, median of 5).
+ *  5. Overhead: bench/overhead.ts (the 200-step pipeline's wall and tracer's CPU; ~100 execs/s).
+ *  6. Daemon: bench/daemon.ts (host-wide 1,000 unrelated execs/s beside forkstat).
  * Usage: bun bench/scale.ts [sizes=10000,50000,100000] [startup runs=30]   (TRACER_BIN=path: another build;
  * reports: REPORT_ROUNDS=R runs each, the median shown; REF_BIN=path a reference build run alternately)
  * Targets (issue 15): table report ≤ 1 s and ≤ 200 MB at 100k and linear; `tracer run` peak RSS ≤ 64 MB;
@@ -23,8 +27,10 @@ const startupRuns = Number(process.argv[3] ?? 30);
 const bin = process.env.TRACER_BIN ?? join(resolve(import.meta.dir, ".."), "dist", "tracer");
 const dir = mkdtempSync(join(tmpdir(), "tracer-scale-"));
 const FORMATS = ["table", "json", "csv", "nextflow", "html"] as const;
-/** SECTIONS=recording,reports,startup (default: all three) */
-const sections = new Set((process.env.SECTIONS ?? "recording,reports,startup").split(","));
+/** SECTIONS=recording,reports,startup,perexec,overhead,daemon (default: all) */
+const sections = new Set(
+  (process.env.SECTIONS ?? "recording,reports,startup,perexec,overhead,daemon").split(","),
+);
 const maxrss = cProgram("maxrss");
 /** REPORT_ROUNDS: runs of each report (median shown; default 1); REF_BIN: a reference build run alternately with it */
 const reportRounds = Math.max(1, Number(process.env.REPORT_ROUNDS ?? 1));
@@ -121,6 +127,10 @@ try {
   if (sections.has("recording")) await recording(fan);
   if (sections.has("reports")) await reports();
   if (sections.has("startup")) await startup();
+  if (sections.has("perexec")) await perExec(fan);
+  if (sections.has("overhead")) runBench("5. overhead (bench/overhead.ts 5 10)", ["overhead.ts", "5", "10"]);
+  if (sections.has("daemon"))
+    runBench("6. daemon (bench/daemon.ts --execs 20000)", ["daemon.ts", "--execs", "20000"]);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
@@ -204,4 +214,61 @@ async function startup() {
       `  ${name.padEnd(28)} ${f1(med[i]!).padStart(7)} ms  ×bare ${(med[i]! / med[0]!).toFixed(1).padStart(6)}  ×tini ${(med[i]! / med[1]!).toFixed(1).padStart(6)}`,
     );
   console.log(`  target ≤ 20 ms: ${med[2]! <= 20 ? "met" : "NOT met"}`);
+}
+
+/** utime + stime of a live process, ticks (/proc/PID/stat fields 14 and 15) */
+function ticksOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(f[11]) + Number(f[12]);
+}
+
+/**
+ * CPU per exec: tracer's own (`tracer run -- fan N`, read from /proc by measure) beside forkstat's
+ * watching a bare `fan N` (its ticks before and after; forkstat -e fork,exec,exit to /dev/null).
+ */
+async function perExec(fan: string) {
+  const n = 2000;
+  const rounds = 5;
+  console.log(`\n4. CPU per exec: ${n} × fork+exec /bin/true (median of ${rounds}, alternated)`);
+  if (!Bun.which("forkstat")) {
+    console.log("  forkstat not installed: no reference");
+    return;
+  }
+  const tracerUs: number[] = [];
+  const forkstatUs: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const traced = await measure(
+      [bin, "run", "--quiet", "--", fan, String(n)],
+      envFor(join(dir, "perexec")),
+      "own",
+    );
+    if (traced.code !== 0) throw new Error(`tracer run -- fan ${n} exited ${traced.code}`);
+    tracerUs.push((traced.cpuMs * 1000) / n);
+    const fs = Bun.spawn(["forkstat", "-e", "fork,exec,exit"], { stdio: ["ignore", "ignore", "ignore"] });
+    await Bun.sleep(500); // let it subscribe
+    const before = ticksOf(fs.pid);
+    await measure([fan, String(n)], process.env, "plain");
+    await Bun.sleep(300); // let it read the last events
+    forkstatUs.push((((ticksOf(fs.pid) - before) * 1000) / TICK / n) * 1000);
+    fs.kill();
+    await fs.exited;
+  }
+  const t = median(tracerUs);
+  const f = median(forkstatUs);
+  console.log(
+    `  tracer ${f1(t)} µs/exec (start-up included), forkstat ${f1(f)} µs/exec: ×forkstat ${(t / f).toFixed(2)} (target ≤ 1)`,
+  );
+}
+
+/** Another benchmark of bench/, run as it is, its output under a heading. */
+function runBench(title: string, args: string[]) {
+  console.log(`\n${title}`);
+  const r = Bun.spawnSync([process.execPath, join(import.meta.dir, args[0]!), ...args.slice(1)], {
+    env: { ...process.env, TRACER_BIN: bin },
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  for (const line of r.stdout.toString().trimEnd().split("\n")) console.log(`  ${line}`);
+  if (r.exitCode !== 0) console.log(`  (exited ${r.exitCode})`);
 }
