@@ -199,6 +199,15 @@ export function closeSync(fd: number): void {
   if (l.close(fd) < 0) throw fail("close");
 }
 
+/** node's RangeError (code ERR_OUT_OF_RANGE) for an argument out of its range */
+const outOfRange = (name: string, range: string, got: number): RangeError & { code: string } => {
+  const e = new RangeError(
+    `The value of "${name}" is out of range. It must be ${range}. Received ${got}`,
+  ) as RangeError & { code: string };
+  e.code = "ERR_OUT_OF_RANGE";
+  return e;
+};
+
 /** read(2) into `buf` at `offset`; `position` null: the fd's own offset. Returns the bytes read. */
 export function readSync(
   fd: number,
@@ -209,7 +218,13 @@ export function readSync(
 ): number {
   const l = c();
   if (!l) return node().readSync(fd, buf, offset, length, position);
-  if (length <= 0) return 0;
+  // as node:fs checks them: read(2) is given `length`, so a range past the buffer's end would have the
+  // kernel write past it, into whatever the heap holds there
+  if (!Number.isInteger(offset) || offset < 0)
+    throw outOfRange("offset", ">= 0 && <= 9007199254740991", offset);
+  if (!Number.isInteger(length) || length < 0) throw outOfRange("length", ">= 0", length);
+  if (length === 0) return 0;
+  if (offset + length > buf.length) throw outOfRange("length", `<= ${buf.length - offset}`, length);
   const at = buf.subarray(offset, offset + length);
   const n = Number(
     position === null || position < 0 ? l.read(fd, at, length) : l.pread(fd, at, length, position),

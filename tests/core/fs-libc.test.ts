@@ -149,6 +149,40 @@ describe.skipIf(!LINUX)("ffi/fs.ts answers as node:fs does (Linux: by libc)", ()
     expect(() => fs.accessSync(posix.join(dir, "none"), fs.constants.X_OK)).toThrow("ENOENT");
   });
 
+  test("readSync refuses a range past the buffer's end, as node:fs does (read(2) would write past it)", () => {
+    const backing = new Uint8Array(64).fill(7);
+    const view = backing.subarray(0, 4); // 60 bytes of the same memory lie right after it
+    const code = (f: () => unknown) => {
+      try {
+        return f();
+      } catch (e) {
+        return (e as { code?: string }).code;
+      }
+    };
+    const fd = fs.openSync("/dev/zero", fs.constants.O_RDONLY);
+    const nfd = nodeFs.openSync("/dev/zero", "r");
+    try {
+      for (const [offset, length] of [
+        [0, 16],
+        [2, 3],
+        [5, 1],
+        [-1, 1],
+        [0, -1],
+        [1.5, 1],
+      ] as const) {
+        expect(code(() => fs.readSync(fd, view, offset, length, null))).toBe("ERR_OUT_OF_RANGE");
+        expect(code(() => nodeFs.readSync(nfd, view, offset, length, null))).toBe("ERR_OUT_OF_RANGE");
+      }
+      expect([...backing]).toEqual(new Array(64).fill(7));
+      expect(fs.readSync(fd, view, 1, 3, null)).toBe(3);
+      expect(fs.readSync(fd, view, 4, 0, null)).toBe(0);
+      expect([...backing.subarray(0, 5)]).toEqual([7, 0, 0, 0, 7]);
+    } finally {
+      fs.closeSync(fd);
+      nodeFs.closeSync(nfd);
+    }
+  });
+
   test("statfs", () => {
     const a = fs.statfsSync("/");
     const b = nodeFs.statfsSync("/");
