@@ -343,7 +343,9 @@ function statx(dirfd: number, path: PathLike | undefined, flags: number, syscall
     return undefined;
   const u64 = (o: number) => sx.getUint32(o, true) + sx.getUint32(o + 4, true) * 2 ** 32;
   // as node:fs computes it, to the last bit (src/spawn/self.ts compares a file's identity across both)
-  const ms = (o: number) => u64(o) * 1000 + sx.getUint32(o + 8, true) / 1e6;
+  // tv_sec is signed (a time before 1970 is negative), tv_nsec always 0..999,999,999
+  const ms = (o: number) =>
+    (sx.getUint32(o, true) + sx.getInt32(o + 4, true) * 2 ** 32) * 1000 + sx.getUint32(o + 8, true) / 1e6;
   void syscall;
   return new Stats(
     makedev(sx.getUint32(136, true), sx.getUint32(140, true)),

@@ -50,6 +50,14 @@ describe.skipIf(!LINUX)("ffi/fs.ts answers as node:fs does (Linux: by libc)", ()
     } finally {
       fs.closeSync(fd);
     }
+    // times before 1970 (tv_sec negative) and after 2038
+    const old = posix.join(dir, "old");
+    nodeFs.writeFileSync(old, "");
+    for (const when of [new Date("1960-01-01T00:00:00.123Z"), new Date("2100-06-01T12:00:00.5Z")]) {
+      nodeFs.utimesSync(old, when, when);
+      expect(statFields(fs.statSync(old))).toEqual(statFields(nodeFs.statSync(old)));
+      expect(fs.statSync(old).mtime.getTime()).toBe(nodeFs.statSync(old).mtime.getTime());
+    }
     expect(fs.statSync(posix.join(dir, "missing"), { throwIfNoEntry: false })).toBeUndefined();
     expect(fs.statSync(posix.join(file, "below"), { throwIfNoEntry: false })).toBeUndefined();
   });
