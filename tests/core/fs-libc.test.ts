@@ -253,6 +253,29 @@ describe.skipIf(!LINUX)("src/core/host.ts and the signal table are node:os's", (
     expect(hostname()).toBe(nodeOs.hostname());
     expect(release()).toBe(nodeOs.release());
   });
+  test.skipIf(process.getuid?.() !== 0)(
+    "a host name with spaces at its ends (a UTS namespace of its own)",
+    () => {
+      // needs root for unshare -u; sethostname through bun:ffi inside it
+      const script = posix.join(tempDir(), "h.ts");
+      nodeFs.writeFileSync(
+        script,
+        `import { dlopen, FFIType } from "bun:ffi";
+import * as os from "node:os";
+import { hostname } from ${JSON.stringify(posix.join(import.meta.dir, "../../src/core/host.ts"))};
+const name = Buffer.from(" spaced\\tname ");
+const { sethostname } = dlopen("libc.so.6", { sethostname: { args: [FFIType.ptr, FFIType.u64], returns: FFIType.i32 } }).symbols;
+if (sethostname(name, name.length) !== 0) throw new Error("sethostname failed");
+console.log(JSON.stringify([hostname(), os.hostname()]));
+`,
+      );
+      const r = Bun.spawnSync(["unshare", "-u", process.execPath, script], { stderr: "pipe" });
+      expect(r.stderr.toString()).toBe("");
+      const [ours, node] = JSON.parse(r.stdout.toString()) as [string, string];
+      expect(node).toBe(" spaced\tname ");
+      expect(ours).toBe(node);
+    },
+  );
   test("every signal name node:os knows has node's number", () => {
     for (const [name, n] of Object.entries(nodeOs.constants.signals)) {
       expect(signalNumber(name)).toBe(n);
