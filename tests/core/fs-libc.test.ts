@@ -281,5 +281,10 @@ console.log(JSON.stringify([hostname(), os.hostname()]));
       expect(signalNumber(name)).toBe(n);
       expect(parseSignal(name)).toBe(n);
     }
+    for (const name of ["constructor", "toString", "__proto__", "hasOwnProperty", "valueOf"]) {
+      expect(signalNumber(name)).toBe((nodeOs.constants.signals as Record<string, number>)[name]);
+      expect(signalNumber(name)).toBeUndefined();
+    }
+    expect(parseSignal("CONSTRUCTOR")).toBeUndefined();
   });
 });
