@@ -104,7 +104,10 @@ function c(): Libc | null {
   return libc;
 }
 
-/** libuv's wording, which node:fs's messages use */
+/**
+ * libuv's names and wording, which node:fs's errors use (util.getSystemErrorMap(): 95 is ENOTSUP there),
+ * and Linux's names for the few it lacks (EDQUOT, ESTALE, …)
+ */
 const ERRNO: Record<number, [string, string]> = {
   1: ["EPERM", "operation not permitted"],
   2: ["ENOENT", "no such file or directory"],
@@ -112,7 +115,10 @@ const ERRNO: Record<number, [string, string]> = {
   4: ["EINTR", "interrupted system call"],
   5: ["EIO", "i/o error"],
   6: ["ENXIO", "no such device or address"],
+  7: ["E2BIG", "argument list too long"],
+  8: ["ENOEXEC", "exec format error"],
   9: ["EBADF", "bad file descriptor"],
+  10: ["ECHILD", "no child processes"],
   11: ["EAGAIN", "resource temporarily unavailable"],
   12: ["ENOMEM", "not enough memory"],
   13: ["EACCES", "permission denied"],
@@ -134,13 +140,51 @@ const ERRNO: Record<number, [string, string]> = {
   30: ["EROFS", "read-only file system"],
   31: ["EMLINK", "too many links"],
   32: ["EPIPE", "broken pipe"],
+  34: ["ERANGE", "result too large"],
+  35: ["EDEADLK", "resource deadlock avoided"],
   36: ["ENAMETOOLONG", "name too long"],
+  37: ["ENOLCK", "no locks available"],
   38: ["ENOSYS", "function not implemented"],
   39: ["ENOTEMPTY", "directory not empty"],
   40: ["ELOOP", "too many symbolic links encountered"],
+  49: ["EUNATCH", "protocol driver not attached"],
   61: ["ENODATA", "no data available"],
-  95: ["EOPNOTSUPP", "operation not supported on socket"],
+  64: ["ENONET", "machine is not on the network"],
+  71: ["EPROTO", "protocol error"],
+  75: ["EOVERFLOW", "value too large for defined data type"],
+  84: ["EILSEQ", "illegal byte sequence"],
+  88: ["ENOTSOCK", "socket operation on non-socket"],
+  89: ["EDESTADDRREQ", "destination address required"],
+  90: ["EMSGSIZE", "message too long"],
+  91: ["EPROTOTYPE", "protocol wrong type for socket"],
+  92: ["ENOPROTOOPT", "protocol not available"],
+  93: ["EPROTONOSUPPORT", "protocol not supported"],
+  94: ["ESOCKTNOSUPPORT", "socket type not supported"],
+  95: ["ENOTSUP", "operation not supported on socket"],
+  97: ["EAFNOSUPPORT", "address family not supported"],
+  98: ["EADDRINUSE", "address already in use"],
+  99: ["EADDRNOTAVAIL", "address not available"],
+  100: ["ENETDOWN", "network is down"],
+  101: ["ENETUNREACH", "network is unreachable"],
+  103: ["ECONNABORTED", "software caused connection abort"],
+  104: ["ECONNRESET", "connection reset by peer"],
+  105: ["ENOBUFS", "no buffer space available"],
+  106: ["EISCONN", "socket is already connected"],
+  107: ["ENOTCONN", "socket is not connected"],
+  108: ["ESHUTDOWN", "cannot send after transport endpoint shutdown"],
+  110: ["ETIMEDOUT", "connection timed out"],
+  111: ["ECONNREFUSED", "connection refused"],
+  112: ["EHOSTDOWN", "host is down"],
+  113: ["EHOSTUNREACH", "host is unreachable"],
+  114: ["EALREADY", "connection already in progress"],
+  116: ["ESTALE", "stale file handle"],
+  121: ["EREMOTEIO", "remote I/O error"],
+  122: ["EDQUOT", "disk quota exceeded"],
+  125: ["ECANCELED", "operation canceled"],
 };
+
+/** errno `n`'s code and message as node:fs words them */
+export const errnoText = (n: number): [string, string] => ERRNO[n] ?? [`E${n}`, `errno ${n}`];
 
 export interface FsError extends Error {
   code: string;
@@ -152,7 +196,7 @@ export interface FsError extends Error {
 /** The error of the failed call just made (errno read at once: nothing runs in between on this thread) */
 function fail(syscall: string, path?: PathLike): FsError {
   const n = read.i32(errnoAt as never, 0);
-  const [code, text] = ERRNO[n] ?? [`E${n}`, `errno ${n}`];
+  const [code, text] = errnoText(n);
   const shown =
     path === undefined ? "" : ` '${typeof path === "string" ? path : Buffer.from(path).toString()}'`;
   const e = new Error(`${code}: ${text}, ${syscall}${shown}`) as FsError;

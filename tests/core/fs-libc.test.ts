@@ -114,6 +114,27 @@ describe.skipIf(!LINUX)("ffi/fs.ts answers as node:fs does (Linux: by libc)", ()
     expect(err(() => fs.openSync(made, fs.constants.O_RDWR)).code).toBe("EISDIR");
   });
 
+  test("every errno node:fs names has node's code and message", () => {
+    const map = (
+      require("node:util") as { getSystemErrorMap(): Map<number, [string, string]> }
+    ).getSystemErrorMap();
+    expect(map.size).toBeGreaterThan(50);
+    for (const [n, [code, text]] of map)
+      if (n < 0 && n > -1000) expect(fs.errnoText(-n)).toEqual([code, text]);
+    // O_TMPFILE where the file system has none (errno 95): node:fs says ENOTSUP
+    const O_TMPFILE = 0o20200000 | fs.constants.O_RDWR;
+    const code = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return (e as { code?: string }).code;
+      }
+    };
+    expect(code(() => nodeFs.openSync("/proc", O_TMPFILE, 0o600))).toBe("ENOTSUP");
+    expect(code(() => fs.openSync("/proc", O_TMPFILE, 0o600))).toBe("ENOTSUP");
+    expect(fs.errnoText(122)[0]).toBe("EDQUOT"); // src/install/place.ts tests for it
+  });
+
   test("readFileSync: /proc and /sys files, a file larger than its first read, text and bytes", () => {
     for (const p of ["/proc/self/status", "/sys/devices/system/cpu/possible", "/proc/meminfo"])
       expect(fs.readFileSync(p, "latin1").split("\n")[0]).toBe(
