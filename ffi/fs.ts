@@ -420,7 +420,16 @@ export function fstatSync(fd: number): Stats {
 export function statSync(path: PathLike): Stats;
 export function statSync(path: PathLike, opts: { throwIfNoEntry: false }): Stats | undefined;
 export function statSync(path: PathLike, opts?: { throwIfNoEntry?: boolean }): Stats | undefined {
-  if (!c()) return node().statSync(path, opts as { throwIfNoEntry: false }) as unknown as Stats | undefined;
+  if (!c()) {
+    // node:fs (Bun's) throws ENOTDIR even with throwIfNoEntry false; the libc path answers undefined
+    // for it, as Node does: the same answer whichever path is taken
+    try {
+      return node().statSync(path, opts as { throwIfNoEntry: false }) as unknown as Stats | undefined;
+    } catch (e) {
+      if (opts?.throwIfNoEntry === false && (e as FsError).code === "ENOTDIR") return undefined;
+      throw e;
+    }
+  }
   const st = statx(AT_FDCWD, path, 0, "stat");
   if (st) return st;
   const e = fail("stat", path);

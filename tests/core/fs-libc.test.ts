@@ -62,6 +62,23 @@ describe.skipIf(!LINUX)("ffi/fs.ts answers as node:fs does (Linux: by libc)", ()
     expect(fs.statSync(posix.join(file, "below"), { throwIfNoEntry: false })).toBeUndefined();
   });
 
+  test("TRACER_NODE_FS=1 (node:fs for every call) answers statSync's throwIfNoEntry as the libc path does", () => {
+    const dir = tempDir();
+    const file = posix.join(dir, "f");
+    nodeFs.writeFileSync(file, "");
+    const script = `import { statSync } from ${JSON.stringify(posix.join(import.meta.dir, "../../ffi/fs.ts"))};
+const q = (p) => { try { return String(statSync(p, { throwIfNoEntry: false })?.isFile()); } catch (e) { return e.code; } };
+console.log(JSON.stringify([q(${JSON.stringify(file)}), q(${JSON.stringify(`${file}/below`)}), q(${JSON.stringify(`${dir}/none`)})]));`;
+    const answers = ["1", "0"].map((v) => {
+      const r = Bun.spawnSync([process.execPath, "-e", script], {
+        env: { ...process.env, TRACER_NODE_FS: v },
+      });
+      return JSON.parse(r.stdout.toString()) as string[];
+    });
+    expect(answers[0]).toEqual(["true", "undefined", "undefined"]);
+    expect(answers[1]).toEqual(answers[0]!);
+  });
+
   test("a path with a NUL inside is refused, not cut short at the NUL (it would name another file)", () => {
     const dir = tempDir();
     const real = posix.join(dir, "x");
