@@ -282,10 +282,19 @@ export function writeSync(fd: number, data: string | Uint8Array, offset?: number
   const l = c();
   if (!l)
     return typeof data === "string" ? node().writeSync(fd, data) : node().writeSync(fd, data, offset, length);
-  const bytes =
-    typeof data === "string"
-      ? Buffer.from(data)
-      : data.subarray(offset ?? 0, length === undefined ? undefined : (offset ?? 0) + length);
+  let bytes: Uint8Array;
+  if (typeof data === "string") bytes = Buffer.from(data);
+  else {
+    // as node:fs checks them: subarray would take a negative offset from the end, or clamp a range
+    // past the end, and write other bytes than asked without a word
+    const from = offset ?? 0;
+    if (!Number.isInteger(from) || from < 0 || from > data.length)
+      throw outOfRange("offset", `>= 0 && <= ${data.length}`, from);
+    const count = length ?? data.length - from;
+    if (!Number.isInteger(count) || count < 0 || from + count > data.length)
+      throw outOfRange("length", `>= 0 && <= ${data.length - from}`, count);
+    bytes = data.subarray(from, from + count);
+  }
   if (!bytes.length) return 0;
   const n = Number(l.write(fd, bytes, bytes.length));
   if (n < 0) throw fail("write");

@@ -229,6 +229,28 @@ console.log(JSON.stringify([q(${JSON.stringify(file)}), q(${JSON.stringify(`${fi
     }
   });
 
+  test("writeSync refuses an offset or length outside the bytes, as node:fs does (it wrote other bytes)", () => {
+    const b = Buffer.from("abcd");
+    const fd = fs.openSync("/dev/null", fs.constants.O_WRONLY);
+    const code = (
+      F: { writeSync(fd: number, b: Uint8Array, o?: number, l?: number): number },
+      o?: number,
+      l?: number,
+    ) => {
+      try {
+        return F.writeSync(fd, b, o, l);
+      } catch (e) {
+        return (e as { code?: string }).code;
+      }
+    };
+    try {
+      for (const [o, l] of [[-1], [2, 5], [5], [1.5, 1], [0, -1], [4], [1, 2], [0]] as [number, number?][])
+        expect([o, l, code(fs, o, l)]).toEqual([o, l, code(nodeFs, o, l)]);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
   test("statfs: every field, the free counts within what changes between two calls", () => {
     const before = nodeFs.statfsSync("/");
     const a = fs.statfsSync("/");
