@@ -194,8 +194,7 @@ export interface FsError extends Error {
 }
 
 /** The error of the failed call just made (errno read at once: nothing runs in between on this thread) */
-function fail(syscall: string, path?: PathLike): FsError {
-  const n = read.i32(errnoAt as never, 0);
+function fail(syscall: string, path?: PathLike, n: number = read.i32(errnoAt as never, 0)): FsError {
   const [code, text] = errnoText(n);
   const shown =
     path === undefined ? "" : ` '${typeof path === "string" ? path : Buffer.from(path).toString()}'`;
@@ -382,7 +381,19 @@ const sx = new DataView(new ArrayBuffer(256));
 const sxBytes = new Uint8Array(sx.buffer);
 const EMPTY = new Uint8Array(1);
 
-function statx(dirfd: number, path: PathLike | undefined, flags: number, syscall: string): Stats | undefined {
+const ROOT = new Uint8Array([0x2f, 0]);
+const EPERM = 1;
+const ENOSYS = 38;
+/**
+ * statx refused to this process (a seccomp filter that does not know it — Docker before 18.04,
+ * libseccomp before 2.3.3 — answers EPERM; some sandboxes ENOSYS): stat, lstat and fstat go to node:fs,
+ * which falls back to fstatat then, as libuv does. Without this every stat failed and so did `tracer
+ * run` ("cannot open STATE_DIR: EPERM: operation not permitted, fstat").
+ */
+let statxRefused = false;
+
+/** The stat of the file, or the errno of a failure; "refused" when statx itself is refused here. */
+function statx(dirfd: number, path: PathLike | undefined, flags: number): Stats | number | "refused" {
   const l = c() as Libc;
   if (
     l.statx(
@@ -392,14 +403,19 @@ function statx(dirfd: number, path: PathLike | undefined, flags: number, syscall
       STATX_BASIC_STATS | STATX_BTIME,
       sxBytes,
     ) < 0
-  )
-    return undefined;
+  ) {
+    const n = read.i32(errnoAt as never, 0);
+    if (n !== EPERM && n !== ENOSYS) return n;
+    // EPERM may be this file's own (an LSM, fanotify): it is statx's when "/" is refused too
+    if (l.statx(AT_FDCWD, ROOT, 0, STATX_BASIC_STATS, sxBytes) === 0) return n;
+    statxRefused = true;
+    return "refused";
+  }
   const u64 = (o: number) => sx.getUint32(o, true) + sx.getUint32(o + 4, true) * 2 ** 32;
   // as node:fs computes it, to the last bit (src/spawn/self.ts compares a file's identity across both)
   // tv_sec is signed (a time before 1970 is negative), tv_nsec always 0..999,999,999
   const ms = (o: number) =>
     (sx.getUint32(o, true) + sx.getInt32(o + 4, true) * 2 ** 32) * 1000 + sx.getUint32(o + 8, true) / 1e6;
-  void syscall;
   return new Stats(
     makedev(sx.getUint32(136, true), sx.getUint32(140, true)),
     u64(32),
@@ -420,16 +436,17 @@ function statx(dirfd: number, path: PathLike | undefined, flags: number, syscall
 }
 
 export function fstatSync(fd: number): Stats {
-  if (!c()) return node().fstatSync(fd) as unknown as Stats;
-  const st = statx(fd, undefined, AT_EMPTY_PATH, "fstat");
-  if (!st) throw fail("fstat");
+  const st = c() && !statxRefused ? statx(fd, undefined, AT_EMPTY_PATH) : "refused";
+  if (st === "refused") return node().fstatSync(fd) as unknown as Stats;
+  if (typeof st === "number") throw fail("fstat", undefined, st);
   return st;
 }
 
 export function statSync(path: PathLike): Stats;
 export function statSync(path: PathLike, opts: { throwIfNoEntry: false }): Stats | undefined;
 export function statSync(path: PathLike, opts?: { throwIfNoEntry?: boolean }): Stats | undefined {
-  if (!c()) {
+  const st = c() && !statxRefused ? statx(AT_FDCWD, path, 0) : "refused";
+  if (st === "refused") {
     // node:fs (Bun's) throws ENOTDIR even with throwIfNoEntry false; the libc path answers undefined
     // for it, as Node does: the same answer whichever path is taken
     try {
@@ -439,17 +456,16 @@ export function statSync(path: PathLike, opts?: { throwIfNoEntry?: boolean }): S
       throw e;
     }
   }
-  const st = statx(AT_FDCWD, path, 0, "stat");
-  if (st) return st;
-  const e = fail("stat", path);
+  if (typeof st !== "number") return st;
+  const e = fail("stat", path, st);
   if (opts?.throwIfNoEntry === false && (e.code === "ENOENT" || e.code === "ENOTDIR")) return undefined;
   throw e;
 }
 
 export function lstatSync(path: PathLike): Stats {
-  if (!c()) return node().lstatSync(path) as unknown as Stats;
-  const st = statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, "lstat");
-  if (!st) throw fail("lstat", path);
+  const st = c() && !statxRefused ? statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW) : "refused";
+  if (st === "refused") return node().lstatSync(path) as unknown as Stats;
+  if (typeof st === "number") throw fail("lstat", path, st);
   return st;
 }
 

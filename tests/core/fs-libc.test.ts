@@ -16,6 +16,8 @@ import { cleanupTemp, tempDir } from "../helpers/harness.ts";
 afterAll(cleanupTemp);
 
 const LINUX = process.platform === "linux";
+const hasCc = Bun.spawnSync(["sh", "-c", "command -v cc"]).exitCode === 0;
+if (!hasCc) console.warn("skipped: no C compiler here to build tests/fixtures/nostatx.c");
 
 const statFields = (s: nodeFs.Stats | fs.Stats) => ({
   dev: s.dev,
@@ -78,6 +80,37 @@ console.log(JSON.stringify([q(${JSON.stringify(file)}), q(${JSON.stringify(`${fi
     expect(answers[0]).toEqual(["true", "undefined", "undefined"]);
     expect(answers[1]).toEqual(answers[0]!);
   });
+
+  test.skipIf(!hasCc)(
+    "statx refused by a seccomp filter (EPERM): stat, lstat and fstat answer as node:fs",
+    () => {
+      // tests/fixtures/nostatx.c runs a command with statx answering EPERM, as Docker before 18.04 did
+      const dir = tempDir();
+      const launcher = posix.join(dir, "nostatx");
+      const cc = Bun.spawnSync(["cc", "-o", launcher, posix.join(import.meta.dir, "../fixtures/nostatx.c")]);
+      expect(cc.exitCode).toBe(0);
+      const file = posix.join(dir, "f");
+      nodeFs.writeFileSync(file, "12345");
+      const script = `import * as nodeFs from "node:fs";
+import * as fs from ${JSON.stringify(posix.join(import.meta.dir, "../../ffi/fs.ts"))};
+const q = (f) => { try { const s = f(); return s === undefined ? "undefined" : [s.size, s.mode, s.ino, s.mtimeMs]; } catch (e) { return e.code; } };
+const file = ${JSON.stringify(file)};
+const fd = nodeFs.openSync(file, "r");
+const ask = (F) => [q(() => F.statSync(file)), q(() => F.lstatSync(file)), q(() => F.fstatSync(fd)),
+  q(() => F.statSync(file + "-none")), q(() => F.statSync(file + "-none", { throwIfNoEntry: false })), q(() => F.lstatSync(file + "/x"))];
+console.log(JSON.stringify([ask(fs), ask(nodeFs)]));`;
+      const r = Bun.spawnSync([launcher, process.execPath, "-e", script], { stderr: "pipe" });
+      expect(r.stderr.toString()).toBe("");
+      const [ours, node] = JSON.parse(r.stdout.toString()) as unknown[][];
+      expect(ours![0]).toEqual([
+        5,
+        nodeFs.statSync(file).mode,
+        nodeFs.statSync(file).ino,
+        nodeFs.statSync(file).mtimeMs,
+      ]);
+      expect(ours).toEqual(node!);
+    },
+  );
 
   test("a path with a NUL inside is refused, not cut short at the NUL (it would name another file)", () => {
     const dir = tempDir();
