@@ -104,7 +104,10 @@ function c(): Libc | null {
   return libc;
 }
 
-/** libuv's wording, which node:fs's messages use */
+/**
+ * libuv's names and wording, which node:fs's errors use (util.getSystemErrorMap(): 95 is ENOTSUP there),
+ * and Linux's names for the few it lacks (EDQUOT, ESTALE, …)
+ */
 const ERRNO: Record<number, [string, string]> = {
   1: ["EPERM", "operation not permitted"],
   2: ["ENOENT", "no such file or directory"],
@@ -112,7 +115,10 @@ const ERRNO: Record<number, [string, string]> = {
   4: ["EINTR", "interrupted system call"],
   5: ["EIO", "i/o error"],
   6: ["ENXIO", "no such device or address"],
+  7: ["E2BIG", "argument list too long"],
+  8: ["ENOEXEC", "exec format error"],
   9: ["EBADF", "bad file descriptor"],
+  10: ["ECHILD", "no child processes"],
   11: ["EAGAIN", "resource temporarily unavailable"],
   12: ["ENOMEM", "not enough memory"],
   13: ["EACCES", "permission denied"],
@@ -134,13 +140,51 @@ const ERRNO: Record<number, [string, string]> = {
   30: ["EROFS", "read-only file system"],
   31: ["EMLINK", "too many links"],
   32: ["EPIPE", "broken pipe"],
+  34: ["ERANGE", "result too large"],
+  35: ["EDEADLK", "resource deadlock avoided"],
   36: ["ENAMETOOLONG", "name too long"],
+  37: ["ENOLCK", "no locks available"],
   38: ["ENOSYS", "function not implemented"],
   39: ["ENOTEMPTY", "directory not empty"],
   40: ["ELOOP", "too many symbolic links encountered"],
+  49: ["EUNATCH", "protocol driver not attached"],
   61: ["ENODATA", "no data available"],
-  95: ["EOPNOTSUPP", "operation not supported on socket"],
+  64: ["ENONET", "machine is not on the network"],
+  71: ["EPROTO", "protocol error"],
+  75: ["EOVERFLOW", "value too large for defined data type"],
+  84: ["EILSEQ", "illegal byte sequence"],
+  88: ["ENOTSOCK", "socket operation on non-socket"],
+  89: ["EDESTADDRREQ", "destination address required"],
+  90: ["EMSGSIZE", "message too long"],
+  91: ["EPROTOTYPE", "protocol wrong type for socket"],
+  92: ["ENOPROTOOPT", "protocol not available"],
+  93: ["EPROTONOSUPPORT", "protocol not supported"],
+  94: ["ESOCKTNOSUPPORT", "socket type not supported"],
+  95: ["ENOTSUP", "operation not supported on socket"],
+  97: ["EAFNOSUPPORT", "address family not supported"],
+  98: ["EADDRINUSE", "address already in use"],
+  99: ["EADDRNOTAVAIL", "address not available"],
+  100: ["ENETDOWN", "network is down"],
+  101: ["ENETUNREACH", "network is unreachable"],
+  103: ["ECONNABORTED", "software caused connection abort"],
+  104: ["ECONNRESET", "connection reset by peer"],
+  105: ["ENOBUFS", "no buffer space available"],
+  106: ["EISCONN", "socket is already connected"],
+  107: ["ENOTCONN", "socket is not connected"],
+  108: ["ESHUTDOWN", "cannot send after transport endpoint shutdown"],
+  110: ["ETIMEDOUT", "connection timed out"],
+  111: ["ECONNREFUSED", "connection refused"],
+  112: ["EHOSTDOWN", "host is down"],
+  113: ["EHOSTUNREACH", "host is unreachable"],
+  114: ["EALREADY", "connection already in progress"],
+  116: ["ESTALE", "stale file handle"],
+  121: ["EREMOTEIO", "remote I/O error"],
+  122: ["EDQUOT", "disk quota exceeded"],
+  125: ["ECANCELED", "operation canceled"],
 };
+
+/** errno `n`'s code and message as node:fs words them */
+export const errnoText = (n: number): [string, string] => ERRNO[n] ?? [`E${n}`, `errno ${n}`];
 
 export interface FsError extends Error {
   code: string;
@@ -150,9 +194,8 @@ export interface FsError extends Error {
 }
 
 /** The error of the failed call just made (errno read at once: nothing runs in between on this thread) */
-function fail(syscall: string, path?: PathLike): FsError {
-  const n = read.i32(errnoAt as never, 0);
-  const [code, text] = ERRNO[n] ?? [`E${n}`, `errno ${n}`];
+function fail(syscall: string, path?: PathLike, n: number = read.i32(errnoAt as never, 0)): FsError {
+  const [code, text] = errnoText(n);
   const shown =
     path === undefined ? "" : ` '${typeof path === "string" ? path : Buffer.from(path).toString()}'`;
   const e = new Error(`${code}: ${text}, ${syscall}${shown}`) as FsError;
@@ -199,6 +242,15 @@ export function closeSync(fd: number): void {
   if (l.close(fd) < 0) throw fail("close");
 }
 
+/** node's RangeError (code ERR_OUT_OF_RANGE) for an argument out of its range */
+const outOfRange = (name: string, range: string, got: number): RangeError & { code: string } => {
+  const e = new RangeError(
+    `The value of "${name}" is out of range. It must be ${range}. Received ${got}`,
+  ) as RangeError & { code: string };
+  e.code = "ERR_OUT_OF_RANGE";
+  return e;
+};
+
 /** read(2) into `buf` at `offset`; `position` null: the fd's own offset. Returns the bytes read. */
 export function readSync(
   fd: number,
@@ -209,7 +261,13 @@ export function readSync(
 ): number {
   const l = c();
   if (!l) return node().readSync(fd, buf, offset, length, position);
-  if (length <= 0) return 0;
+  // as node:fs checks them: read(2) is given `length`, so a range past the buffer's end would have the
+  // kernel write past it, into whatever the heap holds there
+  if (!Number.isInteger(offset) || offset < 0)
+    throw outOfRange("offset", ">= 0 && <= 9007199254740991", offset);
+  if (!Number.isInteger(length) || length < 0) throw outOfRange("length", ">= 0", length);
+  if (length === 0) return 0;
+  if (offset + length > buf.length) throw outOfRange("length", `<= ${buf.length - offset}`, length);
   const at = buf.subarray(offset, offset + length);
   const n = Number(
     position === null || position < 0 ? l.read(fd, at, length) : l.pread(fd, at, length, position),
@@ -223,10 +281,19 @@ export function writeSync(fd: number, data: string | Uint8Array, offset?: number
   const l = c();
   if (!l)
     return typeof data === "string" ? node().writeSync(fd, data) : node().writeSync(fd, data, offset, length);
-  const bytes =
-    typeof data === "string"
-      ? Buffer.from(data)
-      : data.subarray(offset ?? 0, length === undefined ? undefined : (offset ?? 0) + length);
+  let bytes: Uint8Array;
+  if (typeof data === "string") bytes = Buffer.from(data);
+  else {
+    // as node:fs checks them: subarray would take a negative offset from the end, or clamp a range
+    // past the end, and write other bytes than asked without a word
+    const from = offset ?? 0;
+    if (!Number.isInteger(from) || from < 0 || from > data.length)
+      throw outOfRange("offset", `>= 0 && <= ${data.length}`, from);
+    const count = length ?? data.length - from;
+    if (!Number.isInteger(count) || count < 0 || from + count > data.length)
+      throw outOfRange("length", `>= 0 && <= ${data.length - from}`, count);
+    bytes = data.subarray(from, from + count);
+  }
   if (!bytes.length) return 0;
   const n = Number(l.write(fd, bytes, bytes.length));
   if (n < 0) throw fail("write");
@@ -314,7 +381,19 @@ const sx = new DataView(new ArrayBuffer(256));
 const sxBytes = new Uint8Array(sx.buffer);
 const EMPTY = new Uint8Array(1);
 
-function statx(dirfd: number, path: PathLike | undefined, flags: number, syscall: string): Stats | undefined {
+const ROOT = new Uint8Array([0x2f, 0]);
+const EPERM = 1;
+const ENOSYS = 38;
+/**
+ * statx refused to this process (a seccomp filter that does not know it — Docker before 18.04,
+ * libseccomp before 2.3.3 — answers EPERM; some sandboxes ENOSYS): stat, lstat and fstat go to node:fs,
+ * which falls back to fstatat then, as libuv does. Without this every stat failed and so did `tracer
+ * run` ("cannot open STATE_DIR: EPERM: operation not permitted, fstat").
+ */
+let statxRefused = false;
+
+/** The stat of the file, or the errno of a failure; "refused" when statx itself is refused here. */
+function statx(dirfd: number, path: PathLike | undefined, flags: number): Stats | number | "refused" {
   const l = c() as Libc;
   if (
     l.statx(
@@ -324,12 +403,19 @@ function statx(dirfd: number, path: PathLike | undefined, flags: number, syscall
       STATX_BASIC_STATS | STATX_BTIME,
       sxBytes,
     ) < 0
-  )
-    return undefined;
+  ) {
+    const n = read.i32(errnoAt as never, 0);
+    if (n !== EPERM && n !== ENOSYS) return n;
+    // EPERM may be this file's own (an LSM, fanotify): it is statx's when "/" is refused too
+    if (l.statx(AT_FDCWD, ROOT, 0, STATX_BASIC_STATS, sxBytes) === 0) return n;
+    statxRefused = true;
+    return "refused";
+  }
   const u64 = (o: number) => sx.getUint32(o, true) + sx.getUint32(o + 4, true) * 2 ** 32;
   // as node:fs computes it, to the last bit (src/spawn/self.ts compares a file's identity across both)
-  const ms = (o: number) => u64(o) * 1000 + sx.getUint32(o + 8, true) / 1e6;
-  void syscall;
+  // tv_sec is signed (a time before 1970 is negative), tv_nsec always 0..999,999,999
+  const ms = (o: number) =>
+    (sx.getUint32(o, true) + sx.getInt32(o + 4, true) * 2 ** 32) * 1000 + sx.getUint32(o + 8, true) / 1e6;
   return new Stats(
     makedev(sx.getUint32(136, true), sx.getUint32(140, true)),
     u64(32),
@@ -350,27 +436,36 @@ function statx(dirfd: number, path: PathLike | undefined, flags: number, syscall
 }
 
 export function fstatSync(fd: number): Stats {
-  if (!c()) return node().fstatSync(fd) as unknown as Stats;
-  const st = statx(fd, undefined, AT_EMPTY_PATH, "fstat");
-  if (!st) throw fail("fstat");
+  const st = c() && !statxRefused ? statx(fd, undefined, AT_EMPTY_PATH) : "refused";
+  if (st === "refused") return node().fstatSync(fd) as unknown as Stats;
+  if (typeof st === "number") throw fail("fstat", undefined, st);
   return st;
 }
 
 export function statSync(path: PathLike): Stats;
 export function statSync(path: PathLike, opts: { throwIfNoEntry: false }): Stats | undefined;
 export function statSync(path: PathLike, opts?: { throwIfNoEntry?: boolean }): Stats | undefined {
-  if (!c()) return node().statSync(path, opts as { throwIfNoEntry: false }) as unknown as Stats | undefined;
-  const st = statx(AT_FDCWD, path, 0, "stat");
-  if (st) return st;
-  const e = fail("stat", path);
+  const st = c() && !statxRefused ? statx(AT_FDCWD, path, 0) : "refused";
+  if (st === "refused") {
+    // node:fs (Bun's) throws ENOTDIR even with throwIfNoEntry false; the libc path answers undefined
+    // for it, as Node does: the same answer whichever path is taken
+    try {
+      return node().statSync(path, opts as { throwIfNoEntry: false }) as unknown as Stats | undefined;
+    } catch (e) {
+      if (opts?.throwIfNoEntry === false && (e as FsError).code === "ENOTDIR") return undefined;
+      throw e;
+    }
+  }
+  if (typeof st !== "number") return st;
+  const e = fail("stat", path, st);
   if (opts?.throwIfNoEntry === false && (e.code === "ENOENT" || e.code === "ENOTDIR")) return undefined;
   throw e;
 }
 
 export function lstatSync(path: PathLike): Stats {
-  if (!c()) return node().lstatSync(path) as unknown as Stats;
-  const st = statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, "lstat");
-  if (!st) throw fail("lstat", path);
+  const st = c() && !statxRefused ? statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW) : "refused";
+  if (st === "refused") return node().lstatSync(path) as unknown as Stats;
+  if (typeof st === "number") throw fail("lstat", path, st);
   return st;
 }
 

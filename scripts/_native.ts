@@ -35,18 +35,37 @@ const glibc = () => {
   return process.platform === "linux" && !!report?.header?.glibcVersionRuntime;
 };
 
-/** The helpers compiled for this host, or undefined when they cannot be (not glibc Linux, no `cc`). */
+/**
+ * The helpers compiled for this host, or undefined when none can be (not glibc Linux, no `cc`). Each
+ * source is compiled on its own, then the objects that compiled are linked into one: a helper `cc`
+ * rejects is left out (it compiles with TinyCC at run time, said here) instead of leaving every helper
+ * without its prebuilt code.
+ */
 export function buildNative(ffiDir: string): NativeTable | undefined {
   if (!glibc()) return undefined;
   const dir = mkdtempSync(join(tmpdir(), "tracer-native-"));
   try {
     const out = join(dir, "native.c.so");
-    const srcs = NATIVE_SOURCES.map((name) => join(ffiDir, name));
-    const cc = Bun.spawnSync(["cc", "-shared", "-fPIC", "-Os", "-s", "-o", out, ...srcs], { stderr: "pipe" });
-    if (cc.exitCode !== 0) return undefined;
     const sha256: Record<string, string> = {};
-    for (const [i, name] of NATIVE_SOURCES.entries())
-      sha256[name] = new Bun.CryptoHasher("sha256").update(readFileSync(srcs[i]!, "utf8")).digest("hex");
+    const objects: string[] = [];
+    for (const name of NATIVE_SOURCES) {
+      const src = join(ffiDir, name);
+      const obj = join(dir, `${name}.o`);
+      const cc = Bun.spawnSync(["cc", "-c", "-fPIC", "-Os", "-o", obj, src], { stderr: "pipe" });
+      if (cc.exitCode !== 0) {
+        const why = cc.stderr.toString().split("\n").slice(0, 5).join("\n");
+        console.warn(`warning: ${name} does not compile with cc, not prebuilt (TinyCC at run time):\n${why}`);
+        continue;
+      }
+      objects.push(obj);
+      sha256[name] = new Bun.CryptoHasher("sha256").update(readFileSync(src, "utf8")).digest("hex");
+    }
+    if (!objects.length) return undefined;
+    const ld = Bun.spawnSync(["cc", "-shared", "-s", "-o", out, ...objects], { stderr: "pipe" });
+    if (ld.exitCode !== 0) {
+      console.warn(`warning: the native helpers do not link, none prebuilt:\n${ld.stderr.toString()}`);
+      return undefined;
+    }
     return { sha256, so: readFileSync(out).toString("base64") };
   } catch {
     return undefined;

@@ -11,7 +11,8 @@ const os = (): NodeOs => require("node:os") as NodeOs;
 const kernelFile = (name: string): string | undefined => {
   if (process.platform !== "linux") return undefined;
   try {
-    return readFileSync(`/proc/sys/kernel/${name}`, "utf8").trim() || undefined;
+    // the kernel ends the value with one newline; anything else (spaces too) is the value's own
+    return readFileSync(`/proc/sys/kernel/${name}`, "utf8").replace(/\n$/, "") || undefined;
   } catch {
     return undefined;
   }

@@ -20,10 +20,11 @@ const NOT_FORWARDED = new Set([
 ]);
 
 /**
- * node:os's constants.signals: Linux's numbers (x86_64 and arm64 share them) written out, since importing
+ * node:os's constants.signals (an object without a prototype: "constructor" or "toString" is no signal
+ * name): Linux's numbers (x86_64 and arm64 share them) written out, since importing
  * node:os costs `tracer run` ~0.35 ms at start (issue 15); other systems' from node:os.
  */
-const LINUX_SIGNALS: Record<string, number> = {
+const LINUX_SIGNALS: Record<string, number> = Object.assign(Object.create(null) as Record<string, number>, {
   SIGHUP: 1,
   SIGINT: 2,
   SIGQUIT: 3,
@@ -57,7 +58,7 @@ const LINUX_SIGNALS: Record<string, number> = {
   SIGPOLL: 29,
   SIGPWR: 30,
   SIGSYS: 31,
-};
+});
 
 const table: Record<string, number> =
   process.platform === "linux"

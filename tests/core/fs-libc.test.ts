@@ -16,6 +16,8 @@ import { cleanupTemp, tempDir } from "../helpers/harness.ts";
 afterAll(cleanupTemp);
 
 const LINUX = process.platform === "linux";
+const hasCc = Bun.spawnSync(["sh", "-c", "command -v cc"]).exitCode === 0;
+if (!hasCc) console.warn("skipped: no C compiler here to build tests/fixtures/nostatx.c");
 
 const statFields = (s: nodeFs.Stats | fs.Stats) => ({
   dev: s.dev,
@@ -50,9 +52,65 @@ describe.skipIf(!LINUX)("ffi/fs.ts answers as node:fs does (Linux: by libc)", ()
     } finally {
       fs.closeSync(fd);
     }
+    // times before 1970 (tv_sec negative) and after 2038
+    const old = posix.join(dir, "old");
+    nodeFs.writeFileSync(old, "");
+    for (const when of [new Date("1960-01-01T00:00:00.123Z"), new Date("2100-06-01T12:00:00.5Z")]) {
+      nodeFs.utimesSync(old, when, when);
+      expect(statFields(fs.statSync(old))).toEqual(statFields(nodeFs.statSync(old)));
+      expect(fs.statSync(old).mtime.getTime()).toBe(nodeFs.statSync(old).mtime.getTime());
+    }
     expect(fs.statSync(posix.join(dir, "missing"), { throwIfNoEntry: false })).toBeUndefined();
     expect(fs.statSync(posix.join(file, "below"), { throwIfNoEntry: false })).toBeUndefined();
   });
+
+  test("TRACER_NODE_FS=1 (node:fs for every call) answers statSync's throwIfNoEntry as the libc path does", () => {
+    const dir = tempDir();
+    const file = posix.join(dir, "f");
+    nodeFs.writeFileSync(file, "");
+    const script = `import { statSync } from ${JSON.stringify(posix.join(import.meta.dir, "../../ffi/fs.ts"))};
+const q = (p) => { try { return String(statSync(p, { throwIfNoEntry: false })?.isFile()); } catch (e) { return e.code; } };
+console.log(JSON.stringify([q(${JSON.stringify(file)}), q(${JSON.stringify(`${file}/below`)}), q(${JSON.stringify(`${dir}/none`)})]));`;
+    const answers = ["1", "0"].map((v) => {
+      const r = Bun.spawnSync([process.execPath, "-e", script], {
+        env: { ...process.env, TRACER_NODE_FS: v },
+      });
+      return JSON.parse(r.stdout.toString()) as string[];
+    });
+    expect(answers[0]).toEqual(["true", "undefined", "undefined"]);
+    expect(answers[1]).toEqual(answers[0]!);
+  });
+
+  test.skipIf(!hasCc)(
+    "statx refused by a seccomp filter (EPERM): stat, lstat and fstat answer as node:fs",
+    () => {
+      // tests/fixtures/nostatx.c runs a command with statx answering EPERM, as Docker before 18.04 did
+      const dir = tempDir();
+      const launcher = posix.join(dir, "nostatx");
+      const cc = Bun.spawnSync(["cc", "-o", launcher, posix.join(import.meta.dir, "../fixtures/nostatx.c")]);
+      expect(cc.exitCode).toBe(0);
+      const file = posix.join(dir, "f");
+      nodeFs.writeFileSync(file, "12345");
+      const script = `import * as nodeFs from "node:fs";
+import * as fs from ${JSON.stringify(posix.join(import.meta.dir, "../../ffi/fs.ts"))};
+const q = (f) => { try { const s = f(); return s === undefined ? "undefined" : [s.size, s.mode, s.ino, s.mtimeMs]; } catch (e) { return e.code; } };
+const file = ${JSON.stringify(file)};
+const fd = nodeFs.openSync(file, "r");
+const ask = (F) => [q(() => F.statSync(file)), q(() => F.lstatSync(file)), q(() => F.fstatSync(fd)),
+  q(() => F.statSync(file + "-none")), q(() => F.statSync(file + "-none", { throwIfNoEntry: false })), q(() => F.lstatSync(file + "/x"))];
+console.log(JSON.stringify([ask(fs), ask(nodeFs)]));`;
+      const r = Bun.spawnSync([launcher, process.execPath, "-e", script], { stderr: "pipe" });
+      expect(r.stderr.toString()).toBe("");
+      const [ours, node] = JSON.parse(r.stdout.toString()) as unknown[][];
+      expect(ours![0]).toEqual([
+        5,
+        nodeFs.statSync(file).mode,
+        nodeFs.statSync(file).ino,
+        nodeFs.statSync(file).mtimeMs,
+      ]);
+      expect(ours).toEqual(node!);
+    },
+  );
 
   test("a path with a NUL inside is refused, not cut short at the NUL (it would name another file)", () => {
     const dir = tempDir();
@@ -106,6 +164,27 @@ describe.skipIf(!LINUX)("ffi/fs.ts answers as node:fs does (Linux: by libc)", ()
     expect(err(() => fs.openSync(made, fs.constants.O_RDWR)).code).toBe("EISDIR");
   });
 
+  test("every errno node:fs names has node's code and message", () => {
+    const map = (
+      require("node:util") as { getSystemErrorMap(): Map<number, [string, string]> }
+    ).getSystemErrorMap();
+    expect(map.size).toBeGreaterThan(50);
+    for (const [n, [code, text]] of map)
+      if (n < 0 && n > -1000) expect(fs.errnoText(-n)).toEqual([code, text]);
+    // O_TMPFILE where the file system has none (errno 95): node:fs says ENOTSUP
+    const O_TMPFILE = 0o20200000 | fs.constants.O_RDWR;
+    const code = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return (e as { code?: string }).code;
+      }
+    };
+    expect(code(() => nodeFs.openSync("/proc", O_TMPFILE, 0o600))).toBe("ENOTSUP");
+    expect(code(() => fs.openSync("/proc", O_TMPFILE, 0o600))).toBe("ENOTSUP");
+    expect(fs.errnoText(122)[0]).toBe("EDQUOT"); // src/install/place.ts tests for it
+  });
+
   test("readFileSync: /proc and /sys files, a file larger than its first read, text and bytes", () => {
     for (const p of ["/proc/self/status", "/sys/devices/system/cpu/possible", "/proc/meminfo"])
       expect(fs.readFileSync(p, "latin1").split("\n")[0]).toBe(
@@ -149,7 +228,64 @@ describe.skipIf(!LINUX)("ffi/fs.ts answers as node:fs does (Linux: by libc)", ()
     expect(() => fs.accessSync(posix.join(dir, "none"), fs.constants.X_OK)).toThrow("ENOENT");
   });
 
-  test("statfs", () => {
+  test("readSync refuses a range past the buffer's end, as node:fs does (read(2) would write past it)", () => {
+    const backing = new Uint8Array(64).fill(7);
+    const view = backing.subarray(0, 4); // 60 bytes of the same memory lie right after it
+    const code = (f: () => unknown) => {
+      try {
+        return f();
+      } catch (e) {
+        return (e as { code?: string }).code;
+      }
+    };
+    const fd = fs.openSync("/dev/zero", fs.constants.O_RDONLY);
+    const nfd = nodeFs.openSync("/dev/zero", "r");
+    try {
+      for (const [offset, length] of [
+        [0, 16],
+        [2, 3],
+        [5, 1],
+        [-1, 1],
+        [0, -1],
+        [1.5, 1],
+      ] as const) {
+        expect(code(() => fs.readSync(fd, view, offset, length, null))).toBe("ERR_OUT_OF_RANGE");
+        expect(code(() => nodeFs.readSync(nfd, view, offset, length, null))).toBe("ERR_OUT_OF_RANGE");
+      }
+      expect([...backing]).toEqual(new Array(64).fill(7));
+      expect(fs.readSync(fd, view, 1, 3, null)).toBe(3);
+      expect(fs.readSync(fd, view, 4, 0, null)).toBe(0);
+      expect([...backing.subarray(0, 5)]).toEqual([7, 0, 0, 0, 7]);
+    } finally {
+      fs.closeSync(fd);
+      nodeFs.closeSync(nfd);
+    }
+  });
+
+  test("writeSync refuses an offset or length outside the bytes, as node:fs does (it wrote other bytes)", () => {
+    const b = Buffer.from("abcd");
+    const fd = fs.openSync("/dev/null", fs.constants.O_WRONLY);
+    const code = (
+      F: { writeSync(fd: number, b: Uint8Array, o?: number, l?: number): number },
+      o?: number,
+      l?: number,
+    ) => {
+      try {
+        return F.writeSync(fd, b, o, l);
+      } catch (e) {
+        return (e as { code?: string }).code;
+      }
+    };
+    try {
+      for (const [o, l] of [[-1], [2, 5], [5], [1.5, 1], [0, -1], [4], [1, 2], [0]] as [number, number?][])
+        expect([o, l, code(fs, o, l)]).toEqual([o, l, code(nodeFs, o, l)]);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
+  test("statfs: every field, the free counts within what changes between two calls", () => {
+    const before = nodeFs.statfsSync("/");
     const a = fs.statfsSync("/");
     const b = nodeFs.statfsSync("/");
     expect([a.type, a.bsize, a.frsize, a.blocks, a.files]).toEqual([
@@ -159,6 +295,17 @@ describe.skipIf(!LINUX)("ffi/fs.ts answers as node:fs does (Linux: by libc)", ()
       b.blocks,
       b.files,
     ]);
+    // src/observe/system.ts reports (blocks - bfree) * bsize; others write meanwhile on a shared host
+    const near = (x: number, p: number, q: number, span: number) =>
+      x >= Math.min(p, q) - span && x <= Math.max(p, q) + span;
+    for (const k of ["bfree", "bavail"] as const)
+      expect(near(a[k], before[k], b[k], b.blocks / 1000)).toBe(true);
+    expect(near(a.ffree, before.ffree, b.ffree, b.files / 1000)).toBe(true);
+  });
+
+  test("constants: Linux's open and access flags are node:fs's", () => {
+    for (const [k, v] of Object.entries(fs.constants))
+      expect([k, v]).toEqual([k, nodeFs.constants[k as keyof typeof nodeFs.constants]]);
   });
 });
 
@@ -211,10 +358,38 @@ describe.skipIf(!LINUX)("src/core/host.ts and the signal table are node:os's", (
     expect(hostname()).toBe(nodeOs.hostname());
     expect(release()).toBe(nodeOs.release());
   });
+  test.skipIf(process.getuid?.() !== 0)(
+    "a host name with spaces at its ends (a UTS namespace of its own)",
+    () => {
+      // needs root for unshare -u; sethostname through bun:ffi inside it
+      const script = posix.join(tempDir(), "h.ts");
+      nodeFs.writeFileSync(
+        script,
+        `import { dlopen, FFIType } from "bun:ffi";
+import * as os from "node:os";
+import { hostname } from ${JSON.stringify(posix.join(import.meta.dir, "../../src/core/host.ts"))};
+const name = Buffer.from(" spaced\\tname ");
+const { sethostname } = dlopen("libc.so.6", { sethostname: { args: [FFIType.ptr, FFIType.u64], returns: FFIType.i32 } }).symbols;
+if (sethostname(name, name.length) !== 0) throw new Error("sethostname failed");
+console.log(JSON.stringify([hostname(), os.hostname()]));
+`,
+      );
+      const r = Bun.spawnSync(["unshare", "-u", process.execPath, script], { stderr: "pipe" });
+      expect(r.stderr.toString()).toBe("");
+      const [ours, node] = JSON.parse(r.stdout.toString()) as [string, string];
+      expect(node).toBe(" spaced\tname ");
+      expect(ours).toBe(node);
+    },
+  );
   test("every signal name node:os knows has node's number", () => {
     for (const [name, n] of Object.entries(nodeOs.constants.signals)) {
       expect(signalNumber(name)).toBe(n);
       expect(parseSignal(name)).toBe(n);
     }
+    for (const name of ["constructor", "toString", "__proto__", "hasOwnProperty", "valueOf"]) {
+      expect(signalNumber(name)).toBe((nodeOs.constants.signals as Record<string, number>)[name]);
+      expect(signalNumber(name)).toBeUndefined();
+    }
+    expect(parseSignal("CONSTRUCTOR")).toBeUndefined();
   });
 });

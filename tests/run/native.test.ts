@@ -6,8 +6,12 @@
  * name), TinyCC's code from anonymous memory.
  */
 import { afterAll, describe, expect, test } from "bun:test";
+import { dlopen, FFIType } from "bun:ffi";
+import { copyFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { buildNative, NATIVE_SOURCES } from "../../scripts/_native.ts";
 import { probeConnector } from "../../src/observe/connector.ts";
-import { cleanupTemp, isolatedEnv, run } from "../helpers/harness.ts";
+import { cleanupTemp, isolatedEnv, run, tempDir } from "../helpers/harness.ts";
 
 afterAll(cleanupTemp);
 
@@ -55,3 +59,22 @@ test("no memory file and no temp dir for a helper: a clear error, and the run st
   }[];
   expect(runs.map((x) => x.exitCode)).toEqual([1]);
 });
+
+test.skipIf(!hasCc)(
+  "a helper cc rejects is left out of the prebuilt object; the others are still in it",
+  () => {
+    const dir = tempDir();
+    for (const name of NATIVE_SOURCES)
+      copyFileSync(join(import.meta.dir, "../../ffi", name), join(dir, name));
+    writeFileSync(join(dir, "schedrt.c"), "this is not C\n");
+    const built = buildNative(dir);
+    expect(built).toBeDefined();
+    expect(Object.keys(built!.sha256).sort()).toEqual(NATIVE_SOURCES.filter((n) => n !== "schedrt.c").sort());
+    // the object loads, and a healthy helper's symbol is in it
+    const so = join(dir, "native.c.so");
+    writeFileSync(so, Buffer.from(built!.so, "base64"));
+    const { symbols, close } = dlopen(so, { tracer_init_sigrtmin: { args: [], returns: FFIType.i32 } });
+    expect(symbols.tracer_init_sigrtmin()).toBeGreaterThanOrEqual(32);
+    close();
+  },
+);
