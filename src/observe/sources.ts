@@ -69,6 +69,8 @@ export async function openSources(
       if (o.forced === "connector") return { mode: "connector", sources: started, skipped };
       const taskstats = new TaskstatsSource(o.taskstats);
       const full = await tryStart(taskstats, o.forced ?? "connector+taskstats");
+      // a backlog's exits and their figures read in step (connector.ts DRAIN_ROUNDS)
+      if (full) connector.onCapped = () => taskstats.sync();
       return { mode: full ? "connector+taskstats" : "connector", sources: started, skipped };
     }
   }
