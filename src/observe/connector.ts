@@ -75,7 +75,7 @@ export class ConnectorSource implements CaptureSource {
       if (!this.emptied) this.onCapped?.();
       return got;
     },
-    () => !this.emptied,
+    () => !this.emptied && this.sock?.capped === true,
   );
   /** Called after a timed drain that stopped at its cap (a backlog): another source's drain, in step. */
   onCapped: (() => void) | undefined;
@@ -212,8 +212,14 @@ export class ConnectorSource implements CaptureSource {
         this.emptied = true;
         return round > 0;
       }
+      // a drain below its cap read the socket to its end
+      const capped = sock.capped;
       if (this.opts.filter) buf = this.opts.filter(buf);
       this.parse(buf, realMinusMonoMs());
+      if (!capped) {
+        this.emptied = true;
+        return true;
+      }
     }
     return true;
   }

@@ -151,7 +151,8 @@ export class TaskstatsSource implements CaptureSource {
   private sock: NetlinkSocket | undefined;
   private readonly poller = new _Poller(
     () => this.poll(),
-    () => !this.emptied,
+    // its last drain stopped at the cap (not merely found records that came meanwhile): a backlog
+    () => !this.emptied && this.sock?.capped === true,
   );
   private family = 0;
   private cpus = "";
