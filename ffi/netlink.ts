@@ -81,9 +81,29 @@ export function clockOffsetsMs(): { realMinusMono: number; realMinusBoot: number
 /** Bytes of drain buffer; tn_drain keeps 64 KiB in reserve so no datagram is ever cut. */
 const DRAIN_BYTES = 1 << 20;
 
+/** tn_drain stops once less than this is left in the buffer (TN_RESERVE in netlink.c) */
+const RESERVE_BYTES = 65536;
+
+/** netlink messages in the first `n` bytes of `b` (a drained buffer: one per datagram, markers too) */
+function countMessages(b: Uint8Array, n: number): number {
+  const dv = new DataView(b.buffer, b.byteOffset, n);
+  let count = 0;
+  for (let off = 0; off + 16 <= n; count++) {
+    const len = dv.getUint32(off, true);
+    if (len < 16) break;
+    off += (len + 3) & ~3;
+  }
+  return count;
+}
+
 export class NetlinkSocket {
   private readonly buf: Uint8Array;
   private closed = false;
+  /**
+   * The last drain() stopped at its cap (`maxMsgs` datagrams, or a full buffer): more may be queued.
+   * False after a drain that read the socket to its end (a drain of fewer ends only there).
+   */
+  capped = false;
 
   private constructor(
     private readonly n: Native,
@@ -124,8 +144,12 @@ export class NetlinkSocket {
    * The view is reused by the next call. Empty when nothing is pending; throws on a socket error.
    */
   drain(maxMsgs = 8192): Uint8Array {
+    this.capped = false;
     if (this.closed) return this.buf.subarray(0, 0);
     const r = check("recv", this.n.tn_drain(this.fd, ptr(this.buf), this.buf.byteLength, maxMsgs));
+    // a message is at least 16 bytes: fewer bytes than maxMsgs of them cannot hold maxMsgs datagrams
+    this.capped =
+      r > this.buf.byteLength - RESERVE_BYTES || (r >= maxMsgs * 16 && countMessages(this.buf, r) >= maxMsgs);
     return this.buf.subarray(0, r);
   }
 

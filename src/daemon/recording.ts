@@ -8,7 +8,7 @@ import { ExecWatcher } from "../observe/execwatch.ts";
 import { Recorder } from "../observe/recorder.ts";
 import { Sampler } from "../observe/sampler.ts";
 import { type SchedRuntime, openLedger } from "../observe/schedrt.ts";
-import { openSources, syncSources } from "../observe/sources.ts";
+import { openSources, stopSources, syncSources } from "../observe/sources.ts";
 import type { CaptureMode, CaptureSource } from "../observe/types.ts";
 import { loadRules, matchProcess } from "../rules/index.ts";
 import { nameFilter } from "../rules/prefilter.ts";
@@ -146,7 +146,7 @@ export class DaemonRecording {
   async stop(endedAt = Date.now()): Promise<RecordingStats> {
     this.sampler.stop();
     clearInterval(this.flusher);
-    for (const s of this.sources) await s.stop().catch(() => {});
+    await stopSources(this.sources);
     const stats = this.stats();
     try {
       this.recorder.flush(true);

@@ -6,7 +6,10 @@
  */
 import type { Reaped } from "../../ffi/libc.ts";
 import type { ProcessRecord } from "../store/index.ts";
+import { type Stub, StubTable } from "./_stubs.ts";
 import type { ExitFigures } from "./types.ts";
+
+export type { Stub };
 
 /** how long late reports wait for their process (and ended records for their reports) */
 export const SETTLE_MS = 1000;
@@ -44,15 +47,6 @@ export interface Track {
   endedWall?: number;
 }
 
-/** An ended, forgotten process: enough to link late children and to ignore late reports. */
-export interface Stub {
-  startTicks: number;
-  startedAt?: number;
-  endedAt: number;
-  rowId: number;
-  forgetAt: number;
-}
-
 export const statusOf = (e: Status): Status => ({
   exitCode: e.exitCode,
   signal: e.signal,
@@ -69,7 +63,7 @@ export const parentOf = (scope: Scope): Pick<ProcessRecord, "parent" | "parentId
 export class Tracks {
   readonly live = new Map<number, Track>();
   readonly ended = new Map<number, Track>();
-  private readonly stubs = new Map<number, Stub>();
+  private readonly stubs = new StubTable();
   /** per pid, its processes still without taskstats figures, oldest first (pids are reused fast) */
   private readonly awaiting = new Map<number, Track[]>();
 
@@ -157,7 +151,7 @@ export class Tracks {
           forgetAt: now + FORGET_MS,
         });
     }
-    for (const [pid, s] of this.stubs) if (s.forgetAt < now) this.stubs.delete(pid);
+    this.stubs.expire(now);
   }
 
   /**

@@ -51,23 +51,34 @@ export interface ConnectorOptions {
 
 export const DEFAULT_RCVBUF = 32 << 20;
 /**
- * Buffers of up to 8,192 events read per drain: 4, about 16,000 processes' fork and exit. A recorder
- * catching up on a backlog then reads the connector no faster than taskstats (16 buffers of ~2,300
- * exit records each), so ended processes do not pile up waiting for their figures (measured: 25,840
- * held at once with 16 rounds on a loaded host, a 100,000-link chain's recorder at 137 MB).
+ * Buffers of up to 8,192 events read per drain: 1, about 4,000 processes' fork and exit. On a backlog
+ * the next drain follows at once (not after pollMs), and `onCapped` (the taskstats source's drain,
+ * about as many exit records) runs between them: exits are read in step with their figures, so ended
+ * processes do not pile up in the recorder waiting for them. Measured on a 100,000-link chain on a
+ * loaded host: 25,840 held at once with 16 buffers a drain (137 MB), up to 13,000 with 4 (peak RSS
+ * 107–125 MB: the connector read ~16,000 processes' exits before taskstats was read).
  */
-const DRAIN_ROUNDS = 4;
+const DRAIN_ROUNDS = 1;
 /**
  * Capped drains one after another for sync(all) and stop(): up to ~8 million events. A capped drain
  * left the tail of a storm unread at the end of a run (a 100,000-link chain stored 99,950 rows), and
  * reports of processes whose fork was still queued were declared lost (1,000–1,800 extra rows).
  */
-const MAX_ALL_ROUNDS = 256;
+const MAX_ALL_ROUNDS = 1024;
 
 export class ConnectorSource implements CaptureSource {
   readonly name = "proc-connector";
   private sock: NetlinkSocket | undefined;
-  private readonly poller = new _Poller(() => this.poll());
+  private readonly poller = new _Poller(
+    () => {
+      const got = this.poll();
+      if (!this.emptied) this.onCapped?.();
+      return got;
+    },
+    () => !this.emptied && this.sock?.capped === true,
+  );
+  /** Called after a timed drain that stopped at its cap (a backlog): another source's drain, in step. */
+  onCapped: (() => void) | undefined;
   private readonly out = new _Emitter<CaptureEvent>();
   private readonly gaps = new SeqGaps();
   /** our request's cn_msg.ack: the kernel's ACK to us carries ackTag + 1 */
@@ -201,8 +212,14 @@ export class ConnectorSource implements CaptureSource {
         this.emptied = true;
         return round > 0;
       }
+      // a drain below its cap read the socket to its end
+      const capped = sock.capped;
       if (this.opts.filter) buf = this.opts.filter(buf);
       this.parse(buf, realMinusMonoMs());
+      if (!capped) {
+        this.emptied = true;
+        return true;
+      }
     }
     return true;
   }
@@ -291,12 +308,18 @@ function exitEvent(at: number, pid: number, tgid: number, status: number): Captu
     : { type: "exit", at, pid, tgid, signal: sig };
 }
 
-/** Calls `drain` every `busyMs` while it finds data, doubling the interval up to `idleMs` when not. */
+/**
+ * Calls `drain` every `busyMs` while it finds data, doubling the interval up to `idleMs` when not; at
+ * once again while `capped` says the last drain stopped at its cap with more queued.
+ */
 export class _Poller {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private delay = 0;
 
-  constructor(private readonly drain: () => boolean) {}
+  constructor(
+    private readonly drain: () => boolean,
+    private readonly capped: () => boolean = () => false,
+  ) {}
 
   start(busyMs: number, idleMs: number): void {
     const idle = Math.max(busyMs, idleMs);
@@ -307,7 +330,7 @@ export class _Poller {
         got = this.drain();
       } finally {
         // an error still surfaces (uncaught), but capture goes on
-        this.delay = got ? busyMs : Math.min(idle, this.delay * 2);
+        this.delay = got ? (this.capped() ? 0 : busyMs) : Math.min(idle, this.delay * 2);
         if (this.timer) this.timer = setTimeout(tick, this.delay);
       }
     };

@@ -69,6 +69,8 @@ export async function openSources(
       if (o.forced === "connector") return { mode: "connector", sources: started, skipped };
       const taskstats = new TaskstatsSource(o.taskstats);
       const full = await tryStart(taskstats, o.forced ?? "connector+taskstats");
+      // a backlog's exits and their figures read in step (connector.ts DRAIN_ROUNDS)
+      if (full) connector.onCapped = () => taskstats.sync();
       return { mode: full ? "connector+taskstats" : "connector", sources: started, skipped };
     }
   }
@@ -77,11 +79,35 @@ export async function openSources(
   return { mode: "proc-poll", sources: started, skipped };
 }
 
+/** rounds of one capped drain per source for syncSources(all), before each is read to its end */
+const ALL_ROUNDS = 256;
+
 /**
  * CaptureSource.sync on every source: true when each read its queue to the end (RecorderOptions.sync).
+ * `all` (a backlog read to its end: the run is ending) reads the sources in turn, one capped drain of
+ * each a round, so that a process's exit event and its taskstats figures are read about together:
+ * read one source whole and then the other, every process ended in the first one's backlog waited in
+ * the recorder for its figures in the second's (a 100,000-link chain's recorder held 24,000 of them
+ * at once, its peak RSS 123 MB; issue 15).
  */
 export function syncSources(sources: CaptureSource[], all?: boolean): boolean {
+  for (let round = 0; all && round < ALL_ROUNDS; round++) {
+    let caughtUp = true;
+    for (const s of sources) if (s.sync?.(false) === false) caughtUp = false;
+    if (caughtUp) return true;
+  }
   let caughtUp = true;
   for (const s of sources) if (s.sync?.(all) === false) caughtUp = false;
   return caughtUp;
+}
+
+/**
+ * Stop every source (Source.stop drains its socket to the end), their backlogs read in turn first
+ * (syncSources with `all`). Never throws.
+ */
+export async function stopSources(sources: CaptureSource[]): Promise<void> {
+  try {
+    syncSources(sources, true);
+  } catch {}
+  for (const s of sources) await s.stop().catch(() => {});
 }

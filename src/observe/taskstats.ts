@@ -133,8 +133,13 @@ function register(sock: NetlinkSocket, cpus: string, other?: (family: number) =>
   return family;
 }
 
+/**
+ * Buffers of ~2,300 exit records read per drain: 2, about one connector drain's processes (see
+ * connector.ts DRAIN_ROUNDS); on a backlog the next drain follows at once.
+ */
+const DRAIN_ROUNDS = 2;
 /** capped drains one after another for sync(all) and stop() (see connector.ts MAX_ALL_ROUNDS) */
-const MAX_ALL_ROUNDS = 64;
+const MAX_ALL_ROUNDS = 512;
 
 const deregister = (family: number, cpus: string) =>
   genlRequest(family, NLM_F_REQUEST, 3, TASKSTATS_CMD_GET, [
@@ -144,7 +149,11 @@ const deregister = (family: number, cpus: string) =>
 export class TaskstatsSource implements CaptureSource {
   readonly name = "taskstats";
   private sock: NetlinkSocket | undefined;
-  private readonly poller = new _Poller(() => this.poll());
+  private readonly poller = new _Poller(
+    () => this.poll(),
+    // its last drain stopped at the cap (not merely found records that came meanwhile): a backlog
+    () => !this.emptied && this.sock?.capped === true,
+  );
   private family = 0;
   private cpus = "";
   private readonly out = new _Emitter<CaptureEvent>();
@@ -241,7 +250,7 @@ export class TaskstatsSource implements CaptureSource {
     let emptied = false;
     let emptyAt = 0;
     this.drainEmptyAt = this.lastEmptyAt;
-    for (let round = 0; round < 16; round++) {
+    for (let round = 0; round < DRAIN_ROUNDS; round++) {
       let buf: Uint8Array;
       emptyAt = this.watch ? monotonicNs() : 0;
       try {

@@ -5,7 +5,7 @@
 import { hostname } from "../core/host.ts";
 import { note } from "../core/output.ts";
 import { ExecWatcher } from "../observe/execwatch.ts";
-import { openSources, syncSources } from "../observe/sources.ts";
+import { openSources, stopSources, syncSources } from "../observe/sources.ts";
 import { type SchedRuntime, openLedger } from "../observe/schedrt.ts";
 import { Recorder } from "../observe/recorder.ts";
 import { Sampler } from "../observe/sampler.ts";
@@ -245,7 +245,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     begin(true);
     sampler?.stop();
     clearInterval(flusher);
-    for (const s of opened.sources) await s.stop().catch(() => {});
+    await stopSources(opened.sources);
     mark("sources stopped");
     const lost = opened.sources.reduce((n, s) => n + s.stats().lost, 0);
     try {
