@@ -37,7 +37,9 @@ test("sync(all) reads every backlog to its end, the sources in turn", () => {
   const caughtUp = syncSources([backlog("connector", 5, log), backlog("taskstats", 3, log)], true);
   expect(caughtUp).toBe(true);
   // one source whole and then the other would be C,C,C,C,C,T,T,T: five drains of exits before any figures
-  expect(log.join(",")).toBe("connector,taskstats,connector,taskstats,connector,taskstats,connector,connector");
+  expect(log.join(",")).toBe(
+    "connector,taskstats,connector,taskstats,connector,taskstats,connector,connector",
+  );
 });
 
 test("sync() without all: one drain of each, and false while a backlog is left", () => {
