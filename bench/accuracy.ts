@@ -5,7 +5,7 @@
  * oracle (same pids); every stored row of a wrapped process is compared with the oracle's truth.
  * Prints, per figure, p50 / p95 / max error and how many are over the issue's threshold, then the
  * identity checks (duplicates, lost parents, rows ending before they start, exit status).
- * Usage: bun bench/accuracy.ts [rounds=1]   (ONLY=substring: only the workloads whose name contains it)
+ * Usage: bun bench/accuracy.ts [rounds=1]   (ONLY=substring: only the workloads whose name contains it; TRACER_BIN=path: another build)
  */
 import { Database } from "bun:sqlite";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -14,7 +14,8 @@ import { join, resolve } from "node:path";
 import { oracleBinary, readTruths, type Truth } from "../tests/oracle/index.ts";
 
 const rounds = Number(process.argv[2] ?? 1);
-const bin = join(resolve(import.meta.dir, ".."), "dist", "tracer");
+/** TRACER_BIN=path: another build */
+const bin = process.env.TRACER_BIN ?? join(resolve(import.meta.dir, ".."), "dist", "tracer");
 const dir = mkdtempSync(join(tmpdir(), "tracer-accuracy-"));
 const env = {
   ...process.env,

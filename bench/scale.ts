@@ -267,8 +267,9 @@ function runBench(title: string, args: string[]) {
   const r = Bun.spawnSync([process.execPath, join(import.meta.dir, args[0]!), ...args.slice(1)], {
     env: { ...process.env, TRACER_BIN: bin },
     stdout: "pipe",
-    stderr: "inherit",
+    // its live progress (stderr) repeats what its summary prints: shown only when it fails
+    stderr: "pipe",
   });
   for (const line of r.stdout.toString().trimEnd().split("\n")) console.log(`  ${line}`);
-  if (r.exitCode !== 0) console.log(`  (exited ${r.exitCode})`);
+  if (r.exitCode !== 0) console.log(`  (exited ${r.exitCode})\n${r.stderr.toString()}`);
 }
