@@ -10,6 +10,7 @@
  * node:fs for every call (to rule this module out when something differs).
  */
 import { dlopen, FFIType, read } from "bun:ffi";
+import { errnoText } from "./_errno.ts";
 import { libcNames } from "./libc.ts";
 
 type NodeFs = typeof import("node:fs");
@@ -104,87 +105,7 @@ function c(): Libc | null {
   return libc;
 }
 
-/**
- * libuv's names and wording, which node:fs's errors use (util.getSystemErrorMap(): 95 is ENOTSUP there),
- * and Linux's names for the few it lacks (EDQUOT, ESTALE, …)
- */
-const ERRNO: Record<number, [string, string]> = {
-  1: ["EPERM", "operation not permitted"],
-  2: ["ENOENT", "no such file or directory"],
-  3: ["ESRCH", "no such process"],
-  4: ["EINTR", "interrupted system call"],
-  5: ["EIO", "i/o error"],
-  6: ["ENXIO", "no such device or address"],
-  7: ["E2BIG", "argument list too long"],
-  8: ["ENOEXEC", "exec format error"],
-  9: ["EBADF", "bad file descriptor"],
-  10: ["ECHILD", "no child processes"],
-  11: ["EAGAIN", "resource temporarily unavailable"],
-  12: ["ENOMEM", "not enough memory"],
-  13: ["EACCES", "permission denied"],
-  14: ["EFAULT", "bad address in system call argument"],
-  16: ["EBUSY", "resource busy or locked"],
-  17: ["EEXIST", "file already exists"],
-  18: ["EXDEV", "cross-device link not permitted"],
-  19: ["ENODEV", "no such device"],
-  20: ["ENOTDIR", "not a directory"],
-  21: ["EISDIR", "illegal operation on a directory"],
-  22: ["EINVAL", "invalid argument"],
-  23: ["ENFILE", "file table overflow"],
-  24: ["EMFILE", "too many open files"],
-  25: ["ENOTTY", "inappropriate ioctl for device"],
-  26: ["ETXTBSY", "text file is busy"],
-  27: ["EFBIG", "file too large"],
-  28: ["ENOSPC", "no space left on device"],
-  29: ["ESPIPE", "invalid seek"],
-  30: ["EROFS", "read-only file system"],
-  31: ["EMLINK", "too many links"],
-  32: ["EPIPE", "broken pipe"],
-  34: ["ERANGE", "result too large"],
-  35: ["EDEADLK", "resource deadlock avoided"],
-  36: ["ENAMETOOLONG", "name too long"],
-  37: ["ENOLCK", "no locks available"],
-  38: ["ENOSYS", "function not implemented"],
-  39: ["ENOTEMPTY", "directory not empty"],
-  40: ["ELOOP", "too many symbolic links encountered"],
-  49: ["EUNATCH", "protocol driver not attached"],
-  61: ["ENODATA", "no data available"],
-  64: ["ENONET", "machine is not on the network"],
-  71: ["EPROTO", "protocol error"],
-  75: ["EOVERFLOW", "value too large for defined data type"],
-  84: ["EILSEQ", "illegal byte sequence"],
-  88: ["ENOTSOCK", "socket operation on non-socket"],
-  89: ["EDESTADDRREQ", "destination address required"],
-  90: ["EMSGSIZE", "message too long"],
-  91: ["EPROTOTYPE", "protocol wrong type for socket"],
-  92: ["ENOPROTOOPT", "protocol not available"],
-  93: ["EPROTONOSUPPORT", "protocol not supported"],
-  94: ["ESOCKTNOSUPPORT", "socket type not supported"],
-  95: ["ENOTSUP", "operation not supported on socket"],
-  97: ["EAFNOSUPPORT", "address family not supported"],
-  98: ["EADDRINUSE", "address already in use"],
-  99: ["EADDRNOTAVAIL", "address not available"],
-  100: ["ENETDOWN", "network is down"],
-  101: ["ENETUNREACH", "network is unreachable"],
-  103: ["ECONNABORTED", "software caused connection abort"],
-  104: ["ECONNRESET", "connection reset by peer"],
-  105: ["ENOBUFS", "no buffer space available"],
-  106: ["EISCONN", "socket is already connected"],
-  107: ["ENOTCONN", "socket is not connected"],
-  108: ["ESHUTDOWN", "cannot send after transport endpoint shutdown"],
-  110: ["ETIMEDOUT", "connection timed out"],
-  111: ["ECONNREFUSED", "connection refused"],
-  112: ["EHOSTDOWN", "host is down"],
-  113: ["EHOSTUNREACH", "host is unreachable"],
-  114: ["EALREADY", "connection already in progress"],
-  116: ["ESTALE", "stale file handle"],
-  121: ["EREMOTEIO", "remote I/O error"],
-  122: ["EDQUOT", "disk quota exceeded"],
-  125: ["ECANCELED", "operation canceled"],
-};
-
-/** errno `n`'s code and message as node:fs words them */
-export const errnoText = (n: number): [string, string] => ERRNO[n] ?? [`E${n}`, `errno ${n}`];
+export { errnoText } from "./_errno.ts";
 
 export interface FsError extends Error {
   code: string;
@@ -211,8 +132,9 @@ export type PathLike = string | Buffer;
  * The path as a C string. A NUL inside would end it early and name another file (`/tmp/x\0y` is
  * `/tmp/x`): refused with node's TypeError (code ERR_INVALID_ARG_VALUE), as node:fs refuses it.
  */
+const hasNul = (p: PathLike): boolean => (typeof p === "string" ? p.includes("\0") : p.includes(0));
 const cPath = (p: PathLike): Uint8Array => {
-  if (typeof p === "string" ? p.includes("\0") : p.includes(0)) {
+  if (hasNul(p)) {
     const e = new TypeError(
       `The argument 'path' must be a string, Uint8Array, or URL without null bytes. Received ${JSON.stringify(String(p))}`,
     ) as TypeError & { code: string };
@@ -482,7 +404,7 @@ export function existsSync(path: PathLike): boolean {
   const l = c();
   if (!l) return node().existsSync(path);
   // node:fs answers false for a path it refuses (a NUL inside)
-  if (typeof path === "string" ? path.includes("\0") : path.includes(0)) return false;
+  if (hasNul(path)) return false;
   return l.access(cPath(path), constants.F_OK) === 0;
 }
 

@@ -6,6 +6,7 @@
  */
 import { ptr } from "bun:ffi";
 import { embeddedC } from "./_cc.ts";
+import { errnoName } from "./_errno.ts";
 import netlinkSource from "./netlink.c" with { type: "text" };
 
 export const NETLINK_CONNECTOR = 11;
@@ -33,18 +34,6 @@ function load() {
   return compile();
 }
 
-const ERRNO: Record<number, string> = {
-  1: "EPERM",
-  2: "ENOENT",
-  9: "EBADF",
-  13: "EACCES",
-  22: "EINVAL",
-  93: "EPROTONOSUPPORT",
-  97: "EAFNOSUPPORT",
-  105: "ENOBUFS",
-  111: "ECONNREFUSED",
-};
-
 /** A failed netlink system call; `code` is the errno name (EPERM, ECONNREFUSED, ...). */
 export class NetlinkError extends Error {
   override readonly name = "NetlinkError";
@@ -53,7 +42,7 @@ export class NetlinkError extends Error {
     readonly op: string,
     readonly errno: number,
   ) {
-    const code = ERRNO[errno] ?? `errno ${errno}`;
+    const code = errnoName(errno) ?? `errno ${errno}`;
     super(`netlink ${op}: ${code}`);
     this.code = code;
   }

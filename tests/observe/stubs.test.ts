@@ -4,17 +4,7 @@
  */
 import { expect, test } from "bun:test";
 import { type Stub, StubTable } from "../../src/observe/_stubs.ts";
-
-/** a small deterministic generator (xorshift32), so a failure replays */
-function rng(seed: number) {
-  let x = seed;
-  return (n: number) => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) % n;
-  };
-}
+import { rng } from "../helpers/rng.ts";
 
 const stub = (pid: number, t: number, startKnown: boolean): Stub => ({
   startTicks: pid * 7 + t,

@@ -8,17 +8,7 @@ import { classifier, classify, loadRules, matchProcess } from "../../src/rules/i
 import { paint, table } from "../../src/run/format.ts";
 import { peakRss, smallUpperBound, sweepUpperBound } from "../../src/steps/_rollup.ts";
 import type { RssSamples, StepProcess } from "../../src/steps/index.ts";
-
-/** a deterministic generator (xorshift), so a failure can be replayed */
-function rng(seed: number) {
-  let x = seed;
-  return (n: number) => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) % n;
-  };
-}
+import { rng } from "../helpers/rng.ts";
 
 const proc = (id: number, r: (n: number) => number): StepProcess => ({
   id,
