@@ -8,7 +8,7 @@
  * symbols are bound from the same object: ~0.05 ms). Only for a host build on glibc Linux with a C
  * compiler; anything else embeds nothing and the binary compiles with TinyCC as before.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -30,6 +30,43 @@ export interface NativeTable {
   so: string;
 }
 
+/**
+ * The oldest glibc the object may need: Bun's own floor (its binary needs no symbol version above
+ * GLIBC_2.17). Built on a newer glibc, the object would bind the pthread functions glibc 2.34 moved
+ * into libc.so.6 at their 2.34 versions, and on an older host (RHEL 8: 2.28) its dlopen would fail and
+ * every helper fall back to TinyCC. Each such function is pinned to its first version instead, which
+ * every glibc since defines: in libpthread.so.0 before 2.34 (loaded into every Bun process: its binary
+ * needs it), as a compatibility symbol of libc.so.6 since. By architecture, as `process.arch` names it.
+ */
+export const GLIBC_FLOOR = "2.17";
+const PINNED: Record<string, Record<string, string>> = {
+  x64: {
+    pthread_create: "2.2.5",
+    pthread_detach: "2.2.5",
+    pthread_join: "2.2.5",
+    pthread_mutexattr_init: "2.2.5",
+    pthread_mutexattr_destroy: "2.2.5",
+    pthread_mutexattr_setprotocol: "2.4",
+  },
+  // the first glibc of arm64 Linux is 2.17: every symbol's first version there
+  arm64: Object.fromEntries(
+    [
+      "pthread_create",
+      "pthread_detach",
+      "pthread_join",
+      "pthread_mutexattr_init",
+      "pthread_mutexattr_destroy",
+      "pthread_mutexattr_setprotocol",
+    ].map((f) => [f, "2.17"]),
+  ),
+};
+
+/** a header every source is compiled with (`cc -include`): one `.symver` directive per pinned function */
+const pinHeader = (arch: string): string =>
+  Object.entries(PINNED[arch] ?? {})
+    .map(([f, v]) => `__asm__(".symver ${f},${f}@GLIBC_${v}");\n`)
+    .join("");
+
 const glibc = () => {
   const report = process.report?.getReport?.() as { header?: { glibcVersionRuntime?: string } } | undefined;
   return process.platform === "linux" && !!report?.header?.glibcVersionRuntime;
@@ -48,10 +85,14 @@ export function buildNative(ffiDir: string): NativeTable | undefined {
     const out = join(dir, "native.c.so");
     const sha256: Record<string, string> = {};
     const objects: string[] = [];
+    const pins = join(dir, "glibc-pins.h");
+    writeFileSync(pins, pinHeader(process.arch));
     for (const name of NATIVE_SOURCES) {
       const src = join(ffiDir, name);
       const obj = join(dir, `${name}.o`);
-      const cc = Bun.spawnSync(["cc", "-c", "-fPIC", "-Os", "-o", obj, src], { stderr: "pipe" });
+      const cc = Bun.spawnSync(["cc", "-c", "-fPIC", "-Os", "-include", pins, "-o", obj, src], {
+        stderr: "pipe",
+      });
       if (cc.exitCode !== 0) {
         const why = cc.stderr.toString().split("\n").slice(0, 5).join("\n");
         console.warn(`warning: ${name} does not compile with cc, not prebuilt (TinyCC at run time):\n${why}`);

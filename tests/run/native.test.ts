@@ -9,7 +9,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { dlopen, FFIType } from "bun:ffi";
 import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildNative, NATIVE_SOURCES } from "../../scripts/_native.ts";
+import { GLIBC_FLOOR, NATIVE_SOURCES, buildNative } from "../../scripts/_native.ts";
 import { probeConnector } from "../../src/observe/connector.ts";
 import { cleanupTemp, isolatedEnv, run, tempDir } from "../helpers/harness.ts";
 
@@ -73,6 +73,30 @@ test.skipIf(!hasCc)(
     // the object loads, and a healthy helper's symbol is in it
     const so = join(dir, "native.c.so");
     writeFileSync(so, Buffer.from(built!.so, "base64"));
+    const { symbols, close } = dlopen(so, { tracer_init_sigrtmin: { args: [], returns: FFIType.i32 } });
+    expect(symbols.tracer_init_sigrtmin()).toBeGreaterThanOrEqual(32);
+    close();
+  },
+);
+
+const hasReadelf = Bun.spawnSync(["sh", "-c", "command -v readelf"]).exitCode === 0;
+
+test.skipIf(!hasCc || !hasReadelf)(
+  "the prebuilt object needs no glibc newer than Bun's own floor (it loads on the hosts Bun runs on)",
+  () => {
+    const dir = tempDir();
+    const built = buildNative(join(import.meta.dir, "../../ffi"));
+    expect(built).toBeDefined();
+    const so = join(dir, "native.c.so");
+    writeFileSync(so, Buffer.from(built!.so, "base64"));
+    // the versions the object needs, as the dynamic linker checks them (.gnu.version_r)
+    const out = Bun.spawnSync(["readelf", "-V", "--wide", so]).stdout.toString();
+    const versions = [...out.matchAll(/Name: GLIBC_([0-9.]+)/g)].map((m) => m[1]!);
+    expect(versions.length).toBeGreaterThan(0);
+    const num = (v: string) => v.split(".").reduce((n, x, i) => n + Number(x) * 1000 ** (2 - i), 0);
+    const newest = versions.reduce((a, b) => (num(b) > num(a) ? b : a));
+    expect(num(newest)).toBeLessThanOrEqual(num(GLIBC_FLOOR));
+    // and a pinned function still works where it is bound: the exec watcher starts its thread with it
     const { symbols, close } = dlopen(so, { tracer_init_sigrtmin: { args: [], returns: FFIType.i32 } });
     expect(symbols.tracer_init_sigrtmin()).toBeGreaterThanOrEqual(32);
     close();
