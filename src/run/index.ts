@@ -9,6 +9,7 @@ import { openSources, stopSources, syncSources } from "../observe/sources.ts";
 import { type SchedRuntime, openLedger } from "../observe/schedrt.ts";
 import { Recorder } from "../observe/recorder.ts";
 import { Sampler } from "../observe/sampler.ts";
+import { SystemSampler } from "../observe/system.ts";
 import type { CaptureMode, CaptureSource } from "../observe/types.ts";
 import { StoreWriter, autoRunName, createRun, finishRun, openStore, unlessBusy } from "../store/index.ts";
 import { type ChildEnd, NotRunnable, Supervisor } from "./supervisor.ts";
@@ -159,10 +160,10 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   }
   // What capture does not need before CMD starts (its run row, the first host sample, the flush
   // timer, the statements a flush runs) is done shortly after CMD has started, while tracer would
-  // otherwise only wait for it; or, when CMD has ended by then or never starts, before the run is
-  // finished, where the run row goes into the final transaction (one commit, not two) and no flush
-  // needs preparing. Everything that can refuse the run (the store's checks, the capture sources) was
-  // done above.
+  // otherwise only wait for it; or, when CMD has ended by then or never starts, not at all: the run
+  // row goes into the final transaction (one commit, not two), no flush needs preparing, and the
+  // run's one host sample is taken at its end. Everything that can refuse the run (the store's
+  // checks, the capture sources) was done above.
   const startedAt = Date.now();
   let sampler: Sampler | undefined;
   let flusher: ReturnType<typeof setInterval> | undefined;
@@ -181,12 +182,10 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     });
     runRow = true;
   };
-  /** `ended`: CMD has ended (or never started); the final transaction writes the run row. */
-  const begin = (ended = false) => {
+  const begin = () => {
     if (sampler) return;
     sampler = new Sampler(recorder, writer, o.intervalMs ?? 1000, cwd);
     sampler.start();
-    if (ended) return;
     // No wait for another writer's lock while CMD's first processes run (the thread blocks on it, and
     // with it the drains and the exec watcher's reader): a busy store gets the run row with the next
     // flush, which waits for the lock as every flush does.
@@ -242,8 +241,12 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     throw e;
   } finally {
     clearTimeout(beginTimer);
-    begin(true);
-    sampler?.stop();
+    // the host's metrics are extra: a failed read never stops a recording (as in the Sampler)
+    if (sampler) sampler.stop();
+    else
+      try {
+        writer.system(new SystemSampler(cwd).read());
+      } catch {}
     clearInterval(flusher);
     await stopSources(opened.sources);
     mark("sources stopped");
