@@ -115,15 +115,6 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   // sources' first drains are then filtered already.
   if (o.mode !== "proc-poll") watcher = ExecWatcher.start(process.pid);
   mark("exec watcher");
-  // every process's whole CPU time, summed in the kernel (root): before CMD, which it follows from fork
-  // (TRACER_NO_SCHED_RUNTIME=1 leaves it out: the figures are then those docs/CAPTURE.md gives without it)
-  if (o.mode !== "proc-poll" && process.env.TRACER_NO_SCHED_RUNTIME !== "1")
-    ledger = openLedger(process.pid, () => {
-      // the forks queued so far first: a process the recorder has not read yet would not be entered
-      safely(() => sync());
-      return recorder.liveRecords();
-    });
-  mark("ledger");
   const opened = await openSources(
     process.pid,
     (s) => {
@@ -155,8 +146,6 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   if (!opened.mode.startsWith("connector")) {
     watcher?.stop();
     watcher = undefined;
-    ledger?.close();
-    ledger = undefined;
   }
   // What capture does not need before CMD starts (its run row, the first host sample, the flush
   // timer, the statements a flush runs) is done shortly after CMD has started, while tracer would
@@ -184,6 +173,20 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   };
   const begin = () => {
     if (sampler) return;
+    // Every process's whole CPU time, summed in the kernel (root). It follows what is alive when it
+    // opens (CMD entered with what it ran before) and every fork after; a CMD ended by now has no use
+    // for it. Its opening attaches asynchronously anyway (an RCU grace period after another run's
+    // detach: 8–19 ms), so opening it here loses nothing a run of more than a few ms would have had.
+    // TRACER_NO_SCHED_RUNTIME=1 leaves it out: the figures are then those docs/CAPTURE.md gives without it.
+    if (opened.mode.startsWith("connector") && process.env.TRACER_NO_SCHED_RUNTIME !== "1")
+      safely(() => {
+        ledger = openLedger(process.pid, () => {
+          // the forks queued so far first: a process the recorder has not read yet would not be entered
+          safely(() => sync());
+          return recorder.liveRecords();
+        });
+      });
+    mark("ledger");
     sampler = new Sampler(recorder, writer, o.intervalMs ?? 1000, cwd);
     sampler.start();
     // No wait for another writer's lock while CMD's first processes run (the thread blocks on it, and
