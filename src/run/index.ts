@@ -151,7 +151,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   // timer, the statements a flush runs) is done shortly after CMD has started, while tracer would
   // otherwise only wait for it; or, when CMD has ended by then or never starts, not at all: the run
   // row goes into the final transaction (one commit, not two), no flush needs preparing, and the
-  // run's one host sample is taken at its end. Everything that can refuse the run (the store's
+  // host is sampled at the end without a Sampler. Everything that can refuse the run (the store's
   // checks, the capture sources) was done above.
   const startedAt = Date.now();
   let sampler: Sampler | undefined;
@@ -244,11 +244,14 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     throw e;
   } finally {
     clearTimeout(beginTimer);
-    // the host's metrics are extra: a failed read never stops a recording (as in the Sampler)
+    // The host's metrics are extra: a failed read never stops a recording (as in the Sampler). A run
+    // that never began gets them as the Sampler would have written them, at its start and at its end
+    // (the HTML report draws a short run's metrics from those two points), here both taken now.
     if (sampler) sampler.stop();
     else
       try {
-        writer.system(new SystemSampler(cwd).read());
+        const system = new SystemSampler(cwd);
+        for (let i = 0; i < 2; i++) writer.system(system.read());
       } catch {}
     clearInterval(flusher);
     await stopSources(opened.sources);
