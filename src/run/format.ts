@@ -117,9 +117,20 @@ export function exitCell(
   return text === "0" || text === "?" ? text : paint.failed(text);
 }
 
-/** padding strings by width, made once: no substring per padded cell */
-const PADS = Array.from({ length: 257 }, (_, n) => " ".repeat(n));
-const spaces = (n: number) => PADS[n] ?? " ".repeat(n);
+/**
+ * padding strings by width, each made once when first needed: no substring per padded cell (and not
+ * all 257 at load: ~0.2 ms of cold code in every `tracer run`, which loads this module; issue 15)
+ */
+const PADS = new Array<string | undefined>(257);
+function spaces(n: number): string {
+  if (n > 256) return " ".repeat(n);
+  let pad = PADS[n];
+  if (pad === undefined) {
+    pad = " ".repeat(n);
+    PADS[n] = pad;
+  }
+  return pad;
+}
 /** characters of table text handed to `out` at once */
 const CHUNK = 1 << 16;
 

@@ -9,6 +9,7 @@ import { openSources, stopSources, syncSources } from "../observe/sources.ts";
 import { type SchedRuntime, openLedger } from "../observe/schedrt.ts";
 import { Recorder } from "../observe/recorder.ts";
 import { Sampler } from "../observe/sampler.ts";
+import { SystemSampler } from "../observe/system.ts";
 import type { CaptureMode, CaptureSource } from "../observe/types.ts";
 import { StoreWriter, autoRunName, createRun, finishRun, openStore, unlessBusy } from "../store/index.ts";
 import { type ChildEnd, NotRunnable, Supervisor } from "./supervisor.ts";
@@ -114,15 +115,6 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   // sources' first drains are then filtered already.
   if (o.mode !== "proc-poll") watcher = ExecWatcher.start(process.pid);
   mark("exec watcher");
-  // every process's whole CPU time, summed in the kernel (root): before CMD, which it follows from fork
-  // (TRACER_NO_SCHED_RUNTIME=1 leaves it out: the figures are then those docs/CAPTURE.md gives without it)
-  if (o.mode !== "proc-poll" && process.env.TRACER_NO_SCHED_RUNTIME !== "1")
-    ledger = openLedger(process.pid, () => {
-      // the forks queued so far first: a process the recorder has not read yet would not be entered
-      safely(() => sync());
-      return recorder.liveRecords();
-    });
-  mark("ledger");
   const opened = await openSources(
     process.pid,
     (s) => {
@@ -154,15 +146,13 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   if (!opened.mode.startsWith("connector")) {
     watcher?.stop();
     watcher = undefined;
-    ledger?.close();
-    ledger = undefined;
   }
   // What capture does not need before CMD starts (its run row, the first host sample, the flush
   // timer, the statements a flush runs) is done shortly after CMD has started, while tracer would
-  // otherwise only wait for it; or, when CMD has ended by then or never starts, before the run is
-  // finished, where the run row goes into the final transaction (one commit, not two) and no flush
-  // needs preparing. Everything that can refuse the run (the store's checks, the capture sources) was
-  // done above.
+  // otherwise only wait for it; or, when CMD has ended by then or never starts, not at all: the run
+  // row goes into the final transaction (one commit, not two), no flush needs preparing, and the
+  // host is sampled at the end without a Sampler. Everything that can refuse the run (the store's
+  // checks, the capture sources) was done above.
   const startedAt = Date.now();
   let sampler: Sampler | undefined;
   let flusher: ReturnType<typeof setInterval> | undefined;
@@ -181,12 +171,24 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     });
     runRow = true;
   };
-  /** `ended`: CMD has ended (or never started); the final transaction writes the run row. */
-  const begin = (ended = false) => {
+  const begin = () => {
     if (sampler) return;
+    // Every process's whole CPU time, summed in the kernel (root). It follows what is alive when it
+    // opens (CMD entered with what it ran before) and every fork after; a CMD ended by now has no use
+    // for it. Its opening attaches asynchronously anyway (an RCU grace period after another run's
+    // detach: 8–19 ms), so opening it here loses nothing a run of more than a few ms would have had.
+    // TRACER_NO_SCHED_RUNTIME=1 leaves it out: the figures are then those docs/CAPTURE.md gives without it.
+    if (opened.mode.startsWith("connector") && process.env.TRACER_NO_SCHED_RUNTIME !== "1")
+      safely(() => {
+        ledger = openLedger(process.pid, () => {
+          // the forks queued so far first: a process the recorder has not read yet would not be entered
+          safely(() => sync());
+          return recorder.liveRecords();
+        });
+      });
+    mark("ledger");
     sampler = new Sampler(recorder, writer, o.intervalMs ?? 1000, cwd);
     sampler.start();
-    if (ended) return;
     // No wait for another writer's lock while CMD's first processes run (the thread blocks on it, and
     // with it the drains and the exec watcher's reader): a busy store gets the run row with the next
     // flush, which waits for the lock as every flush does.
@@ -242,8 +244,15 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     throw e;
   } finally {
     clearTimeout(beginTimer);
-    begin(true);
-    sampler?.stop();
+    // The host's metrics are extra: a failed read never stops a recording (as in the Sampler). A run
+    // that never began gets them as the Sampler would have written them, at its start and at its end
+    // (the HTML report draws a short run's metrics from those two points), here both taken now.
+    if (sampler) sampler.stop();
+    else
+      try {
+        const system = new SystemSampler(cwd);
+        for (let i = 0; i < 2; i++) writer.system(system.read());
+      } catch {}
     clearInterval(flusher);
     await stopSources(opened.sources);
     mark("sources stopped");
