@@ -20,7 +20,7 @@ export interface Tree {
 }
 
 /** Row id → index in the list: a dense table when the ids are near-contiguous (a run's rows are), else a Map. */
-function indexOfId(procs: readonly TreeNode[]): (id: number) => number {
+export function indexOfId(procs: readonly Pick<TreeNode, "id">[]): (id: number) => number {
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
   for (const p of procs) {

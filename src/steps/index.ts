@@ -25,7 +25,7 @@ export type { RssSamples, Step, StepKind, StepProcess } from "./types.ts";
 type Named = { name: string; kind: "tool" | "workflow" | "script"; display: string } | undefined;
 
 const sameArgv = (a: string[] | null, b: string[]) =>
-  a !== null && a.length === b.length && a.every((x, i) => x === b[i]);
+  a === b || (a !== null && a.length === b.length && a.every((x, i) => x === b[i]));
 
 /** distinct command lines remembered while classifying (bounds the memo on runs where none repeats) */
 const MEMO = 8192;
@@ -53,6 +53,10 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
   // windows left before the memo is tried again, after a window where command lines did not repeat
   let memoOff = 0;
   const classify = classifier(rules, { matchOnly: true });
+  // the last classified process's argv (by identity), comm and code
+  let lastArgv: string[] | null = null;
+  let lastComm: string | null = null;
+  let lastCode = UNNAMED;
   for (let i = 0; i < procs.length; i++) {
     tick();
     const p = procs[i]!;
@@ -68,6 +72,11 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
       if (memoOn && hits * 8 < MEMO) memoOff = MEMO_REST;
       memoOn = memoOff-- <= 0;
       hits = 0;
+    }
+    // the previous process's command line (the same array: the store shares a repeated row's argv)
+    if (p.argv !== null && p.argv === lastArgv && p.comm === lastComm) {
+      code[i] = lastCode;
+      continue;
     }
     const key = memoOn ? `${p.comm ?? ""}\0${p.argv === null ? "\0" : p.argv.join("\0")}` : undefined;
     let c = key === undefined ? undefined : seen.get(key);
@@ -100,6 +109,9 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
       }
     }
     code[i] = c;
+    lastArgv = p.argv;
+    lastComm = p.comm;
+    lastCode = c;
   }
   seen.clear();
   nameIndex.clear();
