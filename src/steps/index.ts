@@ -178,13 +178,17 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
     );
   };
 
+  // a run repeats a command line process after process (a loop, forks): what follows from the argv
+  // (the same array: src/store/processes.ts shares it), cwd and comm of the previous one is not worked out again
+  const workdirOf = lastOf((p) => p.cwd, nextflowWorkdir);
+  const exeOf = lastOf((p) => p.comm, executableOf);
   /** process i's step as [kind, tool, name, workdir], or undefined when it is not a step; e: the engine above it */
   const stepOf = (i: number, e: number): [StepKind, string, string | undefined, string?] | undefined => {
     const p = procs[i]!;
     const n = named(i);
     const engine = e < 0 ? undefined : named(e)!.name;
     const byEngine = e >= 0 && p.parentId === procs[e]!.id;
-    const workdir = nextflowWorkdir(p);
+    const workdir = workdirOf(p);
     if (workdir) return ["nextflow-task", "nextflow", nextflowTaskName(workdir), workdir];
     // a job is a `bash -c` shell Snakemake starts, or the one named command bash exec'd into
     // (Snakemake's other children, such as its scheduler's ILP solver, are not jobs)
@@ -230,7 +234,7 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
     let g: number;
     if (n === null && pi >= 0) g = otherOf[pi]!;
     else {
-      const group = n ? n.display : executableOf(procs[i]!);
+      const group = n ? n.display : exeOf(procs[i]!);
       const known = groupIndex.get(group);
       g = known ?? groups.length;
       if (known === undefined) {
@@ -248,6 +252,30 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
   steps.sort((a, b) => a.startedAt - b.startedAt || a.rootId - b.rootId);
   assignKeys(steps);
   return steps;
+}
+
+/**
+ * `f`, remembering its last answer: a process with the previous one's argv array (by identity, as the
+ * store shares it) and the same `also` field gets the same answer. `f` must depend on nothing else.
+ */
+function lastOf<T>(
+  also: (p: StepProcess) => string | null,
+  f: (p: StepProcess) => T,
+): (p: StepProcess) => T {
+  let known = false;
+  let argv: string[] | null = null;
+  let other: string | null = null;
+  let last: T;
+  return (p) => {
+    const o = also(p);
+    if (!known || p.argv !== argv || o !== other) {
+      known = true;
+      argv = p.argv;
+      other = o;
+      last = f(p);
+    }
+    return last;
+  };
 }
 
 /**
