@@ -258,10 +258,7 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
  * `f`, remembering its last answer: a process with the previous one's argv array (by identity, as the
  * store shares it) and the same `also` field gets the same answer. `f` must depend on nothing else.
  */
-function lastOf<T>(
-  also: (p: StepProcess) => string | null,
-  f: (p: StepProcess) => T,
-): (p: StepProcess) => T {
+function lastOf<T>(also: (p: StepProcess) => string | null, f: (p: StepProcess) => T): (p: StepProcess) => T {
   let known = false;
   let argv: string[] | null = null;
   let other: string | null = null;
