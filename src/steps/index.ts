@@ -17,7 +17,7 @@ import {
   shellCommand,
 } from "./_workflow.ts";
 import { rollUp } from "./_rollup.ts";
-import { buildTree, preorder } from "./_tree.ts";
+import { preorderOf, treeOf } from "./_tree.ts";
 import type { RssSamples, Step, StepKind, StepProcess } from "./types.ts";
 
 export type { RssSamples, Step, StepKind, StepProcess } from "./types.ts";
@@ -36,7 +36,7 @@ const UNNAMED = -1;
 const FORK = -2;
 
 export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSamples = new Map()): Step[] {
-  const tree = buildTree(procs);
+  const tree = treeOf(procs);
   const tick = youngCollector();
   // what names each process, as a number (typed arrays: no 100,000-slot array of objects for the
   // collector to rescan): an index into `names`, UNNAMED, or FORK for a fork that did not exec (part
@@ -131,7 +131,7 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
   // engineBelow[i]: a workflow engine runs below process i (a recipe `cd lib && $(MAKE)`)
   const engineBelow = new Uint8Array(procs.length);
   // the tree depth first, once: every subtree is a slice of it (order[at[i]] … order[at[i] + size[i] - 1])
-  const { order, at, size } = preorder(tree);
+  const { order, at, size } = preorderOf(procs);
   for (let k = order.length - 1; k >= 0; k--) {
     const i = order[k]!;
     const pi = tree.parent[i]!;
