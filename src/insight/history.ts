@@ -11,20 +11,17 @@ import { listRuns } from "../store/index.ts";
 const widen = (r: { min: number; max: number } | null, v: number) =>
   r === null ? { min: v, max: v } : { min: Math.min(r.min, v), max: Math.max(r.max, v) };
 
-/** Ranges by step key from `earlier` reports (any order). */
-export function stepRanges(earlier: Report[]): Map<string, StepRange> {
-  const out = new Map<string, StepRange>();
-  for (const r of earlier)
-    for (const s of r.steps) {
-      const cur = out.get(s.key);
-      out.set(s.key, {
-        runs: (cur?.runs ?? 0) + 1,
-        wallMs: s.durationMs === null ? (cur?.wallMs ?? null) : widen(cur?.wallMs ?? null, s.durationMs),
-        cpuUs: widen(cur?.cpuUs ?? null, s.cpuUs),
-        peakRssKb: widen(cur?.peakRssKb ?? null, s.peakRssKb),
-      });
-    }
-  return out;
+/** Widen `out` (ranges by step key) by one earlier report's steps. */
+export function addRanges(out: Map<string, StepRange>, r: Report): void {
+  for (const s of r.steps) {
+    const cur = out.get(s.key);
+    out.set(s.key, {
+      runs: (cur?.runs ?? 0) + 1,
+      wallMs: s.durationMs === null ? (cur?.wallMs ?? null) : widen(cur?.wallMs ?? null, s.durationMs),
+      cpuUs: widen(cur?.cpuUs ?? null, s.cpuUs),
+      peakRssKb: widen(cur?.peakRssKb ?? null, s.peakRssKb),
+    });
+  }
 }
 
 /** The history of `report`'s pipeline before it: up to `last` earlier finished runs. */
@@ -39,5 +36,8 @@ export function pipelineHistory(db: Database, report: Report, rules: RuleSet, la
     )
     .slice(0, last);
   if (!earlier.length) return undefined;
-  return { runs: earlier.length, steps: stepRanges(earlier.map((r) => loadReport(db, r.id, rules))) };
+  // one earlier run's report at a time (each can hold 100,000 processes' steps): folded, then garbage
+  const steps = new Map<string, StepRange>();
+  for (const r of earlier) addRanges(steps, loadReport(db, r.id, rules));
+  return { runs: earlier.length, steps };
 }

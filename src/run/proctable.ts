@@ -5,6 +5,7 @@
  */
 import { FIGURE_HEADS, stepFigureCells } from "../report/table.ts";
 import type { Step } from "../steps/index.ts";
+import { indexOfId } from "../steps/_tree.ts";
 import type { RunRow } from "../store/index.ts";
 import {
   type Cell,
@@ -64,15 +65,23 @@ export function writeProcessTable(
   const maxDepth = opts.depth ?? Number.POSITIVE_INFINITY;
   const cap =
     typeof mode === "number" ? mode : mode === "steps" ? (opts.limit ?? Number.POSITIVE_INFINITY) : Infinity;
-  const folded = new Map<number, number>(); // a step's root process id → its index in opts.steps
+  // by position in the tree order, typed arrays (no Map or Set of 100,000 ids): the index in opts.steps
+  // of the step a process is the root of (-1: none), and whether it is counted in its step's row
+  const at = indexOfId(order);
+  const stepAt = new Int32Array(order.length).fill(-1);
   // every process is in exactly one step (src/steps); a step's other processes are counted in its
   // root's row, while a step nested below it (its own processes) still gets its own row
-  const inStep = new Set<number>(); // ids of processes counted in their step's row
+  const inStep = new Uint8Array(order.length);
   if (mode === "steps")
     opts.steps?.forEach((s, k) => {
-      folded.set(s.rootId, k);
-      // most steps are one process: nothing to add
-      if (s.processIds.length > 1) for (const id of s.processIds) if (id !== s.rootId) inStep.add(id);
+      const root = at(s.rootId);
+      if (root >= 0) stepAt[root] = k;
+      // most steps are one process: nothing to mark
+      if (s.processIds.length > 1)
+        for (const id of s.processIds) {
+          const j = id === s.rootId ? -1 : at(id);
+          if (j >= 0) inStep[j] = 1;
+        }
     });
   // rows: k ≥ 0 is order[k]; -(j + 1) is hidden[j]
   const rows: number[] = [];
@@ -88,7 +97,7 @@ export function writeProcessTable(
   let rowsShown = 0;
   for (let k = 0; k < order.length; k++) {
     const d = depth[k]!;
-    if (inStep.has(order[k]!.id)) continue; // counted in its step's row
+    if (inStep[k]) continue; // counted in its step's row
     if (d > maxDepth || rowsShown >= cap) {
       if (!hiddenRun || d < runDepth) runDepth = d;
       hiddenRun++;
@@ -110,7 +119,7 @@ export function writeProcessTable(
       return ["", "", "", "", "", "", "", "", "", "", `${indent(h.depth)}… ${h.count} more`];
     }
     const p = order[k]!;
-    const si = folded.get(p.id);
+    const si = stepAt[k]! >= 0 ? stepAt[k]! : undefined;
     const cmd = commandLine(p.argv, p.comm, cmdMax);
     if (si !== undefined) {
       const s = opts.steps![si]!;

@@ -20,7 +20,7 @@ export interface Tree {
 }
 
 /** Row id → index in the list: a dense table when the ids are near-contiguous (a run's rows are), else a Map. */
-function indexOfId(procs: readonly TreeNode[]): (id: number) => number {
+export function indexOfId(procs: readonly Pick<TreeNode, "id">[]): (id: number) => number {
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
   for (const p of procs) {
@@ -112,4 +112,31 @@ export function preorder(t: Tree): { order: Int32Array; at: Int32Array; size: In
     if (p >= 0) size[p] = size[p]! + own;
   }
   return { order: k === n ? order : order.subarray(0, k), at, size };
+}
+
+/** A list's tree and pre-order (preorder's result) as treeOf / preorderOf keep them. */
+type Kept = { n: number; tree: Tree; pre?: ReturnType<typeof preorder> };
+const kept = new WeakMap<readonly TreeNode[], Kept>();
+
+function keptOf(procs: readonly TreeNode[]): Kept {
+  let k = kept.get(procs);
+  if (!k || k.n !== procs.length) {
+    k = { n: procs.length, tree: buildTree(procs) };
+    kept.set(procs, k);
+  }
+  return k;
+}
+
+/**
+ * buildTree(procs), made once per list while the list lives: a report groups its steps (src/steps) and
+ * lays out its process table (src/run/format.ts treeOrder) from the same list of 100,000 processes.
+ * The list must not be changed once its tree is asked for (a change of length is noticed, no other).
+ */
+export const treeOf = (procs: readonly TreeNode[]): Tree => keptOf(procs).tree;
+
+/** preorder(treeOf(procs)), made once per list as treeOf. */
+export function preorderOf(procs: readonly TreeNode[]): ReturnType<typeof preorder> {
+  const k = keptOf(procs);
+  k.pre ??= preorder(k.tree);
+  return k.pre;
 }

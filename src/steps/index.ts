@@ -17,7 +17,7 @@ import {
   shellCommand,
 } from "./_workflow.ts";
 import { rollUp } from "./_rollup.ts";
-import { buildTree, preorder } from "./_tree.ts";
+import { preorderOf, treeOf } from "./_tree.ts";
 import type { RssSamples, Step, StepKind, StepProcess } from "./types.ts";
 
 export type { RssSamples, Step, StepKind, StepProcess } from "./types.ts";
@@ -25,7 +25,7 @@ export type { RssSamples, Step, StepKind, StepProcess } from "./types.ts";
 type Named = { name: string; kind: "tool" | "workflow" | "script"; display: string } | undefined;
 
 const sameArgv = (a: string[] | null, b: string[]) =>
-  a !== null && a.length === b.length && a.every((x, i) => x === b[i]);
+  a === b || (a !== null && a.length === b.length && a.every((x, i) => x === b[i]));
 
 /** distinct command lines remembered while classifying (bounds the memo on runs where none repeats) */
 const MEMO = 8192;
@@ -36,7 +36,7 @@ const UNNAMED = -1;
 const FORK = -2;
 
 export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSamples = new Map()): Step[] {
-  const tree = buildTree(procs);
+  const tree = treeOf(procs);
   const tick = youngCollector();
   // what names each process, as a number (typed arrays: no 100,000-slot array of objects for the
   // collector to rescan): an index into `names`, UNNAMED, or FORK for a fork that did not exec (part
@@ -53,6 +53,10 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
   // windows left before the memo is tried again, after a window where command lines did not repeat
   let memoOff = 0;
   const classify = classifier(rules, { matchOnly: true });
+  // the last classified process's argv (by identity), comm and code
+  let lastArgv: string[] | null = null;
+  let lastComm: string | null = null;
+  let lastCode = UNNAMED;
   for (let i = 0; i < procs.length; i++) {
     tick();
     const p = procs[i]!;
@@ -68,6 +72,11 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
       if (memoOn && hits * 8 < MEMO) memoOff = MEMO_REST;
       memoOn = memoOff-- <= 0;
       hits = 0;
+    }
+    // the previous process's command line (the same array: the store shares a repeated row's argv)
+    if (p.argv !== null && p.argv === lastArgv && p.comm === lastComm) {
+      code[i] = lastCode;
+      continue;
     }
     const key = memoOn ? `${p.comm ?? ""}\0${p.argv === null ? "\0" : p.argv.join("\0")}` : undefined;
     let c = key === undefined ? undefined : seen.get(key);
@@ -100,6 +109,9 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
       }
     }
     code[i] = c;
+    lastArgv = p.argv;
+    lastComm = p.comm;
+    lastCode = c;
   }
   seen.clear();
   nameIndex.clear();
@@ -119,7 +131,7 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
   // engineBelow[i]: a workflow engine runs below process i (a recipe `cd lib && $(MAKE)`)
   const engineBelow = new Uint8Array(procs.length);
   // the tree depth first, once: every subtree is a slice of it (order[at[i]] … order[at[i] + size[i] - 1])
-  const { order, at, size } = preorder(tree);
+  const { order, at, size } = preorderOf(procs);
   for (let k = order.length - 1; k >= 0; k--) {
     const i = order[k]!;
     const pi = tree.parent[i]!;
@@ -166,13 +178,17 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
     );
   };
 
+  // a run repeats a command line process after process (a loop, forks): what follows from the argv
+  // (the same array: src/store/processes.ts shares it), cwd and comm of the previous one is not worked out again
+  const workdirOf = lastOf((p) => p.cwd, nextflowWorkdir);
+  const exeOf = lastOf((p) => p.comm, executableOf);
   /** process i's step as [kind, tool, name, workdir], or undefined when it is not a step; e: the engine above it */
   const stepOf = (i: number, e: number): [StepKind, string, string | undefined, string?] | undefined => {
     const p = procs[i]!;
     const n = named(i);
     const engine = e < 0 ? undefined : named(e)!.name;
     const byEngine = e >= 0 && p.parentId === procs[e]!.id;
-    const workdir = nextflowWorkdir(p);
+    const workdir = workdirOf(p);
     if (workdir) return ["nextflow-task", "nextflow", nextflowTaskName(workdir), workdir];
     // a job is a `bash -c` shell Snakemake starts, or the one named command bash exec'd into
     // (Snakemake's other children, such as its scheduler's ILP solver, are not jobs)
@@ -218,7 +234,7 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
     let g: number;
     if (n === null && pi >= 0) g = otherOf[pi]!;
     else {
-      const group = n ? n.display : executableOf(procs[i]!);
+      const group = n ? n.display : exeOf(procs[i]!);
       const known = groupIndex.get(group);
       g = known ?? groups.length;
       if (known === undefined) {
@@ -236,6 +252,27 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
   steps.sort((a, b) => a.startedAt - b.startedAt || a.rootId - b.rootId);
   assignKeys(steps);
   return steps;
+}
+
+/**
+ * `f`, remembering its last answer: a process with the previous one's argv array (by identity, as the
+ * store shares it) and the same `also` field gets the same answer. `f` must depend on nothing else.
+ */
+function lastOf<T>(also: (p: StepProcess) => string | null, f: (p: StepProcess) => T): (p: StepProcess) => T {
+  let known = false;
+  let argv: string[] | null = null;
+  let other: string | null = null;
+  let last: T;
+  return (p) => {
+    const o = also(p);
+    if (!known || p.argv !== argv || o !== other) {
+      known = true;
+      argv = p.argv;
+      other = o;
+      last = f(p);
+    }
+    return last;
+  };
 }
 
 /**

@@ -324,6 +324,10 @@ function readProcesses(db: Database, runId: string, columns: string): Partial<Pr
     if (shared.size < 4096) shared.set(v, v);
     return v;
   };
+  // a row whose command line is the previous row's (a loop of /bin/true, a fork that did not exec)
+  // shares its argv array: one JSON.parse and one array for a run of them (argv is never mutated)
+  let lastRaw: string | null = null;
+  let lastArgv: string[] | null = null;
   for (let after = Number.MIN_SAFE_INTEGER; ; ) {
     const rows = page.all(runId, after) as {
       id: number;
@@ -337,7 +341,13 @@ function readProcesses(db: Database, runId: string, columns: string): Partial<Pr
     for (const r of rows) {
       r.comm = one(r.comm);
       r.cwd = one(r.cwd);
-      r.argv = r.argv ? (JSON.parse(r.argv as string) as string[]) : null;
+      const raw = r.argv as string | null;
+      if (!raw) r.argv = null;
+      else if (raw === lastRaw) r.argv = lastArgv;
+      else {
+        lastRaw = raw;
+        lastArgv = r.argv = JSON.parse(raw) as string[];
+      }
       if (r.coreDumped !== undefined) r.coreDumped = r.coreDumped === 1;
       if (r.argvTruncated !== undefined) r.argvTruncated = r.argvTruncated === 1;
       r.oomKilled = r.oomKilled === 1;
