@@ -3,7 +3,7 @@
  * deciding when a group is complete (see ./taskstats.ts). Pure apart from the injected live-thread
  * check, so tests drive it with synthetic records.
  */
-import { statOrUndefined } from "../../ffi/fs.ts";
+import { linkCount } from "../../ffi/fs.ts";
 import { decodeWaitStatus, splitRuntime, type TaskRecord } from "./_netlink-parse.ts";
 import type { RuntimeProbe } from "./_taskstats-probe.ts";
 import type { ExitFigures } from "./types.ts";
@@ -11,8 +11,8 @@ import type { ExitFigures } from "./types.ts";
 /** Live threads of a group right now (/proc/PID/task's link count is 2 + threads); 0 once reaped. */
 export function liveThreads(tgid: number): number {
   // ENOENT once reaped, ESRCH while it is being torn down: 0 (no Error built, most are gone)
-  const st = statOrUndefined(`/proc/${tgid}/task`);
-  return st ? st.nlink - 2 : 0;
+  const n = linkCount(`/proc/${tgid}/task`);
+  return n === undefined ? 0 : n - 2;
 }
 
 interface Group {
