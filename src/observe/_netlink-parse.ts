@@ -279,6 +279,8 @@ export interface TaskRecord {
   comm: string;
   /** ac_exitcode, a raw wait status */
   status: number;
+  /** ac_flag (linux/acct.h): AGROUP (0x20) marks the last thread of its group, on kernels that set it */
+  acFlag: number;
   btimeSec: number;
   etimeUs: number;
   /** tick-sampled CPU (multiples of the scheduler tick): only their ratio is exact */
@@ -313,6 +315,7 @@ function decodeStats(buf: Uint8Array, off: number, len: number): TaskRecord | un
     ppid: dv.getUint32(132, true),
     comm: decodeLossless(nul < 0 ? commBytes : commBytes.subarray(0, nul)),
     status: dv.getUint32(4, true),
+    acFlag: buf[off + 8]!,
     btimeSec: version >= 9 && len >= 352 ? u64(344) || dv.getUint32(136, true) : dv.getUint32(136, true),
     etimeUs: u64(144),
     utimeUs: u64(152),

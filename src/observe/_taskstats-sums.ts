@@ -15,6 +15,12 @@ export function liveThreads(tgid: number): number {
   return n === undefined ? 0 : n - 2;
 }
 
+/**
+ * ac_flag's "last thread of the group" (linux/acct.h), which taskstats_exit sets on current kernels (6.18 here);
+ * without it, a leader's record asks /proc whether threads remain (liveThreads).
+ */
+const AGROUP = 0x20;
+
 interface Group {
   recs: TaskRecord[];
   /** the AGGR_TGID block: CPU of every thread the group ever had */
@@ -48,7 +54,8 @@ export class TgidSums {
     g.recs.push(rec);
     if (aggr) g.aggr = aggr;
     g.readyAt = undefined;
-    if (groupDead) g.last = rec;
+    // the kernel's mark of a group's last thread (a single-threaded process's exit): nothing to ask /proc
+    if (groupDead || (rec.acFlag & AGROUP) !== 0) g.last = rec;
     else if (rec.pid === rec.tgid && g.recs.length === 1 && this.threadsAlive(rec.tgid) <= 1) g.last = rec;
     // a leader leaving threads behind: wait for the AGGR_TGID record of the last one
     else if (rec.pid === rec.tgid) g.last = undefined;
