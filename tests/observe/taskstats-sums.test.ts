@@ -7,6 +7,7 @@ import {
   attributes,
   splitRuntime,
   decodeTaskstats,
+  eachMessage,
   familyId,
   GENL_ID_CTRL,
   genlRequest,
@@ -148,6 +149,17 @@ describe("struct taskstats", () => {
       writeBytes: 52_428_800,
       acFlag: 0x20,
     });
+  });
+
+  test("eachMessage walks what messages() walks, stopping at the same malformed length", () => {
+    const two = cat(record({ pid: 7, tgid: 7 }), record({ pid: 9, tgid: 8 }, true));
+    const broken = cat(two, u32(8), u32(0), u32(0), u32(0)); // a length below a header's
+    for (const buf of [two, broken]) {
+      const walked: unknown[] = [];
+      eachMessage(buf, (m) => walked.push(m));
+      expect(walked).toEqual([...messages(buf)]);
+      expect(walked.length).toBe(2);
+    }
   });
 
   test("the AGGR_TGID block marks the group's last thread", () => {
