@@ -35,9 +35,8 @@
  *
  * Record layout in the ring (each record starts on an 8-byte boundary):
  *   u32 tgid, u32 argv bytes kept (at most ARGV_CAP), u32 argv bytes in full (as /proc/PID/cmdline
- *   holds them), u16 cwd bytes, u16 cgroup bytes, f64 CLOCK_MONOTONIC ms of the exec, argv
- *   (NUL-separated as in /proc, cut at ARGV_CAP), cwd, /proc/PID/cgroup's text (0 bytes when it
- *   could not be read whole: the caller reads it then).
+ *   holds them), u16 cwd bytes, u16 0, f64 CLOCK_MONOTONIC ms of the exec, argv (NUL-separated as in
+ *   /proc, cut at ARGV_CAP), cwd.
  */
 typedef long ssize_t;
 typedef unsigned long size_t;
@@ -86,7 +85,6 @@ int setsockopt(int fd, int level, int name, const void *value, unsigned int len)
 #define SKIP_BYTES 16384
 #define HEAD 24
 #define CWD_MAX 1024
-#define CGROUP_MAX 4096 /* /proc/PID/cgroup: one line with cgroup v2, one per hierarchy with v1 */
 #define RX_BYTES 262144
 #define XW_NICE -10
 #define SCHED_FIFO 1
@@ -164,7 +162,6 @@ struct xw {
   char argv[ARGV_CAP];
   char skip[SKIP_BYTES];
   char cwd[CWD_MAX];
-  char cgroup[CGROUP_MAX];
 };
 
 static unsigned int u32_at(const unsigned char *p) {
@@ -285,7 +282,7 @@ static int exec_passes(struct xw *w, unsigned int tgid, int argv_len) {
 
 static void capture(struct xw *w, unsigned int tgid, double at_ms) {
   char path[40];
-  int argv_len, argv_full, cwd_len, cgroup_len, fd, size;
+  int argv_len, argv_full, cwd_len, size;
   unsigned int lens[3];
   proc_path(path, tgid, "cmdline");
   if (read_argv(w, path, &argv_len, &argv_full) < 0 || argv_len <= 0)
@@ -297,22 +294,10 @@ static void capture(struct xw *w, unsigned int tgid, double at_ms) {
   proc_path(path, tgid, "cwd");
   cwd_len = (int)readlink(path, w->cwd, CWD_MAX);
   if (cwd_len < 0) cwd_len = 0;
-  /* its cgroup as of this exec (a process that moved itself, as cgexec does, is in its own by now):
-   * the recorder then need not open /proc again, for a process that is mostly gone by then */
-  proc_path(path, tgid, "cgroup");
-  cgroup_len = 0;
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    ssize_t r;
-    while (cgroup_len < CGROUP_MAX && (r = read_retry(fd, w->cgroup + cgroup_len, CGROUP_MAX - cgroup_len)) > 0)
-      cgroup_len += (int)r;
-    close(fd);
-    if (cgroup_len >= CGROUP_MAX) cgroup_len = 0; /* perhaps cut: left to the caller */
-  }
-  size = (HEAD + argv_len + cwd_len + cgroup_len + 7) & ~7;
+  size = (HEAD + argv_len + cwd_len + 7) & ~7;
   lens[0] = (unsigned int)argv_len;
   lens[1] = (unsigned int)argv_full;
-  lens[2] = (unsigned int)cwd_len | ((unsigned int)cgroup_len << 16); /* u16 cwd bytes, u16 cgroup bytes */
+  lens[2] = (unsigned int)cwd_len; /* u16 cwd bytes, then u16 0 (little-endian) */
   pthread_mutex_lock(w->mutex);
   /* a full ring drops the record: the recorder then reads /proc as it would without the watcher */
   if (w->used + size <= w->cap) {
@@ -322,7 +307,6 @@ static void capture(struct xw *w, unsigned int tgid, double at_ms) {
     memcpy(r + 16, &at_ms, 8);
     memcpy(r + HEAD, w->argv, (size_t)argv_len);
     memcpy(r + HEAD + argv_len, w->cwd, (size_t)cwd_len);
-    memcpy(r + HEAD + argv_len + cwd_len, w->cgroup, (size_t)cgroup_len);
     w->used += size;
   }
   pthread_mutex_unlock(w->mutex);

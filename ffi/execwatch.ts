@@ -30,8 +30,6 @@ export interface SeenExec {
   /** argvBytes is more than what `argv` keeps */
   argvTruncated: boolean;
   cwd?: string;
-  /** /proc/PID/cgroup's text as the exec left it (latin1, as src/observe/procfs.ts reads it), if read whole */
-  cgroupText?: string;
 }
 
 /**
@@ -121,7 +119,6 @@ export class NativeExecWatch {
       const argvLen = dv.getUint32(at + 4, true);
       const argvBytes = dv.getUint32(at + 8, true);
       const cwdLen = dv.getUint16(at + 12, true);
-      const cgroupLen = dv.getUint16(at + 14, true);
       const body = at + HEAD;
       const argv = decode(this.out.subarray(body, body + argvLen)).split("\0");
       if (argv[argv.length - 1] === "") argv.pop();
@@ -132,11 +129,8 @@ export class NativeExecWatch {
         argvBytes,
         argvTruncated: argvBytes > argvLen,
         cwd: cwdLen ? decode(this.out.subarray(body + argvLen, body + argvLen + cwdLen)) : undefined,
-        cgroupText: cgroupLen
-          ? Buffer.from(this.out.buffer, body + argvLen + cwdLen, cgroupLen).toString("latin1")
-          : undefined,
       });
-      at += (HEAD + argvLen + cwdLen + cgroupLen + 7) & ~7;
+      at += (HEAD + argvLen + cwdLen + 7) & ~7;
     }
     return seen;
   }

@@ -9,7 +9,6 @@ import { NETLINK_CONNECTOR, NetlinkSocket } from "../../ffi/netlink.ts";
 import { realMinusMonoMs } from "./clock.ts";
 import { connectorControl, PROC_CN_MCAST_IGNORE, PROC_CN_MCAST_LISTEN } from "./_netlink-parse.ts";
 import { decodeLossless } from "../core/lossless.ts";
-import { parseCgroup } from "./procfs.ts";
 import type { Probe } from "./types.ts";
 
 /** What the watcher read for one process, `at` in epoch ms; argv cut at ARGV_CAP_BYTES (./argv.ts). */
@@ -20,8 +19,6 @@ export interface ExecArgv {
   argvBytes: number;
   argvTruncated: boolean;
   cwd?: string;
-  /** its cgroup as of the exec (src/observe/procfs.ts readCgroup's answer), when the watcher read it */
-  cgroup?: string;
 }
 
 export type { NameFilter } from "../../ffi/execwatch.ts";
@@ -144,7 +141,6 @@ export class ExecWatcher {
         argvBytes: s.argvBytes,
         argvTruncated: s.argvTruncated,
         cwd: s.cwd,
-        cgroup: s.cgroupText === undefined ? undefined : parseCgroup(s.cgroupText),
       });
     }
     const old = Date.now() - KEEP_MS;

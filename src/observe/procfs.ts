@@ -110,13 +110,8 @@ export const readCwd = (pid: number): string | undefined => {
 
 /** cgroup v2 path (`0::/path`), else the v1 memory controller's path. */
 export function readCgroup(pid: number): string | undefined {
-  const t = read(`/proc/${pid}/cgroup`);
-  return t === undefined ? undefined : parseCgroup(t);
-}
-
-/** readCgroup's answer from /proc/PID/cgroup's text (read as latin1). */
-export function parseCgroup(text: string): string | undefined {
-  const t = text.trim();
+  const t = read(`/proc/${pid}/cgroup`)?.trim();
+  if (t === undefined) return undefined;
   // one pass over the text, no array of lines (read at every exec)
   return (CGROUP_V1_MEMORY.exec(t) ?? CGROUP_V2.exec(t))?.[1];
 }

@@ -306,17 +306,14 @@ export class Recorder {
     rec.argvTruncated = seen.argvTruncated;
     rec.comm = basename(seen.argv[0]!).slice(0, 15);
     rec.cwd = seen.cwd ?? rec.cwd;
-    this.execDone(rec, pid, seen.cgroup);
+    this.execDone(rec, pid);
   }
 
-  /**
-   * The end of every exec: its cgroup (watched for OOM kills; `known`: as the exec watcher read it at
-   * the exec, else read now), then the write.
-   */
-  private execDone(rec: ProcessRecord, pid: number, known?: string) {
+  /** The end of every exec: its cgroup (watched for OOM kills), then the write. */
+  private execDone(rec: ProcessRecord, pid: number) {
     this.argvLoss.settle(rec);
     // most execs stay in their parent's cgroup: keep the parent's string, let the fresh read die young
-    const cgroup = known ?? readCgroup(pid);
+    const cgroup = readCgroup(pid);
     if (cgroup !== undefined && cgroup !== rec.cgroup) rec.cgroup = cgroup;
     this.oom.watch(rec.cgroup);
     this.writer.process(rec);
