@@ -439,7 +439,8 @@ const STATX_NLINK = 0x4;
 export function linkCount(path: string): number | undefined {
   const l = c();
   if (!l || statxRefused || path.includes("\0")) return statOrUndefined(path)?.nlink;
-  if (l.statx(AT_FDCWD, Buffer.from(`${path}\0`), 0, STATX_NLINK, sxBytes) === 0) return sx.getUint32(16, true);
+  if (l.statx(AT_FDCWD, Buffer.from(`${path}\0`), 0, STATX_NLINK, sxBytes) === 0)
+    return sx.getUint32(16, true);
   const n = read.i32(errnoAt as never, 0);
   // statx itself refused here (see statxRefused): the full path finds out and falls back
   return n === EPERM || n === ENOSYS ? statOrUndefined(path)?.nlink : undefined;
