@@ -240,26 +240,59 @@ export function readFileSync(
   const fd = l.open(cPath(path), constants.O_RDONLY | O_CLOEXEC, 0);
   if (fd < 0) throw fail("open", path);
   try {
-    // /proc and /sys files say size 0: read until EOF, the first read into a reused 64 KiB buffer
-    scratch ??= new Uint8Array(65536);
-    let buf = scratch;
-    let used = 0;
-    for (;;) {
-      if (used === buf.length) {
-        const bigger = new Uint8Array(buf.length * 2);
-        bigger.set(buf);
-        buf = bigger;
-      }
-      const n = Number(l.read(fd, buf.subarray(used), buf.length - used));
-      if (n < 0) {
-        if (read.i32(errnoAt as never, 0) === 4) continue; // EINTR
-        throw fail("read", path);
-      }
-      if (n === 0) break;
-      used += n;
-    }
-    const out = Buffer.from(buf.buffer, buf.byteOffset, used);
+    const out = readToEnd(l, fd);
+    if (!out) throw fail("read", path);
     return enc ? out.toString(enc === "latin1" ? "latin1" : "utf8") : Buffer.from(out);
+  } finally {
+    l.close(fd);
+  }
+}
+
+/**
+ * Every byte up to EOF (/proc and /sys files say size 0), in a view of a reused 64 KiB buffer (a
+ * bigger one for a bigger file): valid until the next call. Undefined on a read error (errno is set).
+ */
+function readToEnd(l: Libc, fd: number): Buffer | undefined {
+  scratch ??= new Uint8Array(65536);
+  let buf = scratch;
+  let used = 0;
+  for (;;) {
+    if (used === buf.length) {
+      const bigger = new Uint8Array(buf.length * 2);
+      bigger.set(buf);
+      buf = bigger;
+    }
+    const n = Number(l.read(fd, buf.subarray(used), buf.length - used));
+    if (n < 0) {
+      if (read.i32(errnoAt as never, 0) === 4) continue; // EINTR
+      return undefined;
+    }
+    if (n === 0) break;
+    used += n;
+  }
+  return Buffer.from(buf.buffer, buf.byteOffset, used);
+}
+
+/**
+ * The whole file as a string (`enc`), or undefined when it cannot be opened or read, for whatever
+ * reason: for /proc files of processes that may be gone. No Error is built for a failure (its message
+ * and stack trace were a tenth of the recorder's CPU per process when most reads are of processes
+ * already reaped).
+ */
+export function readFileOrUndefined(path: string, enc: "latin1" | "utf8"): string | undefined {
+  const l = c();
+  if (!l) {
+    try {
+      return node().readFileSync(path, enc);
+    } catch {
+      return undefined;
+    }
+  }
+  if (path.includes("\0")) return undefined;
+  const fd = l.open(Buffer.from(`${path}\0`), constants.O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0) return undefined;
+  try {
+    return readToEnd(l, fd)?.toString(enc);
   } finally {
     l.close(fd);
   }
@@ -384,6 +417,35 @@ export function statSync(path: PathLike, opts?: { throwIfNoEntry?: boolean }): S
   throw e;
 }
 
+/** The stat of the file, or undefined when it fails for whatever reason (no Error built: /proc paths). */
+export function statOrUndefined(path: string): Stats | undefined {
+  const st = c() && !statxRefused ? statx(AT_FDCWD, path, 0) : "refused";
+  if (st === "refused") {
+    try {
+      return node().statSync(path) as unknown as Stats;
+    } catch {
+      return undefined;
+    }
+  }
+  return typeof st === "number" ? undefined : st;
+}
+
+const STATX_NLINK = 0x4;
+
+/**
+ * The link count of a path (st_nlink), or undefined when stat fails for whatever reason. No Stats and
+ * no Error built: asked at the exit of every process (/proc/PID/task: 2 + its threads), mostly gone.
+ */
+export function linkCount(path: string): number | undefined {
+  const l = c();
+  if (!l || statxRefused || path.includes("\0")) return statOrUndefined(path)?.nlink;
+  if (l.statx(AT_FDCWD, Buffer.from(`${path}\0`), 0, STATX_NLINK, sxBytes) === 0)
+    return sx.getUint32(16, true);
+  const n = read.i32(errnoAt as never, 0);
+  // statx itself refused here (see statxRefused): the full path finds out and falls back
+  return n === EPERM || n === ENOSYS ? statOrUndefined(path)?.nlink : undefined;
+}
+
 export function lstatSync(path: PathLike): Stats {
   const st = c() && !statxRefused ? statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW) : "refused";
   if (st === "refused") return node().lstatSync(path) as unknown as Stats;
@@ -422,6 +484,20 @@ export function readlinkSync(path: PathLike, opts?: { encoding: "buffer" }): str
   if (n === linkBuf.length) return opts ? node().readlinkSync(path, opts) : node().readlinkSync(path);
   const out = Buffer.from(linkBuf.subarray(0, n));
   return opts?.encoding === "buffer" ? out : out.toString("utf8");
+}
+
+/** The target's bytes, or undefined when the link cannot be read, for whatever reason (no Error built). */
+export function readlinkOrUndefined(path: string): Buffer | undefined {
+  try {
+    const l = c();
+    if (!l || path.includes("\0")) return readlinkSync(path, { encoding: "buffer" });
+    const n = Number(l.readlink(Buffer.from(`${path}\0`), linkBuf, linkBuf.length));
+    if (n < 0) return undefined;
+    if (n === linkBuf.length) return readlinkSync(path, { encoding: "buffer" });
+    return Buffer.from(linkBuf.subarray(0, n));
+  } catch {
+    return undefined;
+  }
 }
 
 /** mkdir(2), one level (no `recursive`) */

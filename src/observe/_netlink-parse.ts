@@ -59,6 +59,26 @@ export function* messages(buf: Uint8Array): Generator<NlMsg> {
 }
 
 /**
+ * messages() without a generator, for the drain loops (every exit record of the host passes here):
+ * `each` gets one NlMsg per message, in order. Stops at a malformed length, as messages() does.
+ */
+export function eachMessage(buf: Uint8Array, each: (m: NlMsg) => void): void {
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  for (let off = 0; off + 16 <= buf.byteLength; ) {
+    const len = dv.getUint32(off, true);
+    if (len < 16 || off + len > buf.byteLength) return;
+    each({
+      type: dv.getUint16(off + 4, true),
+      flags: dv.getUint16(off + 6, true),
+      seq: dv.getUint32(off + 8, true),
+      off,
+      len,
+    });
+    off += (len + 3) & ~3;
+  }
+}
+
+/**
  * The 40-byte subscribe / unsubscribe request: nlmsghdr + cn_msg + u32 op (the form every kernel
  * accepts). The kernel multicasts its ACK to every listener with cn_msg.ack = our `ack` + 1, which is
  * how a client recognises its own (pick a random `ack`).
@@ -279,6 +299,8 @@ export interface TaskRecord {
   comm: string;
   /** ac_exitcode, a raw wait status */
   status: number;
+  /** ac_flag (linux/acct.h): AGROUP (0x20) marks the last thread of its group, on kernels that set it */
+  acFlag: number;
   btimeSec: number;
   etimeUs: number;
   /** tick-sampled CPU (multiples of the scheduler tick): only their ratio is exact */
@@ -313,6 +335,7 @@ function decodeStats(buf: Uint8Array, off: number, len: number): TaskRecord | un
     ppid: dv.getUint32(132, true),
     comm: decodeLossless(nul < 0 ? commBytes : commBytes.subarray(0, nul)),
     status: dv.getUint32(4, true),
+    acFlag: buf[off + 8]!,
     btimeSec: version >= 9 && len >= 352 ? u64(344) || dv.getUint32(136, true) : dv.getUint32(136, true),
     etimeUs: u64(144),
     utimeUs: u64(152),
@@ -341,14 +364,27 @@ export function decodeTaskstats(
   let rec: TaskRecord | undefined;
   let group: TaskRecord | undefined;
   let groupDead = false;
-  for (const a of attributes(buf, m.off + 20, m.off + m.len)) {
-    if (a.type === TASKSTATS_TYPE.aggrTgid) groupDead = true;
-    if (a.type !== TASKSTATS_TYPE.aggrPid && a.type !== TASKSTATS_TYPE.aggrTgid) continue;
-    for (const n of attributes(buf, a.off, a.off + a.len))
-      if (n.type === TASKSTATS_TYPE.stats) {
-        if (a.type === TASKSTATS_TYPE.aggrPid) rec = decodeStats(buf, n.off, n.len);
-        else group = decodeStats(buf, n.off, n.len);
+  // attributes() walked by hand (no generator, no object per attribute): one message per exiting thread
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const end = m.off + m.len;
+  for (let off = m.off + 20; off + 4 <= end; ) {
+    const len = dv.getUint16(off, true);
+    if (len < 4 || off + len > end) break;
+    const type = dv.getUint16(off + 2, true) & 0x3fff;
+    if (type === TASKSTATS_TYPE.aggrTgid) groupDead = true;
+    if (type === TASKSTATS_TYPE.aggrPid || type === TASKSTATS_TYPE.aggrTgid) {
+      const innerEnd = off + len;
+      for (let n = off + 4; n + 4 <= innerEnd; ) {
+        const nLen = dv.getUint16(n, true);
+        if (nLen < 4 || n + nLen > innerEnd) break;
+        if ((dv.getUint16(n + 2, true) & 0x3fff) === TASKSTATS_TYPE.stats) {
+          if (type === TASKSTATS_TYPE.aggrPid) rec = decodeStats(buf, n + 4, nLen - 4);
+          else group = decodeStats(buf, n + 4, nLen - 4);
+        }
+        n += (nLen + 3) & ~3;
       }
+    }
+    off += (len + 3) & ~3;
   }
   return rec && { rec, groupDead, group };
 }

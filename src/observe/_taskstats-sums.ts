@@ -3,19 +3,23 @@
  * deciding when a group is complete (see ./taskstats.ts). Pure apart from the injected live-thread
  * check, so tests drive it with synthetic records.
  */
-import { statSync } from "../../ffi/fs.ts";
+import { linkCount } from "../../ffi/fs.ts";
 import { decodeWaitStatus, splitRuntime, type TaskRecord } from "./_netlink-parse.ts";
 import type { RuntimeProbe } from "./_taskstats-probe.ts";
 import type { ExitFigures } from "./types.ts";
 
 /** Live threads of a group right now (/proc/PID/task's link count is 2 + threads); 0 once reaped. */
 export function liveThreads(tgid: number): number {
-  try {
-    return statSync(`/proc/${tgid}/task`).nlink - 2;
-  } catch {
-    return 0; // ENOENT once reaped, ESRCH while it is being torn down
-  }
+  // ENOENT once reaped, ESRCH while it is being torn down: 0 (no Error built, most are gone)
+  const n = linkCount(`/proc/${tgid}/task`);
+  return n === undefined ? 0 : n - 2;
 }
+
+/**
+ * ac_flag's "last thread of the group" (linux/acct.h), which taskstats_exit sets on current kernels (6.18 here);
+ * without it, a leader's record asks /proc whether threads remain (liveThreads).
+ */
+const AGROUP = 0x20;
 
 interface Group {
   recs: TaskRecord[];
@@ -50,7 +54,8 @@ export class TgidSums {
     g.recs.push(rec);
     if (aggr) g.aggr = aggr;
     g.readyAt = undefined;
-    if (groupDead) g.last = rec;
+    // the kernel's mark of a group's last thread (a single-threaded process's exit): nothing to ask /proc
+    if (groupDead || (rec.acFlag & AGROUP) !== 0) g.last = rec;
     else if (rec.pid === rec.tgid && g.recs.length === 1 && this.threadsAlive(rec.tgid) <= 1) g.last = rec;
     // a leader leaving threads behind: wait for the AGGR_TGID record of the last one
     else if (rec.pid === rec.tgid) g.last = undefined;

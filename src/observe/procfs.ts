@@ -2,7 +2,7 @@
  * Readers for /proc/PID/{stat,status,io,cmdline,cwd,cgroup} (proc(5)). Every reader returns undefined
  * when the process is gone or the file is not readable: a process may vanish between any two reads.
  */
-import { readFileSync, readdirSync, readlinkSync } from "../../ffi/fs.ts";
+import { readFileOrUndefined, readdirSync, readlinkOrUndefined, readlinkSync } from "../../ffi/fs.ts";
 import { decodeLossless } from "../core/lossless.ts";
 
 import { CLK_TCK } from "./clock.ts";
@@ -10,13 +10,8 @@ import { CLK_TCK } from "./clock.ts";
 export { CLK_TCK, bootEpochMs as bootTimeMs, ticksToEpochMs } from "./clock.ts";
 export const PAGE_KB = 4;
 
-const read = (path: string): string | undefined => {
-  try {
-    return readFileSync(path, "latin1");
-  } catch {
-    return undefined;
-  }
-};
+/** a failed read builds no Error: most reads of a short process find it gone */
+const read = (path: string): string | undefined => readFileOrUndefined(path, "latin1");
 
 export interface ProcStat {
   pid: number;
@@ -109,11 +104,8 @@ export const readCmdline = (pid: number): string[] | undefined => {
 
 /** the cwd, decoded losslessly like argv */
 export const readCwd = (pid: number): string | undefined => {
-  try {
-    return decodeLossless(readlinkSync(`/proc/${pid}/cwd`, { encoding: "buffer" }));
-  } catch {
-    return undefined;
-  }
+  const b = readlinkOrUndefined(`/proc/${pid}/cwd`);
+  return b === undefined ? undefined : decodeLossless(b);
 };
 
 /** cgroup v2 path (`0::/path`), else the v1 memory controller's path. */

@@ -30,6 +30,7 @@ import {
   familyId,
   GENL_ID_CTRL,
   genlRequest,
+  eachMessage,
   messages,
   NLM_F_ACK,
   NLM_F_REQUEST,
@@ -273,7 +274,7 @@ export class TaskstatsSource implements CaptureSource {
       got = true;
       // after the drain: the filter then knows every process these records are about
       this.keep = this.opts.filter?.();
-      for (const m of messages(buf)) this.handle(buf, m);
+      eachMessage(buf, (m) => this.handle(buf, m));
     }
     this.emptied = emptied;
     // probes taken before this drain are confirmed by it (no last record of their group came)

@@ -200,6 +200,24 @@ console.log(JSON.stringify([ask(fs), ask(nodeFs)]));`;
     expect(fs.readFileSync(text, "utf8")).toBe("héllo ✓\n");
   });
 
+  test("readFileOrUndefined, statOrUndefined, linkCount, readlinkOrUndefined: node's answer, or undefined (never a throw)", () => {
+    const text = posix.join(tempDir(), "u");
+    nodeFs.writeFileSync(text, "héllo\n");
+    expect(fs.readFileOrUndefined(text, "utf8")).toBe("héllo\n");
+    expect(fs.readFileOrUndefined("/proc/self/stat", "latin1")?.split(" ")[0]).toBe(String(process.pid));
+    expect(fs.statOrUndefined("/proc/self/task")?.nlink).toBe(nodeFs.statSync("/proc/self/task").nlink);
+    expect(fs.linkCount("/proc/self/task")).toBe(nodeFs.statSync("/proc/self/task").nlink);
+    expect(fs.linkCount(tempDir())).toBe(nodeFs.statSync(tempDir()).nlink);
+    expect(fs.readlinkOrUndefined("/proc/self/cwd")?.toString()).toBe(nodeFs.readlinkSync("/proc/self/cwd"));
+    // a process that is gone (the recorder's usual case), a path with a NUL: undefined, no throw
+    const gone = Bun.spawnSync(["true"]).pid;
+    expect(fs.readFileOrUndefined(`/proc/${gone}/stat`, "latin1")).toBeUndefined();
+    expect(fs.readFileOrUndefined(`${text}\0x`, "latin1")).toBeUndefined();
+    expect(fs.statOrUndefined(`/proc/${gone}/task`)).toBeUndefined();
+    expect(fs.linkCount(`/proc/${gone}/task`)).toBeUndefined();
+    expect(fs.readlinkOrUndefined(`/proc/${gone}/cwd`)).toBeUndefined();
+  });
+
   test("write, read at a position and from the fd's offset, readlink, access, exists, chmod", () => {
     const dir = tempDir();
     const p = posix.join(dir, "w");

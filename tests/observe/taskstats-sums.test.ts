@@ -7,6 +7,7 @@ import {
   attributes,
   splitRuntime,
   decodeTaskstats,
+  eachMessage,
   familyId,
   GENL_ID_CTRL,
   genlRequest,
@@ -47,6 +48,7 @@ function stats(r: Partial<TaskRecord> & { pid: number; tgid: number }): Uint8Arr
   const u64 = (o: number, v = 0) => dv.setBigUint64(o, BigInt(v), true);
   dv.setUint16(0, 16, true);
   dv.setUint32(4, r.status ?? 0, true);
+  b[8] = r.acFlag ?? 0;
   b.set(new TextEncoder().encode(r.comm ?? "x"), 80);
   dv.setUint32(128, r.pid, true);
   dv.setUint32(132, r.ppid ?? 1, true);
@@ -125,6 +127,7 @@ describe("struct taskstats", () => {
         wchar: 22,
         readBytes: 4096,
         writeBytes: 52_428_800,
+        acFlag: 0x20,
       }),
     );
     expect(r?.groupDead).toBe(false);
@@ -144,7 +147,19 @@ describe("struct taskstats", () => {
       wchar: 22,
       readBytes: 4096,
       writeBytes: 52_428_800,
+      acFlag: 0x20,
     });
+  });
+
+  test("eachMessage walks what messages() walks, stopping at the same malformed length", () => {
+    const two = cat(record({ pid: 7, tgid: 7 }), record({ pid: 9, tgid: 8 }, true));
+    const broken = cat(two, u32(8), u32(0), u32(0), u32(0)); // a length below a header's
+    for (const buf of [two, broken]) {
+      const walked: unknown[] = [];
+      eachMessage(buf, (m) => walked.push(m));
+      expect(walked).toEqual([...messages(buf)]);
+      expect(walked.length).toBe(2);
+    }
   });
 
   test("the AGGR_TGID block marks the group's last thread", () => {
@@ -187,6 +202,23 @@ describe("summing threads by tgid", () => {
     expect(f).toMatchObject({ tgid: 20, pid: 20, comm: "app", signal: 9, userUs: 1110, systemUs: 4 });
     expect(f).toMatchObject({ writeBytes: 106, peakRssKb: 700 });
     expect(f?.exitCode).toBeUndefined();
+  });
+
+  test("the kernel's AGROUP mark (a single-threaded process's exit) completes the group without asking /proc", () => {
+    let asked = 0;
+    const sums = new TgidSums(() => {
+      asked++;
+      return 1;
+    });
+    sums.add(rec(12, 12, { acFlag: 0x20, hiwaterRssKb: 300 }), false);
+    sums.flush();
+    expect(sums.flush()).toMatchObject([{ tgid: 12, peakRssKb: 300 }]);
+    expect(asked).toBe(0);
+    // without it (an older kernel), /proc is asked as before
+    sums.add(rec(13, 13), false);
+    sums.flush();
+    expect(sums.flush()).toMatchObject([{ tgid: 13 }]);
+    expect(asked).toBe(1);
   });
 
   test("a leader whose other threads are still alive waits for the group's end", () => {
