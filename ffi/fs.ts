@@ -419,6 +419,8 @@ export function statSync(path: PathLike, opts?: { throwIfNoEntry?: boolean }): S
 
 /** The stat of the file, or undefined when it fails for whatever reason (no Error built: /proc paths). */
 export function statOrUndefined(path: string): Stats | undefined {
+  // a NUL would name another file (cPath throws for it): no such file, as readFileOrUndefined says
+  if (path.includes("\0")) return undefined;
   const st = c() && !statxRefused ? statx(AT_FDCWD, path, 0) : "refused";
   if (st === "refused") {
     try {

@@ -242,6 +242,15 @@ describe("summing threads by tgid", () => {
     expect(sums.flush()).toMatchObject([{ tgid: 40, wchar: 7 }]);
   });
 
+  test("the leader's record arriving after the last thread's (sent later on another CPU) leaves the group ended", () => {
+    // the leader left first (pthread_exit: no AGROUP) but was preempted before its record was queued
+    const sums = new TgidSums(() => 0);
+    sums.add(rec(71, 70, { wchar: 1, acFlag: 0x20 }), true);
+    sums.add(rec(70, 70, { wchar: 2 }), false);
+    sums.flush();
+    expect(sums.flush()).toMatchObject([{ tgid: 70, wchar: 3 }]);
+  });
+
   test("CPU: the scheduler's runtime of all threads, split in the ticks' user/system ratio (as rusage)", () => {
     const sums = new TgidSums(() => 0);
     // tick samples say 8 ms user + 4 ms system; the scheduler ran the threads 9,000,001 ns
