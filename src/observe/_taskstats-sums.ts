@@ -27,6 +27,8 @@ interface Group {
   aggr?: TaskRecord;
   /** the record that finished the group (AGGR_TGID carrier or the lone leader) */
   last?: TaskRecord;
+  /** `last` is the kernel's last thread (AGGR_TGID or AGROUP): no later record reopens the group */
+  ended?: boolean;
   /** set once complete: emitted on the first poll that brings no more records for it */
   readyAt?: number;
   /** the largest (clock − taskstats) of the confirmed runtime probes, ns */
@@ -55,10 +57,16 @@ export class TgidSums {
     if (aggr) g.aggr = aggr;
     g.readyAt = undefined;
     // the kernel's mark of a group's last thread (a single-threaded process's exit): nothing to ask /proc
-    if (groupDead || (rec.acFlag & AGROUP) !== 0) g.last = rec;
-    else if (rec.pid === rec.tgid && g.recs.length === 1 && this.threadsAlive(rec.tgid) <= 1) g.last = rec;
-    // a leader leaving threads behind: wait for the AGGR_TGID record of the last one
-    else if (rec.pid === rec.tgid) g.last = undefined;
+    if (groupDead || (rec.acFlag & AGROUP) !== 0) {
+      g.last = rec;
+      g.ended = true;
+    } else if (!g.ended) {
+      // (once ended it stays so: a leader that left first can be queued after the last thread, whose
+      // record then came first; taken for "threads left behind" below, the group waited for the run's end)
+      if (rec.pid === rec.tgid && g.recs.length === 1 && this.threadsAlive(rec.tgid) <= 1) g.last = rec;
+      // a leader leaving threads behind: wait for the AGGR_TGID record of the last one
+      else if (rec.pid === rec.tgid) g.last = undefined;
+    }
     if (g.last) g.readyAt = this.tick;
     return g.last !== undefined;
   }
