@@ -18,7 +18,7 @@
 /** the scale `tracer run` runs with */
 export const RUN_POLICY = 64;
 
-/** Call first thing in `tracer run`, before its modules load. */
+/** Call first thing in `tracer run`: src/main.ts does, before the command table imports run's modules. */
 export function leanJit(): void {
   Bun.unsafe.setJITPolicy(RUN_POLICY);
 }
