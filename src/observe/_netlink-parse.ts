@@ -40,27 +40,10 @@ export interface NlMsg {
   len: number;
 }
 
-/** Walk back-to-back netlink messages (each NLMSG_ALIGNed). Stops at a malformed length. */
-export function* messages(buf: Uint8Array): Generator<NlMsg> {
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  let off = 0;
-  while (off + 16 <= buf.byteLength) {
-    const len = dv.getUint32(off, true);
-    if (len < 16 || off + len > buf.byteLength) return;
-    yield {
-      type: dv.getUint16(off + 4, true),
-      flags: dv.getUint16(off + 6, true),
-      seq: dv.getUint32(off + 8, true),
-      off,
-      len,
-    };
-    off += (len + 3) & ~3;
-  }
-}
-
 /**
- * messages() without a generator, for the drain loops (every exit record of the host passes here):
- * `each` gets one NlMsg per message, in order. Stops at a malformed length, as messages() does.
+ * Walk back-to-back netlink messages (each NLMSG_ALIGNed): `each` gets one NlMsg per message, in
+ * order. Stops at a malformed length. No generator: the drain loops pass every exit record of the host
+ * through here.
  */
 export function eachMessage(buf: Uint8Array, each: (m: NlMsg) => void): void {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -76,6 +59,13 @@ export function eachMessage(buf: Uint8Array, each: (m: NlMsg) => void): void {
     });
     off += (len + 3) & ~3;
   }
+}
+
+/** The messages eachMessage walks, as a list (probes and tests: a few messages each). */
+export function messages(buf: Uint8Array): NlMsg[] {
+  const out: NlMsg[] = [];
+  eachMessage(buf, (m) => out.push(m));
+  return out;
 }
 
 /**
