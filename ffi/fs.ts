@@ -289,7 +289,7 @@ export function readFileOrUndefined(path: string, enc: "latin1" | "utf8"): strin
     }
   }
   if (path.includes("\0")) return undefined;
-  const fd = l.open(Buffer.from(`${path}\0`), constants.O_RDONLY | O_CLOEXEC, 0);
+  const fd = l.open(cPath(path), constants.O_RDONLY | O_CLOEXEC, 0);
   if (fd < 0) return undefined;
   try {
     return readToEnd(l, fd)?.toString(enc);
@@ -441,8 +441,7 @@ const STATX_NLINK = 0x4;
 export function linkCount(path: string): number | undefined {
   const l = c();
   if (!l || statxRefused || path.includes("\0")) return statOrUndefined(path)?.nlink;
-  if (l.statx(AT_FDCWD, Buffer.from(`${path}\0`), 0, STATX_NLINK, sxBytes) === 0)
-    return sx.getUint32(16, true);
+  if (l.statx(AT_FDCWD, cPath(path), 0, STATX_NLINK, sxBytes) === 0) return sx.getUint32(16, true);
   const n = read.i32(errnoAt as never, 0);
   // statx itself refused here (see statxRefused): the full path finds out and falls back
   return n === EPERM || n === ENOSYS ? statOrUndefined(path)?.nlink : undefined;
@@ -493,7 +492,7 @@ export function readlinkOrUndefined(path: string): Buffer | undefined {
   try {
     const l = c();
     if (!l || path.includes("\0")) return readlinkSync(path, { encoding: "buffer" });
-    const n = Number(l.readlink(Buffer.from(`${path}\0`), linkBuf, linkBuf.length));
+    const n = Number(l.readlink(cPath(path), linkBuf, linkBuf.length));
     if (n < 0) return undefined;
     if (n === linkBuf.length) return readlinkSync(path, { encoding: "buffer" });
     return Buffer.from(linkBuf.subarray(0, n));
