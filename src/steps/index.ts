@@ -53,35 +53,17 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
   // windows left before the memo is tried again, after a window where command lines did not repeat
   let memoOff = 0;
   const classify = classifier(rules, { matchOnly: true });
-  // the last classified process's argv (by identity), comm and code
-  let lastArgv: string[] | null = null;
-  let lastComm: string | null = null;
-  let lastCode = UNNAMED;
-  for (let i = 0; i < procs.length; i++) {
-    tick();
-    const p = procs[i]!;
-    // a fork that did not exec (a subshell) shows its parent's command line: it is part of the parent
-    const pi = tree.parent[i]!;
-    if (pi >= 0 && p.argv && sameArgv(procs[pi]!.argv, p.argv)) {
-      code[i] = FORK;
-      continue;
-    }
-    // a window of MEMO processes whose command lines did not repeat turns the memo off for the next
-    // MEMO_REST windows (its keys cost about what classifying does); the verdicts are the same either way
-    if (i % MEMO === 0) {
-      if (memoOn && hits * 8 < MEMO) memoOff = MEMO_REST;
-      memoOn = memoOff-- <= 0;
-      hits = 0;
-    }
-    // the previous process's command line (the same array: the store shares a repeated row's argv)
-    if (p.argv !== null && p.argv === lastArgv && p.comm === lastComm) {
-      code[i] = lastCode;
-      continue;
-    }
-    const key = memoOn ? `${p.comm ?? ""}\0${p.argv === null ? "\0" : p.argv.join("\0")}` : undefined;
-    let c = key === undefined ? undefined : seen.get(key);
-    if (c !== undefined) hits++;
-    else {
+  // a process's code from its command line; the previous process's again when it has the same argv
+  // array (the store shares a repeated row's) and comm
+  const codeOf = lastOf(
+    (p) => p.comm,
+    (p): number => {
+      const key = memoOn ? `${p.comm ?? ""}\0${p.argv === null ? "\0" : p.argv.join("\0")}` : undefined;
+      let c = key === undefined ? undefined : seen.get(key);
+      if (c !== undefined) {
+        hits++;
+        return c;
+      }
       // the process is its own facts (argv, comm): no object made for each
       const v = classify(p);
       c = UNNAMED;
@@ -107,11 +89,26 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
         if (seen.size >= MEMO) seen.clear();
         seen.set(key, c);
       }
+      return c;
+    },
+  );
+  for (let i = 0; i < procs.length; i++) {
+    tick();
+    const p = procs[i]!;
+    // a fork that did not exec (a subshell) shows its parent's command line: it is part of the parent
+    const pi = tree.parent[i]!;
+    if (pi >= 0 && p.argv && sameArgv(procs[pi]!.argv, p.argv)) {
+      code[i] = FORK;
+      continue;
     }
-    code[i] = c;
-    lastArgv = p.argv;
-    lastComm = p.comm;
-    lastCode = c;
+    // a window of MEMO processes whose command lines did not repeat turns the memo off for the next
+    // MEMO_REST windows (its keys cost about what classifying does); the verdicts are the same either way
+    if (i % MEMO === 0) {
+      if (memoOn && hits * 8 < MEMO) memoOff = MEMO_REST;
+      memoOn = memoOff-- <= 0;
+      hits = 0;
+    }
+    code[i] = codeOf(p);
   }
   seen.clear();
   nameIndex.clear();
