@@ -249,19 +249,35 @@ export function genlRequest(
 
 export const cString = (s: string): Uint8Array => new TextEncoder().encode(`${s}\0`);
 
-/** Attributes in buf[off, end): type (flag bits masked off) and the payload's range. */
-export function* attributes(
+/**
+ * Walk the attributes in buf[off, end): `each` gets each one's type (flag bits masked off) and its
+ * payload's range. Stops at a malformed length. No object per attribute: the taskstats decoder walks
+ * one message per exiting thread of the host.
+ */
+export function eachAttribute(
   buf: Uint8Array,
   off: number,
   end: number,
-): Generator<{ type: number; off: number; len: number }> {
+  each: (type: number, off: number, len: number) => void,
+): void {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   while (off + 4 <= end) {
     const len = dv.getUint16(off, true);
     if (len < 4 || off + len > end) return;
-    yield { type: dv.getUint16(off + 2, true) & 0x3fff, off: off + 4, len: len - 4 };
+    each(dv.getUint16(off + 2, true) & 0x3fff, off + 4, len - 4);
     off += (len + 3) & ~3;
   }
+}
+
+/** The attributes eachAttribute walks, as a list. */
+export function attributes(
+  buf: Uint8Array,
+  off: number,
+  end: number,
+): { type: number; off: number; len: number }[] {
+  const out: { type: number; off: number; len: number }[] = [];
+  eachAttribute(buf, off, end, (type, o, len) => out.push({ type, off: o, len }));
+  return out;
 }
 
 /** NLMSG_ERROR → errno (0 is an ACK); undefined for any other message. */
@@ -354,28 +370,15 @@ export function decodeTaskstats(
   let rec: TaskRecord | undefined;
   let group: TaskRecord | undefined;
   let groupDead = false;
-  // attributes() walked by hand (no generator, no object per attribute): one message per exiting thread
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const end = m.off + m.len;
-  for (let off = m.off + 20; off + 4 <= end; ) {
-    const len = dv.getUint16(off, true);
-    if (len < 4 || off + len > end) break;
-    const type = dv.getUint16(off + 2, true) & 0x3fff;
+  eachAttribute(buf, m.off + 20, m.off + m.len, (type, off, len) => {
     if (type === TASKSTATS_TYPE.aggrTgid) groupDead = true;
-    if (type === TASKSTATS_TYPE.aggrPid || type === TASKSTATS_TYPE.aggrTgid) {
-      const innerEnd = off + len;
-      for (let n = off + 4; n + 4 <= innerEnd; ) {
-        const nLen = dv.getUint16(n, true);
-        if (nLen < 4 || n + nLen > innerEnd) break;
-        if ((dv.getUint16(n + 2, true) & 0x3fff) === TASKSTATS_TYPE.stats) {
-          if (type === TASKSTATS_TYPE.aggrPid) rec = decodeStats(buf, n + 4, nLen - 4);
-          else group = decodeStats(buf, n + 4, nLen - 4);
-        }
-        n += (nLen + 3) & ~3;
-      }
-    }
-    off += (len + 3) & ~3;
-  }
+    if (type !== TASKSTATS_TYPE.aggrPid && type !== TASKSTATS_TYPE.aggrTgid) return;
+    eachAttribute(buf, off, off + len, (inner, nOff, nLen) => {
+      if (inner !== TASKSTATS_TYPE.stats) return;
+      if (type === TASKSTATS_TYPE.aggrPid) rec = decodeStats(buf, nOff, nLen);
+      else group = decodeStats(buf, nOff, nLen);
+    });
+  });
   return rec && { rec, groupDead, group };
 }
 
