@@ -139,7 +139,9 @@ export class Supervisor {
     const env = untouched(this.opts.env ?? process.env);
     const name = this.opts.cmd[0] ?? "";
     const path = resolveCommand(name, env);
+    mark("CMD resolved");
     this.listen(installForwarding(forwardedSignals(), this.opts.signalGroup === true));
+    mark("signals forwarded");
     const reaper = setInterval(() => this.onWake(true), REAP_MS);
     try {
       const ended = new Promise<number>((resolve) => {
@@ -151,11 +153,14 @@ export class Supervisor {
       if (pid < 0) throw execFailure(name, path, -pid);
       this.pid = pid;
       this.native = this.startNativeReaper(pid);
+      mark("reaper started");
       this.opts.onSpawn?.(pid, startedAt);
+      mark("CMD identified");
       // CMD has its working directory: tracer must not hold the caller's (it keeps a mount busy)
       process.chdir("/");
       this.onWake();
       const endedAt = await ended;
+      mark("CMD ended");
       // a zombie (cmdExited waited with WNOWAIT) that only tracer may reap
       const reaped = reapPid(pid);
       if (!reaped) throw new Error(`CMD (pid ${pid}) ended but its status could not be read`);
@@ -177,13 +182,16 @@ export class Supervisor {
 
   /**
    * Stop forwarding and listening. Signals stay handled (absorbed) until tracer exits, so one that
-   * arrives while the run is being written cannot kill tracer halfway.
+   * arrives while the run is being written cannot kill tracer halfway. `exiting`: the caller exits the
+   * process next (process.exit): the wake-up pipe's reader is left to it, as closing that stream costs
+   * Bun a thread-pool thread (started to close the fd) — without exiting, its pending read keeps the
+   * event loop alive.
    */
-  dispose(): void {
+  dispose(exiting = false): void {
     if (this.native) stopReaper();
     this.native = false;
     forwardingDone();
-    this.wake?.cancel().catch(() => {});
+    if (!exiting) this.wake?.cancel().catch(() => {});
     this.wake = undefined;
   }
 
