@@ -10,7 +10,8 @@
  * Orphans are reaped by a native thread (ffi/reaper.c) the moment they are zombies, whatever the
  * recorder is doing, with their CPU clock and final I/O read just before; this side drains those reaps
  * on every wake-up. Reaping them here instead (the fallback when no thread can be made) ties the reap
- * rate to the recorder's: a fork storm then piles up zombies until fork fails at pid_max.
+ * rate to the recorder's: a fork storm then piles up zombies until fork fails at pid_max. This side
+ * reaps during CMD's first NATIVE_REAPER_DELAY_MS too (the thread starts then).
  */
 import { readFileSync } from "../../ffi/fs.ts";
 import { cmdExited, forwardingDone, installForwarding, reaperPipes, spawnCmd } from "../../ffi/init.ts";
@@ -33,6 +34,8 @@ export { signalNumber } from "./signals.ts";
 
 /** A safety net only: SIGCHLD wakes the reaper at once. */
 const REAP_MS = 1000;
+/** how long after CMD's start the native orphan reaper starts (if CMD still runs) */
+const NATIVE_REAPER_DELAY_MS = 5;
 const LEFTOVER_POLL_MS = 50;
 /** after SIGKILL, how long to wait for the leftovers to be gone */
 const KILL_WAIT_MS = 5000;
@@ -143,6 +146,7 @@ export class Supervisor {
     this.listen(installForwarding(forwardedSignals(), this.opts.signalGroup === true));
     mark("signals forwarded");
     const reaper = setInterval(() => this.onWake(true), REAP_MS);
+    let nativeTimer: ReturnType<typeof setTimeout> | undefined;
     try {
       const ended = new Promise<number>((resolve) => {
         this.exited = resolve;
@@ -152,8 +156,12 @@ export class Supervisor {
       mark("CMD spawned");
       if (pid < 0) throw execFailure(name, path, -pid);
       this.pid = pid;
-      this.native = this.startNativeReaper(pid);
-      mark("reaper started");
+      // The native reaper from NATIVE_REAPER_DELAY_MS on, and only while CMD runs: until then this side
+      // reaps orphans at each SIGCHLD, which a CMD as short as `true` (none) or a few ms of forks (tens)
+      // keep up with; the thread's start (~0.35 ms) is then off tracer's start-up path (issue 15).
+      nativeTimer = setTimeout(() => {
+        if (this.exited) this.native = this.startNativeReaper(pid);
+      }, NATIVE_REAPER_DELAY_MS);
       this.opts.onSpawn?.(pid, startedAt);
       mark("CMD identified");
       // CMD has its working directory: tracer must not hold the caller's (it keeps a mount busy)
@@ -177,6 +185,7 @@ export class Supervisor {
       return { pid, exitCode, signal, status: signal ? 128 + signal : exitCode!, startedAt, endedAt, reaped };
     } finally {
       clearInterval(reaper);
+      clearTimeout(nativeTimer);
     }
   }
 
