@@ -47,6 +47,12 @@ export interface ConnectorOptions {
   filter?: (buf: Uint8Array) => Uint8Array;
   /** every numbered message received (threads, ACKs and other event types too): for loss audits */
   onMessage?: (cpu: number, seq: number) => void;
+  /**
+   * Leave the per-CPU baseline pings to pingBaselines() (tracer run: once CMD has run 5 ms), not
+   * start(): each moves tracer's thread to a CPU and waits for it. Until then a CPU's baseline is its
+   * first message. Ignored with a receive buffer below the default (the pings need a full-size one).
+   */
+  deferBaselines?: boolean;
 }
 
 export const DEFAULT_RCVBUF = 32 << 20;
@@ -134,7 +140,7 @@ export class ConnectorSource implements CaptureSource {
         await Bun.sleep(2);
       }
       if (this.acked !== 0) throw new Error(`PROC_CN_MCAST_LISTEN refused: errno ${this.acked}`);
-      this.pingEveryCpu(true);
+      if (!this.opts.deferBaselines || wanted < DEFAULT_RCVBUF) this.pingEveryCpu(true);
       if (wanted < DEFAULT_RCVBUF) this.receiveBufferBytes = sock.setReceiveBuffer(wanted);
     } catch (e) {
       this.sock = undefined;
@@ -167,6 +173,11 @@ export class ConnectorSource implements CaptureSource {
     } catch {}
     this.sock = undefined;
     sock.close();
+  }
+
+  /** The per-CPU baselines start() left out (ConnectorOptions.deferBaselines): once, any time after it. */
+  pingBaselines(): void {
+    this.pingEveryCpu(true);
   }
 
   /**
