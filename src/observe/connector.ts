@@ -48,11 +48,11 @@ export interface ConnectorOptions {
   /** every numbered message received (threads, ACKs and other event types too): for loss audits */
   onMessage?: (cpu: number, seq: number) => void;
   /**
-   * Leave the per-CPU baseline pings to pingBaselines() (tracer run: once CMD has run 5 ms), not
-   * start(): each moves tracer's thread to a CPU and waits for it. Until then a CPU's baseline is its
-   * first message. Ignored with a receive buffer below the default (the pings need a full-size one).
+   * Send no per-CPU baseline pings at start() (tracer run: each moves tracer's thread to a CPU and
+   * waits for it). A CPU's baseline is then its first message. Ignored with a receive buffer below the
+   * default, where the pings make a forced loss count exact from the first message.
    */
-  deferBaselines?: boolean;
+  noBaselines?: boolean;
 }
 
 export const DEFAULT_RCVBUF = 32 << 20;
@@ -140,7 +140,7 @@ export class ConnectorSource implements CaptureSource {
         await Bun.sleep(2);
       }
       if (this.acked !== 0) throw new Error(`PROC_CN_MCAST_LISTEN refused: errno ${this.acked}`);
-      if (!this.opts.deferBaselines || wanted < DEFAULT_RCVBUF) this.pingEveryCpu(true);
+      if (!this.opts.noBaselines || wanted < DEFAULT_RCVBUF) this.pingEveryCpu(true);
       if (wanted < DEFAULT_RCVBUF) this.receiveBufferBytes = sock.setReceiveBuffer(wanted);
     } catch (e) {
       this.sock = undefined;
@@ -173,11 +173,6 @@ export class ConnectorSource implements CaptureSource {
     } catch {}
     this.sock = undefined;
     sock.close();
-  }
-
-  /** The per-CPU baselines start() left out (ConnectorOptions.deferBaselines): once, any time after it. */
-  pingBaselines(): void {
-    this.pingEveryCpu(true);
   }
 
   /**

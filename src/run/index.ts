@@ -4,7 +4,6 @@
  */
 import { hostname } from "../core/host.ts";
 import { note } from "../core/output.ts";
-import { ConnectorSource } from "../observe/connector.ts";
 import { ExecWatcher } from "../observe/execwatch.ts";
 import { openSources, stopSources, syncSources } from "../observe/sources.ts";
 import { type SchedRuntime, openLedger } from "../observe/schedrt.ts";
@@ -147,12 +146,13 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
         threads: true,
         // the host's other processes' events are dropped natively (their sequence numbers still count)
         filter: (buf) => watcher?.compact(buf) ?? buf,
-        // Each CPU's sequence baseline from a LISTEN sent from that CPU comes with the run's begin (only
-        // if CMD still runs), not before CMD: each moves tracer's thread to that CPU and waits for it
-        // (0.3–0.5 ms here at load, one CPU; more with more CPUs). Until then a CPU's first message sets
-        // its baseline: a loss before it (an overrun of the empty 32 MiB buffer within ms) is counted
-        // from the ENOBUFS the kernel reports, not from the gap.
-        deferBaselines: true,
+        // No LISTEN from each CPU for its sequence baseline: each moved tracer's thread to that CPU and
+        // waited for it (0.6 ms here before CMD, at load), and sent in the run's begin instead it made
+        // the scheduler-runtime ledger, which opens then, miss 2–4 ms of CPU of processes it entered
+        // late (bench/accuracy.ts ONLY="parent exits": 2 of 5 runs vs 0 of 8). A CPU's first message
+        // is its baseline: only a loss before any message of that CPU (an overrun of the 32 MiB buffer
+        // that CPU had sent nothing to) is then counted from the kernel's ENOBUFS alone, not its gap.
+        noBaselines: true,
       },
       taskstats: { receiveBufferBytes: o.receiveBufferBytes, pollMs: drainMs(), filter: inTree },
     },
@@ -204,7 +204,6 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     // for it. Its opening attaches asynchronously anyway (an RCU grace period after another run's
     // detach: 8–19 ms), so opening it here loses nothing a run of more than a few ms would have had.
     // TRACER_NO_SCHED_RUNTIME=1 leaves it out: the figures are then those docs/CAPTURE.md gives without it.
-    for (const s of opened.sources) if (s instanceof ConnectorSource) safely(() => s.pingBaselines());
     if (opened.mode.startsWith("connector") && process.env.TRACER_NO_SCHED_RUNTIME !== "1")
       safely(() => {
         ledger = openLedger(process.pid, () => {
