@@ -149,7 +149,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
         // No LISTEN from each CPU for its sequence baseline: each moved tracer's thread to that CPU and
         // waited for it (0.6 ms here before CMD, at load), and sent in the run's begin instead it made
         // the scheduler-runtime ledger, which opens then, miss 2–4 ms of CPU of processes it entered
-        // late (bench/accuracy.ts ONLY="parent exits": 2 of 5 runs vs 0 of 8). A CPU's first message
+        // late (bench/accuracy.ts ONLY="parent exits": 2 of 5 runs vs 0 of 12). A CPU's first message
         // is its baseline: only a loss before any message of that CPU (an overrun of the 32 MiB buffer
         // that CPU had sent nothing to) is then counted from the kernel's ENOBUFS alone, not its gap.
         noBaselines: true,
