@@ -537,6 +537,14 @@ int xw_take(void *watch, unsigned char *out, int cap) {
   return n;
 }
 
+/* Ask the thread to end without waiting for it (xw_stop joins it later, by then at once): it stops
+ * reading execs, while xw_take still empties what it has read. */
+void xw_stop_soon(void *watch) {
+  struct xw *w = (struct xw *)watch;
+  char c = 1;
+  write(w->wake[1], &c, 1);
+}
+
 /* Wake the thread, wait for it to end, free everything. The caller closes the sockets afterwards. */
 void xw_stop(void *watch) {
   struct xw *w = (struct xw *)watch;

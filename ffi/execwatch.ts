@@ -10,6 +10,7 @@ const symbols = {
   xw_start: { args: ["i32", "i32", "u32", "i32", "ptr", "i32"], returns: "ptr" },
   xw_take: { args: ["ptr", "ptr", "i32"], returns: "i32" },
   xw_stop: { args: ["ptr"], returns: "void" },
+  xw_stop_soon: { args: ["ptr"], returns: "void" },
   xw_watched: { args: ["ptr", "u32"], returns: "i32" },
   xw_may_watch: { args: ["ptr", "u32", "f64", "f64"], returns: "i32" },
   xw_sync: { args: ["ptr"], returns: "void" },
@@ -133,6 +134,14 @@ export class NativeExecWatch {
       at += (HEAD + argvLen + cwdLen + 7) & ~7;
     }
     return seen;
+  }
+
+  /**
+   * Ask the thread to end, without waiting: it reads no exec from now on; take() still returns what it
+   * has read. stop() then joins it (at once, when it has ended meanwhile on another CPU).
+   */
+  stopSoon(): void {
+    if (this.handle) compile().xw_stop_soon(this.handle);
   }
 
   /** Wake the thread, join it, free its memory. The socket may be closed afterwards. */

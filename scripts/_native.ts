@@ -72,6 +72,10 @@ const glibc = () => {
   return process.platform === "linux" && !!report?.header?.glibcVersionRuntime;
 };
 
+/** SHA-256 (hex) of a helper's source as the binary embeds it (UTF-8 text). */
+export const sourceSha256 = (file: string): string =>
+  new Bun.CryptoHasher("sha256").update(readFileSync(file, "utf8")).digest("hex");
+
 /**
  * The helpers compiled for this host, or undefined when none can be (not glibc Linux, no `cc`). Each
  * source is compiled on its own, then the objects that compiled are linked into one: a helper `cc`
@@ -99,7 +103,7 @@ export function buildNative(ffiDir: string): NativeTable | undefined {
         continue;
       }
       objects.push(obj);
-      sha256[name] = new Bun.CryptoHasher("sha256").update(readFileSync(src, "utf8")).digest("hex");
+      sha256[name] = sourceSha256(src);
     }
     if (!objects.length) return undefined;
     const ld = Bun.spawnSync(["cc", "-shared", "-s", "-o", out, ...objects], { stderr: "pipe" });

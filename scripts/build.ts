@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import pkg from "../package.json" with { type: "json" };
 import { defaultKeyFiles, trustedKeysDefine } from "../src/release/trusted.ts";
 import { releaseDefines } from "../src/install/url.ts";
-import { buildNative } from "./_native.ts";
+import { buildNative, sourceSha256 } from "./_native.ts";
 
 export const TARGETS = [
   "linux-x64",
@@ -89,6 +89,11 @@ export async function build(opts: BuildOptions = {}): Promise<string> {
   ]);
   if (code !== 0)
     throw new Error(`bun build failed for ${opts.target ?? "host"} (exit ${code}):\n${out}${err}`);
+  // The binary embeds ffi/*.c as text and uses the prebuilt object for a helper without hashing its
+  // text at run time (ffi/_cc.ts): each source must still be the one the object was compiled from.
+  for (const [name, sha] of Object.entries(native?.sha256 ?? {}))
+    if (sourceSha256(join(root, "ffi", name)) !== sha)
+      throw new Error(`ffi/${name} changed while the binary was being built: build again`);
   // bun appends .exe for Windows; publish the result atomically so concurrent readers never see half a file
   const exe = opts.target === "windows-x64";
   const final = exe && !outfile.endsWith(".exe") ? `${outfile}.exe` : outfile;

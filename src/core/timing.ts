@@ -12,3 +12,13 @@ export function mark(label: string): void {
     writeSync(2, `tracer: timing +${performance.now().toFixed(2)} ms ${label}\n`);
   } catch {}
 }
+
+// the last mark, and the runtime's start as epoch ms: with the time a parent saw the process start and
+// end, it tells Bun's own start (before performance.now()'s origin) and its exit (after this) apart
+if (on)
+  process.on("exit", () => {
+    mark("exit");
+    try {
+      writeSync(2, `tracer: origin ${performance.timeOrigin.toFixed(3)}\n`);
+    } catch {}
+  });

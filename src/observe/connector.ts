@@ -47,6 +47,12 @@ export interface ConnectorOptions {
   filter?: (buf: Uint8Array) => Uint8Array;
   /** every numbered message received (threads, ACKs and other event types too): for loss audits */
   onMessage?: (cpu: number, seq: number) => void;
+  /**
+   * Send no per-CPU baseline pings at start() (tracer run: each moves tracer's thread to a CPU and
+   * waits for it). A CPU's baseline is then its first message. Ignored with a receive buffer below the
+   * default, where the pings make a forced loss count exact from the first message.
+   */
+  noBaselines?: boolean;
 }
 
 export const DEFAULT_RCVBUF = 32 << 20;
@@ -134,7 +140,7 @@ export class ConnectorSource implements CaptureSource {
         await Bun.sleep(2);
       }
       if (this.acked !== 0) throw new Error(`PROC_CN_MCAST_LISTEN refused: errno ${this.acked}`);
-      this.pingEveryCpu(true);
+      if (!this.opts.noBaselines || wanted < DEFAULT_RCVBUF) this.pingEveryCpu(true);
       if (wanted < DEFAULT_RCVBUF) this.receiveBufferBytes = sock.setReceiveBuffer(wanted);
     } catch (e) {
       this.sock = undefined;

@@ -114,6 +114,11 @@ export class ExecWatcher {
     return (pid) => this.native.watched(pid);
   }
 
+  /** Stop reading execs, without waiting for the thread (lookups still answer what it read); then stop(). */
+  stopSoon(): void {
+    this.native.stopSoon();
+  }
+
   stop(): void {
     clearInterval(this.timer);
     this.native.stop();

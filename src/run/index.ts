@@ -11,7 +11,15 @@ import { Recorder } from "../observe/recorder.ts";
 import { Sampler } from "../observe/sampler.ts";
 import { SystemSampler } from "../observe/system.ts";
 import type { CaptureMode, CaptureSource } from "../observe/types.ts";
-import { StoreWriter, autoRunName, createRun, finishRun, openStore, unlessBusy } from "../store/index.ts";
+import {
+  type RunEnd,
+  StoreWriter,
+  autoRunName,
+  createRun,
+  finishRun,
+  openStore,
+  unlessBusy,
+} from "../store/index.ts";
 import { type ChildEnd, NotRunnable, Supervisor } from "./supervisor.ts";
 import { sanitizeLines } from "../core/sanitize.ts";
 import { mark } from "../core/timing.ts";
@@ -31,6 +39,11 @@ export interface TraceOptions {
   signalGroup?: boolean;
   killLeftoversAfterMs?: number;
   pdeathsig?: number;
+  /**
+   * The caller exits the process once traceRun has returned (the CLI): the signal pipe's reader is
+   * then left to the exit (closing it costs Bun a thread-pool thread, ~0.2 ms of tracer run -- true).
+   */
+  exitAfter?: boolean;
 }
 
 export interface TraceResult {
@@ -86,6 +99,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
         if (runRow) recorder.writeNow();
       }),
   });
+  mark("recorder");
   // recording must never take CMD down: an error while recording is reported once, then counted
   let recordingErrors = 0;
   const failed = (e: unknown) => {
@@ -132,6 +146,13 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
         threads: true,
         // the host's other processes' events are dropped natively (their sequence numbers still count)
         filter: (buf) => watcher?.compact(buf) ?? buf,
+        // No LISTEN from each CPU for its sequence baseline: each moved tracer's thread to that CPU and
+        // waited for it (0.6 ms here before CMD, at load), and sent in the run's begin instead it made
+        // the scheduler-runtime ledger, which opens then, miss 2–4 ms of CPU of processes it entered
+        // late (bench/accuracy.ts ONLY="parent exits": 2 of 5 runs vs 0 of 12). A CPU's first message
+        // is its baseline: only a loss before any message of that CPU (an overrun of the 32 MiB buffer
+        // that CPU had sent nothing to) is then counted from the kernel's ENOBUFS alone, not its gap.
+        noBaselines: true,
       },
       taskstats: { receiveBufferBytes: o.receiveBufferBytes, pollMs: drainMs(), filter: inTree },
     },
@@ -157,18 +178,23 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   let sampler: Sampler | undefined;
   let flusher: ReturnType<typeof setInterval> | undefined;
   let beginTimer: ReturnType<typeof setTimeout> | undefined;
-  const newRun = () => {
-    createRun(db, {
-      id: runId,
-      name,
-      pipeline: o.pipeline || "default",
-      command: o.cmd,
-      cwd,
-      host: hostname(),
-      mode: opened.mode,
-      recorderPid: process.pid,
-      startedAt,
-    });
+  /** the run's row; with `end`, already finished (a run that never began: one INSERT) */
+  const newRun = (end?: RunEnd) => {
+    createRun(
+      db,
+      {
+        id: runId,
+        name,
+        pipeline: o.pipeline || "default",
+        command: o.cmd,
+        cwd,
+        host: hostname(),
+        mode: opened.mode,
+        recorderPid: process.pid,
+        startedAt,
+      },
+      end,
+    );
     runRow = true;
   };
   const begin = () => {
@@ -235,6 +261,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
       sync();
       recorder.onReaped(end.reaped, end.endedAt, end.startedAt);
     });
+    mark("CMD recorded");
     // No wait here: the kernel queues a process's taskstats record before its parent can reap it, and
     // its connector exit event right after notifying the parent (do_exit: exit_notify, then
     // proc_exit_connector), so stop() below, which drains both sockets, sees every exit of the tree;
@@ -245,34 +272,46 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   } finally {
     clearTimeout(beginTimer);
     // The host's metrics are extra: a failed read never stops a recording (as in the Sampler). A run
-    // that never began gets them as the Sampler would have written them, at its start and at its end
-    // (the HTML report draws a short run's metrics from those two points), here both taken now.
+    // that never began (CMD ended within BEGIN_DELAY_MS) gets its two points as the Sampler would
+    // have written them, at its start and at its end (the HTML report draws a short run's metrics from
+    // two points), both from one reading taken now: its start was at most a few ms ago.
     if (sampler) sampler.stop();
     else
       try {
-        const system = new SystemSampler(cwd);
-        for (let i = 0; i < 2; i++) writer.system(system.read());
+        const now = new SystemSampler(cwd).read();
+        writer.system({ ...now, at: Math.min(startedAt, now.at) });
+        writer.system(now);
       } catch {}
+    mark("host sampled");
     clearInterval(flusher);
     await stopSources(opened.sources);
     mark("sources stopped");
+    // every event is read: the exec watcher's thread ends on another CPU while the run is written
+    // (what it has read still answers the final flush's lookups)
+    watcher?.stopSoon();
     const lost = opened.sources.reduce((n, s) => n + s.stats().lost, 0);
     try {
-      const endedAt = Date.now();
+      const end: RunEnd = {
+        endedAt: Date.now(),
+        exitCode: child ? child.exitCode : (notRunnable ?? 127),
+        signal: child?.signal,
+        eventsLost: lost,
+        lossReasons: lossReasons(opened.sources),
+        recovered: 0,
+        argvLost: 0,
+        mode: opened.mode,
+      };
       // the last processes and the run's end in one transaction: one commit
       db.transaction(() => {
-        if (!runRow) newRun();
+        // the run's row first (the processes' rows refer to it), then its end with the recorder's
+        // final counts: in that one row when it is written only now
+        const early = runRow;
+        if (!early) newRun(end);
+        mark("run row written");
         recorder.flush(true);
-        finishRun(db, runId, {
-          endedAt,
-          exitCode: child ? child.exitCode : (notRunnable ?? 127),
-          signal: child?.signal,
-          eventsLost: lost,
-          lossReasons: lossReasons(opened.sources),
-          recovered: recorder.recovered,
-          argvLost: recorder.stats().argvLost,
-          mode: opened.mode,
-        });
+        mark("processes written");
+        const counts = { recovered: recorder.recovered, argvLost: recorder.stats().argvLost };
+        if (early || counts.recovered || counts.argvLost) finishRun(db, runId, { ...end, ...counts });
       })();
       mark("flushed");
       db.close();
@@ -282,8 +321,10 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
       note(sanitizeLines(`tracer: could not finish recording run ${name}: ${(e as Error).message}`));
     }
     watcher?.stop();
+    mark("watcher stopped");
     ledger?.close();
-    sup.dispose();
+    sup.dispose(o.exitAfter === true && child !== undefined);
+    mark("disposed");
   }
   return {
     runId,

@@ -10,7 +10,8 @@
  * Orphans are reaped by a native thread (ffi/reaper.c) the moment they are zombies, whatever the
  * recorder is doing, with their CPU clock and final I/O read just before; this side drains those reaps
  * on every wake-up. Reaping them here instead (the fallback when no thread can be made) ties the reap
- * rate to the recorder's: a fork storm then piles up zombies until fork fails at pid_max.
+ * rate to the recorder's: a fork storm then piles up zombies until fork fails at pid_max. This side
+ * reaps during CMD's first NATIVE_REAPER_DELAY_MS too (the thread starts then).
  */
 import { readFileSync } from "../../ffi/fs.ts";
 import { cmdExited, forwardingDone, installForwarding, reaperPipes, spawnCmd } from "../../ffi/init.ts";
@@ -33,6 +34,8 @@ export { signalNumber } from "./signals.ts";
 
 /** A safety net only: SIGCHLD wakes the reaper at once. */
 const REAP_MS = 1000;
+/** how long after CMD's start the native orphan reaper starts (if CMD still runs) */
+const NATIVE_REAPER_DELAY_MS = 5;
 const LEFTOVER_POLL_MS = 50;
 /** after SIGKILL, how long to wait for the leftovers to be gone */
 const KILL_WAIT_MS = 5000;
@@ -139,8 +142,11 @@ export class Supervisor {
     const env = untouched(this.opts.env ?? process.env);
     const name = this.opts.cmd[0] ?? "";
     const path = resolveCommand(name, env);
+    mark("CMD resolved");
     this.listen(installForwarding(forwardedSignals(), this.opts.signalGroup === true));
+    mark("signals forwarded");
     const reaper = setInterval(() => this.onWake(true), REAP_MS);
+    let nativeTimer: ReturnType<typeof setTimeout> | undefined;
     try {
       const ended = new Promise<number>((resolve) => {
         this.exited = resolve;
@@ -150,12 +156,19 @@ export class Supervisor {
       mark("CMD spawned");
       if (pid < 0) throw execFailure(name, path, -pid);
       this.pid = pid;
-      this.native = this.startNativeReaper(pid);
+      // The native reaper from NATIVE_REAPER_DELAY_MS on, and only while CMD runs: until then this side
+      // reaps orphans at each SIGCHLD, which a CMD as short as `true` (none) or a few ms of forks (tens)
+      // keep up with; the thread's start (~0.35 ms) is then off tracer's start-up path (issue 15).
+      nativeTimer = setTimeout(() => {
+        if (this.exited) this.native = this.startNativeReaper(pid);
+      }, NATIVE_REAPER_DELAY_MS);
       this.opts.onSpawn?.(pid, startedAt);
+      mark("CMD identified");
       // CMD has its working directory: tracer must not hold the caller's (it keeps a mount busy)
       process.chdir("/");
       this.onWake();
       const endedAt = await ended;
+      mark("CMD ended");
       // a zombie (cmdExited waited with WNOWAIT) that only tracer may reap
       const reaped = reapPid(pid);
       if (!reaped) throw new Error(`CMD (pid ${pid}) ended but its status could not be read`);
@@ -172,18 +185,22 @@ export class Supervisor {
       return { pid, exitCode, signal, status: signal ? 128 + signal : exitCode!, startedAt, endedAt, reaped };
     } finally {
       clearInterval(reaper);
+      clearTimeout(nativeTimer);
     }
   }
 
   /**
    * Stop forwarding and listening. Signals stay handled (absorbed) until tracer exits, so one that
-   * arrives while the run is being written cannot kill tracer halfway.
+   * arrives while the run is being written cannot kill tracer halfway. `exiting`: the caller exits the
+   * process next (process.exit): the wake-up pipe's reader is left to it, as closing that stream costs
+   * Bun a thread-pool thread (started to close the fd) — without exiting, its pending read keeps the
+   * event loop alive.
    */
-  dispose(): void {
+  dispose(exiting = false): void {
     if (this.native) stopReaper();
     this.native = false;
     forwardingDone();
-    this.wake?.cancel().catch(() => {});
+    if (!exiting) this.wake?.cancel().catch(() => {});
     this.wake = undefined;
   }
 

@@ -30,21 +30,33 @@ export interface RunRow extends NewRun {
   processes: number;
 }
 
-export function createRun(db: Database, r: NewRun): void {
-  db.query(
-    `INSERT INTO runs (id, name, pipeline, command, cwd, host, mode, recorder_pid, started_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(
+/**
+ * The run's row. With `end`, the row of a run that has already ended (one INSERT, where createRun then
+ * finishRun take two statements: `tracer run` of a CMD that ended before the run row was due).
+ */
+export function createRun(db: Database, r: NewRun, end?: RunEnd): void {
+  const values = [
     r.id,
     r.name,
     r.pipeline,
     JSON.stringify(r.command),
     r.cwd,
     r.host,
-    r.mode,
     r.recorderPid,
     r.startedAt,
-  );
+  ];
+  if (!end) {
+    db.query(
+      `INSERT INTO runs (id, name, pipeline, command, cwd, host, recorder_pid, started_at, mode)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(...values, r.mode);
+    return;
+  }
+  db.query(
+    `INSERT INTO runs (id, name, pipeline, command, cwd, host, recorder_pid, started_at, ended_at, exit_code,
+       signal, events_lost, loss_reasons, recovered, argv_lost, mode, status)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(...values, ...endValues(end));
 }
 
 export interface RunEnd {
@@ -58,12 +70,10 @@ export interface RunEnd {
   mode: string;
 }
 
-export function finishRun(db: Database, id: string, e: RunEnd): void {
+/** ended_at, exit_code, signal, events_lost, loss_reasons, recovered, argv_lost, mode, status */
+function endValues(e: RunEnd) {
   const ok = e.exitCode === 0 && e.signal === undefined;
-  db.query(
-    `UPDATE runs SET ended_at = ?, exit_code = ?, signal = ?, events_lost = ?, loss_reasons = ?, recovered = ?,
-     argv_lost = ?, mode = ?, status = ? WHERE id = ?`,
-  ).run(
+  return [
     e.endedAt,
     e.exitCode ?? null,
     e.signal ?? null,
@@ -73,8 +83,14 @@ export function finishRun(db: Database, id: string, e: RunEnd): void {
     e.argvLost ?? 0,
     e.mode,
     ok ? "done" : "failed",
-    id,
-  );
+  ] as const;
+}
+
+export function finishRun(db: Database, id: string, e: RunEnd): void {
+  db.query(
+    `UPDATE runs SET ended_at = ?, exit_code = ?, signal = ?, events_lost = ?, loss_reasons = ?, recovered = ?,
+     argv_lost = ?, mode = ?, status = ? WHERE id = ?`,
+  ).run(...endValues(e), id);
 }
 
 const alive = (pid: number) => {

@@ -82,6 +82,9 @@ export default defineCommand({
     const otlp = otlpRequested(flags)
       ? (await import("../../export/config.ts")).otlpForCommand(flags, (l) => note(sanitize(`tracer: ${l}`)))
       : undefined;
+    // traceRun leaves its signal pipe's reader to the exit (TraceOptions.exitAfter): once it has returned,
+    // tracer exits as soon as this command is done, its errors reported (src/cli/_run.ts) first
+    let returned = false;
     try {
       const r = await traceRun({
         cmd,
@@ -93,7 +96,9 @@ export default defineCommand({
         signalGroup: args["signal-group"],
         killLeftoversAfterMs: args["kill-leftovers"] ? grace * 1000 : undefined,
         pdeathsig,
+        exitAfter: true,
       });
+      returned = true;
       if (!args.quiet) note(summaryLine(r));
       process.exitCode = r.child.status;
       if (otlp) {
@@ -105,6 +110,9 @@ export default defineCommand({
       if (!(e instanceof NotRunnable)) throw e;
       note(`tracer: ${sanitizeLines(e.message)}`);
       process.exitCode = e.status;
+    } finally {
+      // after the microtasks that report an error and set the exit code
+      if (returned) setImmediate(() => process.exit());
     }
   },
 });
