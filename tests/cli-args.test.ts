@@ -2,6 +2,7 @@
 import { expect, test } from "bun:test";
 import type { ArgsDef } from "citty";
 import { parseArgv } from "../src/cli/_args.ts";
+import { commandWord } from "../src/cli/_run.ts";
 
 const defs = {
   file: { type: "positional", required: false },
@@ -62,4 +63,13 @@ test("each mistake is a usage error (exit 2) that names it", () => {
   expect(usage(["--key", "k"], required)).toBe("2: missing URL (see --help)");
   expect(usage(["https://x"], required)).toBe('2: option "--key" is required (see --help)');
   expect(usage(["https://x", "--key", "k"], required)).toBe("parsed");
+});
+
+test("the command word is found after the global flags (src/main.ts picks run's JIT policy by it)", () => {
+  expect(commandWord(["run", "--", "true"])).toBe("run");
+  expect(commandWord(["--verbose", "--color", "never", "run", "--quiet", "--", "true"])).toBe("run");
+  expect(commandWord(["--color=always", "report"])).toBe("report");
+  // after `--` nothing is the command's
+  expect(commandWord(["--verbose", "--", "run"])).toBeUndefined();
+  expect(commandWord([])).toBeUndefined();
 });

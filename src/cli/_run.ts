@@ -68,6 +68,9 @@ function globalFlags(argv: string[]) {
   };
 }
 
+/** The command a command line names (its first word once the global flags are out), if any. */
+export const commandWord = (argv: string[]): string | undefined => globalFlags(argv).head[0];
+
 export async function runCli(root: Cmd, argv: string[]): Promise<void> {
   const g = globalFlags(argv);
   const verbose = g.verbose || process.env.TRACER_DEBUG === "1";
