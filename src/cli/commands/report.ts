@@ -146,8 +146,11 @@ export default defineCommand({
         );
       return;
     }
-    // the processes are needed only to build the steps: garbage before the rendering starts
+    // the processes are needed only to build the steps: garbage before the rendering starts, and
+    // collected then, so the rendering reuses their memory instead of growing the heap past it (a
+    // 100,000-process run's JSON report: peak RSS 152–158 → 138–141 MB, ~20 ms for the collection)
     const report = loadReport(db, args.run, rules, price, format === "html");
+    Bun.gc(true);
     if (format === "html") report.history = pipelineHistory(db, report, rules);
     if (args.output === undefined) {
       writeReport(report, format, (chunk) => write(1, chunk));
