@@ -78,10 +78,11 @@ test("a 100,000-process run: the table report lists every process, peak RSS unde
 }, 120_000);
 
 /**
- * A format that prints step summaries only needs the processes to build the steps: they are garbage
- * before the rendering starts and collected then (src/cli/commands/report.ts), so rendering the
- * 50,000-step JSON reuses their memory. Before, the heap grew past them: 151–158 MB peak on this run
- * (2026-11-30, 7 runs; this test failed on it), 136–141 MB since.
+ * A format that prints step summaries only needs the processes to build the steps: they are read into
+ * columns (src/steps/_columns.ts, no object per process), garbage before the rendering starts and
+ * collected then (src/cli/commands/report.ts), so rendering the 50,000-step JSON reuses their memory.
+ * Main before (a2ad1ef, 100k row objects, no collection): 151–158 MB peak on this run (2026-11-30, 7
+ * runs; this test failed on it); 124–127 MB since.
  */
 const JSON_MAX_RSS = 145 * 1024 * 1024;
 
