@@ -1,5 +1,5 @@
 /** Build a Report from a run's processes (and, when recorded, samples and system metrics). */
-import { addFigures, newSums, peakRss } from "../steps/_rollup.ts";
+import { type ProcessFigures, addFigures, figuresOf, newSums, peakRssAt } from "../steps/_rollup.ts";
 import type { RssSamples, Step, StepProcess } from "../steps/index.ts";
 import { MAX_TREE_STEPS, heaviestByStep } from "./_top.ts";
 import type { MemoryPoint, Report, ReportRun, SystemPoint, Totals } from "./types.ts";
@@ -24,17 +24,25 @@ export function memorySeries(samples: RssSamples): MemoryPoint[] {
 
 export interface ReportInput {
   run: ReportRun;
-  processes: StepProcess[];
+  /** the run's processes: a list, or as columns (src/steps/_columns.ts: a report of the store reads those) */
+  processes: StepProcess[] | ProcessFigures;
   steps: Step[];
   samples: RssSamples;
   system: SystemPoint[];
   pricePerHour?: number;
 }
 
+const figures = (p: ReportInput["processes"]): ProcessFigures => (Array.isArray(p) ? figuresOf(p) : p);
+
 export function totals(i: ReportInput): Totals {
+  const f = figures(i.processes);
   // one pass over the processes for every sum and every count of unknown figures
   const sums = newSums();
-  for (const p of i.processes) addFigures(sums, p);
+  const every = new Int32Array(f.n);
+  for (let k = 0; k < f.n; k++) {
+    every[k] = k;
+    addFigures(sums, f, k);
+  }
   const { cpuUs, readBytes, writeBytes, rchar, wchar, unknown } = sums;
   let failedSteps = 0;
   for (const s of i.steps) if (s.failed) failedSteps++;
@@ -43,13 +51,13 @@ export function totals(i: ReportInput): Totals {
   return {
     wallMs,
     cpuHours: cpuUs / 3.6e9,
-    ...peakRss(i.processes, i.samples),
+    ...peakRssAt(f, every, i.samples),
     readBytes,
     writeBytes,
     rchar,
     wchar,
     unknown,
-    processes: i.processes.length,
+    processes: f.n,
     steps: i.steps.length,
     failedSteps,
     pricePerHour: price,
@@ -62,7 +70,7 @@ export function buildReport(i: ReportInput, detail = false): Report {
   const r: Report = { run: i.run, steps: i.steps, totals: totals(i), system: i.system };
   if (detail) {
     r.memory = memorySeries(i.samples);
-    r.top = heaviestByStep(i.processes, i.steps.slice(0, MAX_TREE_STEPS));
+    r.top = heaviestByStep(figures(i.processes), i.steps.slice(0, MAX_TREE_STEPS));
   }
   return r;
 }

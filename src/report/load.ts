@@ -1,12 +1,14 @@
 /**
  * Read what a report needs from the store (D1's schema, src/store/_migrations.ts): the run, its
- * processes, RSS samples and system metrics. Read-only queries; the store owns every write.
+ * processes, RSS samples and system metrics. Read-only queries; the store owns every write. The
+ * processes are read once, row by row, into columns (src/steps/_columns.ts): no object per process.
  */
 import type { Database } from "bun:sqlite";
 import type { RuleSet } from "../rules/index.ts";
-import { groupSteps } from "../steps/index.ts";
+import { ColumnsBuilder, type StepColumns, groupColumns } from "../steps/index.ts";
 import type { RssSamples } from "../steps/index.ts";
-import { type ReportProcessRow, findRun, listReportProcesses } from "../store/index.ts";
+import { findRun } from "../store/index.ts";
+import { countProcesses, eachReportRow } from "../store/scan.ts";
 import { mark } from "../core/timing.ts";
 import { buildReport } from "./build.ts";
 import type { Report, SystemPoint } from "./types.ts";
@@ -17,15 +19,15 @@ import type { Report, SystemPoint } from "./types.ts";
  * 10,000 samples ~11 ms; the index probed once per process, ~40 ms). Ids spread among other runs'
  * (a daemon's long run): probed per process.
  */
-function rssSamples(db: Database, runId: string, processes: readonly { id: number }[]): RssSamples {
+function rssSamples(db: Database, runId: string, ids: Float64Array): RssSamples {
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
-  for (const p of processes) {
-    if (p.id < lo) lo = p.id;
-    if (p.id > hi) hi = p.id;
+  for (const id of ids) {
+    if (id < lo) lo = id;
+    if (id > hi) hi = id;
   }
-  if (!processes.length) return new Map();
-  const range = hi - lo < 4 * processes.length;
+  if (!ids.length) return new Map();
+  const range = hi - lo < 4 * ids.length;
   const rows = (
     range
       ? db
@@ -59,21 +61,28 @@ function systemPoints(db: Database, runId: string): SystemPoint[] {
     .all(runId) as SystemPoint[];
 }
 
-/** A run's report and the processes it was built from (the table lists them). */
+/** A run's processes as columns, classified by `rules`, in start order (as listReportProcesses orders them). */
+export function runColumns(db: Database, runId: string, rules: RuleSet): StepColumns {
+  const b = new ColumnsBuilder(rules, countProcesses(db, runId));
+  eachReportRow(db, runId, (row, argvText) => b.add(row, argvText));
+  return b.finish(true);
+}
+
+/** A run's report and the processes it was built from, as columns (the table lists them). */
 export function loadRun(
   db: Database,
   ref: string | undefined,
   rules: RuleSet,
   pricePerHour?: number,
   detail = false,
-): { report: Report; processes: ReportProcessRow[] } {
+): { report: Report; processes: StepColumns } {
   const run = findRun(db, ref);
   mark("report: run found");
-  const processes = listReportProcesses(db, run.id);
+  const processes = runColumns(db, run.id, rules);
   mark("report: processes read");
-  const samples = rssSamples(db, run.id, processes);
+  const samples = rssSamples(db, run.id, processes.id);
   mark("report: samples read");
-  const steps = groupSteps(processes, rules, samples);
+  const steps = groupColumns(processes, samples);
   mark("report: steps grouped");
   const report = buildReport(
     {

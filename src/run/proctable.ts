@@ -4,8 +4,9 @@
  * shown are kept as indices into the tree order (one number each), never as text.
  */
 import { FIGURE_HEADS, stepFigureCells } from "../report/table.ts";
-import type { Step } from "../steps/index.ts";
-import { indexOfId } from "../steps/_tree.ts";
+import type { Step, StepColumns } from "../steps/index.ts";
+import { rowOf } from "../steps/_rollup.ts";
+import { indexOfIds, preorderOf, treeOf } from "../steps/_tree.ts";
 import type { RunRow } from "../store/index.ts";
 import {
   type Cell,
@@ -56,18 +57,18 @@ interface Hidden {
  */
 export function writeProcessTable(
   run: RunRow,
-  procs: TableProcess[],
+  procs: TableProcess[] | StepColumns,
   out: (chunk: string) => void,
   opts: ProcessTableOptions = {},
 ): { listed: number; total: number } {
-  const { order, depth } = treeOrder(procs);
+  const { order, depth } = Array.isArray(procs) ? listOrder(procs) : columnsOrder(procs);
   const mode = opts.processes ?? "all";
   const maxDepth = opts.depth ?? Number.POSITIVE_INFINITY;
   const cap =
     typeof mode === "number" ? mode : mode === "steps" ? (opts.limit ?? Number.POSITIVE_INFINITY) : Infinity;
   // by position in the tree order, typed arrays (no Map or Set of 100,000 ids): the index in opts.steps
   // of the step a process is the root of (-1: none), and whether it is counted in its step's row
-  const at = indexOfId(order);
+  const at = indexOfIds(order.length, order.id);
   const stepAt = new Int32Array(order.length).fill(-1);
   // every process is in exactly one step (src/steps); a step's other processes are counted in its
   // root's row, while a step nested below it (its own processes) still gets its own row
@@ -118,7 +119,7 @@ export function writeProcessTable(
       const h = hidden[-k - 1]!;
       return ["", "", "", "", "", "", "", "", "", "", `${indent(h.depth)}… ${h.count} more`];
     }
-    const p = order[k]!;
+    const p = order.row(k);
     const si = stepAt[k]! >= 0 ? stepAt[k]! : undefined;
     const cmd = commandLine(p.argv, p.comm, cmdMax);
     if (si !== undefined) {
@@ -151,6 +152,41 @@ export function writeProcessTable(
   // them kept took a --processes all report of 100k processes past 200 MB
   writeTable(HEAD, rows.length, rowAt, RIGHT, out, width);
   return { listed: rowsShown, total: order.length };
+}
+
+/** The processes in tree order (src/run/format.ts treeOrder): by position, each one's row id and row. */
+interface TreeRows {
+  length: number;
+  id: (k: number) => number;
+  row: (k: number) => TableProcess;
+}
+
+function listOrder(procs: TableProcess[]): { order: TreeRows; depth: Int32Array } {
+  const { order, depth } = treeOrder(procs);
+  return { order: { length: order.length, id: (k) => order[k]!.id, row: (k) => order[k]! }, depth };
+}
+
+/**
+ * Processes given as columns (src/steps/_columns.ts, in start order as the store reads them) in tree
+ * order: a row is made only for a process shown (a 24-row table of 100,000 processes makes 24).
+ */
+function columnsOrder(c: StepColumns): { order: TreeRows; depth: Int32Array } {
+  const tree = treeOf(c);
+  const at = preorderOf(c).order;
+  const depth = new Int32Array(at.length);
+  // a parent comes before its children in the walk: its depth is known when theirs is set
+  const depthOf = new Int32Array(c.n);
+  for (let k = 0; k < at.length; k++) {
+    const i = at[k]!;
+    const p = tree.parent[i]!;
+    const d = p < 0 ? 0 : depthOf[p]! + 1;
+    depthOf[i] = d;
+    depth[k] = d;
+  }
+  return {
+    order: { length: at.length, id: (k) => c.id[at[k]!]!, row: (k) => rowOf(c, at[k]!) },
+    depth,
+  };
 }
 
 /** The whole process table as one string (no trailing newline), every process by default. */

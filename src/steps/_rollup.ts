@@ -1,5 +1,9 @@
 /** Roll a subtree of processes up into one step's figures. */
+import { or0 } from "./_columns.ts";
+import { type Figures, figuresOf } from "./_figures.ts";
 import type { RssSamples, Step, StepProcess, UnknownCounts } from "./types.ts";
+
+export { type Figures, type ProcessFigures, figuresOf, rowOf } from "./_figures.ts";
 
 /** what names a step (rollUp adds the figures) */
 export type StepNaming = Pick<Step, "index" | "key" | "name" | "kind" | "tool" | "tools" | "workdir">;
@@ -26,6 +30,19 @@ export interface PeakRss {
   peakRssExact: boolean;
 }
 
+/** positions 0…n-1 */
+const every = (n: number): Int32Array => {
+  const at = new Int32Array(n);
+  for (let i = 0; i < n; i++) at[i] = i;
+  return at;
+};
+
+/** a process's peak that counts in the upper bound (a recorded positive one), else 0 */
+const boundedPeak = (f: Figures, i: number): number => {
+  const kb = f.peakRssKb[i]!;
+  return Number.isNaN(kb) || kb <= 0 ? 0 : kb;
+};
+
 /**
  * The most memory processes can have held together: each process's peak counted over its whole
  * recorded lifetime [startedAt, endedAt], summed over those alive at one instant. One sweep over the
@@ -33,9 +50,13 @@ export interface PeakRss {
  * the beginning, one still running (no end) to the end; at equal times a start is counted before an
  * end, so touching lifetimes count as overlapping (the bound only grows).
  */
-export function peakRssUpperBound(procs: StepProcess[]): number {
+export const peakRssUpperBound = (procs: StepProcess[]): number =>
+  upperBoundAt(figuresOf(procs), every(procs.length));
+
+/** peakRssUpperBound of the processes at positions `at` of `f` */
+export function upperBoundAt(f: Figures, at: ArrayLike<number>): number {
   // most steps hold a few processes: no arrays, no sort (the same figure as the sweep)
-  return procs.length <= SMALL ? smallUpperBound(procs) : sweepUpperBound(procs);
+  return at.length <= SMALL ? smallAt(f, at) : sweepAt(f, at);
 }
 
 /** positions 0…n-1 in the order of `keys` (compared, not subtracted: −∞ − −∞ is NaN); ties in any order */
@@ -53,18 +74,25 @@ function orderOf(keys: Float64Array): Uint32Array {
 }
 
 /** peakRssUpperBound by the sweep, for any number of processes */
-export function sweepUpperBound(procs: StepProcess[]): number {
+export const sweepUpperBound = (procs: StepProcess[]): number =>
+  sweepAt(figuresOf(procs), every(procs.length));
+
+function sweepAt(f: Figures, at: ArrayLike<number>): number {
   let n = 0;
-  for (const p of procs) if (p.peakRssKb && p.peakRssKb > 0) n++;
+  for (let j = 0; j < at.length; j++) if (boundedPeak(f, at[j]!) > 0) n++;
   const kb = new Float64Array(n);
   const starts = new Float64Array(n);
   const ends = new Float64Array(n);
   let k = 0;
-  for (const p of procs) {
-    if (!p.peakRssKb || p.peakRssKb <= 0) continue;
-    kb[k] = p.peakRssKb;
-    starts[k] = p.startedAt ?? Number.NEGATIVE_INFINITY;
-    ends[k++] = p.endedAt ?? Number.POSITIVE_INFINITY;
+  for (let j = 0; j < at.length; j++) {
+    const i = at[j]!;
+    const peak = boundedPeak(f, i);
+    if (!peak) continue;
+    const s = f.startedAt[i]!;
+    const e = f.endedAt[i]!;
+    kb[k] = peak;
+    starts[k] = Number.isNaN(s) ? Number.NEGATIVE_INFINITY : s;
+    ends[k++] = Number.isNaN(e) ? Number.POSITIVE_INFINITY : e;
   }
   const byStart = orderOf(starts);
   const byEnd = orderOf(ends);
@@ -90,16 +118,25 @@ const SMALL = 16;
  * process started at or before s less every process ended before s (the last of equal starts holds
  * the most), so the bound is the largest such sum.
  */
-export function smallUpperBound(procs: StepProcess[]): number {
+export const smallUpperBound = (procs: StepProcess[]): number =>
+  smallAt(figuresOf(procs), every(procs.length));
+
+function smallAt(f: Figures, at: ArrayLike<number>): number {
   let max = 0;
-  for (const p of procs) {
-    if (!p.peakRssKb || p.peakRssKb <= 0) continue;
-    const s = p.startedAt ?? Number.NEGATIVE_INFINITY;
+  for (let j = 0; j < at.length; j++) {
+    const i = at[j]!;
+    if (!boundedPeak(f, i)) continue;
+    const si = f.startedAt[i]!;
+    const s = Number.isNaN(si) ? Number.NEGATIVE_INFINITY : si;
     let alive = 0;
-    for (const q of procs) {
-      if (!q.peakRssKb || q.peakRssKb <= 0) continue;
-      if ((q.startedAt ?? Number.NEGATIVE_INFINITY) <= s) alive += q.peakRssKb;
-      if ((q.endedAt ?? Number.POSITIVE_INFINITY) < s) alive -= q.peakRssKb;
+    for (let l = 0; l < at.length; l++) {
+      const q = at[l]!;
+      const kb = boundedPeak(f, q);
+      if (!kb) continue;
+      const qs = f.startedAt[q]!;
+      const qe = f.endedAt[q]!;
+      if ((Number.isNaN(qs) ? Number.NEGATIVE_INFINITY : qs) <= s) alive += kb;
+      if ((Number.isNaN(qe) ? Number.POSITIVE_INFINITY : qe) < s) alive -= kb;
     }
     if (alive > max) max = alive;
   }
@@ -123,35 +160,43 @@ function ownSampledPeak(list: { at: number; rssKb: number }[]): number | undefin
 }
 
 /** the largest sum of the processes' RSS samples at one instant */
-function sampledPeak(procs: StepProcess[], samples: RssSamples): number {
+function sampledPeak(f: Figures, at: ArrayLike<number>, samples: RssSamples): number {
   const byInstant = new Map<number, number>();
-  for (const p of procs) {
+  for (let j = 0; j < at.length; j++) {
     // most processes of a run have no sample: no empty list made for each
-    const list = samples.get(p.id);
+    const list = samples.get(f.id[at[j]!]!);
     if (list) for (const s of list) byInstant.set(s.at, (byInstant.get(s.at) ?? 0) + s.rssKb);
   }
   return maxOf(byInstant.values(), 0);
 }
 
 /** Peak memory of a step or a run: the sampled peak (a lower bound) and the upper bound beside it. */
-export function peakRss(procs: StepProcess[], samples: RssSamples): PeakRss {
+export const peakRss = (procs: StepProcess[], samples: RssSamples): PeakRss =>
+  peakRssAt(figuresOf(procs), every(procs.length), samples);
+
+/** peakRss of the processes at positions `at` of `f` */
+export function peakRssAt(f: Figures, at: ArrayLike<number>, samples: RssSamples): PeakRss {
   let sampled = 0;
   // the first sampled process's list; several: more than one process was sampled
   let one: { at: number; rssKb: number }[] | undefined;
   let several = false;
   let largest = 0;
-  for (const p of procs) {
-    if (p.peakRssKb !== null && p.peakRssKb > largest) largest = p.peakRssKb;
-    const list = samples.get(p.id);
+  const none = samples.size === 0;
+  for (let j = 0; j < at.length; j++) {
+    const i = at[j]!;
+    const kb = f.peakRssKb[i]!;
+    if (kb > largest) largest = kb;
+    if (none) continue;
+    const list = samples.get(f.id[i]!);
     if (!list?.length) continue;
     if (one) several = true;
     else one = list;
   }
   // one sampled process (most steps): its own samples, no map of instants
-  if (one) sampled = (several ? undefined : ownSampledPeak(one)) ?? sampledPeak(procs, samples);
+  if (one) sampled = (several ? undefined : ownSampledPeak(one)) ?? sampledPeak(f, at, samples);
   const seen = Math.max(sampled, largest);
   // a sample can exceed a per-process peak read earlier: the bound never goes below what was seen
-  const upper = Math.max(seen, peakRssUpperBound(procs));
+  const upper = Math.max(seen, upperBoundAt(f, at));
   return { peakRssKb: seen, peakRssUpperKb: upper, peakRssExact: upper === seen };
 }
 
@@ -174,26 +219,44 @@ export const newSums = (): FigureSums => ({
   unknown: { cpu: 0, peakRss: 0, readBytes: 0, writeBytes: 0, rchar: 0, wchar: 0 },
 });
 
-/** Add one process's figures to `s` (a step's roll-up and the run's totals share this). */
-export function addFigures(s: FigureSums, p: StepProcess): void {
-  s.cpuUs += (p.userUs ?? 0) + (p.systemUs ?? 0);
-  s.readBytes += p.readBytes ?? 0;
-  s.writeBytes += p.writeBytes ?? 0;
-  s.rchar += p.rchar ?? 0;
-  s.wchar += p.wchar ?? 0;
+/** Add the figures of the process at position `i` of `f` to `s` (a step's roll-up and the run's totals share this). */
+export function addFigures(s: FigureSums, f: Figures, i: number): void {
+  const user = f.userUs[i]!;
+  const read = f.readBytes[i]!;
+  const write = f.writeBytes[i]!;
+  const rchar = f.rchar[i]!;
+  const wchar = f.wchar[i]!;
+  s.cpuUs += or0(user) + or0(f.systemUs[i]!);
+  s.readBytes += or0(read);
+  s.writeBytes += or0(write);
+  s.rchar += or0(rchar);
+  s.wchar += or0(wchar);
   const u = s.unknown;
-  if (p.userUs === null) u.cpu++;
-  if (p.peakRssKb === null) u.peakRss++;
-  if (p.readBytes === null) u.readBytes++;
-  if (p.writeBytes === null) u.writeBytes++;
-  if (p.rchar === null) u.rchar++;
-  if (p.wchar === null) u.wchar++;
+  if (Number.isNaN(user)) u.cpu++;
+  if (Number.isNaN(f.peakRssKb[i]!)) u.peakRss++;
+  if (Number.isNaN(read)) u.readBytes++;
+  if (Number.isNaN(write)) u.writeBytes++;
+  if (Number.isNaN(rchar)) u.rchar++;
+  if (Number.isNaN(wchar)) u.wchar++;
 }
 
-/** The step `naming` names: `root` and `procs` (all its processes, the root among them) rolled up. */
+/** The root of a step as rollUp reads it: its position, pid, exit and command line (as the table shows it). */
+export interface StepRoot {
+  at: number;
+  pid: number;
+  command: string;
+  exitCode: number | null;
+  signal: number | null;
+}
+
+/**
+ * The step `naming` names: the processes at positions `at` of `f` (all its processes, its root
+ * `root` among them) rolled up.
+ */
 export function rollUp(
-  root: StepProcess,
-  procs: StepProcess[],
+  f: Figures,
+  root: StepRoot,
+  at: ArrayLike<number>,
   samples: RssSamples,
   naming: StepNaming,
 ): Step {
@@ -204,30 +267,42 @@ export function rollUp(
   let oomLimitKb: number | null = null;
   let longestUs = 0;
   const sums = newSums();
-  const processIds = new Array<number>(procs.length);
-  for (let i = 0; i < procs.length; i++) {
-    const p = procs[i]!;
-    processIds[i] = p.id;
-    if (p.startedAt !== null && p.startedAt < firstStart) firstStart = p.startedAt;
-    if (p.endedAt !== null && p.endedAt > lastEnd) lastEnd = p.endedAt;
-    if (p.oomKilled) oomKilled = true;
-    if (p.durationUs && p.durationUs > longestUs) longestUs = p.durationUs;
-    if (p.oomKilled && p.oomLimitKb && (oomLimitKb === null || p.oomLimitKb > oomLimitKb))
-      oomLimitKb = p.oomLimitKb;
-    addFigures(sums, p);
+  const processIds = new Array<number>(at.length);
+  for (let j = 0; j < at.length; j++) {
+    const i = at[j]!;
+    processIds[j] = f.id[i]!;
+    const start = f.startedAt[i]!;
+    const end = f.endedAt[i]!;
+    if (start < firstStart) firstStart = start;
+    if (end > lastEnd) lastEnd = end;
+    const duration = f.durationUs[i]!;
+    if (duration > longestUs) longestUs = duration;
+    if (f.oomKilled[i]) {
+      oomKilled = true;
+      const limit = f.oomLimitKb[i]!;
+      if (limit && !Number.isNaN(limit) && (oomLimitKb === null || limit > oomLimitKb)) oomLimitKb = limit;
+    }
+    addFigures(sums, f, i);
   }
   const { cpuUs, rchar, wchar, readBytes, writeBytes, unknown } = sums;
+  const rootStart = f.startedAt[root.at]!;
   // no process of the step has a known start (all recovered from late reports): its first known end
-  const startedAt =
-    root.startedAt ??
-    (Number.isFinite(firstStart) ? firstStart : Number.isFinite(lastEnd) ? lastEnd : Number.NaN);
-  const endedAt = root.endedAt === null ? null : lastEnd;
-  const peak = peakRss(procs, samples);
+  const startedAt = !Number.isNaN(rootStart)
+    ? rootStart
+    : Number.isFinite(firstStart)
+      ? firstStart
+      : Number.isFinite(lastEnd)
+        ? lastEnd
+        : Number.NaN;
+  const rootEnd = f.endedAt[root.at]!;
+  const endedAt = Number.isNaN(rootEnd) ? null : lastEnd;
+  const peak = peakRssAt(f, at, samples);
+  const { exitCode, signal } = root;
   // one object per step, built whole (a run can have 50,000 steps)
   const step: Step = {
-    rootId: root.id,
+    rootId: f.id[root.at]!,
     pid: root.pid,
-    command: (root.argv?.length ? root.argv : [root.comm ?? "?"]).join(" "),
+    command: root.command,
     processIds,
     startedAt,
     endedAt,
@@ -242,11 +317,11 @@ export function rollUp(
     wchar,
     readBytes,
     writeBytes,
-    exitCode: root.exitCode,
-    signal: root.signal,
+    exitCode,
+    signal,
     oomKilled,
     oomLimitKb,
-    failed: oomKilled || root.signal !== null || (root.exitCode !== null && root.exitCode !== 0),
+    failed: oomKilled || signal !== null || (exitCode !== null && exitCode !== 0),
     index: naming.index,
     key: naming.key,
     name: naming.name,

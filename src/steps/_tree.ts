@@ -20,33 +20,45 @@ export interface Tree {
 }
 
 /** Row id → index in the list: a dense table when the ids are near-contiguous (a run's rows are), else a Map. */
-export function indexOfId(procs: readonly Pick<TreeNode, "id">[]): (id: number) => number {
+export const indexOfId = (procs: readonly Pick<TreeNode, "id">[]): ((id: number) => number) =>
+  indexOfIds(procs.length, (i) => procs[i]!.id);
+
+/** indexOfId of `n` ids given by position (idAt(i): a column of row ids, or a list's). */
+export function indexOfIds(n: number, idAt: (i: number) => number): (id: number) => number {
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
-  for (const p of procs) {
-    if (p.id < lo) lo = p.id;
-    if (p.id > hi) hi = p.id;
+  for (let i = 0; i < n; i++) {
+    const id = idAt(i)!;
+    if (id < lo) lo = id;
+    if (id > hi) hi = id;
   }
   const span = hi - lo + 1;
-  if (procs.length && Number.isSafeInteger(lo) && span <= 4 * procs.length + 1024) {
+  if (n && Number.isSafeInteger(lo) && span <= 4 * n + 1024) {
     const at = new Int32Array(span).fill(-1);
-    for (let i = 0; i < procs.length; i++) at[procs[i]!.id - lo] = i;
+    for (let i = 0; i < n; i++) at[idAt(i)! - lo] = i;
     return (id) => (id >= lo && id <= hi ? at[id - lo]! : -1);
   }
   const map = new Map<number, number>();
-  for (let i = 0; i < procs.length; i++) map.set(procs[i]!.id, i);
+  for (let i = 0; i < n; i++) map.set(idAt(i)!, i);
   return (id) => map.get(id) ?? -1;
 }
 
-export function buildTree(procs: readonly TreeNode[]): Tree {
-  const n = procs.length;
-  const find = indexOfId(procs);
+export const buildTree = (procs: readonly TreeNode[]): Tree =>
+  treeOfIds(
+    procs.map((p) => p.id),
+    procs.map((p) => p.parentId ?? Number.NaN),
+  );
+
+/** The tree of processes given as columns: row ids and parent row ids (NaN: none). */
+export function treeOfIds(ids: ArrayLike<number>, parentIds: ArrayLike<number>): Tree {
+  const n = ids.length;
+  const find = indexOfIds(n, (i) => ids[i]!);
   const parent = new Int32Array(n);
   const firstChild = new Int32Array(n).fill(-1);
   const nextSibling = new Int32Array(n).fill(-1);
   for (let i = 0; i < n; i++) {
-    const pid = procs[i]!.parentId;
-    parent[i] = pid === null ? -1 : find(pid);
+    const pid = parentIds[i]!;
+    parent[i] = Number.isNaN(pid) ? -1 : find(pid);
   }
   const roots: number[] = [];
   // backwards, prepending: each child list ends up in list order
@@ -114,14 +126,18 @@ export function preorder(t: Tree): { order: Int32Array; at: Int32Array; size: In
   return { order: k === n ? order : order.subarray(0, k), at, size };
 }
 
+/** Processes as a list, or as columns of row ids and parent row ids (NaN: none; src/steps/_columns.ts). */
+export type Listed = readonly TreeNode[] | { n: number; id: ArrayLike<number>; parentId: ArrayLike<number> };
+
 /** A list's tree and pre-order (preorder's result) as treeOf / preorderOf keep them. */
 type Kept = { n: number; tree: Tree; pre?: ReturnType<typeof preorder> };
-const kept = new WeakMap<readonly TreeNode[], Kept>();
+const kept = new WeakMap<Listed, Kept>();
 
-function keptOf(procs: readonly TreeNode[]): Kept {
+function keptOf(procs: Listed): Kept {
   let k = kept.get(procs);
-  if (!k || k.n !== procs.length) {
-    k = { n: procs.length, tree: buildTree(procs) };
+  const n = "n" in procs ? procs.n : procs.length;
+  if (!k || k.n !== n) {
+    k = { n, tree: "n" in procs ? treeOfIds(procs.id, procs.parentId) : buildTree(procs) };
     kept.set(procs, k);
   }
   return k;
@@ -129,13 +145,13 @@ function keptOf(procs: readonly TreeNode[]): Kept {
 
 /**
  * buildTree(procs), made once per list while the list lives: a report groups its steps (src/steps) and
- * lays out its process table (src/run/format.ts treeOrder) from the same list of 100,000 processes.
+ * lays out its process table (src/run/proctable.ts) from the same 100,000 processes.
  * The list must not be changed once its tree is asked for (a change of length is noticed, no other).
  */
-export const treeOf = (procs: readonly TreeNode[]): Tree => keptOf(procs).tree;
+export const treeOf = (procs: Listed): Tree => keptOf(procs).tree;
 
 /** preorder(treeOf(procs)), made once per list as treeOf. */
-export function preorderOf(procs: readonly TreeNode[]): ReturnType<typeof preorder> {
+export function preorderOf(procs: Listed): ReturnType<typeof preorder> {
   const k = keptOf(procs);
   k.pre ??= preorder(k.tree);
   return k.pre;

@@ -6,7 +6,9 @@ import { readerOwners, readUntrustedHead } from "../core/untrusted.ts";
 import type { StepProcess } from "./types.ts";
 
 const SHELLS = new Set(["bash", "sh", "dash", "zsh"]);
-const progName = (p: StepProcess) => basename(p.argv?.[0] ?? p.comm ?? "");
+/** what a process's command line is read from */
+type Line = Pick<StepProcess, "argv" | "comm">;
+const progName = (p: Line) => basename(p.argv?.[0] ?? p.comm ?? "");
 
 /**
  * path.join and normalisation by string operations: Bun's path functions re-encode their input and
@@ -24,7 +26,7 @@ function joinExact(...parts: string[]): string {
 }
 
 /** The work dir of a Nextflow task root (`bash .command.run` in work/xx/hash), or undefined. */
-export function nextflowWorkdir(p: StepProcess): string | undefined {
+export function nextflowWorkdir(p: Pick<StepProcess, "argv" | "cwd">): string | undefined {
   let arg: string | undefined;
   // called for every process a report walks: a plain loop, no closure
   for (const a of p.argv ?? [])
@@ -53,12 +55,12 @@ export function nextflowTaskName(workdir: string, owners: readonly number[] = re
 
 /** A Snakemake job: a `bash -c '…'` (or sh -c) started by the Snakemake process itself (a shell whose
  * argv was not captured counts: Snakemake starts no other shells). */
-export function isSnakemakeJobShell(p: StepProcess): boolean {
+export function isSnakemakeJobShell(p: Line): boolean {
   return SHELLS.has(progName(p)) && (p.argv === null || p.argv.includes("-c"));
 }
 
 /** The job's shell command, without Snakemake's strict-mode preamble, for naming a job with no known tool. */
-export function shellCommand(p: StepProcess): string {
+export function shellCommand(p: Line): string {
   const i = p.argv?.indexOf("-c") ?? -1;
   const cmd = i >= 0 ? (p.argv?.[i + 1] ?? "") : "";
   return cmd
@@ -73,7 +75,7 @@ export function shellCommand(p: StepProcess): string {
  * recipe's command, or of the shell command line make handed to `sh -c` (split at blanks, quotes
  * dropped). Undefined when the recipe names no output.
  */
-export function recipeTarget(p: StepProcess): string | undefined {
+export function recipeTarget(p: Line): string | undefined {
   const argv = p.argv;
   if (!argv?.length) return undefined;
   const c = argv.indexOf("-c");
@@ -85,4 +87,8 @@ export function recipeTarget(p: StepProcess): string | undefined {
 }
 
 /** The executable a process ran (basename of argv[0], else its comm): what "other" steps are grouped by. */
-export const executableOf = (p: StepProcess): string => progName(p) || "?";
+export const executableOf = (p: Line): string => executableNamed(p.argv?.[0], p.comm);
+
+/** executableOf of a process whose argv[0] (undefined: none) and comm are these. */
+export const executableNamed = (argv0: string | undefined, comm: string | null): string =>
+  basename(argv0 ?? comm ?? "") || "?";

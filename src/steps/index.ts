@@ -7,152 +7,96 @@
  * to an `other` step of its executable, so each process counts in exactly one step.
  */
 import { youngCollector } from "../core/young.ts";
-import { type Rule, type RuleSet, classifier } from "../rules/index.ts";
+import type { RuleSet } from "../rules/index.ts";
+import { FORK, type Named, type StepColumns, columnsOf, orNull } from "./_columns.ts";
+import { type StepRoot, rollUp } from "./_rollup.ts";
+import { preorderOf, treeOf } from "./_tree.ts";
 import {
-  executableOf,
+  executableNamed,
   isSnakemakeJobShell,
   nextflowTaskName,
-  nextflowWorkdir,
   recipeTarget,
   shellCommand,
 } from "./_workflow.ts";
-import { rollUp } from "./_rollup.ts";
-import { preorderOf, treeOf } from "./_tree.ts";
 import type { RssSamples, Step, StepKind, StepProcess } from "./types.ts";
 
 export type { RssSamples, Step, StepKind, StepProcess } from "./types.ts";
+export { ColumnsBuilder, type CommandLines, type StepColumns, columnsOf } from "./_columns.ts";
 
-type Named = { name: string; kind: "tool" | "workflow" | "script"; display: string } | undefined;
+/** A list of processes (in start order) grouped into steps: groupColumns of its columns. */
+export const groupSteps = (procs: StepProcess[], rules: RuleSet, samples: RssSamples = new Map()): Step[] =>
+  groupColumns(columnsOf(procs, rules), samples);
 
-const sameArgv = (a: string[] | null, b: string[]) =>
-  a === b || (a !== null && a.length === b.length && a.every((x, i) => x === b[i]));
+/** A step found by the walk, named once the command lines of every step's root are read. */
+interface Found {
+  /** position of its root */
+  at: number;
+  kind: StepKind;
+  tool: string;
+  name: string | undefined;
+  workdir?: string;
+  /** a make recipe: named by its target, else (`fallback`: no tool below it) by its command */
+  recipe?: { display: string | undefined; fallback: boolean };
+}
 
-/** distinct command lines remembered while classifying (bounds the memo on runs where none repeats) */
-const MEMO = 8192;
-/** windows the memo rests after one where command lines did not repeat */
-const MEMO_REST = 3;
-/** codes of process names (groupSteps): no rule names it; a fork that did not exec */
-const UNNAMED = -1;
-const FORK = -2;
-
-export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSamples = new Map()): Step[] {
-  const tree = treeOf(procs);
+/**
+ * Group processes given as columns (src/steps/_columns.ts, classified as they were read) into steps.
+ * Reads the command lines of the steps' roots only (c.lines), not of every process.
+ */
+export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): Step[] {
+  const n = c.n;
+  const tree = treeOf(c);
   const tick = youngCollector();
-  // what names each process, as a number (typed arrays: no 100,000-slot array of objects for the
-  // collector to rescan): an index into `names`, UNNAMED, or FORK for a fork that did not exec (part
-  // of its parent)
-  const code = new Int32Array(procs.length);
-  const names: NonNullable<Named>[] = [];
-  // kind and name → display → index in names (a rule's kind and name as one string, built once per rule)
-  const nameIndex = new Map<string, Map<string, number>>();
-  const ruleKeys = new Map<Rule, string>();
-  // the same command line is classified once (a run repeats its commands: one rule scan each)
-  const seen = new Map<string, number>();
-  let memoOn = false;
-  let hits = 0;
-  // windows left before the memo is tried again, after a window where command lines did not repeat
-  let memoOff = 0;
-  const classify = classifier(rules, { matchOnly: true });
-  // a process's code from its command line; the previous process's again when it has the same argv
-  // array (the store shares a repeated row's) and comm
-  const codeOf = lastOf(
-    (p) => p.comm,
-    (p): number => {
-      const key = memoOn ? `${p.comm ?? ""}\0${p.argv === null ? "\0" : p.argv.join("\0")}` : undefined;
-      let c = key === undefined ? undefined : seen.get(key);
-      if (c !== undefined) {
-        hits++;
-        return c;
-      }
-      // the process is its own facts (argv, comm): no object made for each
-      const v = classify(p);
-      c = UNNAMED;
-      if (v && "rule" in v) {
-        let ruleKey = ruleKeys.get(v.rule);
-        if (ruleKey === undefined) {
-          ruleKey = `${v.rule.kind}\0${v.rule.name}`;
-          ruleKeys.set(v.rule, ruleKey);
-        }
-        let byDisplay = nameIndex.get(ruleKey);
-        if (!byDisplay) {
-          byDisplay = new Map();
-          nameIndex.set(ruleKey, byDisplay);
-        }
-        c = byDisplay.get(v.display);
-        if (c === undefined) {
-          c = names.length;
-          names.push({ name: v.rule.name, kind: v.rule.kind, display: v.display });
-          byDisplay.set(v.display, c);
-        }
-      }
-      if (key !== undefined) {
-        if (seen.size >= MEMO) seen.clear();
-        seen.set(key, c);
-      }
-      return c;
-    },
-  );
-  for (let i = 0; i < procs.length; i++) {
-    tick();
-    const p = procs[i]!;
-    // a fork that did not exec (a subshell) shows its parent's command line: it is part of the parent
+  const { code, names, argvText } = c;
+  // a fork that did not exec (a subshell) shows its parent's command line: it is part of the parent
+  for (let i = 0; i < n; i++) {
     const pi = tree.parent[i]!;
-    if (pi >= 0 && p.argv && sameArgv(procs[pi]!.argv, p.argv)) {
-      code[i] = FORK;
-      continue;
-    }
-    // a window of MEMO processes whose command lines did not repeat turns the memo off for the next
-    // MEMO_REST windows (its keys cost about what classifying does); the verdicts are the same either way
-    if (i % MEMO === 0) {
-      if (memoOn && hits * 8 < MEMO) memoOff = MEMO_REST;
-      memoOn = memoOff-- <= 0;
-      hits = 0;
-    }
-    code[i] = codeOf(p);
+    if (pi >= 0 && !argvText.isNull(i) && argvText.same(i, pi)) code[i] = FORK;
   }
-  seen.clear();
-  nameIndex.clear();
-  ruleKeys.clear();
+  /** process i's command line (parsed from its text each time: asked for the processes named or shown) */
+  const lineOf = (i: number) => ({ argv: c.lines.argv(i), comm: c.lines.comm(i) });
+  // the executable of a process no step holds (the previous one's again for the same text and comm)
+  let last = -1;
+  let lastExe = "";
+  const exeOf = (i: number) => {
+    if (last < 0 || c.lines.comm(i) !== c.lines.comm(last) || !argvText.same(i, last))
+      lastExe = executableNamed(c.lines.first(i), c.lines.comm(i));
+    last = i;
+    return lastExe;
+  };
   /** the rule that names process i; null for a fork that did not exec */
-  const named = (i: number): Named | null => {
-    const c = code[i]!;
-    return c >= 0 ? names[c] : c === FORK ? null : undefined;
+  const named = (i: number): Named | undefined | null => {
+    const k = code[i]!;
+    return k >= 0 ? names[k] : k === FORK ? null : undefined;
   };
   const namedTool = (i: number) => {
-    const n = named(i);
-    return !!n && n.kind !== "workflow";
+    const k = code[i]!;
+    return k >= 0 && names[k]!.kind !== "workflow";
   };
   // toolBelow[i]: a named tool (or script) runs somewhere below process i. Parents come before their
   // children in a pre-order, so one backward pass over it sees every child before its parent.
-  const toolBelow = new Uint8Array(procs.length);
+  const toolBelow = new Uint8Array(n);
   // engineBelow[i]: a workflow engine runs below process i (a recipe `cd lib && $(MAKE)`)
-  const engineBelow = new Uint8Array(procs.length);
+  const engineBelow = new Uint8Array(n);
   // the tree depth first, once: every subtree is a slice of it (order[at[i]] … order[at[i] + size[i] - 1])
-  const { order, at, size } = preorderOf(procs);
+  const { order, at, size } = preorderOf(c);
   for (let k = order.length - 1; k >= 0; k--) {
     const i = order[k]!;
     const pi = tree.parent[i]!;
     if (pi >= 0 && (toolBelow[i] || namedTool(i))) toolBelow[pi] = 1;
     if (pi >= 0 && (engineBelow[i] || named(i)?.kind === "workflow")) engineBelow[pi] = 1;
   }
-  /** the process and its descendants, depth first */
-  const subtree = (root: number): StepProcess[] => {
-    const n = size[root]!;
-    // a leaf (most steps): one process
-    if (n === 1) return [procs[root]!];
-    const out = new Array<StepProcess>(n);
-    for (let k = 0, from = at[root]!; k < n; k++) out[k] = procs[order[from + k]!]!;
-    return out;
-  };
+  /** the process and its descendants, depth first (positions) */
+  const subtree = (root: number) => order.subarray(at[root]!, at[root]! + size[root]!);
   // a leaf step's tools: one list per name, shared by its steps (a run can have 50,000 leaf steps)
   const leafTools = new Map<number, string[]>();
   const toolsIn = (root: number) => {
     if (tree.firstChild[root]! < 0) {
-      const c = namedTool(root) ? code[root]! : UNNAMED;
-      let tools = leafTools.get(c);
+      const k = namedTool(root) ? code[root]! : -1;
+      let tools = leafTools.get(k);
       if (!tools) {
-        tools = Object.freeze(c === UNNAMED ? [] : [names[c]!.display]) as string[];
-        leafTools.set(c, tools);
+        tools = Object.freeze(k < 0 ? [] : [names[k]!.display]) as string[];
+        leafTools.set(k, tools);
       }
       return tools;
     }
@@ -164,74 +108,65 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
     return [...tools];
   };
 
-  const steps: Step[] = [];
-  const add = (i: number, kind: StepKind, tool: string, name: string | undefined, workdir?: string) => {
-    tick();
-    const root = procs[i]!;
-    const tools = toolsIn(i);
-    const label = name ?? (tools.length ? tools.join(" | ") : shellCommand(root) || "job");
-    steps.push(
-      rollUp(root, subtree(i), samples, { index: 0, key: "", name: label, kind, tool, tools, workdir }),
-    );
-  };
-
-  // a run repeats a command line process after process (a loop, forks): what follows from the argv
-  // (the same array: src/store/processes.ts shares it), cwd and comm of the previous one is not worked out again
-  const workdirOf = lastOf((p) => p.cwd, nextflowWorkdir);
-  const exeOf = lastOf((p) => p.comm, executableOf);
-  /** process i's step as [kind, tool, name, workdir], or undefined when it is not a step; e: the engine above it */
-  const stepOf = (i: number, e: number): [StepKind, string, string | undefined, string?] | undefined => {
-    const p = procs[i]!;
-    const n = named(i);
+  /** process i's step, or undefined when it is not a step; e: the engine above it */
+  const stepOf = (i: number, e: number): Found | undefined => {
+    const nm = named(i);
     const engine = e < 0 ? undefined : named(e)!.name;
-    const byEngine = e >= 0 && p.parentId === procs[e]!.id;
-    const workdir = workdirOf(p);
-    if (workdir) return ["nextflow-task", "nextflow", nextflowTaskName(workdir), workdir];
+    const byEngine = e >= 0 && c.parentId[i] === c.id[e];
+    const w = c.workdir[i]!;
+    if (w >= 0) {
+      const workdir = c.workdirs[w]!;
+      return { at: i, kind: "nextflow-task", tool: "nextflow", name: nextflowTaskName(workdir), workdir };
+    }
     // a job is a `bash -c` shell Snakemake starts, or the one named command bash exec'd into
     // (Snakemake's other children, such as its scheduler's ILP solver, are not jobs)
     if (engine === "snakemake" && byEngine) {
-      if (isSnakemakeJobShell(p)) return ["snakemake-job", "snakemake", undefined];
-      if (n && n.kind !== "workflow") return ["snakemake-job", "snakemake", n.display];
+      if (isSnakemakeJobShell(lineOf(i)))
+        return { at: i, kind: "snakemake-job", tool: "snakemake", name: undefined };
+      if (nm && nm.kind !== "workflow")
+        return { at: i, kind: "snakemake-job", tool: "snakemake", name: nm.display };
     }
     // a recipe is what make starts (a `sh -c` line, or the command make exec'd itself), named by its
     // target; a recipe that runs a make of its own (recursive make) is not one: the inner recipes are
-    if (engine === "make" && byEngine && n !== null && n?.kind !== "workflow") {
+    if (engine === "make" && byEngine && nm !== null && nm?.kind !== "workflow") {
       if (engineBelow[i]) return undefined;
-      const target = recipeTarget(p);
-      const fallback = n ? n.display : shellCommand(p) || (p.argv ?? [p.comm ?? "?"]).join(" ").slice(0, 80);
-      return ["make-recipe", "make", target ?? (toolBelow[i] ? undefined : fallback)];
+      const recipe = { display: nm?.display, fallback: !toolBelow[i] };
+      return { at: i, kind: "make-recipe", tool: "make", name: undefined, recipe };
     }
-    if (n?.kind === "tool") return ["tool", n.name, n.display];
+    if (nm?.kind === "tool") return { at: i, kind: "tool", tool: nm.name, name: nm.display };
     // a script is a step unless named tools run inside it (then it is a wrapper)
-    if (n?.kind === "script" && !toolBelow[i]) return ["script", n.name, n.display];
+    if (nm?.kind === "script" && !toolBelow[i])
+      return { at: i, kind: "script", tool: nm.name, name: nm.display };
     return undefined;
   };
   // the innermost workflow engine above each process (its index; -1: none), looked up through its parent
-  const engineAt = new Int32Array(procs.length).fill(-1);
+  const engineAt = new Int32Array(n).fill(-1);
   // a process no step holds joins the `other` step of its executable (a fork: its parent's), by
   // index into `groups`
-  const otherOf = new Int32Array(procs.length);
+  const otherOf = new Int32Array(n);
   const groups: string[] = [];
   const groupIndex = new Map<string, number>();
-  const others: StepProcess[][] = [];
+  const others: number[][] = [];
+  const found: Found[] = [];
   // depth first, as a walk would go, a step's subtree skipped
   for (let k = 0; k < order.length; ) {
+    tick();
     const i = order[k]!;
     const pi = tree.parent[i]!;
     const above = pi >= 0 ? engineAt[pi]! : -1;
-    const found = stepOf(i, above);
-    if (found) {
-      add(i, ...found);
+    const step = stepOf(i, above);
+    if (step) {
+      found.push(step);
       k += size[i]!; // the step holds its whole subtree
       continue;
     }
     k++;
-    const n = named(i);
-    engineAt[i] = n?.kind === "workflow" ? i : above;
+    const nm = named(i);
+    engineAt[i] = nm?.kind === "workflow" ? i : above;
     let g: number;
-    if (n === null && pi >= 0) g = otherOf[pi]!;
+    if (nm === null && pi >= 0) g = otherOf[pi]!;
     else {
-      const group = n ? n.display : exeOf(procs[i]!);
+      const group = nm ? nm.display : exeOf(i);
       const known = groupIndex.get(group);
       g = known ?? groups.length;
       if (known === undefined) {
@@ -241,9 +176,51 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
       }
     }
     otherOf[i] = g;
-    others[g]!.push(procs[i]!);
+    others[g]!.push(i);
   }
-  for (let g = 0; g < groups.length; g++) steps.push(otherStep(groups[g]!, others[g]!, samples));
+  groupIndex.clear();
+
+  // each step's root (an other step's: its first process); its argv is parsed only to name a step
+  // no rule or engine named
+  const rootOf = (i: number): StepRoot => ({
+    at: i,
+    pid: c.pid[i]!,
+    command: c.lines.command(i),
+    exitCode: orNull(c.exitCode[i]!),
+    signal: orNull(c.signal[i]!),
+  });
+  const steps: Step[] = [];
+  for (const f of found) {
+    tick();
+    const root = rootOf(f.at);
+    let name = f.name;
+    if (f.recipe) {
+      const line = lineOf(f.at);
+      const fallback = f.recipe.fallback
+        ? (f.recipe.display ??
+          (shellCommand(line) || (line.argv ?? [line.comm ?? "?"]).join(" ").slice(0, 80)))
+        : undefined;
+      name = recipeTarget(line) ?? fallback;
+    }
+    const tools = toolsIn(f.at);
+    const label = name ?? (tools.length ? tools.join(" | ") : shellCommand(lineOf(f.at)) || "job");
+    steps.push(
+      rollUp(c, root, subtree(f.at), samples, {
+        index: 0,
+        key: "",
+        name: label,
+        kind: f.kind,
+        tool: f.tool,
+        tools,
+        workdir: f.workdir,
+      }),
+    );
+  }
+  found.length = 0;
+  for (let g = 0; g < groups.length; g++) {
+    tick();
+    steps.push(otherStep(c, groups[g]!, others[g]!, rootOf(others[g]![0]!), samples));
+  }
   others.length = 0;
 
   steps.sort((a, b) => a.startedAt - b.startedAt || a.rootId - b.rootId);
@@ -252,34 +229,13 @@ export function groupSteps(procs: StepProcess[], rules: RuleSet, samples: RssSam
 }
 
 /**
- * `f`, remembering its last answer: a process with the previous one's argv array (by identity, as the
- * store shares it) and the same `also` field gets the same answer. `f` must depend on nothing else.
- */
-function lastOf<T>(also: (p: StepProcess) => string | null, f: (p: StepProcess) => T): (p: StepProcess) => T {
-  let known = false;
-  let argv: string[] | null = null;
-  let other: string | null = null;
-  let last: T;
-  return (p) => {
-    const o = also(p);
-    if (!known || p.argv !== argv || o !== other) {
-      known = true;
-      argv = p.argv;
-      other = o;
-      last = f(p);
-    }
-    return last;
-  };
-}
-
-/**
  * An `other` step: processes of one executable that no step holds, not one subtree. It spans its
  * first start to its last end; its exit is the first non-zero one of its processes (its code, or the
  * signal that killed it; 0 when all exited 0, null while one runs), and it fails only when one of them was OOM-killed: an engine's or a
  * wrapper's exit is the run's, shown on the run, and a `grep` that found nothing is no failure.
  */
-function otherStep(name: string, list: StepProcess[], samples: RssSamples): Step {
-  const f = rollUp(list[0]!, list, samples, {
+function otherStep(c: StepColumns, name: string, list: number[], root: StepRoot, samples: RssSamples): Step {
+  const f = rollUp(c, root, list, samples, {
     index: 0,
     key: "",
     name,
@@ -292,15 +248,19 @@ function otherStep(name: string, list: StepProcess[], samples: RssSamples): Step
   let end: number | null = Number.NEGATIVE_INFINITY;
   let exitCode: number | null = 0;
   let signal: number | null = null;
-  for (const p of list) {
-    if (p.startedAt !== null && p.startedAt < start) start = p.startedAt;
+  for (const i of list) {
+    const started = c.startedAt[i]!;
+    if (started < start) start = started;
     // the first process that did not exit 0: its code, or the signal that killed it
-    if (exitCode === 0 && signal === null && (p.exitCode !== 0 || p.signal !== null)) {
-      exitCode = p.exitCode;
-      signal = p.signal;
+    const code = orNull(c.exitCode[i]!);
+    const sig = orNull(c.signal[i]!);
+    if (exitCode === 0 && signal === null && (code !== 0 || sig !== null)) {
+      exitCode = code;
+      signal = sig;
     }
-    if (p.endedAt === null) end = null;
-    else if (end !== null && p.endedAt > end) end = p.endedAt;
+    const ended = c.endedAt[i]!;
+    if (Number.isNaN(ended)) end = null;
+    else if (end !== null && ended > end) end = ended;
   }
   const startedAt = Number.isFinite(start) ? start : f.startedAt;
   const endedAt = end === null || !Number.isFinite(end) ? null : end;

@@ -11,7 +11,7 @@ import type { ProcessOutcome } from "../observe/types.ts";
  */
 const exactText = (s: string | undefined) =>
   s === undefined ? null : hasRawBytes(s) ? encodeLossless(s) : s;
-const fromExact = (v: string | Uint8Array | null) =>
+export const fromExact = (v: string | Uint8Array | null) =>
   v === null || typeof v === "string" ? v : decodeLossless(v);
 
 export interface ProcessRecord extends ProcessOutcome {
@@ -296,7 +296,7 @@ export function listReportProcesses(db: Database, runId: string): ReportProcessR
   return readProcesses(db, runId, REPORT_COLUMNS) as ReportProcessRow[];
 }
 
-const REPORT_COLUMNS = `id, pid, parent_id AS parentId, comm, argv, cwd, started_at AS startedAt, ended_at AS endedAt,
+export const REPORT_COLUMNS = `id, pid, parent_id AS parentId, comm, argv, cwd, started_at AS startedAt, ended_at AS endedAt,
   duration_us AS durationUs, exit_code AS exitCode, signal, oom_killed AS oomKilled, user_us AS userUs,
   system_us AS systemUs, peak_rss_kb AS peakRssKb, rchar, wchar, read_bytes AS readBytes, write_bytes AS writeBytes,
   oom_limit_kb AS oomLimitKb`;

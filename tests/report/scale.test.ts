@@ -77,6 +77,25 @@ test("a 100,000-process run: the table report lists every process, peak RSS unde
   expect(r.stdout).toMatch(/^steps {5}\d+ \(\d+ failed\) from 100000 processes$/m);
 }, 120_000);
 
+/**
+ * A format that prints step summaries only needs the processes to build the steps: they are read into
+ * columns (src/steps/_columns.ts, no object per process), garbage before the rendering starts and
+ * collected then (src/cli/commands/report.ts), so rendering the 50,000-step JSON reuses their memory.
+ * Main before (a2ad1ef, 100k row objects, no collection): 151–158 MB peak on this run (2026-11-30, 7
+ * runs; this test failed on it); 124–127 MB since.
+ */
+const JSON_MAX_RSS = 145 * 1024 * 1024;
+
+test("a 100,000-process run: the JSON report's peak RSS under 145 MB (the processes collected before rendering)", async () => {
+  const run = bigRun("pipeline", 100_000);
+  const r = await report(run, "json");
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  console.log(`json of ${run.processes} processes: peak RSS ${mb(r.maxRss)}`);
+  expect(JSON.parse(r.stdout).totals.processes).toBe(100_000);
+  expect(r.maxRss).toBeLessThan(JSON_MAX_RSS);
+}, 120_000);
+
 describe("a 100,000-deep chain (synthetic)", () => {
   for (const format of FORMATS)
     test(`${format}: completes, peak RSS under 200 MB`, async () => {

@@ -1,0 +1,358 @@
+/**
+ * A run's processes as columns: the figures steps roll up, one typed array each (NaN for a figure not
+ * recorded), each command line as its stored text (JSON, parsed again only for the processes a report
+ * names or prints), and what names each process (its rule, its Nextflow work dir) worked out once as it
+ * is read. No object per process: a 100,000-process run is ~13 MB of numbers and its command lines'
+ * text. groupColumns (src/steps/index.ts) groups from these alone.
+ */
+import { type Rule, type RuleSet, classifier } from "../rules/index.ts";
+import { TextColumn, grown } from "./_text.ts";
+import { nextflowWorkdir } from "./_workflow.ts";
+import type { StepProcess } from "./types.ts";
+
+/** What names a process: a rule's kind, name and rendered display. */
+export interface Named {
+  name: string;
+  kind: "tool" | "workflow" | "script";
+  display: string;
+}
+
+/** Command lines of processes by position. */
+export interface CommandLines {
+  argv(i: number): string[] | null;
+  comm(i: number): string | null;
+  /** argv[0] (undefined: no argv, or an empty one) */
+  first(i: number): string | undefined;
+  /** the command line as a step shows it: argv joined by spaces, else `[comm]`'s (src/steps/_rollup.ts) */
+  command(i: number): string;
+}
+
+/** A command line as a step shows it: its argv joined by spaces, or its comm when it has no argv. */
+export const commandOf = (argv: readonly string[] | null, comm: string | null): string =>
+  (argv?.length ? argv : [comm ?? "?"]).join(" ");
+
+/** codes of process names: no rule names it; a fork that did not exec (part of its parent) */
+export const UNNAMED = -1;
+export const FORK = -2;
+
+/** The figure columns, in StepProcess's names; NaN: not recorded (null). */
+export const FIGURES = [
+  "startedAt",
+  "endedAt",
+  "durationUs",
+  "exitCode",
+  "signal",
+  "oomLimitKb",
+  "userUs",
+  "systemUs",
+  "peakRssKb",
+  "rchar",
+  "wchar",
+  "readBytes",
+  "writeBytes",
+] as const;
+export type Figure = (typeof FIGURES)[number];
+
+export interface StepColumns extends Record<Figure, Float64Array> {
+  n: number;
+  id: Float64Array;
+  pid: Float64Array;
+  /** NaN: no parent */
+  parentId: Float64Array;
+  oomKilled: Uint8Array;
+  /** index into names, UNNAMED, or FORK (a fork that did not exec: its argv is its parent's) */
+  code: Int32Array;
+  names: Named[];
+  /** index into workdirs of the process's Nextflow task work dir (nextflowWorkdir), -1: none */
+  workdir: Int32Array;
+  workdirs: string[];
+  /**
+   * each process's argv as the store keeps it (JSON.stringify's text: the same text is the same argv;
+   * null: none): a fork that did not exec has its parent's
+   */
+  argvText: TextColumn;
+  lines: CommandLines;
+}
+
+/** A recorded figure or NaN. */
+export const num = (v: number | null | undefined): number => (v === null || v === undefined ? Number.NaN : v);
+/** NaN (not recorded) as null. */
+export const orNull = (v: number): number | null => (Number.isNaN(v) ? null : v);
+/** NaN (not recorded) as 0 (a sum counts an unknown figure as 0). */
+export const or0 = (v: number): number => (Number.isNaN(v) ? 0 : v);
+
+/** distinct command lines remembered while classifying (bounds the memo on runs where none repeats) */
+const MEMO = 8192;
+/** windows the memo rests after one where command lines did not repeat */
+const MEMO_REST = 3;
+
+/**
+ * `f`, remembering its last answer: a process with the previous one's argv array (by identity, as the
+ * store shares it) and the same `also` field gets the same answer. `f` must depend on nothing else.
+ */
+function lastOf<T>(also: (p: StepProcess) => string | null, f: (p: StepProcess) => T): (p: StepProcess) => T {
+  let known = false;
+  let argv: string[] | null = null;
+  let other: string | null = null;
+  let last: T;
+  return (p) => {
+    const o = also(p);
+    if (!known || p.argv !== argv || o !== other) {
+      known = true;
+      argv = p.argv;
+      other = o;
+      last = f(p);
+    }
+    return last;
+  };
+}
+
+/** strings by index, each distinct one once */
+function interner() {
+  const list: string[] = [];
+  const index = new Map<string, number>();
+  const of = (s: string) => {
+    let k = index.get(s);
+    if (k === undefined) {
+      k = list.length;
+      list.push(s);
+      index.set(s, k);
+    }
+    return k;
+  };
+  return { list, of, clear: () => index.clear() };
+}
+
+/**
+ * Columns made one process at a time, in the order given (`add`), each process classified by `rules`
+ * as it comes: nothing of the process is kept but its figures and its codes. `finish` hands them over.
+ */
+export class ColumnsBuilder {
+  private n = 0;
+  private cap: number;
+  private c: Omit<StepColumns, "n" | "lines" | "names" | "workdirs" | "argvText">;
+  private readonly names: Named[] = [];
+  private readonly workdirs = interner();
+  private readonly argvText: TextColumn;
+  private comm: (string | null)[] = [];
+  private readonly codeOf: (p: StepProcess) => number;
+  private readonly workdirOf: (p: StepProcess) => number;
+  private memoOn = false;
+  private hits = 0;
+  private memoOff = 0;
+  private readonly seen = new Map<string, number>();
+  /** processes classified (forks are not), for the memo's windows */
+  private classified = 0;
+
+  constructor(rules: RuleSet, capacity = 1024) {
+    this.cap = Math.max(16, capacity);
+    this.argvText = new TextColumn(this.cap);
+    const f = () => new Float64Array(this.cap);
+    this.c = {
+      id: f(),
+      pid: f(),
+      parentId: f(),
+      startedAt: f(),
+      endedAt: f(),
+      durationUs: f(),
+      exitCode: f(),
+      signal: f(),
+      oomLimitKb: f(),
+      userUs: f(),
+      systemUs: f(),
+      peakRssKb: f(),
+      rchar: f(),
+      wchar: f(),
+      readBytes: f(),
+      writeBytes: f(),
+      oomKilled: new Uint8Array(this.cap),
+      code: new Int32Array(this.cap),
+      workdir: new Int32Array(this.cap),
+    };
+    const classify = classifier(rules, { matchOnly: true });
+    // kind and name → display → index in names (a rule's kind and name as one string, built once per rule)
+    const nameIndex = new Map<string, Map<string, number>>();
+    const ruleKeys = new Map<Rule, string>();
+    // a process's code from its command line; the previous process's again when it has the same argv
+    // array (the store shares a repeated row's) and comm
+    this.codeOf = lastOf(
+      (p) => p.comm,
+      (p): number => {
+        const key = this.memoOn
+          ? `${p.comm ?? ""}\0${p.argv === null ? "\0" : p.argv.join("\0")}`
+          : undefined;
+        let c = key === undefined ? undefined : this.seen.get(key);
+        if (c !== undefined) {
+          this.hits++;
+          return c;
+        }
+        // the process is its own facts (argv, comm): no object made for each
+        const v = classify(p);
+        c = UNNAMED;
+        if (v && "rule" in v) {
+          let ruleKey = ruleKeys.get(v.rule);
+          if (ruleKey === undefined) {
+            ruleKey = `${v.rule.kind}\0${v.rule.name}`;
+            ruleKeys.set(v.rule, ruleKey);
+          }
+          let byDisplay = nameIndex.get(ruleKey);
+          if (!byDisplay) {
+            byDisplay = new Map();
+            nameIndex.set(ruleKey, byDisplay);
+          }
+          c = byDisplay.get(v.display);
+          if (c === undefined) {
+            c = this.names.length;
+            this.names.push({ name: v.rule.name, kind: v.rule.kind, display: v.display });
+            byDisplay.set(v.display, c);
+          }
+        }
+        if (key !== undefined) {
+          if (this.seen.size >= MEMO) this.seen.clear();
+          this.seen.set(key, c);
+        }
+        return c;
+      },
+    );
+    // a run repeats a command line process after process (a loop, forks): what follows from the argv
+    // (the same array: src/store/processes.ts shares it) and cwd of the previous one is not worked out again
+    const workdirOf = lastOf((p) => p.cwd, nextflowWorkdir);
+    this.workdirOf = (p) => {
+      const w = workdirOf(p);
+      return w === undefined ? -1 : this.workdirs.of(w);
+    };
+  }
+
+  /**
+   * Add process `p`; `argvText`: its argv as JSON.stringify's text (the store's column), null for none.
+   * Only its figures, codes, comm and that text are kept.
+   */
+  add(p: StepProcess, argvText: string | null): void {
+    if (this.n === this.cap) this.grow();
+    const c = this.c;
+    const i = this.n++;
+    c.id[i] = p.id;
+    c.pid[i] = p.pid;
+    c.parentId[i] = num(p.parentId);
+    c.startedAt[i] = num(p.startedAt);
+    c.endedAt[i] = num(p.endedAt);
+    c.durationUs[i] = num(p.durationUs);
+    c.exitCode[i] = num(p.exitCode);
+    c.signal[i] = num(p.signal);
+    c.oomLimitKb[i] = num(p.oomLimitKb);
+    c.userUs[i] = num(p.userUs);
+    c.systemUs[i] = num(p.systemUs);
+    c.peakRssKb[i] = num(p.peakRssKb);
+    c.rchar[i] = num(p.rchar);
+    c.wchar[i] = num(p.wchar);
+    c.readBytes[i] = num(p.readBytes);
+    c.writeBytes[i] = num(p.writeBytes);
+    c.oomKilled[i] = p.oomKilled ? 1 : 0;
+    this.argvText.set(i, argvText);
+    this.comm.push(p.comm);
+    // a work dir is named by an argument ending in .command.run (the text holds it as it is)
+    c.workdir[i] = argvText?.includes(".command.run") ? this.workdirOf(p) : -1;
+    // a window of MEMO processes whose command lines did not repeat turns the memo off for the next
+    // MEMO_REST windows (its keys cost about what classifying does); the verdicts are the same either way
+    if (this.classified++ % MEMO === 0) {
+      if (this.memoOn && this.hits * 8 < MEMO) this.memoOff = MEMO_REST;
+      this.memoOn = this.memoOff-- <= 0;
+      this.hits = 0;
+    }
+    c.code[i] = this.codeOf(p);
+  }
+
+  private grow(): void {
+    this.cap *= 2;
+    const c = this.c as unknown as Record<string, Float64Array | Int32Array | Uint8Array>;
+    for (const k of Object.keys(c)) c[k] = grown(c[k]!, this.cap);
+  }
+
+  /**
+   * The columns, in the order added, or in start order (an unknown start first, then by start, then
+   * by row id: SQLite's ORDER BY started_at, id) when `byStart`; `lines(ids)` reads the command lines
+   * of the processes whose row ids are in `ids` at the same positions.
+   */
+  finish(byStart = false, lines?: CommandLines): StepColumns {
+    const n = this.n;
+    const c = this.c as unknown as Record<string, Float64Array | Int32Array | Uint8Array>;
+    for (const k of Object.keys(c)) c[k] = c[k]!.subarray(0, n);
+    this.seen.clear();
+    this.workdirs.clear();
+    let order: Int32Array | undefined;
+    if (byStart) {
+      const s = c.startedAt as Float64Array;
+      const id = c.id as Float64Array;
+      const before = (a: number, b: number) => {
+        const x = s[a]!;
+        const y = s[b]!;
+        if (x !== y && !(Number.isNaN(x) && Number.isNaN(y))) {
+          if (Number.isNaN(x)) return -1;
+          if (Number.isNaN(y)) return 1;
+          return x - y;
+        }
+        return id[a]! - id[b]!;
+      };
+      for (let i = 1; i < n; i++)
+        if (before(i - 1, i) > 0) {
+          order = new Int32Array(n);
+          for (let k = 0; k < n; k++) order[k] = k;
+          order.sort(before);
+          for (const k of Object.keys(c)) {
+            const from = c[k]!;
+            const to = new (from.constructor as new (n: number) => typeof from)(n);
+            for (let j = 0; j < n; j++) to[j] = from[order[j]!]!;
+            c[k] = to;
+          }
+          this.argvText.reorder(order);
+          this.comm = Array.from(order, (j) => this.comm[j]!);
+          break;
+        }
+    }
+    const text = this.argvText;
+    text.seal();
+    const comm = this.comm;
+    // the text parsed when asked for: a report asks for the processes it names or prints
+    const parsed = (i: number) => {
+      const t = text.get(i);
+      return t ? (JSON.parse(t) as string[]) : null;
+    };
+    // JSON.stringify's text of a string array holds a backslash only where an argument has an
+    // escape; without one, each argument is the text between `"`s and none holds a `"`: argv[0]
+    // and the arguments joined by spaces are read off the text, no array made
+    const first = (i: number) => {
+      const t = text.get(i);
+      if (t === null || t === "[]") return undefined;
+      return t.includes("\\") ? (JSON.parse(t) as string[])[0] : t.slice(2, t.indexOf('"', 2));
+    };
+    const command = (i: number) => {
+      const t = text.get(i);
+      if (t === null || t === "[]" || t.includes("\\")) return commandOf(parsed(i), comm[i]!);
+      return t.slice(2, -2).replaceAll('","', " ");
+    };
+    return {
+      ...(this.c as StepColumns),
+      n,
+      names: this.names,
+      workdirs: this.workdirs.list,
+      argvText: text,
+      lines: lines ?? { argv: parsed, comm: (i) => comm[i]!, first, command },
+    };
+  }
+}
+
+/** Command lines of a list of processes held in memory. */
+export const linesOf = (procs: readonly Pick<StepProcess, "argv" | "comm">[]): CommandLines => ({
+  argv: (i) => procs[i]!.argv,
+  comm: (i) => procs[i]!.comm,
+  first: (i) => procs[i]!.argv?.[0],
+  command: (i) => commandOf(procs[i]!.argv, procs[i]!.comm),
+});
+
+/** A list of processes (in its own order) as columns, classified by `rules`. */
+export function columnsOf(procs: readonly StepProcess[], rules: RuleSet): StepColumns {
+  const b = new ColumnsBuilder(rules, procs.length);
+  // the text the store would keep (one text per argv: the same text is the same argv)
+  for (const p of procs) b.add(p, p.argv ? JSON.stringify(p.argv) : null);
+  return b.finish(false, linesOf(procs));
+}

@@ -1,0 +1,59 @@
+/** Processes' figures as columns (src/steps/_columns.ts): what a roll-up reads, and a row made back from them. */
+import { FIGURES, type Figure, type StepColumns, linesOf, num, orNull } from "./_columns.ts";
+import type { StepProcess } from "./types.ts";
+
+/**
+ * The figures of a set of processes as columns (src/steps/_columns.ts): what a roll-up reads. The
+ * functions below take such columns and the positions in them of the processes to roll up.
+ */
+export type Figures = Pick<StepColumns, Figure | "n" | "id" | "oomKilled">;
+
+/** A list of processes' figures as columns (NaN: not recorded), with their pids, parents and command lines. */
+export function figuresOf(procs: readonly StepProcess[]): ProcessFigures {
+  const n = procs.length;
+  const f = {
+    n,
+    id: new Float64Array(n),
+    pid: new Float64Array(n),
+    parentId: new Float64Array(n),
+    oomKilled: new Uint8Array(n),
+    lines: linesOf(procs),
+  } as ProcessFigures;
+  for (const k of FIGURES) f[k] = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const p = procs[i]!;
+    f.id[i] = p.id;
+    f.pid[i] = p.pid;
+    f.parentId[i] = num(p.parentId);
+    f.oomKilled[i] = p.oomKilled ? 1 : 0;
+    for (const k of FIGURES) f[k][i] = num(p[k]);
+  }
+  return f;
+}
+
+/** Figures with what a report shows of a process beside them: its pid, parent and command line. */
+export type ProcessFigures = Figures & Pick<StepColumns, "pid" | "parentId" | "lines">;
+
+/** The process at position `i` of `f` as an object (its cwd not kept: null). */
+export const rowOf = (f: ProcessFigures, i: number): StepProcess & { durationUs: number | null } => ({
+  id: f.id[i]!,
+  pid: f.pid[i]!,
+  parentId: orNull(f.parentId[i]!),
+  comm: f.lines.comm(i),
+  argv: f.lines.argv(i),
+  cwd: null,
+  startedAt: orNull(f.startedAt[i]!),
+  endedAt: orNull(f.endedAt[i]!),
+  durationUs: orNull(f.durationUs[i]!),
+  exitCode: orNull(f.exitCode[i]!),
+  signal: orNull(f.signal[i]!),
+  oomKilled: f.oomKilled[i] === 1,
+  oomLimitKb: orNull(f.oomLimitKb[i]!),
+  userUs: orNull(f.userUs[i]!),
+  systemUs: orNull(f.systemUs[i]!),
+  peakRssKb: orNull(f.peakRssKb[i]!),
+  rchar: orNull(f.rchar[i]!),
+  wchar: orNull(f.wchar[i]!),
+  readBytes: orNull(f.readBytes[i]!),
+  writeBytes: orNull(f.writeBytes[i]!),
+});
