@@ -61,6 +61,33 @@ export function memfdCreate(name: string): number {
   return memfd ? memfd(Buffer.from(`${name}\0`), MFD_CLOEXEC) : -1;
 }
 
+const MADV_DONTNEED = 4;
+let madvise: ((address: number, length: number, advice: number) => number) | null | undefined;
+
+/**
+ * madvise(address, length, MADV_DONTNEED): drop the pages of a range from this process's page
+ * tables. For a private file mapping whose pages were never written, a later access maps them again
+ * from the page cache (a minor fault); a written (copied) page would be lost, so callers check that
+ * the range holds none. False when not possible (not Linux, no such symbol, the call failed). Bound
+ * on its own: only `tracer run` calls it, once.
+ */
+export function dropPages(address: number, length: number): boolean {
+  if (madvise === undefined) {
+    madvise = null;
+    if (process.platform === "linux")
+      for (const lib of libcNames()) {
+        try {
+          const f = dlopen(lib, {
+            madvise: { args: [FFIType.u64, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
+          }).symbols.madvise;
+          madvise = (a, n, advice) => f(a, n, advice);
+          break;
+        } catch {}
+      }
+  }
+  return madvise ? madvise(address, length, MADV_DONTNEED) === 0 : false;
+}
+
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
 export const LOCK_UN = 8;

@@ -4,6 +4,7 @@
  */
 import { chmodSync, existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { ensureDirs } from "../core/dirs.ts";
+import { releaseStartupCode } from "../core/startup-code.ts";
 import { shownPath } from "../core/trusted.ts";
 import { type OtlpFlags, describeOtlp, otlpForCommand } from "../export/config.ts";
 import { COMMIT, VERSION } from "../version.ts";
@@ -103,4 +104,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     strategy: opts.strategy,
     socket: shownPath(p.socket),
   });
+  // the executable's start-up pages, once it serves (src/core/startup-code.ts)
+  setTimeout(releaseStartupCode, 1000).unref();
 }

@@ -23,6 +23,7 @@ import {
 import { type ChildEnd, NotRunnable, Supervisor } from "./supervisor.ts";
 import { sanitizeLines } from "../core/sanitize.ts";
 import { mark } from "../core/timing.ts";
+import { releaseStartupCode } from "../core/startup-code.ts";
 import { Exit, TracerError } from "../errors.ts";
 
 export interface TraceOptions {
@@ -58,6 +59,8 @@ export interface TraceResult {
 }
 
 const FLUSH_MS = 500;
+/** flushes after which the executable's start-up pages are dropped (src/core/startup-code.ts): 1 s in */
+const RELEASE_AT_FLUSH = 2;
 /**
  * How long after CMD's start its run row is written, the first host sample taken and the flush timer
  * set; CMD's events are recorded (in memory) meanwhile. A CMD that ends sooner gets them at its end.
@@ -221,10 +224,12 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     safely(() => unlessBusy(db, newRun));
     safely(() => writer.prepare());
     // a failed flush keeps its data for the next one
+    let flushes = 0;
     flusher = setInterval(
       guard(() => {
         if (!runRow) newRun();
         recorder.flush();
+        if (++flushes === RELEASE_AT_FLUSH) releaseStartupCode();
       }),
       FLUSH_MS,
     );
