@@ -151,7 +151,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
         filter: (buf) => watcher?.compact(buf) ?? buf,
         // No LISTEN from each CPU for its sequence baseline: each moved tracer's thread to that CPU and
         // waited for it (0.6 ms here before CMD, at load), and sent in the run's begin instead it made
-        // the scheduler-runtime ledger, which opens then, miss 2–4 ms of CPU of processes it entered
+        // the scheduler-runtime ledger (opened there then) miss 2–4 ms of CPU of processes it entered
         // late (bench/accuracy.ts ONLY="parent exits": 2 of 5 runs vs 0 of 12). A CPU's first message
         // is its baseline: only a loss before any message of that CPU (an overrun of the 32 MiB buffer
         // that CPU had sent nothing to) is then counted from the kernel's ENOBUFS alone, not its gap.
@@ -200,12 +200,13 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     );
     runRow = true;
   };
-  const begin = () => {
-    if (sampler) return;
+  const openTheLedger = () => {
     // Every process's whole CPU time, summed in the kernel (root). It follows what is alive when it
-    // opens (CMD entered with what it ran before) and every fork after; a CMD ended by now has no use
-    // for it. Its opening attaches asynchronously anyway (an RCU grace period after another run's
-    // detach: 8–19 ms), so opening it here loses nothing a run of more than a few ms would have had.
+    // opens (CMD entered with what it ran before) and every fork after. Opened before CMD starts (it
+    // attaches on its own thread, CMD does not wait): opened 5 ms after CMD, the processes that had
+    // ended by then kept taskstats' runtime without their last slice — a `dd` in CMD's first
+    // millisecond 0–250 µs against wait4's 1.0–1.3 ms (bench/accuracy.ts "small writes"); opened
+    // before, 26 of 30 such dd's within µs of it (~1.2 ms more of `tracer run -- true`).
     // TRACER_NO_SCHED_RUNTIME=1 leaves it out: the figures are then those docs/CAPTURE.md gives without it.
     if (opened.mode.startsWith("connector") && process.env.TRACER_NO_SCHED_RUNTIME !== "1")
       safely(() => {
@@ -216,6 +217,9 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
         });
       });
     mark("ledger");
+  };
+  const begin = () => {
+    if (sampler) return;
     sampler = new Sampler(recorder, writer, o.intervalMs ?? 1000, cwd);
     sampler.start();
     // No wait for another writer's lock while CMD's first processes run (the thread blocks on it, and
@@ -259,6 +263,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   // could (its exit code), is the run's too
   let notRunnable: number | undefined;
   try {
+    openTheLedger();
     child = await sup.run();
     mark("CMD reaped");
     const end = child;
