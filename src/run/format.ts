@@ -2,7 +2,7 @@
 import { bold, red, yellow } from "../core/output.ts";
 import { sanitize } from "../core/sanitize.ts";
 import { youngCollector } from "../core/young.ts";
-import { preorderOf, treeOf } from "../steps/_tree.ts";
+import { preorderOf, walkDepths } from "../steps/_tree.ts";
 import type { ProcessRow, RunRow } from "../store/index.ts";
 import { plural } from "../core/plural.ts";
 
@@ -300,21 +300,10 @@ export function treeOrder<P extends TableProcess>(procs: P[]): { order: P[]; dep
       break;
     }
   // the tree and walk order the steps were grouped from, when this is the same list (treeOf)
-  const tree = treeOf(sorted);
   const at = preorderOf(sorted).order;
   const order = new Array<P>(at.length);
-  const depth = new Int32Array(sorted.length);
-  // a parent comes before its children in the walk: its depth is known when theirs is set
-  const depthOf = new Int32Array(sorted.length);
-  for (let k = 0; k < at.length; k++) {
-    const i = at[k]!;
-    const p = tree.parent[i]!;
-    const d = p < 0 ? 0 : depthOf[p]! + 1;
-    depthOf[i] = d;
-    depth[k] = d;
-    order[k] = sorted[i]!;
-  }
-  return { order, depth };
+  for (let k = 0; k < at.length; k++) order[k] = sorted[at[k]!]!;
+  return { order, depth: walkDepths(sorted, at) };
 }
 
 /** Deeper than this, the COMMAND column is not indented further: the depth is shown as `[+N]`. */

@@ -6,7 +6,7 @@
 import { FIGURE_HEADS, stepFigureCells } from "../report/table.ts";
 import type { Step, StepColumns } from "../steps/index.ts";
 import { rowOf } from "../steps/_rollup.ts";
-import { indexOfIds, preorderOf, treeOf } from "../steps/_tree.ts";
+import { indexOfIds, preorderOf, walkDepths } from "../steps/_tree.ts";
 import type { RunRow } from "../store/index.ts";
 import {
   type Cell,
@@ -171,21 +171,10 @@ function listOrder(procs: TableProcess[]): { order: TreeRows; depth: Int32Array 
  * order: a row is made only for a process shown (a 24-row table of 100,000 processes makes 24).
  */
 function columnsOrder(c: StepColumns): { order: TreeRows; depth: Int32Array } {
-  const tree = treeOf(c);
   const at = preorderOf(c).order;
-  const depth = new Int32Array(at.length);
-  // a parent comes before its children in the walk: its depth is known when theirs is set
-  const depthOf = new Int32Array(c.n);
-  for (let k = 0; k < at.length; k++) {
-    const i = at[k]!;
-    const p = tree.parent[i]!;
-    const d = p < 0 ? 0 : depthOf[p]! + 1;
-    depthOf[i] = d;
-    depth[k] = d;
-  }
   return {
     order: { length: at.length, id: (k) => c.id[at[k]!]!, row: (k) => rowOf(c, at[k]!) },
-    depth,
+    depth: walkDepths(c, at),
   };
 }
 

@@ -156,3 +156,19 @@ export function preorderOf(procs: Listed): ReturnType<typeof preorder> {
   k.pre ??= preorder(k.tree);
   return k.pre;
 }
+
+/**
+ * The depth (a root 0) of each position of the pre-order walk `at` of `procs` (preorderOf's order):
+ * a parent comes before its children in the walk, so its depth is known when theirs is set.
+ */
+export function walkDepths(procs: Listed, at: Int32Array): Int32Array {
+  const tree = treeOf(procs);
+  const depth = new Int32Array(at.length);
+  const depthOf = new Int32Array(tree.parent.length);
+  for (let k = 0; k < at.length; k++) {
+    const i = at[k]!;
+    const p = tree.parent[i]!;
+    depthOf[i] = depth[k] = p < 0 ? 0 : depthOf[p]! + 1;
+  }
+  return depth;
+}

@@ -18,9 +18,8 @@ export {
   type SystemMetrics,
   StoreWriter,
   type ReportProcessRow,
-  listProcesses,
-  listReportProcesses,
 } from "./processes.ts";
+export { listProcesses, listReportProcesses } from "./scan.ts";
 export {
   type PruneSelection,
   type RemoveResult,

@@ -1,7 +1,6 @@
-/** Process rows, samples and system metrics: the types, a batched writer, and the read side. */
+/** Process rows, samples and system metrics: the types and a batched writer (the read side: ./scan.ts). */
 import type { Database } from "bun:sqlite";
 import { decodeLossless, encodeLossless, hasRawBytes } from "../core/lossless.ts";
-import { youngCollector } from "../core/young.ts";
 import type { ProcessOutcome } from "../observe/types.ts";
 
 /**
@@ -280,104 +279,8 @@ export interface ProcessRow extends Required<Pick<ProcessRecord, "pid" | "startT
   figures: string | null;
 }
 
-/** Every process of a run in start order (an unknown start first, then row id). One pass over the rows, one object per row. */
-export function listProcesses(db: Database, runId: string): ProcessRow[] {
-  return readProcesses(db, runId, ALL_COLUMNS) as ProcessRow[];
-}
-
 /** A process as reports need it: what steps and the process table read, nothing else. */
 export type ReportProcessRow = Omit<
   ProcessRow,
   "startTicks" | "ppid" | "coreDumped" | "figures" | "argvBytes" | "argvTruncated"
 >;
-
-/** listProcesses without the columns no report reads: less memory per process on a 100,000-process run. */
-export function listReportProcesses(db: Database, runId: string): ReportProcessRow[] {
-  return readProcesses(db, runId, REPORT_COLUMNS) as ReportProcessRow[];
-}
-
-export const REPORT_COLUMNS = `id, pid, parent_id AS parentId, comm, argv, cwd, started_at AS startedAt, ended_at AS endedAt,
-  duration_us AS durationUs, exit_code AS exitCode, signal, oom_killed AS oomKilled, user_us AS userUs,
-  system_us AS systemUs, peak_rss_kb AS peakRssKb, rchar, wchar, read_bytes AS readBytes, write_bytes AS writeBytes,
-  oom_limit_kb AS oomLimitKb`;
-const ALL_COLUMNS = `${REPORT_COLUMNS}, start_ticks AS startTicks, ppid, core_dumped AS coreDumped, figures,
-  argv_bytes AS argvBytes, argv_truncated AS argvTruncated`;
-
-/** rows read per query: one native call for many rows, while a page's raw JSON stays a few MB */
-const PAGE = 10_000;
-
-function readProcesses(db: Database, runId: string, columns: string): Partial<ProcessRow>[] {
-  const out: Partial<ProcessRow>[] = [];
-  // in row id order (the run's index gives it, no sort of every column in SQLite's temp b-tree), then
-  // put in start order here: rows are written about in start order, so most runs need no sort. A page
-  // of rows at a time after the last row id read (the index's range): faster than a row at a time
-  // through an iterator, and unlike all rows at once (100,000 rows: 22 MB more peak RSS) each page's
-  // JSON argv strings are garbage before the next page is read
-  const page = db.query(
-    `SELECT ${columns} FROM processes WHERE run_id = ? AND id > ? ORDER BY id LIMIT ${PAGE}`,
-  );
-  // a page leaves little garbage (its JSON argv, comm and cwd copies): a young collection after each
-  const tick = youngCollector(1);
-  // a run repeats its comm and cwd values: one copy of each (bounded), not one per row
-  const shared = new Map<string, string>();
-  const one = (raw: string | Uint8Array | null) => {
-    // a BLOB holds bytes that are not UTF-8 (exactText above)
-    const v = fromExact(raw);
-    if (v === null) return v;
-    const known = shared.get(v);
-    if (known !== undefined) return known;
-    if (shared.size < 4096) shared.set(v, v);
-    return v;
-  };
-  // a row whose command line is the previous row's (a loop of /bin/true, a fork that did not exec)
-  // shares its argv array: one JSON.parse and one array for a run of them (argv is never mutated)
-  let lastRaw: string | null = null;
-  let lastArgv: string[] | null = null;
-  for (let after = Number.MIN_SAFE_INTEGER; ; ) {
-    const rows = page.all(runId, after) as {
-      id: number;
-      comm: string | Uint8Array | null;
-      cwd: string | Uint8Array | null;
-      argv: string | null | string[];
-      coreDumped?: number | boolean;
-      argvTruncated?: number | boolean;
-      oomKilled: number | boolean;
-    }[];
-    for (const r of rows) {
-      r.comm = one(r.comm);
-      r.cwd = one(r.cwd);
-      const raw = r.argv as string | null;
-      if (!raw) r.argv = null;
-      else if (raw === lastRaw) r.argv = lastArgv;
-      else {
-        lastRaw = raw;
-        lastArgv = r.argv = JSON.parse(raw) as string[];
-      }
-      if (r.coreDumped !== undefined) r.coreDumped = r.coreDumped === 1;
-      if (r.argvTruncated !== undefined) r.argvTruncated = r.argvTruncated === 1;
-      r.oomKilled = r.oomKilled === 1;
-      out.push(r as Partial<ProcessRow>);
-    }
-    if (rows.length < PAGE) break;
-    after = rows[rows.length - 1]!.id;
-    tick();
-  }
-  for (let i = 1; i < out.length; i++)
-    if (byStart(out[i - 1]!, out[i]!) > 0) {
-      out.sort(byStart);
-      break;
-    }
-  return out;
-}
-
-/** SQLite's ORDER BY started_at, id: an unknown start (NULL) first, then by start, then by row id */
-function byStart(a: Partial<ProcessRow>, b: Partial<ProcessRow>): number {
-  const x = a.startedAt ?? null;
-  const y = b.startedAt ?? null;
-  if (x !== y) {
-    if (x === null) return -1;
-    if (y === null) return 1;
-    return x - y;
-  }
-  return a.id! - b.id!;
-}
