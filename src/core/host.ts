@@ -12,7 +12,9 @@ const kernelFile = (name: string): string | undefined => {
   if (process.platform !== "linux") return undefined;
   try {
     // the kernel ends the value with one newline; anything else (spaces too) is the value's own
-    return readFileSync(`/proc/sys/kernel/${name}`, "utf8").replace(/\n$/, "") || undefined;
+    const v = readFileSync(`/proc/sys/kernel/${name}`, "utf8");
+    // (no regex: its first use costs `tracer run` ~0.05 ms, issue 15)
+    return (v.endsWith("\n") ? v.slice(0, -1) : v) || undefined;
   } catch {
     return undefined;
   }

@@ -20,10 +20,18 @@ function cpuTimes(): CpuTimes {
 export class SystemSampler {
   private last: CpuTimes | undefined;
 
-  constructor(private readonly diskPath: string) {
-    try {
-      this.last = cpuTimes();
-    } catch {}
+  /**
+   * `baseline`: read the CPU times now, for the first read()'s CPU %; without it (one reading only)
+   * that CPU % is 0, as it is for two readings within the same clock tick.
+   */
+  constructor(
+    private readonly diskPath: string,
+    baseline = true,
+  ) {
+    if (baseline)
+      try {
+        this.last = cpuTimes();
+      } catch {}
   }
 
   read(): SystemMetrics {

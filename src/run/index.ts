@@ -17,6 +17,7 @@ import {
   autoRunName,
   createRun,
   finishRun,
+  inTransaction,
   openStore,
   unlessBusy,
 } from "../store/index.ts";
@@ -288,7 +289,8 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     if (sampler) sampler.stop();
     else
       try {
-        const now = new SystemSampler(cwd).read();
+        // one reading, no baseline: two readings this close apart fall within one clock tick (CPU % 0)
+        const now = new SystemSampler(cwd, false).read();
         writer.system({ ...now, at: Math.min(startedAt, now.at) });
         writer.system(now);
       } catch {}
@@ -311,8 +313,8 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
         argvLost: 0,
         mode: opened.mode,
       };
-      // the last processes and the run's end in one transaction: one commit
-      db.transaction(() => {
+      // the last processes and the run's end in one transaction: one commit (the final flush runs in it)
+      inTransaction(db, () => {
         // the run's row first (the processes' rows refer to it), then its end with the recorder's
         // final counts: in that one row when it is written only now
         const early = runRow;
@@ -322,7 +324,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
         mark("processes written");
         const counts = { recovered: recorder.recovered, argvLost: recorder.stats().argvLost };
         if (early || counts.recovered || counts.argvLost) finishRun(db, runId, { ...end, ...counts });
-      })();
+      });
       mark("flushed");
       db.close();
       mark("db closed");

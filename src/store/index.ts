@@ -1,4 +1,13 @@
-export { DB_FILE, SCHEMA_VERSION, defaultDbPath, migrate, openStore, storeExists, unlessBusy } from "./db.ts";
+export {
+  DB_FILE,
+  SCHEMA_VERSION,
+  defaultDbPath,
+  inTransaction,
+  migrate,
+  openStore,
+  storeExists,
+  unlessBusy,
+} from "./db.ts";
 export {
   type NewRun,
   type RunEnd,

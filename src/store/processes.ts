@@ -2,6 +2,7 @@
 import type { Database } from "bun:sqlite";
 import { decodeLossless, encodeLossless, hasRawBytes } from "../core/lossless.ts";
 import type { ProcessOutcome } from "../observe/types.ts";
+import { inTransaction } from "./db.ts";
 
 /**
  * comm and cwd may hold bytes that are not UTF-8 (kept as U+DC80–U+DCFF, src/core/lossless.ts); a
@@ -188,7 +189,8 @@ export class StoreWriter {
     // rolled-back transaction: the next flush retries everything.
     const fresh = new Map<ProcessRecord, number>();
     const idOf = (p: ProcessRecord | undefined) => (p ? (fresh.get(p) ?? this.ids.get(p)) : undefined);
-    this.db.transaction(() => {
+    // in the caller's transaction when there is one (`tracer run`'s last flush, with the run's row)
+    inTransaction(this.db, () => {
       // parents first (even a parent with nothing new), so a child can point at its parent's row id;
       // iterative: a chain of unwritten ancestors can be 100,000 deep
       const write = (p: ProcessRecord) => {
@@ -234,7 +236,7 @@ export class StoreWriter {
           m.diskTotalBytes,
           m.diskUsedBytes,
         );
-    })();
+    });
     for (const [p, id] of fresh) {
       this.ids.set(p, id);
       // hold the parent's row id, not its record: a long chain of ended parents can then be freed

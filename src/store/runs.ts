@@ -124,8 +124,12 @@ export function listRuns(db: Database, limit = 50): RunRow[] {
  * An automatic run name, unique in practice: the UTC start to the second (readable, sortable) and 6
  * random hex digits from the run id (a UUIDv7's random tail), e.g. `run-20261129T133620-4f2a9c`.
  */
-export const autoRunName = (id: string, d = new Date()) =>
-  `run-${d.toISOString().replace(/[-:]/g, "").slice(0, 15)}-${id.replace(/-/g, "").slice(-6)}`;
+export const autoRunName = (id: string, d = new Date()) => {
+  // string slicing, not regexes: a regex's first use costs ~0.05 ms of `tracer run`'s start (issue 15)
+  const iso = d.toISOString(); // 2026-11-29T13:36:20.123Z (years 0–9999)
+  const hex = id.split("-").join("");
+  return `run-${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}-${hex.slice(-6)}`;
+};
 
 /** A run that is still being recorded (its recorder is alive): never removed, never pruned. */
 export const isActive = (r: Pick<RunRow, "status">) => r.status === "running";
