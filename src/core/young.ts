@@ -4,7 +4,13 @@
  * every few thousand items costs about a millisecond and keeps the peak near the live size. Measured on
  * a 100,000-process run: `tracer report` (table) 351 → 209 MB peak RSS, no slower.
  */
-import { edenGC, gcAndSweep } from "bun:jsc";
+type Jsc = typeof import("bun:jsc");
+let jsc: Jsc | undefined;
+/** bun:jsc, required at the first collection: `tracer run` of a short CMD never loads it (issue 15) */
+const collector = (): Jsc => {
+  jsc ??= require("bun:jsc") as Jsc;
+  return jsc;
+};
 
 const EVERY = 2000;
 
@@ -12,7 +18,7 @@ const EVERY = 2000;
 export function youngCollector(every = EVERY): () => void {
   let n = 0;
   return () => {
-    if (++n % every === 0) edenGC();
+    if (++n % every === 0) collector().edenGC();
   };
 }
 
@@ -31,6 +37,6 @@ export const FULL_EVERY = 2000;
 export function fullCollector(every = FULL_EVERY): () => void {
   let n = 0;
   return () => {
-    if (++n % every === 0) gcAndSweep();
+    if (++n % every === 0) collector().gcAndSweep();
   };
 }

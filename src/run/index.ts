@@ -11,16 +11,11 @@ import { Recorder } from "../observe/recorder.ts";
 import { Sampler } from "../observe/sampler.ts";
 import { SystemSampler } from "../observe/system.ts";
 import type { CaptureMode, CaptureSource } from "../observe/types.ts";
-import {
-  type RunEnd,
-  StoreWriter,
-  autoRunName,
-  createRun,
-  finishRun,
-  inTransaction,
-  openStore,
-  unlessBusy,
-} from "../store/index.ts";
+// the store's modules this needs, not its index: the read side (scan.ts, prune.ts, and bun:jsc with
+// them) stays out of `tracer run`'s start-up (issue 15)
+import { inTransaction, openStore, unlessBusy } from "../store/db.ts";
+import { type RunEnd, autoRunName, createRun, finishRun } from "../store/runs.ts";
+import { StoreWriter } from "../store/processes.ts";
 import { type ChildEnd, NotRunnable, Supervisor } from "./supervisor.ts";
 import { sanitizeLines } from "../core/sanitize.ts";
 import { mark } from "../core/timing.ts";
