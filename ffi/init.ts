@@ -39,12 +39,15 @@ export function installForwarding(signals: number[], group: boolean): number {
 
 const cString = (s: string) => Buffer.from(`${s}\0`, "utf8");
 
+// (loops, not map/forEach: on `tracer run`'s path each Array builtin's first use costs ~0.03–0.15 ms)
 function cStringArray(items: string[]) {
-  const bufs = items.map(cString);
+  const bufs: Buffer[] = [];
   const table = new BigUint64Array(items.length + 1);
-  bufs.forEach((b, i) => {
+  for (let i = 0; i < items.length; i++) {
+    const b = cString(items[i]!);
+    bufs.push(b);
     table[i] = BigInt(ptr(b));
-  });
+  }
   return { bufs, table };
 }
 
@@ -63,7 +66,9 @@ export function spawnCmd(
   const p = cString(path);
   const a = cStringArray(argv);
   const sh = cStringArray(["sh", path, ...argv.slice(1)]);
-  const e = cStringArray(Object.entries(env).map(([k, v]) => `${k}=${v}`));
+  const pairs: string[] = [];
+  for (const k in env) pairs.push(`${k}=${env[k]}`);
+  const e = cStringArray(pairs);
   const c = cwd === undefined ? undefined : cString(cwd);
   const pid = load().tracer_init_spawn(
     ptr(p),

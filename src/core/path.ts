@@ -35,8 +35,10 @@ export function normalize(path: string): string {
 /** path.posix.join: the non-empty parts joined with "/", normalized; "." for none */
 export function join(...parts: string[]): string {
   if (WIN) return win().join(...parts);
-  const kept = parts.filter((p) => p !== "");
-  return kept.length ? normalize(kept.join("/")) : ".";
+  // (a loop, not filter: an Array builtin's first use costs `tracer run` ~0.05 ms, issue 15)
+  let joined = "";
+  for (const p of parts) if (p !== "") joined = joined === "" ? p : `${joined}/${p}`;
+  return joined !== "" ? normalize(joined) : ".";
 }
 
 /** path.posix.dirname */

@@ -75,7 +75,12 @@ function finalProblem(st: { uid: number; mode: number }): string | undefined {
   return undefined;
 }
 
-const components = (p: string) => p.split("/").filter((c) => c !== "" && c !== ".");
+const components = (p: string) => {
+  // (a loop, not filter: an Array builtin's first use costs `tracer run` ~0.05 ms, issue 15)
+  const out: string[] = [];
+  for (const c of p.split("/")) if (c !== "" && c !== ".") out.push(c);
+  return out;
+};
 
 type Walked = { fd: number; real: string; mode: number } | { missing: string };
 

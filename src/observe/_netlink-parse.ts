@@ -195,7 +195,9 @@ export function parseCpuList(list: string): number[] {
   const cpus: number[] = [];
   for (const part of list.trim().split(",")) {
     if (!part) continue;
-    const [a, b = a] = part.split("-").map(Number);
+    const range = part.split("-");
+    const a = Number(range[0]);
+    const b = range.length > 1 ? Number(range[1]) : a;
     if (a === undefined || b === undefined || !Number.isInteger(a) || !Number.isInteger(b)) continue;
     for (let c = a; c <= b; c++) cpus.push(c);
   }
@@ -228,7 +230,8 @@ export function genlRequest(
   cmd: number,
   attrs: [number, Uint8Array][],
 ): Uint8Array {
-  const size = 20 + attrs.reduce((n, [, v]) => n + ((4 + v.byteLength + 3) & ~3), 0);
+  let size = 20;
+  for (const [, v] of attrs) size += (4 + v.byteLength + 3) & ~3;
   const b = new Uint8Array(size);
   const dv = new DataView(b.buffer);
   dv.setUint32(0, size, true);

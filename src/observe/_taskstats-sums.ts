@@ -104,7 +104,12 @@ export class TgidSums {
 }
 
 function sum(tgid: number, g: Group): ExitFigures {
-  const leader = g.recs.find((r) => r.pid === tgid) ?? g.recs[0]!;
+  let leader = g.recs[0]!;
+  for (const r of g.recs)
+    if (r.pid === tgid) {
+      leader = r;
+      break;
+    }
   const last = g.last ?? g.recs[g.recs.length - 1]!;
   const { exitCode, signal } = decodeWaitStatus(last.status);
   const f: ExitFigures = {

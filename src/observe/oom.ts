@@ -51,7 +51,8 @@ export function defaultMemoryRoot(): string {
 
 /** A cgroup path from /proc/PID/cgroup as a directory below `root` (never above it). */
 function cgroupDir(root: string, cgroup: string): string | undefined {
-  const parts = cgroup.split("/").filter((p) => p !== "" && p !== ".");
+  const parts: string[] = [];
+  for (const p of cgroup.split("/")) if (p !== "" && p !== ".") parts.push(p);
   if (parts.includes("..")) return undefined;
   return join(root, ...parts);
 }

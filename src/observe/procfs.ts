@@ -98,7 +98,7 @@ export const readCmdline = (pid: number): string[] | undefined => {
   const t = read(`/proc/${pid}/cmdline`);
   if (t === undefined) return undefined;
   const parts = decodeLossless(Buffer.from(t, "latin1")).split("\0");
-  if (parts.at(-1) === "") parts.pop();
+  if (parts[parts.length - 1] === "") parts.pop();
   return parts;
 };
 

@@ -421,7 +421,10 @@ export class Recorder {
   onReaped(r: Reaped, at: number, startedAt?: number): void {
     // the newest incarnation of the pid (a pid is reused only after its previous process was reaped),
     // or the one whose start time the reaper read: reaps come in a queue, so a newer one may be known
-    const t = [this.live.get(r.pid), this.ended.get(r.pid)].find((x) => x && isIncarnation(x.rec, r));
+    const live = this.live.get(r.pid);
+    const ended = this.ended.get(r.pid);
+    const t =
+      live && isIncarnation(live.rec, r) ? live : ended && isIncarnation(ended.rec, r) ? ended : undefined;
     if (!t) {
       // its fork has not been read (or it was lost): wait for it, then settle
       if (!this.tracks.forgotten(r.pid)) this.pendingReaped.set(r.pid, { r, at, wall: Date.now() });
@@ -518,8 +521,11 @@ export class Recorder {
   settle(all = false): void {
     let now = Date.now();
     let due = (wall: number) => all || now - wall >= SETTLE_MS;
-    const waiting = [...this.pendingFigures.values()].some((p) => due(p.at));
-    if (waiting || [...this.pendingReaped.values()].some((p) => due(p.wall))) {
+    // (loops, not some(): an Array builtin's first use costs `tracer run` ~0.05 ms, issue 15)
+    let waiting = false;
+    for (const p of this.pendingFigures.values()) if (due(p.at)) waiting = true;
+    for (const p of this.pendingReaped.values()) if (due(p.wall)) waiting = true;
+    if (waiting) {
       // a source still behind a backlog (its drain is capped) may hold the fork yet: such reports
       // are not lost, they wait for the next settle (at the end everything has been read)
       const caughtUp = this.opts.sync?.() !== false;

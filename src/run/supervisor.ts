@@ -42,7 +42,10 @@ const KILL_WAIT_MS = 5000;
 
 const untouched = (env: Record<string, string | undefined>) => {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  for (const k in env) {
+    const v = env[k];
+    if (v !== undefined) out[k] = v;
+  }
   return out;
 };
 
@@ -107,10 +110,10 @@ function isZombie(pid: number): boolean {
 function mainThreadChildren(): number[] {
   try {
     const t = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, "latin1");
-    return t
-      .split(" ")
-      .filter((s) => s.trim() !== "")
-      .map(Number);
+    // (a loop, not filter/map: each Array builtin's first use costs `tracer run` ~0.05 ms, issue 15)
+    const out: number[] = [];
+    for (const s of t.split(" ")) if (s.trim() !== "") out.push(Number(s));
+    return out;
   } catch {
     return childrenOf(process.pid);
   }
@@ -148,9 +151,9 @@ export class Supervisor {
     const reaper = setInterval(() => this.onWake(true), REAP_MS);
     let nativeTimer: ReturnType<typeof setTimeout> | undefined;
     try {
-      const ended = new Promise<number>((resolve) => {
-        this.exited = resolve;
-      });
+      // (withResolvers: the Promise constructor's first use costs ~0.12 ms of `tracer run`, this ~0.01)
+      const { promise: ended, resolve } = Promise.withResolvers<number>();
+      this.exited = resolve;
       const startedAt = Date.now();
       const pid = spawnCmd(path, this.opts.cmd, env, this.opts.cwd, this.opts.pdeathsig ?? 0);
       mark("CMD spawned");

@@ -111,9 +111,16 @@ const values = (p: ProcessRecord, parentId: number | undefined) => [
   p.oomLimitKb ?? null,
 ];
 
+// (loops, not map: an Array builtin's first use costs `tracer run` ~0.05–0.15 ms, issue 15)
+let marks = "";
+let updates = "";
+for (const c of COLS) {
+  marks += ", ?";
+  updates += `${updates ? ", " : ""}${c} = excluded.${c}`;
+}
 const UPSERT = `INSERT INTO processes (run_id, pid, start_ticks, ${COLS.join(", ")})
-  VALUES (?, ?, ?, ${COLS.map(() => "?").join(", ")})
-  ON CONFLICT (run_id, pid, start_ticks) DO UPDATE SET ${COLS.map((c) => `${c} = excluded.${c}`).join(", ")}
+  VALUES (?, ?, ?${marks})
+  ON CONFLICT (run_id, pid, start_ticks) DO UPDATE SET ${updates}
   RETURNING id`;
 const ADD_SAMPLE =
   "INSERT INTO samples (process_id, at, cpu_pct, rss_kb, read_bytes, write_bytes) VALUES (?, ?, ?, ?, ?, ?)";
