@@ -57,12 +57,31 @@ function cgroupDir(root: string, cgroup: string): string | undefined {
   return join(root, ...parts);
 }
 
+/**
+ * The number of the "oom_kill N" line, as /^oom_kill (\d+)$/m reads it (no regex: its first use costs
+ * `tracer run` ~0.03 ms, issue 15).
+ */
+function oomKillLine(t: string): number | undefined {
+  for (let at = t.indexOf("oom_kill "); at >= 0; at = t.indexOf("oom_kill ", at + 1)) {
+    if (at > 0 && t[at - 1] !== "\n") continue;
+    let end = t.indexOf("\n", at);
+    if (end < 0) end = t.length;
+    const digits = t.slice(at + 9, end);
+    if (digits !== "" && isDigits(digits)) return Number(digits);
+  }
+  return undefined;
+}
+const isDigits = (s: string) => {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) < 48 || s.charCodeAt(i) > 57) return false;
+  return true;
+};
+
 /** The oom_kill counter of a cgroup directory (v2 memory.events, v1 memory.oom_control). */
 export function readOomKills(dir: string): number | undefined {
   for (const f of ["memory.events", "memory.oom_control"]) {
     const t = read(join(dir, f));
-    const m = t === undefined ? null : /^oom_kill (\d+)$/m.exec(t);
-    if (m) return Number(m[1]);
+    const n = t === undefined ? undefined : oomKillLine(t);
+    if (n !== undefined) return n;
   }
   return undefined;
 }

@@ -1,7 +1,6 @@
 /** Host-wide metrics: CPU busy % since the previous reading, memory, swap, load, disk usage of one filesystem. */
 import { readFileSync, statfsSync } from "../../ffi/fs.ts";
 import type { SystemMetrics } from "../store/index.ts";
-import { keyValues } from "./procfs.ts";
 
 interface CpuTimes {
   busy: number;
@@ -26,6 +25,30 @@ function cpuTimes(): CpuTimes {
     if (++field > 8) break;
   }
   return { busy: total - idle, total };
+}
+
+const MEMINFO_KEYS = ["MemTotal", "MemAvailable", "MemFree", "SwapTotal", "SwapFree"] as const;
+
+/**
+ * The few /proc/meminfo lines used ("MemTotal:   24684092 kB", KiB), each undefined when absent, as
+ * keyValues (./procfs.ts) reads a line; without its regex, run once per line (their first use costs
+ * `tracer run` ~0.05 ms, issue 15).
+ */
+function meminfo(text: string): Partial<Record<(typeof MEMINFO_KEYS)[number], number>> {
+  const out: Partial<Record<(typeof MEMINFO_KEYS)[number], number>> = {};
+  for (const key of MEMINFO_KEYS) {
+    const head = `${key}:`;
+    // the line's start: the text's, or just after a newline
+    const line = text.startsWith(head) ? 0 : text.indexOf(`\n${head}`) + 1;
+    if (line === 0 && !text.startsWith(head)) continue;
+    let i = line + head.length;
+    const ws = i;
+    while (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9) i++;
+    const first = i;
+    while (text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
+    if (i > first && first > ws) out[key] = Number(text.slice(first, i));
+  }
+  return out;
 }
 
 export class SystemSampler {
@@ -53,7 +76,7 @@ export class SystemSampler {
         cpuPct = (100 * (now.busy - this.last.busy)) / (now.total - this.last.total);
       this.last = now;
     } catch {}
-    const mem = safe(() => keyValues(readFileSync("/proc/meminfo", "latin1")), {});
+    const mem = safe(() => meminfo(readFileSync("/proc/meminfo", "latin1")), {});
     const load = safe(() => {
       const out: number[] = [];
       for (const w of readFileSync("/proc/loadavg", "latin1").split(" ", 3)) out.push(Number(w));
