@@ -4,7 +4,10 @@
  */
 import { type Pointer, ptr } from "bun:ffi";
 import { embeddedC } from "./_cc.ts";
-import source from "./execwatch.c" with { type: "text" };
+import { embeddedText } from "./_text.ts" with { type: "macro" };
+
+/** the C source (TinyCC compiles it where the binary carries no prebuilt object: ./_cc.ts) */
+const source = embeddedText("execwatch.c");
 
 const symbols = {
   xw_start: { args: ["i32", "i32", "u32", "i32", "ptr", "i32"], returns: "ptr" },

@@ -4,7 +4,10 @@
  */
 import { ptr } from "bun:ffi";
 import { embeddedC } from "./_cc.ts";
-import initSource from "./init.c" with { type: "text" };
+import { embeddedText } from "./_text.ts" with { type: "macro" };
+
+/** the C source (TinyCC compiles it where the binary carries no prebuilt object: ./_cc.ts) */
+const initSource = embeddedText("init.c");
 
 const symbols = {
   tracer_init_install: { args: ["ptr", "i32"], returns: "i32" },

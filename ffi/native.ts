@@ -1,7 +1,10 @@
 /** ffi/spawn.c (native fork → fork → setsid → exec of a descriptor), compiled by TinyCC via ./_cc.ts. */
 import { ptr } from "bun:ffi";
 import { embeddedC } from "./_cc.ts";
-import spawnSource from "./spawn.c" with { type: "text" };
+import { embeddedText } from "./_text.ts" with { type: "macro" };
+
+/** the C source (TinyCC compiles it where the binary carries no prebuilt object: ./_cc.ts) */
+const spawnSource = embeddedText("spawn.c");
 
 const symbols = {
   tracer_spawn_fd: { args: ["i32", "ptr", "ptr", "i32"], returns: "i32" },

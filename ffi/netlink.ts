@@ -7,7 +7,10 @@
 import { ptr } from "bun:ffi";
 import { embeddedC } from "./_cc.ts";
 import { errnoName } from "./_errno.ts";
-import netlinkSource from "./netlink.c" with { type: "text" };
+import { embeddedText } from "./_text.ts" with { type: "macro" };
+
+/** the C source (TinyCC compiles it where the binary carries no prebuilt object: ./_cc.ts) */
+const netlinkSource = embeddedText("netlink.c");
 
 export const NETLINK_CONNECTOR = 11;
 export const NETLINK_GENERIC = 16;

@@ -6,7 +6,10 @@
 import { ptr } from "bun:ffi";
 import { embeddedC } from "./_cc.ts";
 import { type Reaped, decodeWaitStatus } from "./libc.ts";
-import source from "./reaper.c" with { type: "text" };
+import { embeddedText } from "./_text.ts" with { type: "macro" };
+
+/** the C source (TinyCC compiles it where the binary carries no prebuilt object: ./_cc.ts) */
+const source = embeddedText("reaper.c");
 
 const symbols = {
   rp_start: { args: ["i32", "i32", "i32"], returns: "i32" },

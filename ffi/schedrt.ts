@@ -4,7 +4,10 @@
  */
 import { ptr } from "bun:ffi";
 import { embeddedC } from "./_cc.ts";
-import source from "./schedrt.c" with { type: "text" };
+import { embeddedText } from "./_text.ts" with { type: "macro" };
+
+/** the C source (TinyCC compiles it where the binary carries no prebuilt object: ./_cc.ts) */
+const source = embeddedText("schedrt.c");
 
 const symbols = {
   sr_open_async: { args: ["i32"], returns: "i32" },
