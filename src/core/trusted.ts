@@ -19,6 +19,7 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
+  openUnlessMissing,
   readlinkSync,
 } from "../../ffi/fs.ts";
 import { join } from "./path.ts";
@@ -231,15 +232,22 @@ export function privateFile(
 ): string | undefined {
   const names = opts.sqlite ? [name, `${name}-wal`, `${name}-shm`, `${name}-journal`] : [name];
   for (const [i, n] of names.entries()) {
-    let fd: number;
+    let fd: number | undefined;
     try {
-      fd = openSync(dir.at(n), PRIVATE_FLAGS | (i === 0 && opts.create ? constants.O_CREAT : 0), 0o600);
-    } catch (e) {
-      const code = errnoOf(e);
-      if (code === "ENOENT" && (i > 0 || !opts.create)) {
+      // a missing file is no error here (no Error built: the companions are mostly absent)
+      fd = openUnlessMissing(
+        dir.at(n),
+        PRIVATE_FLAGS | (i === 0 && opts.create ? constants.O_CREAT : 0),
+        0o600,
+      );
+      if (fd === undefined && i === 0 && opts.create)
+        fd = openSync(dir.at(n), PRIVATE_FLAGS | constants.O_CREAT, 0o600); // gone meanwhile: its error
+      if (fd === undefined) {
         if (i === 0) return undefined;
         continue;
       }
+    } catch (e) {
+      const code = errnoOf(e);
       if (code === "ELOOP")
         throw refused("E_FILE_UNSAFE", `refusing to use ${join(dir.path, n)}: it is a symbolic link`);
       throw new TracerError(
