@@ -523,8 +523,17 @@ export class Recorder {
     let due = (wall: number) => all || now - wall >= SETTLE_MS;
     // (loops, not some(): an Array builtin's first use costs `tracer run` ~0.05 ms, issue 15)
     let waiting = false;
-    for (const p of this.pendingFigures.values()) if (due(p.at)) waiting = true;
-    for (const p of this.pendingReaped.values()) if (due(p.wall)) waiting = true;
+    for (const p of this.pendingFigures.values())
+      if (due(p.at)) {
+        waiting = true;
+        break;
+      }
+    if (!waiting)
+      for (const p of this.pendingReaped.values())
+        if (due(p.wall)) {
+          waiting = true;
+          break;
+        }
     if (waiting) {
       // a source still behind a backlog (its drain is capped) may hold the fork yet: such reports
       // are not lost, they wait for the next settle (at the end everything has been read)
