@@ -146,7 +146,7 @@ export class Supervisor {
     const name = this.opts.cmd[0] ?? "";
     const path = resolveCommand(name, env);
     mark("CMD resolved");
-    this.listen(installForwarding(forwardedSignals(), this.opts.signalGroup === true));
+    const wakeFd = installForwarding(forwardedSignals(), this.opts.signalGroup === true);
     mark("signals forwarded");
     const reaper = setInterval(() => this.onWake(true), REAP_MS);
     let nativeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -170,6 +170,10 @@ export class Supervisor {
       // CMD has its working directory: tracer must not hold the caller's (it keeps a mount busy)
       process.chdir("/");
       this.onWake();
+      // The wake pipe's reader only now, and only if CMD still runs: a CMD as short as `true` has ended
+      // by now, and making the stream costs ~0.15 ms (issue 15). Signals are forwarded by the native
+      // handler meanwhile; the wakes it wrote since are in the pipe, read as soon as the reader starts.
+      if (this.running()) this.listen(wakeFd);
       const endedAt = await ended;
       mark("CMD ended");
       // a zombie (cmdExited waited with WNOWAIT) that only tracer may reap
@@ -205,6 +209,11 @@ export class Supervisor {
     forwardingDone();
     if (!exiting) this.wake?.cancel().catch(() => {});
     this.wake = undefined;
+  }
+
+  /** CMD has not been seen to end yet (onWake resolves `exited` and clears it) */
+  private running(): boolean {
+    return this.exited !== undefined;
   }
 
   private listen(fd: number) {
