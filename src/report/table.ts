@@ -5,6 +5,7 @@ import { stepColumnWidths } from "./_widths.ts";
 import type { Step } from "../steps/index.ts";
 import type { Report } from "./types.ts";
 import { plural } from "../core/plural.ts";
+import { dfgOnly } from "../core/jit-tier.ts";
 
 /**
  * A peak that samples may have missed shows its upper bound too: "301MiB–601MiB" (sampled peak, the
@@ -149,3 +150,6 @@ export function writeReportTable(
       "\nPEAK RSS a–b: a sampled, b the most its processes alive together can have held (docs/CAPTURE.md)\n",
     );
 }
+
+// a row per step of a 50,000-step run: DFG code is fast enough, FTL's compile is not paid back (src/core/jit-tier.ts)
+dfgOnly(peakText, sumText, stepBytes, stepCpu, stepPeak, stepFigureCells, startOffset, stepCells);

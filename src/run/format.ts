@@ -5,6 +5,7 @@ import { youngCollector } from "../core/young.ts";
 import { preorderOf, walkDepths } from "../steps/_tree.ts";
 import type { ProcessRow, RunRow } from "../store/index.ts";
 import { plural } from "../core/plural.ts";
+import { dfgOnly } from "../core/jit-tier.ts";
 
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
 
@@ -217,6 +218,7 @@ export function writeTable(
       pending = "";
     }
   };
+  dfgOnly(line);
   line(head);
   for (let i = 0; i < count; i++) {
     tick();
@@ -370,3 +372,6 @@ export function summaryLine(r: RunSummary): string {
     `tracer: run ${r.name}: ${plural(r.processes, "process", "processes")}, ${wall}, exit ${exitText(r.child.exitCode, r.child.signal)}, capture ${r.mode}${loss} (tracer report ${r.runId.slice(0, 13)})`,
   );
 }
+
+// a report formats some 300,000 cells of a 50,000-step run with these (src/core/jit-tier.ts)
+dfgOnly(bytes, seconds, cpuText, exitText, columns, PLAIN.test, cellColumns, spaces);

@@ -5,6 +5,7 @@
  */
 import type { Database } from "bun:sqlite";
 import { gcAndSweep } from "bun:jsc";
+import { dfgOnly } from "../core/jit-tier.ts";
 import { youngCollector } from "../core/young.ts";
 import { type ProcessRow, type ReportProcessRow, fromExact } from "./processes.ts";
 
@@ -91,6 +92,8 @@ export function eachProcessRow<R extends Partial<ProcessRow> = Partial<ProcessRo
     }
     return { rows: rows.length, last: rows.length ? rows[rows.length - 1]!.id : after };
   };
+  // each called once per row (src/core/jit-tier.ts)
+  dfgOnly(one, readPage, each);
   let read = 0;
   for (let after = Number.MIN_SAFE_INTEGER; ; ) {
     const got = readPage(after);
