@@ -105,6 +105,9 @@ export function renderTable(r: Report, width = Number.POSITIVE_INFINITY): string
 export const startOffset = (stepStartMs: number, runStartMs: number) =>
   `+${(Math.max(0, stepStartMs - runStartMs) / 1000).toFixed(3)}s`;
 
+/** the step table's columns of tracer's own text (OWN_TEXT): all but STEP, the step's label */
+const OWN_COLUMNS: ReadonlySet<number> = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+
 /** Step `i`'s row of the step table: #, the FIGURE_HEADS cells, PROCS, then `label` (its STEP cell). */
 export function stepCells(r: Report, i: number, label: string): Cell[] {
   const s = r.steps[i]!;
@@ -143,6 +146,7 @@ export function writeReportTable(
       out,
       width,
       stepColumnWidths(r),
+      OWN_COLUMNS,
     );
   else out("no steps recognized (tracer rules test -- CMD shows why; see docs/RULES.md)\n");
   if (r.steps.some((s) => !s.peakRssExact))

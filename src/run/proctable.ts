@@ -43,6 +43,8 @@ export const STEPS_MODE_ROWS = 24;
 
 const HEAD = ["PID", ...FIGURE_HEADS, "COMMAND"];
 const RIGHT = new Set([0, 1, 2, 4, 5, 6, 7, 8, 9]);
+/** the columns of tracer's own text (OWN_TEXT): all but COMMAND */
+const OWN = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
 
 /** A row hidden from view: `count` processes at `depth` and below, summed into one "… K more" line. */
 interface Hidden {
@@ -150,7 +152,7 @@ export function writeProcessTable(
   };
   // writeTable keeps no row between its two passes: each holds a whole command line, and 100,000 of
   // them kept took a --processes all report of 100k processes past 200 MB
-  writeTable(HEAD, rows.length, rowAt, RIGHT, out, width);
+  writeTable(HEAD, rows.length, rowAt, RIGHT, out, width, undefined, OWN);
   return { listed: rowsShown, total: order.length };
 }
 

@@ -130,10 +130,6 @@ function byStart(a: Partial<ProcessRow>, b: Partial<ProcessRow>): number {
   return a.id! - b.id!;
 }
 
-/** How many processes a run has (the run's index: no row read). */
-export const countProcesses = (db: Database, runId: string): number =>
-  (db.query("SELECT count(*) AS n FROM processes WHERE run_id = ?").get(runId) as { n: number }).n;
-
 /**
  * Each process of a run, in row id order (not start order: the caller orders what it keeps), to
  * `each` with `argvText` (see eachProcessRow). Returns how many rows were read.
