@@ -131,15 +131,27 @@ function byStart(a: Partial<ProcessRow>, b: Partial<ProcessRow>): number {
 }
 
 /**
+ * REPORT_COLUMNS with a row's cwd only where its argv holds ".command.run": the one thing a report
+ * reads a cwd for is a Nextflow task's work dir (src/steps/_columns.ts, from such an argument), and
+ * most rows' cwd would be a string made for nothing (SQLite's instr on the stored JSON text answers as
+ * the text's own includes does).
+ */
+const REPORT_ROW_COLUMNS = REPORT_COLUMNS.replace(
+  "cwd,",
+  "CASE WHEN instr(argv, '.command.run') > 0 THEN cwd END AS cwd,",
+);
+
+/**
  * Each process of a run, in row id order (not start order: the caller orders what it keeps), to
- * `each` with `argvText` (see eachProcessRow). Returns how many rows were read.
+ * `each` with `argvText` (see eachProcessRow); its cwd is null unless its argv holds ".command.run"
+ * (REPORT_ROW_COLUMNS). Returns how many rows were read.
  */
 export function eachReportRow(
   db: Database,
   runId: string,
   each: (row: ReportProcessRow, argvText: string | null) => void,
 ): number {
-  const read = eachProcessRow<ReportProcessRow>(db, runId, REPORT_COLUMNS, each);
+  const read = eachProcessRow<ReportProcessRow>(db, runId, REPORT_ROW_COLUMNS, each);
   // then, past one page, one full collection: what the young ones promoted (a page's rows reach the
   // old generation when a collection comes while the page is read) is freed, and what the caller
   // makes next (the steps) reuses that memory instead of growing the heap (100,000 processes, json:
