@@ -105,6 +105,29 @@ export function eachProcessRow<R extends Partial<ProcessRow> = Partial<ProcessRo
   return read;
 }
 
+/**
+ * Whether a run's rows in row id order are in start order (byStart): then listProcesses's list is
+ * its rows as read, and eachProcess hands them over in that order. Reads two columns of each row.
+ */
+export function inStartOrder(db: Database, runId: string): boolean {
+  const rows = db
+    .query("SELECT id, started_at FROM processes WHERE run_id = ? ORDER BY id")
+    .values(runId) as [number, number | null][];
+  for (let i = 1; i < rows.length; i++) {
+    const [a, x] = rows[i - 1]!;
+    const [b, y] = rows[i]!;
+    if (x === y ? a > b : x !== null && (y === null || x > y)) return false;
+  }
+  return true;
+}
+
+/**
+ * Every process of a run as listProcesses gives each (the same row), in row id order, to `each`, a
+ * page at a time: nothing kept. In listProcesses's order when inStartOrder. Returns how many.
+ */
+export const eachProcess = (db: Database, runId: string, each: (row: ProcessRow) => void): number =>
+  eachProcessRow<ProcessRow>(db, runId, ALL_COLUMNS, each);
+
 function readProcesses(db: Database, runId: string, columns: string): Partial<ProcessRow>[] {
   // in row id order (the run's index gives it, no sort of every column in SQLite's temp b-tree), then
   // put in start order here: rows are written about in start order, so most runs need no sort

@@ -1,11 +1,12 @@
 import { defineCommand } from "../_define.ts";
-import { isTty, note, plain, printJson, say, write } from "../../core/output.ts";
+import { isTty, note, plain, say, write } from "../../core/output.ts";
 import { jsonText } from "../../core/json.ts";
 import { writeReplacing } from "../../core/safe-write.ts";
 import { Exit, TracerError } from "../../errors.ts";
 import { pipelineHistory } from "../../insight/history.ts";
 import { FORMATS, type Format, loadReport, loadRun, renderReport, writeReport } from "../../report/index.ts";
 import { stepLabels } from "../../report/_labels.ts";
+import { writeRawJson } from "../../report/raw.ts";
 import { writeReportTable } from "../../report/table.ts";
 import { type ProcessTableOptions, STEPS_MODE_ROWS, writeProcessTable } from "../../run/proctable.ts";
 import { loadRules } from "../../rules/index.ts";
@@ -119,9 +120,8 @@ export default defineCommand({
     if (args.json) {
       // the raw run and its processes (docs/CLI.md); --format json is the step report
       const run = findRun(db, args.run);
-      const raw = { run, processes: listProcesses(db, run.id) };
-      if (args.output === undefined) return void printJson(raw);
-      writeReplacing(args.output, `${jsonText(raw)}\n`);
+      if (args.output === undefined) return void writeRawJson(db, run, (chunk) => write(1, chunk));
+      writeReplacing(args.output, `${jsonText({ run, processes: listProcesses(db, run.id) })}\n`);
       return void note(sanitize(`tracer: wrote the raw JSON of run ${run.name} to ${args.output}`));
     }
     const table: ProcessTableOptions = {
