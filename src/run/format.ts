@@ -154,7 +154,9 @@ const CHUNK = 1 << 16;
  * in terminal columns, when the caller can tell them without formatting every cell (the step table:
  * src/report/_widths.ts); then rowAt is called once a row. `own`: the columns whose cells are tracer's
  * own text (figures, units, fixed words: see OWN_TEXT), taken as they are with no look at each cell
- * (testing a cell resolves its rope: ~30 ms of a 50,000-step table).
+ * (testing a cell resolves its rope: ~30 ms of a 50,000-step table). `measureAt`: the row's cells for
+ * the width pass in rowAt's place, the last one (never measured) left out — what makes the last cell
+ * costs most in the process table (a command line parsed and cleaned).
  */
 export function writeTable(
   head: string[],
@@ -165,6 +167,7 @@ export function writeTable(
   maxWidth = Number.POSITIVE_INFINITY,
   widths?: number[],
   own: ReadonlySet<number> = NONE,
+  measureAt: (i: number) => Cell[] = rowAt,
 ): void {
   const w = head.map(columns);
   const right = head.map((_, c) => rightAligned.has(c));
@@ -174,7 +177,7 @@ export function writeTable(
   else
     for (let i = 0; i < count; i++) {
       tick();
-      const r = rowAt(i);
+      const r = measureAt(i);
       for (let c = 0; c < w.length - 1; c++) {
         const cell = r[c] ?? "";
         const n = trusted[c] ? (typeof cell === "string" ? cell : cell.text).length : cellColumns(cell);
