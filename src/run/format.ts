@@ -333,11 +333,15 @@ export const indent = (depth: number) =>
 /** One line, at most `max` characters (cut at a character, not inside one): a command as the table shows it. */
 export function commandLine(argv: string[] | null, comm: string | null, max = 100): string {
   // each argument sanitised first, so a tab or newline inside one shows as `\t` / `\n`
-  const s = (argv?.length ? argv.map(sanitize).join(" ") : `[${sanitize(comm ?? "?")}]`)
-    .replace(/\s+/g, " ")
-    .trim();
+  const joined = argv?.length ? argv.map(sanitize).join(" ") : `[${sanitize(comm ?? "?")}]`;
+  // whitespace collapsed and trimmed; most lines are tidy already (single spaces between words):
+  // tested, not rebuilt (`\s+` matches each single space, and the line was built again)
+  const s = UNTIDY.test(joined) ? joined.replace(/\s+/g, " ").trim() : joined;
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
+
+/** text that collapsing and trimming whitespace would change: whitespace at an end, two together, or not a space */
+const UNTIDY = /^\s|\s$|\s\s|[^\S ]/;
 
 /** A run's command; a daemon run has none of its own: it records what its rules match. */
 const runCommand = (r: RunRow, max: number) =>

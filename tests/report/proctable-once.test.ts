@@ -1,10 +1,13 @@
 /**
  * The process table makes each row's command line once: writeTable's width pass measures every
  * column but COMMAND, so it gets each row without it (src/run/proctable.ts cellsAt). A --processes all
- * table of 100,000 processes parsed each command line from its JSON twice before.
+ * table of 100,000 processes parsed each command line from its JSON twice before. And it rebuilds a
+ * command line only when its whitespace needs collapsing.
  */
 import { expect, test } from "bun:test";
+import { sanitize } from "../../src/core/sanitize.ts";
 import { loadRules } from "../../src/rules/index.ts";
+import { commandLine } from "../../src/run/format.ts";
 import { writeProcessTable } from "../../src/run/proctable.ts";
 import { type StepColumns, type StepProcess, columnsOf } from "../../src/steps/index.ts";
 import type { RunRow } from "../../src/store/index.ts";
@@ -69,4 +72,43 @@ test("--processes all: each row's command line is read once, and the table is th
   // recorded text cleaned: no raw escape reached the table
   expect(fromColumns.join("")).not.toContain("\x1b");
   expect(fromColumns.join("")).toContain("\\x1b[31mred");
+});
+
+test("commandLine: whitespace collapsed and trimmed as before, tidy lines returned as they are", () => {
+  // the former formula: every run of whitespace replaced, then trimmed
+  const before = (argv: string[] | null, comm: string | null, max = 100) => {
+    const s = (argv?.length ? argv.map(sanitize).join(" ") : `[${sanitize(comm ?? "?")}]`)
+      .replace(/\s+/g, " ")
+      .trim();
+    return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+  };
+  const pieces = [
+    "a",
+    "bwa",
+    "",
+    " ",
+    "  ",
+    "\u00a0",
+    "\u3000",
+    "x y",
+    " lead",
+    "trail ",
+    "\u2028",
+    "é",
+    "\t",
+    "-o",
+  ];
+  let seed = 7;
+  const pick = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return pieces[seed % pieces.length]!;
+  };
+  const differ: string[][] = [];
+  for (let i = 0; i < 5000; i++) {
+    const argv = Array.from({ length: 1 + (i % 5) }, () => pick() + pick());
+    for (const max of [100, 8]) if (commandLine(argv, "c", max) !== before(argv, "c", max)) differ.push(argv);
+  }
+  expect(differ).toEqual([]);
+  expect(commandLine(null, " x ")).toBe(before(null, " x "));
+  expect(commandLine(["a", "b"], null)).toBe("a b");
 });
