@@ -1,4 +1,5 @@
 /** Display labels for steps: a name that several steps share is told apart by its ordinal ("sort #2"). */
+import { dfgOnly } from "../core/jit-tier.ts";
 import type { Step } from "../steps/index.ts";
 
 /**
@@ -9,10 +10,13 @@ export function stepLabels(steps: Pick<Step, "name">[]): string[] {
   const total = new Map<string, number>();
   for (const s of steps) total.set(s.name, (total.get(s.name) ?? 0) + 1);
   const seen = new Map<string, number>();
-  return steps.map((s) => {
+  const labelOf = (s: Pick<Step, "name">) => {
     if (total.get(s.name)! < 2) return s.name;
     const k = (seen.get(s.name) ?? 0) + 1;
     seen.set(s.name, k);
     return `${s.name} #${k}`;
-  });
+  };
+  // once per step (src/core/jit-tier.ts)
+  dfgOnly(labelOf);
+  return steps.map(labelOf);
 }

@@ -6,6 +6,7 @@
  * is the formatter's own. A 50,000-step table measured this way skips 550,000 cell strings.
  */
 import { bytes, columns, cpuText, exitText, seconds } from "../run/format.ts";
+import { dfgOnly } from "../core/jit-tier.ts";
 import type { Step } from "../steps/index.ts";
 import type { Report } from "./types.ts";
 
@@ -128,3 +129,16 @@ export function stepColumnWidths(r: Report): number[] {
   }
   return w;
 }
+
+// called for each step of the table (src/core/jit-tier.ts)
+dfgOnly(
+  intColumns,
+  bytesColumns,
+  secondsColumns,
+  cpuColumns,
+  offsetColumns,
+  sumColumns,
+  stepBytesColumns,
+  stepPeakColumns,
+  exitColumns,
+);

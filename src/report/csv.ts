@@ -11,6 +11,7 @@
  * leaves control characters alone; quoting itself is three lines, so no library.)
  */
 import { sanitize } from "../core/sanitize.ts";
+import { dfgOnly } from "../core/jit-tier.ts";
 import { youngCollector } from "../core/young.ts";
 import { chunks, collect } from "./_chunks.ts";
 import { stepJson } from "./json.ts";
@@ -85,3 +86,6 @@ export function writeCsv(r: Report, out: (chunk: string) => void): void {
 
 /** writeCsv as one string. */
 export const renderCsv = (r: Report): string => collect((out) => writeCsv(r, out));
+
+// once per step (writeCsv: one loop over them) or per cell of a report (src/core/jit-tier.ts)
+dfgOnly(csvField, defuseFormula, writeCsv);

@@ -1,5 +1,6 @@
 /** The JSON report: stable, snake_case, described by docs/report-schema.json (schema "tracer-report/1"). */
 import { escapeJson } from "../core/json.ts";
+import { dfgOnly } from "../core/jit-tier.ts";
 import { youngCollector } from "../core/young.ts";
 import { chunks, collect } from "./_chunks.ts";
 import type { Step } from "../steps/index.ts";
@@ -149,3 +150,6 @@ export function writeJson(r: Report, out: (chunk: string) => void): void {
 
 /** writeJson as one string. */
 export const renderJson = (r: Report): string => collect((out) => writeJson(r, out));
+
+// once per step of a report (src/core/jit-tier.ts)
+dfgOnly(figuresJson, stepJson);

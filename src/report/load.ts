@@ -8,7 +8,7 @@ import type { RuleSet } from "../rules/index.ts";
 import { ColumnsBuilder, type StepColumns, groupColumns } from "../steps/index.ts";
 import type { RssSamples } from "../steps/index.ts";
 import { findRun } from "../store/index.ts";
-import { countProcesses, eachReportRow } from "../store/scan.ts";
+import { eachReportRow } from "../store/scan.ts";
 import { mark } from "../core/timing.ts";
 import { buildReport } from "./build.ts";
 import type { Report, SystemPoint } from "./types.ts";
@@ -61,9 +61,12 @@ function systemPoints(db: Database, runId: string): SystemPoint[] {
     .all(runId) as SystemPoint[];
 }
 
-/** A run's processes as columns, classified by `rules`, in start order (as listReportProcesses orders them). */
-export function runColumns(db: Database, runId: string, rules: RuleSet): StepColumns {
-  const b = new ColumnsBuilder(rules, countProcesses(db, runId));
+/**
+ * A run's processes as columns, classified by `rules`, in start order (as listReportProcesses orders
+ * them); `count`: how many it has (the run row's, findRun: the columns are made that size at once).
+ */
+export function runColumns(db: Database, runId: string, rules: RuleSet, count: number): StepColumns {
+  const b = new ColumnsBuilder(rules, count);
   eachReportRow(db, runId, (row, argvText) => b.add(row, argvText));
   return b.finish(true);
 }
@@ -78,7 +81,7 @@ export function loadRun(
 ): { report: Report; processes: StepColumns } {
   const run = findRun(db, ref);
   mark("report: run found");
-  const processes = runColumns(db, run.id, rules);
+  const processes = runColumns(db, run.id, rules, run.processes);
   mark("report: processes read");
   const samples = rssSamples(db, run.id, processes.id);
   mark("report: samples read");

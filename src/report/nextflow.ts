@@ -4,6 +4,7 @@
  * that reads Nextflow traces reads tracer's steps.
  */
 import { sanitize } from "../core/sanitize.ts";
+import { dfgOnly } from "../core/jit-tier.ts";
 import { youngCollector } from "../core/young.ts";
 import { chunks, collect } from "./_chunks.ts";
 import type { Step } from "../steps/index.ts";
@@ -123,3 +124,6 @@ export function writeNextflow(r: Report, out: (chunk: string) => void): void {
 
 /** writeNextflow as one string. */
 export const renderNextflow = (r: Report): string => collect((out) => writeNextflow(r, out));
+
+// once per step of a report (writeNextflow: one loop over them; src/core/jit-tier.ts)
+dfgOnly(nfDuration, nfMemory, pad, pad3, nfDate, hash, figure, status, writeNextflow);

@@ -5,6 +5,7 @@ import { stepColumnWidths } from "./_widths.ts";
 import type { Step } from "../steps/index.ts";
 import type { Report } from "./types.ts";
 import { plural } from "../core/plural.ts";
+import { dfgOnly } from "../core/jit-tier.ts";
 
 /**
  * A peak that samples may have missed shows its upper bound too: "301MiB–601MiB" (sampled peak, the
@@ -104,6 +105,9 @@ export function renderTable(r: Report, width = Number.POSITIVE_INFINITY): string
 export const startOffset = (stepStartMs: number, runStartMs: number) =>
   `+${(Math.max(0, stepStartMs - runStartMs) / 1000).toFixed(3)}s`;
 
+/** the step table's columns of tracer's own text (OWN_TEXT): all but STEP, the step's label */
+const OWN_COLUMNS: ReadonlySet<number> = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+
 /** Step `i`'s row of the step table: #, the FIGURE_HEADS cells, PROCS, then `label` (its STEP cell). */
 export function stepCells(r: Report, i: number, label: string): Cell[] {
   const s = r.steps[i]!;
@@ -142,6 +146,7 @@ export function writeReportTable(
       out,
       width,
       stepColumnWidths(r),
+      OWN_COLUMNS,
     );
   else out("no steps recognized (tracer rules test -- CMD shows why; see docs/RULES.md)\n");
   if (r.steps.some((s) => !s.peakRssExact))
@@ -149,3 +154,6 @@ export function writeReportTable(
       "\nPEAK RSS a–b: a sampled, b the most its processes alive together can have held (docs/CAPTURE.md)\n",
     );
 }
+
+// a row per step of a 50,000-step run: DFG code is fast enough, FTL's compile is not paid back (src/core/jit-tier.ts)
+dfgOnly(peakText, sumText, stepBytes, stepCpu, stepPeak, stepFigureCells, startOffset, stepCells);

@@ -23,6 +23,21 @@ const withStrings =
     return typeof list === "string" ? list : make(list);
   };
 
+/**
+ * Whether `within` (the command line, or the list of arguments: searched with its own `includes`)
+ * holds every string of `list` (holdsAll) or one of them (holdsAny). Plain loops, not
+ * `list.every((s) => …)`: that made a closure per process for each such condition (a report tests the
+ * exclusions on every process a rule names).
+ */
+function holdsAll(within: { includes(s: string): boolean }, list: readonly string[]): boolean {
+  for (const s of list) if (!within.includes(s)) return false;
+  return true;
+}
+function holdsAny(within: { includes(s: string): boolean }, list: readonly string[]): boolean {
+  for (const s of list) if (within.includes(s)) return true;
+  return false;
+}
+
 /** `*` matches any run of characters; nothing else is special */
 function glob(pattern: string): (s: string) => boolean {
   const parts = pattern.split("*");
@@ -78,8 +93,8 @@ export const CONDITION_KEYS: Record<string, Builder> = {
     };
     return (v) => has(v.name) || has(v.comm) || has(v.interpreter);
   }),
-  command_contains: withStrings((l) => (v) => l.every((s) => v.command.includes(s))),
-  command_not_contains: withStrings((l) => (v) => !l.some((s) => v.command.includes(s))),
+  command_contains: withStrings((l) => (v) => holdsAll(v.command, l)),
+  command_not_contains: withStrings((l) => (v) => !holdsAny(v.command, l)),
   command_matches_regex: (value, trusted) => {
     if (!isStr(value)) return "expects a regular expression (RE2 syntax) as a string";
     const re = trusted ? lazyRegex(value) : compileRegex(value);
@@ -90,8 +105,8 @@ export const CONDITION_KEYS: Record<string, Builder> = {
     if (!needs.length || needs.some((n) => n.includes(" "))) return (v) => re(v.command);
     return (v) => v.mentionsAny(needs) && re(v.command);
   },
-  args_contain: withStrings((l) => (v) => l.every((s) => v.args.includes(s))),
-  args_not_contain: withStrings((l) => (v) => !l.some((s) => v.args.includes(s))),
+  args_contain: withStrings((l) => (v) => holdsAll(v.args, l)),
+  args_not_contain: withStrings((l) => (v) => !holdsAny(v.args, l)),
   min_args: (value) =>
     typeof value === "number" && Number.isInteger(value) && value >= 0
       ? (v) => v.args.length >= value

@@ -1,4 +1,5 @@
 /** Derive what rules look at (name, subcommand, script, java jar/class) from a process's comm and argv. */
+import { dfgOnly } from "../core/jit-tier.ts";
 import { MAX_COMMAND, type ProcessFacts, type View } from "./types.ts";
 
 const base = (p: string) => p.slice(p.lastIndexOf("/") + 1);
@@ -129,4 +130,14 @@ export function viewOf(facts: ProcessFacts): View {
   const argv = shebang ? full.slice(1) : full;
   const name = shebang ? (argv[0] ? base(argv[0]) : comm) : full[0] ? program : comm;
   return new ProcessView(name, comm, interpreter, argv, full, shebang);
+}
+
+/**
+ * Keep the view's functions out of the FTL tier (src/core/jit-tier.ts): a report classifies every
+ * process of a run in one pass (the daemon, long-lived, keeps the normal policy: it never calls this).
+ */
+export function viewDfgOnly(): void {
+  dfgOnly(base, javaView, scriptOf, outputOf, viewOf);
+  for (const d of Object.values(Object.getOwnPropertyDescriptors(ProcessView.prototype)))
+    for (const f of [d.get, d.value]) if (typeof f === "function" && f !== ProcessView) dfgOnly(f);
 }

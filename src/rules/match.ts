@@ -1,5 +1,6 @@
 /** Match a process against a rule set: exclusions first, then the first rule in precedence order. */
-import { viewOf } from "./_view.ts";
+import { dfgOnly } from "../core/jit-tier.ts";
+import { viewDfgOnly, viewOf } from "./_view.ts";
 import { necessary } from "./prefilter.ts";
 import { render } from "./template.ts";
 import type { Condition, Match, ProcessFacts, Rule, RuleSet, View } from "./types.ts";
@@ -61,7 +62,7 @@ export function classifier(
     return false;
   };
   const memo = new Map<string, Rule[]>();
-  return (facts) => {
+  const verdictOf = (facts: ProcessFacts): Verdict => {
     const v = viewOf(facts);
     if (!v.argv.length) return undefined;
     if (!matchOnly) {
@@ -88,6 +89,19 @@ export function classifier(
     }
     return undefined;
   };
+  // a classifier is for many processes (a report's): its functions are kept out of the FTL tier
+  // (src/core/jit-tier.ts); the daemon's matchProcess keeps the normal policy
+  dfgOnly(verdictOf, can, holds, exclusion, render);
+  viewDfgOnly();
+  for (const x of [...set.rules, ...set.exclude]) testsDfgOnly(x.when);
+  return verdictOf;
+}
+
+/** A condition's tests kept out of the FTL tier (classifier). */
+function testsDfgOnly(c: Condition): void {
+  if (c.kind === "test") dfgOnly(c.test);
+  else if (c.kind === "not") testsDfgOnly(c.cond);
+  else for (const x of c.kind === "and" ? c.all : c.any) testsDfgOnly(x);
 }
 
 /** where the first exclusion that holds for `v` was defined, or undefined */

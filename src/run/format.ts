@@ -5,6 +5,7 @@ import { youngCollector } from "../core/young.ts";
 import { preorderOf, walkDepths } from "../steps/_tree.ts";
 import type { ProcessRow, RunRow } from "../store/index.ts";
 import { plural } from "../core/plural.ts";
+import { dfgOnly } from "../core/jit-tier.ts";
 
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
 
@@ -131,6 +132,13 @@ function spaces(n: number): string {
   }
   return pad;
 }
+/**
+ * What a cell of tracer's own text may hold (writeTable's `own` columns): printable ASCII, and the
+ * few signs its figures use ("–" between a peak's bounds, "≥" before a partial sum, "…"), each one
+ * UTF-16 unit, one terminal column and left as it is by sanitize. Recorded data is never own text.
+ */
+export const OWN_TEXT = /^[\x20-\x7e–≥…]*$/;
+const NONE: ReadonlySet<number> = new Set();
 /** characters of table text handed to `out` at once */
 const CHUNK = 1 << 16;
 
@@ -144,7 +152,11 @@ const CHUNK = 1 << 16;
  * each row again). Every cell of every table passes through here (one place to clean cell text). `out` gets
  * lines ending in "\n", some thousands at a time. `widths`: the widest cell of each column but the last,
  * in terminal columns, when the caller can tell them without formatting every cell (the step table:
- * src/report/_widths.ts); then rowAt is called once a row.
+ * src/report/_widths.ts); then rowAt is called once a row. `own`: the columns whose cells are tracer's
+ * own text (figures, units, fixed words: see OWN_TEXT), taken as they are with no look at each cell
+ * (testing a cell resolves its rope: ~30 ms of a 50,000-step table). `measureAt`: the row's cells for
+ * the width pass in rowAt's place, the last one (never measured) left out — what makes the last cell
+ * costs most in the process table (a command line parsed and cleaned).
  */
 export function writeTable(
   head: string[],
@@ -154,17 +166,21 @@ export function writeTable(
   out: (chunk: string) => void,
   maxWidth = Number.POSITIVE_INFINITY,
   widths?: number[],
+  own: ReadonlySet<number> = NONE,
+  measureAt: (i: number) => Cell[] = rowAt,
 ): void {
   const w = head.map(columns);
   const right = head.map((_, c) => rightAligned.has(c));
+  const trusted = head.map((_, c) => own.has(c));
   const tick = youngCollector();
   if (widths) for (let c = 0; c < w.length - 1; c++) w[c] = Math.max(w[c]!, widths[c] ?? 0);
   else
     for (let i = 0; i < count; i++) {
       tick();
-      const r = rowAt(i);
+      const r = measureAt(i);
       for (let c = 0; c < w.length - 1; c++) {
-        const n = cellColumns(r[c] ?? "");
+        const cell = r[c] ?? "";
+        const n = trusted[c] ? (typeof cell === "string" ? cell : cell.text).length : cellColumns(cell);
         if (n > w[c]!) w[c] = n;
       }
     }
@@ -180,7 +196,7 @@ export function writeTable(
     for (let c = 0; c < r.length; c++) {
       const cell = r[c]!;
       const raw = typeof cell === "string" ? cell : cell.text;
-      const plain = PLAIN.test(raw);
+      const plain = trusted[c]! || PLAIN.test(raw);
       const clean = plain ? raw : sanitize(raw);
       const last = c === r.length - 1;
       if (c > 0) {
@@ -217,6 +233,7 @@ export function writeTable(
       pending = "";
     }
   };
+  dfgOnly(line);
   line(head);
   for (let i = 0; i < count; i++) {
     tick();
@@ -316,11 +333,15 @@ export const indent = (depth: number) =>
 /** One line, at most `max` characters (cut at a character, not inside one): a command as the table shows it. */
 export function commandLine(argv: string[] | null, comm: string | null, max = 100): string {
   // each argument sanitised first, so a tab or newline inside one shows as `\t` / `\n`
-  const s = (argv?.length ? argv.map(sanitize).join(" ") : `[${sanitize(comm ?? "?")}]`)
-    .replace(/\s+/g, " ")
-    .trim();
+  const joined = argv?.length ? argv.map(sanitize).join(" ") : `[${sanitize(comm ?? "?")}]`;
+  // whitespace collapsed and trimmed; most lines are tidy already (single spaces between words):
+  // tested, not rebuilt (`\s+` matches each single space, and the line was built again)
+  const s = UNTIDY.test(joined) ? joined.replace(/\s+/g, " ").trim() : joined;
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
+
+/** text that collapsing and trimming whitespace would change: whitespace at an end, two together, or not a space */
+const UNTIDY = /^\s|\s$|\s\s|[^\S ]/;
 
 /** A run's command; a daemon run has none of its own: it records what its rules match. */
 const runCommand = (r: RunRow, max: number) =>
@@ -370,3 +391,6 @@ export function summaryLine(r: RunSummary): string {
     `tracer: run ${r.name}: ${plural(r.processes, "process", "processes")}, ${wall}, exit ${exitText(r.child.exitCode, r.child.signal)}, capture ${r.mode}${loss} (tracer report ${r.runId.slice(0, 13)})`,
   );
 }
+
+// a report formats some 300,000 cells of a 50,000-step run with these (src/core/jit-tier.ts)
+dfgOnly(bytes, seconds, cpuText, exitText, columns, PLAIN.test, cellColumns, spaces);

@@ -43,6 +43,8 @@ export const STEPS_MODE_ROWS = 24;
 
 const HEAD = ["PID", ...FIGURE_HEADS, "COMMAND"];
 const RIGHT = new Set([0, 1, 2, 4, 5, 6, 7, 8, 9]);
+/** the columns of tracer's own text (OWN_TEXT): all but COMMAND */
+const OWN = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
 
 /** A row hidden from view: `count` processes at `depth` and below, summed into one "… K more" line. */
 interface Hidden {
@@ -113,28 +115,36 @@ export function writeProcessTable(
     at === null ? "-" : `+${(Math.max(0, at - run.startedAt) / 1000).toFixed(3)}s`;
   const width = opts.width ?? Number.POSITIVE_INFINITY;
   const cmdMax = Number.isFinite(width) ? Math.max(100, width) : 1 << 20;
-  const rowAt = (i: number): Cell[] => {
+  /**
+   * Row i's cells; `withCommand` false: all but the COMMAND cell (writeTable's width pass measures no
+   * other), from the process's figures alone: its command line is neither parsed nor cleaned
+   */
+  const cellsAt = (i: number, withCommand: boolean): Cell[] => {
     const k = rows[i]!;
     if (k < 0) {
       const h = hidden[-k - 1]!;
       return ["", "", "", "", "", "", "", "", "", "", `${indent(h.depth)}… ${h.count} more`];
     }
-    const p = order.row(k);
+    const p = withCommand ? order.row(k) : order.figures(k);
     const si = stepAt[k]! >= 0 ? stepAt[k]! : undefined;
-    const cmd = commandLine(p.argv, p.comm, cmdMax);
+    const cmd = withCommand ? commandLine(p.argv, p.comm, cmdMax) : "";
     if (si !== undefined) {
       const s = opts.steps![si]!;
       const more = s.processIds.length - 1;
-      return [
+      const cells: Cell[] = [
         String(p.pid),
         since(s.startedAt),
         s.durationMs === null ? "-" : seconds(s.durationMs * 1000),
         exitCell(s.exitCode, s.signal, s.oomKilled),
         ...stepFigureCells(s),
-        `${indent(depth[k]!)}[${opts.labels?.[si] ?? s.name}] ${more ? `(+${more} ${more === 1 ? "process" : "processes"}) ` : ""}${cmd}`,
       ];
+      if (withCommand)
+        cells.push(
+          `${indent(depth[k]!)}[${opts.labels?.[si] ?? s.name}] ${more ? `(+${more} ${more === 1 ? "process" : "processes"}) ` : ""}${cmd}`,
+        );
+      return cells;
     }
-    return [
+    const cells: Cell[] = [
       String(p.pid),
       since(p.startedAt),
       seconds(p.durationUs),
@@ -145,12 +155,24 @@ export function writeProcessTable(
       bytes(p.wchar),
       bytes(p.readBytes),
       bytes(p.writeBytes),
-      `${indent(depth[k]!)}${cmd}`,
     ];
+    if (withCommand) cells.push(`${indent(depth[k]!)}${cmd}`);
+    return cells;
   };
   // writeTable keeps no row between its two passes: each holds a whole command line, and 100,000 of
-  // them kept took a --processes all report of 100k processes past 200 MB
-  writeTable(HEAD, rows.length, rowAt, RIGHT, out, width);
+  // them kept took a --processes all report of 100k processes past 200 MB; its width pass makes each
+  // row without its command line (100,000 rows: each parsed from JSON once, not twice)
+  writeTable(
+    HEAD,
+    rows.length,
+    (i) => cellsAt(i, true),
+    RIGHT,
+    out,
+    width,
+    undefined,
+    OWN,
+    (i) => cellsAt(i, false),
+  );
   return { listed: rowsShown, total: order.length };
 }
 
@@ -159,11 +181,14 @@ interface TreeRows {
   length: number;
   id: (k: number) => number;
   row: (k: number) => TableProcess;
+  /** row(k) but for its command line (argv and comm null): nothing parsed */
+  figures: (k: number) => TableProcess;
 }
 
 function listOrder(procs: TableProcess[]): { order: TreeRows; depth: Int32Array } {
   const { order, depth } = treeOrder(procs);
-  return { order: { length: order.length, id: (k) => order[k]!.id, row: (k) => order[k]! }, depth };
+  const row = (k: number) => order[k]!;
+  return { order: { length: order.length, id: (k) => order[k]!.id, row, figures: row }, depth };
 }
 
 /**
@@ -173,7 +198,12 @@ function listOrder(procs: TableProcess[]): { order: TreeRows; depth: Int32Array 
 function columnsOrder(c: StepColumns): { order: TreeRows; depth: Int32Array } {
   const at = preorderOf(c).order;
   return {
-    order: { length: at.length, id: (k) => c.id[at[k]!]!, row: (k) => rowOf(c, at[k]!) },
+    order: {
+      length: at.length,
+      id: (k) => c.id[at[k]!]!,
+      row: (k) => rowOf(c, at[k]!),
+      figures: (k) => rowOf(c, at[k]!, false),
+    },
     depth: walkDepths(c, at),
   };
 }

@@ -6,6 +6,7 @@
  * text. groupColumns (src/steps/index.ts) groups from these alone.
  */
 import { type Rule, type RuleSet, classifier } from "../rules/index.ts";
+import { dfgOnly } from "../core/jit-tier.ts";
 import { TextColumn, grown } from "./_text.ts";
 import { nextflowWorkdir } from "./_workflow.ts";
 import type { StepProcess } from "./types.ts";
@@ -95,7 +96,7 @@ function lastOf<T>(also: (p: StepProcess) => string | null, f: (p: StepProcess) 
   let argv: string[] | null = null;
   let other: string | null = null;
   let last: T;
-  return (p) => {
+  const lastOrNew = (p: StepProcess) => {
     const o = also(p);
     if (!known || p.argv !== argv || o !== other) {
       known = true;
@@ -105,6 +106,8 @@ function lastOf<T>(also: (p: StepProcess) => string | null, f: (p: StepProcess) 
     }
     return last;
   };
+  dfgOnly(lastOrNew, also, f);
+  return lastOrNew;
 }
 
 /** strings by index, each distinct one once */
@@ -221,6 +224,7 @@ export class ColumnsBuilder {
       const w = workdirOf(p);
       return w === undefined ? -1 : this.workdirs.of(w);
     };
+    dfgOnly(this.workdirOf);
   }
 
   /**
@@ -330,6 +334,7 @@ export class ColumnsBuilder {
       if (t === null || t === "[]" || t.includes("\\")) return commandOf(parsed(i), comm[i]!);
       return t.slice(2, -2).replaceAll('","', " ");
     };
+    dfgOnly(parsed, first, command);
     return {
       ...(this.c as StepColumns),
       n,
@@ -356,3 +361,6 @@ export function columnsOf(procs: readonly StepProcess[], rules: RuleSet): StepCo
   for (const p of procs) b.add(p, p.argv ? JSON.stringify(p.argv) : null);
   return b.finish(false, linesOf(procs));
 }
+
+// once per process of a report (src/core/jit-tier.ts)
+dfgOnly(num, ColumnsBuilder.prototype.add);

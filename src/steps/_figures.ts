@@ -34,13 +34,20 @@ export function figuresOf(procs: readonly StepProcess[]): ProcessFigures {
 /** Figures with what a report shows of a process beside them: its pid, parent and command line. */
 export type ProcessFigures = Figures & Pick<StepColumns, "pid" | "parentId" | "lines">;
 
-/** The process at position `i` of `f` as an object (its cwd not kept: null). */
-export const rowOf = (f: ProcessFigures, i: number): StepProcess & { durationUs: number | null } => ({
+/**
+ * The process at position `i` of `f` as an object (its cwd not kept: null); `withLine` false: its
+ * argv and comm null too (its command line not parsed).
+ */
+export const rowOf = (
+  f: ProcessFigures,
+  i: number,
+  withLine = true,
+): StepProcess & { durationUs: number | null } => ({
   id: f.id[i]!,
   pid: f.pid[i]!,
   parentId: orNull(f.parentId[i]!),
-  comm: f.lines.comm(i),
-  argv: f.lines.argv(i),
+  comm: withLine ? f.lines.comm(i) : null,
+  argv: withLine ? f.lines.argv(i) : null,
   cwd: null,
   startedAt: orNull(f.startedAt[i]!),
   endedAt: orNull(f.endedAt[i]!),

@@ -1,4 +1,5 @@
 /** Roll a subtree of processes up into one step's figures. */
+import { dfgOnly } from "../core/jit-tier.ts";
 import { or0 } from "./_columns.ts";
 import { type Figures, figuresOf } from "./_figures.ts";
 import type { RssSamples, Step, StepProcess, UnknownCounts } from "./types.ts";
@@ -342,3 +343,19 @@ export function rollUp(
     step.unknown = unknown;
   return step;
 }
+
+// once per step or per process of a report (src/core/jit-tier.ts)
+dfgOnly(
+  every,
+  boundedPeak,
+  upperBoundAt,
+  orderOf,
+  sweepAt,
+  smallAt,
+  ownSampledPeak,
+  sampledPeak,
+  peakRssAt,
+  newSums,
+  addFigures,
+  rollUp,
+);

@@ -1,4 +1,5 @@
 /** Texts by position, kept as a few long strings (src/steps/_columns.ts keeps each process's argv text so). */
+import { dfgOnly } from "../core/jit-tier.ts";
 
 /** a typed array grown to `size`, its values kept */
 export const grown = <A extends Float64Array | Int32Array | Uint8Array>(a: A, size: number): A => {
@@ -94,3 +95,11 @@ export class TextColumn {
     this.lengthOf = pick(this.lengthOf);
   }
 }
+
+// once or more per process of a report (src/core/jit-tier.ts)
+dfgOnly(
+  TextColumn.prototype.set,
+  TextColumn.prototype.get,
+  TextColumn.prototype.same,
+  TextColumn.prototype.isNull,
+);

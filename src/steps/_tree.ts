@@ -3,6 +3,7 @@
  * arrays (12 bytes a process, no object per process or per child list), and an iterative pre-order walk.
  * Process trees can be 100,000 deep: nothing here recurses.
  */
+import { dfgOnly } from "../core/jit-tier.ts";
 
 export interface TreeNode {
   id: number;
@@ -172,3 +173,6 @@ export function walkDepths(procs: Listed, at: Int32Array): Int32Array {
   }
   return depth;
 }
+
+// one long loop each over a report's processes (src/core/jit-tier.ts)
+dfgOnly(indexOfIds, treeOfIds, walk, preorder, walkDepths);

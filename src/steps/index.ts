@@ -6,6 +6,7 @@
  * name / the recipe's target. Every process no step holds (engines, wrappers, unnamed commands) goes
  * to an `other` step of its executable, so each process counts in exactly one step.
  */
+import { dfgOnly } from "../core/jit-tier.ts";
 import { youngCollector } from "../core/young.ts";
 import type { RuleSet } from "../rules/index.ts";
 import { FORK, type Named, type StepColumns, columnsOf, orNull } from "./_columns.ts";
@@ -73,6 +74,7 @@ export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): S
     const k = code[i]!;
     return k >= 0 && names[k]!.kind !== "workflow";
   };
+  dfgOnly(lineOf, exeOf, named, namedTool);
   // toolBelow[i]: a named tool (or script) runs somewhere below process i. Parents come before their
   // children in a pre-order, so one backward pass over it sees every child before its parent.
   const toolBelow = new Uint8Array(n);
@@ -139,6 +141,8 @@ export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): S
       return { at: i, kind: "script", tool: nm.name, name: nm.display };
     return undefined;
   };
+  // each called once or more per process or step (src/core/jit-tier.ts)
+  dfgOnly(subtree, toolsIn, stepOf);
   // the innermost workflow engine above each process (its index; -1: none), looked up through its parent
   const engineAt = new Int32Array(n).fill(-1);
   // a process no step holds joins the `other` step of its executable (a fork: its parent's), by
@@ -189,6 +193,7 @@ export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): S
     exitCode: orNull(c.exitCode[i]!),
     signal: orNull(c.signal[i]!),
   });
+  dfgOnly(rootOf);
   const steps: Step[] = [];
   for (const f of found) {
     tick();
@@ -303,3 +308,5 @@ function assignKeys(steps: Step[]): void {
     } else s.key = `${s.kind}:${s.name}`;
   }
 }
+
+dfgOnly(otherStep, groupColumns);

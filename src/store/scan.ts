@@ -5,6 +5,7 @@
  */
 import type { Database } from "bun:sqlite";
 import { gcAndSweep } from "bun:jsc";
+import { dfgOnly } from "../core/jit-tier.ts";
 import { youngCollector } from "../core/young.ts";
 import { type ProcessRow, type ReportProcessRow, fromExact } from "./processes.ts";
 
@@ -91,6 +92,8 @@ export function eachProcessRow<R extends Partial<ProcessRow> = Partial<ProcessRo
     }
     return { rows: rows.length, last: rows.length ? rows[rows.length - 1]!.id : after };
   };
+  // each called once per row (src/core/jit-tier.ts)
+  dfgOnly(one, readPage, each);
   let read = 0;
   for (let after = Number.MIN_SAFE_INTEGER; ; ) {
     const got = readPage(after);
@@ -101,6 +104,29 @@ export function eachProcessRow<R extends Partial<ProcessRow> = Partial<ProcessRo
   }
   return read;
 }
+
+/**
+ * Whether a run's rows in row id order are in start order (byStart): then listProcesses's list is
+ * its rows as read, and eachProcess hands them over in that order. Reads two columns of each row.
+ */
+export function inStartOrder(db: Database, runId: string): boolean {
+  const rows = db
+    .query("SELECT id, started_at FROM processes WHERE run_id = ? ORDER BY id")
+    .values(runId) as [number, number | null][];
+  for (let i = 1; i < rows.length; i++) {
+    const [a, x] = rows[i - 1]!;
+    const [b, y] = rows[i]!;
+    if (x === y ? a > b : x !== null && (y === null || x > y)) return false;
+  }
+  return true;
+}
+
+/**
+ * Every process of a run as listProcesses gives each (the same row), in row id order, to `each`, a
+ * page at a time: nothing kept. In listProcesses's order when inStartOrder. Returns how many.
+ */
+export const eachProcess = (db: Database, runId: string, each: (row: ProcessRow) => void): number =>
+  eachProcessRow<ProcessRow>(db, runId, ALL_COLUMNS, each);
 
 function readProcesses(db: Database, runId: string, columns: string): Partial<ProcessRow>[] {
   // in row id order (the run's index gives it, no sort of every column in SQLite's temp b-tree), then
@@ -127,20 +153,28 @@ function byStart(a: Partial<ProcessRow>, b: Partial<ProcessRow>): number {
   return a.id! - b.id!;
 }
 
-/** How many processes a run has (the run's index: no row read). */
-export const countProcesses = (db: Database, runId: string): number =>
-  (db.query("SELECT count(*) AS n FROM processes WHERE run_id = ?").get(runId) as { n: number }).n;
+/**
+ * REPORT_COLUMNS with a row's cwd only where its argv holds ".command.run": the one thing a report
+ * reads a cwd for is a Nextflow task's work dir (src/steps/_columns.ts, from such an argument), and
+ * most rows' cwd would be a string made for nothing (SQLite's instr on the stored JSON text answers as
+ * the text's own includes does).
+ */
+const REPORT_ROW_COLUMNS = REPORT_COLUMNS.replace(
+  "cwd,",
+  "CASE WHEN instr(argv, '.command.run') > 0 THEN cwd END AS cwd,",
+);
 
 /**
  * Each process of a run, in row id order (not start order: the caller orders what it keeps), to
- * `each` with `argvText` (see eachProcessRow). Returns how many rows were read.
+ * `each` with `argvText` (see eachProcessRow); its cwd is null unless its argv holds ".command.run"
+ * (REPORT_ROW_COLUMNS). Returns how many rows were read.
  */
 export function eachReportRow(
   db: Database,
   runId: string,
   each: (row: ReportProcessRow, argvText: string | null) => void,
 ): number {
-  const read = eachProcessRow<ReportProcessRow>(db, runId, REPORT_COLUMNS, each);
+  const read = eachProcessRow<ReportProcessRow>(db, runId, REPORT_ROW_COLUMNS, each);
   // then, past one page, one full collection: what the young ones promoted (a page's rows reach the
   // old generation when a collection comes while the page is read) is freed, and what the caller
   // makes next (the steps) reuses that memory instead of growing the heap (100,000 processes, json:

@@ -96,6 +96,33 @@ test("a 100,000-process run: the JSON report's peak RSS under 145 MB (the proces
   expect(r.maxRss).toBeLessThan(JSON_MAX_RSS);
 }, 120_000);
 
+/**
+ * `report --json` (the raw rows) streams a run's rows a page at a time (src/report/raw.ts). Main before
+ * (a261056: every row object and the whole text held at once) peaked at 280–311 MB on this run
+ * (2026-11-30, 5 runs); 84–86 MB since.
+ */
+test("a 100,000-process run: report --json streams its rows, peak RSS under 150 MB", async () => {
+  const run = bigRun("pipeline", 100_000);
+  const out = join(tempDir(), "maxrss");
+  const p = Bun.spawn([cProgram("maxrss"), out, BIN, "report", run.name, "--json"], {
+    env: { ...process.env, TRACER_STATE_DIR: run.stateDir, TRACER_RUNTIME_DIR: `${run.stateDir}-run` },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
+  expect(stderr).toBe("");
+  expect(code).toBe(0);
+  const maxRss = Number(readFileSync(out, "utf8")) * 1024;
+  console.log(`--json of ${run.processes} processes: peak RSS ${mb(maxRss)}`);
+  expect(JSON.parse(stdout).processes).toHaveLength(100_000);
+  expect(maxRss).toBeLessThan(150 * 1024 * 1024);
+}, 120_000);
+
 describe("a 100,000-deep chain (synthetic)", () => {
   for (const format of FORMATS)
     test(`${format}: completes, peak RSS under 200 MB`, async () => {

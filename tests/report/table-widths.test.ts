@@ -14,7 +14,7 @@ import {
 } from "../../src/report/_widths.ts";
 import { startOffset, stepCells } from "../../src/report/table.ts";
 import type { Report } from "../../src/report/types.ts";
-import { bytes, columns, cpuText, seconds } from "../../src/run/format.ts";
+import { OWN_TEXT, bytes, columns, cpuText, exitText, seconds } from "../../src/run/format.ts";
 import type { Step } from "../../src/steps/index.ts";
 
 // a fixed-seed generator: the same values on every run
@@ -64,6 +64,19 @@ test("each width function gives exactly its formatter's columns, edge values inc
     expect([v, offsetColumns(v, 0)]).toEqual([v, columns(startOffset(v, 0))]);
     expect([v, offsetColumns(1e12 + v, 1e12)]).toEqual([v, columns(startOffset(1e12 + v, 1e12))]);
   }
+  // the process table's own columns (src/run/proctable.ts) are made of these formatters' text
+  const notOwn: string[] = [];
+  for (const v of values())
+    for (const text of [
+      bytes(v),
+      seconds(v),
+      cpuText(v),
+      startOffset(v, 0),
+      exitText(v, null),
+      exitText(null, v),
+    ])
+      if (!OWN_TEXT.test(text)) notOwn.push(text);
+  expect(notOwn).toEqual([]);
   for (const n of [null, undefined]) {
     expect(bytesColumns(n)).toBe(1);
     expect(secondsColumns(n)).toBe(1);
@@ -113,12 +126,17 @@ test("stepColumnWidths is the widest formatted cell of each column, over varied 
     const r = { run: { startedAt: 1e12 }, steps } as unknown as Report;
     // the step table's cells as table.ts writes them (a styled cell's text), the STEP label aside, measured
     const expected = new Array<number>(11).fill(0);
+    const notOwn: string[] = [];
     for (let i = 0; i < steps.length; i++) {
       const cells = stepCells(r, i, "").slice(0, -1);
       cells.forEach((c, k) => {
-        expected[k] = Math.max(expected[k]!, columns(typeof c === "string" ? c : c.text));
+        const text = typeof c === "string" ? c : c.text;
+        expected[k] = Math.max(expected[k]!, columns(text));
+        // writeTable takes these columns as tracer's own text, unlooked at (OWN_TEXT)
+        if (!OWN_TEXT.test(text)) notOwn.push(text);
       });
     }
     expect(stepColumnWidths(r)).toEqual(expected);
+    expect(notOwn).toEqual([]);
   }
 });

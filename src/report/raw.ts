@@ -1,0 +1,59 @@
+/**
+ * `tracer report --json`: the raw run row and every process row of the run (docs/CLI.md), written in
+ * chunks. The text is JSON.stringify({ run, processes }, null, 2) made terminal-safe (src/core/json.ts)
+ * and a newline, as printJson writes it; a run whose rows are in start order (most: rows are written
+ * as processes start) is streamed a page of rows at a time, never held whole (100,000 processes: one
+ * string of ~60 MB and every row object before).
+ */
+import type { Database } from "bun:sqlite";
+import { escapeJson, jsonText } from "../core/json.ts";
+import { fullCollector } from "../core/young.ts";
+import type { RunRow } from "../store/index.ts";
+import { eachProcess, inStartOrder, listProcesses } from "../store/scan.ts";
+import { chunks } from "./_chunks.ts";
+
+/**
+ * rows between two full collections: the pieces' text is freed only when its strings are swept (young
+ * collections every 2,000 rows: 176 MB peak RSS at 100,000 processes; a full one every 10,000: 84–86
+ * MB, no slower, 2026-11-30)
+ */
+const COLLECT_EVERY = 10_000;
+/** rows stringified at once */
+const ROWS_PER_PIECE = 512;
+const EMPTY = '"processes": []';
+const PIECE_HEAD = '{\n  "processes": [\n';
+const PIECE_TAIL = "\n  ]\n}";
+
+/** The raw JSON of `run` and its processes (in start order, as listProcesses) written to `out`. */
+export function writeRawJson(db: Database, run: RunRow, out: (chunk: string) => void): void {
+  const text = jsonText({ run, processes: [] });
+  // the last key: a string's quotes are escaped, and the run row's own `processes` is a number
+  const at = text.lastIndexOf(EMPTY);
+  if (at < 0 || !inStartOrder(db, run.id)) {
+    out(`${jsonText({ run, processes: listProcesses(db, run.id) })}\n`);
+    return;
+  }
+  const add = chunks(out);
+  const tick = fullCollector(COLLECT_EVERY);
+  let piece: unknown[] = [];
+  let pieces = 0;
+  const flush = () => {
+    // nested as the whole would nest them: each row indented 4 spaces, its fields 6
+    const json = JSON.stringify({ processes: piece }, null, 2);
+    add(
+      `${pieces++ ? ",\n" : `${text.slice(0, at)}"processes": [\n`}${escapeJson(json.slice(PIECE_HEAD.length, json.length - PIECE_TAIL.length))}`,
+    );
+    piece = [];
+  };
+  eachProcess(db, run.id, (row) => {
+    tick();
+    piece.push(row);
+    if (piece.length === ROWS_PER_PIECE) flush();
+  });
+  if (piece.length) flush();
+  if (!pieces) out(`${text}\n`);
+  else {
+    add(`\n  ]${text.slice(at + EMPTY.length)}\n`);
+    add.end();
+  }
+}
