@@ -191,7 +191,9 @@ export class Recorder {
   private identify(pid: number, ppid: number, at: number, fork: boolean): Track {
     // a poll's "fork" is when the poll saw it: /proc's start ticks are closer
     const exact = fork && this.eventTimes;
-    const st = readStat(pid);
+    // the pid's CPU clock first: a failed clock_gettime is cheaper than a failed /proc open (path,
+    // lookup), and the process a drain reads the fork of is mostly reaped already (fan: every one)
+    const st = processCpuNs(pid) === undefined ? undefined : readStat(pid);
     const estimate = epochMsToTicks(at);
     const mine = st && (!exact || Math.abs(st.startTicks - estimate) <= 2) ? st : undefined;
     const scope = this.tracks.scope(ppid, at);
