@@ -63,6 +63,7 @@ int open(const char *path, int flags, ...);
 ssize_t read(int fd, void *buf, size_t n);
 ssize_t readlink(const char *path, char *buf, size_t n);
 ssize_t recv(int fd, void *buf, size_t n, int flags);
+int recvmmsg(int fd, void *msgs, unsigned int n, int flags, void *timeout);
 ssize_t write(int fd, const void *buf, size_t n);
 int close(int fd);
 int pipe2(int *fds, int flags);
@@ -117,6 +118,26 @@ struct xw_judged {
   unsigned int pad;
 };
 
+/* recvmmsg's vector (struct iovec, struct msghdr and struct mmsghdr of the Linux ABI, 64-bit) */
+struct xw_iovec {
+  void *base;
+  size_t len;
+};
+struct xw_msghdr {
+  void *name;
+  unsigned int namelen;
+  struct xw_iovec *iov;
+  size_t iovlen;
+  void *control;
+  size_t controllen;
+  int flags;
+};
+struct xw_mmsghdr {
+  struct xw_msghdr hdr; /* 56 bytes: len starts after its tail padding */
+  unsigned int len;
+};
+#define FORK_BATCH 64 /* datagrams per recvmmsg of the fork socket, each in RX_BYTES / FORK_BATCH */
+
 struct xw_pollfd {
   int fd;
   short events;
@@ -159,6 +180,8 @@ struct xw {
   int used;
   unsigned char *rx;
   unsigned char *frx; /* receive buffer of the fork socket */
+  struct xw_iovec fiov[FORK_BATCH]; /* frx cut in FORK_BATCH slots */
+  struct xw_mmsghdr fmsg[FORK_BATCH];
   char argv[ARGV_CAP];
   char skip[SKIP_BYTES];
   char cwd[CWD_MAX];
@@ -243,15 +266,20 @@ static ssize_t read_retry(int fd, char *buf, int n) {
 }
 
 /* /proc/PID/cmdline: up to ARGV_CAP bytes into w->argv (*kept), and the whole length (*full): past the
- * cap the rest is read and counted only. Usually one read(): the kernel copies the whole argv per call.
- * Returns -1 when the process is gone. */
+ * cap the rest is read and counted only. One read(): the kernel copies the whole argv per call (its
+ * get_mm_cmdline loops until the count asked for is filled or the command line ends), so a read that
+ * fills less than asked has reached the end, and the read() that would return 0 is not made (a system
+ * call at every exec). Returns -1 when the process is gone. */
 static int read_argv(struct xw *w, const char *path, int *kept, int *full) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   ssize_t r;
   *kept = 0;
   *full = 0;
   if (fd < 0) return -1;
-  while (*kept < ARGV_CAP && (r = read_retry(fd, w->argv + *kept, ARGV_CAP - *kept)) > 0) *kept += (int)r;
+  while (*kept < ARGV_CAP && (r = read_retry(fd, w->argv + *kept, ARGV_CAP - *kept)) > 0) {
+    *kept += (int)r;
+    if (*kept < ARGV_CAP) break;
+  }
   *full = *kept;
   if (*kept == ARGV_CAP)
     while ((r = read_retry(fd, w->skip, SKIP_BYTES)) > 0) *full += (int)r;
@@ -364,9 +392,33 @@ static void drain(struct xw *w, int sock, int once, unsigned char *rx) {
   }
 }
 
-/* Forks: from the thread (before each exec) or xw_sync (the caller's thread), with fork_mutex held. */
+/* Forks: from the thread (before each exec) or xw_sync (the caller's thread), with fork_mutex held.
+ * recvmmsg takes what is queued, up to FORK_BATCH datagrams, in one system call and returns without
+ * the EAGAIN a last recv() would need (the thread drains the forks at every exec: one call, not two).
+ * An error after some datagrams is kept by the kernel for the next call (ENOBUFS included). */
 static void drain_forks(struct xw *w) {
-  drain(w, w->forks, 0, w->frx);
+  int i, got;
+  for (;;) {
+    for (i = 0; i < FORK_BATCH; i++) {
+      w->fmsg[i].hdr.name = 0;
+      w->fmsg[i].hdr.namelen = 0;
+      w->fmsg[i].hdr.iov = &w->fiov[i];
+      w->fmsg[i].hdr.iovlen = 1;
+      w->fmsg[i].hdr.control = 0;
+      w->fmsg[i].hdr.controllen = 0;
+      w->fmsg[i].hdr.flags = 0;
+      w->fmsg[i].len = 0;
+    }
+    got = recvmmsg(w->forks, w->fmsg, FORK_BATCH, MSG_DONTWAIT, 0);
+    if (got < 0) {
+      int e = *__errno_location();
+      if (e == ENOBUFS) w->all = 1; /* forks lost: the tree is incomplete (see drain) */
+      if (e == EINTR || e == ENOBUFS) continue;
+      return; /* EAGAIN */
+    }
+    for (i = 0; i < got; i++) handle(w, (const unsigned char *)w->fiov[i].base, (int)w->fmsg[i].len);
+    if (got < FORK_BATCH) return;
+  }
 }
 
 static void *xw_main(void *arg) {
@@ -499,6 +551,10 @@ void *xw_start(int sock, int forks, unsigned int root, int ring_bytes, const cha
   w->ring = (unsigned char *)malloc((size_t)ring_bytes);
   w->rx = (unsigned char *)malloc(RX_BYTES);
   w->frx = (unsigned char *)malloc(RX_BYTES);
+  for (int i = 0; w->frx && i < FORK_BATCH; i++) {
+    w->fiov[i].base = w->frx + (size_t)i * (RX_BYTES / FORK_BATCH);
+    w->fiov[i].len = RX_BYTES / FORK_BATCH;
+  }
   w->watched = w->all ? 0 : (unsigned char *)calloc(PID_LIMIT / 8, 1);
   if (!w->ring || !w->rx || !w->frx || (!w->all && (!w->watched || forks < 0)) ||
       pipe2(w->wake, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(w->ready, O_CLOEXEC) < 0) {

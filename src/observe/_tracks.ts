@@ -45,6 +45,11 @@ export interface Track {
   counted?: boolean;
   /** Date.now() when it ended */
   endedWall?: number;
+  /**
+   * /proc no longer showed this process when it was identified (reaped; its pid free or another
+   * process's): every later /proc read of its pid would fail or read another process, so none is made
+   */
+  gone?: boolean;
 }
 
 export const statusOf = (e: Status): Status => ({

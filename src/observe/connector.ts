@@ -78,13 +78,21 @@ export class ConnectorSource implements CaptureSource {
   private readonly poller = new _Poller(
     () => {
       const got = this.poll();
+      if (this.alongside) return this.alongside.drain() || got;
       if (!this.emptied) this.onCapped?.();
       return got;
     },
-    () => !this.emptied && this.sock?.capped === true,
+    () => (!this.emptied && this.sock?.capped === true) || this.alongside?.backlog() === true,
   );
   /** Called after a timed drain that stopped at its cap (a backlog): another source's drain, in step. */
   onCapped: (() => void) | undefined;
+  /**
+   * Another source drained right after every timed drain of this one, on this one's timer (taskstats:
+   * ./sources.ts), instead of onCapped: `drain` says whether it read anything (the pace stays busy),
+   * `backlog` whether it stopped at its cap with more queued (the next drain follows at once). One
+   * timer, not two: a timer's wake-up alone costs Bun ~50–80 µs of CPU on this host, whatever it does.
+   */
+  alongside: { drain(): boolean; backlog(): boolean } | undefined;
   private readonly out = new _Emitter<CaptureEvent>();
   private readonly gaps = new SeqGaps();
   /** our request's cn_msg.ack: the kernel's ACK to us carries ackTag + 1 */

@@ -191,7 +191,9 @@ export class Recorder {
   private identify(pid: number, ppid: number, at: number, fork: boolean): Track {
     // a poll's "fork" is when the poll saw it: /proc's start ticks are closer
     const exact = fork && this.eventTimes;
-    const st = readStat(pid);
+    // the pid's CPU clock first: a failed clock_gettime is cheaper than a failed /proc open (path,
+    // lookup), and the process a drain reads the fork of is mostly reaped already (fan: every one)
+    const st = processCpuNs(pid) === undefined ? undefined : readStat(pid);
     const estimate = epochMsToTicks(at);
     const mine = st && (!exact || Math.abs(st.startTicks - estimate) <= 2) ? st : undefined;
     const scope = this.tracks.scope(ppid, at);
@@ -205,9 +207,9 @@ export class Recorder {
       parent,
       parentId,
       comm: mine?.comm ?? parent?.comm,
-      ...(parent?.argv ? argvOf(parent) : capArgv(readCmdline(pid))),
-      cwd: parent?.cwd ?? readCwd(pid),
-      cgroup: parent?.cgroup ?? readCgroup(pid),
+      ...(parent?.argv ? argvOf(parent) : capArgv(st ? readCmdline(pid) : undefined)),
+      cwd: parent?.cwd ?? (st ? readCwd(pid) : undefined),
+      cgroup: parent?.cgroup ?? (st ? readCgroup(pid) : undefined),
       // the connector's fork time is exact; start ticks have 10 ms steps
       startedAt: exact || !mine ? at : ticksToEpochMs(mine.startTicks),
     };
@@ -219,6 +221,8 @@ export class Recorder {
       unexeced: fork && scope === "root",
       approxStart: !exact,
       figuresDone: false,
+      // reaped already (most short processes by the time a drain reads their fork): no /proc reads
+      gone: st === undefined,
     };
     this.oom.watch(rec.cgroup);
     this.tracks.start(t);
@@ -272,13 +276,13 @@ export class Recorder {
     // The exec watcher read this exec (or a later one, whose argv is what /proc would show now): no
     // /proc reads needed. Its time and ours are the same kernel timestamp, converted ms apart.
     const seen = this.opts.execArgv?.(pid);
-    if (seen && seen.at >= at - SAME_EXEC_MS) return this.execSeen(rec, pid, seen);
+    if (seen && seen.at >= at - SAME_EXEC_MS) return this.execSeen(t, seen);
     // Read stat only when cmdline is empty (a zombie) or gone: then the parent's argv no longer
     // applies and stat (or later taskstats) gives the comm. The kernel's comm from taskstats wins.
-    const argv = readCmdline(pid);
+    const argv = t.gone ? undefined : readCmdline(pid);
     // ended (a zombie has an empty cmdline) or already reaped: the watcher's latest read, if in time
     if (!argv?.length && seen && seen.at >= (rec.startedAt ?? at) - SAME_EXEC_MS)
-      return this.execSeen(rec, pid, seen);
+      return this.execSeen(t, seen);
     if (argv === undefined) {
       // already reaped: nothing more to read
       Object.assign(rec, capArgv(undefined));
@@ -297,23 +301,25 @@ export class Recorder {
       rec.comm = st?.comm;
     }
     rec.cwd = readCwd(pid) ?? rec.cwd;
-    this.execDone(rec, pid);
+    this.execDone(t);
   }
 
-  private execSeen(rec: ProcessRecord, pid: number, seen: ExecArgv) {
+  private execSeen(t: Track, seen: ExecArgv) {
+    const rec = t.rec;
     rec.argv = seen.argv;
     rec.argvBytes = seen.argvBytes;
     rec.argvTruncated = seen.argvTruncated;
     rec.comm = basename(seen.argv[0]!).slice(0, 15);
     rec.cwd = seen.cwd ?? rec.cwd;
-    this.execDone(rec, pid);
+    this.execDone(t);
   }
 
   /** The end of every exec: its cgroup (watched for OOM kills), then the write. */
-  private execDone(rec: ProcessRecord, pid: number) {
+  private execDone(t: Track) {
+    const rec = t.rec;
     this.argvLoss.settle(rec);
     // most execs stay in their parent's cgroup: keep the parent's string, let the fresh read die young
-    const cgroup = readCgroup(pid);
+    const cgroup = t.gone ? undefined : readCgroup(rec.pid);
     if (cgroup !== undefined && cgroup !== rec.cgroup) rec.cgroup = cgroup;
     this.oom.watch(rec.cgroup);
     this.writer.process(rec);
@@ -354,7 +360,7 @@ export class Recorder {
     // taskstats record is sent before exit_mm). Read first, then proven its own: the process existed
     // before its exit event, and a stat after the reads that still shows it means the pid was its
     // own all along (a pid is reused only after a reap).
-    const cpuNs = processCpuNs(pid);
+    const cpuNs = t.gone ? undefined : processCpuNs(pid);
     const io = cpuNs === undefined ? undefined : readOwnIo(pid);
     const st = cpuNs === undefined ? undefined : readStat(pid);
     if (st?.state === "Z" && st.startTicks === rec.startTicks) this.zombieSeen(t, cpuNs, io);

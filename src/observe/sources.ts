@@ -67,10 +67,12 @@ export async function openSources(
     const connector = new ConnectorSource(o.connector);
     if (await tryStart(connector, o.forced ?? "connector")) {
       if (o.forced === "connector") return { mode: "connector", sources: started, skipped };
-      const taskstats = new TaskstatsSource(o.taskstats);
+      // drained on the connector's timer, right after it: one wake-up for both, and a backlog's exits
+      // and their figures read in step (connector.ts DRAIN_ROUNDS)
+      const taskstats = new TaskstatsSource({ ...o.taskstats, driven: true });
       const full = await tryStart(taskstats, o.forced ?? "connector+taskstats");
-      // a backlog's exits and their figures read in step (connector.ts DRAIN_ROUNDS)
-      if (full) connector.onCapped = () => taskstats.sync();
+      if (full)
+        connector.alongside = { drain: () => taskstats.drainNow(), backlog: () => taskstats.backlog() };
       return { mode: full ? "connector+taskstats" : "connector", sources: started, skipped };
     }
   }

@@ -66,6 +66,8 @@ export interface TaskstatsOptions {
   filter?: () => ((tgid: number, ppid: number) => boolean) | undefined;
   /** every decoded per-thread record as it comes, with the AGGR_TGID block it carried (experiments) */
   onRecord?: (rec: TaskRecord, aggr?: TaskRecord) => void;
+  /** no timer of its own: the owner drains it (drainNow, ConnectorSource.alongside); pollMs unused */
+  driven?: boolean;
 }
 
 /**
@@ -224,7 +226,17 @@ export class TaskstatsSource implements CaptureSource {
         (tgid) => this.sums.hold(tgid, false),
       );
     }
-    this.poller.start(this.opts.pollMs ?? 10, this.opts.idlePollMs ?? 50);
+    if (!this.opts.driven) this.poller.start(this.opts.pollMs ?? 10, this.opts.idlePollMs ?? 50);
+  }
+
+  /** One drain now (TaskstatsOptions.driven): true if anything came or a teardown is watched. */
+  drainNow(): boolean {
+    return this.poll();
+  }
+
+  /** The last drain stopped at its cap with more queued. */
+  backlog(): boolean {
+    return !this.emptied && this.sock?.capped === true;
   }
 
   async stop(): Promise<void> {

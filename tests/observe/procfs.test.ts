@@ -24,7 +24,8 @@ test("a command name with spaces and parentheses: fields are counted from the la
   Bun.spawnSync(["chmod", "755", exe]);
   const p = Bun.spawn([exe, "5"], { cwd: dir });
   try {
-    await waitFor(() => readStat(p.pid)?.comm === "a) b (c", 5000, "exec");
+    // the exec sets comm before the new image's argv is in place (cmdline reads empty in between)
+    await waitFor(() => readStat(p.pid)?.comm === "a) b (c" && !!readCmdline(p.pid)?.length, 5000, "exec");
     const st = readStat(p.pid)!;
     expect(st.ppid).toBe(process.pid);
     expect(st.state).not.toBe("Z"); // R, S, or D while paging in
