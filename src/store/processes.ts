@@ -135,7 +135,9 @@ for (const c of COLS) {
 const INSERT = `INSERT INTO processes (run_id, pid, start_ticks, ${COLS.join(", ")})
   VALUES (?, ?, ?${marks})
   ON CONFLICT (run_id, pid, start_ticks) DO NOTHING`;
-const UPDATE = `UPDATE processes SET ${SET} WHERE id = ?`;
+// by id, and only while that id is still this process's row: ids are rowids, and a run removed while
+// recorded (its recorder in a pid namespace the remover cannot see) frees its ids for another run's rows
+const UPDATE = `UPDATE processes SET ${SET} WHERE id = ? AND run_id = ? AND pid = ? AND start_ticks = ?`;
 const UPDATE_KEY = `UPDATE processes SET ${SET} WHERE run_id = ? AND pid = ? AND start_ticks = ? RETURNING id`;
 const ADD_SAMPLE =
   "INSERT INTO samples (process_id, at, cpu_pct, rss_kb, read_bytes, write_bytes) VALUES (?, ?, ?, ?, ?, ?)";
@@ -222,10 +224,13 @@ export class StoreWriter {
         const known = this.ids.get(p);
         // a row already written (its id from an earlier flush): updated in place
         if (known !== undefined) {
-          const set = putValues(new Array(25), 0, p, parentId);
+          const set = putValues(new Array(28), 0, p, parentId);
           set[24] = known;
+          set[25] = this.runId;
+          set[26] = p.pid;
+          set[27] = p.startTicks;
           update ??= db.query(UPDATE);
-          // (no row: deleted meanwhile, a run pruned while recorded; inserted again below)
+          // (no row: deleted meanwhile, a run pruned while recorded; inserted again below, or refused with it)
           if (update.run(set as never).changes === 1) {
             fresh.set(p, known);
             return;

@@ -217,3 +217,27 @@ test("processes are listed in start order whatever order their rows were written
   expect(rows.map((r) => r.comm)).toEqual(sql.map((r) => r.comm));
   db.close();
 });
+
+test("a row id reused by another run's process (the recorded run removed meanwhile) is never written over by the first run's writer", () => {
+  // ids are rowids (no AUTOINCREMENT): a deleted run's highest id is handed out again; a run whose
+  // recorder another pid namespace cannot see is "interrupted" and may be removed while it is recorded
+  const db = openStore(join(tempDir(), "tracer.db"));
+  newRun(db, "run-gone");
+  const a = new StoreWriter(db, "run-gone");
+  const p: ProcessRecord = { pid: 10, startTicks: 5, comm: "first", startedAt: 1 };
+  a.process(p);
+  a.flush();
+  db.query("DELETE FROM runs WHERE id = 'run-gone'").run();
+  newRun(db, "run-next");
+  const b = new StoreWriter(db, "run-next");
+  b.process({ pid: 20, startTicks: 7, comm: "second", startedAt: 2 });
+  b.flush();
+  const before = listProcesses(db, "run-next");
+  expect(before.map((r) => r.id)).toEqual([a.ids.get(p)!]); // the id was reused
+  p.exitCode = 9;
+  p.comm = "over";
+  a.process(p);
+  expect(() => a.flush()).toThrow(/FOREIGN KEY/); // its run is gone: nothing of it can be written
+  expect(listProcesses(db, "run-next")).toEqual(before);
+  db.close();
+});
