@@ -26,6 +26,18 @@ const PIECE_TAIL = "\n  ]\n}";
 
 /** The raw JSON of `run` and its processes (in start order, as listProcesses) written to `out`. */
 export function writeRawJson(db: Database, run: RunRow, out: (chunk: string) => void): void {
+  // one read snapshot for the order's check and every page: a run still recorded gains rows meanwhile,
+  // and one that started earlier than those streamed already would land out of start order
+  if (db.inTransaction) return writeSnapshot(db, run, out);
+  db.exec("BEGIN");
+  try {
+    writeSnapshot(db, run, out);
+  } finally {
+    db.exec("COMMIT");
+  }
+}
+
+function writeSnapshot(db: Database, run: RunRow, out: (chunk: string) => void): void {
   const text = jsonText({ run, processes: [] });
   // the last key: a string's quotes are escaped, and the run row's own `processes` is a number
   const at = text.lastIndexOf(EMPTY);

@@ -14,6 +14,7 @@ import {
   listProcesses,
   openStore,
 } from "../../src/store/index.ts";
+import { writeRawJson } from "../../src/report/raw.ts";
 import { inStartOrder } from "../../src/store/scan.ts";
 import { cleanupTemp, ensureBuilt, isolatedEnv, run } from "../helpers/harness.ts";
 
@@ -102,3 +103,30 @@ for (const id of ["in-order", "out-of-order", "empty"])
     const parsed = JSON.parse(r.stdout) as { processes: { argv: string[] | null }[] };
     expect(parsed.processes).toHaveLength(id === "in-order" ? 1300 : id === "empty" ? 0 : 300);
   });
+
+test("a run written to while its --json is streamed: the text is one snapshot's, in start order", () => {
+  // past one page of rows (10,000), so a page is read after the first chunk is out
+  writeRun("recording", 10_300, (k) => 2000 + k);
+  const db = openStore(dbPath, { readonly: true });
+  const run = findRun(db, "recording");
+  const before = `${jsonText({ run, processes: listProcesses(db, "recording") })}\n`;
+  const writer = openStore(dbPath);
+  const parts: string[] = [];
+  writeRawJson(db, run, (chunk) => {
+    // the recorder writes a process that started before all the others meanwhile (a late fork)
+    if (!parts.length) {
+      const w = new StoreWriter(writer, "recording");
+      w.process({ pid: 99, startTicks: 99_999, comm: "late", startedAt: 1 });
+      w.flush();
+    }
+    parts.push(chunk);
+  });
+  writer.close();
+  db.close();
+  const text = parts.join("");
+  const starts = (JSON.parse(text) as { processes: { startedAt: number }[] }).processes.map(
+    (p) => p.startedAt,
+  );
+  for (let i = 1; i < starts.length; i++) expect(starts[i]! >= starts[i - 1]!).toBe(true);
+  expect(text).toBe(before);
+});
