@@ -8,6 +8,7 @@ import {
   createRun,
   findRun,
   finishRun,
+  inTransaction,
   listProcesses,
   listRuns,
   openStore,
@@ -239,5 +240,72 @@ test("a row id reused by another run's process (the recorded run removed meanwhi
   a.process(p);
   expect(() => a.flush()).toThrow(/FOREIGN KEY/); // its run is gone: nothing of it can be written
   expect(listProcesses(db, "run-next")).toEqual(before);
+  db.close();
+});
+
+test("inTransaction: a throw or a failed COMMIT rolls all back and rethrows; nested, it is the outer one's", () => {
+  const db = openStore(join(tempDir(), "tracer.db"));
+  const count = () => (db.query("SELECT count(*) AS n FROM runs").get() as { n: number }).n;
+  expect(() =>
+    inTransaction(db, () => {
+      newRun(db, "t1");
+      throw new Error("inside");
+    }),
+  ).toThrow("inside");
+  expect([db.inTransaction, count()]).toEqual([false, 0]);
+  // nested: runs in the outer transaction, whose throw takes both back
+  expect(() =>
+    inTransaction(db, () => {
+      newRun(db, "t2");
+      inTransaction(db, () => newRun(db, "t3"));
+      expect(count()).toBe(2);
+      throw new Error("outer");
+    }),
+  ).toThrow("outer");
+  expect([db.inTransaction, count()]).toEqual([false, 0]);
+  // a COMMIT that fails (a deferred foreign key: the transaction stays open) is rolled back
+  expect(() =>
+    inTransaction(db, () => {
+      newRun(db, "t4");
+      db.exec("PRAGMA defer_foreign_keys = ON");
+      db.query("INSERT INTO processes (run_id, pid, start_ticks) VALUES ('no-such-run', 1, 1)").run();
+    }),
+  ).toThrow(/FOREIGN KEY/);
+  expect([db.inTransaction, count()]).toEqual([false, 0]);
+  expect(
+    inTransaction(db, () => {
+      newRun(db, "t5");
+      return 7;
+    }),
+  ).toBe(7);
+  expect(count()).toBe(1);
+  db.close();
+});
+
+test("a record without an id whose row exists (the recorder forgot it) updates that row, then updates by its id; none lost or doubled", () => {
+  const db = openStore(join(tempDir(), "tracer.db"));
+  newRun(db, "late");
+  const w = new StoreWriter(db, "late");
+  const first: ProcessRecord = { pid: 5, startTicks: 50, comm: "a", startedAt: 1 };
+  const other: ProcessRecord = { pid: 6, startTicks: 60, comm: "b", startedAt: 2 };
+  w.process(first);
+  w.process(other);
+  w.flush();
+  // a late report about pid 5 made a new record (same key), and a process reusing pid 5 later
+  const again: ProcessRecord = { pid: 5, startTicks: 50, comm: "a", startedAt: 1, exitCode: 4 };
+  const reused: ProcessRecord = { pid: 5, startTicks: 70, comm: "c", startedAt: 3 };
+  w.process(reused);
+  w.process(again);
+  w.flush();
+  expect(w.ids.get(again)).toBe(w.ids.get(first)!);
+  again.peakRssKb = 77;
+  w.process(again);
+  w.flush();
+  const rows = listProcesses(db, "late");
+  expect(rows.map((r) => [r.pid, r.startTicks, r.comm, r.exitCode, r.peakRssKb])).toEqual([
+    [5, 50, "a", 4, 77],
+    [6, 60, "b", null, null],
+    [5, 70, "c", null, null],
+  ]);
   db.close();
 });
