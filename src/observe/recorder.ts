@@ -207,9 +207,10 @@ export class Recorder {
       parent,
       parentId,
       comm: mine?.comm ?? parent?.comm,
-      ...(parent?.argv ? argvOf(parent) : capArgv(st ? readCmdline(pid) : undefined)),
-      cwd: parent?.cwd ?? (st ? readCwd(pid) : undefined),
-      cgroup: parent?.cgroup ?? (st ? readCgroup(pid) : undefined),
+      // (/proc read only while it shows this process: a pid that is another's now is not its)
+      ...(parent?.argv ? argvOf(parent) : capArgv(mine ? readCmdline(pid) : undefined)),
+      cwd: parent?.cwd ?? (mine ? readCwd(pid) : undefined),
+      cgroup: parent?.cgroup ?? (mine ? readCgroup(pid) : undefined),
       // the connector's fork time is exact; start ticks have 10 ms steps
       startedAt: exact || !mine ? at : ticksToEpochMs(mine.startTicks),
     };
@@ -221,8 +222,9 @@ export class Recorder {
       unexeced: fork && scope === "root",
       approxStart: !exact,
       figuresDone: false,
-      // reaped already (most short processes by the time a drain reads their fork): no /proc reads
-      gone: st === undefined,
+      // reaped already (most short processes by the time a drain reads their fork), its pid free or
+      // another process's (start ticks not its own): no /proc reads
+      gone: mine === undefined,
     };
     this.oom.watch(rec.cgroup);
     this.tracks.start(t);

@@ -270,3 +270,26 @@ test("CMD gone before /proc could be read: recorded with the argv and cwd tracer
   expect(rec.stats().argvLost).toBe(0);
   writer.flush();
 });
+
+test("a fork read after its pid went to another process: nothing of that other process is taken as its own", async () => {
+  const { db, rec } = setup();
+  // the pid's present holder, with a command line, cwd and start time of its own
+  const other = Bun.spawn(["sleep", "5"], { cwd: "/tmp" });
+  try {
+    await waitFor(() => readCmdline(other.pid)?.join(" ") === "sleep 5", 5000, "exec");
+    // the connector's fork (and exec) of the pid's former holder, a minute ago: read late, after its
+    // reap and the pid's reuse (its start ticks are not the holder's)
+    const at = Date.now() - 60_000;
+    rec.onEvent({ type: "fork", at, pid: other.pid, tgid: other.pid, ppid: process.pid, ptgid: process.pid });
+    rec.onEvent({ type: "exec", at: at + 5, pid: other.pid, tgid: other.pid });
+    rec.flush(true);
+    const rows = listProcesses(db, "r").filter((r) => r.pid === other.pid);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.startedAt).toBe(at);
+    expect(rows[0]!.argv).not.toEqual(["sleep", "5"]);
+    expect(rows[0]!.cwd).not.toBe("/tmp");
+  } finally {
+    other.kill();
+    await other.exited;
+  }
+});
