@@ -22,3 +22,12 @@ test("cross-compiles for another target (linux-arm64 → an aarch64 ELF)", async
   expect(head.subarray(0, 4).toString("latin1")).toBe("\x7fELF");
   expect(head.readUInt16LE(18)).toBe(183); // EM_AARCH64
 }, 120_000);
+
+test("the C sources are in the binary as text, inlined at bundle time: the macro that read them is not (ffi/_text.ts)", async () => {
+  const out = await build({ outfile: join(tempDir(), "tracer-macro") });
+  const text = Buffer.from(await Bun.file(out).arrayBuffer()).toString("latin1");
+  expect(text).toContain("static void drain_forks(struct xw *w) {");
+  // the macro's own code (a file read from ffi/ at run time) never reaches the compiled program
+  expect(text).not.toContain("not a file of ffi/");
+  expect(text).not.toContain("embeddedText");
+}, 120_000);
