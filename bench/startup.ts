@@ -5,8 +5,8 @@
  * Each binary records into a state dir of its own, fresh for this run. Prints, per binary, the median
  * wall (p25, p75), the median CPU (user + system, every thread) and peak RSS, with the load average
  * before and after; MARKS=1 also prints the median of each TRACER_TIMING mark (ms since the runtime
- * started: where the time goes). RT=1 runs each under `chrt -f 1`, which keeps most of the host's other
- * work out (root).
+ * started: where the time goes; with SEGMENTS=1, ms since the previous mark). RT=1 runs each under
+ * `chrt -f 1`, which keeps most of the host's other work out (root).
  * Usage: bun bench/startup.ts [rounds=100]   (TRACER_BIN=path: this build, default dist/tracer;
  * REF_BIN=path: the reference, e.g. a copy of main's build)
  */
@@ -21,6 +21,9 @@ const bins = [
   ...(process.env.REF_BIN ? [process.env.REF_BIN] : []),
 ];
 const marks = process.env.MARKS === "1";
+/** SEGMENTS=1 (with MARKS=1): each mark's time since the previous one, per run, then the median — far
+ * steadier than the marks' own medians on a loaded host, so a change shows in the step it is in */
+const segments = process.env.SEGMENTS === "1";
 const rt = process.env.RT === "1";
 const dir = mkdtempSync(join(tmpdir(), "tracer-startup-"));
 const load = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
@@ -59,10 +62,12 @@ for (let r = 0; r < rounds + WARMUP; r++)
     s.wall.push(wall);
     s.cpu.push(Number(ru.cpuTime.total) / 1000);
     s.rss.push(ru.maxRSS / 2 ** 20);
+    let previous = 0;
     for (const m of err.matchAll(/timing \+([\d.]+) ms (.*)/g)) {
       const label = m[2]!;
       if (!s.marks.has(label)) s.marks.set(label, []);
-      s.marks.get(label)!.push(Number(m[1]));
+      s.marks.get(label)!.push(segments ? Number(m[1]) - previous : Number(m[1]));
+      previous = Number(m[1]);
     }
   }
 rmSync(dir, { recursive: true, force: true });
@@ -80,7 +85,9 @@ for (const [i, bin] of bins.entries()) {
 }
 if (marks) {
   const labels = [...new Set(series.flatMap((s) => [...s.marks.keys()]))];
-  console.log(`\nTRACER_TIMING marks, median ms since start${bins.length > 1 ? " (this | ref)" : ""}`);
+  console.log(
+    `\nTRACER_TIMING marks, median ms ${segments ? "since the previous mark" : "since start"}${bins.length > 1 ? " (this | ref)" : ""}`,
+  );
   for (const l of labels)
     console.log(
       `  ${l.padEnd(18)} ${series.map((s) => (s.marks.has(l) ? f(quantile(s.marks.get(l)!, 0.5)) : "      -")).join(" | ")}`,

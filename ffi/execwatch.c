@@ -30,8 +30,9 @@
  * (measured: 6-7 % of 5,000 `/bin/true` were gone, 0.4 % zombies, at nice -10 on a loaded 2-core
  * host); a real-time thread preempts them at once (0 of 5,000 missed). Its work per exec is bounded.
  * The thread is created real-time where allowed (not made so by itself once it first runs), and
- * xw_start returns only once it runs at its priority: the first execs of a command spawned right
- * after xw_start (tracer run's CMD) find it ready, whatever the scheduler did with a new thread.
+ * xw_ready returns only once it runs at its priority: the first execs of a command spawned after
+ * xw_ready (tracer run's CMD) find it ready, whatever the scheduler did with a new thread. xw_start
+ * does not wait for it, so the caller's own set-up overlaps the thread's start.
  *
  * Record layout in the ring (each record starts on an 8-byte boundary):
  *   u32 tgid, u32 argv bytes kept (at most ARGV_CAP), u32 argv bytes in full (as /proc/PID/cmdline
@@ -167,7 +168,7 @@ struct xw {
   unsigned int root; /* the watched tree's root (0: none) */
   int forks; /* fork events of processes; -1 when every process is watched */
   int wake[2];
-  int ready[2]; /* the thread writes a byte once at its priority; xw_start waits for it */
+  int ready[2]; /* the thread writes a byte once at its priority; xw_ready waits for it */
   volatile int all;
   char *filter; /* '=' or '~' then a name then NUL, repeated; 0: no name filter */
   int filter_len;
@@ -569,16 +570,20 @@ void *xw_start(int sock, int forks, unsigned int root, int ring_bytes, const cha
     release_watch(w);
     return 0;
   }
-  {
-    /* until the thread runs at its priority: from then on an exec wakes it at once */
-    char c;
-    while (read(w->ready[0], &c, 1) < 0 && *__errno_location() == EINTR) {
-    }
-    close(w->ready[0]);
-    close(w->ready[1]);
-    w->ready[0] = w->ready[1] = -1;
-  }
   return w;
+}
+
+/* Wait until the thread runs at its priority (at once after the first call): from then on an exec
+ * wakes it at once. */
+void xw_ready(void *watch) {
+  struct xw *w = (struct xw *)watch;
+  char c;
+  if (w->ready[0] < 0) return;
+  while (read(w->ready[0], &c, 1) < 0 && *__errno_location() == EINTR) {
+  }
+  close(w->ready[0]);
+  close(w->ready[1]);
+  w->ready[0] = w->ready[1] = -1;
 }
 
 /* Move every record into out[0..cap) (cap must be at least the ring size). Returns bytes. */

@@ -11,6 +11,7 @@ const source = embeddedText("execwatch.c");
 
 const symbols = {
   xw_start: { args: ["i32", "i32", "u32", "i32", "ptr", "i32"], returns: "ptr" },
+  xw_ready: { args: ["ptr"], returns: "void" },
   xw_take: { args: ["ptr", "ptr", "i32"], returns: "i32" },
   xw_stop: { args: ["ptr"], returns: "void" },
   xw_stop_soon: { args: ["ptr"], returns: "void" },
@@ -66,9 +67,10 @@ export class NativeExecWatch {
   /**
    * Start the thread: `execFd` and `forkFd` are subscribed proc-connector sockets kept open until
    * stop(); root 0 watches every process (forkFd unused), or with a name `filter` only the processes
-   * whose exec passes it and their descendants (forkFd needed).
+   * whose exec passes it and their descendants (forkFd needed). `ready`: return only once the thread
+   * runs (else call ready() before the first exec that must be seen).
    */
-  constructor(execFd: number, forkFd: number, root: number, filter?: NameFilter) {
+  constructor(execFd: number, forkFd: number, root: number, filter?: NameFilter, ready = true) {
     if (process.platform !== "linux") throw new Error("the exec watcher exists only on Linux");
     const f = filter ? encodeFilter(filter) : new Uint8Array(1);
     this.handle = compile().xw_start(
@@ -80,6 +82,12 @@ export class NativeExecWatch {
       filter ? f.length : 0,
     ) as Pointer | null;
     if (!this.handle) throw new Error("the exec watcher thread did not start");
+    if (ready) this.ready();
+  }
+
+  /** Wait until the thread runs at its priority: an exec from then on is read the moment it happens. */
+  ready(): void {
+    if (this.handle) compile().xw_ready(this.handle);
   }
 
   /** Can `pid` be in a watched tree (as of the events the thread has handled)? */

@@ -61,8 +61,14 @@ export class ExecWatcher {
   /**
    * Watch the tree below `root` (0: every process on the host; with `filter`, only processes whose
    * exec passes it and their descendants); undefined when it cannot start. `cap`: most execs kept.
+   * It reads every exec once start returns, or with `deferReady` once ready() has returned.
    */
-  static start(root: number, filter?: NameFilter, cap = SEEN_CAP): ExecWatcher | undefined {
+  static start(
+    root: number,
+    filter?: NameFilter,
+    cap = SEEN_CAP,
+    deferReady = false,
+  ): ExecWatcher | undefined {
     if (process.platform !== "linux" || process.env.TRACER_NO_EXEC_WATCH === "1") return undefined;
     const socks: NetlinkSocket[] = [];
     try {
@@ -73,12 +79,17 @@ export class ExecWatcher {
         sock.setReceiveBuffer(RCVBUF);
         sock.send(connectorControl(PROC_CN_MCAST_LISTEN, 0));
       }
-      const native = new NativeExecWatch(socks[0]!.fd, socks[1]?.fd ?? -1, root, filter);
+      const native = new NativeExecWatch(socks[0]!.fd, socks[1]?.fd ?? -1, root, filter, !deferReady);
       return new ExecWatcher(socks, native, cap, root);
     } catch {
       for (const s of socks) s.close();
       return undefined;
     }
+  }
+
+  /** Wait until the thread reads every exec (at once when it does already: see start's `deferReady`). */
+  ready(): void {
+    this.native.ready();
   }
 
   /** What `pid`'s latest exec that the watcher saw ran (its `at` tells which exec it was). */

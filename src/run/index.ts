@@ -134,7 +134,8 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   };
   // The exec watcher first (it needs the proc connector, which a forced proc-poll leaves out): the
   // sources' first drains are then filtered already.
-  if (o.mode !== "proc-poll") watcher = ExecWatcher.start(process.pid);
+  // (its thread's start is waited for only right before CMD's spawn: the set-up below overlaps it)
+  if (o.mode !== "proc-poll") watcher = ExecWatcher.start(process.pid, undefined, undefined, true);
   mark("exec watcher");
   const opened = await openSources(
     process.pid,
@@ -248,6 +249,8 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     signalGroup: o.signalGroup,
     killLeftoversAfterMs: o.killLeftoversAfterMs,
     pdeathsig: o.pdeathsig,
+    // CMD's first execs must find the exec watcher's thread running
+    beforeSpawn: () => watcher?.ready(),
     onSpawn: (pid, at) => {
       safely(() => {
         sync();

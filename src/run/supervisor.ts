@@ -72,6 +72,8 @@ export interface SuperviseOptions {
   killLeftoversAfterMs?: number;
   /** signal CMD gets when tracer dies (PR_SET_PDEATHSIG), 0/undefined: none */
   pdeathsig?: number;
+  /** called right before CMD is spawned (after the signal handling is installed) */
+  beforeSpawn?: () => void;
   /** CMD has started (before any of its output can matter to us) */
   onSpawn?: (pid: number, at: number) => void;
   /** orphans (not CMD) were reaped, oldest first; `at`: epoch ms of each reap */
@@ -154,6 +156,7 @@ export class Supervisor {
       // (withResolvers: the Promise constructor's first use costs ~0.12 ms of `tracer run`, this ~0.01)
       const { promise: ended, resolve } = Promise.withResolvers<number>();
       this.exited = resolve;
+      this.opts.beforeSpawn?.();
       const startedAt = Date.now();
       const pid = spawnCmd(path, this.opts.cmd, env, this.opts.cwd, this.opts.pdeathsig ?? 0);
       mark("CMD spawned");
