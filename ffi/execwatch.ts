@@ -18,6 +18,7 @@ const symbols = {
   xw_may_watch: { args: ["ptr", "u32", "f64", "f64"], returns: "i32" },
   xw_sync: { args: ["ptr"], returns: "void" },
   xw_compact: { args: ["ptr", "ptr", "i32", "ptr"], returns: "i32" },
+  xw_compact_taskstats: { args: ["ptr", "ptr", "i32", "ptr"], returns: "i32" },
 } as const;
 
 const compile = embeddedC("execwatch.c", source, symbols, "the native exec watcher");
@@ -61,6 +62,7 @@ const RING_BYTES = 2 << 20;
 export class NativeExecWatch {
   private readonly out = new Uint8Array(RING_BYTES);
   private compacted = new Uint8Array(0);
+  private compactedStats = new Uint8Array(0);
   private handle: Pointer | null;
 
   /**
@@ -106,6 +108,19 @@ export class NativeExecWatch {
     if (this.compacted.byteLength < buf.byteLength + 4) this.compacted = new Uint8Array(buf.byteLength + 4);
     const n = compile().xw_compact(this.handle, ptr(buf), buf.byteLength, ptr(this.compacted));
     return this.compacted.subarray(0, n);
+  }
+
+  /**
+   * A drained taskstats buffer without the exit records of processes outside the watched trees (those
+   * in the kernel's usual layout whose tgid and parent are both unwatched; ffi/execwatch.c
+   * xw_compact_taskstats). Forks queued now are read first. A view of an internal buffer (not the one
+   * compact() returns), valid until the next call.
+   */
+  compactTaskstats(buf: Uint8Array): Uint8Array {
+    if (!this.handle || !buf.byteLength) return buf;
+    if (this.compactedStats.byteLength < buf.byteLength) this.compactedStats = new Uint8Array(buf.byteLength);
+    const n = compile().xw_compact_taskstats(this.handle, ptr(buf), buf.byteLength, ptr(this.compactedStats));
+    return this.compactedStats.subarray(0, n);
   }
 
   /** Handle the forks queued now: watched() then knows every process forked before this call. */
