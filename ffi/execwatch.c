@@ -59,6 +59,7 @@ void *calloc(size_t n, size_t size);
 void *malloc(size_t size);
 void free(void *p);
 void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
 int open(const char *path, int flags, ...);
 ssize_t read(int fd, void *buf, size_t n);
 ssize_t readlink(const char *path, char *buf, size_t n);
@@ -732,12 +733,13 @@ int xw_compact(void *watch, const unsigned char *buf, int n, unsigned char *out)
  * it) whose tgid and parent are both unwatched is dropped; anything else (other shapes, the drain's
  * ENOBUFS / truncation markers) is kept for the caller's own filter. The host's every exit comes
  * through here: deciding it in C saves the recorder a DataView, two FFI calls and an object per record.
- * Forks queued now are read first. out needs n bytes. Returns the bytes written. */
+ * Forks queued now are read first. out may be buf itself (compacted in place: no second buffer held
+ * for the run's peak RSS); else it needs n bytes. Returns the bytes written. */
 int xw_compact_taskstats(void *watch, const unsigned char *buf, int n, unsigned char *out) {
   struct xw *w = (struct xw *)watch;
   int at = 0, o = 0;
   if (w->all || (!w->judged && !w->root)) {
-    memcpy(out, buf, (size_t)n);
+    if (out != buf) memcpy(out, buf, (size_t)n);
     return n;
   }
   pthread_mutex_lock(w->fork_mutex);
@@ -757,7 +759,7 @@ int xw_compact_taskstats(void *watch, const unsigned char *buf, int n, unsigned 
       drop = !is_watched(w, tgid) && !is_watched(w, u32_at(m + 36 + 132));
     }
     if (!drop) {
-      memcpy(out + o, m, (size_t)len);
+      if (out + o != m) memmove(out + o, m, (size_t)len);
       o += size;
     }
     at += size;

@@ -62,7 +62,6 @@ const RING_BYTES = 2 << 20;
 export class NativeExecWatch {
   private readonly out = new Uint8Array(RING_BYTES);
   private compacted = new Uint8Array(0);
-  private compactedStats = new Uint8Array(0);
   private handle: Pointer | null;
 
   /**
@@ -113,14 +112,13 @@ export class NativeExecWatch {
   /**
    * A drained taskstats buffer without the exit records of processes outside the watched trees (those
    * in the kernel's usual layout whose tgid and parent are both unwatched; ffi/execwatch.c
-   * xw_compact_taskstats). Forks queued now are read first. A view of an internal buffer (not the one
-   * compact() returns), valid until the next call.
+   * xw_compact_taskstats). Forks queued now are read first. Compacted in place: the result is the
+   * head of `buf` (no second buffer to add to the run's peak RSS).
    */
   compactTaskstats(buf: Uint8Array): Uint8Array {
     if (!this.handle || !buf.byteLength) return buf;
-    if (this.compactedStats.byteLength < buf.byteLength) this.compactedStats = new Uint8Array(buf.byteLength);
-    const n = compile().xw_compact_taskstats(this.handle, ptr(buf), buf.byteLength, ptr(this.compactedStats));
-    return this.compactedStats.subarray(0, n);
+    const at = ptr(buf);
+    return buf.subarray(0, compile().xw_compact_taskstats(this.handle, at, buf.byteLength, at));
   }
 
   /** Handle the forks queued now: watched() then knows every process forked before this call. */
