@@ -19,6 +19,7 @@ const symbols = {
   xw_may_watch: { args: ["ptr", "u32", "f64", "f64"], returns: "i32" },
   xw_sync: { args: ["ptr"], returns: "void" },
   xw_compact: { args: ["ptr", "ptr", "i32", "ptr"], returns: "i32" },
+  xw_compact_taskstats: { args: ["ptr", "ptr", "i32", "ptr"], returns: "i32" },
 } as const;
 
 const compile = embeddedC("execwatch.c", source, symbols, "the native exec watcher");
@@ -114,6 +115,18 @@ export class NativeExecWatch {
     if (this.compacted.byteLength < buf.byteLength + 4) this.compacted = new Uint8Array(buf.byteLength + 4);
     const n = compile().xw_compact(this.handle, ptr(buf), buf.byteLength, ptr(this.compacted));
     return this.compacted.subarray(0, n);
+  }
+
+  /**
+   * A drained taskstats buffer without the exit records of processes outside the watched trees (those
+   * in the kernel's usual layout whose tgid and parent are both unwatched; ffi/execwatch.c
+   * xw_compact_taskstats). Forks queued now are read first. Compacted in place: the result is the
+   * head of `buf` (no second buffer to add to the run's peak RSS).
+   */
+  compactTaskstats(buf: Uint8Array): Uint8Array {
+    if (!this.handle || !buf.byteLength) return buf;
+    const at = ptr(buf);
+    return buf.subarray(0, compile().xw_compact_taskstats(this.handle, at, buf.byteLength, at));
   }
 
   /** Handle the forks queued now: watched() then knows every process forked before this call. */

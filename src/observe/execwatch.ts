@@ -128,6 +128,14 @@ export class ExecWatcher {
     return this.native.compact(buf);
   }
 
+  /**
+   * Of a drained taskstats buffer, all but the exit records of processes outside the watched trees
+   * (read in place natively; records of another shape are kept). For TaskstatsOptions.compact.
+   */
+  compactTaskstats(buf: Uint8Array): Uint8Array {
+    return this.native.compactTaskstats(buf);
+  }
+
   /** Watched trees as of now: every process forked before this call is known. */
   watchedNow(): (pid: number) => boolean {
     this.native.sync();

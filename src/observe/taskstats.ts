@@ -64,6 +64,13 @@ export interface TaskstatsOptions {
    * before any other work (daemon runs: processes outside every watched tree). Default: keep all.
    */
   filter?: () => ((tgid: number, ppid: number) => boolean) | undefined;
+  /**
+   * Drops from a drained buffer, before anything else looks at it, the records in peekIds' layout that
+   * `filter` would drop (tracer run: natively, ExecWatcher.compactTaskstats; the host's every exit
+   * comes through here). The records it keeps in that layout are then not asked of `filter` again;
+   * any other shape still is. Their dropped records are not counted in `records`.
+   */
+  compact?: (buf: Uint8Array) => Uint8Array;
   /** every decoded per-thread record as it comes, with the AGGR_TGID block it carried (experiments) */
   onRecord?: (rec: TaskRecord, aggr?: TaskRecord) => void;
   /** no timer of its own: the owner drains it (drainNow, ConnectorSource.alongside); pollMs unused */
@@ -286,7 +293,9 @@ export class TaskstatsSource implements CaptureSource {
       got = true;
       // after the drain: the filter then knows every process these records are about
       this.keep = this.opts.filter?.();
-      eachMessage(buf, (m) => this.handle(buf, m));
+      const compact = this.opts.compact;
+      const kept = compact ? compact(buf) : buf;
+      eachMessage(kept, (m) => this.handle(kept, m));
     }
     this.emptied = emptied;
     // probes taken before this drain are confirmed by it (no last record of their group came)
@@ -307,7 +316,8 @@ export class TaskstatsSource implements CaptureSource {
       return;
     }
     const ids = this.keep && peekIds(buf, m);
-    if (ids && !this.keep?.(ids.tgid, ids.ppid)) {
+    // compact() kept only records of the trees among those peekIds reads: no filter call again
+    if (ids && !this.opts.compact && !this.keep?.(ids.tgid, ids.ppid)) {
       this.records++;
       this.probes?.ended(ids.tgid);
       return;

@@ -162,7 +162,13 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
         // that CPU had sent nothing to) is then counted from the kernel's ENOBUFS alone, not its gap.
         noBaselines: true,
       },
-      taskstats: { receiveBufferBytes: o.receiveBufferBytes, pollMs: drainMs(), filter: inTree },
+      taskstats: {
+        receiveBufferBytes: o.receiveBufferBytes,
+        pollMs: drainMs(),
+        filter: inTree,
+        // the host's other exit records are dropped natively, before JavaScript reads them
+        compact: (buf) => watcher?.compactTaskstats(buf) ?? buf,
+      },
     },
   );
   mark("sources open");
