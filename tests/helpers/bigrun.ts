@@ -168,7 +168,10 @@ export async function recordedChain(n: number, bin: string, take = 1): Promise<B
     },
   );
   const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
-  if (code !== 0) throw new Error(`tracer run -- chain ${n}: exit ${code}: ${err}`);
+  if (code !== 0)
+    throw new Error(
+      `tracer run -- chain ${n}: exit ${code}${code === 4 ? " (a fork of the chain failed: the host is out of pids)" : ""}: ${err}`,
+    );
   const db = openStore(join(stateDir, "tracer.db"), { readonly: true });
   const row = db
     .query("SELECT r.id, count(p.id) AS n FROM runs r JOIN processes p ON p.run_id = r.id WHERE r.name = ?")

@@ -318,11 +318,17 @@ time.sleep(0.5); os.waitpid(pid, 0)'; $O dd if=/dev/zero of=/dev/null bs=12345 c
 int main(int argc, char **argv) {
   long n = atol(argv[1]); int p[2]; if (pipe(p) < 0) return 1;
   pid_t c = fork();
-  if (c == 0) { close(p[0]); for (long i = 0; i < n; i++) { pid_t k = fork(); if (k < 0) _exit(1); if (k > 0) _exit(0); } _exit(0); }
-  close(p[1]); char b; while (read(p[0], &b, 1) > 0) {} waitpid(c, 0, 0); return 0; }`,
+  if (c == 0) { close(p[0]); for (long i = 0; i < n; i++) { pid_t k = fork(); if (k < 0) { write(p[1], "x", 1); _exit(1); } if (k > 0) _exit(0); } _exit(0); }
+  close(p[1]); char b; int failed = 0; while (read(p[0], &b, 1) > 0) failed = 1; waitpid(c, 0, 0); return failed ? 4 : 0; }`,
     );
-    // the top waits (for the pipe's EOF: every process of the chain holds its write end)
-    const t = await traced("", [chain, "100000"]);
+    // the top waits (for the pipe's EOF: every process of the chain holds its write end); it exits 4
+    // when a link's fork failed (EAGAIN: a shared host out of pids, 32,768 here), which shortens the
+    // chain through no fault of tracer's: that take is made again once
+    let t = await traced("", [chain, "100000"]);
+    if (t.code === 4) {
+      console.log("a fork of the chain failed (host out of pids): once more");
+      t = await traced("", [chain, "100000"]);
+    }
     expect(t.code).toBe(0);
     expect(t.eventsLost).toBe(0);
     expect(violations(t.rows, { eventsLost: t.eventsLost, totals: t.totals })).toEqual([]);

@@ -55,7 +55,7 @@ describe("orphans are reaped apart from the recorder", () => {
   afterAll(() => cg?.remove());
 
   // tests/fixtures/chain.c: each link forks the next and exits, so every link is an orphan tracer must
-  // reap; a failed fork ends the chain early (silently). In a cgroup of 256 tasks (tracer's threads
+  // reap; a failed fork ends the chain early (and the chain exits 4). In a cgroup of 256 tasks (tracer's threads
   // included), reaping on the recorder's pace piled up zombies past the limit (chains cut at 1,181–4,251
   // of 20,000 in 2 of 3 runs here); the native reaper keeps them to a few dozen.
   test.skipIf(!cg)(
