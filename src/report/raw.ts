@@ -28,7 +28,10 @@ const PIECE_TAIL = "\n  ]\n}";
 export function writeRawJson(db: Database, run: RunRow, out: (chunk: string) => void): void {
   // one read snapshot for the order's check and every page: a run still recorded gains rows meanwhile,
   // and one that started earlier than those streamed already would land out of start order
-  if (db.inTransaction) return writeSnapshot(db, run, out);
+  if (db.inTransaction) {
+    writeSnapshot(db, run, out);
+    return;
+  }
   db.exec("BEGIN");
   try {
     writeSnapshot(db, run, out);
