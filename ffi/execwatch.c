@@ -740,6 +740,14 @@ int xw_compact(void *watch, const unsigned char *buf, int n, unsigned char *out)
  * through here: deciding it in C saves the recorder a DataView, two FFI calls and an object per record.
  * Forks queued now are read first. out may be buf itself (compacted in place: no second buffer held
  * for the run's peak RSS); else it needs n bytes. Returns the bytes written. */
+/* that layout: struct taskstats at byte 36 of the message (nlmsghdr 16, genlmsghdr 4, the AGGR_PID
+ * attribute 4, its PID attribute 8, the STATS attribute's header 4), 372 bytes from version 12 on */
+#define TS_AT 36
+#define TS_BYTES 372
+#define TS_AC_PID 128
+#define TS_AC_PPID 132
+#define TS_AC_TGID 368
+
 int xw_compact_taskstats(void *watch, const unsigned char *buf, int n, unsigned char *out) {
   struct xw *w = (struct xw *)watch;
   int at = 0, o = 0;
@@ -755,13 +763,13 @@ int xw_compact_taskstats(void *watch, const unsigned char *buf, int n, unsigned 
     const unsigned char *m = buf + at;
     int drop = 0;
     if (len < 16 || len > (unsigned int)(n - at)) break;
-    if (len >= 36 + 372 && (u32_at(m + 20) >> 16 & 0x3fff) == 4 && (u32_at(m + 24) >> 16 & 0x3fff) == 1 &&
-        (u32_at(m + 32) >> 16 & 0x3fff) == 3 && (u32_at(m + 32) & 0xffff) >= 4 + 372 &&
-        (u32_at(m + 36) & 0xffff) >= 12) {
-      unsigned int pid = u32_at(m + 36 + 128);
-      unsigned int tgid = u32_at(m + 36 + 368);
+    if (len >= TS_AT + TS_BYTES && (u32_at(m + 20) >> 16 & 0x3fff) == 4 && (u32_at(m + 24) >> 16 & 0x3fff) == 1 &&
+        (u32_at(m + 32) >> 16 & 0x3fff) == 3 && (u32_at(m + 32) & 0xffff) >= 4 + TS_BYTES &&
+        (u32_at(m + TS_AT) & 0xffff) >= 12) {
+      unsigned int pid = u32_at(m + TS_AT + TS_AC_PID);
+      unsigned int tgid = u32_at(m + TS_AT + TS_AC_TGID);
       if (!tgid) tgid = pid;
-      drop = !is_watched(w, tgid) && !is_watched(w, u32_at(m + 36 + 132));
+      drop = !is_watched(w, tgid) && !is_watched(w, u32_at(m + TS_AT + TS_AC_PPID));
     }
     if (!drop) {
       if (out + o != m) memmove(out + o, m, (size_t)len);

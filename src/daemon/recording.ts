@@ -100,7 +100,7 @@ export class DaemonRecording {
     // argv of short processes below an adopted one: nothing is in a tree until a rule adopts it, so
     // the watcher reads every exec on the host, and keeps those whose names a rule can match (and
     // their descendants'); without a name filter (a rule that matches on arguments only) it keeps all
-    if (opened.mode.startsWith("connector")) watcher = ExecWatcher.start(0, nameFilter(rules));
+    if (opened.mode.startsWith("connector")) watcher = ExecWatcher.start(0, { filter: nameFilter(rules) });
     createRun(db, {
       id: run.id,
       name: run.name,

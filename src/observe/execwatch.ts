@@ -65,9 +65,11 @@ export class ExecWatcher {
    */
   static start(
     root: number,
-    filter?: NameFilter,
-    cap = SEEN_CAP,
-    deferReady = false,
+    {
+      filter,
+      cap = SEEN_CAP,
+      deferReady = false,
+    }: { filter?: NameFilter; cap?: number; deferReady?: boolean } = {},
   ): ExecWatcher | undefined {
     if (process.platform !== "linux" || process.env.TRACER_NO_EXEC_WATCH === "1") return undefined;
     const socks: NetlinkSocket[] = [];

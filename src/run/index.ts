@@ -135,7 +135,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   // The exec watcher first (it needs the proc connector, which a forced proc-poll leaves out): the
   // sources' first drains are then filtered already.
   // (its thread's start is waited for only right before CMD's spawn: the set-up below overlaps it)
-  if (o.mode !== "proc-poll") watcher = ExecWatcher.start(process.pid, undefined, undefined, true);
+  if (o.mode !== "proc-poll") watcher = ExecWatcher.start(process.pid, { deferReady: true });
   mark("exec watcher");
   const opened = await openSources(
     process.pid,

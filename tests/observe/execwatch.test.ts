@@ -25,7 +25,7 @@ writeFileSync(tool, "#!/bin/sh\n/bin/sleep 0.05\nexit 0\n");
 chmodSync(tool, 0o755);
 
 test.skipIf(!probe)("the name filter keeps matched execs and their children, judges the rest", async () => {
-  const w = ExecWatcher.start(0, { is: ["fakealign"], contains: [] })!;
+  const w = ExecWatcher.start(0, { filter: { is: ["fakealign"], contains: [] } })!;
   const c = new ConnectorSource({ pollMs: 20 });
   const events: CaptureEvent[] = [];
   c.onEvent((e) => events.push(e));
@@ -58,7 +58,7 @@ test.skipIf(!probe)("what the watcher remembers never exceeds its cap, whatever 
   const cap = 50;
   // the tree below this test process: every exec of it is read, and no other exec on the host (a busy
   // host's own execs would push this test's out of the newest `cap`)
-  const w = ExecWatcher.start(process.pid, undefined, cap)!;
+  const w = ExecWatcher.start(process.pid, { cap })!;
   try {
     let last = 0;
     for (let i = 0; i < 300; i++) {
@@ -78,7 +78,7 @@ test.skipIf(!probe)("what the watcher remembers never exceeds its cap, whatever 
 test.skipIf(!probe)(
   "compact() drops unrelated connector events but no sequence number: no false loss",
   async () => {
-    const w = ExecWatcher.start(0, { is: ["fakealign"], contains: [] })!;
+    const w = ExecWatcher.start(0, { filter: { is: ["fakealign"], contains: [] } })!;
     const full = new ConnectorSource({ pollMs: 20 });
     const filtered = new ConnectorSource({ pollMs: 20, filter: (b) => w.compact(b) });
     const all: CaptureEvent[] = [];
