@@ -36,6 +36,12 @@ export interface ConnectorOptions {
   pollMs?: number;
   /** longest drain interval when idle, ms; default 50 (a 32 MiB buffer holds ~80k events) */
   idlePollMs?: number;
+  /**
+   * Pace the drains by the host's event rate: up to `slowMs` apart while a drain finds fewer than
+   * `batchEvents` messages, closer in proportion beyond, never closer than pollMs. Default: none
+   * (every pollMs while events flow).
+   */
+  pace?: Pace;
   /** also emit fork/exit of threads (child pid ≠ tgid); default false: processes only */
   threads?: boolean;
   /** how long start() waits for the kernel's ACK; default 1000 ms */
@@ -83,7 +89,10 @@ export class ConnectorSource implements CaptureSource {
       return got;
     },
     () => (!this.emptied && this.sock?.capped === true) || this.alongside?.backlog() === true,
+    () => this.drained / PROC_EVENT_MSG_BYTES,
   );
+  /** bytes the last timed drain read, every message of the host's before the filter */
+  private drained = 0;
   /** Called after a timed drain that stopped at its cap (a backlog): another source's drain, in step. */
   onCapped: (() => void) | undefined;
   /**
@@ -155,7 +164,7 @@ export class ConnectorSource implements CaptureSource {
       sock.close();
       throw e;
     }
-    this.poller.start(this.opts.pollMs ?? 10, this.opts.idlePollMs ?? 50);
+    this.poller.start(this.opts.pollMs ?? 10, this.opts.idlePollMs ?? 50, this.opts.pace);
   }
 
   async stop(): Promise<void> {
@@ -213,6 +222,7 @@ export class ConnectorSource implements CaptureSource {
   private poll(): boolean {
     const sock = this.sock;
     this.emptied = !sock;
+    this.drained = 0;
     if (!sock) return false;
     for (let round = 0; round < DRAIN_ROUNDS; round++) {
       let buf: Uint8Array;
@@ -228,6 +238,7 @@ export class ConnectorSource implements CaptureSource {
       }
       // a drain below its cap read the socket to its end
       const capped = sock.capped;
+      this.drained += buf.byteLength;
       if (this.opts.filter) buf = this.opts.filter(buf);
       this.parse(buf, realMinusMonoMs());
       if (!capped) {
@@ -322,9 +333,36 @@ function exitEvent(at: number, pid: number, tgid: number, status: number): Captu
     : { type: "exit", at, pid, tgid, signal: sig };
 }
 
+/** connector messages are all one size: nlmsghdr (16), cn_msg (20), struct proc_event (40) */
+const PROC_EVENT_MSG_BYTES = 76;
+
+/**
+ * How far apart drains may be while the host's events trickle. Each drain's work costs more per event
+ * when it comes often with little (the code and data it touches have gone cold on the CPU since the
+ * last): `tracer run` at ~100 execs/s used 2.5 % of a core draining every 100 ms, 1.96 % every 500 ms
+ * (DEVELOPERS-NOTES.md). What bounds the interval is the kernel's receive buffer: `batchEvents` per
+ * drain leaves room for a surge of (buffer's events / batchEvents)× the rate the pace was set at.
+ */
+export interface Pace {
+  /** longest interval while events flow, ms */
+  slowMs: number;
+  /** messages a drain may find at the slow pace; more, and the next comes sooner in proportion */
+  batchEvents: number;
+}
+
+/**
+ * The next drain's delay, ms, after one that read `messages` over the last `elapsedMs`: the interval at
+ * which a drain would find `pace.batchEvents` at that rate, between `busyMs` and `pace.slowMs`.
+ */
+export function pacedDelay(busyMs: number, pace: Pace, elapsedMs: number, messages: number): number {
+  const due = Math.floor((Math.max(1, elapsedMs) * pace.batchEvents) / Math.max(1, messages));
+  return Math.max(busyMs, Math.min(pace.slowMs, due));
+}
+
 /**
  * Calls `drain` every `busyMs` while it finds data, doubling the interval up to `idleMs` when not; at
- * once again while `capped` says the last drain stopped at its cap with more queued.
+ * once again while `capped` says the last drain stopped at its cap with more queued. With a `pace`,
+ * the interval while data flows follows the volume the last drain read (`volume`, messages).
  */
 export class _Poller {
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -333,18 +371,26 @@ export class _Poller {
   constructor(
     private readonly drain: () => boolean,
     private readonly capped: () => boolean = () => false,
+    private readonly volume: () => number = () => 0,
   ) {}
 
-  start(busyMs: number, idleMs: number): void {
-    const idle = Math.max(busyMs, idleMs);
+  start(busyMs: number, idleMs: number, pace?: Pace): void {
+    const idle = Math.max(busyMs, idleMs, pace?.slowMs ?? 0);
     this.delay = busyMs;
+    let last = Date.now();
     const tick = () => {
+      const now = pace ? Date.now() : 0;
+      const elapsed = now - last;
+      last = now;
       let got = true;
       try {
         got = this.drain();
       } finally {
         // an error still surfaces (uncaught), but capture goes on
-        this.delay = got ? (this.capped() ? 0 : busyMs) : Math.min(idle, this.delay * 2);
+        if (!got) this.delay = Math.min(idle, Math.max(busyMs, this.delay * 2));
+        else if (this.capped()) this.delay = 0;
+        else if (!pace) this.delay = busyMs;
+        else this.delay = pacedDelay(busyMs, pace, elapsed, this.volume());
         if (this.timer) this.timer = setTimeout(tick, this.delay);
       }
     };

@@ -3,7 +3,7 @@
  * that a forced tiny receive buffer makes happen, detected and counted.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { ConnectorSource, probeConnector, SeqAudit } from "../../src/observe/connector.ts";
+import { ConnectorSource, pacedDelay, probeConnector, SeqAudit } from "../../src/observe/connector.ts";
 import type { CaptureEvent } from "../../src/observe/types.ts";
 import { cProgram } from "../helpers/bigrun.ts";
 
@@ -39,7 +39,41 @@ async function settle(src: ConnectorSource, events: CaptureEvent[], pid: number)
   void src;
 }
 
+test("paced drains: as far apart as slowMs while a drain finds few messages, closer in proportion to more", () => {
+  const pace = { slowMs: 500, batchEvents: 2000 };
+  // ~100 processes a second (fork, exec, exit) over 500 ms: the slow pace
+  expect(pacedDelay(100, pace, 500, 150)).toBe(500);
+  // nothing but the pace's own bound: 2,000 messages in 500 ms keeps 500 ms
+  expect(pacedDelay(100, pace, 500, 2000)).toBe(500);
+  // twice that rate: half the interval
+  expect(pacedDelay(100, pace, 500, 4000)).toBe(250);
+  // a storm: never closer than busyMs
+  expect(pacedDelay(100, pace, 100, 60_000)).toBe(100);
+  // a drain right after a capped one (elapsed 0) with a full batch: busyMs, not 0
+  expect(pacedDelay(100, pace, 0, 8192)).toBe(100);
+});
+
 describe.skipIf(!probe.available)("proc connector", () => {
+  test("paced: drains come slowMs apart while the host's events trickle", async () => {
+    const { src, events } = await listen({
+      pollMs: 20,
+      idlePollMs: 20,
+      pace: { slowMs: 400, batchEvents: 2000 },
+    });
+    // every timed drain runs the source drained alongside: a counter here
+    let drains = 0;
+    src.alongside = { drain: () => (drains++, false), backlog: () => false };
+    const p = Bun.spawn(["sh", "-c", "for i in $(seq 25); do /bin/true; sleep 0.1; done"]);
+    const t0 = Date.now();
+    await p.exited;
+    const ms = Date.now() - t0;
+    await settle(src, events, p.pid);
+    expect(treeOf(events, p.pid).filter((e) => e.type === "exec").length).toBe(2 + 25 * 2); // sh, seq, then true and sleep
+    // unpaced, a drain every 20 ms: > 100; paced, one per 400 ms (timers fire late, never early)
+    expect(drains).toBeLessThanOrEqual(Math.ceil(ms / 400) + 2);
+    expect(src.stats().lost).toBe(0);
+  });
+
   test("probe reports it available", () => {
     expect(probe).toEqual({ available: true, reason: "subscribed and acknowledged" });
   });
