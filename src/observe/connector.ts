@@ -25,6 +25,7 @@ import {
   probeFailure,
   SeqGaps,
   _Emitter,
+  alignedWords,
 } from "./_netlink-parse.ts";
 import { realMinusMonoMs } from "./clock.ts";
 import type { CaptureEvent, CaptureSource, Probe, SourceStats } from "./types.ts";
@@ -257,11 +258,14 @@ export class ConnectorSource implements CaptureSource {
    */
   private parse(buf: Uint8Array, wallMinusMonoMs: number): void {
     const threads = this.opts.threads ?? false;
-    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    for (let off = 0, len = 0; off + 16 <= buf.byteLength; off += (len + 3) & ~3) {
-      len = dv.getUint32(off, true);
-      if (len < 16 || off + len > buf.byteLength) return;
-      const type = dv.getUint16(off + 4, true);
+    // host-order words (./_netlink-parse.ts words: a typed array read is one interpreter instruction)
+    const u = alignedWords(buf);
+    const n = buf.byteLength;
+    for (let off = 0, len = 0; off + 16 <= n; off += (len + 3) & ~3) {
+      const w = off >>> 2;
+      len = u[w]!;
+      if (len < 16 || off + len > n) return;
+      const type = u[w + 1]! & 0xffff;
       if (type === MARK_ENOBUFS) {
         this.enobufs++;
         this.credit++;
@@ -273,13 +277,14 @@ export class ConnectorSource implements CaptureSource {
         continue;
       }
       if (type !== NLMSG_DONE || len < 52) continue;
-      if (dv.getUint32(off + 16, true) !== CN_IDX_PROC || dv.getUint32(off + 20, true) !== CN_VAL_PROC)
-        continue;
-      const what = dv.getUint32(off + 36, true);
-      const cpu = dv.getUint32(off + 40, true);
-      const seq = dv.getUint32(off + 24, true);
-      if (what === PROC_EVENT.none && dv.getUint32(off + 28, true) === this.ackTag + 1)
-        this.acked ??= word(dv, off, len, 0);
+      if (u[w + 4] !== CN_IDX_PROC || u[w + 5] !== CN_VAL_PROC) continue;
+      const what = u[w + 9]!;
+      const cpu = u[w + 10]!;
+      const seq = u[w + 6]!;
+      // event_data word k (at byte 52 + 4k), 0 when the message is too short to hold it
+      const w0 = len >= 56 ? u[w + 13]! : 0;
+      const w1 = len >= 60 ? u[w + 14]! : 0;
+      if (what === PROC_EVENT.none && u[w + 7] === this.ackTag + 1) this.acked ??= w0;
       // ACKs share the per-CPU numbering on current kernels; older ones sent them with cpu = -1, unnumbered
       const numbered = cpu !== 0xffffffff;
       if (numbered) this.opts.onMessage?.(cpu, seq);
@@ -290,26 +295,21 @@ export class ConnectorSource implements CaptureSource {
         if (gap > absorbed) this.lose(gap - absorbed, "seq-gap");
       }
       // timestamp_ns as two words: the same double as Number() of the u64 (one rounding), no BigInt
-      const ns = dv.getUint32(off + 44, true) + dv.getUint32(off + 48, true) * 2 ** 32;
+      const ns = u[w + 11]! + u[w + 12]! * 2 ** 32;
       const at = ns / 1e6 + wallMinusMonoMs;
       switch (what) {
-        case PROC_EVENT.fork:
-          if (threads || word(dv, off, len, 2) === word(dv, off, len, 3))
-            this.out.emit({
-              type: "fork",
-              at,
-              ppid: word(dv, off, len, 0),
-              ptgid: word(dv, off, len, 1),
-              pid: word(dv, off, len, 2),
-              tgid: word(dv, off, len, 3),
-            });
+        case PROC_EVENT.fork: {
+          const w2 = len >= 64 ? u[w + 15]! : 0;
+          const w3 = len >= 68 ? u[w + 16]! : 0;
+          if (threads || w2 === w3)
+            this.out.emit({ type: "fork", at, ppid: w0, ptgid: w1, pid: w2, tgid: w3 });
           break;
+        }
         case PROC_EVENT.exec:
-          this.out.emit({ type: "exec", at, pid: word(dv, off, len, 0), tgid: word(dv, off, len, 1) });
+          this.out.emit({ type: "exec", at, pid: w0, tgid: w1 });
           break;
         case PROC_EVENT.exit:
-          if (threads || word(dv, off, len, 0) === word(dv, off, len, 1))
-            this.out.emit(exitEvent(at, word(dv, off, len, 0), word(dv, off, len, 1), word(dv, off, len, 2)));
+          if (threads || w0 === w1) this.out.emit(exitEvent(at, w0, w1, len >= 64 ? u[w + 15]! : 0));
           break;
       }
     }
@@ -319,10 +319,6 @@ export class ConnectorSource implements CaptureSource {
     this.out.emit({ type: "loss", at: Date.now(), count, reason });
   }
 }
-
-/** event_data word k of the message at `off`, 0 when the message is too short to hold it */
-const word = (dv: DataView, off: number, len: number, k: number): number =>
-  52 + 4 * k + 4 <= len ? dv.getUint32(off + 52 + 4 * k, true) : 0;
 
 /** An exit event from a raw wait status, with the fields decodeWaitStatus gives (one object, no spread). */
 function exitEvent(at: number, pid: number, tgid: number, status: number): CaptureEvent {

@@ -62,7 +62,13 @@ describe.skipIf(!probe.available)("proc connector", () => {
     });
     // every timed drain runs the source drained alongside: a counter here
     let drains = 0;
-    src.alongside = { drain: () => (drains++, false), backlog: () => false };
+    src.alongside = {
+      drain: () => {
+        drains++;
+        return false;
+      },
+      backlog: () => false,
+    };
     const p = Bun.spawn(["sh", "-c", "for i in $(seq 25); do /bin/true; sleep 0.1; done"]);
     const t0 = Date.now();
     await p.exited;

@@ -110,6 +110,62 @@ describe("generic netlink framing", () => {
 });
 
 describe("struct taskstats", () => {
+  test("u64 figures above 2^32 keep their high word; ppid, tgid and the group's runtime too", () => {
+    const big = (k: number) => 2 ** 32 * k + 1000 + k; // every field its own value, high word set
+    const [r] = decode(
+      record(
+        {
+          pid: 43,
+          tgid: 41,
+          ppid: 7,
+          comm: "a-fifteen-chars",
+          etimeUs: big(1),
+          utimeUs: big(2),
+          stimeUs: big(3),
+          cpuRunNs: big(4),
+          hiwaterRssKb: big(5),
+          hiwaterVmKb: big(6),
+          rchar: big(7),
+          wchar: big(8),
+          readBytes: big(9),
+          writeBytes: big(10),
+          btimeSec: big(11),
+        },
+        true,
+        big(12),
+      ),
+    );
+    expect(r?.rec).toMatchObject({
+      pid: 43,
+      tgid: 41,
+      ppid: 7,
+      comm: "a-fifteen-chars",
+      etimeUs: big(1),
+      utimeUs: big(2),
+      stimeUs: big(3),
+      cpuRunNs: big(4),
+      hiwaterRssKb: big(5),
+      hiwaterVmKb: big(6),
+      rchar: big(7),
+      wchar: big(8),
+      readBytes: big(9),
+      writeBytes: big(10),
+      btimeSec: big(11),
+    });
+    expect(r?.groupDead).toBe(true);
+    expect(r?.group?.cpuRunNs).toBe(big(12));
+    // the same record at an odd byte offset (never from a drain): read from a copy, the same figures
+    const buf = record({ pid: 43, tgid: 41, cpuRunNs: big(4) });
+    const shifted = new Uint8Array(buf.byteLength + 1);
+    shifted.set(buf, 1);
+    const odd = shifted.subarray(1);
+    expect(decodeTaskstats(odd, [...messages(odd)][0]!, FAMILY)?.rec).toMatchObject({
+      pid: 43,
+      tgid: 41,
+      cpuRunNs: big(4),
+    });
+  });
+
   test("every figure tracer reports decodes from its offset", () => {
     const [r] = decode(
       record({
