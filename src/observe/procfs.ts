@@ -172,9 +172,12 @@ export function readOwnIo(pid: number): ProcIo | undefined {
 /**
  * The I/O of process `pid`'s live threads, summed (/proc/PID/task/TID/io of each): what it has done
  * itself, without the children it reaped (which /proc/PID/io adds) — short of the threads that already
- * exited, so never above its own I/O. Undefined when the process is gone.
+ * exited, so never above its own I/O. Undefined when the process is gone. `threads`: its thread count,
+ * when known (1: the main thread's file alone).
  */
-export function readThreadsIo(pid: number): ProcIo | undefined {
+export function readThreadsIo(pid: number, threads?: number): ProcIo | undefined {
+  // one thread (its stat just said so): its own file, without listing the task directory
+  if (threads === 1) return readOwnIo(pid);
   let tids: string[];
   try {
     tids = readdirSync(`/proc/${pid}/task`);
@@ -205,7 +208,7 @@ function parseIo(t: string | undefined): ProcIo | undefined {
   };
 }
 
-/** The number of a "key: 123" line (keyValues' reading of it), 0 when there is none. */
+/** The number of the line "key: 123" (or "key 123": /proc's key-value files), 0 when there is none. */
 function lineNumber(text: string, key: string): number {
   for (let at = text.indexOf(key); at >= 0; at = text.indexOf(key, at + 1)) {
     if (at > 0 && text.charCodeAt(at - 1) !== 10) continue;
@@ -233,23 +236,14 @@ export interface ProcStatus {
 export function readStatus(pid: number): ProcStatus | undefined {
   const t = read(`/proc/${pid}/status`);
   if (t === undefined) return undefined;
-  const kv = keyValues(t);
+  // four lines found in place (the sampler reads this for each live process every second): no array
+  // of ~55 lines, no regex run per line
   return {
-    vmHwmKb: kv.VmHWM ?? 0,
-    vmRssKb: kv.VmRSS ?? 0,
-    vmPeakKb: kv.VmPeak ?? 0,
-    threads: kv.Threads ?? 0,
+    vmHwmKb: lineNumber(t, "VmHWM"),
+    vmRssKb: lineNumber(t, "VmRSS"),
+    vmPeakKb: lineNumber(t, "VmPeak"),
+    threads: lineNumber(t, "Threads"),
   };
-}
-
-/** "Key:   123 kB" lines → { Key: 123 } (numbers only). */
-export function keyValues(text: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const line of text.split("\n")) {
-    const m = /^([\w()]+):?\s+(\d+)/.exec(line);
-    if (m) out[m[1]!] = Number(m[2]);
-  }
-  return out;
 }
 
 /** Direct children of a process (all its threads); falls back to a /proc scan without CONFIG_PROC_CHILDREN. */

@@ -74,7 +74,7 @@ export class Sampler {
     this.prev.set(rec, { at, ticks });
     const status = readStatus(rec.pid);
     // its threads' own: /proc/PID/io would add the children it reaped, charging their bytes twice
-    const io = readThreadsIo(rec.pid);
+    const io = readThreadsIo(rec.pid, st.numThreads);
     const rssKb = status?.vmRssKb ?? st.rssKb;
     this.writer.sample(rec, { at, cpuPct, rssKb, readBytes: io?.readBytes, writeBytes: io?.writeBytes });
     this.samples++;

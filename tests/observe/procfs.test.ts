@@ -10,6 +10,7 @@ import {
   readIo,
   readStat,
   readStatus,
+  readThreadsIo,
   ticksToEpochMs,
 } from "../../src/observe/procfs.ts";
 import { cleanupTemp, tempDir, waitFor } from "../helpers/harness.ts";
@@ -47,6 +48,28 @@ test("status, io and cgroup of this process", () => {
   const io = readIo(process.pid)!;
   expect(io.rchar).toBeGreaterThan(0);
   expect(readCgroup(process.pid)).toMatch(/^\//);
+});
+
+test("status lines read in place agree with the file; one thread's I/O is its task directory's sum", async () => {
+  const text = await Bun.file(`/proc/${process.pid}/status`).text();
+  const line = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, "m").exec(text)![1]);
+  const status = readStatus(process.pid)!;
+  expect(status.vmPeakKb).toBeGreaterThanOrEqual(status.vmHwmKb);
+  // Threads and VmPeak move little between two reads of a settled test process
+  expect(status.threads).toBe(line("Threads"));
+  expect(status.vmPeakKb).toBe(line("VmPeak"));
+  // a process that reads 1 MiB and then sleeps, single-threaded: the direct read and the sum agree
+  const p = Bun.spawn(["sh", "-c", "head -c 1048576 /dev/zero > /dev/null; exec sleep 5"]);
+  try {
+    await waitFor(() => readCmdline(p.pid)?.[0] === "sleep", 5000, "the sleep");
+    expect(readStat(p.pid)!.numThreads).toBe(1);
+    const direct = readThreadsIo(p.pid, 1)!;
+    expect(direct).toEqual(readThreadsIo(p.pid)!);
+    expect(direct.rchar).toBeGreaterThan(0);
+  } finally {
+    p.kill();
+    await p.exited;
+  }
 });
 
 test("a zombie's stat carries its wait status (field 52); a gone pid reads as undefined", async () => {
