@@ -33,6 +33,16 @@ export interface ProcessRecord extends ProcessOutcome {
   startedAt?: number;
   endedAt?: number;
   durationUs?: number;
+  /**
+   * StoreWriter's bookkeeping, not figures: the row's id once a committed flush wrote it, the id this
+   * flush's transaction gave it (until the commit), and whether it waits for the next flush. Fields of
+   * the record rather than a WeakMap and a Set beside it: a run writes every process through here, in
+   * JavaScriptCore's interpreter (the lean JIT policy), where a field is one instruction and a WeakMap
+   * lookup a call (and every full collection walks a WeakMap's entries).
+   */
+  rowId?: number;
+  pendingRowId?: number;
+  queued?: boolean;
 }
 
 export interface Sample {
@@ -149,10 +159,14 @@ const ADD_METRIC = `INSERT INTO system_metrics (run_id, at, cpu_pct, mem_total_k
  * sooner): a crash loses at most the unflushed tail, never leaves a half-written row.
  */
 export class StoreWriter {
-  private dirty = new Set<ProcessRecord>();
+  /** records to write at the next flush, each once (ProcessRecord.queued) */
+  private dirty: ProcessRecord[] = [];
   private samples: { proc: ProcessRecord; s: Sample }[] = [];
   private metrics: SystemMetrics[] = [];
-  readonly ids = new WeakMap<ProcessRecord, number>();
+  /** a record's row id, once a committed flush wrote it (ProcessRecord.rowId) */
+  readonly ids = {
+    get: (p: ProcessRecord): number | undefined => p.rowId,
+  };
 
   constructor(
     private readonly db: Database,
@@ -160,7 +174,9 @@ export class StoreWriter {
   ) {}
 
   process(p: ProcessRecord): void {
-    this.dirty.add(p);
+    if (p.queued) return;
+    p.queued = true;
+    this.dirty.push(p);
   }
 
   /**
@@ -200,101 +216,124 @@ export class StoreWriter {
   }
 
   flush(): void {
-    if (!this.dirty.size && !this.samples.length && !this.metrics.length) return;
+    const dirty = this.dirty;
+    if (!dirty.length && !this.samples.length && !this.metrics.length) return;
     const db = this.db;
     // each statement compiled (or taken from bun:sqlite's cache) only when there is something for it: a
     // short `tracer run` writes no sample, and compiling one costs its end ~0.1 ms
-    const insert = this.dirty.size ? db.query(INSERT) : undefined;
+    const insert = dirty.length ? db.query(INSERT) : undefined;
     let update: ReturnType<Database["query"]> | undefined;
     const addSample = this.samples.length ? db.query(ADD_SAMPLE) : undefined;
     const addMetric = this.metrics.length ? db.query(ADD_METRIC) : undefined;
-    const dirty = [...this.dirty];
     const samples = this.samples;
     const metrics = this.metrics;
     // On failure (busy beyond busy_timeout, disk full) nothing is dropped and no row id is kept from the
-    // rolled-back transaction: the next flush retries everything.
-    const fresh = new Map<ProcessRecord, number>();
-    const idOf = (p: ProcessRecord | undefined) => (p ? (fresh.get(p) ?? this.ids.get(p)) : undefined);
-    // in the caller's transaction when there is one (`tracer run`'s last flush, with the run's row)
-    inTransaction(this.db, () => {
-      // parents first (even a parent with nothing new), so a child can point at its parent's row id;
-      // iterative: a chain of unwritten ancestors can be 100,000 deep
-      const write = (p: ProcessRecord) => {
-        const parentId = p.parentId ?? idOf(p.parent);
-        const known = this.ids.get(p);
-        // a row already written (its id from an earlier flush): updated in place
-        if (known !== undefined) {
-          const set = putValues(new Array(28), 0, p, parentId);
-          set[24] = known;
-          set[25] = this.runId;
-          set[26] = p.pid;
-          set[27] = p.startTicks;
-          update ??= db.query(UPDATE);
-          // (no row: deleted meanwhile, a run pruned while recorded; inserted again below, or refused with it)
-          if (update.run(set as never).changes === 1) {
-            fresh.set(p, known);
-            return;
-          }
-        }
-        const row = putValues(new Array(27), 3, p, parentId);
-        row[0] = this.runId;
-        row[1] = p.pid;
-        row[2] = p.startTicks;
-        const r = insert!.run(row as never);
-        if (r.changes === 1) {
-          fresh.set(p, Number(r.lastInsertRowid));
+    // rolled-back transaction: the next flush retries everything. `written`: the records this
+    // transaction gave a row id (pendingRowId), parents before children.
+    const written: ProcessRecord[] = [];
+    const idOf = (p: ProcessRecord | undefined) => (p ? (p.pendingRowId ?? p.rowId) : undefined);
+    // (loops over arrays, not Array builtins or iterators: the interpreter runs this for every process)
+    const write = (p: ProcessRecord) => {
+      const parentId = p.parentId ?? idOf(p.parent);
+      const known = p.rowId;
+      // a row already written (its id from an earlier flush): updated in place
+      if (known !== undefined) {
+        const set = putValues(new Array(28), 0, p, parentId);
+        set[24] = known;
+        set[25] = this.runId;
+        set[26] = p.pid;
+        set[27] = p.startTicks;
+        update ??= db.query(UPDATE);
+        // (no row: deleted meanwhile, a run pruned while recorded; inserted again below, or refused with it)
+        if (update.run(set as never).changes === 1) {
+          p.pendingRowId = known;
+          written.push(p);
           return;
         }
-        // its row is there already (see INSERT): updated by its key
-        const key = putValues(new Array(27), 0, p, parentId);
-        key[24] = this.runId;
-        key[25] = p.pid;
-        key[26] = p.startTicks;
-        fresh.set(p, (db.query(UPDATE_KEY).get(key as never) as { id: number }).id);
-      };
-      const chain: ProcessRecord[] = [];
-      const onChain = new Set<ProcessRecord>();
-      for (const p of dirty) {
-        // p, then each ancestor with no row id yet (in this flush or an earlier one)
-        for (let q: ProcessRecord | undefined = p; q && !fresh.has(q) && !onChain.has(q); q = q.parent) {
-          if (q !== p && this.ids.has(q)) break;
-          chain.push(q);
-          onChain.add(q);
+      }
+      const row = putValues(new Array(27), 3, p, parentId);
+      row[0] = this.runId;
+      row[1] = p.pid;
+      row[2] = p.startTicks;
+      const r = insert!.run(row as never);
+      if (r.changes === 1) {
+        p.pendingRowId = Number(r.lastInsertRowid);
+        written.push(p);
+        return;
+      }
+      // its row is there already (see INSERT): updated by its key
+      const key = putValues(new Array(27), 0, p, parentId);
+      key[24] = this.runId;
+      key[25] = p.pid;
+      key[26] = p.startTicks;
+      p.pendingRowId = (db.query(UPDATE_KEY).get(key as never) as { id: number }).id;
+      written.push(p);
+    };
+    try {
+      // in the caller's transaction when there is one (`tracer run`'s last flush, with the run's row)
+      inTransaction(this.db, () => {
+        // parents first (even a parent with nothing new), so a child can point at its parent's row id;
+        // iterative: a chain of unwritten ancestors can be 100,000 deep
+        const chain: ProcessRecord[] = [];
+        const onChain = new Set<ProcessRecord>();
+        for (let i = 0; i < dirty.length; i++) {
+          const p = dirty[i]!;
+          // p, then each ancestor with no row id yet (in this flush or an earlier one)
+          for (let q: ProcessRecord | undefined = p; q && q.pendingRowId === undefined; q = q.parent) {
+            if (q !== p) {
+              if (q.rowId !== undefined || onChain.has(q)) break;
+              if (!onChain.size) onChain.add(p);
+              onChain.add(q);
+            }
+            chain.push(q);
+          }
+          for (let q = chain.pop(); q; q = chain.pop()) write(q);
+          if (onChain.size) onChain.clear();
         }
-        for (let q = chain.pop(); q; q = chain.pop()) write(q);
-        onChain.clear();
-      }
-      for (const { proc, s } of samples) {
-        const id = idOf(proc);
-        if (id !== undefined)
-          addSample!.run(id, s.at, s.cpuPct, s.rssKb, s.readBytes ?? null, s.writeBytes ?? null);
-      }
-      for (const m of metrics)
-        addMetric!.run(
-          this.runId,
-          m.at,
-          m.cpuPct,
-          m.memTotalKb,
-          m.memUsedKb,
-          m.swapTotalKb,
-          m.swapUsedKb,
-          m.load1,
-          m.load5,
-          m.load15,
-          m.diskTotalBytes,
-          m.diskUsedBytes,
-        );
-    });
-    for (const [p, id] of fresh) {
-      this.ids.set(p, id);
+        for (let i = 0; i < samples.length; i++) {
+          const { proc, s } = samples[i]!;
+          const id = idOf(proc);
+          if (id !== undefined)
+            addSample!.run(id, s.at, s.cpuPct, s.rssKb, s.readBytes ?? null, s.writeBytes ?? null);
+        }
+        for (let i = 0; i < metrics.length; i++) {
+          const m = metrics[i]!;
+          addMetric!.run(
+            this.runId,
+            m.at,
+            m.cpuPct,
+            m.memTotalKb,
+            m.memUsedKb,
+            m.swapTotalKb,
+            m.swapUsedKb,
+            m.load1,
+            m.load5,
+            m.load15,
+            m.diskTotalBytes,
+            m.diskUsedBytes,
+          );
+        }
+      });
+    } catch (e) {
+      for (let i = 0; i < written.length; i++) written[i]!.pendingRowId = undefined;
+      throw e;
+    }
+    for (let i = 0; i < written.length; i++) {
+      const p = written[i]!;
+      p.rowId = p.pendingRowId;
+      p.pendingRowId = undefined;
+    }
+    for (let i = 0; i < written.length; i++) {
+      const p = written[i]!;
       // hold the parent's row id, not its record: a long chain of ended parents can then be freed
-      const parentId = idOf(p.parent);
+      const parentId = p.parent?.rowId;
       if (parentId !== undefined && parentId >= 0) {
         p.parentId = parentId;
         p.parent = undefined;
       }
     }
-    this.dirty.clear();
+    for (let i = 0; i < dirty.length; i++) dirty[i]!.queued = false;
+    this.dirty = [];
     this.samples = [];
     this.metrics = [];
   }
