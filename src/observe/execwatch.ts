@@ -23,7 +23,7 @@ export interface ExecArgv {
 
 export type { NameFilter } from "../../ffi/execwatch.ts";
 
-/** how long an exec stays answerable (the recorder asks within a drain interval, 100 ms as root) */
+/** how long an exec stays answerable (the recorder asks within a drain interval: 100–500 ms as root) */
 const KEEP_MS = 30_000;
 /** most execs remembered at once (the oldest go first): bounds memory whatever the exec rate */
 export const SEEN_CAP = 4096;
