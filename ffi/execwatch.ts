@@ -57,11 +57,14 @@ function encodeFilter(f: NameFilter): Uint8Array {
 export const ARGV_CAP_BYTES = 65_536;
 /** header of a record in the ring: u32 tgid, u32 argv kept, u32 argv full, u16 cwd, u16 0, f64 ms */
 const HEAD = 24;
-/** room for 32 records with a full 64 KiB argv, thousands of ordinary ones */
-const RING_BYTES = 2 << 20;
+/**
+ * The ring's default size: room for 32 records with a full 64 KiB argv, thousands of ordinary ones. It
+ * must hold every exec the watcher reads between two pulls (a full ring drops records).
+ */
+export const RING_BYTES = 2 << 20;
 
 export class NativeExecWatch {
-  private readonly out = new Uint8Array(RING_BYTES);
+  private readonly out: Uint8Array;
   private compacted = new Uint8Array(0);
   private handle: Pointer | null;
 
@@ -69,16 +72,24 @@ export class NativeExecWatch {
    * Start the thread: `execFd` and `forkFd` are subscribed proc-connector sockets kept open until
    * stop(); root 0 watches every process (forkFd unused), or with a name `filter` only the processes
    * whose exec passes it and their descendants (forkFd needed). `ready`: return only once the thread
-   * runs (else call ready() before the first exec that must be seen).
+   * runs (else call ready() before the first exec that must be seen). `ringBytes`: the ring's size.
    */
-  constructor(execFd: number, forkFd: number, root: number, filter?: NameFilter, ready = true) {
+  constructor(
+    execFd: number,
+    forkFd: number,
+    root: number,
+    filter?: NameFilter,
+    ready = true,
+    ringBytes = RING_BYTES,
+  ) {
     if (process.platform !== "linux") throw new Error("the exec watcher exists only on Linux");
+    this.out = new Uint8Array(ringBytes);
     const f = filter ? encodeFilter(filter) : new Uint8Array(1);
     this.handle = compile().xw_start(
       execFd,
       forkFd,
       root,
-      RING_BYTES,
+      ringBytes,
       ptr(f),
       filter ? f.length : 0,
     ) as Pointer | null;

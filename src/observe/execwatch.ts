@@ -62,6 +62,7 @@ export class ExecWatcher {
    * Watch the tree below `root` (0: every process on the host; with `filter`, only processes whose
    * exec passes it and their descendants); undefined when it cannot start. `cap`: most execs kept.
    * It reads every exec once start returns, or with `deferReady` once ready() has returned.
+   * `ringBytes`: its native ring (default 2 MiB), which must hold the execs read between two lookups.
    */
   static start(
     root: number,
@@ -69,7 +70,8 @@ export class ExecWatcher {
       filter,
       cap = SEEN_CAP,
       deferReady = false,
-    }: { filter?: NameFilter; cap?: number; deferReady?: boolean } = {},
+      ringBytes,
+    }: { filter?: NameFilter; cap?: number; deferReady?: boolean; ringBytes?: number } = {},
   ): ExecWatcher | undefined {
     if (process.platform !== "linux" || process.env.TRACER_NO_EXEC_WATCH === "1") return undefined;
     const socks: NetlinkSocket[] = [];
@@ -81,7 +83,14 @@ export class ExecWatcher {
         sock.setReceiveBuffer(RCVBUF);
         sock.send(connectorControl(PROC_CN_MCAST_LISTEN, 0));
       }
-      const native = new NativeExecWatch(socks[0]!.fd, socks[1]?.fd ?? -1, root, filter, !deferReady);
+      const native = new NativeExecWatch(
+        socks[0]!.fd,
+        socks[1]?.fd ?? -1,
+        root,
+        filter,
+        !deferReady,
+        ringBytes,
+      );
       return new ExecWatcher(socks, native, cap, root);
     } catch {
       for (const s of socks) s.close();

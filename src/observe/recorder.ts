@@ -502,6 +502,9 @@ export class Recorder {
 
   /** A process the sampler no longer finds although no exit was reported: it ended, status unknown. */
   gone(rec: ProcessRecord, at: number): void {
+    // its exit event may still be queued (root's drains come up to 500 ms apart, samples can be 0.1 s):
+    // read it first, so that the end is the exit's time, not this sample's
+    if (this.live.get(rec.pid)?.rec === rec) this.opts.sync?.();
     const t = this.live.get(rec.pid);
     if (!t || t.rec !== rec) return;
     this.finish(t, t.leaderExit ? Math.max(t.leaderExit.at, t.lastThreadExitAt ?? 0) : (rec.endedAt ?? at));

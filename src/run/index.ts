@@ -76,6 +76,13 @@ const drainMs = () => (process.getuid?.() === 0 ? 100 : 10);
  */
 const drainPace = (): Pace | undefined =>
   process.getuid?.() === 0 ? { slowMs: 500, batchEvents: 2000 } : undefined;
+/**
+ * The exec watcher's ring holds the argv it reads until a drain's lookups take it: 2 MiB by default,
+ * sized for drains 100 ms apart. Paced drains come up to 5× further apart: 5× the ring, so that as
+ * much argv a second fits (40 KB command lines at ~150 execs/s: 18–20 of 120 lost with 2 MiB). Its
+ * pages are touched only as far as it fills.
+ */
+const EXEC_RING_BYTES = 10 << 20;
 
 // (loops, not Array builtins: each builtin's first use costs `tracer run` ~0.03–0.15 ms, issue 15)
 /** events lost by all the sources */
@@ -144,7 +151,8 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   // The exec watcher first (it needs the proc connector, which a forced proc-poll leaves out): the
   // sources' first drains are then filtered already.
   // (its thread's start is waited for only right before CMD's spawn: the set-up below overlaps it)
-  if (o.mode !== "proc-poll") watcher = ExecWatcher.start(process.pid, { deferReady: true });
+  if (o.mode !== "proc-poll")
+    watcher = ExecWatcher.start(process.pid, { deferReady: true, ringBytes: EXEC_RING_BYTES });
   mark("exec watcher");
   const opened = await openSources(
     process.pid,

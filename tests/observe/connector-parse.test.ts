@@ -9,6 +9,7 @@ import {
   MARK_ENOBUFS,
   messages,
   parseCpuList,
+  words,
   PROC_EVENT,
   SeqGaps,
 } from "../../src/observe/_netlink-parse.ts";
@@ -144,7 +145,8 @@ describe("ConnectorSource's in-place parser against the readable twin", () => {
     const tgid = rnd(3) === 0 ? 100 + rnd(5) : pid;
     const data = [pid, tgid, rnd(3) === 0 ? 100 + rnd(5) : pid, rnd(2) ? tgid : pid, rnd(70000), rnd(9)];
     const e = event(what, rnd(3), rnd(1000), BigInt(rnd(2 ** 30)) * 4096n + BigInt(rnd(4096)), data);
-    if (k === 2) new DataView(e.buffer).setUint32(16, 2, true); // another connector index
+    // another connector: its index, or the proc connector's index with another value
+    if (k === 2) new DataView(e.buffer).setUint32(rnd(2) ? 16 : 20, 2, true);
     const len = [52, 56, 60, 64, 68, 76, 76, 76][rnd(8)]!;
     new DataView(e.buffer).setUint32(0, len, true);
     return e.subarray(0, (len + 3) & ~3);
@@ -194,4 +196,22 @@ describe("ConnectorSource's in-place parser against the readable twin", () => {
       expect(parsed(buf, threads)).toEqual(twin(buf, threads));
     }
   });
+});
+
+test("words() answers for the very view it is given: another view of one buffer, or its bytes changed", () => {
+  // the drain buffer is one ArrayBuffer, handed out as a new view each drain (and compacted in place)
+  const mem = new Uint8Array(32);
+  const dv = new DataView(mem.buffer);
+  for (let i = 0; i < 8; i++) dv.setUint32(4 * i, i, true);
+  const a = mem.subarray(0, 16);
+  expect([...words(a)!]).toEqual([0, 1, 2, 3]);
+  // the same memory seen from byte 8: its own words, not the cached view of `a`
+  expect([...words(mem.subarray(8, 24))!]).toEqual([2, 3, 4, 5]);
+  // a view of the same length at another offset, then `a` again after its bytes changed
+  expect([...words(mem.subarray(16, 32))!]).toEqual([4, 5, 6, 7]);
+  dv.setUint32(0, 42, true);
+  expect(words(a)![0]).toBe(42);
+  // unaligned: none (callers read an aligned copy)
+  expect(words(mem.subarray(1, 17))).toBeUndefined();
+  expect(words(mem.subarray(0, 15))!.length).toBe(3);
 });

@@ -74,6 +74,25 @@ describe.skipIf(!connector.available)("argv of short processes", () => {
       expect(sh).toMatchObject({ argvTruncated: false, argvBytes: 3 + 3 + script.length + 1 });
     });
 
+  test("40 KB command lines at ~150 execs/s after a quiet second: every one read (the ring holds a paced drain interval)", async () => {
+    // as root, drains come up to 500 ms apart while the host is quiet: the exec watcher's ring must
+    // hold that long's argv (~75 × 40 KB here) until a drain's lookups take it (2 MiB lost 18–20 of 120)
+    const env = isolatedEnv();
+    const script =
+      'A=$(head -c 40000 /dev/zero | tr "\\0" a); sleep 1; for i in $(seq 120); do /bin/true $A; sleep 0.005; done';
+    const r = await run(["run", "--quiet", "--", "sh", "-c", script], { env });
+    expect(r.code).toBe(0);
+    const rep = await run(["report", "--json"], { env });
+    const { run: info, processes } = JSON.parse(rep.stdout) as {
+      run: { argvLost: number };
+      processes: { argv: string[] | null }[];
+    };
+    expect(processes.filter((p) => p.argv?.[0] === "/bin/true" && p.argv[1]?.length === 40000).length).toBe(
+      120,
+    );
+    expect(info.argvLost).toBe(0);
+  });
+
   test("processes that exec'd but ended before their argv was read are counted (report header, JSON)", async () => {
     // without the watcher a /bin/true ends long before the 100 ms drain reads /proc
     const env = isolatedEnv({ TRACER_NO_EXEC_WATCH: "1" });

@@ -99,3 +99,33 @@ test("a parent sampled after reaping a writer is not charged with the writer's b
   expect(rows.find((x) => x.comm === "sh")!.wchar).toBeLessThan(1000);
   expect(rows.reduce((n, x) => n + x.wchar, 0)).toBeLessThan(1_001_000);
 });
+
+/**
+ * A process whose exit is still queued when the sampler has missed it twice (paced drains, up to
+ * 500 ms apart as root, against samples 0.1 s apart): its end is its exit event's time, not the
+ * sample's. Five `sleep 0.7` run one after the other under sh: each ends before the next starts, and
+ * lasts 0.7 s (plus its exec and exit: well under 100 ms). Ended at a sample instead, they overlapped
+ * the next by up to ~200 ms (Snakemake's jobs: tests/report/snakemake.test.ts).
+ */
+test("sampled every 0.1 s, a process's end is its exit, not the sample that missed it", async () => {
+  const env = isolatedEnv();
+  const r = await run(
+    ["run", "--quiet", "--interval", "0.1", "--", "sh", "-c", "for i in 1 2 3 4 5; do /bin/sleep 0.7; done"],
+    { env },
+  );
+  expect(r.code).toBe(0);
+  const db = openDb(env);
+  const sleeps = db
+    .query(
+      "SELECT started_at AS startedAt, ended_at AS endedAt, exit_code AS exitCode FROM processes WHERE comm = 'sleep' ORDER BY started_at",
+    )
+    .all() as { startedAt: number; endedAt: number; exitCode: number | null }[];
+  db.close();
+  expect(sleeps).toHaveLength(5);
+  for (const [i, s] of sleeps.entries()) {
+    expect(s.exitCode).toBe(0);
+    expect(s.endedAt - s.startedAt).toBeGreaterThanOrEqual(700);
+    expect(s.endedAt - s.startedAt).toBeLessThan(800);
+    if (i + 1 < sleeps.length) expect(s.endedAt).toBeLessThanOrEqual(sleeps[i + 1]!.startedAt);
+  }
+});
