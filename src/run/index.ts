@@ -77,6 +77,13 @@ const drainMs = () => (process.getuid?.() === 0 ? 100 : 10);
 const drainPace = (): Pace | undefined =>
   process.getuid?.() === 0 ? { slowMs: 500, batchEvents: 2000 } : undefined;
 /**
+ * Paced, the sockets ask for 64 MiB (the kernel doubles it; taken only as messages queue): a burst of
+ * the host's events right after a quiet stretch then has ~160,000 messages of room, 500 ms at 320,000
+ * a second, where 32 MiB drained every 100 ms had 800,000 a second (a `prctl(PR_SET_NAME)` loop of
+ * another user at 400,000 a second lost 82,000–93,000 events with 32 MiB paced, none unpaced).
+ */
+const PACED_RCVBUF = 64 << 20;
+/**
  * The exec watcher's ring holds the argv it reads until a drain's lookups take it: 2 MiB by default,
  * sized for drains 100 ms apart. Paced drains come up to 5× further apart: 5× the ring, so that as
  * much argv a second fits (40 KB command lines at ~150 execs/s: 18–20 of 120 lost with 2 MiB). Its
@@ -165,7 +172,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
       // the ACK comes within a few ms; in a pid namespace it never comes: fall back quickly
       // thread events too: a process ends with its last thread (the leader may exit first)
       connector: {
-        receiveBufferBytes: o.receiveBufferBytes,
+        receiveBufferBytes: o.receiveBufferBytes ?? (drainPace() ? PACED_RCVBUF : undefined),
         pollMs: drainMs(),
         pace: drainPace(),
         ackTimeoutMs: 250,
@@ -181,7 +188,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
         noBaselines: true,
       },
       taskstats: {
-        receiveBufferBytes: o.receiveBufferBytes,
+        receiveBufferBytes: o.receiveBufferBytes ?? (drainPace() ? PACED_RCVBUF : undefined),
         pollMs: drainMs(),
         filter: inTree,
         // the host's other exit records are dropped natively, before JavaScript reads them
