@@ -587,14 +587,27 @@ void xw_ready(void *watch) {
   w->ready[0] = w->ready[1] = -1;
 }
 
-/* Move every record into out[0..cap) (cap must be at least the ring size). Returns bytes. */
+/* Move the oldest records that fit whole into out[0..cap) (cap at least XW_RECORD_MAX: any record
+ * fits), the others to the ring's front for the next call: the caller's buffer need not be as large
+ * as the ring. Returns bytes, 0 when the ring is empty. */
 int xw_take(void *watch, unsigned char *out, int cap) {
   struct xw *w = (struct xw *)watch;
-  int n;
+  int n = 0;
   pthread_mutex_lock(w->mutex);
-  n = w->used <= cap ? w->used : 0;
-  if (n) memcpy(out, w->ring, (size_t)n);
-  w->used -= n;
+  while (n + HEAD <= w->used) {
+    unsigned int argv_len;
+    unsigned short cwd_len;
+    memcpy(&argv_len, w->ring + n + 4, 4);
+    memcpy(&cwd_len, w->ring + n + 12, 2);
+    int size = (int)((HEAD + argv_len + cwd_len + 7) & ~7u);
+    if (n + size > cap) break;
+    n += size;
+  }
+  if (n) {
+    memcpy(out, w->ring, (size_t)n);
+    memmove(w->ring, w->ring + n, (size_t)(w->used - n));
+    w->used -= n;
+  }
   pthread_mutex_unlock(w->mutex);
   return n;
 }

@@ -76,6 +76,31 @@ test.skipIf(!probe)("what the watcher remembers never exceeds its cap, whatever 
 });
 
 test.skipIf(!probe)(
+  "a ring bigger than take()'s 2 MiB buffer is handed over in parts, every record, in order",
+  async () => {
+    // 8 MiB of ring: 120 execs of ~40 KB of argv each (~4.8 MB) read before any take
+    const w = ExecWatcher.start(process.pid, { ringBytes: 8 << 20 })!;
+    try {
+      const pids: number[] = [];
+      for (let i = 0; i < 120; i++) {
+        const arg = `${i}:${"x".repeat(40_000)}`;
+        pids.push(Bun.spawnSync(["/bin/true", arg]).pid);
+      }
+      await Bun.sleep(100);
+      // one lookup pulls the whole ring (three parts); every exec answers with its own argv
+      for (let i = 0; i < pids.length; i++) {
+        const argv = w.lookup(pids[i]!)?.argv;
+        expect(argv?.[0]).toBe("/bin/true");
+        expect(argv?.[1]?.startsWith(`${i}:`)).toBe(true);
+        expect(argv?.[1]?.length).toBe(`${i}:`.length + 40_000);
+      }
+    } finally {
+      w.stop();
+    }
+  },
+);
+
+test.skipIf(!probe)(
   "compact() drops unrelated connector events but no sequence number: no false loss",
   async () => {
     const w = ExecWatcher.start(0, { filter: { is: ["fakealign"], contains: [] } })!;
