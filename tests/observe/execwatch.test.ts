@@ -78,21 +78,21 @@ test.skipIf(!probe)("what the watcher remembers never exceeds its cap, whatever 
 test.skipIf(!probe)(
   "a ring bigger than take()'s 2 MiB buffer is handed over in parts, every record, in order",
   async () => {
-    // 8 MiB of ring: 120 execs of ~40 KB of argv each (~4.8 MB) read before any take
+    // 8 MiB of ring: 120 shells with ~40 KB of argv each (~4.8 MB) read before any take. Each lives
+    // 0.3 s (its `sleep` forked, not exec'd in its place), so the thread reads every one even on a
+    // loaded host: a /bin/true can be gone before its command line is read (argv lost, counted)
     const w = ExecWatcher.start(process.pid, { ringBytes: 8 << 20 })!;
     try {
-      const pids: number[] = [];
-      for (let i = 0; i < 120; i++) {
-        const arg = `${i}:${"x".repeat(40_000)}`;
-        pids.push(Bun.spawnSync(["/bin/true", arg]).pid);
-      }
-      await Bun.sleep(100);
-      // one lookup pulls the whole ring (three parts); every exec answers with its own argv
-      for (let i = 0; i < pids.length; i++) {
-        const argv = w.lookup(pids[i]!)?.argv;
-        expect(argv?.[0]).toBe("/bin/true");
-        expect(argv?.[1]?.startsWith(`${i}:`)).toBe(true);
-        expect(argv?.[1]?.length).toBe(`${i}:`.length + 40_000);
+      const procs: { pid: number; exited: Promise<number> }[] = [];
+      for (let i = 0; i < 120; i++)
+        procs.push(Bun.spawn(["sh", "-c", "sleep 0.3; :", `${i}:${"x".repeat(40_000)}`]));
+      await Promise.all(procs.map((p) => p.exited));
+      // one lookup pulls the whole ring (three parts); every shell answers with its own argv
+      for (let i = 0; i < procs.length; i++) {
+        const argv = w.lookup(procs[i]!.pid)?.argv;
+        expect(argv?.slice(0, 3)).toEqual(["sh", "-c", "sleep 0.3; :"]);
+        expect(argv?.[3]?.startsWith(`${i}:`)).toBe(true);
+        expect(argv?.[3]?.length).toBe(`${i}:`.length + 40_000);
       }
     } finally {
       w.stop();
