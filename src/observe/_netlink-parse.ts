@@ -352,15 +352,14 @@ export function alignedWords(buf: Uint8Array): Uint32Array {
 /** The u64 at word w as a Number: two words, the same double as Number() of the BigInt, no BigInt. */
 const u64 = (u: Uint32Array, w: number): number => u[w]! + u[w + 1]! * 2 ** 32;
 
-/** struct taskstats at buf[off, off + len) (off 4-aligned): offsets in bytes / 4 (version 0, ac_exitcode 4, …) */
+/**
+ * struct taskstats at buf[off, off + len): word offsets are its byte offsets / 4 (version 0,
+ * ac_exitcode 4, …). `off` is 4-aligned (an attribute's payload, walked from an aligned message).
+ */
 function decodeStats(buf: Uint8Array, off: number, len: number): TaskRecord | undefined {
   if (len < 288) return undefined;
-  let u = words(buf);
-  let w = off >>> 2;
-  if (!u || (off & 3) !== 0) {
-    u = alignedWords(buf.slice(off, off + len));
-    w = 0;
-  }
+  const u = alignedWords(buf);
+  const w = off >>> 2;
   const version = u[w]! & 0xffff;
   let nul = off + 80;
   while (nul < off + 112 && buf[nul] !== 0) nul++;

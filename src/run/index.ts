@@ -71,8 +71,8 @@ const drainMs = () => (process.getuid?.() === 0 ? 100 : 10);
 /**
  * Root's drains come up to 500 ms apart while the host's events are few: at ~100 execs/s that took
  * tracer's CPU from 2.5 to 1.96 % of a core. 2,000 messages a drain at that pace (~1,300 processes a
- * second) leave its 32 MiB buffer (~80,000 messages) room for a surge 40× that rate before the
- * interval has shortened; beyond it, drains come closer in proportion, down to drainMs.
+ * second) leave its 64 MiB buffer (PACED_RCVBUF, ~160,000 messages) room for a surge 80× that rate
+ * before the interval has shortened; beyond it, drains come closer in proportion, down to drainMs.
  */
 const drainPace = (): Pace | undefined =>
   process.getuid?.() === 0 ? { slowMs: 500, batchEvents: 2000 } : undefined;
@@ -161,6 +161,8 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   if (o.mode !== "proc-poll")
     watcher = ExecWatcher.start(process.pid, { deferReady: true, ringBytes: EXEC_RING_BYTES });
   mark("exec watcher");
+  const pace = drainPace();
+  const rcvbuf = o.receiveBufferBytes ?? (pace ? PACED_RCVBUF : undefined);
   const opened = await openSources(
     process.pid,
     (s) => {
@@ -172,9 +174,9 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
       // the ACK comes within a few ms; in a pid namespace it never comes: fall back quickly
       // thread events too: a process ends with its last thread (the leader may exit first)
       connector: {
-        receiveBufferBytes: o.receiveBufferBytes ?? (drainPace() ? PACED_RCVBUF : undefined),
+        receiveBufferBytes: rcvbuf,
         pollMs: drainMs(),
-        pace: drainPace(),
+        pace,
         ackTimeoutMs: 250,
         threads: true,
         // the host's other processes' events are dropped natively (their sequence numbers still count)
@@ -188,7 +190,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
         noBaselines: true,
       },
       taskstats: {
-        receiveBufferBytes: o.receiveBufferBytes ?? (drainPace() ? PACED_RCVBUF : undefined),
+        receiveBufferBytes: rcvbuf,
         pollMs: drainMs(),
         filter: inTree,
         // the host's other exit records are dropped natively, before JavaScript reads them

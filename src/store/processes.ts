@@ -215,6 +215,17 @@ export class StoreWriter {
     };
   }
 
+  /** UPDATE's values (SET, then id, run, pid, start ticks), or UPDATE_KEY's without `id` */
+  private updateValues(p: ProcessRecord, parentId: number | undefined, id?: number): unknown[] {
+    const v = putValues(new Array(id === undefined ? 27 : 28), 0, p, parentId);
+    let k = COLS.length;
+    if (id !== undefined) v[k++] = id;
+    v[k] = this.runId;
+    v[k + 1] = p.pid;
+    v[k + 2] = p.startTicks;
+    return v;
+  }
+
   flush(): void {
     const dirty = this.dirty;
     if (!dirty.length && !this.samples.length && !this.metrics.length) return;
@@ -238,11 +249,7 @@ export class StoreWriter {
       const known = p.rowId;
       // a row already written (its id from an earlier flush): updated in place
       if (known !== undefined) {
-        const set = putValues(new Array(28), 0, p, parentId);
-        set[24] = known;
-        set[25] = this.runId;
-        set[26] = p.pid;
-        set[27] = p.startTicks;
+        const set = this.updateValues(p, parentId, known);
         update ??= db.query(UPDATE);
         // (no row: deleted meanwhile, a run pruned while recorded; inserted again below, or refused with it)
         if (update.run(set as never).changes === 1) {
@@ -262,10 +269,7 @@ export class StoreWriter {
         return;
       }
       // its row is there already (see INSERT): updated by its key
-      const key = putValues(new Array(27), 0, p, parentId);
-      key[24] = this.runId;
-      key[25] = p.pid;
-      key[26] = p.startTicks;
+      const key = this.updateValues(p, parentId);
       p.pendingRowId = (db.query(UPDATE_KEY).get(key as never) as { id: number }).id;
       written.push(p);
     };
