@@ -7,6 +7,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
+import { tempDir } from "./harness.ts";
 
 const V1 = "/sys/fs/cgroup/cpuacct";
 const V2 = "/sys/fs/cgroup";
@@ -21,19 +22,39 @@ export function cpuacctRoot(): { dir: string; v2: boolean } | undefined {
 
 let made = 0;
 
-/** A new empty group: its procs file (for cgjoin), its CPU so far (ns), and its removal. */
-export function cpuacctGroup(): { procs: string; usageNs: () => number; remove: () => void } {
+/** A CPU-accounting group made by cpuacctGroup. */
+export interface CpuGroup {
+  /** `cgjoin PROCS CPU_FILE CMD…` (tests/fixtures/cgjoin.c) runs CMD in the group */
+  join: string;
+  /** the group's CPU so far, ns */
+  usageNs: () => number;
+  /**
+   * The joined process's CPU outside the group (its start before cgjoin's write), ns: at least
+   * `min`, at most `max` (its CPU clock read just before and just after the write).
+   */
+  outsideNs: () => { min: number; max: number };
+  remove: () => void;
+}
+
+/** A new empty group. */
+export function cpuacctGroup(): CpuGroup {
   const root = cpuacctRoot();
   if (!root) throw new Error("no cgroup CPU accounting here");
   const dir = join(root.dir, `tracer-test-${process.pid}-${made++}`);
   mkdirSync(dir);
+  const cpuFile = join(tempDir(), "cgjoin-cpu");
   return {
-    procs: join(dir, root.v2 ? "cgroup.procs" : "tasks"),
+    join: `${join(dir, root.v2 ? "cgroup.procs" : "tasks")} ${cpuFile}`,
     usageNs: () => {
       if (!root.v2) return Number(readFileSync(join(dir, "cpuacct.usage"), "latin1").trim());
       const m = /^usage_usec (\d+)$/m.exec(readFileSync(join(dir, "cpu.stat"), "latin1"));
       if (!m) throw new Error(`no usage_usec in ${dir}/cpu.stat`);
       return Number(m[1]) * 1000;
+    },
+    outsideNs: () => {
+      const m = /^(\d+) (\d+)\n$/.exec(readFileSync(cpuFile, "latin1"));
+      if (!m) throw new Error(`cgjoin wrote no CPU figures to ${cpuFile}`);
+      return { min: Number(m[1]), max: Number(m[2]) };
     },
     remove: () => rmdirSync(dir),
   };
