@@ -17,6 +17,7 @@ import {
   takeSchedRuntime,
 } from "../../ffi/schedrt.ts";
 import { processCpuNs } from "../../ffi/libc.ts";
+import { mark } from "../core/timing.ts";
 import { realMinusMonoMs } from "./clock.ts";
 import { inInitialPidNamespace, readStat } from "./procfs.ts";
 
@@ -120,6 +121,8 @@ export function openLedger(
         if (p.startedAt !== undefined && enter(p.pid, p.startedAt, p.startTicks)) entered++;
       if (entered === 0) break;
     }
+    // from here a process forked anywhere in the tree is followed from its fork (tests/run/oracle.test.ts)
+    mark("ledger open");
   }, POLL_MS);
   return {
     take(pid, startedAt) {
