@@ -233,8 +233,9 @@ export interface ProcStatus {
   threads: number;
 }
 
-export function readStatus(pid: number): ProcStatus | undefined {
-  const t = read(`/proc/${pid}/status`);
+/** /proc/PID/status, or with `tid` that of one of its threads (/proc/PID/task/TID/status). */
+export function readStatus(pid: number, tid?: number): ProcStatus | undefined {
+  const t = read(tid === undefined ? `/proc/${pid}/status` : `/proc/${pid}/task/${tid}/status`);
   if (t === undefined) return undefined;
   // four lines found in place (the sampler reads this for each live process every second): no array
   // of ~55 lines, no regex run per line
@@ -244,6 +245,29 @@ export function readStatus(pid: number): ProcStatus | undefined {
     vmPeakKb: lineNumber(t, "VmPeak"),
     threads: lineNumber(t, "Threads"),
   };
+}
+
+/**
+ * The memory figures of a process whose main thread has exited while others run (pthread_exit in
+ * main): the leader is then a zombie whose /proc/PID/status has no memory lines and whose stat says
+ * rss 0, but every thread shares the memory, so a live thread's status has them. Undefined when no
+ * other thread is left to read.
+ */
+export function readLiveThreadStatus(pid: number): ProcStatus | undefined {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  for (const name of tids) {
+    const tid = Number(name);
+    if (tid === pid) continue;
+    const status = readStatus(pid, tid);
+    // a thread that exited between the listing and the read has no memory lines either
+    if (status && status.vmHwmKb > 0) return status;
+  }
+  return undefined;
 }
 
 /** Direct children of a process (all its threads); falls back to a /proc scan without CONFIG_PROC_CHILDREN. */

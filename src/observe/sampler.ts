@@ -4,7 +4,7 @@
  * process's final figures when no exact source (taskstats, wait4) reports them.
  */
 import type { ProcessRecord, StoreWriter } from "../store/index.ts";
-import { CLK_TCK, readThreadsIo, readStat, readStatus, ticksToUs } from "./procfs.ts";
+import { CLK_TCK, readLiveThreadStatus, readStat, readStatus, readThreadsIo, ticksToUs } from "./procfs.ts";
 import type { Recorder } from "./recorder.ts";
 import { SystemSampler } from "./system.ts";
 
@@ -66,13 +66,18 @@ export class Sampler {
       return;
     }
     this.missed.delete(rec);
-    if (st.state === "Z") return;
+    // A zombie has ended (its figures come from its exit), unless only its main thread has: with threads
+    // still running (pthread_exit in main) its stat counts the leader among them and holds the whole
+    // process's CPU, and its memory is read through one of them.
+    const leaderGone = st.state === "Z" && st.numThreads > 1;
+    if (st.state === "Z" && !leaderGone) return;
+    const status = leaderGone ? readLiveThreadStatus(rec.pid) : readStatus(rec.pid);
+    if (leaderGone && !status) return;
     const ticks = st.utime + st.stime;
     const p = this.prev.get(rec);
     const since = p ? at - p.at : at - (rec.startedAt ?? at);
     const cpuPct = since > 0 ? (100 * (((ticks - (p?.ticks ?? 0)) * 1000) / CLK_TCK)) / since : 0;
     this.prev.set(rec, { at, ticks });
-    const status = readStatus(rec.pid);
     // its threads' own: /proc/PID/io would add the children it reaped, charging their bytes twice
     const io = readThreadsIo(rec.pid, st.numThreads);
     const rssKb = status?.vmRssKb ?? st.rssKb;

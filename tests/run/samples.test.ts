@@ -1,9 +1,39 @@
 /** Live samples: `--interval 0.1` samples a busy step's CPU %, RSS and I/O, and the host's metrics, into the store. */
 import { afterAll, expect, test } from "bun:test";
+import { cProgram } from "../helpers/bigrun.ts";
 import { cleanupTemp, isolatedEnv, run } from "../helpers/harness.ts";
 import { PY, openDb } from "./_helpers.ts";
 
 afterAll(cleanupTemp);
+
+/**
+ * The samples' CPU % × the wall time each covers, summed, against the process's own CPU clock `cpuMs`
+ * printed at `wallAt` (epoch ms) just before it exits, within the bounds the next comment derives; at
+ * least 5 samples.
+ */
+function expectSampledCpu(
+  rows: { at: number; cpu: number }[],
+  startedAt: number,
+  cpuMs: number,
+  wallAt: number,
+) {
+  const span = `${rows.length} samples over ${((rows.at(-1)?.at ?? startedAt) - startedAt).toFixed(0)} ms`;
+  expect({ span, ok: rows.length >= 5 }).toEqual({ span, ok: true });
+  let sampledMs = 0;
+  let prev = startedAt;
+  for (const x of rows) {
+    expect(x.cpu).toBeGreaterThanOrEqual(0);
+    sampledMs += (x.cpu / 100) * (x.at - prev);
+    prev = x.at;
+  }
+  const after = Math.max(0, wallAt - rows.at(-1)!.at); // wall time from the last sample to the print
+  const ticks = 20; // ms: utime and stime are each cut to 1/CLK_TCK s
+  const exit = 20; // ms: CPU the process may use after the print (the kernel frees its memory at exit)
+  const detail = `sampled ${sampledMs.toFixed(1)} ms of CPU, the process's clock ${cpuMs.toFixed(1)} ms, last sample ${after.toFixed(1)} ms before its print`;
+  console.log(`${span}: ${detail}`);
+  expect({ detail, ok: sampledMs <= cpuMs + exit }).toEqual({ detail, ok: true });
+  expect({ detail, ok: sampledMs >= cpuMs - after - ticks - 1 }).toEqual({ detail, ok: true });
+}
 
 /**
  * What a sample's CPU % must be, whatever the load: Δ(utime+stime) of the process over the wall time
@@ -44,25 +74,33 @@ test("a busy step sampled every 0.1 s: its samples' CPU % adds up to its CPU tim
     mem_total_kb: number;
   }[];
   db.close();
-  const span = `${rows.length} samples over ${((rows.at(-1)?.at ?? 0) - procs[0]!.startedAt).toFixed(0)} ms`;
-  expect({ span, ok: rows.length >= 5 }).toEqual({ span, ok: true });
-  let sampledMs = 0;
-  let prev = procs[0]!.startedAt;
-  for (const x of rows) {
-    expect(x.cpu).toBeGreaterThanOrEqual(0);
-    sampledMs += (x.cpu / 100) * (x.at - prev);
-    prev = x.at;
-  }
-  const after = Math.max(0, wallAt - rows.at(-1)!.at); // wall time from the last sample to the print
-  const ticks = 20; // ms: utime and stime are each cut to 1/CLK_TCK s
-  const exit = 20; // ms: CPU the process may use after the print (the kernel frees its 30 MiB at exit)
-  const detail = `sampled ${sampledMs.toFixed(1)} ms of CPU, the process's clock ${cpuMs.toFixed(1)} ms, last sample ${after.toFixed(1)} ms before its print`;
-  console.log(`${span}: ${detail}`);
-  expect({ detail, ok: sampledMs <= cpuMs + exit }).toEqual({ detail, ok: true });
-  expect({ detail, ok: sampledMs >= cpuMs - after - ticks - 1 }).toEqual({ detail, ok: true });
+  expectSampledCpu(rows, procs[0]!.startedAt, cpuMs, wallAt);
   expect(Math.max(...rows.map((x) => x.rss))).toBeGreaterThan(30 * 1024);
   expect(metrics.length).toBeGreaterThanOrEqual(5);
   expect(metrics.every((m) => m.mem_total_kb > 0 && m.cpu_pct >= 0 && m.cpu_pct <= 100)).toBe(true);
+});
+
+// A process whose main thread has exited (pthread_exit in main) while another runs: its leader is a
+// zombie, whose stat says rss 0 and whose status has no memory lines. It was skipped as ended: no
+// sample in its whole life. Its stat still holds the whole process's CPU; its memory is a live thread's.
+test("a process whose main thread exited while a worker runs is still sampled: CPU % adds up to its clock, RSS from the worker", async () => {
+  const env = isolatedEnv();
+  const r = await run(["run", "--quiet", "--interval", "0.1", "--", cProgram("leader-exits")], { env });
+  expect(r.code).toBe(0);
+  const [cpuMs, wallAt] = r.stdout.split(" ").map(Number) as [number, number];
+  expect(cpuMs).toBeGreaterThanOrEqual(800);
+  const db = openDb(env);
+  const procs = db
+    .query("SELECT id, started_at AS startedAt FROM processes WHERE comm = 'leader-exits'")
+    .all() as { id: number; startedAt: number }[];
+  expect(procs).toHaveLength(1);
+  const rows = db
+    .query("SELECT at, cpu_pct AS cpu, rss_kb AS rss FROM samples WHERE process_id = ? ORDER BY at")
+    .all(procs[0]!.id) as { at: number; cpu: number; rss: number }[];
+  db.close();
+  expectSampledCpu(rows, procs[0]!.startedAt, cpuMs, wallAt);
+  // the worker's 40 MiB, touched before it spins
+  expect(Math.max(...rows.map((x) => x.rss))).toBeGreaterThan(40 * 1024);
 });
 
 test("--interval out of range is a usage error (2)", async () => {
