@@ -69,7 +69,9 @@ export class ProcPollSource implements CaptureSource {
         k.comm = st.comm;
         this.emit({ type: "exec", at, pid, tgid: pid });
       }
-      if (st.state === "Z" && !k.exited) {
+      // a zombie leader with threads still running (pthread_exit in main) has not ended: its stat
+      // counts the leader among them, a finished zombie's says 1
+      if (st.state === "Z" && st.numThreads <= 1 && !k.exited) {
         k.exited = true;
         this.emit({ type: "exit", at, pid, tgid: pid, ...decodeWaitStatus(st.exitStatus) });
       }

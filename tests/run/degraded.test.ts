@@ -4,9 +4,10 @@
  * duties and CMD's status are the same, and the tree is recorded.
  */
 import { afterAll, expect, test } from "bun:test";
+import { cProgram } from "../helpers/bigrun.ts";
 import { cleanupTemp, isolatedEnv, run } from "../helpers/harness.ts";
 import { BIN } from "../helpers/harness.ts";
-import { start } from "./_helpers.ts";
+import { openDb, start } from "./_helpers.ts";
 
 afterAll(cleanupTemp);
 
@@ -28,6 +29,36 @@ test("TRACER_CAPTURE=proc-poll: exit status, the tree with argv, wait4 figures f
   const cmd = rep.processes.find((p) => p.argv?.[2] === STEPS)!;
   expect(cmd.exitCode).toBe(3);
   expect(cmd.figures).not.toBeNull();
+});
+
+// A process whose main thread has exited (pthread_exit in main) while a worker runs: its leader is a
+// zombie, but its stat counts it among the running threads (a finished zombie's says 1). Taken for an
+// exit, the process ended 0-50 ms after its start instead of ~0.8 s, with no sample and no peak RSS.
+test("TRACER_CAPTURE=proc-poll: a process whose main thread exited ends with its last thread, sampled meanwhile", async () => {
+  const env = isolatedEnv({ TRACER_CAPTURE: "proc-poll" });
+  // not CMD (tracer reaps that one itself): its parent sh reaps it
+  const r = await run(
+    ["run", "--quiet", "--interval", "0.1", "--", "sh", "-c", `${cProgram("leader-exits")}; true`],
+    {
+      env,
+    },
+  );
+  expect(r.code).toBe(0);
+  const wallAt = Number(r.stdout.split(" ")[1]); // epoch ms, printed by its worker just before the end
+  const db = openDb(env);
+  const p = db
+    .query(
+      "SELECT id, started_at AS startedAt, ended_at AS endedAt FROM processes WHERE comm = 'leader-exits'",
+    )
+    .get() as { id: number; startedAt: number; endedAt: number };
+  const samples = (
+    db.query("SELECT count(*) AS n FROM samples WHERE process_id = ?").get(p.id) as { n: number }
+  ).n;
+  db.close();
+  // its start is the stat's, cut to 10 ms ticks
+  const life = { lived: Math.round(p.endedAt - p.startedAt), printedAt: Math.round(wallAt - p.startedAt) };
+  expect({ ...life, ok: p.endedAt >= wallAt - 10 }).toEqual({ ...life, ok: true });
+  expect(samples).toBeGreaterThanOrEqual(5);
 });
 
 const canNetns = Bun.spawnSync(["unshare", "-n", "true"]).exitCode === 0;
