@@ -104,12 +104,13 @@ export class TgidSums {
 }
 
 function sum(tgid: number, g: Group): ExitFigures {
-  let leader = g.recs[0]!;
-  for (const r of g.recs)
-    if (r.pid === tgid) {
-      leader = r;
-      break;
-    }
+  // The leader's record names the process (a thread may have a name of its own). There are two when
+  // another thread exec'd after the leader had exited (pthread_exit in main): the exec makes it the
+  // leader, with the old one's pid and start, so its record (the image it runs, the whole elapsed
+  // time) is the later one: the larger elapsed time, whatever order the per-CPU queues gave them.
+  let leader: TaskRecord | undefined;
+  for (const r of g.recs) if (r.pid === tgid && (!leader || r.etimeUs >= leader.etimeUs)) leader = r;
+  leader ??= g.recs[0]!;
   const last = g.last ?? g.recs[g.recs.length - 1]!;
   const { exitCode, signal } = decodeWaitStatus(last.status);
   const f: ExitFigures = {

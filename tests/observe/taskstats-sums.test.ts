@@ -239,6 +239,29 @@ describe("summing threads by tgid", () => {
     expect(f?.exitCode).toBeUndefined();
   });
 
+  test("a thread that execs after the leader left: the process is named by the new image's leader record", () => {
+    // main's pthread_exit sends the leader's record (pid = tgid); a worker's exec then makes the worker
+    // the leader, with that pid and start, and its record ends the group: two records of pid = tgid
+    for (const order of ["queued in order", "queued out of order"] as const) {
+      const sums = new TgidSums(() => 2);
+      const first = rec(40, 40, { comm: "lx", etimeUs: 100_000, utimeUs: 10 });
+      const last = rec(40, 40, { comm: "sleep", etimeUs: 400_000, utimeUs: 20 });
+      if (order === "queued in order") {
+        sums.add(first, false);
+        sums.add(last, true);
+      } else {
+        sums.add(last, true);
+        sums.add(first, false);
+      }
+      sums.flush();
+      const [f] = sums.flush();
+      expect({ order, f }).toMatchObject({
+        order,
+        f: { tgid: 40, comm: "sleep", elapsedUs: 400_000, userUs: 30 },
+      });
+    }
+  });
+
   test("the kernel's AGROUP mark (a single-threaded process's exit) completes the group without asking /proc", () => {
     let asked = 0;
     const sums = new TgidSums(() => {

@@ -189,6 +189,23 @@ int main(void) { pthread_t a, b; pthread_create(&a, 0, spin, 0); pthread_create(
     }
   }, 60_000);
 
+  test("a worker that execs after the main thread left: one process, named and ended by the new image", async () => {
+    // tests/fixtures/worker-execs.c: the exec makes the worker the leader (the old one's pid and start),
+    // so taskstats sends two records of pid = tgid; the first (the old image's, at pthread_exit) named
+    // the process before
+    const t = await traced(`$O ${cProgram("worker-execs")} sleep 0.2`);
+    expect(t.code).toBe(0);
+    const truth = t.truths[0]!;
+    const r = rowOf(t, truth);
+    expect(r.comm).toBe("sleep");
+    expect(JSON.parse(r.argv!)).toEqual(["sleep", "0.2"]);
+    expect(r.exitCode).toBe(0);
+    expectOrdered(r, truth);
+    // the worker's 50 ms, then the sleep
+    expect(r.durationUs!).toBeGreaterThanOrEqual(250_000);
+    expect(violations(t.rows, { eventsLost: t.eventsLost, totals: t.totals })).toEqual([]);
+  }, 60_000);
+
   test("many threads (tests/fixtures/threads.c): CPU as the cgroup counts it, never below rusage", async () => {
     const threads = cProgram("threads");
     // 150 threads of 10 ms one after another, then 1 s of rest; 40 threads at once. Each in a cgroup of
