@@ -259,14 +259,21 @@ export function eachAttribute(
   end: number,
   each: (type: number, off: number, len: number) => void,
 ): void {
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  while (off + 4 <= end) {
-    const len = dv.getUint16(off, true);
-    if (len < 4 || off + len > end) return;
-    each(dv.getUint16(off + 2, true) & 0x3fff, off + 4, len - 4);
+  for (let len = attrLen(buf, off, end); len > 0; len = attrLen(buf, off, end)) {
+    each(attrType(buf, off), off + 4, len - 4);
     off += (len + 3) & ~3;
   }
 }
+
+/** The length (header included) of the attribute at buf[off], 0 when it is malformed or runs past `end`. */
+function attrLen(buf: Uint8Array, off: number, end: number): number {
+  if (off + 4 > end) return 0;
+  const len = buf[off]! | (buf[off + 1]! << 8);
+  return len < 4 || off + len > end ? 0 : len;
+}
+
+/** The type of the attribute at buf[off], its flag bits (nested, byte order) masked off. */
+const attrType = (buf: Uint8Array, off: number): number => (buf[off + 2]! | (buf[off + 3]! << 8)) & 0x3fff;
 
 /** The attributes eachAttribute walks, as a list. */
 export function attributes(
@@ -403,17 +410,13 @@ export function decodeTaskstats(
   let groupDead = false;
   // the attributes, and the STATS attribute nested in each AGGR_* one (loops: no closure per record)
   const end = m.off + m.len;
-  for (let off = m.off + 20; off + 4 <= end; ) {
-    const len = buf[off]! | (buf[off + 1]! << 8);
-    if (len < 4 || off + len > end) break;
-    const type = (buf[off + 2]! | (buf[off + 3]! << 8)) & 0x3fff;
+  for (let off = m.off + 20, len = attrLen(buf, off, end); len > 0; len = attrLen(buf, off, end)) {
+    const type = attrType(buf, off);
     if (type === TASKSTATS_TYPE.aggrTgid) groupDead = true;
     if (type === TASKSTATS_TYPE.aggrPid || type === TASKSTATS_TYPE.aggrTgid) {
       const innerEnd = off + len;
-      for (let i = off + 4; i + 4 <= innerEnd; ) {
-        const iLen = buf[i]! | (buf[i + 1]! << 8);
-        if (iLen < 4 || i + iLen > innerEnd) break;
-        if (((buf[i + 2]! | (buf[i + 3]! << 8)) & 0x3fff) === TASKSTATS_TYPE.stats) {
+      for (let i = off + 4, iLen = attrLen(buf, i, innerEnd); iLen > 0; iLen = attrLen(buf, i, innerEnd)) {
+        if (attrType(buf, i) === TASKSTATS_TYPE.stats) {
           if (type === TASKSTATS_TYPE.aggrPid) rec = decodeStats(buf, i + 4, iLen - 4);
           else group = decodeStats(buf, i + 4, iLen - 4);
         }

@@ -4,7 +4,7 @@
  * processes caught as zombies. `tracer run` adds wait4 figures for its children and orphans.
  */
 import { decodeWaitStatus } from "../../ffi/libc.ts";
-import { treeBelow } from "./procfs.ts";
+import { hasEnded, treeBelow } from "./procfs.ts";
 import type { CaptureEvent, CaptureSource, SourceStats } from "./types.ts";
 
 interface Known {
@@ -69,9 +69,7 @@ export class ProcPollSource implements CaptureSource {
         k.comm = st.comm;
         this.emit({ type: "exec", at, pid, tgid: pid });
       }
-      // a zombie leader with threads still running (pthread_exit in main) has not ended: its stat
-      // counts the leader among them, a finished zombie's says 1
-      if (st.state === "Z" && st.numThreads <= 1 && !k.exited) {
+      if (hasEnded(st) && !k.exited) {
         k.exited = true;
         this.emit({ type: "exit", at, pid, tgid: pid, ...decodeWaitStatus(st.exitStatus) });
       }

@@ -93,6 +93,22 @@ export const readStat = (pid: number): ProcStat | undefined => {
   return t === undefined ? undefined : parseStat(t);
 };
 
+/**
+ * Has the process of this stat ended (a zombie its parent has not reaped)? Not when only its main
+ * thread has (pthread_exit in main): the leader is a zombie then too, but its stat counts it among the
+ * threads still running; an ended process's says 1.
+ */
+export const hasEnded = (st: ProcStat): boolean => st.state === "Z" && st.numThreads <= 1;
+
+/** The thread ids of process `pid` (the names in /proc/PID/task), undefined when it is gone. */
+function taskIds(pid: number): string[] | undefined {
+  try {
+    return readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+}
+
 /** argv, decoded losslessly: bytes that are not UTF-8 become U+DC80–U+DCFF (src/core/lossless.ts). */
 export const readCmdline = (pid: number): string[] | undefined => {
   const t = read(`/proc/${pid}/cmdline`);
@@ -178,12 +194,8 @@ export function readOwnIo(pid: number): ProcIo | undefined {
 export function readThreadsIo(pid: number, threads?: number): ProcIo | undefined {
   // one thread (its stat just said so): its own file, without listing the task directory
   if (threads === 1) return readOwnIo(pid);
-  let tids: string[];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return undefined;
-  }
+  const tids = taskIds(pid);
+  if (!tids) return undefined;
   let sum: ProcIo | undefined;
   for (const tid of tids) {
     const io = parseIo(read(`/proc/${pid}/task/${tid}/io`));
@@ -254,13 +266,7 @@ export function readStatus(pid: number, tid?: number): ProcStatus | undefined {
  * other thread is left to read.
  */
 export function readLiveThreadStatus(pid: number): ProcStatus | undefined {
-  let tids: string[];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return undefined;
-  }
-  for (const name of tids) {
+  for (const name of taskIds(pid) ?? []) {
     const tid = Number(name);
     if (tid === pid) continue;
     const status = readStatus(pid, tid);
@@ -272,14 +278,8 @@ export function readLiveThreadStatus(pid: number): ProcStatus | undefined {
 
 /** Direct children of a process (all its threads); falls back to a /proc scan without CONFIG_PROC_CHILDREN. */
 export function childrenOf(pid: number): number[] {
-  let tasks: string[];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return [];
-  }
   const out: number[] = [];
-  for (const t of tasks) {
+  for (const t of taskIds(pid) ?? []) {
     const c = read(`/proc/${pid}/task/${t}/children`);
     if (c === undefined) return scanChildren(pid);
     for (const s of c.split(" ")) if (s.trim()) out.push(Number(s));

@@ -4,7 +4,15 @@
  * process's final figures when no exact source (taskstats, wait4) reports them.
  */
 import type { ProcessRecord, StoreWriter } from "../store/index.ts";
-import { CLK_TCK, readLiveThreadStatus, readStat, readStatus, readThreadsIo, ticksToUs } from "./procfs.ts";
+import {
+  CLK_TCK,
+  hasEnded,
+  readLiveThreadStatus,
+  readStat,
+  readStatus,
+  readThreadsIo,
+  ticksToUs,
+} from "./procfs.ts";
 import type { Recorder } from "./recorder.ts";
 import { SystemSampler } from "./system.ts";
 
@@ -66,11 +74,11 @@ export class Sampler {
       return;
     }
     this.missed.delete(rec);
-    // A zombie has ended (its figures come from its exit), unless only its main thread has: with threads
-    // still running (pthread_exit in main) its stat counts the leader among them and holds the whole
-    // process's CPU, and its memory is read through one of them.
-    const leaderGone = st.state === "Z" && st.numThreads > 1;
-    if (st.state === "Z" && !leaderGone) return;
+    // ended: its figures come from its exit
+    if (hasEnded(st)) return;
+    // only its main thread has ended (pthread_exit in main): the leader's stat still holds the whole
+    // process's CPU, and its memory is read through a live thread
+    const leaderGone = st.state === "Z";
     const status = leaderGone ? readLiveThreadStatus(rec.pid) : readStatus(rec.pid);
     if (leaderGone && !status) return;
     const ticks = st.utime + st.stime;
