@@ -138,6 +138,8 @@ export class Supervisor {
   private wake: { cancel(): Promise<void> } | undefined;
   /** the native orphan reaper runs (else this side reaps) */
   private native = false;
+  /** its start was tried (it is started once) */
+  private nativeTried = false;
 
   constructor(private readonly opts: SuperviseOptions) {}
 
@@ -165,9 +167,7 @@ export class Supervisor {
       // The native reaper from NATIVE_REAPER_DELAY_MS on, and only while CMD runs: until then this side
       // reaps orphans at each SIGCHLD, which a CMD as short as `true` (none) or a few ms of forks (tens)
       // keep up with; the thread's start (~0.35 ms) is then off tracer's start-up path (issue 15).
-      nativeTimer = setTimeout(() => {
-        if (this.exited) this.native = this.startNativeReaper(pid);
-      }, NATIVE_REAPER_DELAY_MS);
+      nativeTimer = setTimeout(() => this.nativeReaper(), NATIVE_REAPER_DELAY_MS);
       this.opts.onSpawn?.(pid, startedAt);
       mark("CMD identified");
       // CMD has its working directory: tracer must not hold the caller's (it keeps a mount busy)
@@ -239,21 +239,28 @@ export class Supervisor {
       this.exited = undefined;
       done(Date.now());
     }
-    this.reapOrphans(allThreads, false);
+    // Orphans already (CMD forks and leaves them): the native reaper at once, not at its timer. A fork
+    // storm piles zombies up faster than this side reaps them, at the event loop's pace: in a cgroup of
+    // 256 tasks a 20,000-link chain hit the limit before the timer's turn came (tests/run/reaper.test.ts,
+    // 1–4 runs in 8 on a busy host). This wake comes right after CMD's spawn, then at each SIGCHLD.
+    if (this.reapOrphans(allThreads, false) > 0) this.nativeReaper();
   }
 
-  private startNativeReaper(cmd: number): boolean {
-    if (process.env.TRACER_JS_REAPER === "1") return false;
+  /** Start the native orphan reaper (once, and only while CMD runs). */
+  private nativeReaper(): void {
+    if (this.nativeTried || !this.exited) return;
+    this.nativeTried = true;
+    if (process.env.TRACER_JS_REAPER === "1") return;
     const pipes = reaperPipes();
-    return pipes !== undefined && startReaper(cmd, pipes.chld, pipes.notify);
+    this.native = pipes !== undefined && startReaper(this.pid, pipes.chld, pipes.notify);
   }
 
   /**
    * Reap every child that is not CMD (orphans are re-parented to us, the subreaper) and pass the reaps
-   * on. Native: what the thread reaped (`now`: reap on this thread first, every thread's children);
+   * on; returns how many. Native: what the thread reaped (`now`: reap on this thread first, every thread's children);
    * else wait4(pid, WNOHANG) each child here (`allThreads`: every thread's children list).
    */
-  reapOrphans(allThreads = true, now = true): void {
+  reapOrphans(allThreads = true, now = true): number {
     let reaps: OrphanReap[] = [];
     if (this.native) {
       if (now) reapNow(allThreads);
@@ -270,9 +277,10 @@ export class Supervisor {
         reaps.push({ r, at: Date.now() });
       }
     }
-    if (!reaps.length) return;
+    if (!reaps.length) return 0;
     this.orphansReaped += reaps.length;
     this.opts.onReaped?.(reaps);
+    return reaps.length;
   }
 
   /** SIGTERM every live process left of the tree, SIGKILL what is still there after `graceMs`. */
