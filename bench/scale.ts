@@ -7,7 +7,8 @@
  *  2. Reports: every format of a synthetic run of N processes (tests/helpers/bigrun.ts, written through
  *     the store API) — wall, CPU and peak RSS of `tracer report`, per 1,000 processes, and the growth
  *     from the smallest size (linear: the per-1,000 figure stays flat).
- *  3. Start-up: `tracer run --quiet -- true` beside bare `true` and `tini -s -- true` (median of R).
+ *  3. Start-up: `tracer run --quiet -- true` beside bare `true`, `tini -s -- true` and an empty program
+ *     compiled by the same Bun (the floor of any Bun binary): medians of R rounds, the rows alternated.
  *  4. CPU per exec: `tracer run -- fan 2000`'s own CPU per process beside forkstat's (Debian) for the
  *     same 2,000 fork+exec+exit, both counted from their /proc/PID/stat (alternated, median of 5).
  *  5. Overhead: bench/overhead.ts (the 200-step pipeline's wall and tracer's CPU; ~100 execs/s).
@@ -17,7 +18,7 @@
  * Targets (issue 15): table report ≤ 1 s and ≤ 200 MB at 100k and linear; `tracer run` peak RSS ≤ 64 MB;
  * `tracer run -- true` ≤ 20 ms.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { cProgram, writeBigRun } from "../tests/helpers/bigrun.ts";
@@ -192,28 +193,49 @@ async function reports() {
   }
 }
 
+/**
+ * The floor under any Bun program: an empty program compiled as tracer is (`bun build --compile`, the
+ * same Bun), so the start-up table can say how much of `tracer run` is tracer's own.
+ */
+function emptyBunProgram(): string {
+  const src = join(dir, "empty.ts");
+  const out = join(dir, "empty-bun");
+  writeFileSync(src, "export {};\n");
+  const r = Bun.spawnSync(
+    [process.execPath, "build", "--compile", "--minify", "--bytecode", "--format=esm", src, "--outfile", out],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
+  if (r.exitCode !== 0)
+    throw new Error(`bun build --compile of an empty program failed: ${r.stderr.toString()}`);
+  return out;
+}
+
 async function startup() {
-  console.log(`\n3. start-up: median wall of ${startupRuns} runs`);
+  console.log(`\n3. start-up: median wall of ${startupRuns} runs (rows alternated each round)`);
   const state = join(dir, "startup");
   const rows: [string, string[], Record<string, string | undefined>][] = [
     ["bare true", ["true"], process.env],
     ["tini -s -- true", ["tini", "-s", "--", "true"], process.env],
+    ["empty compiled Bun program", [emptyBunProgram()], process.env],
     ["tracer run --quiet -- true", [bin, "run", "--quiet", "--", "true"], envFor(state)],
   ];
-  const med: number[] = [];
-  for (const [, cmd, env] of rows) {
-    const xs: number[] = [];
-    for (let i = 0; i < startupRuns + 2; i++) {
+  const walls: number[][] = rows.map(() => []);
+  // alternated, so a change in the host's load during the section weighs on every row alike
+  for (let i = 0; i < startupRuns + 2; i++)
+    for (const [k, [, cmd, env]] of rows.entries()) {
       const m = await measure(cmd, env, "plain");
-      if (i >= 2) xs.push(m.wallMs);
+      if (i >= 2) walls[k]!.push(m.wallMs);
     }
-    med.push(median(xs));
-  }
+  const med = walls.map(median);
   for (const [i, [name]] of rows.entries())
     console.log(
       `  ${name.padEnd(28)} ${f1(med[i]!).padStart(7)} ms  ×bare ${(med[i]! / med[0]!).toFixed(1).padStart(6)}  ×tini ${(med[i]! / med[1]!).toFixed(1).padStart(6)}`,
     );
-  console.log(`  target ≤ 20 ms: ${med[2]! <= 20 ? "met" : "NOT met"}`);
+  const own = med[3]! - med[2]!;
+  console.log(`  tracer's own part (tracer run − the empty Bun program): ${f1(own)} ms`);
+  console.log(`  target ≤ 20 ms: ${med[3]! <= 20 ? "met" : "NOT met"}`);
 }
 
 /** utime + stime of a live process, ticks (/proc/PID/stat fields 14 and 15) */
