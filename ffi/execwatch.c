@@ -8,7 +8,9 @@
  * empties with xw_take(). It watches the tree below `root`, or with root 0 every process. The tree is
  * followed through a second socket filtered to process forks, which never wakes the thread: it is
  * read on each exec (a fork is queued before any exec of its child) and once a second.
- * A watched pid stays marked after its process ends until its pid is reused by a fork.
+ * A watched pid stays marked after its process ends until its pid is reused by a fork. Below a root,
+ * tracer run later swaps the exec socket's classic filter for the scheduler-runtime ledger's eBPF one
+ * (schedrt.c sr_filter_execs): execs outside the tree then stop in the kernel.
  *
  * Name filter (daemon runs): with root 0 and a filter, a process becomes watched when an exec of it
  * passes the filter or its parent was watched when it forked. The filter holds names compiled from

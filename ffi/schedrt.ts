@@ -15,6 +15,7 @@ const symbols = {
   sr_follow: { args: ["i32", "f64"], returns: "i32" },
   sr_take: { args: ["i32", "f64", "f64", "ptr", "i32"], returns: "i32" },
   sr_close: { args: [], returns: "void" },
+  sr_filter_execs: { args: ["i32"], returns: "i32" },
 } as const;
 
 const load = embeddedC("schedrt.c", source, symbols, "the scheduler-runtime ledger");
@@ -60,3 +61,11 @@ export function takeSchedRuntime(
 
 /** Detach the programs and free the ledger (an open under way does so when done; tracer's exit too). */
 export const closeSchedRuntime = (): void => load().sr_close();
+
+/**
+ * Filter proc-connector socket `fd` (the exec watcher's exec socket) in the kernel down to the exec
+ * events of processes the open ledger follows: an eBPF socket filter that looks each event's tgid up
+ * in the ledger's map. 0, or a negative errno (-ENOENT: the ledger is not open; the socket then keeps
+ * its filter). See sr_filter_execs in the C file.
+ */
+export const filterExecsByLedger = (fd: number): number => load().sr_filter_execs(fd);

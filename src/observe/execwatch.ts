@@ -6,6 +6,7 @@
  */
 import { type NameFilter, NativeExecWatch, type SeenExec } from "../../ffi/execwatch.ts";
 import { NETLINK_CONNECTOR, NetlinkSocket } from "../../ffi/netlink.ts";
+import { filterExecsByLedger } from "../../ffi/schedrt.ts";
 import { realMinusMonoMs } from "./clock.ts";
 import { connectorControl, PROC_CN_MCAST_IGNORE, PROC_CN_MCAST_LISTEN } from "./_netlink-parse.ts";
 import { decodeLossless } from "../core/lossless.ts";
@@ -50,7 +51,9 @@ export class ExecWatcher {
     private readonly socks: NetlinkSocket[],
     private readonly native: NativeExecWatch,
     private readonly cap: number,
-    root: number,
+    private readonly root: number,
+    /** a name filter decides what is watched (daemon): every exec must reach the thread */
+    private readonly filtered: boolean,
   ) {
     if (root === 0) {
       this.timer = setInterval(() => this.pull(), PULL_MS);
@@ -91,11 +94,22 @@ export class ExecWatcher {
         !deferReady,
         ringBytes,
       );
-      return new ExecWatcher(socks, native, cap, root);
+      return new ExecWatcher(socks, native, cap, root, filter !== undefined);
     } catch {
       for (const s of socks) s.close();
       return undefined;
     }
+  }
+
+  /**
+   * Below a root (`tracer run`), once the scheduler-runtime ledger is open and follows the whole tree:
+   * let the kernel drop every exec of a process outside it before it reaches the thread
+   * (filterExecsByLedger). Other processes' execs on a busy host then cost the thread nothing; each
+   * cost it a wake-up, a receive and a read of the fork socket. True when the filter is in place.
+   */
+  followLedger(): boolean {
+    if (!this.root || this.filtered) return false;
+    return filterExecsByLedger(this.socks[0]!.fd) === 0;
   }
 
   /** Wait until the thread reads every exec (at once when it does already: see start's `deferReady`). */

@@ -65,6 +65,8 @@ const TIGHT_TRIES = 4;
 export function openLedger(
   root: number,
   alive: () => Iterable<{ pid: number; startedAt?: number; startTicks?: number }>,
+  /** called once it is open and every process of the tree alive then is entered */
+  onOpen?: () => void,
 ): SchedRuntime | undefined {
   // the programs see global pids: in a pid namespace they would not be the recorder's
   if (!inInitialPidNamespace() || openSchedRuntime(root) < 0) return undefined;
@@ -123,6 +125,7 @@ export function openLedger(
     }
     // from here a process forked anywhere in the tree is followed from its fork (tests/run/oracle.test.ts)
     mark("ledger open");
+    onOpen?.();
   }, POLL_MS);
   return {
     take(pid, startedAt) {

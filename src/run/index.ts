@@ -248,11 +248,16 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     // TRACER_NO_SCHED_RUNTIME=1 leaves it out: the figures are then those docs/CAPTURE.md gives without it.
     if (opened.mode.startsWith("connector") && process.env.TRACER_NO_SCHED_RUNTIME !== "1")
       safely(() => {
-        ledger = openLedger(process.pid, () => {
-          // the forks queued so far first: a process the recorder has not read yet would not be entered
-          safely(() => sync());
-          return recorder.liveRecords();
-        });
+        ledger = openLedger(
+          process.pid,
+          () => {
+            // the forks queued so far first: a process the recorder has not read yet would not be entered
+            safely(() => sync());
+            return recorder.liveRecords();
+          },
+          // the tree is followed in the kernel from here: other processes' execs stop at the kernel
+          () => safely(() => watcher?.followLedger()),
+        );
       });
     mark("ledger");
   };
