@@ -38,8 +38,14 @@ export const nextflowTime = (min: number) => (min % 60 === 0 ? `${min / 60}h` : 
 const oomText = (s: StepAdvice) =>
   `OOM-killed ${s.oom_kills}× (${s.oom_limit_bytes === null ? "" : `limit ${bytes(s.oom_limit_bytes)}, `}peak then ${bytes(s.oom_peak_bytes)})`;
 
-/** one comment line: recorded text shown escaped, never a line break */
-const comment = (text: string) => `// ${sanitize(text)}`;
+/**
+ * One comment line: recorded text shown escaped, never a line break, and each `\` doubled. Groovy 2
+ * (like Java) turns a `\uXXXX` anywhere in the source, a comment included, into its character before
+ * it parses: a recorded name holding the text `\u000a` ended the comment and put what followed into
+ * the config (code, which ConfigSlurper runs), and sanitize's own `\u{202e}` is no escape it accepts
+ * (the file failed to parse). A backslash right after another never starts such an escape.
+ */
+const comment = (text: string) => `// ${sanitize(text).replaceAll("\\", "\\\\")}`;
 
 export function renderNextflow(a: Advice): string {
   const lines = [

@@ -215,6 +215,47 @@ test.skipIf(!groovy)(
   120_000,
 );
 
+test.skipIf(!groovy)(
+  "a recorded name in a Nextflow config comment (an OOM-killed step) cannot end the comment or break the file",
+  async () => {
+    // Groovy 2 (like Java) turns `\u000a` into a line break before it parses, in a comment too; and
+    // sanitize's `\u{202e}` is no escape it accepts. Found with a real run: a script with this name,
+    // OOM-killed in a 64 MiB cgroup, put `injected` into the config `tracer advise` wrote.
+    const names = ['x\\u000ainjected = "PWNED"\\u000a\\u002f\\u002f.py', "bidi \u202e evil", "tail \\"];
+    const reports = [0, 1, 2].map((i) =>
+      report(
+        i,
+        names.map((n) => step(n, i === 2 ? { oomKilled: true, failed: true, signal: 9 } : {})),
+      ),
+    );
+    const cfg = renderNextflow(advise("p", reports));
+    const dir = tempDir();
+    writeFileSync(join(dir, "advice.config"), cfg);
+    const script = [
+      "def c = new ConfigSlurper().parse(new File(args[0]).toURI().toURL())",
+      "println groovy.json.JsonOutput.toJson([other: c.keySet() as List, process: c.process.keySet().size()])",
+    ].join("\n");
+    const p = Bun.spawn([groovy!, "-e", script, join(dir, "advice.config")], {
+      env: { ...process.env, JAVA_HOME: process.env.JAVA_HOME ?? javaHome() },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [out, err, code] = await Promise.all([
+      new Response(p.stdout).text(),
+      new Response(p.stderr).text(),
+      p.exited,
+    ]);
+    expect(err).toBe("");
+    expect(code).toBe(0);
+    // the file parses, and holds one selector a step and nothing else (no `injected`)
+    expect(JSON.parse(out.trim().split("\n").at(-1)!)).toEqual({ other: ["process"], process: names.length });
+    // each name is in an OOM comment line, its backslashes doubled: none can start a unicode escape
+    for (const n of names)
+      expect(cfg).toContain(`// ${n.replace("\u202e", "\\u{202e}").replaceAll("\\", "\\\\")}: OOM`);
+  },
+  120_000,
+);
+
 describe("tracer advise over real runs", () => {
   let env: Record<string, string>;
   beforeAll(async () => {
