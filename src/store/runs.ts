@@ -1,5 +1,6 @@
 /** Run-level rows: create, finish, list, find. */
 import type { Database } from "bun:sqlite";
+import { sanitize } from "../core/sanitize.ts";
 import { Exit, TracerError } from "../errors.ts";
 
 export interface NewRun {
@@ -177,8 +178,13 @@ const count = (db: Database, where: string, v: string) =>
 function ambiguous(ref: string, what: string, rows: RawRun[]): never {
   const runs = rows.slice(0, MAX_CANDIDATES).map(decode);
   const more = rows.length > MAX_CANDIDATES ? ["  …"] : [];
-  const lines = runs.map((r) => `  ${r.id}  ${r.name}  ${new Date(r.startedAt).toISOString()}  ${r.status}`);
-  throw new TracerError("E_RUN_AMBIGUOUS", [`"${ref}" ${what}:`, ...lines, ...more].join("\n"), Exit.usage, {
+  // one line each, whatever a stored name holds (a store written before names were checked, or by
+  // hand): the message's own line breaks pass the error printer, so a name's would start a forged line
+  const lines = runs.map((r) =>
+    sanitize(`  ${r.id}  ${r.name}  ${new Date(r.startedAt).toISOString()}  ${r.status}`),
+  );
+  const head = sanitize(`"${ref}" ${what}:`);
+  throw new TracerError("E_RUN_AMBIGUOUS", [head, ...lines, ...more].join("\n"), Exit.usage, {
     hint: "give one run's full id (or an id prefix only it has)",
     details: {
       candidates: runs.map((r) => ({ id: r.id, name: r.name, startedAt: r.startedAt, status: r.status })),
