@@ -2,6 +2,7 @@
  * Parse one rule file strictly: every key is known, every value has the documented type, and every
  * problem is reported as `file:line: key: what is wrong` — a typo must never silently disable a rule.
  */
+import { sanitize } from "../core/sanitize.ts";
 import { Exit, TracerError } from "../errors.ts";
 import { CONDITION_KEYS } from "./_conditions.ts";
 import { KeyLocator } from "./_lines.ts";
@@ -30,8 +31,9 @@ class FileParser {
     this.at = new KeyLocator(text);
   }
 
+  /** One problem, one line: a key is the file's text (a rule file may come with a pipeline), shown escaped */
   problem(line: number, key: string, what: string) {
-    this.problems.push(`${this.file}:${line}: ${key}: ${what}`);
+    this.problems.push(sanitize(`${this.file}:${line}: ${key}: ${what}`));
   }
 
   /** A condition mapping: its keys are ANDed; `and`/`or` take lists, `not` takes one condition. */

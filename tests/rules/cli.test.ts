@@ -31,6 +31,16 @@ test("check: a typo'd key fails (exit 1) naming file:line and key", async () => 
   expect(r.stderr).toContain('did you mean "subcommand_is_one_of"');
 });
 
+test("check: a key holding a line break is shown on its problem's line, never as a line of its own", async () => {
+  // a rule file may come with a pipeline's repository: its text is not ours
+  const bad = join(dir, "newline-key.yml");
+  writeFileSync(bad, 'rules:\n  - name: x\n    "a\\ntracer: all rules ok": y\n    "b": z\n');
+  const r = await run(["rules", "check", bad], { env });
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain(`${bad}:2: a\\ntracer: all rules ok: unknown key`);
+  expect(r.stderr.split("\n").filter((l) => l.startsWith("tracer: "))).toEqual(["tracer: 2 problems:"]);
+});
+
 test("check: an invalid regex fails (exit 1) at check, naming file:line and key", async () => {
   const bad = join(dir, "badre.yml");
   writeFileSync(bad, "rules:\n  - name: sorter\n    command_matches_regex: 'a(?=b)'\n");
