@@ -38,8 +38,8 @@ function seeded(seed: number): () => number {
   };
 }
 
-/** Anything a terminal could act on or that hides text: C0, DEL, C1, Cf (bidi, zero-width), Zl/Zp, lone surrogates. */
-const UNSAFE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
+/** Anything a terminal could act on or that hides text: C0, DEL, C1, Cf (bidi, zero-width), Zl/Zp, lone surrogates; noncharacters. */
+const UNSAFE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}]/u;
 /** the same on the bytes written: ESC, any C0 but \n, DEL, C1 as UTF-8 (C2 80–9F), or a raw 0x9B */
 const unsafeBytes = (s: string, allowNewline: boolean) => {
   const b = Buffer.from(s, "utf8");
@@ -62,6 +62,8 @@ test("sanitize: escapes shown visibly, plain text unchanged, idempotent", () => 
     "a\\u{202e}b\\u{202a}c\\u{2066}d\\u{2069}e\\u{200e}f\\u{200b}g\\u{2060}h\\u{feff}i\\u{ad}j",
   );
   expect(sanitize("x\u2028y\u2029")).toBe("x\\u{2028}y\\u{2029}");
+  // noncharacters: no text, and a YAML reader refuses a file holding one (even in a comment)
+  expect(sanitize("a\uffffb\ufffec\ufdd0d\u{10ffff}")).toBe("a\\u{ffff}b\\u{fffe}c\\u{fdd0}d\\u{10ffff}");
   // a byte that was not UTF-8 as \xNN; any other lone surrogate as \u{…}
   expect(sanitize(decodeLossless(Uint8Array.from([0x61, 0xff, 0xc3])))).toBe("a\\xff\\xc3");
   expect(sanitize("\ud800 \udfff")).toBe("\\u{d800} \\u{dfff}");

@@ -7,7 +7,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { advise, roundMemory } from "../../src/insight/advise.ts";
-import { groovySelector, renderAdviceTable, renderNextflow } from "../../src/insight/advise-format.ts";
+import {
+  groovySelector,
+  renderAdviceTable,
+  renderNextflow,
+  renderSnakemake,
+} from "../../src/insight/advise-format.ts";
 import type { Report } from "../../src/report/types.ts";
 import type { Step } from "../../src/steps/index.ts";
 import { cleanupTemp, ensureBuilt, isolatedEnv, run, tempDir } from "../helpers/harness.ts";
@@ -254,6 +259,34 @@ test.skipIf(!groovy)(
       expect(cfg).toContain(`// ${n.replace("\u202e", "\\u{202e}").replaceAll("\\", "\\\\")}: OOM`);
   },
   120_000,
+);
+
+// PyYAML, as Snakemake reads a profile with it (Debian's python3: the one snakemake runs on)
+const pyyaml = Bun.spawnSync(["/usr/bin/python3", "-c", "import yaml"], { stderr: "ignore" }).exitCode === 0;
+
+test.skipIf(!pyyaml)(
+  "a recorded name in a Snakemake profile comment is nothing YAML refuses (U+FFFF)",
+  () => {
+    // found with a real run: a Snakemake job `echo '\uffff'` without metadata (--drop-metadata) gave
+    // '# no rule known for job "…": skipped' with the raw U+FFFF, and `snakemake --profile` stopped at
+    // "Couldn't parse config file: unacceptable character #xffff"
+    const names = ["echo '\uffff' > out", "x \ufffe y", "z \u{10ffff}"];
+    const reports = [0, 1, 2].map((i) =>
+      report(
+        i,
+        names.map((n) => step(n, { kind: "snakemake-job" })),
+      ),
+    );
+    const profile = renderSnakemake(advise("p", reports));
+    expect(profile).toContain("# no rule known for job \"echo '\\u{ffff}' > out\": skipped");
+    const p = Bun.spawnSync(
+      ["/usr/bin/python3", "-c", "import sys, yaml; print(yaml.safe_load(sys.stdin.read()) is None)"],
+      { stdin: Buffer.from(profile), stdout: "pipe", stderr: "pipe" },
+    );
+    expect(p.stderr.toString()).toBe("");
+    // only comments: nothing to set, and the file loads
+    expect(p.stdout.toString()).toBe("True\n");
+  },
 );
 
 describe("tracer advise over real runs", () => {
