@@ -161,6 +161,11 @@ describe("--json errors", () => {
       expect(r.stderr.split("\n").filter((l) => l.startsWith("tracer: "))).toHaveLength(1);
       expect(/[\x00-\x08\x0b-\x1f\x7f]/.test(r.stderr)).toBe(false);
     }
+    // removing a run still being recorded (its recorder pid, 1, is alive) names it
+    const rm = await run(["runs", "rm", "0190eeee-0000-7000-8000-000000000001"], { env: e });
+    expect(rm.code).toBe(1);
+    expect(rm.stderr).toContain(`run a\\n${forged} (0190eeee-0000-7000-8000-000000000001) is being recorded`);
+    expect(rm.stderr.split("\n").filter((l) => l.startsWith("tracer: "))).toHaveLength(1);
   });
 
   test("--verbose prints an error's stack escaped like its message (a rules file's key)", async () => {

@@ -1,5 +1,6 @@
 import { defineCommand } from "../../_define.ts";
 import { defaultOutboxPath, queuedForRuns } from "../../../export/outbox.ts";
+import { sanitize } from "../../../core/sanitize.ts";
 import { Exit, TracerError } from "../../../errors.ts";
 import { type RunSummary, findRun, isActive, openStore, removeRuns } from "../../../store/index.ts";
 import { jsonFlag } from "../../_shared.ts";
@@ -25,7 +26,8 @@ export default defineCommand({
         if (isActive(r))
           throw new TracerError(
             "E_RUN_ACTIVE",
-            `run ${r.name} (${r.id}) is being recorded (pid ${r.recorderPid})`,
+            // a stored name may hold a line break (a store written before names were checked)
+            sanitize(`run ${r.name} (${r.id}) is being recorded (pid ${r.recorderPid})`),
             Exit.error,
             {
               hint: "remove it once it has finished (tracer stop ends a daemon run)",
