@@ -102,7 +102,8 @@ export function renderSnakemake(a: Advice): string {
   }
   const body = resources.length
     ? ["set-resources:", ...resources, "set-threads:", ...threads]
-    : ["# no Snakemake job with a known rule in these runs"];
+    : // an empty mapping, not an empty file: Snakemake refuses a profile that is not a mapping
+      ["# no Snakemake job with a known rule in these runs", "{}"];
   return `${[...head, ...body].join("\n")}\n`;
 }
 

@@ -4,7 +4,7 @@
  * three real runs of the grow pipeline.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { advise, roundMemory } from "../../src/insight/advise.ts";
 import {
@@ -280,14 +280,42 @@ test.skipIf(!pyyaml)(
     const profile = renderSnakemake(advise("p", reports));
     expect(profile).toContain("# no rule known for job \"echo '\\u{ffff}' > out\": skipped");
     const p = Bun.spawnSync(
-      ["/usr/bin/python3", "-c", "import sys, yaml; print(yaml.safe_load(sys.stdin.read()) is None)"],
+      ["/usr/bin/python3", "-c", "import sys, yaml; print(yaml.safe_load(sys.stdin.read()) == {})"],
       { stdin: Buffer.from(profile), stdout: "pipe", stderr: "pipe" },
     );
     expect(p.stderr.toString()).toBe("");
-    // only comments: nothing to set, and the file loads
+    // nothing to set: an empty mapping, and the file loads
     expect(p.stdout.toString()).toBe("True\n");
   },
 );
+
+const snakemake = Bun.which("snakemake");
+
+test.skipIf(!snakemake)("a profile with no job of a known rule is one Snakemake accepts", () => {
+  // only comments made a file YAML reads as nothing, and `snakemake --profile` stopped at "returned
+  // type 'NoneType' instead of 'dict'"
+  const profile = renderSnakemake(
+    advise(
+      "p",
+      [0, 1, 2].map((i) => report(i, [step("sleep 1", { kind: "snakemake-job" })])),
+    ),
+  );
+  expect(profile).toContain("# no Snakemake job with a known rule in these runs");
+  const dir = tempDir();
+  mkdirSync(join(dir, "profile"));
+  writeFileSync(join(dir, "profile", "config.yaml"), profile);
+  writeFileSync(join(dir, "Snakefile"), 'rule all:\n    shell: "true"\n');
+  const r = Bun.spawnSync(
+    [snakemake!, "--profile", join(dir, "profile"), "-n", "-j1", "-s", join(dir, "Snakefile")],
+    {
+      cwd: dir,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
+  expect(r.stderr.toString()).not.toContain("instead of 'dict'");
+  expect(r.exitCode).toBe(0);
+});
 
 describe("tracer advise over real runs", () => {
   let env: Record<string, string>;
