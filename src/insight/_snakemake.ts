@@ -4,9 +4,10 @@
  * directory with the job's `rule` and `shellcmd`: a job step whose shell command is a metadata file's
  * `shellcmd` belongs to that rule. The directory and files are recorded-data paths, read as untrusted
  * (src/core/untrusted.ts: no FIFO or device, no final symlink, owned by us or root, bounded), at most
- * MAX_FILES files of at most 64 KiB each; a file that is not such JSON is skipped.
+ * MAX_FILES files of at most 64 KiB each, the directory read one entry at a time (a listing of a
+ * directory with millions of entries would hold every name); a file that is not such JSON is skipped.
  */
-import { readdirSync } from "node:fs";
+import { type Dir, opendirSync } from "node:fs";
 import { decodeLossless } from "../core/lossless.ts";
 import { readerOwners, readUntrustedHead } from "../core/untrusted.ts";
 
@@ -32,20 +33,32 @@ export function snakemakeRules(
 ): Map<string, string> {
   const out = new Map<string, string>();
   const dir = `${workdir}/.snakemake/metadata`;
-  let names: string[];
+  let d: Dir;
   try {
-    names = readdirSync(dir);
+    d = opendirSync(dir);
   } catch {
     return out;
   }
-  for (const name of names.slice(0, MAX_FILES)) {
+  try {
+    for (let n = 0; n < MAX_FILES; n++) {
+      const entry = d.readSync();
+      if (!entry) break;
+      read(entry.name);
+    }
+  } catch {
+    // unreadable midway: what was read stands
+  } finally {
+    d.closeSync();
+  }
+  return out;
+
+  function read(name: string): void {
     const head = readUntrustedHead(`${dir}/${name}`, { maxBytes: 64 * 1024, owners });
-    if (!head) continue;
+    if (!head) return;
     try {
       const meta = JSON.parse(decodeLossless(head)) as { rule?: unknown; shellcmd?: unknown };
       if (typeof meta.rule === "string" && RULE_NAME.test(meta.rule) && typeof meta.shellcmd === "string")
         out.set(collapse(meta.shellcmd), meta.rule);
     } catch {}
   }
-  return out;
 }
