@@ -1,5 +1,5 @@
 /*
- * tracer run's scheduler-runtime ledger: two small eBPF programs that add up, in the kernel, every
+ * tracer run's scheduler-runtime ledger: three small eBPF programs that add up, in the kernel, every
  * nanosecond the scheduler charges to a process of the run's tree — exactly what the kernel adds to
  * its sum_exec_runtime and what wait4's rusage reports, the exit teardown and every thread's last
  * slice included. The taskstats record is sent before exit_mm and a process whose parent reaps it at
@@ -19,7 +19,11 @@
  *  - raw tracepoint sched_stat_runtime(task, delta_ns): the kernel calls it beside every
  *    `sum_exec_runtime += delta` (update_se), for every scheduling class since Linux 6.8 (before,
  *    the fair class only: other tasks' entries are short); when the task's tgid is in
- *    the map and not ended, delta is added atomically.
+ *    the map and not ended, delta is added atomically;
+ *  - raw tracepoint sched_process_exec(task, ...): exec_mmap has just folded the replaced image's
+ *    peak RSS into signal->maxrss (wait4's ru_maxrss); the entry keeps the largest (pages). A child
+ *    entered while it shares its parent's mm (vfork, posix_spawn) holds ~0 there: its first exec
+ *    brings the parent's peak, so its earlier images stay unknown.
  *
  * Its map also serves as the tree's membership in the kernel: sr_filter_execs puts a socket filter on
  * the exec watcher's socket that drops the exec events of processes without an entry.
@@ -29,7 +33,7 @@
  * (tracer's own entry must grow when its CPU clock is read, which runs update_se) refuses a wrong
  * offset. Entries are removed as processes are taken (sr_take); the map holds at most SR_CAPACITY
  * (a fork beyond it is simply not entered: that process keeps its other figures). Closing the fds
- * (sr_close, or tracer's exit) detaches both programs and frees the map.
+ * (sr_close, or tracer's exit) detaches the programs and frees the map.
  *
  * Every function returns -errno on failure.
  */
@@ -44,6 +48,7 @@ int open(const char *path, int flags, ...);
 ssize_t pread(int fd, void *buf, size_t n, long offset);
 int close(int fd);
 int getpid(void);
+int getpagesize(void);
 int clock_gettime(int clock, void *ts);
 int *__errno_location(void);
 typedef unsigned long pthread_t;
@@ -107,6 +112,8 @@ struct sr_insn {
 #define ADD_K(d, i) INSN(0x07, d, 0, 0, i)
 #define JEQ_K(d, i, o) INSN(0x15, d, 0, o, i)
 #define JEQ_X(d, s, o) INSN(0x1d, d, s, o, 0)
+#define JNE_X(d, s, o) INSN(0x5d, d, s, o, 0)
+#define JLE_X(d, s, o) INSN(0xbd, d, s, o, 0) /* unsigned */
 #define JSLT_K(d, i, o) INSN(0xc5, d, 0, o, i)
 #define LSH_K(d, i) INSN(0x67, d, 0, 0, i)
 #define OR_X(d, s) INSN(0x4f, d, s, 0, 0)
@@ -123,7 +130,7 @@ struct sr_insn {
 #define FN_SKB_LOAD_BYTES 26
 #define R10 10
 
-static int sr_map = -1, sr_links[2] = {-1, -1};
+static int sr_map = -1, sr_links[3] = {-1, -1, -1};
 /* sr_open_async's thread: SR_PENDING until it is done, then 0 or -errno; sr_close while it runs
  * leaves the clean-up to it (under the mutex: a zeroed glibc/musl mutex is a default one) */
 #define SR_PENDING 1
@@ -233,13 +240,13 @@ static long map_op(int cmd, u32 key, u64 *value, u64 flags) {
 }
 
 static void release(void) {
-  for (int i = 0; i < 2; i++)
+  for (int i = 0; i < 3; i++)
     if (sr_links[i] >= 0) close(sr_links[i]), sr_links[i] = -1;
   if (sr_map >= 0) close(sr_map), sr_map = -1;
 }
 
 /*
- * Create the map, load and attach both programs, and enter `root` (tracer's own pid: its children
+ * Create the map, load and attach the programs, and enter `root` (tracer's own pid: its children
  * and all their descendants are followed from here). 0, or -errno (ENOSYS: not Linux on x86-64/arm64;
  * EPROTO: the kernel's type information is not what this expects, or the self-check failed).
  */
@@ -247,11 +254,17 @@ static int open_ledger(int root) {
   if (SYS_BPF < 0) return -ENOSYS;
   long off = btf_member_offset("task_struct", "tgid");
   if (off < 0) return (int)off;
+  long mm_off = btf_member_offset("task_struct", "mm");
+  if (mm_off < 0) return (int)mm_off;
+  long sig_off = btf_member_offset("task_struct", "signal");
+  if (sig_off < 0) return (int)sig_off;
+  long maxrss_off = btf_member_offset("signal_struct", "maxrss");
+  if (maxrss_off < 0) return (int)maxrss_off;
   u32 mattr[12];
   zero(mattr, sizeof mattr);
   mattr[0] = BPF_MAP_TYPE_HASH;
   mattr[1] = 4;  /* key: tgid */
-  mattr[2] = 16; /* value: runtime ns, fork time ns */
+  mattr[2] = 24; /* value: runtime ns, fork time ns, earlier images' peak RSS (pages) */
   mattr[3] = SR_CAPACITY;
   mattr[4] = BPF_F_NO_PREALLOC;
   long map = bpf(BPF_MAP_CREATE, mattr, sizeof mattr);
@@ -268,25 +281,33 @@ static int open_ledger(int root) {
       XADD_DW(0, 7, 0),
       MOV_K(0, 0), EXIT(),
   };
-  /* sched_process_fork(parent, child): a new process of a followed one is entered {0, now} */
+  /* sched_process_fork(parent, child): a new process of a followed one is entered {0, now, 0}, or
+   * {0, now, ~0} when it shares its parent's address space (vfork, posix_spawn, CLONE_VM): its first
+   * exec leaves the parent's peak RSS in its signal->maxrss, so its earlier images are never known */
+  int m = (int)mm_off;
   struct sr_insn follow[] = {
       LDX_DW(6, 1, 0), LDX_DW(7, 1, 8),
       MOV_X(1, R10), ADD_K(1, -8), MOV_K(2, 4), MOV_X(3, 6), ADD_K(3, o), CALL(FN_PROBE_READ_KERNEL),
       MOV_X(1, R10), ADD_K(1, -16), MOV_K(2, 4), MOV_X(3, 7), ADD_K(3, o), CALL(FN_PROBE_READ_KERNEL),
       LDX_W(1, R10, -8), LDX_W(2, R10, -16),
-      JEQ_X(1, 2, 36), /* a thread: its process is entered already */
+      JEQ_X(1, 2, 67), /* a thread: its process is entered already */
       LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -8), CALL(FN_LOOKUP),
-      JEQ_K(0, 0, 32), /* the parent is not followed */
-      CALL(FN_KTIME_NS), STX_DW(R10, 0, -24), ST_DW(R10, -32, 0),
+      JEQ_K(0, 0, 50), /* the parent is not followed */
+      /* r9: ~0 when parent and child share one mm */
+      MOV_X(1, R10), ADD_K(1, -24), MOV_K(2, 8), MOV_X(3, 6), ADD_K(3, m), CALL(FN_PROBE_READ_KERNEL),
+      MOV_X(1, R10), ADD_K(1, -32), MOV_K(2, 8), MOV_X(3, 7), ADD_K(3, m), CALL(FN_PROBE_READ_KERNEL),
+      MOV_K(9, 0), LDX_DW(1, R10, -24), LDX_DW(2, R10, -32), JNE_X(1, 2, 1), MOV_K(9, -1),
+      /* the value at -56: runtime 0, fork time now, maxrss r9 */
+      CALL(FN_KTIME_NS), STX_DW(R10, 0, -48), ST_DW(R10, -56, 0), STX_DW(R10, 9, -40),
       /* an entry under its pid forked within the window (the pid set on purpose: ns_last_pid, clone3
        * set_tid) would be taken for the ended process: it is closed and this one is not followed */
       LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -16), CALL(FN_LOOKUP),
       JEQ_K(0, 0, 13),
-      LDX_DW(1, 0, 8), LSH_K(1, 1), RSH_K(1, 1), LDX_DW(2, R10, -24), SUB_X(2, 1),
+      LDX_DW(1, 0, 8), LSH_K(1, 1), RSH_K(1, 1), LDX_DW(2, R10, -48), SUB_X(2, 1),
       JGT_K(2, SR_WINDOW_NS, 7),
       LDX_DW(1, 0, 8), MOV_K(2, 1), LSH_K(2, 63), OR_X(1, 2), STX_DW(0, 1, 8),
       MOV_K(0, 0), EXIT(),
-      LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -16), MOV_X(3, R10), ADD_K(3, -32), MOV_K(4, BPF_ANY),
+      LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -16), MOV_X(3, R10), ADD_K(3, -56), MOV_K(4, BPF_ANY),
       CALL(FN_UPDATE),
       MOV_K(0, 0), EXIT(),
       /* any other new process: an entry under its pid is an ended process's, not yet taken — closed */
@@ -295,11 +316,28 @@ static int open_ledger(int root) {
       LDX_DW(1, 0, 8), MOV_K(2, 1), LSH_K(2, 63), OR_X(1, 2), STX_DW(0, 1, 8),
       MOV_K(0, 0), EXIT(),
   };
+  /* sched_process_exec(task, old_pid, bprm): exec_mmap has just folded the replaced image's peak RSS
+   * into signal->maxrss (what wait4's ru_maxrss reports): map[task->tgid].maxrss = max(it, that) */
+  int sg = (int)sig_off, mx = (int)maxrss_off;
+  struct sr_insn exec[] = {
+      LDX_DW(6, 1, 0),
+      MOV_X(1, R10), ADD_K(1, -8), MOV_K(2, 4), MOV_X(3, 6), ADD_K(3, o), CALL(FN_PROBE_READ_KERNEL),
+      MOV_X(1, R10), ADD_K(1, -16), MOV_K(2, 8), MOV_X(3, 6), ADD_K(3, sg), CALL(FN_PROBE_READ_KERNEL),
+      LDX_DW(3, R10, -16), ADD_K(3, mx), MOV_X(1, R10), ADD_K(1, -24), MOV_K(2, 8), CALL(FN_PROBE_READ_KERNEL),
+      LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -8), CALL(FN_LOOKUP),
+      JEQ_K(0, 0, 6),
+      LDX_DW(1, 0, 8), JSLT_K(1, 0, 4), /* ended: its pid is another process's now */
+      LDX_DW(1, R10, -24), LDX_DW(2, 0, 16), JLE_X(1, 2, 1), /* not above (a CLONE_VM child's ~0: never) */
+      STX_DW(0, 1, 16),
+      MOV_K(0, 0), EXIT(),
+  };
   long p = load(BPF_PROG_TYPE_RAW_TRACEPOINT, runtime, sizeof runtime / sizeof runtime[0]);
   if (p >= 0) sr_links[0] = (int)(p = attach(p, "sched_stat_runtime"));
   if (p >= 0) p = load(BPF_PROG_TYPE_RAW_TRACEPOINT, follow, sizeof follow / sizeof follow[0]);
   if (p >= 0) sr_links[1] = (int)(p = attach(p, "sched_process_fork"));
-  u64 value[2] = {0, 0};
+  if (p >= 0) p = load(BPF_PROG_TYPE_RAW_TRACEPOINT, exec, sizeof exec / sizeof exec[0]);
+  if (p >= 0) sr_links[2] = (int)(p = attach(p, "sched_process_exec"));
+  u64 value[3] = {0, 0, 0};
   if (p >= 0) p = map_op(BPF_MAP_UPDATE_ELEM, (u32)root, value, BPF_ANY);
   if (p < 0) {
     release();
@@ -378,20 +416,21 @@ void sr_close(void) {
 int sr_follow(int tgid, double fork_ns) {
   if (sr_status != 0 || sr_map < 0) return -ENOENT;
   /* a negative double converted to u64 is undefined behaviour: a fork time before boot is 0 */
-  u64 value[2] = {0, fork_ns > 0 ? (u64)fork_ns : 0};
+  u64 value[3] = {0, fork_ns > 0 ? (u64)fork_ns : 0, 0};
   long r = map_op(BPF_MAP_UPDATE_ELEM, (u32)tgid, value, BPF_NOEXIST);
   return r == -17 /* EEXIST */ ? 0 : r < 0 ? (int)r : 1;
 }
 
 /*
  * The runtime of process `tgid`, taken out of the map: out[0] runtime ns, out[1] its fork time
- * (CLOCK_MONOTONIC ns; 0 for the root; for a process entered by sr_follow, the time it was given).
+ * (CLOCK_MONOTONIC ns; 0 for the root; for a process entered by sr_follow, the time it was given),
+ * out[2] the peak RSS (KiB) of the images its execs replaced (0 none larger, -1 unknown).
  * The entry is removed (unless `keep`) only when its fork time is within [lo, hi] (ns; lo > hi accepts any): an entry
  * outside belongs to a later process with the same pid. 1 taken, 0 none (or not this process's), -errno.
  */
 int sr_take(int tgid, double lo, double hi, double *out, int keep) {
   if (sr_status != 0 || sr_map < 0) return 0;
-  u64 value[2];
+  u64 value[3];
   long r = map_op(BPF_MAP_LOOKUP_ELEM, (u32)tgid, value, 0);
   if (r == -ENOENT) return 0;
   if (r < 0) return (int)r;
@@ -400,6 +439,8 @@ int sr_take(int tgid, double lo, double hi, double *out, int keep) {
   if (!keep) map_op(BPF_MAP_DELETE_ELEM, (u32)tgid, 0, 0); /* key only: the kernel refuses any later field set */
   out[0] = (double)value[0];
   out[1] = (double)value[1];
+  /* pages to KiB; -1: a CLONE_VM child's (unknown), 0: no exec replaced a larger image */
+  out[2] = value[2] == ~0ULL ? -1 : (double)value[2] * (double)(getpagesize() / 1024);
   return 1;
 }
 

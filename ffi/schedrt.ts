@@ -1,5 +1,5 @@
 /**
- * ffi/schedrt.c: the scheduler-runtime ledger (two eBPF programs that sum, in the kernel, the
+ * ffi/schedrt.c: the scheduler-runtime ledger (three eBPF programs that sum, in the kernel, the
  * runtime the scheduler charges to every process of tracer's tree). See the C file.
  */
 import { ptr } from "bun:ffi";
@@ -42,10 +42,13 @@ export const schedRuntimeStatus = (): number => load().sr_status_now();
 export const followSchedRuntime = (tgid: number, forkMonoNs: number): number =>
   load().sr_follow(tgid, forkMonoNs);
 
-const out = new Float64Array(2);
+const out = new Float64Array(3);
 
 /**
- * Take process `tgid`'s summed runtime out of the ledger: { runtimeNs, forkNs (CLOCK_MONOTONIC) }, or
+ * Take process `tgid`'s summed runtime out of the ledger: { runtimeNs, forkNs (CLOCK_MONOTONIC),
+ * maxRssKb: the largest peak RSS of the images an exec replaced (the kernel's signal->maxrss, as
+ * wait4's ru_maxrss; 0 when none was larger, undefined for a child that shared its parent's address
+ * space until its exec: vfork, posix_spawn) }, or
  * undefined when it is not there or its fork time is outside [loNs, hiNs] (a later process with the
  * same pid; loNs > hiNs accepts any). Taken once: the entry is removed, unless `keep` (a look only).
  */
@@ -54,9 +57,9 @@ export function takeSchedRuntime(
   loNs: number,
   hiNs: number,
   keep = false,
-): { runtimeNs: number; forkNs: number } | undefined {
+): { runtimeNs: number; forkNs: number; maxRssKb: number | undefined } | undefined {
   if (load().sr_take(tgid, loNs, hiNs, ptr(out), keep ? 1 : 0) !== 1) return undefined;
-  return { runtimeNs: out[0]!, forkNs: out[1]! };
+  return { runtimeNs: out[0]!, forkNs: out[1]!, maxRssKb: out[2]! < 0 ? undefined : out[2]! };
 }
 
 /** Detach the programs and free the ledger (an open under way does so when done; tracer's exit too). */

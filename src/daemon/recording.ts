@@ -50,7 +50,7 @@ export class DaemonRecording {
     const recorder = new Recorder(writer, NO_ROOT, {
       // each process's whole CPU from the scheduler-runtime ledger: adopted tools are entered as they
       // are recorded, their descendants from their fork (docs/CAPTURE.md)
-      runtimeNs: (pid, startedAt) => ledger?.take(pid, startedAt),
+      ledger: (pid, startedAt) => ledger?.take(pid, startedAt),
       onIdentified: (rec) => ledger?.follow(rec.pid, rec.startedAt, rec.startTicks),
       adopt: (argv, comm) => matchProcess(rules, { argv, comm }) !== undefined,
       // execs the watcher's name filter dropped: no rule can match them, no /proc read

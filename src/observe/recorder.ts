@@ -63,9 +63,13 @@ export interface RecorderOptions {
   onBacklog?: () => void;
   /**
    * A process's whole runtime (ns) from the scheduler-runtime ledger (./schedrt.ts), asked once as it
-   * ends: exact whoever reaps it, where the zombie's CPU clock is read only if tracer wins the race.
+   * ends: exact whoever reaps it, where the zombie's CPU clock is read only if tracer wins the race;
+   * and the peak RSS (KiB) of the images its execs replaced, which no exit record holds.
    */
-  runtimeNs?: (pid: number, startedAt: number | undefined) => number | undefined;
+  ledger?: (
+    pid: number,
+    startedAt: number | undefined,
+  ) => { runtimeNs: number | undefined; maxRssKb: number | undefined } | undefined;
   /** Each process as it is first recorded (daemon mode: the ledger follows adopted trees from here). */
   onIdentified?: (rec: ProcessRecord) => void;
 }
@@ -366,8 +370,10 @@ export class Recorder {
     const io = cpuNs === undefined ? undefined : readOwnIo(pid);
     const st = cpuNs === undefined ? undefined : readStat(pid);
     if (st?.state === "Z" && st.startTicks === rec.startTicks) this.zombieSeen(t, cpuNs, io);
-    const runtime = this.opts.runtimeNs?.(pid, rec.startedAt);
-    if (runtime !== undefined) this.zombieSeen(t, runtime, undefined);
+    const ledger = this.opts.ledger?.(pid, rec.startedAt);
+    if (ledger?.runtimeNs !== undefined) this.zombieSeen(t, ledger.runtimeNs, undefined);
+    // an image an exec replaced can have peaked above the last one (taskstats' hiwater_rss)
+    if (ledger?.maxRssKb) rec.peakRssKb = Math.max(rec.peakRssKb ?? 0, ledger.maxRssKb);
     if (t.reaped) this.applyReaped(t, t.reaped.r);
     this.write(t);
     this.collect();

@@ -37,10 +37,14 @@ const toMonoNs = (epochMs: number) => (epochMs - realMinusMonoMs()) * 1e6;
 export interface SchedRuntime {
   /**
    * The whole runtime (ns) of the process with `pid` started at `startedAt` (epoch ms), taken out of
-   * the ledger; undefined when the ledger does not hold it (not open, the map full, another
-   * process's entry) or the start is unknown.
+   * the ledger, and the peak RSS (KiB) of the images its execs replaced (undefined when unknown: a
+   * vfork child's first image was its parent's); undefined when the ledger does not hold it (not
+   * open, the map full, another process's entry) or the start is unknown.
    */
-  take(pid: number, startedAt: number | undefined): number | undefined;
+  take(
+    pid: number,
+    startedAt: number | undefined,
+  ): { runtimeNs: number | undefined; maxRssKb: number | undefined } | undefined;
   /**
    * Follow a process that exists now (once the ledger is open; before, a no-op): for a process that
    * is not below one followed since its fork (daemon mode: adopted tools). What it ran before is read
@@ -137,7 +141,11 @@ export function openLedger(
       before.delete(pid);
       // the same process: its start may have become exact (the fork event) since it was entered
       const base = b && Math.abs(b.startedAt - startedAt) <= FORK_WINDOW_MS ? b.ns : 0;
-      return got && !Number.isNaN(base) ? got.runtimeNs + base : undefined;
+      if (!got) return undefined;
+      // entered late (alive when the ledger opened), its entry cannot tell a vfork child (CMD among
+      // them) whose exec since brought its parent's peak into its maxrss: unknown
+      const maxRssKb = b ? undefined : got.maxRssKb;
+      return { runtimeNs: Number.isNaN(base) ? undefined : got.runtimeNs + base, maxRssKb };
     },
     follow(pid, startedAt, startTicks) {
       if (open && !closed && startedAt !== undefined) enter(pid, startedAt, startTicks);
@@ -176,7 +184,8 @@ export function probeSchedRuntime(waitMs = 1000): { available: boolean; reason: 
     s = schedRuntimeStatus();
   }
   if (started >= 0) closeSchedRuntime();
-  if (s === 1) return { available: true, reason: "eBPF: sched_stat_runtime + sched_process_fork" };
+  if (s === 1)
+    return { available: true, reason: "eBPF: sched_stat_runtime + sched_process_fork + sched_process_exec" };
   if (s === 0) return { available: false, reason: `no answer within ${waitMs} ms` };
   return { available: false, reason: REASONS[-s] ?? `error ${-s}` };
 }

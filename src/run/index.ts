@@ -121,7 +121,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   let runRow = false;
   const recorder = new Recorder(writer, process.pid, {
     execArgv: (pid) => watcher?.lookup(pid),
-    runtimeNs: (pid, startedAt) => ledger?.take(pid, startedAt),
+    ledger: (pid, startedAt) => ledger?.take(pid, startedAt),
     threads: true,
     sync: (all) => sync(all),
     onBacklog: () =>

@@ -119,7 +119,7 @@ describe.skipIf(!probe.available)("scheduler-runtime ledger", () => {
     await entered(ledger);
     child.stdin.end();
     await child.exited;
-    const got = ledger.take(child.pid, startedAt);
+    const got = ledger.take(child.pid, startedAt)?.runtimeNs;
     ledger.close();
     const rusage = cpuUs(child.resourceUsage()!);
     expect(got).toBeDefined();
@@ -217,7 +217,7 @@ describe.skipIf(!probe.available)("scheduler-runtime ledger: what a late-entered
       setter.stdin.end();
       const [pid, cpuUsB] = (await new Response(setter.stdout).text()).trim().split(" ").map(Number);
       expect(pid).toBe(early.pid);
-      const got = ledger.take(early.pid, at);
+      const got = ledger.take(early.pid, at)?.runtimeNs;
       expect(got).toBeDefined();
       // the later process's own runtime, not plus what the early one ran before the open
       expect(got! / 1000).toBeLessThanOrEqual(cpuUsB! + 200);

@@ -285,6 +285,52 @@ while r.read(1 << 16): pass'`,
   }, 60_000);
 
   test.skipIf(!ledger.available)(
+    "peak RSS across execs against wait4's ru_maxrss: an image an exec replaced counts; a vfork child is not charged its parent's",
+    async () => {
+      // fills N MiB (every page touched), then execs the rest of its argv: its last image is small, and
+      // before the ledger kept signal->maxrss at each exec the row had that image's hiwater_rss only
+      // (1,032 KiB against ru_maxrss 103,504 for 100 MiB then /bin/true)
+      const fill = cc(
+        "fill-exec",
+        `#include <stdlib.h>
+#include <unistd.h>
+int main(int c, char **v) { size_t n = (size_t)atol(v[1]) << 20; volatile char *p = malloc(n);
+  for (size_t i = 0; i < n; i += 4096) p[i] = 1;
+  execv(v[2], v + 2); return 99; }`,
+      );
+      // a 64 MiB Python that posix_spawns (vfork) /bin/true: the child's exec leaves the parent's peak in
+      // its maxrss (ru_maxrss says 64 MiB for /bin/true); tracer keeps the child's own
+      const spawnTrue = `import os; b = bytearray(64 << 20); b[::4096] = b"x" * len(b[::4096]); os.waitpid(os.posix_spawn("/bin/true", ["true"], {}), 0)`;
+      const t = await traced(
+        [
+          "sleep 0.2", // forked after the ledger opened (asserted below)
+          `$O ${fill} 64 /bin/true`,
+          `$O ${fill} 48 ${fill} 8 /bin/true`,
+          `${PY} -c '${spawnTrue}'`,
+        ].join("; "),
+        undefined,
+        { TRACER_TIMING: "1" },
+      );
+      expect(t.code).toBe(0);
+      expect(t.truths.length).toBe(2);
+      expect(violations(t.rows, { eventsLost: t.eventsLost, totals: t.totals })).toEqual([]);
+      const open = timingMarks(t.stderr).get("ledger open");
+      for (const truth of t.truths) {
+        expect(open!).toBeLessThan(truth.forkRealNs / 1e6);
+        const r = rowOf(t, truth);
+        expect(r.comm).toBe("true");
+        expect(truth.maxRssKb).toBeGreaterThan(48 << 10);
+        expect(Math.abs(r.peakRssKb! - truth.maxRssKb) / truth.maxRssKb).toBeLessThan(0.01);
+      }
+      const spawned = t.rows.filter((r) => r.comm === "true" && !t.truths.some((x) => x.pid === r.pid));
+      expect(spawned.length).toBe(1);
+      expect(spawned[0]!.peakRssKb!).toBeGreaterThan(0);
+      expect(spawned[0]!.peakRssKb!).toBeLessThan(16 << 10);
+    },
+    60_000,
+  );
+
+  test.skipIf(!ledger.available)(
     "CPU of a process in CMD's first millisecond: the ledger starts opening before CMD, and every process forked once it is open has its whole CPU",
     async () => {
       // dd as CMD's first process, reaped at once by the oracle: only the ledger has its whole runtime
