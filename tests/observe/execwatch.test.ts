@@ -4,7 +4,7 @@
  * root (tracer run) it keeps the connector events of that tree alone, threads included.
  */
 import { afterAll, expect, test } from "bun:test";
-import { chmodSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConnectorSource } from "../../src/observe/connector.ts";
 import { ExecWatcher } from "../../src/observe/execwatch.ts";
@@ -153,6 +153,10 @@ test.skipIf(!probe)(
       stdout: "ignore",
       stderr: "ignore",
     });
+    // the root's own exec (Bun forks, then the child execs /bin/sh) done before either source listens:
+    // on a slow host it came between the two starts, and only the first source saw it (a CI run, 30 Nov)
+    for (let i = 0; i < 500 && readFileSync(`/proc/${root.pid}/comm`, "utf8").trim() !== "sh"; i++)
+      await Bun.sleep(10);
     const w = ExecWatcher.start(root.pid)!;
     const full = new ConnectorSource({ pollMs: 20, threads: true });
     const filtered = new ConnectorSource({ pollMs: 20, threads: true, filter: (b) => w.compact(b) });
