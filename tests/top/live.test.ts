@@ -88,7 +88,7 @@ test.skipIf(!hasTmux)(
         if (i === 3) {
           // the running step is the first row: Home selects it, Enter expands it to its live process
           tmux("send-keys", "g", "Enter");
-          await waitFor(() => /\d+ bash step-03\.sh /.test(screen()), 10000, "step 3 expanded").catch((e) => {
+          await waitFor(() => /\d+ bash step-03\.sh /.test(screen()), 20000, "step 3 expanded").catch((e) => {
             throw new Error(`${(e as Error).message}; the screen:\n${screen()}`);
           });
         }
