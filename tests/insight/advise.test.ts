@@ -165,6 +165,20 @@ function realJava(p: string): string {
   return cur;
 }
 
+/** Debian's groovy running `script` over `files`: its stdout, stderr and exit code */
+async function runGroovy(script: string, ...files: string[]) {
+  const p = Bun.spawn([groovy!, "-e", script, ...files], {
+    env: { ...process.env, JAVA_HOME: process.env.JAVA_HOME ?? javaHome() },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [out, err, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
+  return { out, err, code };
+}
 test.skipIf(!groovy)(
   "the Nextflow config compiles with groovy, every hostile name selects only itself",
   async () => {
@@ -198,16 +212,7 @@ test.skipIf(!groovy)(
       "def mem = keys.collect { c.process[it].memory }",
       "println groovy.json.JsonOutput.toJson([keys: keys.size(), other: c.keySet() as List, ok: ok, mem: mem.unique()])",
     ].join("\n");
-    const p = Bun.spawn([groovy!, "-e", script, join(dir, "advice.config"), join(dir, "names.json")], {
-      env: { ...process.env, JAVA_HOME: process.env.JAVA_HOME ?? javaHome() },
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const [out, err, code] = await Promise.all([
-      new Response(p.stdout).text(),
-      new Response(p.stderr).text(),
-      p.exited,
-    ]);
+    const { out, err, code } = await runGroovy(script, join(dir, "advice.config"), join(dir, "names.json"));
     expect(err).toBe("");
     expect(code).toBe(0);
     const r = JSON.parse(out.trim().split("\n").at(-1)!);
@@ -240,16 +245,7 @@ test.skipIf(!groovy)(
       "def c = new ConfigSlurper().parse(new File(args[0]).toURI().toURL())",
       "println groovy.json.JsonOutput.toJson([other: c.keySet() as List, process: c.process.keySet().size()])",
     ].join("\n");
-    const p = Bun.spawn([groovy!, "-e", script, join(dir, "advice.config")], {
-      env: { ...process.env, JAVA_HOME: process.env.JAVA_HOME ?? javaHome() },
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const [out, err, code] = await Promise.all([
-      new Response(p.stdout).text(),
-      new Response(p.stderr).text(),
-      p.exited,
-    ]);
+    const { out, err, code } = await runGroovy(script, join(dir, "advice.config"));
     expect(err).toBe("");
     expect(code).toBe(0);
     // the file parses, and holds one selector a step and nothing else (no `injected`)
