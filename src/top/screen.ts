@@ -113,7 +113,11 @@ export function runLive(opts: LiveOptions): Promise<void> {
       else if (k === "\r" || k === " " || k === "e") toggle();
       else if (k === "\x1b[C" || k === "\x1bOC" || k === "+") toggle(true);
       else if (k === "\x1b[D" || k === "\x1bOD" || k === "-") toggle(false);
-      else if (k === "s") view.sort = SORT_KEYS[(SORT_KEYS.indexOf(view.sort) + 1) % SORT_KEYS.length]!;
+      else if (k === "s") {
+        view.sort = SORT_KEYS[(SORT_KEYS.indexOf(view.sort) + 1) % SORT_KEYS.length]!;
+        // keys that follow in the same read move through the new order, not the last drawn one
+        keys = render(snap, view).keys;
+      }
       else if (k === "a") {
         if (view.expanded.size) view.expanded.clear();
         else for (const key of keys) view.expanded.add(key);

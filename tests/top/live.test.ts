@@ -86,8 +86,15 @@ test.skipIf(!hasTmux)(
         // the previous step is shown done (it ended when it was released)
         if (i > 1) expect(screen()).toMatch(new RegExp(`${stepName(i - 1).replace(".", "\\.")}\\s+done`));
         if (i === 3) {
-          // the running step is the first row: Home selects it, Enter expands it to its live process
-          tmux("send-keys", "g", "Enter");
+          // Sorted by CPU, the two running rows (the pipeline's shell and step 3, both near 0 %) can swap
+          // between two draws, so which one Home selects is a race. Sorted by elapsed time the order is
+          // fixed: the pipeline's shell, then step 3. s×3 (cpu → rss → io → elapsed), then Home, Down,
+          // Enter expands step 3 to its live process.
+          tmux("send-keys", "s", "s", "s");
+          await waitFor(() => screen().includes("sort elapsed"), 20000, "the elapsed sort").catch((e) => {
+            throw new Error(`${(e as Error).message}; the screen:\n${screen()}`);
+          });
+          tmux("send-keys", "g", "j", "Enter");
           await waitFor(() => /\d+ bash step-03\.sh /.test(screen()), 20000, "step 3 expanded").catch((e) => {
             throw new Error(`${(e as Error).message}; the screen:\n${screen()}`);
           });
