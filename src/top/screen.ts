@@ -117,8 +117,7 @@ export function runLive(opts: LiveOptions): Promise<void> {
         view.sort = SORT_KEYS[(SORT_KEYS.indexOf(view.sort) + 1) % SORT_KEYS.length]!;
         // keys that follow in the same read move through the new order, not the last drawn one
         keys = render(snap, view).keys;
-      }
-      else if (k === "a") {
+      } else if (k === "a") {
         if (view.expanded.size) view.expanded.clear();
         else for (const key of keys) view.expanded.add(key);
       }
