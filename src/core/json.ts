@@ -5,17 +5,19 @@
  * JSON.stringify escapes C0 controls and lone surrogates but writes DEL, C1 controls (U+0080–U+009F:
  * CSI U+009B, OSC U+009D, …), format characters (Cf: bidi overrides and isolates U+202A–202E and
  * U+2066–2069, zero-width U+200B–200D, U+FEFF, soft hyphen, tags) and the line/paragraph separators
- * U+2028/U+2029 raw, and noncharacters (U+FFFF: a YAML reader, which takes JSON too, refuses a file
- * holding one). Recorded data is attacker-controlled and JSON is often read with `cat` or `less`,
+ * U+2028/U+2029 raw, noncharacters (U+FFFF: a YAML reader, which takes JSON too, refuses a file
+ * holding one) and the other default-ignorable characters (invisible: Hangul filler U+3164, variation
+ * selectors, combining grapheme joiner U+034F). Recorded data is attacker-controlled and JSON is often read with `cat` or `less`,
  * so those — the characters src/core/sanitize.ts escapes that JSON.stringify leaves — are written as
  * `\uXXXX` (a character outside the BMP as its surrogate pair, `\udb40\udc01`). Such a character can
  * only stand inside a JSON string (between tokens there is only whitespace and punctuation), where
  * `\uXXXX` means the same character: JSON.parse gives back exactly the value given.
  */
 
-/** What JSON.stringify leaves raw and a terminal may act on or hide: DEL, C1, Cf, Zl, Zp; and noncharacters. */
-const RISKY = /[\x7f-\x9f\p{Cf}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}]/u;
-const RISKY_ALL = /[\x7f-\x9f\p{Cf}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}]/gu;
+/** What JSON.stringify leaves raw and a terminal may act on or hide: DEL, C1, Cf, Zl, Zp; noncharacters, default-ignorables. */
+const RISKY = /[\x7f-\x9f\p{Cf}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}\p{Default_Ignorable_Code_Point}]/u;
+const RISKY_ALL =
+  /[\x7f-\x9f\p{Cf}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}\p{Default_Ignorable_Code_Point}]/gu;
 
 const u4 = (c: string): string => {
   let out = "";

@@ -11,6 +11,7 @@
  * | other C0 controls (ESC, BEL, NUL, …) and DEL                | `\x1b` `\x07` `\x00` `\x7f` |
  * | C1 controls U+0080–U+009F (CSI U+009B, OSC U+009D, …)       | `\u{9b}`                 |
  * | format characters (Cf): bidi overrides and isolates U+202A–202E, U+2066–2069, marks U+200E/200F, zero-width U+200B–200D, U+2060, U+FEFF, soft hyphen, tags | `\u{202e}` |
+ * | other invisible characters (Default_Ignorable_Code_Point): combining grapheme joiner U+034F, Hangul fillers U+115F, U+1160, U+3164, U+FFA0, variation selectors U+FE00–FE0F and U+E0100–E01EF, Mongolian selectors U+180B–180F | `\u{3164}` |
  * | line and paragraph separators U+2028, U+2029                | `\u{2028}`               |
  * | noncharacters U+FFFE, U+FFFF, U+FDD0–FDEF, U+nFFFE/U+nFFFF   | `\u{ffff}`               |
  * | a byte that was not UTF-8, kept as U+DC80–U+DCFF (src/core/lossless.ts) | `\xff`       |
@@ -20,16 +21,20 @@
  * data), so `sanitize` is idempotent and a path like `C:\tmp` stays readable. Because nothing it emits
  * is a control character, an ESC sequence can never be completed across two sanitised pieces.
  * The price: an emoji built with a zero-width joiner (U+200D) or tag characters shows its pieces and
- * `\u{200d}`; a soft hyphen shows as `\u{ad}`. Noncharacters are no text (Unicode keeps them out of
+ * `\u{200d}`, one with a presentation selector shows `\u{fe0f}`; a soft hyphen shows as `\u{ad}`. An
+ * invisible character that is not a format character is as good at hiding text (a Hangul filler
+ * U+3164 looks like a space and is a letter: `rm\u{3164}` shown as `rm ` names another program). Noncharacters are no text (Unicode keeps them out of
  * interchange), and a parser that reads our output may refuse the whole file for one: PyYAML stops at
  * a U+FFFF even in a comment (a Snakemake profile from `tracer advise`).
  */
 
-/** Characters a terminal may interpret or that are invisible: Cc, Cf, Cs (lone surrogates), Zl, Zp; and noncharacters. */
-const UNSAFE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}]/u;
-const UNSAFE_ALL = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}]/gu;
+/** Characters a terminal may interpret or that are invisible: Cc, Cf, Cs (lone surrogates), Zl, Zp; noncharacters and default-ignorables. */
+const UNSAFE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}\p{Default_Ignorable_Code_Point}]/u;
+const UNSAFE_ALL =
+  /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}\p{Default_Ignorable_Code_Point}]/gu;
 /** the same, but a newline passes (multi-line text: logs, messages) */
-const UNSAFE_BUT_NEWLINE = /[^\n\P{Cc}]|[\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}]/gu;
+const UNSAFE_BUT_NEWLINE =
+  /[^\n\P{Cc}]|[\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}\p{Default_Ignorable_Code_Point}]/gu;
 
 const NAMED: Record<string, string> = { "\t": "\\t", "\n": "\\n", "\r": "\\r" };
 const hex2 = (n: number) => n.toString(16).padStart(2, "0");

@@ -38,8 +38,8 @@ function seeded(seed: number): () => number {
   };
 }
 
-/** Anything a terminal could act on or that hides text: C0, DEL, C1, Cf (bidi, zero-width), Zl/Zp, lone surrogates; noncharacters. */
-const UNSAFE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}]/u;
+/** Anything a terminal could act on or that hides text: C0, DEL, C1, Cf (bidi, zero-width), Zl/Zp, lone surrogates; noncharacters, default-ignorables. */
+const UNSAFE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}\p{Default_Ignorable_Code_Point}]/u;
 /** the same on the bytes written: ESC, any C0 but \n, DEL, C1 as UTF-8 (C2 80–9F), or a raw 0x9B */
 const unsafeBytes = (s: string, allowNewline: boolean) => {
   const b = Buffer.from(s, "utf8");
@@ -64,6 +64,13 @@ test("sanitize: escapes shown visibly, plain text unchanged, idempotent", () => 
   expect(sanitize("x\u2028y\u2029")).toBe("x\\u{2028}y\\u{2029}");
   // noncharacters: no text, and a YAML reader refuses a file holding one (even in a comment)
   expect(sanitize("a\uffffb\ufffec\ufdd0d\u{10ffff}")).toBe("a\\u{ffff}b\\u{fffe}c\\u{fdd0}d\\u{10ffff}");
+  // invisible default-ignorables that are not format characters: a Hangul filler (a letter that looks
+  // like a space), the combining grapheme joiner, variation selectors (an emoji's too)
+  expect(sanitize("rm\u3164 -rf")).toBe("rm\\u{3164} -rf");
+  expect(sanitize("a\u034fb\ufe0fc\u{e0100}d\u115fe\u180bf")).toBe(
+    "a\\u{34f}b\\u{fe0f}c\\u{e0100}d\\u{115f}e\\u{180b}f",
+  );
+  expect(sanitizeLines("x\u3164\ny")).toBe("x\\u{3164}\ny");
   // a byte that was not UTF-8 as \xNN; any other lone surrogate as \u{…}
   expect(sanitize(decodeLossless(Uint8Array.from([0x61, 0xff, 0xc3])))).toBe("a\\xff\\xc3");
   expect(sanitize("\ud800 \udfff")).toBe("\\u{d800} \\u{dfff}");
@@ -126,6 +133,9 @@ const NASTY = [
   "\u200b",
   "\ufeff",
   "\u2028",
+  "\u3164",
+  "\ufe0f",
+  "\u034f",
   "\t",
   "\n",
   "\r\n",
@@ -275,7 +285,7 @@ test("property: random hostile data through every sink — no raw control reache
       "html",
     );
     expect(unsafeBytes(html, true)).toBeUndefined();
-    expect(/[\p{Cf}\p{Cs}\u2028\u2029]/u.test(html)).toBe(false);
+    expect(/[\p{Cf}\p{Cs}\u2028\u2029\p{Default_Ignorable_Code_Point}]/u.test(html)).toBe(false);
     const summary = summaryLine({
       runId: run.id,
       name: run.name,

@@ -10,13 +10,15 @@ import { escapeJson } from "../../src/core/json.ts";
 import { cleanupTemp, ensureBuilt, isolatedEnv, run, tempDir } from "../helpers/harness.ts";
 
 /** an argument built to reorder or hide text in a terminal showing the JSON */
-const ARG = "a\u202eb\u2028c\u2029d\u0085e\u009bf\u200bg\u007fh\u2066i\ufeffj\u{e0041}k\uffffl";
+const ARG =
+  "a\u202eb\u2028c\u2029d\u0085e\u009bf\u200bg\u007fh\u2066i\ufeffj\u{e0041}k\uffffl\u3164m\u034fn\ufe0fo\u{e0100}p";
 /**
- * raw characters that must not reach the output: bidi, separators, C1, DEL, zero-width, BOM, tags, and a
- * noncharacter (a YAML reader, which takes JSON too, refuses a file holding U+FFFF)
+ * raw characters that must not reach the output: bidi, separators, C1, DEL, zero-width, BOM, tags, a
+ * noncharacter (a YAML reader, which takes JSON too, refuses a file holding U+FFFF), and invisible
+ * default-ignorables (Hangul filler, combining grapheme joiner, variation selectors)
  */
 const RAW =
-  /[\u202a-\u202e\u2066-\u2069\u2028\u2029\u0080-\u009f\u007f\u200b-\u200f\ufeff\ufffe\uffff]|\udb40[\udc00-\udc7f]/u;
+  /[\u202a-\u202e\u2066-\u2069\u2028\u2029\u0080-\u009f\u007f\u200b-\u200f\ufeff\ufffe\uffff\u3164]|\p{Default_Ignorable_Code_Point}/u;
 
 const env = isolatedEnv();
 let dir: string;
