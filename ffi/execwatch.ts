@@ -20,6 +20,7 @@ const symbols = {
   xw_sync: { args: ["ptr"], returns: "void" },
   xw_compact: { args: ["ptr", "ptr", "i32", "ptr"], returns: "i32" },
   xw_compact_taskstats: { args: ["ptr", "ptr", "i32", "ptr"], returns: "i32" },
+  xw_mute_execs: { args: ["ptr"], returns: "i32" },
 } as const;
 
 const compile = embeddedC("execwatch.c", source, symbols, "the native exec watcher");
@@ -66,6 +67,36 @@ export const RING_BYTES = 2 << 20;
 const OUT_BYTES = 2 << 20;
 /** the largest record: its header, a full argv, the longest cwd (CWD_MAX), padding */
 const RECORD_MAX = HEAD + ARGV_CAP_BYTES + 1024 + 8;
+
+/**
+ * The records at out[0..n) (the ring layout above: xw_take's, and ffi/execargv.c xa_take's), appended
+ * to `seen`; argv and cwd bytes decoded by `decode`.
+ */
+export function readExecRecords(
+  out: Uint8Array,
+  n: number,
+  decode: (bytes: Uint8Array) => string,
+  seen: SeenExec[],
+): void {
+  const dv = new DataView(out.buffer, out.byteOffset, n);
+  for (let at = 0; at + HEAD <= n; ) {
+    const argvLen = dv.getUint32(at + 4, true);
+    const argvBytes = dv.getUint32(at + 8, true);
+    const cwdLen = dv.getUint16(at + 12, true);
+    const body = at + HEAD;
+    const argv = decode(out.subarray(body, body + argvLen)).split("\0");
+    if (argv[argv.length - 1] === "") argv.pop();
+    seen.push({
+      tgid: dv.getUint32(at, true),
+      monoMs: dv.getFloat64(at + 16, true),
+      argv,
+      argvBytes,
+      argvTruncated: argvBytes > argvLen,
+      cwd: cwdLen ? decode(out.subarray(body + argvLen, body + argvLen + cwdLen)) : undefined,
+    });
+    at += (HEAD + argvLen + cwdLen + 7) & ~7;
+  }
+}
 
 export class NativeExecWatch {
   private readonly out: Uint8Array;
@@ -165,24 +196,15 @@ export class NativeExecWatch {
 
   /** The n bytes of records xw_take put in `out`, appended to `seen`. */
   private read(n: number, decode: (bytes: Uint8Array) => string, seen: SeenExec[]): void {
-    const dv = new DataView(this.out.buffer, 0, n);
-    for (let at = 0; at + HEAD <= n; ) {
-      const argvLen = dv.getUint32(at + 4, true);
-      const argvBytes = dv.getUint32(at + 8, true);
-      const cwdLen = dv.getUint16(at + 12, true);
-      const body = at + HEAD;
-      const argv = decode(this.out.subarray(body, body + argvLen)).split("\0");
-      if (argv[argv.length - 1] === "") argv.pop();
-      seen.push({
-        tgid: dv.getUint32(at, true),
-        monoMs: dv.getFloat64(at + 16, true),
-        argv,
-        argvBytes,
-        argvTruncated: argvBytes > argvLen,
-        cwd: cwdLen ? decode(this.out.subarray(body + argvLen, body + argvLen + cwdLen)) : undefined,
-      });
-      at += (HEAD + argvLen + cwdLen + 7) & ~7;
-    }
+    readExecRecords(this.out, n, decode, seen);
+  }
+
+  /**
+   * Drop every exec event on the exec socket from now on (ffi/execwatch.c xw_mute_execs): for when the
+   * kernel reads the tree's execs itself (./execargv.ts). True when the filter is in place.
+   */
+  mute(): boolean {
+    return !!this.handle && compile().xw_mute_execs(this.handle) === 0;
   }
 
   /**

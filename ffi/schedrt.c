@@ -444,6 +444,15 @@ int sr_take(int tgid, double lo, double hi, double *out, int keep) {
   return 1;
 }
 
+/* The ledger's map (an fd this helper keeps; valid until sr_close), for another program that follows
+ * the same tree (ffi/execargv.c): the fd, or -ENOENT while the ledger is not open. */
+int sr_map_fd(void) {
+  pthread_mutex_lock(sr_mutex);
+  int map = sr_status == 0 ? sr_map : -ENOENT;
+  pthread_mutex_unlock(sr_mutex);
+  return map;
+}
+
 /*
  * Let the kernel drop, on proc-connector socket `sock` (the exec watcher's exec socket), every exec
  * event of a process the ledger does not follow: an eBPF socket filter (replacing the socket's classic

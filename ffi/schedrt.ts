@@ -16,6 +16,7 @@ const symbols = {
   sr_take: { args: ["i32", "f64", "f64", "ptr", "i32"], returns: "i32" },
   sr_close: { args: [], returns: "void" },
   sr_filter_execs: { args: ["i32"], returns: "i32" },
+  sr_map_fd: { args: [], returns: "i32" },
 } as const;
 
 const load = embeddedC("schedrt.c", source, symbols, "the scheduler-runtime ledger");
@@ -72,3 +73,6 @@ export const closeSchedRuntime = (): void => load().sr_close();
  * its filter). See sr_filter_execs in the C file.
  */
 export const filterExecsByLedger = (fd: number): number => load().sr_filter_execs(fd);
+
+/** The open ledger's map fd (for ffi/execargv.c, which follows the same tree), or -ENOENT. */
+export const ledgerMapFd = (): number => load().sr_map_fd();

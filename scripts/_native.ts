@@ -19,6 +19,7 @@ export const NATIVE_SOURCES = [
   "init.c",
   "reaper.c",
   "schedrt.c",
+  "execargv.c",
 ] as const;
 
 /**

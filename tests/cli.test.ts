@@ -126,6 +126,10 @@ print(n, p.wait())
     expect(d.features.find((f: { name: string }) => f.name === "sched runtime")).toMatchObject({
       available: true,
     });
+    // and the in-kernel reader of argv and cwd at exec (ffi/execargv.c) attaches to it
+    expect(d.features.find((f: { name: string }) => f.name === "exec reader")).toMatchObject({
+      available: true,
+    });
     expect(r.code).toBe(0);
     const human = await run(["doctor"], { env });
     expect(human.stdout).toContain("spawn    fd");

@@ -2,7 +2,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { release } from "node:os";
 import { probeConnector } from "../observe/connector.ts";
-import { probeExecWatch } from "../observe/execwatch.ts";
+import { probeExecWatch, probeKernelArgv } from "../observe/execwatch.ts";
 import { probeSchedRuntime } from "../observe/schedrt.ts";
 import { probeTaskstats } from "../observe/taskstats.ts";
 import type { CaptureMode } from "../observe/types.ts";
@@ -57,6 +57,9 @@ function linuxFeatures(): Feature[] {
   const watch = connector.available
     ? probeExecWatch()
     : { available: false, reason: "needs the proc connector" };
+  const kernelArgv = ledger.available
+    ? probeKernelArgv()
+    : { available: false, reason: "needs the sched runtime ledger" };
   const f = (name: string, available: boolean, detail: string, neededBy: string) => ({
     name,
     available,
@@ -69,6 +72,12 @@ function linuxFeatures(): Feature[] {
     f("taskstats", taskstats.available, taskstats.reason, "exact per-process figures at exit"),
     f("exec watcher", watch.available, watch.reason, "argv of processes shorter than a drain"),
     f("sched runtime", ledger.available, ledger.reason, "exact CPU of processes reaped at once"),
+    f(
+      "exec reader",
+      kernelArgv.available,
+      kernelArgv.reason,
+      "argv and cwd at exec without a wake-up per exec",
+    ),
     f("cgroup v2", existsSync("/sys/fs/cgroup/cgroup.controllers"), "/sys/fs/cgroup", "OOM-kill detection"),
     f(
       "child subreaper",

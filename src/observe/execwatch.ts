@@ -6,7 +6,9 @@
  */
 import { type NameFilter, NativeExecWatch, type SeenExec } from "../../ffi/execwatch.ts";
 import { NETLINK_CONNECTOR, NetlinkSocket } from "../../ffi/netlink.ts";
-import { filterExecsByLedger } from "../../ffi/schedrt.ts";
+import { filterExecsByLedger, ledgerMapFd } from "../../ffi/schedrt.ts";
+import { probeLedgerOpen } from "./schedrt.ts";
+import { closeKernelArgv, kernelArgvStatus, openKernelArgv, takeKernelArgv } from "../../ffi/execargv.ts";
 import { realMinusMonoMs } from "./clock.ts";
 import { connectorControl, PROC_CN_MCAST_IGNORE, PROC_CN_MCAST_LISTEN } from "./_netlink-parse.ts";
 import { decodeLossless } from "../core/lossless.ts";
@@ -46,6 +48,11 @@ export class ExecWatcher {
    * (4 a second: ~0.03 % of a core idle). A ring left full drops records: the recorder reads /proc.
    */
   private readonly timer: ReturnType<typeof setInterval> | undefined;
+  /**
+   * The in-kernel reader (ffi/execargv.c) below a root: "opening" once the ledger follows the tree, "on"
+   * once attached (the thread's exec socket is then muted), "off" when it cannot be had.
+   */
+  private kernel: "none" | "opening" | "on" | "off" = "none";
 
   private constructor(
     private readonly socks: NetlinkSocket[],
@@ -109,7 +116,20 @@ export class ExecWatcher {
    */
   followLedger(): boolean {
     if (!this.root || this.filtered) return false;
-    return filterExecsByLedger(this.socks[0]!.fd) === 0;
+    const filtered = filterExecsByLedger(this.socks[0]!.fd) === 0;
+    // Then the kernel reads each exec of the tree itself, in the exec (ffi/execargv.c): once attached,
+    // no exec wakes the thread at all. Till then, and when it cannot attach, the thread reads them.
+    if (filtered && this.kernel === "none" && process.env.TRACER_NO_KERNEL_ARGV !== "1") {
+      const fd = ledgerMapFd();
+      this.kernel = fd >= 0 && openKernelArgv(fd) === 0 ? "opening" : "off";
+    }
+    return filtered;
+  }
+
+  /** Whether the kernel reads the tree's execs (see followLedger); false while it is attaching. */
+  get inKernel(): boolean {
+    this.pull();
+    return this.kernel === "on";
   }
 
   /** Wait until the thread reads every exec (at once when it does already: see start's `deferReady`). */
@@ -174,6 +194,8 @@ export class ExecWatcher {
 
   stop(): void {
     clearInterval(this.timer);
+    if (this.kernel === "opening" || this.kernel === "on") closeKernelArgv();
+    this.kernel = "off";
     this.native.stop();
     for (const sock of this.socks) {
       try {
@@ -185,16 +207,28 @@ export class ExecWatcher {
   }
 
   private pull(): void {
+    if (this.kernel === "opening") {
+      const s = kernelArgvStatus();
+      // attached: what the thread has read stays in its ring for the take below
+      if (s === 1) this.kernel = this.native.mute() ? "on" : "off";
+      else if (s < 0) this.kernel = "off";
+      if (this.kernel === "off") closeKernelArgv();
+    }
     // bytes that are not UTF-8 kept as U+DC80–U+DCFF, like /proc reads (src/core/lossless.ts)
     const batch: SeenExec[] = this.native.take(decodeLossless);
+    if (this.kernel === "on") for (const s of takeKernelArgv(decodeLossless)) batch.push(s);
     if (!batch.length) return;
     // the connector's conversion (./clock.ts): an exec event and the watcher's record of it agree
     const wallMinusMono = realMinusMonoMs();
     for (const s of batch) {
+      const at = s.monoMs + wallMinusMono;
+      // while the kernel's reader attaches, an exec can come from both: the later exec wins
+      const had = this.seen.get(s.tgid);
+      if (had && had.at > at + SAME_EXEC_SLACK_MS) continue;
       // re-inserted, so the map stays in exec order and pruning stops at the first young entry
       this.seen.delete(s.tgid);
       this.seen.set(s.tgid, {
-        at: s.monoMs + wallMinusMono,
+        at,
         argv: s.argv,
         argvBytes: s.argvBytes,
         argvTruncated: s.argvTruncated,
@@ -219,3 +253,41 @@ export function probeExecWatch(): Probe {
   w.stop();
   return { available: true, reason: "a native thread reads argv and cwd at each exec" };
 }
+
+/**
+ * Can the kernel read argv and cwd at each exec here (ffi/execargv.c)? Opens the scheduler-runtime
+ * ledger on this process, attaches the reader to it, then closes both (waiting at most `waitMs` for
+ * each). Never throws.
+ */
+export function probeKernelArgv(waitMs = 1000): Probe {
+  if (process.env.TRACER_NO_KERNEL_ARGV === "1")
+    return { available: false, reason: "TRACER_NO_KERNEL_ARGV=1" };
+  const ledger = probeLedgerOpen(waitMs);
+  if (typeof ledger === "string")
+    return { available: false, reason: `needs the sched runtime ledger (${ledger})` };
+  try {
+    const started = openKernelArgv(ledgerMapFd());
+    let s = Math.min(started, 0);
+    for (const until = performance.now() + waitMs; s === 0 && performance.now() < until; ) {
+      Bun.sleepSync(1);
+      s = kernelArgvStatus();
+    }
+    if (started >= 0) closeKernelArgv();
+    if (s === 1)
+      return { available: true, reason: "eBPF: sched_process_exec copies argv and cwd into a ring buffer" };
+    if (s === 0) return { available: false, reason: `no answer within ${waitMs} ms` };
+    return { available: false, reason: KERNEL_ARGV_REASONS[-s] ?? `error ${-s}` };
+  } finally {
+    ledger.close();
+  }
+}
+
+const KERNEL_ARGV_REASONS: Record<number, string> = {
+  1: "not permitted (needs CAP_BPF and CAP_PERFMON: root)",
+  2: "the kernel's type information (/sys/kernel/btf/vmlinux) lacks a member it reads",
+  7: "the kernel's verifier found the program too complex",
+  13: "not permitted (needs CAP_BPF and CAP_PERFMON: root)",
+  22: "the kernel refused the program or its maps (ring buffers need Linux 5.8)",
+  38: "not available on this platform",
+  71: "the kernel's type information is not what it expects",
+};

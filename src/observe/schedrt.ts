@@ -170,22 +170,31 @@ const REASONS: Record<number, string> = {
 };
 
 /**
- * Whether the ledger can be opened here: opens it for this process, waits for the outcome (up to
- * `waitMs`), closes it. `reason` says why not, in words.
+ * Open the ledger for this process and wait for the outcome (up to `waitMs`): a handle to close it, or
+ * why it did not open, in words (it is closed then).
  */
-export function probeSchedRuntime(waitMs = 1000): { available: boolean; reason: string } {
+export function probeLedgerOpen(waitMs = 1000): { close(): void } | string {
   // as openLedger: its self-check would fail on the namespace's pid and blame the kernel's types
-  if (!inInitialPidNamespace())
-    return { available: false, reason: "not in the initial pid namespace (its programs see global pids)" };
+  if (!inInitialPidNamespace()) return "not in the initial pid namespace (its programs see global pids)";
   const started = openSchedRuntime(process.pid);
   let s = Math.min(started, 0);
   for (const until = performance.now() + waitMs; s === 0 && performance.now() < until; ) {
     Bun.sleepSync(1);
     s = schedRuntimeStatus();
   }
+  if (s === 1) return { close: closeSchedRuntime };
   if (started >= 0) closeSchedRuntime();
-  if (s === 1)
-    return { available: true, reason: "eBPF: sched_stat_runtime + sched_process_fork + sched_process_exec" };
-  if (s === 0) return { available: false, reason: `no answer within ${waitMs} ms` };
-  return { available: false, reason: REASONS[-s] ?? `error ${-s}` };
+  if (s === 0) return `no answer within ${waitMs} ms`;
+  return REASONS[-s] ?? `error ${-s}`;
+}
+
+/**
+ * Whether the ledger can be opened here: opens it for this process, waits for the outcome (up to
+ * `waitMs`), closes it. `reason` says why not, in words.
+ */
+export function probeSchedRuntime(waitMs = 1000): { available: boolean; reason: string } {
+  const open = probeLedgerOpen(waitMs);
+  if (typeof open === "string") return { available: false, reason: open };
+  open.close();
+  return { available: true, reason: "eBPF: sched_stat_runtime + sched_process_fork + sched_process_exec" };
 }
