@@ -9,8 +9,10 @@
  * exec before a short process ends; each exec woke it (a poll wake-up, two receives, an open, read,
  * close and readlink: ~90 µs of CPU per exec on a PVM guest, a third of tracer run's cost per process).
  * Here the kernel hands the bytes over in the exec itself: nothing wakes, nothing can end first. Once
- * this is attached, tracer run mutes the watcher's exec socket (xw_mute_execs); before (the ledger
- * opens after CMD starts), and for a process the ledger does not follow, the thread reads as before.
+ * this is attached, tracer run filters the watcher's exec socket down to the execs this program could
+ * not put in its ring (xa_filter_execs: a full ring, an argv it could not read), which the thread then
+ * reads from /proc as before; before (the ledger opens after CMD starts), and for a process the ledger
+ * does not follow, the thread reads every exec.
  *
  * Record in the ring (each 8-byte aligned by the ring): u32 tgid, u32 argv bytes in full, u32 argv
  * bytes kept (at most XA_ARGV_CAP), u16 cwd bytes (0: unknown), u16 0, u64 CLOCK_MONOTONIC ns of the
@@ -55,6 +57,7 @@ int pthread_create(pthread_t *thread, const void *attr, void *(*fn)(void *), voi
 int pthread_detach(pthread_t thread);
 int pthread_mutex_lock(void *mutex);
 int pthread_mutex_unlock(void *mutex);
+int setsockopt(int fd, int level, int name, const void *value, unsigned int len);
 
 #if defined(__x86_64__)
 #define SYS_BPF 321
@@ -80,11 +83,16 @@ int pthread_mutex_unlock(void *mutex);
 #define BPF_PROG_LOAD 5
 #define BPF_RAW_TRACEPOINT_OPEN 17
 #define BPF_MAP_TYPE_ARRAY 2
+#define BPF_MAP_TYPE_LRU_HASH 9
 #define BPF_MAP_TYPE_RINGBUF 27
+#define BPF_PROG_TYPE_SOCKET_FILTER 1
 #define BPF_PROG_TYPE_RAW_TRACEPOINT 17
 
 #define FN_LOOKUP 1
+#define FN_UPDATE 2
+#define FN_DELETE 3
 #define FN_KTIME_NS 5
+#define FN_SKB_LOAD_BYTES 26
 #define FN_CPU 8
 #define FN_PROBE_READ_USER 112
 #define FN_PROBE_READ_KERNEL 113
@@ -106,6 +114,7 @@ int pthread_mutex_unlock(void *mutex);
 #define XA_VALUE (XA_REC_AT + XA_HEAD + XA_CWD_MAX + XA_ARGV_CAP)
 #define XA_MAX_WANT 32
 #define XA_RING (1 << 20) /* ~4,000 execs of ordinary length between two takes (a take at every exec event drained) */
+#define XA_MISSED 4096 /* processes whose latest exec is not in the ring (least recently used go first) */
 
 /* ------------------------------------------------------------------------------------------------ */
 /* The kernel's BTF: byte offsets of struct members, through anonymous structs and unions.           */
@@ -362,7 +371,7 @@ static int resolve(struct xa_asm *a) {
 enum { O_TGID, O_MM, O_FS, O_ARG_START, O_ARG_END, O_PWD, O_ROOT, O_PATH_MNT, O_PATH_DENTRY, O_D_PARENT,
        O_D_NAME, O_QSTR_NAME, O_MNT_ROOT, O_MOUNT_MNT, O_MNT_PARENT, O_MNT_MOUNTPOINT, O_COUNT };
 
-enum { L_OUT, L_NOCWD, L_WALK, L_NOTROOT, L_INMOUNT, L_WALKED, L_JOIN, L_CWDDONE, L_ARGV, L_FITS, L_SEND };
+enum { L_OUT, L_NOCWD, L_WALK, L_NOTROOT, L_INMOUNT, L_WALKED, L_JOIN, L_CWDDONE, L_ARGV, L_FITS, L_SEND, L_MISSED, L_SENT };
 
 /* fp slots */
 #define S_TGID -8
@@ -378,8 +387,9 @@ enum { L_OUT, L_NOCWD, L_WALK, L_NOTROOT, L_INMOUNT, L_WALKED, L_JOIN, L_CWDDONE
 #define S_ARG_END -88
 #define S_KEPT -96
 #define S_CLAMP -104
+#define S_ONE -112
 
-static void build(struct xa_asm *a, const long *o, int ledger, int scratch, int ring) {
+static void build(struct xa_asm *a, const long *o, int ledger, int scratch, int ring, int missed) {
   /* r6 = task (args[0]) */
   emit(a, 0x79, 6, 1, 0, 0);
   /* the tgid, then: is it followed, and not closed? */
@@ -391,7 +401,7 @@ static void build(struct xa_asm *a, const long *o, int ledger, int scratch, int 
   /* r7 = the record in this CPU's scratch value */
   emit(a, 0x85, 0, 0, 0, FN_CPU); emit(a, 0x63, 10, 0, S_CPU, 0);
   ld_map(a, 1, scratch); emit(a, 0xbf, 2, 10, 0, 0); emit(a, 0x07, 2, 0, 0, S_CPU); emit(a, 0x85, 0, 0, 0, FN_LOOKUP);
-  jump(a, 0x15, 0, 0, 0, L_OUT);
+  jump(a, 0x15, 0, 0, 0, L_MISSED);
   emit(a, 0xbf, 7, 0, 0, 0); emit(a, 0x07, 7, 0, 0, XA_REC_AT);
   /* head: tgid, 0, 0, 0, exec time */
   emit(a, 0x61, 1, 10, S_TGID, 0); emit(a, 0x63, 7, 1, 0, 0);
@@ -501,11 +511,28 @@ static void build(struct xa_asm *a, const long *o, int ledger, int scratch, int 
   /* ---- out: head, cwd and argv ---- */
   here(a, L_SEND);
   load_slot(a, 3, S_KEPT);
-  jump(a, 0x25, 3, 0, XA_ARGV_CAP, L_OUT);
-  jump(a, 0x25, 8, 0, XA_CWD_MAX, L_OUT);
+  jump(a, 0x15, 3, 0, 0, L_MISSED);          /* no argv read */
+  jump(a, 0x25, 3, 0, XA_ARGV_CAP, L_MISSED);
+  jump(a, 0x25, 8, 0, XA_CWD_MAX, L_MISSED);
   emit(a, 0x0f, 3, 8, 0, 0); emit(a, 0x07, 3, 0, 0, XA_HEAD);
   ld_map(a, 1, ring); emit(a, 0xbf, 2, 7, 0, 0); emit(a, 0xb7, 4, 0, 0, 0);
   emit(a, 0x85, 0, 0, 0, FN_RINGBUF_OUTPUT);
+  jump(a, 0x15, 0, 0, 0, L_SENT);
+  /* not in the ring (full, or nothing read): the process is marked, and the exec watcher's socket
+   * filter (xa_filter_execs) lets this exec's event wake the thread, which reads /proc as before */
+  here(a, L_MISSED);
+  emit(a, 0x62, 10, 0, S_ONE, 1);
+  ld_map(a, 1, missed); emit(a, 0xbf, 2, 10, 0, 0); emit(a, 0x07, 2, 0, 0, S_TGID);
+  emit(a, 0xbf, 3, 10, 0, 0); emit(a, 0x07, 3, 0, 0, S_ONE); emit(a, 0xb7, 4, 0, 0, 0);
+  emit(a, 0x85, 0, 0, 0, FN_UPDATE);
+  jump(a, 0x05, 0, 0, 0, L_OUT);
+  /* in the ring: a mark of an earlier exec goes */
+  here(a, L_SENT);
+  ld_map(a, 1, missed); emit(a, 0xbf, 2, 10, 0, 0); emit(a, 0x07, 2, 0, 0, S_TGID);
+  emit(a, 0x85, 0, 0, 0, FN_LOOKUP);
+  jump(a, 0x15, 0, 0, 0, L_OUT);
+  ld_map(a, 1, missed); emit(a, 0xbf, 2, 10, 0, 0); emit(a, 0x07, 2, 0, 0, S_TGID);
+  emit(a, 0x85, 0, 0, 0, FN_DELETE);
   here(a, L_OUT);
   emit(a, 0xb7, 0, 0, 0, 0);
   emit(a, 0x95, 0, 0, 0, 0);
@@ -551,7 +578,7 @@ static int possible_cpus(void) {
   return hi < 0 ? -1 : hi + 1;
 }
 
-static int xa_scratch = -1, xa_ringfd = -1, xa_link = -1;
+static int xa_scratch = -1, xa_ringfd = -1, xa_missed = -1, xa_link = -1;
 static u8 *xa_cons_page, *xa_prod_page; /* the ring's consumer page (rw), producer page and data (ro) */
 static long xa_page;
 #define XA_PENDING 1
@@ -565,6 +592,7 @@ static void release(void) {
   if (xa_prod_page) munmap(xa_prod_page, (size_t)(xa_page + 2L * XA_RING)), xa_prod_page = 0;
   if (xa_ringfd >= 0) close(xa_ringfd), xa_ringfd = -1;
   if (xa_scratch >= 0) close(xa_scratch), xa_scratch = -1;
+  if (xa_missed >= 0) close(xa_missed), xa_missed = -1;
 }
 
 static int open_argv(int ledger) {
@@ -586,6 +614,9 @@ static int open_argv(int ledger) {
   long m = map_create(BPF_MAP_TYPE_ARRAY, 4, XA_VALUE, (u32)cpus);
   if (m < 0) return (int)m;
   xa_scratch = (int)m;
+  m = map_create(BPF_MAP_TYPE_LRU_HASH, 4, 4, XA_MISSED);
+  if (m < 0) return release(), (int)m;
+  xa_missed = (int)m;
   m = map_create(BPF_MAP_TYPE_RINGBUF, 0, 0, XA_RING);
   if (m < 0) return release(), (int)m;
   xa_ringfd = (int)m;
@@ -602,7 +633,7 @@ static int open_argv(int ledger) {
   xa_prod_page = (u8 *)prod;
   static struct xa_asm a;
   zero(&a, sizeof a);
-  build(&a, o, ledger, xa_scratch, xa_ringfd);
+  build(&a, o, ledger, xa_scratch, xa_ringfd, xa_missed);
   if (resolve(&a) < 0) return release(), -EINVAL;
   u64 attr[16];
   zero(attr, sizeof attr);
@@ -744,4 +775,50 @@ int xa_take(u8 *out, int cap) {
     STORE_REL(cons_pos, cons);
   }
   return n;
+}
+
+/*
+ * Once the program is attached: put on proc-connector socket `sock` (the exec watcher's exec socket)
+ * an eBPF socket filter that keeps only the exec events of processes whose exec the program could not
+ * put in the ring (marked in its `missed` map: a full ring, an argv it could not read). Every other
+ * exec no longer wakes the thread; those still do, and the thread reads /proc for them at once, as
+ * before. Replaces the socket's filter. 0, or -errno (-ENOENT: not attached).
+ */
+int xa_filter_execs(int sock) {
+  pthread_mutex_lock(xa_mutex);
+  int map = xa_state == 0 ? xa_missed : -1;
+  pthread_mutex_unlock(xa_mutex);
+  if (map < 0) return -ENOENT;
+  /* r6 = skb; [r10-24, r10) = bytes 36..59: what, cpu, timestamp, process_pid (52), process_tgid (56) */
+  static struct xa_asm f;
+  zero(&f, sizeof f);
+  enum { F_KEEP, F_DROP };
+  emit(&f, 0xbf, 6, 1, 0, 0);
+  emit(&f, 0xbf, 1, 6, 0, 0); emit(&f, 0xb7, 2, 0, 0, 36); emit(&f, 0xbf, 3, 10, 0, 0); emit(&f, 0x07, 3, 0, 0, -24);
+  emit(&f, 0xb7, 4, 0, 0, 24); emit(&f, 0x85, 0, 0, 0, FN_SKB_LOAD_BYTES);
+  jump(&f, 0x55, 0, 0, 0, F_KEEP);             /* shorter than an exec event: kept */
+  emit(&f, 0x61, 1, 10, -24, 0);
+  jump(&f, 0x55, 1, 0, 2 /* PROC_EVENT_EXEC */, F_DROP);
+  emit(&f, 0x61, 1, 10, -8, 0); emit(&f, 0x61, 2, 10, -4, 0);
+  jump(&f, 0x5d, 1, 2, 0, F_DROP);             /* a thread's */
+  ld_map(&f, 1, map); emit(&f, 0xbf, 2, 10, 0, 0); emit(&f, 0x07, 2, 0, 0, -4); emit(&f, 0x85, 0, 0, 0, FN_LOOKUP);
+  jump(&f, 0x15, 0, 0, 0, F_DROP);             /* in the ring */
+  here(&f, F_KEEP);
+  emit(&f, 0xb7, 0, 0, 0, -1); emit(&f, 0x95, 0, 0, 0, 0);
+  here(&f, F_DROP);
+  emit(&f, 0xb7, 0, 0, 0, 0); emit(&f, 0x95, 0, 0, 0, 0);
+  if (resolve(&f) < 0) return -EINVAL;
+  u64 attr[16];
+  zero(attr, sizeof attr);
+  ((u32 *)attr)[0] = BPF_PROG_TYPE_SOCKET_FILTER;
+  ((u32 *)attr)[1] = (u32)f.n;
+  attr[1] = (u64)(unsigned long)f.p;
+  attr[2] = (u64)(unsigned long)"GPL";
+  long p = bpf(BPF_PROG_LOAD, attr, sizeof attr);
+  if (p < 0) return (int)p;
+  int fd = (int)p;
+  int r = setsockopt(sock, 1 /* SOL_SOCKET */, 50 /* SO_ATTACH_BPF */, &fd, sizeof fd);
+  r = r < 0 ? -*__errno_location() : 0;
+  close(fd); /* the socket holds the program, and through it the map */
+  return r;
 }

@@ -15,6 +15,7 @@ const symbols = {
   xa_status_now: { args: [], returns: "i32" },
   xa_take: { args: ["ptr", "i32"], returns: "i32" },
   xa_close: { args: [], returns: "void" },
+  xa_filter_execs: { args: ["i32"], returns: "i32" },
 } as const;
 
 const load = embeddedC("execargv.c", source, symbols, "the in-kernel exec reader");
@@ -54,6 +55,13 @@ export function takeKernelArgv(decode: (bytes: Uint8Array) => string): SeenExec[
     if (n === 0 || n + RECORD_MAX <= out.byteLength) return seen;
   }
 }
+
+/**
+ * Once attached: filter proc-connector socket `fd` (the exec watcher's exec socket) down to the exec
+ * events of processes whose exec the program could not put in the ring (full, or argv unreadable): the
+ * thread then reads only those. 0, or a negative errno (the socket then keeps its filter).
+ */
+export const filterExecsByMisses = (fd: number): number => load().xa_filter_execs(fd);
 
 /** Detach the program and free the ring (an attach under way does so when done). */
 export const closeKernelArgv = (): void => load().xa_close();

@@ -493,20 +493,6 @@ static void attach_filter(int sock, int forks) {
   setsockopt(sock, 1 /* SOL_SOCKET */, 26 /* SO_ATTACH_FILTER */, &prog, sizeof prog);
 }
 
-/* Below a root, once the kernel reads every exec of the tree itself (ffi/execargv.c): a filter that
- * drops every message on the exec socket, so no exec wakes the thread again (it still reads the forks
- * once a second). Replaces the socket's filter (classic or eBPF). 0, or -errno. */
-int xw_mute_execs(void *watch) {
-  struct xw *w = (struct xw *)watch;
-  struct xw_filter drop = {0x06, 0, 0, 0}; /* ret 0 */
-  struct xw_fprog prog;
-  prog.len = 1;
-  prog.filter = &drop;
-  if (setsockopt(w->sock, 1 /* SOL_SOCKET */, 26 /* SO_ATTACH_FILTER */, &prog, sizeof prog) < 0)
-    return -*__errno_location();
-  return 0;
-}
-
 static void release_watch(struct xw *w) {
   if (w->wake[0] >= 0) close(w->wake[0]);
   if (w->wake[1] >= 0) close(w->wake[1]);

@@ -20,7 +20,6 @@ const symbols = {
   xw_sync: { args: ["ptr"], returns: "void" },
   xw_compact: { args: ["ptr", "ptr", "i32", "ptr"], returns: "i32" },
   xw_compact_taskstats: { args: ["ptr", "ptr", "i32", "ptr"], returns: "i32" },
-  xw_mute_execs: { args: ["ptr"], returns: "i32" },
 } as const;
 
 const compile = embeddedC("execwatch.c", source, symbols, "the native exec watcher");
@@ -197,14 +196,6 @@ export class NativeExecWatch {
   /** The n bytes of records xw_take put in `out`, appended to `seen`. */
   private read(n: number, decode: (bytes: Uint8Array) => string, seen: SeenExec[]): void {
     readExecRecords(this.out, n, decode, seen);
-  }
-
-  /**
-   * Drop every exec event on the exec socket from now on (ffi/execwatch.c xw_mute_execs): for when the
-   * kernel reads the tree's execs itself (./execargv.ts). True when the filter is in place.
-   */
-  mute(): boolean {
-    return !!this.handle && compile().xw_mute_execs(this.handle) === 0;
   }
 
   /**

@@ -8,7 +8,13 @@ import { type NameFilter, NativeExecWatch, type SeenExec } from "../../ffi/execw
 import { NETLINK_CONNECTOR, NetlinkSocket } from "../../ffi/netlink.ts";
 import { filterExecsByLedger, ledgerMapFd } from "../../ffi/schedrt.ts";
 import { probeLedgerOpen } from "./schedrt.ts";
-import { closeKernelArgv, kernelArgvStatus, openKernelArgv, takeKernelArgv } from "../../ffi/execargv.ts";
+import {
+  closeKernelArgv,
+  filterExecsByMisses,
+  kernelArgvStatus,
+  openKernelArgv,
+  takeKernelArgv,
+} from "../../ffi/execargv.ts";
 import { realMinusMonoMs } from "./clock.ts";
 import { connectorControl, PROC_CN_MCAST_IGNORE, PROC_CN_MCAST_LISTEN } from "./_netlink-parse.ts";
 import { decodeLossless } from "../core/lossless.ts";
@@ -50,7 +56,8 @@ export class ExecWatcher {
   private readonly timer: ReturnType<typeof setInterval> | undefined;
   /**
    * The in-kernel reader (ffi/execargv.c) below a root: "opening" once the ledger follows the tree, "on"
-   * once attached (the thread's exec socket is then muted), "off" when it cannot be had.
+   * once attached (the thread's exec socket then passes only the execs it missed), "off" when it
+   * cannot be had.
    */
   private kernel: "none" | "opening" | "on" | "off" = "none";
 
@@ -118,7 +125,8 @@ export class ExecWatcher {
     if (!this.root || this.filtered) return false;
     const filtered = filterExecsByLedger(this.socks[0]!.fd) === 0;
     // Then the kernel reads each exec of the tree itself, in the exec (ffi/execargv.c): once attached,
-    // no exec wakes the thread at all. Till then, and when it cannot attach, the thread reads them.
+    // only an exec it could not put in its ring wakes the thread. Till then, and when it cannot
+    // attach, the thread reads them all.
     if (filtered && this.kernel === "none" && process.env.TRACER_NO_KERNEL_ARGV !== "1") {
       const fd = ledgerMapFd();
       this.kernel = fd >= 0 && openKernelArgv(fd) === 0 ? "opening" : "off";
@@ -209,8 +217,9 @@ export class ExecWatcher {
   private pull(): void {
     if (this.kernel === "opening") {
       const s = kernelArgvStatus();
-      // attached: what the thread has read stays in its ring for the take below
-      if (s === 1) this.kernel = this.native.mute() ? "on" : "off";
+      // attached: the thread now wakes only for an exec the kernel could not put in its ring (what it
+      // has read stays in its own ring for the take below)
+      if (s === 1) this.kernel = filterExecsByMisses(this.socks[0]!.fd) === 0 ? "on" : "off";
       else if (s < 0) this.kernel = "off";
       if (this.kernel === "off") closeKernelArgv();
     }
