@@ -19,12 +19,14 @@
  * exec, cwd, argv. xa_take hands them over in the exec watcher's ring layout (execwatch.c), so the
  * caller reads both alike.
  *
- * The cwd: names from the working directory's dentry up to the process's root (fs->root), crossing
- * each mount at its root to its mountpoint, up to the mount namespace's root: the path readlink on
- * /proc/PID/cwd gives for a process that shares tracer's root. Unknown (0 bytes: the caller keeps the
- * parent's) when deeper than XA_STEPS components and mounts, longer than XA_CWD_MAX bytes, or a dentry is no
- * mount's root yet has no parent. Unlike readlink, a deleted directory gets no " (deleted)"; the
- * walk takes no lock, so a rename during the exec may show either name.
+ * The cwd: names from the working directory's dentry up to tracer's own root (fs->root of tracer,
+ * kept by a test run of the program at load), crossing each mount at its root to its mountpoint, up to
+ * the mount namespace's root: the path readlink on /proc/PID/cwd gives tracer, a chroot'ed process's
+ * and one in another mount namespace included, and " (deleted)" after a removed directory as d_path
+ * writes it. (Where that test run cannot be had, before Linux 5.10, the walk stops at the process's
+ * own root.) Unknown (0 bytes: the caller keeps the parent's) when deeper than XA_STEPS components and
+ * mounts, longer than XA_CWD_MAX bytes, or a dentry is no mount's root yet has no parent. The walk
+ * takes no lock, so a rename during the exec may show either name.
  *
  * Offsets come from the kernel's BTF (/sys/kernel/btf/vmlinux), members of anonymous structs and
  * unions included (mm_struct keeps its fields in one). Compiled like the other helpers (prebuilt object
@@ -81,6 +83,7 @@ int setsockopt(int fd, int level, int name, const void *value, unsigned int len)
 
 #define BPF_MAP_CREATE 0
 #define BPF_PROG_LOAD 5
+#define BPF_PROG_TEST_RUN 10
 #define BPF_RAW_TRACEPOINT_OPEN 17
 #define BPF_MAP_TYPE_ARRAY 2
 #define BPF_MAP_TYPE_LRU_HASH 9
@@ -369,9 +372,10 @@ static int resolve(struct xa_asm *a) {
 /* ------------------------------------------------------------------------------------------------ */
 
 enum { O_TGID, O_MM, O_FS, O_ARG_START, O_ARG_END, O_PWD, O_ROOT, O_PATH_MNT, O_PATH_DENTRY, O_D_PARENT,
-       O_D_NAME, O_QSTR_NAME, O_MNT_ROOT, O_MOUNT_MNT, O_MNT_PARENT, O_MNT_MOUNTPOINT, O_COUNT };
+       O_D_NAME, O_QSTR_NAME, O_MNT_ROOT, O_MOUNT_MNT, O_MNT_PARENT, O_MNT_MOUNTPOINT, O_D_HASH, O_PPREV, O_COUNT };
 
-enum { L_OUT, L_NOCWD, L_WALK, L_NOTROOT, L_INMOUNT, L_WALKED, L_JOIN, L_CWDDONE, L_ARGV, L_FITS, L_SEND, L_MISSED, L_SENT };
+enum { L_OUT, L_NOCWD, L_WALK, L_NOTROOT, L_INMOUNT, L_WALKED, L_JOIN, L_CWDDONE, L_ARGV, L_FITS, L_SEND, L_MISSED, L_SENT,
+       L_EXEC, L_ROOTSET, L_LINKED };
 
 /* fp slots */
 #define S_TGID -8
@@ -388,10 +392,32 @@ enum { L_OUT, L_NOCWD, L_WALK, L_NOTROOT, L_INMOUNT, L_WALKED, L_JOIN, L_CWDDONE
 #define S_KEPT -96
 #define S_CLAMP -104
 #define S_ONE -112
+#define S_ZERO -120
 
-static void build(struct xa_asm *a, const long *o, int ledger, int scratch, int ring, int missed) {
+#define FN_CURRENT_TASK 35
+#define DELETED " (deleted)"
+#define DELETED_LEN 10
+
+static void build(struct xa_asm *a, const long *o, int ledger, int scratch, int ring, int missed, int conf) {
   /* r6 = task (args[0]) */
   emit(a, 0x79, 6, 1, 0, 0);
+  /* No task: a test run by tracer itself (xa_capture_root), which keeps its own root (fs->root of the
+   * current task) in `conf`: the walk below stops there, as readlink on /proc/PID/cwd does for tracer. */
+  jump(a, 0x55, 6, 0, 0, L_EXEC);
+  emit(a, 0x85, 0, 0, 0, FN_CURRENT_TASK); emit(a, 0xbf, 6, 0, 0, 0);
+  read8(a, S_PTR, 6, (int)o[O_FS]);
+  jump(a, 0x55, 0, 0, 0, L_OUT);
+  load_slot(a, 9, S_PTR);
+  jump(a, 0x15, 9, 0, 0, L_OUT);
+  read8(a, S_ROOT_DENTRY, 9, (int)(o[O_ROOT] + o[O_PATH_DENTRY]));
+  read8(a, S_ROOT_MNT, 9, (int)(o[O_ROOT] + o[O_PATH_MNT]));
+  emit(a, 0x7a, 10, 0, S_ZERO, 0);
+  ld_map(a, 1, conf); emit(a, 0xbf, 2, 10, 0, 0); emit(a, 0x07, 2, 0, 0, S_ZERO); emit(a, 0x85, 0, 0, 0, FN_LOOKUP);
+  jump(a, 0x15, 0, 0, 0, L_OUT);
+  load_slot(a, 1, S_ROOT_DENTRY); emit(a, 0x7b, 0, 1, 0, 0);
+  load_slot(a, 1, S_ROOT_MNT); emit(a, 0x7b, 0, 1, 8, 0);
+  jump(a, 0x05, 0, 0, 0, L_OUT);
+  here(a, L_EXEC);
   /* the tgid, then: is it followed, and not closed? */
   emit(a, 0xbf, 1, 10, 0, 0); emit(a, 0x07, 1, 0, 0, S_TGID); emit(a, 0xb7, 2, 0, 0, 4);
   emit(a, 0xbf, 3, 6, 0, 0); emit(a, 0x07, 3, 0, 0, (int)o[O_TGID]); emit(a, 0x85, 0, 0, 0, FN_PROBE_READ_KERNEL);
@@ -419,8 +445,29 @@ static void build(struct xa_asm *a, const long *o, int ledger, int scratch, int 
   read8(a, S_MNT, 9, (int)(o[O_PWD] + o[O_PATH_MNT]));
   read8(a, S_ROOT_DENTRY, 9, (int)(o[O_ROOT] + o[O_PATH_DENTRY]));
   read8(a, S_ROOT_MNT, 9, (int)(o[O_ROOT] + o[O_PATH_MNT]));
-  emit(a, 0xb7, 8, 0, 0, 0);
+  /* tracer's root when it was captured (else the process's own, as before) */
+  emit(a, 0x7a, 10, 0, S_ZERO, 0);
+  ld_map(a, 1, conf); emit(a, 0xbf, 2, 10, 0, 0); emit(a, 0x07, 2, 0, 0, S_ZERO); emit(a, 0x85, 0, 0, 0, FN_LOOKUP);
+  jump(a, 0x15, 0, 0, 0, L_ROOTSET);
+  emit(a, 0x79, 1, 0, 0, 0); emit(a, 0x79, 2, 0, 8, 0);
+  jump(a, 0x15, 1, 0, 0, L_ROOTSET);
+  jump(a, 0x15, 2, 0, 0, L_ROOTSET);
+  emit(a, 0x7b, 10, 1, S_ROOT_DENTRY, 0); emit(a, 0x7b, 10, 2, S_ROOT_MNT, 0);
+  here(a, L_ROOTSET);
   emit(a, 0xb7, 9, 0, 0, XA_CWD_MAX);
+  /* a directory removed (unhashed, yet not a file system's root: d_unlinked) ends in " (deleted)", as
+   * d_path writes it */
+  load_slot(a, 3, S_DENTRY); read8(a, S_T1, 3, (int)(o[O_D_HASH] + o[O_PPREV]));
+  jump(a, 0x55, 0, 0, 0, L_LINKED);
+  load_slot(a, 1, S_T1); jump(a, 0x55, 1, 0, 0, L_LINKED);
+  load_slot(a, 3, S_DENTRY); read8(a, S_T1, 3, (int)o[O_D_PARENT]);
+  jump(a, 0x55, 0, 0, 0, L_LINKED);
+  load_slot(a, 1, S_T1); load_slot(a, 2, S_DENTRY); jump(a, 0x1d, 1, 2, 0, L_LINKED);
+  for (int i = 0; i < DELETED_LEN; i++)
+    emit(a, 0x72, 7, 0, XA_PATH_AT + XA_CWD_MAX - DELETED_LEN + i, DELETED[i]);
+  emit(a, 0xb7, 9, 0, 0, XA_CWD_MAX - DELETED_LEN);
+  here(a, L_LINKED);
+  emit(a, 0xb7, 8, 0, 0, 0);
   here(a, L_WALK);
   jump(a, 0x35, 8, 0, XA_STEPS, L_NOCWD); /* too deep */
   emit(a, 0x07, 8, 0, 0, 1);
@@ -578,7 +625,7 @@ static int possible_cpus(void) {
   return hi < 0 ? -1 : hi + 1;
 }
 
-static int xa_scratch = -1, xa_ringfd = -1, xa_missed = -1, xa_link = -1;
+static int xa_scratch = -1, xa_ringfd = -1, xa_missed = -1, xa_link = -1, xa_conf = -1;
 static u8 *xa_cons_page, *xa_prod_page; /* the ring's consumer page (rw), producer page and data (ro) */
 static long xa_page;
 #define XA_PENDING 1
@@ -593,6 +640,7 @@ static void release(void) {
   if (xa_ringfd >= 0) close(xa_ringfd), xa_ringfd = -1;
   if (xa_scratch >= 0) close(xa_scratch), xa_scratch = -1;
   if (xa_missed >= 0) close(xa_missed), xa_missed = -1;
+  if (xa_conf >= 0) close(xa_conf), xa_conf = -1;
 }
 
 static int open_argv(int ledger) {
@@ -603,7 +651,7 @@ static int open_argv(int ledger) {
       {"fs_struct", "root", -1},       {"path", "mnt", -1},             {"path", "dentry", -1},
       {"dentry", "d_parent", -1},      {"dentry", "d_name", -1},        {"qstr", "name", -1},
       {"vfsmount", "mnt_root", -1},    {"mount", "mnt", -1},            {"mount", "mnt_parent", -1},
-      {"mount", "mnt_mountpoint", -1},
+      {"mount", "mnt_mountpoint", -1}, {"dentry", "d_hash", -1},       {"hlist_bl_node", "pprev", -1},
   };
   int r = btf_offsets(want, O_COUNT);
   if (r < 0) return r;
@@ -617,6 +665,10 @@ static int open_argv(int ledger) {
   m = map_create(BPF_MAP_TYPE_LRU_HASH, 4, 4, XA_MISSED);
   if (m < 0) return release(), (int)m;
   xa_missed = (int)m;
+  /* tracer's root (dentry, vfsmount): one entry */
+  m = map_create(BPF_MAP_TYPE_ARRAY, 4, 16, 1);
+  if (m < 0) return release(), (int)m;
+  xa_conf = (int)m;
   m = map_create(BPF_MAP_TYPE_RINGBUF, 0, 0, XA_RING);
   if (m < 0) return release(), (int)m;
   xa_ringfd = (int)m;
@@ -633,7 +685,7 @@ static int open_argv(int ledger) {
   xa_prod_page = (u8 *)prod;
   static struct xa_asm a;
   zero(&a, sizeof a);
-  build(&a, o, ledger, xa_scratch, xa_ringfd, xa_missed);
+  build(&a, o, ledger, xa_scratch, xa_ringfd, xa_missed, xa_conf);
   if (resolve(&a) < 0) return release(), -EINVAL;
   u64 attr[16];
   zero(attr, sizeof attr);
@@ -652,6 +704,15 @@ static int open_argv(int ledger) {
   XA_DEBUG_LOG(vlog, prog);
 #endif
   if (prog < 0) return release(), (int)prog;
+  /* Run it once here, without a task: it keeps this process's root (see build). Where the kernel cannot
+   * (test runs of raw tracepoint programs: Linux 5.10+), each path runs to the process's own root. */
+  u64 ctx[1] = {0};
+  u64 run_attr[10];
+  zero(run_attr, sizeof run_attr);
+  ((u32 *)run_attr)[0] = (u32)prog;
+  ((u32 *)run_attr)[10] = sizeof ctx; /* ctx_size_in */
+  run_attr[6] = (u64)(unsigned long)ctx; /* ctx_in */
+  bpf(BPF_PROG_TEST_RUN, run_attr, sizeof run_attr);
   u64 link_attr[4];
   zero(link_attr, sizeof link_attr);
   link_attr[0] = (u64)(unsigned long)"sched_process_exec";

@@ -7,8 +7,9 @@
  * getcwd() to a file named by its pid, then exits at once (long before a drain of the capture sources:
  * only a reader at exec time has its argv). Every such process of the run must have exactly those
  * bytes as argv and cwd in `tracer report --json`, across mount points (procfs, sysfs, tmpfs, a bind
- * mount), deep and long paths, bytes that are not UTF-8, empty arguments, and an argv over 64 KiB
- * (kept up to 64 KiB, its full size known). That the kernel read them is shown by the watcher's thread
+ * mount), a removed directory (readlink's " (deleted)"), a chroot (tracer's view, as readlink by
+ * tracer and the watcher's thread show it), deep and long paths, bytes that are not UTF-8, empty
+ * arguments, and an argv over 64 KiB (kept up to 64 KiB, its full size known). That the kernel read them is shown by the watcher's thread
  * (SCHED_FIFO priority 2): each wake-up is one voluntary context switch in its /proc status; while
  * the kernel reads, 200 execs of the tree wake it fewer than 50 times (measured 4–25; the thread's own
  * read: 204–205, TRACER_NO_KERNEL_ARGV=1).
@@ -69,6 +70,15 @@ test.skipIf(skip)(
     mkdirSync(bound);
     const bindOk = Bun.spawnSync(["mount", "--bind", join(dir, "src"), bound]).exitCode === 0;
     if (!bindOk) console.warn("no bind mount here: that case is left out");
+    // A chroot: tracer shows where it is in tracer's own view (readlink on /proc/PID/cwd, what the
+    // exec watcher's thread records), not "/". Its root is a recursive bind mount of / in a mount
+    // namespace of its own (gone with its last process): the same files, another root.
+    const jail = join(dir, "jail");
+    mkdirSync(jail);
+    const chrootOk =
+      Bun.spawnSync(["unshare", "-m", "--propagation", "private", "sh", "-c", `mount --rbind / ${jail}`])
+        .exitCode === 0;
+    if (!chrootOk) console.warn("no mount namespace here: the chroot case is left out");
 
     const ctl = join(dir, "ctl");
     const script = `
@@ -90,6 +100,8 @@ while :; do
       ${bindOk ? `(cd ${bound}/sub && exec $S bound)` : ":"}
       (cd / && exec $S root "line
 break")
+      (mkdir ${dir}/gone && cd ${dir}/gone && rmdir ${dir}/gone && exec $S deleted)
+      ${chrootOk ? `unshare -m --propagation private sh -c "mount --rbind / ${jail} && exec chroot ${jail} $S chroot"` : ":"}
       $S big "$(head -c 70000 /dev/zero | tr '\\0' x)"
       ;;
     end) exit 0 ;;
@@ -133,7 +145,7 @@ done`;
       const before = watcherSwitches(traced.pid)!;
       await send("work");
       const after = watcherSwitches(traced.pid)!;
-      console.log(`… during the workload (9 execs and their shells): ${after - before}`);
+      console.log(`… during the workload (its execs and their shells): ${after - before}`);
       expect(after - before).toBeLessThan(50);
       await send("end");
       expect(await traced.exited).toBe(0);
@@ -154,7 +166,7 @@ done`;
       }[];
     };
     const seen = readdirSync(oracle);
-    expect(seen.length).toBe(bindOk ? 9 : 8);
+    expect(seen.length).toBe(9 + (bindOk ? 1 : 0) + (chrootOk ? 1 : 0));
     for (const name of seen) {
       const raw = readFileSync(join(oracle, name));
       const cut = raw.indexOf("\n--cwd--\n");
@@ -165,7 +177,12 @@ done`;
         argv.push(text(cmdline.subarray(at, end)));
         at = end + 1;
       }
-      const cwd = text(raw.subarray(cut + "\n--cwd--\n".length));
+      let cwd = text(raw.subarray(cut + "\n--cwd--\n".length));
+      if (argv[1] === "deleted") expect(cwd).toBe(`${dir}/gone (deleted)`);
+      if (argv[1] === "chroot") {
+        expect(cwd).toBe("/"); // its own view
+        cwd = jail;
+      }
       const p = processes.find((q) => q.pid === Number(name) && q.argv?.[0] === selfargv);
       expect(p, `pid ${name} (${argv[1]}) not recorded with its argv`).toBeDefined();
       expect(p!.cwd).toBe(cwd);
