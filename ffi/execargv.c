@@ -24,8 +24,10 @@
  * the mount namespace's root: the path readlink on /proc/PID/cwd gives tracer, a chroot'ed process's
  * and one in another mount namespace included, and " (deleted)" after a removed directory as d_path
  * writes it. (Where that test run cannot be had, before Linux 5.10, the walk stops at the process's
- * own root.) Unknown (0 bytes: the caller keeps the parent's) when deeper than XA_STEPS components and
- * mounts, longer than XA_CWD_MAX bytes, or a dentry is no mount's root yet has no parent. The walk
+ * own root.) A run of the program takes XA_STEPS steps (components and mount crossings) at most, then
+ * continues the walk in another run by a tail call (itself, in a one-entry program array), up to the
+ * kernel's 33. Unknown (0 bytes: the caller keeps the parent's) when deeper than that (4,352 steps: any
+ * path of 4,096 bytes or less, but for ~2,000 mounts on it), longer than XA_CWD_MAX bytes, or a dentry is no mount's root yet has no parent. The walk
  * takes no lock, so a rename during the exec may show either name.
  *
  * Offsets come from the kernel's BTF (/sys/kernel/btf/vmlinux), members of anonymous structs and
@@ -106,14 +108,17 @@ int setsockopt(int fd, int level, int name, const void *value, unsigned int len)
 #define XA_ARGV_CAP 65536 /* src/observe/argv.ts ARGV_CAP_BYTES, as the watcher's thread keeps */
 #define XA_CWD_MAX 4096   /* PATH_MAX */
 #define XA_NAME_MAX 256   /* NAME_MAX and its NUL */
-#define XA_STEPS 128      /* walk steps: path components and mount crossings */
+#define XA_STEPS 128      /* walk steps of one program run: path components and mount crossings */
+#define XA_TAIL_CALLS 33  /* the kernel's MAX_TAIL_CALL_CNT: the walk goes on in up to 33 more runs */
 /* The scratch value: the record (head, cwd, argv) at XA_REC_AT, and before it, at negative offsets
  * from the record (an instruction's offset field holds 16 bits), the path as it is put together, one
  * name read, and where the path starts. */
 #define XA_PATH_AT (-(XA_CWD_MAX + 8))
 #define XA_NAME_AT (XA_PATH_AT - XA_NAME_MAX)
 #define XA_POS_AT (XA_NAME_AT - 8)
-#define XA_REC_AT (-XA_POS_AT)
+/* a walk continued by a tail call (see L_MORE): a flag, then the dentry, mount and roots it is at */
+#define XA_CONT_AT (XA_POS_AT - 40)
+#define XA_REC_AT (-XA_CONT_AT)
 #define XA_VALUE (XA_REC_AT + XA_HEAD + XA_CWD_MAX + XA_ARGV_CAP)
 #define XA_MAX_WANT 32
 #define XA_RING (1 << 20) /* ~4,000 execs of ordinary length between two takes (a take at every exec event drained) */
@@ -305,9 +310,9 @@ struct xa_insn {
   int imm;
 };
 
-#define XA_MAX_INSNS 320
-#define XA_LABELS 16
-#define XA_FIXES 48
+#define XA_MAX_INSNS 512
+#define XA_LABELS 24
+#define XA_FIXES 80
 
 struct xa_asm {
   struct xa_insn p[XA_MAX_INSNS];
@@ -330,7 +335,7 @@ static void emit(struct xa_asm *a, u8 code, int dst, int src, int off, int imm) 
 }
 
 static void jump(struct xa_asm *a, u8 code, int dst, int src, int imm, int label) {
-  if (a->fixes >= XA_FIXES) {
+  if (a->fixes >= XA_FIXES || label < 0 || label >= XA_LABELS) {
     a->bad = 1;
     return;
   }
@@ -340,7 +345,8 @@ static void jump(struct xa_asm *a, u8 code, int dst, int src, int imm, int label
 }
 
 static void here(struct xa_asm *a, int label) {
-  a->label[label] = a->n;
+  if (label < 0 || label >= XA_LABELS) a->bad = 1;
+  else a->label[label] = a->n;
 }
 
 static void ld_map(struct xa_asm *a, int dst, int fd) {
@@ -375,7 +381,7 @@ enum { O_TGID, O_MM, O_FS, O_ARG_START, O_ARG_END, O_PWD, O_ROOT, O_PATH_MNT, O_
        O_D_NAME, O_QSTR_NAME, O_MNT_ROOT, O_MOUNT_MNT, O_MNT_PARENT, O_MNT_MOUNTPOINT, O_D_HASH, O_PPREV, O_COUNT };
 
 enum { L_OUT, L_NOCWD, L_WALK, L_NOTROOT, L_INMOUNT, L_WALKED, L_JOIN, L_CWDDONE, L_ARGV, L_FITS, L_SEND, L_MISSED, L_SENT,
-       L_EXEC, L_ROOTSET, L_LINKED };
+       L_EXEC, L_ROOTSET, L_LINKED, L_FRESH, L_MORE };
 
 /* fp slots */
 #define S_TGID -8
@@ -393,13 +399,16 @@ enum { L_OUT, L_NOCWD, L_WALK, L_NOTROOT, L_INMOUNT, L_WALKED, L_JOIN, L_CWDDONE
 #define S_CLAMP -104
 #define S_ONE -112
 #define S_ZERO -120
+#define S_CTX -128
 
 #define FN_CURRENT_TASK 35
+#define FN_TAIL_CALL 12
 #define DELETED " (deleted)"
 #define DELETED_LEN 10
 
-static void build(struct xa_asm *a, const long *o, int ledger, int scratch, int ring, int missed, int conf) {
-  /* r6 = task (args[0]) */
+static void build(struct xa_asm *a, const long *o, int ledger, int scratch, int ring, int missed, int conf, int self) {
+  /* r6 = task (args[0]); the context kept for a tail call */
+  emit(a, 0x7b, 10, 1, S_CTX, 0);
   emit(a, 0x79, 6, 1, 0, 0);
   /* No task: a test run by tracer itself (xa_capture_root), which keeps its own root (fs->root of the
    * current task) in `conf`: the walk below stops there, as readlink on /proc/PID/cwd does for tracer. */
@@ -418,17 +427,30 @@ static void build(struct xa_asm *a, const long *o, int ledger, int scratch, int 
   load_slot(a, 1, S_ROOT_MNT); emit(a, 0x7b, 0, 1, 8, 0);
   jump(a, 0x05, 0, 0, 0, L_OUT);
   here(a, L_EXEC);
+  /* r7 = the record in this CPU's scratch value */
+  emit(a, 0x85, 0, 0, 0, FN_CPU); emit(a, 0x63, 10, 0, S_CPU, 0);
+  ld_map(a, 1, scratch); emit(a, 0xbf, 2, 10, 0, 0); emit(a, 0x07, 2, 0, 0, S_CPU); emit(a, 0x85, 0, 0, 0, FN_LOOKUP);
+  jump(a, 0x15, 0, 0, 0, L_OUT);
+  emit(a, 0xbf, 7, 0, 0, 0); emit(a, 0x07, 7, 0, 0, XA_REC_AT);
+  /* The same exec's walk, continued by a tail call (L_MORE)? Its state is in the scratch value; the
+   * flag is cleared first, whatever follows. */
+  emit(a, 0x79, 1, 7, XA_CONT_AT, 0);
+  jump(a, 0x15, 1, 0, 0, L_FRESH);
+  emit(a, 0x7a, 7, 0, XA_CONT_AT, 0);
+  emit(a, 0x79, 1, 7, XA_CONT_AT + 8, 0); emit(a, 0x7b, 10, 1, S_DENTRY, 0);
+  emit(a, 0x79, 1, 7, XA_CONT_AT + 16, 0); emit(a, 0x7b, 10, 1, S_MNT, 0);
+  emit(a, 0x79, 1, 7, XA_CONT_AT + 24, 0); emit(a, 0x7b, 10, 1, S_ROOT_DENTRY, 0);
+  emit(a, 0x79, 1, 7, XA_CONT_AT + 32, 0); emit(a, 0x7b, 10, 1, S_ROOT_MNT, 0);
+  emit(a, 0x79, 9, 7, XA_POS_AT, 0);
+  emit(a, 0xb7, 8, 0, 0, 0);
+  jump(a, 0x05, 0, 0, 0, L_WALK);
+  here(a, L_FRESH);
   /* the tgid, then: is it followed, and not closed? */
   emit(a, 0xbf, 1, 10, 0, 0); emit(a, 0x07, 1, 0, 0, S_TGID); emit(a, 0xb7, 2, 0, 0, 4);
   emit(a, 0xbf, 3, 6, 0, 0); emit(a, 0x07, 3, 0, 0, (int)o[O_TGID]); emit(a, 0x85, 0, 0, 0, FN_PROBE_READ_KERNEL);
   ld_map(a, 1, ledger); emit(a, 0xbf, 2, 10, 0, 0); emit(a, 0x07, 2, 0, 0, S_TGID); emit(a, 0x85, 0, 0, 0, FN_LOOKUP);
   jump(a, 0x15, 0, 0, 0, L_OUT);                      /* not followed */
   emit(a, 0x79, 1, 0, 8, 0); jump(a, 0xc5, 1, 0, 0, L_OUT); /* closed (SR_ENDED): another process's pid */
-  /* r7 = the record in this CPU's scratch value */
-  emit(a, 0x85, 0, 0, 0, FN_CPU); emit(a, 0x63, 10, 0, S_CPU, 0);
-  ld_map(a, 1, scratch); emit(a, 0xbf, 2, 10, 0, 0); emit(a, 0x07, 2, 0, 0, S_CPU); emit(a, 0x85, 0, 0, 0, FN_LOOKUP);
-  jump(a, 0x15, 0, 0, 0, L_MISSED);
-  emit(a, 0xbf, 7, 0, 0, 0); emit(a, 0x07, 7, 0, 0, XA_REC_AT);
   /* head: tgid, 0, 0, 0, exec time */
   emit(a, 0x61, 1, 10, S_TGID, 0); emit(a, 0x63, 7, 1, 0, 0);
   emit(a, 0x62, 7, 0, 4, 0); emit(a, 0x62, 7, 0, 8, 0); emit(a, 0x62, 7, 0, 12, 0);
@@ -469,7 +491,7 @@ static void build(struct xa_asm *a, const long *o, int ledger, int scratch, int 
   here(a, L_LINKED);
   emit(a, 0xb7, 8, 0, 0, 0);
   here(a, L_WALK);
-  jump(a, 0x35, 8, 0, XA_STEPS, L_NOCWD); /* too deep */
+  jump(a, 0x35, 8, 0, XA_STEPS, L_MORE); /* this run's steps done: on in the next */
   emit(a, 0x07, 8, 0, 0, 1);
   /* the process's root: done */
   load_slot(a, 1, S_DENTRY); load_slot(a, 2, S_ROOT_DENTRY); jump(a, 0x5d, 1, 2, 0, L_NOTROOT);
@@ -511,6 +533,21 @@ static void build(struct xa_asm *a, const long *o, int ledger, int scratch, int 
    * the loop's head, not one per range of path lengths seen (which exceeded its 1M instructions). */
   emit(a, 0x7b, 7, 9, XA_POS_AT, 0); emit(a, 0x79, 9, 7, XA_POS_AT, 0);
   jump(a, 0x05, 0, 0, 0, L_WALK);
+
+  /* ---- XA_STEPS steps and not at a root yet: the walk goes on in a run of this program by a tail
+   * call (its state in the scratch value: the stack is not kept); after XA_TAIL_CALLS the kernel
+   * refuses the call: too deep, unknown ---- */
+  here(a, L_MORE);
+  load_slot(a, 1, S_DENTRY); emit(a, 0x7b, 7, 1, XA_CONT_AT + 8, 0);
+  load_slot(a, 1, S_MNT); emit(a, 0x7b, 7, 1, XA_CONT_AT + 16, 0);
+  load_slot(a, 1, S_ROOT_DENTRY); emit(a, 0x7b, 7, 1, XA_CONT_AT + 24, 0);
+  load_slot(a, 1, S_ROOT_MNT); emit(a, 0x7b, 7, 1, XA_CONT_AT + 32, 0);
+  emit(a, 0x7b, 7, 9, XA_POS_AT, 0);
+  emit(a, 0x7a, 7, 0, XA_CONT_AT, 1);
+  load_slot(a, 1, S_CTX); ld_map(a, 2, self); emit(a, 0xb7, 3, 0, 0, 0);
+  emit(a, 0x85, 0, 0, 0, FN_TAIL_CALL);
+  emit(a, 0x7a, 7, 0, XA_CONT_AT, 0); /* not called: this exec's cwd is unknown */
+  jump(a, 0x05, 0, 0, 0, L_NOCWD);
 
   /* ---- the path, r8 bytes, moved to just after the head ---- */
   here(a, L_WALKED);
@@ -562,12 +599,15 @@ static void build(struct xa_asm *a, const long *o, int ledger, int scratch, int 
   jump(a, 0x25, 3, 0, XA_ARGV_CAP, L_MISSED);
   jump(a, 0x25, 8, 0, XA_CWD_MAX, L_MISSED);
   emit(a, 0x0f, 3, 8, 0, 0); emit(a, 0x07, 3, 0, 0, XA_HEAD);
-  ld_map(a, 1, ring); emit(a, 0xbf, 2, 7, 0, 0); emit(a, 0xb7, 4, 0, 0, 0);
+  /* BPF_RB_NO_WAKEUP: nobody waits on the ring; a take comes with each exec event drained */
+  ld_map(a, 1, ring); emit(a, 0xbf, 2, 7, 0, 0); emit(a, 0xb7, 4, 0, 0, 1);
   emit(a, 0x85, 0, 0, 0, FN_RINGBUF_OUTPUT);
   jump(a, 0x15, 0, 0, 0, L_SENT);
   /* not in the ring (full, or nothing read): the process is marked, and the exec watcher's socket
    * filter (xa_filter_execs) lets this exec's event wake the thread, which reads /proc as before */
   here(a, L_MISSED);
+  /* the tgid from the record's head (a run continued by a tail call has a fresh stack) */
+  emit(a, 0x61, 1, 7, 0, 0); emit(a, 0x63, 10, 1, S_TGID, 0);
   emit(a, 0x62, 10, 0, S_ONE, 1);
   ld_map(a, 1, missed); emit(a, 0xbf, 2, 10, 0, 0); emit(a, 0x07, 2, 0, 0, S_TGID);
   emit(a, 0xbf, 3, 10, 0, 0); emit(a, 0x07, 3, 0, 0, S_ONE); emit(a, 0xb7, 4, 0, 0, 0);
@@ -575,6 +615,7 @@ static void build(struct xa_asm *a, const long *o, int ledger, int scratch, int 
   jump(a, 0x05, 0, 0, 0, L_OUT);
   /* in the ring: a mark of an earlier exec goes */
   here(a, L_SENT);
+  emit(a, 0x61, 1, 7, 0, 0); emit(a, 0x63, 10, 1, S_TGID, 0);
   ld_map(a, 1, missed); emit(a, 0xbf, 2, 10, 0, 0); emit(a, 0x07, 2, 0, 0, S_TGID);
   emit(a, 0x85, 0, 0, 0, FN_LOOKUP);
   jump(a, 0x15, 0, 0, 0, L_OUT);
@@ -625,7 +666,7 @@ static int possible_cpus(void) {
   return hi < 0 ? -1 : hi + 1;
 }
 
-static int xa_scratch = -1, xa_ringfd = -1, xa_missed = -1, xa_link = -1, xa_conf = -1;
+static int xa_scratch = -1, xa_ringfd = -1, xa_missed = -1, xa_link = -1, xa_conf = -1, xa_self = -1;
 static u8 *xa_cons_page, *xa_prod_page; /* the ring's consumer page (rw), producer page and data (ro) */
 static long xa_page;
 #define XA_PENDING 1
@@ -641,6 +682,7 @@ static void release(void) {
   if (xa_scratch >= 0) close(xa_scratch), xa_scratch = -1;
   if (xa_missed >= 0) close(xa_missed), xa_missed = -1;
   if (xa_conf >= 0) close(xa_conf), xa_conf = -1;
+  if (xa_self >= 0) close(xa_self), xa_self = -1; /* clears it: the program no longer holds itself */
 }
 
 static int open_argv(int ledger) {
@@ -669,6 +711,10 @@ static int open_argv(int ledger) {
   m = map_create(BPF_MAP_TYPE_ARRAY, 4, 16, 1);
   if (m < 0) return release(), (int)m;
   xa_conf = (int)m;
+  /* the program itself, for the tail calls that continue a deep walk */
+  m = map_create(3 /* BPF_MAP_TYPE_PROG_ARRAY */, 4, 4, 1);
+  if (m < 0) return release(), (int)m;
+  xa_self = (int)m;
   m = map_create(BPF_MAP_TYPE_RINGBUF, 0, 0, XA_RING);
   if (m < 0) return release(), (int)m;
   xa_ringfd = (int)m;
@@ -685,7 +731,7 @@ static int open_argv(int ledger) {
   xa_prod_page = (u8 *)prod;
   static struct xa_asm a;
   zero(&a, sizeof a);
-  build(&a, o, ledger, xa_scratch, xa_ringfd, xa_missed, xa_conf);
+  build(&a, o, ledger, xa_scratch, xa_ringfd, xa_missed, xa_conf, xa_self);
   if (resolve(&a) < 0) return release(), -EINVAL;
   u64 attr[16];
   zero(attr, sizeof attr);
@@ -713,6 +759,10 @@ static int open_argv(int ledger) {
   ((u32 *)run_attr)[10] = sizeof ctx; /* ctx_size_in */
   run_attr[6] = (u64)(unsigned long)ctx; /* ctx_in */
   bpf(BPF_PROG_TEST_RUN, run_attr, sizeof run_attr);
+  /* itself at index 0 of its program array (without: a walk ends after XA_STEPS steps, unknown) */
+  u32 key = 0, value = (u32)prog;
+  u64 up[4] = {(u64)(u32)xa_self, (u64)(unsigned long)&key, (u64)(unsigned long)&value, 0};
+  bpf(2 /* BPF_MAP_UPDATE_ELEM */, up, sizeof up);
   u64 link_attr[4];
   zero(link_attr, sizeof link_attr);
   link_attr[0] = (u64)(unsigned long)"sched_process_exec";

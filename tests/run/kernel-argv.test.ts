@@ -73,6 +73,9 @@ test.skipIf(skip)(
     // A chroot: tracer shows where it is in tracer's own view (readlink on /proc/PID/cwd, what the
     // exec watcher's thread records), not "/". Its root is a recursive bind mount of / in a mount
     // namespace of its own (gone with its last process): the same files, another root.
+    // deeper than the 128 steps of one program run (its walk goes on by tail calls), yet 400 bytes
+    const deeper = join(dir, ...Array.from({ length: 200 }, () => "e"));
+    mkdirSync(deeper, { recursive: true });
     const jail = join(dir, "jail");
     mkdirSync(jail);
     const chrootOk =
@@ -100,6 +103,7 @@ while :; do
       ${bindOk ? `(cd ${bound}/sub && exec $S bound)` : ":"}
       (cd / && exec $S root "line
 break")
+      (cd ${deeper} && exec $S deeper)
       (mkdir ${dir}/gone && cd ${dir}/gone && rmdir ${dir}/gone && exec $S deleted)
       ${chrootOk ? `unshare -m --propagation private sh -c "mount --rbind / ${jail} && exec chroot ${jail} $S chroot"` : ":"}
       $S big "$(head -c 70000 /dev/zero | tr '\\0' x)"
@@ -166,7 +170,7 @@ done`;
       }[];
     };
     const seen = readdirSync(oracle);
-    expect(seen.length).toBe(9 + (bindOk ? 1 : 0) + (chrootOk ? 1 : 0));
+    expect(seen.length).toBe(10 + (bindOk ? 1 : 0) + (chrootOk ? 1 : 0));
     for (const name of seen) {
       const raw = readFileSync(join(oracle, name));
       const cut = raw.indexOf("\n--cwd--\n");
