@@ -54,8 +54,9 @@ describe.skipIf(!connector.available)("argv of short processes", () => {
     test(`a command line longer than 64 KiB is stored cut, marked, with its full length (watcher ${watcher})`, async () => {
       const env = isolatedEnv(watcher === "off" ? { TRACER_NO_EXEC_WATCH: "1" } : {});
       // fifteen arguments of 128 KiB - 1 bytes (MAX_ARG_STRLEN counts the NUL): 1,966,080 bytes in all;
-      // `sleep 0.3` keeps the echo's pipe reader alive past the drain that reads /proc without the watcher
-      const script = `A=$(head -c 131071 /dev/zero | tr '\\0' a); /bin/echo $A $A $A $A $A $A $A $A $A $A $A $A $A $A $A | (sleep 0.3; wc -c)`;
+      // `sleep 1` keeps the echo (blocked on its pipe) alive past the drain that reads /proc without the
+      // watcher: drains come up to 500 ms apart on a quiet host (0.3 s lost the echo in 2 of 3 runs here)
+      const script = `A=$(head -c 131071 /dev/zero | tr '\\0' a); /bin/echo $A $A $A $A $A $A $A $A $A $A $A $A $A $A $A | (sleep 1; wc -c)`;
       const r = await run(["run", "--quiet", "--", "sh", "-c", script], { env });
       expect(r.code).toBe(0);
       expect(r.stdout.trim()).toBe(String(15 * 131072));
