@@ -27,8 +27,9 @@
  * own root.) A run of the program takes XA_STEPS steps (components and mount crossings) at most, then
  * continues the walk in another run by a tail call (itself, in a one-entry program array), up to the
  * kernel's 33. Unknown (0 bytes: the caller keeps the parent's) when deeper than that (4,352 steps: any
- * path of 4,096 bytes or less, but for ~2,000 mounts on it), longer than XA_CWD_MAX bytes, or a dentry is no mount's root yet has no parent. The walk
- * takes no lock, so a rename during the exec may show either name.
+ * path of 4,096 bytes or less, but for ~2,000 mounts on it), longer than XA_CWD_MAX bytes, or a dentry
+ * is no mount's root yet has no parent. The walk takes no lock, so a rename during the exec may show
+ * either name.
  *
  * Offsets come from the kernel's BTF (/sys/kernel/btf/vmlinux), members of anonymous structs and
  * unions included (mm_struct keeps its fields in one). Compiled like the other helpers (prebuilt object
@@ -410,8 +411,9 @@ static void build(struct xa_asm *a, const long *o, int ledger, int scratch, int 
   /* r6 = task (args[0]); the context kept for a tail call */
   emit(a, 0x7b, 10, 1, S_CTX, 0);
   emit(a, 0x79, 6, 1, 0, 0);
-  /* No task: a test run by tracer itself (xa_capture_root), which keeps its own root (fs->root of the
-   * current task) in `conf`: the walk below stops there, as readlink on /proc/PID/cwd does for tracer. */
+  /* No task: a test run by tracer itself (open_argv, after the load), which keeps its own root
+   * (fs->root of the current task) in `conf`: the walk below stops there, as readlink on
+   * /proc/PID/cwd does for tracer. */
   jump(a, 0x55, 6, 0, 0, L_EXEC);
   emit(a, 0x85, 0, 0, 0, FN_CURRENT_TASK); emit(a, 0xbf, 6, 0, 0, 0);
   read8(a, S_PTR, 6, (int)o[O_FS]);
