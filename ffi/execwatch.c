@@ -89,7 +89,7 @@ int setsockopt(int fd, int level, int name, const void *value, unsigned int len)
 #define ARGV_CAP 65536 /* bytes of argv kept: src/observe/argv.ts ARGV_CAP_BYTES */
 #define SKIP_BYTES 16384
 #define HEAD 24
-#define CWD_MAX 1024
+#define CWD_MAX 4096 /* PATH_MAX: readlink of /proc/PID/cwd gives at most 4,095 bytes */
 #define RX_BYTES 262144
 #define XW_NICE -10
 #define SCHED_FIFO 1
@@ -325,7 +325,7 @@ static void capture(struct xw *w, unsigned int tgid, double at_ms) {
   }
   proc_path(path, tgid, "cwd");
   cwd_len = (int)readlink(path, w->cwd, CWD_MAX);
-  if (cwd_len < 0) cwd_len = 0;
+  if (cwd_len < 0 || cwd_len >= CWD_MAX) cwd_len = 0; /* a full buffer may be cut short: not kept */
   size = (HEAD + argv_len + cwd_len + 7) & ~7;
   lens[0] = (unsigned int)argv_len;
   lens[1] = (unsigned int)argv_full;

@@ -8,7 +8,8 @@
  * only a reader at exec time has its argv). Every such process of the run must have exactly those
  * bytes as argv and cwd in `tracer report --json`, across mount points (procfs, sysfs, tmpfs, a bind
  * mount), a removed directory (readlink's " (deleted)"), a chroot (tracer's view, as readlink by
- * tracer and the watcher's thread show it), deep and long paths, bytes that are not UTF-8, empty
+ * tracer and the watcher's thread show it), deep and long paths (one too deep for the program, read
+ * by the watcher's thread instead), bytes that are not UTF-8, empty
  * arguments, and an argv over 64 KiB (kept up to 64 KiB, its full size known). That the kernel read them is shown by the watcher's thread
  * (SCHED_FIFO priority 2): each wake-up is one voluntary context switch in its /proc status; while
  * the kernel reads, 200 execs of the tree wake it fewer than 50 times (measured 4–25; the thread's own
@@ -48,6 +49,20 @@ function watcherSwitches(pid: number): number | undefined {
 /** bytes → text as tracer stores it (not UTF-8: U+DC80–U+DCFF) */
 const text = (b: Uint8Array) => decodeLossless(b);
 
+/** what tests/fixtures/selfargv.c wrote of itself: its /proc/self/cmdline (its bytes, and as argv) and getcwd() */
+function selfView(file: string): { cmdline: Uint8Array; argv: string[]; cwd: string } {
+  const raw = readFileSync(file);
+  const cut = raw.indexOf("\n--cwd--\n");
+  const cmdline = raw.subarray(0, cut);
+  const argv: string[] = [];
+  for (let at = 0; at < cmdline.length; ) {
+    const end = cmdline.indexOf(0, at);
+    argv.push(text(cmdline.subarray(at, end)));
+    at = end + 1;
+  }
+  return { cmdline, argv, cwd: text(raw.subarray(cut + "\n--cwd--\n".length)) };
+}
+
 test.skipIf(skip)(
   "argv and cwd of short processes read in the exec itself equal each process's own view; the watcher's thread sleeps",
   async () => {
@@ -73,9 +88,13 @@ test.skipIf(skip)(
     // A chroot: tracer shows where it is in tracer's own view (readlink on /proc/PID/cwd, what the
     // exec watcher's thread records), not "/". Its root is a recursive bind mount of / in a mount
     // namespace of its own (gone with its last process): the same files, another root.
-    // deeper than the 128 steps of one program run (its walk goes on by tail calls), yet 400 bytes
+    // deeper than the 16 steps of one program run (its walk goes on by tail calls), yet 400 bytes
     const deeper = join(dir, ...Array.from({ length: 200 }, () => "e"));
     mkdirSync(deeper, { recursive: true });
+    // deeper than the 544 steps of 34 runs, yet ~3 KB: left to the watcher's thread (readlink), exact;
+    // the program once called it unknown and the process got its parent's cwd
+    const deepest = join(dir, ...Array.from({ length: 1500 }, () => "f"));
+    mkdirSync(deepest, { recursive: true });
     const jail = join(dir, "jail");
     mkdirSync(jail);
     const chrootOk =
@@ -104,6 +123,7 @@ while :; do
       (cd / && exec $S root "line
 break")
       (cd ${deeper} && exec $S deeper)
+      (cd ${deepest} && exec $S deepest)
       (mkdir ${dir}/gone && cd ${dir}/gone && rmdir ${dir}/gone && exec $S deleted)
       ${chrootOk ? `unshare -m --propagation private sh -c "mount --rbind / ${jail} && exec chroot ${jail} $S chroot"` : ":"}
       $S big "$(head -c 70000 /dev/zero | tr '\\0' x)"
@@ -170,18 +190,10 @@ done`;
       }[];
     };
     const seen = readdirSync(oracle);
-    expect(seen.length).toBe(10 + (bindOk ? 1 : 0) + (chrootOk ? 1 : 0));
+    expect(seen.length).toBe(11 + (bindOk ? 1 : 0) + (chrootOk ? 1 : 0));
     for (const name of seen) {
-      const raw = readFileSync(join(oracle, name));
-      const cut = raw.indexOf("\n--cwd--\n");
-      const cmdline = raw.subarray(0, cut);
-      const argv: string[] = [];
-      for (let at = 0; at < cmdline.length; ) {
-        const end = cmdline.indexOf(0, at);
-        argv.push(text(cmdline.subarray(at, end)));
-        at = end + 1;
-      }
-      let cwd = text(raw.subarray(cut + "\n--cwd--\n".length));
+      const { cmdline, argv, cwd: own } = selfView(join(oracle, name));
+      let cwd = own;
       if (argv[1] === "deleted") expect(cwd).toBe(`${dir}/gone (deleted)`);
       if (argv[1] === "chroot") {
         expect(cwd).toBe("/"); // its own view
@@ -226,6 +238,31 @@ test.skipIf(skip)(
     const kept = processes.filter((p) => p.argv?.[0] === "/bin/true" && p.argv[2]?.length === 40000);
     expect(kept.length).toBe(120);
     expect(info.argvLost).toBe(0);
+  },
+  60_000,
+);
+
+test.skipIf(!watcher.available)(
+  "the watcher's thread alone (TRACER_NO_KERNEL_ARGV=1) keeps a 3 KB working directory whole",
+  async () => {
+    // Its readlink buffer held 1,024 bytes and cut longer paths short, unnoticed while the kernel read
+    // them (found 1 Dec: a walk too deep for the program fell back to it and got 1,036 of 3,035 bytes).
+    await ensureBuilt();
+    const selfargv = cProgram("selfargv");
+    const dir = tempDir();
+    const oracle = join(dir, "oracle");
+    mkdirSync(oracle);
+    const deep = join(dir, ...Array.from({ length: 1500 }, () => "g"));
+    mkdirSync(deep, { recursive: true });
+    const env = { ...isolatedEnv(), ORACLE_DIR: oracle, TRACER_NO_KERNEL_ARGV: "1" };
+    const r = await run(["run", "--quiet", "--", "sh", "-c", `cd ${deep} && exec ${selfargv} deep`], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const [name] = readdirSync(oracle);
+    const own = selfView(join(oracle, name!));
+    expect(own.cwd).toBe(deep);
+    const rep = await run(["report", "--json"], { env });
+    const { processes } = JSON.parse(rep.stdout) as { processes: { pid: number; cwd: string | null }[] };
+    expect(processes.find((p) => p.pid === Number(name))?.cwd).toBe(deep);
   },
   60_000,
 );
