@@ -26,9 +26,11 @@
  * writes it. (Where that test run cannot be had, before Linux 5.10, the walk stops at the process's
  * own root.) A run of the program takes XA_STEPS steps (components and mount crossings) at most, then
  * continues the walk in another run by a tail call (itself, in a one-entry program array), up to the
- * kernel's 33. Unknown (0 bytes: the caller keeps the parent's) when deeper than that (4,352 steps: any
- * path of 4,096 bytes or less, but for ~2,000 mounts on it), longer than XA_CWD_MAX bytes, or a dentry
- * is no mount's root yet has no parent. The walk takes no lock, so a rename during the exec may show
+ * kernel's 33: 544 steps. A walk deeper than that is left to the exec watcher's thread, as a record
+ * the ring cannot hold is (the process is marked missed: the thread reads /proc/PID/cwd at once). The
+ * verifier checks each step of a run once, so a run's steps cost every load (16: ~1.7 ms of system
+ * time here, 128: ~11 ms), and a path that deep is rare. Unknown (0 bytes: the caller keeps the
+ * parent's) when longer than XA_CWD_MAX bytes or a dentry is no mount's root yet has no parent. The walk takes no lock, so a rename during the exec may show
  * either name.
  *
  * Offsets come from the kernel's BTF (/sys/kernel/btf/vmlinux), members of anonymous structs and
@@ -109,7 +111,7 @@ int setsockopt(int fd, int level, int name, const void *value, unsigned int len)
 #define XA_ARGV_CAP 65536 /* src/observe/argv.ts ARGV_CAP_BYTES, as the watcher's thread keeps */
 #define XA_CWD_MAX 4096   /* PATH_MAX */
 #define XA_NAME_MAX 256   /* NAME_MAX and its NUL */
-#define XA_STEPS 128      /* walk steps of one program run: path components and mount crossings */
+#define XA_STEPS 16       /* walk steps of one program run: path components and mount crossings */
 #define XA_TAIL_CALLS 33  /* the kernel's MAX_TAIL_CALL_CNT: the walk goes on in up to 33 more runs */
 /* The scratch value: the record (head, cwd, argv) at XA_REC_AT, and before it, at negative offsets
  * from the record (an instruction's offset field holds 16 bits), the path as it is put together, one
@@ -538,7 +540,7 @@ static void build(struct xa_asm *a, const long *o, int ledger, int scratch, int 
 
   /* ---- XA_STEPS steps and not at a root yet: the walk goes on in a run of this program by a tail
    * call (its state in the scratch value: the stack is not kept); after XA_TAIL_CALLS the kernel
-   * refuses the call: too deep, unknown ---- */
+   * refuses the call: too deep, missed (the watcher's thread reads /proc) ---- */
   here(a, L_MORE);
   load_slot(a, 1, S_DENTRY); emit(a, 0x7b, 7, 1, XA_CONT_AT + 8, 0);
   load_slot(a, 1, S_MNT); emit(a, 0x7b, 7, 1, XA_CONT_AT + 16, 0);
@@ -548,8 +550,8 @@ static void build(struct xa_asm *a, const long *o, int ledger, int scratch, int 
   emit(a, 0x7a, 7, 0, XA_CONT_AT, 1);
   load_slot(a, 1, S_CTX); ld_map(a, 2, self); emit(a, 0xb7, 3, 0, 0, 0);
   emit(a, 0x85, 0, 0, 0, FN_TAIL_CALL);
-  emit(a, 0x7a, 7, 0, XA_CONT_AT, 0); /* not called: this exec's cwd is unknown */
-  jump(a, 0x05, 0, 0, 0, L_NOCWD);
+  emit(a, 0x7a, 7, 0, XA_CONT_AT, 0); /* not called: too deep, the watcher's thread reads it */
+  jump(a, 0x05, 0, 0, 0, L_MISSED);
 
   /* ---- the path, r8 bytes, moved to just after the head ---- */
   here(a, L_WALKED);
@@ -761,7 +763,7 @@ static int open_argv(int ledger) {
   ((u32 *)run_attr)[10] = sizeof ctx; /* ctx_size_in */
   run_attr[6] = (u64)(unsigned long)ctx; /* ctx_in */
   bpf(BPF_PROG_TEST_RUN, run_attr, sizeof run_attr);
-  /* itself at index 0 of its program array (without: a walk ends after XA_STEPS steps, unknown) */
+  /* itself at index 0 of its program array (without: a walk deeper than XA_STEPS steps is missed) */
   u32 key = 0, value = (u32)prog;
   u64 up[4] = {(u64)(u32)xa_self, (u64)(unsigned long)&key, (u64)(unsigned long)&value, 0};
   bpf(2 /* BPF_MAP_UPDATE_ELEM */, up, sizeof up);
