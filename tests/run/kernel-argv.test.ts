@@ -63,17 +63,28 @@ function selfView(file: string): { cmdline: Uint8Array; argv: string[]; cwd: str
   return { cmdline, argv, cwd: text(raw.subarray(cut + "\n--cwd--\n".length)) };
 }
 
+/** the oracle program, a fresh temp dir and the oracle's dir in it (ORACLE_DIR: one file per process) */
+async function oracleSetup(): Promise<{ selfargv: string; dir: string; oracle: string }> {
+  await ensureBuilt();
+  const dir = tempDir();
+  const oracle = join(dir, "oracle");
+  mkdirSync(oracle);
+  return { selfargv: cProgram("selfargv"), dir, oracle };
+}
+
+/** a directory `levels` deep under `dir`, each level named `name`, made */
+function nestedDir(dir: string, levels: number, name: string): string {
+  const path = join(dir, ...Array.from({ length: levels }, () => name));
+  mkdirSync(path, { recursive: true });
+  return path;
+}
+
 test.skipIf(skip)(
   "argv and cwd of short processes read in the exec itself equal each process's own view; the watcher's thread sleeps",
   async () => {
-    await ensureBuilt();
-    const selfargv = cProgram("selfargv");
-    const dir = tempDir();
-    const oracle = join(dir, "oracle");
-    mkdirSync(oracle);
+    const { selfargv, dir, oracle } = await oracleSetup();
     // directories the workload runs in: deep, long, not UTF-8, and a bind mount of one of them
-    const deep = join(dir, ...Array.from({ length: 60 }, () => "d"));
-    mkdirSync(deep, { recursive: true });
+    const deep = nestedDir(dir, 60, "d");
     const long = join(dir, ...Array.from({ length: 14 }, (_, i) => `${"L".repeat(200)}${i}`));
     mkdirSync(long, { recursive: true });
     // a name of bytes that are not UTF-8 and an escape sequence (printf makes the bytes)
@@ -89,12 +100,10 @@ test.skipIf(skip)(
     // exec watcher's thread records), not "/". Its root is a recursive bind mount of / in a mount
     // namespace of its own (gone with its last process): the same files, another root.
     // deeper than the 16 steps of one program run (its walk goes on by tail calls), yet 400 bytes
-    const deeper = join(dir, ...Array.from({ length: 200 }, () => "e"));
-    mkdirSync(deeper, { recursive: true });
+    const deeper = nestedDir(dir, 200, "e");
     // deeper than the 544 steps of 34 runs, yet ~3 KB: left to the watcher's thread (readlink), exact;
     // the program once called it unknown and the process got its parent's cwd
-    const deepest = join(dir, ...Array.from({ length: 1500 }, () => "f"));
-    mkdirSync(deepest, { recursive: true });
+    const deepest = nestedDir(dir, 1500, "f");
     const jail = join(dir, "jail");
     mkdirSync(jail);
     const chrootOk =
@@ -247,13 +256,8 @@ test.skipIf(!watcher.available)(
   async () => {
     // Its readlink buffer held 1,024 bytes and cut longer paths short, unnoticed while the kernel read
     // them (found 1 Dec: a walk too deep for the program fell back to it and got 1,036 of 3,035 bytes).
-    await ensureBuilt();
-    const selfargv = cProgram("selfargv");
-    const dir = tempDir();
-    const oracle = join(dir, "oracle");
-    mkdirSync(oracle);
-    const deep = join(dir, ...Array.from({ length: 1500 }, () => "g"));
-    mkdirSync(deep, { recursive: true });
+    const { selfargv, dir, oracle } = await oracleSetup();
+    const deep = nestedDir(dir, 1500, "g");
     const env = { ...isolatedEnv(), ORACLE_DIR: oracle, TRACER_NO_KERNEL_ARGV: "1" };
     const r = await run(["run", "--quiet", "--", "sh", "-c", `cd ${deep} && exec ${selfargv} deep`], { env });
     expect(r.code, r.stderr).toBe(0);
