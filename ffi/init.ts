@@ -40,10 +40,13 @@ export function installForwarding(signals: number[], group: boolean): number {
   return fd;
 }
 
-const cString = (s: string) => Buffer.from(`${s}\0`, "utf8");
+/** A C string: a JS string as UTF-8, or given bytes as they are; NUL-terminated. */
+const cString = (s: string | Uint8Array) =>
+  typeof s === "string" ? Buffer.from(`${s}\0`, "utf8") : Buffer.concat([s, NUL]);
+const NUL = new Uint8Array(1);
 
 // (loops, not map/forEach: on `tracer run`'s path each Array builtin's first use costs ~0.03–0.15 ms)
-function cStringArray(items: string[]) {
+function cStringArray(items: (string | Uint8Array)[]) {
   const bufs: Buffer[] = [];
   const table = new BigUint64Array(items.length + 1);
   for (let i = 0; i < items.length; i++) {
@@ -54,24 +57,25 @@ function cStringArray(items: string[]) {
   return { bufs, table };
 }
 
+/** A C string argument: a JS string (sent as UTF-8) or the exact bytes to send. */
+export type CArg = string | Uint8Array;
+
 /**
  * Start CMD: `path` is what to exec (already searched in PATH), `argv` its arguments (argv[0] as the
- * user typed it). `cwd` undefined: tracer's own. Returns CMD's pid, or -errno when it could not be
- * executed (the failed child is already reaped).
+ * user typed it), `environ` its environment as KEY=VALUE entries. `cwd` undefined: tracer's own.
+ * Returns CMD's pid, or -errno when it could not be executed (the failed child is already reaped).
  */
 export function spawnCmd(
-  path: string,
-  argv: string[],
-  env: Record<string, string>,
-  cwd: string | undefined,
+  path: CArg,
+  argv: CArg[],
+  environ: CArg[],
+  cwd: CArg | undefined,
   pdeathsig: number,
 ): number {
   const p = cString(path);
   const a = cStringArray(argv);
   const sh = cStringArray(["sh", path, ...argv.slice(1)]);
-  const pairs: string[] = [];
-  for (const k in env) pairs.push(`${k}=${env[k]}`);
-  const e = cStringArray(pairs);
+  const e = cStringArray(environ);
   const c = cwd === undefined ? undefined : cString(cwd);
   const pid = load().tracer_init_spawn(
     ptr(p),

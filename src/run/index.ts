@@ -18,6 +18,7 @@ import { inTransaction, openStore, unlessBusy } from "../store/db.ts";
 import { type RunEnd, autoRunName, createRun, finishRun } from "../store/runs.ts";
 import { StoreWriter } from "../store/processes.ts";
 import { type ChildEnd, NotRunnable, Supervisor } from "./supervisor.ts";
+import { exactCwd } from "./own.ts";
 import { sanitizeLines } from "../core/sanitize.ts";
 import { mark } from "../core/timing.ts";
 import { releaseStartupCode } from "../core/startup-code.ts";
@@ -108,7 +109,7 @@ function lossReasons(sources: CaptureSource[]): Record<string, number> {
 
 export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   // tracer leaves the caller's directory once CMD runs: every path it needs is resolved now
-  const cwd = process.cwd();
+  const cwd = exactCwd();
   const db = openStore(o.dbPath);
   mark("store open");
   const runId = Bun.randomUUIDv7();

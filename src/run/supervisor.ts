@@ -26,6 +26,7 @@ import {
 } from "../../ffi/reaper.ts";
 import { childrenOf, readOwnIo, readStat } from "../observe/procfs.ts";
 import { execFailure, resolveCommand } from "./exec.ts";
+import { cBytes, exactEnviron } from "./own.ts";
 import { forwardedSignals } from "./signals.ts";
 import { mark } from "../core/timing.ts";
 
@@ -39,15 +40,6 @@ const NATIVE_REAPER_DELAY_MS = 5;
 const LEFTOVER_POLL_MS = 50;
 /** after SIGKILL, how long to wait for the leftovers to be gone */
 const KILL_WAIT_MS = 5000;
-
-const untouched = (env: Record<string, string | undefined>) => {
-  const out: Record<string, string> = {};
-  for (const k in env) {
-    const v = env[k];
-    if (v !== undefined) out[k] = v;
-  }
-  return out;
-};
 
 export interface ChildEnd {
   pid: number;
@@ -146,7 +138,7 @@ export class Supervisor {
   /** Runs CMD to its end; resolves with its status. Throws NotRunnable (127/126) when CMD cannot start. */
   async run(): Promise<ChildEnd> {
     this.subreaper = setChildSubreaper();
-    const env = untouched(this.opts.env ?? process.env);
+    const env = this.opts.env ?? process.env;
     const name = this.opts.cmd[0] ?? "";
     const path = resolveCommand(name, env);
     mark("CMD resolved");
@@ -160,7 +152,14 @@ export class Supervisor {
       this.exited = resolve;
       this.opts.beforeSpawn?.();
       const startedAt = Date.now();
-      const pid = spawnCmd(path, this.opts.cmd, env, this.opts.cwd, this.opts.pdeathsig ?? 0);
+      // argv, environment and cwd as exact bytes where they hold bytes that are not UTF-8 (./own.ts)
+      const pid = spawnCmd(
+        cBytes(path),
+        this.opts.cmd.map(cBytes),
+        exactEnviron(env).map(cBytes),
+        this.opts.cwd === undefined ? undefined : cBytes(this.opts.cwd),
+        this.opts.pdeathsig ?? 0,
+      );
       mark("CMD spawned");
       if (pid < 0) throw execFailure(name, path, -pid);
       this.pid = pid;

@@ -9,7 +9,7 @@ import { inTransaction } from "./db.ts";
  * TEXT value would turn them into U+FFFD, so such a value is stored as a BLOB of its exact bytes.
  * (argv is stored as JSON, whose `\udcff` escapes keep them.)
  */
-const exactText = (s: string | undefined) =>
+export const exactText = (s: string | undefined) =>
   s === undefined ? null : hasRawBytes(s) ? encodeLossless(s) : s;
 export const fromExact = (v: string | Uint8Array | null) =>
   v === null || typeof v === "string" ? v : decodeLossless(v);

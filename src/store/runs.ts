@@ -2,6 +2,7 @@
 import type { Database } from "bun:sqlite";
 import { sanitize } from "../core/sanitize.ts";
 import { Exit, TracerError } from "../errors.ts";
+import { exactText, fromExact } from "./processes.ts";
 
 export interface NewRun {
   id: string;
@@ -41,7 +42,7 @@ export function createRun(db: Database, r: NewRun, end?: RunEnd): void {
     r.name,
     r.pipeline,
     JSON.stringify(r.command),
-    r.cwd,
+    exactText(r.cwd), // a BLOB of its bytes when they are not all UTF-8 (the argv JSON escapes them)
     r.host,
     r.recorderPid,
     r.startedAt,
@@ -103,7 +104,11 @@ const alive = (pid: number) => {
   }
 };
 
-type RawRun = Omit<RunRow, "command" | "lossReasons"> & { command: string; lossReasons: string };
+type RawRun = Omit<RunRow, "command" | "lossReasons" | "cwd"> & {
+  command: string;
+  lossReasons: string;
+  cwd: string | Uint8Array;
+};
 const SELECT = `SELECT r.id, r.name, r.pipeline, r.command, r.cwd, r.host, r.mode, r.recorder_pid AS recorderPid,
   r.started_at AS startedAt, r.ended_at AS endedAt, r.exit_code AS exitCode, r.signal, r.events_lost AS eventsLost,
   r.loss_reasons AS lossReasons, r.recovered, r.argv_lost AS argvLost,
@@ -112,6 +117,7 @@ const SELECT = `SELECT r.id, r.name, r.pipeline, r.command, r.cwd, r.host, r.mod
 const decode = (r: RawRun): RunRow => ({
   ...r,
   command: JSON.parse(r.command) as string[],
+  cwd: fromExact(r.cwd) ?? "",
   lossReasons: JSON.parse(r.lossReasons) as Record<string, number>,
   status: r.status === "running" && r.endedAt === null && !alive(r.recorderPid) ? "interrupted" : r.status,
 });

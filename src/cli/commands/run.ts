@@ -9,6 +9,7 @@ import { parseMode } from "../../observe/sources.ts";
 import { traceRun } from "../../run/index.ts";
 import { summaryLine } from "../../run/format.ts";
 import { parseSignal } from "../../run/signals.ts";
+import { exactArgs } from "../../run/own.ts";
 import { NotRunnable } from "../../run/supervisor.ts";
 import { sanitize, sanitizeLines } from "../../core/sanitize.ts";
 import { mark } from "../../core/timing.ts";
@@ -65,7 +66,8 @@ export default defineCommand({
   async run({ args, rawArgs }) {
     mark("run command");
     const dd = rawArgs.indexOf("--");
-    const cmd = dd < 0 ? [] : rawArgs.slice(dd + 1);
+    // CMD's arguments as given: bytes that are not UTF-8 kept (Bun's argv has U+FFFD for them)
+    const cmd = exactArgs(dd < 0 ? [] : rawArgs.slice(dd + 1));
     if (!cmd.length)
       throw new TracerError("E_USAGE", "no command to run", Exit.usage, {
         hint: "tracer run -- CMD ARGS...",

@@ -1,0 +1,95 @@
+/**
+ * tracer's own command line, environment and working directory as the kernel holds them, for what
+ * `tracer run` hands to CMD and records. Bun decodes argv and environ lossily: each invalid UTF-8
+ * sequence becomes U+FFFD, so an argument $'\xff' reached CMD as the three bytes EF BF BD and a file
+ * name with such a byte could not be named at all. Where a string shows U+FFFD, the bytes are read
+ * again from /proc/self (cmdline, environ, cwd) and decoded losslessly (src/core/lossless.ts: each
+ * invalid byte a lone surrogate U+DC80–U+DCFF, encoded back to that byte by `cBytes`).
+ *
+ * Nothing is read when no string shows U+FFFD (the common case: no cost at start-up). A byte string
+ * read back is used only when its lossy decoding is exactly the string Bun gave: never a guess.
+ */
+import { decodeLossless, encodeLossless, hasRawBytes } from "../core/lossless.ts";
+import { readFileOrUndefined, readlinkOrUndefined } from "../../ffi/fs.ts";
+
+const REPLACEMENT = "\ufffd";
+const lossy = new TextDecoder();
+
+/** The NUL-terminated strings of a /proc/self file, as bytes; undefined when it cannot be read. */
+function nulSeparated(path: string): Uint8Array[] | undefined {
+  const t = readFileOrUndefined(path, "latin1");
+  if (t === undefined) return undefined;
+  const b = Buffer.from(t, "latin1");
+  const out: Uint8Array[] = [];
+  let start = 0;
+  for (let i = 0; i < b.length; i++)
+    if (b[i] === 0) {
+      out.push(b.subarray(start, i));
+      start = i + 1;
+    }
+  if (start < b.length) out.push(b.subarray(start));
+  return out;
+}
+
+/**
+ * `args` (the last args.length entries of this process's argv, as Bun decoded them) with each one Bun
+ * decoded lossily replaced by its exact bytes, decoded losslessly. Unchanged off Linux, when none
+ * shows U+FFFD, or when /proc/self/cmdline does not end with strings that decode to `args`.
+ */
+export function exactArgs(args: string[]): string[] {
+  if (!args.some((a) => a.includes(REPLACEMENT))) return args;
+  const raw = nulSeparated("/proc/self/cmdline");
+  if (!raw || raw.length < args.length) return args;
+  const tail = raw.slice(raw.length - args.length);
+  if (!tail.every((b, i) => lossy.decode(b) === args[i])) return args;
+  return tail.map(decodeLossless);
+}
+
+/**
+ * The environment to hand on, as KEY=VALUE strings: `env` (this process's, as Bun decoded it) with
+ * every entry Bun decoded lossily replaced by its exact bytes from /proc/self/environ, decoded
+ * losslessly (a name with such a byte, which Bun's process.env cannot hold at all, is kept too).
+ */
+export function exactEnviron(env: Record<string, string | undefined>): string[] {
+  const out: string[] = [];
+  const inexact: string[] = [];
+  for (const k in env) {
+    const v = env[k];
+    if (v === undefined) continue;
+    if (k.includes(REPLACEMENT) || v.includes(REPLACEMENT)) inexact.push(`${k}=${v}`);
+    else out.push(`${k}=${v}`);
+  }
+  // Bun's process.env lists a name it decoded lossily with no value: only /proc/self/environ has it
+  const raw =
+    inexact.length || Object.keys(env).length > out.length ? nulSeparated("/proc/self/environ") : undefined;
+  if (!raw) return out.concat(inexact);
+  const seen = new Set(out.map((e) => e.slice(0, e.indexOf("="))));
+  for (const b of raw) {
+    const shown = lossy.decode(b);
+    const eq = shown.indexOf("=");
+    if (eq <= 0 || !shown.includes(REPLACEMENT)) continue;
+    const name = shown.slice(0, eq);
+    // an entry Bun's process.env holds (or lost: a name it decoded lossily) and no one changed since
+    const value = env[name];
+    if (value !== undefined && value !== shown.slice(eq + 1)) continue;
+    const exact = decodeLossless(b);
+    const exactName = exact.slice(0, exact.indexOf("="));
+    if (seen.has(exactName)) continue; // the first of a repeated name, as getenv(3) finds it
+    seen.add(exactName);
+    out.push(exact);
+  }
+  // what was not found as it is in environ (set since, by this process): as Bun holds it
+  for (const e of inexact) if (!seen.has(e.slice(0, e.indexOf("=")))) out.push(e);
+  return out;
+}
+
+/** This process's working directory; read from /proc/self/cwd when Bun's shows U+FFFD. */
+export function exactCwd(): string {
+  const cwd = process.cwd();
+  if (!cwd.includes(REPLACEMENT)) return cwd;
+  const b = readlinkOrUndefined("/proc/self/cwd");
+  return b !== undefined && lossy.decode(b) === cwd ? decodeLossless(b) : cwd;
+}
+
+/** A string for a C call: its exact bytes when it holds raw (non-UTF-8) bytes, else the string. */
+export const cBytes = (s: string): string | Uint8Array => (hasRawBytes(s) ? encodeLossless(s) : s);
