@@ -316,7 +316,10 @@ export class Recorder {
     rec.argvBytes = seen.argvBytes;
     rec.argvTruncated = seen.argvTruncated;
     rec.comm = basename(seen.argv[0]!).slice(0, 15);
-    rec.cwd = seen.cwd ?? rec.cwd;
+    // read at the exec, or unknown (longer than 4,096 bytes, unreachable from tracer's root, or the
+    // process gone before the thread's readlink): never the parent's, which a chdir before the exec
+    // (`cd DIR && CMD`) made stale
+    rec.cwd = seen.cwd;
     this.execDone(t);
   }
 

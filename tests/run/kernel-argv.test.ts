@@ -270,3 +270,36 @@ test.skipIf(!watcher.available)(
   },
   60_000,
 );
+
+test.skipIf(skip)(
+  "a working directory longer than 4,096 bytes is recorded as unknown, not as the parent's (kernel and thread)",
+  async () => {
+    // Found 1 Dec by a newcomer's attack: `cd` into a 6,000-byte path, then exec; the process was
+    // recorded in the directory its parent had exec'd in, a stale value with nothing to mark it.
+    await ensureBuilt();
+    const dir = tempDir();
+    const part = "P".repeat(200);
+    // python's chdir is relative, one component at a time (a shell's cd builds the whole path); its
+    // exec of /bin/true is the same process, recorded before in the test's directory
+    const py = `import os\nos.chdir("${dir}")\nfor _ in range(30):\n    os.mkdir("${part}")\n    os.chdir("${part}")\nos.execv("/bin/true", ["/bin/true", "toolong"])`;
+    try {
+      const modes: Record<string, string>[] = [{}, { TRACER_NO_KERNEL_ARGV: "1" }];
+      for (const extra of modes) {
+        const env = { ...isolatedEnv(), ...extra };
+        const r = await run(["run", "--quiet", "--", "python3", "-c", py], { env });
+        expect(r.code, r.stderr).toBe(0);
+        const rep = await run(["report", "--json"], { env });
+        const { processes } = JSON.parse(rep.stdout) as {
+          processes: { argv: string[] | null; cwd: string | null }[];
+        };
+        const deep = processes.find((p) => p.argv?.[1] === "toolong");
+        expect(deep, JSON.stringify(processes)).toBeDefined();
+        expect(deep!.cwd).toBeNull();
+        Bun.spawnSync(["rm", "-rf", join(dir, part)]);
+      }
+    } finally {
+      Bun.spawnSync(["rm", "-rf", join(dir, part)]); // rm walks a tree deeper than PATH_MAX
+    }
+  },
+  60_000,
+);
