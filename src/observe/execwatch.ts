@@ -28,6 +28,12 @@ export interface ExecArgv {
   argvBytes: number;
   argvTruncated: boolean;
   cwd?: string;
+  /**
+   * The exec before this one of the same pid, while it is remembered (at most EARLIER_KEPT back): a
+   * pid reused at once (a reaped process's, by `clone3` set_tid) has the two processes' execs ms apart,
+   * and the recorder asks for the one at its exec's time (ExecWatcher.lookup).
+   */
+  earlier?: ExecArgv;
 }
 
 export type { NameFilter } from "../../ffi/execwatch.ts";
@@ -42,6 +48,8 @@ export const SEEN_CAP = 4096;
  * execs of one process are further apart than this (an exec takes longer).
  */
 const SAME_EXEC_SLACK_MS = 0.05;
+/** earlier execs of a pid remembered besides its latest (ExecArgv.earlier) */
+const EARLIER_KEPT = 3;
 const PULL_MS = 250;
 const RCVBUF = 8 << 20;
 
@@ -145,10 +153,19 @@ export class ExecWatcher {
     this.native.ready();
   }
 
-  /** What `pid`'s latest exec that the watcher saw ran (its `at` tells which exec it was). */
-  lookup(pid: number): ExecArgv | undefined {
+  /**
+   * What `pid`'s exec at `at` (epoch ms, the connector's time of it) ran: of the execs of `pid` the
+   * watcher remembers, the one nearest that time, when one is within `nearMs` of it; else the latest
+   * (its `at` tells which exec it was). Without `at`, the latest.
+   */
+  lookup(pid: number, at?: number, nearMs = 0): ExecArgv | undefined {
     this.pull();
-    return this.seen.get(pid);
+    const latest = this.seen.get(pid);
+    if (at === undefined || !latest?.earlier) return latest;
+    let best: ExecArgv = latest;
+    for (let e: ExecArgv | undefined = latest.earlier; e; e = e.earlier)
+      if (Math.abs(e.at - at) < Math.abs(best.at - at)) best = e;
+    return Math.abs(best.at - at) <= nearMs ? best : latest;
   }
 
   /** execs remembered now (at most the cap) */
@@ -234,6 +251,8 @@ export class ExecWatcher {
       // while the kernel's reader attaches, an exec can come from both: the later exec wins
       const had = this.seen.get(s.tgid);
       if (had && had.at > at + SAME_EXEC_SLACK_MS) continue;
+      // the same exec read twice (by the kernel and the thread): the later read replaces it
+      const earlier = had && had.at < at - SAME_EXEC_SLACK_MS ? had : had?.earlier;
       // re-inserted, so the map stays in exec order and pruning stops at the first young entry
       this.seen.delete(s.tgid);
       this.seen.set(s.tgid, {
@@ -242,6 +261,7 @@ export class ExecWatcher {
         argvBytes: s.argvBytes,
         argvTruncated: s.argvTruncated,
         cwd: s.cwd,
+        earlier: earlier && trimmed(earlier, EARLIER_KEPT - 1),
       });
     }
     const old = Date.now() - KEEP_MS;
@@ -252,6 +272,14 @@ export class ExecWatcher {
       over--;
     }
   }
+}
+
+/** `e` with at most `more` earlier execs behind it (the chain cut there, in place). */
+function trimmed(e: ExecArgv, more: number): ExecArgv {
+  let cur = e;
+  for (let i = 0; i < more && cur.earlier; i++) cur = cur.earlier;
+  cur.earlier = undefined;
+  return e;
 }
 
 /** Can the watcher run here? Starts it on this process's (empty) tree and stops it. Never throws. */

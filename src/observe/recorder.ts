@@ -45,10 +45,12 @@ export interface RecorderOptions {
    */
   mayAdopt?: (pid: number, at: number) => boolean;
   /**
-   * What a process's latest exec ran, read the moment it happened (the exec watcher, ./execwatch.ts).
-   * Used instead of /proc when it is that very exec, and when /proc no longer holds the process.
+   * What a process's exec at `at` (epoch ms) ran, read the moment it happened (the exec watcher,
+   * ./execwatch.ts): of the execs it remembers for the pid, the nearest that time within `nearMs`, else
+   * the latest. Used instead of /proc when it is that very exec (or a later one of the process), and
+   * when /proc no longer holds the process.
    */
-  execArgv?: (pid: number) => ExecArgv | undefined;
+  execArgv?: (pid: number, at: number, nearMs: number) => ExecArgv | undefined;
   /** the sources report thread fork/exit (connector `threads`): a process then ends with its last thread */
   threads?: boolean;
   /**
@@ -280,17 +282,23 @@ export class Recorder {
     t.heldFigures = undefined;
     const rec = t.rec;
     // The exec watcher read this exec (or a later one, whose argv is what /proc would show now): no
-    // /proc reads needed. Its time and ours are the same kernel timestamp, converted ms apart.
-    const seen = this.opts.execArgv?.(pid);
+    // /proc reads needed. Its time and ours are the same kernel timestamp, converted ms apart. Asked
+    // for the exec at this time: a later owner of the pid (set_tid, ns_last_pid) has its own, later.
+    const seen = this.opts.execArgv?.(pid, at, SAME_EXEC_MS);
     if (seen && seen.at >= at - SAME_EXEC_MS) return this.execSeen(t, seen);
-    // Read stat only when cmdline is empty (a zombie) or gone: then the parent's argv no longer
-    // applies and stat (or later taskstats) gives the comm. The kernel's comm from taskstats wins.
-    const argv = t.gone ? undefined : readCmdline(pid);
+    // /proc as it is now: read first, then proven this process's own by a stat after the reads (a pid
+    // is reused only after a reap, so the same start time means the same process all along). Without
+    // that proof another process given the pid at once (set_tid, ns_last_pid) had its argv recorded
+    // for this one (found by an attack, 1 Dec 2026). The kernel's comm from taskstats wins.
+    let argv = t.gone ? undefined : readCmdline(pid);
     // ended (a zombie has an empty cmdline) or already reaped: the watcher's latest read, if in time
     if (!argv?.length && seen && seen.at >= (rec.startedAt ?? at) - SAME_EXEC_MS)
       return this.execSeen(t, seen);
-    if (argv === undefined) {
-      // already reaped: nothing more to read
+    const cwd = argv === undefined ? undefined : readCwd(pid);
+    const st = argv === undefined ? undefined : readStat(pid);
+    if (st?.startTicks !== rec.startTicks) argv = undefined;
+    if (argv === undefined || st === undefined) {
+      // already reaped, or its pid another process's by now: nothing more to read
       Object.assign(rec, capArgv(undefined));
       rec.comm = undefined;
       this.argvLoss.settle(rec);
@@ -301,12 +309,10 @@ export class Recorder {
       Object.assign(rec, capArgv(argv));
       rec.comm = basename(argv[0]!).slice(0, 15);
     } else {
-      const st = readStat(pid);
-      if (st && st.startTicks !== rec.startTicks) return;
       Object.assign(rec, capArgv(undefined));
-      rec.comm = st?.comm;
+      rec.comm = st.comm;
     }
-    rec.cwd = readCwd(pid) ?? rec.cwd;
+    rec.cwd = cwd ?? rec.cwd;
     this.execDone(t);
   }
 

@@ -121,7 +121,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   // the run row is written once CMD runs (begin, below): until then a backlog waits for the timed flush
   let runRow = false;
   const recorder = new Recorder(writer, process.pid, {
-    execArgv: (pid) => watcher?.lookup(pid),
+    execArgv: (pid, at, nearMs) => watcher?.lookup(pid, at, nearMs),
     ledger: (pid, startedAt) => ledger?.take(pid, startedAt),
     threads: true,
     sync: (all) => sync(all),

@@ -195,3 +195,52 @@ test.skipIf(!probe)(
     expect(filtered.stats().lost).toBe(0); // every dropped message's sequence number was still seen
   },
 );
+
+test.skipIf(!probe || process.getuid?.() !== 0)(
+  "a pid taken again at once: both execs remembered, each found at its own time (ns_last_pid, root)",
+  async () => {
+    // Found 1 Dec 2026 by an attack: one exec was kept per pid, so the recorder, asking for the exec of
+    // a process whose pid a later process had taken (clone3 set_tid), got the later one's argv.
+    const py = Bun.spawn(
+      [
+        "python3",
+        "-S",
+        "-c",
+        `import os, sys
+sys.stdin.readline()
+p = os.fork()
+if p == 0:
+    os.execv("/bin/true", ["/bin/true", "innocent"])
+os.waitpid(p, 0)
+with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+    f.write(str(p - 1))
+q = os.fork()
+if q == 0:
+    os.execv("/bin/true", ["/bin/true", "evil"])
+os.waitpid(q, 0)
+print(p, q, flush=True)`,
+      ],
+      { stdin: "pipe", stdout: "pipe" },
+    );
+    const w = ExecWatcher.start(py.pid)!;
+    const c = new ConnectorSource({ pollMs: 20 });
+    const events: CaptureEvent[] = [];
+    c.onEvent((e) => events.push(e));
+    await c.start();
+    try {
+      py.stdin.write("go\n");
+      py.stdin.end();
+      const [p, q] = (await new Response(py.stdout).text()).trim().split(" ").map(Number);
+      await Bun.sleep(200);
+      if (p !== q) return console.warn("another process took the pid first: nothing to check");
+      const execs = events.filter((e) => e.type === "exec" && e.tgid === p).map((e) => e.at);
+      expect(execs).toHaveLength(2);
+      expect(w.lookup(p!, execs[0], 3)?.argv).toEqual(["/bin/true", "innocent"]);
+      expect(w.lookup(p!, execs[1], 3)?.argv).toEqual(["/bin/true", "evil"]);
+      expect(w.lookup(p!)?.argv).toEqual(["/bin/true", "evil"]); // without a time: the latest
+    } finally {
+      c.stop();
+      w.stop();
+    }
+  },
+);
