@@ -23,7 +23,8 @@
  *  - raw tracepoint sched_process_exec(task, ...): exec_mmap has just folded the replaced image's
  *    peak RSS into signal->maxrss (wait4's ru_maxrss); the entry keeps the largest (pages). A child
  *    entered while it shares its parent's mm (vfork, posix_spawn) holds ~0 there: its first exec
- *    brings the parent's peak, so its earlier images stay unknown.
+ *    brings the parent's peak, kept as its baseline; a later exec above it shows the peak of an
+ *    image of its own, exactly (below or at it, its earlier images stay unknown).
  *
  * Its map also serves as the tree's membership in the kernel: sr_filter_execs puts a socket filter on
  * the exec watcher's socket that drops the exec events of processes without an entry.
@@ -91,6 +92,8 @@ int setsockopt(int fd, int level, int name, const void *value, unsigned int len)
 #define SR_CAPACITY 32768
 /* set in an entry's fork time when another process takes its pid: the runtime is final */
 #define SR_ENDED (1ULL << 63)
+/* in the peak field: a CLONE_VM child's baseline (the parent's peak its first exec brought), not its own */
+#define SR_BASELINE (1ULL << 62)
 /* src/observe/schedrt.ts FORK_WINDOW_MS: an entry is taken for a process forked within this of it */
 #define SR_WINDOW_NS 100000000
 
@@ -120,6 +123,7 @@ struct sr_insn {
 #define RSH_K(d, i) INSN(0x77, d, 0, 0, i)
 #define SUB_X(d, s) INSN(0x1f, d, s, 0, 0)
 #define JGT_K(d, i, o) INSN(0x25, d, 0, o, i)
+#define JA(o) INSN(0x05, 0, 0, o, 0)
 #define CALL(f) INSN(0x85, 0, 0, 0, f)
 #define EXIT() INSN(0x95, 0, 0, 0, 0)
 #define LD_MAP(d, fd) INSN(0x18, d, 1, 0, fd), INSN(0, 0, 0, 0, 0) /* BPF_PSEUDO_MAP_FD */
@@ -317,7 +321,12 @@ static int open_ledger(int root) {
       MOV_K(0, 0), EXIT(),
   };
   /* sched_process_exec(task, old_pid, bprm): exec_mmap has just folded the replaced image's peak RSS
-   * into signal->maxrss (what wait4's ru_maxrss reports): map[task->tgid].maxrss = max(it, that) */
+   * M into signal->maxrss (what wait4's ru_maxrss reports). The entry's third field:
+   *  - a plain value: the largest M so far; M above it is kept;
+   *  - ~0, a CLONE_VM child before its first exec: that exec folds in the parent's peak, not its own;
+   *    M becomes its baseline B (flagged SR_BASELINE): nothing known yet;
+   *  - B | SR_BASELINE: a later M above B can only be an image of its own (maxrss = max(B, its
+   *    images' peaks)): M is kept, exact; M = B says only that its images stayed at or below B. */
   int sg = (int)sig_off, mx = (int)maxrss_off;
   struct sr_insn exec[] = {
       LDX_DW(6, 1, 0),
@@ -325,10 +334,16 @@ static int open_ledger(int root) {
       MOV_X(1, R10), ADD_K(1, -16), MOV_K(2, 8), MOV_X(3, 6), ADD_K(3, sg), CALL(FN_PROBE_READ_KERNEL),
       LDX_DW(3, R10, -16), ADD_K(3, mx), MOV_X(1, R10), ADD_K(1, -24), MOV_K(2, 8), CALL(FN_PROBE_READ_KERNEL),
       LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -8), CALL(FN_LOOKUP),
-      JEQ_K(0, 0, 6),
-      LDX_DW(1, 0, 8), JSLT_K(1, 0, 4), /* ended: its pid is another process's now */
-      LDX_DW(1, R10, -24), LDX_DW(2, 0, 16), JLE_X(1, 2, 1), /* not above (a CLONE_VM child's ~0: never) */
-      STX_DW(0, 1, 16),
+      JEQ_K(0, 0, 22),                              /* not followed */
+      LDX_DW(1, 0, 8), JSLT_K(1, 0, 20),            /* ended: its pid is another process's now */
+      LDX_DW(1, R10, -24), LDX_DW(2, 0, 16),        /* r1 = M, r2 = the field */
+      JEQ_K(2, -1, 9),                              /* ~0: to the baseline */
+      MOV_X(3, 2), RSH_K(3, 62), JEQ_K(3, 0, 12),   /* plain: to the maximum */
+      MOV_X(3, 2), LSH_K(3, 2), RSH_K(3, 2),        /* r3 = B */
+      JLE_X(1, 3, 10),                              /* M <= B: still unknown */
+      STX_DW(0, 1, 16), JA(8),                      /* M > B: an image of its own, exact */
+      MOV_X(3, 1), MOV_K(4, 1), LSH_K(4, 62), OR_X(3, 4), STX_DW(0, 3, 16), JA(2), /* B | SR_BASELINE */
+      JLE_X(1, 2, 1), STX_DW(0, 1, 16),             /* the maximum */
       MOV_K(0, 0), EXIT(),
   };
   long p = load(BPF_PROG_TYPE_RAW_TRACEPOINT, runtime, sizeof runtime / sizeof runtime[0]);
@@ -410,13 +425,19 @@ void sr_close(void) {
 /*
  * Follow process `tgid`, forked at `fork_ns` (CLOCK_MONOTONIC), from now on: for processes that
  * existed before the ledger opened. Its runtime so far is not in the ledger: the caller reads the
- * process's CPU clock after this and the entry (sr_take with keep) to learn it. 1 entered, 0 already
- * there (followed since its fork), -errno.
+ * process's CPU clock after this and the entry (sr_take with keep) to learn it. `baseline_kb` >= 0: the
+ * process is a CLONE_VM child that has exec'd since (CMD, started with vfork semantics), and this is at
+ * least the peak its first exec brought from the parent (the parent's own peak RSS read after it,
+ * KiB): a later exec that raises its maxrss above that gives its own images' peak; < 0: a process
+ * whose earlier images' peak this entry does not claim to know. 1 entered, 0 already there (followed
+ * since its fork), -errno.
  */
-int sr_follow(int tgid, double fork_ns) {
+int sr_follow(int tgid, double fork_ns, double baseline_kb) {
   if (sr_status != 0 || sr_map < 0) return -ENOENT;
   /* a negative double converted to u64 is undefined behaviour: a fork time before boot is 0 */
-  u64 value[3] = {0, fork_ns > 0 ? (u64)fork_ns : 0, 0};
+  u64 per_page = (u64)(getpagesize() / 1024);
+  u64 baseline = baseline_kb >= 0 ? (((u64)baseline_kb + per_page - 1) / per_page) | SR_BASELINE : 0;
+  u64 value[3] = {0, fork_ns > 0 ? (u64)fork_ns : 0, baseline};
   long r = map_op(BPF_MAP_UPDATE_ELEM, (u32)tgid, value, BPF_NOEXIST);
   return r == -17 /* EEXIST */ ? 0 : r < 0 ? (int)r : 1;
 }
@@ -424,7 +445,8 @@ int sr_follow(int tgid, double fork_ns) {
 /*
  * The runtime of process `tgid`, taken out of the map: out[0] runtime ns, out[1] its fork time
  * (CLOCK_MONOTONIC ns; 0 for the root; for a process entered by sr_follow, the time it was given),
- * out[2] the peak RSS (KiB) of the images its execs replaced (0 none larger, -1 unknown).
+ * out[2] the peak RSS (KiB) of the images its execs replaced (0 none larger, -1 unknown: a CLONE_VM
+ * child none of whose execs has yet shown an image of its own above its baseline).
  * The entry is removed (unless `keep`) only when its fork time is within [lo, hi] (ns; lo > hi accepts any): an entry
  * outside belongs to a later process with the same pid. 1 taken, 0 none (or not this process's), -errno.
  */
@@ -439,8 +461,9 @@ int sr_take(int tgid, double lo, double hi, double *out, int keep) {
   if (!keep) map_op(BPF_MAP_DELETE_ELEM, (u32)tgid, 0, 0); /* key only: the kernel refuses any later field set */
   out[0] = (double)value[0];
   out[1] = (double)value[1];
-  /* pages to KiB; -1: a CLONE_VM child's (unknown), 0: no exec replaced a larger image */
-  out[2] = value[2] == ~0ULL ? -1 : (double)value[2] * (double)(getpagesize() / 1024);
+  /* pages to KiB; -1: a CLONE_VM child's images' peak not known (~0 before its first exec, its
+   * baseline after), 0: no exec replaced a larger image */
+  out[2] = value[2] == ~0ULL || (value[2] & SR_BASELINE) ? -1 : (double)value[2] * (double)(getpagesize() / 1024);
   return 1;
 }
 

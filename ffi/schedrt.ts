@@ -12,7 +12,7 @@ const source = embeddedText("schedrt.c");
 const symbols = {
   sr_open_async: { args: ["i32"], returns: "i32" },
   sr_status_now: { args: [], returns: "i32" },
-  sr_follow: { args: ["i32", "f64"], returns: "i32" },
+  sr_follow: { args: ["i32", "f64", "f64"], returns: "i32" },
   sr_take: { args: ["i32", "f64", "f64", "ptr", "i32"], returns: "i32" },
   sr_close: { args: [], returns: "void" },
   sr_filter_execs: { args: ["i32"], returns: "i32" },
@@ -39,9 +39,13 @@ export function openSchedRuntime(root: number): number {
 /** 1 open, 0 still opening, or a negative errno (EPERM without CAP_BPF/CAP_PERFMON; EPROTO: the kernel's types are not as expected; ENODATA: the self-check failed). */
 export const schedRuntimeStatus = (): number => load().sr_status_now();
 
-/** Follow a process that existed before the ledger opened (its figure is then a lower bound): 1, 0 (already followed), -errno. */
-export const followSchedRuntime = (tgid: number, forkMonoNs: number): number =>
-  load().sr_follow(tgid, forkMonoNs);
+/**
+ * Follow a process that existed before the ledger opened (its figure is then a lower bound): 1, 0
+ * (already followed), -errno. `baselineKb` (a CLONE_VM child that has exec'd since: CMD): at least the
+ * peak RSS its first exec brought from its parent; a later exec above it gives its own images' peak.
+ */
+export const followSchedRuntime = (tgid: number, forkMonoNs: number, baselineKb = -1): number =>
+  load().sr_follow(tgid, forkMonoNs, baselineKb);
 
 const out = new Float64Array(3);
 

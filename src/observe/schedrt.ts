@@ -68,7 +68,11 @@ const TIGHT_TRIES = 4;
  */
 export function openLedger(
   root: number,
-  alive: () => Iterable<{ pid: number; startedAt?: number; startTicks?: number }>,
+  /**
+   * `maxRssBaselineKb`: for a process started with vfork semantics that has exec'd since (CMD), at
+   * least the peak RSS its first exec brought from its parent (tracer's own peak, read after it)
+   */
+  alive: () => Iterable<{ pid: number; startedAt?: number; startTicks?: number; maxRssBaselineKb?: number }>,
   /** called once it is open and every process of the tree alive then is entered */
   onOpen?: () => void,
 ): SchedRuntime | undefined {
@@ -77,11 +81,16 @@ export function openLedger(
   let closed = false;
   // processes entered once the ledger opened: what they had run before (ns, NaN when unknown), and the
   // start they were entered with (a later process with the pid must not get it)
-  const before = new Map<number, { ns: number; startedAt: number }>();
+  const before = new Map<number, { ns: number; startedAt: number; baselined: boolean }>();
   /** true when `pid` was entered now (false: followed already, no room, or not its process) */
-  const enter = (pid: number, startedAt: number, startTicks: number | undefined): boolean => {
+  const enter = (
+    pid: number,
+    startedAt: number,
+    startTicks: number | undefined,
+    baselineKb?: number,
+  ): boolean => {
     const mono = toMonoNs(startedAt);
-    if (followSchedRuntime(pid, mono) !== 1) return false; // followed since its fork, or no room
+    if (followSchedRuntime(pid, mono, baselineKb) !== 1) return false; // followed since its fork, or no room
     // What ran before the entry existed: clock − entry, both charged by the same scheduler updates. A
     // slice charged between two reads would be in one and not the other (tracer preempted there while
     // CMD's threads run: ~1 ms short), so the entry is read between two readings of the clock; what
@@ -106,7 +115,7 @@ export function openLedger(
       takeSchedRuntime(pid, 1, 0);
       return false;
     }
-    before.set(pid, { ns, startedAt });
+    before.set(pid, { ns, startedAt, baselined: baselineKb !== undefined });
     return true;
   };
   let open = false;
@@ -124,7 +133,8 @@ export function openLedger(
     for (let pass = 0; pass < 8; pass++) {
       let entered = 0;
       for (const p of alive())
-        if (p.startedAt !== undefined && enter(p.pid, p.startedAt, p.startTicks)) entered++;
+        if (p.startedAt !== undefined && enter(p.pid, p.startedAt, p.startTicks, p.maxRssBaselineKb))
+          entered++;
       if (entered === 0) break;
     }
     // from here a process forked anywhere in the tree is followed from its fork (tests/run/oracle.test.ts)
@@ -142,9 +152,9 @@ export function openLedger(
       // the same process: its start may have become exact (the fork event) since it was entered
       const base = b && Math.abs(b.startedAt - startedAt) <= FORK_WINDOW_MS ? b.ns : 0;
       if (!got) return undefined;
-      // entered late (alive when the ledger opened), its entry cannot tell a vfork child (CMD among
-      // them) whose exec since brought its parent's peak into its maxrss: unknown
-      const maxRssKb = b ? undefined : got.maxRssKb;
+      // entered late (alive when the ledger opened), its entry cannot tell a vfork child whose exec
+      // since brought its parent's peak into its maxrss: unknown — unless entered with a baseline (CMD)
+      const maxRssKb = b && !b.baselined ? undefined : got.maxRssKb;
       return { runtimeNs: Number.isNaN(base) ? undefined : got.runtimeNs + base, maxRssKb };
     },
     follow(pid, startedAt, startTicks) {

@@ -16,7 +16,7 @@ import type { Pace } from "../observe/connector.ts";
 // them) stays out of `tracer run`'s start-up (issue 15)
 import { inTransaction, openStore, unlessBusy } from "../store/db.ts";
 import { type RunEnd, autoRunName, createRun, finishRun } from "../store/runs.ts";
-import { StoreWriter } from "../store/processes.ts";
+import { type ProcessRecord, StoreWriter } from "../store/processes.ts";
 import { type ChildEnd, NotRunnable, Supervisor } from "./supervisor.ts";
 import { exactCwd } from "./own.ts";
 import { sanitizeLines } from "../core/sanitize.ts";
@@ -117,6 +117,8 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   const writer = new StoreWriter(db, runId);
   let watcher: ExecWatcher | undefined;
   let ledger: SchedRuntime | undefined;
+  /** CMD's peak-RSS baseline for the ledger (see withCmdBaseline) */
+  let cmdBaseline: { pid: number; kb: number } | undefined;
   let sync = (_all?: boolean): boolean => true;
   // the run row is written once CMD runs (begin, below): until then a backlog waits for the timed flush
   let runRow = false;
@@ -254,7 +256,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
           () => {
             // the forks queued so far first: a process the recorder has not read yet would not be entered
             safely(() => sync());
-            return recorder.liveRecords();
+            return withCmdBaseline(recorder.liveRecords(), cmdBaseline);
           },
           // the tree is followed in the kernel from here: other processes' execs stop at the kernel
           () => safely(() => watcher?.followLedger()),
@@ -291,6 +293,9 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     // CMD's first execs must find the exec watcher's thread running
     beforeSpawn: () => watcher?.ready(),
     onSpawn: (pid, at) => {
+      // CMD has exec'd (vfork semantics): that exec brought tracer's peak RSS into its maxrss, at most
+      // tracer's own peak now (getrusage: no /proc read on the start-up path)
+      cmdBaseline = { pid, kb: process.resourceUsage().maxRSS };
       safely(() => {
         sync();
         recorder.spawned(pid, at, { argv: o.cmd, cwd });
@@ -393,4 +398,19 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     orphansReaped: sup.orphansReaped,
     skipped: opened.skipped,
   };
+}
+
+/**
+ * The live records for the ledger's late entries, CMD's with its peak-RSS baseline: CMD starts with
+ * vfork semantics, so its first exec folded tracer's peak into its maxrss; a later exec above that
+ * shows the peak of an image of CMD's own (a wrapper that execs its tool: `exec java …`).
+ */
+function* withCmdBaseline(
+  records: Iterable<ProcessRecord>,
+  cmd: { pid: number; kb: number } | undefined,
+): Iterable<{ pid: number; startedAt?: number; startTicks?: number; maxRssBaselineKb?: number }> {
+  for (const r of records)
+    yield r.pid === cmd?.pid && r.parent === undefined
+      ? { pid: r.pid, startedAt: r.startedAt, startTicks: r.startTicks, maxRssBaselineKb: cmd.kb }
+      : r;
 }

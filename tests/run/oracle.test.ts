@@ -331,6 +331,58 @@ int main(int c, char **v) { size_t n = (size_t)atol(v[1]) << 20; volatile char *
   );
 
   test.skipIf(!ledger.available)(
+    "peak RSS of an image a vfork child (or CMD) ran before its next exec: its own, as getrusage says (found 1 Dec 2026)",
+    async () => {
+      // fills N MiB, writes its pid and its own ru_maxrss (getrusage: the peak of its images, at least
+      // its parent's that its vfork-like start brought), then execs the rest of its argv. Before, a vfork
+      // child's (and CMD's: tracer starts it with vfork semantics) earlier images were unknown: the row
+      // had its last image's peak, ~1.2 MiB against 52 MiB (an attack, 1 Dec 2026).
+      const fillSays = cc(
+        "fill-says-exec",
+        `#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/resource.h>
+int main(int c, char **v) { size_t n = (size_t)atol(v[1]) << 20; volatile char *p = malloc(n);
+  for (size_t i = 0; i < n; i += 4096) p[i] = 1;
+  char line[64]; int k = snprintf(line, sizeof line, "%d ", getpid());
+  struct rusage ru; getrusage(RUSAGE_SELF, &ru);
+  k += snprintf(line + k, sizeof line - k, "%ld\\n", ru.ru_maxrss); write(1, line, k);
+  execv(v[2], v + 2); return 99; }`,
+      );
+      const env = isolatedEnv();
+      // a vfork child (posix_spawn) of a Python, after the ledger opened; and CMD itself (the ledger
+      // enters it late, with tracer's peak as the baseline its first exec brought)
+      const py = `import os, resource, time; time.sleep(0.3); os.waitpid(os.posix_spawn("${fillSays}", ["${fillSays}", "96", "/bin/true", "child"], {}), 0); print("wait4", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, flush=True); os.execv("${fillSays}", ["${fillSays}", "128", "/bin/true", "cmd"])`;
+      const r = await run(["run", "--quiet", "--", fillSays, "80", PY, "-c", py], { env });
+      expect(r.code, r.stderr).toBe(0);
+      const lines = r.stdout
+        .trim()
+        .split("\n")
+        .map((l) => l.split(" "));
+      // the child's truth: its parent's wait4 (RUSAGE_CHILDREN, one child), exactly what the kernel folded
+      const wait4 = Number(lines.find((l) => l[0] === "wait4")![1]);
+      const said = new Map(lines.filter((l) => l[0] !== "wait4").map((l) => [Number(l[0]), Number(l[1])]));
+      const rep = await run(["report", "--json"], { env });
+      const rows = (
+        JSON.parse(rep.stdout) as {
+          processes: { pid: number; argv: string[] | null; peakRssKb: number | null }[];
+        }
+      ).processes;
+      const child = rows.find((x) => x.argv?.[1] === "child")!;
+      const cmd = rows.find((x) => x.argv?.[1] === "cmd")!;
+      expect(wait4).toBeGreaterThan(96 << 10);
+      expect(child.peakRssKb).toBe(wait4);
+      // CMD ran three images: fill 80, Python, fill 128; the largest is the last fill's. No wait4 of CMD
+      // but tracer's: its own getrusage, whose RSS counters are per-CPU approximations (up to a batch
+      // of 32 pages per CPU behind; the exec's fold is exact): within 256 KiB
+      expect(said.get(cmd.pid)).toBeGreaterThan(128 << 10);
+      expect(Math.abs(cmd.peakRssKb! - said.get(cmd.pid)!)).toBeLessThanOrEqual(256);
+    },
+    60_000,
+  );
+
+  test.skipIf(!ledger.available)(
     "CPU of a process in CMD's first millisecond: the ledger starts opening before CMD, and every process forked once it is open has its whole CPU",
     async () => {
       // dd as CMD's first process, reaped at once by the oracle: only the ledger has its whole runtime
