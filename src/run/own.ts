@@ -49,8 +49,9 @@ export function exactArgs(args: string[]): string[] {
  * The environment to hand on, as KEY=VALUE strings: `env` (this process's, as Bun decoded it) with
  * every entry Bun decoded lossily replaced by its exact bytes from /proc/self/environ, decoded
  * losslessly (a name with such a byte, which Bun's process.env cannot hold at all, is kept too).
+ * `fromProcess` false: `env` is not this process's environment, nothing is read back.
  */
-export function exactEnviron(env: Record<string, string | undefined>): string[] {
+export function exactEnviron(env: Record<string, string | undefined>, fromProcess = true): string[] {
   const out: string[] = [];
   const inexact: string[] = [];
   for (const k in env) {
@@ -61,7 +62,9 @@ export function exactEnviron(env: Record<string, string | undefined>): string[] 
   }
   // Bun's process.env lists a name it decoded lossily with no value: only /proc/self/environ has it
   const raw =
-    inexact.length || Object.keys(env).length > out.length ? nulSeparated("/proc/self/environ") : undefined;
+    fromProcess && (inexact.length || Object.keys(env).length > out.length)
+      ? nulSeparated("/proc/self/environ")
+      : undefined;
   if (!raw) return out.concat(inexact);
   const seen = new Set(out.map((e) => e.slice(0, e.indexOf("="))));
   for (const b of raw) {
@@ -71,7 +74,7 @@ export function exactEnviron(env: Record<string, string | undefined>): string[] 
     const name = shown.slice(0, eq);
     // an entry Bun's process.env holds (or lost: a name it decoded lossily) and no one changed since
     const value = env[name];
-    if (value !== undefined && value !== shown.slice(eq + 1)) continue;
+    if (value === undefined ? !name.includes(REPLACEMENT) : value !== shown.slice(eq + 1)) continue;
     const exact = decodeLossless(b);
     const exactName = exact.slice(0, exact.indexOf("="));
     if (seen.has(exactName)) continue; // the first of a repeated name, as getenv(3) finds it

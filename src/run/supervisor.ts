@@ -156,7 +156,7 @@ export class Supervisor {
       const pid = spawnCmd(
         cBytes(path),
         this.opts.cmd.map(cBytes),
-        exactEnviron(env).map(cBytes),
+        exactEnviron(env, this.opts.env === undefined).map(cBytes),
         this.opts.cwd === undefined ? undefined : cBytes(this.opts.cwd),
         this.opts.pdeathsig ?? 0,
       );
