@@ -3,6 +3,7 @@
  * runs CMD; the capture sources feed the recorder; the sampler adds live samples and system metrics.
  */
 import { hostname } from "../core/host.ts";
+import { readFileOrUndefined } from "../../ffi/fs.ts";
 import { note } from "../core/output.ts";
 import { ExecWatcher } from "../observe/execwatch.ts";
 import { openSources, stopSources, syncSources } from "../observe/sources.ts";
@@ -117,8 +118,8 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   const writer = new StoreWriter(db, runId);
   let watcher: ExecWatcher | undefined;
   let ledger: SchedRuntime | undefined;
-  /** CMD's peak-RSS baseline for the ledger (see withCmdBaseline) */
-  let cmdBaseline: { pid: number; kb: number } | undefined;
+  /** CMD's pid once it has exec'd: its peak-RSS baseline for the ledger (see withCmdBaseline) */
+  let cmdPid: number | undefined;
   let sync = (_all?: boolean): boolean => true;
   // the run row is written once CMD runs (begin, below): until then a backlog waits for the timed flush
   let runRow = false;
@@ -256,7 +257,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
           () => {
             // the forks queued so far first: a process the recorder has not read yet would not be entered
             safely(() => sync());
-            return withCmdBaseline(recorder.liveRecords(), cmdBaseline);
+            return withCmdBaseline(recorder.liveRecords(), cmdPid);
           },
           // the tree is followed in the kernel from here: other processes' execs stop at the kernel
           () => safely(() => watcher?.followLedger()),
@@ -293,9 +294,8 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     // CMD's first execs must find the exec watcher's thread running
     beforeSpawn: () => watcher?.ready(),
     onSpawn: (pid, at) => {
-      // CMD has exec'd (vfork semantics): that exec brought tracer's peak RSS into its maxrss, at most
-      // tracer's own peak now (getrusage: no /proc read on the start-up path)
-      cmdBaseline = { pid, kb: process.resourceUsage().maxRSS };
+      // CMD has exec'd (vfork semantics): that exec brought tracer's peak RSS into its maxrss
+      cmdPid = pid;
       safely(() => {
         sync();
         recorder.spawned(pid, at, { argv: o.cmd, cwd });
@@ -402,15 +402,31 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
 
 /**
  * The live records for the ledger's late entries, CMD's with its peak-RSS baseline: CMD starts with
- * vfork semantics, so its first exec folded tracer's peak into its maxrss; a later exec above that
- * shows the peak of an image of CMD's own (a wrapper that execs its tool: `exec java …`).
+ * vfork semantics, so its first exec folded the peak of tracer's memory into its maxrss; a later exec
+ * above that shows the peak of an image of CMD's own (a wrapper that execs its tool: `exec java …`).
  */
 function* withCmdBaseline(
   records: Iterable<ProcessRecord>,
-  cmd: { pid: number; kb: number } | undefined,
+  cmdPid: number | undefined,
 ): Iterable<{ pid: number; startedAt?: number; startTicks?: number; maxRssBaselineKb?: number }> {
   for (const r of records)
-    yield r.pid === cmd?.pid && r.parent === undefined
-      ? { pid: r.pid, startedAt: r.startedAt, startTicks: r.startTicks, maxRssBaselineKb: cmd.kb }
-      : r;
+    if (r.pid === cmdPid && r.parent === undefined) {
+      const kb = tracerPeakBoundKb();
+      yield { pid: r.pid, startedAt: r.startedAt, startTicks: r.startTicks, maxRssBaselineKb: kb };
+    } else yield r;
+}
+
+/**
+ * At least the peak RSS of tracer's memory at any time so far (KiB), or undefined. Not getrusage: its
+ * ru_maxrss also holds the peak of the image tracer's own exec replaced (a test runner's hundreds of
+ * MB, when it started tracer with vfork semantics). VmHWM is this memory's own, from exact counters;
+ * the peak an exec folds comes from the per-CPU approximations, which may lag by a batch of
+ * max(32, 2·CPUs) pages on each CPU: that much is added.
+ */
+function tracerPeakBoundKb(): number | undefined {
+  const status = readFileOrUndefined("/proc/self/status", "latin1");
+  const hwm = status === undefined ? undefined : /\nVmHWM:\s+(\d+) kB/.exec(status)?.[1];
+  if (hwm === undefined) return undefined;
+  const cpus = navigator.hardwareConcurrency || 1;
+  return Number(hwm) + Math.max(32, 2 * cpus) * cpus * 4;
 }
