@@ -3,9 +3,9 @@
  * runs CMD; the capture sources feed the recorder; the sampler adds live samples and system metrics.
  */
 import { hostname } from "../core/host.ts";
-import { readFileOrUndefined } from "../../ffi/fs.ts";
 import { note } from "../core/output.ts";
 import { ExecWatcher } from "../observe/execwatch.ts";
+import { readStatus } from "../observe/procfs.ts";
 import { openSources, stopSources, syncSources } from "../observe/sources.ts";
 import { type SchedRuntime, openLedger } from "../observe/schedrt.ts";
 import { Recorder } from "../observe/recorder.ts";
@@ -424,9 +424,8 @@ function* withCmdBaseline(
  * max(32, 2·CPUs) pages on each CPU: that much is added.
  */
 function tracerPeakBoundKb(): number | undefined {
-  const status = readFileOrUndefined("/proc/self/status", "latin1");
-  const hwm = status === undefined ? undefined : /\nVmHWM:\s+(\d+) kB/.exec(status)?.[1];
-  if (hwm === undefined) return undefined;
+  const hwm = readStatus(process.pid)?.vmHwmKb;
+  if (!hwm) return undefined;
   const cpus = navigator.hardwareConcurrency || 1;
-  return Number(hwm) + Math.max(32, 2 * cpus) * cpus * 4;
+  return hwm + Math.max(32, 2 * cpus) * cpus * 4;
 }

@@ -10,25 +10,22 @@
  * read back is used only when its lossy decoding is exactly the string Bun gave: never a guess.
  */
 import { decodeLossless, encodeLossless, hasRawBytes } from "../core/lossless.ts";
-import { readFileOrUndefined, readlinkOrUndefined } from "../../ffi/fs.ts";
+import { readFileOrUndefined } from "../../ffi/fs.ts";
+import { readCmdline, readCwd } from "../observe/procfs.ts";
 
 const REPLACEMENT = "\ufffd";
 const lossy = new TextDecoder();
 
-/** The NUL-terminated strings of a /proc/self file, as bytes; undefined when it cannot be read. */
-function nulSeparated(path: string): Uint8Array[] | undefined {
-  const t = readFileOrUndefined(path, "latin1");
+/** What Bun makes of `exact` (a lossless string): its bytes decoded with U+FFFD for invalid ones. */
+const asBunDecodes = (exact: string) => lossy.decode(encodeLossless(exact));
+
+/** The entries of /proc/self/environ, decoded losslessly; undefined when it cannot be read. */
+function environ(): string[] | undefined {
+  const t = readFileOrUndefined("/proc/self/environ", "latin1");
   if (t === undefined) return undefined;
-  const b = Buffer.from(t, "latin1");
-  const out: Uint8Array[] = [];
-  let start = 0;
-  for (let i = 0; i < b.length; i++)
-    if (b[i] === 0) {
-      out.push(b.subarray(start, i));
-      start = i + 1;
-    }
-  if (start < b.length) out.push(b.subarray(start));
-  return out;
+  const entries = decodeLossless(Buffer.from(t, "latin1")).split("\0");
+  if (entries[entries.length - 1] === "") entries.pop();
+  return entries;
 }
 
 /**
@@ -38,11 +35,10 @@ function nulSeparated(path: string): Uint8Array[] | undefined {
  */
 export function exactArgs(args: string[]): string[] {
   if (!args.some((a) => a.includes(REPLACEMENT))) return args;
-  const raw = nulSeparated("/proc/self/cmdline");
+  const raw = readCmdline(process.pid);
   if (!raw || raw.length < args.length) return args;
   const tail = raw.slice(raw.length - args.length);
-  if (!tail.every((b, i) => lossy.decode(b) === args[i])) return args;
-  return tail.map(decodeLossless);
+  return tail.every((a, i) => asBunDecodes(a) === args[i]) ? tail : args;
 }
 
 /**
@@ -61,21 +57,17 @@ export function exactEnviron(env: Record<string, string | undefined>, fromProces
     else out.push(`${k}=${v}`);
   }
   // Bun's process.env lists a name it decoded lossily with no value: only /proc/self/environ has it
-  const raw =
-    fromProcess && (inexact.length || Object.keys(env).length > out.length)
-      ? nulSeparated("/proc/self/environ")
-      : undefined;
+  const raw = fromProcess && (inexact.length || Object.keys(env).length > out.length) ? environ() : undefined;
   if (!raw) return out.concat(inexact);
   const seen = new Set(out.map((e) => e.slice(0, e.indexOf("="))));
-  for (const b of raw) {
-    const shown = lossy.decode(b);
+  for (const exact of raw) {
+    const shown = asBunDecodes(exact);
     const eq = shown.indexOf("=");
     if (eq <= 0 || !shown.includes(REPLACEMENT)) continue;
     const name = shown.slice(0, eq);
     // an entry Bun's process.env holds (or lost: a name it decoded lossily) and no one changed since
     const value = env[name];
     if (value === undefined ? !name.includes(REPLACEMENT) : value !== shown.slice(eq + 1)) continue;
-    const exact = decodeLossless(b);
     const exactName = exact.slice(0, exact.indexOf("="));
     if (seen.has(exactName)) continue; // the first of a repeated name, as getenv(3) finds it
     seen.add(exactName);
@@ -90,8 +82,8 @@ export function exactEnviron(env: Record<string, string | undefined>, fromProces
 export function exactCwd(): string {
   const cwd = process.cwd();
   if (!cwd.includes(REPLACEMENT)) return cwd;
-  const b = readlinkOrUndefined("/proc/self/cwd");
-  return b !== undefined && lossy.decode(b) === cwd ? decodeLossless(b) : cwd;
+  const exact = readCwd(process.pid);
+  return exact !== undefined && asBunDecodes(exact) === cwd ? exact : cwd;
 }
 
 /** A string for a C call: its exact bytes when it holds raw (non-UTF-8) bytes, else the string. */
