@@ -1,5 +1,5 @@
 /*
- * tracer run's scheduler-runtime ledger: three small eBPF programs that add up, in the kernel, every
+ * tracer run's scheduler-runtime ledger: small eBPF programs that add up, in the kernel, every
  * nanosecond the scheduler charges to a process of the run's tree — exactly what the kernel adds to
  * its sum_exec_runtime and what wait4's rusage reports, the exit teardown and every thread's last
  * slice included. The taskstats record is sent before exit_mm and a process whose parent reaps it at
@@ -25,6 +25,11 @@
  *    entered while it shares its parent's mm (vfork, posix_spawn) holds ~0 there: its first exec
  *    brings the parent's peak, kept as its baseline; a later exec above it shows the peak of an
  *    image of its own, exactly (below or at it, its earlier images stay unknown).
+ *
+ *  - raw tracepoint sched_process_exit(task, ...): every exiting thread's I/O counters (task->ioac:
+ *    rchar, wchar, read_bytes, write_bytes), final by then, are added to its process's entry; once
+ *    the last thread has exited, the entry holds the process's own I/O exactly, whatever reaps it
+ *    (taskstats rounds each thread down to a whole KiB, /proc/PID/io adds the reaped children).
  *
  * Its map also serves as the tree's membership in the kernel: sr_filter_execs puts a socket filter on
  * the exec watcher's socket that drops the exec events of processes without an entry.
@@ -134,7 +139,13 @@ struct sr_insn {
 #define FN_SKB_LOAD_BYTES 26
 #define R10 10
 
-static int sr_map = -1, sr_links[3] = {-1, -1, -1};
+#define SR_LINKS 4
+static int sr_map = -1, sr_links[SR_LINKS] = {-1, -1, -1, -1};
+/* the map value: runtime ns, fork time ns, earlier images' peak RSS (pages), then the I/O counters of
+ * the process's threads that have exited (bytes: rchar, wchar, read_bytes, write_bytes) */
+#define SR_VALUE 7
+/* the exit program is attached: the I/O fields are counted (else unknown) */
+static int sr_io;
 /* sr_open_async's thread: SR_PENDING until it is done, then 0 or -errno; sr_close while it runs
  * leaves the clean-up to it (under the mutex: a zeroed glibc/musl mutex is a default one) */
 #define SR_PENDING 1
@@ -151,24 +162,29 @@ static void zero(void *p, size_t n) {
   for (size_t i = 0; i < n; i++) ((u8 *)p)[i] = 0;
 }
 
-/* a NUL-terminated name of at most 31 bytes at the BTF string offset, compared with want */
-static int btf_name_is(int fd, long at, const char *want) {
-  char got[32];
-  ssize_t n = pread(fd, got, sizeof got, at);
-  if (n <= 0) return 0;
-  for (int i = 0; i < n; i++) {
+/* the `n` bytes read from a BTF string hold a NUL-terminated name equal to want */
+static int name_is(const char *got, ssize_t n, const char *want) {
+  for (ssize_t i = 0; i < n; i++) {
     if (got[i] != want[i]) return 0;
     if (!got[i]) return 1;
   }
   return 0;
 }
 
+/* a NUL-terminated name of at most 31 bytes at the BTF string offset, compared with want */
+static int btf_name_is(int fd, long at, const char *want) {
+  char got[32];
+  return name_is(got, pread(fd, got, sizeof got, at), want);
+}
+
 /*
- * The byte offset of `member` in struct `type`, from the kernel's BTF (header, then types, then
- * strings; each type a 12-byte btf_type followed by data whose size depends on its kind). Reads only
- * as far as the struct: task_struct comes early (type 114 of ~130,000 here).
+ * The byte offsets of `n` members of struct `type`, from the kernel's BTF (header, then types, then
+ * strings; each type a 12-byte btf_type followed by data whose size depends on its kind), into `out`
+ * (-ENOENT for a member it lacks, -EPROTO for a bit field). One pass, reading only as far as the struct:
+ * task_struct comes early (type 114 of ~130,000 here). 0 when the struct was found, else -errno.
  */
-static long btf_member_offset(const char *type, const char *member) {
+static long btf_member_offsets(const char *type, const char *const *members, int n, long *out) {
+  for (int k = 0; k < n; k++) out[k] = -ENOENT;
   int fd = open("/sys/kernel/btf/vmlinux", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -*__errno_location();
   long result = -ENOENT;
@@ -182,10 +198,10 @@ static long btf_member_offset(const char *type, const char *member) {
   long base = -1, len = 0;
   for (long at = types; at < end;) {
     if (at < base || at + 12 > base + len) {
-      ssize_t n = pread(fd, chunk, sizeof chunk, at);
-      if (n < 12) break;
+      ssize_t got = pread(fd, chunk, sizeof chunk, at);
+      if (got < 12) break;
       base = at;
-      len = n;
+      len = got;
     }
     u32 *t = (u32 *)(chunk + (at - base));
     u32 name = t[0], info = t[1], vlen = info & 0xffff, kind = (info >> 24) & 0x1f, kflag = info >> 31;
@@ -195,12 +211,16 @@ static long btf_member_offset(const char *type, const char *member) {
     else if (kind == 4 || kind == 5 || kind == 15 || kind == 19) size = vlen * 12L;
     else if (kind == 6 || kind == 13) size = vlen * 8L;
     if (kind == 4 && btf_name_is(fd, strs + name, type)) {
+      result = 0;
       for (u32 i = 0; i < vlen; i++) {
         u32 m[3];
+        char got[32];
         if (pread(fd, m, sizeof m, data + i * 12L) != sizeof m) break;
-        if (btf_name_is(fd, strs + m[0], member)) {
+        ssize_t g = pread(fd, got, sizeof got, strs + m[0]); /* the member's name: read once */
+        for (int k = 0; k < n; k++) {
+          if (out[k] != -ENOENT || !name_is(got, g, members[k])) continue;
           u32 bits = kflag ? m[2] & 0xffffff : m[2];
-          result = bits % 8 ? -EPROTO : (long)(bits / 8);
+          out[k] = bits % 8 ? -EPROTO : (long)(bits / 8);
           break;
         }
       }
@@ -244,7 +264,7 @@ static long map_op(int cmd, u32 key, u64 *value, u64 flags) {
 }
 
 static void release(void) {
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; i < SR_LINKS; i++)
     if (sr_links[i] >= 0) close(sr_links[i]), sr_links[i] = -1;
   if (sr_map >= 0) close(sr_map), sr_map = -1;
 }
@@ -256,19 +276,31 @@ static void release(void) {
  */
 static int open_ledger(int root) {
   if (SYS_BPF < 0) return -ENOSYS;
-  long off = btf_member_offset("task_struct", "tgid");
-  if (off < 0) return (int)off;
-  long mm_off = btf_member_offset("task_struct", "mm");
-  if (mm_off < 0) return (int)mm_off;
-  long sig_off = btf_member_offset("task_struct", "signal");
-  if (sig_off < 0) return (int)sig_off;
-  long maxrss_off = btf_member_offset("signal_struct", "maxrss");
-  if (maxrss_off < 0) return (int)maxrss_off;
+  static const char *const task_members[] = {"tgid", "mm", "signal", "ioac"};
+  long t_off[4], maxrss_off, io_off[4];
+  static const char *const io_members[] = {"rchar", "wchar", "read_bytes", "write_bytes"};
+  long r = btf_member_offsets("task_struct", task_members, 4, t_off);
+  if (r < 0) return (int)r;
+  for (int k = 0; k < 3; k++)
+    if (t_off[k] < 0) return (int)t_off[k];
+  long off = t_off[0], mm_off = t_off[1], sig_off = t_off[2];
+  r = btf_member_offsets("signal_struct", (const char *const[]){"maxrss"}, 1, &maxrss_off);
+  if (r < 0 || maxrss_off < 0) return (int)(r < 0 ? r : maxrss_off);
+  /* I/O is optional (CONFIG_TASK_XACCT, CONFIG_TASK_IO_ACCOUNTING): without it the exit program is not
+   * loaded and the I/O fields stay unknown */
+  int io = t_off[3] >= 0 && btf_member_offsets("task_io_accounting", io_members, 4, io_off) == 0;
+  long io_lo = 1L << 30, io_hi = -1;
+  for (int k = 0; io && k < 4; k++) {
+    if (io_off[k] < 0) io = 0;
+    if (io_off[k] < io_lo) io_lo = io_off[k];
+    if (io_off[k] > io_hi) io_hi = io_off[k];
+  }
+  if (io && io_hi + 8 - io_lo > 56) io = 0; /* read at once into 56 bytes of stack */
   u32 mattr[12];
   zero(mattr, sizeof mattr);
   mattr[0] = BPF_MAP_TYPE_HASH;
   mattr[1] = 4;  /* key: tgid */
-  mattr[2] = 24; /* value: runtime ns, fork time ns, earlier images' peak RSS (pages) */
+  mattr[2] = SR_VALUE * 8;
   mattr[3] = SR_CAPACITY;
   mattr[4] = BPF_F_NO_PREALLOC;
   long map = bpf(BPF_MAP_CREATE, mattr, sizeof mattr);
@@ -294,24 +326,25 @@ static int open_ledger(int root) {
       MOV_X(1, R10), ADD_K(1, -8), MOV_K(2, 4), MOV_X(3, 6), ADD_K(3, o), CALL(FN_PROBE_READ_KERNEL),
       MOV_X(1, R10), ADD_K(1, -16), MOV_K(2, 4), MOV_X(3, 7), ADD_K(3, o), CALL(FN_PROBE_READ_KERNEL),
       LDX_W(1, R10, -8), LDX_W(2, R10, -16),
-      JEQ_X(1, 2, 67), /* a thread: its process is entered already */
+      JEQ_X(1, 2, 71), /* a thread: its process is entered already */
       LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -8), CALL(FN_LOOKUP),
-      JEQ_K(0, 0, 50), /* the parent is not followed */
+      JEQ_K(0, 0, 54), /* the parent is not followed */
       /* r9: ~0 when parent and child share one mm */
       MOV_X(1, R10), ADD_K(1, -24), MOV_K(2, 8), MOV_X(3, 6), ADD_K(3, m), CALL(FN_PROBE_READ_KERNEL),
       MOV_X(1, R10), ADD_K(1, -32), MOV_K(2, 8), MOV_X(3, 7), ADD_K(3, m), CALL(FN_PROBE_READ_KERNEL),
       MOV_K(9, 0), LDX_DW(1, R10, -24), LDX_DW(2, R10, -32), JNE_X(1, 2, 1), MOV_K(9, -1),
-      /* the value at -56: runtime 0, fork time now, maxrss r9 */
-      CALL(FN_KTIME_NS), STX_DW(R10, 0, -48), ST_DW(R10, -56, 0), STX_DW(R10, 9, -40),
+      /* the value at -112: runtime 0, fork time now, maxrss r9, no I/O yet */
+      CALL(FN_KTIME_NS), STX_DW(R10, 0, -104), ST_DW(R10, -112, 0), STX_DW(R10, 9, -96),
+      ST_DW(R10, -88, 0), ST_DW(R10, -80, 0), ST_DW(R10, -72, 0), ST_DW(R10, -64, 0),
       /* an entry under its pid forked within the window (the pid set on purpose: ns_last_pid, clone3
        * set_tid) would be taken for the ended process: it is closed and this one is not followed */
       LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -16), CALL(FN_LOOKUP),
       JEQ_K(0, 0, 13),
-      LDX_DW(1, 0, 8), LSH_K(1, 1), RSH_K(1, 1), LDX_DW(2, R10, -48), SUB_X(2, 1),
+      LDX_DW(1, 0, 8), LSH_K(1, 1), RSH_K(1, 1), LDX_DW(2, R10, -104), SUB_X(2, 1),
       JGT_K(2, SR_WINDOW_NS, 7),
       LDX_DW(1, 0, 8), MOV_K(2, 1), LSH_K(2, 63), OR_X(1, 2), STX_DW(0, 1, 8),
       MOV_K(0, 0), EXIT(),
-      LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -16), MOV_X(3, R10), ADD_K(3, -56), MOV_K(4, BPF_ANY),
+      LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -16), MOV_X(3, R10), ADD_K(3, -112), MOV_K(4, BPF_ANY),
       CALL(FN_UPDATE),
       MOV_K(0, 0), EXIT(),
       /* any other new process: an entry under its pid is an ended process's, not yet taken — closed */
@@ -346,13 +379,41 @@ static int open_ledger(int root) {
       JLE_X(1, 2, 1), STX_DW(0, 1, 16),             /* the maximum */
       MOV_K(0, 0), EXIT(),
   };
+  /* sched_process_exit(task, ...): do_exit calls it for every thread, leader included, after the
+   * thread's last system call (taskstats_exit has read the same counters) and before it is released
+   * (when the kernel folds them into signal->ioac, mixed there with the reaped children's): the
+   * thread's I/O counters, final, are added to its process's entry. Summed over all threads, exact
+   * (taskstats rounds each thread down to a whole KiB; /proc/PID/task/PID/io is the main thread's) */
+  int span = (int)(io_hi + 8 - io_lo), at = (int)(t_off[3] + io_lo);
+  struct sr_insn leave[] = {
+      LDX_DW(6, 1, 0),
+      MOV_X(1, R10), ADD_K(1, -8), MOV_K(2, 4), MOV_X(3, 6), ADD_K(3, o), CALL(FN_PROBE_READ_KERNEL),
+      LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -8), CALL(FN_LOOKUP),
+      JEQ_K(0, 0, 17),                              /* not followed */
+      LDX_DW(1, 0, 8), JSLT_K(1, 0, 15),            /* ended: its pid is another process's now */
+      MOV_X(7, 0),
+      /* [r10-64, r10-64+span): task->ioac from its first wanted field to its last */
+      MOV_X(1, R10), ADD_K(1, -64), MOV_K(2, span), MOV_X(3, 6), ADD_K(3, at), CALL(FN_PROBE_READ_KERNEL),
+      LDX_DW(1, R10, (short)(-64 + io_off[0] - io_lo)), XADD_DW(7, 1, 24),
+      LDX_DW(1, R10, (short)(-64 + io_off[1] - io_lo)), XADD_DW(7, 1, 32),
+      LDX_DW(1, R10, (short)(-64 + io_off[2] - io_lo)), XADD_DW(7, 1, 40),
+      LDX_DW(1, R10, (short)(-64 + io_off[3] - io_lo)), XADD_DW(7, 1, 48),
+      MOV_K(0, 0), EXIT(),
+  };
   long p = load(BPF_PROG_TYPE_RAW_TRACEPOINT, runtime, sizeof runtime / sizeof runtime[0]);
   if (p >= 0) sr_links[0] = (int)(p = attach(p, "sched_stat_runtime"));
   if (p >= 0) p = load(BPF_PROG_TYPE_RAW_TRACEPOINT, follow, sizeof follow / sizeof follow[0]);
   if (p >= 0) sr_links[1] = (int)(p = attach(p, "sched_process_fork"));
   if (p >= 0) p = load(BPF_PROG_TYPE_RAW_TRACEPOINT, exec, sizeof exec / sizeof exec[0]);
   if (p >= 0) sr_links[2] = (int)(p = attach(p, "sched_process_exec"));
-  u64 value[3] = {0, 0, 0};
+  /* the I/O program failing to load or attach costs only the I/O fields */
+  sr_io = 0;
+  if (p >= 0 && io) {
+    long q = load(BPF_PROG_TYPE_RAW_TRACEPOINT, leave, sizeof leave / sizeof leave[0]);
+    if (q >= 0) q = attach(q, "sched_process_exit");
+    if (q >= 0) sr_links[3] = (int)q, sr_io = 1;
+  }
+  u64 value[SR_VALUE] = {0};
   if (p >= 0) p = map_op(BPF_MAP_UPDATE_ELEM, (u32)root, value, BPF_ANY);
   if (p < 0) {
     release();
@@ -437,7 +498,7 @@ int sr_follow(int tgid, double fork_ns, double baseline_kb) {
   /* a negative double converted to u64 is undefined behaviour: a fork time before boot is 0 */
   u64 per_page = (u64)(getpagesize() / 1024);
   u64 baseline = baseline_kb >= 0 ? (((u64)baseline_kb + per_page - 1) / per_page) | SR_BASELINE : 0;
-  u64 value[3] = {0, fork_ns > 0 ? (u64)fork_ns : 0, baseline};
+  u64 value[SR_VALUE] = {0, fork_ns > 0 ? (u64)fork_ns : 0, baseline};
   long r = map_op(BPF_MAP_UPDATE_ELEM, (u32)tgid, value, BPF_NOEXIST);
   return r == -17 /* EEXIST */ ? 0 : r < 0 ? (int)r : 1;
 }
@@ -446,13 +507,14 @@ int sr_follow(int tgid, double fork_ns, double baseline_kb) {
  * The runtime of process `tgid`, taken out of the map: out[0] runtime ns, out[1] its fork time
  * (CLOCK_MONOTONIC ns; 0 for the root; for a process entered by sr_follow, the time it was given),
  * out[2] the peak RSS (KiB) of the images its execs replaced (0 none larger, -1 unknown: a CLONE_VM
- * child none of whose execs has yet shown an image of its own above its baseline).
- * The entry is removed (unless `keep`) only when its fork time is within [lo, hi] (ns; lo > hi accepts any): an entry
+ * child none of whose execs has yet shown an image of its own above its baseline), out[3..6] the I/O
+ * of its threads that have exited since it was entered (bytes: rchar, wchar, read_bytes, write_bytes;
+ * -1 when not counted here). The entry is removed (unless `keep`) only when its fork time is within [lo, hi] (ns; lo > hi accepts any): an entry
  * outside belongs to a later process with the same pid. 1 taken, 0 none (or not this process's), -errno.
  */
 int sr_take(int tgid, double lo, double hi, double *out, int keep) {
   if (sr_status != 0 || sr_map < 0) return 0;
-  u64 value[3];
+  u64 value[SR_VALUE];
   long r = map_op(BPF_MAP_LOOKUP_ELEM, (u32)tgid, value, 0);
   if (r == -ENOENT) return 0;
   if (r < 0) return (int)r;
@@ -464,6 +526,8 @@ int sr_take(int tgid, double lo, double hi, double *out, int keep) {
   /* pages to KiB; -1: a CLONE_VM child's images' peak not known (~0 before its first exec, its
    * baseline after), 0: no exec replaced a larger image */
   out[2] = value[2] == ~0ULL || (value[2] & SR_BASELINE) ? -1 : (double)value[2] * (double)(getpagesize() / 1024);
+  /* bytes; -1 each when the exit program is not attached */
+  for (int k = 3; k < SR_VALUE; k++) out[k] = sr_io ? (double)value[k] : -1;
   return 1;
 }
 

@@ -1,6 +1,6 @@
 /**
- * ffi/schedrt.c: the scheduler-runtime ledger (three eBPF programs that sum, in the kernel, the
- * runtime the scheduler charges to every process of tracer's tree). See the C file.
+ * ffi/schedrt.c: the scheduler-runtime ledger (eBPF programs that sum, in the kernel, the runtime the
+ * scheduler charges to every process of tracer's tree, and its exited threads' I/O). See the C file.
  */
 import { ptr } from "bun:ffi";
 import { embeddedC } from "./_cc.ts";
@@ -47,13 +47,23 @@ export const schedRuntimeStatus = (): number => load().sr_status_now();
 export const followSchedRuntime = (tgid: number, forkMonoNs: number, baselineKb = -1): number =>
   load().sr_follow(tgid, forkMonoNs, baselineKb);
 
-const out = new Float64Array(3);
+const out = new Float64Array(7);
+
+/** The I/O counters of a process's threads that exited while it was followed (bytes). */
+export interface LedgerIo {
+  rchar: number;
+  wchar: number;
+  readBytes: number;
+  writeBytes: number;
+}
 
 /**
  * Take process `tgid`'s summed runtime out of the ledger: { runtimeNs, forkNs (CLOCK_MONOTONIC),
  * maxRssKb: the largest peak RSS of the images an exec replaced (the kernel's signal->maxrss, as
  * wait4's ru_maxrss; 0 when none was larger, undefined for a child that shared its parent's address
- * space until its exec: vfork, posix_spawn) }, or
+ * space until its exec: vfork, posix_spawn), io: the I/O of its threads that exited since it was
+ * entered (for a process followed since its fork and ended, its own I/O exactly; undefined when the
+ * kernel does not count I/O per task) }, or
  * undefined when it is not there or its fork time is outside [loNs, hiNs] (a later process with the
  * same pid; loNs > hiNs accepts any). Taken once: the entry is removed, unless `keep` (a look only).
  */
@@ -62,9 +72,11 @@ export function takeSchedRuntime(
   loNs: number,
   hiNs: number,
   keep = false,
-): { runtimeNs: number; forkNs: number; maxRssKb: number | undefined } | undefined {
+): { runtimeNs: number; forkNs: number; maxRssKb: number | undefined; io: LedgerIo | undefined } | undefined {
   if (load().sr_take(tgid, loNs, hiNs, ptr(out), keep ? 1 : 0) !== 1) return undefined;
-  return { runtimeNs: out[0]!, forkNs: out[1]!, maxRssKb: out[2]! < 0 ? undefined : out[2]! };
+  const io =
+    out[3]! < 0 ? undefined : { rchar: out[3]!, wchar: out[4]!, readBytes: out[5]!, writeBytes: out[6]! };
+  return { runtimeNs: out[0]!, forkNs: out[1]!, maxRssKb: out[2]! < 0 ? undefined : out[2]!, io };
 }
 
 /** Detach the programs and free the ledger (an open under way does so when done; tracer's exit too). */

@@ -3,8 +3,9 @@
  *  - CPU: taskstats' scheduler runtime in the kernel's user/system ratio (= rusage); wait4 rusage or
  *    the last /proc sample only when taskstats has nothing;
  *  - peak RSS: taskstats hiwater_rss (process-wide);
- *  - I/O: the larger of taskstats (rounded down to whole KiB per thread by the kernel) and the last
- *    /proc/PID/io reading (exact at that moment; counters only grow);
+ *  - I/O: the largest of taskstats (rounded down to whole KiB per thread by the kernel), the last
+ *    reading of the process's own threads' /proc I/O (exact at that moment; counters only grow) and
+ *    the ledger's sum of every thread's counters at its exit (exact: ./schedrt.ts);
  *  - times are never taken from here: start is the fork event, end the exit event (see recorder.ts).
  */
 import type { Reaped } from "../../ffi/libc.ts";

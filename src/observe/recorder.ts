@@ -20,6 +20,7 @@ import { fullCollector } from "../core/young.ts";
 import { parentOf, type Scope, SETTLE_MS, type Status, statusOf, type Track, Tracks } from "./_tracks.ts";
 import { readCgroup, readCmdline, readCwd, readOwnIo, readStat, treeBelow } from "./procfs.ts";
 import type { CaptureEvent, ExitFigures } from "./types.ts";
+import type { SchedRuntime } from "./schedrt.ts";
 
 /** an exec event and the exec watcher's record of it carry one kernel timestamp, converted separately */
 const SAME_EXEC_MS = 3;
@@ -66,12 +67,10 @@ export interface RecorderOptions {
   /**
    * A process's whole runtime (ns) from the scheduler-runtime ledger (./schedrt.ts), asked once as it
    * ends: exact whoever reaps it, where the zombie's CPU clock is read only if tracer wins the race;
-   * and the peak RSS (KiB) of the images its execs replaced, which no exit record holds.
+   * the peak RSS (KiB) of the images its execs replaced, which no exit record holds; and its threads'
+   * I/O summed as each exited (bytes), exact where taskstats rounds each thread down to a whole KiB.
    */
-  ledger?: (
-    pid: number,
-    startedAt: number | undefined,
-  ) => { runtimeNs: number | undefined; maxRssKb: number | undefined } | undefined;
+  ledger?: (pid: number, startedAt: number | undefined) => ReturnType<SchedRuntime["take"]>;
   /** Each process as it is first recorded (daemon mode: the ledger follows adopted trees from here). */
   onIdentified?: (rec: ProcessRecord) => void;
 }
@@ -380,7 +379,8 @@ export class Recorder {
     const st = cpuNs === undefined ? undefined : readStat(pid);
     if (st?.state === "Z" && st.startTicks === rec.startTicks) this.zombieSeen(t, cpuNs, io);
     const ledger = this.opts.ledger?.(pid, rec.startedAt);
-    if (ledger?.runtimeNs !== undefined) this.zombieSeen(t, ledger.runtimeNs, undefined);
+    // every thread's I/O summed at its exit: exact where the zombie read covers the main thread only
+    if (ledger) this.zombieSeen(t, ledger.runtimeNs, ledger.io);
     // an image an exec replaced can have peaked above the last one (taskstats' hiwater_rss)
     if (ledger?.maxRssKb) rec.peakRssKb = Math.max(rec.peakRssKb ?? 0, ledger.maxRssKb);
     if (t.reaped) this.applyReaped(t, t.reaped.r);

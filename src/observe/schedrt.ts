@@ -10,6 +10,7 @@
  * clock minus what the entry holds by then); processes forked after are followed from their fork.
  */
 import {
+  type LedgerIo,
   closeSchedRuntime,
   followSchedRuntime,
   openSchedRuntime,
@@ -38,13 +39,16 @@ export interface SchedRuntime {
   /**
    * The whole runtime (ns) of the process with `pid` started at `startedAt` (epoch ms), taken out of
    * the ledger, and the peak RSS (KiB) of the images its execs replaced (undefined when unknown: a
-   * vfork child's first image was its parent's); undefined when the ledger does not hold it (not
-   * open, the map full, another process's entry) or the start is unknown.
+   * vfork child's first image was its parent's), and the I/O of its threads that exited while it was
+   * followed (bytes: a process's own I/O exactly once it has ended, when followed since its fork; a
+   * lower bound when entered late, its threads that exited before unseen; undefined when the kernel
+   * does not count I/O per task); undefined when the ledger does not hold it (not open, the map full,
+   * another process's entry) or the start is unknown.
    */
   take(
     pid: number,
     startedAt: number | undefined,
-  ): { runtimeNs: number | undefined; maxRssKb: number | undefined } | undefined;
+  ): { runtimeNs: number | undefined; maxRssKb: number | undefined; io: LedgerIo | undefined } | undefined;
   /**
    * Follow a process that exists now (once the ledger is open; before, a no-op): for a process that
    * is not below one followed since its fork (daemon mode: adopted tools). What it ran before is read
@@ -155,7 +159,7 @@ export function openLedger(
       // entered late (alive when the ledger opened), its entry cannot tell a vfork child whose exec
       // since brought its parent's peak into its maxrss: unknown — unless entered with a baseline (CMD)
       const maxRssKb = b && !b.baselined ? undefined : got.maxRssKb;
-      return { runtimeNs: Number.isNaN(base) ? undefined : got.runtimeNs + base, maxRssKb };
+      return { runtimeNs: Number.isNaN(base) ? undefined : got.runtimeNs + base, maxRssKb, io: got.io };
     },
     follow(pid, startedAt, startTicks) {
       if (open && !closed && startedAt !== undefined) enter(pid, startedAt, startTicks);

@@ -456,6 +456,60 @@ time.sleep(0.5); os.waitpid(pid, 0)'; $O dd if=/dev/zero of=/dev/null bs=12345 c
     expect(r.wchar!).toBeGreaterThanOrEqual(truth.wchar - 1024);
   }, 60_000);
 
+  test.skipIf(!ledger.available)(
+    "I/O of every thread, whoever reaps: exact against the zombie's /proc/PID/io",
+    async () => {
+      // each thread writes 1,000 bytes to a file and reads 777 from /dev/zero: taskstats rounds each
+      // thread down to a whole KiB (0 here) and the zombie's main thread holds only its own; the
+      // oracle reaps at once, so tracer seldom reads the zombie at all
+      const threads = cc(
+        "threads-io",
+        `#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+static int out;
+static void *work(void *a) {
+  char b[1000] = {0};
+  (void)a; (void)!write(out, b, sizeof b);
+  int z = open("/dev/zero", O_RDONLY); (void)!read(z, b, 777); close(z);
+  return 0;
+}
+int main(int argc, char **argv) {
+  int n = atoi(argv[2]); pthread_t t[256];
+  out = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  for (int i = 0; i < n; i++) pthread_create(&t[i], 0, work, 0);
+  for (int i = 0; i < n; i++) pthread_join(t[i], 0);
+  return 0;
+}`,
+      );
+      const dir = tempDir();
+      const t = await traced(
+        [
+          `$O ${threads} ${dir}/a 100`,
+          `$O ${threads} ${dir}/b 7`,
+          `$O dd if=/dev/zero of=${dir}/c bs=12345 count=3 status=none`,
+          `$O dd if=/dev/zero of=/dev/null bs=1000 count=1 status=none`,
+        ].join("; "),
+      );
+      expect(t.code).toBe(0);
+      expect(t.truths.length).toBe(4);
+      expect(violations(t.rows, { eventsLost: t.eventsLost, totals: t.totals })).toEqual([]);
+      const io = (x: {
+        rchar: number | null;
+        wchar: number | null;
+        readBytes: number | null;
+        writeBytes: number | null;
+      }) => ({ rchar: x.rchar, wchar: x.wchar, readBytes: x.readBytes, writeBytes: x.writeBytes });
+      for (const truth of t.truths) {
+        expect(truth.wchar).toBeGreaterThan(0); // the oracle read the zombie's counters
+        expect(io(rowOf(t, truth))).toEqual(io(truth));
+      }
+      expect(t.truths.map((x) => x.wchar).sort((a, b) => a - b)).toEqual([1000, 7000, 37035, 100000]);
+    },
+    60_000,
+  );
+
   test("CMD that cannot be executed: tracer's own fork is not recorded", async () => {
     const dir = tempDir();
     const script = join(dir, "no-x-bit.sh");
