@@ -16,10 +16,12 @@ export function liveThreads(tgid: number): number {
 }
 
 /**
- * ac_flag's "last thread of the group" (linux/acct.h), which taskstats_exit sets on current kernels (6.18 here);
- * without it, a leader's record asks /proc whether threads remain (liveThreads).
+ * ac_flag's "last thread of the group" (linux/acct.h), which taskstats_exit sets since struct version
+ * 12 (Linux 5.19; the same change added ac_tgid); on older kernels a leader's record asks /proc whether
+ * threads remain (liveThreads).
  */
 const AGROUP = 0x20;
+const AGROUP_SINCE = 12;
 
 interface Group {
   recs: TaskRecord[];
@@ -63,7 +65,13 @@ export class TgidSums {
     } else if (!g.ended) {
       // (once ended it stays so: a leader that left first can be queued after the last thread, whose
       // record then came first; taken for "threads left behind" below, the group waited for the run's end)
-      if (rec.pid === rec.tgid && g.recs.length === 1 && this.threadsAlive(rec.tgid) <= 1) g.last = rec;
+      // Where the kernel marks the last thread, a leader's record without the mark is never the end: the
+      // old leader a non-leader thread's exec replaced (de_thread) exits so, and /proc then shows the
+      // exec'ing thread alone — taken for the end, it split one process into two rows, the second with
+      // its figures counted again (found by an attack, 1 Dec 2026)
+      const marks = rec.version >= AGROUP_SINCE;
+      if (!marks && rec.pid === rec.tgid && g.recs.length === 1 && this.threadsAlive(rec.tgid) <= 1)
+        g.last = rec;
       // a leader leaving threads behind: wait for the AGGR_TGID record of the last one
       else if (rec.pid === rec.tgid) g.last = undefined;
     }

@@ -41,12 +41,12 @@ const cat = (...p: Uint8Array[]) => {
   return out;
 };
 
-/** A version-16-sized struct taskstats with the fields tracer reads. */
+/** A version-16-sized struct taskstats with the fields tracer reads (its version field `version`, 16 unless said). */
 function stats(r: Partial<TaskRecord> & { pid: number; tgid: number }): Uint8Array {
   const b = new Uint8Array(560);
   const dv = new DataView(b.buffer);
   const u64 = (o: number, v = 0) => dv.setBigUint64(o, BigInt(v), true);
-  dv.setUint16(0, 16, true);
+  dv.setUint16(0, r.version ?? 16, true);
   dv.setUint32(4, r.status ?? 0, true);
   b[8] = r.acFlag ?? 0;
   b.set(new TextEncoder().encode(r.comm ?? "x"), 80);
@@ -218,7 +218,7 @@ describe("summing threads by tgid", () => {
 
   test("a single-threaded process is emitted one drain later, as is", () => {
     const sums = new TgidSums(() => 1);
-    sums.add(rec(10, 10, { status: 768, hiwaterRssKb: 500, writeBytes: 9 }), false);
+    sums.add(rec(10, 10, { status: 768, hiwaterRssKb: 500, writeBytes: 9, acFlag: 0x20 }), false);
     expect(sums.flush()).toEqual([]); // a late record from the same drain could still join
     const [f] = sums.flush();
     expect(f).toMatchObject({ tgid: 10, exitCode: 3, peakRssKb: 500, writeBytes: 9 });
@@ -272,11 +272,26 @@ describe("summing threads by tgid", () => {
     sums.flush();
     expect(sums.flush()).toMatchObject([{ tgid: 12, peakRssKb: 300 }]);
     expect(asked).toBe(0);
-    // without it (an older kernel), /proc is asked as before
-    sums.add(rec(13, 13), false);
+    // an older kernel (struct version < 12) never marks it: /proc is asked
+    sums.add(rec(13, 13, { version: 11 }), false);
     sums.flush();
     expect(sums.flush()).toMatchObject([{ tgid: 13 }]);
     expect(asked).toBe(1);
+  });
+
+  test("a non-leader thread's exec: the old leader's record is not the end, though /proc shows one thread", () => {
+    // de_thread: the old leader exits (its record: pid = tgid, no AGROUP) and the exec'ing thread takes
+    // its pid; /proc then shows that one thread. The process ends with the new leader's marked record
+    const sums = new TgidSums(() => 1);
+    sums.add(rec(50, 50, { comm: "old", etimeUs: 10_000, wchar: 1000, utimeUs: 4 }), false);
+    sums.flush();
+    expect(sums.flush()).toEqual([]);
+    sums.add(rec(50, 50, { comm: "wr", etimeUs: 90_000, wchar: 5000, utimeUs: 8, acFlag: 0x20 }), false);
+    sums.flush();
+    expect(sums.flush()).toMatchObject([
+      { tgid: 50, comm: "wr", wchar: 6000, userUs: 12, elapsedUs: 90_000 },
+    ]);
+    expect(sums.flush(true)).toEqual([]); // one process, one set of figures
   });
 
   test("a leader whose other threads are still alive waits for the group's end", () => {
