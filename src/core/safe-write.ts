@@ -3,7 +3,8 @@
  * link: the data goes to a fresh temp file (O_CREAT|O_EXCL|O_NOFOLLOW, mode 0666 less the umask) in the
  * target's directory, reached through that directory's fd, which is then renamed over the target. An
  * existing target must be a regular file the user owns: a symlink, a device, a FIFO or another user's
- * file (e.g. a hard link planted in a shared directory) is refused with E_OUTPUT_UNSAFE (exit 3).
+ * file (e.g. a hard link planted in a shared directory) is refused with E_OUTPUT_UNSAFE (exit 3). A
+ * directory is a usage slip, not a risk (E_OUTPUT_IS_DIR, exit 2); a missing directory is said so.
  */
 import { closeSync, constants, fsyncSync, lstatSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
@@ -23,6 +24,17 @@ export function writeReplacing(target: string, data: string | Uint8Array): void 
   try {
     dirFd = openSync(dir, O_PATH | constants.O_DIRECTORY | O_CLOEXEC);
   } catch (e) {
+    const code = errnoOf(e);
+    if (code === "ENOENT" || code === "ENOTDIR")
+      throw new TracerError(
+        "E_WRITE",
+        `cannot write ${target}: the directory ${dir} does not exist`,
+        Exit.error,
+        {
+          cause: e,
+          hint: "create it first, or name a file in an existing directory",
+        },
+      );
     throw fail(e);
   }
   const at = (n: string) => (LINUX ? `/proc/self/fd/${dirFd}/${n}` : join(dir, n));
@@ -37,6 +49,10 @@ export function writeReplacing(target: string, data: string | Uint8Array): void 
     const unsafe = (why: string) =>
       refused("E_OUTPUT_UNSAFE", `refusing to write ${target}: ${why}`, "remove it or choose another file");
     if (st?.isSymbolicLink()) throw unsafe("it is a symbolic link");
+    if (st?.isDirectory())
+      throw new TracerError("E_OUTPUT_IS_DIR", `cannot write ${target}: it is a directory`, Exit.usage, {
+        hint: `name a file, e.g. ${join(target, "report")}`,
+      });
     if (st && !st.isFile()) throw unsafe("it is not a regular file");
     const uid = process.getuid?.() ?? -1;
     if (st && st.uid !== uid) throw unsafe(`it belongs to uid ${st.uid}, not to you`);

@@ -92,3 +92,18 @@ test("a new file or one of ours is written whole (umask-derived mode); a hard li
   expect(readFileSync(join(dir, "other-name"), "utf8")).toBe("old\n");
   expect(readdirSync(dir).sort()).toEqual(["fresh.csv", "mine.csv", "other-name"]);
 });
+
+test("a directory as the output is a usage slip (exit 2, a hint), not a refusal; a missing directory is named", async () => {
+  const dir = tempDir();
+  const r = await run(["report", "out", "--format", "csv", "--output", dir], { env });
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain(`cannot write ${dir}: it is a directory`);
+  expect(r.stderr).toContain(join(dir, "report"));
+  expect(r.stderr).not.toContain("remove it");
+  const missing = join(dir, "nodir", "x.csv");
+  const r2 = await run(["report", "out", "--format", "csv", "--output", missing], { env });
+  expect(r2.code).toBe(1);
+  expect(r2.stderr).toContain(`cannot write ${missing}: the directory ${join(dir, "nodir")} does not exist`);
+  expect(r2.stderr).not.toContain("ENOENT");
+  expect(readdirSync(dir)).toEqual([]);
+});
