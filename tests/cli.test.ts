@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
-import { BIN, cleanupTemp, isolatedEnv, run } from "./helpers/harness.ts";
+import { BIN, cleanupTemp, isolatedEnv, run, tempDir } from "./helpers/harness.ts";
 
 afterAll(cleanupTemp);
 const env = isolatedEnv();
@@ -99,6 +99,24 @@ print(n, p.wait())
     const bare = await run([], { env });
     expect(bare.code).toBe(2);
     expect(bare.stderr).toContain("USAGE");
+  });
+
+  test("a command to run given without `--`: the hint shows where it goes; nothing runs", async () => {
+    const dir = tempDir();
+    for (const [args, usage] of [
+      [["run", "touch", join(dir, "ran")], "tracer run [OPTIONS]"],
+      [["rules", "test", "touch", join(dir, "ran")], "tracer rules test [--rules FILE]"],
+    ] as const) {
+      const r = await run([...args], { env });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('unexpected argument "touch"');
+      expect(r.stderr).toContain(
+        `hint: the command to run goes after "--": ${usage} -- touch ${join(dir, "ran")}`,
+      );
+    }
+    expect(existsSync(join(dir, "ran"))).toBe(false);
+    // other commands' stray arguments get no such hint
+    expect((await run(["info", "extra"], { env })).stderr).not.toContain('after "--"');
   });
 
   test("doctor --json reports platform, the spawn strategy and why, dirs, kernel features", async () => {

@@ -12,7 +12,8 @@
 import type { ArgDef, ArgsDef, ParsedArgs } from "citty";
 import { Exit, TracerError } from "../errors.ts";
 
-const usageError = (message: string) => new TracerError("E_USAGE", message, Exit.usage);
+const usageError = (message: string, hint?: string) =>
+  new TracerError("E_USAGE", message, Exit.usage, { hint });
 
 /** "-x…" but not "-" nor a negative number "-1…" (no regex: its first use costs ~0.05 ms, issue 15) */
 const isFlag = (t: string) => {
@@ -20,7 +21,17 @@ const isFlag = (t: string) => {
   return t.startsWith("-") && t.length > 1 && !(second >= 48 && second <= 57);
 };
 
-export function parseArgv(defs: ArgsDef, tokens: string[]): ParsedArgs {
+/** a command line as a hint shows it: its first 120 characters */
+const shown = (words: string[]) => {
+  const line = words.join(" ");
+  return line.length > 120 ? `${line.slice(0, 120)}…` : line;
+};
+
+/**
+ * `command`: for a command that runs a CMD given after `--` (its usage, e.g. "tracer run [OPTIONS]"), a
+ * stray argument gets a hint to put the command after `--`.
+ */
+export function parseArgv(defs: ArgsDef, tokens: string[], command?: string): ParsedArgs {
   const byName = new Map<string, [string, ArgDef]>();
   const positionals: [string, ArgDef][] = [];
   // values absent from the command line stay undefined, as with citty
@@ -44,7 +55,11 @@ export function parseArgv(defs: ArgsDef, tokens: string[]): ParsedArgs {
     if (!isFlag(t)) {
       const last = positionals[positionals.length - 1];
       const slot = positionals[rest.length] ?? (last?.[1].valueHint?.endsWith("...") ? last : undefined);
-      if (!slot) throw usageError(`unexpected argument "${t}" (see --help)`);
+      if (!slot)
+        throw usageError(
+          `unexpected argument "${t}" (see --help)`,
+          command ? `the command to run goes after "--": ${command} -- ${shown(tokens.slice(i))}` : undefined,
+        );
       if (slot === positionals[rest.length]) out[slot[0]] = t;
       rest.push(t);
       continue;

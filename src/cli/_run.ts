@@ -100,7 +100,10 @@ export async function runCli(root: Cmd, argv: string[]): Promise<void> {
       return;
     }
     const rest = rawArgs.slice(used);
-    const args = parseArgv(cmd.args ? await resolve(cmd.args) : {}, rest);
+    // a command that runs CMD names it in its one-line description: "... tracer run [OPTIONS] -- CMD ARGS..."
+    const meta = cmd.meta ? await resolve(cmd.meta) : undefined;
+    const dashed = meta?.description?.match(/(tracer [a-z ]+?(?: \[[^\]]+\])*) -- CMD/)?.[1];
+    const args = parseArgv(cmd.args ? await resolve(cmd.args) : {}, rest, dashed);
     await cmd.run({ rawArgs: rest, args, cmd, data: undefined });
   } catch (e) {
     report(e, verbose, g.json);
