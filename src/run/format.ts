@@ -380,6 +380,8 @@ export interface RunSummary {
   processes: number;
   mode: string;
   lost: number;
+  /** processes of the tree still alive when the run ended (CMD had exited; nobody waited for them) */
+  running?: number;
   child: { startedAt: number; endedAt: number; exitCode?: number; signal?: number };
 }
 
@@ -387,9 +389,12 @@ export interface RunSummary {
 export function summaryLine(r: RunSummary): string {
   const wall = seconds((r.child.endedAt - r.child.startedAt) * 1000);
   const loss = r.lost ? `, ${plural(r.lost, "event")} LOST` : "";
-  return sanitize(
-    `tracer: run ${r.name}: ${plural(r.processes, "process", "processes")}, ${wall}, exit ${exitText(r.child.exitCode, r.child.signal)}, capture ${r.mode}${loss} (tracer report ${r.runId.slice(0, 13)})`,
-  );
+  const line = `tracer: run ${r.name}: ${plural(r.processes, "process", "processes")}, ${wall}, exit ${exitText(r.child.exitCode, r.child.signal)}, capture ${r.mode}${loss} (tracer report ${r.runId.slice(0, 13)})`;
+  // processes CMD left behind run on unrecorded from here (their rows: no end, no status)
+  const left = r.running
+    ? `\ntracer: ${plural(r.running, "process", "processes")} of the run still running when it ended, no longer recorded (tracer run --kill-leftovers stops them)`
+    : "";
+  return sanitize(line) + left;
 }
 
 // a report formats some 300,000 cells of a 50,000-step run with these (src/core/jit-tier.ts)

@@ -52,6 +52,8 @@ export interface TraceResult {
   mode: CaptureMode;
   child: ChildEnd;
   processes: number;
+  /** processes of the tree still alive when the run ended (CMD gone, nobody waited for them) */
+  running: number;
   lost: number;
   orphansReaped: number;
   skipped: string[];
@@ -394,6 +396,8 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     mode: opened.mode,
     child: child!,
     processes: recorder.stats().processes,
+    // alive when the run ended (CMD gone, they were not waited for): leftovers
+    running: recorder.held().live,
     lost: lostEvents(opened.sources),
     orphansReaped: sup.orphansReaped,
     skipped: opened.skipped,

@@ -87,12 +87,10 @@ test("--kill-leftovers: SIGTERM, then SIGKILL after --grace, for what CMD left r
     `sleep 30 & echo $! > ${dir}/a; sh -c 'trap "" TERM; echo $$ > ${dir}/b; exec sleep 31' & ` +
     `while [ ! -s ${dir}/b ]; do sleep 0.01; done; exit 5`;
   const t0 = Date.now();
-  const r = await start(
-    [BIN, "run", "--quiet", "--kill-leftovers", "--grace", "1", "--", "sh", "-c", script],
-    env,
-  ).done;
+  const r = await start([BIN, "run", "--kill-leftovers", "--grace", "1", "--", "sh", "-c", script], env).done;
   const took = Date.now() - t0;
   expect(r.code).toBe(5);
+  expect(r.stderr).not.toContain("still running"); // ended by tracer: recorded to their end
   const [a, b] = [readPid(`${dir}/a`), readPid(`${dir}/b`)];
   expect(alive(a)).toBe(false);
   expect(alive(b)).toBe(false);
@@ -111,17 +109,21 @@ test("--kill-leftovers: SIGTERM, then SIGKILL after --grace, for what CMD left r
   ]);
 });
 
-test("without --kill-leftovers a background process outlives tracer (tini's behaviour)", async () => {
+test("without --kill-leftovers a background process outlives tracer (tini's behaviour), and the end says so", async () => {
   const dir = tempDir();
-  const p = Bun.spawn([BIN, "run", "--quiet", "--", "sh", "-c", `sleep 30 & echo $! > ${dir}/a`], {
+  // (the leftover must not hold tracer's stderr pipe open: read to its end here)
+  const p = Bun.spawn([BIN, "run", "--", "sh", "-c", `sleep 30 2>/dev/null & echo $! > ${dir}/a`], {
     env: isolatedEnv(),
-    stdio: ["ignore", "ignore", "ignore"],
+    stdio: ["ignore", "ignore", "pipe"],
   });
-  const code = await p.exited;
+  const [code, stderr] = await Promise.all([p.exited, new Response(p.stderr as ReadableStream).text()]);
   const a = readPid(`${dir}/a`);
   try {
     expect(code).toBe(0);
     expect(alive(a)).toBe(true);
+    expect(stderr).toContain(
+      "tracer: 1 process of the run still running when it ended, no longer recorded (tracer run --kill-leftovers stops them)",
+    );
   } finally {
     process.kill(a, "SIGKILL");
   }
