@@ -124,6 +124,17 @@ export function stepCells(r: Report, i: number, label: string): Cell[] {
 }
 
 /**
+ * Why a run has no steps: CMD itself never ran (exit 126/127 and no process recorded: tracer said why
+ * on stderr when it ran), or no rule matched what did run.
+ */
+function noSteps(r: Report): string {
+  const code = r.run.exitCode;
+  if (r.totals.processes === 0 && r.run.signal === null && (code === 126 || code === 127))
+    return `nothing was recorded: the command could not be run (exit ${code}: ${code === 127 ? "not found" : "not executable"})`;
+  return "no steps recognized (tracer rules test -- CMD shows why; see docs/RULES.md)";
+}
+
+/**
  * The table report written in chunks to `out` (a 50,000-step run's table is never one string);
  * `width`: the widest a step row may be, in terminal columns (the STEP column is cut); `labels`: the
  * steps' display labels (stepLabels).
@@ -148,7 +159,7 @@ export function writeReportTable(
       stepColumnWidths(r),
       OWN_COLUMNS,
     );
-  else out("no steps recognized (tracer rules test -- CMD shows why; see docs/RULES.md)\n");
+  else out(`${noSteps(r)}\n`);
   if (r.steps.some((s) => !s.peakRssExact))
     out(
       "\nPEAK RSS a–b: a sampled, b the most its processes alive together can have held (docs/CAPTURE.md)\n",
