@@ -382,12 +382,14 @@ export interface RunSummary {
   lost: number;
   /** processes of the tree still alive when the run ended (CMD had exited; nobody waited for them) */
   running?: number;
+  /** the run's stored wall (ms), as `runs` and `report` show it; else CMD's */
+  wallMs?: number;
   child: { startedAt: number; endedAt: number; exitCode?: number; signal?: number };
 }
 
 /** `tracer run`'s closing line on stderr; the run's name is recorded data, so the line is sanitised. */
 export function summaryLine(r: RunSummary): string {
-  const wall = seconds((r.child.endedAt - r.child.startedAt) * 1000);
+  const wall = seconds((r.wallMs ?? r.child.endedAt - r.child.startedAt) * 1000);
   const loss = r.lost ? `, ${plural(r.lost, "event")} LOST` : "";
   const line = `tracer: run ${r.name}: ${plural(r.processes, "process", "processes")}, ${wall}, exit ${exitText(r.child.exitCode, r.child.signal)}, capture ${r.mode}${loss} (tracer report ${r.runId.slice(0, 13)})`;
   // processes CMD left behind run on unrecorded from here (their rows: no end, no status)

@@ -52,6 +52,8 @@ export interface TraceResult {
   mode: CaptureMode;
   child: ChildEnd;
   processes: number;
+  /** the run's wall as stored (its start to its end, ms): what `runs` and `report` show */
+  wallMs: number;
   /** processes of the tree still alive when the run ended (CMD gone, nobody waited for them) */
   running: number;
   lost: number;
@@ -222,6 +224,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   // host is sampled at the end without a Sampler. Everything that can refuse the run (the store's
   // checks, the capture sources) was done above.
   const startedAt = Date.now();
+  let endedAt = startedAt;
   let sampler: Sampler | undefined;
   let flusher: ReturnType<typeof setInterval> | undefined;
   let beginTimer: ReturnType<typeof setTimeout> | undefined;
@@ -354,9 +357,10 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     // (what it has read still answers the final flush's lookups)
     watcher?.stopSoon();
     const lost = lostEvents(opened.sources);
+    endedAt = Date.now();
     try {
       const end: RunEnd = {
-        endedAt: Date.now(),
+        endedAt,
         exitCode: child ? child.exitCode : (notRunnable ?? 127),
         signal: child?.signal,
         eventsLost: lost,
@@ -396,6 +400,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     mode: opened.mode,
     child: child!,
     processes: recorder.stats().processes,
+    wallMs: endedAt - startedAt,
     // alive when the run ended (CMD gone, they were not waited for): leftovers
     running: recorder.held().live,
     lost: lostEvents(opened.sources),
