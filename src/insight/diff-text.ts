@@ -29,12 +29,20 @@ function row(s: StepDiff): string[] {
   ];
 }
 
+/** "3 steps matched of 3 in A and 4 in B": a key is one step in a run, so each run's count is matched + its own */
+const matchedLine = (d: RunDiff) =>
+  `${plural(d.matched, "step")} matched of ${d.matched + d.only_in_a.length} in A and ${d.matched + d.only_in_b.length} in B`;
+
 export function renderDiff(d: RunDiff): string {
   const lines = [
     sanitize(`A  ${d.a.name} (${d.a.id}), pipeline ${d.a.pipeline}`),
     sanitize(`B  ${d.b.name} (${d.b.id}), pipeline ${d.b.pipeline}`),
-    "",
   ];
+  if (d.a.pipeline !== d.b.pipeline)
+    lines.push(
+      sanitize(`note: different pipelines (${d.a.pipeline}, ${d.b.pipeline}): few or no steps may match`),
+    );
+  lines.push(matchedLine(d), "");
   if (d.steps.length)
     lines.push(
       table(
@@ -43,6 +51,7 @@ export function renderDiff(d: RunDiff): string {
         new Set(),
       ),
     );
+  else if (d.matched === 0) lines.push("no step matched: nothing was compared");
   else lines.push("no matched step changed");
   if (d.hidden) lines.push(`(${plural(d.hidden, "step")} changed less than the threshold)`);
   for (const [title, list] of [

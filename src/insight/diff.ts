@@ -60,6 +60,8 @@ export interface RunDiff {
   only_in_b: OnlyStep[];
   /** steps left out by `threshold` (no status change, every |pct| below it) */
   hidden: number;
+  /** steps whose key both runs have, shown or hidden: 0 means nothing was compared */
+  matched: number;
 }
 
 /** A figure none of the step's processes has is unknown (null), not 0 (Step.unknown). */
@@ -154,6 +156,7 @@ export function diffRuns(a: Report, b: Report, thresholdPct = 0): RunDiff {
     only_in_a: a.steps.filter((s) => !keysB.has(s.key)).map(only),
     only_in_b: b.steps.filter((s) => !inA.has(s.key)).map(only),
     hidden: steps.length - shown.length,
+    matched: steps.length,
   };
 }
 

@@ -46,6 +46,9 @@ test("diff A B: the new failure first, then grow's peak RSS +100 %", async () =>
   expect(rows[0]).toMatch(/^newly-failed\s+0 → 1\s.*check$/);
   expect(rows[1]).toMatch(/10\dMiB → 20\dMiB \(\+(9[5-9]|10[0-5])(\.\d)?%\).*grow$/);
   expect(rows[1]).toMatch(/^\s+0\s/); // grow passed in both
+  // every step matched, and is said to; one pipeline, so no note about pipelines
+  expect(lines[2]).toBe("3 steps matched of 3 in A and 3 in B");
+  expect(r.stdout).not.toContain("different pipelines");
 
   const j = await run(["diff", "A", "B", "--json"], { env });
   const d = JSON.parse(j.stdout);
@@ -60,6 +63,7 @@ test("diff A B: the new failure first, then grow's peak RSS +100 %", async () =>
   expect(rss.abs / 2 ** 20).toBeGreaterThan(95);
   expect(d.only_in_a).toEqual([]);
   expect(d.only_in_b).toEqual([]);
+  expect(d.matched).toBe(3);
 });
 
 test("--json validates against docs/diff-schema.json, and the schema catches drift", async () => {

@@ -32,6 +32,7 @@ const diff = (steps: StepDiff[]): RunDiff => ({
   only_in_a: [],
   only_in_b: [],
   hidden: 0,
+  matched: steps.length,
 });
 
 test("growth past the limit but under the floor is noise; past both it is a regression", () => {
