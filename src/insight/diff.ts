@@ -8,6 +8,7 @@
  */
 import type { Report } from "../report/types.ts";
 import type { Step } from "../steps/index.ts";
+import { plural } from "../core/plural.ts";
 
 export const METRICS = ["wall_ms", "cpu_seconds", "peak_rss_bytes", "read_bytes", "write_bytes"] as const;
 export type Metric = (typeof METRICS)[number];
@@ -157,6 +158,23 @@ export function diffRuns(a: Report, b: Report, thresholdPct = 0): RunDiff {
     only_in_b: b.steps.filter((s) => !inA.has(s.key)).map(only),
     hidden: steps.length - shown.length,
     matched: steps.length,
+  };
+}
+
+/**
+ * Why `--fail-on-regression` cannot vouch for run B: no step of one run has its key in the other, so
+ * nothing was checked (two unrelated runs, or a pipeline whose steps were all renamed). Undefined when
+ * at least one step matched.
+ */
+export function nothingCompared(d: RunDiff): { message: string; hint: string } | undefined {
+  if (d.matched > 0) return undefined;
+  const run = (r: RunDiff["a"], n: number) => `${r.name} (pipeline ${r.pipeline}, ${plural(n, "step")})`;
+  return {
+    message: `no step matched: run A ${run(d.a, d.only_in_a.length)} and run B ${run(d.b, d.only_in_b.length)} share no step key, so no regression could be checked`,
+    hint:
+      d.a.pipeline === d.b.pipeline
+        ? "steps are matched by key (docs/REPORTS.md): check that both runs did the same work"
+        : "the runs are of different pipelines: compare two runs of one pipeline (tracer runs lists them)",
   };
 }
 

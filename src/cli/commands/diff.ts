@@ -2,7 +2,7 @@ import { defineCommand } from "../_define.ts";
 import { note, printJson, say } from "../../core/output.ts";
 import { sanitize } from "../../core/sanitize.ts";
 import { Exit } from "../../errors.ts";
-import { diffRuns, regressions } from "../../insight/diff.ts";
+import { diffRuns, nothingCompared, regressions } from "../../insight/diff.ts";
 import { renderDiff } from "../../insight/diff-text.ts";
 import { loadReport } from "../../report/index.ts";
 import { loadRules } from "../../rules/index.ts";
@@ -32,7 +32,7 @@ export default defineCommand({
     },
     "fail-on-regression": {
       type: "string",
-      description: `Exit ${Exit.regression} when a step's wall, CPU or peak RSS grew by more than PCT %, or a step newly failed`,
+      description: `Exit ${Exit.regression} when a step's wall, CPU or peak RSS grew by more than PCT %, or a step newly failed; exit ${Exit.nothingCompared} when no step matched`,
       valueHint: "PCT",
     },
     rules: {
@@ -52,6 +52,14 @@ export default defineCommand({
     if (args.json) printJson(d);
     else say(renderDiff(d));
     if (limit === undefined) return;
+    // a gate that compared nothing must not pass: say so, with its own exit code (not a regression)
+    const none = nothingCompared(d);
+    if (none) {
+      note(sanitize(`tracer: ${none.message}`));
+      note(sanitize(`  hint: ${none.hint}`));
+      process.exitCode = Exit.nothingCompared;
+      return;
+    }
     const found = regressions(threshold > 0 ? diffRuns(a, b) : d, limit);
     if (!found.length) return;
     for (const r of found) note(sanitize(`tracer: regression: ${r}`));
