@@ -257,9 +257,15 @@ export function table(head: string[], rows: Cell[][], rightAligned: Set<number> 
 
 const when = (ms: number) => new Date(ms).toISOString().replace("T", " ").slice(0, 19);
 
+/**
+ * A run id as tables and messages show it: a UUIDv7's first 13 characters (its 48-bit millisecond
+ * timestamp), distinct for runs started a millisecond apart and a prefix `tracer report` accepts.
+ */
+export const shortRunId = (id: string): string => id.slice(0, 13);
+
 export function runsTable(runs: RunRow[]): string {
   const rows = runs.map((r) => [
-    r.id.slice(0, 13),
+    shortRunId(r.id),
     r.name,
     r.pipeline,
     when(r.startedAt),
@@ -391,7 +397,7 @@ export interface RunSummary {
 export function summaryLine(r: RunSummary): string {
   const wall = seconds((r.wallMs ?? r.child.endedAt - r.child.startedAt) * 1000);
   const loss = r.lost ? `, ${plural(r.lost, "event")} LOST` : "";
-  const line = `tracer: run ${r.name}: ${plural(r.processes, "process", "processes")}, ${wall}, exit ${exitText(r.child.exitCode, r.child.signal)}, capture ${r.mode}${loss} (tracer report ${r.runId.slice(0, 13)})`;
+  const line = `tracer: run ${r.name}: ${plural(r.processes, "process", "processes")}, ${wall}, exit ${exitText(r.child.exitCode, r.child.signal)}, capture ${r.mode}${loss} (tracer report ${shortRunId(r.runId)})`;
   // processes CMD left behind run on unrecorded from here (their rows: no end, no status)
   const left = r.running
     ? `\ntracer: ${plural(r.running, "process", "processes")} of the run still running when it ended, no longer recorded (tracer run --kill-leftovers stops them)`

@@ -6,7 +6,7 @@
  */
 import { formatDuration } from "../core/output.ts";
 import { sanitize } from "../core/sanitize.ts";
-import { bytes } from "../run/format.ts";
+import { bytes, shortRunId } from "../run/format.ts";
 import type { Snapshot, TopProcess, TopRun, TopStep } from "./types.ts";
 
 export const SORT_KEYS = ["cpu", "rss", "io", "elapsed", "name"] as const;
@@ -118,7 +118,7 @@ function runLines(r: TopRun, nameW: number): string[] {
     : "host -";
   const failed = r.failed ? ` · ${r.failed} failed` : "";
   return [
-    sanitize(`run ${r.name} (${r.id.slice(0, 8)}) · pipeline ${r.pipeline} · ${head} · ${r.mode}`),
+    sanitize(`run ${r.name} (${shortRunId(r.id)}) · pipeline ${r.pipeline} · ${head} · ${r.mode}`),
     host,
     `steps ${r.running} running · ${r.done} done${failed} · processes ${r.processes} (${r.liveProcesses} live)`,
     `  ${padEnd("#", 5)} ${padEnd("STEP", nameW)} ${COLS.map(([h, w]) => (h === "STATE" || h === "EXIT" ? padEnd(h, w) : padStart(h, w))).join(" ")}`.trimEnd(),
