@@ -1,4 +1,5 @@
 /** The pure part of `tracer top`: one poll of a run (RunState) → what the screen shows (TopRun). */
+import { stepPeak } from "../report/table.ts";
 import { exitText } from "../run/format.ts";
 import type { Step, StepProcess } from "../steps/index.ts";
 import type { LiveFigures, RunState, StepState, TopProcess, TopRun, TopStep } from "./types.ts";
@@ -44,6 +45,8 @@ function topStep(runId: string, s: Step, live: TopProcess[], runLive: boolean, n
     elapsedMs,
     cpuPct: ended ? (elapsedMs > 0 ? s.cpuUs / 10 / elapsedMs : null) : sum(live.map((p) => p.cpuPct)),
     rssKb: ended ? s.peakRssKb || null : sum(live.map((p) => p.rssKb)),
+    // an ended step's peak as `tracer report` shows it: a range when samples may have missed it
+    peak: ended ? stepPeak(s) : undefined,
     ioRate: ended ? perSecond(s.rchar + s.wchar) : sum(live.map((p) => p.ioRate)),
     processes: s.processIds.length,
     exit:

@@ -56,7 +56,7 @@ const kb = (v: number | null) => (v === null ? "-" : bytes(v * 1024));
 const rate = (v: number | null) => (v === null ? "-" : `${bytes(Math.round(v))}/s`);
 const elapsed = (ms: number | null) => (ms === null ? "-" : formatDuration(ms));
 
-/** fixed columns after the name: header, width */
+/** fixed columns after the name: header, width (RSS's: at least, widened to an ended step's peak range) */
 const COLS: [string, number][] = [
   ["STATE", 10],
   ["ELAPSED", 8],
@@ -66,7 +66,15 @@ const COLS: [string, number][] = [
   ["PROCS", 6],
   ["EXIT", 10],
 ];
-const FIXED = 2 + 6 + COLS.reduce((n, [, w]) => n + w + 1, 0);
+const RSS = COLS.findIndex(([h]) => h === "RSS");
+
+/** The columns of a snapshot: RSS as wide as its widest ended step's peak ("198MiB–215MiB") */
+function columnsOf(snap: Snapshot): { cols: [string, number][]; fixed: number } {
+  let rssW = COLS[RSS]![1];
+  for (const r of snap.runs) for (const s of r.steps) if (s.peak) rssW = Math.max(rssW, widthOf(s.peak));
+  const cols = COLS.map(([h, w], i): [string, number] => [h, i === RSS ? rssW : w]);
+  return { cols, fixed: 2 + 6 + cols.reduce((n, [, w]) => n + w + 1, 0) };
+}
 
 function numeric(s: TopStep | TopProcess, key: SortKey): number {
   if (key === "cpu") return s.cpuPct ?? -1;
@@ -103,7 +111,7 @@ function widestName(snap: Snapshot, withProcesses: boolean): number {
   return w;
 }
 
-function runLines(r: TopRun, nameW: number): string[] {
+function runLines(r: TopRun, nameW: number, cols: [string, number][]): string[] {
   const head =
     r.status === "running"
       ? `running ${elapsed(r.elapsedMs)}`
@@ -121,7 +129,7 @@ function runLines(r: TopRun, nameW: number): string[] {
     sanitize(`run ${r.name} (${shortRunId(r.id)}) · pipeline ${r.pipeline} · ${head} · ${r.mode}`),
     host,
     `steps ${r.running} running · ${r.done} done${failed} · processes ${r.processes} (${r.liveProcesses} live)`,
-    `  ${padEnd("#", 5)} ${padEnd("STEP", nameW)} ${COLS.map(([h, w]) => (h === "STATE" || h === "EXIT" ? padEnd(h, w) : padStart(h, w))).join(" ")}`.trimEnd(),
+    `  ${padEnd("#", 5)} ${padEnd("STEP", nameW)} ${cols.map(([h, w]) => (h === "STATE" || h === "EXIT" ? padEnd(h, w) : padStart(h, w))).join(" ")}`.trimEnd(),
   ];
 }
 
@@ -142,27 +150,28 @@ const outsideRow = (r: TopRun): TopStep => ({
 });
 
 /** A step's row after its marker: index, name (sanitised, cut), then the fixed columns. */
-function stepCells(s: TopStep, nameW: number): string {
+function stepCells(s: TopStep, nameW: number, cols: [string, number][]): string {
   const cells = [
     s.index ? s.state : "",
     s.index ? elapsed(s.elapsedMs) : "",
     pct(s.cpuPct),
-    kb(s.rssKb),
+    s.peak ?? kb(s.rssKb),
     rate(s.ioRate),
     String(s.processes),
     s.exit,
   ];
-  const fixed = COLS.map(([, w], i) => (i === 0 || i === 6 ? padEnd(cells[i]!, w) : padStart(cells[i]!, w)));
+  const fixed = cols.map(([, w], i) => (i === 0 || i === 6 ? padEnd(cells[i]!, w) : padStart(cells[i]!, w)));
   return `${padEnd(s.index ? String(s.index) : "", 5)} ${padEnd(fit(sanitize(s.name), nameW), nameW)} ${fixed.join(" ")}`;
 }
 
 /** The lines of one screen. Pure: same snapshot and view, same lines. */
 export function render(snap: Snapshot, view: View): Screen {
   const paint = (code: string, s: string) => (view.color ? `\x1b[${code}m${s}\x1b[0m` : s);
+  const { cols, fixed } = columnsOf(snap);
   const nameW = Math.max(
     12,
     Number.isFinite(view.width)
-      ? view.width - FIXED
+      ? view.width - fixed
       : Math.min(80, widestName(snap, view.expanded === "all")),
   );
   const W = Number.isFinite(view.width) ? view.width : Number.POSITIVE_INFINITY;
@@ -180,17 +189,17 @@ export function render(snap: Snapshot, view: View): Screen {
       padEnd("", 10),
       padStart(elapsed(p.elapsedMs), 8),
       padStart(pct(p.cpuPct), 6),
-      padStart(kb(p.rssKb), 8),
+      padStart(kb(p.rssKb), cols[RSS]![1]),
       padStart(rate(p.ioRate), 10),
     ].join(" ");
   for (const r of snap.runs) {
     if (body.length) body.push({ text: "" });
-    for (const l of runLines(r, nameW)) body.push({ text: l });
+    for (const l of runLines(r, nameW, cols)) body.push({ text: l });
     const rows = orderSteps(r.steps, view.sort);
     if (r.other.length) rows.push(outsideRow(r));
     for (const s of rows) {
       const mark = view.interactive ? (isOpen(s) ? "▾" : s.live.length ? "▸" : " ") : " ";
-      const text = `${mark} ${stepCells(s, nameW)}`;
+      const text = `${mark} ${stepCells(s, nameW, cols)}`;
       const style = s.state === "failed" ? "31" : s.state === "running" && s.index ? "32" : undefined;
       body.push({ text: text.trimEnd(), key: s.key, style });
       if (isOpen(s)) {

@@ -71,7 +71,14 @@ export interface TopStep {
   startedAt: number;
   elapsedMs: number;
   cpuPct: number | null;
+  /** running: its live processes' RSS now; ended: its sampled peak (a lower bound unless `peak` is one figure) */
   rssKb: number | null;
+  /**
+   * ended: its peak RSS as `tracer report` shows it (src/report/table.ts stepPeak): "198MiB" when the
+   * bounds meet, else "198MiB–215MiB" (sampled peak – the most its processes alive together can have
+   * held), "-" when unknown
+   */
+  peak?: string;
   ioRate: number | null;
   /** processes of the step recorded so far */
   processes: number;

@@ -11,7 +11,7 @@
 import type { Database } from "bun:sqlite";
 import { decodeLossless } from "../core/lossless.ts";
 import type { RuleSet } from "../rules/index.ts";
-import { type Step, type StepProcess, groupSteps } from "../steps/index.ts";
+import { type RssSamples, type Step, type StepProcess, groupSteps } from "../steps/index.ts";
 import type { HostNow, LiveFigures, RunState, WatchedRun } from "./types.ts";
 
 const COLUMNS = `id, pid, parent_id AS parentId, comm, argv, cwd, started_at AS startedAt, ended_at AS endedAt,
@@ -48,6 +48,14 @@ const alive = (pid: number) => {
   }
 };
 
+const SAMPLE_COLUMNS = "s.process_id AS id, s.at, s.rss_kb AS rssKb";
+const SAMPLE_FILTER =
+  "s.rowid > ? AND s.rowid <= ? AND p.run_id = ? AND s.rss_kb IS NOT NULL ORDER BY s.rowid";
+/** a run's samples in a row id range, found by its processes (the first poll) */
+const SAMPLES_ALL = `SELECT ${SAMPLE_COLUMNS} FROM processes p JOIN samples s ON s.process_id = p.id WHERE ${SAMPLE_FILTER}`;
+/** the same, found by the row ids (CROSS JOIN: samples scanned first, by its rowid range) */
+const SAMPLES_SINCE = `SELECT ${SAMPLE_COLUMNS} FROM samples s CROSS JOIN processes p ON p.id = s.process_id WHERE ${SAMPLE_FILTER}`;
+
 const RUN_COLUMNS = `id, name, pipeline, mode, recorder_pid AS recorderPid, started_at AS startedAt,
   ended_at AS endedAt, exit_code AS exitCode, signal, status`;
 
@@ -73,6 +81,9 @@ export class RunWatch {
   private readonly watched = new Map<number, number>();
   /** rchar+wchar at the newest sample instant, for the I/O rate */
   private readonly io = new Map<number, { at: number; bytes: number; rate: number | null }>();
+  /** the run's RSS samples read so far, and the newest sample row read: what a step's peak is made of */
+  private readonly samples: RssSamples = new Map();
+  private sampleRow = 0;
   private steps: Step[] = [];
   private stepOf = new Map<number, number>();
   private dirty = true;
@@ -96,6 +107,7 @@ export class RunWatch {
     if (run.status === "running" && run.endedAt === null && !alive(run.recorderPid))
       run.status = "interrupted";
     this.readProcesses();
+    this.readSamples();
     const live = this.readLive();
     if (this.dirty && now - this.groupedAt >= Math.max(1000, 10 * this.groupCostMs)) this.regroup(now);
     return {
@@ -150,6 +162,32 @@ export class RunWatch {
     }
   }
 
+  /**
+   * The run's RSS samples added since the last poll (all of them at the first): steps are grouped with
+   * them, so an ended step's peak is the one `tracer report` shows (its processes' summed RSS at one
+   * instant, src/steps/_rollup.ts), not its largest process's. Rows are read by row id, up to the
+   * newest at this poll: SQLite's one writer commits them in row id order. The first poll finds them
+   * by the run's processes; later ones by the row ids since (a big run's processes are not probed
+   * each second). A sample of a process that has ended (its last, landing a flush after its end)
+   * regroups.
+   */
+  private readSamples() {
+    const newest = (this.db.query("SELECT coalesce(max(rowid), 0) AS n FROM samples").get() as { n: number })
+      .n;
+    if (newest <= this.sampleRow) return;
+    const rows = this.db
+      .query(this.sampleRow ? SAMPLES_SINCE : SAMPLES_ALL)
+      .all(this.sampleRow, newest, this.runId) as { id: number; at: number; rssKb: number }[];
+    this.sampleRow = newest;
+    for (const r of rows) {
+      const list = this.samples.get(r.id) ?? [];
+      if (!list.length) this.samples.set(r.id, list);
+      list.push({ at: r.at, rssKb: r.rssKb });
+      const p = this.procs.get(r.id);
+      if (p && p.endedAt !== null) this.dirty = true;
+    }
+  }
+
   /** The newest sample of every live process, and its I/O rate (rchar + wchar between two samples). */
   private readLive(): Map<number, LiveFigures> {
     const live = new Map<number, LiveFigures>();
@@ -201,7 +239,7 @@ export class RunWatch {
     const list = [...this.procs.values()].sort(
       (a, b) => (a.startedAt ?? 0) - (b.startedAt ?? 0) || a.id - b.id,
     );
-    this.steps = groupSteps(list, this.rules);
+    this.steps = groupSteps(list, this.rules, this.samples);
     this.stepOf = new Map();
     for (let i = 0; i < this.steps.length; i++)
       for (const id of this.steps[i]!.processIds) this.stepOf.set(id, i);

@@ -6,6 +6,8 @@
 import { afterAll, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
+import { loadReport } from "../../src/report/load.ts";
+import { renderTable, stepPeak } from "../../src/report/table.ts";
 import { loadRules } from "../../src/rules/index.ts";
 import { type ProcessRecord, StoreWriter, createRun, finishRun, openStore } from "../../src/store/index.ts";
 import { RunWatch, type Snapshot, TopSession, type View, fit, render, topRun } from "../../src/top/index.ts";
@@ -118,6 +120,53 @@ test("a running step's live figures, a failed step, the pipeline's shell as a st
   expect(run.elapsedMs).toBe(9500);
   const lines = render({ at: T0, runs: [run] }, view()).lines.join("\n");
   expect(lines).toMatch(/run live .* done in 9s · exit 0/);
+});
+
+test("an ended step of two processes alive together shows the step's peak, as tracer report does", () => {
+  // make → the recipe's shell → `bwa mem | samtools sort`: one make-recipe step (x.bam) of 3 processes
+  const { db, runId, w, proc } = liveStore();
+  const make = proc(undefined, ["make", "x.bam"], 0);
+  const recipe = proc(make, ["/bin/sh", "-c", "bwa mem r.fa x.fq | samtools sort -o x.bam"], 100);
+  const bwa = proc(recipe, ["bwa", "mem", "r.fa", "x.fq"], 200);
+  const sort = proc(recipe, ["samtools", "sort", "-o", "x.bam"], 200);
+  // sampled while both run: 150 + 50 MiB at one instant, then 148 + 58 MiB (the step's sampled peak)
+  w.sample(bwa, { at: T0 + 1000, cpuPct: 100, rssKb: 150 << 10 });
+  w.sample(sort, { at: T0 + 1000, cpuPct: 10, rssKb: 50 << 10 });
+  w.flush();
+  const watch = new RunWatch(db, runId, rules);
+  expect(topRun(watch.poll(T0 + 1500)!, T0 + 1500).steps.find((s) => s.name === "x.bam")?.state).toBe(
+    "running",
+  );
+  w.sample(bwa, { at: T0 + 2000, cpuPct: 100, rssKb: 148 << 10 });
+  w.sample(sort, { at: T0 + 2000, cpuPct: 10, rssKb: 58 << 10 });
+  const end = { endedAt: T0 + 3000, exitCode: 0, userUs: 1_000_000, systemUs: 0 };
+  // the processes' own peaks (VmHWM): 150 MiB and 60 MiB, the shell's 1 MiB
+  Object.assign(bwa, end, { peakRssKb: 150 << 10 });
+  Object.assign(sort, end, { peakRssKb: 60 << 10 });
+  Object.assign(recipe, end, { peakRssKb: 1 << 10 });
+  for (const p of [bwa, sort, recipe]) w.process(p);
+  w.flush();
+  let step = topRun(watch.poll(T0 + 4000)!, T0 + 4000).steps.find((s) => s.name === "x.bam")!;
+  expect(step.state).toBe("done");
+  expect(step.processes).toBe(3);
+  // sampled 206 MiB (more than its largest process's 150 MiB), at most 150 + 60 + 1 MiB
+  expect(step.rssKb).toBe(206 << 10);
+  expect(step.peak).toBe("206MiB–211MiB");
+  finishRun(db, runId, { endedAt: T0 + 3500, exitCode: 0, eventsLost: 0, mode: "connector+taskstats" });
+  const reported = loadReport(db, runId, rules).steps.find((s) => s.name === "x.bam")!;
+  expect(stepPeak(reported)).toBe(step.peak!);
+  const screen = render({ at: T0, runs: [topRun(watch.poll(T0 + 5000)!, T0 + 5000)] }, view());
+  const row = screen.lines.find((l) => /\bx\.bam\b/.test(l))!;
+  expect(row).toContain(" 206MiB–211MiB ");
+  expect(renderTable(loadReport(db, runId, rules))).toMatch(/ 206MiB–211MiB .*x\.bam/);
+
+  // samples that land a flush after their processes' end still count: the step is regrouped
+  w.sample(bwa, { at: T0 + 2500, cpuPct: 100, rssKb: 150 << 10 });
+  w.sample(sort, { at: T0 + 2500, cpuPct: 10, rssKb: 59 << 10 });
+  w.flush();
+  step = topRun(watch.poll(T0 + 7000)!, T0 + 7000).steps.find((s) => s.name === "x.bam")!;
+  expect(step.peak).toBe("209MiB–211MiB");
+  expect(stepPeak(loadReport(db, runId, rules).steps.find((s) => s.name === "x.bam")!)).toBe(step.peak!);
 });
 
 test("recorded text is sanitised on screen; lines fit the width by display width", () => {
