@@ -81,3 +81,28 @@ export class TopSession {
     this.db = undefined;
   }
 }
+
+/** how long a one-shot snapshot waits for its live processes' I/O rates (ms): past two sampling intervals */
+const RATE_WAIT_MS = 2500;
+const RATE_POLL_MS = 250;
+
+/**
+ * A one-shot snapshot (not a terminal) with I/O rates: a rate is the change between two samples, which
+ * one poll cannot see, so while a live process has none the session is polled again, every
+ * RATE_POLL_MS up to RATE_WAIT_MS (the recorder samples every second by default). No live process: no
+ * wait; one whose I/O is unknown (another user's) waits the whole time and stays "-".
+ */
+export async function settledSnapshot(session: TopSession): Promise<Snapshot> {
+  const lacking = (s: Snapshot) =>
+    s.runs.some(
+      (r) =>
+        r.other.some((p) => p.ioRate === null) ||
+        r.steps.some((st) => st.live.some((p) => p.ioRate === null)),
+    );
+  let snap = session.poll();
+  for (const until = Date.now() + RATE_WAIT_MS; lacking(snap) && Date.now() < until; ) {
+    await Bun.sleep(RATE_POLL_MS);
+    snap = session.poll();
+  }
+  return snap;
+}

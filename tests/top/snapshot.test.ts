@@ -4,7 +4,7 @@
  * process's), and each run is shown by the id `tracer runs` shows, one `tracer report` accepts.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { cleanupTemp, ensureBuilt, isolatedEnv, run } from "../helpers/harness.ts";
+import { BIN, cleanupTemp, ensureBuilt, isolatedEnv, run } from "../helpers/harness.ts";
 
 beforeAll(ensureBuilt);
 afterAll(cleanupTemp);
@@ -81,3 +81,34 @@ test("runs started together show distinct ids in top, the ids tracer runs shows 
   }
   expect(ids[0]).not.toBe(ids[1]);
 }, 60_000);
+
+test.skipIf(!python)(
+  "a snapshot waits for its running processes' I/O rates: a step reading and writing steadily shows one, not -",
+  async () => {
+    const env = isolatedEnv();
+    // 64 KiB read and written every 0.1 s for 20 s: ~1.2 MiB/s of rchar + wchar
+    const loop = [
+      "import time",
+      "f = open('/dev/null', 'wb', buffering=0); z = open('/dev/zero', 'rb', buffering=0)",
+      "for _ in range(200): f.write(z.read(65536)); time.sleep(0.1)",
+    ].join("\n");
+    const rec = Bun.spawn([BIN, "run", "--quiet", "--name", "io", "--", python!, "-c", loop], {
+      env,
+      stdio: ["ignore", "ignore", "ignore"],
+    });
+    try {
+      // recorded for a while: a sample or two in the store
+      await Bun.sleep(1500);
+      const top = await run(["top", "io"], { env });
+      expect(top.code).toBe(0);
+      const row = top.stdout.split("\n").find((l) => /^\s+\d+\s+python3\s+running\s/.test(l));
+      if (!row) throw new Error(`no running python3 row; top printed:\n${top.stdout}`);
+      // #, STEP, STATE, ELAPSED, CPU%, RSS, I/O, …: a size per second, not "-"
+      expect(row.trim().split(/\s+/)[6]!).toMatch(/^[\d.]+(B|KiB|MiB)\/s$/);
+    } finally {
+      rec.kill("SIGTERM");
+      await rec.exited;
+    }
+  },
+  30_000,
+);

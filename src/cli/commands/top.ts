@@ -1,7 +1,7 @@
 import { defineCommand } from "../_define.ts";
 import { isTty, write } from "../../core/output.ts";
 import { loadRules } from "../../rules/index.ts";
-import { TopSession, render } from "../../top/index.ts";
+import { TopSession, render, settledSnapshot } from "../../top/index.ts";
 
 export default defineCommand({
   meta: {
@@ -23,7 +23,7 @@ export default defineCommand({
     try {
       // not a terminal: one snapshot, every running step's processes listed, no escape codes
       if (!isTty(1)) {
-        const screen = render(session.poll(), {
+        const screen = render(await settledSnapshot(session), {
           sort: "cpu",
           expanded: "all",
           width: Number.POSITIVE_INFINITY,
