@@ -117,6 +117,11 @@ print(n, p.wait())
     expect(existsSync(join(dir, "ran"))).toBe(false);
     // other commands' stray arguments get no such hint
     expect((await run(["info", "extra"], { env })).stderr).not.toContain('after "--"');
+    // and --help's USAGE line shows where CMD goes; no help line ends in spaces
+    const help = await run(["run", "--help"], { env });
+    expect(help.stdout).toContain("USAGE tracer run [OPTIONS] -- CMD ARGS...\n");
+    expect(help.stdout.split("\n").filter((l) => l !== l.trimEnd())).toEqual([]);
+    expect((await run(["report", "--help"], { env })).stdout).not.toContain("-- CMD");
   });
 
   test("doctor --json reports platform, the spawn strategy and why, dirs, kernel features", async () => {

@@ -40,8 +40,27 @@ async function resolveCommand(root: Cmd, head: string[]) {
   return { cmd, parent, used };
 }
 
-/** citty renders --help; it (and node:util) loads only then. */
-const usage = async (cmd: Cmd, parent?: Cmd) => (await import("citty")).renderUsage(cmd, parent);
+/** The usage a command that runs CMD after `--` states in its one-line description, e.g. "tracer run [OPTIONS]". */
+const dashedUsage = async (cmd: Cmd): Promise<string | undefined> => {
+  const meta = cmd.meta ? await resolve(cmd.meta) : undefined;
+  return meta?.description?.match(/(tracer [a-z ]+?(?: \[[^\]]+\])*) -- CMD/)?.[1];
+};
+
+/**
+ * citty renders --help; it (and node:util) loads only then. Its USAGE line gets the `-- CMD ARGS...`
+ * a command that runs one takes (citty knows only declared arguments), and no line ends in spaces.
+ */
+const usage = async (cmd: Cmd, parent?: Cmd) => {
+  const text = await (await import("citty")).renderUsage(cmd, parent);
+  const dashed = await dashedUsage(cmd);
+  // (spaces before a closing colour code too)
+  const lines = text.split("\n").map((l) => l.replace(/\s+((?:\x1b\[[0-9;]*m)*)$/, "$1"));
+  return lines
+    .map((l) =>
+      dashed && /^(\S+ )?USAGE /.test(l.replace(/\x1b\[[0-9;]*m/g, "")) ? `${l} -- CMD ARGS...` : l,
+    )
+    .join("\n");
+};
 
 const COLOR_MODES: readonly ColorMode[] = ["auto", "always", "never"];
 
@@ -101,9 +120,7 @@ export async function runCli(root: Cmd, argv: string[]): Promise<void> {
     }
     const rest = rawArgs.slice(used);
     // a command that runs CMD names it in its one-line description: "... tracer run [OPTIONS] -- CMD ARGS..."
-    const meta = cmd.meta ? await resolve(cmd.meta) : undefined;
-    const dashed = meta?.description?.match(/(tracer [a-z ]+?(?: \[[^\]]+\])*) -- CMD/)?.[1];
-    const args = parseArgv(cmd.args ? await resolve(cmd.args) : {}, rest, dashed);
+    const args = parseArgv(cmd.args ? await resolve(cmd.args) : {}, rest, await dashedUsage(cmd));
     await cmd.run({ rawArgs: rest, args, cmd, data: undefined });
   } catch (e) {
     report(e, verbose, g.json);
