@@ -65,6 +65,8 @@ describe("--json errors", () => {
     exit: number;
     env?: Record<string, string>;
     usage?: boolean;
+    /** words the human message must hold */
+    says?: string;
   }[] = [
     { what: "unknown command", args: ["nosuch"], code: "E_USAGE", exit: 2 },
     { what: "unknown option", args: ["runs", "--bogus"], code: "E_USAGE", exit: 2 },
@@ -72,7 +74,14 @@ describe("--json errors", () => {
     { what: "bad --format", args: ["report", "--format", "pdf"], code: "E_USAGE", exit: 2 },
     { what: "missing subcommand", args: ["net"], code: "E_USAGE", exit: 2, usage: true },
     { what: "bad --color", args: ["runs", "--color", "pink"], code: "E_USAGE", exit: 2 },
-    { what: "no store yet", args: ["report"], code: "E_STORE_OPEN", exit: 1, env: empty },
+    {
+      what: "no store yet",
+      args: ["report"],
+      code: "E_STORE_OPEN",
+      exit: 1,
+      env: empty,
+      says: "no runs recorded yet",
+    },
     { what: "unknown run", args: ["report", "nope"], code: "E_RUN_NOT_FOUND", exit: 1 },
     { what: "ambiguous name", args: ["report", "twin"], code: "E_RUN_AMBIGUOUS", exit: 2 },
     { what: "ambiguous prefix", args: ["runs", "rm", "0190abcd"], code: "E_RUN_AMBIGUOUS", exit: 2 },
@@ -108,6 +117,7 @@ describe("--json errors", () => {
       expect(j.code).toBe(c.exit);
       const human = await run(c.args, { env: e });
       expect(human.code).toBe(c.exit);
+      if (c.says) expect(human.stderr).toContain(c.says);
       expect(human.stdout).toBe("");
       if (c.usage) expect(human.stderr).toContain(`USAGE tracer ${c.args[0]}`);
       else {

@@ -37,19 +37,20 @@ export const storeExists = (path = defaultDbPath()) => storeFile(path, false) !=
 /** Open (creating the state dir and file when needed) and migrate to the current schema. */
 export function openStore(path = defaultDbPath(), opts: OpenOptions = {}): Database {
   const file = storeFile(path, !opts.readonly);
+  // nothing recorded yet: said as `tracer runs` says it (E_STORE_OPEN all the same: the code is stable)
+  if (file === undefined)
+    throw new TracerError("E_STORE_OPEN", `no runs recorded yet (${path} does not exist)`, Exit.error, {
+      hint: "record one with: tracer run -- CMD",
+    });
   let db: Database;
   try {
-    if (file === undefined) throw new Error("it does not exist");
     db = opts.readonly ? new Database(file, { readonly: true }) : new Database(file, { create: true });
   } catch (e) {
     throw new TracerError(
       "E_STORE_OPEN",
       `cannot open the database ${path}: ${(e as Error).message}`,
       Exit.error,
-      {
-        cause: e,
-        hint: opts.readonly ? "no run has been recorded yet (tracer run -- CMD)" : undefined,
-      },
+      { cause: e },
     );
   }
   let v: number;
