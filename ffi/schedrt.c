@@ -277,7 +277,7 @@ static void release(void) {
 static int open_ledger(int root) {
   if (SYS_BPF < 0) return -ENOSYS;
   static const char *const task_members[] = {"tgid", "mm", "signal", "ioac"};
-  long t_off[4], maxrss_off, io_off[4];
+  long t_off[4], maxrss_off, io_off[4] = {0, 0, 0, 0};
   static const char *const io_members[] = {"rchar", "wchar", "read_bytes", "write_bytes"};
   long r = btf_member_offsets("task_struct", task_members, 4, t_off);
   if (r < 0) return (int)r;
@@ -289,13 +289,14 @@ static int open_ledger(int root) {
   /* I/O is optional (CONFIG_TASK_XACCT, CONFIG_TASK_IO_ACCOUNTING): without it the exit program is not
    * loaded and the I/O fields stay unknown */
   int io = t_off[3] >= 0 && btf_member_offsets("task_io_accounting", io_members, 4, io_off) == 0;
-  long io_lo = 1L << 30, io_hi = -1;
+  long io_lo = io_off[0], io_hi = io_off[0];
   for (int k = 0; io && k < 4; k++) {
     if (io_off[k] < 0) io = 0;
     if (io_off[k] < io_lo) io_lo = io_off[k];
     if (io_off[k] > io_hi) io_hi = io_off[k];
   }
-  if (io && io_hi + 8 - io_lo > 56) io = 0; /* read at once into 56 bytes of stack */
+  /* read at once into 56 bytes of stack; without I/O the exit program below is built but never loaded */
+  if (!io || io_hi + 8 - io_lo > 56) io = 0, io_lo = io_hi = 0, io_off[0] = io_off[1] = io_off[2] = io_off[3] = 0;
   u32 mattr[12];
   zero(mattr, sizeof mattr);
   mattr[0] = BPF_MAP_TYPE_HASH;

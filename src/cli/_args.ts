@@ -28,10 +28,10 @@ const shown = (words: string[]) => {
 };
 
 /**
- * `command`: for a command that runs a CMD given after `--` (its usage, e.g. "tracer run [OPTIONS]"), a
- * stray argument gets a hint to put the command after `--`.
+ * `command`: for a command that runs a CMD given after `--`, its usage (e.g. "tracer run [OPTIONS]"),
+ * asked only when a stray argument gets a hint to put the command after `--`.
  */
-export function parseArgv(defs: ArgsDef, tokens: string[], command?: string): ParsedArgs {
+export function parseArgv(defs: ArgsDef, tokens: string[], command?: () => string | undefined): ParsedArgs {
   const byName = new Map<string, [string, ArgDef]>();
   const positionals: [string, ArgDef][] = [];
   // values absent from the command line stay undefined, as with citty
@@ -55,11 +55,13 @@ export function parseArgv(defs: ArgsDef, tokens: string[], command?: string): Pa
     if (!isFlag(t)) {
       const last = positionals[positionals.length - 1];
       const slot = positionals[rest.length] ?? (last?.[1].valueHint?.endsWith("...") ? last : undefined);
-      if (!slot)
+      if (!slot) {
+        const usage = command?.();
         throw usageError(
           `unexpected argument "${t}" (see --help)`,
-          command ? `the command to run goes after "--": ${command} -- ${shown(tokens.slice(i))}` : undefined,
+          usage ? `the command to run goes after "--": ${usage} -- ${shown(tokens.slice(i))}` : undefined,
         );
+      }
       if (slot === positionals[rest.length]) out[slot[0]] = t;
       rest.push(t);
       continue;

@@ -41,10 +41,8 @@ async function resolveCommand(root: Cmd, head: string[]) {
 }
 
 /** The usage a command that runs CMD after `--` states in its one-line description, e.g. "tracer run [OPTIONS]". */
-const dashedUsage = async (cmd: Cmd): Promise<string | undefined> => {
-  const meta = cmd.meta ? await resolve(cmd.meta) : undefined;
-  return meta?.description?.match(/(tracer [a-z ]+?(?: \[[^\]]+\])*) -- CMD/)?.[1];
-};
+const dashedUsage = (description: string | undefined): string | undefined =>
+  description?.match(/(tracer [a-z ]+?(?: \[[^\]]+\])*) -- CMD/)?.[1];
 
 /**
  * citty renders --help; it (and node:util) loads only then. Its USAGE line gets the `-- CMD ARGS...`
@@ -52,13 +50,14 @@ const dashedUsage = async (cmd: Cmd): Promise<string | undefined> => {
  */
 const usage = async (cmd: Cmd, parent?: Cmd) => {
   const text = await (await import("citty")).renderUsage(cmd, parent);
-  const dashed = await dashedUsage(cmd);
-  // (spaces before a closing colour code too)
-  const lines = text.split("\n").map((l) => l.replace(/\s+((?:\x1b\[[0-9;]*m)*)$/, "$1"));
-  return lines
-    .map((l) =>
-      dashed && /^(\S+ )?USAGE /.test(l.replace(/\x1b\[[0-9;]*m/g, "")) ? `${l} -- CMD ARGS...` : l,
-    )
+  const dashed = dashedUsage((cmd.meta ? await resolve(cmd.meta) : undefined)?.description);
+  return text
+    .split("\n")
+    .map((line) => {
+      // (spaces before a closing colour code too)
+      const l = line.replace(/\s+((?:\x1b\[[0-9;]*m)*)$/, "$1");
+      return dashed && /^(\S+ )?USAGE /.test(l.replace(/\x1b\[[0-9;]*m/g, "")) ? `${l} -- CMD ARGS...` : l;
+    })
     .join("\n");
 };
 
@@ -119,8 +118,12 @@ export async function runCli(root: Cmd, argv: string[]): Promise<void> {
       return;
     }
     const rest = rawArgs.slice(used);
-    // a command that runs CMD names it in its one-line description: "... tracer run [OPTIONS] -- CMD ARGS..."
-    const args = parseArgv(cmd.args ? await resolve(cmd.args) : {}, rest, await dashedUsage(cmd));
+    // a command that runs CMD names it in its one-line description ("... tracer run [OPTIONS] -- CMD
+    // ARGS..."): read only for a stray argument's hint (no regex at every start, issue 15)
+    const meta = cmd.meta ? await resolve(cmd.meta) : undefined;
+    const args = parseArgv(cmd.args ? await resolve(cmd.args) : {}, rest, () =>
+      dashedUsage(meta?.description),
+    );
     await cmd.run({ rawArgs: rest, args, cmd, data: undefined });
   } catch (e) {
     report(e, verbose, g.json);
