@@ -62,8 +62,11 @@ typedef struct {
 #define EINTR 4
 #define PR_SET_PDEATHSIG 1
 #define SIGHUP 1
+#define SIGINT 2
+#define SIGQUIT 3
 #define SIGKILL 9
 #define SIGPIPE 13
+#define SIGTERM 15
 #define SIGCHLD 17
 #define SIGCONT 18
 #define SIGSTOP 19
@@ -109,6 +112,9 @@ static volatile int g_early_stop;
 /* write end of the orphan reaper's wake-up pipe (ffi/reaper.c): a byte per SIGCHLD, -1 without one */
 static volatile int g_chld = -1;
 static volatile char g_pending[NSIG];
+/* the first SIGHUP, SIGINT, SIGQUIT or SIGTERM from outside while CMD ran (or was about to): the run was
+ * asked to stop (a terminal's ^C, a scheduler's or a user's kill); 0 none */
+static volatile int g_stop_signal;
 static char g_handled[NSIG];
 static struct sa g_old[NSIG];
 static unsigned long g_orig_mask[16];
@@ -202,6 +208,17 @@ static void on_child(info_t *si) {
   }
 }
 
+/* A signal from outside tracer while CMD runs: forwarded now, or once CMD exists. */
+static void on_external(int sig, info_t *si) {
+  if (g_target <= 0) {
+    g_pending[sig] = 1; /* forwarded once CMD exists */
+    FENCE();
+    if (g_target > 0 && g_pending[sig]) { g_pending[sig] = 0; forward(sig, si->si_code); }
+  } else {
+    forward(sig, si->si_code);
+  }
+}
+
 static void on_signal(int sig, info_t *si, void *ctx) {
   int saved = err();
   void (*old)(int, info_t *, void *) = (void (*)(int, info_t *, void *))g_old[sig].handler;
@@ -217,12 +234,9 @@ static void on_signal(int sig, info_t *si, void *ctx) {
     if (old != SIG_DFL && old != SIG_IGN) old(sig, si, ctx);
   } else if (g_done) {
     /* CMD has ended: absorbed */
-  } else if (g_target <= 0) {
-    g_pending[sig] = 1; /* forwarded once CMD exists */
-    FENCE();
-    if (g_target > 0 && g_pending[sig]) { g_pending[sig] = 0; forward(sig, si->si_code); }
   } else {
-    forward(sig, si->si_code);
+    if (!g_stop_signal && (sig == SIGHUP || sig == SIGINT || sig == SIGQUIT || sig == SIGTERM)) g_stop_signal = sig;
+    on_external(sig, si);
   }
   notify(sig);
   set_errno(saved);
@@ -469,3 +483,7 @@ void tracer_init_done(void) {
   g_done = 1;
   g_target = 0;
 }
+
+/* The first SIGHUP, SIGINT, SIGQUIT or SIGTERM that reached tracer from outside before CMD ended (the
+ * run was asked to stop: ^C in its terminal, a batch scheduler's or a user's kill), or 0. */
+int tracer_init_stop_signal(void) { return g_stop_signal; }

@@ -16,6 +16,7 @@ const symbols = {
   tracer_init_spawn: { args: ["ptr", "ptr", "ptr", "ptr", "ptr", "i32"], returns: "i32" },
   tracer_init_cmd_exited: { args: [], returns: "i32" },
   tracer_init_done: { args: [], returns: "void" },
+  tracer_init_stop_signal: { args: [], returns: "i32" },
   tracer_init_chld_pipe: { args: [], returns: "i32" },
   tracer_init_notify_fd: { args: [], returns: "i32" },
 } as const;
@@ -92,6 +93,12 @@ export function spawnCmd(
 
 /** CMD's pid once it has exited (still a zombie: reap it with wait4), else 0. Forwarding stops then. */
 export const cmdExited = (): number => load().tracer_init_cmd_exited();
+
+/**
+ * The first SIGHUP, SIGINT, SIGQUIT or SIGTERM that reached tracer from outside (a terminal's ^C, a
+ * batch scheduler's or a user's kill) before CMD ended: the run was asked to stop. 0: none.
+ */
+export const stopSignal = (): number => load().tracer_init_stop_signal();
 
 /** Stop forwarding: signals are absorbed from now on. */
 export const forwardingDone = (): void => load().tracer_init_done();

@@ -5,7 +5,7 @@
  * negative or fractional figure, hours of CPU) it formats the value and measures that, so every width
  * is the formatter's own. A 50,000-step table measured this way skips 550,000 cell strings.
  */
-import { bytes, columns, cpuText, exitText, seconds } from "../run/format.ts";
+import { bytes, columns, cpuText, exitText, seconds, signalName } from "../run/format.ts";
 import { dfgOnly } from "../core/jit-tier.ts";
 import type { Step } from "../steps/index.ts";
 import type { Report } from "./types.ts";
@@ -98,7 +98,7 @@ function exitColumns(s: Step): number {
   const n = s.oomKilled
     ? 10
     : s.signal !== null && s.signal !== undefined
-      ? 7 + intColumns(s.signal)
+      ? signalName(s.signal).length
       : s.exitCode !== null && s.exitCode !== undefined
         ? intColumns(s.exitCode)
         : exitText(s.exitCode, s.signal, s.oomKilled).length;

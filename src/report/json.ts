@@ -85,6 +85,7 @@ export function reportJson(r: Report) {
       status: r.run.status,
       exit_code: r.run.exitCode,
       signal: r.run.signal,
+      stop_signal: r.run.stopSignal ?? null,
       started_at: iso(r.run.startedAt),
       ended_at: iso(r.run.endedAt),
       events_lost: r.run.eventsLost,

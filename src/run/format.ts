@@ -65,13 +65,53 @@ export function fit(s: string, max: number): string {
   return `${out}…`;
 }
 
+/** Linux's signal names, 1–31 (the same numbers on x86-64 and arm64, the hosts tracer records on) */
+const SIGNAL_NAMES = [
+  "",
+  "SIGHUP",
+  "SIGINT",
+  "SIGQUIT",
+  "SIGILL",
+  "SIGTRAP",
+  "SIGABRT",
+  "SIGBUS",
+  "SIGFPE",
+  "SIGKILL",
+  "SIGUSR1",
+  "SIGSEGV",
+  "SIGUSR2",
+  "SIGPIPE",
+  "SIGALRM",
+  "SIGTERM",
+  "SIGSTKFLT",
+  "SIGCHLD",
+  "SIGCONT",
+  "SIGSTOP",
+  "SIGTSTP",
+  "SIGTTIN",
+  "SIGTTOU",
+  "SIGURG",
+  "SIGXCPU",
+  "SIGXFSZ",
+  "SIGVTALRM",
+  "SIGPROF",
+  "SIGWINCH",
+  "SIGIO",
+  "SIGPWR",
+  "SIGSYS",
+];
+
+/** A signal's name ("SIGKILL"), or "signal N" for a real-time or unknown number. */
+export const signalName = (n: number): string => SIGNAL_NAMES[n] || `signal ${n}`;
+
+/** How a process or run ended: "0", "1", "SIGKILL" (killed by it), "OOM killed", or "?" (not known). */
 export function exitText(
   code: number | null | undefined,
   signal: number | null | undefined,
   oom = false,
 ): string {
   if (oom) return "OOM killed";
-  if (signal !== null && signal !== undefined) return `signal ${signal}`;
+  if (signal !== null && signal !== undefined) return signalName(signal);
   if (code !== null && code !== undefined) return String(code);
   return "?";
 }
@@ -272,7 +312,7 @@ export function runsTable(runs: RunRow[]): string {
     r.endedAt === null ? "-" : seconds((r.endedAt - r.startedAt) * 1000),
     r.status === "failed"
       ? paint.failed(r.status)
-      : r.status === "interrupted"
+      : r.status === "interrupted" || r.status === "aborted"
         ? paint.warn(r.status)
         : r.status,
     exitCell(r.exitCode, r.signal),
@@ -360,6 +400,10 @@ const lossDetail = (r: RunRow) => {
   return ` (${why.join(", ")}; see docs/CAPTURE.md)`;
 };
 
+/** A run's status in words: "aborted (SIGINT)" names the signal the run was asked to stop with. */
+const runStatus = (r: Pick<RunRow, "status" | "stopSignal">): string =>
+  r.status === "aborted" && r.stopSignal ? `aborted (${signalName(r.stopSignal)})` : r.status;
+
 export function runHeader(r: RunRow): string {
   const wall = r.endedAt === null ? "-" : seconds((r.endedAt - r.startedAt) * 1000);
   const lines = [
@@ -367,11 +411,13 @@ export function runHeader(r: RunRow): string {
     `pipeline  ${r.pipeline}`,
     `command   ${runCommand(r, 200)}`,
     `started   ${when(r.startedAt)} UTC on ${r.host}, wall ${wall}`,
-    `status    ${r.status}, exit ${exitText(r.exitCode, r.signal)}`,
+    `status    ${runStatus(r)}, exit ${exitText(r.exitCode, r.signal)}`,
     `capture   ${r.mode}, events lost: ${r.eventsLost}${lossDetail(r)}, argv lost: ${r.argvLost ?? 0}`,
   ];
   const text = lines.map(sanitize).join("\n");
   // status and exit are tracer's own words: coloured after sanitising
+  if (r.status === "aborted")
+    return text.replace(/^status {4}(aborted[^,]*),/m, (_, st: string) => `status    ${yellow(st, 1)},`);
   if (r.status !== "failed") return text;
   return text.replace(
     /^status {4}failed, exit (.*)$/m,
@@ -390,14 +436,17 @@ export interface RunSummary {
   running?: number;
   /** the run's stored wall (ms), as `runs` and `report` show it; else CMD's */
   wallMs?: number;
-  child: { startedAt: number; endedAt: number; exitCode?: number; signal?: number };
+  child: { startedAt: number; endedAt: number; exitCode?: number; signal?: number; stopSignal?: number };
 }
 
 /** `tracer run`'s closing line on stderr; the run's name is recorded data, so the line is sanitised. */
 export function summaryLine(r: RunSummary): string {
   const wall = seconds((r.wallMs ?? r.child.endedAt - r.child.startedAt) * 1000);
   const loss = r.lost ? `, ${plural(r.lost, "event")} LOST` : "";
-  const line = `tracer: run ${r.name}: ${plural(r.processes, "process", "processes")}, ${wall}, exit ${exitText(r.child.exitCode, r.child.signal)}, capture ${r.mode}${loss} (tracer report ${shortRunId(r.runId)})`;
+  const { exitCode, signal, stopSignal } = r.child;
+  const aborted =
+    stopSignal && !(exitCode === 0 && signal === undefined) ? `aborted (${signalName(stopSignal)}), ` : "";
+  const line = `tracer: run ${r.name}: ${plural(r.processes, "process", "processes")}, ${wall}, ${aborted}exit ${exitText(exitCode, signal)}, capture ${r.mode}${loss} (tracer report ${shortRunId(r.runId)})`;
   // processes CMD left behind run on unrecorded from here (their rows: no end, no status)
   const left = r.running
     ? `\ntracer: ${plural(r.running, "process", "processes")} of the run still running when it ended, no longer recorded (tracer run --kill-leftovers stops them)`

@@ -363,6 +363,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
         endedAt,
         exitCode: child ? child.exitCode : (notRunnable ?? 127),
         signal: child?.signal,
+        ...(child?.stopSignal ? { stopSignal: child.stopSignal } : {}),
         eventsLost: lost,
         lossReasons: lossReasons(opened.sources),
         recovered: 0,

@@ -14,7 +14,14 @@
  * reaps during CMD's first NATIVE_REAPER_DELAY_MS too (the thread starts then).
  */
 import { readFileSync } from "../../ffi/fs.ts";
-import { cmdExited, forwardingDone, installForwarding, reaperPipes, spawnCmd } from "../../ffi/init.ts";
+import {
+  cmdExited,
+  forwardingDone,
+  installForwarding,
+  reaperPipes,
+  spawnCmd,
+  stopSignal,
+} from "../../ffi/init.ts";
 import { processCpuNs, type Reaped, reapPid, setChildSubreaper } from "../../ffi/libc.ts";
 import {
   type OrphanReap,
@@ -51,6 +58,8 @@ export interface ChildEnd {
   endedAt: number;
   /** wait4 rusage of CMD */
   reaped: Reaped;
+  /** the first SIGHUP, SIGINT, SIGQUIT or SIGTERM tracer got (and passed on) before CMD ended: the run was asked to stop */
+  stopSignal?: number;
 }
 
 export interface SuperviseOptions {
@@ -191,7 +200,17 @@ export class Supervisor {
       if (this.opts.killLeftoversAfterMs !== undefined)
         await this.endLeftovers(this.opts.killLeftoversAfterMs);
       const { exitCode, signal } = reaped;
-      return { pid, exitCode, signal, status: signal ? 128 + signal : exitCode!, startedAt, endedAt, reaped };
+      const stop = stopSignal();
+      return {
+        pid,
+        exitCode,
+        signal,
+        status: signal ? 128 + signal : exitCode!,
+        startedAt,
+        endedAt,
+        reaped,
+        ...(stop ? { stopSignal: stop } : {}),
+      };
     } finally {
       clearInterval(reaper);
       clearTimeout(nativeTimer);

@@ -92,4 +92,8 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE processes ADD COLUMN oom_limit_kb INTEGER;                      -- set when oom_killed
   ALTER TABLE runs ADD COLUMN argv_lost INTEGER NOT NULL DEFAULT 0;           -- exec'd, recorded without argv
   `,
+  // 4: the signal a run was asked to stop with (its status is then 'aborted' unless CMD exited 0)
+  `
+  ALTER TABLE runs ADD COLUMN stop_signal INTEGER;  -- first SIGHUP/SIGINT/SIGQUIT/SIGTERM tracer got before CMD ended
+  `,
 ];

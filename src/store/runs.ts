@@ -27,8 +27,13 @@ export interface RunRow extends NewRun {
   recovered?: number;
   /** processes that exec'd but are recorded without argv (they ended before it could be read) */
   argvLost?: number;
-  /** running | done | failed | interrupted (the recorder died before finishing the run) */
+  /**
+   * running | done | failed | aborted (tracer was asked to stop, `stopSignal`, and CMD did not exit 0) |
+   * interrupted (the recorder died before finishing the run)
+   */
   status: string;
+  /** the first SIGHUP, SIGINT, SIGQUIT or SIGTERM tracer got and passed on before CMD ended; null none */
+  stopSignal?: number | null;
   processes: number;
 }
 
@@ -56,8 +61,8 @@ export function createRun(db: Database, r: NewRun, end?: RunEnd): void {
   }
   db.query(
     `INSERT INTO runs (id, name, pipeline, command, cwd, host, recorder_pid, started_at, ended_at, exit_code,
-       signal, events_lost, loss_reasons, recovered, argv_lost, mode, status)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       signal, events_lost, loss_reasons, recovered, argv_lost, mode, stop_signal, status)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(...values, ...endValues(end));
 }
 
@@ -70,9 +75,15 @@ export interface RunEnd {
   recovered?: number;
   argvLost?: number;
   mode: string;
+  /** the run was asked to stop with this signal before CMD ended (ChildEnd.stopSignal) */
+  stopSignal?: number;
 }
 
-/** ended_at, exit_code, signal, events_lost, loss_reasons, recovered, argv_lost, mode, status */
+/**
+ * ended_at, exit_code, signal, events_lost, loss_reasons, recovered, argv_lost, mode, stop_signal, status.
+ * A CMD that exits 0 is done even when asked to stop (it finished its work); otherwise a stop request makes
+ * the run aborted rather than failed.
+ */
 function endValues(e: RunEnd) {
   const ok = e.exitCode === 0 && e.signal === undefined;
   return [
@@ -84,14 +95,15 @@ function endValues(e: RunEnd) {
     e.recovered ?? 0,
     e.argvLost ?? 0,
     e.mode,
-    ok ? "done" : "failed",
+    e.stopSignal ?? null,
+    ok ? "done" : e.stopSignal ? "aborted" : "failed",
   ] as const;
 }
 
 export function finishRun(db: Database, id: string, e: RunEnd): void {
   db.query(
     `UPDATE runs SET ended_at = ?, exit_code = ?, signal = ?, events_lost = ?, loss_reasons = ?, recovered = ?,
-     argv_lost = ?, mode = ?, status = ? WHERE id = ?`,
+     argv_lost = ?, mode = ?, stop_signal = ?, status = ? WHERE id = ?`,
   ).run(...endValues(e), id);
 }
 
@@ -111,7 +123,7 @@ type RawRun = Omit<RunRow, "command" | "lossReasons" | "cwd"> & {
 };
 const SELECT = `SELECT r.id, r.name, r.pipeline, r.command, r.cwd, r.host, r.mode, r.recorder_pid AS recorderPid,
   r.started_at AS startedAt, r.ended_at AS endedAt, r.exit_code AS exitCode, r.signal, r.events_lost AS eventsLost,
-  r.loss_reasons AS lossReasons, r.recovered, r.argv_lost AS argvLost,
+  r.loss_reasons AS lossReasons, r.recovered, r.argv_lost AS argvLost, r.stop_signal AS stopSignal,
   r.status, (SELECT count(*) FROM processes p WHERE p.run_id = r.id) AS processes FROM runs r`;
 
 const decode = (r: RawRun): RunRow => ({
