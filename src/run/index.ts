@@ -313,6 +313,14 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
         sync();
         for (const { r, at } of reaps) recorder.onReaped(r, at);
       }),
+    // at once, not after a --kill-leftovers grace: the recorder forgets an ended process's record
+    // within seconds, and CMD's reap would then make a second row of it
+    onCmdReaped: (end) =>
+      safely(() => {
+        sync();
+        recorder.onReaped(end.reaped, end.endedAt, end.startedAt);
+        mark("CMD recorded");
+      }),
   });
   let child: ChildEnd | undefined;
   // the status tracer exits with when CMD cannot be started (127/126), or when tracer fails before it
@@ -322,12 +330,6 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     openTheLedger();
     child = await sup.run();
     mark("CMD reaped");
-    const end = child;
-    safely(() => {
-      sync();
-      recorder.onReaped(end.reaped, end.endedAt, end.startedAt);
-    });
-    mark("CMD recorded");
     // No wait here: the kernel queues a process's taskstats record before its parent can reap it, and
     // its connector exit event right after notifying the parent (do_exit: exit_notify, then
     // proc_exit_connector), so stop() below, which drains both sockets, sees every exit of the tree;

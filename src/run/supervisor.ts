@@ -79,7 +79,15 @@ export interface SuperviseOptions {
   onSpawn?: (pid: number, at: number) => void;
   /** orphans (not CMD) were reaped, oldest first; `at`: epoch ms of each reap */
   onReaped?: (reaps: OrphanReap[]) => void;
+  /**
+   * CMD was reaped (its orphans reaped so far too): called at once, before any wait for leftovers, so the
+   * recorder pairs the reap with CMD's record while it still holds it (a grace of seconds outlasts that)
+   */
+  onCmdReaped?: (end: ChildEnd) => void;
 }
+
+/** SIGHUP, SIGINT, SIGQUIT, SIGTERM: a request to stop (the wake pipe carries each signal's number) */
+const STOP_SIGNALS = new Set([1, 2, 3, 15]);
 
 /** Live (not zombie) processes below `root`, via every thread's children list; `root` excluded. */
 export function liveDescendants(root: number): number[] {
@@ -137,6 +145,8 @@ export class Supervisor {
   private pid = 0;
   private exited: ((at: number) => void) | undefined;
   private wake: { cancel(): Promise<void> } | undefined;
+  /** a stop signal came after CMD had ended (while leftovers are given their grace: it ends the grace) */
+  private stopAfterEnd = false;
   /** the native orphan reaper runs (else this side reaps) */
   private native = false;
   /** its start was tried (it is started once) */
@@ -197,11 +207,9 @@ export class Supervisor {
       // forked from it: its children list is enough here. Reading every thread's list would also make
       // tracer's own exit slow to reap (the kernel then walks those /proc entries: ~4 ms measured).
       this.reapOrphans(false);
-      if (this.opts.killLeftoversAfterMs !== undefined)
-        await this.endLeftovers(this.opts.killLeftoversAfterMs);
       const { exitCode, signal } = reaped;
       const stop = stopSignal();
-      return {
+      const end: ChildEnd = {
         pid,
         exitCode,
         signal,
@@ -211,6 +219,10 @@ export class Supervisor {
         reaped,
         ...(stop ? { stopSignal: stop } : {}),
       };
+      this.opts.onCmdReaped?.(end);
+      if (this.opts.killLeftoversAfterMs !== undefined)
+        await this.endLeftovers(this.opts.killLeftoversAfterMs);
+      return end;
     } finally {
       clearInterval(reaper);
       clearTimeout(nativeTimer);
@@ -244,6 +256,7 @@ export class Supervisor {
       for (;;) {
         const r = await reader.read().catch(() => ({ done: true as const, value: undefined }));
         if (r.done) return;
+        if (!this.running()) for (const sig of r.value) if (STOP_SIGNALS.has(sig)) this.stopAfterEnd = true;
         this.onWake();
       }
     };
@@ -301,7 +314,10 @@ export class Supervisor {
     return reaps.length;
   }
 
-  /** SIGTERM every live process left of the tree, SIGKILL what is still there after `graceMs`. */
+  /**
+   * SIGTERM every live process left of the tree, SIGKILL what is still there after `graceMs` — or at once
+   * when tracer is asked to stop meanwhile (^C during a long grace: the user will not wait for it).
+   */
   private async endLeftovers(graceMs: number) {
     const signal = (pids: number[], sig: NodeJS.Signals) => {
       for (const p of pids)
@@ -316,7 +332,7 @@ export class Supervisor {
       [Date.now() + graceMs, false],
       [Date.now() + graceMs + KILL_WAIT_MS, true],
     ] as const) {
-      while (Date.now() < deadline) {
+      while (Date.now() < deadline && (last || !this.stopAfterEnd)) {
         await sleep(LEFTOVER_POLL_MS);
         this.reapOrphans();
         left = liveDescendants(process.pid);

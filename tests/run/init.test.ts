@@ -109,6 +109,60 @@ test("--kill-leftovers: SIGTERM, then SIGKILL after --grace, for what CMD left r
   ]);
 });
 
+/** `sh -c` (its pid in dir/cmd) leaving one leftover that ignores SIGTERM (its pid in dir/b), exiting 0 once it runs */
+const stubbornLeftover = (dir: string) =>
+  `echo $$ > ${dir}/cmd; sh -c 'trap "" TERM; echo $$ > ${dir}/b; exec sleep 60' & ` +
+  `while [ ! -s ${dir}/b ]; do sleep 0.01; done; exit 0`;
+
+test("--kill-leftovers with a grace longer than the recorder keeps an ended process: CMD is still one row", async () => {
+  // the recorder forgets an ended process's record ~5 s after its end; CMD's reap used to reach it only
+  // after the grace, and made a second row of CMD from wait4 alone ("1 process recovered")
+  const dir = tempDir();
+  const env = isolatedEnv();
+  const r = await start(
+    [BIN, "run", "--kill-leftovers", "--grace", "7", "--", "sh", "-c", stubbornLeftover(dir)],
+    env,
+  ).done;
+  expect(r.code).toBe(0);
+  const db = openDb(env);
+  const run = db.query("SELECT id, recovered FROM runs").get() as { id: string; recovered: number };
+  const cmdRows = db
+    .query("SELECT count(*) AS n FROM processes WHERE run_id = ? AND parent_id IS NULL")
+    .get(run.id) as { n: number };
+  const b = db.query("SELECT signal FROM processes WHERE pid = ?").all(readPid(`${dir}/b`)) as {
+    signal: number | null;
+  }[];
+  db.close();
+  expect(cmdRows.n).toBe(1);
+  expect(run.recovered).toBe(0);
+  expect(b).toEqual([{ signal: 9 }]); // it outlived the grace: SIGKILL
+}, 60_000);
+
+test("--kill-leftovers: a stop signal during the grace ends it (SIGKILL now, not after --grace 120)", async () => {
+  const dir = tempDir();
+  const env = isolatedEnv();
+  const s = start(
+    [BIN, "run", "--kill-leftovers", "--grace", "120", "--", "sh", "-c", stubbornLeftover(dir)],
+    env,
+  );
+  await waitFor(() => existsSync(`${dir}/b`) && readFileSync(`${dir}/b`, "utf8") !== "", 20_000, "leftover");
+  const b = readPid(`${dir}/b`);
+  // once CMD has exited (reaped: tracer has sent the leftover its SIGTERM, ignored), ask tracer to stop
+  await waitFor(() => !existsSync(`/proc/${readPid(`${dir}/cmd`)}`), 20_000, "CMD reaped");
+  s.proc.kill("SIGTERM");
+  const r = await s.done;
+  expect(r.code).toBe(0); // CMD's status, as ever
+  expect(alive(b)).toBe(false);
+  const db = openDb(env);
+  const row = db.query("SELECT signal, ended_at - started_at AS ms FROM processes WHERE pid = ?").get(b) as {
+    signal: number | null;
+    ms: number;
+  };
+  db.close();
+  expect(row.signal).toBe(9);
+  expect(row.ms).toBeLessThan(60_000); // far below the 120 s grace: the stop request ended it
+}, 60_000);
+
 test("without --kill-leftovers a background process outlives tracer (tini's behaviour), and the end says so", async () => {
   const dir = tempDir();
   // (the leftover must not hold tracer's stderr pipe open: read to its end here)
