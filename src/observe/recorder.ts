@@ -272,7 +272,10 @@ export class Recorder {
       }
       t = this.identify(pid, st.ppid, at, false);
     }
-    // it runs an image of its own now: one thread, and (a fork of tracer) CMD's image
+    // it runs an image of its own now: one thread, and (a fork of tracer) CMD's image; a child it forked
+    // before this exec was the earlier program's (steps place it so: src/steps/_columns.ts). Only an
+    // exact time can be compared with its children's forks.
+    if (this.eventTimes) t.rec.execAt = at;
     t.unexeced = false;
     t.threads = 0;
     t.leaderExit = undefined;

@@ -8,6 +8,7 @@
 import { type Rule, type RuleSet, classifier } from "../rules/index.ts";
 import { dfgOnly } from "../core/jit-tier.ts";
 import { TextColumn, grown } from "./_text.ts";
+import { indexOfIds } from "./_tree.ts";
 import { nextflowWorkdir } from "./_workflow.ts";
 import type { StepProcess } from "./types.ts";
 
@@ -58,8 +59,14 @@ export interface StepColumns extends Record<Figure, Float64Array> {
   n: number;
   id: Float64Array;
   pid: Float64Array;
-  /** NaN: no parent */
+  /**
+   * the parent in the steps' tree (NaN: none): the recorded parent, except for a process forked before
+   * its parent's last exec (`bash -c 'A; B'` runs B in place of itself after forking A): A was the
+   * earlier program's child, not B's, and takes the parent's own parent (finish)
+   */
   parentId: Float64Array;
+  /** epoch ms of the process's last exec, NaN: none seen (StepProcess.execAt) */
+  execAt: Float64Array;
   oomKilled: Uint8Array;
   /** index into names, UNNAMED, or FORK (a fork that did not exec: its argv is its parent's) */
   code: Int32Array;
@@ -155,6 +162,7 @@ export class ColumnsBuilder {
       id: f(),
       pid: f(),
       parentId: f(),
+      execAt: f(),
       startedAt: f(),
       endedAt: f(),
       durationUs: f(),
@@ -238,6 +246,7 @@ export class ColumnsBuilder {
     c.id[i] = p.id;
     c.pid[i] = p.pid;
     c.parentId[i] = num(p.parentId);
+    c.execAt[i] = num(p.execAt);
     c.startedAt[i] = num(p.startedAt);
     c.endedAt[i] = num(p.endedAt);
     c.durationUs[i] = num(p.durationUs);
@@ -313,6 +322,13 @@ export class ColumnsBuilder {
           break;
         }
     }
+    reparentEarlierImages(
+      n,
+      c.id as Float64Array,
+      c.parentId as Float64Array,
+      c.startedAt as Float64Array,
+      c.execAt as Float64Array,
+    );
     const text = this.argvText;
     text.seal();
     const comm = this.comm;
@@ -343,6 +359,32 @@ export class ColumnsBuilder {
       argvText: text,
       lines: lines ?? { argv: parsed, comm: (i) => comm[i]!, first, command },
     };
+  }
+}
+
+/**
+ * A process forked before its parent's last exec was the earlier program's child (`bash -c 'A; B'`:
+ * bash forks A, then becomes B): in the steps' tree it takes its parent's parent, as the earlier
+ * image would have been placed. In start order a parent comes first, so its own place is settled by
+ * then. Unknown times (NaN) change nothing; the stored parent_id stays the kernel's.
+ */
+function reparentEarlierImages(
+  n: number,
+  id: Float64Array,
+  parentId: Float64Array,
+  startedAt: Float64Array,
+  execAt: Float64Array,
+): void {
+  let any = false;
+  for (let i = 0; i < n && !any; i++) any = !Number.isNaN(execAt[i]!);
+  if (!any) return;
+  const find = indexOfIds(n, (i) => id[i]!);
+  for (let i = 0; i < n; i++) {
+    const p = parentId[i]!;
+    if (Number.isNaN(p)) continue;
+    const j = find(p);
+    // strictly before: a fork at the exec's own instant is the new program's
+    if (j >= 0 && startedAt[i]! < execAt[j]!) parentId[i] = parentId[j]!;
   }
 }
 

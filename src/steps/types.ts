@@ -79,6 +79,11 @@ export interface StepProcess {
   endedAt: number | null;
   /** exact lifetime (taskstats/wait4), µs: finer than endedAt − startedAt (ms); absent: not known */
   durationUs?: number | null;
+  /**
+   * epoch ms of its last exec (absent/null: none seen, or times not exact): a child forked before it was
+   * the earlier program's, so steps take it as its grandparent's (src/steps/_columns.ts)
+   */
+  execAt?: number | null;
   exitCode: number | null;
   signal: number | null;
   oomKilled: boolean;

@@ -92,8 +92,10 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE processes ADD COLUMN oom_limit_kb INTEGER;                      -- set when oom_killed
   ALTER TABLE runs ADD COLUMN argv_lost INTEGER NOT NULL DEFAULT 0;           -- exec'd, recorded without argv
   `,
-  // 4: the signal a run was asked to stop with (its status is then 'aborted' unless CMD exited 0)
+  // 4: the signal a run was asked to stop with (its status is then 'aborted' unless CMD exited 0); when
+  //    a process last exec'd (a child forked before that was the earlier program's, not this one's)
   `
   ALTER TABLE runs ADD COLUMN stop_signal INTEGER;  -- first SIGHUP/SIGINT/SIGQUIT/SIGTERM tracer got before CMD ended
+  ALTER TABLE processes ADD COLUMN exec_at REAL;     -- epoch ms of its last exec (exact event time); null: none seen
   `,
 ];

@@ -33,6 +33,8 @@ export interface ProcessRecord extends ProcessOutcome {
   startedAt?: number;
   endedAt?: number;
   durationUs?: number;
+  /** epoch ms of its last exec, from the exec event (exact times only): its children forked before it ran the earlier program */
+  execAt?: number;
   /**
    * StoreWriter's bookkeeping, not figures: the row's id once a committed flush wrote it, the id this
    * flush's transaction gave it (until the commit), and whether it waits for the next flush. Fields of
@@ -92,12 +94,13 @@ const COLS = [
   "argv_bytes",
   "argv_truncated",
   "oom_limit_kb",
+  "exec_at",
 ] as const;
 
 /**
  * A row's columns in COLS order, in `out` from `at` on. Returns `out`: one array per row, bound as
  * it is (bun:sqlite binds an array given alone positionally; its types do not say so, hence the casts
- * to `never` where one is bound), no spread into 27 arguments.
+ * to `never` where one is bound), no spread into 28 arguments.
  */
 function putValues(out: unknown[], at: number, p: ProcessRecord, parentId: number | undefined): unknown[] {
   out[at] = p.ppid ?? null;
@@ -124,6 +127,7 @@ function putValues(out: unknown[], at: number, p: ProcessRecord, parentId: numbe
   out[at + 21] = p.argvBytes ?? null;
   out[at + 22] = p.argvTruncated ? 1 : 0;
   out[at + 23] = p.oomLimitKb ?? null;
+  out[at + 24] = p.execAt ?? null;
   return out;
 }
 
@@ -217,7 +221,7 @@ export class StoreWriter {
 
   /** UPDATE's values (SET, then id, run, pid, start ticks), or UPDATE_KEY's without `id` */
   private updateValues(p: ProcessRecord, parentId: number | undefined, id?: number): unknown[] {
-    const v = putValues(new Array(id === undefined ? 27 : 28), 0, p, parentId);
+    const v = putValues(new Array(id === undefined ? 28 : 29), 0, p, parentId);
     let k = COLS.length;
     if (id !== undefined) v[k++] = id;
     v[k] = this.runId;
@@ -258,7 +262,7 @@ export class StoreWriter {
           return;
         }
       }
-      const row = putValues(new Array(27), 3, p, parentId);
+      const row = putValues(new Array(28), 3, p, parentId);
       row[0] = this.runId;
       row[1] = p.pid;
       row[2] = p.startTicks;
