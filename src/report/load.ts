@@ -14,12 +14,13 @@ import { buildReport } from "./build.ts";
 import type { Report, SystemPoint } from "./types.ts";
 
 /**
- * The run's RSS samples. A run's process row ids are about contiguous: its samples are then read as
+ * The run's RSS samples (what its steps' peaks are made of; src/top/watch.ts reads them so too). A
+ * run's process row ids are about contiguous: its samples are then read as
  * the samples index's range of those ids, each checked against its process's row (a 100,000-process run:
  * 10,000 samples ~11 ms; the index probed once per process, ~40 ms). Ids spread among other runs'
  * (a daemon's long run): probed per process.
  */
-function rssSamples(db: Database, runId: string, ids: Float64Array): RssSamples {
+export function rssSamples(db: Database, runId: string, ids: Float64Array): RssSamples {
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
   for (const id of ids) {

@@ -1,10 +1,18 @@
 /** The pure part of `tracer top`: one poll of a run (RunState) → what the screen shows (TopRun). */
 import { stepPeak } from "../report/table.ts";
 import { exitText } from "../run/format.ts";
-import type { Step, StepProcess } from "../steps/index.ts";
-import type { LiveFigures, RunState, StepState, TopProcess, TopRun, TopStep } from "./types.ts";
+import type { Step } from "../steps/index.ts";
+import type {
+  LiveFigures,
+  RunState,
+  StepState,
+  TopProcess,
+  TopRun,
+  TopStep,
+  WatchedProcess,
+} from "./types.ts";
 
-const commandOf = (p: StepProcess) => (p.argv?.length ? p.argv.join(" ") : (p.comm ?? "?"));
+const commandOf = (p: WatchedProcess) => (p.argv?.length ? p.argv.join(" ") : (p.comm ?? "?"));
 
 const sum = (xs: (number | null)[]): number | null => {
   let s: number | null = null;
@@ -12,7 +20,7 @@ const sum = (xs: (number | null)[]): number | null => {
   return s;
 };
 
-function topProcess(p: StepProcess, f: LiveFigures | undefined, now: number): TopProcess {
+function topProcess(p: WatchedProcess, f: LiveFigures | undefined, now: number): TopProcess {
   return {
     id: p.id,
     pid: p.pid,
@@ -66,7 +74,7 @@ export function topRun(state: RunState, now: number, keepEnded = 50): TopRun {
   const liveBy = new Map<number, TopProcess[]>();
   const other: TopProcess[] = [];
   for (const [id, f] of state.live) {
-    const p = state.processes.get(id);
+    const p = state.watched.get(id);
     if (!p) continue;
     const at = state.stepOf(id);
     const tp = topProcess(p, f, now);
@@ -97,7 +105,7 @@ export function topRun(state: RunState, now: number, keepEnded = 50): TopRun {
     mode: run.mode,
     elapsedMs: Math.max(0, (run.endedAt ?? now) - run.startedAt),
     exit: runLive ? "" : run.status === "interrupted" ? "?" : exitText(run.exitCode, run.signal),
-    processes: state.processes.size,
+    processes: state.processCount,
     liveProcesses: state.live.size,
     host: state.host,
     running: counts.running,

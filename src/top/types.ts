@@ -31,11 +31,29 @@ export interface HostNow {
   memTotalKb: number | null;
 }
 
+/** A process top watches (alive, or just ended): what its line and its I/O rate are made of. */
+export type WatchedProcess = Pick<
+  StepProcess,
+  | "id"
+  | "pid"
+  | "parentId"
+  | "comm"
+  | "argv"
+  | "startedAt"
+  | "endedAt"
+  | "exitCode"
+  | "signal"
+  | "rchar"
+  | "wchar"
+>;
+
 /** One poll of one run (src/top/watch.ts). */
 export interface RunState {
   run: WatchedRun;
-  /** every process of the run read so far, by row id */
-  processes: ReadonlyMap<number, StepProcess>;
+  /** how many processes the run has recorded so far */
+  processCount: number;
+  /** the processes watched now (every live one, and those ended a poll or two ago), by row id: not the ended ones */
+  watched: ReadonlyMap<number, WatchedProcess>;
   steps: readonly Step[];
   /** position in `steps` of the step holding a process, if any */
   stepOf: (processId: number) => number | undefined;

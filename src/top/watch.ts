@@ -2,37 +2,66 @@
  * The read side of `tracer top`: what one run looks like now, polled from the store the recorder writes
  * (processes upserted and samples appended every 500 ms flush). No channel into the recorder.
  *
- * Cheap on a big run: the first poll reads the run's processes once; each later poll reads only rows
- * added since (`id > last`), the rows that were live (or just ended) at the previous poll, their newest
- * samples and the newest host metrics. Steps are regrouped (src/steps) only when something changed, and
- * at most every ten times the last grouping's cost, so regrouping a 100,000-process run stays a small
- * share of a second; between regroupings a new process joins the step of its nearest ancestor.
+ * Cheap on a big run, in time and memory: steps are grouped as a report groups them (src/report/load.ts
+ * runColumns + rssSamples, then groupColumns: the run's processes read into columns, no object each,
+ * garbage once grouped), only when something changed, and at most every ten times the last grouping's
+ * cost, so regrouping a 100,000-process run stays a small share of a second. Between groupings a poll
+ * reads only the rows added since (`id > last`), the rows that were live (or just ended) at the
+ * previous poll, their newest samples and the newest host metrics. Objects are kept only for the
+ * processes watched (alive, or just ended) and the steps: an ended process is a row id in the
+ * grouping's index, and one newer than the grouping its parent's id (it joins the step of its nearest
+ * grouped ancestor) until the next grouping.
  */
 import type { Database } from "bun:sqlite";
 import { decodeLossless } from "../core/lossless.ts";
+import { rssSamples, runColumns } from "../report/load.ts";
 import type { RuleSet } from "../rules/index.ts";
-import { type RssSamples, type Step, type StepProcess, groupSteps } from "../steps/index.ts";
-import type { HostNow, LiveFigures, RunState, WatchedRun } from "./types.ts";
+import { type Step, type StepColumns, groupColumns, orNull } from "../steps/index.ts";
+import type { HostNow, LiveFigures, RunState, WatchedProcess, WatchedRun } from "./types.ts";
 
-const COLUMNS = `id, pid, parent_id AS parentId, comm, argv, cwd, started_at AS startedAt, ended_at AS endedAt,
-  exit_code AS exitCode, signal, oom_killed AS oomKilled, user_us AS userUs, system_us AS systemUs,
-  peak_rss_kb AS peakRssKb, rchar, wchar, read_bytes AS readBytes, write_bytes AS writeBytes`;
+/** what top keeps of a watched process (WatchedProcess) */
+const COLUMNS = `id, pid, parent_id AS parentId, comm, argv, started_at AS startedAt, ended_at AS endedAt,
+  exit_code AS exitCode, signal, rchar, wchar`;
 
-type RawProcess = Omit<StepProcess, "comm" | "cwd" | "argv" | "oomKilled"> & {
+type RawProcess = Omit<WatchedProcess, "comm" | "argv"> & {
   comm: string | Uint8Array | null;
-  cwd: string | Uint8Array | null;
   argv: string | null;
-  oomKilled: number;
 };
 
-const text = (v: string | Uint8Array | null) => (v === null || typeof v === "string" ? v : decodeLossless(v));
-const decode = (r: RawProcess): StepProcess => ({
+const decode = (r: RawProcess): WatchedProcess => ({
   ...r,
-  comm: text(r.comm),
-  cwd: text(r.cwd),
+  comm: r.comm === null || typeof r.comm === "string" ? r.comm : decodeLossless(r.comm),
   argv: r.argv ? (JSON.parse(r.argv) as string[]) : null,
-  oomKilled: r.oomKilled === 1,
 });
+
+/** process i of a grouping's columns as a watched process */
+const fromColumns = (c: StepColumns, i: number): WatchedProcess => ({
+  id: c.id[i]!,
+  pid: c.pid[i]!,
+  parentId: orNull(c.parentId[i]!),
+  comm: c.lines.comm(i),
+  argv: c.lines.argv(i),
+  startedAt: orNull(c.startedAt[i]!),
+  endedAt: orNull(c.endedAt[i]!),
+  exitCode: orNull(c.exitCode[i]!),
+  signal: orNull(c.signal[i]!),
+  rchar: orNull(c.rchar[i]!),
+  wchar: orNull(c.wchar[i]!),
+});
+
+/** position of `id` in the ascending `ids`, -1 when absent */
+function search(ids: Float64Array, id: number): number {
+  let lo = 0;
+  let hi = ids.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = ids[mid]!;
+    if (v === id) return mid;
+    if (v < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
 
 /** polls a process stays watched after it ended: its final figures may land a flush later */
 const GRACE_POLLS = 3;
@@ -48,13 +77,9 @@ const alive = (pid: number) => {
   }
 };
 
-const SAMPLE_COLUMNS = "s.process_id AS id, s.at, s.rss_kb AS rssKb";
-const SAMPLE_FILTER =
-  "s.rowid > ? AND s.rowid <= ? AND p.run_id = ? AND s.rss_kb IS NOT NULL ORDER BY s.rowid";
-/** a run's samples in a row id range, found by its processes (the first poll) */
-const SAMPLES_ALL = `SELECT ${SAMPLE_COLUMNS} FROM processes p JOIN samples s ON s.process_id = p.id WHERE ${SAMPLE_FILTER}`;
-/** the same, found by the row ids (CROSS JOIN: samples scanned first, by its rowid range) */
-const SAMPLES_SINCE = `SELECT ${SAMPLE_COLUMNS} FROM samples s CROSS JOIN processes p ON p.id = s.process_id WHERE ${SAMPLE_FILTER}`;
+/** the processes of a run's RSS samples in a row id range (CROSS JOIN: samples scanned first, by its rowid range) */
+const SAMPLED_SINCE = `SELECT DISTINCT s.process_id FROM samples s CROSS JOIN processes p ON p.id = s.process_id
+  WHERE s.rowid > ? AND s.rowid <= ? AND p.run_id = ? AND s.rss_kb IS NOT NULL`;
 
 const RUN_COLUMNS = `id, name, pipeline, mode, recorder_pid AS recorderPid, started_at AS startedAt,
   ended_at AS endedAt, exit_code AS exitCode, signal, status`;
@@ -75,21 +100,27 @@ export const newestRunId = (db: Database): string | undefined =>
 
 /** One run followed from poll to poll. */
 export class RunWatch {
-  private readonly procs = new Map<number, StepProcess>();
-  private maxId = 0;
-  /** live or just-ended process ids → polls left to watch after it ended */
+  /** the processes watched: live, or ended less than GRACE_POLLS polls ago */
+  private readonly procs = new Map<number, WatchedProcess>();
+  /** watched process id → polls left to watch it after it ended */
   private readonly watched = new Map<number, number>();
+  /** processes recorded so far, and the newest row id read */
+  private count = 0;
+  private maxId = 0;
+  /** parent ids of the processes newer than the grouping that are not watched (what stepIndexOf walks) */
+  private readonly pending = new Map<number, number | null>();
   /** rchar+wchar at the newest sample instant, for the I/O rate */
   private readonly io = new Map<number, { at: number; bytes: number; rate: number | null }>();
-  /** the run's RSS samples read so far, and the newest sample row read: what a step's peak is made of */
-  private readonly samples: RssSamples = new Map();
+  /** the newest sample row seen: a later one of a process that ended regroups */
   private sampleRow = 0;
   private steps: Step[] = [];
-  private stepOf = new Map<number, number>();
+  /** the grouped processes' row ids, ascending, and the position in `steps` of each one's step */
+  private groupedIds = new Float64Array(0);
+  private groupedStep = new Int32Array(0);
   private dirty = true;
   private groupedAt = 0;
   private groupCostMs = 0;
-  /** process rows read and step groupings done so far (what each poll cost) */
+  /** process rows read (by a poll or a grouping) and step groupings done so far (what each poll cost) */
   readonly stats = { rowsRead: 0, regroups: 0 };
 
   constructor(
@@ -106,13 +137,22 @@ export class RunWatch {
     if (!run) return undefined;
     if (run.status === "running" && run.endedAt === null && !alive(run.recorderPid))
       run.status = "interrupted";
-    this.readProcesses();
+    this.readWatched();
+    const added = (
+      this.db
+        .query("SELECT count(*) AS n FROM processes WHERE run_id = ? AND id > ?")
+        .get(this.runId, this.maxId) as { n: number }
+    ).n;
+    if (added) this.dirty = true;
     this.readSamples();
+    if (this.dirty && now - this.groupedAt >= Math.max(1000, 10 * this.groupCostMs))
+      this.regroup(now, this.count + added);
+    else if (added) this.readAdded();
     const live = this.readLive();
-    if (this.dirty && now - this.groupedAt >= Math.max(1000, 10 * this.groupCostMs)) this.regroup(now);
     return {
       run,
-      processes: this.procs,
+      processCount: this.count,
+      watched: this.procs,
       steps: this.steps,
       stepOf: (id) => this.stepIndexOf(id),
       live,
@@ -120,25 +160,15 @@ export class RunWatch {
     };
   }
 
-  private readProcesses() {
-    const fresh = this.db
-      .query(`SELECT ${COLUMNS} FROM processes WHERE run_id = ? AND id > ? ORDER BY id`)
-      .all(this.runId, this.maxId) as RawProcess[];
+  /** The watched processes' rows again: one that ended, or changed its exit or command line, regroups. */
+  private readWatched() {
     const ids = [...this.watched.keys()];
-    const again = ids.length
-      ? (this.db
-          .query(`SELECT ${COLUMNS} FROM processes WHERE id IN (SELECT value FROM json_each(?))`)
-          .all(JSON.stringify(ids)) as RawProcess[])
-      : [];
-    this.stats.rowsRead += fresh.length + again.length;
-    if (fresh.length) this.dirty = true;
-    for (const r of fresh) {
-      const p = decode(r);
-      this.procs.set(p.id, p);
-      if (p.id > this.maxId) this.maxId = p.id;
-      if (p.endedAt === null) this.watched.set(p.id, GRACE_POLLS);
-    }
-    for (const r of again) {
+    if (!ids.length) return;
+    const rows = this.db
+      .query(`SELECT ${COLUMNS} FROM processes WHERE id IN (SELECT value FROM json_each(?))`)
+      .all(JSON.stringify(ids)) as RawProcess[];
+    this.stats.rowsRead += rows.length;
+    for (const r of rows) {
       const p = decode(r);
       const before = this.procs.get(p.id);
       if (
@@ -155,37 +185,55 @@ export class RunWatch {
       const p = this.procs.get(id);
       if (!p || p.endedAt === null) continue;
       const left = (this.watched.get(id) ?? 1) - 1;
-      if (left <= 0) {
-        this.watched.delete(id);
-        this.io.delete(id);
-      } else this.watched.set(id, left);
+      if (left > 0) {
+        this.watched.set(id, left);
+        continue;
+      }
+      this.watched.delete(id);
+      this.io.delete(id);
+      this.procs.delete(id);
+      // not grouped yet: its live descendants still find their step through it
+      if (this.stepAt(id) === undefined) this.pending.set(id, p.parentId);
+    }
+  }
+
+  /** The rows added since the newest read, between groupings: the live ones watched, the others' parent kept. */
+  private readAdded() {
+    const rows = this.db
+      .query(`SELECT ${COLUMNS} FROM processes WHERE run_id = ? AND id > ? ORDER BY id`)
+      .all(this.runId, this.maxId) as RawProcess[];
+    this.stats.rowsRead += rows.length;
+    this.count += rows.length;
+    for (const r of rows) {
+      if (r.id > this.maxId) this.maxId = r.id;
+      if (r.endedAt === null) {
+        this.procs.set(r.id, decode(r));
+        this.watched.set(r.id, GRACE_POLLS);
+      } else this.pending.set(r.id, r.parentId);
     }
   }
 
   /**
-   * The run's RSS samples added since the last poll (all of them at the first): steps are grouped with
-   * them, so an ended step's peak is the one `tracer report` shows (its processes' summed RSS at one
-   * instant, src/steps/_rollup.ts), not its largest process's. Rows are read by row id, up to the
-   * newest at this poll: SQLite's one writer commits them in row id order. The first poll finds them
-   * by the run's processes; later ones by the row ids since (a big run's processes are not probed
-   * each second). A sample of a process that has ended (its last, landing a flush after its end)
-   * regroups.
+   * Whether the run's RSS samples added since the last poll hold one of a process that is not alive
+   * (its last, landing a flush after its end): steps are grouped with the samples (src/steps/_rollup.ts),
+   * so an ended step's peak is the one `tracer report` shows (its processes' summed RSS at one instant),
+   * and such a sample regroups. Rows are looked at by row id, up to the newest at this poll: SQLite's
+   * one writer commits them in row id order. A grouping reads every sample of the run (rssSamples).
    */
   private readSamples() {
     const newest = (this.db.query("SELECT coalesce(max(rowid), 0) AS n FROM samples").get() as { n: number })
       .n;
     if (newest <= this.sampleRow) return;
-    const rows = this.db
-      .query(this.sampleRow ? SAMPLES_SINCE : SAMPLES_ALL)
-      .all(this.sampleRow, newest, this.runId) as { id: number; at: number; rssKb: number }[];
+    const from = this.sampleRow;
     this.sampleRow = newest;
-    for (const r of rows) {
-      const list = this.samples.get(r.id) ?? [];
-      if (!list.length) this.samples.set(r.id, list);
-      list.push({ at: r.at, rssKb: r.rssKb });
-      const p = this.procs.get(r.id);
-      if (p && p.endedAt !== null) this.dirty = true;
-    }
+    // a grouping is due anyway (the first poll's among them)
+    if (this.dirty) return;
+    const ids = this.db.query(SAMPLED_SINCE).values(from, newest, this.runId) as [number][];
+    for (const [id] of ids)
+      if (this.procs.get(id)?.endedAt !== null) {
+        this.dirty = true;
+        return;
+      }
   }
 
   /** The newest sample of every live process, and its I/O rate (rchar + wchar between two samples). */
@@ -234,30 +282,63 @@ export class RunWatch {
     );
   }
 
-  private regroup(now: number) {
+  /**
+   * Group the run's steps as its report does, from every process row and sample now in the store
+   * (`expected`: about how many rows, the columns' size); the live processes not watched yet are
+   * watched from the columns. The columns are garbage once this returns.
+   */
+  private regroup(now: number, expected: number) {
     const t0 = performance.now();
-    const list = [...this.procs.values()].sort(
-      (a, b) => (a.startedAt ?? 0) - (b.startedAt ?? 0) || a.id - b.id,
-    );
-    this.steps = groupSteps(list, this.rules, this.samples);
-    this.stepOf = new Map();
-    for (let i = 0; i < this.steps.length; i++)
-      for (const id of this.steps[i]!.processIds) this.stepOf.set(id, i);
+    const c = runColumns(this.db, this.runId, this.rules, expected);
+    this.steps = groupColumns(c, rssSamples(this.db, this.runId, c.id));
+    this.stats.rowsRead += c.n;
+    this.count = c.n;
+    for (let i = 0; i < c.n; i++) {
+      const id = c.id[i]!;
+      if (id > this.maxId) this.maxId = id;
+      if (Number.isNaN(c.endedAt[i]!) && !this.watched.has(id)) {
+        this.procs.set(id, fromColumns(c, i));
+        this.watched.set(id, GRACE_POLLS);
+      }
+    }
+    this.pending.clear();
+    this.index();
     this.dirty = false;
     this.groupedAt = now;
     this.groupCostMs = performance.now() - t0;
     this.stats.regroups++;
   }
 
+  /** the grouping's index: each grouped process's row id → its step's position */
+  private index() {
+    let n = 0;
+    for (const s of this.steps) n += s.processIds.length;
+    const ids = new Float64Array(n);
+    let k = 0;
+    for (const s of this.steps) for (const id of s.processIds) ids[k++] = id;
+    ids.sort();
+    const at = new Int32Array(n);
+    for (let i = 0; i < this.steps.length; i++)
+      for (const id of this.steps[i]!.processIds) at[search(ids, id)] = i;
+    this.groupedIds = ids;
+    this.groupedStep = at;
+  }
+
+  /** the position in `steps` of the step holding grouped process `id` */
+  private stepAt(id: number): number | undefined {
+    const k = search(this.groupedIds, id);
+    return k < 0 ? undefined : this.groupedStep[k];
+  }
+
   /** The position in `steps` of the step holding process `id` (a process newer than the grouping: its nearest grouped ancestor's). */
   private stepIndexOf(id: number): number | undefined {
-    const seen: number[] = [];
     let found: number | undefined;
+    let walked = 0;
     for (let at: number | null | undefined = id; at !== null && at !== undefined; ) {
-      found = this.stepOf.get(at);
-      if (found !== undefined || seen.length > 10_000) break;
-      seen.push(at);
-      at = this.procs.get(at)?.parentId;
+      found = this.stepAt(at);
+      if (found !== undefined || walked++ > 10_000) break;
+      const p = this.procs.get(at);
+      at = p ? p.parentId : this.pending.get(at);
     }
     return found;
   }
