@@ -261,10 +261,13 @@ test("100,000 processes: after the first poll, a poll reads only the live proces
   rw.close();
   const db = new Database(big.dbPath, { readonly: true });
   const watch = new RunWatch(db, big.runId, rules);
-  const run = topRun(watch.poll(Date.now())!, Date.now());
+  const state = watch.poll(Date.now())!;
+  const run = topRun(state, Date.now());
   expect(watch.stats).toEqual({ rowsRead: big.processes, regroups: 1 });
   expect(run.processes).toBe(big.processes);
   expect(run.liveProcesses).toBe(liveCount);
+  // an object for each live process only: the ended ones were grouped from columns, not kept
+  expect(state.watched.size).toBe(liveCount);
   // every running step, the newest ended ones; the rest counted, not built
   expect(run.steps.length).toBeLessThan(1000);
   expect(run.hidden + run.steps.length).toBe(run.running + run.done + run.failed);
@@ -273,6 +276,44 @@ test("100,000 processes: after the first poll, a poll reads only the live proces
   expect(watch.stats).toEqual({ rowsRead: big.processes + 2 * liveCount, regroups: 1 });
   db.close();
 }, 120_000);
+
+test("a process newer than the grouping joins its nearest grouped ancestor's step, through ended ones no longer watched", () => {
+  const { db, runId, w, proc } = liveStore();
+  const root = proc(undefined, ["bash", "pipe.sh"], 0);
+  const bwa = proc(root, ["bwa", "mem", "r.fa", "x.fq"], 100);
+  w.flush();
+  const watch = new RunWatch(db, runId, rules);
+  const bwaStep = (now: number) => {
+    const state = watch.poll(now)!;
+    const step = topRun(state, now).steps.find((s) => s.name === "bwa mem")!;
+    return { state, step, pids: step.live.map((p) => p.pid).sort((a, b) => a - b) };
+  };
+  expect(bwaStep(T0 + 2000).pids).toEqual([bwa.pid]);
+  // bwa starts a shell (read at the next poll), which starts cat and ends: all before the next grouping
+  const sh = proc(bwa, ["/bin/sh", "-c", "cat x.fq"], 2050);
+  w.flush();
+  bwaStep(T0 + 2100);
+  const cat = proc(sh, ["cat", "x.fq"], 2150);
+  Object.assign(sh, { endedAt: T0 + 2160, exitCode: 0 });
+  w.process(sh);
+  w.flush();
+  // the shell is watched for a few polls after its end, then dropped: cat still finds bwa's step
+  for (const now of [T0 + 2200, T0 + 2300, T0 + 2400]) expect(bwaStep(now).pids).toEqual([bwa.pid, cat.pid]);
+  const before = bwaStep(T0 + 2500);
+  expect(watch.stats.regroups).toBe(1);
+  expect([...before.state.watched.values()].map((p) => p.pid).sort((a, b) => a - b)).toEqual([
+    root.pid,
+    bwa.pid,
+    cat.pid,
+  ]);
+  expect(before.state.processCount).toBe(4);
+  expect(before.pids).toEqual([bwa.pid, cat.pid]);
+  // the next grouping holds them in the step
+  const after = bwaStep(T0 + 3100);
+  expect(watch.stats.regroups).toBe(2);
+  expect(after.pids).toEqual([bwa.pid, cat.pid]);
+  expect(after.step.processes).toBe(3);
+});
 
 test("a run removed from the store while shown is dropped (default view) or named as removed (RUN given)", () => {
   const { db, dbPath: path, runId, w, proc } = liveStore();
