@@ -1,7 +1,15 @@
-/** `tracer diff` as text: the two runs, then one row per matched step, then the steps only in A or B. */
+/** `tracer diff` as text: the two runs (how each ended, and the change), then one row per matched step, then the steps only in A or B. */
 import { sanitize } from "../core/sanitize.ts";
 import { bytes, exitText, table } from "../run/format.ts";
-import type { Change, RunDiff, StepDiff, StepState } from "./diff.ts";
+import {
+  type Change,
+  type RunDiff,
+  type RunRef,
+  type StepDiff,
+  type StepState,
+  onlyExit,
+  runEnd,
+} from "./diff.ts";
 import { plural } from "../core/plural.ts";
 
 const pct = (c: Change) => (c.pct === null ? "" : ` (${c.pct > 0 ? "+" : ""}${c.pct}%)`);
@@ -11,6 +19,9 @@ function cell(c: Change, f: (v: number | null) => string): string {
   if (c.a === c.b) return f(c.b);
   return `${f(c.a)} → ${f(c.b)}${pct(c)}`;
 }
+
+/** ": failed, exit 1" after a run's name (nothing for a diff of an older tracer, which left it out) */
+const end = (r: RunRef) => (r.status === undefined ? "" : `: ${runEnd(r)}`);
 
 const exitOf = (s: StepState) => exitText(s.exit_code, s.signal, s.oom_killed);
 
@@ -35,8 +46,10 @@ const matchedLine = (d: RunDiff) =>
 
 export function renderDiff(d: RunDiff): string {
   const lines = [
-    sanitize(`A  ${d.a.name} (${d.a.id}), pipeline ${d.a.pipeline}`),
-    sanitize(`B  ${d.b.name} (${d.b.id}), pipeline ${d.b.pipeline}`),
+    sanitize(`A  ${d.a.name} (${d.a.id}), pipeline ${d.a.pipeline}${end(d.a)}`),
+    sanitize(
+      `B  ${d.b.name} (${d.b.id}), pipeline ${d.b.pipeline}${end(d.b)}${d.run_status_change ? `  (${d.run_status_change})` : ""}`,
+    ),
   ];
   if (d.a.pipeline !== d.b.pipeline)
     lines.push(
@@ -60,7 +73,8 @@ export function renderDiff(d: RunDiff): string {
   ] as const) {
     if (!list.length) continue;
     lines.push("", `${title}:`);
-    for (const s of list) lines.push(sanitize(`  ${s.name}${s.failed ? "  (failed)" : ""}  [${s.key}]`));
+    for (const s of list)
+      lines.push(sanitize(`  ${s.name}${s.failed ? `  (failed, exit ${onlyExit(s)})` : ""}  [${s.key}]`));
   }
   return lines.join("\n");
 }

@@ -9,6 +9,7 @@
 import type { Report } from "../report/types.ts";
 import type { Step } from "../steps/index.ts";
 import { plural } from "../core/plural.ts";
+import { exitText, runStatus } from "../run/format.ts";
 
 export const METRICS = ["wall_ms", "cpu_seconds", "peak_rss_bytes", "read_bytes", "write_bytes"] as const;
 export type Metric = (typeof METRICS)[number];
@@ -50,12 +51,38 @@ export interface OnlyStep {
   name: string;
   kind: string;
   failed: boolean;
+  /** how the step ended (as StepState); optional: older tracers left them out */
+  exit_code?: number | null;
+  signal?: number | null;
+  oom_killed?: boolean;
 }
+
+/** A run as the diff names it, with how it ended (status and exit: optional, older tracers left them out). */
+export interface RunRef {
+  id: string;
+  name: string;
+  pipeline: string;
+  /** done | failed | aborted | interrupted | running (docs/REPORTS.md) */
+  status?: string;
+  exit_code?: number | null;
+  signal?: number | null;
+  /** the signal tracer was asked to stop the run with (status aborted); null when none */
+  stop_signal?: number | null;
+}
+
+/**
+ * How the run as a whole changed, as a step's status_change: A ended well (done, exit 0) and B failed
+ * ("newly-failed") or was aborted ("newly-aborted"), or the reverse ("fixed"); null otherwise (both
+ * ended alike, or either run's end is unknown: still running, or interrupted without an exit).
+ */
+export type RunStatusChange = "newly-failed" | "newly-aborted" | "fixed" | null;
 
 export interface RunDiff {
   schema: "tracer-diff/1";
-  a: { id: string; name: string; pipeline: string };
-  b: { id: string; name: string; pipeline: string };
+  a: RunRef;
+  b: RunRef;
+  /** optional: older tracers left it out */
+  run_status_change?: RunStatusChange;
   steps: StepDiff[];
   only_in_a: OnlyStep[];
   only_in_b: OnlyStep[];
@@ -64,6 +91,9 @@ export interface RunDiff {
   /** steps whose key both runs have, shown or hidden: 0 means nothing was compared */
   matched: number;
 }
+
+/** how a step only one run has ended: "1", "SIGKILL", "OOM killed" ("?" when an older tracer left it out) */
+export const onlyExit = (s: OnlyStep): string => exitText(s.exit_code, s.signal, s.oom_killed ?? false);
 
 /** A figure none of the step's processes has is unknown (null), not 0 (Step.unknown). */
 const known = (s: Step, field: keyof NonNullable<Step["unknown"]>, v: number) =>
@@ -98,8 +128,43 @@ function statusChange(a: Step, b: Step): StatusChange {
 }
 
 const STATUS_RANK: Record<string, number> = { "newly-oom-killed": 0, "newly-failed": 0, fixed: 1 };
-const only = (s: Step): OnlyStep => ({ key: s.key, name: s.name, kind: s.kind, failed: s.failed });
-const runRef = (r: Report) => ({ id: r.run.id, name: r.run.name, pipeline: r.run.pipeline });
+const only = (s: Step): OnlyStep => ({
+  key: s.key,
+  name: s.name,
+  kind: s.kind,
+  failed: s.failed,
+  exit_code: s.exitCode,
+  signal: s.signal,
+  oom_killed: s.oomKilled,
+});
+const runRef = (r: Report): RunRef => ({
+  id: r.run.id,
+  name: r.run.name,
+  pipeline: r.run.pipeline,
+  status: r.run.status,
+  exit_code: r.run.exitCode ?? null,
+  signal: r.run.signal ?? null,
+  stop_signal: r.run.stopSignal ?? null,
+});
+
+/** the run ended well: done, exit 0, no signal */
+const endedWell = (r: RunRef) => r.status === "done" && r.exit_code === 0 && r.signal === null;
+/** the run ended badly: failed or aborted, or any non-zero exit or signal (whatever its status says) */
+const endedBadly = (r: RunRef) =>
+  r.status === "failed" ||
+  r.status === "aborted" ||
+  (r.exit_code !== null && r.exit_code !== undefined && r.exit_code !== 0) ||
+  (r.signal !== null && r.signal !== undefined);
+
+export function runStatusChange(a: RunRef, b: RunRef): RunStatusChange {
+  if (endedWell(a) && endedBadly(b)) return b.status === "aborted" ? "newly-aborted" : "newly-failed";
+  if (endedBadly(a) && endedWell(b)) return "fixed";
+  return null;
+}
+
+/** "failed, exit 1", "aborted (SIGINT), exit 130", "done, exit 0": a run's end in words */
+export const runEnd = (r: RunRef): string =>
+  `${runStatus({ status: r.status ?? "?", stopSignal: r.stop_signal ?? null })}, exit ${exitText(r.exit_code, r.signal)}`;
 
 /** The step-by-step comparison of run A with run B; `thresholdPct` hides smaller changes (default 0). */
 export function diffRuns(a: Report, b: Report, thresholdPct = 0): RunDiff {
@@ -149,10 +214,13 @@ export function diffRuns(a: Report, b: Report, thresholdPct = 0): RunDiff {
       thresholdPct <= 0 ||
       METRICS.some((m) => Math.abs(s.changes[m].pct ?? 0) >= thresholdPct),
   );
+  const ra = runRef(a);
+  const rb = runRef(b);
   return {
     schema: "tracer-diff/1",
-    a: runRef(a),
-    b: runRef(b),
+    a: ra,
+    b: rb,
+    run_status_change: runStatusChange(ra, rb),
     steps: shown,
     only_in_a: a.steps.filter((s) => !keysB.has(s.key)).map(only),
     only_in_b: b.steps.filter((s) => !inA.has(s.key)).map(only),
@@ -164,13 +232,14 @@ export function diffRuns(a: Report, b: Report, thresholdPct = 0): RunDiff {
 /**
  * Why `--fail-on-regression` cannot vouch for run B: no step of one run has its key in the other, so
  * nothing was checked (two unrelated runs, or a pipeline whose steps were all renamed). Undefined when
- * at least one step matched.
+ * at least one step matched. `found`: regressions that need no match (the run's end, a failed step only
+ * in B) were found, so it is the steps' figures that went unchecked.
  */
-export function nothingCompared(d: RunDiff): { message: string; hint: string } | undefined {
+export function nothingCompared(d: RunDiff, found = false): { message: string; hint: string } | undefined {
   if (d.matched > 0) return undefined;
   const run = (r: RunDiff["a"], n: number) => `${r.name} (pipeline ${r.pipeline}, ${plural(n, "step")})`;
   return {
-    message: `no step matched: run A ${run(d.a, d.only_in_a.length)} and run B ${run(d.b, d.only_in_b.length)} share no step key, so no regression could be checked`,
+    message: `no step matched: run A ${run(d.a, d.only_in_a.length)} and run B ${run(d.b, d.only_in_b.length)} share no step key, so ${found ? "no step's figures could be compared" : "no regression could be checked"}`,
     hint:
       d.a.pipeline === d.b.pipeline
         ? "steps are matched by key (docs/REPORTS.md): check that both runs did the same work"
@@ -190,13 +259,18 @@ export const REGRESSION_FLOOR: Readonly<Partial<Record<Metric, number>>> = {
 };
 
 /**
- * What `--fail-on-regression PCT` reports: each step whose wall, CPU or peak RSS grew by more than
- * PCT % and by at least REGRESSION_FLOOR, or that newly failed (or was newly OOM-killed). Empty when
- * there is none. Steps hidden by a threshold are still checked by the caller passing the unfiltered
- * diff (threshold 0).
+ * What `--fail-on-regression PCT` reports: the run itself newly failed or was newly aborted (A ended
+ * well, B did not); each matched step whose wall, CPU or peak RSS grew by more than PCT % and by at
+ * least REGRESSION_FLOOR, or that newly failed (or was newly OOM-killed); each step only in B that
+ * failed (a new step, or one whose key changed, as a failed Snakemake job's may: no match in A, so it
+ * cannot be "newly" failed, but A had no such failure). Empty when there is none. Steps hidden by a
+ * threshold are still checked by the caller passing the unfiltered diff (threshold 0). The lines carry
+ * recorded names: the caller sanitises them.
  */
 export function regressions(d: RunDiff, pct: number): string[] {
   const out: string[] = [];
+  if (d.run_status_change === "newly-failed" || d.run_status_change === "newly-aborted")
+    out.push(`run: ${d.run_status_change} (${runEnd(d.a)} → ${runEnd(d.b)})`);
   for (const s of d.steps) {
     if (s.status_change === "newly-failed" || s.status_change === "newly-oom-killed")
       out.push(`${s.key}: ${s.status_change}`);
@@ -206,5 +280,6 @@ export function regressions(d: RunDiff, pct: number): string[] {
         out.push(`${s.key}: ${m} +${p}%`);
     }
   }
+  for (const s of d.only_in_b) if (s.failed) out.push(`${s.key}: failed, only in B (exit ${onlyExit(s)})`);
   return out;
 }

@@ -401,7 +401,7 @@ const lossDetail = (r: RunRow) => {
 };
 
 /** A run's status in words: "aborted (SIGINT)" names the signal the run was asked to stop with. */
-const runStatus = (r: Pick<RunRow, "status" | "stopSignal">): string =>
+export const runStatus = (r: Pick<RunRow, "status" | "stopSignal">): string =>
   r.status === "aborted" && r.stopSignal ? `aborted (${signalName(r.stopSignal)})` : r.status;
 
 export function runHeader(r: RunRow): string {

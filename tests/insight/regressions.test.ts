@@ -7,6 +7,7 @@ import {
   type RunDiff,
   type StepDiff,
   regressions,
+  runStatusChange,
 } from "../../src/insight/diff.ts";
 
 const change = (a: number, b: number): Change => ({
@@ -62,4 +63,94 @@ test("growth past the limit but under the floor is noise; past both it is a regr
 test("a new failure counts whatever the figures", () => {
   const s = { ...step("tool:x", {}), status_change: "newly-failed" as const };
   expect(regressions(diff([s]), 1000)).toEqual(["tool:x: newly-failed"]);
+});
+
+const ref = (status: string, exit_code: number | null, signal: number | null = null, stop_signal = null) => ({
+  id: status,
+  name: status,
+  pipeline: "p",
+  status,
+  exit_code,
+  signal,
+  stop_signal,
+});
+
+test("the run's end: done → failed or aborted is a change; the reverse is 'fixed'; unknown ends are none", () => {
+  const done = ref("done", 0);
+  expect(runStatusChange(done, ref("failed", 1))).toBe("newly-failed");
+  expect(runStatusChange(done, ref("failed", null, 9))).toBe("newly-failed");
+  expect(runStatusChange(done, ref("aborted", 130))).toBe("newly-aborted");
+  expect(runStatusChange(ref("failed", 1), done)).toBe("fixed");
+  expect(runStatusChange(ref("aborted", null, 2), done)).toBe("fixed");
+  // both ended badly, or A's end is unknown: nothing got worse that can be told
+  expect(runStatusChange(ref("failed", 1), ref("aborted", 130))).toBeNull();
+  expect(runStatusChange(ref("interrupted", null), ref("failed", 1))).toBeNull();
+  expect(runStatusChange(done, done)).toBeNull();
+  // B's end unknown (still running, or the recorder died before its exit): no change claimed
+  expect(runStatusChange(done, ref("running", null))).toBeNull();
+  expect(runStatusChange(done, ref("interrupted", null))).toBeNull();
+  // an older tracer's diff, without the runs' ends: none
+  expect(
+    runStatusChange({ id: "a", name: "a", pipeline: "p" }, { id: "b", name: "b", pipeline: "p" }),
+  ).toBeNull();
+});
+
+test("the run newly failing and a failed step only in B count whatever the limit; A's failures do not", () => {
+  const d: RunDiff = {
+    ...diff([]),
+    a: ref("done", 0),
+    b: ref("failed", 1),
+    run_status_change: "newly-failed",
+    only_in_a: [{ key: "tool:gone", name: "gone", kind: "tool", failed: true, exit_code: 2, signal: null }],
+    only_in_b: [
+      {
+        key: "tool:new",
+        name: "new",
+        kind: "tool",
+        failed: true,
+        exit_code: 1,
+        signal: null,
+        oom_killed: false,
+      },
+      {
+        key: "tool:ok",
+        name: "ok",
+        kind: "tool",
+        failed: false,
+        exit_code: 0,
+        signal: null,
+        oom_killed: false,
+      },
+      {
+        key: "tool:oom",
+        name: "oom",
+        kind: "tool",
+        failed: true,
+        exit_code: null,
+        signal: 9,
+        oom_killed: true,
+      },
+      // an older tracer's entry: no exit recorded in the diff
+      { key: "tool:old", name: "old", kind: "tool", failed: true },
+    ],
+  };
+  expect(regressions(d, 1e6)).toEqual([
+    "run: newly-failed (done, exit 0 → failed, exit 1)",
+    "tool:new: failed, only in B (exit 1)",
+    "tool:oom: failed, only in B (exit OOM killed)",
+    "tool:old: failed, only in B (exit ?)",
+  ]);
+  // the reverse: A failed (its failed step gone from B), B did not; the run 'fixed' is no regression
+  const back = { ...d, a: d.b, b: d.a, only_in_b: [] };
+  expect(runStatusChange(back.a, back.b)).toBe("fixed");
+  expect(regressions({ ...back, run_status_change: "fixed" }, 1e6)).toEqual([]);
+  // aborted
+  const cut = {
+    ...d,
+    b: { ...ref("aborted", null, 2), stop_signal: 2 },
+    run_status_change: "newly-aborted" as const,
+  };
+  expect(regressions({ ...cut, only_in_b: [] }, 1e6)).toEqual([
+    "run: newly-aborted (done, exit 0 → aborted (SIGINT), exit SIGINT)",
+  ]);
 });

@@ -32,7 +32,7 @@ export default defineCommand({
     },
     "fail-on-regression": {
       type: "string",
-      description: `Exit ${Exit.regression} when a step's wall, CPU or peak RSS grew by more than PCT %, or a step newly failed; exit ${Exit.nothingCompared} when no step matched`,
+      description: `Exit ${Exit.regression} when a step's wall, CPU or peak RSS grew by more than PCT %, a step newly failed or failed only in B, or the run newly failed or was aborted; else exit ${Exit.nothingCompared} when no step matched`,
       valueHint: "PCT",
     },
     rules: {
@@ -52,17 +52,18 @@ export default defineCommand({
     if (args.json) printJson(d);
     else say(renderDiff(d));
     if (limit === undefined) return;
-    // a gate that compared nothing must not pass: say so, with its own exit code (not a regression)
-    const none = nothingCompared(d);
+    // what is known to be worse needs no matched step (the run failed, a step only in B failed): a
+    // regression, exit 7, even when nothing else could be compared
+    const found = regressions(threshold > 0 ? diffRuns(a, b) : d, limit);
+    for (const r of found) note(sanitize(`tracer: regression: ${r}`));
+    // a gate that compared no step and found nothing worse must not pass: say so, with its own exit
+    // code (not a regression); said too beside regressions, as the steps' figures went unchecked
+    const none = nothingCompared(d, found.length > 0);
     if (none) {
       note(sanitize(`tracer: ${none.message}`));
       note(sanitize(`  hint: ${none.hint}`));
-      process.exitCode = Exit.nothingCompared;
-      return;
     }
-    const found = regressions(threshold > 0 ? diffRuns(a, b) : d, limit);
-    if (!found.length) return;
-    for (const r of found) note(sanitize(`tracer: regression: ${r}`));
-    process.exitCode = Exit.regression;
+    if (found.length) process.exitCode = Exit.regression;
+    else if (none) process.exitCode = Exit.nothingCompared;
   },
 });
