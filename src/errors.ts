@@ -7,8 +7,8 @@ export const Exit = {
   notRunning: 4, // no daemon answers
   alreadyRunning: 5,
   versionMismatch: 6,
-  regression: 7, // tracer diff --fail-on-regression: a step grew past the limit or newly failed
-  nothingCompared: 8, // tracer diff --fail-on-regression: no step matched, so nothing was checked
+  regression: 7, // tracer diff --fail-on-regression: a step grew past the limit or newly failed, a step only in B failed, or the run newly failed or was aborted
+  nothingCompared: 8, // tracer diff --fail-on-regression: no step matched (and nothing regressed), so nothing was checked
   // 10–20: signature checks, one code per way a check fails (src/release/_errors.ts SigExit)
   sigFileModified: 10,
   sigCorrupt: 11,
