@@ -82,7 +82,7 @@ function processTree(r: Report, labels: string[]): string {
       const cpu = p.userUs === null ? "-" : cpuText((p.userUs ?? 0) + (p.systemUs ?? 0));
       const rss = bytes(p.peakRssKb === null ? null : p.peakRssKb * 1024);
       const exit = exitText(p.exitCode, p.signal, p.oomKilled);
-      return `<li style="margin-left:${t.depth[k]! * 14}px">${esc(String(p.pid))} ${esc(commandLine(p.argv, p.comm, 200))} <span>CPU ${esc(cpu)}, peak ${esc(rss)}, exit ${esc(exit)}</span></li>`;
+      return `<li style="margin-left:${t.depth[k]! * 14}px">${esc(String(p.pid))} ${esc(commandLine(p.argv, p.comm, 200, p.argvTruncated ? (p.argvBytes ?? undefined) : undefined))} <span>CPU ${esc(cpu)}, peak ${esc(rss)}, exit ${esc(exit)}</span></li>`;
     });
     if (t.more)
       rows.push(`<li class="more">… and ${t.more} more ${t.more === 1 ? "process" : "processes"}</li>`);

@@ -2,6 +2,7 @@
 import { bold, red, yellow } from "../core/output.ts";
 import { sanitize } from "../core/sanitize.ts";
 import { youngCollector } from "../core/young.ts";
+import { cutMark } from "../steps/_cut.ts";
 import { preorderOf, walkDepths } from "../steps/_tree.ts";
 import type { ProcessRow, RunRow } from "../store/index.ts";
 import { plural } from "../core/plural.ts";
@@ -346,7 +347,8 @@ export type TableProcess = Pick<
   | "writeBytes"
   | "rchar"
   | "wchar"
->;
+> &
+  Partial<Pick<ProcessRow, "argvTruncated" | "argvBytes">>;
 
 const byStart = (a: TableProcess, b: TableProcess) => (a.startedAt ?? 0) - (b.startedAt ?? 0) || a.id - b.id;
 
@@ -376,8 +378,22 @@ const INDENT = "  ".repeat(MAX_INDENT);
 export const indent = (depth: number) =>
   depth <= MAX_INDENT ? INDENT.slice(0, 2 * depth) : `${INDENT}[+${depth - MAX_INDENT}] `;
 
-/** One line, at most `max` characters (cut at a character, not inside one): a command as the table shows it. */
-export function commandLine(argv: string[] | null, comm: string | null, max = 100): string {
+/**
+ * One line, at most `max` characters (cut at a character, not inside one): a command as the table shows
+ * it. `cutBytes`: the recorded argv is only the head of a command line of that many bytes, which the
+ * line then says (after the `max` cut, so it always shows).
+ */
+export function commandLine(
+  argv: string[] | null,
+  comm: string | null,
+  max = 100,
+  cutBytes?: number,
+): string {
+  const line = shortLine(argv, comm, max);
+  return cutBytes === undefined ? line : line + cutMark(cutBytes);
+}
+
+function shortLine(argv: string[] | null, comm: string | null, max: number): string {
   // each argument sanitised first, so a tab or newline inside one shows as `\t` / `\n`
   const joined = argv?.length ? argv.map(sanitize).join(" ") : `[${sanitize(comm ?? "?")}]`;
   // whitespace collapsed and trimmed; most lines are tidy already (single spaces between words):

@@ -127,7 +127,9 @@ export function writeProcessTable(
     }
     const p = withCommand ? order.row(k) : order.figures(k);
     const si = stepAt[k]! >= 0 ? stepAt[k]! : undefined;
-    const cmd = withCommand ? commandLine(p.argv, p.comm, cmdMax) : "";
+    const cmd = withCommand
+      ? commandLine(p.argv, p.comm, cmdMax, p.argvTruncated ? (p.argvBytes ?? undefined) : undefined)
+      : "";
     if (si !== undefined) {
       const s = opts.steps![si]!;
       const more = s.processIds.length - 1;

@@ -9,6 +9,7 @@ import { type Rule, type RuleSet, classifier } from "../rules/index.ts";
 import { dfgOnly } from "../core/jit-tier.ts";
 import { TextColumn, grown } from "./_text.ts";
 import { indexOfIds } from "./_tree.ts";
+import { cutMark } from "./_cut.ts";
 import { nextflowWorkdir } from "./_workflow.ts";
 import type { StepProcess } from "./types.ts";
 
@@ -25,8 +26,13 @@ export interface CommandLines {
   comm(i: number): string | null;
   /** argv[0] (undefined: no argv, or an empty one) */
   first(i: number): string | undefined;
-  /** the command line as a step shows it: argv joined by spaces, else `[comm]`'s (src/steps/_rollup.ts) */
+  /**
+   * the command line as a step shows it: argv joined by spaces, else `[comm]`'s (src/steps/_rollup.ts),
+   * and cutMark's note when argv holds only the head of it
+   */
   command(i: number): string;
+  /** bytes of the whole command line when argv holds only its head, else undefined */
+  cutBytes(i: number): number | undefined;
 }
 
 /** A command line as a step shows it: its argv joined by spaces, or its comm when it has no argv. */
@@ -67,6 +73,8 @@ export interface StepColumns extends Record<Figure, Float64Array> {
   parentId: Float64Array;
   /** epoch ms of the process's last exec, NaN: none seen (StepProcess.execAt) */
   execAt: Float64Array;
+  /** bytes of the whole command line when argv holds only its head (StepProcess.argvTruncated), else NaN */
+  argvCut: Float64Array;
   oomKilled: Uint8Array;
   /** index into names, UNNAMED, or FORK (a fork that did not exec: its argv is its parent's) */
   code: Int32Array;
@@ -163,6 +171,7 @@ export class ColumnsBuilder {
       pid: f(),
       parentId: f(),
       execAt: f(),
+      argvCut: f(),
       startedAt: f(),
       endedAt: f(),
       durationUs: f(),
@@ -247,6 +256,7 @@ export class ColumnsBuilder {
     c.pid[i] = p.pid;
     c.parentId[i] = num(p.parentId);
     c.execAt[i] = num(p.execAt);
+    c.argvCut[i] = p.argvTruncated ? num(p.argvBytes) : Number.NaN;
     c.startedAt[i] = num(p.startedAt);
     c.endedAt[i] = num(p.endedAt);
     c.durationUs[i] = num(p.durationUs);
@@ -345,10 +355,16 @@ export class ColumnsBuilder {
       if (t === null || t === "[]") return undefined;
       return t.includes("\\") ? (JSON.parse(t) as string[])[0] : t.slice(2, t.indexOf('"', 2));
     };
+    const cut = this.c.argvCut.subarray(0, n);
+    const cutBytes = (i: number) => (Number.isNaN(cut[i]!) ? undefined : cut[i]!);
     const command = (i: number) => {
       const t = text.get(i);
-      if (t === null || t === "[]" || t.includes("\\")) return commandOf(parsed(i), comm[i]!);
-      return t.slice(2, -2).replaceAll('","', " ");
+      const line =
+        t === null || t === "[]" || t.includes("\\")
+          ? commandOf(parsed(i), comm[i]!)
+          : t.slice(2, -2).replaceAll('","', " ");
+      const c = cut[i]!;
+      return Number.isNaN(c) ? line : line + cutMark(c);
     };
     dfgOnly(parsed, first, command);
     return {
@@ -357,7 +373,7 @@ export class ColumnsBuilder {
       names: this.names,
       workdirs: this.workdirs.list,
       argvText: text,
-      lines: lines ?? { argv: parsed, comm: (i) => comm[i]!, first, command },
+      lines: lines ?? { argv: parsed, comm: (i) => comm[i]!, first, command, cutBytes },
     };
   }
 }
@@ -389,12 +405,25 @@ function reparentEarlierImages(
 }
 
 /** Command lines of a list of processes held in memory. */
-export const linesOf = (procs: readonly Pick<StepProcess, "argv" | "comm">[]): CommandLines => ({
-  argv: (i) => procs[i]!.argv,
-  comm: (i) => procs[i]!.comm,
-  first: (i) => procs[i]!.argv?.[0],
-  command: (i) => commandOf(procs[i]!.argv, procs[i]!.comm),
-});
+export const linesOf = (
+  procs: readonly Pick<StepProcess, "argv" | "comm" | "argvTruncated" | "argvBytes">[],
+): CommandLines => {
+  const cutBytes = (i: number) => {
+    const p = procs[i]!;
+    return p.argvTruncated && typeof p.argvBytes === "number" ? p.argvBytes : undefined;
+  };
+  return {
+    argv: (i) => procs[i]!.argv,
+    comm: (i) => procs[i]!.comm,
+    first: (i) => procs[i]!.argv?.[0],
+    command: (i) => {
+      const b = cutBytes(i);
+      const line = commandOf(procs[i]!.argv, procs[i]!.comm);
+      return b === undefined ? line : line + cutMark(b);
+    },
+    cutBytes,
+  };
+};
 
 /** A list of processes (in its own order) as columns, classified by `rules`. */
 export function columnsOf(procs: readonly StepProcess[], rules: RuleSet): StepColumns {

@@ -63,4 +63,15 @@ export const rowOf = (
   wchar: orNull(f.wchar[i]!),
   readBytes: orNull(f.readBytes[i]!),
   writeBytes: orNull(f.writeBytes[i]!),
+  ...cutOf(f, i, withLine),
 });
+
+/** argvTruncated and argvBytes of a process whose argv holds only the head of its command line */
+function cutOf(
+  f: ProcessFigures,
+  i: number,
+  withLine: boolean,
+): Pick<StepProcess, "argvTruncated" | "argvBytes"> {
+  const b = withLine ? f.lines.cutBytes(i) : undefined;
+  return b === undefined ? {} : { argvTruncated: true, argvBytes: b };
+}

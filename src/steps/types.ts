@@ -84,6 +84,10 @@ export interface StepProcess {
    * the earlier program's, so steps take it as its grandparent's (src/steps/_columns.ts)
    */
   execAt?: number | null;
+  /** argv holds only the head of a longer command line (src/observe/argv.ts: 64 KiB kept) */
+  argvTruncated?: boolean;
+  /** bytes of the whole command line, cut or not */
+  argvBytes?: number | null;
   exitCode: number | null;
   signal: number | null;
   oomKilled: boolean;
