@@ -453,7 +453,18 @@ export interface RunSummary {
   /** the run's stored wall (ms), as `runs` and `report` show it; else CMD's */
   wallMs?: number;
   child: { startedAt: number; endedAt: number; exitCode?: number; signal?: number; stopSignal?: number };
+  /** the run's end was written (false: the final write failed); `stored`: its row exists all the same */
+  finished?: boolean;
+  stored?: boolean;
 }
+
+/** where to read the run: its report, or why there is none (the final write failed, said just before) */
+const where = (r: RunSummary): string => {
+  if (r.finished !== false) return `tracer report ${shortRunId(r.runId)}`;
+  return r.stored
+    ? `NOT FINISHED: the store could not be written; tracer report ${shortRunId(r.runId)} shows it up to then`
+    : "NOT RECORDED: the store could not be written";
+};
 
 /** `tracer run`'s closing line on stderr; the run's name is recorded data, so the line is sanitised. */
 export function summaryLine(r: RunSummary): string {
@@ -462,7 +473,7 @@ export function summaryLine(r: RunSummary): string {
   const { exitCode, signal, stopSignal } = r.child;
   const aborted =
     stopSignal && !(exitCode === 0 && signal === undefined) ? `aborted (${signalName(stopSignal)}), ` : "";
-  const line = `tracer: run ${r.name}: ${plural(r.processes, "process", "processes")}, ${wall}, ${aborted}exit ${exitText(exitCode, signal)}, capture ${r.mode}${loss} (tracer report ${shortRunId(r.runId)})`;
+  const line = `tracer: run ${r.name}: ${plural(r.processes, "process", "processes")}, ${wall}, ${aborted}exit ${exitText(exitCode, signal)}, capture ${r.mode}${loss} (${where(r)})`;
   // processes CMD left behind run on unrecorded from here (their rows: no end, no status)
   const left = r.running
     ? `\ntracer: ${plural(r.running, "process", "processes")} of the run still running when it ended, no longer recorded (tracer run --kill-leftovers stops them)`

@@ -59,6 +59,12 @@ export interface TraceResult {
   lost: number;
   orphansReaped: number;
   skipped: string[];
+  /**
+   * whether the run's end could be written (false: the final write failed, as on a full disk; then
+   * `stored` says whether the run's row exists at all, from its begin, or was never written)
+   */
+  finished: boolean;
+  stored: boolean;
 }
 
 const FLUSH_MS = 500;
@@ -225,6 +231,9 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   // checks, the capture sources) was done above.
   const startedAt = Date.now();
   let endedAt = startedAt;
+  // the run's end was written; the run's row was committed before the final write (at its begin)
+  let finished = true;
+  let rowBeforeEnd = false;
   let sampler: Sampler | undefined;
   let flusher: ReturnType<typeof setInterval> | undefined;
   let beginTimer: ReturnType<typeof setTimeout> | undefined;
@@ -372,6 +381,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
         argvLost: 0,
         mode: opened.mode,
       };
+      rowBeforeEnd = runRow;
       // the last processes and the run's end in one transaction: one commit (the final flush runs in it)
       inTransaction(db, () => {
         // the run's row first (the processes' rows refer to it), then its end with the recorder's
@@ -389,6 +399,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
       mark("db closed");
     } catch (e) {
       // CMD's status still decides tracer's exit status
+      finished = false;
       note(sanitizeLines(`tracer: could not finish recording run ${name}: ${(e as Error).message}`));
     }
     watcher?.stop();
@@ -409,6 +420,9 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     lost: lostEvents(opened.sources),
     orphansReaped: sup.orphansReaped,
     skipped: opened.skipped,
+    finished,
+    // the row from the run's begin is committed; one written with the run's end went with that write
+    stored: finished || rowBeforeEnd,
   };
 }
 
