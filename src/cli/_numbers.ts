@@ -7,7 +7,7 @@ import { Exit, TracerError } from "../errors.ts";
 const WHOLE = /^\d+$/;
 const DECIMAL = /^(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-const bad = (flag: string, what: string, v: string) =>
+export const bad = (flag: string, what: string, v: string) =>
   new TracerError("E_USAGE", `${flag} must be ${what}, got "${v}"`, Exit.usage);
 
 /**

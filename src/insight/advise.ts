@@ -115,7 +115,10 @@ function adviseGroup(
 ): StepAdvice {
   const steps = items.map((i) => i.step);
   const peak = spread(steps.map((s) => s.peakRssKb * 1024));
-  const wall = spread(steps.filter((s) => s.durationMs !== null).map((s) => s.durationMs!));
+  // to the µs, as the report's JSON gives it
+  const wall = spread(
+    steps.filter((s) => s.durationMs !== null).map((s) => Math.round(s.durationMs! * 1000) / 1000),
+  );
   const cpu = spread(steps.map((s) => s.cpuUs / 1e6));
   const eff = steps
     .filter((s) => s.durationMs)

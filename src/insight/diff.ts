@@ -100,7 +100,8 @@ const known = (s: Step, field: keyof NonNullable<Step["unknown"]>, v: number) =>
   (s.unknown?.[field] ?? 0) >= s.processIds.length && s.processIds.length > 0 ? null : v;
 
 const figures = (s: Step): Record<Metric, number | null> => ({
-  wall_ms: s.durationMs,
+  // to the µs, as the report's JSON gives it (not the float's 15 digits)
+  wall_ms: s.durationMs === null ? null : Math.round(s.durationMs * 1000) / 1000,
   cpu_seconds: known(s, "cpu", Math.round(s.cpuUs) / 1e6),
   peak_rss_bytes: known(s, "peakRss", s.peakRssKb * 1024),
   read_bytes: known(s, "readBytes", s.readBytes),

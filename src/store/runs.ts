@@ -3,6 +3,7 @@ import type { Database } from "bun:sqlite";
 import { sanitize } from "../core/sanitize.ts";
 import { Exit, TracerError } from "../errors.ts";
 import { exactText, fromExact } from "./processes.ts";
+import { plural } from "../core/plural.ts";
 
 export interface NewRun {
   id: string;
@@ -177,6 +178,15 @@ export function findRun(db: Database, ref?: string): RunRow {
         .query(`${SELECT} WHERE r.name = ? ORDER BY r.started_at DESC LIMIT ?`)
         .all(ref, MAX_CANDIDATES + 1) as RawRun[];
       if (named.length > 1) ambiguous(ref, `names ${count(db, "r.name = ?", ref)} runs`, named);
+      // a name that is also an id prefix of other runs (`--name 01a23175`): which one was meant is unknown
+      if (named.length === 1 && ref.length >= 4) {
+        const byId = prefixRows(db, ref).filter((r) => r.id !== named[0]!.id);
+        if (byId.length)
+          ambiguous(ref, `names one run and is an id prefix of ${plural(byId.length, "other")}`, [
+            ...named,
+            ...byId,
+          ]);
+      }
       row = named[0] ?? prefixMatch(db, ref);
     }
   }
@@ -185,7 +195,7 @@ export function findRun(db: Database, ref?: string): RunRow {
       "E_RUN_NOT_FOUND",
       ref === undefined ? "no run recorded yet" : `no run "${ref}"`,
       Exit.error,
-      { hint: ref === undefined ? "record one with: tracer run -- CMD" : "list runs with: tracer runs" },
+      { hint: notFoundHint(db, ref) },
     );
   return decode(row as RawRun);
 }
@@ -210,11 +220,22 @@ function ambiguous(ref: string, what: string, rows: RawRun[]): never {
   });
 }
 
-function prefixMatch(db: Database, ref: string) {
-  if (ref.length < 4) return null;
-  const rows = db
+/** what to try when `ref` found no run: a prefix too short to be taken (ids share their first characters) */
+function notFoundHint(db: Database, ref: string | undefined): string {
+  if (ref === undefined) return "record one with: tracer run -- CMD";
+  if (ref.length < 4 && count(db, "substr(r.id, 1, length(?1)) = ?1", ref) > 0)
+    return "an id prefix needs at least 4 characters (list runs with: tracer runs)";
+  return "list runs with: tracer runs";
+}
+
+const prefixRows = (db: Database, ref: string) =>
+  db
     .query(`${SELECT} WHERE substr(r.id, 1, length(?1)) = ?1 ORDER BY r.started_at DESC LIMIT ?2`)
     .all(ref, MAX_CANDIDATES + 1) as RawRun[];
+
+function prefixMatch(db: Database, ref: string) {
+  if (ref.length < 4) return null;
+  const rows = prefixRows(db, ref);
   if (rows.length > 1)
     ambiguous(ref, `matches several runs (${count(db, "substr(r.id, 1, length(?1)) = ?1", ref)})`, rows);
   return rows[0] ?? null;

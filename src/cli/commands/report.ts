@@ -11,7 +11,7 @@ import { writeReportTable } from "../../report/table.ts";
 import { type ProcessTableOptions, STEPS_MODE_ROWS, writeProcessTable } from "../../run/proctable.ts";
 import { loadRules } from "../../rules/index.ts";
 import { findRun, listProcesses, openStore } from "../../store/index.ts";
-import { decimalOption, wholeOption } from "../_numbers.ts";
+import { bad, decimalOption, wholeOption } from "../_numbers.ts";
 import { jsonFlag } from "../_shared.ts";
 import { sanitize } from "../../core/sanitize.ts";
 import { mark } from "../../core/timing.ts";
@@ -40,6 +40,7 @@ const countOf = (flag: string, v: string | undefined) => wholeOption(`--${flag}`
 function processesOf(v: string | undefined): Pick<ProcessTableOptions, "processes" | "limit"> {
   if (v === undefined) return { processes: "steps", limit: STEPS_MODE_ROWS };
   if (v === "all" || v === "steps") return { processes: v };
+  if (!/^\s*\d+\s*$/.test(v)) throw bad("--processes", "all, steps or a whole number ≥ 0", v);
   const n = countOf("processes", v);
   if (n === undefined) return {};
   return { processes: n };
@@ -67,7 +68,7 @@ export default defineCommand({
     output: {
       type: "string",
       alias: "o",
-      description: "Write the report to FILE instead of stdout",
+      description: "Write the report to FILE instead of stdout (- for stdout)",
       valueHint: "FILE",
     },
     "price-per-hour": {
@@ -98,6 +99,8 @@ export default defineCommand({
     },
   },
   run({ args }) {
+    // `-o -`: stdout, as the convention goes (not a file named '-')
+    const output = args.output === "-" ? undefined : args.output;
     const format = formatOf(args.format);
     if (args.json && args.format !== undefined)
       throw new TracerError(
@@ -120,9 +123,9 @@ export default defineCommand({
     if (args.json) {
       // the raw run and its processes (docs/CLI.md); --format json is the step report
       const run = findRun(db, args.run);
-      if (args.output === undefined) return void writeRawJson(db, run, (chunk) => write(1, chunk));
-      writeReplacing(args.output, `${jsonText({ run, processes: listProcesses(db, run.id) })}\n`);
-      return void note(sanitize(`tracer: wrote the raw JSON of run ${run.name} to ${args.output}`));
+      if (output === undefined) return void writeRawJson(db, run, (chunk) => write(1, chunk));
+      writeReplacing(output, `${jsonText({ run, processes: listProcesses(db, run.id) })}\n`);
+      return void note(sanitize(`tracer: wrote the raw JSON of run ${run.name} to ${output}`));
     }
     const table: ProcessTableOptions = {
       ...processesOf(args.processes),
@@ -131,7 +134,7 @@ export default defineCommand({
     };
     const rules = loadRules({ files: args.rules === undefined ? [] : [args.rules] });
     mark("report: rules loaded");
-    if (format === "table" && args.output === undefined) {
+    if (format === "table" && output === undefined) {
       // no full collection before the tables, unlike the other formats: the table's time is what its
       // target misses, its memory is well inside (100,000 processes, 4 trials of 8–10 alternated runs:
       // CPU −50 to −170 ms median, wall −30 to −185 ms; peak RSS 128 → 137 MB, bound 200 MB; 2026-11-30)
@@ -158,13 +161,13 @@ export default defineCommand({
     const report = loadReport(db, args.run, rules, price, format === "html");
     if (report.totals.processes >= COLLECT_FROM) Bun.gc(true);
     if (format === "html") report.history = pipelineHistory(db, report, rules);
-    if (args.output === undefined) {
+    if (output === undefined) {
       writeReport(report, format, (chunk) => write(1, chunk));
       return void mark(`report: ${format} written`);
     }
     const text = renderReport(report, format);
     // never through a symlink or another's hard link (exit 3); a file gets no colour codes
-    writeReplacing(args.output, format === "table" ? plain(text) : text);
-    note(sanitize(`tracer: wrote ${format} report of run ${report.run.name} to ${args.output}`));
+    writeReplacing(output, format === "table" ? plain(text) : text);
+    note(sanitize(`tracer: wrote ${format} report of run ${report.run.name} to ${output}`));
   },
 });

@@ -75,6 +75,10 @@ export default defineCommand({
     const seconds = "a number of seconds";
     const interval = decimalOption("--interval", args.interval, { min: 0.05, max: 3600, what: seconds }) ?? 1;
     const grace = decimalOption("--grace", args.grace, { max: 86400, what: seconds }) ?? 10;
+    if (args.grace !== undefined && !args["kill-leftovers"])
+      throw new TracerError("E_USAGE", "--grace applies only with --kill-leftovers", Exit.usage, {
+        hint: "tracer run --kill-leftovers --grace S -- CMD",
+      });
     const pdeathsig = args.pdeathsig === undefined ? undefined : parseSignal(args.pdeathsig);
     if (args.pdeathsig !== undefined && pdeathsig === undefined)
       throw new TracerError("E_USAGE", `--pdeathsig: unknown signal "${args.pdeathsig}"`, Exit.usage);
