@@ -78,3 +78,16 @@ test("report -o - writes to stdout, not to a file named '-'", async () => {
   expect(r.stdout.split("\n")[0]).toContain("command");
   expect(existsSync(join(cwd, "-"))).toBe(false);
 });
+
+test("tracer --bogus names the unknown option (exit 2), text and --json, instead of printing the help", async () => {
+  const t = await run(["--bogus"]);
+  expect(t.code).toBe(2);
+  expect(t.stderr).toBe('tracer: unknown option "--bogus" (see --help)\n');
+  const j = await run(["--json", "--bogus=3"]);
+  expect(j.code).toBe(2);
+  expect(JSON.parse(j.stdout).error.message).toBe('unknown option "--bogus" (see --help)');
+  // no command and no option: the help on stderr, exit 2, as before
+  const none = await run([]);
+  expect(none.code).toBe(2);
+  expect(none.stderr).toContain("USAGE tracer");
+});

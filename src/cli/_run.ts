@@ -109,6 +109,12 @@ export async function runCli(root: Cmd, argv: string[]): Promise<void> {
       return;
     }
     if (!cmd.run) {
+      // `tracer --bogus`: the option is the error, not the missing command
+      const stray = head.slice(used).find((t) => t.startsWith("-") && t !== "--json");
+      if (stray !== undefined) {
+        const eq = stray.indexOf("=");
+        throw usageError(`unknown option "${eq < 0 ? stray : stray.slice(0, eq)}" (see --help)`);
+      }
       if (g.json) {
         const subs = Object.keys((cmd.subCommands && (await resolve(cmd.subCommands))) ?? {});
         throw usageError(`missing command (commands: ${subs.filter((k) => !k.startsWith("_")).join(", ")})`);
