@@ -13,7 +13,10 @@ import { dfgOnly } from "../core/jit-tier.ts";
  */
 export function peakText(p: { peakRssKb: number; peakRssUpperKb: number; peakRssExact: boolean }): string {
   const seen = bytes(p.peakRssKb * 1024);
-  return p.peakRssExact ? seen : `${seen}–${bytes(p.peakRssUpperKb * 1024)}`;
+  if (p.peakRssExact) return seen;
+  // a range whose ends print alike ("38MiB–38MiB") says nothing more than one figure
+  const upper = bytes(p.peakRssUpperKb * 1024);
+  return upper === seen ? seen : `${seen}–${upper}`;
 }
 
 /**
@@ -160,7 +163,7 @@ export function writeReportTable(
       OWN_COLUMNS,
     );
   else out(`${noSteps(r)}\n`);
-  if (r.steps.some((s) => !s.peakRssExact))
+  if (r.steps.some((s) => !s.peakRssExact && peakText(s).includes("–")))
     out(
       "\nPEAK RSS a–b: a sampled, b the most its processes alive together can have held (docs/CAPTURE.md)\n",
     );
