@@ -38,10 +38,11 @@ function stepState(s: Step, runLive: boolean): StepState {
   return "done";
 }
 
-function topStep(runId: string, s: Step, live: TopProcess[], runLive: boolean, now: number): TopStep {
+/** `end`: now while the run is recorded, else the instant its figures stop at (RunState.endAt) */
+function topStep(runId: string, s: Step, live: TopProcess[], runLive: boolean, end: number): TopStep {
   const state = stepState(s, runLive);
   const ended = state !== "running";
-  const elapsedMs = s.durationMs ?? Math.max(0, now - s.startedAt);
+  const elapsedMs = s.durationMs ?? Math.max(0, end - s.startedAt);
   // an average rate over less than a second says more about start-up reads than about the step
   const perSecond = (n: number) => (elapsedMs >= 1000 ? (n * 1000) / elapsedMs : null);
   return {
@@ -71,6 +72,7 @@ function topStep(runId: string, s: Step, live: TopProcess[], runLive: boolean, n
 export function topRun(state: RunState, now: number, keepEnded = 50): TopRun {
   const { run } = state;
   const runLive = run.status === "running";
+  const end = state.endAt ?? now;
   const liveBy = new Map<number, TopProcess[]>();
   const other: TopProcess[] = [];
   for (const [id, f] of state.live) {
@@ -95,18 +97,21 @@ export function topRun(state: RunState, now: number, keepEnded = 50): TopRun {
     counts[st]++;
     const slot = st === "running" ? undefined : st === "failed" ? "failed" : "ended";
     if (slot !== undefined && kept[slot]++ >= keepEnded) continue;
-    steps.push(topStep(run.id, s, liveBy.get(i) ?? [], runLive, now));
+    steps.push(topStep(run.id, s, liveBy.get(i) ?? [], runLive, end));
   }
+  let notFollowed = 0;
+  if (state.endAt !== null) for (const p of state.watched.values()) if (p.endedAt === null) notFollowed++;
   return {
     id: run.id,
     name: run.name,
     pipeline: run.pipeline,
     status: run.status,
     mode: run.mode,
-    elapsedMs: Math.max(0, (run.endedAt ?? now) - run.startedAt),
+    elapsedMs: Math.max(0, (run.endedAt ?? end) - run.startedAt),
     exit: runLive ? "" : run.status === "interrupted" ? "?" : exitText(run.exitCode, run.signal),
     processes: state.processCount,
     liveProcesses: state.live.size,
+    notFollowed,
     host: state.host,
     running: counts.running,
     done: counts.done,

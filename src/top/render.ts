@@ -125,10 +125,14 @@ function runLines(r: TopRun, nameW: number, cols: [string, number][]): string[] 
         : "")
     : "host -";
   const failed = r.failed ? ` · ${r.failed} failed` : "";
+  // a run no longer recorded: its processes with no end recorded are not followed, not known alive
+  const procs = r.notFollowed
+    ? `0 live · ${r.notFollowed} with no end recorded, not followed after the recording stopped`
+    : `${r.liveProcesses} live`;
   return [
     sanitize(`run ${r.name} (${shortRunId(r.id)}) · pipeline ${r.pipeline} · ${head} · ${r.mode}`),
     host,
-    `steps ${r.running} running · ${r.done} done${failed} · processes ${r.processes} (${r.liveProcesses} live)`,
+    `steps ${r.running} running · ${r.done} done${failed} · processes ${r.processes} (${procs})`,
     `  ${padEnd("#", 5)} ${padEnd("STEP", nameW)} ${cols.map(([h, w]) => (h === "STATE" || h === "EXIT" ? padEnd(h, w) : padStart(h, w))).join(" ")}`.trimEnd(),
   ];
 }

@@ -50,6 +50,12 @@ export type WatchedProcess = Pick<
 /** One poll of one run (src/top/watch.ts). */
 export interface RunState {
   run: WatchedRun;
+  /**
+   * null while the run is recorded; else the instant its figures stop at (ms since the epoch): its end,
+   * or for an interrupted run the newest time recorded. The store no longer follows its processes then:
+   * `live` is empty and a process with no end recorded is "not followed".
+   */
+  endAt: number | null;
   /** how many processes the run has recorded so far */
   processCount: number;
   /** the processes watched now (every live one, and those ended a poll or two ago), by row id: not the ended ones */
@@ -115,6 +121,8 @@ export interface TopRun {
   exit: string;
   processes: number;
   liveProcesses: number;
+  /** processes with no end recorded in a run no longer recorded: not known to be alive, not followed */
+  notFollowed: number;
   host: HostNow | null;
   running: number;
   done: number;

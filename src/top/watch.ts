@@ -120,6 +120,8 @@ export class RunWatch {
   private dirty = true;
   private groupedAt = 0;
   private groupCostMs = 0;
+  /** the instant a run that is no longer recorded stops at (its end, else its newest recorded time) */
+  private endAt: number | undefined;
   /** process rows read (by a poll or a grouping) and step groupings done so far (what each poll cost) */
   readonly stats = { rowsRead: 0, regroups: 0 };
 
@@ -137,6 +139,11 @@ export class RunWatch {
     if (!run) return undefined;
     if (run.status === "running" && run.endedAt === null && !alive(run.recorderPid))
       run.status = "interrupted";
+    // the store follows a run's processes only while its recorder runs: once the run is done, failed,
+    // aborted or interrupted, a process with no end recorded is not known to be alive, and time stops
+    // at the run's last recorded instant
+    const following = run.status === "running";
+    if (!following && this.endAt === undefined) this.endAt = run.endedAt ?? this.lastRecorded(run);
     this.readWatched();
     const added = (
       this.db
@@ -148,9 +155,10 @@ export class RunWatch {
     if (this.dirty && now - this.groupedAt >= Math.max(1000, 10 * this.groupCostMs))
       this.regroup(now, this.count + added);
     else if (added) this.readAdded();
-    const live = this.readLive();
+    const live = following ? this.readLive() : new Map<number, LiveFigures>();
     return {
       run,
+      endAt: following ? null : (this.endAt ?? null),
       processCount: this.count,
       watched: this.procs,
       steps: this.steps,
@@ -269,6 +277,22 @@ export class RunWatch {
       live.set(id, { cpuPct: s?.cpuPct ?? null, rssKb: s?.rssKb ?? null, ioRate: rate });
     }
     return live;
+  }
+
+  /**
+   * The newest instant recorded for a run whose recorder died without ending it: its newest process
+   * sample, process start or end, or host metrics row (else its start).
+   */
+  private lastRecorded(run: WatchedRun): number {
+    const row = this.db
+      .query(
+        `SELECT max(
+           coalesce((SELECT max(s.at) FROM processes p CROSS JOIN samples s ON s.process_id = p.id WHERE p.run_id = ?1), 0),
+           coalesce((SELECT max(max(coalesce(started_at, 0), coalesce(ended_at, 0))) FROM processes WHERE run_id = ?1), 0),
+           coalesce((SELECT max(at) FROM system_metrics WHERE run_id = ?1), 0)) AS at`,
+      )
+      .get(this.runId) as { at: number };
+    return Math.max(run.startedAt, row.at);
   }
 
   private readHost(): HostNow | null {

@@ -226,6 +226,7 @@ test("the screen never exceeds its height and keeps the selected step on it", ()
         exit: "",
         processes: 60,
         liveProcesses: 60,
+        notFollowed: 0,
         host: null,
         running: 60,
         done: 0,
