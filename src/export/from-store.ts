@@ -75,7 +75,8 @@ export function exportSamplesOf(db: Database, runId: string): ExportSystemSample
     .map((r) => {
       const row = r as Record<string, number | null>;
       return Object.fromEntries(
-        Object.entries(row).map(([k, v]) => [k, v ?? 0]),
+        // an unknown CPU % stays unknown (its point is left out), never 0
+        Object.entries(row).map(([k, v]) => [k, v ?? (k === "cpuPct" ? null : 0)]),
       ) as unknown as ExportSystemSample;
     });
 }

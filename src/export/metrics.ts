@@ -33,18 +33,25 @@ const gauge = (
 /** System samples as gauges (semantic-convention names where one exists). */
 export function systemMetrics(samples: ExportSystemSample[]): OtlpMetric[] {
   if (samples.length === 0) return [];
-  const pts = (f: (s: ExportSystemSample) => number, int: boolean, attrs?: Record<string, Attr>) =>
-    samples.map((s) => ({
-      timeUnixNano: nanos(s.at),
-      ...(int ? { asInt: String(Math.round(f(s))) } : { asDouble: f(s) }),
-      ...(attrs ? { attributes: attributes(attrs) } : {}),
-    }));
+  // a sample whose figure is unknown (null: the host CPU % of a run's first reading) has no point
+  const pts = (f: (s: ExportSystemSample) => number | null, int: boolean, attrs?: Record<string, Attr>) =>
+    samples.flatMap((s) => {
+      const v = f(s);
+      if (v === null) return [];
+      return [
+        {
+          timeUnixNano: nanos(s.at),
+          ...(int ? { asInt: String(Math.round(v)) } : { asDouble: v }),
+          ...(attrs ? { attributes: attributes(attrs) } : {}),
+        },
+      ];
+    });
   return [
     gauge(
       "system.cpu.utilization",
       "1",
       "Busy share of all CPUs since the previous sample",
-      pts((s) => s.cpuPct / 100, false),
+      pts((s) => (s.cpuPct === null ? null : s.cpuPct / 100), false),
     ),
     gauge(
       "system.memory.usage",
@@ -94,7 +101,8 @@ export function systemMetrics(samples: ExportSystemSample[]): OtlpMetric[] {
       "Disk size",
       pts((s) => s.diskTotalBytes, true),
     ),
-  ];
+    // a gauge with no known point (a short run's host CPU %) is left out
+  ].filter((m) => m.gauge.dataPoints.length > 0);
 }
 
 export function metricsRequest(groups: { resource: OtlpResource; metrics: OtlpMetric[] }[]) {

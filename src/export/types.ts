@@ -44,8 +44,8 @@ export interface ExportProcess extends ProcessOutcome {
 /** One host-wide sample. */
 export interface ExportSystemSample {
   at: number;
-  /** 0–100 */
-  cpuPct: number;
+  /** 0–100; null when unknown (a run's first reading has none earlier to compare with) */
+  cpuPct: number | null;
   memTotalKb: number;
   memUsedKb: number;
   swapTotalKb: number;

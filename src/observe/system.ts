@@ -55,8 +55,9 @@ export class SystemSampler {
   private last: CpuTimes | undefined;
 
   /**
-   * `baseline`: read the CPU times now, for the first read()'s CPU %; without it (one reading only)
-   * that CPU % is 0, as it is for two readings within the same clock tick.
+   * `baseline`: read the CPU times now, for the first read()'s CPU %. Without an earlier reading to
+   * compare with (no baseline, or readings within one clock tick) the CPU % is unknown: null, not 0;
+   * the baseline is then kept for the next read().
    */
   constructor(
     private readonly diskPath: string,
@@ -69,12 +70,12 @@ export class SystemSampler {
   }
 
   read(): SystemMetrics {
-    let cpuPct = 0;
+    let cpuPct: number | null = null;
     try {
       const now = cpuTimes();
       if (this.last && now.total > this.last.total)
         cpuPct = (100 * (now.busy - this.last.busy)) / (now.total - this.last.total);
-      this.last = now;
+      if (!this.last || now.total > this.last.total) this.last = now;
     } catch {}
     const mem = safe(() => meminfo(readFileSync("/proc/meminfo", "latin1")), {});
     const load = safe(() => {

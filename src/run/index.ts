@@ -355,7 +355,8 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     if (sampler) sampler.stop();
     else
       try {
-        // one reading, no baseline: two readings this close apart fall within one clock tick (CPU % 0)
+        // one reading, no baseline (two readings this close apart fall within one clock tick): the
+        // host's CPU % is unknown, stored as null
         const now = new SystemSampler(cwd, false).read();
         writer.system({ ...now, at: Math.min(startedAt, now.at) });
         writer.system(now);

@@ -57,7 +57,8 @@ export interface Sample {
 
 export interface SystemMetrics {
   at: number;
-  cpuPct: number;
+  /** host CPU busy % since the previous reading; null without one to compare with (a run's first) */
+  cpuPct: number | null;
   memTotalKb: number;
   memUsedKb: number;
   swapTotalKb: number;

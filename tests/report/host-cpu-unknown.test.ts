@@ -1,0 +1,61 @@
+/**
+ * The host's CPU % of a run's first system reading is unknown (nothing earlier to compare with): it is
+ * stored as null, not 0, and every reader keeps it unknown — `report --format json`'s `system`, the
+ * HTML report's host-CPU line (no point at 0 %) and `tracer top`'s host line ("-").
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { cleanupTemp, ensureBuilt, isolatedEnv, run } from "../helpers/harness.ts";
+
+beforeAll(ensureBuilt);
+afterAll(cleanupTemp);
+
+interface SystemJson {
+  at: string;
+  cpu_pct: number | null;
+}
+
+async function hostCpu(env: Record<string, string>, name: string) {
+  const json = await run(["report", name, "--format", "json"], { env });
+  expect(json.code).toBe(0);
+  const system = (JSON.parse(json.stdout) as { system: SystemJson[] }).system;
+  const html = await run(["report", name, "--format", "html"], { env });
+  expect(html.code).toBe(0);
+  const line = /<polyline class="cpu" points="([^"]*)"\/>/.exec(html.stdout);
+  if (!line) throw new Error("no host CPU line in the HTML report");
+  const points = line[1]!.split(" ").filter(Boolean);
+  return { system, points };
+}
+
+test("a run shorter than the sampling interval: its first host CPU % is unknown everywhere, never 0", async () => {
+  const env = isolatedEnv();
+  expect((await run(["run", "--name", "short", "--", "true"], { env })).code).toBe(0);
+  const { system, points } = await hostCpu(env, "short");
+  // its two points, at its start and at its end: from one reading (both unknown), or on a loaded host
+  // where `true` outlived the sampler's start-up delay, from the sampler (the first unknown)
+  expect(system.length).toBeGreaterThanOrEqual(2);
+  expect(system[0]!.cpu_pct).toBeNull();
+  const known = system.filter((p) => p.cpu_pct !== null);
+  expect(points.length).toBe(known.length);
+  const top = await run(["top", "short"], { env });
+  expect(top.code).toBe(0);
+  expect(top.stdout).toMatch(system.at(-1)!.cpu_pct === null ? /^host cpu - · mem /m : /^host cpu \d/m);
+});
+
+test("a sampled run: the host CPU % readings are known once a clock tick passed; the chart plots only the known ones", async () => {
+  const env = isolatedEnv();
+  expect(
+    (await run(["run", "--name", "sampled", "--interval", "0.2", "--", "sleep", "1.2"], { env })).code,
+  ).toBe(0);
+  const { system, points } = await hostCpu(env, "sampled");
+  expect(system.length).toBeGreaterThanOrEqual(4);
+  // the sampler's first reading compares with one taken as it was made (unknown when within the same
+  // clock tick); a later one with the reading before it, known once a tick has passed
+  const known = system.filter((p) => p.cpu_pct !== null);
+  expect(known.length).toBeGreaterThanOrEqual(system.length - 2);
+  for (const p of known) {
+    expect(p.cpu_pct!).toBeGreaterThanOrEqual(0);
+    expect(p.cpu_pct!).toBeLessThanOrEqual(100);
+  }
+  // one point per known reading: none drawn for an unknown one
+  expect(points.length).toBe(known.length);
+});
