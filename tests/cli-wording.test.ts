@@ -87,7 +87,10 @@ describe("numeric options", () => {
     }
     const ok = await run(["runs", "--limit", "1"], { env });
     expect(ok.code).toBe(0);
-    expect(ok.stdout.trim().split("\n")).toHaveLength(2); // the header and the newest run
+    // the header, the newest run, and the line counting the older runs left out
+    const lines = ok.stdout.trim().split("\n");
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toMatch(/^… \d+ older runs? not shown \(tracer runs --limit \d+ lists every run\)$/);
   });
 
   test("run --interval and --grace: plain decimal seconds in range (hex and blank were accepted)", async () => {

@@ -18,6 +18,7 @@ export {
   finishRun,
   findRun,
   isActive,
+  countRuns,
   listRuns,
 } from "./runs.ts";
 export {

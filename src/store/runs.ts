@@ -136,6 +136,10 @@ const decode = (r: RawRun): RunRow => ({
 });
 
 /** The newest `limit` runs (-1: all), newest first. */
+/** How many runs the store holds. */
+export const countRuns = (db: Database): number =>
+  (db.query("SELECT count(*) AS n FROM runs").get() as { n: number }).n;
+
 export function listRuns(db: Database, limit = 50): RunRow[] {
   return (db.query(`${SELECT} ORDER BY r.started_at DESC LIMIT ?`).all(limit) as RawRun[]).map(decode);
 }

@@ -1,22 +1,36 @@
 import { defineCommand } from "../../_define.ts";
 import { printJson, say } from "../../../core/output.ts";
 import { runsTable } from "../../../run/format.ts";
-import { defaultDbPath, listRuns, openStore, storeExists } from "../../../store/index.ts";
+import { countRuns, defaultDbPath, listRuns, openStore, storeExists } from "../../../store/index.ts";
 import { wholeOption } from "../../_numbers.ts";
 import { jsonFlag } from "../../_shared.ts";
+
+/** runs listed when --limit is not given */
+const DEFAULT_LIMIT = 50;
 
 export default defineCommand({
   meta: { name: "runs", description: "List recorded runs, newest first" },
   args: {
     ...jsonFlag,
-    limit: { type: "string", description: "How many runs (default 50)", valueHint: "N" },
+    limit: {
+      type: "string",
+      description: `How many runs, newest first (default ${DEFAULT_LIMIT})`,
+      valueHint: "N",
+    },
   },
   run({ args }) {
-    const limit = wholeOption("--limit", args.limit, { min: 1 }) ?? 50;
+    const limit = wholeOption("--limit", args.limit, { min: 1 }) ?? DEFAULT_LIMIT;
     const path = defaultDbPath();
-    const runs = storeExists(path) ? listRuns(openStore(path, { readonly: true }), limit) : [];
+    const db = storeExists(path) ? openStore(path, { readonly: true }) : undefined;
+    const runs = db ? listRuns(db, limit) : [];
+    // --json stays an array (the newest `limit` runs, docs/CLI.md); the table says what it left out
     if (args.json) return void printJson(runs);
     if (!runs.length) return void say("no runs recorded yet (tracer run -- CMD)");
     say(runsTable(runs));
+    const older = db && runs.length === limit ? countRuns(db) - runs.length : 0;
+    if (older > 0)
+      say(
+        `… ${older} older ${older === 1 ? "run" : "runs"} not shown (tracer runs --limit ${runs.length + older} lists every run)`,
+      );
   },
 });
