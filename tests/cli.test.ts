@@ -138,7 +138,7 @@ print(n, p.wait())
       "taskstats",
       "exec watcher",
       "sched runtime",
-      "cgroup v2",
+      "OOM-kill sources",
       "child subreaper",
     ])
       expect(names).toContain(f);
@@ -146,9 +146,23 @@ print(n, p.wait())
     expect(d.capture).toBe("connector+taskstats");
     expect(d.features.find((f: { name: string }) => f.name === "exec watcher").available).toBe(true);
     // root on a kernel with BTF: the eBPF ledger of each process's CPU loads and passes its self-check
-    expect(d.features.find((f: { name: string }) => f.name === "sched runtime")).toMatchObject({
-      available: true,
-    });
+    const ledger = d.features.find((f: { name: string }) => f.name === "sched runtime");
+    expect(ledger).toMatchObject({ available: true });
+    // its four eBPF programs (ffi/schedrt.c), the optional fourth among them
+    for (const program of [
+      "sched_stat_runtime",
+      "sched_process_fork",
+      "sched_process_exec",
+      "sched_process_exit",
+    ])
+      expect(ledger.detail).toContain(program);
+    // OOM kills: as root the kernel log is readable; on a cgroup v1 host (this one) the v1 memory
+    // controller's counters work too, and no "cgroup v2" is asked for
+    const oom = d.features.find((f: { name: string }) => f.name === "OOM-kill sources");
+    expect(oom).toMatchObject({ available: true });
+    expect(oom.detail).toContain("kernel log (/dev/kmsg)");
+    if (existsSync("/sys/fs/cgroup/memory/memory.oom_control")) expect(oom.detail).toContain("cgroup v1");
+    expect(names).not.toContain("cgroup v2");
     // and the in-kernel reader of argv and cwd at exec (ffi/execargv.c) attaches to it
     expect(d.features.find((f: { name: string }) => f.name === "exec reader")).toMatchObject({
       available: true,

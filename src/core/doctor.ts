@@ -3,6 +3,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { release } from "node:os";
 import { probeConnector } from "../observe/connector.ts";
 import { probeExecWatch, probeKernelArgv } from "../observe/execwatch.ts";
+import { probeOomSources } from "../observe/oom.ts";
 import { probeSchedRuntime } from "../observe/schedrt.ts";
 import { probeTaskstats } from "../observe/taskstats.ts";
 import type { CaptureMode } from "../observe/types.ts";
@@ -54,6 +55,7 @@ function linuxFeatures(): Feature[] {
   const connector = probeConnector();
   const taskstats = probeTaskstats();
   const ledger = probeSchedRuntime();
+  const oom = probeOomSources();
   const watch = connector.available
     ? probeExecWatch()
     : { available: false, reason: "needs the proc connector" };
@@ -78,7 +80,8 @@ function linuxFeatures(): Feature[] {
       kernelArgv.reason,
       "argv and cwd at exec without a wake-up per exec",
     ),
-    f("cgroup v2", existsSync("/sys/fs/cgroup/cgroup.controllers"), "/sys/fs/cgroup", "OOM-kill detection"),
+    // what OomWatch reads (the kernel log, else the memory cgroup's counters, v1 or v2), not one of them
+    f("OOM-kill sources", oom.available, oom.reason, "OOM-kill detection"),
     f(
       "child subreaper",
       kernelAtLeast(3, 4),

@@ -102,6 +102,41 @@ export function readMemoryLimitKb(root: string, dir: string): number | undefined
   return min === undefined ? undefined : Math.floor(min / 1024);
 }
 
+/**
+ * Which OOM-kill sources work here, as OomWatch would use them: the kernel log (readable: root), and
+ * the oom_kill counter of a memory cgroup, v2 memory.events or v1 memory.oom_control (kernel ≥ 4.13),
+ * read in `cgroup` (default: this process's, where `tracer run` starts CMD). `reason` names the
+ * working ones, or says why none works.
+ */
+export function probeOomSources(opts: OomOptions & { cgroup?: string } = {}): {
+  available: boolean;
+  reason: string;
+} {
+  const sources: string[] = [];
+  const kmsg = opts.kmsg === false ? undefined : (opts.kmsg ?? "/dev/kmsg");
+  const log = kmsg === undefined ? undefined : KernelLog.open(kmsg);
+  if (log) {
+    log.close();
+    sources.push(`kernel log (${kmsg})`);
+  }
+  const root = opts.memoryRoot ?? defaultMemoryRoot();
+  const cgroup = opts.cgroup ?? readCgroup(process.pid);
+  const dir = cgroup === undefined ? undefined : cgroupDir(root, cgroup);
+  if (dir !== undefined) {
+    const v2 = read(join(dir, "memory.events"));
+    const v1 = read(join(dir, "memory.oom_control"));
+    if (v2 !== undefined && oomKillLine(v2) !== undefined)
+      sources.push(`cgroup v2 oom_kill counters (memory.events under ${root})`);
+    else if (v1 !== undefined && oomKillLine(v1) !== undefined)
+      sources.push(`cgroup v1 memory controller's oom_kill counters (memory.oom_control under ${root})`);
+  }
+  if (sources.length) return { available: true, reason: sources.join(" + ") };
+  return {
+    available: false,
+    reason: `no source: the kernel log is not readable (${kmsg ?? "not used"}: needs root, CAP_SYSLOG) and no memory cgroup oom_kill counter (cgroup v2 memory.events, v1 memory.oom_control, Linux ≥ 4.13) under ${root}`,
+  };
+}
+
 /** Decides, for each SIGKILLed process, whether the OOM killer did it. */
 export class OomWatch {
   private readonly seen = new Map<string, number>();

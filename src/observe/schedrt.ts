@@ -209,6 +209,15 @@ export function probeLedgerOpen(waitMs = 1000): { close(): void } | string {
 export function probeSchedRuntime(waitMs = 1000): { available: boolean; reason: string } {
   const open = probeLedgerOpen(waitMs);
   if (typeof open === "string") return { available: false, reason: open };
+  // the fourth program (sched_process_exit: each exiting thread's I/O) is optional: the ledger opens
+  // without it, its entries then carry no I/O (this process's own entry, looked at and kept, tells)
+  const io = takeSchedRuntime(process.pid, 1, 0, true)?.io !== undefined;
   open.close();
-  return { available: true, reason: "eBPF: sched_stat_runtime + sched_process_fork + sched_process_exec" };
+  const programs = "eBPF: sched_stat_runtime + sched_process_fork + sched_process_exec";
+  return {
+    available: true,
+    reason: io
+      ? `${programs} + sched_process_exit`
+      : `${programs} (sched_process_exit did not load: no per-process I/O from the ledger)`,
+  };
 }

@@ -7,7 +7,7 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { KernelLog, OomLogParser } from "../../src/observe/kmsg.ts";
-import { OomWatch, readMemoryLimitKb } from "../../src/observe/oom.ts";
+import { OomWatch, probeOomSources, readMemoryLimitKb } from "../../src/observe/oom.ts";
 import { cleanupTemp, tempDir } from "../helpers/harness.ts";
 
 afterAll(cleanupTemp);
@@ -112,4 +112,36 @@ test("cgroup v1 counters (memory.oom_control), limit from memory.stat's hierarch
   writeFileSync(join(root, "other", "memory.oom_control"), control(1));
   expect(w.verdict({ pid: GONE, cgroup: "/other" }, 9).oomKilled).toBe(false);
   w.close();
+});
+
+test("the sources tracer doctor reports: what works (v1 counters, v2 counters, the kernel log), none only when none does", () => {
+  const dir = tempDir();
+  const v1 = join(dir, "v1");
+  mkdirSync(join(v1, "job"), { recursive: true });
+  writeFileSync(join(v1, "job", "memory.oom_control"), "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n");
+  const v2 = join(dir, "v2");
+  mkdirSync(join(v2, "job"), { recursive: true });
+  writeFileSync(join(v2, "job", "memory.events"), "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n");
+  const log = join(dir, "kmsg");
+  writeFileSync(log, "");
+
+  // a cgroup v1 host without the kernel log: OOM kills are still detected, from v1's counters
+  const onV1 = probeOomSources({ memoryRoot: v1, cgroup: "/job", kmsg: false });
+  expect(onV1.available).toBe(true);
+  expect(onV1.reason).toContain("cgroup v1 memory controller");
+  expect(onV1.reason).not.toContain("kernel log");
+  const onV2 = probeOomSources({ memoryRoot: v2, cgroup: "/job", kmsg: false });
+  expect(onV2).toMatchObject({ available: true });
+  expect(onV2.reason).toContain("cgroup v2");
+  // both sources named
+  expect(probeOomSources({ memoryRoot: v1, cgroup: "/job", kmsg: log }).reason).toMatch(
+    /^kernel log \(.*\) \+ cgroup v1 /,
+  );
+  // an old v1 kernel (< 4.13: memory.oom_control without oom_kill) and no readable log: nothing works
+  writeFileSync(join(v1, "job", "memory.oom_control"), "oom_kill_disable 0\nunder_oom 0\n");
+  const none = probeOomSources({ memoryRoot: v1, cgroup: "/job", kmsg: join(dir, "no-such-log") });
+  expect(none.available).toBe(false);
+  expect(none.reason).toStartWith("no source");
+  // the kernel log alone is enough
+  expect(probeOomSources({ memoryRoot: v1, cgroup: "/job", kmsg: log })).toMatchObject({ available: true });
 });
