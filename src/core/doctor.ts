@@ -11,6 +11,8 @@ import { type Strategy, plannedStrategy } from "../spawn/index.ts";
 import { captureSelf, isCompiled } from "../spawn/self.ts";
 import { COMMIT, VERSION } from "../version.ts";
 import { type DirCheck, checkDir, resolveDirs } from "./dirs.ts";
+import { type StoreCheck, inspectStore } from "../store/inspect.ts";
+import { join } from "./path.ts";
 
 export interface Feature {
   name: string;
@@ -31,6 +33,8 @@ export interface DoctorReport {
   compiled: boolean;
   spawn: { strategy: Strategy | "none"; reasons: string[] };
   dirs: { state: DirCheck; runtime: DirCheck };
+  /** the store in the state dir: its schema, or why tracer cannot read it or record into it */
+  store: StoreCheck;
   features: Feature[];
   /** the capture mode `tracer run` picks automatically on this host */
   capture: CaptureMode;
@@ -110,6 +114,9 @@ export function doctor(): DoctorReport {
   const spawn = plannedStrategy();
   const state = checkDir(dirs.state);
   const runtime = checkDir(dirs.runtime);
+  // only in a state dir that passed its checks (the store's own open checks it again)
+  const storePath = join(dirs.state, "tracer.db");
+  const store = state.problem || !state.exists ? { path: storePath, exists: false } : inspectStore(storePath);
   return {
     version: VERSION,
     commit: COMMIT,
@@ -122,8 +129,9 @@ export function doctor(): DoctorReport {
     compiled: isCompiled(),
     spawn,
     dirs: { state, runtime },
+    store,
     features,
     capture: captureMode(features),
-    ok: spawn.strategy !== "none" && !state.problem && !runtime.problem,
+    ok: spawn.strategy !== "none" && !state.problem && !runtime.problem && !store.problem,
   };
 }

@@ -26,7 +26,7 @@ export interface OpenOptions {
  * The file to hand SQLite: in the checked state dir (src/core/trusted.ts), 0600 with its -wal/-shm;
  * undefined when it does not exist and `create` is false. Throws E_DIR_UNSAFE / E_FILE_UNSAFE (exit 3).
  */
-function storeFile(path: string, create: boolean): string | undefined {
+export function storeFile(path: string, create: boolean): string | undefined {
   const dir = trustDir(dirname(path), { create });
   return dir && privateFile(dir, basename(path), { create, sqlite: true });
 }
@@ -209,7 +209,7 @@ export function inTransaction<T>(db: Database, f: () => T): T {
   }
 }
 
-const userVersion = (db: Database) =>
+export const userVersion = (db: Database) =>
   (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
 
 const journalMode = (db: Database) =>

@@ -1,6 +1,8 @@
 import { defineCommand } from "../_define.ts";
 import { doctor } from "../../core/doctor.ts";
 import type { DirCheck } from "../../core/dirs.ts";
+import type { StoreCheck } from "../../store/inspect.ts";
+import { SCHEMA_VERSION } from "../../store/db.ts";
 import { green, printJson, red, say, yellow } from "../../core/output.ts";
 import { Exit } from "../../errors.ts";
 import { jsonFlag } from "../_shared.ts";
@@ -14,6 +16,15 @@ const dirLine = (name: string, d: DirCheck) =>
       ? red(`problem: it ${d.problem}`, out)
       : d.exists
         ? `${green("ok", out)} (mode ${d.mode})`
+        : yellow("not created yet", out)
+  }`;
+
+const storeLine = (s: StoreCheck) =>
+  `${"store".padEnd(8)} ${sanitize(s.path)}  ${
+    s.problem
+      ? red(`problem: it ${sanitize(s.problem)}`, out)
+      : s.exists
+        ? `${green("ok", out)} (schema ${s.schema}${s.schema !== undefined && s.schema < SCHEMA_VERSION ? `, upgraded to ${SCHEMA_VERSION} at its next use` : ""})`
         : yellow("not created yet", out)
   }`;
 
@@ -37,6 +48,7 @@ export default defineCommand({
     say(`capture  ${r.capture}`);
     say(dirLine("state", r.dirs.state));
     say(dirLine("runtime", r.dirs.runtime));
+    say(storeLine(r.store));
     if (r.features.length) say("features");
     for (const f of r.features)
       say(`  ${mark(f.available)}  ${f.name.padEnd(16)} ${sanitize(f.detail)}  (for ${f.neededBy})`);
