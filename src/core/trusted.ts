@@ -219,6 +219,11 @@ export function shownPath(p: string): string {
 }
 
 const PRIVATE_FLAGS = constants.O_RDWR | constants.O_NOFOLLOW | O_CLOEXEC;
+/**
+ * To look at a file only (a reader's store): read-only, so a store on a read-only mount can be read;
+ * non-blocking, so a FIFO planted under the store's name is refused (fstat) instead of blocking the open
+ */
+const LOOK_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW | O_CLOEXEC;
 
 /**
  * Make `name` in `dir` a private file (0600, ours, regular), creating it when `create`; -wal/-shm
@@ -237,7 +242,7 @@ export function privateFile(
       // a missing file is no error here (no Error built: the companions are mostly absent)
       fd = openUnlessMissing(
         dir.at(n),
-        PRIVATE_FLAGS | (i === 0 && opts.create ? constants.O_CREAT : 0),
+        opts.create ? PRIVATE_FLAGS | (i === 0 ? constants.O_CREAT : 0) : LOOK_FLAGS,
         0o600,
       );
       if (fd === undefined && i === 0 && opts.create)
@@ -250,14 +255,14 @@ export function privateFile(
       const code = errnoOf(e);
       if (code === "ELOOP")
         throw refused("E_FILE_UNSAFE", `refusing to use ${join(dir.path, n)}: it is a symbolic link`);
-      throw new TracerError(
-        "E_FILE_OPEN",
-        `cannot open ${join(dir.path, n)}: ${(e as Error).message}`,
-        Exit.error,
-        {
-          cause: e,
-        },
-      );
+      // node's message ends with the path it opened (/proc/self/fd/N/…, the held dir's): the shown one is enough
+      const why = (e as Error).message.replace(/, open '[^']*'$/, "");
+      throw new TracerError("E_FILE_OPEN", `cannot open ${join(dir.path, n)}: ${why}`, Exit.error, {
+        cause: e,
+        ...(code === "EROFS"
+          ? { hint: "a read-only file system: reading works, recording needs a writable TRACER_STATE_DIR" }
+          : {}),
+      });
     }
     try {
       const st = fstatSync(fd);
@@ -268,7 +273,13 @@ export function privateFile(
           "E_FILE_UNSAFE",
           `refusing to use ${join(dir.path, n)}: it is owned by uid ${st.uid}, not by you`,
         );
-      if ((st.mode & 0o7777) !== 0o600) fchmodSync(fd, 0o600);
+      if ((st.mode & 0o7777) !== 0o600)
+        try {
+          fchmodSync(fd, 0o600);
+        } catch (e) {
+          // a read-only mount: nobody can change it there, and a reader only reads it
+          if (opts.create || errnoOf(e) !== "EROFS") throw e;
+        }
     } finally {
       closeSync(fd);
     }
