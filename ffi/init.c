@@ -23,6 +23,8 @@ int setpgid(int pid, int pgid);
 int tcgetpgrp(int fd);
 int tcsetpgrp(int fd, int pgrp);
 int prctl(int option, ...);
+int getrlimit(int resource, void *rlim);
+int setrlimit(int resource, const void *rlim);
 int chdir(const char *path);
 int execve(const char *path, char *const argv[], char *const envp[]);
 int open(const char *path, int flags, ...);
@@ -115,6 +117,8 @@ static volatile char g_pending[NSIG];
 /* the first SIGHUP, SIGINT, SIGQUIT or SIGTERM from outside while CMD ran (or was about to): the run was
  * asked to stop (a terminal's ^C, a scheduler's or a user's kill); 0 none */
 static volatile int g_stop_signal;
+/* the soft RLIMIT_NOFILE CMD gets (tracer_init_nofile), -1: tracer's own */
+static long g_nofile_soft = -1;
 static char g_handled[NSIG];
 static struct sa g_old[NSIG];
 static unsigned long g_orig_mask[16];
@@ -342,6 +346,13 @@ static void child_exec(const char *path, char **argv, char **envp, const char *c
     if (g_handled[s] || s == SIGPIPE || s == SIGXFSZ) sigaction(s, &dfl, 0);
     else if (sigaction(s, 0, &cur) == 0 && cur.handler != SIG_DFL && cur.handler != SIG_IGN) sigaction(s, &dfl, 0);
   }
+  if (g_nofile_soft >= 0) {
+    struct { unsigned long cur, max; } lim;
+    if (getrlimit(7 /* RLIMIT_NOFILE */, &lim) == 0 && (unsigned long)g_nofile_soft <= lim.max) {
+      lim.cur = (unsigned long)g_nofile_soft;
+      setrlimit(7, &lim);
+    }
+  }
   if (pdeathsig > 0) {
     prctl(PR_SET_PDEATHSIG, pdeathsig, 0, 0, 0);
     if (getppid() != parent) kill(getpid(), pdeathsig); /* tracer died before the prctl */
@@ -483,6 +494,10 @@ void tracer_init_done(void) {
   g_done = 1;
   g_target = 0;
 }
+
+/* The soft RLIMIT_NOFILE to give CMD (before tracer_init_spawn): the runtime raised tracer's own to
+ * its hard limit at start, and CMD must not inherit that. -1: leave CMD tracer's. */
+void tracer_init_nofile(double soft) { g_nofile_soft = soft >= 0 ? (long)soft : -1; }
 
 /* The first SIGHUP, SIGINT, SIGQUIT or SIGTERM that reached tracer from outside before CMD ended (the
  * run was asked to stop: ^C in its terminal, a batch scheduler's or a user's kill), or 0. */

@@ -88,3 +88,30 @@ export function exactCwd(): string {
 
 /** A string for a C call: its exact bytes when it holds raw (non-UTF-8) bytes, else the string. */
 export const cBytes = (s: string): string | Uint8Array => (hasRawBytes(s) ? encodeLossless(s) : s);
+
+/** A process's RLIMIT_NOFILE from /proc/PID/limits ("Max open files  SOFT  HARD  files"); undefined when unreadable. */
+function nofileOf(pid: string): { soft: number; hard: number } | undefined {
+  const t = readFileOrUndefined(`/proc/${pid}/limits`, "latin1");
+  const m = t === undefined ? null : /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(t);
+  if (!m) return undefined;
+  const n = (v: string) => (v === "unlimited" ? Number.POSITIVE_INFINITY : Number(v));
+  return { soft: n(m[1]!), hard: n(m[2]!) };
+}
+
+/**
+ * The soft RLIMIT_NOFILE tracer was started with, when it differs from tracer's own now: Bun raises its
+ * soft limit to the hard one (at most 2^20) before any of tracer's code runs and keeps the old value
+ * nowhere, and CMD would inherit the raised one (a program that closes every fd up to the limit, or
+ * sizes a select() set by it, then behaves differently under tracer than under tini). It is taken from
+ * the process that started tracer, whose limits tracer inherited: its soft limit, when the two hard
+ * limits match (the pair was inherited) and its soft is below tracer's. Undefined otherwise: CMD then
+ * gets tracer's, as before. A parent that exec'd tracer in place of a shell that had lowered its own
+ * limit (`sh -c 'ulimit -Sn 512; exec tracer …'`) is not that shell: such a CMD gets the shell's
+ * parent's soft limit.
+ */
+export function startedNofile(): number | undefined {
+  const mine = nofileOf("self");
+  const parent = nofileOf(String(process.ppid));
+  if (!mine || !parent || parent.hard !== mine.hard || !(parent.soft < mine.soft)) return undefined;
+  return Number.isFinite(parent.soft) ? parent.soft : undefined;
+}

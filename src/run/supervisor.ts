@@ -19,6 +19,7 @@ import {
   forwardingDone,
   installForwarding,
   reaperPipes,
+  setCmdNofile,
   spawnCmd,
   stopSignal,
 } from "../../ffi/init.ts";
@@ -33,7 +34,7 @@ import {
 } from "../../ffi/reaper.ts";
 import { childrenOf, readOwnIo, readStat } from "../observe/procfs.ts";
 import { execFailure, resolveCommand } from "./exec.ts";
-import { cBytes, exactEnviron } from "./own.ts";
+import { cBytes, exactEnviron, startedNofile } from "./own.ts";
 import { forwardedSignals } from "./signals.ts";
 import { mark } from "../core/timing.ts";
 
@@ -170,6 +171,8 @@ export class Supervisor {
       const { promise: ended, resolve } = Promise.withResolvers<number>();
       this.exited = resolve;
       this.opts.beforeSpawn?.();
+      // CMD gets the open-file limit tracer was started with, not the one its runtime raised
+      setCmdNofile(startedNofile() ?? -1);
       const startedAt = Date.now();
       // argv, environment and cwd as exact bytes where they hold bytes that are not UTF-8 (./own.ts)
       const pid = spawnCmd(
