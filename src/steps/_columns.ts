@@ -333,6 +333,9 @@ export class ColumnsBuilder {
         }
     }
     reparentEarlierImages(
+      this.names,
+      c.code as Int32Array,
+      c.workdir as Int32Array,
       n,
       c.id as Float64Array,
       c.parentId as Float64Array,
@@ -380,11 +383,18 @@ export class ColumnsBuilder {
 
 /**
  * A process forked before its parent's last exec was the earlier program's child (`bash -c 'A; B'`:
- * bash forks A, then becomes B): in the steps' tree it takes its parent's parent, as the earlier
- * image would have been placed. In start order a parent comes first, so its own place is settled by
- * then. Unknown times (NaN) change nothing; the stored parent_id stays the kernel's.
+ * bash forks A, then becomes B). It matters where the parent is a step by its own final image — B a
+ * named tool or script, whose step would hold its whole subtree: A was never B's. There, in the steps'
+ * tree, A takes its parent's parent (where the shell stood). A parent that is a step by its place
+ * instead — a make recipe, a Snakemake job (a workflow engine's child), a Nextflow task (its work dir)
+ * — holds the earlier image's children as its own: they are the recipe's, the job's. In start order a
+ * parent comes first, so its own place is settled by then. Unknown times (NaN) change nothing; the
+ * stored parent_id stays the kernel's.
  */
 function reparentEarlierImages(
+  names: readonly Named[],
+  code: Int32Array,
+  workdir: Int32Array,
   n: number,
   id: Float64Array,
   parentId: Float64Array,
@@ -400,7 +410,12 @@ function reparentEarlierImages(
     if (Number.isNaN(p)) continue;
     const j = find(p);
     // strictly before: a fork at the exec's own instant is the new program's
-    if (j >= 0 && startedAt[i]! < execAt[j]!) parentId[i] = parentId[j]!;
+    if (j < 0 || !(startedAt[i]! < execAt[j]!)) continue;
+    const k = code[j]!;
+    if (k < 0 || names[k]!.kind === "workflow" || workdir[j]! >= 0) continue;
+    const g = Number.isNaN(parentId[j]!) ? -1 : find(parentId[j]!);
+    if (g >= 0 && code[g]! >= 0 && names[code[g]!]!.kind === "workflow") continue;
+    parentId[i] = parentId[j]!;
   }
 }
 

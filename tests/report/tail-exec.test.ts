@@ -66,3 +66,32 @@ test("bash -c 'dd …; samtools faidx …': dd is a step of its own, not part of
   expect(cmd.execAt).not.toBeNull();
   expect(ddRow.startedAt).toBeLessThan(cmd.execAt!);
 }, 60_000);
+
+test("a make recipe 'dd …; samtools faidx …' stays one recipe step: the earlier command is the recipe's", () => {
+  // the recipe's shell is a step by its place (make's child), not by the tool it became: what it forked
+  // before becoming samtools is still the recipe's (unlike a shell that is CMD, above)
+  const dir = tempDir();
+  writeFileSync(join(dir, "ref.fa"), ">r\nACGTACGTACGTACGT\n");
+  writeFileSync(
+    join(dir, "Makefile"),
+    "all: ref.fa.fai\nref.fa.fai: ref.fa\n\tdd if=/dev/zero of=/dev/null bs=1M count=20 status=none; samtools faidx ref.fa\n",
+  );
+  const env = isolatedEnv();
+  const run = Bun.spawnSync([BIN, "run", "--quiet", "--name", "mk", "--", "make", "SHELL=/bin/bash"], {
+    env,
+    cwd: dir,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  expect(run.exitCode).toBe(0);
+  const rep = Bun.spawnSync([BIN, "report", "mk", "--format", "json"], {
+    env,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const steps = (JSON.parse(rep.stdout.toString()) as { steps: JsonStep[] }).steps;
+  const recipes = steps.filter((s) => s.kind === "make-recipe");
+  expect(recipes.length).toBe(1);
+  expect(recipes[0]!.processes).toBe(2);
+  expect(recipes[0]!.wchar).toBeGreaterThanOrEqual(20 * 1024 * 1024);
+}, 60_000);
