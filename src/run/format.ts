@@ -51,6 +51,24 @@ export function cpuText(us: number | null | undefined): string {
 export const columns = (s: string): number =>
   s.length && /[^\x20-\x7e]/.test(s) ? Bun.stringWidth(s) : s.length;
 
+/** a cut command line's note (src/steps/_cut.ts cutMark) at the end of a cell */
+const CUT_TAIL = / …\[command line cut: (\d+) bytes in all\]$/;
+
+/**
+ * `s` cut to at most `max` terminal columns, ending in "…" when cut — the note that a command line was
+ * cut kept whole at its end (its head shortened instead), so no width hides that there was more.
+ */
+export function fitCell(s: string, max: number): string {
+  if (columns(s) <= max) return s;
+  const m = s.includes("[command line cut: ") ? CUT_TAIL.exec(s) : null;
+  if (!m) return fit(s, max);
+  const head = s.slice(0, -m[0].length);
+  // the whole note, or a shorter one in a narrow column ("…[cut: 70034 B]", "…[cut]"); narrower: cut
+  for (const tail of [m[0], ` …[cut: ${m[1]} B]`, " …[cut]"])
+    if (tail.length + 2 <= max) return fit(head, max - tail.length) + tail;
+  return fit(s, max);
+}
+
 /** `s` cut to at most `max` terminal columns, ending in "…" when cut. */
 export function fit(s: string, max: number): string {
   if (columns(s) <= max) return s;
@@ -246,7 +264,7 @@ export function writeTable(
         used += 2;
       }
       // printable ASCII is one column a character: within the width it is shown as it is
-      let shown = !last || (plain && clean.length <= lastWidth) ? clean : fit(clean, lastWidth);
+      let shown = !last || (plain && clean.length <= lastWidth) ? clean : fitCell(clean, lastWidth);
       // printable ASCII (and fit's "…") is one column a character: no second measure
       let shownCols = plain ? shown.length : columns(shown);
       let fill = last ? 0 : Math.max(0, w[c]! - shownCols);
@@ -255,7 +273,7 @@ export function writeTable(
       const room = maxWidth - used;
       const cut = shownCols + fill > room;
       if (cut) {
-        shown = fit(shown, Math.max(1, room));
+        shown = fitCell(shown, Math.max(1, room));
         shownCols = columns(shown);
         fill = 0;
       }

@@ -35,3 +35,25 @@ test("a command line cut at 64 KiB says so, with its whole length, in table, CSV
   const raw = JSON.parse(report("--json")) as { processes: { argvTruncated: boolean; argvBytes: number }[] };
   expect(raw.processes[0]).toMatchObject({ argvTruncated: true, argvBytes: whole });
 }, 60_000);
+
+test("the table keeps the note however narrow its COMMAND column, with a padding of no spaces", () => {
+  // a table collapses whitespace: a padding of spaces shrank to one and the note fitted anyway; one of
+  // letters is cut for width, and the note has to survive that cut (found by an attack)
+  const env = isolatedEnv();
+  const argv = ["bash", "-c", "echo harmless >/dev/null", "a".repeat(70_000)];
+  const whole = argv.reduce((n, a) => n + Buffer.byteLength(a) + 1, 0);
+  expect(Bun.spawnSync([BIN, "run", "--quiet", "--name", "hide2", "--", ...argv], { env }).exitCode).toBe(0);
+  const last = (...args: string[]) =>
+    Bun.spawnSync([BIN, "report", "hide2", ...args], { env, stdout: "pipe" })
+      .stdout.toString()
+      .trimEnd()
+      .split("\n")
+      .at(-1)!;
+  expect(last("--width", "300")).toEndWith(`…[command line cut: ${whole} bytes in all]`);
+  expect(last("--processes", "all", "--width", "300")).toEndWith(
+    `…[command line cut: ${whole} bytes in all]`,
+  );
+  expect(last("--width", "120")).toEndWith(`…[cut: ${whole} B]`);
+  expect(last("--width", "100")).toEndWith("…[cut]");
+  expect(last()).toMatch(/…\[(command line )?cut/); // the default width (not a terminal: 160)
+});
