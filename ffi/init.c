@@ -58,6 +58,7 @@ typedef struct {
 #define SA_SIGINFO 4
 #define SA_RESTART 0x10000000
 #define SI_USER 0
+#define SI_QUEUE (-1)
 #define SI_KERNEL 0x80
 #define SI_TKILL (-6)
 #define CLD_STOPPED 5
@@ -135,9 +136,9 @@ static void notify(int sig) {
   if (g_notify >= 0) write(g_notify, &c, 1); /* full pipe: JS is already awake */
 }
 
-/* The state letter of /proc/PID/stat ('T' stopped), or 0. open/read/close only. */
-static char proc_state(int pid) {
-  char path[32], buf[512], digits[12];
+/* /proc/PID/stat read into buf: the index of its state letter (after "comm) "), or -1. open/read/close only. */
+static int proc_stat(int pid, char *buf, int cap) {
+  char path[32], digits[12];
   int n = 0, i = 0, fd;
   ssize_t got;
   const char *pre = "/proc/";
@@ -148,12 +149,40 @@ static char proc_state(int pid) {
   for (n = 0; pre[n]; n++) path[i++] = pre[n];
   path[i] = 0;
   fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  got = read(fd, buf, sizeof buf - 1);
+  if (fd < 0) return -1;
+  got = read(fd, buf, cap - 1);
   close(fd);
-  if (got <= 0) return 0;
+  if (got <= 0) return -1;
+  buf[got] = 0;
   for (i = (int)got - 1; i > 0; i--)
-    if (buf[i] == ')') return i + 2 < got ? buf[i + 2] : 0;
+    if (buf[i] == ')') return i + 2 < got ? i + 2 : -1;
+  return -1;
+}
+
+/* The state letter of /proc/PID/stat ('T' stopped), or 0. */
+static char proc_state(int pid) {
+  char buf[512];
+  int at = proc_stat(pid, buf, sizeof buf);
+  return at < 0 ? 0 : buf[at];
+}
+
+/* The parent pid in /proc/PID/stat, or -1. */
+static int proc_ppid(int pid) {
+  char buf[512];
+  int at = proc_stat(pid, buf, sizeof buf), ppid = 0;
+  if (at < 0 || buf[at + 1] != ' ') return -1;
+  for (at += 2; buf[at] >= '0' && buf[at] <= '9'; at++) ppid = ppid * 10 + (buf[at] - '0');
+  return ppid;
+}
+
+/* `pid` is tracer's descendant (CMD's tree: orphans are re-parented to tracer). A sender already gone
+ * (no /proc entry) counts as outside: most senders outside live on (a shell, a scheduler, timeout). */
+static int in_tree(int pid) {
+  int depth;
+  for (depth = 0; depth < 4096 && pid > 1; depth++) {
+    pid = proc_ppid(pid);
+    if (pid == g_self) return 1;
+  }
   return 0;
 }
 
@@ -239,7 +268,11 @@ static void on_signal(int sig, info_t *si, void *ctx) {
   } else if (g_done) {
     /* CMD has ended: absorbed */
   } else {
-    if (!g_stop_signal && (sig == SIGHUP || sig == SIGINT || sig == SIGQUIT || sig == SIGTERM)) g_stop_signal = sig;
+    /* a request to stop comes from outside CMD's tree: a `trap 'kill 0' EXIT` in CMD signals its whole
+     * process group, tracer included, and that is CMD ending itself, not the run being stopped */
+    if (!g_stop_signal && (sig == SIGHUP || sig == SIGINT || sig == SIGQUIT || sig == SIGTERM) &&
+        !((si->si_code == SI_USER || si->si_code == SI_QUEUE) && in_tree(si->si_pid)))
+      g_stop_signal = sig;
     on_external(sig, si);
   }
   notify(sig);

@@ -99,3 +99,20 @@ describe("a run asked to stop", () => {
     expect(o.reportJson.run).toMatchObject({ status: "failed", stop_signal: null });
   }, 60_000);
 });
+
+test("a signal from CMD's own tree is no request to stop: `trap 'kill 0' EXIT` and `kill $PPID` leave the run failed", () => {
+  // found by an attack: both reach tracer (the same process group; the parent's pid), from inside
+  for (const script of [
+    'trap "kill 0" EXIT; sleep 0.3 & sleep 0.2; exit 3',
+    "sleep 0.2; kill -TERM $PPID; sleep 0.3; exit 3",
+  ]) {
+    const env = isolatedEnv();
+    // setsid: tracer leads a group of its own, so `kill 0` reaches no test process
+    const p = Bun.spawnSync(["setsid", "-w", BIN, "run", "--quiet", "--", "bash", "-c", script], { env });
+    expect(p.exitCode).not.toBe(0);
+    const runs = JSON.parse(
+      Bun.spawnSync([BIN, "runs", "--json"], { env, stdout: "pipe" }).stdout.toString(),
+    ) as { status: string; stopSignal: number | null }[];
+    expect(runs[0]).toMatchObject({ status: "failed", stopSignal: null });
+  }
+}, 60_000);
