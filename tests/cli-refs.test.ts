@@ -91,3 +91,10 @@ test("tracer --bogus names the unknown option (exit 2), text and --json, instead
   expect(none.code).toBe(2);
   expect(none.stderr).toContain("USAGE tracer");
 });
+
+test("a run reference with a line break is shown escaped in 'no run', not as a forged line", async () => {
+  const r = await run(["report", "a\nFAKE: all good"], { env: store() });
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain('no run "a\\nFAKE: all good"');
+  expect(r.stderr.split("\n").some((l) => l.startsWith("FAKE"))).toBe(false);
+});

@@ -1,5 +1,5 @@
 import { defineCommand } from "../../_define.ts";
-import { printJson, say } from "../../../core/output.ts";
+import { note, printJson, say } from "../../../core/output.ts";
 import { runsTable } from "../../../run/format.ts";
 import { countRuns, defaultDbPath, listRuns, openStore, storeExists } from "../../../store/index.ts";
 import { wholeOption } from "../../_numbers.ts";
@@ -28,8 +28,9 @@ export default defineCommand({
     if (!runs.length) return void say("no runs recorded yet (tracer run -- CMD)");
     say(runsTable(runs));
     const older = db && runs.length === limit ? countRuns(db) - runs.length : 0;
+    // on stderr: `tracer runs | tail -n +2 | awk '{print $1}'` gets run ids only
     if (older > 0)
-      say(
+      note(
         `… ${older} older ${older === 1 ? "run" : "runs"} not shown (tracer runs --limit ${runs.length + older} lists every run)`,
       );
   },
