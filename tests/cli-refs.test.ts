@@ -98,3 +98,16 @@ test("a run reference with a line break is shown escaped in 'no run', not as a f
   expect(r.stderr).toContain('no run "a\\nFAKE: all good"');
   expect(r.stderr.split("\n").some((l) => l.startsWith("FAKE"))).toBe(false);
 });
+
+test("a run name shaped like a run id is refused (it would shadow, or be shadowed by, another run's id)", async () => {
+  const dir = tempDir();
+  const r = await run(
+    ["run", "--name", "0190abcd-0000-7000-8000-000000000009", "--", "touch", join(dir, "ran")],
+    {
+      env: isolatedEnv(),
+    },
+  );
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain("must not look like a run id");
+  expect(existsSync(join(dir, "ran"))).toBe(false);
+});

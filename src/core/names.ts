@@ -13,9 +13,19 @@ export const NAME_RULE =
 
 export const isValidName = (v: string): boolean => NAME.test(v);
 
+/** a run id's shape (a UUID): a name like it would shadow, or be shadowed by, another run's id */
+const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** `v` itself when absent or valid; else E_BAD_NAME (exit 2, usage) naming the flag. */
 export function checkName(v: string | undefined, flag: string): string | undefined {
-  if (v === undefined || isValidName(v)) return v;
+  if (v === undefined) return v;
+  if (RUN_ID.test(v))
+    throw new TracerError(
+      "E_BAD_NAME",
+      `${flag} must not look like a run id, got "${v}": \`tracer report ${v}\` would mean the run with that id`,
+      Exit.usage,
+    );
+  if (isValidName(v)) return v;
   throw new TracerError("E_BAD_NAME", `${flag} must be ${NAME_RULE}, got "${shown(v)}"`, Exit.usage);
 }
 
