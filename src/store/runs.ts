@@ -197,7 +197,9 @@ export function findRun(db: Database, ref?: string): RunRow {
   if (!row)
     throw new TracerError(
       "E_RUN_NOT_FOUND",
-      ref === undefined ? "no run recorded yet" : sanitize(`no run "${ref}"`),
+      ref === undefined
+        ? "no run recorded yet"
+        : `no run "${ref.replace(/\r|\n/g, (c) => (c === "\n" ? "\\n" : "\\r"))}"`,
       Exit.error,
       { hint: notFoundHint(db, ref) },
     );

@@ -78,9 +78,11 @@ test("a busy step sampled every 0.1 s: its samples' CPU % adds up to its CPU tim
   expect(Math.max(...rows.map((x) => x.rss))).toBeGreaterThan(30 * 1024);
   expect(metrics.length).toBeGreaterThanOrEqual(5);
   expect(metrics.every((m) => m.mem_total_kb > 0)).toBe(true);
-  // the first reading may have none earlier to compare with: unknown (null), never a made-up 0
-  for (const m of metrics.slice(1)) {
-    expect(m.cpu_pct).not.toBeNull();
+  // a reading with none earlier to compare with (the first), or none a clock tick apart (the host's
+  // /proc/stat had not moved: a loaded guest), is unknown (null), never a made-up 0; most are known
+  const known = metrics.slice(1).filter((m) => m.cpu_pct !== null);
+  expect(known.length).toBeGreaterThanOrEqual(Math.ceil((metrics.length - 1) / 2));
+  for (const m of known) {
     expect(m.cpu_pct!).toBeGreaterThanOrEqual(0);
     expect(m.cpu_pct!).toBeLessThanOrEqual(100);
   }

@@ -25,8 +25,6 @@ function formatOf(v: string | undefined): Format {
 
 /** options of the step report, meaningless for --json's raw rows */
 const STEP_REPORT_OPTIONS = ["price-per-hour", "rules", "processes", "depth", "width"] as const;
-/** options only the table reads (its process list and its width) */
-const TABLE_OPTIONS = ["processes", "depth", "width"] as const;
 
 /** processes from which a report's heap is collected between building and rendering it (not the table's) */
 const COLLECT_FROM = 10_000;
@@ -119,14 +117,6 @@ export default defineCommand({
         `--json prints the raw run and its processes: ${stepOnly.map((o) => `--${o}`).join(", ")} ${stepOnly.length > 1 ? "apply" : "applies"} to the step report only`,
         Exit.usage,
         { hint: "the step report as JSON: tracer report --format json" },
-      );
-    // the table's own options: another format would silently ignore them
-    const tableOnly = TABLE_OPTIONS.filter((o) => args[o] !== undefined);
-    if (!args.json && format !== "table" && tableOnly.length)
-      throw new TracerError(
-        "E_USAGE",
-        `${tableOnly.map((o) => `--${o}`).join(", ")} ${tableOnly.length > 1 ? "apply" : "applies"} to the table only, not to --format ${format}`,
-        Exit.usage,
       );
     const price = priceOf(args["price-per-hour"]);
     const db = openStore(undefined, { readonly: true });
