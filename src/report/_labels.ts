@@ -6,7 +6,7 @@ import type { Step } from "../steps/index.ts";
  * One label per step (same index): its name, or `name #k` (k counted from 1 in start order) when more
  * than one step has that name.
  */
-export function stepLabels(steps: Pick<Step, "name">[]): string[] {
+export function stepLabels(steps: readonly Pick<Step, "name">[]): string[] {
   const total = new Map<string, number>();
   for (const s of steps) total.set(s.name, (total.get(s.name) ?? 0) + 1);
   const seen = new Map<string, number>();

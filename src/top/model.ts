@@ -1,4 +1,5 @@
 /** The pure part of `tracer top`: one poll of a run (RunState) → what the screen shows (TopRun). */
+import { stepLabels } from "../report/_labels.ts";
 import { stepPeak } from "../report/table.ts";
 import { exitText } from "../run/format.ts";
 import type { Step } from "../steps/index.ts";
@@ -39,7 +40,14 @@ function stepState(s: Step, runLive: boolean): StepState {
 }
 
 /** `end`: now while the run is recorded, else the instant its figures stop at (RunState.endAt) */
-function topStep(runId: string, s: Step, live: TopProcess[], runLive: boolean, end: number): TopStep {
+function topStep(
+  runId: string,
+  s: Step,
+  label: string,
+  live: TopProcess[],
+  runLive: boolean,
+  end: number,
+): TopStep {
   const state = stepState(s, runLive);
   const ended = state !== "running";
   const elapsedMs = s.durationMs ?? Math.max(0, end - s.startedAt);
@@ -48,7 +56,8 @@ function topStep(runId: string, s: Step, live: TopProcess[], runLive: boolean, e
   return {
     key: `${runId}:${s.rootId}`,
     index: s.index,
-    name: s.name,
+    // as `tracer report` labels it: a name several steps share gets its ordinal ("gzip #2")
+    name: label,
     state,
     startedAt: s.startedAt,
     elapsedMs,
@@ -90,6 +99,7 @@ export function topRun(state: RunState, now: number, keepEnded = 50): TopRun {
   const counts: Record<StepState, number> = { running: 0, failed: 0, done: 0, unfinished: 0 };
   const steps: TopStep[] = [];
   const kept = { failed: 0, ended: 0 };
+  const labels = stepLabels(state.steps);
   // newest first: steps are in start order
   for (let i = state.steps.length - 1; i >= 0; i--) {
     const s = state.steps[i]!;
@@ -97,7 +107,7 @@ export function topRun(state: RunState, now: number, keepEnded = 50): TopRun {
     counts[st]++;
     const slot = st === "running" ? undefined : st === "failed" ? "failed" : "ended";
     if (slot !== undefined && kept[slot]++ >= keepEnded) continue;
-    steps.push(topStep(run.id, s, liveBy.get(i) ?? [], runLive, end));
+    steps.push(topStep(run.id, s, labels[i]!, liveBy.get(i) ?? [], runLive, end));
   }
   let notFollowed = 0;
   if (state.endAt !== null) for (const p of state.watched.values()) if (p.endedAt === null) notFollowed++;

@@ -339,3 +339,17 @@ test("keys read together from the terminal are told apart, escape sequences kept
   expect(splitKeys("jj\x1bOAq")).toEqual(["j", "j", "\x1bOA", "q"]);
   expect(splitKeys("\x1b[6~\x1b")).toEqual(["\x1b[6~", "\x1b"]);
 });
+
+test("same-named steps carry their ordinal, as the report labels them (gzip #1, gzip #2)", () => {
+  const { db, runId, w, proc } = liveStore();
+  const root = proc(undefined, ["bash", "pipe.sh"], 0);
+  proc(root, ["samtools", "sort", "-o", "a.bam", "a.sam"], 100, { endedAt: T0 + 200, exitCode: 0 });
+  proc(root, ["samtools", "sort", "-o", "b.bam", "b.sam"], 300, { endedAt: T0 + 400, exitCode: 0 });
+  w.flush();
+  const run = topRun(new RunWatch(db, runId, rules).poll(T0 + 1000)!, T0 + 1000);
+  const names = run.steps.map((s) => s.name).filter((n) => n.startsWith("samtools sort"));
+  expect(names.sort()).toEqual(["samtools sort #1", "samtools sort #2"]);
+  // the same labels as the report's step table
+  const table = renderTable(loadReport(db, runId, rules), 200);
+  for (const n of names) expect(table).toContain(n);
+});
