@@ -118,6 +118,8 @@ static volatile char g_pending[NSIG];
 /* the first SIGHUP, SIGINT, SIGQUIT or SIGTERM from outside while CMD ran (or was about to): the run was
  * asked to stop (a terminal's ^C, a scheduler's or a user's kill); 0 none */
 static volatile int g_stop_signal;
+/* the same, after CMD ended (tracer waits for leftovers: --kill-leftovers' grace), or 0 */
+static volatile int g_late_stop;
 /* the soft RLIMIT_NOFILE CMD gets (tracer_init_nofile), -1: tracer's own */
 static long g_nofile_soft = -1;
 static char g_handled[NSIG];
@@ -252,6 +254,13 @@ static void on_external(int sig, info_t *si) {
   }
 }
 
+/* `sig` asks the run to stop: SIGHUP, SIGINT, SIGQUIT or SIGTERM from outside CMD's tree. A `trap 'kill 0'
+ * EXIT` in CMD signals its whole process group, tracer included: that is CMD ending itself. */
+static int stop_request(int sig, info_t *si) {
+  if (sig != SIGHUP && sig != SIGINT && sig != SIGQUIT && sig != SIGTERM) return 0;
+  return !((si->si_code == SI_USER || si->si_code == SI_QUEUE) && in_tree(si->si_pid));
+}
+
 static void on_signal(int sig, info_t *si, void *ctx) {
   int saved = err();
   void (*old)(int, info_t *, void *) = (void (*)(int, info_t *, void *))g_old[sig].handler;
@@ -266,13 +275,10 @@ static void on_signal(int sig, info_t *si, void *ctx) {
      * a SIGPIPE/SIGXFSZ of tracer's own write is absorbed (the write fails with EPIPE/EFBIG) */
     if (old != SIG_DFL && old != SIG_IGN) old(sig, si, ctx);
   } else if (g_done) {
-    /* CMD has ended: absorbed */
+    /* CMD has ended: absorbed (a request to stop ends the leftovers' grace) */
+    if (!g_late_stop && stop_request(sig, si)) g_late_stop = sig;
   } else {
-    /* a request to stop comes from outside CMD's tree: a `trap 'kill 0' EXIT` in CMD signals its whole
-     * process group, tracer included, and that is CMD ending itself, not the run being stopped */
-    if (!g_stop_signal && (sig == SIGHUP || sig == SIGINT || sig == SIGQUIT || sig == SIGTERM) &&
-        !((si->si_code == SI_USER || si->si_code == SI_QUEUE) && in_tree(si->si_pid)))
-      g_stop_signal = sig;
+    if (!g_stop_signal && stop_request(sig, si)) g_stop_signal = sig;
     on_external(sig, si);
   }
   notify(sig);
@@ -535,3 +541,6 @@ void tracer_init_nofile(double soft) { g_nofile_soft = soft >= 0 ? (long)soft : 
 /* The first SIGHUP, SIGINT, SIGQUIT or SIGTERM that reached tracer from outside before CMD ended (the
  * run was asked to stop: ^C in its terminal, a batch scheduler's or a user's kill), or 0. */
 int tracer_init_stop_signal(void) { return g_stop_signal; }
+
+/* The same, arrived after CMD ended (while tracer waits for what CMD left running), or 0. */
+int tracer_init_late_stop(void) { return g_late_stop; }

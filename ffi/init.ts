@@ -17,6 +17,7 @@ const symbols = {
   tracer_init_cmd_exited: { args: [], returns: "i32" },
   tracer_init_done: { args: [], returns: "void" },
   tracer_init_stop_signal: { args: [], returns: "i32" },
+  tracer_init_late_stop: { args: [], returns: "i32" },
   tracer_init_nofile: { args: ["f64"], returns: "void" },
   tracer_init_chld_pipe: { args: [], returns: "i32" },
   tracer_init_notify_fd: { args: [], returns: "i32" },
@@ -100,6 +101,9 @@ export const cmdExited = (): number => load().tracer_init_cmd_exited();
  * batch scheduler's or a user's kill) before CMD ended: the run was asked to stop. 0: none.
  */
 export const stopSignal = (): number => load().tracer_init_stop_signal();
+
+/** The same (stopSignal), arrived after CMD ended: while tracer waits for what CMD left running. 0: none. */
+export const lateStopSignal = (): number => load().tracer_init_late_stop();
 
 /** The soft RLIMIT_NOFILE CMD is to get (it must not inherit the one the runtime raised); -1: tracer's. */
 export const setCmdNofile = (soft: number): void => load().tracer_init_nofile(soft);

@@ -11,6 +11,7 @@ import { type Strategy, plannedStrategy } from "../spawn/index.ts";
 import { captureSelf, isCompiled } from "../spawn/self.ts";
 import { COMMIT, VERSION } from "../version.ts";
 import { type DirCheck, checkDir, resolveDirs } from "./dirs.ts";
+import { DB_FILE } from "../store/db.ts";
 import { type StoreCheck, inspectStore } from "../store/inspect.ts";
 import { join } from "./path.ts";
 
@@ -115,7 +116,7 @@ export function doctor(): DoctorReport {
   const state = checkDir(dirs.state);
   const runtime = checkDir(dirs.runtime);
   // only in a state dir that passed its checks (the store's own open checks it again)
-  const storePath = join(dirs.state, "tracer.db");
+  const storePath = join(dirs.state, DB_FILE);
   const store = state.problem || !state.exists ? { path: storePath, exists: false } : inspectStore(storePath);
   return {
     version: VERSION,

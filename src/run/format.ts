@@ -2,7 +2,7 @@
 import { bold, red, yellow } from "../core/output.ts";
 import { sanitize } from "../core/sanitize.ts";
 import { youngCollector } from "../core/young.ts";
-import { cutMark } from "../steps/_cut.ts";
+import { CUT_TAIL, cutMark } from "../steps/_cut.ts";
 import { preorderOf, walkDepths } from "../steps/_tree.ts";
 import type { ProcessRow, RunRow } from "../store/index.ts";
 import { plural } from "../core/plural.ts";
@@ -51,16 +51,13 @@ export function cpuText(us: number | null | undefined): string {
 export const columns = (s: string): number =>
   s.length && /[^\x20-\x7e]/.test(s) ? Bun.stringWidth(s) : s.length;
 
-/** a cut command line's note (src/steps/_cut.ts cutMark) at the end of a cell */
-const CUT_TAIL = / …\[command line cut: (\d+) bytes in all\]$/;
-
 /**
  * `s` cut to at most `max` terminal columns, ending in "…" when cut — the note that a command line was
  * cut kept whole at its end (its head shortened instead), so no width hides that there was more.
  */
 export function fitCell(s: string, max: number): string {
   if (columns(s) <= max) return s;
-  const m = s.includes("[command line cut: ") ? CUT_TAIL.exec(s) : null;
+  const m = s.includes(" …[") ? CUT_TAIL.exec(s) : null;
   if (!m) return fit(s, max);
   const head = s.slice(0, -m[0].length);
   // the whole note, or a shorter one in a narrow column ("…[cut: 70034 B]", "…[cut]"); narrower: cut

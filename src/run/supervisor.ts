@@ -18,6 +18,7 @@ import {
   cmdExited,
   forwardingDone,
   installForwarding,
+  lateStopSignal,
   reaperPipes,
   setCmdNofile,
   spawnCmd,
@@ -87,9 +88,6 @@ export interface SuperviseOptions {
   onCmdReaped?: (end: ChildEnd) => void;
 }
 
-/** SIGHUP, SIGINT, SIGQUIT, SIGTERM: a request to stop (the wake pipe carries each signal's number) */
-const STOP_SIGNALS = new Set([1, 2, 3, 15]);
-
 /** Live (not zombie) processes below `root`, via every thread's children list; `root` excluded. */
 export function liveDescendants(root: number): number[] {
   const out: number[] = [];
@@ -146,8 +144,6 @@ export class Supervisor {
   private pid = 0;
   private exited: ((at: number) => void) | undefined;
   private wake: { cancel(): Promise<void> } | undefined;
-  /** a stop signal came after CMD had ended (while leftovers are given their grace: it ends the grace) */
-  private stopAfterEnd = false;
   /** the native orphan reaper runs (else this side reaps) */
   private native = false;
   /** its start was tried (it is started once) */
@@ -259,7 +255,6 @@ export class Supervisor {
       for (;;) {
         const r = await reader.read().catch(() => ({ done: true as const, value: undefined }));
         if (r.done) return;
-        if (!this.running()) for (const sig of r.value) if (STOP_SIGNALS.has(sig)) this.stopAfterEnd = true;
         this.onWake();
       }
     };
@@ -335,7 +330,7 @@ export class Supervisor {
       [Date.now() + graceMs, false],
       [Date.now() + graceMs + KILL_WAIT_MS, true],
     ] as const) {
-      while (Date.now() < deadline && (last || !this.stopAfterEnd)) {
+      while (Date.now() < deadline && (last || !lateStopSignal())) {
         await sleep(LEFTOVER_POLL_MS);
         this.reapOrphans();
         left = liveDescendants(process.pid);

@@ -4,3 +4,6 @@
  * its own: `tracer run`'s closing line and the tables load it without the steps' classifier.
  */
 export const cutMark = (bytes: number): string => ` …[command line cut: ${bytes} bytes in all]`;
+
+/** cutMark's note at the end of a text: [0] the note, [1] its byte count (a table keeps it when it shortens a cell) */
+export const CUT_TAIL = / …\[command line cut: (\d+) bytes in all\]$/;

@@ -22,7 +22,7 @@ import {
 import type { RssSamples, Step, StepKind, StepProcess } from "./types.ts";
 
 export type { RssSamples, Step, StepKind, StepProcess } from "./types.ts";
-export { ColumnsBuilder, type CommandLines, type StepColumns, columnsOf, orNull } from "./_columns.ts";
+export { ColumnsBuilder, type CommandLines, type StepColumns, columnsOf } from "./_columns.ts";
 
 /** A list of processes (in start order) grouped into steps: groupColumns of its columns. */
 export const groupSteps = (procs: StepProcess[], rules: RuleSet, samples: RssSamples = new Map()): Step[] =>

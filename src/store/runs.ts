@@ -135,11 +135,11 @@ const decode = (r: RawRun): RunRow => ({
   status: r.status === "running" && r.endedAt === null && !alive(r.recorderPid) ? "interrupted" : r.status,
 });
 
-/** The newest `limit` runs (-1: all), newest first. */
 /** How many runs the store holds. */
 export const countRuns = (db: Database): number =>
   (db.query("SELECT count(*) AS n FROM runs").get() as { n: number }).n;
 
+/** The newest `limit` runs (-1: all), newest first. */
 export function listRuns(db: Database, limit = 50): RunRow[] {
   return (db.query(`${SELECT} ORDER BY r.started_at DESC LIMIT ?`).all(limit) as RawRun[]).map(decode);
 }

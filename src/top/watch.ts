@@ -16,7 +16,8 @@ import type { Database } from "bun:sqlite";
 import { decodeLossless } from "../core/lossless.ts";
 import { rssSamples, runColumns } from "../report/load.ts";
 import type { RuleSet } from "../rules/index.ts";
-import { type Step, type StepColumns, groupColumns, orNull } from "../steps/index.ts";
+import { rowOf } from "../steps/_rollup.ts";
+import { type Step, groupColumns } from "../steps/index.ts";
 import type { HostNow, LiveFigures, RunState, WatchedProcess, WatchedRun } from "./types.ts";
 
 /** what top keeps of a watched process (WatchedProcess) */
@@ -32,21 +33,6 @@ const decode = (r: RawProcess): WatchedProcess => ({
   ...r,
   comm: r.comm === null || typeof r.comm === "string" ? r.comm : decodeLossless(r.comm),
   argv: r.argv ? (JSON.parse(r.argv) as string[]) : null,
-});
-
-/** process i of a grouping's columns as a watched process */
-const fromColumns = (c: StepColumns, i: number): WatchedProcess => ({
-  id: c.id[i]!,
-  pid: c.pid[i]!,
-  parentId: orNull(c.parentId[i]!),
-  comm: c.lines.comm(i),
-  argv: c.lines.argv(i),
-  startedAt: orNull(c.startedAt[i]!),
-  endedAt: orNull(c.endedAt[i]!),
-  exitCode: orNull(c.exitCode[i]!),
-  signal: orNull(c.signal[i]!),
-  rchar: orNull(c.rchar[i]!),
-  wchar: orNull(c.wchar[i]!),
 });
 
 /** position of `id` in the ascending `ids`, -1 when absent */
@@ -321,7 +307,7 @@ export class RunWatch {
       const id = c.id[i]!;
       if (id > this.maxId) this.maxId = id;
       if (Number.isNaN(c.endedAt[i]!) && !this.watched.has(id)) {
-        this.procs.set(id, fromColumns(c, i));
+        this.procs.set(id, rowOf(c, i));
         this.watched.set(id, GRACE_POLLS);
       }
     }
