@@ -142,8 +142,11 @@ struct sr_insn {
 #define SR_LINKS 4
 static int sr_map = -1, sr_links[SR_LINKS] = {-1, -1, -1, -1};
 /* the map value: runtime ns, fork time ns, earlier images' peak RSS (pages), then the I/O counters of
- * the process's threads that have exited (bytes: rchar, wchar, read_bytes, write_bytes) */
-#define SR_VALUE 7
+ * the process's threads that have exited (bytes: rchar, wchar, read_bytes, write_bytes), then the
+ * runtime at its last exec (ns | SR_SEEN; 0: no exec seen) */
+#define SR_VALUE 8
+/* in the last field: an exec was seen (a runtime of 0 is one: a child that execs in its first slice) */
+#define SR_SEEN (1ULL << 63)
 /* the exit program is attached: the I/O fields are counted (else unknown) */
 static int sr_io;
 /* sr_open_async's thread: SR_PENDING until it is done, then 0 or -errno; sr_close while it runs
@@ -327,16 +330,16 @@ static int open_ledger(int root) {
       MOV_X(1, R10), ADD_K(1, -8), MOV_K(2, 4), MOV_X(3, 6), ADD_K(3, o), CALL(FN_PROBE_READ_KERNEL),
       MOV_X(1, R10), ADD_K(1, -16), MOV_K(2, 4), MOV_X(3, 7), ADD_K(3, o), CALL(FN_PROBE_READ_KERNEL),
       LDX_W(1, R10, -8), LDX_W(2, R10, -16),
-      JEQ_X(1, 2, 71), /* a thread: its process is entered already */
+      JEQ_X(1, 2, 72), /* a thread: its process is entered already */
       LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -8), CALL(FN_LOOKUP),
-      JEQ_K(0, 0, 54), /* the parent is not followed */
+      JEQ_K(0, 0, 55), /* the parent is not followed */
       /* r9: ~0 when parent and child share one mm */
       MOV_X(1, R10), ADD_K(1, -24), MOV_K(2, 8), MOV_X(3, 6), ADD_K(3, m), CALL(FN_PROBE_READ_KERNEL),
       MOV_X(1, R10), ADD_K(1, -32), MOV_K(2, 8), MOV_X(3, 7), ADD_K(3, m), CALL(FN_PROBE_READ_KERNEL),
       MOV_K(9, 0), LDX_DW(1, R10, -24), LDX_DW(2, R10, -32), JNE_X(1, 2, 1), MOV_K(9, -1),
-      /* the value at -112: runtime 0, fork time now, maxrss r9, no I/O yet */
+      /* the value at -112: runtime 0, fork time now, maxrss r9, no I/O yet, no exec */
       CALL(FN_KTIME_NS), STX_DW(R10, 0, -104), ST_DW(R10, -112, 0), STX_DW(R10, 9, -96),
-      ST_DW(R10, -88, 0), ST_DW(R10, -80, 0), ST_DW(R10, -72, 0), ST_DW(R10, -64, 0),
+      ST_DW(R10, -88, 0), ST_DW(R10, -80, 0), ST_DW(R10, -72, 0), ST_DW(R10, -64, 0), ST_DW(R10, -56, 0),
       /* an entry under its pid forked within the window (the pid set on purpose: ns_last_pid, clone3
        * set_tid) would be taken for the ended process: it is closed and this one is not followed */
       LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -16), CALL(FN_LOOKUP),
@@ -360,7 +363,9 @@ static int open_ledger(int root) {
    *  - ~0, a CLONE_VM child before its first exec: that exec folds in the parent's peak, not its own;
    *    M becomes its baseline B (flagged SR_BASELINE): nothing known yet;
    *  - B | SR_BASELINE: a later M above B can only be an image of its own (maxrss = max(B, its
-   *    images' peaks)): M is kept, exact; M = B says only that its images stayed at or below B. */
+   *    images' peaks)): M is kept, exact; M = B says only that its images stayed at or below B.
+   * And the runtime so far goes to the last field (| SR_SEEN): what the earlier images used (the
+   * current slice, not yet charged, excepted: it falls to the new image). */
   int sg = (int)sig_off, mx = (int)maxrss_off;
   struct sr_insn exec[] = {
       LDX_DW(6, 1, 0),
@@ -368,8 +373,9 @@ static int open_ledger(int root) {
       MOV_X(1, R10), ADD_K(1, -16), MOV_K(2, 8), MOV_X(3, 6), ADD_K(3, sg), CALL(FN_PROBE_READ_KERNEL),
       LDX_DW(3, R10, -16), ADD_K(3, mx), MOV_X(1, R10), ADD_K(1, -24), MOV_K(2, 8), CALL(FN_PROBE_READ_KERNEL),
       LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -8), CALL(FN_LOOKUP),
-      JEQ_K(0, 0, 22),                              /* not followed */
-      LDX_DW(1, 0, 8), JSLT_K(1, 0, 20),            /* ended: its pid is another process's now */
+      JEQ_K(0, 0, 27),                              /* not followed */
+      LDX_DW(1, 0, 8), JSLT_K(1, 0, 25),            /* ended: its pid is another process's now */
+      LDX_DW(1, 0, 0), MOV_K(2, 1), LSH_K(2, 63), OR_X(1, 2), STX_DW(0, 1, 56), /* runtime at exec */
       LDX_DW(1, R10, -24), LDX_DW(2, 0, 16),        /* r1 = M, r2 = the field */
       JEQ_K(2, -1, 9),                              /* ~0: to the baseline */
       MOV_X(3, 2), RSH_K(3, 62), JEQ_K(3, 0, 12),   /* plain: to the maximum */
@@ -510,7 +516,7 @@ int sr_follow(int tgid, double fork_ns, double baseline_kb) {
  * out[2] the peak RSS (KiB) of the images its execs replaced (0 none larger, -1 unknown: a CLONE_VM
  * child none of whose execs has yet shown an image of its own above its baseline), out[3..6] the I/O
  * of its threads that have exited since it was entered (bytes: rchar, wchar, read_bytes, write_bytes;
- * -1 when not counted here). The entry is removed (unless `keep`) only when its fork time is within [lo, hi] (ns; lo > hi accepts any): an entry
+ * -1 when not counted here), out[7] the runtime (ns) it had at its last exec seen here (-1: none). The entry is removed (unless `keep`) only when its fork time is within [lo, hi] (ns; lo > hi accepts any): an entry
  * outside belongs to a later process with the same pid. 1 taken, 0 none (or not this process's), -errno.
  */
 int sr_take(int tgid, double lo, double hi, double *out, int keep) {
@@ -528,7 +534,9 @@ int sr_take(int tgid, double lo, double hi, double *out, int keep) {
    * baseline after), 0: no exec replaced a larger image */
   out[2] = value[2] == ~0ULL || (value[2] & SR_BASELINE) ? -1 : (double)value[2] * (double)(getpagesize() / 1024);
   /* bytes; -1 each when the exit program is not attached */
-  for (int k = 3; k < SR_VALUE; k++) out[k] = sr_io ? (double)value[k] : -1;
+  for (int k = 3; k < 7; k++) out[k] = sr_io ? (double)value[k] : -1;
+  /* ns; -1: no exec seen while followed */
+  out[7] = value[7] & SR_SEEN ? (double)(value[7] & ~SR_SEEN) : -1;
   return 1;
 }
 

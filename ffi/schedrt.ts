@@ -47,7 +47,7 @@ export const schedRuntimeStatus = (): number => load().sr_status_now();
 export const followSchedRuntime = (tgid: number, forkMonoNs: number, baselineKb = -1): number =>
   load().sr_follow(tgid, forkMonoNs, baselineKb);
 
-const out = new Float64Array(7);
+const out = new Float64Array(8);
 
 /** The I/O counters of a process's threads that exited while it was followed (bytes). */
 export interface LedgerIo {
@@ -63,7 +63,9 @@ export interface LedgerIo {
  * wait4's ru_maxrss; 0 when none was larger, undefined for a child that shared its parent's address
  * space until its exec: vfork, posix_spawn), io: the I/O of its threads that exited since it was
  * entered (for a process followed since its fork and ended, its own I/O exactly; undefined when the
- * kernel does not count I/O per task) }, or
+ * kernel does not count I/O per task), execRuntimeNs: the runtime it had at its last exec seen while
+ * followed (what its earlier images used, the slice under way at the exec excepted; undefined: none
+ * seen) }, or
  * undefined when it is not there or its fork time is outside [loNs, hiNs] (a later process with the
  * same pid; loNs > hiNs accepts any). Taken once: the entry is removed, unless `keep` (a look only).
  */
@@ -72,11 +74,25 @@ export function takeSchedRuntime(
   loNs: number,
   hiNs: number,
   keep = false,
-): { runtimeNs: number; forkNs: number; maxRssKb: number | undefined; io: LedgerIo | undefined } | undefined {
+):
+  | {
+      runtimeNs: number;
+      forkNs: number;
+      maxRssKb: number | undefined;
+      io: LedgerIo | undefined;
+      execRuntimeNs: number | undefined;
+    }
+  | undefined {
   if (load().sr_take(tgid, loNs, hiNs, ptr(out), keep ? 1 : 0) !== 1) return undefined;
   const io =
     out[3]! < 0 ? undefined : { rchar: out[3]!, wchar: out[4]!, readBytes: out[5]!, writeBytes: out[6]! };
-  return { runtimeNs: out[0]!, forkNs: out[1]!, maxRssKb: out[2]! < 0 ? undefined : out[2]!, io };
+  return {
+    runtimeNs: out[0]!,
+    forkNs: out[1]!,
+    maxRssKb: out[2]! < 0 ? undefined : out[2]!,
+    io,
+    execRuntimeNs: out[7]! < 0 ? undefined : out[7]!,
+  };
 }
 
 /** Detach the programs and free the ledger (an open under way does so when done; tracer's exit too). */

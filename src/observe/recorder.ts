@@ -384,6 +384,9 @@ export class Recorder {
     const ledger = this.opts.ledger?.(pid, rec.startedAt);
     // every thread's I/O summed at its exit: exact where the zombie read covers the main thread only
     if (ledger) this.zombieSeen(t, ledger.runtimeNs, ledger.io);
+    // what its earlier images ran, where the exec's time is known too (a step may start there)
+    if (ledger?.execRuntimeNs !== undefined && rec.execAt !== undefined)
+      rec.execCpuUs = ledger.execRuntimeNs / 1000;
     // an image an exec replaced can have peaked above the last one (taskstats' hiwater_rss)
     if (ledger?.maxRssKb) rec.peakRssKb = Math.max(rec.peakRssKb ?? 0, ledger.maxRssKb);
     if (t.reaped) this.applyReaped(t, t.reaped.r);

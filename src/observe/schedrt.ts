@@ -42,13 +42,21 @@ export interface SchedRuntime {
    * vfork child's first image was its parent's), and the I/O of its threads that exited while it was
    * followed (bytes: a process's own I/O exactly once it has ended, when followed since its fork; a
    * lower bound when entered late, its threads that exited before unseen; undefined when the kernel
-   * does not count I/O per task); undefined when the ledger does not hold it (not open, the map full,
-   * another process's entry) or the start is unknown.
+   * does not count I/O per task), and the runtime (ns) it had at its last exec (what its earlier
+   * images used; undefined: no exec seen while followed); undefined when the ledger does not hold it
+   * (not open, the map full, another process's entry) or the start is unknown.
    */
   take(
     pid: number,
     startedAt: number | undefined,
-  ): { runtimeNs: number | undefined; maxRssKb: number | undefined; io: LedgerIo | undefined } | undefined;
+  ):
+    | {
+        runtimeNs: number | undefined;
+        maxRssKb: number | undefined;
+        io: LedgerIo | undefined;
+        execRuntimeNs: number | undefined;
+      }
+    | undefined;
   /**
    * Follow a process that exists now (once the ledger is open; before, a no-op): for a process that
    * is not below one followed since its fork (daemon mode: adopted tools). What it ran before is read
@@ -159,7 +167,14 @@ export function openLedger(
       // entered late (alive when the ledger opened), its entry cannot tell a vfork child whose exec
       // since brought its parent's peak into its maxrss: unknown — unless entered with a baseline (CMD)
       const maxRssKb = b && !b.baselined ? undefined : got.maxRssKb;
-      return { runtimeNs: Number.isNaN(base) ? undefined : got.runtimeNs + base, maxRssKb, io: got.io };
+      const known = (ns: number | undefined) =>
+        ns === undefined || Number.isNaN(base) ? undefined : ns + base;
+      return {
+        runtimeNs: known(got.runtimeNs),
+        maxRssKb,
+        io: got.io,
+        execRuntimeNs: known(got.execRuntimeNs),
+      };
     },
     follow(pid, startedAt, startTicks) {
       if (open && !closed && startedAt !== undefined) enter(pid, startedAt, startTicks);

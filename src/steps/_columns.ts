@@ -73,6 +73,14 @@ export interface StepColumns extends Record<Figure, Float64Array> {
   parentId: Float64Array;
   /** epoch ms of the process's last exec, NaN: none seen (StepProcess.execAt) */
   execAt: Float64Array;
+  /**
+   * epoch ms its final image began (its last exec) where the earlier image had children of its own
+   * (`bash -c 'A; B'`: bash forks A, then execs B), else NaN: from there on the process is B, and a
+   * step it roots or names starts there (finish; not where a recipe, job or task holds A)
+   */
+  imageStartedAt: Float64Array;
+  /** CPU (µs) the process had used at its last exec, NaN: not known (StepProcess.execCpuUs) */
+  execCpuUs: Float64Array;
   /** bytes of the whole command line when argv holds only its head (StepProcess.argvTruncated), else NaN */
   argvCut: Float64Array;
   oomKilled: Uint8Array;
@@ -171,6 +179,8 @@ export class ColumnsBuilder {
       pid: f(),
       parentId: f(),
       execAt: f(),
+      imageStartedAt: f(),
+      execCpuUs: f(),
       argvCut: f(),
       startedAt: f(),
       endedAt: f(),
@@ -256,6 +266,7 @@ export class ColumnsBuilder {
     c.pid[i] = p.pid;
     c.parentId[i] = num(p.parentId);
     c.execAt[i] = num(p.execAt);
+    c.execCpuUs[i] = num(p.execCpuUs);
     c.argvCut[i] = p.argvTruncated ? num(p.argvBytes) : Number.NaN;
     c.startedAt[i] = num(p.startedAt);
     c.endedAt[i] = num(p.endedAt);
@@ -341,6 +352,7 @@ export class ColumnsBuilder {
       c.parentId as Float64Array,
       c.startedAt as Float64Array,
       c.execAt as Float64Array,
+      c.imageStartedAt as Float64Array,
     );
     const text = this.argvText;
     text.seal();
@@ -388,8 +400,9 @@ export class ColumnsBuilder {
  * tree, A takes its parent's parent (where the shell stood). A parent that is a step by its place
  * instead — a make recipe, a Snakemake job (a workflow engine's child), a Nextflow task (its work dir)
  * — holds the earlier image's children as its own: they are the recipe's, the job's. In start order a
- * parent comes first, so its own place is settled by then. Unknown times (NaN) change nothing; the
- * stored parent_id stays the kernel's.
+ * parent comes first, so its own place is settled by then. Such a parent's final image began at its
+ * exec (`imageStartedAt`): before it, the process was the shell that ran A. Unknown times (NaN)
+ * change nothing; the stored parent_id stays the kernel's.
  */
 function reparentEarlierImages(
   names: readonly Named[],
@@ -400,7 +413,9 @@ function reparentEarlierImages(
   parentId: Float64Array,
   startedAt: Float64Array,
   execAt: Float64Array,
+  imageStartedAt: Float64Array,
 ): void {
+  imageStartedAt.fill(Number.NaN, 0, n);
   let any = false;
   for (let i = 0; i < n && !any; i++) any = !Number.isNaN(execAt[i]!);
   if (!any) return;
@@ -412,10 +427,12 @@ function reparentEarlierImages(
     // strictly before: a fork at the exec's own instant is the new program's
     if (j < 0 || !(startedAt[i]! < execAt[j]!)) continue;
     const k = code[j]!;
-    if (k < 0 || names[k]!.kind === "workflow" || workdir[j]! >= 0) continue;
+    if ((k >= 0 && names[k]!.kind === "workflow") || workdir[j]! >= 0) continue;
     const g = Number.isNaN(parentId[j]!) ? -1 : find(parentId[j]!);
     if (g >= 0 && code[g]! >= 0 && names[code[g]!]!.kind === "workflow") continue;
-    parentId[i] = parentId[j]!;
+    imageStartedAt[j] = execAt[j]!;
+    // an unnamed parent holds no subtree: its children are walked on their own already
+    if (k >= 0) parentId[i] = parentId[j]!;
   }
 }
 

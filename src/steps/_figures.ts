@@ -6,7 +6,7 @@ import type { StepProcess } from "./types.ts";
  * The figures of a set of processes as columns (src/steps/_columns.ts): what a roll-up reads. The
  * functions below take such columns and the positions in them of the processes to roll up.
  */
-export type Figures = Pick<StepColumns, Figure | "n" | "id" | "oomKilled">;
+export type Figures = Pick<StepColumns, Figure | "n" | "id" | "oomKilled" | "imageStartedAt" | "execCpuUs">;
 
 /** A list of processes' figures as columns (NaN: not recorded), with their pids, parents and command lines. */
 export function figuresOf(procs: readonly StepProcess[]): ProcessFigures {
@@ -17,6 +17,9 @@ export function figuresOf(procs: readonly StepProcess[]): ProcessFigures {
     pid: new Float64Array(n),
     parentId: new Float64Array(n),
     oomKilled: new Uint8Array(n),
+    // a list's own processes: no earlier image is told apart here (src/steps/_columns.ts finish does)
+    imageStartedAt: new Float64Array(n).fill(Number.NaN),
+    execCpuUs: new Float64Array(n).fill(Number.NaN),
     lines: linesOf(procs),
   } as ProcessFigures;
   for (const k of FIGURES) f[k] = new Float64Array(n);

@@ -272,11 +272,13 @@ export function rollUp(
   for (let j = 0; j < at.length; j++) {
     const i = at[j]!;
     processIds[j] = f.id[i]!;
-    const start = f.startedAt[i]!;
+    const image = f.imageStartedAt[i]!;
+    const start = Number.isNaN(image) ? f.startedAt[i]! : image;
     const end = f.endedAt[i]!;
     if (start < firstStart) firstStart = start;
     if (end > lastEnd) lastEnd = end;
-    const duration = f.durationUs[i]!;
+    // since its final image began, where that is when the process became what the step counts
+    const duration = Number.isNaN(image) ? f.durationUs[i]! : (end - image) * 1000;
     if (duration > longestUs) longestUs = duration;
     if (f.oomKilled[i]) {
       oomKilled = true;
@@ -284,9 +286,15 @@ export function rollUp(
       if (limit && !Number.isNaN(limit) && (oomLimitKb === null || limit > oomLimitKb)) oomLimitKb = limit;
     }
     addFigures(sums, f, i);
+    // a process that became what the step counts at its exec: the CPU of its earlier images is not the step's
+    if (!Number.isNaN(image)) {
+      const before = f.execCpuUs[i]!;
+      if (before > 0) sums.cpuUs -= Math.min(before, or0(f.userUs[i]!) + or0(f.systemUs[i]!));
+    }
   }
   const { cpuUs, rchar, wchar, readBytes, writeBytes, unknown } = sums;
-  const rootStart = f.startedAt[root.at]!;
+  const rootImage = f.imageStartedAt[root.at]!;
+  const rootStart = Number.isNaN(rootImage) ? f.startedAt[root.at]! : rootImage;
   // no process of the step has a known start (all recovered from late reports): its first known end
   const startedAt = !Number.isNaN(rootStart)
     ? rootStart

@@ -254,7 +254,8 @@ function otherStep(c: StepColumns, name: string, list: number[], root: StepRoot,
   let exitCode: number | null = 0;
   let signal: number | null = null;
   for (const i of list) {
-    const started = c.startedAt[i]!;
+    const image = c.imageStartedAt[i]!;
+    const started = Number.isNaN(image) ? c.startedAt[i]! : image;
     if (started < start) start = started;
     // the first process that did not exit 0: its code, or the signal that killed it
     const code = orNull(c.exitCode[i]!);

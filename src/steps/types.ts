@@ -84,6 +84,11 @@ export interface StepProcess {
    * the earlier program's, so steps take it as its grandparent's (src/steps/_columns.ts)
    */
   execAt?: number | null;
+  /**
+   * CPU (µs) it had used at that exec (the scheduler ledger; absent/null: not known): what its earlier
+   * images ran, not counted in a step that starts at the exec (src/steps/_rollup.ts)
+   */
+  execCpuUs?: number | null;
   /** argv holds only the head of a longer command line (src/observe/argv.ts: 64 KiB kept) */
   argvTruncated?: boolean;
   /** bytes of the whole command line, cut or not */

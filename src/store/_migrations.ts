@@ -98,4 +98,9 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE runs ADD COLUMN stop_signal INTEGER;  -- first SIGHUP/SIGINT/SIGQUIT/SIGTERM tracer got before CMD ended
   ALTER TABLE processes ADD COLUMN exec_at REAL;     -- epoch ms of its last exec (exact event time); null: none seen
   `,
+  // 5: the CPU a process had used when it last exec'd (what its earlier images ran: the shell before
+  //    `bash -c 'A; B'` became B), from the scheduler ledger
+  `
+  ALTER TABLE processes ADD COLUMN exec_cpu_us REAL; -- µs of CPU at its last exec; null: not known
+  `,
 ];

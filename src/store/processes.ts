@@ -36,6 +36,11 @@ export interface ProcessRecord extends ProcessOutcome {
   /** epoch ms of its last exec, from the exec event (exact times only): its children forked before it ran the earlier program */
   execAt?: number;
   /**
+   * CPU (µs) it had used at its last exec (the scheduler ledger, src/observe/schedrt.ts): what its
+   * earlier images ran; unknown without the ledger or when the exec came before it was followed
+   */
+  execCpuUs?: number;
+  /**
    * StoreWriter's bookkeeping, not figures: the row's id once a committed flush wrote it, the id this
    * flush's transaction gave it (until the commit), and whether it waits for the next flush. Fields of
    * the record rather than a WeakMap and a Set beside it: a run writes every process through here, in
@@ -96,12 +101,13 @@ const COLS = [
   "argv_truncated",
   "oom_limit_kb",
   "exec_at",
+  "exec_cpu_us",
 ] as const;
 
 /**
  * A row's columns in COLS order, in `out` from `at` on. Returns `out`: one array per row, bound as
  * it is (bun:sqlite binds an array given alone positionally; its types do not say so, hence the casts
- * to `never` where one is bound), no spread into 28 arguments.
+ * to `never` where one is bound), no spread into 29 arguments.
  */
 function putValues(out: unknown[], at: number, p: ProcessRecord, parentId: number | undefined): unknown[] {
   out[at] = p.ppid ?? null;
@@ -129,6 +135,7 @@ function putValues(out: unknown[], at: number, p: ProcessRecord, parentId: numbe
   out[at + 22] = p.argvTruncated ? 1 : 0;
   out[at + 23] = p.oomLimitKb ?? null;
   out[at + 24] = p.execAt ?? null;
+  out[at + 25] = p.execCpuUs ?? null;
   return out;
 }
 

@@ -6,7 +6,7 @@
  */
 import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BIN, cleanupTemp, isolatedEnv, tempDir } from "../helpers/harness.ts";
 
@@ -94,4 +94,105 @@ test("a make recipe 'dd …; samtools faidx …' stays one recipe step: the earl
   expect(recipes.length).toBe(1);
   expect(recipes[0]!.processes).toBe(2);
   expect(recipes[0]!.wchar).toBeGreaterThanOrEqual(20 * 1024 * 1024);
+}, 60_000);
+
+interface TimedStep {
+  name: string;
+  started_at: string;
+  duration_ms: number | null;
+}
+
+/** `bash -c 'sleep 0.6; date +%s%N > at; TOOL'` recorded; the steps and the shell's clock just before the exec (ms) */
+function tailRun(tool: string): { steps: TimedStep[]; execNotBeforeMs: number } {
+  const dir = tempDir();
+  writeFileSync(join(dir, "ref.fa"), ">r\nACGTACGTACGTACGT\n");
+  const env = isolatedEnv();
+  const script = `sleep 0.6; date +%s%N > at; ${tool}`;
+  const run = Bun.spawnSync([BIN, "run", "--quiet", "--name", "late", "--", "bash", "-c", script], {
+    env,
+    cwd: dir,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  expect(run.exitCode).toBe(0);
+  const rep = Bun.spawnSync([BIN, "report", "late", "--format", "json"], {
+    env,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  expect(rep.exitCode).toBe(0);
+  const ns = BigInt(readFileSync(join(dir, "at"), "utf8").trim());
+  return {
+    steps: (JSON.parse(rep.stdout.toString()) as { steps: TimedStep[] }).steps,
+    execNotBeforeMs: Number(ns / 1_000_000n),
+  };
+}
+
+// the tool's step starts where the shell became it, not at the shell's fork: before, `samtools faidx`
+// showed the 0.6 s of sleep before it as its own wall (the oracle: `date`, run by the shell right
+// before the exec, on the realtime clock)
+for (const [tool, name] of [
+  ["samtools faidx ref.fa", "samtools faidx"],
+  ["md5sum ref.fa", "md5sum"],
+] as const)
+  test(`bash -c 'sleep 0.6; …; ${tool}': the ${name} step starts at its exec, after sleep`, () => {
+    const { steps, execNotBeforeMs } = tailRun(tool);
+    const step = steps.find((s) => s.name === name);
+    const sleep = steps.find((s) => s.name === "sleep");
+    expect(step).toBeDefined();
+    expect(sleep).toBeDefined();
+    const start = Date.parse(step!.started_at);
+    const sleepEnd = Date.parse(sleep!.started_at) + sleep!.duration_ms!;
+    // ms timestamps: a millisecond either way
+    expect(start).toBeGreaterThanOrEqual(execNotBeforeMs - 1);
+    expect(start).toBeGreaterThanOrEqual(Math.floor(sleepEnd) - 1);
+    expect(step!.duration_ms!).toBeLessThan(sleep!.duration_ms!);
+  }, 60_000);
+
+test("the CPU the shell used before it became the tool is not the tool step's (oracle: bash's `times`)", () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, "ref.fa"), ">r\nACGTACGTACGTACGT\n");
+  const env = isolatedEnv();
+  // bash burns CPU in a builtin loop, forks a child (the earlier image has one: the step starts at the
+  // exec), prints its own CPU so far (getrusage RUSAGE_SELF), then runs md5sum in its own place
+  const script =
+    "i=0; while [ $i -lt 60000 ]; do i=$((i+1)); done; sleep 0; times > times.txt; md5sum ref.fa";
+  const run = Bun.spawnSync([BIN, "run", "--quiet", "--name", "burn", "--", "bash", "-c", script], {
+    env,
+    cwd: dir,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  expect(run.exitCode).toBe(0);
+  const rep = Bun.spawnSync([BIN, "report", "burn", "--format", "json"], {
+    env,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const step = (
+    JSON.parse(rep.stdout.toString()) as { steps: (JsonStep & { cpu_seconds: number })[] }
+  ).steps.find((s) => s.name === "md5sum")!;
+  const raw = Bun.spawnSync([BIN, "report", "burn", "--json"], { env, stdout: "pipe", stderr: "pipe" });
+  const procs = (
+    JSON.parse(raw.stdout.toString()) as {
+      processes: { comm: string; userUs: number; systemUs: number; execCpuUs: number | null }[];
+    }
+  ).processes;
+  const md5 = procs.find((p) => p.comm === "md5sum")!;
+  // `times`' first line: the shell's own user and system time, e.g. "0m0.412s 0m0.021s"
+  const [user, system] = readFileSync(join(dir, "times.txt"), "utf8")
+    .split("\n")[0]!
+    .split(" ")
+    .map((t) => {
+      const m = /^(\d+)m([\d.]+)s$/.exec(t)!;
+      return Number(m[1]) * 60 + Number(m[2]);
+    });
+  const shellSeconds = user! + system!;
+  expect(shellSeconds).toBeGreaterThan(0.05);
+  const wholeSeconds = (md5.userUs + md5.systemUs) / 1e6;
+  expect(md5.execCpuUs).not.toBeNull();
+  // the step holds what the process ran after its exec: the whole minus the shell's part, the shell's
+  // part as `times` saw it to within the slice it ran in afterwards (the exec itself) and ms rounding
+  expect(Math.abs(wholeSeconds - step.cpu_seconds - shellSeconds)).toBeLessThan(0.015);
+  expect(step.cpu_seconds).toBeLessThan(wholeSeconds / 2);
 }, 60_000);
