@@ -75,8 +75,9 @@ export interface StepColumns extends Record<Figure, Float64Array> {
   execAt: Float64Array;
   /**
    * epoch ms its final image began (its last exec) where the earlier image had children of its own
-   * (`bash -c 'A; B'`: bash forks A, then execs B), else NaN: from there on the process is B, and a
-   * step it roots or names starts there (finish; not where a recipe, job or task holds A)
+   * (`bash -c 'A; B'`: bash forks A, then execs B) and the CPU it had used by then is known
+   * (execCpuUs), else NaN: from there on the process is B, and a step it roots starts there, without
+   * that CPU (finish; not where a recipe, job or task holds A)
    */
   imageStartedAt: Float64Array;
   /** CPU (µs) the process had used at its last exec, NaN: not known (StepProcess.execCpuUs) */
@@ -353,6 +354,7 @@ export class ColumnsBuilder {
       c.startedAt as Float64Array,
       c.execAt as Float64Array,
       c.imageStartedAt as Float64Array,
+      c.execCpuUs as Float64Array,
     );
     const text = this.argvText;
     text.seal();
@@ -401,8 +403,9 @@ export class ColumnsBuilder {
  * instead — a make recipe, a Snakemake job (a workflow engine's child), a Nextflow task (its work dir)
  * — holds the earlier image's children as its own: they are the recipe's, the job's. In start order a
  * parent comes first, so its own place is settled by then. Such a parent's final image began at its
- * exec (`imageStartedAt`): before it, the process was the shell that ran A. Unknown times (NaN)
- * change nothing; the stored parent_id stays the kernel's.
+ * exec (`imageStartedAt`, where the CPU it had used by then is known): before it, the process was the
+ * shell that ran A; a step it roots starts there (src/steps/_rollup.ts). Unknown times (NaN) change
+ * nothing; the stored parent_id stays the kernel's.
  */
 function reparentEarlierImages(
   names: readonly Named[],
@@ -414,6 +417,7 @@ function reparentEarlierImages(
   startedAt: Float64Array,
   execAt: Float64Array,
   imageStartedAt: Float64Array,
+  execCpuUs: Float64Array,
 ): void {
   imageStartedAt.fill(Number.NaN, 0, n);
   let any = false;
@@ -430,7 +434,9 @@ function reparentEarlierImages(
     if ((k >= 0 && names[k]!.kind === "workflow") || workdir[j]! >= 0) continue;
     const g = Number.isNaN(parentId[j]!) ? -1 : find(parentId[j]!);
     if (g >= 0 && code[g]! >= 0 && names[code[g]!]!.kind === "workflow") continue;
-    imageStartedAt[j] = execAt[j]!;
+    // its start moves only with its CPU: what the earlier images used must be known too (a run
+    // recorded before schema 5, a process still running) or the step keeps the whole process
+    if (!Number.isNaN(execCpuUs[j]!)) imageStartedAt[j] = execAt[j]!;
     // an unnamed parent holds no subtree: its children are walked on their own already
     if (k >= 0) parentId[i] = parentId[j]!;
   }

@@ -252,7 +252,8 @@ export interface StepRoot {
 
 /**
  * The step `naming` names: the processes at positions `at` of `f` (all its processes, its root
- * `root` among them) rolled up.
+ * `root` among them) rolled up. `eachOwn`: the processes are no subtree but each one stands for the
+ * step (an `other` step's): each counts from its final image's start, as a root does.
  */
 export function rollUp(
   f: Figures,
@@ -260,6 +261,7 @@ export function rollUp(
   at: ArrayLike<number>,
   samples: RssSamples,
   naming: StepNaming,
+  eachOwn = false,
 ): Step {
   // one pass over the step's processes for every sum (a step can hold 100,000 processes)
   let firstStart = Number.POSITIVE_INFINITY;
@@ -272,7 +274,9 @@ export function rollUp(
   for (let j = 0; j < at.length; j++) {
     const i = at[j]!;
     processIds[j] = f.id[i]!;
-    const image = f.imageStartedAt[i]!;
+    // where the process stands for the step (its root, or any process of an `other` step): from its
+    // final image's start (imageStartedAt), inside another's subtree: whole (a recipe's shell's work)
+    const image = eachOwn || i === root.at ? f.imageStartedAt[i]! : Number.NaN;
     const start = Number.isNaN(image) ? f.startedAt[i]! : image;
     const end = f.endedAt[i]!;
     if (start < firstStart) firstStart = start;

@@ -240,15 +240,22 @@ export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): S
  * wrapper's exit is the run's, shown on the run, and a `grep` that found nothing is no failure.
  */
 function otherStep(c: StepColumns, name: string, list: number[], root: StepRoot, samples: RssSamples): Step {
-  const f = rollUp(c, root, list, samples, {
-    index: 0,
-    key: "",
-    name,
-    kind: "other",
-    tool: "other",
-    tools: [],
-    workdir: undefined,
-  });
+  const f = rollUp(
+    c,
+    root,
+    list,
+    samples,
+    {
+      index: 0,
+      key: "",
+      name,
+      kind: "other",
+      tool: "other",
+      tools: [],
+      workdir: undefined,
+    },
+    true,
+  );
   let start = Number.POSITIVE_INFINITY;
   let end: number | null = Number.NEGATIVE_INFINITY;
   let exitCode: number | null = 0;
