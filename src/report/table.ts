@@ -1,5 +1,16 @@
 /** The TTY table: the run header, the totals line, one row per step. */
-import { type Cell, bytes, cpuText, exitText, paint, runHeader, seconds, writeTable } from "../run/format.ts";
+import {
+  type Cell,
+  bytes,
+  cpuText,
+  exitText,
+  hiddenNote,
+  paint,
+  runHeader,
+  seconds,
+  wrapText,
+  writeTable,
+} from "../run/format.ts";
 import { stepLabels } from "./_labels.ts";
 import { stepColumnWidths } from "./_widths.ts";
 import type { Step } from "../steps/index.ts";
@@ -95,6 +106,12 @@ export const FIGURE_HEADS = [
   "DISK WRITE",
 ] as const;
 
+/**
+ * The FIGURE_HEADS columns a narrow table leaves out first (positions, after the first column), so
+ * that the step's or the command's name keeps its room: DISK WRITE, DISK READ, WRITE, READ, START.
+ */
+export const FIGURES_LEFT_OUT_FIRST = [9, 8, 7, 6, 1] as const;
+
 export function renderTable(r: Report, width = Number.POSITIVE_INFINITY): string {
   const parts: string[] = [];
   writeReportTable(r, (c) => parts.push(c), width);
@@ -151,8 +168,10 @@ export function writeReportTable(
   const stepRow = (i: number): Cell[] => stepCells(r, i, labels[i]!);
   const head = ["#", ...FIGURE_HEADS, "PROCS", "STEP"];
   out(`${[runHeader(r.run), ...totalsLines(r), "", ""].join("\n")}`);
-  if (r.steps.length)
-    writeTable(
+  if (r.steps.length) {
+    // PROCS (10) goes after the storage bytes
+    const [dw, dr, ...rest] = FIGURES_LEFT_OUT_FIRST;
+    const hidden = writeTable(
       head,
       r.steps.length,
       stepRow,
@@ -161,11 +180,14 @@ export function writeReportTable(
       width,
       stepColumnWidths(r),
       OWN_COLUMNS,
+      undefined,
+      [dw, dr, 10, ...rest],
     );
-  else out(`${noSteps(r)}\n`);
+    out(hiddenNote(hidden, width));
+  } else out(`${noSteps(r)}\n`);
   if (r.steps.some((s) => !s.peakRssExact && peakText(s).includes("–")))
     out(
-      "\nPEAK RSS a–b: a sampled, b the most its processes alive together can have held (docs/CAPTURE.md)\n",
+      `\n${wrapText("PEAK RSS a–b: a sampled, b the most its processes alive together can have held (docs/CAPTURE.md)", width)}`,
     );
 }
 

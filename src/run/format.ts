@@ -212,7 +212,10 @@ const CHUNK = 1 << 16;
  * own text (figures, units, fixed words: see OWN_TEXT), taken as they are with no look at each cell
  * (testing a cell resolves its rope: ~30 ms of a 50,000-step table). `measureAt`: the row's cells for
  * the width pass in rowAt's place, the last one (never measured) left out — what makes the last cell
- * costs most in the process table (a command line parsed and cleaned).
+ * costs most in the process table (a command line parsed and cleaned). `dropOrder`: columns that may
+ * be left out, least wanted first, while the last column would get fewer than LAST_MIN_WIDTH columns
+ * of maxWidth (the last one names the row: a table of figures without the step's or the command's
+ * name says nothing). Returns the headings of the columns left out.
  */
 export function writeTable(
   head: string[],
@@ -224,7 +227,8 @@ export function writeTable(
   widths?: number[],
   own: ReadonlySet<number> = NONE,
   measureAt: (i: number) => Cell[] = rowAt,
-): void {
+  dropOrder: readonly number[] = [],
+): string[] {
   const w = head.map(columns);
   const right = head.map((_, c) => rightAligned.has(c));
   const trusted = head.map((_, c) => own.has(c));
@@ -240,26 +244,37 @@ export function writeTable(
         if (n > w[c]!) w[c] = n;
       }
     }
-  // what is left of maxWidth for the last column (never under 10 columns)
+  // what is left of maxWidth for the last column (never under 10 columns), once the columns that may
+  // go have made room for it
   let before = 0;
   for (let c = 0; c < w.length - 1; c++) before += w[c]! + 2;
+  const kept = head.map(() => true);
+  for (const c of dropOrder) {
+    if (before + LAST_MIN_WIDTH <= maxWidth) break;
+    if (c >= w.length - 1 || !kept[c]) continue;
+    kept[c] = false;
+    before -= w[c]! + 2;
+  }
   const lastWidth = Math.max(10, maxWidth - before);
   // the lines not yet handed to `out`, one string (concatenation, flattened once per chunk)
   let pending = "";
   const line = (r: Cell[]) => {
     let text = "";
     let used = 0;
+    let first = true;
     for (let c = 0; c < r.length; c++) {
+      if (!kept[c]) continue;
       const cell = r[c]!;
       const raw = typeof cell === "string" ? cell : cell.text;
       const plain = trusted[c]! || PLAIN.test(raw);
       const clean = plain ? raw : sanitize(raw);
       const last = c === r.length - 1;
-      if (c > 0) {
+      if (!first) {
         if (used + 3 > maxWidth) break; // no room for the separator and one column
         text += "  ";
         used += 2;
       }
+      first = false;
       // printable ASCII is one column a character: within the width it is shown as it is
       let shown = !last || (plain && clean.length <= lastWidth) ? clean : fitCell(clean, lastWidth);
       // printable ASCII (and fit's "…") is one column a character: no second measure
@@ -296,7 +311,36 @@ export function writeTable(
     line(rowAt(i));
   }
   if (pending) out(pending);
+  return head.filter((_, c) => !kept[c]);
 }
+
+/** the fewest terminal columns the last column of a table (a step's name, a command) is given while others can go */
+const LAST_MIN_WIDTH = 28;
+
+/**
+ * Plain text (tracer's own: ASCII, one column a character) wrapped at spaces to lines of at most
+ * `maxWidth` columns (a word longer than that gets a line of its own), each line ending in "\n".
+ */
+export function wrapText(text: string, maxWidth = Number.POSITIVE_INFINITY): string {
+  let out = "";
+  let line = "";
+  for (const w of text.split(" ")) {
+    if (line && line.length + 1 + w.length > maxWidth) {
+      out += `${line}\n`;
+      line = w;
+    } else line = line ? `${line} ${w}` : w;
+  }
+  return `${out}${line}\n`;
+}
+
+/** A note under a table that left columns out at this width (writeTable's dropOrder), or "". */
+export const hiddenNote = (heads: readonly string[], maxWidth = Number.POSITIVE_INFINITY): string =>
+  heads.length
+    ? wrapText(
+        `not shown at this width: ${heads.join(", ")} (--width, --format csv or json show every column)`,
+        maxWidth,
+      )
+    : "";
 
 /** A whole table as one string (no trailing newline): writeTable into memory, for small tables. */
 export function table(head: string[], rows: Cell[][], rightAligned: Set<number> = new Set()): string {

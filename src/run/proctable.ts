@@ -3,7 +3,7 @@
  * default, cut to a row budget, a depth and the terminal's width. Streams like writeTable: the rows
  * shown are kept as indices into the tree order (one number each), never as text.
  */
-import { FIGURE_HEADS, stepFigureCells } from "../report/table.ts";
+import { FIGURES_LEFT_OUT_FIRST, FIGURE_HEADS, stepFigureCells } from "../report/table.ts";
 import type { Step, StepColumns } from "../steps/index.ts";
 import { rowOf } from "../steps/_rollup.ts";
 import { indexOfIds, preorderOf, walkDepths } from "../steps/_tree.ts";
@@ -15,6 +15,7 @@ import {
   commandLine,
   cpuText,
   exitCell,
+  hiddenNote,
   indent,
   seconds,
   treeOrder,
@@ -164,7 +165,7 @@ export function writeProcessTable(
   // writeTable keeps no row between its two passes: each holds a whole command line, and 100,000 of
   // them kept took a --processes all report of 100k processes past 200 MB; its width pass makes each
   // row without its command line (100,000 rows: each parsed from JSON once, not twice)
-  writeTable(
+  const leftOut = writeTable(
     HEAD,
     rows.length,
     (i) => cellsAt(i, true),
@@ -174,7 +175,9 @@ export function writeProcessTable(
     undefined,
     OWN,
     (i) => cellsAt(i, false),
+    FIGURES_LEFT_OUT_FIRST,
   );
+  out(hiddenNote(leftOut, width));
   return { listed: rowsShown, total: order.length };
 }
 

@@ -96,6 +96,22 @@ describe("a 3,000-process run with 20 steps", () => {
     expect(bad.stderr).toContain("--depth must be a whole number");
   }, 60_000);
 
+  test("--width 80, a common terminal: every step keeps its name, figure columns give way and are named", async () => {
+    // before: the figures took all 80 columns and the STEP and COMMAND columns were dropped whole
+    const r = await run(["report", rec.name, "--width", "80"], { env: rec.env });
+    expect(r.code).toBe(0);
+    const steps = r.stdout.slice(r.stdout.search(/\n *# /), r.stdout.indexOf("\nprocesses\n"));
+    const head = steps.trim().split("\n")[0]!;
+    expect(head).toEndWith("STEP");
+    expect(head).not.toContain("DISK WRITE");
+    for (const n of names) expect(steps).toMatch(new RegExp(`  ${n.replace(/[.#]/g, "\\$&")}\n`));
+    expect(steps).toContain("not shown at this width: ");
+    expect(steps).toContain("DISK WRITE");
+    const procs = r.stdout.slice(r.stdout.indexOf("\nprocesses\n") + 11);
+    expect(procs.split("\n")[0]).toEndWith("COMMAND");
+    for (const l of r.stdout.trimEnd().split("\n")) expect(columns(l)).toBeLessThanOrEqual(80);
+  }, 60_000);
+
   test("--width cuts every line to that many columns; 0 cuts none", async () => {
     const r = await run(["report", rec.name, "--width", "100"], { env: rec.env });
     const procs = r.stdout

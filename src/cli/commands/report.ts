@@ -8,6 +8,7 @@ import { FORMATS, type Format, loadReport, loadRun, renderReport, writeReport } 
 import { stepLabels } from "../../report/_labels.ts";
 import { writeRawJson } from "../../report/raw.ts";
 import { writeReportTable } from "../../report/table.ts";
+import { wrapText } from "../../run/format.ts";
 import { type ProcessTableOptions, STEPS_MODE_ROWS, writeProcessTable } from "../../run/proctable.ts";
 import { loadRules } from "../../rules/index.ts";
 import { findRun, listProcesses, openStore } from "../../store/index.ts";
@@ -151,7 +152,10 @@ export default defineCommand({
       mark("report: process table written");
       if (listed < total)
         say(
-          `${listed} of ${plural(total, "process", "processes")} listed${table.processes === "steps" ? ", each step in one row" : ""}: --processes all lists every one`,
+          wrapText(
+            `${listed} of ${plural(total, "process", "processes")} listed${table.processes === "steps" ? ", each step in one row" : ""}: --processes all lists every one`,
+            table.width,
+          ).trimEnd(),
         );
       return;
     }
