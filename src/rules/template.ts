@@ -28,8 +28,8 @@ function value(v: View, key: string, tool: string): string | undefined {
 /** a template split at its placeholders: text, key, text, key, …, text (a run fills thousands) */
 const compiled = new Map<string, string[]>();
 
-/** text that collapsing and trimming whitespace would change: whitespace at an end, two together, or not a space */
-const UNTIDY = /^\s|\s$|\s\s|[^\S ]/;
+/** text that collapsing and trimming spaces would change: a space at an end, or two together */
+const UNTIDY = /^ | $| {2}/;
 
 /** Fill a template; a placeholder with no value is dropped, and the spaces around it collapse. */
 export function render(template: string, v: View, tool: string): string {
@@ -42,5 +42,8 @@ export function render(template: string, v: View, tool: string): string {
   for (let i = 1; i < parts.length; i += 2) out += (value(v, parts[i]!, tool) ?? "") + parts[i + 1]!;
   // most filled templates are tidy already ("bwa mem"): tested, not rebuilt
   if (out && !UNTIDY.test(out)) return out;
-  return out.replace(/\s+/g, " ").trim() || tool;
+  // only the template's spaces: a value's own tab or newline (a script named "a\nb.sh") is data, shown
+  // escaped where it is printed (src/core/sanitize.ts) and kept as it is in JSON — as a space it would
+  // name another file
+  return out.replace(/ {2,}/g, " ").replace(/^ +| +$/g, "") || tool;
 }

@@ -272,3 +272,17 @@ test("doctor shows a path holding escape sequences escaped", async () => {
   expect(r.stdout).toContain(`s${SHOWN}`);
   expect(rawControl(r.stdout)).toBe(false);
 });
+
+test("a script named 'a<newline>b.sh' is not shown as 'a b.sh' (another file): escaped in the table, exact in JSON", async () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, "a\nb.sh"), "sleep 0.05\n");
+  const env = isolatedEnv();
+  expect((await run(["run", "--name", "nl", "--", "bash", "a\nb.sh"], { env, cwd: dir })).code).toBe(0);
+  const table = await run(["report", "nl"], { env });
+  expect(table.stdout).toContain("  a\\nb.sh\n");
+  expect(table.stdout).not.toContain("a b.sh");
+  const json = JSON.parse((await run(["report", "nl", "--format", "json"], { env })).stdout) as {
+    steps: { name: string; kind: string }[];
+  };
+  expect(json.steps.map((s) => s.name)).toContain("a\nb.sh");
+});
