@@ -274,7 +274,9 @@ export class Recorder {
     }
     // it runs an image of its own now: one thread, and (a fork of tracer) CMD's image; a child it forked
     // before this exec was the earlier program's (steps place it so: src/steps/_columns.ts). Only an
-    // exact time can be compared with its children's forks.
+    // exact time can be compared with its children's forks. An image it had exec'd itself (an exec
+    // seen before: not its parent's copy from the fork) keeps its command line as the prior one.
+    t.rec.priorArgv = t.rec.execAt !== undefined && t.rec.argv?.length ? t.rec.argv : undefined;
     if (this.eventTimes) t.rec.execAt = at;
     t.unexeced = false;
     t.threads = 0;

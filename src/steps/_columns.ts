@@ -33,6 +33,11 @@ export interface CommandLines {
   command(i: number): string;
   /** bytes of the whole command line when argv holds only its head, else undefined */
   cutBytes(i: number): number | undefined;
+  /**
+   * the command line its last exec replaced, when the process had exec'd that one itself (a shell that
+   * ran its last command in its own place: `bash -c 'A; B'` is B, prior `bash -c 'A; B'`), else null
+   */
+  prior(i: number): string[] | null;
 }
 
 /** A command line as a step shows it: its argv joined by spaces, or its comm when it has no argv. */
@@ -161,6 +166,8 @@ export class ColumnsBuilder {
   private readonly names: Named[] = [];
   private readonly workdirs = interner();
   private readonly argvText: TextColumn;
+  /** prior command lines by row id (few processes have one) */
+  private readonly prior = new Map<number, string[]>();
   private comm: (string | null)[] = [];
   private readonly codeOf: (p: StepProcess) => number;
   private readonly workdirOf: (p: StepProcess) => number;
@@ -268,6 +275,7 @@ export class ColumnsBuilder {
     c.parentId[i] = num(p.parentId);
     c.execAt[i] = num(p.execAt);
     c.execCpuUs[i] = num(p.execCpuUs);
+    if (p.priorArgv) this.prior.set(p.id, p.priorArgv);
     c.argvCut[i] = p.argvTruncated ? num(p.argvBytes) : Number.NaN;
     c.startedAt[i] = num(p.startedAt);
     c.endedAt[i] = num(p.endedAt);
@@ -384,13 +392,22 @@ export class ColumnsBuilder {
       return Number.isNaN(c) ? line : line + cutMark(c);
     };
     dfgOnly(parsed, first, command);
+    const prior = this.prior;
+    const ids = this.c.id as Float64Array;
     return {
       ...(this.c as StepColumns),
       n,
       names: this.names,
       workdirs: this.workdirs.list,
       argvText: text,
-      lines: lines ?? { argv: parsed, comm: (i) => comm[i]!, first, command, cutBytes },
+      lines: lines ?? {
+        argv: parsed,
+        comm: (i) => comm[i]!,
+        first,
+        command,
+        cutBytes,
+        prior: (i) => (prior.size ? (prior.get(ids[i]!) ?? null) : null),
+      },
     };
   }
 }
@@ -444,7 +461,7 @@ function reparentEarlierImages(
 
 /** Command lines of a list of processes held in memory. */
 export const linesOf = (
-  procs: readonly Pick<StepProcess, "argv" | "comm" | "argvTruncated" | "argvBytes">[],
+  procs: readonly Pick<StepProcess, "argv" | "comm" | "argvTruncated" | "argvBytes" | "priorArgv">[],
 ): CommandLines => {
   const cutBytes = (i: number) => {
     const p = procs[i]!;
@@ -460,6 +477,7 @@ export const linesOf = (
       return b === undefined ? line : line + cutMark(b);
     },
     cutBytes,
+    prior: (i) => procs[i]!.priorArgv ?? null,
   };
 };
 

@@ -9,7 +9,7 @@
 import { dfgOnly } from "../core/jit-tier.ts";
 import { youngCollector } from "../core/young.ts";
 import type { RuleSet } from "../rules/index.ts";
-import { FORK, type Named, type StepColumns, columnsOf, orNull } from "./_columns.ts";
+import { FORK, type Named, type StepColumns, columnsOf, commandOf, orNull } from "./_columns.ts";
 import { type StepRoot, rollUp } from "./_rollup.ts";
 import { preorderOf, treeOf } from "./_tree.ts";
 import {
@@ -120,10 +120,16 @@ export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): S
       const workdir = c.workdirs[w]!;
       return { at: i, kind: "nextflow-task", tool: "nextflow", name: nextflowTaskName(workdir), workdir };
     }
-    // a job is a `bash -c` shell Snakemake starts, or the one named command bash exec'd into
-    // (Snakemake's other children, such as its scheduler's ILP solver, are not jobs)
+    // a job is a `bash -c` shell Snakemake starts — also once it ran its last command in its own place
+    // (`…; mv {output}.tmp {output}`: the process is mv by then, its prior command line the job's) —, or
+    // the one named command bash exec'd into (Snakemake's other children, such as its scheduler's ILP
+    // solver, are not jobs)
     if (engine === "snakemake" && byEngine) {
-      if (isSnakemakeJobShell(lineOf(i)))
+      const prior = c.lines.prior(i);
+      if (
+        isSnakemakeJobShell(lineOf(i)) ||
+        (prior !== null && isSnakemakeJobShell({ argv: prior, comm: null }))
+      )
         return { at: i, kind: "snakemake-job", tool: "snakemake", name: undefined };
       if (nm && nm.kind !== "workflow")
         return { at: i, kind: "snakemake-job", tool: "snakemake", name: nm.display };
@@ -198,6 +204,9 @@ export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): S
   for (const f of found) {
     tick();
     const root = rootOf(f.at);
+    // a job shell that exec'd its last command: the job's command line is the shell's
+    const prior = f.kind === "snakemake-job" ? c.lines.prior(f.at) : null;
+    if (prior !== null) root.command = commandOf(prior, null);
     let name = f.name;
     if (f.recipe) {
       const line = lineOf(f.at);
@@ -208,7 +217,11 @@ export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): S
       name = recipeTarget(line) ?? fallback;
     }
     const tools = toolsIn(f.at);
-    const label = name ?? (tools.length ? tools.join(" | ") : shellCommand(lineOf(f.at)) || "job");
+    const label =
+      name ??
+      (tools.length
+        ? tools.join(" | ")
+        : shellCommand(prior !== null ? { argv: prior, comm: null } : lineOf(f.at)) || "job");
     steps.push(
       rollUp(c, root, subtree(f.at), samples, {
         index: 0,

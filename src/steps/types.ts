@@ -89,6 +89,8 @@ export interface StepProcess {
    * images ran, not counted in a step that starts at the exec (src/steps/_rollup.ts)
    */
   execCpuUs?: number | null;
+  /** the command line its last exec replaced, when it had exec'd that one itself (absent/null: none) */
+  priorArgv?: string[] | null;
   /** argv holds only the head of a longer command line (src/observe/argv.ts: 64 KiB kept) */
   argvTruncated?: boolean;
   /** bytes of the whole command line, cut or not */

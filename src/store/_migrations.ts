@@ -103,4 +103,9 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE processes ADD COLUMN exec_cpu_us REAL; -- µs of CPU at its last exec; null: not known
   `,
+  // 6: the command line a process ran before its last exec, when it had exec'd that one itself (a
+  //    Snakemake job's `bash -c` that ran its last command in its own place is still the job)
+  `
+  ALTER TABLE processes ADD COLUMN prior_argv TEXT; -- JSON array; null: none, or its parent's image (a fork)
+  `,
 ];

@@ -41,6 +41,11 @@ export interface ProcessRecord extends ProcessOutcome {
    */
   execCpuUs?: number;
   /**
+   * the command line of the image its last exec replaced, when the process had exec'd that one itself
+   * (not the copy of its parent's a fork starts with): `bash -c 'A; B'` is B with prior argv bash's
+   */
+  priorArgv?: string[];
+  /**
    * StoreWriter's bookkeeping, not figures: the row's id once a committed flush wrote it, the id this
    * flush's transaction gave it (until the commit), and whether it waits for the next flush. Fields of
    * the record rather than a WeakMap and a Set beside it: a run writes every process through here, in
@@ -102,12 +107,13 @@ const COLS = [
   "oom_limit_kb",
   "exec_at",
   "exec_cpu_us",
+  "prior_argv",
 ] as const;
 
 /**
  * A row's columns in COLS order, in `out` from `at` on. Returns `out`: one array per row, bound as
  * it is (bun:sqlite binds an array given alone positionally; its types do not say so, hence the casts
- * to `never` where one is bound), no spread into 29 arguments.
+ * to `never` where one is bound), no spread into 30 arguments.
  */
 function putValues(out: unknown[], at: number, p: ProcessRecord, parentId: number | undefined): unknown[] {
   out[at] = p.ppid ?? null;
@@ -136,6 +142,7 @@ function putValues(out: unknown[], at: number, p: ProcessRecord, parentId: numbe
   out[at + 23] = p.oomLimitKb ?? null;
   out[at + 24] = p.execAt ?? null;
   out[at + 25] = p.execCpuUs ?? null;
+  out[at + 26] = p.priorArgv ? JSON.stringify(p.priorArgv) : null;
   return out;
 }
 
@@ -364,6 +371,8 @@ export interface ProcessRow extends Required<Pick<ProcessRecord, "pid" | "startT
   /** bytes of the whole command line; argvTruncated: argv holds only its first 64 KiB */
   argvBytes: number | null;
   argvTruncated: boolean;
+  /** the command line its last exec replaced, when it had exec'd that one itself (ProcessRecord.priorArgv) */
+  priorArgv?: string[] | null;
   cwd: string | null;
   startedAt: number | null;
   endedAt: number | null;

@@ -22,7 +22,7 @@ export function listReportProcesses(db: Database, runId: string): ReportProcessR
 export const REPORT_COLUMNS = `id, pid, parent_id AS parentId, comm, argv, cwd, started_at AS startedAt, ended_at AS endedAt,
   duration_us AS durationUs, exit_code AS exitCode, signal, oom_killed AS oomKilled, user_us AS userUs,
   system_us AS systemUs, peak_rss_kb AS peakRssKb, rchar, wchar, read_bytes AS readBytes, write_bytes AS writeBytes,
-  oom_limit_kb AS oomLimitKb, exec_at AS execAt, exec_cpu_us AS execCpuUs, argv_bytes AS argvBytes, argv_truncated AS argvTruncated`;
+  oom_limit_kb AS oomLimitKb, exec_at AS execAt, exec_cpu_us AS execCpuUs, prior_argv AS priorArgv, argv_bytes AS argvBytes, argv_truncated AS argvTruncated`;
 const ALL_COLUMNS = `${REPORT_COLUMNS}, start_ticks AS startTicks, ppid, core_dumped AS coreDumped, figures`;
 
 /** rows read per query: one native call for many rows, while a page's raw JSON stays a few MB */
@@ -70,6 +70,7 @@ export function eachProcessRow<R extends Partial<ProcessRow> = Partial<ProcessRo
       comm: string | Uint8Array | null;
       cwd: string | Uint8Array | null;
       argv: string | null | string[];
+      priorArgv?: string | null | string[];
       coreDumped?: number | boolean;
       argvTruncated?: number | boolean;
       oomKilled: number | boolean;
@@ -84,6 +85,8 @@ export function eachProcessRow<R extends Partial<ProcessRow> = Partial<ProcessRo
         lastRaw = raw;
         lastArgv = r.argv = JSON.parse(raw) as string[];
       }
+      // rare (a shell that exec'd its last command): parsed where present
+      if (typeof r.priorArgv === "string") r.priorArgv = JSON.parse(r.priorArgv) as string[];
       if (r.coreDumped !== undefined) r.coreDumped = r.coreDumped === 1;
       if (r.argvTruncated !== undefined) r.argvTruncated = r.argvTruncated === 1;
       r.oomKilled = r.oomKilled === 1;
