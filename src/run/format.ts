@@ -487,7 +487,9 @@ export function runHeader(r: RunRow): string {
     `command   ${runCommand(r, 200)}`,
     `started   ${when(r.startedAt)} UTC on ${r.host}, wall ${wall}`,
     `status    ${runStatus(r)}, exit ${exitText(r.exitCode, r.signal)}`,
-    `capture   ${r.mode}, events lost: ${r.eventsLost}${lossDetail(r)}, argv lost: ${r.argvLost ?? 0}`,
+    r.mode === "proc-poll"
+      ? `capture   proc-poll: ${POLL_GAPS}, argv lost: ${r.argvLost ?? 0}`
+      : `capture   ${r.mode}, events lost: ${r.eventsLost}${lossDetail(r)}, argv lost: ${r.argvLost ?? 0}`,
   ];
   const text = lines.map(sanitize).join("\n");
   // status and exit are tracer's own words: coloured after sanitising
@@ -525,6 +527,12 @@ const where = (r: RunSummary): string => {
     : "NOT RECORDED: the store could not be written";
 };
 
+/**
+ * What proc-poll mode cannot see (docs/CAPTURE.md): it reads /proc every 50 ms (src/observe/poll.ts),
+ * so it has no events to count as lost — "events lost: 0" read as "complete" (found by a newcomer)
+ */
+const POLL_GAPS = "a /proc walk every 50 ms, a process that starts and ends between two walks is not seen";
+
 /** `tracer run`'s closing line on stderr; the run's name is recorded data, so the line is sanitised. */
 export function summaryLine(r: RunSummary): string {
   const wall = seconds((r.wallMs ?? r.child.endedAt - r.child.startedAt) * 1000);
@@ -532,7 +540,7 @@ export function summaryLine(r: RunSummary): string {
   const { exitCode, signal, stopSignal } = r.child;
   const aborted =
     stopSignal && !(exitCode === 0 && signal === undefined) ? `aborted (${signalName(stopSignal)}), ` : "";
-  const line = `tracer: run ${r.name}: ${plural(r.processes, "process", "processes")}, ${wall}, ${aborted}exit ${exitText(exitCode, signal)}, capture ${r.mode}${loss} (${where(r)})`;
+  const line = `tracer: run ${r.name}: ${plural(r.processes, "process", "processes")}, ${wall}, ${aborted}exit ${exitText(exitCode, signal)}, capture ${r.mode}${r.mode === "proc-poll" ? " (short processes can be missed)" : ""}${loss} (${where(r)})`;
   // processes CMD left behind run on unrecorded from here (their rows: no end, no status)
   const left = r.running
     ? `\ntracer: ${plural(r.running, "process", "processes")} of the run still running when it ended, no longer recorded (tracer run --kill-leftovers stops them)`

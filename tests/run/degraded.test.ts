@@ -17,7 +17,13 @@ test("TRACER_CAPTURE=proc-poll: exit status, the tree with argv, wait4 figures f
   const env = isolatedEnv({ TRACER_CAPTURE: "proc-poll" });
   const r = await run(["run", "--", "sh", "-c", STEPS], { env });
   expect(r.code).toBe(3);
-  expect(r.stderr).toContain("capture proc-poll");
+  expect(r.stderr).toContain("capture proc-poll (short processes can be missed)");
+  // no "events lost: 0" that reads as complete: the header says what polling cannot see
+  const table = await run(["report"], { env });
+  expect(table.stdout).toContain(
+    "capture   proc-poll: a /proc walk every 50 ms, a process that starts and ends",
+  );
+  expect(table.stdout).not.toContain("events lost");
   const rep = JSON.parse((await run(["report", "--json"], { env })).stdout) as {
     run: { mode: string };
     processes: { argv: string[] | null; exitCode: number | null; figures: string | null }[];
