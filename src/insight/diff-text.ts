@@ -36,9 +36,15 @@ function row(s: StepDiff): string[] {
     cell(s.changes.peak_rss_bytes, bytes),
     cell(s.changes.read_bytes, bytes),
     cell(s.changes.write_bytes, bytes),
-    s.name,
+    label(s),
   ];
 }
+
+/** a step's name with its key's ordinal when the run has several of that name (`samtools faidx #2`), as the report labels it */
+const label = (s: { name: string; key: string }) => {
+  const n = /#(\d+)$/.exec(s.key)?.[1];
+  return n ? `${s.name} #${n}` : s.name;
+};
 
 /** "3 steps matched of 3 in A and 4 in B": a key is one step in a run, so each run's count is matched + its own */
 const matchedLine = (d: RunDiff) =>
@@ -65,8 +71,9 @@ export function renderDiff(d: RunDiff): string {
       ),
     );
   else if (d.matched === 0) lines.push("no step matched: nothing was compared");
+  else if (d.hidden) lines.push("no matched step changed by the threshold or more");
   else lines.push("no matched step changed");
-  if (d.hidden) lines.push(`(${plural(d.hidden, "step")} changed less than the threshold)`);
+  if (d.hidden) lines.push(`(${plural(d.hidden, "step")} changed less than the threshold: not listed)`);
   for (const [title, list] of [
     ["only in A", d.only_in_a],
     ["only in B", d.only_in_b],
@@ -74,7 +81,7 @@ export function renderDiff(d: RunDiff): string {
     if (!list.length) continue;
     lines.push("", `${title}:`);
     for (const s of list)
-      lines.push(sanitize(`  ${s.name}${s.failed ? `  (failed, exit ${onlyExit(s)})` : ""}  [${s.key}]`));
+      lines.push(sanitize(`  ${label(s)}${s.failed ? `  (failed, exit ${onlyExit(s)})` : ""}  [${s.key}]`));
   }
   return lines.join("\n");
 }
