@@ -1,12 +1,23 @@
 /**
  * Write a file a user named (`report --output`) without following a symlink or writing through a hard
  * link: the data goes to a fresh temp file (O_CREAT|O_EXCL|O_NOFOLLOW, mode 0666 less the umask) in the
- * target's directory, reached through that directory's fd, which is then renamed over the target. An
+ * target's directory, reached through that directory's fd, which is then renamed over the target; a
+ * file replaced keeps its permission bits (a report made private with chmod 600 stays so). An
  * existing target must be a regular file the user owns: a symlink, a device, a FIFO or another user's
  * file (e.g. a hard link planted in a shared directory) is refused with E_OUTPUT_UNSAFE (exit 3). A
  * directory is a usage slip, not a risk (E_OUTPUT_IS_DIR, exit 2); a missing directory is said so.
  */
-import { closeSync, constants, fsyncSync, lstatSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fsyncSync,
+  lstatSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { Exit, TracerError, errnoOf, refused } from "../errors.ts";
 import { O_CLOEXEC } from "./fsflags.ts";
@@ -69,6 +80,8 @@ export function writeReplacing(target: string, data: string | Uint8Array): void 
       throw fail(e);
     }
     try {
+      // the file it replaces: its permission bits, not the umask's (rename would drop them)
+      if (st) fchmodSync(fd, Number(st.mode) & 0o777);
       const bytes = typeof data === "string" ? Buffer.from(data) : data;
       for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
       fsyncSync(fd);
