@@ -22,6 +22,9 @@ test("a command that could not be run: the report says so, not that no rule matc
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`nothing was recorded: the command could not be run (exit ${code}: ${why})`);
     expect(r.stdout).not.toContain("no steps recognized");
+    // no empty process table under it
+    expect(r.stdout).not.toContain("\nprocesses\n");
+    expect(r.stdout).not.toContain("COMMAND");
   }
   // a command that ran and exited 127 itself is not one that could not be run
   expect((await run(["run", "--quiet", "--name", "ran", "--", "sh", "-c", "exit 127"], { env })).code).toBe(

@@ -143,6 +143,8 @@ export default defineCommand({
       const labels = stepLabels(report.steps);
       writeReportTable(report, (chunk) => write(1, chunk), table.width, labels);
       mark("report: step table written");
+      // nothing recorded (CMD could not be run): the step table said so, no empty table under it
+      if (report.totals.processes === 0) return;
       say("\nprocesses");
       const { listed, total } = writeProcessTable(report.run, processes, (chunk) => write(1, chunk), {
         ...table,
