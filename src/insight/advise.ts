@@ -8,8 +8,9 @@
  *   memory = max(p95 peak × 1.2, max peak), rounded up (128 MiB steps to 1 GiB, then whole GiB); a group
  *            OOM-killed in some run gets at least 1.5 × the memory cgroup limit it died at (the largest
  *            recorded), or, when no limit was recorded, 1.5 × the peak it died at
- *   cpus   = the observed parallelism, max over instances of ⌈CPU ÷ wall − 0.1⌉ (at least 1: a 10 %
- *            overshoot is measurement noise of short steps, not a second core)
+ *   cpus   = the observed parallelism, max over instances of ⌈(CPU − 10 ms) ÷ wall − 0.1⌉ (at least 1: a
+ *            10 % overshoot, or CPU up to 10 ms above the wall — the slice a shell was running when it
+ *            exec'd the tool, a tick — is measurement noise of short steps, not a second core)
  *   time   = p95 wall × 1.5, rounded up to whole minutes (at least 1)
  * `other` steps (engines, wrappers, unnamed commands) are reported but get no request.
  * Where a step's own request is known (src/insight/_requests.ts), it is shown and a figure is flagged
@@ -104,7 +105,9 @@ export function groupName(s: Step): string {
 }
 
 const parallelism = (s: Step) =>
-  s.durationMs ? Math.max(1, Math.ceil(s.cpuUs / 1000 / s.durationMs - 0.1)) : 1;
+  s.durationMs ? Math.max(1, Math.ceil((s.cpuUs / 1000 - CPU_NOISE_MS) / s.durationMs - 0.1)) : 1;
+/** CPU (ms) a step can show beyond its wall without a second core (see the module's note) */
+const CPU_NOISE_MS = 10;
 
 function adviseGroup(
   name: string,

@@ -80,6 +80,16 @@ describe("advice", () => {
     expect(s.suggest!.memory_bytes).toBeGreaterThanOrEqual(s.peak_rss_bytes.max);
   });
 
+  test("a 5 ms step with 6 ms of CPU (the shell's slice at its exec) is one cpu, not two", () => {
+    // found by a newcomer: `samtools view` after `bash -c '…;'` got cpus 2
+    const short = { durationMs: 5, cpuUs: 6000, endedAt: 5 };
+    const a = advise(
+      "p",
+      [0, 1, 2].map((i) => report(i, [step("VIEW (1)", short)])),
+    );
+    expect(a.steps[0]!.suggest!.cpus).toBe(1);
+  });
+
   test("fewer than 3 runs: the advice says it is weak and why", () => {
     const a = advise("p", [report(0, [step("A")]), report(1, [step("A")])]);
     expect(a.weak).toContain("only 2 runs of pipeline p");
