@@ -91,6 +91,8 @@ describe("a 3,000-process run with 20 steps", () => {
       .split("\n");
     expect(rows.filter((l) => l.includes("/bin/true"))).toEqual([]);
     expect(rows.filter((l) => / {4}… \d+ more$/.test(l))).toHaveLength(STEPS);
+    // the hint names what cut the list: --depth here, not the --processes all already given
+    expect(r.stdout.trimEnd().split("\n").at(-1)).toEndWith(": a larger --depth lists deeper ones");
     const bad = await run(["report", rec.name, "--depth", "-1"], { env: rec.env });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--depth must be a whole number");

@@ -155,7 +155,7 @@ export default defineCommand({
       if (listed < total)
         say(
           wrapText(
-            `${listed} of ${plural(total, "process", "processes")} listed${table.processes === "steps" ? ", each step in one row" : ""}: --processes all lists every one`,
+            `${listed} of ${plural(total, "process", "processes")} listed${table.processes === "steps" ? ", each step in one row" : ""}: ${moreHint(table)}`,
             table.width,
           ).trimEnd(),
         );
@@ -177,3 +177,11 @@ export default defineCommand({
     note(sanitize(`tracer: wrote ${format} report of run ${report.run.name} to ${output}`));
   },
 });
+
+/** what lists the processes a table left out: --processes all unless given, a larger --depth when one cut it */
+function moreHint(t: ProcessTableOptions): string {
+  const all = t.processes === "all";
+  const deep = t.depth !== undefined && Number.isFinite(t.depth);
+  if (all && deep) return "a larger --depth lists deeper ones";
+  return deep ? "--processes all and a larger --depth list every one" : "--processes all lists every one";
+}
