@@ -252,8 +252,9 @@ export interface StepRoot {
 
 /**
  * The step `naming` names: the processes at positions `at` of `f` (all its processes, its root
- * `root` among them) rolled up. `eachOwn`: the processes are no subtree but each one stands for the
- * step (an `other` step's): each counts from its final image's start, as a root does.
+ * `root` among them) rolled up. `own`: the processes are no subtree (an `other` step's), and those
+ * flagged 1 there stand for the step by their own name or executable: each counts from its final
+ * image's start, as a root does.
  */
 export function rollUp(
   f: Figures,
@@ -261,7 +262,7 @@ export function rollUp(
   at: ArrayLike<number>,
   samples: RssSamples,
   naming: StepNaming,
-  eachOwn = false,
+  own?: Uint8Array,
 ): Step {
   // one pass over the step's processes for every sum (a step can hold 100,000 processes)
   let firstStart = Number.POSITIVE_INFINITY;
@@ -276,7 +277,7 @@ export function rollUp(
     processIds[j] = f.id[i]!;
     // where the process stands for the step (its root, or any process of an `other` step): from its
     // final image's start (imageStartedAt), inside another's subtree: whole (a recipe's shell's work)
-    const image = eachOwn || i === root.at ? f.imageStartedAt[i]! : Number.NaN;
+    const image = (own ? own[i] === 1 : i === root.at) ? f.imageStartedAt[i]! : Number.NaN;
     const start = Number.isNaN(image) ? f.startedAt[i]! : image;
     const end = f.endedAt[i]!;
     if (start < firstStart) firstStart = start;
@@ -297,7 +298,7 @@ export function rollUp(
     }
   }
   const { cpuUs, rchar, wchar, readBytes, writeBytes, unknown } = sums;
-  const rootImage = f.imageStartedAt[root.at]!;
+  const rootImage = own && own[root.at] !== 1 ? Number.NaN : f.imageStartedAt[root.at]!;
   const rootStart = Number.isNaN(rootImage) ? f.startedAt[root.at]! : rootImage;
   // no process of the step has a known start (all recovered from late reports): its first known end
   const startedAt = !Number.isNaN(rootStart)

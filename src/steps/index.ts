@@ -9,7 +9,7 @@
 import { dfgOnly } from "../core/jit-tier.ts";
 import { youngCollector } from "../core/young.ts";
 import type { RuleSet } from "../rules/index.ts";
-import { FORK, type Named, type StepColumns, columnsOf, commandOf, orNull } from "./_columns.ts";
+import { FORK, type Named, type StepColumns, columnsOf, commandOf, or0, orNull } from "./_columns.ts";
 import { type StepRoot, rollUp } from "./_rollup.ts";
 import { preorderOf, treeOf } from "./_tree.ts";
 import {
@@ -154,6 +154,9 @@ export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): S
   // a process no step holds joins the `other` step of its executable (a fork: its parent's), by
   // index into `groups`
   const otherOf = new Int32Array(n);
+  // 1: the process is in its `other` step by its own name or executable (0: it joined its parent's,
+  // and so would the shell it was before an exec: that part is the step's too)
+  const ownGroup = new Uint8Array(n);
   const groups: string[] = [];
   const groupIndex = new Map<string, number>();
   const others: number[][] = [];
@@ -176,6 +179,7 @@ export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): S
     let g: number;
     if (nm === null && pi >= 0) g = otherOf[pi]!;
     else {
+      ownGroup[i] = 1;
       const group = nm ? nm.display : exeOf(i);
       const known = groupIndex.get(group);
       g = known ?? groups.length;
@@ -189,6 +193,18 @@ export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): S
     others[g]!.push(i);
   }
   groupIndex.clear();
+  // A process that became a step's root, or its own `other` step's, at an exec left out the CPU its
+  // earlier image used (src/steps/_rollup.ts): that image was the shell in its parent's place, in the
+  // parent's `other` step, which gets it (CMD has no parent: its shell's part is in no step)
+  const carried = new Float64Array(groups.length);
+  const carry = (i: number) => {
+    const pi = tree.parent[i]!;
+    const before = c.execCpuUs[i]!;
+    if (pi < 0 || Number.isNaN(c.imageStartedAt[i]!) || !(before > 0)) return;
+    carried[otherOf[pi]!]! += Math.min(before, or0(c.userUs[i]!) + or0(c.systemUs[i]!));
+  };
+  for (const f of found) carry(f.at);
+  for (let i = 0; i < n; i++) if (ownGroup[i]) carry(i);
 
   // each step's root (an other step's: its first process); its argv is parsed only to name a step
   // no rule or engine named
@@ -237,7 +253,9 @@ export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): S
   found.length = 0;
   for (let g = 0; g < groups.length; g++) {
     tick();
-    steps.push(otherStep(c, groups[g]!, others[g]!, rootOf(others[g]![0]!), samples));
+    const step = otherStep(c, groups[g]!, others[g]!, rootOf(others[g]![0]!), samples, ownGroup);
+    step.cpuUs += carried[g]!;
+    steps.push(step);
   }
   others.length = 0;
 
@@ -252,7 +270,14 @@ export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): S
  * signal that killed it; 0 when all exited 0, null while one runs), and it fails only when one of them was OOM-killed: an engine's or a
  * wrapper's exit is the run's, shown on the run, and a `grep` that found nothing is no failure.
  */
-function otherStep(c: StepColumns, name: string, list: number[], root: StepRoot, samples: RssSamples): Step {
+function otherStep(
+  c: StepColumns,
+  name: string,
+  list: number[],
+  root: StepRoot,
+  samples: RssSamples,
+  own: Uint8Array,
+): Step {
   const f = rollUp(
     c,
     root,
@@ -267,14 +292,14 @@ function otherStep(c: StepColumns, name: string, list: number[], root: StepRoot,
       tools: [],
       workdir: undefined,
     },
-    true,
+    own,
   );
   let start = Number.POSITIVE_INFINITY;
   let end: number | null = Number.NEGATIVE_INFINITY;
   let exitCode: number | null = 0;
   let signal: number | null = null;
   for (const i of list) {
-    const image = c.imageStartedAt[i]!;
+    const image = own[i] ? c.imageStartedAt[i]! : Number.NaN;
     const started = Number.isNaN(image) ? c.startedAt[i]! : image;
     if (started < start) start = started;
     // the first process that did not exit 0: its code, or the signal that killed it

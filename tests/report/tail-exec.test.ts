@@ -262,3 +262,35 @@ test("a shell inside a make recipe that execs its last command: the recipe keeps
   // the recipe's processes ran until `times` but for its own exit: a few ms at most
   expect(Math.abs(recipe.cpu_seconds - own! - children!)).toBeLessThan(0.02);
 }, 60_000);
+
+test("a shell in a wrapper script's `other` step that execs its last command: the wrapper's step gets its work (Σ steps = the run)", () => {
+  // outer.sh runs a named tool, so it is a wrapper (an `other` step); the inner shell became md5sum (a
+  // step of its own from its exec): the loop it ran as a shell before is the wrapper step's, where the
+  // shell stood, not nobody's (found by the attack)
+  const dir = tempDir();
+  writeFileSync(join(dir, "ref.fa"), ">r\nACGTACGTACGTACGT\n");
+  writeFileSync(
+    join(dir, "outer.sh"),
+    "samtools faidx ref.fa\nbash -c '/bin/true; i=0; while [ $i -lt 60000 ]; do i=$((i+1)); done; md5sum ref.fa'\ntrue\n",
+  );
+  const env = isolatedEnv();
+  const run = Bun.spawnSync([BIN, "run", "--quiet", "--name", "wrap", "--", "bash", "outer.sh"], {
+    env,
+    cwd: dir,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  expect(run.exitCode).toBe(0);
+  const rep = Bun.spawnSync([BIN, "report", "wrap", "--format", "json"], {
+    env,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const r = JSON.parse(rep.stdout.toString()) as {
+    steps: { name: string; cpu_seconds: number }[];
+    totals: { cpu_hours: number };
+  };
+  const sum = r.steps.reduce((a, s) => a + s.cpu_seconds, 0);
+  expect(r.totals.cpu_hours * 3600).toBeGreaterThan(0.05);
+  expect(Math.abs(sum - r.totals.cpu_hours * 3600)).toBeLessThan(0.001);
+}, 60_000);
