@@ -274,9 +274,14 @@ export class Recorder {
     }
     // it runs an image of its own now: one thread, and (a fork of tracer) CMD's image; a child it forked
     // before this exec was the earlier program's (steps place it so: src/steps/_columns.ts). Only an
-    // exact time can be compared with its children's forks. An image it had exec'd itself (an exec
-    // seen before: not its parent's copy from the fork) keeps its command line as the prior one.
-    t.rec.priorArgv = t.rec.execAt !== undefined && t.rec.argv?.length ? t.rec.argv : undefined;
+    // exact time can be compared with its children's forks. The first image it exec'd itself (an exec
+    // seen before: not its parent's copy from the fork) keeps its command line as the prior one: a
+    // job's shell that exec'd `env … touch` is still found by it.
+    const rec0 = t.rec;
+    if (rec0.priorArgv === undefined && rec0.execAt !== undefined && rec0.argv?.length) {
+      rec0.priorArgv = rec0.argv;
+      if (rec0.argvTruncated) rec0.priorArgvBytes = rec0.argvBytes;
+    }
     if (this.eventTimes) t.rec.execAt = at;
     t.unexeced = false;
     t.threads = 0;

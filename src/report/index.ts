@@ -12,7 +12,7 @@ export { FORMATS, type Format, type Report, type Totals } from "./types.ts";
 export { NEXTFLOW_COLUMNS } from "./nextflow.ts";
 export { SCHEMA_ID, reportJson } from "./json.ts";
 
-const RENDER: Record<Format, (r: Report) => string> = {
+const RENDER: Record<Format, (r: Report, width: number) => string> = {
   table: renderTable,
   json: renderJson,
   csv: renderCsv,
@@ -20,7 +20,9 @@ const RENDER: Record<Format, (r: Report) => string> = {
   html: renderHtml,
 };
 
-export const renderReport = (r: Report, format: Format): string => RENDER[format](r);
+/** The report as one string; `width`: the table's (terminal columns; the other formats take none). */
+export const renderReport = (r: Report, format: Format, width = Number.POSITIVE_INFINITY): string =>
+  RENDER[format](r, width);
 
 const WRITE: Record<Format, (r: Report, out: (chunk: string) => void) => void> = {
   table: (r, out) => writeReportTable(r, out),

@@ -167,7 +167,9 @@ export function writeReportTable(
 ): void {
   const stepRow = (i: number): Cell[] => stepCells(r, i, labels[i]!);
   const head = ["#", ...FIGURE_HEADS, "PROCS", "STEP"];
-  out(`${[runHeader(r.run), ...totalsLines(r), "", ""].join("\n")}`);
+  out(
+    `${[runHeader(r.run, width), ...totalsLines(r).map((l) => wrapText(l, width, 10).slice(0, -1)), "", ""].join("\n")}`,
+  );
   if (r.steps.length) {
     // PROCS (10) goes after the storage bytes
     const [dw, dr, ...rest] = FIGURES_LEFT_OUT_FIRST;

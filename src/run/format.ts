@@ -318,19 +318,39 @@ export function writeTable(
 const LAST_MIN_WIDTH = 28;
 
 /**
- * Plain text (tracer's own: ASCII, one column a character) wrapped at spaces to lines of at most
- * `maxWidth` columns (a word longer than that gets a line of its own), each line ending in "\n".
+ * Text wrapped at spaces to lines of at most `maxWidth` terminal columns, each line ending in "\n";
+ * lines after the first start with `indent` spaces (a header's value under its own column). A word
+ * wider than a line is split. The text must be sanitised already (no control characters).
  */
-export function wrapText(text: string, maxWidth = Number.POSITIVE_INFINITY): string {
+export function wrapText(text: string, maxWidth = Number.POSITIVE_INFINITY, indent = 0): string {
+  if (!Number.isFinite(maxWidth) || columns(text) <= maxWidth) return `${text}\n`;
+  const pad = " ".repeat(Math.min(indent, Math.max(0, maxWidth - 10)));
   let out = "";
   let line = "";
-  for (const w of text.split(" ")) {
-    if (line && line.length + 1 + w.length > maxWidth) {
-      out += `${line}\n`;
-      line = w;
-    } else line = line ? `${line} ${w}` : w;
+  let used = 0;
+  const room = () => maxWidth - (out ? pad.length : 0);
+  const flush = () => {
+    out += `${out ? pad : ""}${line}\n`;
+    line = "";
+    used = 0;
+  };
+  for (let w of text.split(" ")) {
+    let cols = columns(w);
+    if (line && used + 1 + cols > room()) flush();
+    // a word wider than a whole line: as much as fits, the rest on the next lines
+    while (cols > room() - (line ? used + 1 : 0) && room() > 1) {
+      const head = fit(w, room() - (line ? used + 1 : 0) + 1).slice(0, -1);
+      if (!head) break;
+      line = line ? `${line} ${head}` : head;
+      flush();
+      w = w.slice(head.length);
+      cols = columns(w);
+    }
+    line = line ? `${line} ${w}` : w;
+    used += (used ? 1 : 0) + cols;
   }
-  return `${out}${line}\n`;
+  if (line || !out) flush();
+  return out;
 }
 
 /** A note under a table that left columns out at this width (writeTable's dropOrder), or "". */
@@ -479,7 +499,7 @@ const lossDetail = (r: RunRow) => {
 export const runStatus = (r: Pick<RunRow, "status" | "stopSignal">): string =>
   r.status === "aborted" && r.stopSignal ? `aborted (${signalName(r.stopSignal)})` : r.status;
 
-export function runHeader(r: RunRow): string {
+export function runHeader(r: RunRow, width = Number.POSITIVE_INFINITY): string {
   const wall = r.endedAt === null ? "-" : seconds((r.endedAt - r.startedAt) * 1000);
   const lines = [
     `run       ${r.name} (${r.id})`,
@@ -491,7 +511,8 @@ export function runHeader(r: RunRow): string {
       ? `capture   proc-poll: ${POLL_GAPS}, argv lost: ${r.argvLost ?? 0}`
       : `capture   ${r.mode}, events lost: ${r.eventsLost}${lossDetail(r)}, argv lost: ${r.argvLost ?? 0}`,
   ];
-  const text = lines.map(sanitize).join("\n");
+  // wrapped to the width, a value's further lines under its first (the field names take 10 columns)
+  const text = lines.map((l) => wrapText(sanitize(l), width, 10).slice(0, -1)).join("\n");
   // status and exit are tracer's own words: coloured after sanitising
   if (r.status === "aborted")
     return text.replace(/^status {4}(aborted[^,]*),/m, (_, st: string) => `status    ${yellow(st, 1)},`);

@@ -34,10 +34,12 @@ export interface CommandLines {
   /** bytes of the whole command line when argv holds only its head, else undefined */
   cutBytes(i: number): number | undefined;
   /**
-   * the command line its last exec replaced, when the process had exec'd that one itself (a shell that
-   * ran its last command in its own place: `bash -c 'A; B'` is B, prior `bash -c 'A; B'`), else null
+   * the first command line the process exec'd itself, once it exec'd another (a shell that ran its
+   * last command in its own place: `bash -c 'A; B'` is B, prior `bash -c 'A; B'`), else null
    */
   prior(i: number): string[] | null;
+  /** prior(i) as a step shows it: joined by spaces, with cutMark's note when it holds only its head */
+  priorCommand(i: number): string | null;
 }
 
 /** A command line as a step shows it: its argv joined by spaces, or its comm when it has no argv. */
@@ -166,8 +168,8 @@ export class ColumnsBuilder {
   private readonly names: Named[] = [];
   private readonly workdirs = interner();
   private readonly argvText: TextColumn;
-  /** prior command lines by row id (few processes have one) */
-  private readonly prior = new Map<number, string[]>();
+  /** prior command lines by row id (few processes have one), and their whole length when cut */
+  private readonly prior = new Map<number, { argv: string[]; cut: number | null }>();
   private comm: (string | null)[] = [];
   private readonly codeOf: (p: StepProcess) => number;
   private readonly workdirOf: (p: StepProcess) => number;
@@ -275,7 +277,7 @@ export class ColumnsBuilder {
     c.parentId[i] = num(p.parentId);
     c.execAt[i] = num(p.execAt);
     c.execCpuUs[i] = num(p.execCpuUs);
-    if (p.priorArgv) this.prior.set(p.id, p.priorArgv);
+    if (p.priorArgv) this.prior.set(p.id, { argv: p.priorArgv, cut: p.priorArgvBytes ?? null });
     c.argvCut[i] = p.argvTruncated ? num(p.argvBytes) : Number.NaN;
     c.startedAt[i] = num(p.startedAt);
     c.endedAt[i] = num(p.endedAt);
@@ -406,7 +408,11 @@ export class ColumnsBuilder {
         first,
         command,
         cutBytes,
-        prior: (i) => (prior.size ? (prior.get(ids[i]!) ?? null) : null),
+        prior: (i) => (prior.size ? (prior.get(ids[i]!)?.argv ?? null) : null),
+        priorCommand: (i) => {
+          const p = prior.size ? prior.get(ids[i]!) : undefined;
+          return p ? commandOf(p.argv, null) + (p.cut === null ? "" : cutMark(p.cut)) : null;
+        },
       },
     };
   }
@@ -461,7 +467,10 @@ function reparentEarlierImages(
 
 /** Command lines of a list of processes held in memory. */
 export const linesOf = (
-  procs: readonly Pick<StepProcess, "argv" | "comm" | "argvTruncated" | "argvBytes" | "priorArgv">[],
+  procs: readonly Pick<
+    StepProcess,
+    "argv" | "comm" | "argvTruncated" | "argvBytes" | "priorArgv" | "priorArgvBytes"
+  >[],
 ): CommandLines => {
   const cutBytes = (i: number) => {
     const p = procs[i]!;
@@ -478,6 +487,13 @@ export const linesOf = (
     },
     cutBytes,
     prior: (i) => procs[i]!.priorArgv ?? null,
+    priorCommand: (i) => {
+      const p = procs[i]!;
+      if (!p.priorArgv) return null;
+      return (
+        commandOf(p.priorArgv, null) + (typeof p.priorArgvBytes === "number" ? cutMark(p.priorArgvBytes) : "")
+      );
+    },
   };
 };
 

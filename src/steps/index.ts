@@ -9,7 +9,7 @@
 import { dfgOnly } from "../core/jit-tier.ts";
 import { youngCollector } from "../core/young.ts";
 import type { RuleSet } from "../rules/index.ts";
-import { FORK, type Named, type StepColumns, columnsOf, commandOf, or0, orNull } from "./_columns.ts";
+import { FORK, type Named, type StepColumns, columnsOf, or0, orNull } from "./_columns.ts";
 import { type StepRoot, rollUp } from "./_rollup.ts";
 import { preorderOf, treeOf } from "./_tree.ts";
 import {
@@ -222,7 +222,7 @@ export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): S
     const root = rootOf(f.at);
     // a job shell that exec'd its last command: the job's command line is the shell's
     const prior = f.kind === "snakemake-job" ? c.lines.prior(f.at) : null;
-    if (prior !== null) root.command = commandOf(prior, null);
+    if (prior !== null) root.command = c.lines.priorCommand(f.at) ?? root.command;
     let name = f.name;
     if (f.recipe) {
       const line = lineOf(f.at);

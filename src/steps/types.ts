@@ -89,8 +89,10 @@ export interface StepProcess {
    * images ran, not counted in a step that starts at the exec (src/steps/_rollup.ts)
    */
   execCpuUs?: number | null;
-  /** the command line its last exec replaced, when it had exec'd that one itself (absent/null: none) */
+  /** the first command line it exec'd itself, once it exec'd another (absent/null: none) */
   priorArgv?: string[] | null;
+  /** bytes of that whole command line when priorArgv holds only its head */
+  priorArgvBytes?: number | null;
   /** argv holds only the head of a longer command line (src/observe/argv.ts: 64 KiB kept) */
   argvTruncated?: boolean;
   /** bytes of the whole command line, cut or not */

@@ -108,4 +108,9 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE processes ADD COLUMN prior_argv TEXT; -- JSON array; null: none, or its parent's image (a fork)
   `,
+  // 7: prior_argv is the first image a process exec'd itself (a job shell that exec'd `env … touch`
+  //    is still found), and when it holds only the head of its command line, how long that was
+  `
+  ALTER TABLE processes ADD COLUMN prior_argv_bytes INTEGER; -- whole prior command line's bytes, when prior_argv was cut
+  `,
 ];

@@ -41,10 +41,13 @@ export interface ProcessRecord extends ProcessOutcome {
    */
   execCpuUs?: number;
   /**
-   * the command line of the image its last exec replaced, when the process had exec'd that one itself
-   * (not the copy of its parent's a fork starts with): `bash -c 'A; B'` is B with prior argv bash's
+   * the command line of the first image the process exec'd itself (not the copy of its parent's a fork
+   * starts with), once it has exec'd another: `bash -c 'A; B'` is B with prior argv bash's, and so is
+   * `bash -c 'A; env X=1 B'`
    */
   priorArgv?: string[];
+  /** bytes of that whole command line when priorArgv holds only its head (ARGV_CAP_BYTES) */
+  priorArgvBytes?: number;
   /**
    * StoreWriter's bookkeeping, not figures: the row's id once a committed flush wrote it, the id this
    * flush's transaction gave it (until the commit), and whether it waits for the next flush. Fields of
@@ -108,12 +111,13 @@ const COLS = [
   "exec_at",
   "exec_cpu_us",
   "prior_argv",
+  "prior_argv_bytes",
 ] as const;
 
 /**
  * A row's columns in COLS order, in `out` from `at` on. Returns `out`: one array per row, bound as
  * it is (bun:sqlite binds an array given alone positionally; its types do not say so, hence the casts
- * to `never` where one is bound), no spread into 30 arguments.
+ * to `never` where one is bound), no spread into 31 arguments.
  */
 function putValues(out: unknown[], at: number, p: ProcessRecord, parentId: number | undefined): unknown[] {
   out[at] = p.ppid ?? null;
@@ -143,6 +147,7 @@ function putValues(out: unknown[], at: number, p: ProcessRecord, parentId: numbe
   out[at + 24] = p.execAt ?? null;
   out[at + 25] = p.execCpuUs ?? null;
   out[at + 26] = p.priorArgv ? JSON.stringify(p.priorArgv) : null;
+  out[at + 27] = p.priorArgvBytes ?? null;
   return out;
 }
 
@@ -371,8 +376,9 @@ export interface ProcessRow extends Required<Pick<ProcessRecord, "pid" | "startT
   /** bytes of the whole command line; argvTruncated: argv holds only its first 64 KiB */
   argvBytes: number | null;
   argvTruncated: boolean;
-  /** the command line its last exec replaced, when it had exec'd that one itself (ProcessRecord.priorArgv) */
+  /** the first command line it exec'd itself, once it exec'd another (ProcessRecord.priorArgv) */
   priorArgv?: string[] | null;
+  priorArgvBytes?: number | null;
   cwd: string | null;
   startedAt: number | null;
   endedAt: number | null;

@@ -286,3 +286,15 @@ test("a script named 'a<newline>b.sh' is not shown as 'a b.sh' (another file): e
   };
   expect(json.steps.map((s) => s.name)).toContain("a\nb.sh");
 });
+
+test("a script named 'a<newline>b.sh' and one named 'a\\nb.sh' show alike, so they are told apart by #1/#2", async () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, "a\nb.sh"), "true\n");
+  writeFileSync(join(dir, "a\\nb.sh"), "true\n");
+  const env = isolatedEnv();
+  const cmd = "bash ./'a\\nb.sh'; bash ./\"$(printf 'a\\nb.sh')\"; true";
+  expect((await run(["run", "--name", "twins", "--", "bash", "-c", cmd], { env, cwd: dir })).code).toBe(0);
+  const table = await run(["report", "twins"], { env });
+  expect(table.stdout).toContain("  a\\nb.sh #1\n");
+  expect(table.stdout).toContain("  a\\nb.sh #2\n");
+});

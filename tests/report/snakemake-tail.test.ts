@@ -11,19 +11,26 @@ import { BIN, cleanupTemp, isolatedEnv, tempDir } from "../helpers/harness.ts";
 
 afterAll(cleanupTemp);
 
-test("jobs ending in `mv` and `touch` are snakemake-job steps, named by their rules in advise", () => {
+test("jobs ending in `mv`, `touch`, `env … touch` or an inner shell are snakemake-job steps, named by their rules in advise", () => {
   const dir = tempDir();
   writeFileSync(
     join(dir, "Snakefile"),
     [
       "rule all:",
-      '    input: "out1.txt", "out2.txt"',
+      '    input: "out1.txt", "out2.txt", "out3.txt", "out4.txt"',
       "rule map:",
       '    output: "out1.txt"',
       '    shell: "md5sum Snakefile > {output}.tmp; sleep 0.3; mv {output}.tmp {output}"',
       "rule mark:",
       '    output: "out2.txt"',
       '    shell: "touch {output}"',
+      // the shell's last command execs again (env, then touch), and a shell inside the job's shell
+      "rule envtail:",
+      '    output: "out3.txt"',
+      '    shell: "sleep 0.1; env LC_ALL=C touch {output}"',
+      "rule nested:",
+      '    output: "out4.txt"',
+      "    shell: \"bash -c 'echo 1 > {output}.tmp; sleep 0.1; mv {output}.tmp {output}'\"",
       "",
     ].join("\n"),
   );
@@ -40,7 +47,7 @@ test("jobs ending in `mv` and `touch` are snakemake-job steps, named by their ru
     }
   ).steps;
   const jobs = steps.filter((s) => s.kind === "snakemake-job");
-  expect(jobs).toHaveLength(2);
+  expect(jobs).toHaveLength(4);
   // the job's command line is the shell Snakemake started, and its wall holds the sleep before `mv`
   const map = jobs.find((s) => s.command.includes("mv out1.txt.tmp out1.txt"))!;
   expect(map.command).toMatch(/bash -c set -euo pipefail;/);
@@ -56,6 +63,5 @@ test("jobs ending in `mv` and `touch` are snakemake-job steps, named by their ru
   const names = (JSON.parse(advice.stdout.toString()) as { steps: { name: string }[] }).steps.map(
     (s) => s.name,
   );
-  expect(names).toContain("map");
-  expect(names).toContain("mark");
+  for (const rule of ["map", "mark", "envtail", "nested"]) expect(names).toContain(rule);
 }, 120_000);

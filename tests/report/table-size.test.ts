@@ -4,6 +4,8 @@
  * stay aligned, and unknown figures are never shown as zero.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { buildReport } from "../../src/report/index.ts";
 import { stepLabels } from "../../src/report/_labels.ts";
 import { renderTable, totalsLines } from "../../src/report/table.ts";
@@ -11,7 +13,7 @@ import { columns, cpuText, fit, runsTable, table, writeTable } from "../../src/r
 import { loadRules } from "../../src/rules/index.ts";
 import { type StepProcess, groupSteps } from "../../src/steps/index.ts";
 import type { RunRow } from "../../src/store/index.ts";
-import { cleanupTemp, run } from "../helpers/harness.ts";
+import { cleanupTemp, isolatedEnv, run, tempDir } from "../helpers/harness.ts";
 import { PER_STEP, STEPS, recordBigPipeline } from "./_bigpipeline.ts";
 import type { Recorded } from "./_pipeline.ts";
 
@@ -313,4 +315,22 @@ describe("a narrow --width", () => {
     );
     expect(out).toBe("PID  COMMAND\n  1  true\n");
   });
+});
+
+describe("--output and --width", () => {
+  test("a table written to a file takes --width when given (not the terminal's otherwise)", async () => {
+    const env = isolatedEnv();
+    expect(
+      (await run(["run", "--quiet", "--name", "w", "--", "sh", "-c", "sleep 0.05; true"], { env })).code,
+    ).toBe(0);
+    const dir = tempDir();
+    const narrow = join(dir, "narrow.txt");
+    const wide = join(dir, "wide.txt");
+    expect((await run(["report", "w", "-o", narrow, "--width", "60"], { env })).code).toBe(0);
+    expect((await run(["report", "w", "-o", wide], { env })).code).toBe(0);
+    const lines = readFileSync(narrow, "utf8").trimEnd().split("\n");
+    for (const l of lines) expect(columns(l)).toBeLessThanOrEqual(60);
+    expect(lines.join("\n")).toContain("not shown at this width:");
+    expect(readFileSync(wide, "utf8")).toContain("DISK WRITE");
+  }, 60_000);
 });

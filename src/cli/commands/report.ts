@@ -171,7 +171,12 @@ export default defineCommand({
       writeReport(report, format, (chunk) => write(1, chunk));
       return void mark(`report: ${format} written`);
     }
-    const text = renderReport(report, format);
+    // a file is not the terminal: its width only when asked for with --width
+    const text = renderReport(
+      report,
+      format,
+      args.width === undefined ? Number.POSITIVE_INFINITY : table.width,
+    );
     // never through a symlink or another's hard link (exit 3); a file gets no colour codes
     writeReplacing(output, format === "table" ? plain(text) : text);
     note(sanitize(`tracer: wrote ${format} report of run ${report.run.name} to ${output}`));
