@@ -1,7 +1,7 @@
 /** `tracer advise` outputs: a table, a Nextflow config and a Snakemake profile, every recorded name escaped. */
 import { sanitize } from "../core/sanitize.ts";
 import { bytes, table } from "../run/format.ts";
-import type { Advice, Spread, StepAdvice } from "./advise.ts";
+import { type Advice, MIN_RUNS, type Spread, type StepAdvice } from "./advise.ts";
 import { plural } from "../core/plural.ts";
 
 const MiB = 1024 * 1024;
@@ -59,6 +59,7 @@ export function renderNextflow(a: Advice): string {
   for (const s of a.steps) {
     if (!s.suggest) continue;
     if (s.oom_kills) lines.push(comment(`${s.name}: ${oomText(s)}`));
+    if (fewRuns(s)) lines.push(comment(`${s.name}: WEAK, ${fewRuns(s)}`));
     lines.push(
       `    withName: ${groovySelector(s.name)} {`,
       `        memory = '${nextflowMemory(s.suggest.memory_bytes)}'`,
@@ -94,6 +95,7 @@ export function renderSnakemake(a: Advice): string {
       continue;
     }
     if (s.oom_kills) head.push(`# ${rule}: ${oomText(s)}`);
+    if (fewRuns(s)) head.push(`# ${rule}: WEAK, ${fewRuns(s)}`);
     resources.push(
       `  - ${JSON.stringify(`${rule}:mem_mb=${Math.ceil(s.suggest.memory_bytes / MiB)}`)}`,
       `  - ${JSON.stringify(`${rule}:runtime=${s.suggest.time_minutes}`)}`,
@@ -110,8 +112,13 @@ export function renderSnakemake(a: Advice): string {
 const spread = (s: Spread, f: (v: number) => string) => `${f(s.p50)} / ${f(s.p95)} / ${f(s.max)}`;
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
+/** a step seen in fewer runs than MIN_RUNS: its own advice is weak, whatever the pipeline's count */
+const fewRuns = (s: StepAdvice) =>
+  s.suggest && s.runs_seen < MIN_RUNS ? `seen in ${plural(s.runs_seen, "run")} only` : "";
+
 function flags(s: StepAdvice): string {
   const f: string[] = [];
+  if (fewRuns(s)) f.push(fewRuns(s));
   if (s.oom_kills) f.push(`OOM-killed ${s.oom_kills}×`);
   if (s.over_requested.length) f.push(`over-requested ${s.over_requested.join("+")}`);
   if (s.failures) f.push(`failed ${s.failures}×`);

@@ -90,6 +90,19 @@ describe("advice", () => {
     expect(a.steps[0]!.suggest!.cpus).toBe(1);
   });
 
+  test("a step seen in fewer runs than the pipeline's 3 is flagged weak on its own (found by a newcomer)", () => {
+    const a = advise("p", [
+      report(0, [step("ALIGN (1)"), step("ONCE (1)")]),
+      report(1, [step("ALIGN (1)")]),
+      report(2, [step("ALIGN (1)")]),
+    ]);
+    expect(a.weak).toBeNull();
+    const table = renderAdviceTable(a);
+    expect(table.split("\n").find((l) => l.endsWith("ONCE"))).toContain("seen in 1 run only");
+    expect(table.split("\n").find((l) => l.endsWith("ALIGN"))).not.toContain("seen in");
+    expect(renderNextflow(a)).toContain("// ONCE: WEAK, seen in 1 run only");
+  });
+
   test("fewer than 3 runs: the advice says it is weak and why", () => {
     const a = advise("p", [report(0, [step("A")]), report(1, [step("A")])]);
     expect(a.weak).toContain("only 2 runs of pipeline p");
