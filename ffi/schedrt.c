@@ -516,7 +516,9 @@ int sr_follow(int tgid, double fork_ns, double baseline_kb) {
  * out[2] the peak RSS (KiB) of the images its execs replaced (0 none larger, -1 unknown: a CLONE_VM
  * child none of whose execs has yet shown an image of its own above its baseline), out[3..6] the I/O
  * of its threads that have exited since it was entered (bytes: rchar, wchar, read_bytes, write_bytes;
- * -1 when not counted here), out[7] the runtime (ns) it had at its last exec seen here (-1: none). The entry is removed (unless `keep`) only when its fork time is within [lo, hi] (ns; lo > hi accepts any): an entry
+ * -1 when not counted here), out[7] the runtime (ns) it had at its last exec seen here (-1: none), out[8]
+ * when out[2] is -1 for a CLONE_VM child that has exec'd: its baseline (KiB), which its images' peak
+ * does not exceed (else -1). The entry is removed (unless `keep`) only when its fork time is within [lo, hi] (ns; lo > hi accepts any): an entry
  * outside belongs to a later process with the same pid. 1 taken, 0 none (or not this process's), -errno.
  */
 int sr_take(int tgid, double lo, double hi, double *out, int keep) {
@@ -537,6 +539,10 @@ int sr_take(int tgid, double lo, double hi, double *out, int keep) {
   for (int k = 3; k < 7; k++) out[k] = sr_io ? (double)value[k] : -1;
   /* ns; -1: no exec seen while followed */
   out[7] = value[7] & SR_SEEN ? (double)(value[7] & ~SR_SEEN) : -1;
+  /* KiB: a CLONE_VM child's baseline once it has exec'd (its images' peak unknown but at most this), else -1 */
+  out[8] = value[2] != ~0ULL && (value[2] & SR_BASELINE)
+               ? (double)(value[2] & ~SR_BASELINE) * (double)(getpagesize() / 1024)
+               : -1;
   return 1;
 }
 

@@ -47,7 +47,7 @@ export const schedRuntimeStatus = (): number => load().sr_status_now();
 export const followSchedRuntime = (tgid: number, forkMonoNs: number, baselineKb = -1): number =>
   load().sr_follow(tgid, forkMonoNs, baselineKb);
 
-const out = new Float64Array(8);
+const out = new Float64Array(9);
 
 /** The I/O counters of a process's threads that exited while it was followed (bytes). */
 export interface LedgerIo {
@@ -65,7 +65,8 @@ export interface LedgerIo {
  * entered (for a process followed since its fork and ended, its own I/O exactly; undefined when the
  * kernel does not count I/O per task), execRuntimeNs: the runtime it had at its last exec seen while
  * followed (what its earlier images used, the slice under way at the exec excepted; undefined: none
- * seen) }, or
+ * seen), maxRssBoundKb: maxRssKb, or where that is unknown for a vfork child that exec'd, the
+ * parent's peak it started from, which its images did not exceed (undefined: neither) }, or
  * undefined when it is not there or its fork time is outside [loNs, hiNs] (a later process with the
  * same pid; loNs > hiNs accepts any). Taken once: the entry is removed, unless `keep` (a look only).
  */
@@ -81,6 +82,7 @@ export function takeSchedRuntime(
       maxRssKb: number | undefined;
       io: LedgerIo | undefined;
       execRuntimeNs: number | undefined;
+      maxRssBoundKb: number | undefined;
     }
   | undefined {
   if (load().sr_take(tgid, loNs, hiNs, ptr(out), keep ? 1 : 0) !== 1) return undefined;
@@ -92,6 +94,8 @@ export function takeSchedRuntime(
     maxRssKb: out[2]! < 0 ? undefined : out[2]!,
     io,
     execRuntimeNs: out[7]! < 0 ? undefined : out[7]!,
+    // unknown peak, known bound: a vfork child whose images stayed at or below its parent's peak
+    maxRssBoundKb: out[2]! >= 0 ? out[2]! : out[8]! >= 0 ? out[8]! : undefined,
   };
 }
 

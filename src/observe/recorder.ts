@@ -394,6 +394,8 @@ export class Recorder {
     // what its earlier images ran, where the exec's time is known too (a step may start there)
     if (ledger?.execRuntimeNs !== undefined && rec.execAt !== undefined)
       rec.execCpuUs = ledger.execRuntimeNs / 1000;
+    // the images its execs replaced, apart: before its last exec it held at most that (the bound)
+    if (ledger?.execPeakBoundKb && rec.execAt !== undefined) rec.execPeakRssKb = ledger.execPeakBoundKb;
     // an image an exec replaced can have peaked above the last one (taskstats' hiwater_rss)
     if (ledger?.maxRssKb) rec.peakRssKb = Math.max(rec.peakRssKb ?? 0, ledger.maxRssKb);
     if (t.reaped) this.applyReaped(t, t.reaped.r);

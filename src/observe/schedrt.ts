@@ -55,6 +55,8 @@ export interface SchedRuntime {
         maxRssKb: number | undefined;
         io: LedgerIo | undefined;
         execRuntimeNs: number | undefined;
+        /** KiB: at most what the images its execs replaced held (undefined: not known) */
+        execPeakBoundKb: number | undefined;
       }
     | undefined;
   /**
@@ -167,6 +169,10 @@ export function openLedger(
       // entered late (alive when the ledger opened), its entry cannot tell a vfork child whose exec
       // since brought its parent's peak into its maxrss: unknown — unless entered with a baseline (CMD)
       const maxRssKb = b && !b.baselined ? undefined : got.maxRssKb;
+      // at most what the images its execs replaced held: the kernel's signal->maxrss at an exec seen
+      // here is the largest of all of them (for a vfork child its parent's peak too: more, still a
+      // bound), or for a vfork child the baseline its images stayed under; 0: no exec seen here
+      const execPeakBoundKb = got.maxRssBoundKb || undefined;
       const known = (ns: number | undefined) =>
         ns === undefined || Number.isNaN(base) ? undefined : ns + base;
       return {
@@ -174,6 +180,7 @@ export function openLedger(
         maxRssKb,
         io: got.io,
         execRuntimeNs: known(got.execRuntimeNs),
+        execPeakBoundKb,
       };
     },
     follow(pid, startedAt, startTicks) {

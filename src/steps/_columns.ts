@@ -89,6 +89,8 @@ export interface StepColumns extends Record<Figure, Float64Array> {
   imageStartedAt: Float64Array;
   /** CPU (µs) the process had used at its last exec, NaN: not known (StepProcess.execCpuUs) */
   execCpuUs: Float64Array;
+  /** KiB: the peak RSS of the images its execs replaced, NaN: not known (StepProcess.execPeakRssKb) */
+  execPeakKb: Float64Array;
   /** bytes of the whole command line when argv holds only its head (StepProcess.argvTruncated), else NaN */
   argvCut: Float64Array;
   oomKilled: Uint8Array;
@@ -191,6 +193,7 @@ export class ColumnsBuilder {
       execAt: f(),
       imageStartedAt: f(),
       execCpuUs: f(),
+      execPeakKb: f(),
       argvCut: f(),
       startedAt: f(),
       endedAt: f(),
@@ -277,6 +280,7 @@ export class ColumnsBuilder {
     c.parentId[i] = num(p.parentId);
     c.execAt[i] = num(p.execAt);
     c.execCpuUs[i] = num(p.execCpuUs);
+    c.execPeakKb[i] = num(p.execPeakRssKb);
     if (p.priorArgv) this.prior.set(p.id, { argv: p.priorArgv, cut: p.priorArgvBytes ?? null });
     c.argvCut[i] = p.argvTruncated ? num(p.argvBytes) : Number.NaN;
     c.startedAt[i] = num(p.startedAt);

@@ -6,7 +6,10 @@ import type { StepProcess } from "./types.ts";
  * The figures of a set of processes as columns (src/steps/_columns.ts): what a roll-up reads. The
  * functions below take such columns and the positions in them of the processes to roll up.
  */
-export type Figures = Pick<StepColumns, Figure | "n" | "id" | "oomKilled" | "imageStartedAt" | "execCpuUs">;
+export type Figures = Pick<
+  StepColumns,
+  Figure | "n" | "id" | "oomKilled" | "imageStartedAt" | "execCpuUs" | "execAt" | "execPeakKb"
+>;
 
 /** A list of processes' figures as columns (NaN: not recorded), with their pids, parents and command lines. */
 export function figuresOf(procs: readonly StepProcess[]): ProcessFigures {
@@ -20,6 +23,8 @@ export function figuresOf(procs: readonly StepProcess[]): ProcessFigures {
     // a list's own processes: no earlier image is told apart here (src/steps/_columns.ts finish does)
     imageStartedAt: new Float64Array(n).fill(Number.NaN),
     execCpuUs: new Float64Array(n).fill(Number.NaN),
+    execAt: new Float64Array(n).fill(Number.NaN),
+    execPeakKb: new Float64Array(n).fill(Number.NaN),
     lines: linesOf(procs),
   } as ProcessFigures;
   for (const k of FIGURES) f[k] = new Float64Array(n);
@@ -29,6 +34,8 @@ export function figuresOf(procs: readonly StepProcess[]): ProcessFigures {
     f.pid[i] = p.pid;
     f.parentId[i] = num(p.parentId);
     f.oomKilled[i] = p.oomKilled ? 1 : 0;
+    f.execAt[i] = num(p.execAt);
+    f.execPeakKb[i] = num(p.execPeakRssKb);
     for (const k of FIGURES) f[k][i] = num(p[k]);
   }
   return f;

@@ -45,11 +45,29 @@ const boundedPeak = (f: Figures, i: number): number => {
 };
 
 /**
+ * Where a process's lifetime splits for the bound: its last exec, when the images that exec replaced
+ * peaked lower than its own peak (the ledger's figure, exec_peak_rss_kb) — before it the process held at
+ * most that, from it on at most its own peak (a shell that became a 150 MiB python3 at its end held
+ * ~3 MiB while the two 109 MiB jobs it started ran). NaN: one span, its whole life.
+ */
+function splitAt(f: Figures, i: number): number {
+  const x = f.execAt[i]!;
+  const before = f.execPeakKb[i]!;
+  if (Number.isNaN(x) || !(before >= 0) || !(before < boundedPeak(f, i))) return Number.NaN;
+  const s = f.startedAt[i]!;
+  return Number.isNaN(s) || x > s ? x : Number.NaN;
+}
+
+/** the earlier span ends just before the exec (1 µs: exec_at's precision), so one process never counts twice */
+const BEFORE_EXEC_MS = 0.001;
+
+/**
  * The most memory processes can have held together: each process's peak counted over its whole
- * recorded lifetime [startedAt, endedAt], summed over those alive at one instant. One sweep over the
- * sorted start and end times (O(n log n), no recursion). A process with no recorded start counts from
- * the beginning, one still running (no end) to the end; at equal times a start is counted before an
- * end, so touching lifetimes count as overlapping (the bound only grows).
+ * recorded lifetime [startedAt, endedAt] (split at its last exec where the images before it peaked
+ * lower: splitAt), summed over those alive at one instant. One sweep over the sorted start and end
+ * times (O(n log n), no recursion). A process with no recorded start counts from the beginning, one
+ * still running (no end) to the end; at equal times a start is counted before an end, so touching
+ * lifetimes count as overlapping (the bound only grows).
  */
 export const peakRssUpperBound = (procs: StepProcess[]): number =>
   upperBoundAt(figuresOf(procs), every(procs.length));
@@ -80,7 +98,10 @@ export const sweepUpperBound = (procs: StepProcess[]): number =>
 
 function sweepAt(f: Figures, at: ArrayLike<number>): number {
   let n = 0;
-  for (let j = 0; j < at.length; j++) if (boundedPeak(f, at[j]!) > 0) n++;
+  for (let j = 0; j < at.length; j++) {
+    const i = at[j]!;
+    if (boundedPeak(f, i) > 0) n += Number.isNaN(splitAt(f, i)) ? 1 : 2;
+  }
   const kb = new Float64Array(n);
   const starts = new Float64Array(n);
   const ends = new Float64Array(n);
@@ -91,13 +112,19 @@ function sweepAt(f: Figures, at: ArrayLike<number>): number {
     if (!peak) continue;
     const s = f.startedAt[i]!;
     const e = f.endedAt[i]!;
+    const x = splitAt(f, i);
+    if (!Number.isNaN(x)) {
+      kb[k] = f.execPeakKb[i]!;
+      starts[k] = Number.isNaN(s) ? Number.NEGATIVE_INFINITY : s;
+      ends[k++] = x - BEFORE_EXEC_MS;
+    }
     kb[k] = peak;
-    starts[k] = Number.isNaN(s) ? Number.NEGATIVE_INFINITY : s;
+    starts[k] = !Number.isNaN(x) ? x : Number.isNaN(s) ? Number.NEGATIVE_INFINITY : s;
     ends[k++] = Number.isNaN(e) ? Number.POSITIVE_INFINITY : e;
   }
   const byStart = orderOf(starts);
   const byEnd = orderOf(ends);
-  // the sum only rises at a start: there, drop every process that ended before it, add this one (the
+  // the sum only rises at a start: there, drop every span that ended before it, add this one (the
   // order among equal starts or equal ends does not change the largest sum)
   let alive = 0;
   let max = 0;
@@ -115,12 +142,28 @@ function sweepAt(f: Figures, at: ArrayLike<number>): number {
 const SMALL = 16;
 
 /**
- * The sweep's figure for a few processes: at the start s of each process, the sweep holds every
- * process started at or before s less every process ended before s (the last of equal starts holds
- * the most), so the bound is the largest such sum.
+ * The sweep's figure for a few processes: at the start s of each span, the sweep holds every span
+ * started at or before s less every span ended before s (the last of equal starts holds the most), so
+ * the bound is the largest such sum.
  */
 export const smallUpperBound = (procs: StepProcess[]): number =>
   smallAt(figuresOf(procs), every(procs.length));
+
+/** what process q's spans hold at instant s (KiB) */
+function heldAt(f: Figures, q: number, s: number): number {
+  const kb = boundedPeak(f, q);
+  if (!kb) return 0;
+  const qs0 = f.startedAt[q]!;
+  const qs = Number.isNaN(qs0) ? Number.NEGATIVE_INFINITY : qs0;
+  const qe0 = f.endedAt[q]!;
+  const qe = Number.isNaN(qe0) ? Number.POSITIVE_INFINITY : qe0;
+  // as the sweep counts a span: added once started, taken off once ended (an end before its start,
+  // bad data, takes it off all the same)
+  const span = (from: number, to: number, k: number) => (from <= s ? k : 0) - (to < s ? k : 0);
+  const x = splitAt(f, q);
+  if (Number.isNaN(x)) return span(qs, qe, kb);
+  return span(qs, x - BEFORE_EXEC_MS, f.execPeakKb[q]!) + span(x, qe, kb);
+}
 
 function smallAt(f: Figures, at: ArrayLike<number>): number {
   let max = 0;
@@ -128,18 +171,15 @@ function smallAt(f: Figures, at: ArrayLike<number>): number {
     const i = at[j]!;
     if (!boundedPeak(f, i)) continue;
     const si = f.startedAt[i]!;
-    const s = Number.isNaN(si) ? Number.NEGATIVE_INFINITY : si;
-    let alive = 0;
-    for (let l = 0; l < at.length; l++) {
-      const q = at[l]!;
-      const kb = boundedPeak(f, q);
-      if (!kb) continue;
-      const qs = f.startedAt[q]!;
-      const qe = f.endedAt[q]!;
-      if ((Number.isNaN(qs) ? Number.NEGATIVE_INFINITY : qs) <= s) alive += kb;
-      if ((Number.isNaN(qe) ? Number.POSITIVE_INFINITY : qe) < s) alive -= kb;
+    const x = splitAt(f, i);
+    // each span's start: the process's start, and its last exec where it splits (no array made)
+    for (let w = Number.isNaN(x) ? 1 : 2; w > 0; w--) {
+      const s = w === 2 ? x : si;
+      const t = Number.isNaN(s) ? Number.NEGATIVE_INFINITY : s;
+      let alive = 0;
+      for (let l = 0; l < at.length; l++) alive += heldAt(f, at[l]!, t);
+      if (alive > max) max = alive;
     }
-    if (alive > max) max = alive;
   }
   return max;
 }

@@ -113,4 +113,9 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE processes ADD COLUMN prior_argv_bytes INTEGER; -- whole prior command line's bytes, when prior_argv was cut
   `,
+  // 8: the peak RSS of the images a process's execs replaced (the scheduler ledger), apart from its
+  //    own: the memory bound counts it only before the last exec
+  `
+  ALTER TABLE processes ADD COLUMN exec_peak_rss_kb INTEGER; -- KiB; null: not known
+  `,
 ];

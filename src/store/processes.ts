@@ -49,6 +49,12 @@ export interface ProcessRecord extends ProcessOutcome {
   /** bytes of that whole command line when priorArgv holds only its head (ARGV_CAP_BYTES) */
   priorArgvBytes?: number;
   /**
+   * KiB: at most what the images its execs replaced held (the scheduler ledger's signal->maxrss at its
+   * last exec; for CMD, whose first image was tracer's vfork, the bound on tracer's own peak when no
+   * later image rose above it), where its last exec's time is known: before that exec it held at most this
+   */
+  execPeakRssKb?: number;
+  /**
    * StoreWriter's bookkeeping, not figures: the row's id once a committed flush wrote it, the id this
    * flush's transaction gave it (until the commit), and whether it waits for the next flush. Fields of
    * the record rather than a WeakMap and a Set beside it: a run writes every process through here, in
@@ -112,12 +118,13 @@ const COLS = [
   "exec_cpu_us",
   "prior_argv",
   "prior_argv_bytes",
+  "exec_peak_rss_kb",
 ] as const;
 
 /**
  * A row's columns in COLS order, in `out` from `at` on. Returns `out`: one array per row, bound as
  * it is (bun:sqlite binds an array given alone positionally; its types do not say so, hence the casts
- * to `never` where one is bound), no spread into 31 arguments.
+ * to `never` where one is bound), no spread into 32 arguments.
  */
 function putValues(out: unknown[], at: number, p: ProcessRecord, parentId: number | undefined): unknown[] {
   out[at] = p.ppid ?? null;
@@ -148,6 +155,7 @@ function putValues(out: unknown[], at: number, p: ProcessRecord, parentId: numbe
   out[at + 25] = p.execCpuUs ?? null;
   out[at + 26] = p.priorArgv ? JSON.stringify(p.priorArgv) : null;
   out[at + 27] = p.priorArgvBytes ?? null;
+  out[at + 28] = p.execPeakRssKb ?? null;
   return out;
 }
 

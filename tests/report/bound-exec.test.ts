@@ -1,0 +1,87 @@
+/**
+ * The "at most" memory bound and a process that became another program at its end: a shell that
+ * started two ~100 MiB jobs, waited, then exec'd a ~150 MiB one held a few MiB while the two ran. The
+ * bound counted the 150 MiB over the shell's whole life, beside both jobs (found by a newcomer: 377
+ * MiB for a true ~220). Now the span before the shell's last exec counts the peak of the images that
+ * exec replaced (the scheduler ledger's signal->maxrss), the span after it its own.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { StepProcess } from "../../src/steps/index.ts";
+import { peakRssUpperBound, smallUpperBound, sweepUpperBound } from "../../src/steps/_rollup.ts";
+import { BIN, cleanupTemp, isolatedEnv, tempDir } from "../helpers/harness.ts";
+
+afterAll(cleanupTemp);
+
+const MiB = 1024 * 1024;
+
+test("a shell that exec'd a 150 MiB program after two 100 MiB jobs: at most ~2 × 100 MiB + the shell, not + 150", () => {
+  const dir = tempDir();
+  // touches every page, then holds it: ru_maxrss of each is its MiB + python's own (~10 MiB)
+  writeFileSync(
+    join(dir, "mem.py"),
+    "import sys, time\nx = bytearray(int(sys.argv[1]) * 1024 * 1024)\nfor i in range(0, len(x), 4096): x[i] = 1\ntime.sleep(float(sys.argv[2]))\n",
+  );
+  const env = isolatedEnv();
+  // the shell is CMD's child, followed from its fork: the images its exec replaced are known exactly
+  // (CMD itself began as tracer's vfork: for it only a bound on tracer's own peak is known)
+  const jobs =
+    "/usr/bin/python3 mem.py 100 1.0 & /usr/bin/python3 mem.py 100 1.0 & wait; /usr/bin/python3 mem.py 150 0.1";
+  const run = Bun.spawnSync(
+    [BIN, "run", "--quiet", "--name", "mem", "--", "sh", "-c", `bash -c '${jobs}'; true`],
+    {
+      env,
+      cwd: dir,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
+  expect(run.exitCode).toBe(0);
+  const rep = Bun.spawnSync([BIN, "report", "mem", "--format", "json"], {
+    env,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const totals = (
+    JSON.parse(rep.stdout.toString()) as { totals: { peak_rss_upper_bytes: number; peak_rss_bytes: number } }
+  ).totals;
+  // the two jobs together (each ≤ 100 MiB + python's ~10–15), the shell and sh: under 240 MiB (it was
+  // 150 + 2 × 110 + …: 377 MiB); the 150 MiB program alone: above 150
+  expect(totals.peak_rss_upper_bytes).toBeLessThan(240 * MiB);
+  expect(totals.peak_rss_upper_bytes).toBeGreaterThan(150 * MiB);
+  expect(totals.peak_rss_upper_bytes).toBeGreaterThanOrEqual(totals.peak_rss_bytes);
+}, 60_000);
+
+test("the quadratic path and the sweep agree on split lifetimes", () => {
+  const p = (id: number, o: Partial<StepProcess>): StepProcess =>
+    ({
+      id,
+      pid: id,
+      parentId: null,
+      argv: null,
+      comm: null,
+      cwd: null,
+      exitCode: 0,
+      signal: null,
+      oomKilled: false,
+      ...o,
+    }) as StepProcess;
+  const procs = [
+    p(1, { startedAt: 0, endedAt: 100, peakRssKb: 150, execAt: 60, execPeakRssKb: 3 }),
+    p(2, { startedAt: 10, endedAt: 50, peakRssKb: 100 }),
+    p(3, { startedAt: 10, endedAt: 59, peakRssKb: 100 }),
+    p(4, { startedAt: 60, endedAt: 70, peakRssKb: 5 }),
+  ];
+  // 3 + 100 + 100 while the jobs run; 150 + 5 after the exec
+  expect(smallUpperBound(procs)).toBe(203);
+  expect(sweepUpperBound(procs)).toBe(203);
+  expect(peakRssUpperBound(procs)).toBe(203);
+  // the exec's images peaked higher than its own: one span at the larger figure, as before
+  const higher = [
+    p(1, { startedAt: 0, endedAt: 100, peakRssKb: 150, execAt: 60, execPeakRssKb: 150 }),
+    procs[1]!,
+  ];
+  expect(smallUpperBound(higher)).toBe(250);
+  expect(sweepUpperBound(higher)).toBe(250);
+});
