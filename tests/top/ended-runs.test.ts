@@ -90,7 +90,17 @@ test("a finished run whose CMD left a process running: it is not live, its step'
   const env = isolatedEnv();
   const pidFile = join(tempDir(), "pid");
   const rec = await run(
-    ["run", "--name", "left", "--", "sh", "-c", `sleep 30 >/dev/null 2>&1 & echo $! > '${pidFile}'`],
+    // CMD ends once its child runs sleep (not before its exec: on a loaded host the exec could come after
+    // the run's end, and the leftover would be a fork of sh); `read` is the shell's own, no process
+    [
+      "run",
+      "--name",
+      "left",
+      "--",
+      "sh",
+      "-c",
+      `sleep 30 >/dev/null 2>&1 & echo $! > '${pidFile}'; until read c < /proc/$!/comm && [ "$c" = sleep ]; do :; done`,
+    ],
     {
       env,
     },
