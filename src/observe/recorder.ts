@@ -277,19 +277,18 @@ export class Recorder {
     // exact time can be compared with its children's forks. The first image it exec'd itself (an exec
     // seen before: not its parent's copy from the fork) keeps its command line as the prior one: a
     // job's shell that exec'd `env … touch` is still found by it.
-    const rec0 = t.rec;
-    if (rec0.priorArgv === undefined && rec0.execAt !== undefined && rec0.argv?.length) {
-      rec0.priorArgv = rec0.argv;
-      if (rec0.argvTruncated) rec0.priorArgvBytes = rec0.argvBytes;
+    const rec = t.rec;
+    if (rec.priorArgv === undefined && rec.execAt !== undefined && rec.argv?.length) {
+      rec.priorArgv = rec.argv;
+      if (rec.argvTruncated) rec.priorArgvBytes = rec.argvBytes;
     }
-    if (this.eventTimes) t.rec.execAt = at;
+    if (this.eventTimes) rec.execAt = at;
     t.unexeced = false;
     t.threads = 0;
     t.leaderExit = undefined;
     this.write(t);
     if (t.heldFigures) this.applyFigures(t, t.heldFigures);
     t.heldFigures = undefined;
-    const rec = t.rec;
     // The exec watcher read this exec (or a later one, whose argv is what /proc would show now): no
     // /proc reads needed. Its time and ours are the same kernel timestamp, converted ms apart. Asked
     // for the exec at this time: a later owner of the pid (set_tid, ns_last_pid) has its own, later.

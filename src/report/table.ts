@@ -168,7 +168,7 @@ export function writeReportTable(
   const stepRow = (i: number): Cell[] => stepCells(r, i, labels[i]!);
   const head = ["#", ...FIGURE_HEADS, "PROCS", "STEP"];
   out(
-    `${[runHeader(r.run, width), ...totalsLines(r).map((l) => wrapText(l, width, 10).slice(0, -1)), "", ""].join("\n")}`,
+    `${[runHeader(r.run, width), ...totalsLines(r).map((l) => wrapText(l, width, 10)), "", ""].join("\n")}`,
   );
   if (r.steps.length) {
     // PROCS (10) goes after the storage bytes
@@ -189,7 +189,7 @@ export function writeReportTable(
   } else out(`${noSteps(r)}\n`);
   if (r.steps.some((s) => !s.peakRssExact && peakText(s).includes("–")))
     out(
-      `\n${wrapText("PEAK RSS a–b: a sampled, b the most its processes alive together can have held (docs/CAPTURE.md)", width)}`,
+      `\n${wrapText("PEAK RSS a–b: a sampled, b the most its processes alive together can have held (docs/CAPTURE.md)", width)}\n`,
     );
 }
 

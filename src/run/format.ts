@@ -2,7 +2,7 @@
 import { bold, red, yellow } from "../core/output.ts";
 import { sanitize } from "../core/sanitize.ts";
 import { youngCollector } from "../core/young.ts";
-import { CUT_TAIL, cutMark } from "../steps/_cut.ts";
+import { CUT_TAIL, withCutMark } from "../steps/_cut.ts";
 import { preorderOf, walkDepths } from "../steps/_tree.ts";
 import type { ProcessRow, RunRow } from "../store/index.ts";
 import { plural } from "../core/plural.ts";
@@ -318,12 +318,12 @@ export function writeTable(
 const LAST_MIN_WIDTH = 28;
 
 /**
- * Text wrapped at spaces to lines of at most `maxWidth` terminal columns, each line ending in "\n";
- * lines after the first start with `indent` spaces (a header's value under its own column). A word
+ * Text wrapped at spaces to lines of at most `maxWidth` terminal columns, joined by "\n" (none at
+ * the end); lines after the first start with `indent` spaces (a header's value under its own column). A word
  * wider than a line is split. The text must be sanitised already (no control characters).
  */
 export function wrapText(text: string, maxWidth = Number.POSITIVE_INFINITY, indent = 0): string {
-  if (!Number.isFinite(maxWidth) || columns(text) <= maxWidth) return `${text}\n`;
+  if (!Number.isFinite(maxWidth) || columns(text) <= maxWidth) return text;
   const pad = " ".repeat(Math.min(indent, Math.max(0, maxWidth - 10)));
   let out = "";
   let line = "";
@@ -350,16 +350,13 @@ export function wrapText(text: string, maxWidth = Number.POSITIVE_INFINITY, inde
     used += (used ? 1 : 0) + cols;
   }
   if (line || !out) flush();
-  return out;
+  return out.slice(0, -1);
 }
 
 /** A note under a table that left columns out at this width (writeTable's dropOrder), or "". */
 export const hiddenNote = (heads: readonly string[], maxWidth = Number.POSITIVE_INFINITY): string =>
   heads.length
-    ? wrapText(
-        `not shown at this width: ${heads.join(", ")} (--width, --format csv or json show every column)`,
-        maxWidth,
-      )
+    ? `${wrapText(`not shown at this width: ${heads.join(", ")} (--width, --format csv or json show every column)`, maxWidth)}\n`
     : "";
 
 /** A whole table as one string (no trailing newline): writeTable into memory, for small tables. */
@@ -469,7 +466,7 @@ export function commandLine(
   cutBytes?: number,
 ): string {
   const line = shortLine(argv, comm, max);
-  return cutBytes === undefined ? line : line + cutMark(cutBytes);
+  return withCutMark(line, cutBytes);
 }
 
 function shortLine(argv: string[] | null, comm: string | null, max: number): string {
@@ -512,7 +509,7 @@ export function runHeader(r: RunRow, width = Number.POSITIVE_INFINITY): string {
       : `capture   ${r.mode}, events lost: ${r.eventsLost}${lossDetail(r)}, argv lost: ${r.argvLost ?? 0}`,
   ];
   // wrapped to the width, a value's further lines under its first (the field names take 10 columns)
-  const text = lines.map((l) => wrapText(sanitize(l), width, 10).slice(0, -1)).join("\n");
+  const text = lines.map((l) => wrapText(sanitize(l), width, 10)).join("\n");
   // status and exit are tracer's own words: coloured after sanitising
   if (r.status === "aborted")
     return text.replace(/^status {4}(aborted[^,]*),/m, (_, st: string) => `status    ${yellow(st, 1)},`);

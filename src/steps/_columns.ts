@@ -9,7 +9,7 @@ import { type Rule, type RuleSet, classifier } from "../rules/index.ts";
 import { dfgOnly } from "../core/jit-tier.ts";
 import { TextColumn, grown } from "./_text.ts";
 import { indexOfIds } from "./_tree.ts";
-import { cutMark } from "./_cut.ts";
+import { withCutMark } from "./_cut.ts";
 import { nextflowWorkdir } from "./_workflow.ts";
 import type { StepProcess } from "./types.ts";
 
@@ -394,8 +394,7 @@ export class ColumnsBuilder {
         t === null || t === "[]" || t.includes("\\")
           ? commandOf(parsed(i), comm[i]!)
           : t.slice(2, -2).replaceAll('","', " ");
-      const c = cut[i]!;
-      return Number.isNaN(c) ? line : line + cutMark(c);
+      return withCutMark(line, cut[i]!);
     };
     dfgOnly(parsed, first, command);
     const prior = this.prior;
@@ -415,7 +414,7 @@ export class ColumnsBuilder {
         prior: (i) => (prior.size ? (prior.get(ids[i]!)?.argv ?? null) : null),
         priorCommand: (i) => {
           const p = prior.size ? prior.get(ids[i]!) : undefined;
-          return p ? commandOf(p.argv, null) + (p.cut === null ? "" : cutMark(p.cut)) : null;
+          return p ? withCutMark(commandOf(p.argv, null), p.cut) : null;
         },
       },
     };
@@ -487,16 +486,13 @@ export const linesOf = (
     command: (i) => {
       const b = cutBytes(i);
       const line = commandOf(procs[i]!.argv, procs[i]!.comm);
-      return b === undefined ? line : line + cutMark(b);
+      return withCutMark(line, b);
     },
     cutBytes,
     prior: (i) => procs[i]!.priorArgv ?? null,
     priorCommand: (i) => {
       const p = procs[i]!;
-      if (!p.priorArgv) return null;
-      return (
-        commandOf(p.priorArgv, null) + (typeof p.priorArgvBytes === "number" ? cutMark(p.priorArgvBytes) : "")
-      );
+      return p.priorArgv ? withCutMark(commandOf(p.priorArgv, null), p.priorArgvBytes) : null;
     },
   };
 };

@@ -5,5 +5,9 @@
  */
 export const cutMark = (bytes: number): string => ` …[command line cut: ${bytes} bytes in all]`;
 
+/** `line` with cutMark's note when it is the head of a longer command line (`bytes`: its whole length; absent, null or NaN: whole) */
+export const withCutMark = (line: string, bytes?: number | null): string =>
+  typeof bytes === "number" && !Number.isNaN(bytes) ? line + cutMark(bytes) : line;
+
 /** cutMark's note at the end of a text: [0] the note, [1] its byte count (a table keeps it when it shortens a cell) */
 export const CUT_TAIL = / …\[command line cut: (\d+) bytes in all\]$/;

@@ -157,7 +157,7 @@ export default defineCommand({
           wrapText(
             `${listed} of ${plural(total, "process", "processes")} listed${table.processes === "steps" ? ", each step in one row" : ""}: ${moreHint(table)}`,
             table.width,
-          ).trimEnd(),
+          ),
         );
       return;
     }
