@@ -71,16 +71,39 @@ const secs = (ms: number) =>
 const label = (s: Step, y: number, name: string) =>
   `<text class="label" x="${LABEL - 8}" y="${y + ROW / 2 + 4}" text-anchor="end">${esc(`${s.index}. ${name}`.slice(0, 40))}</text>`;
 
-/** Gantt: one bar per step from its start to its end (to the run's end while it runs). */
+/**
+ * Gantt: one bar per step from its start to its end (to the run's end while it runs); an `other` step
+ * with busy spans gets a thin line over its extent and a bar for each span in which one of its
+ * processes ran (spans closer than a pixel drawn as one).
+ */
 export function gantt(steps: Step[], t0: number, t1: number, names = steps.map((s) => s.name)): string {
   const span = Math.max(1, t1 - t0);
   const h = steps.length * ROW;
+  const px = (ms: number) => (PLOT * ms) / span;
   const bars = steps.map((s, i) => {
     const y = i * ROW;
-    const x = LABEL + (PLOT * (s.startedAt - t0)) / span;
-    const w = Math.max(2, (PLOT * ((s.endedAt ?? t1) - s.startedAt)) / span);
+    const x = LABEL + px(s.startedAt - t0);
+    const w = Math.max(2, px((s.endedAt ?? t1) - s.startedAt));
     const tip = `${names[i]}: ${s.durationMs === null ? "running" : secs(s.durationMs)}${s.failed ? ", FAILED" : ""}`;
-    return `${label(s, y, names[i]!)}<rect class="bar${s.failed ? " failed" : ""}" data-step="${s.index}" x="${f(x)}" y="${y + 3}" width="${f(w)}" height="${ROW - 6}" rx="3"><title>${esc(tip)}</title></rect>`;
+    const cls = `bar${s.failed ? " failed" : ""}`;
+    const title = `<title>${esc(tip)}</title>`;
+    const spans = s.busySpans;
+    if (!spans || spans.length <= 2)
+      return `${label(s, y, names[i]!)}<rect class="${cls}" data-step="${s.index}" x="${f(x)}" y="${y + 3}" width="${f(w)}" height="${ROW - 6}" rx="3">${title}</rect>`;
+    const parts = [`<rect class="extent" x="${f(x)}" y="${y + ROW / 2 - 1}" width="${f(w)}" height="2"/>`];
+    for (let k = 0; k < spans.length; k += 2) {
+      const a = spans[k]!;
+      let b = spans[k + 1]!;
+      // spans less than a pixel apart drawn as one bar
+      while (k + 2 < spans.length && px(spans[k + 2]! - b) < 1) {
+        k += 2;
+        b = spans[k + 1]!;
+      }
+      parts.push(
+        `<rect class="${cls}" x="${f(LABEL + px(a - t0))}" y="${y + 3}" width="${f(Math.max(2, px(b - a)))}" height="${ROW - 6}" rx="1"/>`,
+      );
+    }
+    return `${label(s, y, names[i]!)}<g data-step="${s.index}">${title}${parts.join("")}</g>`;
   });
   return `<svg id="timeline" viewBox="0 0 ${W} ${h + 24}" width="${W}" height="${h + 24}" role="img" aria-label="timeline of steps">${axis(span, h)}${bars.join("")}</svg>`;
 }

@@ -105,7 +105,8 @@ export function writeNextflow(r: Report, out: (chunk: string) => void): void {
         status(s),
         s.exitCode === null ? (s.signal === null ? "-" : String(128 + s.signal)) : String(s.exitCode),
         nfDate(s.startedAt),
-        nfDuration(s.durationMs),
+        // duration: submit to end; realtime: the time it ran (an `other` step's: while one of its processes ran)
+        nfDuration(s.endedAt === null ? null : Math.max(s.endedAt - s.startedAt, s.durationMs ?? 0)),
         nfDuration(s.durationMs),
         s.durationMs && figure(s, "cpu", s.cpuUs) !== null
           ? `${(s.cpuUs / (10 * s.durationMs)).toFixed(1)}%`

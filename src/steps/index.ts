@@ -10,6 +10,7 @@ import { dfgOnly } from "../core/jit-tier.ts";
 import { youngCollector } from "../core/young.ts";
 import type { RuleSet } from "../rules/index.ts";
 import { FORK, type Named, type StepColumns, columnsOf, or0, orNull } from "./_columns.ts";
+import { busyOf } from "./_busy.ts";
 import { type StepRoot, rollUp } from "./_rollup.ts";
 import { preorderOf, treeOf } from "./_tree.ts";
 import {
@@ -266,7 +267,8 @@ export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): S
 
 /**
  * An `other` step: processes of one executable that no step holds, not one subtree. It spans its
- * first start to its last end; its exit is the first non-zero one of its processes (its code, or the
+ * first start to its last end, and its wall is the time at least one of them ran (src/steps/_busy.ts:
+ * five 2 ms `date` calls a second apart are 10 ms of wall, not 4 s); its exit is the first non-zero one of its processes (its code, or the
  * signal that killed it; 0 when all exited 0, null while one runs), and it fails only when one of them was OOM-killed: an engine's or a
  * wrapper's exit is the run's, shown on the run, and a `grep` that found nothing is no failure.
  */
@@ -298,10 +300,20 @@ function otherStep(
   let end: number | null = Number.NEGATIVE_INFINITY;
   let exitCode: number | null = 0;
   let signal: number | null = null;
-  for (const i of list) {
+  // each process's lifetime (from its final image's start when it heads the group), for the union
+  const from = new Float64Array(list.length);
+  const to = new Float64Array(list.length);
+  let longestMs = 0;
+  for (let j = 0; j < list.length; j++) {
+    const i = list[j]!;
     const image = own[i] ? c.imageStartedAt[i]! : Number.NaN;
     const started = Number.isNaN(image) ? c.startedAt[i]! : image;
     if (started < start) start = started;
+    from[j] = started;
+    to[j] = c.endedAt[i]!;
+    // an exact lifetime (wait4/taskstats, µs) is finer than the ms timestamps
+    const exact = Number.isNaN(image) ? c.durationUs[i]! / 1000 : Number.NaN;
+    if (exact > longestMs) longestMs = exact;
     // the first process that did not exit 0: its code, or the signal that killed it
     const code = orNull(c.exitCode[i]!);
     const sig = orNull(c.signal[i]!);
@@ -317,7 +329,12 @@ function otherStep(
   const endedAt = end === null || !Number.isFinite(end) ? null : end;
   f.startedAt = startedAt;
   f.endedAt = endedAt;
-  f.durationMs = endedAt === null ? null : endedAt - startedAt;
+  if (endedAt === null) f.durationMs = null;
+  else {
+    const busy = busyOf(from, to);
+    f.durationMs = Math.max(busy.ms, longestMs);
+    f.busySpans = busy.spans;
+  }
   f.exitCode = exitCode;
   f.signal = signal;
   f.failed = f.oomKilled;

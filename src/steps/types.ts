@@ -31,7 +31,17 @@ export interface Step {
   processIds: number[];
   startedAt: number;
   endedAt: number | null;
+  /**
+   * wall, ms: a named step's root from start to end; an `other` step's the time at least one of its
+   * processes ran (the union of their lifetimes: src/steps/_busy.ts), which can be far less than
+   * endedAt − startedAt
+   */
   durationMs: number | null;
+  /**
+   * an ended `other` step's busy intervals, [start0, end0, start1, end1, …] epoch ms, at most 512 (the
+   * shortest gaps closed past that): what the HTML timeline draws
+   */
+  busySpans?: number[];
   /** user + system CPU of every process of the step, µs */
   cpuUs: number;
   /**
