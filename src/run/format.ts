@@ -531,7 +531,15 @@ export interface RunSummary {
   running?: number;
   /** the run's stored wall (ms), as `runs` and `report` show it; else CMD's */
   wallMs?: number;
-  child: { startedAt: number; endedAt: number; exitCode?: number; signal?: number; stopSignal?: number };
+  child: {
+    startedAt: number;
+    endedAt: number;
+    exitCode?: number;
+    signal?: number;
+    stopSignal?: number;
+    /** what --kill-leftovers signalled (src/run/supervisor.ts) */
+    leftovers?: { signalled: number; terminated: number; killed: number; remaining: number };
+  };
   /** the run's end was written (false: the final write failed); `stored`: its row exists all the same */
   finished?: boolean;
   stored?: boolean;
@@ -551,6 +559,14 @@ const where = (r: RunSummary): string => {
  */
 const POLL_GAPS = "a /proc walk every 50 ms, a process that starts and ends between two walks is not seen";
 
+/** What --kill-leftovers did, as a line of its own after the closing line ("" when it had nothing to stop). */
+function leftoversLine(l: RunSummary["child"]["leftovers"]): string {
+  if (!l?.signalled) return "";
+  const kill = l.killed ? `, SIGKILL after the grace to ${l.killed}` : "";
+  const stuck = l.remaining ? `; ${l.remaining} still running after SIGKILL` : "";
+  return `\ntracer: --kill-leftovers: CMD left ${plural(l.signalled, "process", "processes")} running; SIGTERM to ${l.terminated}${kill}${stuck}`;
+}
+
 /** `tracer run`'s closing line on stderr; the run's name is recorded data, so the line is sanitised. */
 export function summaryLine(r: RunSummary): string {
   const wall = seconds((r.wallMs ?? r.child.endedAt - r.child.startedAt) * 1000);
@@ -563,7 +579,7 @@ export function summaryLine(r: RunSummary): string {
   const left = r.running
     ? `\ntracer: ${plural(r.running, "process", "processes")} of the run still running when it ended, no longer recorded (tracer run --kill-leftovers stops them)`
     : "";
-  return sanitize(line) + left;
+  return sanitize(line) + leftoversLine(r.child.leftovers) + left;
 }
 
 // a report formats some 300,000 cells of a 50,000-step run with these (src/core/jit-tier.ts)

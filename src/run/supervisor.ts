@@ -62,6 +62,20 @@ export interface ChildEnd {
   reaped: Reaped;
   /** the first SIGHUP, SIGINT, SIGQUIT or SIGTERM tracer got (and passed on) before CMD ended: the run was asked to stop */
   stopSignal?: number;
+  /** what --kill-leftovers did (absent: not asked, or nothing was left) */
+  leftovers?: LeftoversEnded;
+}
+
+/** Processes CMD left running that --kill-leftovers signalled, by pid (a pid counted once). */
+export interface LeftoversEnded {
+  /** distinct processes signalled */
+  signalled: number;
+  /** sent SIGTERM */
+  terminated: number;
+  /** still there after the grace: sent SIGKILL */
+  killed: number;
+  /** still there after the SIGKILL's wait (a process in uninterruptible sleep, or stopped under ptrace) */
+  remaining: number;
 }
 
 export interface SuperviseOptions {
@@ -219,8 +233,10 @@ export class Supervisor {
         ...(stop ? { stopSignal: stop } : {}),
       };
       this.opts.onCmdReaped?.(end);
-      if (this.opts.killLeftoversAfterMs !== undefined)
-        await this.endLeftovers(this.opts.killLeftoversAfterMs);
+      if (this.opts.killLeftoversAfterMs !== undefined) {
+        const ended = await this.endLeftovers(this.opts.killLeftoversAfterMs);
+        if (ended) end.leftovers = ended;
+      }
       return end;
     } finally {
       clearInterval(reaper);
@@ -316,16 +332,25 @@ export class Supervisor {
    * SIGTERM every live process left of the tree, SIGKILL what is still there after `graceMs` — or at once
    * when tracer is asked to stop meanwhile (^C during a long grace: the user will not wait for it).
    */
-  private async endLeftovers(graceMs: number) {
-    const signal = (pids: number[], sig: NodeJS.Signals) => {
+  private async endLeftovers(graceMs: number): Promise<LeftoversEnded | undefined> {
+    const termed = new Set<number>();
+    const killed = new Set<number>();
+    const signal = (pids: number[], sig: NodeJS.Signals, sent: Set<number>) => {
       for (const p of pids)
         try {
           process.kill(p, sig);
+          sent.add(p);
         } catch {}
     };
     let left = liveDescendants(process.pid);
-    if (!left.length) return;
-    signal(left, "SIGTERM");
+    if (!left.length) return undefined;
+    signal(left, "SIGTERM", termed);
+    const ended = () => ({
+      signalled: new Set([...termed, ...killed]).size,
+      terminated: termed.size,
+      killed: killed.size,
+      remaining: left.length,
+    });
     for (const [deadline, last] of [
       [Date.now() + graceMs, false],
       [Date.now() + graceMs + KILL_WAIT_MS, true],
@@ -334,9 +359,11 @@ export class Supervisor {
         await sleep(LEFTOVER_POLL_MS);
         this.reapOrphans();
         left = liveDescendants(process.pid);
-        if (!left.length) return;
+        if (!left.length) return ended();
       }
-      if (!last) signal(left, "SIGKILL");
+      // a process forked during the grace gets the SIGKILL without a SIGTERM: it counts as killed
+      if (!last) signal(left, "SIGKILL", killed);
     }
+    return ended();
   }
 }

@@ -91,6 +91,10 @@ test("--kill-leftovers: SIGTERM, then SIGKILL after --grace, for what CMD left r
   const took = Date.now() - t0;
   expect(r.code).toBe(5);
   expect(r.stderr).not.toContain("still running"); // ended by tracer: recorded to their end
+  // the closing lines say what it stopped: a and b got SIGTERM, b (which ignores it) the SIGKILL
+  expect(r.stderr).toContain(
+    "tracer: --kill-leftovers: CMD left 2 processes running; SIGTERM to 2, SIGKILL after the grace to 1\n",
+  );
   const [a, b] = [readPid(`${dir}/a`), readPid(`${dir}/b`)];
   expect(alive(a)).toBe(false);
   expect(alive(b)).toBe(false);
