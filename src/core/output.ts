@@ -90,7 +90,11 @@ export const printJson = (value: unknown) => write(1, `${jsonText(value)}\n`);
 export const say = (line: string) => write(1, `${line}\n`);
 export const note = (line: string) => write(2, `${line}\n`);
 
+/** An elapsed time for a person: `46ms`, `9.5s`, `1m05s`, `3h07m`, `2d4h` (floored, never rounded up). */
 export function formatDuration(ms: number): string {
+  // below 10 s the whole seconds alone said "done in 0s" for a 46 ms run
+  if (ms < 1000) return `${Math.max(0, Math.floor(ms))}ms`;
+  if (ms < 10_000) return `${(Math.floor(ms / 100) / 10).toFixed(1)}s`;
   const s = Math.floor(ms / 1000);
   if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);

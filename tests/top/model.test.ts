@@ -119,7 +119,7 @@ test("a running step's live figures, a failed step, the pipeline's shell as a st
   expect(run.status).toBe("done");
   expect(run.elapsedMs).toBe(9500);
   const lines = render({ at: T0, runs: [run] }, view()).lines.join("\n");
-  expect(lines).toMatch(/run live .* done in 9s · exit 0/);
+  expect(lines).toMatch(/run live .* done in 9\.5s · exit 0/);
 });
 
 test("an ended step of two processes alive together shows the step's peak, as tracer report does", () => {
