@@ -10,6 +10,8 @@
 import { type Dir, opendirSync } from "node:fs";
 import { decodeLossless } from "../core/lossless.ts";
 import { readerOwners, readUntrustedHead } from "../core/untrusted.ts";
+import { snakemakeRunRule } from "../steps/_workflow.ts";
+import type { Step } from "../steps/types.ts";
 
 const MAX_FILES = 20_000;
 /** a Snakemake rule name is a Python identifier */
@@ -26,10 +28,22 @@ export function jobShellCommand(command: string): string {
   return collapse(m ? m[2]!.replace(/^\s*set -euo pipefail;/, "") : command);
 }
 
-/** normalised shellcmd → rule name, from `${workdir}/.snakemake/metadata` (empty when there is none) */
+/** A job Snakemake's metadata knows by its times only (no `shellcmd`: a `script:`, `run:` or `wrapper:` rule). */
+export interface TimedJob {
+  rule: string;
+  /** epoch ms */
+  start: number;
+  end: number;
+}
+
+/**
+ * normalised shellcmd → rule name, from `${workdir}/.snakemake/metadata` (empty when there is none);
+ * `timed` gets the jobs without a shell command, by their start and end
+ */
 export function snakemakeRules(
   workdir: string,
   owners: readonly number[] = readerOwners(),
+  timed?: TimedJob[],
 ): Map<string, string> {
   const out = new Map<string, string>();
   const dir = `${workdir}/.snakemake/metadata`;
@@ -56,9 +70,81 @@ export function snakemakeRules(
     const head = readUntrustedHead(`${dir}/${name}`, { maxBytes: 64 * 1024, owners });
     if (!head) return;
     try {
-      const meta = JSON.parse(decodeLossless(head)) as { rule?: unknown; shellcmd?: unknown };
-      if (typeof meta.rule === "string" && RULE_NAME.test(meta.rule) && typeof meta.shellcmd === "string")
-        out.set(collapse(meta.shellcmd), meta.rule);
+      const meta = JSON.parse(decodeLossless(head)) as {
+        rule?: unknown;
+        shellcmd?: unknown;
+        starttime?: unknown;
+        endtime?: unknown;
+      };
+      if (typeof meta.rule !== "string" || !RULE_NAME.test(meta.rule)) return;
+      if (typeof meta.shellcmd === "string") out.set(collapse(meta.shellcmd), meta.rule);
+      else if (
+        timed &&
+        typeof meta.starttime === "number" &&
+        typeof meta.endtime === "number" &&
+        meta.endtime >= meta.starttime
+      )
+        timed.push({ rule: meta.rule, start: meta.starttime * 1000, end: meta.endtime * 1000 });
     } catch {}
   }
+}
+
+/**
+ * The one job of `timed` the step ran in: the job overlapping at least half of the step's wall, when no
+ * other job does (two `script:` jobs at once, each over most of the step, name none). Snakemake notes a
+ * job's times around its run, so they hold the step's process from a few ms after it starts.
+ */
+export function timedRule(
+  timed: readonly TimedJob[],
+  startedAt: number,
+  endedAt: number | null,
+): string | undefined {
+  if (endedAt === null || !(endedAt >= startedAt)) return undefined;
+  const half = Math.max(1, (endedAt - startedAt) / 2);
+  let found: string | undefined;
+  for (const t of timed) {
+    const overlap = Math.min(t.end, endedAt) - Math.max(t.start, startedAt);
+    if (overlap < half) continue;
+    if (found !== undefined && found !== t.rule) return undefined;
+    found = t.rule;
+  }
+  return found;
+}
+
+/**
+ * `ruleOf` for advise over reports of one pipeline: a `run:` job names its rule itself; a shell job is
+ * found by its shell command in its run's working directory's metadata; a job without one (`script:`)
+ * by its times, and then every job of the same key in the other runs too (the metadata holds only each
+ * output's latest job: an older run's times match nothing).
+ */
+export function snakemakeRuleOf(
+  reports: readonly { run: { cwd: string | null }; steps: readonly Step[] }[],
+): (run: number, step: Step) => string | undefined {
+  // metadata read once a directory
+  const byDir = new Map<string, { shell: Map<string, string>; timed: TimedJob[] }>();
+  const metaIn = (dir: string) => {
+    let m = byDir.get(dir);
+    if (!m) {
+      const timed: TimedJob[] = [];
+      m = { shell: snakemakeRules(dir, readerOwners(), timed), timed };
+      byDir.set(dir, m);
+    }
+    return m;
+  };
+  const direct = (i: number, step: Step): string | undefined => {
+    const cmd = jobShellCommand(step.command);
+    const cwd = reports[i]!.run.cwd;
+    return snakemakeRunRule(cmd) ?? (cwd?.startsWith("/") ? metaIn(cwd).shell.get(cmd) : undefined);
+  };
+  const byKey = new Map<string, string>();
+  reports.forEach((r, i) => {
+    const cwd = r.run.cwd;
+    if (!cwd?.startsWith("/")) return;
+    for (const step of r.steps) {
+      if (step.kind !== "snakemake-job" || byKey.has(step.key) || direct(i, step) !== undefined) continue;
+      const rule = timedRule(metaIn(cwd).timed, step.startedAt, step.endedAt);
+      if (rule !== undefined) byKey.set(step.key, rule);
+    }
+  });
+  return (i, step) => (step.kind === "snakemake-job" ? (direct(i, step) ?? byKey.get(step.key)) : undefined);
 }

@@ -22,14 +22,23 @@ function javaView(args: readonly string[]): View["java"] {
   return {};
 }
 
+/**
+ * A copy Snakemake makes of a `script:` rule's script to run it: `.snakemake/scripts/tmp` + 8 random
+ * characters + `.` + the script's own name (a new name every run, so a step named after it would match
+ * no step of another run in diff or advise)
+ */
+const SNAKEMAKE_SCRIPT = /(?:^|\/)\.snakemake\/scripts\/tmp[a-z0-9_]{8}\.([^/]+)$/;
+/** a script's basename; for Snakemake's copy of a script, the script's own name */
+const scriptBase = (p: string) => SNAKEMAKE_SCRIPT.exec(p)?.[1] ?? base(p);
+
 function scriptOf(args: readonly string[]): string | undefined {
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === "-c" || a === "--") return a === "--" && args[i + 1] ? base(args[i + 1]!) : undefined;
+    if (a === "-c" || a === "--") return a === "--" && args[i + 1] ? scriptBase(args[i + 1]!) : undefined;
     if (a === "-m") return args[i + 1];
-    if (a.startsWith("--file=")) return base(a.slice(7));
+    if (a.startsWith("--file=")) return scriptBase(a.slice(7));
     if (INTERP_VALUED.has(a)) i++;
-    else if (!a.startsWith("-")) return base(a);
+    else if (!a.startsWith("-")) return scriptBase(a);
   }
   return undefined;
 }

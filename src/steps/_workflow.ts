@@ -59,11 +59,26 @@ export function isSnakemakeJobShell(p: Line): boolean {
   return SHELLS.has(progName(p)) && (p.argv === null || p.argv.includes("-c"));
 }
 
+/**
+ * The rule of a Snakemake `run:` job, from the text of its shell command: Snakemake runs such a job as
+ * `cd DIR && python -m snakemake … --allowed-rules 'RULE' …` (its Python code runs in that second
+ * Snakemake, not in a shell command of its own). Undefined for any other command; the rule must be a
+ * Python identifier (the text is recorded data).
+ */
+export function snakemakeRunRule(shell: string): string | undefined {
+  if (!/(?:^|\s)-m\s+snakemake\s/.test(shell)) return undefined;
+  return /\s--allowed-rules[\s=]+'?([A-Za-z_][A-Za-z0-9_]*)'?(?:\s|$)/.exec(shell)?.[1];
+}
+
+/** The text a shell was given with `-c` ("" when none was recorded). */
+export const shellText = (p: Line): string => {
+  const i = p.argv?.indexOf("-c") ?? -1;
+  return i >= 0 ? (p.argv?.[i + 1] ?? "") : "";
+};
+
 /** The job's shell command, without Snakemake's strict-mode preamble, for naming a job with no known tool. */
 export function shellCommand(p: Line): string {
-  const i = p.argv?.indexOf("-c") ?? -1;
-  const cmd = i >= 0 ? (p.argv?.[i + 1] ?? "") : "";
-  return cmd
+  return shellText(p)
     .replace(/^\s*set -euo pipefail;\s*/, "")
     .replace(/\s+/g, " ")
     .trim()

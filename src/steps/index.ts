@@ -19,6 +19,8 @@ import {
   nextflowTaskName,
   recipeTarget,
   shellCommand,
+  shellText,
+  snakemakeRunRule,
 } from "./_workflow.ts";
 import type { RssSamples, Step, StepKind, StepProcess } from "./types.ts";
 
@@ -234,8 +236,14 @@ export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): S
       name = recipeTarget(line) ?? fallback;
     }
     const tools = toolsIn(f.at);
+    // a `run:` job is a second Snakemake told which rule to run: that rule is the job's name
+    const runRule =
+      f.kind === "snakemake-job"
+        ? snakemakeRunRule(shellText(prior !== null ? { argv: prior, comm: null } : lineOf(f.at)))
+        : undefined;
     const label =
       name ??
+      runRule ??
       (tools.length
         ? tools.join(" | ")
         : shellCommand(prior !== null ? { argv: prior, comm: null } : lineOf(f.at)) || "job");

@@ -5,7 +5,7 @@ import { Exit, TracerError } from "../../errors.ts";
 import { advise } from "../../insight/advise.ts";
 import { renderAdviceTable, renderNextflow, renderSnakemake } from "../../insight/advise-format.ts";
 import { nextflowRequest } from "../../insight/_requests.ts";
-import { jobShellCommand, snakemakeRules } from "../../insight/_snakemake.ts";
+import { snakemakeRuleOf } from "../../insight/_snakemake.ts";
 import { loadReport } from "../../report/index.ts";
 import { loadRules } from "../../rules/index.ts";
 import { listRuns, openStore } from "../../store/index.ts";
@@ -61,23 +61,11 @@ export default defineCommand({
       );
     const rules = loadRules({ files: args.rules === undefined ? [] : [args.rules] });
     const reports = runs.map((r) => loadReport(db, r.id, rules));
-    // Snakemake's rules, from the metadata in each run's working directory (read once a directory)
-    const byDir = new Map<string, Map<string, string>>();
-    const rulesIn = (dir: string) => {
-      const known = byDir.get(dir);
-      if (known) return known;
-      const m = snakemakeRules(dir);
-      byDir.set(dir, m);
-      return m;
-    };
     const advice = advise(
       pipeline,
       reports,
-      (i, step) => {
-        const cmd = jobShellCommand(step.command);
-        const cwd = reports[i]!.run.cwd;
-        return cwd?.startsWith("/") ? rulesIn(cwd).get(cmd) : undefined;
-      },
+      // Snakemake's rules: the jobs' own command lines and the metadata in each run's working directory
+      snakemakeRuleOf(reports),
       // a Nextflow task's scheduler header; Snakemake's metadata records no resources
       (_, step) =>
         step.kind === "nextflow-task" && step.workdir ? nextflowRequest(step.workdir) : undefined,
