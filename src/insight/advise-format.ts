@@ -1,6 +1,6 @@
 /** `tracer advise` outputs: a table, a Nextflow config and a Snakemake profile, every recorded name escaped. */
 import { sanitize } from "../core/sanitize.ts";
-import { bytes, table } from "../run/format.ts";
+import { bytes, fitTable, hiddenNote, wrapText } from "../run/format.ts";
 import { type Advice, MIN_RUNS, type Spread, type StepAdvice } from "./advise.ts";
 import { plural } from "../core/plural.ts";
 
@@ -137,13 +137,36 @@ function requestedText(s: StepAdvice): string {
   ].join("/");
 }
 
-export function renderAdviceTable(a: Advice): string {
+/**
+ * the table's columns that give way at a narrow width, least wanted first: the spreads first (EFF sums
+ * up CPU's); MEM, CPUS and TIME, the advice itself, always stay
+ */
+const LEFT_OUT_FIRST = [
+  "CPU p50/p95/max",
+  "WALL p50/p95/max",
+  "N",
+  "PEAK RSS p50/p95/max",
+  "EFF",
+  "REQUESTED",
+  "RUNS",
+  "FLAGS",
+] as const;
+
+/**
+ * The advice as a table, fitted to `width` terminal columns as the report is: the lines above it wrap,
+ * its columns give way (LEFT_OUT_FIRST) before the STEP column is cut short, and a note names them.
+ */
+export function renderAdviceTable(a: Advice, width = Number.POSITIVE_INFINITY): string {
   const head = [
-    sanitize(
-      `pipeline  ${a.pipeline}, ${plural(a.runs.length, "run")}: ${a.runs.map((r) => r.name).join(", ")}`,
+    wrapText(
+      sanitize(
+        `pipeline  ${a.pipeline}, ${plural(a.runs.length, "run")}: ${a.runs.map((r) => r.name).join(", ")}`,
+      ),
+      width,
+      10,
     ),
   ];
-  if (a.weak) head.push(sanitize(`WEAK ADVICE: ${a.weak}`));
+  if (a.weak) head.push(wrapText(sanitize(`WEAK ADVICE: ${a.weak}`), width, 13));
   const rows = a.steps.map((s) => [
     String(s.runs_seen),
     String(s.instances),
@@ -158,7 +181,7 @@ export function renderAdviceTable(a: Advice): string {
     flags(s),
     s.kind === "other" ? `${s.name} (other)` : s.name,
   ]);
-  const t = table(
+  const { text, leftOut } = fitTable(
     [
       "RUNS",
       "N",
@@ -175,6 +198,9 @@ export function renderAdviceTable(a: Advice): string {
     ],
     rows,
     new Set([0, 1]),
+    width,
+    LEFT_OUT_FIRST,
   );
-  return `${head.join("\n")}\n\n${t}`;
+  const note = hiddenNote(leftOut, width, "--width or --format json").trimEnd();
+  return `${head.join("\n")}\n\n${text}${note ? `\n${note}` : ""}`;
 }

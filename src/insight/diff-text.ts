@@ -1,6 +1,6 @@
 /** `tracer diff` as text: the two runs (how each ended, and the change), then one row per matched step, then the steps only in A or B. */
 import { sanitize } from "../core/sanitize.ts";
-import { bytes, exitText, table } from "../run/format.ts";
+import { bytes, exitText, fitTable, hiddenNote, wrapText } from "../run/format.ts";
 import {
   type Change,
   type RunDiff,
@@ -50,38 +50,60 @@ const label = (s: { name: string; key: string }) => {
 const matchedLine = (d: RunDiff) =>
   `${plural(d.matched, "step")} matched of ${d.matched + d.only_in_a.length} in A and ${d.matched + d.only_in_b.length} in B`;
 
-export function renderDiff(d: RunDiff): string {
+/**
+ * the step table's columns that give way at a narrow width, least wanted first; STATUS and EXIT, how
+ * each step ended, stay (an 80-column terminal: STATUS, EXIT, WALL and STEP)
+ */
+const LEFT_OUT_FIRST = ["DISK WRITE", "DISK READ", "CPU", "PEAK RSS", "WALL"] as const;
+
+/**
+ * The comparison as text, fitted to `width` terminal columns as the report is: lines wrap, the step
+ * table's figure columns give way (LEFT_OUT_FIRST) before the STEP column is cut short, and a note names
+ * them.
+ */
+export function renderDiff(d: RunDiff, width = Number.POSITIVE_INFINITY): string {
+  // recorded names sanitised, then wrapped: a line's further lines under its text
+  const wrapped = (text: string, indent: number) => wrapText(sanitize(text), width, indent);
   const lines = [
-    sanitize(`A  ${d.a.name} (${d.a.id}), pipeline ${d.a.pipeline}${end(d.a)}`),
-    sanitize(
+    wrapped(`A  ${d.a.name} (${d.a.id}), pipeline ${d.a.pipeline}${end(d.a)}`, 3),
+    wrapped(
       `B  ${d.b.name} (${d.b.id}), pipeline ${d.b.pipeline}${end(d.b)}${d.run_status_change ? `  (${d.run_status_change})` : ""}`,
+      3,
     ),
   ];
   if (d.a.pipeline !== d.b.pipeline)
     lines.push(
-      sanitize(`note: different pipelines (${d.a.pipeline}, ${d.b.pipeline}): few or no steps may match`),
+      wrapped(`note: different pipelines (${d.a.pipeline}, ${d.b.pipeline}): few or no steps may match`, 6),
     );
-  lines.push(matchedLine(d), "");
-  if (d.steps.length)
-    lines.push(
-      table(
-        ["STATUS", "EXIT", "WALL", "CPU", "PEAK RSS", "DISK READ", "DISK WRITE", "STEP"],
-        d.steps.map(row),
-        new Set(),
-      ),
+  lines.push(wrapText(matchedLine(d), width), "");
+  if (d.steps.length) {
+    const { text, leftOut } = fitTable(
+      ["STATUS", "EXIT", "WALL", "CPU", "PEAK RSS", "DISK READ", "DISK WRITE", "STEP"],
+      d.steps.map(row),
+      new Set(),
+      width,
+      LEFT_OUT_FIRST,
     );
-  else if (d.matched === 0) lines.push("no step matched: nothing was compared");
-  else if (d.hidden) lines.push("no matched step changed by the threshold or more");
+    lines.push(text);
+    if (leftOut.length) lines.push(hiddenNote(leftOut, width, "--width or --json").trimEnd());
+  } else if (d.matched === 0) lines.push("no step matched: nothing was compared");
+  else if (d.hidden) lines.push(wrapText("no matched step changed by the threshold or more", width));
   else lines.push("no matched step changed");
-  if (d.hidden) lines.push(`(${plural(d.hidden, "step")} changed less than the threshold: not listed)`);
+  if (d.hidden)
+    lines.push(
+      wrapText(`(${plural(d.hidden, "step")} changed less than the threshold: not listed)`, width, 1),
+    );
   for (const [title, list] of [
     ["only in A", d.only_in_a],
     ["only in B", d.only_in_b],
   ] as const) {
     if (!list.length) continue;
     lines.push("", `${title}:`);
+    // the two spaces in front kept (wrapText starts a line at a word)
     for (const s of list)
-      lines.push(sanitize(`  ${label(s)}${s.failed ? `  (failed, exit ${onlyExit(s)})` : ""}  [${s.key}]`));
+      lines.push(
+        `  ${wrapText(sanitize(`${label(s)}${s.failed ? `  (failed, exit ${onlyExit(s)})` : ""}  [${s.key}]`), width - 2, 4)}`,
+      );
   }
   return lines.join("\n");
 }

@@ -353,23 +353,55 @@ export function wrapText(text: string, maxWidth = Number.POSITIVE_INFINITY, inde
   return out.slice(0, -1);
 }
 
-/** A note under a table that left columns out at this width (writeTable's dropOrder), or "". */
-export const hiddenNote = (heads: readonly string[], maxWidth = Number.POSITIVE_INFINITY): string =>
+/**
+ * A note under a table that left columns out at this width (writeTable's dropOrder), or "". `showAll`:
+ * what shows every column, as the command's options have it.
+ */
+export const hiddenNote = (
+  heads: readonly string[],
+  maxWidth = Number.POSITIVE_INFINITY,
+  showAll = "--width, --format csv or json",
+): string =>
   heads.length
-    ? `${wrapText(`not shown at this width: ${heads.join(", ")} (--width, --format csv or json show every column)`, maxWidth)}\n`
+    ? `${wrapText(`not shown at this width: ${heads.join(", ")} (${showAll} show every column)`, maxWidth)}\n`
     : "";
 
 /** A whole table as one string (no trailing newline): writeTable into memory, for small tables. */
 export function table(head: string[], rows: Cell[][], rightAligned: Set<number> = new Set()): string {
+  return fitTable(head, rows, rightAligned).text;
+}
+
+/**
+ * A small table fitted to `width` terminal columns as the report's is (writeTable): the columns named
+ * in `leaveOut`, least wanted first, give way while the last one (the row's name) would get fewer than
+ * LAST_MIN_WIDTH columns; `text` has no trailing newline, `leftOut` the headings of the columns left out
+ * (for hiddenNote).
+ */
+export function fitTable(
+  head: string[],
+  rows: Cell[][],
+  rightAligned: Set<number>,
+  width = Number.POSITIVE_INFINITY,
+  leaveOut: readonly string[] = [],
+): { text: string; leftOut: string[] } {
   const parts: string[] = [];
-  writeTable(
+  const leftOut = writeTable(
     head,
     rows.length,
     (i) => rows[i]!,
     rightAligned,
     (c) => parts.push(c),
+    width,
+    undefined,
+    undefined,
+    undefined,
+    leaveOut.map((h) => {
+      const c = head.indexOf(h);
+      if (c < 0) throw new Error(`fitTable: no column ${h}`);
+      return c;
+    }),
   );
-  return parts.join("").slice(0, -1);
+  return { text: parts.join("").slice(0, -1), leftOut };
 }
 
 const when = (ms: number) => new Date(ms).toISOString().replace("T", " ").slice(0, 19);
@@ -380,7 +412,18 @@ const when = (ms: number) => new Date(ms).toISOString().replace("T", " ").slice(
  */
 export const shortRunId = (id: string): string => id.slice(0, 13);
 
-export function runsTable(runs: RunRow[]): string {
+/** the runs table's columns that give way at a narrow width, least wanted first (ID, NAME and STATUS stay) */
+const RUNS_LEFT_OUT_FIRST = ["PROCS", "STARTED (UTC)", "PIPELINE", "EXIT", "WALL"] as const;
+
+/**
+ * `tracer runs`'s table, fitted to `width` terminal columns as the report's step table is: its figure
+ * columns give way (RUNS_LEFT_OUT_FIRST) before the COMMAND column is cut below LAST_MIN_WIDTH;
+ * `leftOut` names them (hiddenNote).
+ */
+export function runsTable(
+  runs: RunRow[],
+  width = Number.POSITIVE_INFINITY,
+): { text: string; leftOut: string[] } {
   const rows = runs.map((r) => [
     shortRunId(r.id),
     r.name,
@@ -396,10 +439,12 @@ export function runsTable(runs: RunRow[]): string {
     String(r.processes),
     runCommand(r, 60),
   ]);
-  return table(
+  return fitTable(
     ["ID", "NAME", "PIPELINE", "STARTED (UTC)", "WALL", "STATUS", "EXIT", "PROCS", "COMMAND"],
     rows,
     new Set([4, 7]),
+    width,
+    RUNS_LEFT_OUT_FIRST,
   );
 }
 

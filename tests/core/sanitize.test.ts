@@ -295,7 +295,7 @@ test("property: random hostile data through every sink — no raw control reache
       child: { startedAt: 0, endedAt: 1000, exitCode: 0 },
     });
     expect(summary.split("\n")).toHaveLength(1);
-    for (const out of [table, processTable(run, procs), runsTable([run]), runHeader(run), summary]) {
+    for (const out of [table, processTable(run, procs), runsTable([run]).text, runHeader(run), summary]) {
       expect(unsafeBytes(out, true)).toBeUndefined();
       expect(UNSAFE.test(out.replace(/\n/g, ""))).toBe(false);
     }
@@ -303,7 +303,7 @@ test("property: random hostile data through every sink — no raw control reache
     // note on sampled peaks (blank + one line: the fake steps' peaks are not exact)
     expect(table.split("\n")).toHaveLength(6 + 3 + 1 + 1 + steps.length + 1 + 2);
     expect(processTable(run, procs).split("\n")).toHaveLength(1 + procs.length);
-    expect(runsTable([run]).split("\n")).toHaveLength(2);
+    expect(runsTable([run]).text.split("\n")).toHaveLength(2);
 
     // CSV: CRLF rows, every row the header's column count, no control in any cell
     const csv = renderReport(report, "csv");

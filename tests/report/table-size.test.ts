@@ -168,7 +168,7 @@ describe("wide characters", () => {
       { ...base, id: "aaaaaaaaaaaaaaaa", name: "データ解析" },
       { ...base, id: "bbbbbbbbbbbbbbbb", name: "🧬🧬 run" },
       { ...base, id: "cccccccccccccccc", name: "plain" },
-    ] as RunRow[]);
+    ] as RunRow[]).text;
     const rows = t.split("\n").slice(1);
     const at = rows.map((l) => columns(l.slice(0, l.indexOf("  p  "))));
     expect(rows.every((l) => l.includes("  p  "))).toBe(true);

@@ -10,6 +10,7 @@ import { loadReport } from "../../report/index.ts";
 import { loadRules } from "../../rules/index.ts";
 import { listRuns, openStore } from "../../store/index.ts";
 import { wholeOption } from "../_numbers.ts";
+import { widthFlag, widthOf } from "../_shared.ts";
 
 const FORMATS = ["table", "json", "nextflow", "snakemake"] as const;
 
@@ -35,6 +36,7 @@ export default defineCommand({
       description: "A rule file tried before the defaults (docs/RULES.md)",
       valueHint: "FILE",
     },
+    ...widthFlag,
   },
   run({ args }) {
     const format = args.format ?? "table";
@@ -45,6 +47,7 @@ export default defineCommand({
         Exit.usage,
       );
     const last = wholeOption("--last", args.last, { min: 1 }) ?? 10;
+    const width = widthOf(args.width);
     const db = openStore(undefined, { readonly: true });
     const all = listRuns(db, 1_000_000);
     const pipeline = args.pipeline ?? all[0]?.pipeline;
@@ -76,7 +79,7 @@ export default defineCommand({
         ? renderNextflow(advice)
         : format === "snakemake"
           ? renderSnakemake(advice)
-          : `${renderAdviceTable(advice)}\n`;
+          : `${renderAdviceTable(advice, width)}\n`;
     write(1, text);
   },
 });

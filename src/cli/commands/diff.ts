@@ -8,7 +8,7 @@ import { loadReport } from "../../report/index.ts";
 import { loadRules } from "../../rules/index.ts";
 import { openStore } from "../../store/index.ts";
 import { decimalOption } from "../_numbers.ts";
-import { jsonFlag } from "../_shared.ts";
+import { jsonFlag, widthFlag, widthOf } from "../_shared.ts";
 
 /** A percentage option: 0 to 1,000,000 % (a change of 10,000×; beyond it a threshold is a typo). */
 const pctOf = (flag: string, v: string | undefined) =>
@@ -40,17 +40,19 @@ export default defineCommand({
       description: "A rule file tried before the defaults (docs/RULES.md)",
       valueHint: "FILE",
     },
+    ...widthFlag,
   },
   run({ args }) {
     const threshold = pctOf("threshold", args.threshold) ?? 0;
     const limit = pctOf("fail-on-regression", args["fail-on-regression"]);
+    const width = widthOf(args.width);
     const db = openStore(undefined, { readonly: true });
     const rules = loadRules({ files: args.rules === undefined ? [] : [args.rules] });
     const a = loadReport(db, args.a, rules);
     const b = loadReport(db, args.b, rules);
     const d = diffRuns(a, b, threshold);
     if (args.json) printJson(d);
-    else say(renderDiff(d));
+    else say(renderDiff(d, width));
     if (limit === undefined) return;
     // what is known to be worse needs no matched step (the run failed, a step only in B failed): a
     // regression, exit 7, even when nothing else could be compared

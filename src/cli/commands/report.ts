@@ -1,5 +1,5 @@
 import { defineCommand } from "../_define.ts";
-import { isTty, note, plain, say, write } from "../../core/output.ts";
+import { note, plain, say, write } from "../../core/output.ts";
 import { jsonText } from "../../core/json.ts";
 import { writeReplacing } from "../../core/safe-write.ts";
 import { Exit, TracerError } from "../../errors.ts";
@@ -13,7 +13,7 @@ import { type ProcessTableOptions, STEPS_MODE_ROWS, writeProcessTable } from "..
 import { loadRules } from "../../rules/index.ts";
 import { findRun, listProcesses, openStore } from "../../store/index.ts";
 import { bad, decimalOption, wholeOption } from "../_numbers.ts";
-import { jsonFlag } from "../_shared.ts";
+import { jsonFlag, widthFlag, widthOf } from "../_shared.ts";
 import { sanitize } from "../../core/sanitize.ts";
 import { mark } from "../../core/timing.ts";
 import { plural } from "../../core/plural.ts";
@@ -45,16 +45,6 @@ function processesOf(v: string | undefined): Pick<ProcessTableOptions, "processe
   const n = countOf("processes", v);
   if (n === undefined) return {};
   return { processes: n };
-}
-
-/** Terminal columns a line may take: --width (0: no limit), else the terminal's, else $COLUMNS, else 160. */
-function widthOf(v: string | undefined): number {
-  const n = countOf("width", v);
-  if (n !== undefined) return n === 0 ? Number.POSITIVE_INFINITY : n;
-  const tty = isTty(1) ? process.stdout.columns : undefined;
-  if (tty) return tty;
-  const env = Number(process.env.COLUMNS);
-  return Number.isSafeInteger(env) && env > 0 ? env : 160;
 }
 
 export default defineCommand({
@@ -92,12 +82,7 @@ export default defineCommand({
       description: "Process table: show processes down to this tree depth",
       valueHint: "N",
     },
-    width: {
-      type: "string",
-      description:
-        "Cut table lines to N columns (default: the terminal's, else $COLUMNS, else 160; 0: no limit)",
-      valueHint: "N",
-    },
+    ...widthFlag,
   },
   run({ args }) {
     // `-o -`: stdout, as the convention goes (not a file named '-')
