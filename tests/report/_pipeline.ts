@@ -26,14 +26,17 @@ export interface Recorded {
   name: string;
 }
 
-/** Record the pipeline as run NAME in a private state dir. */
+/**
+ * Record the pipeline as run NAME in a private state dir, sampled every 50 ms: the pipeline takes ~0.2 s
+ * here, and at 0.1 s its memory was sampled at one instant in most runs (an HTML line of one point)
+ */
 export async function recordPipeline(name = "report-test"): Promise<Recorded> {
   await ensureBuilt();
   const dir = tempDir();
   writeFileSync(join(dir, "pipeline.sh"), PIPELINE, { mode: 0o755 });
   writeFileSync(join(dir, "summarize.py"), SCRIPT);
   const env = isolatedEnv();
-  const r = await run(["run", "--quiet", "--interval", "0.1", "--name", name, "--", "./pipeline.sh"], {
+  const r = await run(["run", "--quiet", "--interval", "0.05", "--name", name, "--", "./pipeline.sh"], {
     env,
     cwd: dir,
   });
