@@ -1,5 +1,5 @@
 /** Workflow awareness: Nextflow task roots (work dirs with .command.run) and Snakemake job shells. */
-import { basename } from "node:path";
+import { basename } from "../core/path.ts";
 import { decodeLossless } from "../core/lossless.ts";
 import { outputOf } from "../rules/_view.ts";
 import { readerOwners, readUntrustedHead } from "../core/untrusted.ts";
@@ -101,7 +101,11 @@ export function recipeTarget(p: Line): string | undefined {
   return outputOf(argv.slice(1));
 }
 
-/** The executable a process ran (basename of argv[0], else its comm): what "other" steps are grouped by. */
+/**
+ * The executable a process ran (basename of argv[0], else its comm): what "other" steps are grouped by.
+ * By string operations (src/core/path.ts): node:path's would turn a byte that is not UTF-8 into U+FFFD,
+ * and `x\xfe` and `x\xfd` into one step.
+ */
 export const executableOf = (p: Line): string => executableNamed(p.argv?.[0], p.comm);
 
 /** executableOf of a process whose argv[0] (undefined: none) and comm are these. */

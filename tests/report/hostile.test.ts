@@ -249,6 +249,29 @@ os.execv(b"/bin/sh", [b"sh", b"-c", b"sleep 0.3", b"x\\xff\\x1b[2J"])`;
   expect(rawControl(table.stdout)).toBe(false);
 });
 
+test("executables named x\\xfe and x\\xfd are two other steps, named exactly in JSON and as \\xNN in the table", async () => {
+  // node:path's basename turned both bytes into U+FFFD: one step `x\ufffd` held both (found by a newcomer)
+  const dir = tempDir();
+  const env = isolatedEnv();
+  const py = `import os, shutil
+for b in (b"x\\xfe", b"x\\xfd"):
+    shutil.copy(b"/bin/true", b)
+    os.chmod(b, 0o755)
+    os.spawnv(os.P_WAIT, b"./" + b, [b"./" + b])`;
+  expect(
+    (await run(["run", "--quiet", "--name", "bytes", "--", "python3", "-c", py], { env, cwd: dir })).code,
+  ).toBe(0);
+  const j = JSON.parse((await run(["report", "bytes", "--format", "json"], { env })).stdout) as {
+    steps: { name: string; processes: number }[];
+  };
+  const names = j.steps.map((s) => s.name).filter((n) => n.startsWith("x"));
+  expect(names.sort()).toEqual(["x\udcfd", "x\udcfe"]);
+  const table = (await run(["report", "bytes"], { env })).stdout;
+  expect(table).toContain("x\\xfe");
+  expect(table).toContain("x\\xfd");
+  expect(table).not.toContain("\ufffd");
+});
+
 test("finding 1: `rules test` and `logs` show escape sequences escaped", async () => {
   const env = isolatedEnv();
   const rules = await run(["rules", "test", "--", "python3", `${PAYLOAD}.py`], { env });
