@@ -72,9 +72,9 @@ const label = (s: Step, y: number, name: string) =>
   `<text class="label" x="${LABEL - 8}" y="${y + ROW / 2 + 4}" text-anchor="end">${esc(`${s.index}. ${name}`.slice(0, 40))}</text>`;
 
 /**
- * Gantt: one bar per step from its start to its end (to the run's end while it runs); an `other` step
- * with busy spans gets a thin line over its extent and a bar for each span in which one of its
- * processes ran (spans closer than a pixel drawn as one).
+ * Gantt: one bar per step from its start to its end (to the run's end while it runs). An `other` step
+ * with a busy profile gets a thin line over its extent and, in each pixel column, a bar as high as the
+ * share of that column in which one of its processes ran: the bars' area is its wall, not its extent.
  */
 export function gantt(steps: Step[], t0: number, t1: number, names = steps.map((s) => s.name)): string {
   const span = Math.max(1, t1 - t0);
@@ -87,25 +87,45 @@ export function gantt(steps: Step[], t0: number, t1: number, names = steps.map((
     const tip = `${names[i]}: ${s.durationMs === null ? "running" : secs(s.durationMs)}${s.failed ? ", FAILED" : ""}`;
     const cls = `bar${s.failed ? " failed" : ""}`;
     const title = `<title>${esc(tip)}</title>`;
-    const spans = s.busySpans;
-    if (!spans || spans.length <= 2)
+    const profile = s.busyProfile;
+    if (!profile)
       return `${label(s, y, names[i]!)}<rect class="${cls}" data-step="${s.index}" x="${f(x)}" y="${y + 3}" width="${f(w)}" height="${ROW - 6}" rx="3">${title}</rect>`;
-    const parts = [`<rect class="extent" x="${f(x)}" y="${y + ROW / 2 - 1}" width="${f(w)}" height="2"/>`];
-    for (let k = 0; k < spans.length; k += 2) {
-      const a = spans[k]!;
-      let b = spans[k + 1]!;
-      // spans less than a pixel apart drawn as one bar
-      while (k + 2 < spans.length && px(spans[k + 2]! - b) < 1) {
-        k += 2;
-        b = spans[k + 1]!;
-      }
+    const x0 = LABEL + px(profile.from - t0);
+    const parts = [
+      `<rect class="extent" x="${f(x0)}" y="${y + ROW / 2 - 1}" width="${f(Math.max(1, px(profile.to - profile.from)))}" height="2"/>`,
+    ];
+    for (const c of columns(profile.fill, px(profile.to - profile.from))) {
+      const hh = (ROW - 6) * c.fill;
       parts.push(
-        `<rect class="${cls}" x="${f(LABEL + px(a - t0))}" y="${y + 3}" width="${f(Math.max(2, px(b - a)))}" height="${ROW - 6}" rx="1"/>`,
+        `<rect class="${cls}" x="${f(x0 + c.x)}" y="${f(y + ROW - 3 - hh)}" width="${f(c.w)}" height="${f(hh)}"/>`,
       );
     }
     return `${label(s, y, names[i]!)}<g data-step="${s.index}">${title}${parts.join("")}</g>`;
   });
   return `<svg id="timeline" viewBox="0 0 ${W} ${h + 24}" width="${W}" height="${h + 24}" role="img" aria-label="timeline of steps">${axis(span, h)}${bars.join("")}</svg>`;
+}
+
+/**
+ * A busy profile's shares (even buckets over `width` px) as bars of at most one pixel column each
+ * (buckets averaged into columns when they are narrower), runs of one share merged, empty ones left out.
+ */
+function columns(fill: readonly number[], width: number): { x: number; w: number; fill: number }[] {
+  const n = fill.length;
+  const cols = Math.max(1, Math.min(n, Math.floor(width)));
+  const cw = width / cols;
+  const out: { x: number; w: number; fill: number }[] = [];
+  for (let c = 0; c < cols; c++) {
+    const a = Math.floor((c * n) / cols);
+    const b = Math.floor(((c + 1) * n) / cols);
+    let sum = 0;
+    for (let k = a; k < b; k++) sum += fill[k]!;
+    const share = Math.round((sum / (b - a)) * 1000) / 1000;
+    const prev = out.at(-1);
+    if (share === 0) continue;
+    if (prev && prev.fill === share && Math.abs(prev.x + prev.w - c * cw) < 1e-6) prev.w += cw;
+    else out.push({ x: c * cw, w: cw, fill: share });
+  }
+  return out;
 }
 
 /** Horizontal bars of one figure per step. */

@@ -4,72 +4,95 @@
  * wall is this union, not its first start to its last end (that showed 2.4 s for 10 ms of work).
  */
 
-/** At most this many spans are kept for drawing (the HTML timeline); the union itself is exact. */
-export const MAX_SPANS = 512;
+/** How finely a busy profile divides a step's extent (what the HTML timeline draws from). */
+export const PROFILE_BUCKETS = 256;
+
+/** How busy a step was along its extent: `fill[k]` is the share (0–1) of bucket k in which one of its processes ran. */
+export interface BusyProfile {
+  /** epoch ms: the extent the buckets divide evenly */
+  from: number;
+  to: number;
+  /** PROFILE_BUCKETS shares, each 0–1, from the exact union (their mean × (to − from) is the union's length) */
+  fill: number[];
+}
 
 export interface Busy {
   /** ms: the union's length (0 when no lifetime is known) */
   ms: number;
-  /**
-   * the union's intervals as [start0, end0, start1, end1, …] (epoch ms, in order, disjoint); past
-   * MAX_SPANS intervals the shortest gaps are closed until it fits, so a drawing stays bounded
-   */
-  spans: number[];
+  /** the union along [from, to] (undefined: no gap in it, busy all along its extent) */
+  profile?: BusyProfile;
 }
 
 /**
- * Union of the lifetimes [start[j], end[j]] (epoch ms; NaN or end < start: left out).
- * O(k log k) in the number of lifetimes.
+ * Union of the lifetimes [start[j], end[j]] (epoch ms; NaN or end < start: left out), with its profile
+ * over its own extent. O(k log k) in the number of lifetimes.
  */
 export function busyOf(start: ArrayLike<number>, end: ArrayLike<number>): Busy {
-  const k = start.length;
+  const spans = unionOf(start, end);
+  let ms = 0;
+  for (let k = 0; k < spans.length; k += 2) ms += spans[k + 1]! - spans[k]!;
+  // one interval (no gap): busy all along its extent, drawn as a plain bar
+  if (spans.length <= 2) return { ms };
+  return { ms, profile: profileOf(spans, spans[0]!, spans.at(-1)!) };
+}
+
+/** The union's disjoint intervals, in order: [start0, end0, start1, end1, …]. */
+function unionOf(start: ArrayLike<number>, end: ArrayLike<number>): number[] {
   const order: number[] = [];
-  for (let j = 0; j < k; j++) {
+  for (let j = 0; j < start.length; j++) {
     const s = start[j]!;
     const e = end[j]!;
     if (!Number.isNaN(s) && !Number.isNaN(e) && e >= s) order.push(j);
   }
   order.sort((a, b) => start[a]! - start[b]!);
   const spans: number[] = [];
-  let ms = 0;
-  let s0 = Number.NaN;
-  let e0 = Number.NaN;
   for (const j of order) {
     const s = start[j]!;
     const e = end[j]!;
-    if (!Number.isNaN(e0) && s <= e0) {
-      if (e > e0) e0 = e;
-      continue;
-    }
-    if (!Number.isNaN(e0)) {
-      ms += e0 - s0;
-      spans.push(s0, e0);
-    }
-    s0 = s;
-    e0 = e;
+    const last = spans.length - 1;
+    if (last > 0 && s <= spans[last]!) {
+      if (e > spans[last]!) spans[last] = e;
+    } else spans.push(s, e);
   }
-  if (!Number.isNaN(e0)) {
-    ms += e0 - s0;
-    spans.push(s0, e0);
-  }
-  return { ms, spans: coarsen(spans, MAX_SPANS) };
+  return spans;
 }
 
-/** Close the shortest gaps between spans (flat [s, e, …]) until at most `max` remain. */
-function coarsen(spans: number[], max: number): number[] {
-  const n = spans.length / 2;
-  if (n <= max) return spans;
-  // the gaps, shortest first: closing the n − max shortest ones leaves exactly max spans
-  const gaps: number[] = [];
-  for (let i = 1; i < n; i++) gaps.push(i);
-  const gap = (i: number) => spans[2 * i]! - spans[2 * i - 1]!;
-  gaps.sort((a, b) => gap(a) - gap(b) || a - b);
-  const closed = new Uint8Array(n);
-  for (let j = 0; j < n - max; j++) closed[gaps[j]!] = 1;
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    if (closed[i]) out[out.length - 1] = spans[2 * i + 1]!;
-    else out.push(spans[2 * i]!, spans[2 * i + 1]!);
+/** The share of each of PROFILE_BUCKETS buckets of [from, to] that `spans` cover. */
+function profileOf(spans: readonly number[], from: number, to: number): BusyProfile {
+  const n = PROFILE_BUCKETS;
+  const width = (to - from) / n;
+  const covered = new Float64Array(n);
+  for (let k = 0; k < spans.length; k += 2) {
+    const s = spans[k]!;
+    const e = spans[k + 1]!;
+    const last = Math.min(n - 1, Math.floor((e - from) / width));
+    for (let b = Math.max(0, Math.floor((s - from) / width)); b <= last; b++) {
+      const lo = from + b * width;
+      covered[b]! += Math.max(0, Math.min(e, lo + width) - Math.max(s, lo));
+    }
   }
-  return out;
+  const fill = Array.from(covered, (c) => Math.min(1, c / width));
+  return { from, to, fill };
+}
+
+/**
+ * A running group's busy time so far: the union of its ended lifetimes before `liveFrom` (the earliest
+ * start of a process still running), to which every moment from `liveFrom` on adds (one of them runs).
+ */
+export interface LiveBusy {
+  /** ms of the union before liveFrom */
+  msBefore: number;
+  /** epoch ms */
+  liveFrom: number;
+}
+
+/** LiveBusy of lifetimes where a NaN end is a process still running (undefined: none runs with a known start). */
+export function liveBusyOf(start: ArrayLike<number>, end: ArrayLike<number>): LiveBusy | undefined {
+  let liveFrom = Number.POSITIVE_INFINITY;
+  for (let j = 0; j < start.length; j++)
+    if (Number.isNaN(end[j]!) && start[j]! < liveFrom) liveFrom = start[j]!;
+  if (!Number.isFinite(liveFrom)) return undefined;
+  const clipped = Array.from(end, (e) => (Number.isNaN(e) ? Number.NaN : Math.min(e, liveFrom)));
+  const s = Array.from(start, (v) => Math.min(v, liveFrom));
+  return { msBefore: busyOf(s, clipped).ms, liveFrom };
 }

@@ -10,7 +10,7 @@ import { dfgOnly } from "../core/jit-tier.ts";
 import { youngCollector } from "../core/young.ts";
 import type { RuleSet } from "../rules/index.ts";
 import { FORK, type Named, type StepColumns, columnsOf, or0, orNull } from "./_columns.ts";
-import { busyOf } from "./_busy.ts";
+import { busyOf, liveBusyOf } from "./_busy.ts";
 import { type StepRoot, rollUp } from "./_rollup.ts";
 import { preorderOf, treeOf } from "./_tree.ts";
 import {
@@ -337,11 +337,13 @@ function otherStep(
   const endedAt = end === null || !Number.isFinite(end) ? null : end;
   f.startedAt = startedAt;
   f.endedAt = endedAt;
-  if (endedAt === null) f.durationMs = null;
-  else {
+  if (endedAt === null) {
+    f.durationMs = null;
+    f.liveBusy = liveBusyOf(from, to);
+  } else {
     const busy = busyOf(from, to);
     f.durationMs = Math.max(busy.ms, longestMs);
-    f.busySpans = busy.spans;
+    f.busyProfile = busy.profile;
   }
   f.exitCode = exitCode;
   f.signal = signal;

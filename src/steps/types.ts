@@ -1,4 +1,5 @@
 /** Steps: what a report shows — a named tool, script, Snakemake job or Nextflow task with its subtree rolled up. */
+import type { BusyProfile, LiveBusy } from "./_busy.ts";
 
 /**
  * tool/script: a named process and its subtree; snakemake-job / nextflow-task / make-recipe: what a
@@ -37,11 +38,10 @@ export interface Step {
    * endedAt − startedAt
    */
   durationMs: number | null;
-  /**
-   * an ended `other` step's busy intervals, [start0, end0, start1, end1, …] epoch ms, at most 512 (the
-   * shortest gaps closed past that): what the HTML timeline draws
-   */
-  busySpans?: number[];
+  /** an ended `other` step's busy share along its extent (src/steps/_busy.ts): what the HTML timeline draws */
+  busyProfile?: BusyProfile;
+  /** a running `other` step's busy time so far: what `tracer top` counts its elapsed time from */
+  liveBusy?: LiveBusy;
   /** user + system CPU of every process of the step, µs */
   cpuUs: number;
   /**

@@ -40,7 +40,7 @@ function stepState(s: Step, runLive: boolean): StepState {
 }
 
 /** `end`: now while the run is recorded, else the instant its figures stop at (RunState.endAt) */
-function topStep(
+export function topStep(
   runId: string,
   s: Step,
   label: string,
@@ -50,7 +50,12 @@ function topStep(
 ): TopStep {
   const state = stepState(s, runLive);
   const ended = state !== "running";
-  const elapsedMs = s.durationMs ?? Math.max(0, end - s.startedAt);
+  // an `other` step's: the time one of its processes ran, as the report's wall (not since its first start)
+  const elapsedMs =
+    s.durationMs ??
+    (s.liveBusy
+      ? s.liveBusy.msBefore + Math.max(0, end - s.liveBusy.liveFrom)
+      : Math.max(0, end - s.startedAt));
   // an average rate over less than a second says more about start-up reads than about the step
   const perSecond = (n: number) => (elapsedMs >= 1000 ? (n * 1000) / elapsedMs : null);
   return {

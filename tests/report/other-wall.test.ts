@@ -7,7 +7,10 @@
 import { afterAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { busyOf } from "../../src/steps/_busy.ts";
+import { PROFILE_BUCKETS, busyOf, liveBusyOf } from "../../src/steps/_busy.ts";
+import { type StepProcess, groupSteps } from "../../src/steps/index.ts";
+import { loadRules } from "../../src/rules/index.ts";
+import { topStep } from "../../src/top/model.ts";
 import { BIN, cleanupTemp, isolatedEnv, tempDir } from "../helpers/harness.ts";
 
 afterAll(cleanupTemp);
@@ -21,7 +24,7 @@ interface JsonStep {
   duration_ms: number;
 }
 
-test("five `date` calls 0.4 s apart: the other step's wall is their own time, within bash's brackets", () => {
+test("five `date` calls 0.4 s apart: the other step's wall is their own time, within bash's brackets", async () => {
   const dir = tempDir();
   const env = isolatedEnv();
   const log = join(dir, "brackets");
@@ -56,6 +59,24 @@ test("five `date` calls 0.4 s apart: the other step's wall is their own time, wi
   expect(date!.duration_ms).toBeLessThanOrEqual(bracketed + 1);
   expect(date!.duration_ms).toBeLessThan(extent / 4);
 
+  // the HTML timeline: the date step's bars cover its wall, not its extent (bar area over a full bar's
+  // height, in the extent line's ms per px)
+  const html = join(dir, "r.html");
+  expect(await Bun.spawn([BIN, "report", "dates", "--format", "html", "-o", html], { env }).exited).toBe(0);
+  const text = readFileSync(html, "utf8");
+  const index = steps.indexOf(date!) + 1;
+  const group = new RegExp(`<g data-step="${index}">(.*?)</g>`).exec(text)![1]!;
+  const num = (attr: string, tag: string) => Number(new RegExp(`${attr}="([\\d.]+)"`).exec(tag)![1]);
+  // a full bar's height: the shell's (one process, busy all along: a plain bar)
+  const full = num("height", /<rect class="bar"[^>]*data-step="\d+"[^>]*>/.exec(text)![0]);
+  const rects = [...group.matchAll(/<rect [^>]*>/g)].map((m) => m[0]);
+  const extentPx = num("width", rects.find((r) => r.includes('class="extent"'))!);
+  const area = rects
+    .filter((r) => r.includes('class="bar'))
+    .reduce((sum, r) => sum + num("width", r) * num("height", r), 0);
+  const drawnMs = (area / full / extentPx) * extent;
+  expect(Math.abs(drawnMs - date!.duration_ms)).toBeLessThan(1 + 0.05 * date!.duration_ms);
+
   // the trace: duration is the extent, realtime the union
   const nf = Bun.spawnSync([BIN, "report", "dates", "--format", "nextflow"], { env, stdout: "pipe" });
   const lines = nf.stdout.toString().trim().split("\n");
@@ -66,19 +87,66 @@ test("five `date` calls 0.4 s apart: the other step's wall is their own time, wi
   expect(ms(row[head.indexOf("realtime")]!)).toBe(Math.round(date!.duration_ms));
 }, 60_000);
 
-test("busyOf: the union of lifetimes, unknown ones left out, spans bounded", () => {
+test("busyOf: the union of lifetimes, unknown ones left out; its profile's mean is the union", () => {
   const nan = Number.NaN;
-  expect(busyOf([0, 5, 20, nan, 30], [10, 12, 25, 40, nan])).toEqual({ ms: 17, spans: [0, 12, 20, 25] });
-  expect(busyOf([], [])).toEqual({ ms: 0, spans: [] });
+  const b = busyOf([0, 5, 20, nan, 30], [10, 12, 25, 40, nan]);
+  expect(b.ms).toBe(17);
+  expect(b.profile?.from).toBe(0);
+  expect(b.profile?.to).toBe(25);
+  expect(busyOf([], [])).toEqual({ ms: 0 });
   // nested and touching lifetimes merge
   expect(busyOf([0, 1, 10], [10, 2, 11]).ms).toBe(11);
-  // 2,000 disjoint lifetimes: the union exact, the drawing's spans at most 512, covering them all
+  // 2,000 disjoint lifetimes: the union exact, and the profile (256 shares of the extent) adds up to it
   const start = Array.from({ length: 2000 }, (_, i) => i * 10 + (i % 7));
   const end = start.map((s, i) => s + 1 + (i % 3));
-  const b = busyOf(start, end);
-  expect(b.ms).toBe(end.reduce((sum, e, i) => sum + e - start[i]!, 0));
-  expect(b.spans.length).toBe(1024);
-  expect(b.spans[0]).toBe(0);
-  expect(b.spans.at(-1)).toBe(end.at(-1));
-  for (let k = 1; k < b.spans.length; k++) expect(b.spans[k]!).toBeGreaterThan(b.spans[k - 1]!);
+  const u = busyOf(start, end);
+  expect(u.ms).toBe(end.reduce((sum, e, i) => sum + e - start[i]!, 0));
+  const p = u.profile!;
+  expect(p.fill.length).toBe(PROFILE_BUCKETS);
+  const mean = p.fill.reduce((a, v) => a + v, 0) / p.fill.length;
+  expect(mean * (p.to - p.from)).toBeCloseTo(u.ms, 6);
+  for (const v of p.fill) expect(v >= 0 && v <= 1).toBe(true);
+});
+
+test("liveBusyOf: a running group's time so far is its ended union before the first live start, then every moment", () => {
+  const nan = Number.NaN;
+  // ended [0,10] and [20,30], one running since 25, one that ended at 40 after it started
+  expect(liveBusyOf([0, 20, 25, 35], [10, 30, nan, 40])).toEqual({ msBefore: 15, liveFrom: 25 });
+  expect(liveBusyOf([0], [10])).toBeUndefined();
+});
+
+test("a running other step in top counts only the time one of its processes ran", () => {
+  const proc = (id: number, startedAt: number, endedAt: number | null): StepProcess => ({
+    id,
+    pid: 100 + id,
+    parentId: id === 1 ? null : 1,
+    comm: id === 1 ? "bash" : "sleep",
+    argv: id === 1 ? ["bash", "-c", "loop"] : ["sleep", "1"],
+    cwd: "/",
+    startedAt,
+    endedAt,
+    exitCode: endedAt === null ? null : 0,
+    signal: null,
+    oomKilled: false,
+    userUs: 0,
+    systemUs: 0,
+    peakRssKb: 1000,
+    rchar: 0,
+    wchar: 0,
+    readBytes: 0,
+    writeBytes: 0,
+  });
+  const T = 1_000_000;
+  // sleeps of 0.5 s each with 0.8 s gaps, the third running since T + 2600
+  const steps = groupSteps(
+    [proc(1, T, null), proc(2, T + 0, T + 500), proc(3, T + 1300, T + 1800), proc(4, T + 2600, null)],
+    loadRules(),
+  );
+  const sleep = steps.find((s) => s.name === "sleep")!;
+  expect(sleep.durationMs).toBeNull();
+  expect(sleep.liveBusy).toEqual({ msBefore: 1000, liveFrom: T + 2600 });
+  const shown = (now: number) => topStep("r", sleep, "sleep", [], true, now).elapsedMs;
+  // at T + 2800: 1 s ended + 0.2 s of the live one; never the 2.8 s since the first start
+  expect(shown(T + 2800)).toBe(1200);
+  expect(shown(T + 3000)).toBe(1400);
 });
