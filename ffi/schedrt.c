@@ -143,8 +143,9 @@ struct sr_insn {
 static int sr_map = -1, sr_links[SR_LINKS] = {-1, -1, -1, -1};
 /* the map value: runtime ns, fork time ns, earlier images' peak RSS (pages), then the I/O counters of
  * the process's threads that have exited (bytes: rchar, wchar, read_bytes, write_bytes), then the
- * runtime at its last exec (ns | SR_SEEN; 0: no exec seen) */
-#define SR_VALUE 8
+ * runtime at its last exec (ns | SR_SEEN; 0: no exec seen), then the exec's time (CLOCK_MONOTONIC ns)
+ * while the slice it ran in is still to be split (0: nothing to split) */
+#define SR_VALUE 9
 /* in the last field: an exec was seen (a runtime of 0 is one: a child that execs in its first slice) */
 #define SR_SEEN (1ULL << 63)
 /* the exit program is attached: the I/O fields are counted (else unknown) */
@@ -311,14 +312,25 @@ static int open_ledger(int root) {
   if (map < 0) return (int)map;
   sr_map = (int)map;
   int o = (int)off;
-  /* sched_stat_runtime(struct task_struct *task, u64 delta): map[task->tgid].runtime += delta */
+  /* sched_stat_runtime(struct task_struct *task, u64 delta): map[task->tgid].runtime += delta.
+   * The first charge after an exec (its time in the last field) splits the slice the exec ran in: the
+   * kernel charges a slice only when it ends (a tick, a switch), so the runtime copied at the exec
+   * lacked the part of this delta that ran before it. That part is delta − (now − exec time): the
+   * slice's length after the exec measured on the monotonic clock (the scheduler's own clock,
+   * rq_clock_task, has another origin but the same rate, short of interrupt time); none when the exec
+   * came before the slice began. */
   struct sr_insn runtime[] = {
       LDX_DW(6, 1, 0), LDX_DW(7, 1, 8),
       MOV_X(1, R10), ADD_K(1, -8), MOV_K(2, 4), MOV_X(3, 6), ADD_K(3, o), CALL(FN_PROBE_READ_KERNEL),
       LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -8), CALL(FN_LOOKUP),
-      JEQ_K(0, 0, 3),
-      LDX_DW(1, 0, 8), JSLT_K(1, 0, 1), /* ended: its pid is another process's now */
+      JEQ_K(0, 0, 13),
+      LDX_DW(1, 0, 8), JSLT_K(1, 0, 11), /* ended: its pid is another process's now */
       XADD_DW(0, 7, 0),
+      LDX_DW(9, 0, 64), JEQ_K(9, 0, 8),  /* no exec's slice to split */
+      MOV_X(8, 0), CALL(FN_KTIME_NS), SUB_X(0, 9), /* r0: how long since the exec */
+      MOV_X(1, 7), JLE_X(1, 0, 2),       /* the whole delta came after the exec */
+      SUB_X(1, 0), XADD_DW(8, 1, 56),    /* the part before it: the earlier image's */
+      ST_DW(8, 64, 0),
       MOV_K(0, 0), EXIT(),
   };
   /* sched_process_fork(parent, child): a new process of a followed one is entered {0, now, 0}, or
@@ -364,8 +376,9 @@ static int open_ledger(int root) {
    *    M becomes its baseline B (flagged SR_BASELINE): nothing known yet;
    *  - B | SR_BASELINE: a later M above B can only be an image of its own (maxrss = max(B, its
    *    images' peaks)): M is kept, exact; M = B says only that its images stayed at or below B.
-   * And the runtime so far goes to the last field (| SR_SEEN): what the earlier images used (the
-   * current slice, not yet charged, excepted: it falls to the new image). */
+   * And the runtime so far goes to field 7 (| SR_SEEN): what the earlier images used, short of the
+   * current slice, not yet charged; the exec's time goes to field 8, for the runtime program to add
+   * that slice's part before the exec at its next charge. */
   int sg = (int)sig_off, mx = (int)maxrss_off;
   struct sr_insn exec[] = {
       LDX_DW(6, 1, 0),
@@ -373,9 +386,10 @@ static int open_ledger(int root) {
       MOV_X(1, R10), ADD_K(1, -16), MOV_K(2, 8), MOV_X(3, 6), ADD_K(3, sg), CALL(FN_PROBE_READ_KERNEL),
       LDX_DW(3, R10, -16), ADD_K(3, mx), MOV_X(1, R10), ADD_K(1, -24), MOV_K(2, 8), CALL(FN_PROBE_READ_KERNEL),
       LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -8), CALL(FN_LOOKUP),
-      JEQ_K(0, 0, 27),                              /* not followed */
-      LDX_DW(1, 0, 8), JSLT_K(1, 0, 25),            /* ended: its pid is another process's now */
+      JEQ_K(0, 0, 31),                              /* not followed */
+      LDX_DW(1, 0, 8), JSLT_K(1, 0, 29),            /* ended: its pid is another process's now */
       LDX_DW(1, 0, 0), MOV_K(2, 1), LSH_K(2, 63), OR_X(1, 2), STX_DW(0, 1, 56), /* runtime at exec */
+      MOV_X(7, 0), CALL(FN_KTIME_NS), STX_DW(7, 0, 64), MOV_X(0, 7), /* and when */
       LDX_DW(1, R10, -24), LDX_DW(2, 0, 16),        /* r1 = M, r2 = the field */
       JEQ_K(2, -1, 9),                              /* ~0: to the baseline */
       MOV_X(3, 2), RSH_K(3, 62), JEQ_K(3, 0, 12),   /* plain: to the maximum */

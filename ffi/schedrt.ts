@@ -64,7 +64,8 @@ export interface LedgerIo {
  * space until its exec: vfork, posix_spawn), io: the I/O of its threads that exited since it was
  * entered (for a process followed since its fork and ended, its own I/O exactly; undefined when the
  * kernel does not count I/O per task), execRuntimeNs: the runtime it had at its last exec seen while
- * followed (what its earlier images used, the slice under way at the exec excepted; undefined: none
+ * followed (what its earlier images used, the slice the exec ran in split at it once the process was
+ * charged again; undefined: none
  * seen), maxRssBoundKb: maxRssKb, or where that is unknown for a vfork child that exec'd, the
  * parent's peak it started from, which its images did not exceed (undefined: neither) }, or
  * undefined when it is not there or its fork time is outside [loNs, hiNs] (a later process with the
