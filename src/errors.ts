@@ -45,6 +45,24 @@ export class TracerError extends Error {
 export const refused = (code: string, message: string, hint?: string) =>
   new TracerError(code, message, Exit.refused, { hint });
 
+/** Words for the errno codes a file read meets, as strerror(3) puts them. */
+const ERRNO_TEXT: Record<string, string> = {
+  ENOENT: "no such file or directory",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EISDIR: "is a directory",
+  ENOTDIR: "a component of the path is not a directory",
+  ELOOP: "too many levels of symbolic links",
+  ENAMETOOLONG: "file name too long",
+  EIO: "input/output error",
+};
+
+/** Why a file operation failed, in words (`no such file or directory`), else the error's own message. */
+export const errnoText = (e: unknown): string => {
+  const code = errnoOf(e);
+  return (code && ERRNO_TEXT[code]) ?? (e as Error).message;
+};
+
 export function errnoOf(e: unknown): string | undefined {
   return typeof e === "object" && e !== null && "code" in e
     ? String((e as { code: unknown }).code)

@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Exit, TracerError, errnoOf } from "../errors.ts";
+import { Exit, TracerError, errnoText } from "../errors.ts";
 import defaultsText from "./defaults.yml" with { type: "text" };
 import { parseRuleFile } from "./parse.ts";
 import type { RuleSet } from "./types.ts";
@@ -27,14 +27,9 @@ export function readRuleFile(path: string): string {
   try {
     return readFileSync(path, "utf8");
   } catch (e) {
-    throw new TracerError(
-      "E_RULES_READ",
-      `cannot read rule file ${path}: ${errnoOf(e) ?? (e as Error).message}`,
-      Exit.error,
-      {
-        cause: e,
-      },
-    );
+    throw new TracerError("E_RULES_READ", `cannot read rule file ${path}: ${errnoText(e)}`, Exit.error, {
+      cause: e,
+    });
   }
 }
 

@@ -56,8 +56,12 @@ test("check: an invalid regex fails (exit 1) at check, naming file:line and key"
 test("check: a missing file is an error, not a crash", async () => {
   const r = await run(["rules", "check", join(dir, "nope.yml")], { env });
   expect(r.code).toBe(1);
-  expect(r.stderr).toContain("cannot read rule file");
+  expect(r.stderr).toContain(`cannot read rule file ${join(dir, "nope.yml")}: no such file or directory`);
   expect(r.stderr).not.toContain("internal error");
+  // a directory: said in words too, not as an errno code
+  const d = await run(["rules", "check", dir], { env });
+  expect(d.code).toBe(1);
+  expect(d.stderr).toContain(`cannot read rule file ${dir}: is a directory`);
 });
 
 test("test: the embedded defaults name a command line", async () => {
