@@ -109,7 +109,7 @@ export function gantt(steps: Step[], t0: number, t1: number, names = steps.map((
  * A busy profile's shares (even buckets over `width` px) as bars of at most one pixel column each
  * (buckets averaged into columns when they are narrower), runs of one share merged, empty ones left out.
  */
-function columns(fill: readonly number[], width: number): { x: number; w: number; fill: number }[] {
+function columns(fill: ArrayLike<number>, width: number): { x: number; w: number; fill: number }[] {
   const n = fill.length;
   const cols = Math.max(1, Math.min(n, Math.floor(width)));
   const cw = width / cols;

@@ -12,8 +12,11 @@ export interface BusyProfile {
   /** epoch ms: the extent the buckets divide evenly */
   from: number;
   to: number;
-  /** PROFILE_BUCKETS shares, each 0–1, from the exact union (their mean × (to − from) is the union's length) */
-  fill: number[];
+  /**
+   * PROFILE_BUCKETS shares, each 0–1, from the exact union (their mean × (to − from) is the union's
+   * length, to float32's precision: 1 KiB a step)
+   */
+  fill: Float32Array;
 }
 
 export interface Busy {
@@ -71,7 +74,8 @@ function profileOf(spans: readonly number[], from: number, to: number): BusyProf
       covered[b]! += Math.max(0, Math.min(e, lo + width) - Math.max(s, lo));
     }
   }
-  const fill = Array.from(covered, (c) => Math.min(1, c / width));
+  const fill = new Float32Array(n);
+  for (let b = 0; b < n; b++) fill[b] = Math.min(1, covered[b]! / width);
   return { from, to, fill };
 }
 

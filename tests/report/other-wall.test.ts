@@ -104,7 +104,7 @@ test("busyOf: the union of lifetimes, unknown ones left out; its profile's mean 
   const p = u.profile!;
   expect(p.fill.length).toBe(PROFILE_BUCKETS);
   const mean = p.fill.reduce((a, v) => a + v, 0) / p.fill.length;
-  expect(mean * (p.to - p.from)).toBeCloseTo(u.ms, 6);
+  expect(mean * (p.to - p.from)).toBeCloseTo(u.ms, 1); // float32 shares
   for (const v of p.fill) expect(v >= 0 && v <= 1).toBe(true);
 });
 
