@@ -121,12 +121,12 @@ export function snakemakeRuleOf(
   reports: readonly { run: { cwd: string | null }; steps: readonly Step[] }[],
 ): (run: number, step: Step) => string | undefined {
   // metadata read once a directory
-  const byDir = new Map<string, { shell: Map<string, string>; timed: TimedJob[] }>();
+  const byDir = new Map<string, { byCommand: Map<string, string>; timed: TimedJob[] }>();
   const metaIn = (dir: string) => {
     let m = byDir.get(dir);
     if (!m) {
       const timed: TimedJob[] = [];
-      m = { shell: snakemakeRules(dir, readerOwners(), timed), timed };
+      m = { byCommand: snakemakeRules(dir, readerOwners(), timed), timed };
       byDir.set(dir, m);
     }
     return m;
@@ -134,7 +134,7 @@ export function snakemakeRuleOf(
   const direct = (i: number, step: Step): string | undefined => {
     const cmd = jobShellCommand(step.command);
     const cwd = reports[i]!.run.cwd;
-    return snakemakeRunRule(cmd) ?? (cwd?.startsWith("/") ? metaIn(cwd).shell.get(cmd) : undefined);
+    return snakemakeRunRule(cmd) ?? (cwd?.startsWith("/") ? metaIn(cwd).byCommand.get(cmd) : undefined);
   };
   const byKey = new Map<string, string>();
   reports.forEach((r, i) => {
