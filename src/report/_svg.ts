@@ -191,6 +191,12 @@ export function systemPlot(
     )
     .join("");
   const legend = `<text class="legend cpu" x="10" y="20">■ host CPU (all cores, left)</text><text class="legend mem" x="10" y="40">■ ${esc(memoryLabel)} (right)</text>`;
-  const plot = `${axis(span, Hp)}${cpuTicks}${memTicks}${legend}<polyline class="cpu" points="${cpu.join(" ")}"/><polyline class="mem" points="${mem.join(" ")}"/>`;
+  // a series of one reading (a run shorter than the sampling interval) is a point no line can draw
+  const dot = (cls: string, pts: string[]) => {
+    if (pts.length !== 1) return "";
+    const [cx, cy] = pts[0]!.split(",");
+    return `<circle class="dot ${cls}" cx="${cx}" cy="${cy}" r="3"/>`;
+  };
+  const plot = `${axis(span, Hp)}${cpuTicks}${memTicks}${legend}<polyline class="cpu" points="${cpu.join(" ")}"/><polyline class="mem" points="${mem.join(" ")}"/>${dot("cpu", cpu)}${dot("mem", mem)}`;
   return `<svg id="system" viewBox="0 0 ${W + 40} ${Hp + 34}" width="${W + 40}" height="${Hp + 34}" role="img"><g transform="translate(0,10)">${plot}</g></svg>`;
 }

@@ -23,7 +23,7 @@ h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 8px}
 .card.bad{border-color:#d1242f;color:#d1242f}
 svg text{font-size:11px;fill:#1d232a}svg .tick{fill:#6e7781}svg .grid{stroke:#eaeef2}
 .bar{fill:#2f81f7}.extent{fill:#8c959f}.metric{fill:#8250df}#mem-bars .metric{fill:#1a7f37}.failed{fill:#d1242f!important}
-polyline{fill:none;stroke-width:1.5}polyline.cpu{stroke:#2f81f7}polyline.mem{stroke:#1a7f37}
+polyline{fill:none;stroke-width:1.5}polyline.cpu{stroke:#2f81f7}polyline.mem{stroke:#1a7f37}.dot.cpu{fill:#2f81f7}.dot.mem{fill:#1a7f37}
 .legend.cpu{fill:#2f81f7}.legend.mem{fill:#1a7f37}
 table{border-collapse:collapse;font-size:12px}th,td{padding:4px 8px;border-bottom:1px solid #eaeef2;text-align:right}
 th:last-child,td:last-child,th:nth-child(2),td:nth-child(2){text-align:left}

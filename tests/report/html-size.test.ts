@@ -6,12 +6,28 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { COMMAND_SHOWN } from "../../src/report/html.ts";
-import { niceStep, tickTime } from "../../src/report/_svg.ts";
+import { niceStep, systemPlot, tickTime } from "../../src/report/_svg.ts";
 import { cleanupTemp, ensureBuilt, isolatedEnv, run, tempDir } from "../helpers/harness.ts";
 import { openPage } from "./_chromium.ts";
 import { PER_STEP, STEPS, recordBigPipeline } from "./_bigpipeline.ts";
 
 afterAll(cleanupTemp);
+
+test("a series of one reading (a run shorter than the sampling interval) is drawn as a dot, not an empty line", () => {
+  const one = systemPlot([], [{ at: 1500, kb: 2048 }], "the run's memory", 1000, 2000);
+  expect(one).toMatch(/<circle class="dot mem" cx="[\d.]+" cy="[\d.]+" r="3"\/>/);
+  const two = systemPlot(
+    [],
+    [
+      { at: 1200, kb: 2048 },
+      { at: 1800, kb: 1024 },
+    ],
+    "the run's memory",
+    1000,
+    2000,
+  );
+  expect(two).not.toContain("<circle");
+});
 
 test("nice ticks: 1-2-5 steps below a minute, whole minutes and hours above", () => {
   expect(niceStep(1700, 6, [])).toBe(500);
