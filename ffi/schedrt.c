@@ -342,16 +342,19 @@ static int open_ledger(int root) {
       MOV_X(1, R10), ADD_K(1, -8), MOV_K(2, 4), MOV_X(3, 6), ADD_K(3, o), CALL(FN_PROBE_READ_KERNEL),
       MOV_X(1, R10), ADD_K(1, -16), MOV_K(2, 4), MOV_X(3, 7), ADD_K(3, o), CALL(FN_PROBE_READ_KERNEL),
       LDX_W(1, R10, -8), LDX_W(2, R10, -16),
-      JEQ_X(1, 2, 72), /* a thread: its process is entered already */
+      JEQ_X(1, 2, 73), /* a thread: its process is entered already */
       LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -8), CALL(FN_LOOKUP),
-      JEQ_K(0, 0, 55), /* the parent is not followed */
+      JEQ_K(0, 0, 56), /* the parent is not followed */
       /* r9: ~0 when parent and child share one mm */
       MOV_X(1, R10), ADD_K(1, -24), MOV_K(2, 8), MOV_X(3, 6), ADD_K(3, m), CALL(FN_PROBE_READ_KERNEL),
       MOV_X(1, R10), ADD_K(1, -32), MOV_K(2, 8), MOV_X(3, 7), ADD_K(3, m), CALL(FN_PROBE_READ_KERNEL),
       MOV_K(9, 0), LDX_DW(1, R10, -24), LDX_DW(2, R10, -32), JNE_X(1, 2, 1), MOV_K(9, -1),
-      /* the value at -112: runtime 0, fork time now, maxrss r9, no I/O yet, no exec */
+      /* the value at -112 (SR_VALUE fields, every one written: a kernel before 6.4 refuses a map update
+       * from stack bytes never written): runtime 0, fork time now, maxrss r9, no I/O yet, no exec, no
+       * exec slice to split */
       CALL(FN_KTIME_NS), STX_DW(R10, 0, -104), ST_DW(R10, -112, 0), STX_DW(R10, 9, -96),
       ST_DW(R10, -88, 0), ST_DW(R10, -80, 0), ST_DW(R10, -72, 0), ST_DW(R10, -64, 0), ST_DW(R10, -56, 0),
+      ST_DW(R10, -48, 0),
       /* an entry under its pid forked within the window (the pid set on purpose: ns_last_pid, clone3
        * set_tid) would be taken for the ended process: it is closed and this one is not followed */
       LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -16), CALL(FN_LOOKUP),
