@@ -24,9 +24,13 @@ const collapse = (s: string) => s.replace(/\s+/g, " ").trim();
  * Snakemake's `set -euo pipefail;`, or the whole line when bash exec'd into a single command.
  */
 export function jobShellCommand(command: string): string {
-  const m = /^\S*\b(ba|da|z)?sh\s+-c\s([\s\S]*)$/.exec(command);
-  return collapse(m ? m[2]!.replace(/^\s*set -euo pipefail;/, "") : command);
+  const text = jobShellText(command);
+  return collapse(text !== undefined ? text.replace(/^\s*set -euo pipefail;/, "") : command);
 }
+
+/** What follows `sh -c` in a job step's root command line, as recorded (undefined: not a shell's). */
+const jobShellText = (command: string): string | undefined =>
+  /^\S*\b(ba|da|z)?sh\s+-c\s([\s\S]*)$/.exec(command)?.[2];
 
 /** A job Snakemake's metadata knows by its times only (no `shellcmd`: a `script:`, `run:` or `wrapper:` rule). */
 export interface TimedJob {
@@ -131,18 +135,34 @@ export function snakemakeRuleOf(
     }
     return m;
   };
+  // a shell job by its metadata; a `run:` job names its rule itself (src/steps/_workflow.ts)
   const direct = (i: number, step: Step): string | undefined => {
     const cmd = jobShellCommand(step.command);
     const cwd = reports[i]!.run.cwd;
-    return snakemakeRunRule(cmd) ?? (cwd?.startsWith("/") ? metaIn(cwd).byCommand.get(cmd) : undefined);
+    const known = cwd?.startsWith("/") ? metaIn(cwd).byCommand.get(cmd) : undefined;
+    return known ?? snakemakeRunRule(jobShellText(step.command) ?? "");
   };
+  // `run:` jobs have no shellcmd in the metadata either, but are named above: not candidates by time
+  const named = new Set<string>();
+  for (const r of reports)
+    for (const step of r.steps)
+      if (step.kind === "snakemake-job") {
+        const rule = snakemakeRunRule(jobShellText(step.command) ?? "");
+        if (rule !== undefined) named.add(rule);
+      }
   const byKey = new Map<string, string>();
+  const candidatesIn = new Map<string, TimedJob[]>();
   reports.forEach((r, i) => {
     const cwd = r.run.cwd;
     if (!cwd?.startsWith("/")) return;
     for (const step of r.steps) {
       if (step.kind !== "snakemake-job" || byKey.has(step.key) || direct(i, step) !== undefined) continue;
-      const rule = timedRule(metaIn(cwd).timed, step.startedAt, step.endedAt);
+      let candidates = candidatesIn.get(cwd);
+      if (!candidates) {
+        candidates = metaIn(cwd).timed.filter((t) => !named.has(t.rule));
+        candidatesIn.set(cwd, candidates);
+      }
+      const rule = timedRule(candidates, step.startedAt, step.endedAt);
       if (rule !== undefined) byKey.set(step.key, rule);
     }
   });

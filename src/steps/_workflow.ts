@@ -60,14 +60,28 @@ export function isSnakemakeJobShell(p: Line): boolean {
 }
 
 /**
- * The rule of a Snakemake `run:` job, from the text of its shell command: Snakemake runs such a job as
- * `cd DIR && python -m snakemake … --allowed-rules 'RULE' …` (its Python code runs in that second
- * Snakemake, not in a shell command of its own). Undefined for any other command; the rule must be a
- * Python identifier (the text is recorded data).
+ * Snakemake's own command for a job it runs in a second Snakemake (a `run:` rule's Python code):
+ * `cd WORKDIR && PYTHON -m snakemake … --target-jobs 'RULE:WILDCARDS' …`, given to `sh -c` as it is —
+ * a `shell:` job's text begins with Snakemake's `set -euo pipefail;` instead, so a shell command that
+ * merely mentions these words does not pass for one.
+ */
+const RUN_JOB = /^cd (?:'[^']*'|\S+) && \S+ -m snakemake (?:[\s\S]* )?--target-jobs ((?:'[^']*' ?)+)/;
+
+/**
+ * The rule of a Snakemake `run:` job, from the text its shell was given (`sh -c TEXT`, as recorded,
+ * not normalised): the rule of its `--target-jobs` (all of them, for a group: one rule, else none).
+ * Undefined for any other command; the rule must be a Python identifier (the text is recorded data).
  */
 export function snakemakeRunRule(shell: string): string | undefined {
-  if (!/(?:^|\s)-m\s+snakemake\s/.test(shell)) return undefined;
-  return /\s--allowed-rules[\s=]+'?([A-Za-z_][A-Za-z0-9_]*)'?(?:\s|$)/.exec(shell)?.[1];
+  const m = RUN_JOB.exec(shell);
+  if (!m) return undefined;
+  let rule: string | undefined;
+  for (const spec of m[1]!.matchAll(/'([^':]*):[^']*'/g)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(spec[1]!) || (rule !== undefined && rule !== spec[1]))
+      return undefined;
+    rule = spec[1];
+  }
+  return rule;
 }
 
 /** The text a shell was given with `-c` ("" when none was recorded). */

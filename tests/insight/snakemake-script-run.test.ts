@@ -13,7 +13,7 @@ import { cleanupTemp, ensureBuilt, isolatedEnv, run, tempDir } from "../helpers/
 
 const SNAKEFILE = `
 rule all:
-    input: expand("out/{s}.scr", s=["x", "y"]), "out/z.run"
+    input: expand("out/{s}.scr", s=["x", "y"]), "out/z.run", "out/evil.txt"
 rule first:
     output: "out/{s}.txt"
     shell: "echo {wildcards.s} > {output}"
@@ -25,7 +25,11 @@ rule pyrun:
     input: "out/x.txt"
     output: "out/z.run"
     run:
-        shell("cat {input} > {output}")
+        shell("cat {input} > {output}; sleep 0.3")
+rule evil:
+    input: "out/x.txt"
+    output: "out/evil.txt"
+    shell: "echo ' -m snakemake x --allowed-rules pyrun --target-jobs pyrun: ' > {output}; sleep 0.2"
 `;
 const SCRIPT = `import time
 time.sleep(0.3)
@@ -52,8 +56,9 @@ beforeAll(async () => {
         `sr${i}`,
         "--",
         "snakemake",
+        // two jobs at once: a script: job beside the run: job, which the metadata times too
         "-j",
-        "1",
+        "2",
         "--forceall",
         "--quiet",
       ],
@@ -95,11 +100,15 @@ test("advise names the script: rule from the metadata's times and the run: rule 
   expect(r.code).toBe(0);
   expect(r.stdout).not.toContain("no rule known");
   const mem = [...r.stdout.matchAll(/^ {2}- "(\w+):mem_mb=\d+"$/gm)].map((m) => m[1]!).sort();
-  expect(mem).toEqual(["first", "pyrun", "scr"]);
+  // a shell: job whose command mentions a second Snakemake's words is still its own rule (evil)
+  expect(mem).toEqual(["evil", "first", "pyrun", "scr"]);
   const j = JSON.parse((await run(["advise", "--format", "json"], { env })).stdout);
   const scr = j.steps.find((s: { snakemake_rule: string | null }) => s.snakemake_rule === "scr");
   // both script jobs of all three runs: the older runs' by their key
   expect(scr.runs_seen).toBe(3);
+  expect(scr.instances).toBe(6);
+  const pyrun = j.steps.find((s: { snakemake_rule: string | null }) => s.snakemake_rule === "pyrun");
+  expect(pyrun.instances).toBe(3);
 }, 60_000);
 
 test("timedRule: the one job over half the step's wall; none when two rules do", () => {
@@ -117,11 +126,17 @@ test("timedRule: the one job over half the step's wall; none when two rules do",
   expect(timedRule([...t, { rule: "a", start: 1000, end: 1990 }], 1010, 1980)).toBe("a");
 });
 
-test("snakemakeRunRule: only a second Snakemake's --allowed-rules, only an identifier", () => {
-  const cmd = (rules: string) =>
-    `cd /w && /usr/bin/python3 -m snakemake --snakefile '/w/Snakefile' --target-jobs 'pyrun:' --allowed-rules ${rules} --cores 1`;
-  expect(snakemakeRunRule(cmd("'pyrun'"))).toBe("pyrun");
-  expect(snakemakeRunRule(cmd("pyrun"))).toBe("pyrun");
-  expect(snakemakeRunRule(cmd("'py$(id)'"))).toBeUndefined();
+test("snakemakeRunRule: only Snakemake's own second-Snakemake command, its --target-jobs rule, an identifier", () => {
+  const cmd = (jobs: string) =>
+    `cd /w && /usr/bin/python3 -m snakemake --snakefile '/w/Snakefile' --target-jobs ${jobs} --allowed-rules 'x' --cores 1`;
+  expect(snakemakeRunRule(cmd("'pyrun:'"))).toBe("pyrun");
+  expect(snakemakeRunRule(cmd("'pyrun:sample=a' 'pyrun:sample=b'"))).toBe("pyrun");
+  // a group of two rules: no one rule
+  expect(snakemakeRunRule(cmd("'a:' 'b:'"))).toBeUndefined();
+  expect(snakemakeRunRule(cmd("'py$(id):'"))).toBeUndefined();
+  // a shell: job's text (Snakemake's strict-mode preamble first) that mentions the words is no run: job
+  expect(
+    snakemakeRunRule(`set -euo pipefail;  echo ' -m snakemake x --target-jobs 'pyrun:' ' > out`),
+  ).toBeUndefined();
   expect(snakemakeRunRule("echo --allowed-rules x")).toBeUndefined();
 });
