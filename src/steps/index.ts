@@ -308,7 +308,9 @@ function otherStep(
   let end: number | null = Number.NEGATIVE_INFINITY;
   let exitCode: number | null = 0;
   let signal: number | null = null;
-  // each process's lifetime (from its final image's start when it heads the group), for the union
+  // each process's time as the group's executable, for the union: from its last exec when it heads the
+  // group (a subshell that waited before it became `sleep` was the shell until then), else whole (a
+  // fork that did not exec is part of its parent's work)
   const from = new Float64Array(list.length);
   const to = new Float64Array(list.length);
   let longestMs = 0;
@@ -317,10 +319,11 @@ function otherStep(
     const image = own[i] ? c.imageStartedAt[i]! : Number.NaN;
     const started = Number.isNaN(image) ? c.startedAt[i]! : image;
     if (started < start) start = started;
-    from[j] = started;
+    const exec = own[i] ? c.execAt[i]! : Number.NaN;
+    from[j] = exec > started ? exec : started;
     to[j] = c.endedAt[i]!;
-    // an exact lifetime (wait4/taskstats, µs) is finer than the ms timestamps
-    const exact = Number.isNaN(image) ? c.durationUs[i]! / 1000 : Number.NaN;
+    // an exact lifetime (wait4/taskstats, µs) is finer than the ms timestamps: for a whole process
+    const exact = Number.isNaN(image) && !(exec > started) ? c.durationUs[i]! / 1000 : Number.NaN;
     if (exact > longestMs) longestMs = exact;
     // the first process that did not exit 0: its code, or the signal that killed it
     const code = orNull(c.exitCode[i]!);

@@ -87,6 +87,25 @@ test("five `date` calls 0.4 s apart: the other step's wall is their own time, wi
   expect(ms(row[head.indexOf("realtime")]!)).toBe(Math.round(date!.duration_ms));
 }, 60_000);
 
+test("a subshell that waits, then execs sleep: the other step counts it from its exec, not its fork", () => {
+  // `( read -t 0.5; exec sleep 0.2 )` was the shell for 0.5 s: the sleep step held it (1.2 s for
+  // 0.5 s of two overlapping sleeps and 0.2 s of the third; found by an attack)
+  const dir = tempDir();
+  const env = isolatedEnv();
+  Bun.spawnSync(["mkfifo", join(dir, "f")]);
+  const script = `exec 9<>${dir}/f; sleep 0.5 & sleep 0.3 & wait; read -t 0.7 -u 9; ( read -t 0.5 -u 9; exec sleep 0.2 )`;
+  const r = Bun.spawnSync([BIN, "run", "--quiet", "--name", "sub", "--", "bash", "-c", script], { env });
+  expect(r.exitCode).toBe(0);
+  const rep = Bun.spawnSync([BIN, "report", "sub", "--format", "json"], { env, stdout: "pipe" });
+  const sleep = (JSON.parse(rep.stdout.toString()) as { steps: JsonStep[] }).steps.find(
+    (s) => s.name === "sleep",
+  )!;
+  expect(sleep.processes).toBe(3);
+  // sleeps of 0.5 and 0.3 s together, then one of 0.2 s: 0.7 s and what exec and exit take
+  expect(sleep.duration_ms).toBeGreaterThanOrEqual(700);
+  expect(sleep.duration_ms).toBeLessThan(900);
+}, 60_000);
+
 test("busyOf: the union of lifetimes, unknown ones left out; its profile's mean is the union", () => {
   const nan = Number.NaN;
   const b = busyOf([0, 5, 20, nan, 30], [10, 12, 25, 40, nan]);
