@@ -583,7 +583,7 @@ export interface RunSummary {
     signal?: number;
     stopSignal?: number;
     /** what --kill-leftovers signalled (src/run/supervisor.ts) */
-    leftovers?: { signalled: number; terminated: number; killed: number; remaining: number };
+    leftovers?: { terminated: number; killed: number; forkedDuringGrace: number; remaining: number };
   };
   /** the run's end was written (false: the final write failed); `stored`: its row exists all the same */
   finished?: boolean;
@@ -606,10 +606,11 @@ const POLL_GAPS = "a /proc walk every 50 ms, a process that starts and ends betw
 
 /** What --kill-leftovers did, as a line of its own after the closing line ("" when it had nothing to stop). */
 function leftoversLine(l: RunSummary["child"]["leftovers"]): string {
-  if (!l?.signalled) return "";
-  const kill = l.killed ? `, SIGKILL after the grace to ${l.killed}` : "";
+  if (!l?.terminated) return "";
+  const forked = l.forkedDuringGrace ? ` (${l.forkedDuringGrace} of them forked during it)` : "";
+  const kill = l.killed ? `, SIGKILL after the grace to ${l.killed}${forked}` : "";
   const stuck = l.remaining ? `; ${l.remaining} still running after SIGKILL` : "";
-  return `\ntracer: --kill-leftovers: CMD left ${plural(l.signalled, "process", "processes")} running; SIGTERM to ${l.terminated}${kill}${stuck}`;
+  return `\ntracer: --kill-leftovers: CMD left ${plural(l.terminated, "process", "processes")} running; SIGTERM to ${l.terminated}${kill}${stuck}`;
 }
 
 /** `tracer run`'s closing line on stderr; the run's name is recorded data, so the line is sanitised. */

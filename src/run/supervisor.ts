@@ -68,12 +68,12 @@ export interface ChildEnd {
 
 /** Processes CMD left running that --kill-leftovers signalled, by pid (a pid counted once). */
 export interface LeftoversEnded {
-  /** distinct processes signalled */
-  signalled: number;
-  /** sent SIGTERM */
+  /** what CMD left running when it ended: each sent SIGTERM */
   terminated: number;
-  /** still there after the grace: sent SIGKILL */
+  /** still there after the grace, or forked during it: sent SIGKILL */
   killed: number;
+  /** of `killed`, forked during the grace (never sent SIGTERM) */
+  forkedDuringGrace: number;
   /** still there after the SIGKILL's wait (a process in uninterruptible sleep, or stopped under ptrace) */
   remaining: number;
 }
@@ -345,12 +345,16 @@ export class Supervisor {
     let left = liveDescendants(process.pid);
     if (!left.length) return undefined;
     signal(left, "SIGTERM", termed);
-    const ended = () => ({
-      signalled: new Set([...termed, ...killed]).size,
-      terminated: termed.size,
-      killed: killed.size,
-      remaining: left.length,
-    });
+    const ended = () => {
+      let forked = 0;
+      for (const p of killed) if (!termed.has(p)) forked++;
+      return {
+        terminated: termed.size,
+        killed: killed.size,
+        forkedDuringGrace: forked,
+        remaining: left.length,
+      };
+    };
     for (const [deadline, last] of [
       [Date.now() + graceMs, false],
       [Date.now() + graceMs + KILL_WAIT_MS, true],

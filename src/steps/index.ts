@@ -320,7 +320,7 @@ function otherStep(
     const started = Number.isNaN(image) ? c.startedAt[i]! : image;
     if (started < start) start = started;
     const exec = own[i] ? c.execAt[i]! : Number.NaN;
-    from[j] = exec > started ? exec : started;
+    from[j] = Number.isNaN(exec) ? started : Math.max(exec, started);
     to[j] = c.endedAt[i]!;
     // an exact lifetime (wait4/taskstats, µs) is finer than the ms timestamps: for a whole process
     const exact = Number.isNaN(image) && !(exec > started) ? c.durationUs[i]! / 1000 : Number.NaN;
