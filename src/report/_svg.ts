@@ -74,7 +74,8 @@ const label = (s: Step, y: number, name: string) =>
 /**
  * Gantt: one bar per step from its start to its end (to the run's end while it runs). An `other` step
  * with a busy profile gets a thin line over its extent and, in each pixel column, a bar as high as the
- * share of that column in which one of its processes ran: the bars' area is its wall, not its extent.
+ * share of that column in which one of its processes ran (at least 2 px): the bars' area is its wall,
+ * not its extent.
  */
 export function gantt(steps: Step[], t0: number, t1: number, names = steps.map((s) => s.name)): string {
   const span = Math.max(1, t1 - t0);
@@ -95,9 +96,11 @@ export function gantt(steps: Step[], t0: number, t1: number, names = steps.map((
       `<rect class="extent" x="${f(x0)}" y="${y + ROW / 2 - 1}" width="${f(Math.max(1, px(profile.to - profile.from)))}" height="2"/>`,
     ];
     for (const c of columns(profile.fill, px(profile.to - profile.from))) {
-      const hh = (ROW - 6) * c.fill;
+      // at least 2 px high and 1 px wide: a short step on a long timeline stays visible (its tooltip
+      // gives the figure)
+      const hh = Math.max(2, (ROW - 6) * c.fill);
       parts.push(
-        `<rect class="${cls}" x="${f(x0 + c.x)}" y="${f(y + ROW - 3 - hh)}" width="${f(c.w)}" height="${f(hh)}"/>`,
+        `<rect class="${cls}" x="${f(x0 + c.x)}" y="${f(y + ROW - 3 - hh)}" width="${f(Math.max(1, c.w))}" height="${f(hh)}"/>`,
       );
     }
     return `${label(s, y, names[i]!)}<g data-step="${s.index}">${title}${parts.join("")}</g>`;
