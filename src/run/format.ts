@@ -215,7 +215,8 @@ const CHUNK = 1 << 16;
  * costs most in the process table (a command line parsed and cleaned). `dropOrder`: columns that may
  * be left out, least wanted first, while the last column would get fewer than LAST_MIN_WIDTH columns
  * of maxWidth (the last one names the row: a table of figures without the step's or the command's
- * name says nothing). Returns the headings of the columns left out.
+ * name says nothing). Returns the headings of the columns left out (dropped, or pushed past the width
+ * by wide columns before them).
  */
 export function writeTable(
   head: string[],
@@ -311,7 +312,19 @@ export function writeTable(
     line(rowAt(i));
   }
   if (pending) out(pending);
-  return head.filter((_, c) => !kept[c]);
+  // left out: the columns dropped, and any a width narrower than the kept ones pushed off every line
+  // (a line ends where a cell crosses the width: a column starting past it is not shown at all)
+  let at = 0;
+  let firstKept = true;
+  const pushedOff = head.map(() => false);
+  for (let c = 0; c < head.length; c++) {
+    if (!kept[c]) continue;
+    if (!firstKept) at += 2;
+    firstKept = false;
+    if (at + 1 > maxWidth) pushedOff[c] = true;
+    at += c === head.length - 1 ? lastWidth : w[c]!;
+  }
+  return head.filter((_, c) => !kept[c] || pushedOff[c]);
 }
 
 /** the fewest terminal columns the last column of a table (a step's name, a command) is given while others can go */

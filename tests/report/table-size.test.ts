@@ -174,6 +174,38 @@ describe("wide characters", () => {
     expect(rows.every((l) => l.includes("  p  "))).toBe(true);
     expect(new Set(at).size).toBe(1);
   });
+
+  test("a column pushed past a narrow width by wide ones before it is named as left out, not lost silently", () => {
+    const run = {
+      id: "0123456789abcdef",
+      name: "run-20261201T175933-78c686",
+      pipeline: "p",
+      startedAt: 0,
+      endedAt: 1000,
+      status: "done",
+      exitCode: 0,
+      signal: null,
+      processes: 3,
+      command: ["snakemake", "-j", "2"],
+    } as RunRow;
+    // ID and NAME take 43 columns: at 40 nothing after NAME starts on the line
+    const narrow = runsTable([run], 40);
+    for (const l of narrow.text.trimEnd().split("\n")) expect(columns(l)).toBeLessThanOrEqual(40);
+    expect(narrow.text).not.toContain("snakemake");
+    expect(narrow.leftOut).toEqual([
+      "PIPELINE",
+      "STARTED (UTC)",
+      "WALL",
+      "STATUS",
+      "EXIT",
+      "PROCS",
+      "COMMAND",
+    ]);
+    // at 80 everything that is kept is shown
+    const wide = runsTable([run], 80);
+    expect(wide.text).toContain("snakemake -j 2");
+    expect(wide.leftOut).not.toContain("COMMAND");
+  });
 });
 
 describe("figures", () => {
