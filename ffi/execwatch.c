@@ -677,7 +677,7 @@ static int needed_below_root(struct xw *w, const unsigned char *m, unsigned int 
 
 /* Does the recorder need this connector message? With a name filter (daemon runs, threads not
  * wanted): proc events of threads, and of processes outside every watched tree that the thread has
- * judged, it does not. Below a root: see needed_below_root. */
+ * judged (a fork: forked before the last exec it handled), it does not. Below a root: see needed_below_root. */
 static int needed(struct xw *w, const unsigned char *m, unsigned int len) {
   unsigned int what, pid, tgid;
   unsigned long long ns;
@@ -691,7 +691,9 @@ static int needed(struct xw *w, const unsigned char *m, unsigned int len) {
     if (len < 68) return 1;
     pid = u32_at(m + 60);
     tgid = u32_at(m + 64);
-    return pid == tgid && (is_watched(w, u32_at(m + 56)) || is_watched(w, tgid));
+    /* a process forked after the last exec the thread handled may exec a watched name next (a drain
+     * between a fork and its exec, ~2 ms apart, dropped the fork of a matched tool: its exact start) */
+    return pid == tgid && (is_watched(w, u32_at(m + 56)) || is_watched(w, tgid) || w->done_ns < ns);
   }
   pid = u32_at(m + 52);
   tgid = u32_at(m + 56);
