@@ -123,8 +123,8 @@ try {
     // processes of other work on the host that the rules match are recorded too: shown beside RSS
     const info = JSON.parse(tracer(["info", "--json"]));
     const row =
-      `  ${String(Math.min(done + slice, execs)).padStart(9)} execs  daemon RSS ${mb(d.rssKb).padStart(6)} MB` +
-      (f ? `  forkstat RSS ${mb(f.rssKb).padStart(5)} MB` : "") +
+      `  ${String(Math.min(done + slice, execs)).padStart(9)} execs  daemon RSS ${mb(d.rssKb).padStart(6)} MiB` +
+      (f ? `  forkstat RSS ${mb(f.rssKb).padStart(5)} MiB` : "") +
       `  (run: ${info.run?.capture?.processes ?? "?"} matched processes recorded)`;
     rows.push(row);
     console.error(row);
@@ -140,12 +140,12 @@ try {
   );
   console.log(rows.join("\n"));
   console.log(
-    `daemon:   CPU ${dPct.toFixed(2)} % of a core (${((1e6 * (d1.ticks - d0.ticks)) / CLK_TCK / execs).toFixed(1)} µs/exec), RSS ${mb(d0.rssKb)} → ${mb(d1.rssKb)} MB (peak ${mb(peakD)})`,
+    `daemon:   CPU ${dPct.toFixed(2)} % of a core (${((1e6 * (d1.ticks - d0.ticks)) / CLK_TCK / execs).toFixed(1)} µs/exec), RSS ${mb(d0.rssKb)} → ${mb(d1.rssKb)} MiB (peak ${mb(peakD)})`,
   );
   if (f0 && f1) {
     const fPct = pct(f1.ticks - f0.ticks, wall);
     console.log(
-      `forkstat: CPU ${fPct.toFixed(2)} % of a core (${((1e6 * (f1.ticks - f0.ticks)) / CLK_TCK / execs).toFixed(1)} µs/exec), RSS ${mb(f0.rssKb)} → ${mb(f1.rssKb)} MB (peak ${mb(peakF)})`,
+      `forkstat: CPU ${fPct.toFixed(2)} % of a core (${((1e6 * (f1.ticks - f0.ticks)) / CLK_TCK / execs).toFixed(1)} µs/exec), RSS ${mb(f0.rssKb)} → ${mb(f1.rssKb)} MiB (peak ${mb(peakF)})`,
     );
     console.log(
       `ratio daemon/forkstat: CPU ${(dPct / Math.max(fPct, 1e-9)).toFixed(2)}× (target ≤ 1), peak RSS ${(peakD / Math.max(peakF, 1)).toFixed(1)}× (target: ≤ 64 MB, flat)`,

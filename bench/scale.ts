@@ -139,7 +139,7 @@ try {
 async function recording(fan: string) {
   console.log("\n1. recording `tracer run -- fan N` (N × fork+exec /bin/true) beside bare `fan N`");
   console.log(
-    `${"N".padStart(7)} ${"bare s".padStart(7)} ${"traced s".padStart(9)} ${"wall×".padStart(6)} ${"tracer CPU µs/proc".padStart(19)} ${"tracer peak RSS MB".padStart(19)} ${"DB B/proc".padStart(10)}`,
+    `${"N".padStart(7)} ${"bare s".padStart(7)} ${"traced s".padStart(9)} ${"wall×".padStart(6)} ${"tracer CPU µs/proc".padStart(19)} ${"tracer peak RSS MiB".padStart(19)} ${"DB B/proc".padStart(10)}`,
   );
   for (const n of sizes) {
     const state = join(dir, `rec-${n}`);
@@ -154,7 +154,7 @@ async function recording(fan: string) {
 
 async function reports() {
   console.log(
-    `\n2. reports of a synthetic run of N processes (wall ms / CPU ms / peak RSS MB; targets at 100k: ≤ 1 s, ≤ 200 MB)${reportRounds > 1 ? `; median of ${reportRounds} runs` : ""}${refBin ? `; ref: ${refBin}, run alternately` : ""}`,
+    `\n2. reports of a synthetic run of N processes (wall ms / CPU ms / peak RSS MiB; targets at 100k: ≤ 1 s, ≤ 200 MB)${reportRounds > 1 ? `; median of ${reportRounds} runs` : ""}${refBin ? `; ref: ${refBin}, run alternately` : ""}`,
   );
   const line = (m: Measured, n: number) =>
     `wall ${f1(m.wallMs).padStart(7)}  CPU ${f1(m.cpuMs).padStart(7)}  RSS ${f1(mb(m.peakRssBytes)).padStart(6)}  CPU/1k ${f1(m.cpuMs / (n / 1000)).padStart(5)}`;
