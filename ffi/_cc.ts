@@ -13,6 +13,7 @@
  * object that fails to load (an older glibc, say) falls back to TinyCC. TRACER_NATIVE=cc forces TinyCC. Returns a loader
  * that loads once per process and remembers a failure.
  */
+import { noFTL } from "bun:jsc";
 import { type FFIFunction, cc, dlopen } from "bun:ffi";
 import { closeSync, mkdtempSync, rmSync, writeFileSync, writeSync } from "./fs.ts";
 import { memfdCreate } from "./libc.ts";
@@ -75,7 +76,7 @@ export function embeddedC<const S extends Record<string, FFIFunction>>(
 ): () => ReturnType<typeof cc<S>>["symbols"] {
   let native: ReturnType<typeof cc<S>>["symbols"] | undefined;
   let failure: Error | undefined;
-  return () => {
+  const load = () => {
     if (native) return native;
     if (failure) throw failure;
     const so = prebuiltFor(name);
@@ -112,4 +113,7 @@ export function embeddedC<const S extends Record<string, FFIFunction>>(
       if (dir) rmSync(dir, { recursive: true, force: true });
     }
   };
+  // called before every native call: kept out of JavaScriptCore's FTL tier (src/core/jit-tier.ts)
+  noFTL(load);
+  return load;
 }

@@ -3,6 +3,7 @@
  * (include/uapi/linux/cn_proc.h), generic netlink requests and attributes, struct taskstats
  * (include/uapi/linux/taskstats.h). Little-endian hosts only (x86_64, aarch64). No I/O here.
  */
+import { dfgOnly } from "../core/jit-tier.ts";
 import { decodeLossless } from "../core/lossless.ts";
 
 export const NLMSG_ERROR = 2;
@@ -45,14 +46,14 @@ export interface NlMsg {
  * order. Stops at a malformed length. No generator: the drain loops pass every exit record of the host
  * through here.
  */
-export function eachMessage(buf: Uint8Array, each: (m: NlMsg) => void): void {
+export function eachMessage(buf: Uint8Array, each: (m: NlMsg, buf: Uint8Array) => void): void {
   const u = alignedWords(buf);
   for (let off = 0; off + 16 <= buf.byteLength; ) {
     const w = off >>> 2;
     const len = u[w]!;
     if (len < 16 || off + len > buf.byteLength) return;
     const typeFlags = u[w + 1]!;
-    each({ type: typeFlags & 0xffff, flags: typeFlags >>> 16, seq: u[w + 2]!, off, len });
+    each({ type: typeFlags & 0xffff, flags: typeFlags >>> 16, seq: u[w + 2]!, off, len }, buf);
     off += (len + 3) & ~3;
   }
 }
@@ -443,3 +444,6 @@ export function splitRuntime(
   const sysNs = Math.floor((runNs * tickSystemUs) / (tickUserUs + tickSystemUs));
   return { userUs: Math.floor((runNs - sysNs) / 1000), systemUs: Math.floor(sysNs / 1000) };
 }
+
+// called for every message or process of a recording: kept out of the FTL tier (src/run/_tiers.ts)
+dfgOnly(attrLen, attrType, u64, decodeStats);

@@ -4,6 +4,7 @@
  * link a late child to its parent's row and to ignore late reports). Bounded by what is alive plus
  * SETTLE_MS of ended records and FORGET_MS of stubs.
  */
+import { dfgOnly } from "../core/jit-tier.ts";
 import type { Reaped } from "../../ffi/libc.ts";
 import type { ProcessRecord } from "../store/index.ts";
 import { type Stub, StubTable } from "./_stubs.ts";
@@ -15,6 +16,10 @@ export type { Stub };
 export const SETTLE_MS = 1000;
 /** a start time known only from a tick or a late report may be this much off */
 const START_SLACK_MS = 10;
+
+/** a process that started at `s` had by `at` (either unknown: it may have) */
+const startedBy = (at: number | undefined, s: number | undefined) =>
+  at === undefined || s === undefined || at >= s - START_SLACK_MS;
 /** an ended process's stub stays this long, for late events about its children */
 const FORGET_MS = 5000;
 
@@ -81,13 +86,12 @@ export class Tracks {
    */
   scope(ppid: number, at?: number): Scope | undefined {
     if (ppid === this.rootPid) return "root";
-    const started = (s?: number) => at === undefined || s === undefined || at >= s - START_SLACK_MS;
     const t = this.live.get(ppid);
-    if (t) return started(t.rec.startedAt) ? t : undefined;
+    if (t) return startedBy(at, t.rec.startedAt) ? t : undefined;
     const old = this.ended.get(ppid) ?? this.stubs.get(ppid);
     if (!old) return undefined;
     const [start, end] = "rec" in old ? [old.rec.startedAt, old.rec.endedAt] : [old.startedAt, old.endedAt];
-    return at !== undefined && end !== undefined && at <= end && started(start) ? old : undefined;
+    return at !== undefined && end !== undefined && at <= end && startedBy(at, start) ? old : undefined;
   }
 
   /** A forgotten process: reports about it come too late to matter. */
@@ -105,14 +109,14 @@ export class Tracks {
    * The process a taskstats record of `pid` belongs to: the oldest one of that pid still without
    * figures that `matches` (records come in exit order, so with fast pid reuse the first is right).
    */
-  takeAwaiting(pid: number, matches: (t: Track) => boolean): Track | undefined {
+  takeAwaiting<A>(pid: number, matches: (t: Track, arg: A) => boolean, arg: A): Track | undefined {
     const list = this.awaiting.get(pid);
     if (!list) return undefined;
     // (loops, not findIndex/filter: each Array builtin's first use costs `tracer run` ~0.05 ms, issue 15)
     let t: Track | undefined;
     const rest: Track[] = [];
     for (const x of list)
-      if (!t && !x.figuresDone && matches(x)) t = x;
+      if (!t && !x.figuresDone && matches(x, arg)) t = x;
       else if (!x.figuresDone) rest.push(x);
     if (rest.length) this.awaiting.set(pid, rest);
     else this.awaiting.delete(pid);
@@ -180,3 +184,6 @@ export class Tracks {
     return { live: this.live.size, ended: this.ended.size + waiting, stubs: this.stubs.size };
   }
 }
+
+// called for every message or process of a recording: kept out of the FTL tier (src/run/_tiers.ts)
+dfgOnly(startedBy);

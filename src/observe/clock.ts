@@ -5,6 +5,7 @@
  * so NTP slewing cannot accumulate. Without the native helper (not Linux), /proc/uptime gives boot
  * time to 10 ms.
  */
+import { dfgOnly } from "../core/jit-tier.ts";
 import { readFileSync } from "../../ffi/fs.ts";
 import { clockOffsetsMs } from "../../ffi/netlink.ts";
 
@@ -50,3 +51,6 @@ export const ticksToEpochMs = (ticks: number): number => bootEpochMs() + (ticks 
  */
 export const epochMsToTicks = (epochMs: number): number =>
   Math.floor(((epochMs - bootEpochMs()) * CLK_TCK) / 1000);
+
+// called for every message or process of a recording: kept out of the FTL tier (src/run/_tiers.ts)
+dfgOnly(offsets);

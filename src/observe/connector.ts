@@ -7,6 +7,7 @@
  * between. Loss is never silent: an ENOBUFS from the kernel and every gap in a CPU's cn_msg.seq become
  * `loss` events, counted in stats(). See /work/shared/reference/linux-process-events.md §1.
  */
+import { dfgOnly } from "../core/jit-tier.ts";
 import { readFileSync } from "../../ffi/fs.ts";
 import { release } from "../core/host.ts";
 import { MARK_ENOBUFS, MARK_TRUNC, NETLINK_CONNECTOR, NetlinkSocket } from "../../ffi/netlink.ts";
@@ -461,3 +462,6 @@ export class SeqAudit {
     return truth - this.received;
   }
 }
+
+// called for every message or process of a recording: kept out of the FTL tier (src/run/_tiers.ts)
+dfgOnly(exitEvent);

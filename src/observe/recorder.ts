@@ -12,6 +12,7 @@ import { basename } from "../core/path.ts";
 import { processCpuNs, type Reaped } from "../../ffi/libc.ts";
 import type { ProcessRecord, StoreWriter } from "../store/index.ts";
 import { copyRusage, copyTaskstats, isIncarnation, raiseCpu, raiseIo, sameProcess } from "./_figures.ts";
+import { dfgOnly } from "../core/jit-tier.ts";
 import { epochMsToTicks, ticksToEpochMs } from "./clock.ts";
 import type { ExecArgv } from "./execwatch.ts";
 import { ArgvLoss, argvOf, capArgv } from "./argv.ts";
@@ -22,6 +23,8 @@ import { readCgroup, readCmdline, readCwd, readOwnIo, readStat, treeBelow } from
 import type { CaptureEvent, ExitFigures } from "./types.ts";
 import type { SchedRuntime } from "./schedrt.ts";
 
+/** a track whose record is the process these exit figures are about (Tracks.takeAwaiting) */
+const sameRecord = (x: Track, f: ExitFigures) => sameProcess(x.rec, f);
 /** an exec event and the exec watcher's record of it carry one kernel timestamp, converted separately */
 const SAME_EXEC_MS = 3;
 
@@ -118,7 +121,12 @@ export class Recorder {
     this.tracks = new Tracks(rootPid);
     this.live = this.tracks.live;
     this.ended = this.tracks.ended;
+    // per-instance functions, out of the FTL tier as the prototype's are (src/run/_tiers.ts)
+    dfgOnly(this.onEvent, this.idOf, this.collect);
   }
+
+  /** a record's store row id, for Tracks.compact */
+  private readonly idOf = (rec: ProcessRecord) => this.writer.ids.get(rec);
 
   /** Live records, for the sampler (not tracer's own forks that have yet to exec). */
   liveRecords(): ProcessRecord[] {
@@ -414,7 +422,7 @@ export class Recorder {
   writeNow(): void {
     this.endedSinceWrite = 0;
     this.writer.flush();
-    this.tracks.compact((rec) => this.writer.ids.get(rec), false);
+    this.tracks.compact(this.idOf, false);
   }
 
   private setStatus(t: Track, s: Status | undefined) {
@@ -434,7 +442,7 @@ export class Recorder {
   onExitFigures = (f: ExitFigures): void => {
     // every exit on the host comes here (held as pending figures until settled): counted too
     this.collect();
-    const t = this.tracks.takeAwaiting(f.tgid, (x) => sameProcess(x.rec, f));
+    const t = this.tracks.takeAwaiting(f.tgid, sameRecord, f);
     // the two netlink sockets are drained separately: the fork may not have been read yet
     if (!t) this.pendingFigures.set(f.tgid, { f, at: Date.now() });
     else this.applyFigures(t, f);
@@ -606,7 +614,7 @@ export class Recorder {
       else if (t.leaderExit && due(t.leaderExit.at) && readStat(t.rec.pid)?.startTicks !== t.rec.startTicks)
         this.finish(t, Math.max(t.leaderExit.at, t.lastThreadExitAt ?? 0));
     }
-    this.tracks.compact((rec) => this.writer.ids.get(rec), all, now);
+    this.tracks.compact(this.idOf, all, now);
   }
 
   /** A process known only from a late report (its fork and exit events were lost). */
@@ -644,3 +652,6 @@ export class Recorder {
     }
   }
 }
+
+// called for every message or process of a recording: kept out of the FTL tier (src/run/_tiers.ts)
+dfgOnly(sameRecord);

@@ -9,6 +9,7 @@
  * entered then, and what it ran before is learnt from its CPU clock (read after the entry exists: the
  * clock minus what the entry holds by then); processes forked after are followed from their fork.
  */
+import { dfgOnly } from "../core/jit-tier.ts";
 import {
   type LedgerIo,
   closeSchedRuntime,
@@ -74,6 +75,10 @@ export interface SchedRuntime {
 /** how far apart the two clock readings around an entry may be (ns), and how often they are retried */
 const TIGHT_NS = 20_000;
 const TIGHT_TRIES = 4;
+
+/** a runtime the ledger took plus what the process had run before it was entered (NaN base: unknown) */
+const plusBase = (ns: number | undefined, base: number) =>
+  ns === undefined || Number.isNaN(base) ? undefined : ns + base;
 
 /**
  * Start opening the ledger, following `root` (tracer) and every process forked below it. When it is
@@ -155,7 +160,7 @@ export function openLedger(
     mark("ledger open");
     onOpen?.();
   }, POLL_MS);
-  return {
+  const ledger: SchedRuntime = {
     take(pid, startedAt) {
       if (startedAt === undefined) return undefined;
       const mono = toMonoNs(startedAt);
@@ -173,13 +178,11 @@ export function openLedger(
       // here is the largest of all of them (for a vfork child its parent's peak too: more, still a
       // bound), or for a vfork child the baseline its images stayed under; 0: no exec seen here
       const execPeakBoundKb = got.maxRssBoundKb || undefined;
-      const known = (ns: number | undefined) =>
-        ns === undefined || Number.isNaN(base) ? undefined : ns + base;
       return {
-        runtimeNs: known(got.runtimeNs),
+        runtimeNs: plusBase(got.runtimeNs, base),
         maxRssKb,
         io: got.io,
-        execRuntimeNs: known(got.execRuntimeNs),
+        execRuntimeNs: plusBase(got.execRuntimeNs, base),
         execPeakBoundKb,
       };
     },
@@ -195,6 +198,9 @@ export function openLedger(
     },
     status: schedRuntimeStatus,
   };
+  // called for every process that ends
+  dfgOnly(ledger.take);
+  return ledger;
 }
 
 const REASONS: Record<number, string> = {
@@ -243,3 +249,6 @@ export function probeSchedRuntime(waitMs = 1000): { available: boolean; reason: 
       : `${programs} (sched_process_exit did not load: no per-process I/O from the ledger)`,
   };
 }
+
+// called for every message or process of a recording: kept out of the FTL tier (src/run/_tiers.ts)
+dfgOnly(plusBase);

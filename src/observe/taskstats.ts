@@ -13,6 +13,7 @@
  * group that ever had several), or at the leader's record when the group is down to that one thread.
  * Needs root (CAP_NET_ADMIN); see /work/shared/reference/linux-process-events.md §2.
  */
+import { dfgOnly } from "../core/jit-tier.ts";
 import { readFileSync } from "../../ffi/fs.ts";
 import {
   MARK_ENOBUFS,
@@ -158,6 +159,8 @@ const deregister = (family: number, cpus: string) =>
 
 export class TaskstatsSource implements CaptureSource {
   readonly name = "taskstats";
+  /** each message of a drained buffer (one function, not a closure a drain) */
+  private readonly onMessage = (m: NlMsg, buf: Uint8Array) => this.handle(buf, m);
   private sock: NetlinkSocket | undefined;
   private readonly poller = new _Poller(
     () => this.poll(),
@@ -185,7 +188,9 @@ export class TaskstatsSource implements CaptureSource {
   /** effective receive buffer, bytes (as the kernel reports it, doubled) */
   receiveBufferBytes = 0;
 
-  constructor(private readonly opts: TaskstatsOptions = {}) {}
+  constructor(private readonly opts: TaskstatsOptions = {}) {
+    dfgOnly(this.onMessage);
+  }
 
   onEvent(cb: (e: CaptureEvent) => void): void {
     this.out.listeners.push(cb);
@@ -295,7 +300,7 @@ export class TaskstatsSource implements CaptureSource {
       this.keep = this.opts.filter?.();
       const compact = this.opts.compact;
       const kept = compact ? compact(buf) : buf;
-      eachMessage(kept, (m) => this.handle(kept, m));
+      eachMessage(kept, this.onMessage);
     }
     this.emptied = emptied;
     // probes taken before this drain are confirmed by it (no last record of their group came)
@@ -379,3 +384,6 @@ export function probeTaskstats(): Probe {
     sock?.close();
   }
 }
+
+// called for every message or process of a recording: kept out of the FTL tier (src/run/_tiers.ts)
+dfgOnly(peekIds);

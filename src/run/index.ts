@@ -23,6 +23,8 @@ import { exactCwd } from "./own.ts";
 import { sanitizeLines } from "../core/sanitize.ts";
 import { mark } from "../core/timing.ts";
 import { releaseStartupCode } from "../core/startup-code.ts";
+import { dfgOnly } from "../core/jit-tier.ts";
+import { leanTiers } from "./_tiers.ts";
 import { Exit, TracerError } from "../errors.ts";
 
 export interface TraceOptions {
@@ -133,9 +135,12 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   let sync = (_all?: boolean): boolean => true;
   // the run row is written once CMD runs (begin, below): until then a backlog waits for the timed flush
   let runRow = false;
+  // called for every exec and every exit
+  const execArgv = (pid: number, at: number, nearMs: number) => watcher?.lookup(pid, at, nearMs);
+  const ledgerOf = (pid: number, startedAt: number | undefined) => ledger?.take(pid, startedAt);
   const recorder = new Recorder(writer, process.pid, {
-    execArgv: (pid, at, nearMs) => watcher?.lookup(pid, at, nearMs),
-    ledger: (pid, startedAt) => ledger?.take(pid, startedAt),
+    execArgv,
+    ledger: ledgerOf,
     threads: true,
     sync: (all) => sync(all),
     onBacklog: () =>
@@ -157,10 +162,18 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
       failed(e);
     }
   };
-  const guard =
-    <T>(f: (x: T) => void) =>
-    (x: T) =>
-      safely(() => f(x));
+  // no closure a call: a source's handler runs for every event
+  const guard = <T>(f: (x: T) => void) => {
+    const guarded = (x: T) => {
+      try {
+        f(x);
+      } catch (e) {
+        failed(e);
+      }
+    };
+    dfgOnly(guarded);
+    return guarded;
+  };
   // Events and exit records of processes outside the run's tree (the whole host's) are dropped before
   // any work once the exec watcher follows the tree: it knows every process forked before the drain
   // (it reads the forks queued first), and after a lost fork event it calls every process watched.
@@ -281,6 +294,9 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   };
   const begin = () => {
     if (sampler) return;
+    // CMD outlived its first milliseconds: the recording's code stays out of the FTL tier (src/run/_tiers.ts)
+    leanTiers();
+    dfgOnly(execArgv, ledgerOf, safely);
     sampler = new Sampler(recorder, writer, o.intervalMs ?? 1000, cwd);
     sampler.start();
     // No wait for another writer's lock while CMD's first processes run (the thread blocks on it, and

@@ -1,4 +1,5 @@
 /** Process rows, samples and system metrics: the types and a batched writer (the read side: ./scan.ts). */
+import { dfgOnly } from "../core/jit-tier.ts";
 import type { Database } from "bun:sqlite";
 import { decodeLossless, encodeLossless, hasRawBytes } from "../core/lossless.ts";
 import type { ProcessOutcome } from "../observe/types.ts";
@@ -126,6 +127,9 @@ const COLS = [
  * it is (bun:sqlite binds an array given alone positionally; its types do not say so, hence the casts
  * to `never` where one is bound), no spread into 32 arguments.
  */
+/** a record's row id: the one its pending write will have, else the one it has */
+const idOf = (p: ProcessRecord | undefined) => (p ? (p.pendingRowId ?? p.rowId) : undefined);
+
 function putValues(out: unknown[], at: number, p: ProcessRecord, parentId: number | undefined): unknown[] {
   out[at] = p.ppid ?? null;
   out[at + 1] = parentId ?? null;
@@ -274,7 +278,6 @@ export class StoreWriter {
     // rolled-back transaction: the next flush retries everything. `written`: the records this
     // transaction gave a row id (pendingRowId), parents before children.
     const written: ProcessRecord[] = [];
-    const idOf = (p: ProcessRecord | undefined) => (p ? (p.pendingRowId ?? p.rowId) : undefined);
     // (loops over arrays, not Array builtins or iterators: the interpreter runs this for every process)
     const write = (p: ProcessRecord) => {
       const parentId = p.parentId ?? idOf(p.parent);
@@ -412,3 +415,6 @@ export type ReportProcessRow = Omit<
   ProcessRow,
   "startTicks" | "ppid" | "coreDumped" | "figures" | "argvBytes" | "argvTruncated"
 >;
+
+// called for every message or process of a recording: kept out of the FTL tier (src/run/_tiers.ts)
+dfgOnly(idOf, putValues);
