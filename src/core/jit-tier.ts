@@ -20,7 +20,7 @@ export function dfgOnly(...fns: ((...args: any[]) => unknown)[]): void {
 /**
  * dfgOnly for every function a module exports (`import * as m`), and for every method, getter and
  * setter of the classes among them (static ones too): for a recording, whose hot paths are short
- * bursts of event handling spread over dozens of modules (src/run/_tiers.ts; functions a module keeps
+ * bursts of event handling spread over dozens of modules (src/observe/tiers.ts; functions a module keeps
  * to itself, per-instance arrows and closures are marked where they are made). Measured (2026-12-01,
  * `tracer run -- fan N`, alternated): FTL compiled 56 of the recording's functions in a 30,000-process
  * run (`BUN_JSC_reportFTLCompileTimes`), none with the marks; peak RSS at 100,000 processes 67.5 →

@@ -7,6 +7,7 @@ import { hostname } from "node:os";
 import { ExecWatcher } from "../observe/execwatch.ts";
 import { Recorder } from "../observe/recorder.ts";
 import { Sampler } from "../observe/sampler.ts";
+import { leanTiers } from "../observe/tiers.ts";
 import { type SchedRuntime, openLedger } from "../observe/schedrt.ts";
 import { openSources, stopSources, syncSources } from "../observe/sources.ts";
 import type { CaptureMode, CaptureSource } from "../observe/types.ts";
@@ -47,6 +48,8 @@ export class DaemonRecording {
     let sources: CaptureSource[] = [];
     let runRow = false;
     let ledger: SchedRuntime | undefined;
+    // a recording's code stays out of the FTL tier (src/observe/tiers.ts)
+    leanTiers();
     const recorder = new Recorder(writer, NO_ROOT, {
       // each process's whole CPU from the scheduler-runtime ledger: adopted tools are entered as they
       // are recorded, their descendants from their fork (docs/CAPTURE.md)

@@ -445,5 +445,5 @@ export function splitRuntime(
   return { userUs: Math.floor((runNs - sysNs) / 1000), systemUs: Math.floor(sysNs / 1000) };
 }
 
-// called for every message or process of a recording: kept out of the FTL tier (src/run/_tiers.ts)
+// called for every message or process of a recording: kept out of the FTL tier (src/observe/tiers.ts)
 dfgOnly(attrLen, attrType, u64, decodeStats);

@@ -52,5 +52,5 @@ export const ticksToEpochMs = (ticks: number): number => bootEpochMs() + (ticks 
 export const epochMsToTicks = (epochMs: number): number =>
   Math.floor(((epochMs - bootEpochMs()) * CLK_TCK) / 1000);
 
-// called for every message or process of a recording: kept out of the FTL tier (src/run/_tiers.ts)
+// called for every message or process of a recording: kept out of the FTL tier (src/observe/tiers.ts)
 dfgOnly(offsets);

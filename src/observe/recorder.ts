@@ -121,7 +121,7 @@ export class Recorder {
     this.tracks = new Tracks(rootPid);
     this.live = this.tracks.live;
     this.ended = this.tracks.ended;
-    // per-instance functions, out of the FTL tier as the prototype's are (src/run/_tiers.ts)
+    // per-instance functions, out of the FTL tier as the prototype's are (src/observe/tiers.ts)
     dfgOnly(this.onEvent, this.idOf, this.collect);
   }
 
@@ -653,5 +653,5 @@ export class Recorder {
   }
 }
 
-// called for every message or process of a recording: kept out of the FTL tier (src/run/_tiers.ts)
+// called for every message or process of a recording: kept out of the FTL tier (src/observe/tiers.ts)
 dfgOnly(sameRecord);

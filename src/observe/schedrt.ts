@@ -250,5 +250,5 @@ export function probeSchedRuntime(waitMs = 1000): { available: boolean; reason: 
   };
 }
 
-// called for every message or process of a recording: kept out of the FTL tier (src/run/_tiers.ts)
+// called for every message or process of a recording: kept out of the FTL tier (src/observe/tiers.ts)
 dfgOnly(plusBase);

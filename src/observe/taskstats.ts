@@ -385,5 +385,5 @@ export function probeTaskstats(): Probe {
   }
 }
 
-// called for every message or process of a recording: kept out of the FTL tier (src/run/_tiers.ts)
+// called for every message or process of a recording: kept out of the FTL tier (src/observe/tiers.ts)
 dfgOnly(peekIds);

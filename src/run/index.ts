@@ -24,7 +24,7 @@ import { sanitizeLines } from "../core/sanitize.ts";
 import { mark } from "../core/timing.ts";
 import { releaseStartupCode } from "../core/startup-code.ts";
 import { dfgOnly } from "../core/jit-tier.ts";
-import { leanTiers } from "./_tiers.ts";
+import { leanTiers } from "../observe/tiers.ts";
 import { Exit, TracerError } from "../errors.ts";
 
 export interface TraceOptions {
@@ -294,7 +294,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   };
   const begin = () => {
     if (sampler) return;
-    // CMD outlived its first milliseconds: the recording's code stays out of the FTL tier (src/run/_tiers.ts)
+    // CMD outlived its first milliseconds: the recording's code stays out of the FTL tier (src/observe/tiers.ts)
     leanTiers();
     dfgOnly(execArgv, ledgerOf, safely);
     sampler = new Sampler(recorder, writer, o.intervalMs ?? 1000, cwd);

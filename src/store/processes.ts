@@ -416,5 +416,5 @@ export type ReportProcessRow = Omit<
   "startTicks" | "ppid" | "coreDumped" | "figures" | "argvBytes" | "argvTruncated"
 >;
 
-// called for every message or process of a recording: kept out of the FTL tier (src/run/_tiers.ts)
+// called for every message or process of a recording: kept out of the FTL tier (src/observe/tiers.ts)
 dfgOnly(idOf, putValues);
