@@ -7,7 +7,8 @@ import { note } from "../core/output.ts";
 import { ExecWatcher } from "../observe/execwatch.ts";
 import { readStatus } from "../observe/procfs.ts";
 import { openSources, stopSources, syncSources } from "../observe/sources.ts";
-import { type SchedRuntime, openLedger } from "../observe/schedrt.ts";
+import { type SchedRuntime, openLedger, preopenLedger } from "../observe/schedrt.ts";
+import { closeSchedRuntime } from "../../ffi/schedrt.ts";
 import { Recorder } from "../observe/recorder.ts";
 import { Sampler } from "../observe/sampler.ts";
 import { SystemSampler } from "../observe/system.ts";
@@ -121,6 +122,10 @@ function lossReasons(sources: CaptureSource[]): Record<string, number> {
 }
 
 export async function traceRun(o: TraceOptions): Promise<TraceResult> {
+  // the ledger's programs attach on a thread of their own while the rest is set up (openTheLedger
+  // takes the open over, or closes it when the capture mode does not use it)
+  const ledgerWanted = o.mode !== "proc-poll" && process.env.TRACER_NO_SCHED_RUNTIME !== "1";
+  if (ledgerWanted) preopenLedger(process.pid);
   // tracer leaves the caller's directory once CMD runs: every path it needs is resolved now
   const cwd = exactCwd();
   const db = openStore(o.dbPath);
@@ -271,13 +276,16 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   };
   const openTheLedger = () => {
     // Every process's whole CPU time, summed in the kernel (root). It follows what is alive when it
-    // opens (CMD entered with what it ran before) and every fork after. Opened before CMD starts (it
-    // attaches on its own thread, CMD does not wait): opened 5 ms after CMD, the processes that had
+    // opens (CMD entered with what it ran before) and every fork after. Its attach began at traceRun's
+    // start (preopenLedger, on its own thread; CMD does not wait), so it is in place for CMD's first
+    // processes unless the kernel made it wait for an RCU grace period (a run right after another): opened 5 ms after CMD, the processes that had
     // ended by then kept taskstats' runtime without their last slice — a `dd` in CMD's first
     // millisecond 0–250 µs against wait4's 1.0–1.3 ms (bench/accuracy.ts "small writes"); opened
     // before, 26 of 30 such dd's within µs of it (~1.2 ms more of `tracer run -- true`).
     // TRACER_NO_SCHED_RUNTIME=1 leaves it out: the figures are then those docs/CAPTURE.md gives without it.
-    if (opened.mode.startsWith("connector") && process.env.TRACER_NO_SCHED_RUNTIME !== "1")
+    if (!opened.mode.startsWith("connector")) {
+      if (ledgerWanted) closeSchedRuntime();
+    } else if (ledgerWanted)
       safely(() => {
         ledger = openLedger(
           process.pid,
