@@ -32,6 +32,9 @@ export function jobShellCommand(command: string): string {
 const jobShellText = (command: string): string | undefined =>
   /^\S*\b(ba|da|z)?sh\s+-c\s([\s\S]*)$/.exec(command)?.[2];
 
+/** the rule a `run:` job step names itself (src/steps/_workflow.ts), else undefined */
+const runRuleOf = (step: Step): string | undefined => snakemakeRunRule(jobShellText(step.command) ?? "");
+
 /** A job Snakemake's metadata knows by its times only (no `shellcmd`: a `script:`, `run:` or `wrapper:` rule). */
 export interface TimedJob {
   rule: string;
@@ -140,14 +143,14 @@ export function snakemakeRuleOf(
     const cmd = jobShellCommand(step.command);
     const cwd = reports[i]!.run.cwd;
     const known = cwd?.startsWith("/") ? metaIn(cwd).byCommand.get(cmd) : undefined;
-    return known ?? snakemakeRunRule(jobShellText(step.command) ?? "");
+    return known ?? runRuleOf(step);
   };
   // `run:` jobs have no shellcmd in the metadata either, but are named above: not candidates by time
   const named = new Set<string>();
   for (const r of reports)
     for (const step of r.steps)
       if (step.kind === "snakemake-job") {
-        const rule = snakemakeRunRule(jobShellText(step.command) ?? "");
+        const rule = runRuleOf(step);
         if (rule !== undefined) named.add(rule);
       }
   const byKey = new Map<string, string>();

@@ -314,15 +314,20 @@ export const listPids = (): number[] =>
 
 export const ticksToUs = (ticks: number) => (ticks * 1e6) / CLK_TCK;
 
+let initialPidNs: boolean | undefined;
+
 /**
  * Is this process in the initial pid namespace? Its /proc/self/ns/pid is then the initial namespace's
  * fixed inode (PROC_PID_INIT_INO, 0xEFFFFFFC). NSpid in /proc/self/status is not enough: under a /proc
  * mounted in the namespace (`unshare -fp --mount-proc`) it lists the namespace's pid alone.
  */
 export function inInitialPidNamespace(): boolean {
-  try {
-    return readlinkSync("/proc/self/ns/pid") === "pid:[4026531836]";
-  } catch {
-    return false;
-  }
+  // a process's pid namespace never changes: read once (tracer run asks twice at start-up)
+  if (initialPidNs === undefined)
+    try {
+      initialPidNs = readlinkSync("/proc/self/ns/pid") === "pid:[4026531836]";
+    } catch {
+      initialPidNs = false;
+    }
+  return initialPidNs;
 }

@@ -6,6 +6,7 @@ import { CUT_TAIL, withCutMark } from "../steps/_cut.ts";
 import { preorderOf, walkDepths } from "../steps/_tree.ts";
 import type { ProcessRow, RunRow } from "../store/index.ts";
 import { plural } from "../core/plural.ts";
+import type { LeftoversEnded } from "./supervisor.ts";
 import { dfgOnly } from "../core/jit-tier.ts";
 
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -595,8 +596,8 @@ export interface RunSummary {
     exitCode?: number;
     signal?: number;
     stopSignal?: number;
-    /** what --kill-leftovers signalled (src/run/supervisor.ts) */
-    leftovers?: { terminated: number; killed: number; forkedDuringGrace: number; remaining: number };
+    /** what --kill-leftovers signalled */
+    leftovers?: LeftoversEnded;
   };
   /** the run's end was written (false: the final write failed); `stored`: its row exists all the same */
   finished?: boolean;
@@ -618,7 +619,7 @@ const where = (r: RunSummary): string => {
 const POLL_GAPS = "a /proc walk every 50 ms, a process that starts and ends between two walks is not seen";
 
 /** What --kill-leftovers did, as a line of its own after the closing line ("" when it had nothing to stop). */
-function leftoversLine(l: RunSummary["child"]["leftovers"]): string {
+function leftoversLine(l: LeftoversEnded | undefined): string {
   if (!l?.terminated) return "";
   const forked = l.forkedDuringGrace ? ` (${l.forkedDuringGrace} of them forked during it)` : "";
   const kill = l.killed ? `, SIGKILL after the grace to ${l.killed}${forked}` : "";

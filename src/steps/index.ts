@@ -236,17 +236,11 @@ export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): S
       name = recipeTarget(line) ?? fallback;
     }
     const tools = toolsIn(f.at);
+    // the job shell's command line (parsed only when a name needs it)
+    const jobLine = () => (prior !== null ? { argv: prior, comm: null } : lineOf(f.at));
     // a `run:` job is a second Snakemake told which rule to run: that rule is the job's name
-    const runRule =
-      f.kind === "snakemake-job"
-        ? snakemakeRunRule(shellText(prior !== null ? { argv: prior, comm: null } : lineOf(f.at)))
-        : undefined;
-    const label =
-      name ??
-      runRule ??
-      (tools.length
-        ? tools.join(" | ")
-        : shellCommand(prior !== null ? { argv: prior, comm: null } : lineOf(f.at)) || "job");
+    const runRule = f.kind === "snakemake-job" ? snakemakeRunRule(shellText(jobLine())) : undefined;
+    const label = name ?? runRule ?? (tools.length ? tools.join(" | ") : shellCommand(jobLine()) || "job");
     steps.push(
       rollUp(c, root, subtree(f.at), samples, {
         index: 0,
@@ -276,9 +270,10 @@ export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): S
 /**
  * An `other` step: processes of one executable that no step holds, not one subtree. It spans its
  * first start to its last end, and its wall is the time at least one of them ran (src/steps/_busy.ts:
- * five 2 ms `date` calls a second apart are 10 ms of wall, not 4 s); its exit is the first non-zero one of its processes (its code, or the
- * signal that killed it; 0 when all exited 0, null while one runs), and it fails only when one of them was OOM-killed: an engine's or a
- * wrapper's exit is the run's, shown on the run, and a `grep` that found nothing is no failure.
+ * five 2 ms `date` calls a second apart are 10 ms of wall, not 4 s). Its exit is the first non-zero
+ * one of its processes (its code, or the signal that killed it; 0 when all exited 0, null while one
+ * runs), and it fails only when one of them was OOM-killed: an engine's or a wrapper's exit is the
+ * run's, shown on the run, and a `grep` that found nothing is no failure.
  */
 function otherStep(
   c: StepColumns,
