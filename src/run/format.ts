@@ -426,6 +426,13 @@ const when = (ms: number) => new Date(ms).toISOString().replace("T", " ").slice(
  */
 export const shortRunId = (id: string): string => id.slice(0, 13);
 
+/**
+ * The longest command `tracer runs` shows, in characters: the table cuts it to the terminal's width
+ * (fitTable); this bounds `--width 0` and what a line can cost (a recorded command line is CMD's argv,
+ * any length).
+ */
+const RUNS_COMMAND_MAX = 1000;
+
 /** the runs table's columns that give way at a narrow width, least wanted first (ID, NAME and STATUS stay) */
 const RUNS_LEFT_OUT_FIRST = ["PROCS", "STARTED (UTC)", "PIPELINE", "EXIT", "WALL"] as const;
 
@@ -451,7 +458,7 @@ export function runsTable(
         : r.status,
     exitCell(r.exitCode, r.signal),
     String(r.processes),
-    runCommand(r, 60),
+    runCommand(r, RUNS_COMMAND_MAX),
   ]);
   return fitTable(
     ["ID", "NAME", "PIPELINE", "STARTED (UTC)", "WALL", "STATUS", "EXIT", "PROCS", "COMMAND"],

@@ -142,4 +142,18 @@ describe("--width 80", () => {
     const nfWide = await run(["advise", "--pipeline", "wide", "--format", "nextflow"], { env });
     expect(nf.stdout).toBe(nfWide.stdout);
   });
+
+  test("runs: a wide terminal shows a long command whole; a narrow one cuts it to the width", async () => {
+    const own = isolatedEnv();
+    const long = `true ${"sample_0123456789_".repeat(8)}end`; // 150 characters
+    const r0 = await run(["run", "--quiet", "--", "sh", "-c", long], { env: own });
+    expect(r0.code, r0.stderr).toBe(0);
+    const wide = await run(["runs", "--width", "300"], { env: own });
+    expect(wide.stdout).toContain(`sh -c ${long}`);
+    const all = await run(["runs", "--width", "0"], { env: own });
+    expect(all.stdout).toContain(`sh -c ${long}`);
+    const narrow = await run(["runs", "--width", "100"], { env: own });
+    fits(narrow.stdout, 100);
+    expect(narrow.stdout).toContain("sh -c true sample_0123456789_");
+  });
 });
