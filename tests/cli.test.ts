@@ -60,6 +60,46 @@ describe("tracer CLI (compiled binary)", () => {
     expect(err).toBe("rc=0\n");
   });
 
+  // `{ sleep 0.3; tracer …; } | true`: the reader has gone before tracer writes, every time
+  const closedPipe = async (cmd: string, e: Record<string, string>) => {
+    const p = Bun.spawn(["bash", "-c", `{ sleep 0.3; ${cmd}; } | true; echo "\${PIPESTATUS[0]}"`], {
+      env: { ...e, T: BIN },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const out = await new Response(p.stdout).text();
+    await p.exited;
+    return Number(out.trim());
+  };
+
+  test("a reader that leaves before an error is read does not turn its exit status into 0", async () => {
+    const e = isolatedEnv();
+    expect(await closedPipe('"$T" report nosuch 2>&1', e)).toBe(1);
+    expect(await closedPipe('"$T" report --json nosuch', e)).toBe(1);
+    expect(await closedPipe('"$T" run --bogus -- true 2>&1', e)).toBe(2);
+  });
+
+  test("a gate's verdict and CMD's status survive a reader that left (diff | head, run 2>&1 | head)", async () => {
+    const e = isolatedEnv();
+    // the run's summary goes to stderr, whose reader is gone: CMD's status, and the run recorded
+    expect(await closedPipe('"$T" run --name ok -- sh -c "exit 0" 2>&1', e)).toBe(0);
+    expect(await closedPipe('"$T" run --name bad -- sh -c "sleep 0.5; exit 3" 2>&1', e)).toBe(3);
+    const runs = await run(["runs", "--json"], { env: e });
+    expect(
+      (JSON.parse(runs.stdout) as { name: string; exitCode: number }[])
+        .map((r) => [r.name, r.exitCode])
+        .sort(),
+    ).toEqual([
+      ["bad", 3],
+      ["ok", 0],
+    ]);
+    // the run newly failed: a regression (exit 7), whether the table or the notes could be read or not
+    expect((await run(["diff", "ok", "bad", "--fail-on-regression", "50"], { env: e })).code).toBe(7);
+    expect(await closedPipe('"$T" diff ok bad --fail-on-regression 50 2>/dev/null', e)).toBe(7);
+    expect(await closedPipe('"$T" diff ok bad --fail-on-regression 50 2>&1', e)).toBe(7);
+    expect(await closedPipe('"$T" diff ok bad --json --fail-on-regression 50', e)).toBe(7);
+  });
+
   test("a non-blocking stdout pipe drained slowly still gets every byte", async () => {
     const { e, bytes } = bigLog();
     const py = `

@@ -152,18 +152,16 @@ export function errorJson(e: unknown) {
 function report(e: unknown, verbose: boolean, json: boolean) {
   // the reader of our output went away (`tracer report | head`): nothing left to say to anyone
   if (errnoOf(e) === "EPIPE") return;
-  if (json) {
-    printJson(errorJson(e));
-    process.exitCode = e instanceof TracerError ? e.exitCode : Exit.error;
-  } else if (e instanceof TracerError) {
+  // the status first: a reader that leaves before the message is read must not turn it into 0
+  process.exitCode = e instanceof TracerError ? e.exitCode : Exit.error;
+  if (json) printJson(errorJson(e));
+  else if (e instanceof TracerError) {
     // a message may quote recorded data (a run name, a path): shown, never interpreted
     write(2, `${red("tracer:")} ${sanitizeLines(e.message)}\n`);
     if (e.hint) write(2, `${dim(`  hint: ${sanitizeLines(e.hint)}`)}\n`);
-    process.exitCode = e.exitCode;
   } else {
     write(2, `${red("tracer:")} internal error: ${sanitizeLines(String((e as Error)?.message ?? e))}\n`);
     if (!verbose) write(2, `${dim("  run again with --verbose for details")}\n`);
-    process.exitCode = Exit.error;
   }
   if (verbose && e instanceof Error) {
     // a stack starts with the message, which may quote recorded data: escaped like the message above

@@ -4,8 +4,11 @@
  *
  * Written with plain write(2) (fs.writeSync) rather than process.stdout/stderr: the first touch of
  * those streams loads Node's whole stream machinery, which measured 4–14 ms of a 17 ms command start.
- * A reader that goes away (`tracer report | head`) ends the process quietly (EPIPE); a non-blocking
- * descriptor inherited from the caller is waited on (EAGAIN), so no output is lost.
+ * A reader of stdout that goes away (`tracer report | head`) ends the process quietly (EPIPE) with
+ * the exit status the command has settled on (commands whose status depends on their result — a
+ * gate, a check — settle it before they print); a reader of stderr that goes away only loses the
+ * diagnostics: the command (a recording) goes on and keeps its status. A non-blocking descriptor
+ * inherited from the caller is waited on (EAGAIN), so no output is lost.
  */
 import { fstatSync, writeSync } from "../../ffi/fs.ts";
 import { jsonText } from "./json.ts";
@@ -15,7 +18,11 @@ export type Fd = 1 | 2;
 /** strings longer than this are encoded and written a slice at a time (a 30 MB report needs no 30 MB copy) */
 const SLICE = 1 << 20;
 
+/** stderr once its reader went away (EPIPE): further diagnostics are dropped */
+let stderrGone = false;
+
 export function write(fd: Fd, text: string | Uint8Array) {
+  if (fd === 2 && stderrGone) return;
   if (typeof text === "string" && text.length > SLICE) {
     for (let at = 0; at < text.length; ) {
       let end = Math.min(at + SLICE, text.length);
@@ -33,8 +40,12 @@ export function write(fd: Fd, text: string | Uint8Array) {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "EAGAIN") Bun.sleepSync(1);
-      else if (code === "EPIPE") process.exit(process.exitCode ?? 0);
-      else throw e;
+      else if (code !== "EPIPE") throw e;
+      else if (fd === 1) process.exit(process.exitCode ?? 0);
+      else {
+        stderrGone = true;
+        return;
+      }
     }
   }
 }

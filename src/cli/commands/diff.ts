@@ -51,21 +51,21 @@ export default defineCommand({
     const a = loadReport(db, args.a, rules);
     const b = loadReport(db, args.b, rules);
     const d = diffRuns(a, b, threshold);
+    // the gate's verdict before any output: a reader that leaves early (`| head`) keeps its exit status
+    // What is known to be worse needs no matched step (the run failed, a step only in B failed): a
+    // regression, exit 7, even when nothing else could be compared. A gate that compared no step and
+    // found nothing worse must not pass: said, with its own exit code (not a regression); said too
+    // beside regressions, as the steps' figures went unchecked.
+    const found = limit === undefined ? [] : regressions(threshold > 0 ? diffRuns(a, b) : d, limit);
+    const none = limit === undefined ? undefined : nothingCompared(d, found.length > 0);
+    if (found.length) process.exitCode = Exit.regression;
+    else if (none) process.exitCode = Exit.nothingCompared;
     if (args.json) printJson(d);
     else say(renderDiff(d, width));
-    if (limit === undefined) return;
-    // what is known to be worse needs no matched step (the run failed, a step only in B failed): a
-    // regression, exit 7, even when nothing else could be compared
-    const found = regressions(threshold > 0 ? diffRuns(a, b) : d, limit);
     for (const r of found) note(sanitize(`tracer: regression: ${r}`));
-    // a gate that compared no step and found nothing worse must not pass: say so, with its own exit
-    // code (not a regression); said too beside regressions, as the steps' figures went unchecked
-    const none = nothingCompared(d, found.length > 0);
     if (none) {
       note(sanitize(`tracer: ${none.message}`));
       note(sanitize(`  hint: ${none.hint}`));
     }
-    if (found.length) process.exitCode = Exit.regression;
-    else if (none) process.exitCode = Exit.nothingCompared;
   },
 });

@@ -27,9 +27,8 @@ const check = defineCommand({
     });
     const exit = r.allowed ? Exit.ok : r.refusal ? Exit.refused : Exit.error;
     if (args.json) {
-      printJson(r);
       process.exitCode = exit;
-      return;
+      return void printJson(r);
     }
     if (r.error) throw new TracerError(r.error.code, r.error.message, Exit.error);
     if (r.refusal)
