@@ -196,6 +196,21 @@ export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): S
     others[g]!.push(i);
   }
   groupIndex.clear();
+  // A process in its `other` step by its own executable became that at its last exec, having been its
+  // parent's fork until then (a shell's child, not yet `true`): the step counts it from that exec, in
+  // its wall and its CPU alike, when the CPU it had used by then is known (exec_cpu_us; without it,
+  // the whole process in both). The 300 `true`s of a shell loop showed 115 % CPU: their wall from the
+  // exec, their CPU from the fork (newcomer). CMD has no parent to take that part (it was tracer's
+  // child setting up the exec): whole.
+  for (let i = 0; i < n; i++)
+    if (
+      ownGroup[i] &&
+      tree.parent[i]! >= 0 &&
+      Number.isNaN(c.imageStartedAt[i]!) &&
+      !Number.isNaN(c.execCpuUs[i]!) &&
+      c.execAt[i]! > c.startedAt[i]!
+    )
+      c.imageStartedAt[i] = c.execAt[i]!;
   // A process that became a step's root, or its own `other` step's, at an exec left out the CPU its
   // earlier image used (src/steps/_rollup.ts): that image was the shell in its parent's place, in the
   // parent's `other` step, which gets it (CMD has no parent: its shell's part is in no step)
@@ -303,9 +318,10 @@ function otherStep(
   let end: number | null = Number.NEGATIVE_INFINITY;
   let exitCode: number | null = 0;
   let signal: number | null = null;
-  // each process's time as the group's executable, for the union: from its last exec when it heads the
-  // group (a subshell that waited before it became `sleep` was the shell until then), else whole (a
-  // fork that did not exec is part of its parent's work)
+  // each process's time as the group's executable, for the union: from its last exec when it is in the
+  // group by its own executable and its CPU splits there too (a subshell that waited before it became
+  // `sleep` was the shell until then: imageStartedAt), else whole (a fork that did not exec is part of
+  // its parent's work)
   const from = new Float64Array(list.length);
   const to = new Float64Array(list.length);
   let longestMs = 0;
@@ -314,11 +330,10 @@ function otherStep(
     const image = own[i] ? c.imageStartedAt[i]! : Number.NaN;
     const started = Number.isNaN(image) ? c.startedAt[i]! : image;
     if (started < start) start = started;
-    const exec = own[i] ? c.execAt[i]! : Number.NaN;
-    from[j] = Number.isNaN(exec) ? started : Math.max(exec, started);
+    from[j] = started;
     to[j] = c.endedAt[i]!;
     // an exact lifetime (wait4/taskstats, µs) is finer than the ms timestamps: for a whole process
-    const exact = Number.isNaN(image) && !(exec > started) ? c.durationUs[i]! / 1000 : Number.NaN;
+    const exact = Number.isNaN(image) ? c.durationUs[i]! / 1000 : Number.NaN;
     if (exact > longestMs) longestMs = exact;
     // the first process that did not exit 0: its code, or the signal that killed it
     const code = orNull(c.exitCode[i]!);

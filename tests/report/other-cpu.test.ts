@@ -1,0 +1,82 @@
+/**
+ * An `other` step counts a process from its last exec when it is in the step by its own executable (a
+ * shell's child that became `true`): its wall and its CPU alike. The CPU the child used before the exec
+ * (the shell's work, exec_cpu_us) goes to the parent's `other` step. Before, the wall started at the exec
+ * and the CPU at the fork: a shell loop's 300 `true`s showed 115 % CPU for work that ran one at a time
+ * (newcomer). Oracle: a static program reading its own CPU clock first thing in main and at its end
+ * (CLOCK_PROCESS_CPUTIME_ID: the kernel's runtime of the process, the subshell it was before included).
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BIN, cleanupTemp, isolatedEnv, tempDir } from "../helpers/harness.ts";
+
+afterAll(cleanupTemp);
+
+// CPU clock (ns) at main, spin ~5 ms of CPU, CPU clock at the end: one line appended to argv[1]
+const SPIN = `#include <stdio.h>
+#include <time.h>
+static long long cpu(void) { struct timespec t; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t); return t.tv_sec * 1000000000LL + t.tv_nsec; }
+int main(int argc, char **argv) {
+  long long a = cpu(), b;
+  do b = cpu(); while (b - a < 5000000);
+  FILE *f = fopen(argv[1], "a");
+  fprintf(f, "%lld %lld\\n", a, cpu());
+  return fclose(f) != 0;
+}
+`;
+
+let dir: string;
+beforeAll(() => {
+  dir = tempDir();
+  writeFileSync(join(dir, "spin.c"), SPIN);
+  const cc = Bun.spawnSync(["gcc", "-O2", "-static", "-o", join(dir, "spin"), join(dir, "spin.c")], {
+    stderr: "pipe",
+  });
+  if (cc.exitCode !== 0) throw new Error(`gcc: ${cc.stderr.toString()}`);
+});
+
+interface JsonStep {
+  name: string;
+  kind: string;
+  processes: number;
+  duration_ms: number;
+  cpu_seconds: number;
+}
+
+test("a subshell's work before it became the step's program is its parent's CPU, not the step's (oracle: the program's CPU clock)", () => {
+  const env = isolatedEnv();
+  const log = join(dir, "clocks");
+  const N = 10;
+  // each child loops ~20 ms as a subshell (bash), then execs spin: one at a time
+  const script = `for n in $(seq ${N}); do (i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exec ${dir}/spin ${log}); done`;
+  const r = Bun.spawnSync([BIN, "run", "--quiet", "--name", "spins", "--", "bash", "-c", script], {
+    env,
+    stderr: "pipe",
+  });
+  expect(r.exitCode, r.stderr.toString()).toBe(0);
+  const clocks = readFileSync(log, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => l.split(" ").map((x) => Number(x) / 1e6)); // ms
+  expect(clocks).toHaveLength(N);
+  const atMain = clocks.reduce((s, [a]) => s + a!, 0);
+  const afterMain = clocks.reduce((s, [a, b]) => s + b! - a!, 0);
+  // the subshells' loops are most of each process's CPU
+  expect(atMain).toBeGreaterThan(N * 5);
+
+  const rep = Bun.spawnSync([BIN, "report", "spins", "--format", "json"], { env, stdout: "pipe" });
+  const steps = (JSON.parse(rep.stdout.toString()) as { steps: JsonStep[] }).steps;
+  const spin = steps.find((s) => s.name === "spin")!;
+  const bash = steps.find((s) => s.name === "bash")!;
+  expect(spin.processes).toBe(N);
+  const spinMs = spin.cpu_seconds * 1000;
+  // from the exec: what ran after main, plus the exec's end and libc's start before it (< 1 ms each);
+  // from the fork (before): the subshells' ~20 ms loops too
+  expect(spinMs).toBeGreaterThanOrEqual(afterMain - 0.1);
+  expect(spinMs).toBeLessThan(afterMain + N * 1);
+  // one at a time: no more CPU than wall
+  expect(spinMs).toBeLessThanOrEqual(spin.duration_ms + 1);
+  // the loops went to the shell that ran them: the parent's step
+  expect(bash.cpu_seconds * 1000).toBeGreaterThan(atMain - N * 1);
+});
