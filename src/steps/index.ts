@@ -365,34 +365,51 @@ function otherStep(
 }
 
 /**
- * Number the steps in start order and give each its key (Step.key): `KIND:NAME`, with `#N` (the
- * ordinal among the steps sharing it, in start order) when the run has several.
+ * Steps sharing a kind and name that start within this many ms of the first of them were started
+ * together (Snakemake's or Nextflow's scheduler launching a batch): their order of start is a race.
+ */
+const TOGETHER_MS = 100;
+
+/**
+ * Number the steps in start order and give each its key (Step.key): `KIND:NAME`, with `#N` when the run
+ * has several — their ordinal in start order, except among steps started together (TOGETHER_MS), which
+ * are ordered by command line: two Snakemake jobs of one rule launched within a millisecond swapped
+ * their ordinals between identical runs, and `diff` compared sample a's job with sample b's (newcomer).
+ * Sequential ones keep their start order (their command lines may hold a run's temporary names).
  */
 function assignKeys(steps: Step[]): void {
-  // counted by kind, then name: no key string is built to count
-  const count = new Map<StepKind, Map<string, number>>();
-  const seen = new Map<StepKind, Map<string, number>>();
-  const byKind = (m: Map<StepKind, Map<string, number>>, kind: StepKind) => {
-    const known = m.get(kind);
-    if (known) return known;
-    const fresh = new Map<string, number>();
-    m.set(kind, fresh);
-    return fresh;
-  };
-  for (const s of steps) {
-    const byName = byKind(count, s.kind);
-    byName.set(s.name, (byName.get(s.name) ?? 0) + 1);
-  }
+  // grouped by kind, then name: no key string is built to group
+  const shared = new Map<StepKind, Map<string, Step[]>>();
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i]!;
     s.index = i + 1;
-    if (count.get(s.kind)!.get(s.name)! > 1) {
-      const byName = byKind(seen, s.kind);
-      const n = (byName.get(s.name) ?? 0) + 1;
-      byName.set(s.name, n);
-      s.key = `${s.kind}:${s.name}#${n}`;
-    } else s.key = `${s.kind}:${s.name}`;
+    s.key = `${s.kind}:${s.name}`;
+    let byName = shared.get(s.kind);
+    if (!byName) {
+      byName = new Map();
+      shared.set(s.kind, byName);
+    }
+    const list = byName.get(s.name);
+    if (list) list.push(s);
+    else byName.set(s.name, [s]);
   }
+  for (const byName of shared.values())
+    for (const list of byName.values()) {
+      if (list.length < 2) continue;
+      // in start order already (steps are): each batch started together sorted by command line
+      for (let a = 0; a < list.length; ) {
+        let b = a + 1;
+        while (b < list.length && list[b]!.startedAt - list[a]!.startedAt < TOGETHER_MS) b++;
+        if (b - a > 1) {
+          const batch = list
+            .slice(a, b)
+            .sort((x, y) => (x.command < y.command ? -1 : x.command > y.command ? 1 : 0));
+          for (let k = a; k < b; k++) list[k] = batch[k - a]!;
+        }
+        a = b;
+      }
+      for (let k = 0; k < list.length; k++) list[k]!.key += `#${k + 1}`;
+    }
 }
 
 dfgOnly(otherStep, groupColumns);
