@@ -283,12 +283,20 @@ export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): S
 }
 
 /**
+ * Signals that end a process on a fault or a resource limit, never as a command's answer (Linux's
+ * numbers, what the kernel reports): SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGXCPU,
+ * SIGXFSZ, SIGSYS. A process of an `other` step killed by one fails the step, as an OOM kill does.
+ */
+const CRASHES = new Set([4, 5, 6, 7, 8, 11, 24, 25, 31]);
+
+/**
  * An `other` step: processes of one executable that no step holds, not one subtree. It spans its
  * first start to its last end, and its wall is the time at least one of them ran (src/steps/_busy.ts:
  * five 2 ms `date` calls a second apart are 10 ms of wall, not 4 s). Its exit is the first non-zero
  * one of its processes (its code, or the signal that killed it; 0 when all exited 0, null while one
- * runs), and it fails only when one of them was OOM-killed: an engine's or a wrapper's exit is the
- * run's, shown on the run, and a `grep` that found nothing is no failure.
+ * runs), and it fails only when one of them was OOM-killed or crashed (CRASHES): an engine's or a
+ * wrapper's exit is the run's, shown on the run, a `grep` that found nothing is no failure, and a
+ * `sleep` a script ended with SIGTERM may have been ended by design.
  */
 function otherStep(
   c: StepColumns,
@@ -325,6 +333,7 @@ function otherStep(
   const from = new Float64Array(list.length);
   const to = new Float64Array(list.length);
   let longestMs = 0;
+  let crashed = false;
   for (let j = 0; j < list.length; j++) {
     const i = list[j]!;
     const image = own[i] ? c.imageStartedAt[i]! : Number.NaN;
@@ -342,6 +351,7 @@ function otherStep(
       exitCode = code;
       signal = sig;
     }
+    if (sig !== null && CRASHES.has(sig)) crashed = true;
     const ended = c.endedAt[i]!;
     if (Number.isNaN(ended)) end = null;
     else if (end !== null && ended > end) end = ended;
@@ -360,7 +370,7 @@ function otherStep(
   }
   f.exitCode = exitCode;
   f.signal = signal;
-  f.failed = f.oomKilled;
+  f.failed = f.oomKilled || crashed;
   return f;
 }
 

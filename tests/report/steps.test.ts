@@ -290,7 +290,7 @@ test("work no rule names is never dropped: `other` steps by executable, forks wi
   expectCovers(procs, steps);
 });
 
-test("an `other` step's exit: the first process that did not exit 0, by code or by signal; no failure", () => {
+test("an `other` step's exit: the first process that did not exit 0, by code or by signal; a failure only when one crashed", () => {
   // a wrapper with a named tool inside is transparent: its unnamed commands become `other` steps
   const exitOf = (list: Partial<StepProcess>[]) => {
     const sh = proc(null, ["/bin/sh", "x.sh"]);
@@ -301,6 +301,16 @@ test("an `other` step's exit: the first process that did not exit 0, by code or 
   expect(exitOf([{}, { exitCode: null, signal: 9 }, { exitCode: 1 }])).toEqual([null, 9, false]);
   expect(exitOf([{ exitCode: 1 }, { exitCode: null, signal: 9 }])).toEqual([1, null, false]);
   expect(exitOf([{}, {}])).toEqual([0, null, false]);
+  // a crash (a fault, a resource limit) is never an answer: the step fails, whichever process it was
+  expect(exitOf([{ exitCode: 1 }, { exitCode: null, signal: 11 }])).toEqual([1, null, true]);
+  expect(exitOf([{ exitCode: null, signal: 6 }])).toEqual([null, 6, true]);
+  expect(exitOf([{ exitCode: null, signal: 24 }])).toEqual([null, 24, true]);
+  expect(
+    exitOf([
+      { exitCode: null, signal: 15 },
+      { exitCode: null, signal: 2 },
+    ]),
+  ).toEqual([null, 15, false]);
 });
 
 test("step keys: same-named steps get their ordinal in start order", () => {
