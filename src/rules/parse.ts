@@ -14,6 +14,14 @@ export interface ParsedFile {
   exclude: { when: Condition; origin: string }[];
 }
 
+/**
+ * A rule file's conditions, counted as they are built: YAML aliases expand (`&a {or: [*b, *b, *b]}`
+ * nested a dozen times is 500 bytes and 3^12 conditions, which every process's match would walk), so
+ * a file is refused past this many, and past this nesting.
+ */
+export const MAX_CONDITIONS = 5000;
+export const MAX_NESTING = 32;
+
 const TOP_KEYS = new Set(["version", "rules", "exclude"]);
 const RULE_KEYS = new Set(["name", "display_name", "kind"]);
 const KINDS: RuleKind[] = ["tool", "workflow", "script"];
@@ -23,6 +31,9 @@ const isMap = (v: unknown): v is Record<string, unknown> =>
 class FileParser {
   readonly problems: string[] = [];
   readonly at: KeyLocator;
+  /** conditions built so far (MAX_CONDITIONS), and how deep the current one is nested */
+  private built = 0;
+  private depth = 0;
   constructor(
     private readonly file: string,
     text: string,
@@ -42,15 +53,34 @@ class FileParser {
       this.problem(line, key, "expects a mapping of condition keys");
       return undefined;
     }
-    const all: Condition[] = [];
-    for (const [k, v] of Object.entries(value)) {
-      const c = this.conditionKey(k, v, this.at.find(k));
-      if (c) all.push(c);
+    if (this.depth >= MAX_NESTING) {
+      this.problem(line, key, `conditions nested deeper than ${MAX_NESTING} levels`);
+      return undefined;
     }
-    return all.length === 1 ? all[0] : { kind: "and", all };
+    this.depth++;
+    try {
+      const all: Condition[] = [];
+      for (const [k, v] of Object.entries(value)) {
+        const c = this.conditionKey(k, v, this.at.find(k));
+        if (c) all.push(c);
+      }
+      return all.length === 1 ? all[0] : { kind: "and", all };
+    } finally {
+      this.depth--;
+    }
   }
 
   private conditionKey(k: string, v: unknown, line: number): Condition | undefined {
+    // refused at once, not listed with the others: going on would walk every expansion
+    if (++this.built > MAX_CONDITIONS)
+      throw new TracerError(
+        "E_RULES",
+        sanitize(
+          `${this.file}:${line}: more than ${MAX_CONDITIONS} conditions (YAML aliases count once for every place they are used)`,
+        ),
+        Exit.error,
+        { hint: "the keys and their values are listed in docs/RULES.md" },
+      );
     if (k === "and" || k === "or") {
       if (!Array.isArray(v) || !v.length)
         return void this.problem(line, k, "expects a non-empty list of conditions");
