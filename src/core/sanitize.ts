@@ -13,6 +13,8 @@
  * | format characters (Cf): bidi overrides and isolates U+202A–202E, U+2066–2069, marks U+200E/200F, zero-width U+200B–200D, U+2060, U+FEFF, soft hyphen, tags | `\u{202e}` |
  * | other invisible characters (Default_Ignorable_Code_Point): combining grapheme joiner U+034F, Hangul fillers U+115F, U+1160, U+3164, U+FFA0, variation selectors U+FE00–FE0F and U+E0100–E01EF, Mongolian selectors U+180B–180F | `\u{3164}` |
  * | line and paragraph separators U+2028, U+2029                | `\u{2028}`               |
+ * | spaces other than U+0020 (Zs: no-break U+00A0, ideographic U+3000, U+2000–200A, …) and the Braille blank U+2800: each passes for a space or for nothing (`samtools\u{a0}sort` is not `samtools sort`) | `\u{a0}` |
+ * | a combining mark after the first three on one character (stacked marks draw over the lines around: "Zalgo" text) | `\u{489}` |
  * | noncharacters U+FFFE, U+FFFF, U+FDD0–FDEF, U+nFFFE/U+nFFFF   | `\u{ffff}`               |
  * | a byte that was not UTF-8, kept as U+DC80–U+DCFF (src/core/lossless.ts) | `\xff`       |
  * | any other lone surrogate                                    | `\u{d800}`               |
@@ -28,13 +30,19 @@
  * a U+FFFF even in a comment (a Snakemake profile from `tracer advise`).
  */
 
-/** Characters a terminal may interpret or that are invisible: Cc, Cf, Cs (lone surrogates), Zl, Zp; noncharacters and default-ignorables. */
-const UNSAFE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}\p{Default_Ignorable_Code_Point}]/u;
+/**
+ * Characters a terminal may interpret or that are invisible or pass for another: Cc, Cf, Cs (lone
+ * surrogates), Zl, Zp, spaces other than U+0020 (Zs) and the Braille blank U+2800; noncharacters and
+ * default-ignorables; a combining mark after the first three on one character (`\p{M}` first: a cheap
+ * test for text without marks).
+ */
+const UNSAFE =
+  /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}\p{Default_Ignorable_Code_Point}\u2800\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]|\p{M}(?<=\p{M}{4})/u;
 const UNSAFE_ALL =
-  /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}\p{Default_Ignorable_Code_Point}]/gu;
+  /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}\p{Default_Ignorable_Code_Point}\u2800\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]|\p{M}(?<=\p{M}{4})/gu;
 /** the same, but a newline passes (multi-line text: logs, messages) */
 const UNSAFE_BUT_NEWLINE =
-  /[^\n\P{Cc}]|[\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}\p{Default_Ignorable_Code_Point}]/gu;
+  /[^\n\P{Cc}]|[\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}\p{Default_Ignorable_Code_Point}\u2800\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]|\p{M}(?<=\p{M}{4})/gu;
 
 const NAMED: Record<string, string> = { "\t": "\\t", "\n": "\\n", "\r": "\\r" };
 const hex2 = (n: number) => n.toString(16).padStart(2, "0");

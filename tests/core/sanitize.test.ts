@@ -71,6 +71,19 @@ test("sanitize: escapes shown visibly, plain text unchanged, idempotent", () => 
     "a\\u{34f}b\\u{fe0f}c\\u{e0100}d\\u{115f}e\\u{180b}f",
   );
   expect(sanitizeLines("x\u3164\ny")).toBe("x\\u{3164}\ny");
+  // spaces that are not U+0020 pass for one (or for nothing): `samtools\u{a0}sort` is another program
+  // than `samtools sort`; each named (attack)
+  expect(sanitize("samtools\u00a0sort bwa\u3000mem a\u2003b c\u202fd e\u205ff g\u1680h rm\u2800")).toBe(
+    "samtools\\u{a0}sort bwa\\u{3000}mem a\\u{2003}b c\\u{202f}d e\\u{205f}f g\\u{1680}h rm\\u{2800}",
+  );
+  // stacked combining marks draw over the lines around ("Zalgo"): up to three on a character stay
+  // (Vietnamese, Devanagari, Tibetan stacks), the fourth and later are named
+  expect(sanitize(`z${"\u0336".repeat(3)}${"\u0489".repeat(3)}`)).toBe(
+    `z${"\u0336".repeat(3)}\\u{489}\\u{489}\\u{489}`,
+  );
+  for (const fine of ["Tiếng Việt", "e\u0301\u0302\u0303", "नमस्ते", "ཀྵྭྱ"]) expect(sanitize(fine)).toBe(fine);
+  const zalgo = sanitize(`z${"\u0489".repeat(100)}`);
+  expect(sanitize(zalgo)).toBe(zalgo);
   // a byte that was not UTF-8 as \xNN; any other lone surrogate as \u{…}
   expect(sanitize(decodeLossless(Uint8Array.from([0x61, 0xff, 0xc3])))).toBe("a\\xff\\xc3");
   expect(sanitize("\ud800 \udfff")).toBe("\\u{d800} \\u{dfff}");
