@@ -79,7 +79,7 @@ export function totalsLines(r: Report): string[] {
         : `${bytes(t.peakRssKb * 1024)} sampled, at most ${bytes(t.peakRssUpperKb * 1024)}`;
   const cpu = sumText(Math.round(t.cpuHours * 3.6e9), u.cpu, n, cpuText);
   const lines = [
-    `totals    wall ${t.wallMs === null ? "-" : seconds(t.wallMs * 1000)}, CPU ${cpu}, peak memory ${peak}`,
+    `totals    wall ${t.wallMs === null ? (r.run.status === "running" ? "- (running)" : "-") : seconds(t.wallMs * 1000)}, CPU ${cpu}, peak memory ${peak}`,
     `I/O       read ${b(t.rchar, u.rchar)} (disk ${b(t.readBytes, u.readBytes)}), written ${b(t.wchar, u.wchar)} (disk ${b(t.writeBytes, u.writeBytes)})`,
     `steps     ${t.steps} (${t.failedSteps} failed) from ${plural(t.processes, "process", "processes")}`,
   ];

@@ -563,7 +563,13 @@ export const runStatus = (r: Pick<RunRow, "status" | "stopSignal">): string =>
   r.status === "aborted" && r.stopSignal ? `aborted (${signalName(r.stopSignal)})` : r.status;
 
 export function runHeader(r: RunRow, width = Number.POSITIVE_INFINITY): string {
-  const wall = r.endedAt === null ? "-" : seconds((r.endedAt - r.startedAt) * 1000);
+  // a run still recording: the time it has run so far (a newcomer saw `wall -`)
+  const wall =
+    r.endedAt !== null
+      ? seconds((r.endedAt - r.startedAt) * 1000)
+      : r.status === "running"
+        ? `${seconds(Math.max(0, Date.now() - r.startedAt) * 1000)} so far`
+        : "-";
   const lines = [
     `run       ${r.name} (${r.id})`,
     `pipeline  ${r.pipeline}`,
