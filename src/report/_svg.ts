@@ -173,7 +173,17 @@ export function systemPlot(
   const span = Math.max(1, t1 - t0);
   const x = (at: number) => f(LABEL + (PLOT * (at - t0)) / span);
   const y = (share: number) => f(Hp - Hp * Math.min(1, Math.max(0, share)));
-  const cpu = points.filter((p) => p.cpuPct !== null).map((p) => `${x(p.at)},${y(p.cpuPct! / 100)}`);
+  // a CPU reading is the host's share over the interval since the reading before it (the first, at the
+  // run's start, has none): drawn across that interval, so the line starts where the run did, not a
+  // second later (newcomer)
+  const cpu: string[] = [];
+  for (let i = 0, from = Number.NaN; i < points.length; from = points[i]!.at, i++) {
+    const p = points[i]!;
+    if (p.cpuPct === null) continue;
+    const v = y(p.cpuPct / 100);
+    if (!Number.isNaN(from)) cpu.push(`${x(from)},${v}`);
+    cpu.push(`${x(p.at)},${v}`);
+  }
   const peak = maxOf(
     memory.map((m) => m.kb * 1024),
     1,

@@ -34,8 +34,9 @@ test("a run shorter than the sampling interval: its first host CPU % is unknown 
   // where `true` outlived the sampler's start-up delay, from the sampler (the first unknown)
   expect(system.length).toBeGreaterThanOrEqual(2);
   expect(system[0]!.cpu_pct).toBeNull();
-  const known = system.filter((p) => p.cpu_pct !== null);
-  expect(points.length).toBe(known.length);
+  // each known reading drawn across its interval (two points), none for an unknown one
+  const known = system.filter((p, i) => p.cpu_pct !== null && i > 0);
+  expect(points.length).toBe(2 * known.length);
   const top = await run(["top", "short"], { env });
   expect(top.code).toBe(0);
   expect(top.stdout).toMatch(system.at(-1)!.cpu_pct === null ? /^host cpu - · mem /m : /^host cpu \d/m);
@@ -56,6 +57,16 @@ test("a sampled run: the host CPU % readings are known once a clock tick passed;
     expect(p.cpu_pct!).toBeGreaterThanOrEqual(0);
     expect(p.cpu_pct!).toBeLessThanOrEqual(100);
   }
-  // one point per known reading: none drawn for an unknown one
-  expect(points.length).toBe(known.length);
+  // each known reading drawn across the interval it covers, from the reading before it (two points),
+  // none for an unknown one: the line starts at the first reading, the run's start, not at the second
+  expect(system[0]!.cpu_pct).toBeNull();
+  expect(points.length).toBe(2 * known.length);
+  const xs = points.map((p) => Number(p.split(",")[0]));
+  const firstKnown = system.findIndex((p) => p.cpu_pct !== null);
+  const span = (at: string) => Date.parse(at);
+  // x is linear in time: the first point sits where the reading before the first known one was taken
+  const [a, b] = [span(system[firstKnown - 1]!.at), span(system[firstKnown]!.at)];
+  expect(xs[1]! - xs[0]!).toBeGreaterThan(0);
+  const perMs = (xs.at(-1)! - xs[0]!) / (span(known.at(-1)!.at) - a);
+  expect(Math.abs((xs[1]! - xs[0]!) / perMs - (b - a))).toBeLessThan(2);
 });
