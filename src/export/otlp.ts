@@ -4,9 +4,16 @@
  * the OpenTelemetry process semantic conventions, with tracer's own figures under `tracer.*`. System
  * samples become gauges. JSON rules: hex trace/span ids, 64-bit integers as decimal strings, integer
  * enums (span kind 1 = internal; status 0 unset, 2 error). Metrics: ./metrics.ts.
+ *
+ * Every string value and span name goes through the terminal's sanitiser (src/core/sanitize.ts): an
+ * OTLP string must be valid UTF-8, and a recorded byte that is not UTF-8 is a lone surrogate here
+ * (src/core/lossless.ts) that a collector refuses, dropping the whole batch with it; it is sent as the
+ * text `\xff`. Control and invisible characters are sent escaped as well (`\x1b`): a collector's debug
+ * exporter or a trace UI shows these strings to a person. tracer's own JSON keeps the exact data.
  */
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
+import { sanitize } from "../core/sanitize.ts";
 import { VERSION } from "../version.ts";
 import type { ExportOptions, ExportProcess, ExportRun } from "./types.ts";
 
@@ -47,8 +54,8 @@ export const SCOPE: OtlpScope = { name: "tracer", version: VERSION };
 export type Attr = string | number | boolean | string[] | undefined | null;
 
 function value(v: Exclude<Attr, undefined | null>): AnyValue {
-  if (Array.isArray(v)) return { arrayValue: { values: v.map((s) => ({ stringValue: s })) } };
-  if (typeof v === "string") return { stringValue: v };
+  if (Array.isArray(v)) return { arrayValue: { values: v.map((s) => ({ stringValue: sanitize(s) })) } };
+  if (typeof v === "string") return { stringValue: sanitize(v) };
   if (typeof v === "boolean") return { boolValue: v };
   return Number.isSafeInteger(v) ? { intValue: String(v) } : { doubleValue: v };
 }
@@ -103,11 +110,11 @@ function errorStatus(exitCode?: number, signal?: number): OtlpSpan["status"] {
 }
 
 function spanName(p: ExportProcess): string {
-  return (
+  return sanitize(
     p.comm ||
-    (p.executablePath && basename(p.executablePath)) ||
-    (p.argv?.[0] && basename(p.argv[0])) ||
-    `pid ${p.pid}`
+      (p.executablePath && basename(p.executablePath)) ||
+      (p.argv?.[0] && basename(p.argv[0])) ||
+      `pid ${p.pid}`,
   );
 }
 
@@ -115,7 +122,7 @@ export function runSpan(run: ExportRun): OtlpSpan {
   return {
     traceId: traceIdOf(run.id),
     spanId: spanIdOf(run.id, "run"),
-    name: `run ${run.name}`,
+    name: sanitize(`run ${run.name}`),
     kind: SPAN_KIND_INTERNAL,
     startTimeUnixNano: nanos(run.startedAt),
     endTimeUnixNano: nanos(run.endedAt ?? run.startedAt),
