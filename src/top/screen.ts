@@ -1,8 +1,9 @@
 /**
  * The full-screen loop of `tracer top` in plain ANSI: the alternate screen, a hidden cursor, stdin in raw
- * mode (node:tty), a redraw every second and on each key or resize. The terminal is restored on every
- * way out (q, Ctrl-C, SIGTERM, an error). No terminal library: ink 8 needs React and 23 direct
- * dependencies, blessed and terminal-kit are large too; the screen needs six escape sequences and raw mode.
+ * mode, a redraw every second and on each key or resize. The terminal is restored on every way out (q,
+ * Ctrl-C, SIGTERM, SIGHUP, SIGINT, an error); after a signal the process then ends (see runLive). No
+ * terminal library: ink 8 needs React and 23 direct dependencies, blessed and terminal-kit are large
+ * too; the screen needs six escape sequences and raw mode.
  *
  * Keys: q / Esc / Ctrl-C quit; ↑/↓ (k/j), PgUp/PgDn, Home/End (g/G) select a step; Enter / → / space
  * expand or collapse it (← collapses); s cycles the sort key (cpu, rss, io, elapsed, name); a expands or
@@ -35,12 +36,24 @@ export function splitKeys(s: string): string[] {
   return keys;
 }
 
-/** Run the live view until the user quits; resolves then, with the terminal restored. */
-export function runLive(opts: LiveOptions): Promise<void> {
+/** The signals that end the live view (after the terminal is restored). */
+export const END_SIGNALS = ["SIGTERM", "SIGHUP", "SIGINT"] as const;
+export type EndSignal = (typeof END_SIGNALS)[number];
+
+/**
+ * Run the live view until the user quits or a signal ends it; resolves then, with the terminal
+ * restored and nothing left to keep the event loop alive: undefined for a key (q, Esc, Ctrl-C), else
+ * the signal, whose listener is gone (a second one acts as the default: it kills).
+ */
+export function runLive(opts: LiveOptions): Promise<EndSignal | undefined> {
   const tty = require("node:tty") as typeof import("node:tty");
   // process.stdout's size follows SIGWINCH (a tty.WriteStream of our own keeps its first size under Bun)
   const out = process.stdout;
-  const stdin = tty.isatty(0) ? new tty.ReadStream(0) : undefined;
+  // process.stdin, not a tty.ReadStream(0) of our own: destroyed while a read was pending (a signal,
+  // not a key, ended the view), Bun's ReadStream still held the event loop, and the process, its
+  // terminal restored, sat in epoll_wait until a second SIGTERM killed it. A paused process.stdin
+  // holds it no longer.
+  const stdin = tty.isatty(0) ? (process.stdin as import("node:tty").ReadStream) : undefined;
   const view: { -readonly [K in keyof View]: View[K] } & { expanded: Set<string> } = {
     sort: "cpu",
     expanded: new Set<string>(),
@@ -62,27 +75,29 @@ export function runLive(opts: LiveOptions): Promise<void> {
     }
     write(1, `\x1b[H${screen.lines.map((l) => `${l}\x1b[K`).join("\r\n")}\x1b[J`);
   };
-  return new Promise<void>((resolve, reject) => {
+  return new Promise<EndSignal | undefined>((resolve, reject) => {
     let timer: ReturnType<typeof setInterval> | undefined;
     let done = false;
+    let ended: EndSignal | undefined;
     const finish = (err?: unknown) => {
       if (done) return;
       done = true;
       if (timer) clearInterval(timer);
       process.off("SIGWINCH", redraw);
-      process.off("SIGTERM", quit);
-      process.off("SIGHUP", quit);
-      process.off("SIGINT", quit);
+      for (const sig of END_SIGNALS) process.off(sig, onSignal);
       if (stdin) {
+        stdin.off("data", onStdin);
         stdin.setRawMode(false);
         stdin.pause();
-        stdin.destroy();
       }
       write(1, LEAVE_ALT);
-      if (err === undefined) resolve();
+      if (err === undefined) resolve(ended);
       else reject(err);
     };
-    const quit = () => finish();
+    const onSignal = (sig: NodeJS.Signals) => {
+      ended = sig as EndSignal;
+      finish();
+    };
     const guarded = (f: () => void) => () => {
       try {
         f();
@@ -129,18 +144,17 @@ export function runLive(opts: LiveOptions): Promise<void> {
       }
       draw();
     };
+    const onStdin = (d: Buffer) => guarded(() => onData(d))();
     try {
       write(1, ENTER_ALT);
       if (stdin) {
         stdin.setRawMode(true);
-        stdin.on("data", (d: Buffer) => guarded(() => onData(d))());
+        stdin.on("data", onStdin);
         stdin.resume();
       }
       process.on("SIGWINCH", redraw);
-      process.on("SIGTERM", quit);
-      process.on("SIGHUP", quit);
       // stdin not a terminal (no raw mode): Ctrl-C arrives as SIGINT
-      process.on("SIGINT", quit);
+      for (const sig of END_SIGNALS) process.on(sig, onSignal);
       draw();
       timer = setInterval(
         guarded(() => {

@@ -1,3 +1,4 @@
+import { constants } from "node:os";
 import { defineCommand } from "../_define.ts";
 import { isTty, write } from "../../core/output.ts";
 import { loadRules } from "../../rules/index.ts";
@@ -34,10 +35,12 @@ export default defineCommand({
         return void write(1, `${screen.lines.join("\n")}\n`);
       }
       const { runLive } = await import("../../top/screen.ts");
-      await runLive({
+      const signal = await runLive({
         poll: () => session.poll(),
         color: !process.env.NO_COLOR && process.env.TERM !== "dumb",
       });
+      // ended by a signal, with the terminal restored: the status a shell gives a command it killed
+      if (signal) process.exitCode = 128 + constants.signals[signal];
     } finally {
       session.close();
     }
