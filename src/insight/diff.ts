@@ -167,7 +167,11 @@ export function runStatusChange(a: RunRef, b: RunRef): RunStatusChange {
 export const runEnd = (r: RunRef): string =>
   `${runStatus({ status: r.status ?? "?", stopSignal: r.stop_signal ?? null })}, exit ${exitText(r.exit_code, r.signal)}`;
 
-/** The step-by-step comparison of run A with run B; `thresholdPct` hides smaller changes (default 0). */
+/**
+ * The step-by-step comparison of run A with run B; `thresholdPct` hides steps with no status change
+ * whose every change is below it or below REGRESSION_FLOOR (a 12 ms step taking 48 ms is +300 % of
+ * noise: newcomer); 0, the default, hides none.
+ */
 export function diffRuns(a: Report, b: Report, thresholdPct = 0): RunDiff {
   const inA = new Map(a.steps.map((s) => [s.key, s]));
   const keysB = new Set(b.steps.map((s) => s.key));
@@ -209,12 +213,7 @@ export function diffRuns(a: Report, b: Report, thresholdPct = 0): RunDiff {
     const ry = y.status_change ? STATUS_RANK[y.status_change]! : 2;
     return rx - ry || y.impact - x.impact || x.key.localeCompare(y.key);
   });
-  const shown = steps.filter(
-    (s) =>
-      s.status_change !== null ||
-      thresholdPct <= 0 ||
-      METRICS.some((m) => Math.abs(s.changes[m].pct ?? 0) >= thresholdPct),
-  );
+  const shown = steps.filter((s) => passesThreshold(s, thresholdPct));
   const ra = runRef(a);
   const rb = runRef(b);
   return {
@@ -228,6 +227,23 @@ export function diffRuns(a: Report, b: Report, thresholdPct = 0): RunDiff {
     hidden: steps.length - shown.length,
     matched: steps.length,
   };
+}
+
+/**
+ * Does `--threshold PCT` show this step: a status change, or a change of at least PCT % that is also at
+ * least REGRESSION_FLOOR (a 12 ms step taking 48 ms is +300 % of scheduling noise: newcomer)? PCT 0
+ * shows every step.
+ */
+export function passesThreshold(s: StepDiff, thresholdPct: number): boolean {
+  return (
+    s.status_change !== null ||
+    thresholdPct <= 0 ||
+    METRICS.some(
+      (m) =>
+        Math.abs(s.changes[m].pct ?? 0) >= thresholdPct &&
+        Math.abs(s.changes[m].abs ?? 0) >= (REGRESSION_FLOOR[m] ?? 0),
+    )
+  );
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   type Metric,
   type RunDiff,
   type StepDiff,
+  passesThreshold,
   regressions,
   runStatusChange,
 } from "../../src/insight/diff.ts";
@@ -153,4 +154,18 @@ test("the run newly failing and a failed step only in B count whatever the limit
   expect(regressions({ ...cut, only_in_b: [] }, 1e6)).toEqual([
     "run: newly-aborted (done, exit 0 → aborted (SIGINT), exit SIGINT)",
   ]);
+});
+
+test("--threshold: a change shows only past the percentage and the noise floor both (status changes always)", () => {
+  // a 12 ms step taking 48 ms (+300 %): noise below 50 ms (newcomer)
+  expect(passesThreshold(step("tool:tiny", { wall_ms: [12, 48] }), 10)).toBe(false);
+  expect(passesThreshold(step("tool:tiny", { wall_ms: [12, 48] }), 0)).toBe(true);
+  expect(passesThreshold(step("tool:slow", { wall_ms: [1000, 1200] }), 10)).toBe(true);
+  expect(passesThreshold(step("tool:slow", { wall_ms: [1000, 1050] }), 10)).toBe(false);
+  expect(passesThreshold(step("tool:mem", { peak_rss_bytes: [100 << 10, 400 << 10] }), 10)).toBe(false);
+  expect(passesThreshold(step("tool:mem", { peak_rss_bytes: [10 << 20, 20 << 20] }), 10)).toBe(true);
+  // I/O has no floor: its percentage alone
+  expect(passesThreshold(step("tool:io", { write_bytes: [1000, 2000] }), 10)).toBe(true);
+  const failed = { ...step("tool:tiny", { wall_ms: [12, 13] }), status_change: "newly-failed" as const };
+  expect(passesThreshold(failed, 10)).toBe(true);
 });

@@ -27,7 +27,8 @@ export default defineCommand({
     b: { type: "positional", required: true, description: "The later run", valueHint: "RUN_B" },
     threshold: {
       type: "string",
-      description: "Hide steps whose every relative change is below PCT % (status changes always show)",
+      description:
+        "Hide steps whose every change is below PCT % or below 50 ms / 1 MiB (status changes always show)",
       valueHint: "PCT",
     },
     "fail-on-regression": {
