@@ -15,7 +15,7 @@ import { sanitizeLines } from "../core/sanitize.ts";
 // biome-ignore lint/suspicious/noExplicitAny: each command has its own argument types
 export type AnyCommand = CommandDef<any>;
 type Cmd = AnyCommand;
-const resolve = async <T>(v: T | Promise<T> | (() => T | Promise<T>)): Promise<T> =>
+export const resolve = async <T>(v: T | Promise<T> | (() => T | Promise<T>)): Promise<T> =>
   typeof v === "function" ? await (v as () => T | Promise<T>)() : await v;
 
 const usageError = (message: string) => new TracerError("E_USAGE", message, Exit.usage);
@@ -41,25 +41,11 @@ async function resolveCommand(root: Cmd, head: string[]) {
 }
 
 /** The usage a command that runs CMD after `--` states in its one-line description, e.g. "tracer run [OPTIONS]". */
-const dashedUsage = (description: string | undefined): string | undefined =>
+export const dashedUsage = (description: string | undefined): string | undefined =>
   description?.match(/(tracer [a-z ]+?(?: \[[^\]]+\])*) -- CMD/)?.[1];
 
-/**
- * citty renders --help; it (and node:util) loads only then. Its USAGE line gets the `-- CMD ARGS...`
- * a command that runs one takes (citty knows only declared arguments), and no line ends in spaces.
- */
-const usage = async (cmd: Cmd, parent?: Cmd) => {
-  const text = await (await import("citty")).renderUsage(cmd, parent);
-  const dashed = dashedUsage((cmd.meta ? await resolve(cmd.meta) : undefined)?.description);
-  return text
-    .split("\n")
-    .map((line) => {
-      // (spaces before a closing colour code too)
-      const l = line.replace(/\s+((?:\x1b\[[0-9;]*m)*)$/, "$1");
-      return dashed && /^(\S+ )?USAGE /.test(l.replace(/\x1b\[[0-9;]*m/g, "")) ? `${l} -- CMD ARGS...` : l;
-    })
-    .join("\n");
-};
+/** --help's text (./_help.ts: it and citty load only for --help). */
+const usage = async (cmd: Cmd, parent?: Cmd) => (await import("./_help.ts")).helpText(cmd, parent);
 
 const COLOR_MODES: readonly ColorMode[] = ["auto", "always", "never"];
 

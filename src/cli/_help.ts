@@ -1,0 +1,64 @@
+/**
+ * --help's text. citty renders it — citty (and node:util) load only here, and this module only for
+ * --help: never on a command's path (`tracer run`'s start-up, issue 15) — and we mend its layout:
+ * - rows (ARGUMENTS, OPTIONS, COMMANDS) left-aligned: citty pads the name column with padStart, a
+ *   ragged left edge of names; here every row starts its name in column 2, and the descriptions of a
+ *   page's arguments and options start in one column, those of its commands in another (a short
+ *   command name is not pushed past the longest option); widths counted without colour codes;
+ * - a command that runs CMD after `--` gets `-- CMD ARGS...` on its USAGE line (citty knows only
+ *   declared arguments);
+ * - no line ends in spaces.
+ * Mending citty's text rather than rendering the rows ourselves keeps what citty derives from an
+ * ArgDef (aliases, value hints, enum choices, `--no-` forms, "(Required)") its own.
+ */
+import { renderUsage } from "citty";
+import { type AnyCommand, dashedUsage, resolve } from "./_run.ts";
+
+const SGR = /\x1b\[[0-9;]*m/g;
+const visible = (s: string) => s.replace(SGR, "");
+
+/** the headings whose blocks are rows of a name and a description */
+const BLOCKS = new Set(["ARGUMENTS", "OPTIONS", "COMMANDS"]);
+/** a row: indent, a name (colour codes, no two spaces in a row), two or more spaces, its description if any */
+const ROW = /^ +(\S(?:[^ ]| (?! ))*)(?: {2,}(.*))?$/;
+/** a row's indent, and the spaces between the widest name and the descriptions (citty's) */
+const INDENT = "  ";
+const GAP = "    ";
+
+/** The help of `cmd`, the command `parent` leads to (the root: no parent). */
+export async function helpText(cmd: AnyCommand, parent?: AnyCommand): Promise<string> {
+  const text = await renderUsage(cmd, parent);
+  const dashed = dashedUsage((cmd.meta ? await resolve(cmd.meta) : undefined)?.description);
+  const lines = text.split("\n").map((line) => {
+    // (spaces before a closing colour code too)
+    const l = line.replace(/\s+((?:\x1b\[[0-9;]*m)*)$/, "$1");
+    return dashed && /^(\S+ )?USAGE /.test(visible(l)) ? `${l} -- CMD ARGS...` : l;
+  });
+  return leftAligned(lines).join("\n");
+}
+
+/**
+ * The rows of every block re-laid: names from the indent, descriptions in the column after the widest
+ * name of their kind (arguments and options, or commands).
+ */
+function leftAligned(lines: string[]): string[] {
+  const rows: { at: number; kind: string; name: string; text: string | undefined }[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const heading = visible(lines[i]!);
+    if (!BLOCKS.has(heading)) continue;
+    const kind = heading === "COMMANDS" ? "commands" : "options";
+    // the heading, a blank line, then the rows up to the next blank line
+    for (i += 2; i < lines.length && visible(lines[i]!) !== ""; i++) {
+      const m = ROW.exec(lines[i]!);
+      if (m) rows.push({ at: i, kind, name: m[1]!, text: m[2] });
+    }
+  }
+  const width = new Map<string, number>();
+  for (const r of rows) width.set(r.kind, Math.max(width.get(r.kind) ?? 0, visible(r.name).length));
+  const out = [...lines];
+  for (const { at, kind, name, text } of rows)
+    out[at] = text
+      ? `${INDENT}${name}${" ".repeat(width.get(kind)! - visible(name).length)}${GAP}${text}`
+      : `${INDENT}${name}`;
+  return out;
+}

@@ -1,0 +1,92 @@
+/**
+ * What --help looks like (citty renders it; src/cli/_help.ts fixes its layout): rows left-aligned with
+ * their descriptions in one column, on a terminal (colour codes) as into a pipe; a command's own
+ * description without the usage its USAGE line already shows; the global flags in every command's
+ * help; `tracer help [COMMAND...]` and `tracer version` as the flags, without being commands.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+
+import { commands } from "../src/cli/index.ts";
+import { cleanupTemp, isolatedEnv, run } from "./helpers/harness.ts";
+
+afterAll(cleanupTemp);
+const env = isolatedEnv();
+// colour codes on: --color always, and none of the variables that turn citty's own colours off
+const { NO_COLOR: _n, TEST: _t, CI: _c, ...colourEnv } = env;
+const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
+
+/** every command line whose --help is checked: the root, each command, each subcommand */
+const PAGES = [
+  [],
+  ...Object.keys(commands)
+    .filter((c) => !c.startsWith("_"))
+    .map((c) => [c]),
+  ["runs", "list"],
+  ["runs", "rm"],
+  ["runs", "prune"],
+  ["rules", "check"],
+  ["rules", "test"],
+  ["net", "check"],
+];
+
+/** The rows of each block (ARGUMENTS, OPTIONS, GLOBAL OPTIONS, COMMANDS) of a help text. */
+function blocks(text: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    if (!/^[A-Z][A-Z ]+$/.test(lines[i]!) || lines[i] === "USAGE") continue;
+    expect(lines[i + 1]).toBe("");
+    const rows: string[] = [];
+    for (i += 2; i < lines.length && lines[i] !== ""; i++) rows.push(lines[i]!);
+    out.set(lines[i - rows.length - 2]!, rows);
+  }
+  return out;
+}
+
+describe("--help's rows", () => {
+  test("are left-aligned: names from column 2; the descriptions of options in one column, of commands in one", async () => {
+    for (const words of PAGES) {
+      const r = await run([...words, "--help"], { env });
+      expect(r.code, words.join(" ")).toBe(0);
+      const starts = { options: new Set<number>(), commands: new Set<number>() };
+      for (const [head, rows] of blocks(r.stdout)) {
+        expect(rows.length, `${words.join(" ")}: ${head}`).toBeGreaterThan(0);
+        for (const row of rows) {
+          // two spaces, the name (no two spaces in a row), at least two spaces, the description
+          const m = /^ {2}(\S(?:[^ ]| (?! ))*)( {2,})\S/.exec(row);
+          expect(m, row).not.toBeNull();
+          starts[head === "COMMANDS" ? "commands" : "options"].add(2 + m![1]!.length + m![2]!.length);
+        }
+      }
+      expect(starts.options.size, words.join(" ")).toBeLessThanOrEqual(1);
+      expect(starts.commands.size, words.join(" ")).toBeLessThanOrEqual(1);
+      expect(r.stdout.split("\n").filter((l) => l !== l.trimEnd())).toEqual([]);
+    }
+  });
+
+  test("with colour codes (a terminal, --color always) the layout is the piped one: codes take no width", async () => {
+    for (const words of [[], ["report"], ["runs"], ["run"]]) {
+      const piped = await run([...words, "--help"], { env });
+      const coloured = await run(["--color", "always", ...words, "--help"], { env: colourEnv });
+      expect(coloured.code).toBe(0);
+      // the names are coloured, and start in column 2 all the same
+      expect(coloured.stdout).toMatch(/^ {2}\x1b\[36m--/m);
+      expect(coloured.stdout).not.toMatch(/^ {3,}\x1b\[36m/m);
+      expect(plain(coloured.stdout)).toBe(piped.stdout);
+    }
+  });
+
+  test("tracer report --help, piped", async () => {
+    const r = await run(["report", "--help"], { env });
+    expect(r.stdout).toContain(
+      [
+        "OPTIONS",
+        "",
+        "  --json                       Print machine-readable JSON (stable, see docs/CLI.md)",
+        "  --format=<FORMAT>            Output format: table | json | csv | nextflow | html",
+        "  -o, --output=<FILE>          Write the report to FILE instead of stdout (- for stdout)",
+      ].join("\n"),
+    );
+    expect(r.stdout).toContain("\n\nARGUMENTS\n\n  RUN=<RUN>                    Run id, id prefix or name\n");
+  });
+});
