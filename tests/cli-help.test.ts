@@ -6,6 +6,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 
+import pkg from "../package.json" with { type: "json" };
 import { commands } from "../src/cli/index.ts";
 import { cleanupTemp, isolatedEnv, run } from "./helpers/harness.ts";
 
@@ -88,5 +89,34 @@ describe("--help's rows", () => {
       ].join("\n"),
     );
     expect(r.stdout).toContain("\n\nARGUMENTS\n\n  RUN=<RUN>                    Run id, id prefix or name\n");
+  });
+});
+
+describe("descriptions and names", () => {
+  test("a command that runs CMD: its description without the usage its USAGE line shows", async () => {
+    const v = pkg.version;
+    for (const [words, first, usage] of [
+      [
+        ["run"],
+        `Run CMD as an init, record its whole process tree, exit with its status (tracer run v${v})`,
+        "USAGE tracer run [OPTIONS] -- CMD ARGS...",
+      ],
+      [
+        ["rules", "test"],
+        "Show which rule names a command line (rules test)",
+        "USAGE rules test [OPTIONS] -- CMD ARGS...",
+      ],
+    ] as const) {
+      const lines = (await run([...words, "--help"], { env })).stdout.split("\n");
+      expect(lines[0]).toBe(first);
+      expect(lines[2]).toBe(usage);
+    }
+    // the lists keep it: there no USAGE line says where CMD goes
+    expect((await run(["--help"], { env })).stdout).toMatch(
+      /^ {2}run +Run CMD as an init, .*: tracer run \[OPTIONS\] -- CMD ARGS\.\.\.$/m,
+    );
+    expect((await run(["rules", "--help"], { env })).stdout).toMatch(
+      /^ {2}test +Show which rule names a command line: tracer rules test \[--rules FILE\] -- CMD ARGS\.\.\.$/m,
+    );
   });
 });

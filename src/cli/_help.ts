@@ -6,7 +6,9 @@
  *   page's arguments and options start in one column, those of its commands in another (a short
  *   command name is not pushed past the longest option); widths counted without colour codes;
  * - a command that runs CMD after `--` gets `-- CMD ARGS...` on its USAGE line (citty knows only
- *   declared arguments);
+ *   declared arguments), and its description loses the usage it ends with (": tracer run [OPTIONS]
+ *   -- CMD ARGS...", there for a stray argument's hint, ./_run.ts dashedUsage): the USAGE line says
+ *   it. A parent's list of commands keeps it: no USAGE line there says where CMD goes;
  * - no line ends in spaces.
  * Mending citty's text rather than rendering the rows ourselves keeps what citty derives from an
  * ArgDef (aliases, value hints, enum choices, `--no-` forms, "(Required)") its own.
@@ -27,8 +29,15 @@ const GAP = "    ";
 
 /** The help of `cmd`, the command `parent` leads to (the root: no parent). */
 export async function helpText(cmd: AnyCommand, parent?: AnyCommand): Promise<string> {
-  const text = await renderUsage(cmd, parent);
-  const dashed = dashedUsage((cmd.meta ? await resolve(cmd.meta) : undefined)?.description);
+  const meta = cmd.meta ? await resolve(cmd.meta) : undefined;
+  const dashed = dashedUsage(meta?.description);
+  const tail = `: ${dashed} -- CMD ARGS...`;
+  const text = await renderUsage(
+    dashed && meta?.description?.endsWith(tail)
+      ? { ...cmd, meta: { ...meta, description: meta.description.slice(0, -tail.length) } }
+      : cmd,
+    parent,
+  );
   const lines = text.split("\n").map((line) => {
     // (spaces before a closing colour code too)
     const l = line.replace(/\s+((?:\x1b\[[0-9;]*m)*)$/, "$1");
