@@ -103,8 +103,8 @@ describe("descriptions and names", () => {
       ],
       [
         ["rules", "test"],
-        "Show which rule names a command line (rules test)",
-        "USAGE rules test [OPTIONS] -- CMD ARGS...",
+        `Show which rule names a command line (tracer rules test v${v})`,
+        "USAGE tracer rules test [OPTIONS] -- CMD ARGS...",
       ],
     ] as const) {
       const lines = (await run([...words, "--help"], { env })).stdout.split("\n");
@@ -118,5 +118,11 @@ describe("descriptions and names", () => {
     expect((await run(["rules", "--help"], { env })).stdout).toMatch(
       /^ {2}test +Show which rule names a command line: tracer rules test \[--rules FILE\] -- CMD ARGS\.\.\.$/m,
     );
+  });
+
+  test("a subcommand is named in full: tracer runs list, not runs list", async () => {
+    const r = await run(["runs", "list", "--help"], { env });
+    expect(r.stdout.split("\n")[0]).toEndWith(`(tracer runs list v${pkg.version})`);
+    expect(r.stdout).toContain("\nUSAGE tracer runs list [OPTIONS]\n");
   });
 });

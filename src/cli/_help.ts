@@ -9,6 +9,8 @@
  *   declared arguments), and its description loses the usage it ends with (": tracer run [OPTIONS]
  *   -- CMD ARGS...", there for a stray argument's hint, ./_run.ts dashedUsage): the USAGE line says
  *   it. A parent's list of commands keeps it: no USAGE line there says where CMD goes;
+ * - a subcommand is named in full, "tracer runs list" (citty names it after its parent only, "runs
+ *   list", and without a version);
  * - no line ends in spaces.
  * Mending citty's text rather than rendering the rows ourselves keeps what citty derives from an
  * ArgDef (aliases, value hints, enum choices, `--no-` forms, "(Required)") its own.
@@ -27,8 +29,13 @@ const ROW = /^ +(\S(?:[^ ]| (?! ))*)(?: {2,}(.*))?$/;
 const INDENT = "  ";
 const GAP = "    ";
 
-/** The help of `cmd`, the command `parent` leads to (the root: no parent). */
-export async function helpText(cmd: AnyCommand, parent?: AnyCommand): Promise<string> {
+/** The help of `cmd`, the command `words` name under `root` (none: the root itself). */
+export async function helpText(root: AnyCommand, cmd: AnyCommand, words: string[]): Promise<string> {
+  const top = root.meta ? await resolve(root.meta) : undefined;
+  // citty's name for a command: its parent's name, a space, its own
+  const parent = words.length
+    ? { meta: { name: [top?.name, ...words.slice(0, -1)].join(" "), version: top?.version } }
+    : undefined;
   const meta = cmd.meta ? await resolve(cmd.meta) : undefined;
   const dashed = dashedUsage(meta?.description);
   const tail = `: ${dashed} -- CMD ARGS...`;

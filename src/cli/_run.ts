@@ -22,7 +22,6 @@ const usageError = (message: string) => new TracerError("E_USAGE", message, Exit
 
 async function resolveCommand(root: Cmd, head: string[]) {
   let cmd = root;
-  let parent: Cmd | undefined;
   let used = 0;
   for (;;) {
     const subs = cmd.subCommands ? await resolve(cmd.subCommands) : undefined;
@@ -33,19 +32,19 @@ async function resolveCommand(root: Cmd, head: string[]) {
       const known = Object.keys(subs).filter((k) => !k.startsWith("_"));
       throw usageError(`unknown command "${token}" (commands: ${known.join(", ")})`);
     }
-    parent = cmd;
     cmd = await resolve(sub);
     used++;
   }
-  return { cmd, parent, used };
+  return { cmd, used };
 }
 
 /** The usage a command that runs CMD after `--` states in its one-line description, e.g. "tracer run [OPTIONS]". */
 export const dashedUsage = (description: string | undefined): string | undefined =>
   description?.match(/(tracer [a-z ]+?(?: \[[^\]]+\])*) -- CMD/)?.[1];
 
-/** --help's text (./_help.ts: it and citty load only for --help). */
-const usage = async (cmd: Cmd, parent?: Cmd) => (await import("./_help.ts")).helpText(cmd, parent);
+/** --help's text of `cmd`, which `words` name under `root` (./_help.ts: it and citty load only for --help). */
+const usage = async (root: Cmd, cmd: Cmd, words: string[]) =>
+  (await import("./_help.ts")).helpText(root, cmd, words);
 
 const COLOR_MODES: readonly ColorMode[] = ["auto", "always", "never"];
 
@@ -89,9 +88,9 @@ export async function runCli(root: Cmd, argv: string[]): Promise<void> {
       write(1, `${VERSION}\n`);
       return;
     }
-    const { cmd, parent, used } = await resolveCommand(root, head);
+    const { cmd, used } = await resolveCommand(root, head);
     if (head.includes("--help") || head.includes("-h")) {
-      write(1, `${forFd(await usage(cmd, parent), 1)}\n`);
+      write(1, `${forFd(await usage(root, cmd, head.slice(0, used)), 1)}\n`);
       return;
     }
     if (!cmd.run) {
@@ -105,7 +104,7 @@ export async function runCli(root: Cmd, argv: string[]): Promise<void> {
         const subs = Object.keys((cmd.subCommands && (await resolve(cmd.subCommands))) ?? {});
         throw usageError(`missing command (commands: ${subs.filter((k) => !k.startsWith("_")).join(", ")})`);
       }
-      write(2, `${forFd(await usage(cmd, parent), 2)}\n`);
+      write(2, `${forFd(await usage(root, cmd, head.slice(0, used)), 2)}\n`);
       process.exitCode = Exit.usage;
       return;
     }
