@@ -81,14 +81,27 @@ describe("--help's rows", () => {
     const r = await run(["report", "--help"], { env });
     expect(r.stdout).toContain(
       [
+        "ARGUMENTS",
+        "",
+        "  RUN=<RUN>                      Run id, id prefix or name",
+        "",
         "OPTIONS",
         "",
-        "  --json                       Print machine-readable JSON (stable, see docs/CLI.md)",
-        "  --format=<FORMAT>            Output format: table | json | csv | nextflow | html",
-        "  -o, --output=<FILE>          Write the report to FILE instead of stdout (- for stdout)",
+        "  --json                         Print machine-readable JSON (stable, see docs/CLI.md)",
+        "  --format=<FORMAT>              Output format: table | json | csv | nextflow | html",
+        "  -o, --output=<FILE>            Write the report to FILE instead of stdout (- for stdout)",
       ].join("\n"),
     );
-    expect(r.stdout).toContain("\n\nARGUMENTS\n\n  RUN=<RUN>                    Run id, id prefix or name\n");
+    expect(r.stdout).toEndWith(
+      [
+        "GLOBAL OPTIONS",
+        "",
+        "  --color=<auto|always|never>    Colour: auto (a terminal without NO_COLOR), always, never",
+        "  --verbose                      Print an error's causes and stack",
+        "",
+        "",
+      ].join("\n"),
+    );
   });
 });
 
@@ -124,5 +137,23 @@ describe("descriptions and names", () => {
     const r = await run(["runs", "list", "--help"], { env });
     expect(r.stdout.split("\n")[0]).toEndWith(`(tracer runs list v${pkg.version})`);
     expect(r.stdout).toContain("\nUSAGE tracer runs list [OPTIONS]\n");
+  });
+});
+
+describe("global options", () => {
+  test("every command's --help lists --color and --verbose under GLOBAL OPTIONS", async () => {
+    for (const words of PAGES.filter((w) => w.length > 0)) {
+      const r = await run([...words, "--help"], { env });
+      const g = blocks(r.stdout).get("GLOBAL OPTIONS");
+      expect(g, words.join(" ")).toBeDefined();
+      expect(g!.map((row) => row.trim().split(/ {2,}/))).toEqual([
+        ["--color=<auto|always|never>", "Colour: auto (a terminal without NO_COLOR), always, never"],
+        ["--verbose", "Print an error's causes and stack"],
+      ]);
+    }
+    // the root's own options are these: listed once, as OPTIONS
+    const top = blocks((await run(["--help"], { env })).stdout);
+    expect(top.has("GLOBAL OPTIONS")).toBe(false);
+    expect(top.get("OPTIONS")!.join("\n")).toContain("--verbose");
   });
 });

@@ -1,14 +1,17 @@
 /**
  * --help's text. citty renders it — citty (and node:util) load only here, and this module only for
  * --help: never on a command's path (`tracer run`'s start-up, issue 15) — and we mend its layout:
- * - rows (ARGUMENTS, OPTIONS, COMMANDS) left-aligned: citty pads the name column with padStart, a
- *   ragged left edge of names; here every row starts its name in column 2, and the descriptions of a
- *   page's arguments and options start in one column, those of its commands in another (a short
- *   command name is not pushed past the longest option); widths counted without colour codes;
+ * - rows (ARGUMENTS, OPTIONS, GLOBAL OPTIONS, COMMANDS) left-aligned: citty pads the name column
+ *   with padStart, a ragged left edge of names; here every row starts its name in column 2, and the
+ *   descriptions of a page's arguments and options start in one column, those of its commands in
+ *   another (a short command name is not pushed past the longest option); widths counted without
+ *   colour codes;
  * - a command that runs CMD after `--` gets `-- CMD ARGS...` on its USAGE line (citty knows only
  *   declared arguments), and its description loses the usage it ends with (": tracer run [OPTIONS]
  *   -- CMD ARGS...", there for a stray argument's hint, ./_run.ts dashedUsage): the USAGE line says
  *   it. A parent's list of commands keeps it: no USAGE line there says where CMD goes;
+ * - a command's page lists the global flags (the root's options, which the runner takes out before a
+ *   command parses its own) under GLOBAL OPTIONS, before its COMMANDS;
  * - a subcommand is named in full, "tracer runs list" (citty names it after its parent only, "runs
  *   list", and without a version);
  * - no line ends in spaces.
@@ -22,7 +25,7 @@ const SGR = /\x1b\[[0-9;]*m/g;
 const visible = (s: string) => s.replace(SGR, "");
 
 /** the headings whose blocks are rows of a name and a description */
-const BLOCKS = new Set(["ARGUMENTS", "OPTIONS", "COMMANDS"]);
+const BLOCKS = new Set(["ARGUMENTS", "OPTIONS", "GLOBAL OPTIONS", "COMMANDS"]);
 /** a row: indent, a name (colour codes, no two spaces in a row), two or more spaces, its description if any */
 const ROW = /^ +(\S(?:[^ ]| (?! ))*)(?: {2,}(.*))?$/;
 /** a row's indent, and the spaces between the widest name and the descriptions (citty's) */
@@ -45,12 +48,27 @@ export async function helpText(root: AnyCommand, cmd: AnyCommand, words: string[
       : cmd,
     parent,
   );
-  const lines = text.split("\n").map((line) => {
-    // (spaces before a closing colour code too)
-    const l = line.replace(/\s+((?:\x1b\[[0-9;]*m)*)$/, "$1");
-    return dashed && /^(\S+ )?USAGE /.test(visible(l)) ? `${l} -- CMD ARGS...` : l;
-  });
+  let lines = trimmed(text).map((l) =>
+    dashed && /^(\S+ )?USAGE /.test(visible(l)) ? `${l} -- CMD ARGS...` : l,
+  );
+  if (words.length && root.args)
+    lines = withGlobals(lines, trimmed(await renderUsage({ meta: { name: top?.name }, args: root.args })));
   return leftAligned(lines).join("\n");
+}
+
+/** A text's lines without the spaces they end in (spaces before a closing colour code too). */
+const trimmed = (text: string) => text.split("\n").map((l) => l.replace(/\s+((?:\x1b\[[0-9;]*m)*)$/, "$1"));
+
+/** `lines` with the root's OPTIONS block (`rootLines`) as GLOBAL OPTIONS, before its COMMANDS if any. */
+function withGlobals(lines: string[], rootLines: string[]): string[] {
+  const from = rootLines.findIndex((l) => visible(l) === "OPTIONS");
+  if (from < 0) return lines;
+  let to = from + 2;
+  while (to < rootLines.length && visible(rootLines[to]!) !== "") to++;
+  const block = [rootLines[from]!.replace("OPTIONS", "GLOBAL OPTIONS"), ...rootLines.slice(from + 1, to), ""];
+  const at = lines.findIndex((l) => visible(l) === "COMMANDS");
+  // (without commands, citty's text ends with a blank line: the block goes after it)
+  return at < 0 ? [...lines, ...block] : [...lines.slice(0, at), ...block, ...lines.slice(at)];
 }
 
 /**
