@@ -157,3 +157,64 @@ describe("global options", () => {
     expect(top.get("OPTIONS")!.join("\n")).toContain("--verbose");
   });
 });
+
+describe("tracer help, tracer version", () => {
+  test("tracer help [COMMAND...] prints what --help prints", async () => {
+    for (const words of [[], ["report"], ["runs"], ["runs", "list"], ["rules", "test"], ["run"]]) {
+      const want = await run([...words, "--help"], { env });
+      const got = await run(["help", ...words], { env });
+      expect(got.code, words.join(" ")).toBe(0);
+      expect(got.stderr).toBe("");
+      expect(got.stdout).toBe(want.stdout);
+    }
+    // options after help are ignored, as --help ignores them
+    expect((await run(["help", "report", "--json"], { env })).stdout).toBe(
+      (await run(["report", "--help"], { env })).stdout,
+    );
+    // global flags are taken out as anywhere else
+    const c = await run(["--color", "always", "help", "report"], { env: colourEnv });
+    expect(c.stdout).toContain("\x1b[36m");
+  });
+
+  test("tracer version prints what --version prints", async () => {
+    const r = await run(["version"], { env });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${pkg.version}\n`);
+    expect(r.stdout).toBe((await run(["--version"], { env })).stdout);
+    const extra = await run(["version", "x"], { env });
+    expect(extra.code).toBe(2);
+    expect(extra.stderr).toBe('tracer: unexpected argument "x" (see --help)\n');
+  });
+
+  test("help with an unknown command is the usual usage error (exit 2)", async () => {
+    const want = await run(["nosuch"], { env });
+    expect(want.code).toBe(2);
+    for (const args of [
+      ["help", "nosuch"],
+      ["help", "nosuch", "--help"],
+    ]) {
+      const r = await run(args, { env });
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toBe(want.stderr);
+    }
+    expect(want.stderr).toStartWith('tracer: unknown command "nosuch" (commands: init, info, ');
+    const sub = await run(["help", "runs", "nosuch"], { env });
+    expect(sub.code).toBe(2);
+    expect(sub.stderr).toBe('tracer: unknown command "nosuch" (commands: list, rm, prune)\n');
+    const leaf = await run(["help", "report", "nosuch"], { env });
+    expect(leaf.code).toBe(2);
+    expect(leaf.stderr).toBe('tracer: unknown command "nosuch" (tracer report has no commands)\n');
+    const json = await run(["help", "nosuch", "--json"], { env });
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout).error.code).toBe("E_USAGE");
+  });
+
+  test("help and version are no commands: not in the table, not in the lists", async () => {
+    expect(Object.keys(commands)).not.toContain("help");
+    expect(Object.keys(commands)).not.toContain("version");
+    const top = blocks((await run(["--help"], { env })).stdout).get("COMMANDS")!;
+    expect(top.map((row) => row.trim().split(" ")[0])).not.toContain("help");
+    expect((await run(["nosuch"], { env })).stderr).not.toMatch(/help|version/);
+  });
+});

@@ -3,6 +3,7 @@
  * arguments strictly (./_args.ts), runs it, and turns errors into one clean line and a documented exit
  * code — or, under `--json`, into `{"error":{"code","message","hint"}}` on stdout (docs/CLI.md).
  * Global flags, taken out before the command parses its own: `--verbose`, `--color auto|always|never`.
+ * `tracer help [COMMAND...]` and `tracer version` answer as `--help` and `--version` do.
  * Everything after `--` belongs to the user's command and is never inspected.
  */
 import type { CommandDef } from "citty";
@@ -84,13 +85,24 @@ export async function runCli(root: Cmd, argv: string[]): Promise<void> {
         throw usageError(`--color must be one of ${COLOR_MODES.join(", ")}, got "${g.color}"`);
       setColor(g.color as ColorMode);
     }
-    if (head.length === 1 && ["--version", "-v", "-V"].includes(head[0]!)) {
+    // `tracer version` and `tracer help [COMMAND...]` are words for --version and --help, not commands:
+    // nothing in the table, nothing loaded but what the flags load
+    if (head[0] === "version" && head.length > 1)
+      throw usageError(`unexpected argument "${head[1]}" (see --help)`);
+    if (head.length === 1 && ["--version", "-v", "-V", "version"].includes(head[0]!)) {
       write(1, `${VERSION}\n`);
       return;
     }
-    const { cmd, used } = await resolveCommand(root, head);
-    if (head.includes("--help") || head.includes("-h")) {
-      write(1, `${forFd(await usage(root, cmd, head.slice(0, used)), 1)}\n`);
+    const help = head[0] === "help";
+    // after `help`, options are ignored as --help ignores them
+    const words = help ? head.slice(1).filter((t) => !t.startsWith("-")) : head;
+    const { cmd, used } = await resolveCommand(root, words);
+    if (help && used < words.length) {
+      const named = ["tracer", ...words.slice(0, used)].join(" ");
+      throw usageError(`unknown command "${words[used]}" (${named} has no commands)`);
+    }
+    if (help || head.includes("--help") || head.includes("-h")) {
+      write(1, `${forFd(await usage(root, cmd, words.slice(0, used)), 1)}\n`);
       return;
     }
     if (!cmd.run) {
