@@ -2,7 +2,10 @@
 /**
  * Overhead of `tracer run` (not a test: timings belong here).
  *  1. A 200-step shell pipeline, bare vs under `tracer run`, alternating; prints the median wall ratio
- *     (target ≤ 1.03×), and tracer's own CPU as % of the pipeline's (wait4 rusage; target ≤ 3 %).
+ *     (target ≤ 1.03×) beside the same ratio of two bare runs (the host's noise floor), and where the
+ *     difference goes: tracer's fixed cost (`tracer run -- true` vs `true`), the pipeline's own CPU
+ *     traced vs bare (the in-kernel costs on its side), and tracer's own CPU, also as % of the
+ *     pipeline's (wait4 rusage; target ≤ 3 %).
  *  2. The recorder's own cost while CMD execs ~100 processes/s for 10 s: tracer's CPU as % of one core
  *     (target ≤ 2 %, issue 15) and its peak RSS (target ≤ 80 MB), read from /proc/<tracer pid> while it runs.
  * Usage: bun bench/overhead.ts [reps=5] [seconds=10]   (TRACER_BIN=path: another build)
@@ -44,6 +47,7 @@ function wall(cmd: string[]): number {
   return (Bun.nanoseconds() - t0) / 1e6;
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmtMs = (x: number) => `${x.toFixed(1)} ms`;
 
 function stat(pid: number): { ticks: number; hwmKb: number } {
   const s = readFileSync(`/proc/${pid}/stat`, "latin1");
@@ -51,45 +55,68 @@ function stat(pid: number): { ticks: number; hwmKb: number } {
   const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "latin1"));
   return { ticks: Number(f[11]) + Number(f[12]), hwmKb: Number(hwm?.[1] ?? 0) };
 }
+/** utime + stime (ms) in a /proc/PID/stat line */
+function statCpuMs(line: string): number {
+  const x = line.slice(line.lastIndexOf(")") + 2).split(" ");
+  return (Number(x[11]) + Number(x[12])) * 10;
+}
 
 try {
-  const bare: number[] = [];
-  const bareCpu: number[] = [];
-  const traced: number[] = [];
-  wall(["sh", pipeline]); // warm the page cache
+  // Each round runs, alternated: the pipeline bare, a second bare run (the noise floor: the same
+  // command twice), the pipeline under tracer, and `true` bare and traced (tracer's fixed cost: start-up
+  // before CMD, the end after it). Bare and traced pipelines are wrapped alike (`sh -c 'sh pipeline;
+  // cat /proc/$PPID/stat'`): under tracer the cat reads tracer's own CPU at the pipeline's end, so the
+  // traced run's rusage splits into tracer's CPU and the pipeline's (its part of the in-kernel costs:
+  // the connector's and taskstats' sends, the eBPF programs, the exec watcher's filter).
+  const cpuOut = join(dir, "tracer.stat");
+  const wrapped = ["sh", "-c", `sh ${pipeline}; cat /proc/$PPID/stat > ${cpuOut}`];
+  const rounds = {
+    bare: [] as number[],
+    bare2: [] as number[],
+    traced: [] as number[],
+    bareCpu: [] as number[],
+    bare2Cpu: [] as number[],
+    pipelineCpu: [] as number[],
+    own: [] as number[],
+    trueBare: [] as number[],
+    trueTraced: [] as number[],
+  };
+  wall(wrapped); // warm the page cache
+  wall([bin, "run", "--quiet", "--", "true"]);
   for (let i = 0; i < reps; i++) {
-    bare.push(wall(["sh", pipeline]));
-    bareCpu.push(lastCpuMs);
-    traced.push(wall([bin, "run", "--quiet", "--", "sh", pipeline]));
+    rounds.bare.push(wall(wrapped));
+    rounds.bareCpu.push(lastCpuMs);
+    rounds.traced.push(wall([bin, "run", "--quiet", "--", ...wrapped]));
+    const own = statCpuMs(readFileSync(cpuOut, "latin1"));
+    rounds.own.push(own);
+    rounds.pipelineCpu.push(lastCpuMs - own);
+    rounds.bare2.push(wall(wrapped));
+    rounds.bare2Cpu.push(lastCpuMs);
+    rounds.trueBare.push(wall(["true"]));
+    rounds.trueTraced.push(wall([bin, "run", "--quiet", "--", "true"]));
   }
+  const { bare, bare2, traced } = rounds;
   const b = median(bare);
   const t = median(traced);
   const ratios = bare.map((x, i) => traced[i]! / x);
+  const noise = bare.map((x, i) => bare2[i]! / x);
   console.log(`200-step pipeline: bare ${b.toFixed(0)} ms, traced ${t.toFixed(0)} ms (median of ${reps})`);
   const best = Math.min(...traced) / Math.min(...bare);
   console.log(
-    `  wall ratio ${(t / b).toFixed(3)}x median, ${best.toFixed(3)}x best-of-${reps} (target <= 1.03x; pairwise ${ratios.map((r) => r.toFixed(2)).join(" ")})`,
+    `  wall ratio ${(t / b).toFixed(3)}x median, ${best.toFixed(3)}x best-of-${reps}, ${median(ratios).toFixed(3)}x median of pairs (target <= 1.03x; pairwise ${ratios.map((r) => r.toFixed(2)).join(" ")})`,
+  );
+  console.log(
+    `  noise floor, bare vs bare: ${median(noise).toFixed(3)}x median of pairs (${Math.min(...noise).toFixed(2)}–${Math.max(...noise).toFixed(2)})`,
+  );
+  const fixed = median(rounds.trueTraced) - median(rounds.trueBare);
+  const extraCpu = median(rounds.pipelineCpu) - median(rounds.bareCpu);
+  const own = median(rounds.own);
+  console.log(
+    `  where it goes: traced − bare ${fmtMs(t - b)}; tracer's fixed cost ${fmtMs(fixed)} (\`tracer run -- true\` ${fmtMs(median(rounds.trueTraced))} vs \`true\` ${fmtMs(median(rounds.trueBare))}); the pipeline's own CPU ${extraCpu >= 0 ? "+" : ""}${fmtMs(extraCpu)} traced (${fmtMs(median(rounds.pipelineCpu))} vs ${fmtMs(median(rounds.bareCpu))} bare, and ${fmtMs(median(rounds.bare2Cpu))} in the second bare run); tracer's CPU ${fmtMs(own)}`,
   );
   // tracer's own CPU over the whole run (start-up included), read by CMD's last step: robust to host noise
-  const cpuOut = join(dir, "tracer.stat");
-  const cpuRun = [
-    bin,
-    "run",
-    "--quiet",
-    "--",
-    "sh",
-    "-c",
-    `sh ${pipeline}; cat /proc/$PPID/stat > ${cpuOut}`,
-  ];
-  const own: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    wall(cpuRun);
-    const f = readFileSync(cpuOut, "latin1");
-    const x = f.slice(f.lastIndexOf(")") + 2).split(" ");
-    own.push((Number(x[11]) + Number(x[12])) * 10);
-  }
   console.log(
-    `  tracer's own CPU for the whole run: ${median(own)} ms = ${((100 * median(own)) / median(bareCpu)).toFixed(1)} % of the pipeline's CPU (${median(bareCpu).toFixed(0)} ms; target <= 3 %), ${((100 * median(own)) / b).toFixed(1)} % of the bare wall time`,
+    `  tracer's own CPU for the whole run: ${own} ms = ${((100 * own) / median(rounds.bareCpu)).toFixed(1)} % of the pipeline's CPU (${median(rounds.bareCpu).toFixed(0)} ms; target <= 3 %), ${((100 * own) / b).toFixed(1)} % of the bare wall time`,
   );
 
   // ~100 execs/s: fork+exec /bin/true on a 10 ms schedule
