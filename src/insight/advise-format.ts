@@ -1,6 +1,6 @@
 /** `tracer advise` outputs: a table, a Nextflow config and a Snakemake profile, every recorded name escaped. */
 import { sanitize } from "../core/sanitize.ts";
-import { bytes, fitTable, hiddenNote, wrapText } from "../run/format.ts";
+import { bytes, cpuText, fitTable, hiddenNote, seconds, wrapText } from "../run/format.ts";
 import { type Advice, MIN_RUNS, type Spread, type StepAdvice } from "./advise.ts";
 import { plural } from "../core/plural.ts";
 
@@ -110,7 +110,8 @@ export function renderSnakemake(a: Advice): string {
 }
 
 const spread = (s: Spread, f: (v: number) => string) => `${f(s.p50)} / ${f(s.p95)} / ${f(s.max)}`;
-const secs = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+// as the report writes them: a 12 ms step is 0.012s, not 0.0s (newcomer)
+const secs = (ms: number) => seconds(ms * 1000);
 
 /** a step seen in fewer runs than MIN_RUNS: its own advice is weak, whatever the pipeline's count */
 const fewRuns = (s: StepAdvice) =>
@@ -172,7 +173,7 @@ export function renderAdviceTable(a: Advice, width = Number.POSITIVE_INFINITY): 
     String(s.instances),
     spread(s.peak_rss_bytes, bytes),
     spread(s.wall_ms, secs),
-    spread(s.cpu_seconds, (v) => `${v.toFixed(1)}s`),
+    spread(s.cpu_seconds, (v) => cpuText(v * 1e6)),
     s.cpu_efficiency === null ? "-" : `${Math.round(s.cpu_efficiency * 100)}%`,
     s.suggest ? bytes(s.suggest.memory_bytes) : "-",
     s.suggest ? String(s.suggest.cpus) : "-",

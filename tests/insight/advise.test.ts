@@ -161,6 +161,20 @@ describe("advice", () => {
     expect(t).toMatch(/256MiB\/2\/-\s+SORT$/m);
   });
 
+  test("the table writes times as the report does: a 12 ms step is 0.012s and 12ms of CPU, not 0.0s", () => {
+    const short = (ms: number) => step("SHORT (1)", { durationMs: ms, cpuUs: ms * 1000, endedAt: ms });
+    const a = advise(
+      "p",
+      [12, 14, 15].map((ms, i) => report(i, [short(ms)])),
+    );
+    const row = renderAdviceTable(a)
+      .split("\n")
+      .find((l) => l.endsWith("SHORT"))!;
+    expect(row).toContain("0.014s / 0.015s / 0.015s");
+    expect(row).toContain("14ms / 15ms / 15ms");
+    expect(row).not.toContain("0.0s");
+  });
+
   test("memory rounds up to 128 MiB steps, then whole GiB", () => {
     expect(roundMemory(1)).toBe(128 * MiB);
     expect(roundMemory(129 * MiB)).toBe(256 * MiB);
