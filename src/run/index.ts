@@ -7,7 +7,7 @@ import { note } from "../core/output.ts";
 import { ExecWatcher } from "../observe/execwatch.ts";
 import { readStatus } from "../observe/procfs.ts";
 import { openSources, stopSources, syncSources } from "../observe/sources.ts";
-import { type SchedRuntime, openLedger, preopenLedger } from "../observe/schedrt.ts";
+import { type SchedRuntime, awaitLedgerAttach, openLedger, preopenLedger } from "../observe/schedrt.ts";
 import { closeSchedRuntime } from "../../ffi/schedrt.ts";
 import { Recorder } from "../observe/recorder.ts";
 import { Sampler } from "../observe/sampler.ts";
@@ -105,6 +105,11 @@ const PACED_RCVBUF = 64 << 20;
  * pages are touched only as far as it fills.
  */
 const EXEC_RING_BYTES = 10 << 20;
+/**
+ * How long CMD's spawn waits for the ledger's attach still under way (src/observe/schedrt.ts
+ * awaitLedgerAttach): on a quiet host it took 1.6–2.1 ms and was done before the spawn was due.
+ */
+const LEDGER_WAIT_MS = 5;
 
 // (loops, not Array builtins: each builtin's first use costs `tracer run` ~0.03–0.15 ms, issue 15)
 /** events lost by all the sources */
@@ -330,7 +335,11 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     killLeftoversAfterMs: o.killLeftoversAfterMs,
     pdeathsig: o.pdeathsig,
     // CMD's first execs must find the exec watcher's thread running
-    beforeSpawn: () => watcher?.ready(),
+    beforeSpawn: () => {
+      watcher?.ready();
+      if (ledgerWanted) awaitLedgerAttach(LEDGER_WAIT_MS);
+      mark("before spawn");
+    },
     onSpawn: (pid, at) => {
       // CMD has exec'd (vfork semantics): that exec brought tracer's peak RSS into its maxrss
       cmdPid = pid;
