@@ -129,7 +129,8 @@ try {
   if (sections.has("reports")) await reports();
   if (sections.has("startup")) await startup();
   if (sections.has("perexec")) await perExec(fan);
-  if (sections.has("overhead")) runBench("5. overhead (bench/overhead.ts 15 10)", ["overhead.ts", "15", "10"]);
+  if (sections.has("overhead"))
+    runBench("5. overhead (bench/overhead.ts 15 10)", ["overhead.ts", "15", "10"]);
   if (sections.has("daemon"))
     runBench("6. daemon (bench/daemon.ts --execs 20000)", ["daemon.ts", "--execs", "20000"]);
 } finally {
