@@ -94,9 +94,9 @@ export function preopenLedger(root: number): void {
  * Wait up to `maxMs` for the attach preopenLedger began (nothing to wait for when none is under way).
  * Right before CMD's spawn: on a loaded host the attach's thread can still be at it then, and CMD's
  * first processes would run unfollowed (a `dd` forked at once kept taskstats' whole-KiB I/O in 1 of
- * 5 runs of tests/run/ledger-early.test.ts in a CI run). Bounded: right after another run detached
- * the same tracepoints, the kernel makes the attach wait for an RCU grace period (13–16 ms), which is
- * not worth CMD's start.
+ * 5 runs of tests/run/ledger-early.test.ts in a CI run); right after another run detached the same
+ * tracepoints, the kernel makes the attach wait for an RCU grace period (up to 13–16 ms). Bounded, so a
+ * stuck attach never holds CMD.
  */
 export function awaitLedgerAttach(maxMs: number): void {
   const until = performance.now() + maxMs;

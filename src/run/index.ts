@@ -106,10 +106,13 @@ const PACED_RCVBUF = 64 << 20;
  */
 const EXEC_RING_BYTES = 10 << 20;
 /**
- * How long CMD's spawn waits for the ledger's attach still under way (src/observe/schedrt.ts
- * awaitLedgerAttach): on a quiet host it took 1.6–2.1 ms and was done before the spawn was due.
+ * How long CMD's spawn waits at most for the ledger's attach still under way (src/observe/schedrt.ts
+ * awaitLedgerAttach): on a quiet host it took 1.6–2.1 ms and was done before the spawn was due; right
+ * after another run it can wait for an RCU grace period (2 of 20 back-to-back runs waited 4.2 and
+ * 5.8 ms; all 20 dd's in their first millisecond then exact). `tracer run -- true` 18.6 ms median of
+ * 30 with it (the empty Bun program 5.2 ms the same run).
  */
-const LEDGER_WAIT_MS = 5;
+const LEDGER_WAIT_MS = 20;
 
 // (loops, not Array builtins: each builtin's first use costs `tracer run` ~0.03–0.15 ms, issue 15)
 /** events lost by all the sources */
