@@ -13,6 +13,9 @@ import { runResource, runSpans, traceRequest } from "./otlp.ts";
 import { Outbox, type OutboxRow, type OutboxStats } from "./outbox.ts";
 import type { ExportOptions, ExportProcess, ExportRun, ExportSystemSample } from "./types.ts";
 
+/** After a split isolated an item the collector refused, how long refused batches are dropped whole. */
+const SPLIT_PAUSE_MS = 60_000;
+
 export interface ExporterOptions extends ExportOptions {
   config: OtlpConfig;
   outboxPath: string;
@@ -45,6 +48,13 @@ export class Exporter {
   private failures = 0;
   private nextAttemptAt = 0;
   private down = false;
+  /** the batch size before a batch the collector refused (HTTP 400) was split to find the item it refuses */
+  private splitFrom: number | undefined;
+  /**
+   * No split before this time (epoch ms): set when a split ended with one item refused, so that a
+   * collector refusing every request (a schema it does not take) costs one request a batch, not two an item
+   */
+  private noSplitUntil = 0;
   /** spans settled by this exporter per resource (JSON text, one per run): sent (2xx) and dropped */
   readonly settled = new Map<string, { sent: number; dropped: number }>();
 
@@ -174,9 +184,25 @@ export class Exporter {
       this.log(`otlp: request too large (413), batches now ${this.o.batchItems} items`);
       return true;
     }
+    if (res.status === 400 && rows.length > 1 && Date.now() >= this.noSplitUntil) {
+      // a request the collector cannot take is most often one item it refuses: halves until that item
+      // is alone, so it does not take the others (up to 512 spans, other runs' too) with it
+      this.outbox.release(rows);
+      this.splitFrom ??= this.o.batchItems;
+      this.o.batchItems = Math.max(1, Math.floor(rows.length / 2));
+      this.log(
+        `otlp: collector rejected ${rows.length} ${signal} items with HTTP 400; sending them in halves to find the one it refuses`,
+      );
+      return true;
+    }
     this.outbox.drop(rows, `rejected-http-${res.status}`);
     this.settle(rows, "dropped");
     this.log(`otlp: collector rejected ${rows.length} ${signal} items with HTTP ${res.status}; dropped`);
+    if (this.splitFrom !== undefined && rows.length === 1) {
+      this.o.batchItems = this.splitFrom;
+      this.splitFrom = undefined;
+      this.noSplitUntil = Date.now() + SPLIT_PAUSE_MS;
+    }
     return true;
   }
 

@@ -184,16 +184,21 @@ describe("outage", () => {
     expect(s.counters["sent.traces"]).toBe(3);
   });
 
-  test("a 400 is not retried: the batch is dropped and counted with the reason", async () => {
+  test("a 400 is not retried as it was: split once to find the item refused, then dropped and counted with the reason", async () => {
     const r = receiver({ respond: () => new Response("bad", { status: 400 }) });
     const { e, logs } = exporter(r.port);
     const { run, processes } = makeRun(2);
     e.enqueueRun(run, processes);
     const s = await e.flush(2000);
-    expect(r.requests.length).toBe(1);
+    // 3 items refused, then the first alone (dropped), then the other 2 whole: a collector refusing
+    // everything costs one request more than a batch, not two an item
+    expect(r.requests.length).toBe(3);
     expect(s.counters["dropped.traces.rejected-http-400"]).toBe(3);
     expect(s.pending.traces).toBe(0);
-    expect(logs.some((l) => /rejected 3 traces items with HTTP 400/.test(l))).toBe(true);
+    expect(logs.some((l) => /rejected 3 traces items with HTTP 400; sending them in halves/.test(l))).toBe(
+      true,
+    );
+    expect(logs.some((l) => /rejected 2 traces items with HTTP 400; dropped/.test(l))).toBe(true);
   });
 
   test("partialSuccess rejections are counted as dropped", async () => {
