@@ -381,4 +381,17 @@ describe("tracer advise over real runs", () => {
     expect(two.stdout).toContain("withName: 'grow' {");
     expect((await run(["advise", "--format", "yaml"], { env })).code).toBe(2);
   });
+
+  test("a run whose CMD could not start (0 processes) is not counted among the runs advised from", async () => {
+    const none = await run(["run", "--quiet", "--pipeline", "grow", "--", "/nonexistent/tool"], { env });
+    expect(none.code).toBe(127);
+    const j = JSON.parse((await run(["advise", "--pipeline", "grow", "--format", "json"], { env })).stdout);
+    expect(j.runs).toHaveLength(3);
+    // with the last two asked for: the two newest runs that recorded something, not the empty one
+    const two = JSON.parse(
+      (await run(["advise", "--pipeline", "grow", "--last", "2", "--format", "json"], { env })).stdout,
+    );
+    expect(two.runs).toHaveLength(2);
+    expect(two.weak).toContain("only 2 runs");
+  });
 });

@@ -27,7 +27,7 @@ export default defineCommand({
     },
     last: {
       type: "string",
-      description: "How many of its newest finished runs (default 10)",
+      description: "How many of its newest ended runs that recorded a process (default 10)",
       valueHint: "N",
     },
     format: { type: "string", description: `Output: ${FORMATS.join(" | ")}`, valueHint: "FORMAT" },
@@ -52,7 +52,11 @@ export default defineCommand({
     const all = listRuns(db, 1_000_000);
     const pipeline = args.pipeline ?? all[0]?.pipeline;
     if (pipeline === undefined) throw new TracerError("E_RUN_NOT_FOUND", "no run recorded yet");
-    const runs = all.filter((r) => r.pipeline === pipeline && r.endedAt !== null).slice(0, last);
+    // ended runs that recorded something: a CMD that could not start adds no step, only a count that
+    // made the advice look better founded than it was
+    const runs = all
+      .filter((r) => r.pipeline === pipeline && r.endedAt !== null && r.processes > 0)
+      .slice(0, last);
     if (!runs.length)
       throw new TracerError(
         "E_RUN_NOT_FOUND",
