@@ -199,6 +199,14 @@ describe("tracer help, tracer version", () => {
       expect(r.stderr).toBe(want.stderr);
     }
     expect(want.stderr).toStartWith('tracer: unknown command "nosuch" (commands: init, info, ');
+    // names an object inherits are no commands: `help constructor` printed a page and exited 0,
+    // `help valueOf` was an internal error (attack)
+    for (const name of ["constructor", "toString", "__proto__", "hasOwnProperty", "valueOf"])
+      for (const args of [["help", name], [name], ["runs", name]]) {
+        const r = await run(args, { env });
+        expect({ args, code: r.code }).toEqual({ args, code: 2 });
+        expect(r.stderr).toContain(`unknown command "${name}"`);
+      }
     const sub = await run(["help", "runs", "nosuch"], { env });
     expect(sub.code).toBe(2);
     expect(sub.stderr).toBe('tracer: unknown command "nosuch" (commands: list, rm, prune)\n');

@@ -28,7 +28,8 @@ async function resolveCommand(root: Cmd, head: string[]) {
     const subs = cmd.subCommands ? await resolve(cmd.subCommands) : undefined;
     const token = head[used];
     if (!subs || token === undefined || token.startsWith("-")) break;
-    const sub = subs[token];
+    // own properties only: `tracer help constructor` found Object.prototype's (attack)
+    const sub = Object.hasOwn(subs, token) ? subs[token] : undefined;
     if (!sub) {
       const known = Object.keys(subs).filter((k) => !k.startsWith("_"));
       throw usageError(`unknown command "${token}" (commands: ${known.join(", ")})`);

@@ -11,14 +11,16 @@ import { cleanupTemp, ensureBuilt, isolatedEnv, run, tempDir } from "../helpers/
 
 /** an argument built to reorder or hide text in a terminal showing the JSON */
 const ARG =
-  "a\u202eb\u2028c\u2029d\u0085e\u009bf\u200bg\u007fh\u2066i\ufeffj\u{e0041}k\uffffl\u3164m\u034fn\ufe0fo\u{e0100}p";
+  "a\u202eb\u2028c\u2029d\u0085e\u009bf\u200bg\u007fh\u2066i\ufeffj\u{e0041}k\uffffl\u3164m\u034fn\ufe0fo\u{e0100}p" +
+  // spaces that pass for U+0020 or for nothing, and stacked combining marks (attack)
+  "q\u00a0r\u3000s\u2800t\u0301\u0301\u0301\u0301\u0301\u0301u";
 /**
  * raw characters that must not reach the output: bidi, separators, C1, DEL, zero-width, BOM, tags, a
  * noncharacter (a YAML reader, which takes JSON too, refuses a file holding U+FFFF), and invisible
  * default-ignorables (Hangul filler, combining grapheme joiner, variation selectors)
  */
 const RAW =
-  /[\u202a-\u202e\u2066-\u2069\u2028\u2029\u0080-\u009f\u007f\u200b-\u200f\ufeff\ufffe\uffff\u3164]|\p{Default_Ignorable_Code_Point}/u;
+  /[\u202a-\u202e\u2066-\u2069\u2028\u2029\u0080-\u009f\u007f\u200b-\u200f\ufeff\ufffe\uffff\u3164\u00a0\u3000\u2800]|\p{Default_Ignorable_Code_Point}|\p{M}{4}/u;
 
 const env = isolatedEnv();
 let dir: string;
