@@ -34,6 +34,19 @@ test("nested YAML aliases past the condition budget are refused at once, naming 
   expect(parseRuleFile(aliasBomb(3, 3), "small.yml").rules).toHaveLength(1);
 });
 
+test("a list counts each of its entries, wherever an alias repeats it: 100 rules sharing a 60,000-name list are refused", () => {
+  const names = Array.from({ length: 60_000 }, (_, i) => `q${String(i).padStart(5, "0")}`).join(",");
+  const lines = ["version: 1", "rules:", `  - {name: r0, command_not_contains: &L [${names}]}`];
+  for (let i = 1; i < 100; i++) lines.push(`  - {name: r${i}, command_not_contains: *L}`);
+  const text = `${lines.join("\n")}\n`;
+  expect(text.length).toBeLessThan(1 << 20);
+  expect(() => parseRuleFile(text, "lists.yml")).toThrow(`more than ${MAX_CONDITIONS} conditions`);
+  // a list of a few hundred names, used twice, is an ordinary rule file
+  const few = Array.from({ length: 300 }, (_, i) => `tool${i}`).join(", ");
+  const ok = `rules:\n  - {name: a, process_name_is: &N [${few}]}\n  - {name: b, process_name_is: *N, kind: script}\n`;
+  expect(parseRuleFile(ok, "ok.yml").rules).toHaveLength(2);
+});
+
 test("conditions nested deeper than the limit are a problem of the file, not a stack overflow", () => {
   let cond = "{command_contains: x}";
   for (let i = 0; i < 200; i++) cond = `{not: ${cond}}`;
