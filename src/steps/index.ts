@@ -375,6 +375,14 @@ function otherStep(
 }
 
 /**
+ * A step's name as its key holds it: `#` and `\` escaped with `\`, so that the `#N` ordinal is the
+ * key's only `#` (a script named `s.sh#2` had the key of the second `s.sh`, and diff paired the wrong
+ * steps: attack). Names without either come back unchanged.
+ */
+const keyName = (name: string): string =>
+  name.includes("#") || name.includes("\\") ? name.replace(/[#\\]/g, "\\$&") : name;
+
+/**
  * Steps sharing a kind and name that start within this many ms of the first of them were started
  * together (Snakemake's or Nextflow's scheduler launching a batch): their order of start is a race.
  */
@@ -406,7 +414,7 @@ function assignKeys(steps: Step[]): void {
     const s = steps[i]!;
     s.index = i + 1;
     if (count.get(s.kind)!.get(s.name)! < 2) {
-      s.key = `${s.kind}:${s.name}`;
+      s.key = `${s.kind}:${keyName(s.name)}`;
       continue;
     }
     const byName = byKind(shared, s.kind);
@@ -431,7 +439,7 @@ function assignKeys(steps: Step[]): void {
       // one flat string each (a `+=` would keep a rope of two: ~4 MB more at 50,000 steps)
       for (let k = 0; k < list.length; k++) {
         const s = list[k]!;
-        s.key = `${s.kind}:${s.name}#${k + 1}`;
+        s.key = `${s.kind}:${keyName(s.name)}#${k + 1}`;
       }
     }
 }
