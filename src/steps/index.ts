@@ -160,6 +160,21 @@ export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): S
   // 1: the process is in its `other` step by its own name or executable (0: it joined its parent's,
   // and so would the shell it was before an exec: that part is the step's too)
   const ownGroup = new Uint8Array(n);
+  /**
+   * The `other` group process `p` stood in at time `t` (epoch ms): its own, unless `t` came before its
+   * last exec — then `p` was still its parent's fork, standing where its parent stood at `p`'s start.
+   * A fork of a subshell that later exec'd `true` (`(x=$(loop); exec true)`: the loop) ran in the shell's
+   * place, not `true`'s: counted in `true`'s step it showed 2,558 % CPU (attack). The walk goes up
+   * through processes the depth-first pass below has already grouped.
+   */
+  const standAt = (p: number, t: number): number => {
+    for (;;) {
+      const up = tree.parent[p]!;
+      if (up < 0 || !(t < c.execAt[p]!)) return otherOf[p]!;
+      t = c.startedAt[p]!;
+      p = up;
+    }
+  };
   const groups: string[] = [];
   const groupIndex = new Map<string, number>();
   const others: number[][] = [];
@@ -180,7 +195,7 @@ export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): S
     const nm = named(i);
     engineAt[i] = nm?.kind === "workflow" ? i : above;
     let g: number;
-    if (nm === null && pi >= 0) g = otherOf[pi]!;
+    if (nm === null && pi >= 0) g = standAt(pi, c.startedAt[i]!);
     else {
       ownGroup[i] = 1;
       const group = nm ? nm.display : exeOf(i);
@@ -219,7 +234,7 @@ export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): S
     const pi = tree.parent[i]!;
     const before = c.execCpuUs[i]!;
     if (pi < 0 || Number.isNaN(c.imageStartedAt[i]!) || !(before > 0)) return;
-    carried[otherOf[pi]!]! += Math.min(before, or0(c.userUs[i]!) + or0(c.systemUs[i]!));
+    carried[standAt(pi, c.startedAt[i]!)]! += Math.min(before, or0(c.userUs[i]!) + or0(c.systemUs[i]!));
   };
   for (const f of found) carry(f.at);
   for (let i = 0; i < n; i++) if (ownGroup[i]) carry(i);

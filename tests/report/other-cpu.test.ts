@@ -80,3 +80,32 @@ test("a subshell's work before it became the step's program is its parent's CPU,
   // the loops went to the shell that ran them: the parent's step
   expect(bash.cpu_seconds * 1000).toBeGreaterThan(atMain - N * 1);
 });
+
+test("a child forked before its parent became the step's program was the shell's work, not the step's (oracle: the program's CPU clock)", () => {
+  const env = isolatedEnv();
+  const log = join(dir, "clocks-sub");
+  const N = 5;
+  // the attack's shape: a command substitution's shell forks a subshell that loops ~20 ms and becomes
+  // `true`, then itself becomes spin (`exec` inside the substitution): the loop ran as the shell's fork
+  const script = `for n in $(seq ${N}); do (x=$( (i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exec /bin/true); exec ${dir}/spin ${log})); done`;
+  const r = Bun.spawnSync([BIN, "run", "--quiet", "--name", "subs", "--", "bash", "-c", script], {
+    env,
+    stderr: "pipe",
+  });
+  expect(r.exitCode, r.stderr.toString()).toBe(0);
+  const clocks = readFileSync(log, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => l.split(" ").map((x) => Number(x) / 1e6));
+  expect(clocks).toHaveLength(N);
+  const afterMain = clocks.reduce((s, [a, b]) => s + b! - a!, 0);
+  const rep = Bun.spawnSync([BIN, "report", "subs", "--format", "json"], { env, stdout: "pipe" });
+  const steps = (JSON.parse(rep.stdout.toString()) as { steps: JsonStep[] }).steps;
+  const spin = steps.find((s) => s.name === "spin")!;
+  const spinMs = spin.cpu_seconds * 1000;
+  // before: the loops, the `true`s' part before their exec, went to spin's step (the step their
+  // parent became), not to the shell's
+  expect(spinMs).toBeGreaterThanOrEqual(afterMain - 0.1);
+  expect(spinMs).toBeLessThan(afterMain + N * 1);
+  expect(spinMs).toBeLessThanOrEqual(spin.duration_ms + 1);
+});
