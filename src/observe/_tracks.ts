@@ -33,6 +33,8 @@ export interface Track {
   /** the leader thread has exited while other threads still run (pthread_exit in main) */
   leaderExit?: { at: number; status: Status };
   lastThreadExitAt?: number;
+  /** the parent its exit event named (the one the kernel notified; src/observe/recorder.ts finish) */
+  notified?: number;
   /** a fork of tracer itself that has not exec'd: tracer's own until it runs CMD's image */
   unexeced: boolean;
   /** start from the supervisor's clock (no fork event yet): the fork event's time replaces it */

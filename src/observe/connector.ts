@@ -310,7 +310,8 @@ export class ConnectorSource implements CaptureSource {
           this.out.emit({ type: "exec", at, pid: w0, tgid: w1 });
           break;
         case PROC_EVENT.exit:
-          if (threads || w0 === w1) this.out.emit(exitEvent(at, w0, w1, len >= 64 ? u[w + 15]! : 0));
+          if (threads || w0 === w1)
+            this.out.emit(exitEvent(at, w0, w1, len >= 64 ? u[w + 15]! : 0, len >= 76 ? u[w + 18]! : 0));
           break;
       }
     }
@@ -322,12 +323,13 @@ export class ConnectorSource implements CaptureSource {
 }
 
 /** An exit event from a raw wait status, with the fields decodeWaitStatus gives (one object, no spread). */
-function exitEvent(at: number, pid: number, tgid: number, status: number): CaptureEvent {
+function exitEvent(at: number, pid: number, tgid: number, status: number, ptgid: number): CaptureEvent {
   const sig = status & 0x7f;
-  if (sig === 0) return { type: "exit", at, pid, tgid, exitCode: (status >> 8) & 0xff };
+  const parentTgid = ptgid > 0 ? ptgid : undefined;
+  if (sig === 0) return { type: "exit", at, pid, tgid, exitCode: (status >> 8) & 0xff, parentTgid };
   return (status & 0x80) !== 0
-    ? { type: "exit", at, pid, tgid, signal: sig, coreDumped: true }
-    : { type: "exit", at, pid, tgid, signal: sig };
+    ? { type: "exit", at, pid, tgid, signal: sig, coreDumped: true, parentTgid }
+    : { type: "exit", at, pid, tgid, signal: sig, parentTgid };
 }
 
 /** connector messages are all one size: nlmsghdr (16), cn_msg (20), struct proc_event (40) */

@@ -157,10 +157,16 @@ export class Recorder {
         if (e.pid !== e.tgid) return;
         this.onExec(e.tgid, e.at);
         return;
-      case "exit":
+      case "exit": {
+        // the parent the kernel notified: the process's end is no later than that parent's (finish)
+        if (e.parentTgid !== undefined) {
+          const t = this.live.get(e.tgid);
+          if (t) t.notified = e.parentTgid;
+        }
         if (e.pid !== e.tgid) this.onThread(e.tgid, -1, e.at, statusOf(e));
         else this.onExit(e.tgid, e.at, statusOf(e));
         return;
+      }
       case "loss":
         this.lost += e.count;
         this.lossReasons[e.reason] = (this.lossReasons[e.reason] ?? 0) + e.count;
@@ -379,6 +385,19 @@ export class Recorder {
     // a fork of tracer that never ran CMD's image (Bun.spawn failing): tracer's own, not recorded
     if (t.unexeced) return;
     const rec = t.rec;
+    // The connector stamps an exit after the kernel has notified the parent (proc_exit_connector follows
+    // exit_notify in do_exit): a child preempted between the two can be stamped after its parent has
+    // reaped it and exited (a `samtools sort` under `time` ended 7.3 ms after the `time`: newcomer). The
+    // parent it notified, when it is the recorded parent and has ended, bounds its end.
+    const parent = rec.parent;
+    if (
+      parent !== undefined &&
+      t.notified === parent.pid &&
+      parent.endedAt !== undefined &&
+      at > parent.endedAt &&
+      (rec.startedAt === undefined || parent.endedAt >= rec.startedAt)
+    )
+      at = parent.endedAt;
     rec.endedAt = at;
     if (rec.startedAt !== undefined) rec.durationUs = Math.max(0, at - rec.startedAt) * 1000;
     this.setStatus(

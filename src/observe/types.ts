@@ -24,6 +24,11 @@ export type CaptureEvent =
       exitCode?: number;
       signal?: number;
       coreDumped?: boolean;
+      /**
+       * the parent the kernel notified (the connector's parent_tgid, read after exit_notify): its end
+       * bounds this process's (see Recorder.finish); absent when unknown
+       */
+      parentTgid?: number;
     }
   /** the source knows it missed events (ENOBUFS, sequence gap); count = how many, at least */
   | { type: "loss"; at: number; count: number; reason: string };

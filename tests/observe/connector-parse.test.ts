@@ -159,12 +159,20 @@ describe("ConnectorSource's in-place parser against the readable twin", () => {
       const e = decodeProcEvent(buf, m);
       if (!e) continue;
       const at = e.timestampNs / 1e6;
-      const [w0 = 0, w1 = 0, w2 = 0, w3 = 0] = e.data;
+      const [w0 = 0, w1 = 0, w2 = 0, w3 = 0, , w5 = 0] = e.data;
       if (e.what === PROC_EVENT.fork && (threads || w2 === w3))
         out.push({ type: "fork", at, ppid: w0, ptgid: w1, pid: w2, tgid: w3 });
       if (e.what === PROC_EVENT.exec) out.push({ type: "exec", at, pid: w0, tgid: w1 });
       if (e.what === PROC_EVENT.exit && (threads || w0 === w1))
-        out.push({ type: "exit", at, pid: w0, tgid: w1, ...decodeWaitStatus(w2) });
+        // parent_tgid (word 5): the parent the kernel notified, when the message holds it
+        out.push({
+          type: "exit",
+          at,
+          pid: w0,
+          tgid: w1,
+          ...decodeWaitStatus(w2),
+          ...(w5 > 0 ? { parentTgid: w5 } : {}),
+        });
     }
     return out;
   }

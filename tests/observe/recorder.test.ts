@@ -293,3 +293,59 @@ test("a fork read after its pid went to another process: nothing of that other p
     await other.exited;
   }
 });
+
+test("an exit stamped after the parent it notified had ended is bounded by that parent's end; a reparented one is not", async () => {
+  // The connector stamps an exit after exit_notify: a child preempted between the two can be stamped
+  // after its parent reaped it and exited (newcomer: 7.3 ms after). Real processes (for /proc), events by
+  // hand in the order the socket gives them: the parent's exit first, then the child's, stamped later.
+  const { db, rec } = setup();
+  const parent = Bun.spawn(["sh", "-c", "sleep 5 & sleep 5 & wait"]);
+  try {
+    await waitFor(() => (readCmdline(parent.pid)?.[0] ?? "") === "sh", 5000, "sh");
+    let kids: number[] = [];
+    await waitFor(
+      () => {
+        const out = Bun.spawnSync(["pgrep", "-P", String(parent.pid)])
+          .stdout.toString()
+          .trim();
+        kids = out ? out.split("\n").map(Number) : [];
+        return kids.length === 2 && kids.every((p) => readCmdline(p)?.join(" ") === "sleep 5");
+      },
+      5000,
+      "two sleeps",
+    );
+    const [a, b] = kids;
+    const T = Date.now();
+    const fork = (pid: number, ppid: number, at: number) =>
+      rec.onEvent({ type: "fork", at, pid, tgid: pid, ppid, ptgid: ppid });
+    fork(parent.pid, process.pid, T);
+    rec.onEvent({ type: "exec", at: T + 1, pid: parent.pid, tgid: parent.pid });
+    fork(a!, parent.pid, T + 2);
+    fork(b!, parent.pid, T + 3);
+    rec.onEvent({
+      type: "exit",
+      at: T + 100,
+      pid: parent.pid,
+      tgid: parent.pid,
+      exitCode: 0,
+      parentTgid: process.pid,
+    });
+    // a: stamped 7 ms after its parent's end, naming that parent: ended no later than it
+    rec.onEvent({ type: "exit", at: T + 107, pid: a!, tgid: a!, exitCode: 0, parentTgid: parent.pid });
+    // b: reparented (its parent died first): the new parent named, its own time kept
+    rec.onEvent({ type: "exit", at: T + 150, pid: b!, tgid: b!, exitCode: 0, parentTgid: 1 });
+    rec.flush();
+  } finally {
+    parent.kill();
+    await parent.exited;
+  }
+  const rows = listProcesses(db, "r");
+  const end = (pid: number) => rows.find((r) => r.pid === pid)?.endedAt;
+  const sh = rows.find((r) => r.argv?.[0] === "sh")!;
+  const sleeps = rows.filter((r) => r.parentId === sh.id).sort((x, y) => x.startedAt! - y.startedAt!);
+  expect(sleeps).toHaveLength(2);
+  expect(end(sh.pid)).toBe(sh.startedAt! + 100);
+  expect(end(sleeps[0]!.pid)).toBe(sh.startedAt! + 100);
+  expect(end(sleeps[1]!.pid)).toBe(sh.startedAt! + 150);
+  db.close();
+});
