@@ -13,16 +13,18 @@
  * only stand inside a JSON string (between tokens there is only whitespace and punctuation), where
  * `\uXXXX` means the same character: JSON.parse gives back exactly the value given.
  */
+import { LOOKALIKE_SPACES, STACKED_MARK } from "./sanitize.ts";
 
 /**
  * What JSON.stringify leaves raw and a terminal may act on, hide or pass off as another: DEL, C1, Cf,
- * Zl, Zp, spaces other than U+0020 and the Braille blank, a fourth and later stacked combining mark;
- * noncharacters, default-ignorables (the same set as src/core/sanitize.ts).
+ * Zl, Zp, lookalike spaces, a fourth and later stacked combining mark; noncharacters, default-ignorables
+ * (src/core/sanitize.ts's set, short of what JSON.stringify escapes itself: C0 and lone surrogates).
  */
-const RISKY =
-  /[\x7f-\x9f\p{Cf}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}\p{Default_Ignorable_Code_Point}\u2800\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]|\p{M}(?<=\p{M}{4})/u;
-const RISKY_ALL =
-  /[\x7f-\x9f\p{Cf}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}\p{Default_Ignorable_Code_Point}\u2800\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]|\p{M}(?<=\p{M}{4})/gu;
+const RISKY = new RegExp(
+  `[\\x7f-\\x9f\\p{Cf}\\p{Zl}\\p{Zp}\\p{Noncharacter_Code_Point}\\p{Default_Ignorable_Code_Point}${LOOKALIKE_SPACES}]|${STACKED_MARK}`,
+  "u",
+);
+const RISKY_ALL = new RegExp(RISKY.source, "gu");
 
 const u4 = (c: string): string => {
   let out = "";

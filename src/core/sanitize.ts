@@ -30,19 +30,18 @@
  * a U+FFFF even in a comment (a Snakemake profile from `tracer advise`).
  */
 
-/**
- * Characters a terminal may interpret or that are invisible or pass for another: Cc, Cf, Cs (lone
- * surrogates), Zl, Zp, spaces other than U+0020 (Zs) and the Braille blank U+2800; noncharacters and
- * default-ignorables; a combining mark after the first three on one character (`\p{M}` first: a cheap
- * test for text without marks).
- */
-const UNSAFE =
-  /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}\p{Default_Ignorable_Code_Point}\u2800\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]|\p{M}(?<=\p{M}{4})/u;
-const UNSAFE_ALL =
-  /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}\p{Default_Ignorable_Code_Point}\u2800\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]|\p{M}(?<=\p{M}{4})/gu;
+/** Regex class text: spaces other than U+0020 (Zs) and the Braille blank U+2800, each passing for a space or for nothing. */
+export const LOOKALIKE_SPACES = "\\u00a0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000\\u2800";
+/** Regex text: a combining mark after the first three on one character (`\p{M}` first: a cheap test for text without marks). */
+export const STACKED_MARK = "\\p{M}(?<=\\p{M}{4})";
+
+/** invisible, separating or passing for another: Cf, Cs (lone surrogates), Zl, Zp, lookalike spaces; noncharacters, default-ignorables */
+const HIDDEN = `\\p{Cf}\\p{Cs}\\p{Zl}\\p{Zp}\\p{Noncharacter_Code_Point}\\p{Default_Ignorable_Code_Point}${LOOKALIKE_SPACES}`;
+/** Characters a terminal may interpret (Cc) or HIDDEN ones; a fourth stacked combining mark. */
+const UNSAFE = new RegExp(`[\\p{Cc}${HIDDEN}]|${STACKED_MARK}`, "u");
+const UNSAFE_ALL = new RegExp(UNSAFE.source, "gu");
 /** the same, but a newline passes (multi-line text: logs, messages) */
-const UNSAFE_BUT_NEWLINE =
-  /[^\n\P{Cc}]|[\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}\p{Default_Ignorable_Code_Point}\u2800\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]|\p{M}(?<=\p{M}{4})/gu;
+const UNSAFE_BUT_NEWLINE = new RegExp(`[^\\n\\P{Cc}]|[${HIDDEN}]|${STACKED_MARK}`, "gu");
 
 const NAMED: Record<string, string> = { "\t": "\\t", "\n": "\\n", "\r": "\\r" };
 const hex2 = (n: number) => n.toString(16).padStart(2, "0");

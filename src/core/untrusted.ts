@@ -10,9 +10,10 @@
  *   another user's or root's file is refused);
  * - at most `maxBytes` bytes read, from offset 0.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync } from "node:fs";
 import { O_CLOEXEC } from "./fsflags.ts";
 import { encodeLossless } from "./lossless.ts";
+import { readHeadOf } from "./regular-file.ts";
 
 export interface UntrustedRead {
   /** read at most this many bytes (from the start of the file) */
@@ -44,14 +45,7 @@ export function readUntrustedHead(path: string, opts: UntrustedRead): Buffer | u
   try {
     const st = fstatSync(fd);
     if (!st.isFile() || st.nlink !== 1 || !opts.owners.includes(st.uid)) return undefined;
-    const buf = Buffer.alloc(Math.min(opts.maxBytes, Math.max(0, st.size)));
-    let got = 0;
-    while (got < buf.length) {
-      const n = readSync(fd, buf, got, buf.length - got, got);
-      if (n <= 0) break;
-      got += n;
-    }
-    return buf.subarray(0, got);
+    return readHeadOf(fd, Math.min(opts.maxBytes, Math.max(0, st.size)));
   } catch {
     return undefined;
   } finally {

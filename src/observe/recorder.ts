@@ -157,16 +157,10 @@ export class Recorder {
         if (e.pid !== e.tgid) return;
         this.onExec(e.tgid, e.at);
         return;
-      case "exit": {
-        // the parent the kernel notified: the process's end is no later than that parent's (finish)
-        if (e.parentTgid !== undefined) {
-          const t = this.live.get(e.tgid);
-          if (t) t.notified = e.parentTgid;
-        }
-        if (e.pid !== e.tgid) this.onThread(e.tgid, -1, e.at, statusOf(e));
-        else this.onExit(e.tgid, e.at, statusOf(e));
+      case "exit":
+        if (e.pid !== e.tgid) this.onThread(e.tgid, -1, e.at, statusOf(e), e.parentTgid);
+        else this.onExit(e.tgid, e.at, statusOf(e), e.parentTgid);
         return;
-      }
       case "loss":
         this.lost += e.count;
         this.lossReasons[e.reason] = (this.lossReasons[e.reason] ?? 0) + e.count;
@@ -175,9 +169,11 @@ export class Recorder {
     }
   };
 
-  private onThread(tgid: number, delta: 1 | -1, at?: number, status?: Status) {
+  /** `notified`: the parent an exit event names (the one the kernel notified: it bounds the end, finish) */
+  private onThread(tgid: number, delta: 1 | -1, at?: number, status?: Status, notified?: number) {
     const t = this.live.get(tgid);
     if (!t) return;
+    if (notified !== undefined) t.notified = notified;
     t.threads = Math.max(0, t.threads + delta);
     if (delta < 0) t.lastThreadExitAt = at;
     // the last thread of a process whose leader exited first: the process ends now
@@ -362,7 +358,7 @@ export class Recorder {
     this.writer.process(rec);
   }
 
-  private onExit(pid: number, at: number, status: Status) {
+  private onExit(pid: number, at: number, status: Status, notified?: number) {
     const t = this.live.get(pid);
     if (!t) {
       // a late report about a process already ended (its status may still be missing)
@@ -370,6 +366,7 @@ export class Recorder {
       if (old) this.setStatus(old, status);
       return;
     }
+    if (notified !== undefined) t.notified = notified;
     // the leader thread left others running (pthread_exit in main): the process ends with the last
     if (t.threads > 0) {
       t.leaderExit = { at, status };

@@ -10,8 +10,7 @@
  * - nothing after the last buffer minisign reads is ever looked at, so a file is read only up to the
  *   sum of those buffers (./format.ts SIG_READ_MAX, KEY_READ_MAX), however large it is.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
-import { O_CLOEXEC } from "../core/fsflags.ts";
+import { NotRegularFile, readRegularHead } from "../core/regular-file.ts";
 import { malformed } from "./_errors.ts";
 
 const LF = 0x0a;
@@ -48,25 +47,14 @@ export function trim(chunk: Uint8Array): { text: Uint8Array; newline: boolean } 
 }
 
 /**
- * The first `cap` bytes of the file at `path` (open, fstat, one bounded read loop). Only a regular file
- * is read: a FIFO or device as a signature or key is refused rather than waited on. Errors from open
- * or read propagate (ENOENT, EACCES…).
+ * The first `cap` bytes of the file at `path` (src/core/regular-file.ts). Only a regular file is read: a
+ * FIFO or device as a signature or key is refused rather than waited on. Errors from open or read
+ * propagate (ENOENT, EACCES…).
  */
 export function readHead(path: string, cap: number, what: string): Uint8Array {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | O_CLOEXEC);
   try {
-    const st = fstatSync(fd);
-    if (st.isDirectory()) throw malformed(what, `${path} is a directory`);
-    if (!st.isFile()) throw malformed(what, `${path} is not a regular file`);
-    const buf = new Uint8Array(cap); // not st.size: a file may grow between fstat and read
-    let n = 0;
-    while (n < buf.length) {
-      const got = readSync(fd, buf, n, buf.length - n, n);
-      if (got <= 0) break;
-      n += got;
-    }
-    return buf.subarray(0, n);
-  } finally {
-    closeSync(fd);
+    return readRegularHead(path, cap);
+  } catch (e) {
+    throw e instanceof NotRegularFile ? malformed(what, `${path} ${e.message}`) : e;
   }
 }

@@ -2,9 +2,9 @@
  * Recognition rules. `loadRules` reads the user's files (the --rules flag, then the config file
  * rules.yml in the config dir when present) before the embedded defaults: first match wins.
  */
-import { closeSync, constants, existsSync, fstatSync, openSync, readSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { O_CLOEXEC } from "../core/fsflags.ts";
+import { NotRegularFile, readRegularHead } from "../core/regular-file.ts";
 import { Exit, TracerError, errnoText } from "../errors.ts";
 import defaultsText from "./defaults.yml" with { type: "text" };
 import { parseRuleFile } from "./parse.ts";
@@ -35,29 +35,18 @@ export const MAX_RULE_FILE_BYTES = 1 << 20;
 export function readRuleFile(path: string): string {
   const refuse = (why: string, cause?: unknown) =>
     new TracerError("E_RULES_READ", `cannot read rule file ${path}: ${why}`, Exit.error, { cause });
-  let fd: number;
+  let head: Buffer;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | O_CLOEXEC);
+    // one byte past the bound tells a file over it
+    head = readRegularHead(path, MAX_RULE_FILE_BYTES + 1);
   } catch (e) {
+    if (e instanceof NotRegularFile)
+      throw refuse(e.kind === "directory" ? "is a directory" : "not a regular file");
     throw refuse(errnoText(e), e);
   }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw refuse(st.isDirectory() ? "is a directory" : "not a regular file");
-    if (st.size > MAX_RULE_FILE_BYTES)
-      throw refuse(`${st.size} bytes, more than a rule file may have (${MAX_RULE_FILE_BYTES})`);
-    const buf = Buffer.alloc(st.size + 1);
-    let got = 0;
-    for (let n = 1; n > 0 && got < buf.length; got += n) n = readSync(fd, buf, got, buf.length - got, got);
-    // grown since the fstat
-    if (got > MAX_RULE_FILE_BYTES)
-      throw refuse(`more than a rule file may have (${MAX_RULE_FILE_BYTES} bytes)`);
-    return buf.toString("utf8", 0, got);
-  } catch (e) {
-    throw e instanceof TracerError ? e : refuse(errnoText(e), e);
-  } finally {
-    closeSync(fd);
-  }
+  if (head.length > MAX_RULE_FILE_BYTES)
+    throw refuse(`more than a rule file may have (${MAX_RULE_FILE_BYTES} bytes)`);
+  return head.toString("utf8");
 }
 
 export interface LoadOptions {

@@ -21,6 +21,7 @@ export interface ParsedFile {
  * past this many, and past this nesting.
  */
 export const MAX_CONDITIONS = 5000;
+export const MAX_NESTING = 32;
 
 /** What a condition's value adds to the count: one, or one for each entry of its lists. */
 function terms(v: unknown): number {
@@ -32,7 +33,6 @@ function terms(v: unknown): number {
   }
   return 1;
 }
-export const MAX_NESTING = 32;
 
 const TOP_KEYS = new Set(["version", "rules", "exclude"]);
 const RULE_KEYS = new Set(["name", "display_name", "kind"]);

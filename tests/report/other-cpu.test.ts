@@ -36,6 +36,19 @@ beforeAll(() => {
   if (cc.exitCode !== 0) throw new Error(`gcc: ${cc.stderr.toString()}`);
 });
 
+/** `bash -c script` under tracer run as `name`; spin's lines in `log`: its CPU clock at main and at its end (ms) */
+function runClocks(env: Record<string, string>, name: string, script: string, log: string): number[][] {
+  const r = Bun.spawnSync([BIN, "run", "--quiet", "--name", name, "--", "bash", "-c", script], {
+    env,
+    stderr: "pipe",
+  });
+  expect(r.exitCode, r.stderr.toString()).toBe(0);
+  return readFileSync(log, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => l.split(" ").map((x) => Number(x) / 1e6));
+}
+
 interface JsonStep {
   name: string;
   kind: string;
@@ -50,15 +63,7 @@ test("a subshell's work before it became the step's program is its parent's CPU,
   const N = 10;
   // each child loops ~20 ms as a subshell (bash), then execs spin: one at a time
   const script = `for n in $(seq ${N}); do (i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exec ${dir}/spin ${log}); done`;
-  const r = Bun.spawnSync([BIN, "run", "--quiet", "--name", "spins", "--", "bash", "-c", script], {
-    env,
-    stderr: "pipe",
-  });
-  expect(r.exitCode, r.stderr.toString()).toBe(0);
-  const clocks = readFileSync(log, "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => l.split(" ").map((x) => Number(x) / 1e6)); // ms
+  const clocks = runClocks(env, "spins", script, log);
   expect(clocks).toHaveLength(N);
   const atMain = clocks.reduce((s, [a]) => s + a!, 0);
   const afterMain = clocks.reduce((s, [a, b]) => s + b! - a!, 0);
@@ -88,15 +93,7 @@ test("a child forked before its parent became the step's program was the shell's
   // the attack's shape: a command substitution's shell forks a subshell that loops ~20 ms and becomes
   // `true`, then itself becomes spin (`exec` inside the substitution): the loop ran as the shell's fork
   const script = `for n in $(seq ${N}); do (x=$( (i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exec /bin/true); exec ${dir}/spin ${log})); done`;
-  const r = Bun.spawnSync([BIN, "run", "--quiet", "--name", "subs", "--", "bash", "-c", script], {
-    env,
-    stderr: "pipe",
-  });
-  expect(r.exitCode, r.stderr.toString()).toBe(0);
-  const clocks = readFileSync(log, "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => l.split(" ").map((x) => Number(x) / 1e6));
+  const clocks = runClocks(env, "subs", script, log);
   expect(clocks).toHaveLength(N);
   const afterMain = clocks.reduce((s, [a, b]) => s + b! - a!, 0);
   const rep = Bun.spawnSync([BIN, "report", "subs", "--format", "json"], { env, stdout: "pipe" });
