@@ -5,7 +5,9 @@
  *     (target ≤ 1.03×) beside the same ratio of two bare runs (the host's noise floor), and where the
  *     difference goes: tracer's fixed cost (`tracer run -- true` vs `true`), the pipeline's own CPU
  *     traced vs bare (the in-kernel costs on its side), and tracer's own CPU, also as % of the
- *     pipeline's (wait4 rusage; target ≤ 3 %).
+ *     pipeline's (wait4 rusage; target ≤ 3 %); then where tracer's wall lies on the critical path
+ *     (its TRACER_TIMING marks: before CMD starts, and after it ends: the backlog of events since the last
+ *     drain, the final write, SQLite's checkpoint on close) and its CPU per process recorded.
  *  2. The recorder's own cost while CMD execs ~100 processes/s for 10 s: tracer's CPU as % of one core
  *     (target ≤ 2 %, issue 15) and its peak RSS (target ≤ 80 MB), read from /proc/<tracer pid> while it runs.
  * Usage: bun bench/overhead.ts [reps=5] [seconds=10]   (TRACER_BIN=path: another build)
@@ -39,6 +41,52 @@ done
 
 /** CPU (user + system, ms) of the last command wall() ran, its descendants included (wait4's rusage) */
 let lastCpuMs = 0;
+/**
+ * Where tracer's own wall time lies on a traced run's critical path, from its TRACER_TIMING marks
+ * (src/core/timing.ts: ms since its runtime's origin, and that origin as epoch ms) and the times this
+ * process saw it start and end (epoch ms). ms each; undefined when a mark is missing.
+ */
+interface CriticalPath {
+  /** exec → the runtime's origin (Bun's own start) */
+  runtime: number;
+  /** origin → CMD spawned (modules, store, capture sources, ledger) */
+  toSpawn: number;
+  /** CMD ended → CMD recorded: the events queued since the last drain, read and handled */
+  backlog: number;
+  /** sources stopped → flushed: the rows not yet written, and the run's end, in one transaction */
+  finalWrite: number;
+  /** flushed → db closed: SQLite's checkpoint of the WAL on close */
+  close: number;
+  /** CMD ended → the process's end as this process saw it */
+  afterCmd: number;
+}
+const lastPaths: CriticalPath[] = [];
+function timedWall(cmd: string[]): number {
+  const t0 = performance.timeOrigin + performance.now();
+  const start = Bun.nanoseconds();
+  const r = Bun.spawnSync(cmd, { env: { ...env, TRACER_TIMING: "1" }, stdout: "ignore", stderr: "pipe" });
+  const ms = (Bun.nanoseconds() - start) / 1e6;
+  if (r.exitCode !== 0) throw new Error(`${cmd.join(" ")} exited ${r.exitCode}`);
+  lastCpuMs = Number(r.resourceUsage?.cpuTime.total ?? 0) / 1000;
+  const marks = new Map<string, number>();
+  let origin = Number.NaN;
+  for (const line of r.stderr.toString().split("\n")) {
+    const m = /^tracer: timing \+([\d.]+) ms (.+)$/.exec(line);
+    if (m) marks.set(m[2]!, Number(m[1]));
+    const o = /^tracer: origin ([\d.]+)$/.exec(line);
+    if (o) origin = Number(o[1]);
+  }
+  const at = (label: string) => marks.get(label) ?? Number.NaN;
+  lastPaths.push({
+    runtime: origin - t0,
+    toSpawn: at("CMD spawned"),
+    backlog: at("CMD recorded") - at("CMD ended"),
+    finalWrite: at("flushed") - at("sources stopped"),
+    close: at("db closed") - at("flushed"),
+    afterCmd: t0 + ms - (origin + at("CMD ended")),
+  });
+  return ms;
+}
 function wall(cmd: string[]): number {
   const t0 = Bun.nanoseconds();
   const r = Bun.spawnSync(cmd, { env, stdout: "ignore", stderr: "ignore" });
@@ -80,13 +128,14 @@ try {
     own: [] as number[],
     trueBare: [] as number[],
     trueTraced: [] as number[],
+    trueOwn: [] as number[],
   };
   wall(wrapped); // warm the page cache
   wall([bin, "run", "--quiet", "--", "true"]);
   for (let i = 0; i < reps; i++) {
     rounds.bare.push(wall(wrapped));
     rounds.bareCpu.push(lastCpuMs);
-    rounds.traced.push(wall([bin, "run", "--quiet", "--", ...wrapped]));
+    rounds.traced.push(timedWall([bin, "run", "--quiet", "--name", `bench-pipeline-${i}`, "--", ...wrapped]));
     const own = statCpuMs(readFileSync(cpuOut, "latin1"));
     rounds.own.push(own);
     rounds.pipelineCpu.push(lastCpuMs - own);
@@ -94,6 +143,8 @@ try {
     rounds.bare2Cpu.push(lastCpuMs);
     rounds.trueBare.push(wall(["true"]));
     rounds.trueTraced.push(wall([bin, "run", "--quiet", "--", "true"]));
+    // tracer's CPU for a run of one process: its start-up and end (rusage: tracer and `true`)
+    rounds.trueOwn.push(lastCpuMs);
   }
   const { bare, bare2, traced } = rounds;
   const b = median(bare);
@@ -113,6 +164,18 @@ try {
   const own = median(rounds.own);
   console.log(
     `  where it goes: traced − bare ${fmtMs(t - b)}; tracer's fixed cost ${fmtMs(fixed)} (\`tracer run -- true\` ${fmtMs(median(rounds.trueTraced))} vs \`true\` ${fmtMs(median(rounds.trueBare))}); the pipeline's own CPU ${extraCpu >= 0 ? "+" : ""}${fmtMs(extraCpu)} traced (${fmtMs(median(rounds.pipelineCpu))} vs ${fmtMs(median(rounds.bareCpu))} bare, and ${fmtMs(median(rounds.bare2Cpu))} in the second bare run); tracer's CPU ${fmtMs(own)}`,
+  );
+  // tracer's wall on the pipeline's critical path: before CMD starts and after it ends
+  const path = (k: keyof CriticalPath) => median(lastPaths.map((p) => p[k]));
+  console.log(
+    `  on the critical path (medians): before CMD ${fmtMs(path("runtime") + path("toSpawn"))} (Bun's start ${fmtMs(path("runtime"))}, then to CMD's spawn ${fmtMs(path("toSpawn"))}); after CMD's end ${fmtMs(path("afterCmd"))} (the events queued since the last drain ${fmtMs(path("backlog"))}, the final write ${fmtMs(path("finalWrite"))}, SQLite's checkpoint on close ${fmtMs(path("close"))})`,
+  );
+  const recorded = JSON.parse(
+    Bun.spawnSync([bin, "report", `bench-pipeline-${reps - 1}`, "--json"], { env }).stdout.toString(),
+  ).processes.length as number;
+  const startCpu = median(rounds.trueOwn);
+  console.log(
+    `  tracer's CPU: ${fmtMs(startCpu)} for \`tracer run -- true\`, and ${(((own - startCpu) * 1000) / recorded).toFixed(0)} µs for each of the ${recorded} processes recorded (ticks of 10 ms)`,
   );
   // tracer's own CPU over the whole run (start-up included), read by CMD's last step: robust to host noise
   console.log(
