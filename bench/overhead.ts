@@ -61,16 +61,27 @@ interface CriticalPath {
   afterCmd: number;
 }
 const lastPaths: CriticalPath[] = [];
-function timedWall(cmd: string[]): number {
-  const t0 = performance.timeOrigin + performance.now();
-  const start = Bun.nanoseconds();
-  const r = Bun.spawnSync(cmd, { env: { ...env, TRACER_TIMING: "1" }, stdout: "ignore", stderr: "pipe" });
-  const ms = (Bun.nanoseconds() - start) / 1e6;
+/** Run `cmd` to its end (it must exit 0): its wall ms, and when it started (epoch ms) and its stderr. */
+function spawnTimed(
+  cmd: string[],
+  extraEnv: Record<string, string> = {},
+  stderr: "ignore" | "pipe" = "ignore",
+) {
+  const startedAt = performance.timeOrigin + performance.now();
+  const t0 = Bun.nanoseconds();
+  const r = Bun.spawnSync(cmd, { env: { ...env, ...extraEnv }, stdout: "ignore", stderr });
+  const ms = (Bun.nanoseconds() - t0) / 1e6;
   if (r.exitCode !== 0) throw new Error(`${cmd.join(" ")} exited ${r.exitCode}`);
   lastCpuMs = Number(r.resourceUsage?.cpuTime.total ?? 0) / 1000;
+  return { ms, startedAt, stderr: r.stderr?.toString() ?? "" };
+}
+const wall = (cmd: string[]): number => spawnTimed(cmd).ms;
+/** wall() of a `tracer run` with TRACER_TIMING=1, its critical path pushed on lastPaths */
+function timedWall(cmd: string[]): number {
+  const { ms, startedAt: t0, stderr } = spawnTimed(cmd, { TRACER_TIMING: "1" }, "pipe");
   const marks = new Map<string, number>();
   let origin = Number.NaN;
-  for (const line of r.stderr.toString().split("\n")) {
+  for (const line of stderr.split("\n")) {
     const m = /^tracer: timing \+([\d.]+) ms (.+)$/.exec(line);
     if (m) marks.set(m[2]!, Number(m[1]));
     const o = /^tracer: origin ([\d.]+)$/.exec(line);
@@ -86,13 +97,6 @@ function timedWall(cmd: string[]): number {
     afterCmd: t0 + ms - (origin + at("CMD ended")),
   });
   return ms;
-}
-function wall(cmd: string[]): number {
-  const t0 = Bun.nanoseconds();
-  const r = Bun.spawnSync(cmd, { env, stdout: "ignore", stderr: "ignore" });
-  if (r.exitCode !== 0) throw new Error(`${cmd.join(" ")} exited ${r.exitCode}`);
-  lastCpuMs = Number(r.resourceUsage?.cpuTime.total ?? 0) / 1000;
-  return (Bun.nanoseconds() - t0) / 1e6;
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmtMs = (x: number) => `${x.toFixed(1)} ms`;

@@ -12,6 +12,7 @@ import { type StepProcess, groupSteps } from "../../src/steps/index.ts";
 import { loadRules } from "../../src/rules/index.ts";
 import { topStep } from "../../src/top/model.ts";
 import { BIN, cleanupTemp, isolatedEnv, tempDir } from "../helpers/harness.ts";
+import { stepProcess } from "../helpers/step-process.ts";
 
 afterAll(cleanupTemp);
 
@@ -138,26 +139,13 @@ test("liveBusyOf: a running group's time so far is its ended union before the fi
 });
 
 test("a running other step in top counts only the time one of its processes ran", () => {
-  const proc = (id: number, startedAt: number, endedAt: number | null): StepProcess => ({
-    id,
-    pid: 100 + id,
-    parentId: id === 1 ? null : 1,
-    comm: id === 1 ? "bash" : "sleep",
-    argv: id === 1 ? ["bash", "-c", "loop"] : ["sleep", "1"],
-    cwd: "/",
-    startedAt,
-    endedAt,
-    exitCode: endedAt === null ? null : 0,
-    signal: null,
-    oomKilled: false,
-    userUs: 0,
-    systemUs: 0,
-    peakRssKb: 1000,
-    rchar: 0,
-    wchar: 0,
-    readBytes: 0,
-    writeBytes: 0,
-  });
+  const proc = (id: number, startedAt: number, endedAt: number | null): StepProcess =>
+    stepProcess(id, {
+      argv: id === 1 ? ["bash", "-c", "loop"] : ["sleep", "1"],
+      startedAt,
+      endedAt,
+      exitCode: endedAt === null ? null : 0,
+    });
   const T = 1_000_000;
   // sleeps of 0.5 s each with 0.8 s gaps, the third running since T + 2600
   const steps = groupSteps(

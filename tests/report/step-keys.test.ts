@@ -11,29 +11,12 @@ import { join } from "node:path";
 import { loadRules } from "../../src/rules/index.ts";
 import { type StepProcess, groupSteps } from "../../src/steps/index.ts";
 import { BIN, cleanupTemp, isolatedEnv, tempDir } from "../helpers/harness.ts";
+import { stepProcess } from "../helpers/step-process.ts";
 
 afterAll(cleanupTemp);
 
-const proc = (id: number, argv: string[], startedAt: number): StepProcess => ({
-  id,
-  pid: 100 + id,
-  parentId: id === 1 ? null : 1,
-  comm: argv[0]!,
-  argv,
-  cwd: "/",
-  startedAt,
-  endedAt: startedAt + 50,
-  exitCode: 0,
-  signal: null,
-  oomKilled: false,
-  userUs: 0,
-  systemUs: 0,
-  peakRssKb: 1000,
-  rchar: 0,
-  wchar: 0,
-  readBytes: 0,
-  writeBytes: 0,
-});
+const proc = (id: number, argv: string[], startedAt: number): StepProcess =>
+  stepProcess(id, { argv, startedAt, endedAt: startedAt + 50 });
 
 const keysOf = (procs: StepProcess[]) =>
   Object.fromEntries(
