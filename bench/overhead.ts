@@ -4,10 +4,11 @@
  *  1. A 200-step shell pipeline, bare vs under `tracer run`, alternating; prints the median wall ratio
  *     (target ≤ 1.03×) beside the same ratio of two bare runs (the host's noise floor), and where the
  *     difference goes: tracer's fixed cost (`tracer run -- true` vs `true`), the pipeline's own CPU
- *     traced vs bare (the in-kernel costs on its side), and tracer's own CPU, also as % of the
- *     pipeline's (wait4 rusage; target ≤ 3 %); then where tracer's wall lies on the critical path
- *     (its TRACER_TIMING marks: before CMD starts, and after it ends: the backlog of events since the last
- *     drain, the final write, SQLite's checkpoint on close) and its CPU per process recorded.
+ *     traced vs bare (bash's `times`: the in-kernel costs on its side), and tracer's whole CPU (wait4
+ *     rusage less the pipeline's), also as % of the pipeline's (target ≤ 3 %); then where tracer's
+ *     wall lies on the critical path (its TRACER_TIMING marks: before CMD starts, and after it ends:
+ *     the backlog of events since the last drain, the final write, SQLite's checkpoint on close) and
+ *     its CPU per process recorded.
  *  2. The recorder's own cost while CMD execs ~100 processes/s for 10 s: tracer's CPU as % of one core
  *     (target ≤ 2 %, issue 15) and its peak RSS (target ≤ 80 MB), read from /proc/<tracer pid> while it runs.
  * Usage: bun bench/overhead.ts [reps=5] [seconds=10]   (TRACER_BIN=path: another build)
@@ -15,6 +16,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { timesMs, withTimes } from "./_cmd-cpu.ts";
 
 const reps = Number(process.argv[2] ?? 5);
 const seconds = Number(process.argv[3] ?? 10);
@@ -117,11 +119,16 @@ try {
   // Each round runs, alternated: the pipeline bare, a second bare run (the noise floor: the same
   // command twice), the pipeline under tracer, and `true` bare and traced (tracer's fixed cost: start-up
   // before CMD, the end after it). Bare and traced pipelines are wrapped alike (`sh -c 'sh pipeline;
-  // cat /proc/$PPID/stat'`): under tracer the cat reads tracer's own CPU at the pipeline's end, so the
-  // traced run's rusage splits into tracer's CPU and the pipeline's (its part of the in-kernel costs:
-  // the connector's and taskstats' sends, the eBPF programs, the exec watcher's filter).
+  // cat /proc/TRACER/stat'` under bash's `times`, ./_cmd-cpu.ts): `times` gives the pipeline's own CPU,
+  // traced or not, with its part of the in-kernel costs (the connector's and taskstats' sends, the eBPF
+  // programs, the exec watcher's filter). The traced run's wait4 rusage less that is tracer's whole CPU,
+  // its end and exit included; the cat reads tracer's CPU ticks as the pipeline ends, which leaves out
+  // what tracer does after it.
   const cpuOut = join(dir, "tracer.stat");
-  const wrapped = ["sh", "-c", `sh ${pipeline}; cat /proc/$PPID/stat > ${cpuOut}`];
+  const timesOut = join(dir, "times");
+  // (the cat's grandparent: tracer, or this process when bare)
+  const tracerStat = "/proc/$(cut -d' ' -f4 /proc/$PPID/stat)/stat";
+  const wrapped = withTimes(["sh", "-c", `sh ${pipeline}; cat ${tracerStat} > ${cpuOut}`], timesOut);
   const rounds = {
     bare: [] as number[],
     bare2: [] as number[],
@@ -130,6 +137,7 @@ try {
     bare2Cpu: [] as number[],
     pipelineCpu: [] as number[],
     own: [] as number[],
+    ownAtEnd: [] as number[],
     trueBare: [] as number[],
     trueTraced: [] as number[],
     trueOwn: [] as number[],
@@ -138,13 +146,14 @@ try {
   wall([bin, "run", "--quiet", "--", "true"]);
   for (let i = 0; i < reps; i++) {
     rounds.bare.push(wall(wrapped));
-    rounds.bareCpu.push(lastCpuMs);
+    rounds.bareCpu.push(timesMs(timesOut));
     rounds.traced.push(timedWall([bin, "run", "--quiet", "--name", `bench-pipeline-${i}`, "--", ...wrapped]));
-    const own = statCpuMs(readFileSync(cpuOut, "latin1"));
-    rounds.own.push(own);
-    rounds.pipelineCpu.push(lastCpuMs - own);
+    const pipelineCpu = timesMs(timesOut);
+    rounds.pipelineCpu.push(pipelineCpu);
+    rounds.own.push(lastCpuMs - pipelineCpu);
+    rounds.ownAtEnd.push(statCpuMs(readFileSync(cpuOut, "latin1")));
     rounds.bare2.push(wall(wrapped));
-    rounds.bare2Cpu.push(lastCpuMs);
+    rounds.bare2Cpu.push(timesMs(timesOut));
     rounds.trueBare.push(wall(["true"]));
     rounds.trueTraced.push(wall([bin, "run", "--quiet", "--", "true"]));
     // tracer's CPU for a run of one process: its start-up and end (rusage: tracer and `true`)
@@ -179,11 +188,12 @@ try {
   ).processes.length as number;
   const startCpu = median(rounds.trueOwn);
   console.log(
-    `  tracer's CPU: ${fmtMs(startCpu)} for \`tracer run -- true\`, and ${(((own - startCpu) * 1000) / recorded).toFixed(0)} µs for each of the ${recorded} processes recorded (ticks of 10 ms)`,
+    `  tracer's CPU: ${fmtMs(startCpu)} for \`tracer run -- true\`, and ${(((own - startCpu) * 1000) / recorded).toFixed(0)} µs for each of the ${recorded} processes recorded`,
   );
-  // tracer's own CPU over the whole run (start-up included), read by CMD's last step: robust to host noise
+  // tracer's whole CPU (wait4 rusage less the pipeline's own): start-up, recording, end and exit
+  const atEnd = median(rounds.ownAtEnd);
   console.log(
-    `  tracer's own CPU for the whole run: ${own} ms = ${((100 * own) / median(rounds.bareCpu)).toFixed(1)} % of the pipeline's CPU (${median(rounds.bareCpu).toFixed(0)} ms; target <= 3 %), ${((100 * own) / b).toFixed(1)} % of the bare wall time`,
+    `  tracer's whole CPU: ${fmtMs(own)} = ${((100 * own) / median(rounds.bareCpu)).toFixed(1)} % of the pipeline's CPU (${median(rounds.bareCpu).toFixed(0)} ms bare; target <= 3 %), ${((100 * own) / b).toFixed(1)} % of the bare wall time; ${atEnd} ms of it by the pipeline's end (/proc ticks of 10 ms), the rest after (the events still queued, the final write, the store's close, the exit)`,
   );
 
   // ~100 execs/s: fork+exec /bin/true on a 10 ms schedule

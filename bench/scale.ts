@@ -2,15 +2,17 @@
 /**
  * Scale (issue 15): what tracer costs as runs grow, beside references measured in the same run.
  *  1. Recording: `tracer run -- fan N` (N sequential fork+exec of /bin/true, tests/fixtures/fan.c) for each
- *     size — tracer's own CPU per process and peak RSS (read from /proc/<tracer pid> while it runs), the
- *     wall beside the bare `fan N`, and database bytes per process.
+ *     size — tracer's whole CPU per process (wait4's rusage less fan's own) and peak RSS (read from
+ *     /proc/<tracer pid> while it runs), the wall beside the bare `fan N`, and database bytes per
+ *     process.
  *  2. Reports: every format of a synthetic run of N processes (tests/helpers/bigrun.ts, written through
  *     the store API) — wall, CPU and peak RSS of `tracer report`, per 1,000 processes, and the growth
  *     from the smallest size (linear: the per-1,000 figure stays flat).
  *  3. Start-up: `tracer run --quiet -- true` beside bare `true`, `tini -s -- true` and an empty program
  *     compiled by the same Bun (the floor of any Bun binary): medians of R rounds, the rows alternated.
- *  4. CPU per exec: `tracer run -- fan 2000`'s own CPU per process beside forkstat's (Debian) for the
- *     same 2,000 fork+exec+exit, both counted from their /proc/PID/stat (alternated, median of 5).
+ *  4. CPU per exec: `tracer run -- fan 2000`'s whole CPU per process (wait4's rusage less fan's own)
+ *     beside forkstat's (Debian, its /proc/PID/stat before and after) for the same 2,000
+ *     fork+exec+exit (alternated, median of 5).
  *  5. Overhead: bench/overhead.ts (the 200-step pipeline's wall and tracer's CPU; ~100 execs/s).
  *  6. Daemon: bench/daemon.ts (host-wide 1,000 unrelated execs/s beside forkstat).
  * Usage: bun bench/scale.ts [sizes=10000,50000,100000] [startup runs=30]   (TRACER_BIN=path: another build;
@@ -22,6 +24,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { cProgram, writeBigRun } from "../tests/helpers/bigrun.ts";
+import { timesMs, withTimes } from "./_cmd-cpu.ts";
 
 const sizes = (process.argv[2] ?? "10000,50000,100000").split(",").map(Number);
 const startupRuns = Number(process.argv[3] ?? 30);
@@ -54,6 +57,8 @@ interface Measured {
   wallMs: number;
   /** the process's own CPU (utime+stime of /proc/PID/stat, last read) or, if unread, wait4's */
   cpuMs: number;
+  /** wait4's rusage: the process's CPU and its waited-for descendants' */
+  totalCpuMs: number;
   /** peak RSS (see measure) */
   peakRssBytes: number;
   code: number;
@@ -100,6 +105,7 @@ async function measure(
   return {
     wallMs,
     cpuMs: ownOnly && cpuTicks >= 0 ? (cpuTicks * 1000) / TICK : Number(ru.cpuTime.total) / 1000,
+    totalCpuMs: Number(ru.cpuTime.total) / 1000,
     peakRssBytes:
       how === "own"
         ? hwmKb * 1024
@@ -108,6 +114,17 @@ async function measure(
           : Number.NaN,
     code,
   };
+}
+
+/**
+ * `tracer run --quiet -- CMD`, measured as its own process (peak RSS from /proc while it lives), with
+ * `cpuMs` tracer's whole CPU, its end and exit included: wait4's rusage less CMD's own (bash's
+ * `times`, ./_cmd-cpu.ts). /proc's ticks, read last before it exits, would leave out its end.
+ */
+async function tracerRun(cmd: string[], env: Record<string, string | undefined>): Promise<Measured> {
+  const times = join(dir, "cmd-times");
+  const m = await measure([bin, "run", "--quiet", "--", ...withTimes(cmd, times)], env, "own");
+  return { ...m, cpuMs: m.totalCpuMs - timesMs(times) };
 }
 
 function dbBytes(state: string): number {
@@ -145,7 +162,7 @@ async function recording(fan: string) {
   for (const n of sizes) {
     const state = join(dir, `rec-${n}`);
     const bare = await measure([fan, String(n)], process.env);
-    const traced = await measure([bin, "run", "--quiet", "--", fan, String(n)], envFor(state), "own");
+    const traced = await tracerRun([fan, String(n)], envFor(state));
     if (traced.code !== 0) throw new Error(`tracer run -- fan ${n} exited ${traced.code}`);
     console.log(
       `${String(n).padStart(7)} ${(bare.wallMs / 1000).toFixed(2).padStart(7)} ${(traced.wallMs / 1000).toFixed(2).padStart(9)} ${(traced.wallMs / bare.wallMs).toFixed(2).padStart(6)} ${f1((traced.cpuMs * 1000) / n).padStart(19)} ${f1(mb(traced.peakRssBytes)).padStart(19)} ${f1(dbBytes(state) / n).padStart(10)}`,
@@ -247,7 +264,7 @@ function ticksOf(pid: number): number {
 }
 
 /**
- * CPU per exec: tracer's own (`tracer run -- fan N`, read from /proc by measure) beside forkstat's
+ * CPU per exec: tracer's whole CPU (`tracer run -- fan N`, tracerRun) beside forkstat's
  * watching a bare `fan N` (its ticks before and after; forkstat -e fork,exec,exit to /dev/null).
  */
 async function perExec(fan: string) {
@@ -261,11 +278,7 @@ async function perExec(fan: string) {
   const tracerUs: number[] = [];
   const forkstatUs: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    const traced = await measure(
-      [bin, "run", "--quiet", "--", fan, String(n)],
-      envFor(join(dir, "perexec")),
-      "own",
-    );
+    const traced = await tracerRun([fan, String(n)], envFor(join(dir, "perexec")));
     if (traced.code !== 0) throw new Error(`tracer run -- fan ${n} exited ${traced.code}`);
     tracerUs.push((traced.cpuMs * 1000) / n);
     const fs = Bun.spawn(["forkstat", "-e", "fork,exec,exit"], { stdio: ["ignore", "ignore", "ignore"] });
