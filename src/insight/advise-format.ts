@@ -1,6 +1,7 @@
 /** `tracer advise` outputs: a table, a Nextflow config and a Snakemake profile, every recorded name escaped. */
 import { sanitize } from "../core/sanitize.ts";
-import { bytes, cpuText, fitTable, hiddenNote, seconds, wrapText } from "../run/format.ts";
+import { fitTable, hiddenNote, wrapText } from "../run/table.ts";
+import { bytes, cpuText, seconds } from "../run/units.ts";
 import { type Advice, MIN_RUNS, type Spread, type StepAdvice } from "./advise.ts";
 import { plural } from "../core/plural.ts";
 

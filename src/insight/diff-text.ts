@@ -1,6 +1,7 @@
 /** `tracer diff` as text: the two runs (how each ended, and the change), then one row per matched step, then the steps only in A or B. */
 import { sanitize } from "../core/sanitize.ts";
-import { bytes, exitText, fitTable, hiddenNote, wrapText } from "../run/format.ts";
+import { fitTable, hiddenNote, wrapText } from "../run/table.ts";
+import { bytes, exitText } from "../run/units.ts";
 import {
   type Change,
   type RunDiff,

@@ -9,7 +9,8 @@
 import type { Report } from "../report/types.ts";
 import type { Step } from "../steps/index.ts";
 import { plural } from "../core/plural.ts";
-import { exitText, runStatus } from "../run/format.ts";
+import { runStatus } from "../run/format.ts";
+import { exitText } from "../run/units.ts";
 
 export const METRICS = ["wall_ms", "cpu_seconds", "peak_rss_bytes", "read_bytes", "write_bytes"] as const;
 export type Metric = (typeof METRICS)[number];

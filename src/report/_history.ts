@@ -1,5 +1,5 @@
 /** The HTML report's cross-run view: each step's figure as a dot on its range over earlier runs. */
-import { bytes, seconds } from "../run/format.ts";
+import { bytes, seconds } from "../run/units.ts";
 import { esc } from "./_svg.ts";
 import type { Report } from "./types.ts";
 import { plural } from "../core/plural.ts";

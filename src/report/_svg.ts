@@ -1,6 +1,6 @@
 /** Hand-written SVG charts for the HTML report: no library, no script, a few kilobytes each. */
 import { sanitize } from "../core/sanitize.ts";
-import { bytes } from "../run/format.ts";
+import { bytes } from "../run/units.ts";
 import { maxOf } from "../steps/_rollup.ts";
 import type { Step } from "../steps/index.ts";
 import type { SystemPoint } from "./types.ts";

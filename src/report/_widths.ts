@@ -1,11 +1,12 @@
 /**
  * The step table's column widths from the steps' numbers, without formatting a cell: each function
- * gives the terminal columns of what its formatter (src/run/format.ts, ./table.ts) prints for the same
+ * gives the terminal columns of what its formatter (src/run/units.ts, ./table.ts) prints for the same
  * value. Where counting digits cannot be exact in a cheap way (a value near a rounding carry, a
  * negative or fractional figure, hours of CPU) it formats the value and measures that, so every width
  * is the formatter's own. A 50,000-step table measured this way skips 550,000 cell strings.
  */
-import { bytes, columns, cpuText, exitText, seconds, signalName } from "../run/format.ts";
+import { columns } from "../run/table.ts";
+import { bytes, cpuText, exitText, seconds, signalName } from "../run/units.ts";
 import { dfgOnly } from "../core/jit-tier.ts";
 import type { Step } from "../steps/index.ts";
 import type { Report } from "./types.ts";

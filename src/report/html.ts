@@ -3,7 +3,8 @@
  * forbids any) — with the steps' timeline, per-step CPU and peak-memory bars, the host's CPU/memory
  * plot, failures in red, the totals and a summary table.
  */
-import { bytes, commandLine, cpuText, exitText, seconds } from "../run/format.ts";
+import { commandLine } from "../run/format.ts";
+import { bytes, cpuText, exitText, seconds } from "../run/units.ts";
 import { maxOf, minOf } from "../steps/_rollup.ts";
 import { historySection } from "./_history.ts";
 import { esc, gantt, stepBars, systemPlot } from "./_svg.ts";

@@ -1,16 +1,7 @@
 /** The TTY table: the run header, the totals line, one row per step. */
-import {
-  type Cell,
-  bytes,
-  cpuText,
-  exitText,
-  hiddenNote,
-  paint,
-  runHeader,
-  seconds,
-  wrapText,
-  writeTable,
-} from "../run/format.ts";
+import { runHeader } from "../run/format.ts";
+import { type Cell, hiddenNote, paint, wrapText, writeTable } from "../run/table.ts";
+import { bytes, cpuText, exitText, seconds } from "../run/units.ts";
 import { stepLabels } from "./_labels.ts";
 import { stepColumnWidths } from "./_widths.ts";
 import type { Step } from "../steps/index.ts";

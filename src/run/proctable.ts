@@ -8,19 +8,9 @@ import type { Step, StepColumns } from "../steps/index.ts";
 import { rowOf } from "../steps/_rollup.ts";
 import { indexOfIds, preorderOf, walkDepths } from "../steps/_tree.ts";
 import type { RunRow } from "../store/index.ts";
-import {
-  type Cell,
-  type TableProcess,
-  bytes,
-  commandLine,
-  cpuText,
-  exitCell,
-  hiddenNote,
-  indent,
-  seconds,
-  treeOrder,
-  writeTable,
-} from "./format.ts";
+import { type TableProcess, commandLine, indent, treeOrder } from "./format.ts";
+import { type Cell, exitCell, hiddenNote, writeTable } from "./table.ts";
+import { bytes, cpuText, seconds } from "./units.ts";
 
 /**
  * What the table shows. `processes`: "all" every process; "steps" the tree with each step's processes

@@ -1,7 +1,7 @@
 /** The pure part of `tracer top`: one poll of a run (RunState) → what the screen shows (TopRun). */
 import { stepLabels } from "../report/_labels.ts";
 import { stepPeak } from "../report/table.ts";
-import { exitText } from "../run/format.ts";
+import { exitText } from "../run/units.ts";
 import type { Step } from "../steps/index.ts";
 import type {
   LiveFigures,

@@ -6,7 +6,8 @@
  */
 import { formatDuration } from "../core/output.ts";
 import { sanitize } from "../core/sanitize.ts";
-import { bytes, shortRunId } from "../run/format.ts";
+import { shortRunId } from "../run/format.ts";
+import { bytes } from "../run/units.ts";
 import type { Snapshot, TopProcess, TopRun, TopStep } from "./types.ts";
 
 export const SORT_KEYS = ["cpu", "rss", "io", "elapsed", "name"] as const;

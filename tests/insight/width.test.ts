@@ -1,7 +1,7 @@
 /**
  * `tracer diff`, `tracer runs` and `tracer advise` at 80 columns, a common terminal: before, their
  * tables ran past the width and the last column (the step's name, the run's command) was pushed off
- * the screen. Now they fit as the report's step table does (src/run/format.ts writeTable): figure
+ * the screen. Now they fit as the report's step table does (src/run/table.ts writeTable): figure
  * columns give way, a note names them, header lines wrap. Real runs under `tracer run` of a pipeline
  * whose steps have a long name, a CJK name (two columns a character) and an escape sequence in argv
  * (recorded data: shown escaped, never raw).
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sanitize } from "../../src/core/sanitize.ts";
-import { columns } from "../../src/run/format.ts";
+import { columns } from "../../src/run/table.ts";
 import { cleanupTemp, ensureBuilt, isolatedEnv, run, tempDir } from "../helpers/harness.ts";
 
 /** a raw control byte (other than newline) in `s` */

@@ -5,7 +5,7 @@
  */
 import { expect, test } from "bun:test";
 import { classifier, classify, loadRules, matchProcess } from "../../src/rules/index.ts";
-import { paint, table } from "../../src/run/format.ts";
+import { paint, table } from "../../src/run/table.ts";
 import { peakRss, smallUpperBound, sweepUpperBound } from "../../src/steps/_rollup.ts";
 import type { RssSamples, StepProcess } from "../../src/steps/index.ts";
 import { rng } from "../helpers/rng.ts";

@@ -14,7 +14,8 @@ import {
 } from "../../src/report/_widths.ts";
 import { startOffset, stepCells } from "../../src/report/table.ts";
 import type { Report } from "../../src/report/types.ts";
-import { OWN_TEXT, bytes, columns, cpuText, exitText, seconds } from "../../src/run/format.ts";
+import { OWN_TEXT, columns } from "../../src/run/table.ts";
+import { bytes, cpuText, exitText, seconds } from "../../src/run/units.ts";
 import type { Step } from "../../src/steps/index.ts";
 
 // a fixed-seed generator: the same values on every run

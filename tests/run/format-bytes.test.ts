@@ -1,6 +1,6 @@
-/** bytes() (src/run/format.ts) writes sizes without toFixed where the value is exact: the same text as toFixed. */
+/** bytes() (src/run/units.ts) writes sizes without toFixed where the value is exact: the same text as toFixed. */
 import { expect, test } from "bun:test";
-import { bytes } from "../../src/run/format.ts";
+import { bytes } from "../../src/run/units.ts";
 
 /** the definition: toFixed(1) under 10 of a unit, toFixed(0) from 10 */
 function byToFixed(n: number): string {

@@ -8,7 +8,7 @@ import { FORMATS, type Format, loadReport, loadRun, renderReport, writeReport } 
 import { stepLabels } from "../../report/_labels.ts";
 import { writeRawJson } from "../../report/raw.ts";
 import { writeReportTable } from "../../report/table.ts";
-import { wrapText } from "../../run/format.ts";
+import { wrapText } from "../../run/table.ts";
 import { type ProcessTableOptions, STEPS_MODE_ROWS, writeProcessTable } from "../../run/proctable.ts";
 import { loadRules } from "../../rules/index.ts";
 import { findRun, listProcesses, openStore } from "../../store/index.ts";

@@ -1,7 +1,7 @@
 /** What `runs rm` and `runs prune` say: one summary line on stdout, the details under it. */
 import { printJson, say } from "../../../core/output.ts";
 import { sanitize } from "../../../core/sanitize.ts";
-import { bytes } from "../../../run/format.ts";
+import { bytes } from "../../../run/units.ts";
 import type { RemoveResult } from "../../../store/index.ts";
 import { plural } from "../../../core/plural.ts";
 

@@ -1,6 +1,7 @@
 import { defineCommand } from "../../_define.ts";
 import { note, printJson, say } from "../../../core/output.ts";
-import { hiddenNote, runsTable, wrapText } from "../../../run/format.ts";
+import { runsTable } from "../../../run/format.ts";
+import { hiddenNote, wrapText } from "../../../run/table.ts";
 import { countRuns, defaultDbPath, listRuns, openStore, storeExists } from "../../../store/index.ts";
 import { wholeOption } from "../../_numbers.ts";
 import { jsonFlag, widthFlag, widthOf } from "../../_shared.ts";
