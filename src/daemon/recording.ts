@@ -58,7 +58,7 @@ export class DaemonRecording {
       adopt: (argv, comm) => matchProcess(rules, { argv, comm }) !== undefined,
       // execs the watcher's name filter dropped: no rule can match them, no /proc read
       mayAdopt: (pid, at) => watcher?.mayWatch(pid, at) ?? true,
-      execArgv: (pid, at, nearMs) => watcher?.lookup(pid, at, nearMs),
+      execArgv: (pid, at, nearMs, after) => watcher?.lookup(pid, at, nearMs, after),
       sync: (all) => syncSources(sources, all),
       // once the run row exists a backlog is written at once; a failure (a locked store) is logged and
       // the rows wait for the next flush: it must not leave Recorder.finish halfway (its caller may

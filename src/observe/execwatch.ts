@@ -155,10 +155,11 @@ export class ExecWatcher {
 
   /**
    * What `pid`'s exec at `at` (epoch ms, the connector's time of it) ran: of the execs of `pid` the
-   * watcher remembers, the one nearest that time, when one is within `nearMs` of it; else the latest
-   * (its `at` tells which exec it was). Without `at`, the latest.
+   * watcher remembers stamped later than `after` (epoch ms: the recorder's bound, the process's previous
+   * exec or its fork), the one nearest that time, when one is within `nearMs` of it; else the latest
+   * (its `at` tells which exec it was). Without `at`, the latest. Undefined when none is later than `after`.
    */
-  lookup(pid: number, at?: number, nearMs = 0): ExecArgv | undefined {
+  lookup(pid: number, at?: number, nearMs = 0, after = Number.NEGATIVE_INFINITY): ExecArgv | undefined {
     let latest = this.seen.get(pid);
     // The rings are emptied only when what is remembered cannot answer: when it holds no exec of
     // `pid` at `at` or later (the kernel's reader puts an exec in its ring before the exec's event is
@@ -171,9 +172,10 @@ export class ExecWatcher {
       this.pull();
       latest = this.seen.get(pid);
     }
-    if (at === undefined || !latest?.earlier) return latest;
+    if (latest === undefined || latest.at <= after) return undefined;
+    if (at === undefined || !latest.earlier) return latest;
     let best: ExecArgv = latest;
-    for (let e: ExecArgv | undefined = latest.earlier; e; e = e.earlier)
+    for (let e: ExecArgv | undefined = latest.earlier; e && e.at > after; e = e.earlier)
       if (Math.abs(e.at - at) < Math.abs(best.at - at)) best = e;
     return Math.abs(best.at - at) <= nearMs ? best : latest;
   }

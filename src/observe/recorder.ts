@@ -23,10 +23,28 @@ import { readCgroup, readCmdline, readCwd, readOwnIo, readStat, treeBelow } from
 import type { CaptureEvent, ExitFigures } from "./types.ts";
 import type { SchedRuntime } from "./schedrt.ts";
 
+/**
+ * The exec watcher's read of an exec that followed this event's (an exec, or the fork) is later than
+ * this (epoch ms): the process's last exec event, or its exact fork; -Infinity when neither is known.
+ * An exec's read comes after the exec before it had returned (its record is stamped at the new exec's
+ * sched_process_exec, or by the thread with the new exec's own event time), so a read stamped no later
+ * than the last exec event (allowing the µs two conversions of one kernel clock can differ by, and
+ * then some: SAME_EXEC_SLACK_MS) is of that exec or one before it. Without this bound an exec chain
+ * (`sh -c 'exec env T …'`) whose last read was late (a full ring: the thread reads /proc after the
+ * event) was recorded with sh's or env's command line (a newcomer's attack: 16–46 of 400 processes).
+ */
+function readAfter(t: Track, exact: boolean): number {
+  const rec = t.rec;
+  if (rec.execAt !== undefined) return rec.execAt + SAME_EXEC_SLACK_MS;
+  return exact && !t.approxStart && rec.startedAt !== undefined ? rec.startedAt : Number.NEGATIVE_INFINITY;
+}
+
 /** a track whose record is the process these exit figures are about (Tracks.takeAwaiting) */
 const sameRecord = (x: Track, f: ExitFigures) => sameProcess(x.rec, f);
 /** an exec event and the exec watcher's record of it carry one kernel timestamp, converted separately */
 const SAME_EXEC_MS = 3;
+/** two reads of one exec, by the kernel and by the thread, are stamped this close (./execwatch.ts) */
+const SAME_EXEC_SLACK_MS = 0.05;
 
 export interface RecorderStats {
   processes: number;
@@ -50,11 +68,11 @@ export interface RecorderOptions {
   mayAdopt?: (pid: number, at: number) => boolean;
   /**
    * What a process's exec at `at` (epoch ms) ran, read the moment it happened (the exec watcher,
-   * ./execwatch.ts): of the execs it remembers for the pid, the nearest that time within `nearMs`, else
-   * the latest. Used instead of /proc when it is that very exec (or a later one of the process), and
+   * ./execwatch.ts): of the execs it remembers for the pid stamped later than `after` (readAfter), the
+   * nearest that time within `nearMs`, else the latest. Used instead of /proc when it is that very exec (or a later one of the process), and
    * when /proc no longer holds the process.
    */
-  execArgv?: (pid: number, at: number, nearMs: number) => ExecArgv | undefined;
+  execArgv?: (pid: number, at: number, nearMs: number, after: number) => ExecArgv | undefined;
   /** the sources report thread fork/exit (connector `threads`): a process then ends with its last thread */
   threads?: boolean;
   /**
@@ -292,6 +310,7 @@ export class Recorder {
       rec.priorArgv = rec.argv;
       if (rec.argvTruncated) rec.priorArgvBytes = rec.argvBytes;
     }
+    const after = readAfter(t, this.eventTimes);
     if (this.eventTimes) rec.execAt = at;
     t.unexeced = false;
     t.threads = 0;
@@ -302,7 +321,8 @@ export class Recorder {
     // The exec watcher read this exec (or a later one, whose argv is what /proc would show now): no
     // /proc reads needed. Its time and ours are the same kernel timestamp, converted ms apart. Asked
     // for the exec at this time: a later owner of the pid (set_tid, ns_last_pid) has its own, later.
-    const seen = this.opts.execArgv?.(pid, at, SAME_EXEC_MS);
+    // A read of an earlier image of this process, or of an earlier process with its pid, is no answer.
+    const seen = this.opts.execArgv?.(pid, at, SAME_EXEC_MS, after);
     if (seen && seen.at >= at - SAME_EXEC_MS) return this.execSeen(t, seen);
     // /proc as it is now: read first, then proven this process's own by a stat after the reads (a pid
     // is reused only after a reap, so the same start time means the same process all along). Without

@@ -149,7 +149,8 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
   // the run row is written once CMD runs (begin, below): until then a backlog waits for the timed flush
   let runRow = false;
   // called for every exec and every exit
-  const execArgv = (pid: number, at: number, nearMs: number) => watcher?.lookup(pid, at, nearMs);
+  const execArgv = (pid: number, at: number, nearMs: number, after: number) =>
+    watcher?.lookup(pid, at, nearMs, after);
   const ledgerOf = (pid: number, startedAt: number | undefined) => ledger?.take(pid, startedAt);
   const recorder = new Recorder(writer, process.pid, {
     execArgv,
