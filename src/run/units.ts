@@ -6,6 +6,7 @@ import { dfgOnly } from "../core/jit-tier.ts";
 
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
 
+/** A size in bytes as tables show it: `512B`, `1.5KiB`, `12MiB` (binary units, one decimal under 10); "-" when unknown. */
 export function bytes(n: number | null | undefined): string {
   if (n === null || n === undefined) return "-";
   let v = n;
@@ -26,6 +27,7 @@ export function bytes(n: number | null | undefined): string {
   return `${v.toFixed(v < 10 ? 1 : 0)}${UNITS[i]}`;
 }
 
+/** A duration given in µs, in seconds: `1.234s` under 10 s, `12.3s` under 10 min, then `1234s`; "-" when unknown. */
 export function seconds(us: number | null | undefined): string {
   if (us === null || us === undefined) return "-";
   const s = us / 1e6;
