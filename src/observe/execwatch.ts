@@ -43,11 +43,14 @@ const KEEP_MS = 30_000;
 /** most execs remembered at once (the oldest go first): bounds memory whatever the exec rate */
 export const SEEN_CAP = 4096;
 /**
- * The connector's time of an exec and the watcher's, both from one kernel timestamp, differ only by
- * their conversions to the wall clock (µs; clock slew over a drain interval stays below this). Two
- * execs of one process are further apart than this (an exec takes longer).
+ * How far apart the connector's time of an exec and a read of it can be, ms. The thread stamps its
+ * read with the exec event's own timestamp, the kernel's reader at sched_process_exec (~1 µs before
+ * the event is sent); both are converted to epoch ms with the same offset (./clock.ts), which adds
+ * float rounding (~0.24 µs at epoch-ms scale). Two execs of one process are further apart: a static
+ * binary that execs itself at once did so every 44–50 µs here (a newcomer's attack found 50 µs too
+ * wide: a read of the final exec was taken for one of the exec before).
  */
-const SAME_EXEC_SLACK_MS = 0.05;
+export const SAME_EXEC_SLACK_MS = 0.002;
 /** earlier execs of a pid remembered besides its latest (ExecArgv.earlier) */
 const EARLIER_KEPT = 3;
 const PULL_MS = 250;

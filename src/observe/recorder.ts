@@ -14,7 +14,7 @@ import type { ProcessRecord, StoreWriter } from "../store/index.ts";
 import { copyRusage, copyTaskstats, isIncarnation, raiseCpu, raiseIo, sameProcess } from "./_figures.ts";
 import { dfgOnly } from "../core/jit-tier.ts";
 import { epochMsToTicks, ticksToEpochMs } from "./clock.ts";
-import type { ExecArgv } from "./execwatch.ts";
+import { type ExecArgv, SAME_EXEC_SLACK_MS } from "./execwatch.ts";
 import { ArgvLoss, argvOf, capArgv } from "./argv.ts";
 import { OomWatch } from "./oom.ts";
 import { fullCollector } from "../core/young.ts";
@@ -28,8 +28,8 @@ import type { SchedRuntime } from "./schedrt.ts";
  * this (epoch ms): the process's last exec event, or its exact fork; -Infinity when neither is known.
  * An exec's read comes after the exec before it had returned (its record is stamped at the new exec's
  * sched_process_exec, or by the thread with the new exec's own event time), so a read stamped no later
- * than the last exec event (allowing the µs two conversions of one kernel clock can differ by, and
- * then some: SAME_EXEC_SLACK_MS) is of that exec or one before it. Without this bound an exec chain
+ * than the last exec event (allowing for the conversions of one kernel clock: SAME_EXEC_SLACK_MS) is of
+ * that exec or one before it. Without this bound an exec chain
  * (`sh -c 'exec env T …'`) whose last read was late (a full ring: the thread reads /proc after the
  * event) was recorded with sh's or env's command line (a newcomer's attack: 16–46 of 400 processes).
  */
@@ -43,8 +43,6 @@ function readAfter(t: Track, exact: boolean): number {
 const sameRecord = (x: Track, f: ExitFigures) => sameProcess(x.rec, f);
 /** an exec event and the exec watcher's record of it carry one kernel timestamp, converted separately */
 const SAME_EXEC_MS = 3;
-/** two reads of one exec, by the kernel and by the thread, are stamped this close (./execwatch.ts) */
-const SAME_EXEC_SLACK_MS = 0.05;
 
 export interface RecorderStats {
   processes: number;
