@@ -171,7 +171,13 @@ export class ExecWatcher {
     // that pull() drops for the later one remembered: never a nearer answer. An exec of the same pid
     // shortly before (`cd D && exec T` in a shell) is no answer: the take comes. An empty take is two
     // native calls (~6 µs); a lookup per exec made them ~5 % of tracer's CPU in a 200-step pipeline.
-    if (at === undefined || latest === undefined || latest.at < at - SAME_EXEC_SLACK_MS) {
+    // (while the kernel's reader attaches, every lookup takes: pull() also sees it through to reading)
+    if (
+      this.kernel === "opening" ||
+      at === undefined ||
+      latest === undefined ||
+      latest.at < at - SAME_EXEC_SLACK_MS
+    ) {
       this.pull();
       latest = this.seen.get(pid);
     }
