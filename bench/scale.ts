@@ -55,10 +55,8 @@ const TICK = 100; // USER_HZ: /proc/PID/stat CPU fields are in clock ticks
 
 interface Measured {
   wallMs: number;
-  /** the process's own CPU (utime+stime of /proc/PID/stat, last read) or, if unread, wait4's */
+  /** wait4's rusage: the process's CPU and its waited-for descendants' (tracerRun: tracer's alone) */
   cpuMs: number;
-  /** wait4's rusage: the process's CPU and its waited-for descendants' */
-  totalCpuMs: number;
   /** peak RSS (see measure) */
   peakRssBytes: number;
   code: number;
@@ -67,8 +65,8 @@ interface Measured {
 /**
  * Run `cmd`. Its peak RSS comes from tests/fixtures/maxrss.c: Bun spawns by vfork, and a vforked
  * child's ru_maxrss starts at its parent's high-water mark (this process's, hundreds of MB once a
- * fixture is built), while a child the small wrapper forks starts at zero. With `ownOnly`, CPU and peak
- * RSS are the process's own instead (not its children's), read from /proc every 20 ms while it lives;
+ * fixture is built), while a child the small wrapper forks starts at zero. With "own", peak RSS is
+ * the process's own instead (not its children's), its VmHWM read from /proc every 20 ms while it lives;
  * "plain" runs it as it is (start-up: no wrapper in the measured time).
  */
 async function measure(
@@ -76,7 +74,6 @@ async function measure(
   env: Record<string, string | undefined>,
   how: "wrapped" | "own" | "plain" = "wrapped",
 ): Promise<Measured> {
-  const ownOnly = how === "own";
   const rssFile = join(dir, "maxrss");
   const t0 = Bun.nanoseconds();
   const p = Bun.spawn(how === "wrapped" ? [maxrss, rssFile, ...cmd] : cmd, {
@@ -85,27 +82,21 @@ async function measure(
     stdout: "ignore",
     stderr: "inherit",
   });
-  let cpuTicks = -1;
   let hwmKb = -1;
   const read = () => {
     try {
-      const stat = readFileSync(`/proc/${p.pid}/stat`, "latin1");
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (f[0] === "Z") return;
-      cpuTicks = Number(f[11]) + Number(f[12]);
       const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.pid}/status`, "latin1"));
       if (m) hwmKb = Number(m[1]);
     } catch {}
   };
-  const timer = ownOnly ? setInterval(read, 20) : undefined;
+  const timer = how === "own" ? setInterval(read, 20) : undefined;
   const code = await p.exited;
   clearInterval(timer);
   const wallMs = (Bun.nanoseconds() - t0) / 1e6;
   const ru = p.resourceUsage()!;
   return {
     wallMs,
-    cpuMs: ownOnly && cpuTicks >= 0 ? (cpuTicks * 1000) / TICK : Number(ru.cpuTime.total) / 1000,
-    totalCpuMs: Number(ru.cpuTime.total) / 1000,
+    cpuMs: Number(ru.cpuTime.total) / 1000,
     peakRssBytes:
       how === "own"
         ? hwmKb * 1024
@@ -124,7 +115,7 @@ async function measure(
 async function tracerRun(cmd: string[], env: Record<string, string | undefined>): Promise<Measured> {
   const times = join(dir, "cmd-times");
   const m = await measure([bin, "run", "--quiet", "--", ...withTimes(cmd, times)], env, "own");
-  return { ...m, cpuMs: m.totalCpuMs - timesMs(times) };
+  return { ...m, cpuMs: m.cpuMs - timesMs(times) };
 }
 
 function dbBytes(state: string): number {

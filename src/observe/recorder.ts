@@ -29,9 +29,9 @@ import type { SchedRuntime } from "./schedrt.ts";
  * An exec's read comes after the exec before it had returned (its record is stamped at the new exec's
  * sched_process_exec, or by the thread with the new exec's own event time), so a read stamped no later
  * than the last exec event (allowing for the conversions of one kernel clock: SAME_EXEC_SLACK_MS) is of
- * that exec or one before it. Without this bound an exec chain
- * (`sh -c 'exec env T …'`) whose last read was late (a full ring: the thread reads /proc after the
- * event) was recorded with sh's or env's command line (a newcomer's attack: 16–46 of 400 processes).
+ * that exec or one before it. Without this bound an exec chain (`sh -c 'exec env T …'`) whose last read
+ * was late (a full ring: the thread reads /proc after the event) was recorded with sh's or env's
+ * command line (a newcomer's attack: 16–46 of 400 processes).
  */
 function readAfter(t: Track, exact: boolean): number {
   const rec = t.rec;
@@ -67,8 +67,8 @@ export interface RecorderOptions {
   /**
    * What a process's exec at `at` (epoch ms) ran, read the moment it happened (the exec watcher,
    * ./execwatch.ts): of the execs it remembers for the pid stamped later than `after` (readAfter), the
-   * nearest that time within `nearMs`, else the latest. Used instead of /proc when it is that very exec (or a later one of the process), and
-   * when /proc no longer holds the process.
+   * nearest that time within `nearMs`, else the latest. Used instead of /proc when it is that very exec
+   * (or a later one of the process), and when /proc no longer holds the process.
    */
   execArgv?: (pid: number, at: number, nearMs: number, after: number) => ExecArgv | undefined;
   /** the sources report thread fork/exit (connector `threads`): a process then ends with its last thread */
