@@ -180,7 +180,7 @@ test("indent: two spaces a level up to MAX_INDENT, then the depth beyond it", ()
  * 105–155 MB on a loaded host came from a backlog read unevenly: the connector read ~16,000 processes'
  * exits before taskstats was read, and they waited for their figures in memory (2026-11-30; now read in
  * step, src/observe/connector.ts DRAIN_ROUNDS: 83–107 MB over 15 runs at load 4–6). The executable's
- * start-up pages are dropped 1 s in (src/core/startup-code.ts): 67–90 MB over 4 runs against the build
+ * start-up pages are dropped 1 s in (src/core/startup-code.ts; since 2 Dec 2026 only once RSS passes 52 MiB, as here): 67–90 MB over 4 runs against the build
  * before's 82–90 in the 2 runs alternated with them, at load 2–6 (2026-11-30). A second recording
  * is made when the first is over the bound, and the lower peak must be under it: a recorder whose
  * memory grows with what ran, or whose heap is not collected, is over it in both. Every recording must
