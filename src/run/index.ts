@@ -76,7 +76,7 @@ const FLUSH_MS = 500;
  * RELEASE_AT_FLUSH-th (1 s in) at which tracer's RSS is above RELEASE_ABOVE_BYTES. The drop costs ~3.6
  * ms of CPU (its /proc/self/smaps read and the madvise; 5 pipeline runs, 2 Dec 2026) and mapping back
  * what recording still uses ~2 ms more: worth it only where RSS would otherwise pass the 64 MB bound
- * (issue 15). The 200-step pipeline stays at ~48 MiB and never drops; `fan 100000` drops ~1.5 s in.
+ * (issue 15). The 200-step pipeline stays at ~48 MiB and never drops them; `fan 100000` does (peak 58.5 MiB).
  */
 const RELEASE_AT_FLUSH = 2;
 const RELEASE_ABOVE_BYTES = 52 * 2 ** 20;
