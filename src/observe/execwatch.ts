@@ -29,7 +29,8 @@ export interface ExecArgv {
   argvTruncated: boolean;
   cwd?: string;
   /**
-   * The exec before this one of the same pid, while it is remembered (at most EARLIER_KEPT back): a
+   * The exec before this one of the same pid, while it is remembered (at most EARLIER_KEPT back: the
+   * newest of them and the oldest, see trimmed): a
    * pid reused at once (a reaped process's, by `clone3` set_tid) has the two processes' execs ms apart,
    * and the recorder asks for the one at its exec's time (ExecWatcher.lookup).
    */
@@ -295,11 +296,19 @@ export class ExecWatcher {
   }
 }
 
-/** `e` with at most `more` earlier execs behind it (the chain cut there, in place). */
+/**
+ * `e` with at most `more` earlier execs behind it (the chain cut there, in place): the newest `more`
+ * − 1 of them and the oldest remembered. A process that execs again and again within one drain (a
+ * chain of `exec`s) keeps its first image's read, which the recorder asks for first and keeps as the
+ * process's priorArgv, besides its latest ones; the newest `more` alone made priorArgv a later image
+ * (`selfexec 3` for `selfexec 20`, tests/run/kernel-argv.test.ts).
+ */
 function trimmed(e: ExecArgv, more: number): ExecArgv {
   let cur = e;
-  for (let i = 0; i < more && cur.earlier; i++) cur = cur.earlier;
-  cur.earlier = undefined;
+  for (let i = 1; i < more && cur.earlier; i++) cur = cur.earlier;
+  let oldest = more > 0 ? cur.earlier : undefined;
+  while (oldest?.earlier) oldest = oldest.earlier;
+  cur.earlier = oldest;
   return e;
 }
 
