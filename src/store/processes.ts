@@ -262,8 +262,26 @@ export class StoreWriter {
     return v;
   }
 
-  flush(): void {
-    const dirty = this.dirty;
+  /**
+   * Write what is queued, in one transaction. `hold`: records it is true for stay queued for the next
+   * flush (Recorder.flush: an ended process whose exit figures come with the next drain is written
+   * once, with them, not now and again then); a record with a sample in this flush is written all the
+   * same, since a sample needs its row. Throws on a failed transaction (nothing is dropped).
+   */
+  flush(hold?: (p: ProcessRecord) => boolean): void {
+    let dirty = this.dirty;
+    let held: ProcessRecord[] | undefined;
+    if (hold && dirty.length) {
+      let sampled: Set<ProcessRecord> | undefined;
+      for (let i = 0; i < this.samples.length; i++) (sampled ??= new Set()).add(this.samples[i]!.proc);
+      const ready: ProcessRecord[] = [];
+      for (let i = 0; i < dirty.length; i++) {
+        const p = dirty[i]!;
+        if (hold(p) && !sampled?.has(p)) (held ??= []).push(p);
+        else ready.push(p);
+      }
+      if (held) dirty = ready;
+    }
     if (!dirty.length && !this.samples.length && !this.metrics.length) return;
     const db = this.db;
     // each statement compiled (or taken from bun:sqlite's cache) only when there is something for it: a
@@ -372,7 +390,7 @@ export class StoreWriter {
       }
     }
     for (let i = 0; i < dirty.length; i++) dirty[i]!.queued = false;
-    this.dirty = [];
+    this.dirty = held ?? [];
     this.samples = [];
     this.metrics = [];
   }

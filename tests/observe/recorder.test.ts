@@ -6,6 +6,7 @@ import { afterAll, expect, setSystemTime, test } from "bun:test";
 import { join } from "node:path";
 import { ProcPollSource } from "../../src/observe/poll.ts";
 import { readCmdline } from "../../src/observe/procfs.ts";
+import { SETTLE_MS } from "../../src/observe/_tracks.ts";
 import { Recorder } from "../../src/observe/recorder.ts";
 import type { ExitFigures } from "../../src/observe/types.ts";
 import { StoreWriter, createRun, listProcesses, openStore } from "../../src/store/index.ts";
@@ -112,13 +113,55 @@ test("proc-poll source: a child tree with its exit code caught as a zombie", asy
   const child = Bun.spawn(["sh", "-c", "(sleep 0.1; exit 4) & exec sleep 0.6"]);
   await child.exited;
   await poll.stop();
-  rec.flush();
+  // the run's end: every process written (a flush before it holds an ended one for its figures)
+  rec.flush(true);
   const rows = listProcesses(db, "r");
   const inner = rows.find((r) => r.exitCode === 4);
   expect(inner).toBeDefined();
   expect(rows.find((r) => r.pid === child.pid)?.argv).toEqual(["sleep", "0.6"]);
   expect(inner!.parentId).toBe(rows.find((r) => r.pid === child.pid)!.id);
   expect(poll.stats().events).toBeGreaterThanOrEqual(4);
+  db.close();
+});
+
+test("an ended process is written once, with its exit figures, though a flush came between its exit and them", async () => {
+  // taskstats hands a group over one drain after its record, and drains are up to 500 ms apart: a
+  // flush in between wrote ~2 in 3 processes of a 200-step pipeline twice (without figures, then with)
+  const { db, rec } = setup();
+  const changes = () => (db.query("SELECT total_changes() AS n").get() as { n: number }).n;
+  const spawnEnded = async () => {
+    const child = Bun.spawn(["sleep", "0.05"]);
+    await waitFor(() => readCmdline(child.pid)?.join(" ") === "sleep 0.05", 5000, "exec");
+    const at = Date.now();
+    rec.onEvent({ type: "fork", at, pid: child.pid, tgid: child.pid, ppid: process.pid, ptgid: process.pid });
+    rec.onEvent({ type: "exec", at, pid: child.pid, tgid: child.pid });
+    await child.exited;
+    rec.onEvent({ type: "exit", at: Date.now(), pid: child.pid, tgid: child.pid, exitCode: 0 });
+    return child.pid;
+  };
+  const rowOf = (pid: number) => listProcesses(db, "r").find((r) => r.pid === pid);
+  const withFigures = await spawnEnded();
+  const before = changes();
+  rec.flush();
+  expect(rowOf(withFigures)).toBeUndefined();
+  rec.onExitFigures(figures(withFigures, { ppid: process.pid }));
+  rec.flush();
+  expect(rowOf(withFigures)?.figures).toBe("taskstats");
+  expect(rowOf(withFigures)?.exitCode).toBe(0);
+  // one INSERT, no UPDATE
+  expect(changes() - before).toBe(1);
+  // figures that never come (no taskstats, or lost): written SETTLE_MS after its end, without them
+  const without = await spawnEnded();
+  rec.flush();
+  expect(rowOf(without)).toBeUndefined();
+  setSystemTime(new Date(Date.now() + SETTLE_MS));
+  try {
+    rec.flush();
+  } finally {
+    setSystemTime();
+  }
+  expect(rowOf(without)?.figures).toBeNull();
+  expect(rowOf(without)?.exitCode).toBe(0);
   db.close();
 });
 
@@ -334,7 +377,7 @@ test("an exit stamped after the parent it notified had ended is bounded by that 
     rec.onEvent({ type: "exit", at: T + 107, pid: a!, tgid: a!, exitCode: 0, parentTgid: parent.pid });
     // b: reparented (its parent died first): the new parent named, its own time kept
     rec.onEvent({ type: "exit", at: T + 150, pid: b!, tgid: b!, exitCode: 0, parentTgid: 1 });
-    rec.flush();
+    rec.flush(true);
   } finally {
     parent.kill();
     await parent.exited;
