@@ -272,15 +272,19 @@ export class StoreWriter {
     let dirty = this.dirty;
     let held: ProcessRecord[] | undefined;
     if (hold && dirty.length) {
-      let sampled: Set<ProcessRecord> | undefined;
-      for (let i = 0; i < this.samples.length; i++) (sampled ??= new Set()).add(this.samples[i]!.proc);
+      const sampled = new Set<ProcessRecord>();
+      for (let i = 0; i < this.samples.length; i++) sampled.add(this.samples[i]!.proc);
       const ready: ProcessRecord[] = [];
+      const waiting: ProcessRecord[] = [];
       for (let i = 0; i < dirty.length; i++) {
         const p = dirty[i]!;
-        if (hold(p) && !sampled?.has(p)) (held ??= []).push(p);
+        if (hold(p) && !sampled.has(p)) waiting.push(p);
         else ready.push(p);
       }
-      if (held) dirty = ready;
+      if (waiting.length) {
+        held = waiting;
+        dirty = ready;
+      }
     }
     if (!dirty.length && !this.samples.length && !this.metrics.length) return;
     const db = this.db;
