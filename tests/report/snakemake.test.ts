@@ -36,6 +36,8 @@ interface StepJson {
   ended_at: string;
   duration_ms: number;
   peak_rss_bytes: number;
+  /** the most its processes can have held together (each one's peak over its lifetime, summed) */
+  peak_rss_upper_bytes: number | null;
   failed: boolean;
   processes: number;
 }
@@ -146,9 +148,15 @@ test("durations and peak RSS agree with Snakemake's benchmark files", () => {
         );
       if (steady && dt > 20 && dt / snakeMs > 0.05)
         problems.push(`${b.file}: duration ${s.duration_ms} ms vs ${snakeMs} ms (a long job: within 5 %)`);
-      if (b.maxRssMiB !== null && mib < b.maxRssMiB * 0.95)
+      // Snakemake's figure is the largest sum of its psutil samples of the job's processes: with one
+      // process the peak tracer saw must reach it; with several a sample can catch two at once (the
+      // job's shell beside bwa: 14.96 MiB sampled, bwa's own peak 12.38, 2 Dec 2026), which only
+      // tracer's upper bound covers (its own sampler, once a second, seldom catches a 250 ms job)
+      const upperMib = (s.peak_rss_upper_bytes ?? s.peak_rss_bytes) / 1048576;
+      const floor = s.processes > 1 ? upperMib : mib;
+      if (b.maxRssMiB !== null && floor < b.maxRssMiB * 0.95)
         problems.push(
-          `${b.file}: peak RSS ${mib.toFixed(2)} MiB below Snakemake's ${b.maxRssMiB} (${s.processes} processes, ${eventsLost} events lost in the run)`,
+          `${b.file}: peak RSS ${mib.toFixed(2)} MiB (at most ${upperMib.toFixed(2)}) below Snakemake's ${b.maxRssMiB} (${s.processes} processes, ${eventsLost} events lost in the run)`,
         );
       // No upper check against Snakemake: its psutil samples can miss the tool's peak even in a long
       // job (under load a short job turns "steady": 7.27 MiB sampled vs a 25 MiB peak was seen). The
