@@ -272,7 +272,19 @@ export class ExecWatcher {
       const at = s.monoMs + wallMinusMono;
       // while the kernel's reader attaches, an exec can come from both: the later exec wins
       const had = this.seen.get(s.tgid);
-      if (had && had.at > at + SAME_EXEC_SLACK_MS) continue;
+      if (had && had.at > at + SAME_EXEC_SLACK_MS) {
+        // an earlier exec than the latest remembered: the two rings are taken one after the other, so
+        // the thread's read of an exec can come before the kernel's read of the exec before it (a chain
+        // then lost its first image's read, which its priorArgv is): into its place in the chain
+        placeEarlier(had, {
+          at,
+          argv: s.argv,
+          argvBytes: s.argvBytes,
+          argvTruncated: s.argvTruncated,
+          cwd: s.cwd,
+        });
+        continue;
+      }
       // the same exec read twice (by the kernel and the thread): the later read replaces it
       const earlier = had && had.at < at - SAME_EXEC_SLACK_MS ? had : had?.earlier;
       // re-inserted, so the map stays in exec order and pruning stops at the first young entry
@@ -294,6 +306,24 @@ export class ExecWatcher {
       over--;
     }
   }
+}
+
+/**
+ * `e` (an exec older than `latest`) put into `latest`'s chain of earlier execs where its time falls
+ * (newest first), unless a read of the same exec is there already; the chain then trimmed as pull()
+ * trims it.
+ */
+function placeEarlier(latest: ExecArgv, e: ExecArgv): void {
+  let prev = latest;
+  let cur = latest.earlier;
+  while (cur && cur.at > e.at + SAME_EXEC_SLACK_MS) {
+    prev = cur;
+    cur = cur.earlier;
+  }
+  if (cur && cur.at >= e.at - SAME_EXEC_SLACK_MS) return;
+  e.earlier = cur;
+  prev.earlier = e;
+  latest.earlier = trimmed(latest.earlier!, EARLIER_KEPT - 1);
 }
 
 /**
