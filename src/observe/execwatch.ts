@@ -269,34 +269,27 @@ export class ExecWatcher {
     // the connector's conversion (./clock.ts): an exec event and the watcher's record of it agree
     const wallMinusMono = realMinusMonoMs();
     for (const s of batch) {
-      const at = s.monoMs + wallMinusMono;
-      // while the kernel's reader attaches, an exec can come from both: the later exec wins
-      const had = this.seen.get(s.tgid);
-      if (had && had.at > at + SAME_EXEC_SLACK_MS) {
-        // an earlier exec than the latest remembered: the two rings are taken one after the other, so
-        // the thread's read of an exec can come before the kernel's read of the exec before it (a chain
-        // then lost its first image's read, which its priorArgv is): into its place in the chain
-        placeEarlier(had, {
-          at,
-          argv: s.argv,
-          argvBytes: s.argvBytes,
-          argvTruncated: s.argvTruncated,
-          cwd: s.cwd,
-        });
-        continue;
-      }
-      // the same exec read twice (by the kernel and the thread): the later read replaces it
-      const earlier = had && had.at < at - SAME_EXEC_SLACK_MS ? had : had?.earlier;
-      // re-inserted, so the map stays in exec order and pruning stops at the first young entry
-      this.seen.delete(s.tgid);
-      this.seen.set(s.tgid, {
-        at,
+      const e: ExecArgv = {
+        at: s.monoMs + wallMinusMono,
         argv: s.argv,
         argvBytes: s.argvBytes,
         argvTruncated: s.argvTruncated,
         cwd: s.cwd,
-        earlier: earlier && trimmed(earlier, EARLIER_KEPT - 1),
-      });
+      };
+      const had = this.seen.get(s.tgid);
+      if (had && had.at > e.at + SAME_EXEC_SLACK_MS) {
+        // an earlier exec than the latest remembered: the two rings are taken one after the other, so
+        // the thread's read of an exec can come before the kernel's read of the exec before it (a chain
+        // then lost its first image's read, which its priorArgv is): into its place in the chain
+        placeEarlier(had, e);
+        continue;
+      }
+      // the same exec read twice (by the kernel and the thread): the later read replaces it
+      const earlier = had && had.at < e.at - SAME_EXEC_SLACK_MS ? had : had?.earlier;
+      if (earlier) e.earlier = trimmed(earlier, EARLIER_KEPT - 1);
+      // re-inserted, so the map stays in exec order and pruning stops at the first young entry
+      this.seen.delete(s.tgid);
+      this.seen.set(s.tgid, e);
     }
     const old = Date.now() - KEEP_MS;
     let over = this.seen.size - this.cap;
