@@ -112,6 +112,7 @@ struct sr_insn {
 #define INSN(c, d, s, o, i) {(c), (u8)((d) | ((s) << 4)), (o), (i)}
 #define LDX_DW(d, s, o) INSN(0x79, d, s, o, 0)
 #define LDX_W(d, s, o) INSN(0x61, d, s, o, 0)
+#define STX_W(d, s, o) INSN(0x63, d, s, o, 0)
 #define STX_DW(d, s, o) INSN(0x7b, d, s, o, 0)
 #define ST_DW(d, o, i) INSN(0x7a, d, 0, o, i)
 #define XADD_DW(d, s, o) INSN(0xdb, d, s, o, 0) /* BPF_STX | BPF_ATOMIC | BPF_DW, imm BPF_ADD */
@@ -135,21 +136,25 @@ struct sr_insn {
 #define FN_LOOKUP 1
 #define FN_UPDATE 2
 #define FN_KTIME_NS 5
+#define FN_CURRENT_PID_TGID 14
 #define FN_PROBE_READ_KERNEL 113
 #define FN_SKB_LOAD_BYTES 26
 #define R10 10
 
-#define SR_LINKS 4
-static int sr_map = -1, sr_links[SR_LINKS] = {-1, -1, -1, -1};
+#define SR_LINKS 5
+static int sr_map = -1, sr_links[SR_LINKS] = {-1, -1, -1, -1, -1};
 /* the map value: runtime ns, fork time ns, earlier images' peak RSS (pages), then the I/O counters of
  * the process's threads that have exited (bytes: rchar, wchar, read_bytes, write_bytes), then the
  * runtime at its last exec (ns | SR_SEEN; 0: no exec seen), then the exec's time (CLOCK_MONOTONIC ns)
- * while the slice it ran in is still to be split (0: nothing to split) */
-#define SR_VALUE 9
+ * while the slice it ran in is still to be split (0: nothing to split), then when its latest thread
+ * exit ran and when it last generated a signal (CLOCK_MONOTONIC ns; 0: none seen) */
+#define SR_VALUE 11
 /* in the last field: an exec was seen (a runtime of 0 is one: a child that execs in its first slice) */
 #define SR_SEEN (1ULL << 63)
 /* the exit program is attached: the I/O fields are counted (else unknown) */
 static int sr_io;
+/* the signal program is attached too: field 10 stamps the parent's notification */
+static int sr_end;
 /* sr_open_async's thread: SR_PENDING until it is done, then 0 or -errno; sr_close while it runs
  * leaves the clean-up to it (under the mutex: a zeroed glibc/musl mutex is a default one) */
 #define SR_PENDING 1
@@ -342,19 +347,19 @@ static int open_ledger(int root) {
       MOV_X(1, R10), ADD_K(1, -8), MOV_K(2, 4), MOV_X(3, 6), ADD_K(3, o), CALL(FN_PROBE_READ_KERNEL),
       MOV_X(1, R10), ADD_K(1, -16), MOV_K(2, 4), MOV_X(3, 7), ADD_K(3, o), CALL(FN_PROBE_READ_KERNEL),
       LDX_W(1, R10, -8), LDX_W(2, R10, -16),
-      JEQ_X(1, 2, 73), /* a thread: its process is entered already */
+      JEQ_X(1, 2, 75), /* a thread: its process is entered already */
       LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -8), CALL(FN_LOOKUP),
-      JEQ_K(0, 0, 56), /* the parent is not followed */
+      JEQ_K(0, 0, 58), /* the parent is not followed */
       /* r9: ~0 when parent and child share one mm */
       MOV_X(1, R10), ADD_K(1, -24), MOV_K(2, 8), MOV_X(3, 6), ADD_K(3, m), CALL(FN_PROBE_READ_KERNEL),
       MOV_X(1, R10), ADD_K(1, -32), MOV_K(2, 8), MOV_X(3, 7), ADD_K(3, m), CALL(FN_PROBE_READ_KERNEL),
       MOV_K(9, 0), LDX_DW(1, R10, -24), LDX_DW(2, R10, -32), JNE_X(1, 2, 1), MOV_K(9, -1),
       /* the value at -112 (SR_VALUE fields, every one written: a kernel before 6.4 refuses a map update
        * from stack bytes never written): runtime 0, fork time now, maxrss r9, no I/O yet, no exec, no
-       * exec slice to split */
+       * exec slice to split, no thread exit, no signal (the mm reads at -32 are used by now) */
       CALL(FN_KTIME_NS), STX_DW(R10, 0, -104), ST_DW(R10, -112, 0), STX_DW(R10, 9, -96),
       ST_DW(R10, -88, 0), ST_DW(R10, -80, 0), ST_DW(R10, -72, 0), ST_DW(R10, -64, 0), ST_DW(R10, -56, 0),
-      ST_DW(R10, -48, 0),
+      ST_DW(R10, -48, 0), ST_DW(R10, -40, 0), ST_DW(R10, -32, 0),
       /* an entry under its pid forked within the window (the pid set on purpose: ns_last_pid, clone3
        * set_tid) would be taken for the ended process: it is closed and this one is not followed */
       LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -16), CALL(FN_LOOKUP),
@@ -407,14 +412,31 @@ static int open_ledger(int root) {
    * thread's last system call (taskstats_exit has read the same counters) and before it is released
    * (when the kernel folds them into signal->ioac, mixed there with the reaped children's): the
    * thread's I/O counters, final, are added to its process's entry. Summed over all threads, exact
-   * (taskstats rounds each thread down to a whole KiB; /proc/PID/task/PID/io is the main thread's) */
+   * (taskstats rounds each thread down to a whole KiB; /proc/PID/task/PID/io is the main thread's).
+   * And the time (field 9): after exit_mm, before exit_files (a close that flushes, NFS's, still to
+   * come): not the process's end, but the mark that a signal stamped after it (field 10) was sent by
+   * its exit */
+  /* signal_generate(sig, info, task, group, result): the sender is the current task; its process's
+   * entry gets the time (field 10). The last a process sends is, at its end, exit_notify's
+   * notification of its parent (SIGCHLD, generated just before the parent is woken; after the
+   * children's PR_SET_PDEATHSIG signals): its end to the ns, where the connector stamps its exit after
+   * that wake-up — a child the parent it woke preempted was stamped after its parent had reaped it.
+   * A parent that ignores SIGCHLD is sent nothing: the stamp is then older than field 9 (or 0) */
+  struct sr_insn notify[] = {
+      CALL(FN_CURRENT_PID_TGID), RSH_K(0, 32), STX_W(R10, 0, -8),
+      LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -8), CALL(FN_LOOKUP),
+      JEQ_K(0, 0, 5),                               /* not followed */
+      LDX_DW(1, 0, 8), JSLT_K(1, 0, 3),             /* ended: its pid is another process's now */
+      MOV_X(7, 0), CALL(FN_KTIME_NS), STX_DW(7, 0, 80),
+      MOV_K(0, 0), EXIT(),
+  };
   int span = (int)(io_hi + 8 - io_lo), at = (int)(t_off[3] + io_lo);
   struct sr_insn leave[] = {
       LDX_DW(6, 1, 0),
       MOV_X(1, R10), ADD_K(1, -8), MOV_K(2, 4), MOV_X(3, 6), ADD_K(3, o), CALL(FN_PROBE_READ_KERNEL),
       LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -8), CALL(FN_LOOKUP),
-      JEQ_K(0, 0, 17),                              /* not followed */
-      LDX_DW(1, 0, 8), JSLT_K(1, 0, 15),            /* ended: its pid is another process's now */
+      JEQ_K(0, 0, 19),                              /* not followed */
+      LDX_DW(1, 0, 8), JSLT_K(1, 0, 17),            /* ended: its pid is another process's now */
       MOV_X(7, 0),
       /* [r10-64, r10-64+span): task->ioac from its first wanted field to its last */
       MOV_X(1, R10), ADD_K(1, -64), MOV_K(2, span), MOV_X(3, 6), ADD_K(3, at), CALL(FN_PROBE_READ_KERNEL),
@@ -422,6 +444,7 @@ static int open_ledger(int root) {
       LDX_DW(1, R10, (short)(-64 + io_off[1] - io_lo)), XADD_DW(7, 1, 32),
       LDX_DW(1, R10, (short)(-64 + io_off[2] - io_lo)), XADD_DW(7, 1, 40),
       LDX_DW(1, R10, (short)(-64 + io_off[3] - io_lo)), XADD_DW(7, 1, 48),
+      CALL(FN_KTIME_NS), STX_DW(7, 0, 72),          /* and when: the last thread's is the last stored */
       MOV_K(0, 0), EXIT(),
   };
   long p = load(BPF_PROG_TYPE_RAW_TRACEPOINT, runtime, sizeof runtime / sizeof runtime[0]);
@@ -436,6 +459,13 @@ static int open_ledger(int root) {
     long q = load(BPF_PROG_TYPE_RAW_TRACEPOINT, leave, sizeof leave / sizeof leave[0]);
     if (q >= 0) q = attach(q, "sched_process_exit");
     if (q >= 0) sr_links[3] = (int)q, sr_io = 1;
+  }
+  /* the end's stamp needs field 9 to tell an exit's signal from an earlier one: only beside it */
+  sr_end = 0;
+  if (p >= 0 && sr_io) {
+    long q = load(BPF_PROG_TYPE_RAW_TRACEPOINT, notify, sizeof notify / sizeof notify[0]);
+    if (q >= 0) q = attach(q, "signal_generate");
+    if (q >= 0) sr_links[4] = (int)q, sr_end = 1;
   }
   u64 value[SR_VALUE] = {0};
   if (p >= 0) p = map_op(BPF_MAP_UPDATE_ELEM, (u32)root, value, BPF_ANY);
@@ -535,7 +565,9 @@ int sr_follow(int tgid, double fork_ns, double baseline_kb) {
  * of its threads that have exited since it was entered (bytes: rchar, wchar, read_bytes, write_bytes;
  * -1 when not counted here), out[7] the runtime (ns) it had at its last exec seen here (-1: none), out[8]
  * when out[2] is -1 for a CLONE_VM child that has exec'd: its baseline (KiB), which its images' peak
- * does not exceed (else -1). The entry is removed (unless `keep`) only when its fork time is within [lo, hi] (ns; lo > hi accepts any): an entry
+ * does not exceed (else -1), out[9] when its exit notified its parent (CLOCK_MONOTONIC ns: the last
+ * signal it generated, once it came after its latest thread's sched_process_exit; -1 none such seen).
+ * The entry is removed (unless `keep`) only when its fork time is within [lo, hi] (ns; lo > hi accepts any): an entry
  * outside belongs to a later process with the same pid. 1 taken, 0 none (or not this process's), -errno.
  */
 int sr_take(int tgid, double lo, double hi, double *out, int keep) {
@@ -560,6 +592,9 @@ int sr_take(int tgid, double lo, double hi, double *out, int keep) {
   out[8] = value[2] != ~0ULL && (value[2] & SR_BASELINE)
                ? (double)(value[2] & ~SR_BASELINE) * (double)(getpagesize() / 1024)
                : -1;
+  /* ns: the last signal it generated, when that came after its latest thread exit began (exit_notify's
+   * notification of its parent, once it has ended); -1: none such seen (or the programs not attached) */
+  out[9] = sr_end && value[9] && value[10] >= value[9] ? (double)value[10] : -1;
   return 1;
 }
 

@@ -47,7 +47,7 @@ export const schedRuntimeStatus = (): number => load().sr_status_now();
 export const followSchedRuntime = (tgid: number, forkMonoNs: number, baselineKb = -1): number =>
   load().sr_follow(tgid, forkMonoNs, baselineKb);
 
-const out = new Float64Array(9);
+const out = new Float64Array(10);
 
 /** The I/O counters of a process's threads that exited while it was followed (bytes). */
 export interface LedgerIo {
@@ -67,7 +67,9 @@ export interface LedgerIo {
  * followed (what its earlier images used, the slice the exec ran in split at it once the process was
  * charged again; undefined: none
  * seen), maxRssBoundKb: maxRssKb, or where that is unknown for a vfork child that exec'd, the
- * parent's peak it started from, which its images did not exceed (undefined: neither) }, or
+ * parent's peak it started from, which its images did not exceed (undefined: neither), exitNs: when its
+ * exit notified its parent (CLOCK_MONOTONIC ns: the signal exit_notify generates just before waking
+ * the parent; undefined: not seen, as for a parent that ignores SIGCHLD) }, or
  * undefined when it is not there or its fork time is outside [loNs, hiNs] (a later process with the
  * same pid; loNs > hiNs accepts any). Taken once: the entry is removed, unless `keep` (a look only).
  */
@@ -84,6 +86,7 @@ export function takeSchedRuntime(
       io: LedgerIo | undefined;
       execRuntimeNs: number | undefined;
       maxRssBoundKb: number | undefined;
+      exitNs: number | undefined;
     }
   | undefined {
   if (load().sr_take(tgid, loNs, hiNs, ptr(out), keep ? 1 : 0) !== 1) return undefined;
@@ -97,6 +100,7 @@ export function takeSchedRuntime(
     execRuntimeNs: out[7]! < 0 ? undefined : out[7]!,
     // unknown peak, known bound: a vfork child whose images stayed at or below its parent's peak
     maxRssBoundKb: out[2]! >= 0 ? out[2]! : out[8]! >= 0 ? out[8]! : undefined,
+    exitNs: out[9]! < 0 ? undefined : out[9]!,
   };
 }
 

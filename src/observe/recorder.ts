@@ -430,6 +430,18 @@ export class Recorder {
     const st = cpuNs === undefined ? undefined : readStat(pid);
     if (st?.state === "Z" && st.startTicks === rec.startTicks) this.zombieSeen(t, cpuNs, io);
     const ledger = this.opts.ledger?.(pid, rec.startedAt);
+    // when its exit notified its parent, to the ns: the connector stamps the exit after waking the
+    // parent, late by however long that parent ran first on its CPU (the clamp above covers only a
+    // parent that has ended)
+    const exitedAt = ledger?.exitedAt;
+    if (
+      exitedAt !== undefined &&
+      exitedAt < at &&
+      (rec.startedAt === undefined || exitedAt >= rec.startedAt)
+    ) {
+      rec.endedAt = exitedAt;
+      if (rec.startedAt !== undefined) rec.durationUs = (exitedAt - rec.startedAt) * 1000;
+    }
     // every thread's I/O summed at its exit: exact where the zombie read covers the main thread only
     if (ledger) this.zombieSeen(t, ledger.runtimeNs, ledger.io);
     // what its earlier images ran, where the exec's time is known too (a step may start there)

@@ -20,7 +20,7 @@ import {
 } from "../../ffi/schedrt.ts";
 import { processCpuNs } from "../../ffi/libc.ts";
 import { mark } from "../core/timing.ts";
-import { realMinusMonoMs } from "./clock.ts";
+import { monoNsToEpochMs, realMinusMonoMs } from "./clock.ts";
 import { inInitialPidNamespace, readStat } from "./procfs.ts";
 
 /**
@@ -58,6 +58,11 @@ export interface SchedRuntime {
         execRuntimeNs: number | undefined;
         /** KiB: at most what the images its execs replaced held (undefined: not known) */
         execPeakBoundKb: number | undefined;
+        /**
+         * epoch ms its exit notified its parent (the signal exit_notify generates just before waking
+         * it: its end, to the ns; undefined: not seen, as for a parent that ignores SIGCHLD)
+         */
+        exitedAt: number | undefined;
       }
     | undefined;
   /**
@@ -207,6 +212,7 @@ export function openLedger(
         io: got.io,
         execRuntimeNs: plusBase(got.execRuntimeNs, base),
         execPeakBoundKb,
+        exitedAt: got.exitNs === undefined ? undefined : monoNsToEpochMs(got.exitNs),
       };
     },
     follow(pid, startedAt, startTicks) {
