@@ -38,10 +38,10 @@ beforeAll(() => {
 
 test("the CPU stored at an exec is the process's runtime then, the slice it ran in included (oracle: the new image's CPU clock)", () => {
   const env = isolatedEnv();
-  // three runs: a shell that forks once (a step would start at its exec), then loops for tens of ms
+  // five runs: a shell that forks once (a step would start at its exec), then loops for tens of ms
   // (no system call in the loop: nothing charges its runtime but the ticks) and becomes cpuat
   const off: number[] = [];
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 5; i++) {
     const out = join(dir, `at${i}`);
     const script = `(:); i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; exec ${dir}/cpuat ${out}`;
     const r = Bun.spawnSync([BIN, "run", "--quiet", "--name", `x${i}`, "--", "bash", "-c", script], {
@@ -63,10 +63,11 @@ test("the CPU stored at an exec is the process's runtime then, the slice it ran 
     off.push(oracleUs - row.execCpuUs!);
   }
   // short of the oracle by what ran between the exec's tracepoint and main's first call: the rest of the
-  // exec (tracer's argv copy among it) and the static start-up, ~0.4 ms here, never after it; without
-  // the slice, 1.3–8.9 ms short (10 runs of the previous ledger)
-  for (const d of off) {
-    expect(d).toBeGreaterThanOrEqual(-20);
-    expect(d).toBeLessThan(1000);
-  }
+  // exec (tracer's argv copy among it) and the static start-up, never after it. That is 0.4-0.7 ms here
+  // (30 runs, idle or beside three busy loops), but the start-up's page faults are the guest's CPU on
+  // a host under pressure: single runs in CI came 2.4 and 6.8 ms short. Without the slice, every run is
+  // 1.3-8.9 ms short (10 runs of the previous ledger): the median tells the two apart
+  for (const d of off) expect(d).toBeGreaterThanOrEqual(-20);
+  const median = off.sort((a, b) => a - b)[2]!;
+  expect(median).toBeLessThan(1000);
 }, 60_000);

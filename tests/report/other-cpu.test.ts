@@ -76,10 +76,11 @@ test("a subshell's work before it became the step's program is its parent's CPU,
   const bash = steps.find((s) => s.name === "bash")!;
   expect(spin.processes).toBe(N);
   const spinMs = spin.cpu_seconds * 1000;
-  // from the exec: what ran after main, plus the exec's end and libc's start before it (< 1 ms each);
-  // from the fork (before): the subshells' ~20 ms loops too
+  // from the exec: what ran after main, plus the exec's end and libc's start before it (0.4-0.7 ms each
+  // here; a loaded CI host has shown 1.1 ms on average, tests/report/exec-slice.test.ts); from the fork
+  // (before): the subshells' ~20 ms loops too
   expect(spinMs).toBeGreaterThanOrEqual(afterMain - 0.1);
-  expect(spinMs).toBeLessThan(afterMain + N * 1);
+  expect(spinMs).toBeLessThan(afterMain + N * 2);
   // one at a time: no more CPU than wall
   expect(spinMs).toBeLessThanOrEqual(spin.duration_ms + 1);
   // the loops went to the shell that ran them: the parent's step
@@ -103,6 +104,6 @@ test("a child forked before its parent became the step's program was the shell's
   // before: the loops, the `true`s' part before their exec, went to spin's step (the step their
   // parent became), not to the shell's
   expect(spinMs).toBeGreaterThanOrEqual(afterMain - 0.1);
-  expect(spinMs).toBeLessThan(afterMain + N * 1);
+  expect(spinMs).toBeLessThan(afterMain + N * 2);
   expect(spinMs).toBeLessThanOrEqual(spin.duration_ms + 1);
 });
