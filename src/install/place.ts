@@ -190,12 +190,20 @@ function fsyncDir() {
   }
 }
 
-/** Hard-link `from` to `to` atomically (link to a temp name, rename over); removes `to` when absent. */
+/**
+ * Hard-link `from` to `to` atomically (link to a temp name, rename over); removes `to` when absent.
+ * When `to` is already a link to the same file (a run killed right after keeping it), rename(2) does
+ * nothing and leaves the temp name: it is removed here, not left for the next run.
+ */
 function keepCopy(from: string, to: string) {
   if (!installedFile(from)) return void rmSync(to, { force: true });
   const tmp = join(BIN_DIR, randomName());
   linkSync(from, tmp);
-  renameSync(tmp, to);
+  try {
+    renameSync(tmp, to);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
 }
 
 export interface PlaceRequest {

@@ -385,6 +385,24 @@ describe("kill -9 of the real binary at any moment", () => {
     }
     expect(seen.has("old")).toBe(true);
   }, 60_000);
+
+  test("killed after keeping the previous binary, before the new one: the next run leaves no temp name", async () => {
+    // the kill leaves .tracer.previous a second link to the installed file; rename(2) of another link
+    // to that file over it does nothing, and the temp name stayed (CI: .tracer.laMnc6D6CtH1)
+    await fresh();
+    await installed("1.0.0");
+    for (const [from, to] of [
+      ["tracer", ".tracer.previous"],
+      ["tracer.minisig", ".tracer.previous.minisig"],
+    ])
+      expect((await ns!.run(["ln", "-f", `/usr/local/bin/${from}`, `/usr/local/bin/${to}`])).code).toBe(0);
+    await installed("1.0.0");
+    expectInstalled(
+      "1.0.0",
+      binDir().filter((n) => n.startsWith(".tracer.previous")),
+    );
+    expect(binDir().filter((n) => n.startsWith(".tracer.previous"))).toHaveLength(2);
+  }, 60_000);
 });
 
 describe("on a terminal", () => {
