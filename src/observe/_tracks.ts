@@ -57,6 +57,13 @@ export interface Track {
    * process's): every later /proc read of its pid would fail or read another process, so none is made
    */
   gone?: boolean;
+  /**
+   * its argv is a later exec's read (this exec's own was lost): what the process shows now, never
+   * taken for the image this exec started as its priorArgv
+   */
+  argvOfLater?: boolean;
+  /** priorArgv has been settled (at its second exec seen): known, or unknown for good */
+  priorSettled?: boolean;
 }
 
 export const statusOf = (e: Status): Status => ({

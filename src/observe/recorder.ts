@@ -302,12 +302,18 @@ export class Recorder {
     // before this exec was the earlier program's (steps place it so: src/steps/_columns.ts). Only an
     // exact time can be compared with its children's forks. The first image it exec'd itself (an exec
     // seen before: not its parent's copy from the fork) keeps its command line as the prior one: a
-    // job's shell that exec'd `env … touch` is still found by it.
+    // job's shell that exec'd `env … touch` is still found by it. Only that image's own command line:
+    // when its read was lost and a later exec's answered it, the prior one stays unknown (it was a
+    // later image's: `selfexec 19` for a chain's `selfexec 20`).
     const rec = t.rec;
-    if (rec.priorArgv === undefined && rec.execAt !== undefined && rec.argv?.length) {
-      rec.priorArgv = rec.argv;
-      if (rec.argvTruncated) rec.priorArgvBytes = rec.argvBytes;
+    if (!t.priorSettled && rec.execAt !== undefined) {
+      t.priorSettled = true;
+      if (rec.argv?.length && !t.argvOfLater) {
+        rec.priorArgv = rec.argv;
+        if (rec.argvTruncated) rec.priorArgvBytes = rec.argvBytes;
+      }
     }
+    t.argvOfLater = false;
     const after = readAfter(t, this.eventTimes);
     if (this.eventTimes) rec.execAt = at;
     t.unexeced = false;
@@ -321,15 +327,21 @@ export class Recorder {
     // for the exec at this time: a later owner of the pid (set_tid, ns_last_pid) has its own, later.
     // A read of an earlier image of this process, or of an earlier process with its pid, is no answer.
     const seen = this.opts.execArgv?.(pid, at, SAME_EXEC_MS, after);
-    if (seen && seen.at >= at - SAME_EXEC_MS) return this.execSeen(t, seen);
+    if (seen && seen.at >= at - SAME_EXEC_MS) {
+      // the connector's time and the read's are one kernel timestamp: another exec's read is µs away
+      t.argvOfLater = this.eventTimes && seen.at > at + SAME_EXEC_SLACK_MS;
+      return this.execSeen(t, seen);
+    }
     // /proc as it is now: read first, then proven this process's own by a stat after the reads (a pid
     // is reused only after a reap, so the same start time means the same process all along). Without
     // that proof another process given the pid at once (set_tid, ns_last_pid) had its argv recorded
     // for this one (found by an attack, 1 Dec 2026). The kernel's comm from taskstats wins.
     let argv = t.gone ? undefined : readCmdline(pid);
     // ended (a zombie has an empty cmdline) or already reaped: the watcher's latest read, if in time
-    if (!argv?.length && seen && seen.at >= (rec.startedAt ?? at) - SAME_EXEC_MS)
+    if (!argv?.length && seen && seen.at >= (rec.startedAt ?? at) - SAME_EXEC_MS) {
+      t.argvOfLater = this.eventTimes && Math.abs(seen.at - at) > SAME_EXEC_SLACK_MS;
       return this.execSeen(t, seen);
+    }
     const cwd = argv === undefined ? undefined : readCwd(pid);
     const st = argv === undefined ? undefined : readStat(pid);
     if (st?.startTicks !== rec.startTicks) argv = undefined;

@@ -392,3 +392,35 @@ test("an exit stamped after the parent it notified had ended is bounded by that 
   expect(end(sleeps[1]!.pid)).toBe(sh.startedAt! + 150);
   db.close();
 });
+
+test("priorArgv is the first image's own read or unknown: never a later exec's read that answered for it", () => {
+  // a chain's first exec whose own read was lost is answered by the watcher's nearest later read (what
+  // the process shows by then); that was kept as the first image's command line (`selfexec 19` for
+  // `selfexec 20`, tests/run/kernel-argv.test.ts)
+  const chain = (firstRead: "own" | "later") => {
+    const { db, writer } = setup();
+    const t0 = Date.now();
+    const reads = [
+      { at: t0 + 1, argv: ["selfexec", "20"] },
+      { at: t0 + 1.05, argv: ["selfexec", "19"] },
+    ].filter((_r, i) => i > 0 || firstRead === "own");
+    const rec = new Recorder(writer, process.pid, {
+      // the remembered read nearest `at`, else the latest (ExecWatcher.lookup)
+      execArgv: (_pid, at) => {
+        const e = reads.reduce((b, r) => (Math.abs(r.at - at) < Math.abs(b.at - at) ? r : b));
+        return { at: e.at, argv: e.argv, argvBytes: 12, argvTruncated: false };
+      },
+    });
+    const pid = 4_000_020;
+    rec.onEvent({ type: "fork", at: t0, pid, tgid: pid, ppid: process.pid, ptgid: process.pid });
+    rec.onEvent({ type: "exec", at: t0 + 1, pid, tgid: pid });
+    rec.onEvent({ type: "exec", at: t0 + 1.05, pid, tgid: pid });
+    rec.onEvent({ type: "exit", at: t0 + 2, pid, tgid: pid, exitCode: 0 });
+    rec.flush(true);
+    const [p] = listProcesses(db, "r");
+    db.close();
+    return { argv: p!.argv, priorArgv: p!.priorArgv ?? undefined };
+  };
+  expect(chain("own")).toEqual({ argv: ["selfexec", "19"], priorArgv: ["selfexec", "20"] });
+  expect(chain("later")).toEqual({ argv: ["selfexec", "19"], priorArgv: undefined });
+});

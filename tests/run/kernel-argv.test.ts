@@ -290,49 +290,72 @@ test.skipIf(skip)(
   120_000,
 );
 
+/**
+ * 100 × `selfexec 20` (tests/fixtures/selfexec.c: a static binary that execs itself every 44–50 µs
+ * here, counting down to 0) under `tracer run`: per chain, its stored argv and priorArgv, counted.
+ */
+async function selfexecChains(extraEnv: Record<string, string> = {}) {
+  await ensureBuilt();
+  const dir = tempDir();
+  const selfexec = join(dir, "selfexec");
+  const cc = Bun.spawnSync([
+    "cc",
+    "-O2",
+    "-static",
+    "-nostdlib",
+    "-o",
+    selfexec,
+    join(import.meta.dir, "..", "fixtures", "selfexec.c"),
+  ]);
+  expect(cc.exitCode, cc.stderr.toString()).toBe(0);
+  const env = { ...isolatedEnv(), ...extraEnv };
+  // after the kernel's reader has attached (it reads every exec from then on)
+  const script = `sleep 0.5; for i in $(seq 100); do ${selfexec} 20; done`;
+  const r = await run(["run", "--quiet", "--", "sh", "-c", script], { env });
+  expect(r.code, r.stderr).toBe(0);
+  const rep = await run(["report", "--json"], { env });
+  const { processes } = JSON.parse(rep.stdout) as {
+    processes: { argv: string[] | null; comm: string | null; priorArgv?: string[] | null }[];
+  };
+  const chains = processes.filter((p) => p.comm === "selfexec");
+  expect(chains.length).toBe(100);
+  const count = (key: (p: (typeof chains)[number]) => unknown) => {
+    const m = new Map<string, number>();
+    for (const p of chains) m.set(JSON.stringify(key(p)), (m.get(JSON.stringify(key(p))) ?? 0) + 1);
+    return Object.fromEntries(m) as Record<string, number>;
+  };
+  const priors = count((p) => p.priorArgv ?? null);
+  const first = JSON.stringify([selfexec, "20"]);
+  return {
+    argvs: count((p) => p.argv),
+    last: JSON.stringify([selfexec, "0"]),
+    priors,
+    /** chains whose priorArgv is the first image's */
+    firstKnown: priors[first] ?? 0,
+    /** chains whose priorArgv is another image's: wrong */
+    wrong: Object.entries(priors).reduce((n, [k, c]) => (k === first || k === "null" ? n : n + c), 0),
+  };
+}
+
 test.skipIf(skip || process.arch !== "x64")(
   "a process that execs again within ~50 µs is recorded with its last image's command line, and its first as priorArgv",
   async () => {
     // Found 2 Dec by a newcomer's attack: reads of one exec were matched within 50 µs, and a static
     // binary with no C library execs itself every 44–50 µs here, so the read of its last exec was
-    // dropped as one of the exec before (argv lost for 11–28 of 200; 0 of 100 now). tests/fixtures/selfexec.c.
-    await ensureBuilt();
-    const dir = tempDir();
-    const selfexec = join(dir, "selfexec");
-    const cc = Bun.spawnSync([
-      "cc",
-      "-O2",
-      "-static",
-      "-nostdlib",
-      "-o",
-      selfexec,
-      join(import.meta.dir, "..", "fixtures", "selfexec.c"),
-    ]);
-    expect(cc.exitCode, cc.stderr.toString()).toBe(0);
-    const env = isolatedEnv();
-    // after the kernel's reader has attached (it reads every exec from then on)
-    const script = `sleep 0.5; for i in $(seq 100); do ${selfexec} 20; done`;
-    const r = await run(["run", "--quiet", "--", "sh", "-c", script], { env });
-    expect(r.code, r.stderr).toBe(0);
-    const rep = await run(["report", "--json"], { env });
-    const { processes } = JSON.parse(rep.stdout) as {
-      processes: { argv: string[] | null; comm: string | null; priorArgv?: string[] | null }[];
-    };
-    const chains = processes.filter((p) => p.comm === "selfexec");
-    expect(chains.length).toBe(100);
-    const count = (key: (p: (typeof chains)[number]) => unknown) => {
-      const m = new Map<string, number>();
-      for (const p of chains) m.set(JSON.stringify(key(p)), (m.get(JSON.stringify(key(p))) ?? 0) + 1);
-      return Object.fromEntries(m);
-    };
-    expect(count((p) => p.argv)).toEqual({ [JSON.stringify([selfexec, "0"])]: 100 });
+    // dropped as one of the exec before (argv lost for 11–28 of 200; 0 of 100 now).
+    const c = await selfexecChains();
+    expect(c.argvs).toEqual({ [c.last]: 100 });
     // the first image each exec'd itself, though all 21 execs of a chain come in one drain: the watcher
     // remembers a pid's oldest read besides its newest (it kept the newest 4 alone: `selfexec 3` for all
     // 100), and puts a read that comes after a later exec's (the thread's ring is taken before the
-    // kernel's) in its place instead of dropping it (that left up to 21 of 100 at `selfexec 19`). At
-    // least 95 of 100: a first exec whose own read is lost is answered by the nearest later one.
-    const priors = count((p) => p.priorArgv ?? null);
-    expect(priors[JSON.stringify([selfexec, "20"])] ?? 0, JSON.stringify(priors)).toBeGreaterThanOrEqual(95);
+    // kernel's) in its place instead of dropping it (that left up to 21 of 100 at `selfexec 19`). A
+    // first exec whose own read is lost leaves it unknown, not the nearest later read's image
+    // (tests/observe/recorder.test.ts). 100 of 100 known in 6 runs here; 1 wrong in ~12 runs of the
+    // file: the thread's read of an exec the kernel's ring missed, made after the chain exec'd again,
+    // shows the later image under the first exec's time (the thread alone: 0-5 of 100 wrong, 17-34
+    // before the recorder's check)
+    expect(c.firstKnown, JSON.stringify(c.priors)).toBeGreaterThanOrEqual(95);
+    expect(c.wrong, JSON.stringify(c.priors)).toBeLessThanOrEqual(2);
   },
   60_000,
 );
