@@ -58,12 +58,19 @@ export interface Track {
    */
   gone?: boolean;
   /**
-   * its argv is a later exec's read (this exec's own was lost): what the process shows now, never
-   * taken for the image this exec started as its priorArgv
+   * epoch ms by which its argv was read (exact event times only): a read made before its next exec
+   * is the image's own (its priorArgv then); Infinity: a later exec's read answered (this exec's own
+   * was lost); a /proc read made at a drain counts from its time, plus how long an exec shows its new
+   * image before its event is sent (READ_MARGIN_MS)
    */
-  argvOfLater?: boolean;
+  argvReadBy?: number;
   /** priorArgv has been settled (at its second exec seen): known, or unknown for good */
   priorSettled?: boolean;
+  /**
+   * onExec ran for tracer's fork before its exec event was read (Recorder.spawned): the event, when it
+   * comes, is that same exec, not a second one
+   */
+  execStandIn?: boolean;
 }
 
 export const statusOf = (e: Status): Status => ({

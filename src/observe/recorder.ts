@@ -43,6 +43,12 @@ function readAfter(t: Track, exact: boolean): number {
 const sameRecord = (x: Track, f: ExitFigures) => sameProcess(x.rec, f);
 /** an exec event and the exec watcher's record of it carry one kernel timestamp, converted separately */
 const SAME_EXEC_MS = 3;
+/**
+ * How long an exec can show its new image in /proc before its event is sent, ms: the new address space
+ * is in place (exec_mmap) before the ELF is loaded and the event sent; µs normally, 1 ms allowed. A
+ * /proc read of the image before must be this much older than the next exec's event to be its own.
+ */
+const READ_MARGIN_MS = 1;
 
 export interface RecorderStats {
   processes: number;
@@ -303,17 +309,19 @@ export class Recorder {
     // exact time can be compared with its children's forks. The first image it exec'd itself (an exec
     // seen before: not its parent's copy from the fork) keeps its command line as the prior one: a
     // job's shell that exec'd `env … touch` is still found by it. Only that image's own command line:
-    // when its read was lost and a later exec's answered it, the prior one stays unknown (it was a
-    // later image's: `selfexec 19` for a chain's `selfexec 20`).
+    // when its read was lost and a later exec's answered it, or /proc was read after this exec, the
+    // prior one stays unknown (it was a later image's: `selfexec 19` for a chain's `selfexec 20`).
+    // The real event of an exec spawned() stood in for is that exec, not a second one.
     const rec = t.rec;
-    if (!t.priorSettled && rec.execAt !== undefined) {
+    if (t.execStandIn) t.execStandIn = false;
+    else if (!t.priorSettled && rec.execAt !== undefined) {
       t.priorSettled = true;
-      if (rec.argv?.length && !t.argvOfLater) {
+      if (rec.argv?.length && !(this.eventTimes && (t.argvReadBy ?? 0) >= at - SAME_EXEC_SLACK_MS)) {
         rec.priorArgv = rec.argv;
         if (rec.argvTruncated) rec.priorArgvBytes = rec.argvBytes;
       }
     }
-    t.argvOfLater = false;
+    t.argvReadBy = undefined;
     const after = readAfter(t, this.eventTimes);
     if (this.eventTimes) rec.execAt = at;
     t.unexeced = false;
@@ -329,7 +337,7 @@ export class Recorder {
     const seen = this.opts.execArgv?.(pid, at, SAME_EXEC_MS, after);
     if (seen && seen.at >= at - SAME_EXEC_MS) {
       // the connector's time and the read's are one kernel timestamp: another exec's read is µs away
-      t.argvOfLater = this.eventTimes && seen.at > at + SAME_EXEC_SLACK_MS;
+      t.argvReadBy = seen.at > at + SAME_EXEC_SLACK_MS ? Number.POSITIVE_INFINITY : seen.at;
       return this.execSeen(t, seen);
     }
     // /proc as it is now: read first, then proven this process's own by a stat after the reads (a pid
@@ -337,9 +345,11 @@ export class Recorder {
     // that proof another process given the pid at once (set_tid, ns_last_pid) had its argv recorded
     // for this one (found by an attack, 1 Dec 2026). The kernel's comm from taskstats wins.
     let argv = t.gone ? undefined : readCmdline(pid);
+    // Date.now() is whole ms: the read was before its next ms
+    t.argvReadBy = Date.now() + 1 + READ_MARGIN_MS;
     // ended (a zombie has an empty cmdline) or already reaped: the watcher's latest read, if in time
     if (!argv?.length && seen && seen.at >= (rec.startedAt ?? at) - SAME_EXEC_MS) {
-      t.argvOfLater = this.eventTimes && Math.abs(seen.at - at) > SAME_EXEC_SLACK_MS;
+      t.argvReadBy = Math.abs(seen.at - at) > SAME_EXEC_SLACK_MS ? Number.POSITIVE_INFINITY : seen.at;
       return this.execSeen(t, seen);
     }
     const cwd = argv === undefined ? undefined : readCwd(pid);
@@ -582,7 +592,10 @@ export class Recorder {
     const ended = this.ended.get(pid);
     const same = ended && Math.abs((ended.rec.startedAt ?? at) - at) < 1000 ? ended : undefined;
     const t = this.live.get(pid) ?? same ?? this.identify(pid, this.rootPid, at, false);
-    if (t.unexeced) this.onExec(pid, at);
+    if (t.unexeced) {
+      this.onExec(pid, at);
+      t.execStandIn = true;
+    }
     // CMD gone before /proc could be read (a zombie shows no cmdline, no cwd): what tracer exec'd is
     // known exactly — the argv it passed to execve and the directory it started CMD in
     const rec = t.rec;

@@ -1,0 +1,51 @@
+/**
+ * priorArgv (the first image a process exec'd itself, kept when it execs again: a job's shell that
+ * became `env … tool`) is that image's own command line or unknown, never another image's. Found by an
+ * attack on 2 Dec 2026: CMD's exec handled twice (once by spawned() before its event was read) made a
+ * `sleep` show itself as its own prior image and, with the ownness check, lost a shell's; and a /proc
+ * read made after the process had exec'd again was kept as the first image's.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { cleanupTemp, isolatedEnv, run } from "../helpers/harness.ts";
+import { openDb } from "./_helpers.ts";
+
+afterAll(cleanupTemp);
+
+async function priors(argv: string[], extraEnv: Record<string, string> = {}) {
+  const env = { ...isolatedEnv(), ...extraEnv };
+  const r = await run(["run", "--quiet", "--", ...argv], { env });
+  expect(r.code, r.stderr).toBe(0);
+  const db = openDb(env);
+  const rows = db.query("SELECT comm, prior_argv AS priorArgv FROM processes ORDER BY id").all() as {
+    comm: string;
+    priorArgv: string | null;
+  }[];
+  db.close();
+  return rows.map((p) => ({
+    comm: p.comm,
+    priorArgv: p.priorArgv === null ? null : JSON.parse(p.priorArgv),
+  }));
+}
+
+test("CMD that execs twice keeps its first image as priorArgv, 10 of 10 runs (2 of 10 before)", async () => {
+  const script = 'exec env A=1 sh -c "exec env B=1 true"';
+  for (let i = 0; i < 10; i++)
+    expect(await priors(["sh", "-c", script])).toEqual([{ comm: "true", priorArgv: ["sh", "-c", script] }]);
+}, 60_000);
+
+test("CMD that never execs again has no prior image (it showed its own argv as one, 6 of 6)", async () => {
+  for (let i = 0; i < 5; i++)
+    expect(await priors(["sleep", "0.01"])).toEqual([{ comm: "sleep", priorArgv: null }]);
+}, 60_000);
+
+test("without the exec watcher, /proc read after the chain exec'd again is no first image", async () => {
+  // the inner shell execs env, sh, env, sleep within ms; the recorder reads /proc at its drain, by then
+  // showing `sleep 0.3`, which was kept as its first image
+  for (let i = 0; i < 3; i++) {
+    const rows = await priors(["sh", "-c", 'sh -c "exec env A=1 sh -c \\"exec env B=1 sleep 0.3\\""; true'], {
+      TRACER_NO_EXEC_WATCH: "1",
+    });
+    const sleep = rows.find((p) => p.comm === "sleep")!;
+    expect(sleep.priorArgv === null || sleep.priorArgv[0] === "sh", JSON.stringify(rows)).toBe(true);
+  }
+}, 60_000);
