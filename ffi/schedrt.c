@@ -137,6 +137,7 @@ struct sr_insn {
 #define FN_UPDATE 2
 #define FN_KTIME_NS 5
 #define FN_CURRENT_PID_TGID 14
+#define FN_CURRENT_TASK 35
 #define FN_PROBE_READ_KERNEL 113
 #define FN_SKB_LOAD_BYTES 26
 #define R10 10
@@ -285,10 +286,10 @@ static void release(void) {
  */
 static int open_ledger(int root) {
   if (SYS_BPF < 0) return -ENOSYS;
-  static const char *const task_members[] = {"tgid", "mm", "signal", "ioac"};
-  long t_off[4], maxrss_off, io_off[4] = {0, 0, 0, 0};
+  static const char *const task_members[] = {"tgid", "mm", "signal", "ioac", "parent", "exit_signal"};
+  long t_off[6], maxrss_off, io_off[4] = {0, 0, 0, 0};
   static const char *const io_members[] = {"rchar", "wchar", "read_bytes", "write_bytes"};
-  long r = btf_member_offsets("task_struct", task_members, 4, t_off);
+  long r = btf_member_offsets("task_struct", task_members, 6, t_off);
   if (r < 0) return (int)r;
   for (int k = 0; k < 3; k++)
     if (t_off[k] < 0) return (int)t_off[k];
@@ -416,13 +417,25 @@ static int open_ledger(int root) {
    * And the time (field 9): after exit_mm, before exit_files (a close that flushes, NFS's, still to
    * come): not the process's end, but the mark that a signal stamped after it (field 10) was sent by
    * its exit */
-  /* signal_generate(sig, info, task, group, result): the sender is the current task; its process's
-   * entry gets the time (field 10). The last a process sends is, at its end, exit_notify's
-   * notification of its parent (SIGCHLD, generated just before the parent is woken; after the
-   * children's PR_SET_PDEATHSIG signals): its end to the ns, where the connector stamps its exit after
-   * that wake-up — a child the parent it woke preempted was stamped after its parent had reaped it.
-   * A parent that ignores SIGCHLD is sent nothing: the stamp is then older than field 9 (or 0) */
+  /* signal_generate(sig, info, task, group, result): a signal the current task sends to its parent
+   * (task->parent: the one exit_notify notifies, a ptracer while traced), SIGCHLD or its own exit
+   * signal — at its end, exit_notify's notification, generated just before the parent is woken — gives
+   * its process's entry the time (field 10): the end to the ns, where the connector stamps its exit after
+   * that wake-up (a child the parent it woke preempted was stamped after its parent had reaped it). Any
+   * other signal is not stamped: its exit sends more (SIGIO of a pipe it closes, SIGHUP to its session,
+   * PR_SET_PDEATHSIG signals) before exit_notify, whose teardown can go on for 100s of ms after them (a
+   * 2 GB memfd freed after a SIGIO: found by an attack). A parent that ignores SIGCHLD is sent nothing:
+   * the stamp is then older than field 9 (or 0). */
+  int par = (int)t_off[4], xsig = (int)t_off[5];
   struct sr_insn notify[] = {
+      LDX_DW(6, 1, 0), LDX_DW(7, 1, 16),            /* r6 = sig, r7 = the task it is sent to */
+      CALL(FN_CURRENT_TASK), MOV_X(8, 0),
+      MOV_X(1, R10), ADD_K(1, -16), MOV_K(2, 8), MOV_X(3, 8), ADD_K(3, par), CALL(FN_PROBE_READ_KERNEL),
+      LDX_DW(1, R10, -16), JNE_X(1, 7, 25),         /* not to its parent */
+      JEQ_K(6, 17 /* SIGCHLD */, 10),
+      MOV_X(1, R10), ADD_K(1, -24), MOV_K(2, 4), MOV_X(3, 8), ADD_K(3, xsig), CALL(FN_PROBE_READ_KERNEL),
+      /* the u32 at -24 against sig's low 32 bits (lsh/rsh: the raw argument may be sign-extended) */
+      LDX_W(1, R10, -24), LSH_K(6, 32), RSH_K(6, 32), JNE_X(1, 6, 14), /* nor its exit signal */
       CALL(FN_CURRENT_PID_TGID), RSH_K(0, 32), STX_W(R10, 0, -8),
       LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -8), CALL(FN_LOOKUP),
       JEQ_K(0, 0, 5),                               /* not followed */
@@ -462,7 +475,7 @@ static int open_ledger(int root) {
   }
   /* the end's stamp needs field 9 to tell an exit's signal from an earlier one: only beside it */
   sr_end = 0;
-  if (p >= 0 && sr_io) {
+  if (p >= 0 && sr_io && par >= 0 && xsig >= 0) {
     long q = load(BPF_PROG_TYPE_RAW_TRACEPOINT, notify, sizeof notify / sizeof notify[0]);
     if (q >= 0) q = attach(q, "signal_generate");
     if (q >= 0) sr_links[4] = (int)q, sr_end = 1;

@@ -177,6 +177,32 @@ describe.skipIf(!probe.available)("tracer run against the oracle (full mode)", (
     for (const [pid, reapNs] of reaps) expect(ends.get(pid)!).toBeLessThanOrEqual(reapNs / 1e6);
   }, 60_000);
 
+  test("an exit that signals its parent before its teardown ends after the teardown (parent ignoring SIGCHLD)", async () => {
+    // tests/fixtures/sigio-exit.c: the child's exit sends SIGIO to its parent (a pipe it held closes)
+    // before 512 MiB of memfd pages are freed; no SIGCHLD (ignored). Only the notification of the parent
+    // marks the end: the SIGIO taken for it ended the child 79 ms (2 GB: 338 ms) before the parent saw it
+    // gone (found by an attack). Now the connector's exit time, after the teardown
+    const env = isolatedEnv();
+    const out = join(tempDir(), "times");
+    const r = await run(["run", "--quiet", "--", cProgram("sigio-exit"), out, "512"], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const [pid, lastNs, waitedNs] = readFileSync(out, "utf8").trim().split(" ").map(Number) as [
+      number,
+      number,
+      number,
+    ];
+    const db = openDb(env);
+    const row = db.query("SELECT ended_at AS endedAt FROM processes WHERE pid = ?").get(pid) as {
+      endedAt: number;
+    };
+    db.close();
+    expect(row.endedAt).toBeGreaterThanOrEqual(lastNs / 1e6);
+    expect(row.endedAt).toBeLessThanOrEqual(waitedNs / 1e6);
+    // the teardown is within the process's life: its end is ms after the child's last reading, and the
+    // parent sees it gone within a few ms of its end (0.06 ms here; 79 ms with the SIGIO's time)
+    expect(waitedNs / 1e6 - row.endedAt).toBeLessThan(20);
+  }, 60_000);
+
   test("a process whose main thread exits first ends with its last thread", async () => {
     const prog = cc(
       "main-exits",
