@@ -197,7 +197,9 @@ describe.skipIf(!probe.available)("tracer run against the oracle (full mode)", (
     };
     db.close();
     expect(row.endedAt).toBeGreaterThanOrEqual(lastNs / 1e6);
-    expect(row.endedAt).toBeLessThanOrEqual(waitedNs / 1e6);
+    // no notification to stamp (SIGCHLD ignored): the connector's time, sent after the parent's wake-up
+    // (19 µs after its wait returned, once in 9 runs)
+    expect(row.endedAt).toBeLessThanOrEqual(waitedNs / 1e6 + 1);
     // the teardown is within the process's life: its end is ms after the child's last reading, and the
     // parent sees it gone within a few ms of its end (0.06 ms here; 79 ms with the SIGIO's time)
     expect(waitedNs / 1e6 - row.endedAt).toBeLessThan(20);
