@@ -428,15 +428,22 @@ static int open_ledger(int root) {
    * the stamp is then older than field 9 (or 0). */
   int par = (int)t_off[4], xsig = (int)t_off[5];
   struct sr_insn notify[] = {
-      LDX_DW(6, 1, 0), LDX_DW(7, 1, 16),            /* r6 = sig, r7 = the task it is sent to */
+      LDX_DW(6, 1, 0), LDX_DW(7, 1, 16), LDX_DW(9, 1, 8), /* r6 = sig, r7 = the task it is sent to, r9 = info */
       CALL(FN_CURRENT_TASK), MOV_X(8, 0),
       MOV_X(1, R10), ADD_K(1, -16), MOV_K(2, 8), MOV_X(3, 8), ADD_K(3, par), CALL(FN_PROBE_READ_KERNEL),
-      LDX_DW(1, R10, -16), JNE_X(1, 7, 25),         /* not to its parent */
+      LDX_DW(1, R10, -16), JNE_X(1, 7, 35),         /* not to its parent */
       JEQ_K(6, 17 /* SIGCHLD */, 10),
       MOV_X(1, R10), ADD_K(1, -24), MOV_K(2, 4), MOV_X(3, 8), ADD_K(3, xsig), CALL(FN_PROBE_READ_KERNEL),
       /* the u32 at -24 against sig's low 32 bits (lsh/rsh: the raw argument may be sign-extended) */
-      LDX_W(1, R10, -24), LSH_K(6, 32), RSH_K(6, 32), JNE_X(1, 6, 14), /* nor its exit signal */
+      LDX_W(1, R10, -24), LSH_K(6, 32), RSH_K(6, 32), JNE_X(1, 6, 24), /* nor its exit signal */
+      /* the siginfo: si_code (8) CLD_EXITED, CLD_KILLED or CLD_DUMPED and si_pid (16) the sender's
+       * process — a kill(), a timer firing while it runs (SI_USER, SI_TIMER) or an F_SETSIG SIGCHLD
+       * (POLL_IN is 1 too, but si_band, not a pid, sits there) is no notification. SEND_SIG_NOINFO and
+       * SEND_SIG_PRIV (0, 1) fail to read and leave zeros */
+      MOV_X(1, R10), ADD_K(1, -48), MOV_K(2, 24), MOV_X(3, 9), CALL(FN_PROBE_READ_KERNEL),
+      LDX_W(1, R10, -40), ADD_K(1, -1), JGT_K(1, 2, 16),
       CALL(FN_CURRENT_PID_TGID), RSH_K(0, 32), STX_W(R10, 0, -8),
+      LDX_W(1, R10, -32), JNE_X(1, 0, 11),          /* another pid's */
       LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -8), CALL(FN_LOOKUP),
       JEQ_K(0, 0, 5),                               /* not followed */
       LDX_DW(1, 0, 8), JSLT_K(1, 0, 3),             /* ended: its pid is another process's now */

@@ -45,8 +45,9 @@ const sameRecord = (x: Track, f: ExitFigures) => sameProcess(x.rec, f);
 const SAME_EXEC_MS = 3;
 /**
  * How long an exec can show its new image in /proc before its event is sent, ms: the new address space
- * is in place (exec_mmap) before the ELF is loaded and the event sent; µs normally, 1 ms allowed. A
- * /proc read of the image before must be this much older than the next exec's event to be its own.
+ * is in place (exec_mmap) before the ELF is loaded and the event sent; µs normally, 1 ms allowed (a
+ * tracer's stop at the exec holds it longer: a read in that stop is no earlier image's). A /proc read of
+ * the image before must be this much older than the next exec's event to be its own.
  */
 const READ_MARGIN_MS = 1;
 
@@ -355,6 +356,9 @@ export class Recorder {
     const cwd = argv === undefined ? undefined : readCwd(pid);
     const st = argv === undefined ? undefined : readStat(pid);
     if (st?.startTicks !== rec.startTicks) argv = undefined;
+    // stopped by its tracer at an exec (PTRACE_EVENT_EXEC comes before the exec's event is sent): /proc
+    // shows the new image for as long as the tracer holds it, so the read is no earlier image's
+    if (st?.state === "t") t.argvReadBy = Number.POSITIVE_INFINITY;
     if (argv === undefined || st === undefined) {
       // already reaped, or its pid another process's by now: nothing more to read
       Object.assign(rec, capArgv(undefined));

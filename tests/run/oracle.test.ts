@@ -177,33 +177,42 @@ describe.skipIf(!probe.available)("tracer run against the oracle (full mode)", (
     for (const [pid, reapNs] of reaps) expect(ends.get(pid)!).toBeLessThanOrEqual(reapNs / 1e6);
   }, 60_000);
 
-  test("an exit that signals its parent before its teardown ends after the teardown (parent ignoring SIGCHLD)", async () => {
-    // tests/fixtures/sigio-exit.c: the child's exit sends SIGIO to its parent (a pipe it held closes)
-    // before 512 MiB of memfd pages are freed; no SIGCHLD (ignored). Only the notification of the parent
-    // marks the end: the SIGIO taken for it ended the child 79 ms (2 GB: 338 ms) before the parent saw it
-    // gone (found by an attack). Now the connector's exit time, after the teardown
-    const env = isolatedEnv();
-    const out = join(tempDir(), "times");
-    const r = await run(["run", "--quiet", "--", cProgram("sigio-exit"), out, "512"], { env });
-    expect(r.code, r.stderr).toBe(0);
-    const [pid, lastNs, waitedNs] = readFileSync(out, "utf8").trim().split(" ").map(Number) as [
-      number,
-      number,
-      number,
-    ];
-    const db = openDb(env);
-    const row = db.query("SELECT ended_at AS endedAt FROM processes WHERE pid = ?").get(pid) as {
-      endedAt: number;
-    };
-    db.close();
-    expect(row.endedAt).toBeGreaterThanOrEqual(lastNs / 1e6);
-    // no notification to stamp (SIGCHLD ignored): the connector's time, sent after the parent's wake-up
-    // (19 µs after its wait returned, once in 9 runs)
-    expect(row.endedAt).toBeLessThanOrEqual(waitedNs / 1e6 + 1);
-    // the teardown is within the process's life: its end is ms after the child's last reading, and the
-    // parent sees it gone within a few ms of its end (0.06 ms here; 79 ms with the SIGIO's time)
-    expect(waitedNs / 1e6 - row.endedAt).toBeLessThan(20);
-  }, 60_000);
+  test.each([
+    ["SIGIO", []],
+    ["SIGCHLD (F_SETSIG)", ["setsig"]],
+  ])(
+    "an exit that sends its parent %s before its teardown ends after the teardown (parent ignoring SIGCHLD)",
+    async (_sig, extra) => {
+      // tests/fixtures/sigio-exit.c: the child's exit sends SIGIO to its parent (a pipe it held closes)
+      // before 512 MiB of memfd pages are freed; no SIGCHLD (ignored). Only the notification of the parent
+      // marks the end: the SIGIO taken for it ended the child 79 ms (2 GB: 338 ms) before the parent saw it
+      // gone (found by an attack); then a SIGCHLD of the same kind (F_SETSIG), 80-90 ms: only a siginfo of
+      // an exit (CLD_EXITED/KILLED/DUMPED) from the sender's own pid is stamped. Now the connector's exit
+      // time, after the teardown
+      const env = isolatedEnv();
+      const out = join(tempDir(), "times");
+      const r = await run(["run", "--quiet", "--", cProgram("sigio-exit"), out, "512", ...extra], { env });
+      expect(r.code, r.stderr).toBe(0);
+      const [pid, lastNs, waitedNs] = readFileSync(out, "utf8").trim().split(" ").map(Number) as [
+        number,
+        number,
+        number,
+      ];
+      const db = openDb(env);
+      const row = db.query("SELECT ended_at AS endedAt FROM processes WHERE pid = ?").get(pid) as {
+        endedAt: number;
+      };
+      db.close();
+      expect(row.endedAt).toBeGreaterThanOrEqual(lastNs / 1e6);
+      // no notification to stamp (SIGCHLD ignored): the connector's time, sent after the parent's wake-up
+      // (19 µs after its wait returned, once in 9 runs)
+      expect(row.endedAt).toBeLessThanOrEqual(waitedNs / 1e6 + 1);
+      // the teardown is within the process's life: its end is ms after the child's last reading, and the
+      // parent sees it gone within a few ms of its end (0.06 ms here; 79 ms with the SIGIO's time)
+      expect(waitedNs / 1e6 - row.endedAt).toBeLessThan(20);
+    },
+    60_000,
+  );
 
   test("a process whose main thread exits first ends with its last thread", async () => {
     const prog = cc(
