@@ -122,6 +122,7 @@ struct sr_insn {
 #define JEQ_K(d, i, o) INSN(0x15, d, 0, o, i)
 #define JEQ_X(d, s, o) INSN(0x1d, d, s, o, 0)
 #define JNE_X(d, s, o) INSN(0x5d, d, s, o, 0)
+#define JNE_K(d, i, o) INSN(0x55, d, 0, o, i)
 #define JLE_X(d, s, o) INSN(0xbd, d, s, o, 0) /* unsigned */
 #define JSLT_K(d, i, o) INSN(0xc5, d, 0, o, i)
 #define LSH_K(d, i) INSN(0x67, d, 0, 0, i)
@@ -286,10 +287,10 @@ static void release(void) {
  */
 static int open_ledger(int root) {
   if (SYS_BPF < 0) return -ENOSYS;
-  static const char *const task_members[] = {"tgid", "mm", "signal", "ioac", "parent", "exit_signal"};
-  long t_off[6], maxrss_off, io_off[4] = {0, 0, 0, 0};
+  static const char *const task_members[] = {"tgid", "mm", "signal", "ioac", "parent"};
+  long t_off[5], maxrss_off, io_off[4] = {0, 0, 0, 0};
   static const char *const io_members[] = {"rchar", "wchar", "read_bytes", "write_bytes"};
-  long r = btf_member_offsets("task_struct", task_members, 6, t_off);
+  long r = btf_member_offsets("task_struct", task_members, 5, t_off);
   if (r < 0) return (int)r;
   for (int k = 0; k < 3; k++)
     if (t_off[k] < 0) return (int)t_off[k];
@@ -417,33 +418,32 @@ static int open_ledger(int root) {
    * And the time (field 9): after exit_mm, before exit_files (a close that flushes, NFS's, still to
    * come): not the process's end, but the mark that a signal stamped after it (field 10) was sent by
    * its exit */
-  /* signal_generate(sig, info, task, group, result): a signal the current task sends to its parent
-   * (task->parent: the one exit_notify notifies, a ptracer while traced), SIGCHLD or its own exit
-   * signal — at its end, exit_notify's notification, generated just before the parent is woken — gives
-   * its process's entry the time (field 10): the end to the ns, where the connector stamps its exit after
-   * that wake-up (a child the parent it woke preempted was stamped after its parent had reaped it). Any
-   * other signal is not stamped: its exit sends more (SIGIO of a pipe it closes, SIGHUP to its session,
-   * PR_SET_PDEATHSIG signals) before exit_notify, whose teardown can go on for 100s of ms after them (a
-   * 2 GB memfd freed after a SIGIO: found by an attack). A parent that ignores SIGCHLD is sent nothing:
-   * the stamp is then older than field 9 (or 0). */
-  int par = (int)t_off[4], xsig = (int)t_off[5];
+  /* signal_generate(sig, info, task, group, result): a SIGCHLD the current task sends to its parent
+   * (task->parent: the one exit_notify notifies, a ptracer while traced) with the siginfo of an exit
+   * (si_code CLD_EXITED, CLD_KILLED or CLD_DUMPED, si_pid its own tgid) — at its end, exit_notify's
+   * notification, generated just before the parent is woken — gives its process's entry the time (field
+   * 10): the end to the ns, where the connector stamps its exit after that wake-up (a child the parent it
+   * woke preempted was stamped after its parent had reaped it). Nothing else is stamped: an exit sends
+   * other signals before exit_notify (SIGIO of a pipe it closes, SIGHUP to its session, PR_SET_PDEATHSIG
+   * signals), and its teardown can go on for 100s of ms after them. Three attacks (2 Dec 2026) found
+   * such signals passing looser filters: any signal; a SIGCHLD made by F_SETSIG (the kernel gives that
+   * si_code SI_SIGIO) or a SIGCHLD timer firing while the child ran (SI_TIMER); an exit signal of its own
+   * made by F_SETSIG, whose POLL_* si_code equals a CLD_* one and whose si_band sits where si_pid does
+   * (0x304 for a child of global pid 772). So SIGCHLD only: a custom exit signal (clone) keeps the
+   * connector's time, as a parent ignoring SIGCHLD (sent nothing) and a parent in another pid namespace
+   * (si_pid is not the global tgid) do. SEND_SIG_NOINFO and SEND_SIG_PRIV (0, 1) fail to read and leave
+   * zeros. */
+  int par = (int)t_off[4];
   struct sr_insn notify[] = {
-      LDX_DW(6, 1, 0), LDX_DW(7, 1, 16), LDX_DW(9, 1, 8), /* r6 = sig, r7 = the task it is sent to, r9 = info */
+      LDX_DW(6, 1, 0), JNE_K(6, 17 /* SIGCHLD */, 36),
+      LDX_DW(7, 1, 16), LDX_DW(9, 1, 8),            /* r7 = the task it is sent to, r9 = info */
       CALL(FN_CURRENT_TASK), MOV_X(8, 0),
       MOV_X(1, R10), ADD_K(1, -16), MOV_K(2, 8), MOV_X(3, 8), ADD_K(3, par), CALL(FN_PROBE_READ_KERNEL),
-      LDX_DW(1, R10, -16), JNE_X(1, 7, 35),         /* not to its parent */
-      JEQ_K(6, 17 /* SIGCHLD */, 10),
-      MOV_X(1, R10), ADD_K(1, -24), MOV_K(2, 4), MOV_X(3, 8), ADD_K(3, xsig), CALL(FN_PROBE_READ_KERNEL),
-      /* the u32 at -24 against sig's low 32 bits (lsh/rsh: the raw argument may be sign-extended) */
-      LDX_W(1, R10, -24), LSH_K(6, 32), RSH_K(6, 32), JNE_X(1, 6, 24), /* nor its exit signal */
-      /* the siginfo: si_code (8) CLD_EXITED, CLD_KILLED or CLD_DUMPED and si_pid (16) the sender's
-       * process — a kill(), a timer firing while it runs (SI_USER, SI_TIMER) or an F_SETSIG SIGCHLD
-       * (POLL_IN is 1 too, but si_band, not a pid, sits there) is no notification. SEND_SIG_NOINFO and
-       * SEND_SIG_PRIV (0, 1) fail to read and leave zeros */
+      LDX_DW(1, R10, -16), JNE_X(1, 7, 24),         /* not to its parent */
       MOV_X(1, R10), ADD_K(1, -48), MOV_K(2, 24), MOV_X(3, 9), CALL(FN_PROBE_READ_KERNEL),
-      LDX_W(1, R10, -40), ADD_K(1, -1), JGT_K(1, 2, 16),
+      LDX_W(1, R10, -40), ADD_K(1, -1), JGT_K(1, 2, 16), /* si_code (8) not an exit's */
       CALL(FN_CURRENT_PID_TGID), RSH_K(0, 32), STX_W(R10, 0, -8),
-      LDX_W(1, R10, -32), JNE_X(1, 0, 11),          /* another pid's */
+      LDX_W(1, R10, -32), JNE_X(1, 0, 11),          /* si_pid (16) another's */
       LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -8), CALL(FN_LOOKUP),
       JEQ_K(0, 0, 5),                               /* not followed */
       LDX_DW(1, 0, 8), JSLT_K(1, 0, 3),             /* ended: its pid is another process's now */
@@ -482,7 +482,7 @@ static int open_ledger(int root) {
   }
   /* the end's stamp needs field 9 to tell an exit's signal from an earlier one: only beside it */
   sr_end = 0;
-  if (p >= 0 && sr_io && par >= 0 && xsig >= 0) {
+  if (p >= 0 && sr_io && par >= 0) {
     long q = load(BPF_PROG_TYPE_RAW_TRACEPOINT, notify, sizeof notify / sizeof notify[0]);
     if (q >= 0) q = attach(q, "signal_generate");
     if (q >= 0) sr_links[4] = (int)q, sr_end = 1;
