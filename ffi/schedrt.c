@@ -418,6 +418,23 @@ static int open_ledger(int root) {
    * And the time (field 9): after exit_mm, before exit_files (a close that flushes, NFS's, still to
    * come): not the process's end, but the mark that a signal stamped after it (field 10) was sent by
    * its exit */
+  int span = (int)(io_hi + 8 - io_lo), at = (int)(t_off[3] + io_lo);
+  struct sr_insn leave[] = {
+      LDX_DW(6, 1, 0),
+      MOV_X(1, R10), ADD_K(1, -8), MOV_K(2, 4), MOV_X(3, 6), ADD_K(3, o), CALL(FN_PROBE_READ_KERNEL),
+      LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -8), CALL(FN_LOOKUP),
+      JEQ_K(0, 0, 19),                              /* not followed */
+      LDX_DW(1, 0, 8), JSLT_K(1, 0, 17),            /* ended: its pid is another process's now */
+      MOV_X(7, 0),
+      /* [r10-64, r10-64+span): task->ioac from its first wanted field to its last */
+      MOV_X(1, R10), ADD_K(1, -64), MOV_K(2, span), MOV_X(3, 6), ADD_K(3, at), CALL(FN_PROBE_READ_KERNEL),
+      LDX_DW(1, R10, (short)(-64 + io_off[0] - io_lo)), XADD_DW(7, 1, 24),
+      LDX_DW(1, R10, (short)(-64 + io_off[1] - io_lo)), XADD_DW(7, 1, 32),
+      LDX_DW(1, R10, (short)(-64 + io_off[2] - io_lo)), XADD_DW(7, 1, 40),
+      LDX_DW(1, R10, (short)(-64 + io_off[3] - io_lo)), XADD_DW(7, 1, 48),
+      CALL(FN_KTIME_NS), STX_DW(7, 0, 72),          /* and when: the last thread's is the last stored */
+      MOV_K(0, 0), EXIT(),
+  };
   /* signal_generate(sig, info, task, group, result): a SIGCHLD the current task sends to its parent
    * (task->parent: the one exit_notify notifies, a ptracer while traced) with the siginfo of an exit
    * (si_code CLD_EXITED, CLD_KILLED or CLD_DUMPED, si_pid its own tgid) — at its end, exit_notify's
@@ -448,23 +465,6 @@ static int open_ledger(int root) {
       JEQ_K(0, 0, 5),                               /* not followed */
       LDX_DW(1, 0, 8), JSLT_K(1, 0, 3),             /* ended: its pid is another process's now */
       MOV_X(7, 0), CALL(FN_KTIME_NS), STX_DW(7, 0, 80),
-      MOV_K(0, 0), EXIT(),
-  };
-  int span = (int)(io_hi + 8 - io_lo), at = (int)(t_off[3] + io_lo);
-  struct sr_insn leave[] = {
-      LDX_DW(6, 1, 0),
-      MOV_X(1, R10), ADD_K(1, -8), MOV_K(2, 4), MOV_X(3, 6), ADD_K(3, o), CALL(FN_PROBE_READ_KERNEL),
-      LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -8), CALL(FN_LOOKUP),
-      JEQ_K(0, 0, 19),                              /* not followed */
-      LDX_DW(1, 0, 8), JSLT_K(1, 0, 17),            /* ended: its pid is another process's now */
-      MOV_X(7, 0),
-      /* [r10-64, r10-64+span): task->ioac from its first wanted field to its last */
-      MOV_X(1, R10), ADD_K(1, -64), MOV_K(2, span), MOV_X(3, 6), ADD_K(3, at), CALL(FN_PROBE_READ_KERNEL),
-      LDX_DW(1, R10, (short)(-64 + io_off[0] - io_lo)), XADD_DW(7, 1, 24),
-      LDX_DW(1, R10, (short)(-64 + io_off[1] - io_lo)), XADD_DW(7, 1, 32),
-      LDX_DW(1, R10, (short)(-64 + io_off[2] - io_lo)), XADD_DW(7, 1, 40),
-      LDX_DW(1, R10, (short)(-64 + io_off[3] - io_lo)), XADD_DW(7, 1, 48),
-      CALL(FN_KTIME_NS), STX_DW(7, 0, 72),          /* and when: the last thread's is the last stored */
       MOV_K(0, 0), EXIT(),
   };
   long p = load(BPF_PROG_TYPE_RAW_TRACEPOINT, runtime, sizeof runtime / sizeof runtime[0]);

@@ -39,6 +39,12 @@ function readAfter(t: Track, exact: boolean): number {
   return exact && !t.approxStart && rec.startedAt !== undefined ? rec.startedAt : Number.NEGATIVE_INFINITY;
 }
 
+/** The process ended at `at` (epoch ms): its end, and its duration when its start is known. */
+function setEnd(rec: ProcessRecord, at: number) {
+  rec.endedAt = at;
+  if (rec.startedAt !== undefined) rec.durationUs = Math.max(0, at - rec.startedAt) * 1000;
+}
+
 /** a track whose record is the process these exit figures are about (Tracks.takeAwaiting) */
 const sameRecord = (x: Track, f: ExitFigures) => sameProcess(x.rec, f);
 /** an exec event and the exec watcher's record of it carry one kernel timestamp, converted separately */
@@ -439,8 +445,7 @@ export class Recorder {
       (rec.startedAt === undefined || parent.endedAt >= rec.startedAt)
     )
       at = parent.endedAt;
-    rec.endedAt = at;
-    if (rec.startedAt !== undefined) rec.durationUs = Math.max(0, at - rec.startedAt) * 1000;
+    setEnd(rec, at);
     this.setStatus(
       t,
       status?.exitCode !== undefined || status?.signal !== undefined ? status : t.leaderExit?.status,
@@ -460,14 +465,8 @@ export class Recorder {
     // parent, late by however long that parent ran first on its CPU (the clamp above covers only a
     // parent that has ended)
     const exitedAt = ledger?.exitedAt;
-    if (
-      exitedAt !== undefined &&
-      exitedAt < at &&
-      (rec.startedAt === undefined || exitedAt >= rec.startedAt)
-    ) {
-      rec.endedAt = exitedAt;
-      if (rec.startedAt !== undefined) rec.durationUs = (exitedAt - rec.startedAt) * 1000;
-    }
+    if (exitedAt !== undefined && exitedAt < at && (rec.startedAt === undefined || exitedAt >= rec.startedAt))
+      setEnd(rec, exitedAt);
     // every thread's I/O summed at its exit: exact where the zombie read covers the main thread only
     if (ledger) this.zombieSeen(t, ledger.runtimeNs, ledger.io);
     // what its earlier images ran, where the exec's time is known too (a step may start there)

@@ -111,6 +111,24 @@ function expectOrdered(r: StoredRow, truth: Truth) {
 }
 
 /**
+ * A teardown fixture's report (OUT: "pid child_last_ns parent_wait_ns", CLOCK_REALTIME; sigio-exit.c,
+ * nsband.c) and the end tracer stored for that pid.
+ */
+function endBeside(env: Record<string, string>, out: string) {
+  const [pid, lastNs, waitedNs] = readFileSync(out, "utf8").trim().split(" ").map(Number) as [
+    number,
+    number,
+    number,
+  ];
+  const db = openDb(env);
+  const row = db.query("SELECT ended_at AS endedAt FROM processes WHERE pid = ?").get(pid) as {
+    endedAt: number;
+  };
+  db.close();
+  return { pid, lastNs, waitedNs, row };
+}
+
+/**
  * A process's CPU (µs, tracer's figure) against its cgroup's counter: the group counts all of it but
  * for cgjoin's start before it joined, which cgjoin measured.
  */
@@ -227,17 +245,8 @@ describe.skipIf(!probe.available)("tracer run against the oracle (full mode)", (
       return;
     }
     expect(r.code, r.stderr).toBe(0);
-    const [pid, lastNs, waitedNs] = readFileSync(out, "utf8").trim().split(" ").map(Number) as [
-      number,
-      number,
-      number,
-    ];
+    const { pid, lastNs, waitedNs, row } = endBeside(env, out);
     expect(pid).toBe(772);
-    const db = openDb(env);
-    const row = db.query("SELECT ended_at AS endedAt FROM processes WHERE pid = ?").get(pid) as {
-      endedAt: number;
-    };
-    db.close();
     expect(row.endedAt).toBeGreaterThanOrEqual(lastNs / 1e6);
     // the connector's time (after the parent's wake-up: up to 1 ms allowed); 95-102 ms early before
     expect(row.endedAt).toBeLessThanOrEqual(waitedNs / 1e6 + 1);
