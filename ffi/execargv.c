@@ -845,7 +845,8 @@ void xa_close(void) {
 
 /*
  * Move the records in the ring into out[0..cap) in the exec watcher's layout (execwatch.c: u32 tgid,
- * u32 argv kept, u32 argv in full, u16 cwd, u16 0, f64 CLOCK_MONOTONIC ms, argv, cwd; each 8-aligned),
+ * u32 argv kept, u32 argv in full, u16 cwd, u16 read lag 0 (read in the exec), f64 CLOCK_MONOTONIC ms,
+ * argv, cwd; each 8-aligned),
  * oldest first, as many as fit whole; a record without argv (unreadable) is dropped. The caller's
  * thread only (one consumer). Returns the bytes written; 0 when empty or not attached.
  */

@@ -38,8 +38,9 @@
  *
  * Record layout in the ring (each record starts on an 8-byte boundary):
  *   u32 tgid, u32 argv bytes kept (at most ARGV_CAP), u32 argv bytes in full (as /proc/PID/cmdline
- *   holds them), u16 cwd bytes, u16 0, f64 CLOCK_MONOTONIC ms of the exec, argv (NUL-separated as in
- *   /proc, cut at ARGV_CAP), cwd.
+ *   holds them), u16 cwd bytes, u16 read lag (how long after the exec event argv was read, in 10 µs
+ *   rounded up, 1..65535; 0 in ffi/execargv.c's records, read in the exec itself), f64 CLOCK_MONOTONIC
+ *   ms of the exec, argv (NUL-separated as in /proc, cut at ARGV_CAP), cwd.
  */
 typedef long ssize_t;
 typedef unsigned long size_t;
@@ -76,7 +77,10 @@ int *__errno_location(void);
 int setpriority(int which, unsigned int who, int prio);
 int sched_setscheduler(int pid, int policy, const void *param);
 int setsockopt(int fd, int level, int name, const void *value, unsigned int len);
+int clock_gettime(int clock, void *ts);
 
+#define CLOCK_MONOTONIC 1
+#define LAG_UNIT_NS 10000ull /* a record's read lag: u16 of 10 µs, rounded up (65535: that or later) */
 #define O_RDONLY 0
 #define O_NONBLOCK 04000
 #define O_CLOEXEC 02000000
@@ -312,13 +316,28 @@ static int exec_passes(struct xw *w, unsigned int tgid, int argv_len) {
   return n > 0 && name_passes(w, comm, n);
 }
 
-static void capture(struct xw *w, unsigned int tgid, double at_ms) {
+/* How long after the exec event (`ns`, CLOCK_MONOTONIC) this moment is, in LAG_UNIT_NS rounded up: at
+ * least 1 (a read of /proc, not the kernel's in the exec itself, whose records carry 0), at most 65535. */
+static unsigned int lag_since(unsigned long long ns) {
+  long ts[2];
+  unsigned long long now, units;
+  clock_gettime(CLOCK_MONOTONIC, ts);
+  now = (unsigned long long)ts[0] * 1000000000ull + (unsigned long long)ts[1];
+  units = now > ns ? (now - ns + LAG_UNIT_NS - 1) / LAG_UNIT_NS : 1;
+  return units < 1 ? 1 : units > 65535 ? 65535 : (unsigned int)units;
+}
+
+static void capture(struct xw *w, unsigned int tgid, unsigned long long ns) {
   char path[40];
   int argv_len, argv_full, cwd_len, size;
-  unsigned int lens[3];
+  unsigned int lens[3], lag;
+  double at_ms = (double)ns / 1e6;
   proc_path(path, tgid, "cmdline");
   if (read_argv(w, path, &argv_len, &argv_full) < 0 || argv_len <= 0)
     return; /* gone already, or a zombie: nothing to keep */
+  /* when the read was done: a process that exec'd again before it (the thread runs late under load)
+   * showed the later image, which the recorder must not take for this exec's (its priorArgv) */
+  lag = lag_since(ns);
   if (!is_watched(w, tgid)) {
     if (!exec_passes(w, tgid, argv_len)) return;
     watch_pid(w, tgid);
@@ -329,7 +348,7 @@ static void capture(struct xw *w, unsigned int tgid, double at_ms) {
   size = (HEAD + argv_len + cwd_len + 7) & ~7;
   lens[0] = (unsigned int)argv_len;
   lens[1] = (unsigned int)argv_full;
-  lens[2] = (unsigned int)cwd_len; /* u16 cwd bytes, then u16 0 (little-endian) */
+  lens[2] = (unsigned int)cwd_len | lag << 16; /* u16 cwd bytes, then u16 read lag (little-endian) */
   pthread_mutex_lock(w->mutex);
   /* a full ring drops the record: the recorder then reads /proc as it would without the watcher */
   if (w->used + size <= w->cap) {
@@ -364,7 +383,7 @@ static void handle(struct xw *w, const unsigned char *buf, int n) {
         }
       } else if (what == PROC_EVENT_EXEC) {
         unsigned int pid = u32_at(ev + 16), tgid = u32_at(ev + 20);
-        if (pid == tgid && (w->filter || is_watched(w, tgid))) capture(w, tgid, (double)ns / 1e6);
+        if (pid == tgid && (w->filter || is_watched(w, tgid))) capture(w, tgid, ns);
         if (pid == tgid && w->judged) {
           /* after the watched bit: a reader that finds this exec here finds the bit (x86-TSO order) */
           struct xw_judged *j = &w->judged[tgid % JUDGED];

@@ -29,6 +29,11 @@ export interface SeenExec {
   tgid: number;
   /** CLOCK_MONOTONIC ms of the exec event */
   monoMs: number;
+  /**
+   * ms after the exec event by which argv was read from /proc (the thread; rounded up to 10 µs;
+   * Infinity: 655 ms or later); undefined when the kernel read it in the exec itself (ffi/execargv.c)
+   */
+  readLagMs?: number;
   /** at most ARGV_CAP_BYTES of it: the last argument kept may be cut */
   argv: string[];
   /** bytes of the whole argv as /proc/PID/cmdline held it (each argument and its NUL) */
@@ -55,7 +60,7 @@ function encodeFilter(f: NameFilter): Uint8Array {
 
 /** the C side's cap on argv bytes read per exec (ARGV_CAP in execwatch.c) */
 export const ARGV_CAP_BYTES = 65_536;
-/** header of a record in the ring: u32 tgid, u32 argv kept, u32 argv full, u16 cwd, u16 0, f64 ms */
+/** header of a record in the ring: u32 tgid, u32 argv kept, u32 argv full, u16 cwd, u16 read lag, f64 ms */
 const HEAD = 24;
 /**
  * The ring's default size: room for 32 records with a full 64 KiB argv, thousands of ordinary ones. It
@@ -82,12 +87,14 @@ export function readExecRecords(
     const argvLen = dv.getUint32(at + 4, true);
     const argvBytes = dv.getUint32(at + 8, true);
     const cwdLen = dv.getUint16(at + 12, true);
+    const lag = dv.getUint16(at + 14, true);
     const body = at + HEAD;
     const argv = decode(out.subarray(body, body + argvLen)).split("\0");
     if (argv[argv.length - 1] === "") argv.pop();
     seen.push({
       tgid: dv.getUint32(at, true),
       monoMs: dv.getFloat64(at + 16, true),
+      readLagMs: lag === 0 ? undefined : lag === 0xffff ? Number.POSITIVE_INFINITY : lag / 100,
       argv,
       argvBytes,
       argvTruncated: argvBytes > argvLen,

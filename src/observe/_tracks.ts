@@ -60,8 +60,8 @@ export interface Track {
   /**
    * epoch ms by which its argv was read (exact event times only): a read made before its next exec
    * is the image's own (its priorArgv then); Infinity: a later exec's read answered (this exec's own
-   * was lost); a /proc read made at a drain counts from its time, plus how long an exec shows its new
-   * image before its event is sent (READ_MARGIN_MS)
+   * was lost); a /proc read (at a drain, or by the watcher's thread) counts from its time, plus how
+   * long an exec shows its new image before its event is sent (READ_MARGIN_MS)
    */
   argvReadBy?: number;
   /** priorArgv has been settled (at its second exec seen): known, or unknown for good */

@@ -23,6 +23,12 @@ import type { Probe } from "./types.ts";
 /** What the watcher read for one process, `at` in epoch ms; argv cut at ARGV_CAP_BYTES (./argv.ts). */
 export interface ExecArgv {
   at: number;
+  /**
+   * epoch ms by which the watcher's thread had read argv from /proc (rounded up to 10 µs; Infinity:
+   * 655 ms or more after the exec); undefined when the kernel read it in the exec itself. A process
+   * that exec'd again before this showed the later image, not the one exec'd at `at`.
+   */
+  readAt?: number;
   argv: string[];
   /** bytes of the whole command line (each argument and its NUL) */
   argvBytes: number;
@@ -271,6 +277,7 @@ export class ExecWatcher {
     for (const s of batch) {
       const e: ExecArgv = {
         at: s.monoMs + wallMinusMono,
+        readAt: s.readLagMs === undefined ? undefined : s.monoMs + wallMinusMono + s.readLagMs,
         argv: s.argv,
         argvBytes: s.argvBytes,
         argvTruncated: s.argvTruncated,
@@ -284,7 +291,10 @@ export class ExecWatcher {
         placeEarlier(had, e);
         continue;
       }
-      // the same exec read twice (by the kernel and the thread): the later read replaces it
+      // the same exec read twice (by the kernel and the thread): the kernel's read, made in the exec
+      // itself, is kept; else the later read replaces it
+      if (had && had.readAt === undefined && e.readAt !== undefined && had.at >= e.at - SAME_EXEC_SLACK_MS)
+        continue;
       const earlier = had && had.at < e.at - SAME_EXEC_SLACK_MS ? had : had?.earlier;
       if (earlier) e.earlier = trimmed(earlier, EARLIER_KEPT - 1);
       // re-inserted, so the map stays in exec order and pruning stops at the first young entry
@@ -303,8 +313,8 @@ export class ExecWatcher {
 
 /**
  * `e` (an exec older than `latest`) put into `latest`'s chain of earlier execs where its time falls
- * (newest first), unless a read of the same exec is there already; the chain then trimmed as pull()
- * trims it.
+ * (newest first), unless a read of the same exec is there already (the kernel's read replaces the
+ * thread's); the chain then trimmed as pull() trims it.
  */
 function placeEarlier(latest: ExecArgv, e: ExecArgv): void {
   let prev = latest;
@@ -313,7 +323,11 @@ function placeEarlier(latest: ExecArgv, e: ExecArgv): void {
     prev = cur;
     cur = cur.earlier;
   }
-  if (cur && cur.at >= e.at - SAME_EXEC_SLACK_MS) return;
+  if (cur && cur.at >= e.at - SAME_EXEC_SLACK_MS) {
+    // a read of the same exec: the kernel's (made in the exec) replaces the thread's
+    if (cur.readAt === undefined || e.readAt !== undefined) return;
+    cur = cur.earlier;
+  }
   e.earlier = cur;
   prev.earlier = e;
   latest.earlier = trimmed(latest.earlier!, EARLIER_KEPT - 1);

@@ -57,6 +57,16 @@ const SAME_EXEC_MS = 3;
  */
 const READ_MARGIN_MS = 1;
 
+/**
+ * By when the exec watcher's read of an exec was made, for the next exec's test of it (onExec): the
+ * kernel's read (no readAt) was made in the exec itself; the thread's read of /proc at readAt shows
+ * whatever image was in place then (a later one when the thread ran late), so it counts from readAt
+ * plus the margin above.
+ */
+function readBy(seen: ExecArgv): number {
+  return seen.readAt === undefined ? seen.at : seen.readAt + READ_MARGIN_MS;
+}
+
 export interface RecorderStats {
   processes: number;
   lost: number;
@@ -344,7 +354,7 @@ export class Recorder {
     const seen = this.opts.execArgv?.(pid, at, SAME_EXEC_MS, after);
     if (seen && seen.at >= at - SAME_EXEC_MS) {
       // the connector's time and the read's are one kernel timestamp: another exec's read is µs away
-      t.argvReadBy = seen.at > at + SAME_EXEC_SLACK_MS ? Number.POSITIVE_INFINITY : seen.at;
+      t.argvReadBy = seen.at > at + SAME_EXEC_SLACK_MS ? Number.POSITIVE_INFINITY : readBy(seen);
       return this.execSeen(t, seen);
     }
     // /proc as it is now: read first, then proven this process's own by a stat after the reads (a pid
@@ -356,7 +366,7 @@ export class Recorder {
     t.argvReadBy = Date.now() + 1 + READ_MARGIN_MS;
     // ended (a zombie has an empty cmdline) or already reaped: the watcher's latest read, if in time
     if (!argv?.length && seen && seen.at >= (rec.startedAt ?? at) - SAME_EXEC_MS) {
-      t.argvReadBy = Math.abs(seen.at - at) > SAME_EXEC_SLACK_MS ? Number.POSITIVE_INFINITY : seen.at;
+      t.argvReadBy = Math.abs(seen.at - at) > SAME_EXEC_SLACK_MS ? Number.POSITIVE_INFINITY : readBy(seen);
       return this.execSeen(t, seen);
     }
     const cwd = argv === undefined ? undefined : readCwd(pid);

@@ -40,7 +40,11 @@ test.skipIf(!probe)("the name filter keeps matched execs and their children, jud
         ?.at;
     const child = events.find((e) => e.type === "fork" && e.ptgid === matched.pid);
     expect(child).toBeDefined();
-    expect(w.lookup(matched.pid)?.argv).toEqual(["/bin/sh", tool, "mem"]);
+    const read = w.lookup(matched.pid);
+    expect(read?.argv).toEqual(["/bin/sh", tool, "mem"]);
+    // the thread's read is stamped when made: after its exec, before this lookup (10 µs steps, up)
+    expect(read!.readAt! - read!.at).toBeGreaterThan(0);
+    expect(read!.readAt!).toBeLessThan(Date.now() + 0.011);
     expect(w.lookup(child!.type === "fork" ? child!.tgid : 0)?.argv).toEqual(["/bin/sleep", "0.05"]);
     expect(w.lookup(unrelated.pid)).toBeUndefined();
     expect(w.mayWatch(matched.pid, execAt(matched.pid)!)).toBe(true);
