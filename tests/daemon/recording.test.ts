@@ -58,7 +58,8 @@ test("a daemon run records rule-matched processes and their children, nothing el
   expect(top?.argv).toEqual(["/bin/sh", tool, "mem", "ref.fa"]);
   expect(top?.exitCode).toBe(3);
   const child = procs.find((p) => p.argv?.[0] === "/bin/sleep" && p.argv[1] === "0.3");
-  expect(child?.parentId).toBe(top!.id);
+  // (failed once in CI, not reproduced in 9 runs alone: what was recorded, to tell why if it recurs)
+  expect(child?.parentId, JSON.stringify(procs.map((p) => [p.pid, p.parentId, p.argv]))).toBe(top!.id);
   expect(procs.some((p) => p.pid === unrelated.pid)).toBe(false);
   // named by the exec watcher although each ended before the next drain (one may slip on a loaded host)
   const short = procs.filter((p) => p.argv?.[0] === "/bin/sleep" && p.argv[1] === "0.01");
