@@ -70,6 +70,14 @@ describe("--json errors", () => {
   }[] = [
     { what: "unknown command", args: ["nosuch"], code: "E_USAGE", exit: 2 },
     { what: "unknown option", args: ["runs", "--bogus"], code: "E_USAGE", exit: 2 },
+    {
+      // it was called unknown (a real option of `runs`, only --verbose and --color are global)
+      what: "an option before its command",
+      args: ["--limit", "3", "runs"],
+      code: "E_USAGE",
+      exit: 2,
+      says: "options go after the command: tracer runs --limit 3 …",
+    },
     { what: "bad flag value", args: ["runs", "--limit", "x"], code: "E_USAGE", exit: 2 },
     { what: "bad --format", args: ["report", "--format", "pdf"], code: "E_USAGE", exit: 2 },
     { what: "missing subcommand", args: ["net"], code: "E_USAGE", exit: 2, usage: true },

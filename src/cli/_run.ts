@@ -107,6 +107,15 @@ export async function runCli(root: Cmd, argv: string[]): Promise<void> {
       return;
     }
     if (!cmd.run) {
+      // `tracer --quiet run`: a command's options come after its word (only --verbose and --color are
+      // global); say where, rather than call a real option unknown
+      const subs = cmd.subCommands ? await resolve(cmd.subCommands) : {};
+      const at = head.findIndex((t, i) => i >= used && !t.startsWith("-") && Object.hasOwn(subs, t));
+      if (at > used) {
+        const word = [...head.slice(0, used), head[at]!].join(" ");
+        const opts = head.slice(used, at).join(" ");
+        throw usageError(`options go after the command: tracer ${word} ${opts} … ("${opts}" came first)`);
+      }
       // `tracer --bogus`: the option is the error, not the missing command
       const stray = head.slice(used).find((t) => t.startsWith("-") && t !== "--json");
       if (stray !== undefined) {
@@ -114,8 +123,8 @@ export async function runCli(root: Cmd, argv: string[]): Promise<void> {
         throw usageError(`unknown option "${eq < 0 ? stray : stray.slice(0, eq)}" (see --help)`);
       }
       if (g.json) {
-        const subs = Object.keys((cmd.subCommands && (await resolve(cmd.subCommands))) ?? {});
-        throw usageError(`missing command (commands: ${subs.filter((k) => !k.startsWith("_")).join(", ")})`);
+        const known = Object.keys(subs).filter((k) => !k.startsWith("_"));
+        throw usageError(`missing command (commands: ${known.join(", ")})`);
       }
       write(2, `${forFd(await usage(root, cmd, head.slice(0, used)), 2)}\n`);
       process.exitCode = Exit.usage;
