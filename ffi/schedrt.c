@@ -129,6 +129,7 @@ struct sr_insn {
 #define OR_X(d, s) INSN(0x4f, d, s, 0, 0)
 #define RSH_K(d, i) INSN(0x77, d, 0, 0, i)
 #define SUB_X(d, s) INSN(0x1f, d, s, 0, 0)
+#define ADD_X(d, s) INSN(0x0f, d, s, 0, 0)
 #define JGT_K(d, i, o) INSN(0x25, d, 0, o, i)
 #define JA(o) INSN(0x05, 0, 0, o, 0)
 #define CALL(f) INSN(0x85, 0, 0, 0, f)
@@ -149,14 +150,18 @@ static int sr_map = -1, sr_links[SR_LINKS] = {-1, -1, -1, -1, -1};
  * the process's threads that have exited (bytes: rchar, wchar, read_bytes, write_bytes), then the
  * runtime at its last exec (ns | SR_SEEN; 0: no exec seen), then the exec's time (CLOCK_MONOTONIC ns)
  * while the slice it ran in is still to be split (0: nothing to split), then when its latest thread
- * exit ran and when it last generated a signal (CLOCK_MONOTONIC ns; 0: none seen) */
-#define SR_VALUE 11
+ * exit ran and when it last generated a signal (CLOCK_MONOTONIC ns; 0: none seen), then at that
+ * signal (its exit's notification) the process's tick-sampled user and system time and its signal's
+ * prev_cputime (user, system; ns: what cputime_adjust splits the runtime by, as wait4 will) */
+#define SR_VALUE 15
 /* in the last field: an exec was seen (a runtime of 0 is one: a child that execs in its first slice) */
 #define SR_SEEN (1ULL << 63)
 /* the exit program is attached: the I/O fields are counted (else unknown) */
 static int sr_io;
 /* the signal program is attached too: field 10 stamps the parent's notification */
 static int sr_end;
+/* and it reads the tick-sampled times there (fields 11-14): the kernel's offsets were found */
+static int sr_ticks;
 /* sr_open_async's thread: SR_PENDING until it is done, then 0 or -errno; sr_close while it runs
  * leaves the clean-up to it (under the mutex: a zeroed glibc/musl mutex is a default one) */
 #define SR_PENDING 1
@@ -287,16 +292,25 @@ static void release(void) {
  */
 static int open_ledger(int root) {
   if (SYS_BPF < 0) return -ENOSYS;
-  static const char *const task_members[] = {"tgid", "mm", "signal", "ioac", "parent"};
-  long t_off[5], maxrss_off, io_off[4] = {0, 0, 0, 0};
+  static const char *const task_members[] = {"tgid", "mm", "signal", "ioac", "parent", "utime", "stime",
+                                             "group_leader"};
+  static const char *const sig_members[] = {"maxrss", "utime", "stime", "prev_cputime"};
+  long t_off[8], s_off[4], prev_off[2], io_off[4] = {0, 0, 0, 0};
   static const char *const io_members[] = {"rchar", "wchar", "read_bytes", "write_bytes"};
-  long r = btf_member_offsets("task_struct", task_members, 5, t_off);
+  long r = btf_member_offsets("task_struct", task_members, 8, t_off);
   if (r < 0) return (int)r;
   for (int k = 0; k < 3; k++)
     if (t_off[k] < 0) return (int)t_off[k];
-  long off = t_off[0], mm_off = t_off[1], sig_off = t_off[2];
-  r = btf_member_offsets("signal_struct", (const char *const[]){"maxrss"}, 1, &maxrss_off);
+  long off = t_off[0], mm_off = t_off[1], sig_off = t_off[2], maxrss_off;
+  r = btf_member_offsets("signal_struct", sig_members, 4, s_off);
+  maxrss_off = s_off[0];
   if (r < 0 || maxrss_off < 0) return (int)(r < 0 ? r : maxrss_off);
+  /* the tick samples at the exit's notification (optional): utime and stime side by side in the task
+   * and its signal, prev_cputime's two fields first in theirs (a kernel without them: 0 fields) */
+  int ticks = t_off[5] >= 0 && t_off[6] == t_off[5] + 8 && t_off[7] >= 0 && s_off[1] >= 0 &&
+              s_off[2] == s_off[1] + 8 && s_off[3] >= 0 &&
+              btf_member_offsets("prev_cputime", (const char *const[]){"utime", "stime"}, 2, prev_off) == 0 &&
+              prev_off[0] == 0 && prev_off[1] == 8;
   /* I/O is optional (CONFIG_TASK_XACCT, CONFIG_TASK_IO_ACCOUNTING): without it the exit program is not
    * loaded and the I/O fields stay unknown */
   int io = t_off[3] >= 0 && btf_member_offsets("task_io_accounting", io_members, 4, io_off) == 0;
@@ -349,28 +363,29 @@ static int open_ledger(int root) {
       MOV_X(1, R10), ADD_K(1, -8), MOV_K(2, 4), MOV_X(3, 6), ADD_K(3, o), CALL(FN_PROBE_READ_KERNEL),
       MOV_X(1, R10), ADD_K(1, -16), MOV_K(2, 4), MOV_X(3, 7), ADD_K(3, o), CALL(FN_PROBE_READ_KERNEL),
       LDX_W(1, R10, -8), LDX_W(2, R10, -16),
-      JEQ_X(1, 2, 75), /* a thread: its process is entered already */
+      JEQ_X(1, 2, 79), /* a thread: its process is entered already */
       LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -8), CALL(FN_LOOKUP),
-      JEQ_K(0, 0, 58), /* the parent is not followed */
+      JEQ_K(0, 0, 62), /* the parent is not followed */
       /* r9: ~0 when parent and child share one mm */
       MOV_X(1, R10), ADD_K(1, -24), MOV_K(2, 8), MOV_X(3, 6), ADD_K(3, m), CALL(FN_PROBE_READ_KERNEL),
       MOV_X(1, R10), ADD_K(1, -32), MOV_K(2, 8), MOV_X(3, 7), ADD_K(3, m), CALL(FN_PROBE_READ_KERNEL),
       MOV_K(9, 0), LDX_DW(1, R10, -24), LDX_DW(2, R10, -32), JNE_X(1, 2, 1), MOV_K(9, -1),
-      /* the value at -112 (SR_VALUE fields, every one written: a kernel before 6.4 refuses a map update
+      /* the value at -144 (SR_VALUE fields, every one written: a kernel before 6.4 refuses a map update
        * from stack bytes never written): runtime 0, fork time now, maxrss r9, no I/O yet, no exec, no
-       * exec slice to split, no thread exit, no signal (the mm reads at -32 are used by now) */
-      CALL(FN_KTIME_NS), STX_DW(R10, 0, -104), ST_DW(R10, -112, 0), STX_DW(R10, 9, -96),
-      ST_DW(R10, -88, 0), ST_DW(R10, -80, 0), ST_DW(R10, -72, 0), ST_DW(R10, -64, 0), ST_DW(R10, -56, 0),
-      ST_DW(R10, -48, 0), ST_DW(R10, -40, 0), ST_DW(R10, -32, 0),
+       * exec slice to split, no thread exit, no signal, no ticks (the mm reads at -32 are used by now) */
+      CALL(FN_KTIME_NS), STX_DW(R10, 0, -136), ST_DW(R10, -144, 0), STX_DW(R10, 9, -128),
+      ST_DW(R10, -120, 0), ST_DW(R10, -112, 0), ST_DW(R10, -104, 0), ST_DW(R10, -96, 0), ST_DW(R10, -88, 0),
+      ST_DW(R10, -80, 0), ST_DW(R10, -72, 0), ST_DW(R10, -64, 0), ST_DW(R10, -56, 0), ST_DW(R10, -48, 0),
+      ST_DW(R10, -40, 0), ST_DW(R10, -32, 0),
       /* an entry under its pid forked within the window (the pid set on purpose: ns_last_pid, clone3
        * set_tid) would be taken for the ended process: it is closed and this one is not followed */
       LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -16), CALL(FN_LOOKUP),
       JEQ_K(0, 0, 13),
-      LDX_DW(1, 0, 8), LSH_K(1, 1), RSH_K(1, 1), LDX_DW(2, R10, -104), SUB_X(2, 1),
+      LDX_DW(1, 0, 8), LSH_K(1, 1), RSH_K(1, 1), LDX_DW(2, R10, -136), SUB_X(2, 1),
       JGT_K(2, SR_WINDOW_NS, 7),
       LDX_DW(1, 0, 8), MOV_K(2, 1), LSH_K(2, 63), OR_X(1, 2), STX_DW(0, 1, 8),
       MOV_K(0, 0), EXIT(),
-      LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -16), MOV_X(3, R10), ADD_K(3, -112), MOV_K(4, BPF_ANY),
+      LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -16), MOV_X(3, R10), ADD_K(3, -144), MOV_K(4, BPF_ANY),
       CALL(FN_UPDATE),
       MOV_K(0, 0), EXIT(),
       /* any other new process: an entry under its pid is an ended process's, not yet taken — closed */
@@ -449,22 +464,42 @@ static int open_ledger(int root) {
    * (0x304 for a child of global pid 772). So SIGCHLD only: a custom exit signal (clone) keeps the
    * connector's time, as a parent ignoring SIGCHLD (sent nothing) and a parent in another pid namespace
    * (si_pid is not the global tgid) do. SEND_SIG_NOINFO and SEND_SIG_PRIV (0, 1) fail to read and leave
-   * zeros. */
-  int par = (int)t_off[4];
+   * zeros.
+ * Then (fields 11-14) what wait4 will split the runtime by (cputime_adjust): the process's tick-sampled
+ * user and system time — its signal's (threads released, current too when it is a thread released
+ * before notifying for its zombie leader) plus its leader's; no other thread is left — and its
+ * signal's prev_cputime (a /proc/PID/stat read during its life set it; the split never goes below it).
+ * taskstats' times lack the ticks of the teardown after them (exit_mm, exit_files): a system-heavy
+ * teardown moved the split by up to 17 ms. */
+  int par = (int)t_off[4], tsig = (int)sig_off, lead = (int)t_off[7], tut = (int)t_off[5];
+  int sut = (int)s_off[1], sprev = (int)s_off[3];
   struct sr_insn notify[] = {
-      LDX_DW(6, 1, 0), JNE_K(6, 17 /* SIGCHLD */, 36),
+      LDX_DW(6, 1, 0), JNE_K(6, 17 /* SIGCHLD */, 36 + 42),
       LDX_DW(7, 1, 16), LDX_DW(9, 1, 8),            /* r7 = the task it is sent to, r9 = info */
       CALL(FN_CURRENT_TASK), MOV_X(8, 0),
       MOV_X(1, R10), ADD_K(1, -16), MOV_K(2, 8), MOV_X(3, 8), ADD_K(3, par), CALL(FN_PROBE_READ_KERNEL),
-      LDX_DW(1, R10, -16), JNE_X(1, 7, 24),         /* not to its parent */
+      LDX_DW(1, R10, -16), JNE_X(1, 7, 24 + 42),    /* not to its parent */
       MOV_X(1, R10), ADD_K(1, -48), MOV_K(2, 24), MOV_X(3, 9), CALL(FN_PROBE_READ_KERNEL),
-      LDX_W(1, R10, -40), ADD_K(1, -1), JGT_K(1, 2, 16), /* si_code (8) not an exit's */
+      LDX_W(1, R10, -40), ADD_K(1, -1), JGT_K(1, 2, 16 + 42), /* si_code (8) not an exit's */
       CALL(FN_CURRENT_PID_TGID), RSH_K(0, 32), STX_W(R10, 0, -8),
-      LDX_W(1, R10, -32), JNE_X(1, 0, 11),          /* si_pid (16) another's */
+      LDX_W(1, R10, -32), JNE_X(1, 0, 11 + 42),     /* si_pid (16) another's */
       LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -8), CALL(FN_LOOKUP),
-      JEQ_K(0, 0, 5),                               /* not followed */
-      LDX_DW(1, 0, 8), JSLT_K(1, 0, 3),             /* ended: its pid is another process's now */
+      JEQ_K(0, 0, 5 + 42),                          /* not followed */
+      LDX_DW(1, 0, 8), JSLT_K(1, 0, 3 + 42),        /* ended: its pid is another process's now */
       MOV_X(7, 0), CALL(FN_KTIME_NS), STX_DW(7, 0, 80),
+      /* the 42 instructions of the ticks (jumped over when their offsets were not found):
+       * [-64] current->signal, [-72] current->group_leader */
+      ticks ? (struct sr_insn)MOV_X(1, R10) : (struct sr_insn)JA(41), ADD_K(1, -64), MOV_K(2, 8), MOV_X(3, 8), ADD_K(3, tsig),
+      CALL(FN_PROBE_READ_KERNEL),
+      MOV_X(1, R10), ADD_K(1, -72), MOV_K(2, 8), MOV_X(3, 8), ADD_K(3, lead), CALL(FN_PROBE_READ_KERNEL),
+      /* [-88, -72) signal->utime, stime; [-104, -88) the leader's; [-120, -104) signal->prev_cputime */
+      LDX_DW(3, R10, -64), ADD_K(3, sut), MOV_X(1, R10), ADD_K(1, -88), MOV_K(2, 16), CALL(FN_PROBE_READ_KERNEL),
+      LDX_DW(3, R10, -72), ADD_K(3, tut), MOV_X(1, R10), ADD_K(1, -104), MOV_K(2, 16), CALL(FN_PROBE_READ_KERNEL),
+      LDX_DW(3, R10, -64), ADD_K(3, sprev), MOV_X(1, R10), ADD_K(1, -120), MOV_K(2, 16), CALL(FN_PROBE_READ_KERNEL),
+      LDX_DW(1, R10, -88), LDX_DW(2, R10, -104), ADD_X(1, 2), STX_DW(7, 1, 88),
+      LDX_DW(1, R10, -80), LDX_DW(2, R10, -96), ADD_X(1, 2), STX_DW(7, 1, 96),
+      LDX_DW(1, R10, -120), STX_DW(7, 1, 104),
+      LDX_DW(1, R10, -112), STX_DW(7, 1, 112),
       MOV_K(0, 0), EXIT(),
   };
   long p = load(BPF_PROG_TYPE_RAW_TRACEPOINT, runtime, sizeof runtime / sizeof runtime[0]);
@@ -482,10 +517,11 @@ static int open_ledger(int root) {
   }
   /* the end's stamp needs field 9 to tell an exit's signal from an earlier one: only beside it */
   sr_end = 0;
+  sr_ticks = 0;
   if (p >= 0 && sr_io && par >= 0) {
     long q = load(BPF_PROG_TYPE_RAW_TRACEPOINT, notify, sizeof notify / sizeof notify[0]);
     if (q >= 0) q = attach(q, "signal_generate");
-    if (q >= 0) sr_links[4] = (int)q, sr_end = 1;
+    if (q >= 0) sr_links[4] = (int)q, sr_end = 1, sr_ticks = ticks;
   }
   u64 value[SR_VALUE] = {0};
   if (p >= 0) p = map_op(BPF_MAP_UPDATE_ELEM, (u32)root, value, BPF_ANY);
@@ -586,7 +622,9 @@ int sr_follow(int tgid, double fork_ns, double baseline_kb) {
  * -1 when not counted here), out[7] the runtime (ns) it had at its last exec seen here (-1: none), out[8]
  * when out[2] is -1 for a CLONE_VM child that has exec'd: its baseline (KiB), which its images' peak
  * does not exceed (else -1), out[9] when its exit notified its parent (CLOCK_MONOTONIC ns: the last
- * signal it generated, once it came after its latest thread's sched_process_exit; -1 none such seen).
+ * signal it generated, once it came after its latest thread's sched_process_exit; -1 none such seen),
+ * out[10..13] with out[9]: the process's tick-sampled user and system time then and its prev_cputime
+ * (user, system; ns), what wait4 splits its runtime by (-1 each: not read here).
  * The entry is removed (unless `keep`) only when its fork time is within [lo, hi] (ns; lo > hi accepts any): an entry
  * outside belongs to a later process with the same pid. 1 taken, 0 none (or not this process's), -errno.
  */
@@ -615,6 +653,7 @@ int sr_take(int tgid, double lo, double hi, double *out, int keep) {
   /* ns: the last signal it generated, when that came after its latest thread exit began (exit_notify's
    * notification of its parent, once it has ended); -1: none such seen (or the programs not attached) */
   out[9] = sr_end && value[9] && value[10] >= value[9] ? (double)value[10] : -1;
+  for (int k = 10; k < 14; k++) out[k] = sr_ticks && out[9] >= 0 ? (double)value[k + 1] : -1;
   return 1;
 }
 

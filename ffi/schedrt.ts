@@ -47,7 +47,7 @@ export const schedRuntimeStatus = (): number => load().sr_status_now();
 export const followSchedRuntime = (tgid: number, forkMonoNs: number, baselineKb = -1): number =>
   load().sr_follow(tgid, forkMonoNs, baselineKb);
 
-const out = new Float64Array(10);
+const out = new Float64Array(14);
 
 /** The I/O counters of a process's threads that exited while it was followed (bytes). */
 export interface LedgerIo {
@@ -55,6 +55,19 @@ export interface LedgerIo {
   wchar: number;
   readBytes: number;
   writeBytes: number;
+}
+
+/**
+ * A process's tick-sampled CPU at its exit's notification of its parent (ns; the kernel's
+ * task_cputime: whole ticks where the tick accounts time), and its signal's prev_cputime (what an
+ * earlier cputime_adjust reported: /proc/PID/stat read during its life) — what wait4's rusage splits
+ * its runtime into user and system time by (src/observe/_figures.ts adjustCputime).
+ */
+export interface ExitTicks {
+  userNs: number;
+  systemNs: number;
+  prevUserNs: number;
+  prevSystemNs: number;
 }
 
 /**
@@ -69,7 +82,8 @@ export interface LedgerIo {
  * seen), maxRssBoundKb: maxRssKb, or where that is unknown for a vfork child that exec'd, the
  * parent's peak it started from, which its images did not exceed (undefined: neither), exitNs: when its
  * exit notified its parent (CLOCK_MONOTONIC ns: the signal exit_notify generates just before waking
- * the parent; undefined: not seen, as for a parent that ignores SIGCHLD) }, or
+ * the parent; undefined: not seen, as for a parent that ignores SIGCHLD), exitTicks: with exitNs, what
+ * wait4 splits its runtime by (ExitTicks) }, or
  * undefined when it is not there or its fork time is outside [loNs, hiNs] (a later process with the
  * same pid; loNs > hiNs accepts any). Taken once: the entry is removed, unless `keep` (a look only).
  */
@@ -87,6 +101,7 @@ export function takeSchedRuntime(
       execRuntimeNs: number | undefined;
       maxRssBoundKb: number | undefined;
       exitNs: number | undefined;
+      exitTicks: ExitTicks | undefined;
     }
   | undefined {
   if (load().sr_take(tgid, loNs, hiNs, ptr(out), keep ? 1 : 0) !== 1) return undefined;
@@ -101,6 +116,10 @@ export function takeSchedRuntime(
     // unknown peak, known bound: a vfork child whose images stayed at or below its parent's peak
     maxRssBoundKb: out[2]! >= 0 ? out[2]! : out[8]! >= 0 ? out[8]! : undefined,
     exitNs: out[9]! < 0 ? undefined : out[9]!,
+    exitTicks:
+      out[10]! < 0
+        ? undefined
+        : { userNs: out[10]!, systemNs: out[11]!, prevUserNs: out[12]!, prevSystemNs: out[13]! },
   };
 }
 

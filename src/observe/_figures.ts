@@ -1,7 +1,9 @@
 /**
  * Final figures onto a process record, each from its most exact source:
- *  - CPU: taskstats' scheduler runtime in the kernel's user/system ratio (= rusage); wait4 rusage or
- *    the last /proc sample only when taskstats has nothing;
+ *  - CPU: the scheduler's runtime (taskstats, the zombie's CPU clock, the ledger) split as wait4's
+ *    rusage splits it: by the tick samples at the exit's notification (the ledger: adjustCputime),
+ *    else by taskstats' (sent before the teardown's ticks); wait4 rusage or the last /proc sample only
+ *    when taskstats has nothing;
  *  - peak RSS: taskstats hiwater_rss (process-wide);
  *  - I/O: the largest of taskstats (rounded down to whole KiB per thread by the kernel), the last
  *    reading of the process's own threads' /proc I/O (exact at that moment; counters only grow) and
@@ -9,6 +11,7 @@
  *  - times are never taken from here: start is the fork event, end the exit event (see recorder.ts).
  */
 import type { Reaped } from "../../ffi/libc.ts";
+import type { ExitTicks } from "../../ffi/schedrt.ts";
 import type { ProcessRecord } from "../store/index.ts";
 import type { ProcIo } from "./procfs.ts";
 import { splitRuntime } from "./_netlink-parse.ts";
@@ -68,4 +71,36 @@ export function raiseCpu(rec: ProcessRecord, cpuNs: number): void {
   const system = rec.systemUs ?? 0;
   if (Math.floor(cpuNs / 1000) <= user + system) return;
   Object.assign(rec, splitRuntime(cpuNs, user, system));
+}
+
+/**
+ * The kernel's split of a process's runtime `rtimeNs` into user and system time, µs (truncated, as a
+ * timeval): cputime_adjust (kernel/sched/cputime.c), what wait4's rusage reports when it reaps the
+ * process. The runtime is shared in the ratio of the tick samples (all user when there is no system
+ * sample, all system when there is no user one), never below what an earlier adjust reported
+ * (prev_cputime: a /proc/PID/stat read during its life); a runtime not above that earlier report
+ * gives the report itself. Integer arithmetic as the kernel's (128-bit product).
+ */
+export function adjustCputime(rtimeNs: number, t: ExitTicks): { userUs: number; systemUs: number } {
+  const rtime = BigInt(Math.floor(rtimeNs));
+  const prevU = BigInt(t.prevUserNs);
+  const prevS = BigInt(t.prevSystemNs);
+  let utime: bigint;
+  let stime: bigint;
+  if (prevU + prevS >= rtime) {
+    utime = prevU;
+    stime = prevS;
+  } else {
+    const u = BigInt(t.userNs);
+    const s = BigInt(t.systemNs);
+    stime = s === 0n ? 0n : u === 0n ? rtime : (s * rtime) / (s + u);
+    if (stime > rtime) stime = rtime;
+    if (stime < prevS) stime = prevS;
+    utime = rtime - stime;
+    if (utime < prevU) {
+      utime = prevU;
+      stime = rtime - utime;
+    }
+  }
+  return { userUs: Number(utime / 1000n), systemUs: Number(stime / 1000n) };
 }

@@ -6,6 +6,7 @@
  */
 import { dfgOnly } from "../core/jit-tier.ts";
 import type { Reaped } from "../../ffi/libc.ts";
+import type { ExitTicks } from "../../ffi/schedrt.ts";
 import type { ProcessRecord } from "../store/index.ts";
 import { type Stub, StubTable } from "./_stubs.ts";
 import type { ExitFigures } from "./types.ts";
@@ -44,6 +45,10 @@ export interface Track {
   figuresDone: boolean;
   /** its CPU clock read while it was a zombie, ns: exactly the runtime rusage reports (see Recorder.finish) */
   zombieCpuNs?: number;
+  /** the runtime its taskstats figures gave, ns (ExitFigures.cpuNs) */
+  figuresCpuNs?: number;
+  /** what wait4 splits its runtime by, read at its exit's notification (the ledger: Recorder.splitCpu) */
+  exitTicks?: ExitTicks;
   /** its parent at exit (taskstats): only a process whose parent was tracer can be reaped by tracer */
   exitPpid?: number;
   /** tracer reaped it (wait4) */

@@ -11,6 +11,7 @@
  */
 import { dfgOnly } from "../core/jit-tier.ts";
 import {
+  type ExitTicks,
   type LedgerIo,
   closeSchedRuntime,
   followSchedRuntime,
@@ -63,6 +64,8 @@ export interface SchedRuntime {
          * it: its end, to the ns; undefined: not seen, as for a parent that ignores SIGCHLD)
          */
         exitedAt: number | undefined;
+        /** with exitedAt: what wait4 splits its runtime into user and system time by */
+        exitTicks: ExitTicks | undefined;
       }
     | undefined;
   /**
@@ -213,6 +216,7 @@ export function openLedger(
         execRuntimeNs: plusBase(got.execRuntimeNs, base),
         execPeakBoundKb,
         exitedAt: got.exitNs === undefined ? undefined : monoNsToEpochMs(got.exitNs),
+        exitTicks: got.exitTicks,
       };
     },
     follow(pid, startedAt, startTicks) {

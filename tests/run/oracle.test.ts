@@ -542,6 +542,41 @@ int main(int c, char **v) { size_t n = (size_t)atol(v[1]) << 20; volatile char *
     }
   }, 60_000);
 
+  test.skipIf(!ledger.available)(
+    "user and system time as wait4 splits them: a user-bound life, then a system-bound teardown",
+    async () => {
+      // The kernel shares the runtime by the tick samples it has at the reap; taskstats' record is sent
+      // before the teardown (exit_mm: 400 MiB freed, tens of ms of system ticks), so its ratio gave
+      // this process tens of ms too much user time (bench/accuracy.ts: up to 17 ms over for Python
+      // children that exit at once). The ledger reads the samples at the exit's notification.
+      const teardown = cc(
+        "teardown",
+        `#include <stdlib.h>
+#include <time.h>
+int main(int c, char **v) { size_t n = (size_t)atol(v[1]) << 20; volatile char *p = malloc(n);
+  for (size_t i = 0; i < n; i += 4096) p[i] = 1;
+  struct timespec t0, t; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0); volatile unsigned long x = 0;
+  do { for (int i = 0; i < 100000; i++) x += i; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t); }
+  while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < atol(v[2]));
+  return 0; }`,
+      );
+      // held as zombies (ORACLE_HOLD_MS): tracer reads the whole runtime then, exact to the ns
+      const t = await traced(
+        Array.from({ length: 3 }, () => `ORACLE_HOLD_MS=300 $O ${teardown} 400 200`).join("; "),
+      );
+      expect(t.code).toBe(0);
+      expect(t.truths.length).toBe(3);
+      for (const truth of t.truths) {
+        const r = rowOf(t, truth);
+        const got = { userUs: r.userUs, systemUs: r.systemUs };
+        // each part truncated to µs, by rusage and by tracer from the same ns
+        expect(Math.abs(r.userUs! - truth.userUs), JSON.stringify({ got, truth })).toBeLessThanOrEqual(2);
+        expect(Math.abs(r.systemUs! - truth.systemUs), JSON.stringify({ got, truth })).toBeLessThanOrEqual(2);
+      }
+    },
+    60_000,
+  );
+
   test("I/O: never above the truth; exact for a process seen as a zombie (1,000 bytes, not 0)", async () => {
     const t = await traced(
       // a parent that reaps its dd only after 0.5 s (a shell would reap it at once)
