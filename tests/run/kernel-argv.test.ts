@@ -245,13 +245,15 @@ test.skipIf(skip)(
       processes: { argv: string[] | null; comm: string | null }[];
     };
     const kept = processes.filter((p) => p.argv?.[0] === "/bin/true" && p.argv[2]?.length === 40000);
-    // The thread's read races each /bin/true's exit: under a loaded CI run 1 of 120 was once too late
-    // (2 Dec 2026, 119 kept; 0 in ~60 runs alone). Never a wrong argv: what is not kept is counted lost.
+    // The thread's read races each /bin/true's exit: under CI load 1 of 120 was once too late (2 Dec
+    // 2026, 119 kept), another time 8 (112 kept; 120 of 120 in 12 runs alone right after, beside 4 busy
+    // loops too: the host's own load, not reproduced). The bound is what a ring that only dropped
+    // records fails (58). Never a wrong argv: what is not kept is counted lost.
     const trues = processes.filter((p) => p.comm === "true");
     expect(trues.length).toBe(120);
     expect(trues.filter((p) => p.argv !== null).length).toBe(kept.length);
     expect(info.argvLost).toBeGreaterThanOrEqual(120 - kept.length);
-    expect(kept.length).toBeGreaterThanOrEqual(114);
+    expect(kept.length).toBeGreaterThanOrEqual(96);
   },
   60_000,
 );
