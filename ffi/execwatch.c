@@ -327,6 +327,22 @@ static unsigned int lag_since(unsigned long long ns) {
   return units < 1 ? 1 : units > 65535 ? 65535 : (unsigned int)units;
 }
 
+/* Is the process in a tracing stop ('t' in /proc/PID/stat)? A ptracer's PTRACE_EVENT_EXEC stop comes
+ * before the exec's event is sent, with /proc showing the new image all the while: a read of an
+ * earlier exec's argv made then shows the later image, and its time proves nothing (found by an
+ * attack, 2 Dec 2026: a chain at SCHED_FIFO 10 held 50 ms at each exec). */
+static int in_tracing_stop(unsigned int tgid) {
+  char path[40], buf[1024];
+  int fd, n, i;
+  proc_path(path, tgid, "stat");
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  n = (int)read_retry(fd, buf, (int)sizeof buf);
+  close(fd);
+  for (i = n - 1; i > 0 && buf[i] != ')'; i--) {} /* comm may hold ')': the last one ends it */
+  return i > 0 && i + 2 < n && buf[i + 2] == 't';
+}
+
 static void capture(struct xw *w, unsigned int tgid, unsigned long long ns) {
   char path[40];
   int argv_len, argv_full, cwd_len, size;
@@ -342,6 +358,8 @@ static void capture(struct xw *w, unsigned int tgid, unsigned long long ns) {
     if (!exec_passes(w, tgid, argv_len)) return;
     watch_pid(w, tgid);
   }
+  /* read in a tracing stop: as late as can be (its time proves nothing) */
+  if (in_tracing_stop(tgid)) lag = 65535;
   proc_path(path, tgid, "cwd");
   cwd_len = (int)readlink(path, w->cwd, CWD_MAX);
   if (cwd_len < 0 || cwd_len >= CWD_MAX) cwd_len = 0; /* a full buffer may be cut short: not kept */

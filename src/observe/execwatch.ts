@@ -166,8 +166,14 @@ export class ExecWatcher {
   /**
    * What `pid`'s exec at `at` (epoch ms, the connector's time of it) ran: of the execs of `pid` the
    * watcher remembers stamped later than `after` (epoch ms: the recorder's bound, the process's previous
-   * exec or its fork), the one nearest that time, when one is within `nearMs` of it; else the latest
-   * (its `at` tells which exec it was). Without `at`, the latest. Undefined when none is later than `after`.
+   * exec or its fork; when unknown, `at` − `nearMs`), the latest stamped no later than `at`; else the
+   * latest (a later exec's: its `at` tells). Without `at`, the latest. Undefined when none is later
+   * than the bound. The thread stamps a read with the exec event's own time; the kernel's reader at
+   * sched_process_exec, before the event is sent: µs, or as long as a ptracer holds the
+   * PTRACE_EVENT_EXEC stop in between. The nearest read was taken before: under a 50 ms stop, the next
+   * exec's read, 1 ms after the event, was nearer than this exec's own (found by an attack, 2 Dec 2026).
+   * Only one exec of a process lies between two of its exec events, so the latest read in between is
+   * this one's.
    */
   lookup(pid: number, at?: number, nearMs = 0, after = Number.NEGATIVE_INFINITY): ExecArgv | undefined {
     let latest = this.seen.get(pid);
@@ -188,12 +194,12 @@ export class ExecWatcher {
       this.pull();
       latest = this.seen.get(pid);
     }
+    if (at !== undefined && after === Number.NEGATIVE_INFINITY) after = at - nearMs;
     if (latest === undefined || latest.at <= after) return undefined;
-    if (at === undefined || !latest.earlier) return latest;
-    let best: ExecArgv = latest;
-    for (let e: ExecArgv | undefined = latest.earlier; e && e.at > after; e = e.earlier)
-      if (Math.abs(e.at - at) < Math.abs(best.at - at)) best = e;
-    return Math.abs(best.at - at) <= nearMs ? best : latest;
+    if (at === undefined) return latest;
+    for (let e: ExecArgv | undefined = latest; e && e.at > after; e = e.earlier)
+      if (e.at <= at + SAME_EXEC_SLACK_MS) return e;
+    return latest;
   }
 
   /** execs remembered now (at most the cap) */

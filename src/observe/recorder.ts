@@ -55,7 +55,8 @@ function setEnd(rec: ProcessRecord, at: number) {
 
 /** a track whose record is the process these exit figures are about (Tracks.takeAwaiting) */
 const sameRecord = (x: Track, f: ExitFigures) => sameProcess(x.rec, f);
-/** an exec event and the exec watcher's record of it carry one kernel timestamp, converted separately */
+/** how far before an exec event the watcher's read of it may be stamped when nothing bounds it (no
+ * earlier exec, an estimated start): the kernel's reader stamps it at sched_process_exec, µs before */
 const SAME_EXEC_MS = 3;
 /**
  * How long an exec can show its new image in /proc before its event is sent, ms: the new address space
@@ -356,12 +357,13 @@ export class Recorder {
     if (t.heldFigures) this.applyFigures(t, t.heldFigures);
     t.heldFigures = undefined;
     // The exec watcher read this exec (or a later one, whose argv is what /proc would show now): no
-    // /proc reads needed. Its time and ours are the same kernel timestamp, converted ms apart. Asked
-    // for the exec at this time: a later owner of the pid (set_tid, ns_last_pid) has its own, later.
-    // A read of an earlier image of this process, or of an earlier process with its pid, is no answer.
+    // /proc reads needed. The thread's read carries the event's own time, the kernel's the time of
+    // sched_process_exec, before it (ExecWatcher.lookup); a later exec's read is stamped after this
+    // event. Asked for the exec at this time: a later owner of the pid (set_tid, ns_last_pid) has its
+    // own, later. A read of an earlier image of this process, or of an earlier process with its pid,
+    // is no answer (`after`).
     const seen = this.opts.execArgv?.(pid, at, SAME_EXEC_MS, after);
-    if (seen && seen.at >= at - SAME_EXEC_MS) {
-      // the connector's time and the read's are one kernel timestamp: another exec's read is µs away
+    if (seen) {
       t.argvReadBy = seen.at > at + SAME_EXEC_SLACK_MS ? Number.POSITIVE_INFINITY : readBy(seen);
       return this.execSeen(t, seen);
     }
@@ -372,11 +374,6 @@ export class Recorder {
     let argv = t.gone ? undefined : readCmdline(pid);
     // Date.now() is whole ms: the read was before its next ms
     t.argvReadBy = Date.now() + 1 + READ_MARGIN_MS;
-    // ended (a zombie has an empty cmdline) or already reaped: the watcher's latest read, if in time
-    if (!argv?.length && seen && seen.at >= (rec.startedAt ?? at) - SAME_EXEC_MS) {
-      t.argvReadBy = Math.abs(seen.at - at) > SAME_EXEC_SLACK_MS ? Number.POSITIVE_INFINITY : readBy(seen);
-      return this.execSeen(t, seen);
-    }
     const cwd = argv === undefined ? undefined : readCwd(pid);
     const st = argv === undefined ? undefined : readStat(pid);
     if (st?.startTicks !== rec.startTicks) argv = undefined;

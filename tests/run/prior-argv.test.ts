@@ -103,3 +103,27 @@ test.skipIf(!probeExecWatch().available || !realtime)(
   },
   60_000,
 );
+
+test.skipIf(!probeExecWatch().available || !realtime)(
+  "the watcher starved while a ptracer holds each exec: no later image as the first, kernel reader on or off",
+  async () => {
+    // Found by an attack (2 Dec 2026): execstop holds each PTRACE_EVENT_EXEC stop 50 ms, before the
+    // exec's event is sent and with /proc showing the new image; the thread, starved by the SCHED_FIFO
+    // chain on its CPU, read sh's exec during env's stop (a read stamped 50 ms before env's event, so
+    // it looked sh's own: 5 of 5), and the kernel's read of env's exec, stamped at sched_process_exec
+    // 1 ms after sh's event, was the nearest to it (3 of 4). The thread now marks a read made in a
+    // tracing stop, and a read stamped after an exec's event is never that exec's.
+    const envs: Record<string, string>[] = [{ TRACER_NO_KERNEL_ARGV: "1" }, {}];
+    for (const env of envs)
+      for (let i = 0; i < 2; i++) {
+        const rows = await priors(
+          ["chrt", "-f", "10", cProgram("execstop"), "50", "sh", "-c", "exec env A=1 true"],
+          env,
+          true,
+        );
+        const last = rows.find((p) => p.comm === "true")!;
+        expect(last.priorArgv === null || last.priorArgv[0] === "sh", JSON.stringify(rows)).toBe(true);
+      }
+  },
+  60_000,
+);
