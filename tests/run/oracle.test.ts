@@ -43,6 +43,23 @@ function cc(name: string, src: string): string {
   return out;
 }
 
+/** `teardown MIB MS`: touches MIB MiB, then spins MS ms of CPU in user space, and exits (built once) */
+let teardownBuilt: string | undefined;
+function teardownProgram(): string {
+  teardownBuilt ??= cc(
+    "teardown",
+    `#include <stdlib.h>
+#include <time.h>
+int main(int c, char **v) { size_t n = (size_t)atol(v[1]) << 20; volatile char *p = malloc(n);
+  for (size_t i = 0; i < n; i += 4096) p[i] = 1;
+  struct timespec t0, t; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0); volatile unsigned long x = 0;
+  do { for (int i = 0; i < 1000; i++) x += i; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t); }
+  while ((t.tv_sec - t0.tv_sec) * 1000000 + (t.tv_nsec - t0.tv_nsec) / 1000 < atol(v[2]) * 1000);
+  return 0; }`,
+  );
+  return teardownBuilt;
+}
+
 interface Traced {
   code: number;
   rows: StoredRow[];
@@ -549,17 +566,7 @@ int main(int c, char **v) { size_t n = (size_t)atol(v[1]) << 20; volatile char *
       // before the teardown (exit_mm: 400 MiB freed, tens of ms of system ticks), so its ratio gave
       // this process tens of ms too much user time (bench/accuracy.ts: up to 17 ms over for Python
       // children that exit at once). The ledger reads the samples at the exit's notification.
-      const teardown = cc(
-        "teardown",
-        `#include <stdlib.h>
-#include <time.h>
-int main(int c, char **v) { size_t n = (size_t)atol(v[1]) << 20; volatile char *p = malloc(n);
-  for (size_t i = 0; i < n; i += 4096) p[i] = 1;
-  struct timespec t0, t; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0); volatile unsigned long x = 0;
-  do { for (int i = 0; i < 100000; i++) x += i; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t); }
-  while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < atol(v[2]));
-  return 0; }`,
-      );
+      const teardown = teardownProgram();
       // held as zombies (ORACLE_HOLD_MS): tracer reads the whole runtime then, exact to the ns
       const t = await traced(
         Array.from({ length: 3 }, () => `ORACLE_HOLD_MS=300 $O ${teardown} 400 200`).join("; "),
@@ -575,6 +582,65 @@ int main(int c, char **v) { size_t n = (size_t)atol(v[1]) << 20; volatile char *
       }
     },
     60_000,
+  );
+
+  test.skipIf(!ledger.available)(
+    "user and system time as wait4 splits them: a tick after the exit's notification counts",
+    async () => {
+      // The rest of do_exit after the parent's notification (the connector's exit event, sent here to
+      // 400 listeners) can take a scheduler tick, which wait4's split counts: the samples read at the
+      // notification alone split 25 of 300 6 ms processes by half (found by an attack, 2 Dec 2026).
+      // The ledger reads them again at every charge after it, the last one in the final schedule.
+      const listen = cc(
+        "cnlisten",
+        `#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/epoll.h>
+#include <linux/netlink.h>
+#include <linux/connector.h>
+#include <linux/cn_proc.h>
+int main(int c, char **v) { int k = atoi(v[1]), ep = epoll_create1(0);
+  for (int i = 0; i < k; i++) { int s = socket(PF_NETLINK, SOCK_DGRAM, NETLINK_CONNECTOR);
+    struct sockaddr_nl a = {.nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC};
+    if (bind(s, (void *)&a, sizeof a)) return 1;
+    char buf[NLMSG_SPACE(sizeof(struct cn_msg) + sizeof(int))]; memset(buf, 0, sizeof buf);
+    struct nlmsghdr *h = (void *)buf; h->nlmsg_len = sizeof buf; h->nlmsg_type = NLMSG_DONE;
+    struct cn_msg *m = NLMSG_DATA(h); m->id.idx = CN_IDX_PROC; m->id.val = CN_VAL_PROC; m->len = sizeof(int);
+    *(int *)m->data = PROC_CN_MCAST_LISTEN; send(s, buf, sizeof buf, 0);
+    struct epoll_event e = {.events = EPOLLIN, .data.fd = s}; epoll_ctl(ep, EPOLL_CTL_ADD, s, &e); }
+  puts("listening"); fflush(stdout);
+  struct epoll_event ev[64]; static char b[65536];
+  for (;;) { int n = epoll_wait(ep, ev, 64, -1);
+    for (int i = 0; i < n; i++) while (recv(ev[i].data.fd, b, sizeof b, MSG_DONTWAIT) > 0) {} } }`,
+      );
+      const load = Bun.spawn(["taskset", "-c", "1", listen, "400"], { stdout: "pipe", stderr: "ignore" });
+      try {
+        const reader = load.stdout.getReader();
+        expect(new TextDecoder().decode((await reader.read()).value)).toContain("listening");
+        reader.releaseLock();
+        const t = await traced(`for i in $(seq 300); do $O ${teardownProgram()} 0 6; done`);
+        expect(t.code).toBe(0);
+        expect(t.truths.length).toBe(300);
+        const off: unknown[] = [];
+        for (const truth of t.truths) {
+          const r = rowOf(t, truth);
+          // the total may be above rusage by the last slice (rusage is read at a reap that can come
+          // before it ends: tens of µs); each part no further off than that, plus µs truncation
+          const total = Math.abs(r.userUs! + r.systemUs! - truth.userUs - truth.systemUs);
+          if (
+            Math.abs(r.userUs! - truth.userUs) > total + 2 ||
+            Math.abs(r.systemUs! - truth.systemUs) > total + 2
+          )
+            off.push({ got: [r.userUs, r.systemUs], rusage: [truth.userUs, truth.systemUs] });
+        }
+        expect(off).toEqual([]);
+      } finally {
+        load.kill();
+      }
+    },
+    120_000,
   );
 
   test("I/O: never above the truth; exact for a process seen as a zombie (1,000 bytes, not 0)", async () => {
