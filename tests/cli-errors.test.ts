@@ -76,7 +76,7 @@ describe("--json errors", () => {
       args: ["--limit", "3", "runs"],
       code: "E_USAGE",
       exit: 2,
-      says: "options go after the command: tracer runs --limit 3 …",
+      says: 'options go after the command\'s name: "--limit" "3" came before "runs"',
     },
     { what: "bad flag value", args: ["runs", "--limit", "x"], code: "E_USAGE", exit: 2 },
     { what: "bad --format", args: ["report", "--format", "pdf"], code: "E_USAGE", exit: 2 },
@@ -133,6 +133,21 @@ describe("--json errors", () => {
         expect(human.stderr).toContain(out.error.message.split("\n")[0]);
       }
     });
+
+  test("a token with a newline is quoted on one line, never a forged second line", async () => {
+    // found by an attack (2 Dec 2026): `tracer $'--x\nY'` printed "Y…" as a line of its own
+    for (const args of [
+      ["--x\nFAKE: ok", "run", "--", "true"],
+      ["--x\nFAKE: ok"],
+      ["runs", "--x\nFAKE: ok"],
+      ["no\nFAKE: ok"],
+    ]) {
+      const r = await run(args, { env });
+      expect(r.code).toBe(2);
+      expect(r.stderr.trimEnd().split("\n"), r.stderr).toHaveLength(1);
+      expect(r.stderr).toContain("\\nFAKE: ok");
+    }
+  });
 
   test("an ambiguous reference lists its candidates (text and JSON)", async () => {
     const human = await run(["report", "twin"], { env });

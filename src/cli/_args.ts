@@ -7,7 +7,8 @@
  * Forms: `--name value`, `--name=value`, `-a value` (alias), `--flag`, `--no-flag`, `--flag=true|false`;
  * `-` and negative numbers are positionals; everything after `--` belongs to the command (rawArgs).
  * A last positional whose valueHint ends in "..." (e.g. `RUN...`) takes every remaining positional: the
- * first is `args[name]`, all of them are in `args._`.
+ * first is `args[name]`, all of them are in `args._`. A token quoted in an error message is a JSON string:
+ * a newline in it shows as \n, never as a second line of tracer's own.
  */
 import type { ArgDef, ArgsDef, ParsedArgs } from "citty";
 import { Exit, TracerError } from "../errors.ts";
@@ -58,7 +59,7 @@ export function parseArgv(defs: ArgsDef, tokens: string[], command?: () => strin
       if (!slot) {
         const usage = command?.();
         throw usageError(
-          `unexpected argument "${t}" (see --help)`,
+          `unexpected argument ${JSON.stringify(t)} (see --help)`,
           usage ? `the command to run goes after "--": ${usage} -- ${shown(tokens.slice(i))}` : undefined,
         );
       }
@@ -72,16 +73,18 @@ export function parseArgv(defs: ArgsDef, tokens: string[], command?: () => strin
     const negated = !byName.has(raw) && raw.startsWith("no-") ? byName.get(raw.slice(3)) : undefined;
     const found = byName.get(raw) ?? negated;
     if (!found || (negated && found[1].type !== "boolean"))
-      throw usageError(`unknown option "${eq < 0 ? t : t.slice(0, eq)}" (see --help)`);
+      throw usageError(`unknown option ${JSON.stringify(eq < 0 ? t : t.slice(0, eq))} (see --help)`);
     const [name, def] = found;
     if (def.type === "boolean") {
       if (inline !== undefined && inline !== "true" && inline !== "false")
-        throw usageError(`option "${t.slice(0, eq)}" is a switch: give it alone, or =true / =false`);
+        throw usageError(
+          `option ${JSON.stringify(t.slice(0, eq))} is a switch: give it alone, or =true / =false`,
+        );
       out[name] = negated ? inline === "false" : inline !== "false";
     } else if (inline !== undefined) out[name] = inline;
     else {
       const next = tokens[i + 1];
-      if (next === undefined) throw usageError(`option "${t}" needs a value`);
+      if (next === undefined) throw usageError(`option ${JSON.stringify(t)} needs a value`);
       out[name] = next;
       i++;
     }

@@ -8,7 +8,7 @@ const WHOLE = /^\d+$/;
 const DECIMAL = /^(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 export const bad = (flag: string, what: string, v: string) =>
-  new TracerError("E_USAGE", `${flag} must be ${what}, got "${v}"`, Exit.usage);
+  new TracerError("E_USAGE", `${flag} must be ${what}, got ${JSON.stringify(v)}`, Exit.usage);
 
 /**
  * A whole number in [min, max] (max defaults to Number.MAX_SAFE_INTEGER), or undefined when `v` is.

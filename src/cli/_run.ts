@@ -32,7 +32,7 @@ async function resolveCommand(root: Cmd, head: string[]) {
     const sub = Object.hasOwn(subs, token) ? subs[token] : undefined;
     if (!sub) {
       const known = Object.keys(subs).filter((k) => !k.startsWith("_"));
-      throw usageError(`unknown command "${token}" (commands: ${known.join(", ")})`);
+      throw usageError(`unknown command ${JSON.stringify(token)} (commands: ${known.join(", ")})`);
     }
     cmd = await resolve(sub);
     used++;
@@ -83,13 +83,13 @@ export async function runCli(root: Cmd, argv: string[]): Promise<void> {
   try {
     if (g.color !== undefined) {
       if (!(COLOR_MODES as string[]).includes(g.color))
-        throw usageError(`--color must be one of ${COLOR_MODES.join(", ")}, got "${g.color}"`);
+        throw usageError(`--color must be one of ${COLOR_MODES.join(", ")}, got ${JSON.stringify(g.color)}`);
       setColor(g.color as ColorMode);
     }
     // `tracer version` and `tracer help [COMMAND...]` are words for --version and --help, not commands:
     // nothing in the table, nothing loaded but what the flags load
     if (head[0] === "version" && head.length > 1)
-      throw usageError(`unexpected argument "${head[1]}" (see --help)`);
+      throw usageError(`unexpected argument ${JSON.stringify(head[1])} (see --help)`);
     if (head.length === 1 && ["--version", "-v", "-V", "version"].includes(head[0]!)) {
       write(1, `${VERSION}\n`);
       return;
@@ -100,27 +100,36 @@ export async function runCli(root: Cmd, argv: string[]): Promise<void> {
     const { cmd, used } = await resolveCommand(root, words);
     if (help && used < words.length) {
       const named = ["tracer", ...words.slice(0, used)].join(" ");
-      throw usageError(`unknown command "${words[used]}" (${named} has no commands)`);
+      throw usageError(`unknown command ${JSON.stringify(words[used])} (${named} has no commands)`);
     }
     if (help || head.includes("--help") || head.includes("-h")) {
       write(1, `${forFd(await usage(root, cmd, words.slice(0, used)), 1)}\n`);
       return;
     }
     if (!cmd.run) {
-      // `tracer --quiet run`: a command's options come after its word (only --verbose and --color are
-      // global); say where, rather than call a real option unknown
+      // `tracer --quiet run`: a command's options come after its words (only --verbose and --color are
+      // global); say so, rather than call a real option unknown. Which of the tokens before a command
+      // word are values (`--name report run`) only the command knows: no command line is suggested.
+      // Each token as a JSON string: quoted, a newline in it shown as \n (no forged second line)
       const subs = cmd.subCommands ? await resolve(cmd.subCommands) : {};
-      const at = head.findIndex((t, i) => i >= used && !t.startsWith("-") && Object.hasOwn(subs, t));
+      const word = (t: string) => Object.hasOwn(subs, t) || (used === 0 && (t === "help" || t === "version"));
+      const at = head.findIndex((t, i) => i >= used && !t.startsWith("-") && word(t));
       if (at > used) {
-        const word = [...head.slice(0, used), head[at]!].join(" ");
-        const opts = head.slice(used, at).join(" ");
-        throw usageError(`options go after the command: tracer ${word} ${opts} … ("${opts}" came first)`);
+        const opts = head
+          .slice(used, at)
+          .map((t) => JSON.stringify(t))
+          .join(" ");
+        throw usageError(
+          `options go after the command's name: ${opts} came before ${JSON.stringify(head[at])} (only --verbose and --color go anywhere)`,
+        );
       }
       // `tracer --bogus`: the option is the error, not the missing command
       const stray = head.slice(used).find((t) => t.startsWith("-") && t !== "--json");
       if (stray !== undefined) {
         const eq = stray.indexOf("=");
-        throw usageError(`unknown option "${eq < 0 ? stray : stray.slice(0, eq)}" (see --help)`);
+        throw usageError(
+          `unknown option ${JSON.stringify(eq < 0 ? stray : stray.slice(0, eq))} (see --help)`,
+        );
       }
       if (g.json) {
         const known = Object.keys(subs).filter((k) => !k.startsWith("_"));
