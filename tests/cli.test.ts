@@ -30,6 +30,23 @@ describe("tracer CLI (compiled binary)", () => {
     }
   });
 
+  test("-h or --help before the command's name prints that command's help, as after it", async () => {
+    // it printed the root's (the command was resolved only up to the first option)
+    for (const args of [
+      ["-h", "run"],
+      ["--help", "net", "check"],
+      ["-h", "runs", "rm"],
+      ["report", "--format", "json", "-h"],
+    ]) {
+      const before = await run(args, { env });
+      const words = args.filter((a) => !a.startsWith("-") && a !== "json");
+      const after = await run([...words, "--help"], { env });
+      expect(before.code).toBe(0);
+      expect(before.stdout).toBe(after.stdout);
+      expect(before.stdout).toContain(`tracer ${words.join(" ")}`);
+    }
+  });
+
   test("--help into a pipe has no colour codes even without NO_COLOR", async () => {
     const { NO_COLOR: _, ...coloured } = env;
     const r = await run(["report", "--help"], { env: { ...coloured, TERM: "xterm-256color" } });

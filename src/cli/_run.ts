@@ -103,7 +103,20 @@ export async function runCli(root: Cmd, argv: string[]): Promise<void> {
       throw usageError(`unknown command ${JSON.stringify(words[used])} (${named} has no commands)`);
     }
     if (help || head.includes("--help") || head.includes("-h")) {
-      write(1, `${forFd(await usage(root, cmd, words.slice(0, used)), 1)}\n`);
+      // `tracer -h run`, `tracer --help net check`: the command the words name, wherever the flag is
+      // (as `help` ignores options); a word that names none (an option's value) leaves the first answer
+      let named = { cmd, used, words };
+      if (!help) {
+        const plain = head.filter((t) => !t.startsWith("-"));
+        for (let k = plain.length; k > used; k--) {
+          const deeper = await resolveCommand(root, plain.slice(0, k)).catch(() => undefined);
+          if (deeper && deeper.used > used) {
+            named = { ...deeper, words: plain };
+            break;
+          }
+        }
+      }
+      write(1, `${forFd(await usage(root, named.cmd, named.words.slice(0, named.used)), 1)}\n`);
       return;
     }
     if (!cmd.run) {
