@@ -197,9 +197,16 @@ export class ExecWatcher {
     if (at !== undefined && after === Number.NEGATIVE_INFINITY) after = at - nearMs;
     if (latest === undefined || latest.at <= after) return undefined;
     if (at === undefined) return latest;
+    // both readers' reads of it (the thread's stamped at the event, the kernel's before a ptracer's
+    // stop): the kernel's, made in the exec itself (were exec events lost, the window can hold an
+    // earlier exec's kernel read beside this one's thread read: counted as lost events, not told apart)
+    let found: ExecArgv | undefined;
     for (let e: ExecArgv | undefined = latest; e && e.at > after; e = e.earlier)
-      if (e.at <= at + SAME_EXEC_SLACK_MS) return e;
-    return latest;
+      if (e.at <= at + SAME_EXEC_SLACK_MS) {
+        if (e.readAt === undefined) return e;
+        found ??= e;
+      }
+    return found ?? latest;
   }
 
   /** execs remembered now (at most the cap) */
