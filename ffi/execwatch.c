@@ -80,6 +80,7 @@ int setsockopt(int fd, int level, int name, const void *value, unsigned int len)
 int clock_gettime(int clock, void *ts);
 
 #define CLOCK_MONOTONIC 1
+#define CLOCK_BOOTTIME 7
 #define LAG_UNIT_NS 10000ull /* a record's read lag: u16 of 10 µs, rounded up (65535: that or later) */
 #define O_RDONLY 0
 #define O_NONBLOCK 04000
@@ -327,26 +328,45 @@ static unsigned int lag_since(unsigned long long ns) {
   return units < 1 ? 1 : units > 65535 ? 65535 : (unsigned int)units;
 }
 
-/* Is the process in a tracing stop ('t' in /proc/PID/stat)? A ptracer's PTRACE_EVENT_EXEC stop comes
- * before the exec's event is sent, with /proc showing the new image all the while: a read of an
- * earlier exec's argv made then shows the later image, and its time proves nothing (found by an
- * attack, 2 Dec 2026: a chain at SCHED_FIFO 10 held 50 ms at each exec). */
-static int in_tracing_stop(unsigned int tgid) {
+/* What /proc/PID/stat says of the process read: 0 as it should be, 1 in a tracing stop ('t'), -1 not
+ * the process that exec'd at `ns` (CLOCK_MONOTONIC): it started after that exec (its pid reused by a
+ * process made with that pid on purpose: clone3 set_tid, ns_last_pid; its argv read for the earlier
+ * one's exec was another process's, found by an attack, 2 Dec 2026).
+ * A ptracer's PTRACE_EVENT_EXEC stop comes before the exec's event is sent, with /proc showing the new
+ * image all the while: a read of an earlier exec's argv made then shows the later image, and its time
+ * proves nothing (found by an attack, 2 Dec 2026: a chain at SCHED_FIFO 10 held 50 ms at each exec).
+ * Field 22, the start in clock ticks (USER_HZ, 100) since boot (CLOCK_BOOTTIME), is truncated: the
+ * exec'ing process's never exceeds the exec's time on that clock. */
+static int stat_check(unsigned int tgid, unsigned long long ns) {
   char path[40], buf[1024];
-  int fd, n, i;
+  int fd, n, i, field;
+  long ts[2];
+  unsigned long long start = 0, boot, mono;
   proc_path(path, tgid, "stat");
   fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
+  if (fd < 0) return 0; /* gone since its argv was read: that read stands */
   n = (int)read_retry(fd, buf, (int)sizeof buf);
   close(fd);
   for (i = n - 1; i > 0 && buf[i] != ')'; i--) {} /* comm may hold ')': the last one ends it */
-  return i > 0 && i + 2 < n && buf[i + 2] == 't';
+  if (i <= 0 || i + 2 >= n) return 0;
+  /* after ") ": field 3 (state) ... field 22 (starttime) */
+  for (field = 3, i += 2; i < n && field < 22; i++)
+    if (buf[i] == ' ') field++;
+  for (; i < n && buf[i] >= '0' && buf[i] <= '9'; i++) start = start * 10 + (unsigned long long)(buf[i] - '0');
+  clock_gettime(CLOCK_BOOTTIME, ts);
+  boot = (unsigned long long)ts[0] * 1000000000ull + (unsigned long long)ts[1];
+  clock_gettime(CLOCK_MONOTONIC, ts);
+  mono = (unsigned long long)ts[0] * 1000000000ull + (unsigned long long)ts[1];
+  if (field == 22 && start * 10000000ull > ns + (boot > mono ? boot - mono : 0)) return -1;
+  for (i = n - 1; i > 0 && buf[i] != ')'; i--) {}
+  return buf[i + 2] == 't';
 }
 
 static void capture(struct xw *w, unsigned int tgid, unsigned long long ns) {
   char path[40];
   int argv_len, argv_full, cwd_len, size;
   unsigned int lens[3], lag;
+  int stat;
   double at_ms = (double)ns / 1e6;
   proc_path(path, tgid, "cmdline");
   if (read_argv(w, path, &argv_len, &argv_full) < 0 || argv_len <= 0)
@@ -358,8 +378,11 @@ static void capture(struct xw *w, unsigned int tgid, unsigned long long ns) {
     if (!exec_passes(w, tgid, argv_len)) return;
     watch_pid(w, tgid);
   }
-  /* read in a tracing stop: as late as can be (its time proves nothing) */
-  if (in_tracing_stop(tgid)) lag = 65535;
+  /* another process's by now: nothing kept; read in a tracing stop: as late as can be (its time proves
+   * nothing) */
+  stat = stat_check(tgid, ns);
+  if (stat < 0) return;
+  if (stat) lag = 65535;
   proc_path(path, tgid, "cwd");
   cwd_len = (int)readlink(path, w->cwd, CWD_MAX);
   if (cwd_len < 0 || cwd_len >= CWD_MAX) cwd_len = 0; /* a full buffer may be cut short: not kept */

@@ -47,19 +47,30 @@ interface Group {
  */
 export class TgidSums {
   private readonly groups = new Map<number, Group>();
+  /** complete groups whose tgid a later process has taken (add), emitted by the next flush */
+  private replaced: [number, Group][] = [];
   private tick = 0;
 
   constructor(private readonly threadsAlive: (tgid: number) => number = liveThreads) {}
 
   /** Add one per-thread record; true when it completed its group. */
   add(rec: TaskRecord, groupDead: boolean, aggr?: TaskRecord): boolean {
+    const last = groupDead || (rec.acFlag & AGROUP) !== 0;
+    const had = this.groups.get(rec.tgid);
+    // a second last thread: another process, given the pid once the first was reaped (clone3 set_tid,
+    // ns_last_pid: 20 ms later was enough), before the first's group was emitted — summed into it, the
+    // first had both processes' CPU and the second none (found by an attack, 2 Dec 2026)
+    if (had?.ended && last) {
+      this.replaced.push([rec.tgid, had]);
+      this.groups.delete(rec.tgid);
+    }
     const g: Group = this.groups.get(rec.tgid) ?? { recs: [] };
     this.groups.set(rec.tgid, g);
     g.recs.push(rec);
     if (aggr) g.aggr = aggr;
     g.readyAt = undefined;
     // the kernel's mark of a group's last thread (a single-threaded process's exit): nothing to ask /proc
-    if (groupDead || (rec.acFlag & AGROUP) !== 0) {
+    if (last) {
       g.last = rec;
       g.ended = true;
     } else if (!g.ended) {
@@ -102,6 +113,11 @@ export class TgidSums {
   flush(all = false): ExitFigures[] {
     this.tick++;
     const out: ExitFigures[] = [];
+    // in exit order: the replaced before the process that took their tgid
+    if (this.replaced.length) {
+      for (const [tgid, g] of this.replaced) out.push(sum(tgid, g));
+      this.replaced = [];
+    }
     for (const [tgid, g] of this.groups) {
       if (!all && (g.readyAt === undefined || g.readyAt >= this.tick - 1 || g.held)) continue;
       this.groups.delete(tgid);

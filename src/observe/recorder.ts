@@ -76,6 +76,14 @@ function readBy(seen: ExecArgv): number {
   return seen.readAt === undefined ? seen.at : seen.readAt + READ_MARGIN_MS;
 }
 
+/** exit figures waiting for their process (Recorder.pendingFigures), with the next of the same pid */
+interface PendingFigures {
+  f: ExitFigures;
+  /** epoch ms they arrived */
+  at: number;
+  next?: PendingFigures;
+}
+
 export interface RecorderStats {
   processes: number;
   lost: number;
@@ -151,7 +159,13 @@ export class Recorder {
   private argvLoss = new ArgvLoss();
   private lost = 0;
   private lossReasons: Record<string, number> = {};
-  private pendingFigures = new Map<number, { f: ExitFigures; at: number }>();
+  /**
+   * Exit figures whose process is not known yet, by pid, oldest first (`next`): records come in exit
+   * order, and a pid given on purpose to a new process once the old one was reaped (clone3 set_tid)
+   * has both waiting when their forks are read late; one kept per pid gave the first process the
+   * second's CPU, and the second none (found by an attack, 2 Dec 2026).
+   */
+  private pendingFigures = new Map<number, PendingFigures>();
   private pendingReaped = new Map<number, { r: Reaped; at: number; wall: number }>();
   /** processes known only from their taskstats figures or a reap (their events were lost) */
   recovered = 0;
@@ -293,10 +307,15 @@ export class Recorder {
     this.tracks.start(t);
     this.write(t);
     this.opts.onIdentified?.(rec);
-    const early = this.pendingFigures.get(pid);
-    if (early && sameProcess(rec, early.f)) {
-      this.pendingFigures.delete(pid);
-      this.applyFigures(t, early.f);
+    // the oldest waiting figures of its pid that can be its own
+    let prev: PendingFigures | undefined;
+    for (let p = this.pendingFigures.get(pid); p; prev = p, p = p.next) {
+      if (!sameProcess(rec, p.f)) continue;
+      if (prev) prev.next = p.next;
+      else if (p.next) this.pendingFigures.set(pid, p.next);
+      else this.pendingFigures.delete(pid);
+      this.applyFigures(t, p.f);
+      break;
     }
     const reaped = this.pendingReaped.get(pid);
     if (reaped && isIncarnation(rec, reaped.r)) {
@@ -356,15 +375,15 @@ export class Recorder {
     this.write(t);
     if (t.heldFigures) this.applyFigures(t, t.heldFigures);
     t.heldFigures = undefined;
-    // The exec watcher read this exec (or a later one, whose argv is what /proc would show now): no
-    // /proc reads needed. The thread's read carries the event's own time, the kernel's the time of
-    // sched_process_exec, before it (ExecWatcher.lookup); a later exec's read is stamped after this
-    // event. Asked for the exec at this time: a later owner of the pid (set_tid, ns_last_pid) has its
-    // own, later. A read of an earlier image of this process, or of an earlier process with its pid,
-    // is no answer (`after`).
+    // The exec watcher read this exec: no /proc reads needed. The thread's read carries the event's own
+    // time, the kernel's the time of sched_process_exec, before it (ExecWatcher.lookup). A read of an
+    // earlier image of this process, or of an earlier process with its pid, is no answer (`after`);
+    // nor is a later exec's (stamped after this event): it may be another process's, given the pid on
+    // purpose once this one was reaped (clone3 set_tid; found by an attack, 2 Dec 2026: a process
+    // recorded with the next one's argv). /proc then, whose reads are proven by the start time.
     const seen = this.opts.execArgv?.(pid, at, SAME_EXEC_MS, after);
-    if (seen) {
-      t.argvReadBy = seen.at > at + SAME_EXEC_SLACK_MS ? Number.POSITIVE_INFINITY : readBy(seen);
+    if (seen && seen.at <= at + SAME_EXEC_SLACK_MS) {
+      t.argvReadBy = readBy(seen);
       return this.execSeen(t, seen);
     }
     // /proc as it is now: read first, then proven this process's own by a stat after the reads (a pid
@@ -532,8 +551,17 @@ export class Recorder {
     this.collect();
     const t = this.tracks.takeAwaiting(f.tgid, sameRecord, f);
     // the two netlink sockets are drained separately: the fork may not have been read yet
-    if (!t) this.pendingFigures.set(f.tgid, { f, at: Date.now() });
-    else this.applyFigures(t, f);
+    if (t) {
+      this.applyFigures(t, f);
+      return;
+    }
+    const waiting: PendingFigures = { f, at: Date.now() };
+    let last = this.pendingFigures.get(f.tgid);
+    if (!last) this.pendingFigures.set(f.tgid, waiting);
+    else {
+      while (last.next) last = last.next;
+      last.next = waiting;
+    }
   };
 
   private applyFigures(t: Track, f: ExitFigures) {
@@ -694,15 +722,23 @@ export class Recorder {
       now = Date.now();
       due = (wall: number) => all || (caughtUp && now - wall >= SETTLE_MS);
     }
-    for (const [pid, { f, at }] of this.pendingFigures) {
-      if (!due(at)) continue;
-      this.pendingFigures.delete(pid);
-      // end ≈ when the record arrived (its exit event was lost): start from the kernel's elapsed time
-      const startedAt = at - f.elapsedUs / 1000;
-      const scope = f.ppid === undefined ? undefined : this.tracks.scope(f.ppid, startedAt);
-      if (!scope) continue;
-      const t = this.lostProcess(pid, f.ppid!, scope, startedAt, at);
-      this.applyFigures(t, f);
+    for (const [pid, head] of this.pendingFigures) {
+      // the due ones (the oldest, in exit order) out of the table first: lostProcess identifies a
+      // process, which looks there too
+      let rest: PendingFigures | undefined = head;
+      while (rest && due(rest.at)) rest = rest.next;
+      if (rest === head) continue;
+      if (rest) this.pendingFigures.set(pid, rest);
+      else this.pendingFigures.delete(pid);
+      for (let p = head; p !== rest; p = p.next!) {
+        const { f, at } = p;
+        // end ≈ when the record arrived (its exit event was lost): start from the kernel's elapsed time
+        const startedAt = at - f.elapsedUs / 1000;
+        const scope = f.ppid === undefined ? undefined : this.tracks.scope(f.ppid, startedAt);
+        if (!scope) continue;
+        const t = this.lostProcess(pid, f.ppid!, scope, startedAt, at);
+        this.applyFigures(t, f);
+      }
     }
     for (const [pid, p] of this.pendingReaped) {
       if (!due(p.wall)) continue;
