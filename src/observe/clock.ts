@@ -52,5 +52,17 @@ export const ticksToEpochMs = (ticks: number): number => bootEpochMs() + (ticks 
 export const epochMsToTicks = (epochMs: number): number =>
   Math.floor(((epochMs - bootEpochMs()) * CLK_TCK) / 1000);
 
+/**
+ * Can a process /proc shows with start `ticks` be the one whose fork event came at `epochMs`? Its start
+ * precedes the event (by µs, or by as long as the forking task was preempted in between), so it began
+ * no later than the event, give or take `slackMs` (the offsets' rounding): a process given the pid
+ * again 12 ms or more after that fork (clone3 set_tid, ns_last_pid) is not it. (A process that started
+ * before the fork cannot show: the pid was free then.) ±2 ticks of the event's own tick let one 21 ms
+ * later pass as the first, which then took its start ticks and lost its row to the second (found by
+ * an attack, 2 Dec 2026).
+ */
+export const startHoldsFork = (ticks: number, epochMs: number, slackMs = 2): boolean =>
+  ticksToEpochMs(ticks) <= epochMs + slackMs;
+
 // called for every message or process of a recording: kept out of the FTL tier (src/observe/tiers.ts)
 dfgOnly(offsets);

@@ -21,7 +21,7 @@ import {
   sameProcess,
 } from "./_figures.ts";
 import { dfgOnly } from "../core/jit-tier.ts";
-import { epochMsToTicks, ticksToEpochMs } from "./clock.ts";
+import { epochMsToTicks, startHoldsFork, ticksToEpochMs } from "./clock.ts";
 import { type ExecArgv, SAME_EXEC_SLACK_MS } from "./execwatch.ts";
 import { ArgvLoss, argvOf, capArgv } from "./argv.ts";
 import { OomWatch } from "./oom.ts";
@@ -272,7 +272,7 @@ export class Recorder {
     // lookup), and the process a drain reads the fork of is mostly reaped already (fan: every one)
     const st = processCpuNs(pid) === undefined ? undefined : readStat(pid);
     const estimate = epochMsToTicks(at);
-    const mine = st && (!exact || Math.abs(st.startTicks - estimate) <= 2) ? st : undefined;
+    const mine = st && (!exact || startHoldsFork(st.startTicks, at)) ? st : undefined;
     const scope = this.tracks.scope(ppid, at);
     const { parent, parentId } = scope ? parentOf(scope) : {};
     // a fresh fork shares its parent's argv, cwd and cgroup: read them only when there is no parent
