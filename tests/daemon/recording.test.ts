@@ -10,7 +10,8 @@ const config = join(dir, "config");
 mkdirSync(config);
 writeFileSync(
   join(config, "rules.yml"),
-  "rules:\n  - name: fakealign\n    display_name: fakealign {subcommand}\n    process_name_is: fakealign\n",
+  "rules:\n  - name: fakealign\n    display_name: fakealign {subcommand}\n    process_name_is: fakealign\n" +
+    "  - name: shortalign\n    process_name_is: shortalign\n",
 );
 const tool = join(dir, "fakealign");
 // ten 10 ms children, each with its own argument: shorter than the daemon's 100 ms drain
@@ -69,6 +70,35 @@ test("a daemon run records rule-matched processes and their children, nothing el
   const steps = (await run(["report", "daemon-run"], { env })).stdout;
   expect(steps).toContain("fakealign mem");
   expect(steps).toContain("command   (daemon run: processes its rules matched)");
+});
+
+test("short matched tools whose parent no rule matches: every one recorded, with its argv and exit code", async () => {
+  // A 1 ms tool run by an unmatched shell: its fork is not followed and it is gone when the drain
+  // reads its exec, so adopting it from /proc failed: 1-3 of 40 were recorded (2 Dec 2026). The exec
+  // watcher's read of the exec is enough for a rule to match it.
+  const short = join(dir, "shortalign");
+  const cc = Bun.spawnSync(["cc", "-O1", "-x", "c", "-o", short, "-"], {
+    stdin: new Blob(["int main(void) { return 4; }\n"]),
+  });
+  expect(cc.exitCode).toBe(0);
+  const env5 = isolatedEnv({ TRACER_CONFIG_DIR: config });
+  try {
+    expect((await run(["init", "--run", "shorts"], { env: env5 })).code).toBe(0);
+    const loop = Bun.spawn(["sh", "-c", `for i in $(seq 20); do ${short} $i; done; exit 0`], {
+      stdio: ["ignore", "ignore", "ignore"],
+    });
+    expect(await loop.exited).toBe(0);
+    await Bun.sleep(300);
+    expect((await run(["stop"], { env: env5 })).code).toBe(0);
+    const report = JSON.parse((await run(["report", "shorts", "--json"], { env: env5 })).stdout);
+    const got = (report.processes as { argv: string[] | null; exitCode: number | null }[])
+      .filter((p) => p.argv?.[0] === short)
+      .map((p) => `${p.argv![1]}:${p.exitCode}`)
+      .sort((a, b) => Number.parseInt(a) - Number.parseInt(b));
+    expect(got).toEqual(Array.from({ length: 20 }, (_, i) => `${i + 1}:4`));
+  } finally {
+    await stopDaemon(env5);
+  }
 });
 
 test("init --otlp-endpoint: each stopped daemon run reaches the collector, valid against the schema", async () => {
