@@ -339,7 +339,7 @@ static unsigned int lag_since(unsigned long long ns) {
  * exec'ing process's never exceeds the exec's time on that clock. */
 static int stat_check(unsigned int tgid, unsigned long long ns) {
   char path[40], buf[1024];
-  int fd, n, i, field;
+  int fd, n, i, field, state;
   long ts[2];
   unsigned long long start = 0, boot, mono;
   proc_path(path, tgid, "stat");
@@ -349,6 +349,7 @@ static int stat_check(unsigned int tgid, unsigned long long ns) {
   close(fd);
   for (i = n - 1; i > 0 && buf[i] != ')'; i--) {} /* comm may hold ')': the last one ends it */
   if (i <= 0 || i + 2 >= n) return 0;
+  state = buf[i + 2];
   /* after ") ": field 3 (state) ... field 22 (starttime) */
   for (field = 3, i += 2; i < n && field < 22; i++)
     if (buf[i] == ' ') field++;
@@ -358,8 +359,7 @@ static int stat_check(unsigned int tgid, unsigned long long ns) {
   clock_gettime(CLOCK_MONOTONIC, ts);
   mono = (unsigned long long)ts[0] * 1000000000ull + (unsigned long long)ts[1];
   if (field == 22 && start * 10000000ull > ns + (boot > mono ? boot - mono : 0)) return -1;
-  for (i = n - 1; i > 0 && buf[i] != ')'; i--) {}
-  return buf[i + 2] == 't';
+  return state == 't';
 }
 
 static void capture(struct xw *w, unsigned int tgid, unsigned long long ns) {

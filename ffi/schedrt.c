@@ -345,30 +345,36 @@ static int open_ledger(int root) {
    * interrupts off: no tick after it) reads the tick samples and prev_cputime again into fields 11-14
    * as the notify program does (found by an attack, 2 Dec 2026: 8-18 of 1,500 6 ms processes had
    * their split off by half, 11 % with 400 connector listeners lengthening that path; and a parent that
-   * reads the zombie's /proc/PID/stat before that tick fixes the split there). 42 instructions, skipped
-   * without the offsets. */
+   * reads the zombie's /proc/PID/stat before that tick fixes the split there). Skipped without the
+   * offsets. */
   int tsig = (int)sig_off, lead = (int)t_off[7], tut = (int)t_off[5], sut = (int)s_off[1];
   int sprev = (int)s_off[3];
+  /* The ticks read by both programs below: a process's tick-sampled user and system time (its signal's
+   * plus its leader's, task in register `t`) and its signal's prev_cputime, into fields 11-14 of its
+   * entry (register `e`); [-64] task->signal, [-72] task->group_leader, [-88, -72) signal->utime, stime,
+   * [-104, -88) the leader's, [-120, -104) signal->prev_cputime. `first` is its first instruction,
+   * MOV_X(1, R10), or a jump over the rest. SR_TICKS_LEN instructions. */
+#define SR_TICKS_LEN 42
+#define SR_TICKS(first, t, e)                                                                              \
+  first, ADD_K(1, -64), MOV_K(2, 8), MOV_X(3, t), ADD_K(3, tsig), CALL(FN_PROBE_READ_KERNEL),              \
+      MOV_X(1, R10), ADD_K(1, -72), MOV_K(2, 8), MOV_X(3, t), ADD_K(3, lead), CALL(FN_PROBE_READ_KERNEL),  \
+      LDX_DW(3, R10, -64), ADD_K(3, sut), MOV_X(1, R10), ADD_K(1, -88), MOV_K(2, 16),                      \
+      CALL(FN_PROBE_READ_KERNEL), LDX_DW(3, R10, -72), ADD_K(3, tut), MOV_X(1, R10), ADD_K(1, -104),       \
+      MOV_K(2, 16), CALL(FN_PROBE_READ_KERNEL), LDX_DW(3, R10, -64), ADD_K(3, sprev), MOV_X(1, R10),       \
+      ADD_K(1, -120), MOV_K(2, 16), CALL(FN_PROBE_READ_KERNEL),                                            \
+      LDX_DW(1, R10, -88), LDX_DW(2, R10, -104), ADD_X(1, 2), STX_DW(e, 1, 88),                             \
+      LDX_DW(1, R10, -80), LDX_DW(2, R10, -96), ADD_X(1, 2), STX_DW(e, 1, 96),                              \
+      LDX_DW(1, R10, -120), STX_DW(e, 1, 104), LDX_DW(1, R10, -112), STX_DW(e, 1, 112)
   struct sr_insn runtime[] = {
       LDX_DW(6, 1, 0), LDX_DW(7, 1, 8),
       MOV_X(1, R10), ADD_K(1, -8), MOV_K(2, 4), MOV_X(3, 6), ADD_K(3, o), CALL(FN_PROBE_READ_KERNEL),
       LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -8), CALL(FN_LOOKUP),
-      JEQ_K(0, 0, 13 + 46),
-      LDX_DW(1, 0, 8), JSLT_K(1, 0, 11 + 46), /* ended: its pid is another process's now */
+      JEQ_K(0, 0, 13 + 4 + SR_TICKS_LEN),
+      LDX_DW(1, 0, 8), JSLT_K(1, 0, 11 + 4 + SR_TICKS_LEN), /* ended: its pid is another process's now */
       XADD_DW(0, 7, 0),
       MOV_X(8, 0), LDX_DW(1, 8, 80),
-      ticks ? (struct sr_insn)JEQ_K(1, 0, 42) : (struct sr_insn)JA(42), /* not notified yet */
-      /* [-16] task->signal, [-24] task->group_leader, [-40, -24) signal->utime, stime, [-56, -40) the
-       * leader's, [-72, -56) signal->prev_cputime (the parent, woken, may have read /proc/PID/stat meanwhile) */
-      MOV_X(1, R10), ADD_K(1, -16), MOV_K(2, 8), MOV_X(3, 6), ADD_K(3, tsig), CALL(FN_PROBE_READ_KERNEL),
-      MOV_X(1, R10), ADD_K(1, -24), MOV_K(2, 8), MOV_X(3, 6), ADD_K(3, lead), CALL(FN_PROBE_READ_KERNEL),
-      LDX_DW(3, R10, -16), ADD_K(3, sut), MOV_X(1, R10), ADD_K(1, -40), MOV_K(2, 16), CALL(FN_PROBE_READ_KERNEL),
-      LDX_DW(3, R10, -24), ADD_K(3, tut), MOV_X(1, R10), ADD_K(1, -56), MOV_K(2, 16), CALL(FN_PROBE_READ_KERNEL),
-      LDX_DW(3, R10, -16), ADD_K(3, sprev), MOV_X(1, R10), ADD_K(1, -72), MOV_K(2, 16), CALL(FN_PROBE_READ_KERNEL),
-      LDX_DW(1, R10, -40), LDX_DW(2, R10, -56), ADD_X(1, 2), STX_DW(8, 1, 88),
-      LDX_DW(1, R10, -32), LDX_DW(2, R10, -48), ADD_X(1, 2), STX_DW(8, 1, 96),
-      LDX_DW(1, R10, -72), STX_DW(8, 1, 104),
-      LDX_DW(1, R10, -64), STX_DW(8, 1, 112),
+      ticks ? (struct sr_insn)JEQ_K(1, 0, SR_TICKS_LEN) : (struct sr_insn)JA(SR_TICKS_LEN), /* not notified yet */
+      SR_TICKS(MOV_X(1, R10), 6, 8),
       MOV_X(0, 8),
       LDX_DW(9, 0, 64), JEQ_K(9, 0, 8),  /* no exec's slice to split */
       MOV_X(8, 0), CALL(FN_KTIME_NS), SUB_X(0, 9), /* r0: how long since the exec */
@@ -496,32 +502,21 @@ static int open_ledger(int root) {
  * teardown moved the split by up to 17 ms. */
   int par = (int)t_off[4];
   struct sr_insn notify[] = {
-      LDX_DW(6, 1, 0), JNE_K(6, 17 /* SIGCHLD */, 36 + 42),
+      LDX_DW(6, 1, 0), JNE_K(6, 17 /* SIGCHLD */, 36 + SR_TICKS_LEN),
       LDX_DW(7, 1, 16), LDX_DW(9, 1, 8),            /* r7 = the task it is sent to, r9 = info */
       CALL(FN_CURRENT_TASK), MOV_X(8, 0),
       MOV_X(1, R10), ADD_K(1, -16), MOV_K(2, 8), MOV_X(3, 8), ADD_K(3, par), CALL(FN_PROBE_READ_KERNEL),
-      LDX_DW(1, R10, -16), JNE_X(1, 7, 24 + 42),    /* not to its parent */
+      LDX_DW(1, R10, -16), JNE_X(1, 7, 24 + SR_TICKS_LEN), /* not to its parent */
       MOV_X(1, R10), ADD_K(1, -48), MOV_K(2, 24), MOV_X(3, 9), CALL(FN_PROBE_READ_KERNEL),
-      LDX_W(1, R10, -40), ADD_K(1, -1), JGT_K(1, 2, 16 + 42), /* si_code (8) not an exit's */
+      LDX_W(1, R10, -40), ADD_K(1, -1), JGT_K(1, 2, 16 + SR_TICKS_LEN), /* si_code (8) not an exit's */
       CALL(FN_CURRENT_PID_TGID), RSH_K(0, 32), STX_W(R10, 0, -8),
-      LDX_W(1, R10, -32), JNE_X(1, 0, 11 + 42),     /* si_pid (16) another's */
+      LDX_W(1, R10, -32), JNE_X(1, 0, 11 + SR_TICKS_LEN), /* si_pid (16) another's */
       LD_MAP(1, sr_map), MOV_X(2, R10), ADD_K(2, -8), CALL(FN_LOOKUP),
-      JEQ_K(0, 0, 5 + 42),                          /* not followed */
-      LDX_DW(1, 0, 8), JSLT_K(1, 0, 3 + 42),        /* ended: its pid is another process's now */
+      JEQ_K(0, 0, 5 + SR_TICKS_LEN),                /* not followed */
+      LDX_DW(1, 0, 8), JSLT_K(1, 0, 3 + SR_TICKS_LEN), /* ended: its pid is another process's now */
       MOV_X(7, 0), CALL(FN_KTIME_NS), STX_DW(7, 0, 80),
-      /* the 42 instructions of the ticks (jumped over when their offsets were not found):
-       * [-64] current->signal, [-72] current->group_leader */
-      ticks ? (struct sr_insn)MOV_X(1, R10) : (struct sr_insn)JA(41), ADD_K(1, -64), MOV_K(2, 8), MOV_X(3, 8), ADD_K(3, tsig),
-      CALL(FN_PROBE_READ_KERNEL),
-      MOV_X(1, R10), ADD_K(1, -72), MOV_K(2, 8), MOV_X(3, 8), ADD_K(3, lead), CALL(FN_PROBE_READ_KERNEL),
-      /* [-88, -72) signal->utime, stime; [-104, -88) the leader's; [-120, -104) signal->prev_cputime */
-      LDX_DW(3, R10, -64), ADD_K(3, sut), MOV_X(1, R10), ADD_K(1, -88), MOV_K(2, 16), CALL(FN_PROBE_READ_KERNEL),
-      LDX_DW(3, R10, -72), ADD_K(3, tut), MOV_X(1, R10), ADD_K(1, -104), MOV_K(2, 16), CALL(FN_PROBE_READ_KERNEL),
-      LDX_DW(3, R10, -64), ADD_K(3, sprev), MOV_X(1, R10), ADD_K(1, -120), MOV_K(2, 16), CALL(FN_PROBE_READ_KERNEL),
-      LDX_DW(1, R10, -88), LDX_DW(2, R10, -104), ADD_X(1, 2), STX_DW(7, 1, 88),
-      LDX_DW(1, R10, -80), LDX_DW(2, R10, -96), ADD_X(1, 2), STX_DW(7, 1, 96),
-      LDX_DW(1, R10, -120), STX_DW(7, 1, 104),
-      LDX_DW(1, R10, -112), STX_DW(7, 1, 112),
+      /* the ticks (jumped over when their offsets were not found) */
+      SR_TICKS((ticks ? (struct sr_insn)MOV_X(1, R10) : (struct sr_insn)JA(SR_TICKS_LEN - 1)), 8, 7),
       MOV_K(0, 0), EXIT(),
   };
   long p = load(BPF_PROG_TYPE_RAW_TRACEPOINT, runtime, sizeof runtime / sizeof runtime[0]);

@@ -11,10 +11,11 @@
  *  - times are never taken from here: start is the fork event, end the exit event (see recorder.ts).
  */
 import type { Reaped } from "../../ffi/libc.ts";
-import type { ExitTicks } from "../../ffi/schedrt.ts";
 import type { ProcessRecord } from "../store/index.ts";
 import type { ProcIo } from "./procfs.ts";
 import { splitRuntime } from "./_netlink-parse.ts";
+
+export { adjustCputime } from "./_netlink-parse.ts";
 import type { ExitFigures } from "./types.ts";
 
 /** taskstats' begin time (whole epoch seconds) against our start time: a reused pid differs. */
@@ -71,36 +72,4 @@ export function raiseCpu(rec: ProcessRecord, cpuNs: number): void {
   const system = rec.systemUs ?? 0;
   if (Math.floor(cpuNs / 1000) <= user + system) return;
   Object.assign(rec, splitRuntime(cpuNs, user, system));
-}
-
-/**
- * The kernel's split of a process's runtime `rtimeNs` into user and system time, µs (truncated, as a
- * timeval): cputime_adjust (kernel/sched/cputime.c), what wait4's rusage reports when it reaps the
- * process. The runtime is shared in the ratio of the tick samples (all user when there is no system
- * sample, all system when there is no user one), never below what an earlier adjust reported
- * (prev_cputime: a /proc/PID/stat read during its life); a runtime not above that earlier report
- * gives the report itself. Integer arithmetic as the kernel's (128-bit product).
- */
-export function adjustCputime(rtimeNs: number, t: ExitTicks): { userUs: number; systemUs: number } {
-  const rtime = BigInt(Math.floor(rtimeNs));
-  const prevU = BigInt(t.prevUserNs);
-  const prevS = BigInt(t.prevSystemNs);
-  let utime: bigint;
-  let stime: bigint;
-  if (prevU + prevS >= rtime) {
-    utime = prevU;
-    stime = prevS;
-  } else {
-    const u = BigInt(t.userNs);
-    const s = BigInt(t.systemNs);
-    stime = s === 0n ? 0n : u === 0n ? rtime : (s * rtime) / (s + u);
-    if (stime > rtime) stime = rtime;
-    if (stime < prevS) stime = prevS;
-    utime = rtime - stime;
-    if (utime < prevU) {
-      utime = prevU;
-      stime = rtime - utime;
-    }
-  }
-  return { userUs: Number(utime / 1000n), systemUs: Number(stime / 1000n) };
 }

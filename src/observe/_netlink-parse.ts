@@ -429,21 +429,57 @@ export function decodeTaskstats(
   return rec && { rec, groupDead, group };
 }
 
+/** ⌊a·b/c⌋ exactly, as the kernel's mul_u64_u64_div_u64 (a 128-bit product): BigInt only past 2^53. */
+function mulDiv(a: number, b: number, c: number): number {
+  const p = a * b;
+  if (!Number.isSafeInteger(p)) return Number((BigInt(a) * BigInt(b)) / BigInt(c));
+  const q = Math.floor(p / c);
+  return q * c > p ? q - 1 : q; // a quotient just under an integer can round up to it
+}
+
 /**
- * The kernel's split of an exact runtime into user and system time (kernel/sched/cputime.c
- * cputime_adjust, what getrusage and wait4 report): `runNs` shared in the ratio of the tick samples;
- * all user when system is 0, all system when user is 0. Each part truncated to µs as in a timeval.
+ * The kernel's split of a process's runtime `rtimeNs` into user and system time, µs (truncated, as a
+ * timeval): cputime_adjust (kernel/sched/cputime.c), what getrusage and wait4 report. The runtime is
+ * shared in the ratio of the tick samples (ns; all user when there is no system sample, all system
+ * when there is no user one), never below what an earlier adjust reported (prev_cputime: a
+ * /proc/PID/stat read during the process's life; 0 when unknown); a runtime not above that earlier
+ * report gives the report itself.
  */
-export function splitRuntime(
+export function adjustCputime(
+  rtimeNs: number,
+  t: { userNs: number; systemNs: number; prevUserNs: number; prevSystemNs: number },
+): { userUs: number; systemUs: number } {
+  const rtime = Math.floor(rtimeNs);
+  let utime: number;
+  let stime: number;
+  if (t.prevUserNs + t.prevSystemNs >= rtime) {
+    utime = t.prevUserNs;
+    stime = t.prevSystemNs;
+  } else {
+    stime = t.systemNs === 0 ? 0 : t.userNs === 0 ? rtime : mulDiv(t.systemNs, rtime, t.systemNs + t.userNs);
+    if (stime > rtime) stime = rtime;
+    if (stime < t.prevSystemNs) stime = t.prevSystemNs;
+    utime = rtime - stime;
+    if (utime < t.prevUserNs) {
+      utime = t.prevUserNs;
+      stime = rtime - utime;
+    }
+  }
+  return { userUs: Math.floor(utime / 1000), systemUs: Math.floor(stime / 1000) };
+}
+
+/** adjustCputime by taskstats' tick samples (µs), with no earlier report. */
+export const splitRuntime = (
   runNs: number,
   tickUserUs: number,
   tickSystemUs: number,
-): { userUs: number; systemUs: number } {
-  if (tickSystemUs === 0) return { userUs: Math.floor(runNs / 1000), systemUs: 0 };
-  if (tickUserUs === 0) return { userUs: 0, systemUs: Math.floor(runNs / 1000) };
-  const sysNs = Math.floor((runNs * tickSystemUs) / (tickUserUs + tickSystemUs));
-  return { userUs: Math.floor((runNs - sysNs) / 1000), systemUs: Math.floor(sysNs / 1000) };
-}
+): { userUs: number; systemUs: number } =>
+  adjustCputime(runNs, {
+    userNs: tickUserUs * 1000,
+    systemNs: tickSystemUs * 1000,
+    prevUserNs: 0,
+    prevSystemNs: 0,
+  });
 
 // called for every message or process of a recording: kept out of the FTL tier (src/observe/tiers.ts)
 dfgOnly(attrLen, attrType, u64, decodeStats);
