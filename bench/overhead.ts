@@ -8,7 +8,8 @@
  *     rusage less the pipeline's), also as % of the pipeline's (target ≤ 3 %); then where tracer's
  *     wall lies on the critical path (its TRACER_TIMING marks: before CMD starts, and after it ends:
  *     the backlog of events since the last drain, the final write, SQLite's checkpoint on close) and
- *     its CPU per process recorded.
+ *     its CPU split into a fixed part (`tracer run -- sleep 0.1`: every capture source opened, which
+ *     `true` ends too soon for) and a part per process recorded.
  *  2. The recorder's own cost while CMD execs ~100 processes/s for 10 s: tracer's CPU as % of one core
  *     (target ≤ 2 %, issue 15) and its peak RSS (target ≤ 80 MB), read from /proc/<tracer pid> while it runs.
  * Usage: bun bench/overhead.ts [reps=5] [seconds=10]   (TRACER_BIN=path: another build)
@@ -19,6 +20,8 @@ import { join, resolve } from "node:path";
 import { timesMs, withTimes } from "./_cmd-cpu.ts";
 
 const reps = Number(process.argv[2] ?? 5);
+/** seconds of a CMD that outlives the sources' opening (tracer's fixed cost with all of them open) */
+const IDLE_S = "0.1";
 const seconds = Number(process.argv[3] ?? 10);
 const bin = process.env.TRACER_BIN ?? join(resolve(import.meta.dir, ".."), "dist", "tracer");
 const dir = mkdtempSync(join(tmpdir(), "tracer-bench-"));
@@ -84,7 +87,7 @@ function timedWall(cmd: string[]): number {
   const marks = new Map<string, number>();
   let origin = Number.NaN;
   for (const line of stderr.split("\n")) {
-    const m = /^tracer: timing \+([\d.]+) ms (.+)$/.exec(line);
+    const m = /^tracer: timing \+([\d.]+) ms cpu [\d.]+ ms (.+)$/.exec(line);
     if (m) marks.set(m[2]!, Number(m[1]));
     const o = /^tracer: origin ([\d.]+)$/.exec(line);
     if (o) origin = Number(o[1]);
@@ -141,6 +144,7 @@ try {
     trueBare: [] as number[],
     trueTraced: [] as number[],
     trueOwn: [] as number[],
+    idleOwn: [] as number[],
   };
   wall(wrapped); // warm the page cache
   wall([bin, "run", "--quiet", "--", "true"]);
@@ -158,6 +162,13 @@ try {
     rounds.trueTraced.push(wall([bin, "run", "--quiet", "--", "true"]));
     // tracer's CPU for a run of one process: its start-up and end (rusage: tracer and `true`)
     rounds.trueOwn.push(lastCpuMs);
+    // the same with every source open: `true` ends before the ledger and the kernel's argv reader have
+    // attached (they open on threads while CMD runs, ~5-10 ms), so its run leaves their cost out; a
+    // CMD of 100 ms outlives them (tracer's CPU less sleep's own, taken bare in the same round)
+    wall(["sleep", IDLE_S]);
+    const sleepCpu = lastCpuMs;
+    wall([bin, "run", "--quiet", "--", "sleep", IDLE_S]);
+    rounds.idleOwn.push(lastCpuMs - sleepCpu);
   }
   const { bare, bare2, traced } = rounds;
   const b = median(bare);
@@ -187,8 +198,9 @@ try {
     Bun.spawnSync([bin, "report", `bench-pipeline-${reps - 1}`, "--json"], { env }).stdout.toString(),
   ).processes.length as number;
   const startCpu = median(rounds.trueOwn);
+  const idleCpu = median(rounds.idleOwn);
   console.log(
-    `  tracer's CPU: ${fmtMs(startCpu)} for \`tracer run -- true\`, and ${(((own - startCpu) * 1000) / recorded).toFixed(0)} µs for each of the ${recorded} processes recorded`,
+    `  tracer's CPU: ${fmtMs(startCpu)} for \`tracer run -- true\`, ${fmtMs(idleCpu)} for \`tracer run -- sleep ${IDLE_S}\` (every source opened: its fixed cost, ${((100 * idleCpu) / median(rounds.bareCpu)).toFixed(1)} % of the pipeline's CPU), and ${(((own - idleCpu) * 1000) / recorded).toFixed(0)} µs for each of the ${recorded} processes recorded beyond that`,
   );
   // tracer's whole CPU (wait4 rusage less the pipeline's own): start-up, recording, end and exit
   const atEnd = median(rounds.ownAtEnd);

@@ -63,7 +63,7 @@ for (let r = 0; r < rounds + WARMUP; r++)
     s.cpu.push(Number(ru.cpuTime.total) / 1000);
     s.rss.push(ru.maxRSS / 2 ** 20);
     let previous = 0;
-    for (const m of err.matchAll(/timing \+([\d.]+) ms (.*)/g)) {
+    for (const m of err.matchAll(/timing \+([\d.]+) ms cpu [\d.]+ ms (.*)/g)) {
       const label = m[2]!;
       if (!s.marks.has(label)) s.marks.set(label, []);
       s.marks.get(label)!.push(segments ? Number(m[1]) - previous : Number(m[1]));

@@ -106,7 +106,7 @@ function timingMarks(stderr: string): Map<string, number> {
   const origin = /^tracer: origin (\d+(?:\.\d+)?)$/m.exec(stderr);
   if (!origin) throw new Error(`no timing origin in: ${stderr}`);
   const marks = new Map<string, number>();
-  for (const m of stderr.matchAll(/^tracer: timing \+(\d+(?:\.\d+)?) ms (.+)$/gm))
+  for (const m of stderr.matchAll(/^tracer: timing \+(\d+(?:\.\d+)?) ms cpu [\d.]+ ms (.+)$/gm))
     if (!marks.has(m[2]!)) marks.set(m[2]!, Number(origin[1]) + Number(m[1]));
   return marks;
 }
