@@ -109,6 +109,7 @@ int setsockopt(int fd, int level, int name, const void *value, unsigned int len)
 #define FN_RINGBUF_OUTPUT 130
 
 #define XA_HEAD 24
+#define XA_OUT_HEAD 40 /* a record as xa_take hands it over: the exec watcher's (execwatch.c HEAD) */
 #define XA_ARGV_CAP 65536 /* src/observe/argv.ts ARGV_CAP_BYTES, as the watcher's thread keeps */
 #define XA_CWD_MAX 4096   /* PATH_MAX */
 #define XA_NAME_MAX 256   /* NAME_MAX and its NUL */
@@ -846,7 +847,7 @@ void xa_close(void) {
 /*
  * Move the records in the ring into out[0..cap) in the exec watcher's layout (execwatch.c: u32 tgid,
  * u32 argv kept, u32 argv in full, u16 cwd, u16 read lag 0 (read in the exec), f64 CLOCK_MONOTONIC ms,
- * argv, cwd; each 8-aligned),
+ * 16 zero bytes (parent and start unknown), argv, cwd; each 8-aligned),
  * oldest first, as many as fit whole; a record without argv (unreadable) is dropped. The caller's
  * thread only (one consumer). Returns the bytes written; 0 when empty or not attached.
  */
@@ -875,7 +876,7 @@ int xa_take(u8 *out, int cap) {
       memcpy(&ns, r + 16, 8);
       if (kept > XA_ARGV_CAP || XA_HEAD + (u32)cwd + kept > size) kept = 0, cwd = 0;
       if (kept > 0) {
-        int need = (int)((XA_HEAD + kept + cwd + 7) & ~7u);
+        int need = (int)((XA_OUT_HEAD + kept + cwd + 7) & ~7u);
         if (n + need > cap) break; /* the rest next time */
         u8 *w = out + n;
         u32 lens[3] = {kept, full, (u32)cwd};
@@ -883,8 +884,9 @@ int xa_take(u8 *out, int cap) {
         memcpy(w, &tgid, 4);
         memcpy(w + 4, lens, 12);
         memcpy(w + 16, &ms, 8);
-        memcpy(w + XA_HEAD, r + XA_HEAD + cwd, kept);
-        memcpy(w + XA_HEAD + kept, r + XA_HEAD, cwd);
+        zero(w + 24, XA_OUT_HEAD - 24); /* parent and start unknown here (the recorder follows the fork) */
+        memcpy(w + XA_OUT_HEAD, r + XA_HEAD + cwd, kept);
+        memcpy(w + XA_OUT_HEAD + kept, r + XA_HEAD, cwd);
         n += need;
       }
     }

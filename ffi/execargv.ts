@@ -5,7 +5,7 @@
 import { ptr } from "bun:ffi";
 import { embeddedC } from "./_cc.ts";
 import { embeddedText } from "./_text.ts" with { type: "macro" };
-import { ARGV_CAP_BYTES, type SeenExec, readExecRecords } from "./execwatch.ts";
+import { ARGV_CAP_BYTES, EXEC_RECORD_HEAD, type SeenExec, readExecRecords } from "./execwatch.ts";
 
 /** the C source (TinyCC compiles it where the binary carries no prebuilt object: ./_cc.ts) */
 const source = embeddedText("execargv.c");
@@ -21,7 +21,7 @@ const symbols = {
 const load = embeddedC("execargv.c", source, symbols, "the in-kernel exec reader");
 const ENOSYS = 38;
 /** the largest record xa_take writes: header, a full argv, the longest cwd (PATH_MAX), padding */
-const RECORD_MAX = 24 + ARGV_CAP_BYTES + 4096 + 8;
+const RECORD_MAX = EXEC_RECORD_HEAD + ARGV_CAP_BYTES + 4096 + 8;
 /** take()'s buffer, made at the first take: many records per call, any single one fits */
 const OUT_BYTES = 256 << 10;
 let out: Uint8Array | undefined;

@@ -40,7 +40,9 @@
  *   u32 tgid, u32 argv bytes kept (at most ARGV_CAP), u32 argv bytes in full (as /proc/PID/cmdline
  *   holds them), u16 cwd bytes, u16 read lag (how long after the exec event argv was read, in 10 µs
  *   rounded up, 1..65535; 0 in ffi/execargv.c's records, read in the exec itself), f64 CLOCK_MONOTONIC
- *   ms of the exec, argv (NUL-separated as in /proc, cut at ARGV_CAP), cwd.
+ *   ms of the exec, u32 parent's pid and f64 start in clock ticks since boot (/proc/PID/stat fields 4
+ *   and 22, read after argv; 0 and 0 unknown: the process gone by then, or the kernel's record), u32 0,
+ *   argv (NUL-separated as in /proc, cut at ARGV_CAP), cwd.
  */
 typedef long ssize_t;
 typedef unsigned long size_t;
@@ -93,7 +95,7 @@ int clock_gettime(int clock, void *ts);
 #define PID_LIMIT (1 << 22) /* PID_MAX_LIMIT on 64-bit Linux */
 #define ARGV_CAP 65536 /* bytes of argv kept: src/observe/argv.ts ARGV_CAP_BYTES */
 #define SKIP_BYTES 16384
-#define HEAD 24
+#define HEAD 40
 #define CWD_MAX 4096 /* PATH_MAX: readlink of /proc/PID/cwd gives at most 4,095 bytes */
 #define RX_BYTES 262144
 #define XW_NICE -10
@@ -336,12 +338,14 @@ static unsigned int lag_since(unsigned long long ns) {
  * image all the while: a read of an earlier exec's argv made then shows the later image, and its time
  * proves nothing (found by an attack, 2 Dec 2026: a chain at SCHED_FIFO 10 held 50 ms at each exec).
  * Field 22, the start in clock ticks (USER_HZ, 100) since boot (CLOCK_BOOTTIME), is truncated: the
- * exec'ing process's never exceeds the exec's time on that clock. */
-static int stat_check(unsigned int tgid, unsigned long long ns) {
+ * exec'ing process's never exceeds the exec's time on that clock. Its parent's pid (field 4) and that
+ * start go to *ppid and *start (left 0 when the process was gone: the daemon records a short tool its
+ * rules match from this read, its parent unwatched and the process gone by its drain). */
+static int stat_check(unsigned int tgid, unsigned long long ns, unsigned int *ppid, unsigned long long *start_out) {
   char path[40], buf[1024];
   int fd, n, i, field, state;
   long ts[2];
-  unsigned long long start = 0, boot, mono;
+  unsigned long long start = 0, parent = 0, boot, mono;
   proc_path(path, tgid, "stat");
   fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0; /* gone since its argv was read: that read stands */
@@ -351,21 +355,29 @@ static int stat_check(unsigned int tgid, unsigned long long ns) {
   if (i <= 0 || i + 2 >= n) return 0;
   state = buf[i + 2];
   /* after ") ": field 3 (state) ... field 22 (starttime) */
-  for (field = 3, i += 2; i < n && field < 22; i++)
+  for (field = 3, i += 2; i < n && field < 22; i++) {
     if (buf[i] == ' ') field++;
+    else if (field == 4 && buf[i] >= '0' && buf[i] <= '9') parent = parent * 10 + (unsigned long long)(buf[i] - '0');
+  }
   for (; i < n && buf[i] >= '0' && buf[i] <= '9'; i++) start = start * 10 + (unsigned long long)(buf[i] - '0');
   clock_gettime(CLOCK_BOOTTIME, ts);
   boot = (unsigned long long)ts[0] * 1000000000ull + (unsigned long long)ts[1];
   clock_gettime(CLOCK_MONOTONIC, ts);
   mono = (unsigned long long)ts[0] * 1000000000ull + (unsigned long long)ts[1];
   if (field == 22 && start * 10000000ull > ns + (boot > mono ? boot - mono : 0)) return -1;
+  if (field == 22 && i < n && buf[i] == ' ' && parent <= 0xffffffffull) {
+    *ppid = (unsigned int)parent;
+    *start_out = start;
+  }
   return state == 't';
 }
 
 static void capture(struct xw *w, unsigned int tgid, unsigned long long ns) {
   char path[40];
   int argv_len, argv_full, cwd_len, size;
-  unsigned int lens[3], lag;
+  unsigned int lens[3], lag, ppid = 0, zero = 0;
+  unsigned long long start = 0;
+  double start_ticks;
   int stat;
   double at_ms = (double)ns / 1e6;
   proc_path(path, tgid, "cmdline");
@@ -380,8 +392,9 @@ static void capture(struct xw *w, unsigned int tgid, unsigned long long ns) {
   }
   /* another process's by now: nothing kept; read in a tracing stop: as late as can be (its time proves
    * nothing) */
-  stat = stat_check(tgid, ns);
+  stat = stat_check(tgid, ns, &ppid, &start);
   if (stat < 0) return;
+  start_ticks = (double)start;
   if (stat) lag = 65535;
   proc_path(path, tgid, "cwd");
   cwd_len = (int)readlink(path, w->cwd, CWD_MAX);
@@ -397,6 +410,9 @@ static void capture(struct xw *w, unsigned int tgid, unsigned long long ns) {
     memcpy(r, &tgid, 4);
     memcpy(r + 4, lens, 12);
     memcpy(r + 16, &at_ms, 8);
+    memcpy(r + 24, &ppid, 4);
+    memcpy(r + 28, &zero, 4);
+    memcpy(r + 32, &start_ticks, 8);
     memcpy(r + HEAD, w->argv, (size_t)argv_len);
     memcpy(r + HEAD + argv_len, w->cwd, (size_t)cwd_len);
     w->used += size;

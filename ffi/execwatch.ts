@@ -41,6 +41,14 @@ export interface SeenExec {
   /** argvBytes is more than what `argv` keeps */
   argvTruncated: boolean;
   cwd?: string;
+  /**
+   * What /proc/PID/stat showed right after the thread's read of argv (fields 4 and 22: the parent's
+   * pid, the start in clock ticks since boot); undefined when the process was gone by then, and in the
+   * kernel's records (ffi/execargv.c). The start proves the read was this process's (a later one is
+   * dropped); the parent is the one at that moment (an orphan's is its reaper).
+   */
+  ppid?: number;
+  startTicks?: number;
 }
 
 /**
@@ -60,8 +68,12 @@ function encodeFilter(f: NameFilter): Uint8Array {
 
 /** the C side's cap on argv bytes read per exec (ARGV_CAP in execwatch.c) */
 export const ARGV_CAP_BYTES = 65_536;
-/** header of a record in the ring: u32 tgid, u32 argv kept, u32 argv full, u16 cwd, u16 read lag, f64 ms */
-const HEAD = 24;
+/**
+ * header of a record in the ring: u32 tgid, u32 argv kept, u32 argv full, u16 cwd, u16 read lag, f64 ms,
+ * u32 parent's pid, u32 0, f64 start ticks (both 0: unknown)
+ */
+export const EXEC_RECORD_HEAD = 40;
+const HEAD = EXEC_RECORD_HEAD;
 /**
  * The ring's default size: room for 32 records with a full 64 KiB argv, thousands of ordinary ones. It
  * must hold every exec the watcher reads between two pulls (a full ring drops records).
@@ -99,6 +111,8 @@ export function readExecRecords(
       argvBytes,
       argvTruncated: argvBytes > argvLen,
       cwd: cwdLen ? decode(out.subarray(body + argvLen, body + argvLen + cwdLen)) : undefined,
+      ppid: dv.getUint32(at + 24, true) || undefined,
+      startTicks: dv.getFloat64(at + 32, true) || undefined,
     });
     at += (HEAD + argvLen + cwdLen + 7) & ~7;
   }

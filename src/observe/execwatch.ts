@@ -35,6 +35,13 @@ export interface ExecArgv {
   argvTruncated: boolean;
   cwd?: string;
   /**
+   * The thread's read of /proc/PID/stat right after argv (the parent's pid then, and the start in clock
+   * ticks since boot, proven this process's): undefined when it was gone by then, and for the kernel's
+   * reads. What the daemon records a process by when it was gone by its drain (Recorder.adoptGone).
+   */
+  ppid?: number;
+  startTicks?: number;
+  /**
    * The exec before this one of the same pid, while it is remembered (at most EARLIER_KEPT back: the
    * newest of them and the oldest, see trimmed): a
    * pid reused at once (a reaped process's, by `clone3` set_tid) has the two processes' execs ms apart,
@@ -295,6 +302,8 @@ export class ExecWatcher {
         argvBytes: s.argvBytes,
         argvTruncated: s.argvTruncated,
         cwd: s.cwd,
+        ppid: s.ppid,
+        startTicks: s.startTicks,
       };
       const had = this.seen.get(s.tgid);
       if (had && had.at > e.at + SAME_EXEC_SLACK_MS) {

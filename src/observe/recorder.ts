@@ -264,23 +264,32 @@ export class Recorder {
   /**
    * Daemon mode: a process gone before the drain that read its exec (a short tool whose parent no rule
    * matches: its fork was not followed) is still recorded when the exec watcher read this exec and a
-   * rule matches what it ran. Its parent stays unknown and its start is the exec's (approximate); its
-   * end, status and figures come as for any other. /proc alone lost 37-39 of 40 such 6 ms processes
-   * (found 2 Dec 2026).
+   * rule matches what it ran: the read it was adopted from, else undefined. Its parent's pid and its
+   * start ticks are what the watcher's thread read from /proc/PID/stat right after argv (when it was
+   * there still); its start time is the exec's (approximate: the fork was not seen); its end, status
+   * and figures come as for any other. /proc alone lost 37-39 of 40 such 6 ms processes (found 2 Dec
+   * 2026).
    */
-  private adoptGone(pid: number, at: number): boolean {
+  private adoptGone(pid: number, at: number): ExecArgv | undefined {
     const adopt = this.opts.adopt;
-    if (!adopt) return false;
+    if (!adopt) return undefined;
     const seen = this.opts.execArgv?.(pid, at, SAME_EXEC_MS, Number.NEGATIVE_INFINITY);
-    if (!seen || seen.at > at + SAME_EXEC_SLACK_MS || !seen.argv.length) return false;
-    return adopt(seen.argv, basename(seen.argv[0]!).slice(0, 15));
+    if (!seen || seen.at > at + SAME_EXEC_SLACK_MS || !seen.argv.length) return undefined;
+    return adopt(seen.argv, basename(seen.argv[0]!).slice(0, 15)) ? seen : undefined;
   }
 
   /**
    * A new process in the tree: read its identity now, before it can vanish. `fork`: `at` is its
-   * fork event's time (exact with the connector). Start ticks come from /proc when it still shows this process, else from `at`.
+   * fork event's time (exact with the connector). Start ticks come from /proc when it still shows this
+   * process, else `startTicks` (read from /proc earlier, when it did), else from `at`.
    */
-  private identify(pid: number, ppid: number | undefined, at: number, fork: boolean): Track {
+  private identify(
+    pid: number,
+    ppid: number | undefined,
+    at: number,
+    fork: boolean,
+    startTicks?: number,
+  ): Track {
     // a poll's "fork" is when the poll saw it: /proc's start ticks are closer
     const exact = fork && this.eventTimes;
     // the pid's CPU clock first: a failed clock_gettime is cheaper than a failed /proc open (path,
@@ -294,7 +303,7 @@ export class Recorder {
     // record (CMD, or a process adopted after a loss); exec reads them again anyway
     const rec: ProcessRecord = {
       pid,
-      startTicks: mine?.startTicks ?? estimate,
+      startTicks: mine?.startTicks ?? startTicks ?? estimate,
       ppid,
       parent,
       parentId,
@@ -361,8 +370,9 @@ export class Recorder {
         const argv = this.opts.adopt ? readCmdline(pid) : undefined;
         if (!argv?.length || !this.opts.adopt?.(argv, st.comm)) return;
       }
-      if (!st && !this.adoptGone(pid, at)) return;
-      t = this.identify(pid, st?.ppid, at, false);
+      const gone = st ? undefined : this.adoptGone(pid, at);
+      if (!st && !gone) return;
+      t = this.identify(pid, st?.ppid ?? gone?.ppid, at, false, gone?.startTicks);
     }
     // it runs an image of its own now: one thread, and (a fork of tracer) CMD's image; a child it forked
     // before this exec was the earlier program's (steps place it so: src/steps/_columns.ts). Only an

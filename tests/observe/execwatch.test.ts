@@ -33,6 +33,10 @@ test.skipIf(!probe)("the name filter keeps matched execs and their children, jud
   try {
     const matched = Bun.spawn([tool, "mem"], { stdio: ["ignore", "ignore", "ignore"] });
     const unrelated = Bun.spawn(["/bin/sleep", "0.01"], { stdio: ["ignore", "ignore", "ignore"] });
+    // its start in clock ticks since boot, read while it sleeps (/proc/PID/stat field 22)
+    const startTicks = Number(
+      readFileSync(`/proc/${matched.pid}/stat`, "utf8").split(") ")[1]!.split(" ")[19],
+    );
     await Promise.all([matched.exited, unrelated.exited]);
     await Bun.sleep(200);
     const execAt = (pid: number) =>
@@ -45,6 +49,10 @@ test.skipIf(!probe)("the name filter keeps matched execs and their children, jud
     // the thread's read is stamped when made: after its exec, before this lookup (10 µs steps, up)
     expect(read!.readAt! - read!.at).toBeGreaterThan(0);
     expect(read!.readAt!).toBeLessThan(Date.now() + 0.011);
+    // and its /proc/PID/stat read right after argv: the parent's pid and the start, for the daemon to
+    // record a tool gone by its drain with (Recorder.adoptGone)
+    expect(read!.ppid).toBe(process.pid);
+    expect(read!.startTicks).toBe(startTicks);
     expect(w.lookup(child!.type === "fork" ? child!.tgid : 0)?.argv).toEqual(["/bin/sleep", "0.05"]);
     expect(w.lookup(unrelated.pid)).toBeUndefined();
     expect(w.mayWatch(matched.pid, execAt(matched.pid)!)).toBe(true);
