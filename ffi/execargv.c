@@ -26,10 +26,11 @@
  * writes it. (Where that test run cannot be had, before Linux 5.10, the walk stops at the process's
  * own root.) A run of the program takes XA_STEPS steps (components and mount crossings) at most, then
  * continues the walk in another run by a tail call (itself, in a one-entry program array), up to the
- * kernel's 33: 272 steps. A walk deeper than that is left to the exec watcher's thread, as a record
+ * kernel's 33: 136 steps. A walk deeper than that is left to the exec watcher's thread, as a record
  * the ring cannot hold is (the process is marked missed: the thread reads /proc/PID/cwd at once). The
- * verifier checks each step of a run once, so a run's steps cost every load (strace -T of the load on
- * this host, 2 Dec 2026: 4 steps ~1.6 ms of system time, 8 ~2.3, 16 ~4.1, 128 ~11 ms on a faster day),
+ * verifier checks each step of a run once, so a run's steps cost every `tracer run` (the load's CPU,
+ * each bpf() call clocked in a C harness, 3 runs, 2 Dec 2026: 2 steps 1.12-1.36 ms, 4 1.54-1.61, 8
+ * 2.51-2.68; earlier, by strace -T: 16 ~4.1, 128 ~11 ms), while a tail call costs an exec tens of ns,
  * and a path that deep is rare. Unknown (0 bytes: the caller keeps the
  * parent's) when longer than XA_CWD_MAX bytes or a dentry is no mount's root yet has no parent. The walk takes no lock, so a rename during the exec may show
  * either name.
@@ -113,7 +114,7 @@ int setsockopt(int fd, int level, int name, const void *value, unsigned int len)
 #define XA_ARGV_CAP 65536 /* src/observe/argv.ts ARGV_CAP_BYTES, as the watcher's thread keeps */
 #define XA_CWD_MAX 4096   /* PATH_MAX */
 #define XA_NAME_MAX 256   /* NAME_MAX and its NUL */
-#define XA_STEPS 8        /* walk steps of one program run: path components and mount crossings */
+#define XA_STEPS 4        /* walk steps of one program run: path components and mount crossings */
 #define XA_TAIL_CALLS 33  /* the kernel's MAX_TAIL_CALL_CNT: the walk goes on in up to 33 more runs */
 /* The scratch value: the record (head, cwd, argv) at XA_REC_AT, and before it, at negative offsets
  * from the record (an instruction's offset field holds 16 bits), the path as it is put together, one

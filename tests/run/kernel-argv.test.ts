@@ -99,9 +99,9 @@ test.skipIf(skip)(
     // A chroot: tracer shows where it is in tracer's own view (readlink on /proc/PID/cwd, what the
     // exec watcher's thread records), not "/". Its root is a recursive bind mount of / in a mount
     // namespace of its own (gone with its last process): the same files, another root.
-    // deeper than the 8 steps of one program run (its walk goes on by tail calls), yet 400 bytes
-    const deeper = nestedDir(dir, 200, "e");
-    // deeper than the 272 steps of 34 runs, yet ~3 KB: left to the watcher's thread (readlink), exact;
+    // deeper than the 4 steps of one program run (its walk goes on by tail calls, 25 of them), yet 200 bytes
+    const deeper = nestedDir(dir, 100, "e");
+    // deeper than the 136 steps of 34 runs, yet ~3 KB: left to the watcher's thread (readlink), exact;
     // the program once called it unknown and the process got its parent's cwd
     const deepest = nestedDir(dir, 1500, "f");
     const jail = join(dir, "jail");
