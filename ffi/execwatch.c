@@ -40,8 +40,9 @@
  *   u32 tgid, u32 argv bytes kept (at most ARGV_CAP), u32 argv bytes in full (as /proc/PID/cmdline
  *   holds them), u16 cwd bytes, u16 read lag (how long after the exec event argv was read, in 10 µs
  *   rounded up, 1..65535; 0 in ffi/execargv.c's records, read in the exec itself), f64 CLOCK_MONOTONIC
- *   ms of the exec, u32 parent's pid and f64 start in clock ticks since boot (/proc/PID/stat fields 4
- *   and 22, read after argv; 0 and 0 unknown: the process gone by then, or the kernel's record), u32 0,
+ *   ms of the exec, u32 parent's pid (the tgid that forked it, from the fork events, else /proc/PID/stat
+ *   field 4), u32 0, f64 start in clock ticks since boot (field 22, read after argv through the same
+ *   open of /proc/PID; 0 unknown: the process gone by then, or the kernel's record: its parent 0 too),
  *   argv (NUL-separated as in /proc, cut at ARGV_CAP), cwd.
  */
 typedef long ssize_t;
@@ -67,8 +68,9 @@ void free(void *p);
 void *memcpy(void *dst, const void *src, size_t n);
 void *memmove(void *dst, const void *src, size_t n);
 int open(const char *path, int flags, ...);
+int openat(int dir, const char *path, int flags, ...);
 ssize_t read(int fd, void *buf, size_t n);
-ssize_t readlink(const char *path, char *buf, size_t n);
+ssize_t readlinkat(int dir, const char *path, char *buf, size_t n);
 ssize_t recv(int fd, void *buf, size_t n, int flags);
 int recvmmsg(int fd, void *msgs, unsigned int n, int flags, void *timeout);
 ssize_t write(int fd, const void *buf, size_t n);
@@ -87,6 +89,7 @@ int clock_gettime(int clock, void *ts);
 #define O_RDONLY 0
 #define O_NONBLOCK 04000
 #define O_CLOEXEC 02000000
+#define O_PATH 010000000 /* x86-64 and arm64 alike */
 #define POLLIN 1
 #define MSG_DONTWAIT 0x40
 #define EINTR 4
@@ -107,6 +110,7 @@ int clock_gettime(int clock, void *ts);
 #define NLMSG_DONE 3
 #define PROC_EVENT_EXIT 0x80000000u
 #define JUDGED 65536 /* slots of the judged table: no collision while pid_max is at most this */
+#define PARENTS 65536 /* slots of the fork-parent table (pid % PARENTS; a slot holds its pid: no guess) */
 #define PROC_EVENT_FORK 0x00000001
 #define PROC_EVENT_EXEC 0x00000002
 
@@ -183,6 +187,7 @@ struct xw {
   char *filter; /* '=' or '~' then a name then NUL, repeated; 0: no name filter */
   int filter_len;
   struct xw_judged *judged; /* with a filter: the latest exec handled per pid slot (pid % JUDGED) */
+  unsigned int *parents; /* with the fork socket: pid, then the tgid that forked it, per slot (pid % PARENTS) */
   unsigned long long done_ns; /* timestamp of the latest exec event handled (fork_mutex held) */
   unsigned int dropped[MAX_CPUS]; /* xw_compact: messages of each CPU dropped so far */
   unsigned char *watched; /* bitmap of watched tgids (unused when all) */
@@ -281,8 +286,8 @@ static ssize_t read_retry(int fd, char *buf, int n) {
  * get_mm_cmdline loops until the count asked for is filled or the command line ends), so a read that
  * fills less than asked has reached the end, and the read() that would return 0 is not made (a system
  * call at every exec). Returns -1 when the process is gone. */
-static int read_argv(struct xw *w, const char *path, int *kept, int *full) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+static int read_argv(struct xw *w, int dir, int *kept, int *full) {
+  int fd = openat(dir, "cmdline", O_RDONLY | O_CLOEXEC);
   ssize_t r;
   *kept = 0;
   *full = 0;
@@ -299,8 +304,8 @@ static int read_argv(struct xw *w, const char *path, int *kept, int *full) {
 }
 
 /* An exec of a process not watched: does one of its names pass the filter? (argv read already) */
-static int exec_passes(struct xw *w, unsigned int tgid, int argv_len) {
-  char path[40], comm[32];
+static int exec_passes(struct xw *w, int dir, int argv_len) {
+  char comm[32];
   const char *b;
   int n, fd, first = 0;
   b = base_of(w->argv, argv_len, &n);
@@ -310,8 +315,7 @@ static int exec_passes(struct xw *w, unsigned int tgid, int argv_len) {
     b = base_of(w->argv + first + 1, argv_len - first - 1, &n);
     if (name_passes(w, b, n)) return 1;
   }
-  proc_path(path, tgid, "comm");
-  fd = open(path, O_RDONLY | O_CLOEXEC);
+  fd = openat(dir, "comm", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
   n = (int)read_retry(fd, comm, (int)sizeof comm);
   close(fd);
@@ -341,13 +345,12 @@ static unsigned int lag_since(unsigned long long ns) {
  * exec'ing process's never exceeds the exec's time on that clock. Its parent's pid (field 4) and that
  * start go to *ppid and *start (left 0 when the process was gone: the daemon records a short tool its
  * rules match from this read, its parent unwatched and the process gone by its drain). */
-static int stat_check(unsigned int tgid, unsigned long long ns, unsigned int *ppid, unsigned long long *start_out) {
-  char path[40], buf[1024];
+static int stat_check(int dir, unsigned long long ns, unsigned int *ppid, unsigned long long *start_out) {
+  char buf[1024];
   int fd, n, i, field, state;
   long ts[2];
   unsigned long long start = 0, parent = 0, boot, mono;
-  proc_path(path, tgid, "stat");
-  fd = open(path, O_RDONLY | O_CLOEXEC);
+  fd = openat(dir, "stat", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0; /* gone since its argv was read: that read stands */
   n = (int)read_retry(fd, buf, (int)sizeof buf);
   close(fd);
@@ -372,32 +375,59 @@ static int stat_check(unsigned int tgid, unsigned long long ns, unsigned int *pp
   return state == 't';
 }
 
+/* The tgid that forked `tgid`, from the fork events the thread has handled (the connector's, exact
+ * even when that parent has died since and /proc shows a reaper); 0 unknown: no fork socket, forks
+ * lost, or its slot taken by another pid since. */
+static unsigned int forked_by(struct xw *w, unsigned int tgid) {
+  unsigned int *slot;
+  if (!w->parents || w->all) return 0;
+  slot = w->parents + 2 * (tgid % PARENTS);
+  return slot[0] == tgid ? slot[1] : 0;
+}
+
+/* Every read goes through one open of /proc/PID (O_PATH): the kernel ties that directory to the
+ * process it showed, so once that process is reaped, the reads below fail instead of showing another
+ * process given its pid meanwhile (clone3 set_tid while the thread counted a long argv: its parent,
+ * start and cwd were taken for this one's; found by an attack, 2 Dec 2026). */
 static void capture(struct xw *w, unsigned int tgid, unsigned long long ns) {
   char path[40];
-  int argv_len, argv_full, cwd_len, size;
-  unsigned int lens[3], lag, ppid = 0, zero = 0;
+  int argv_len, argv_full, cwd_len, size, dir;
+  unsigned int lens[3], lag, ppid = 0, parent, zero = 0;
   unsigned long long start = 0;
   double start_ticks;
   int stat;
   double at_ms = (double)ns / 1e6;
-  proc_path(path, tgid, "cmdline");
-  if (read_argv(w, path, &argv_len, &argv_full) < 0 || argv_len <= 0)
+  proc_path(path, tgid, "");
+  dir = open(path, O_PATH | O_CLOEXEC);
+  if (dir < 0) return; /* gone already */
+  if (read_argv(w, dir, &argv_len, &argv_full) < 0 || argv_len <= 0) {
+    close(dir);
     return; /* gone already, or a zombie: nothing to keep */
+  }
   /* when the read was done: a process that exec'd again before it (the thread runs late under load)
    * showed the later image, which the recorder must not take for this exec's (its priorArgv) */
   lag = lag_since(ns);
   if (!is_watched(w, tgid)) {
-    if (!exec_passes(w, tgid, argv_len)) return;
+    if (!exec_passes(w, dir, argv_len)) {
+      close(dir);
+      return;
+    }
     watch_pid(w, tgid);
   }
   /* another process's by now: nothing kept; read in a tracing stop: as late as can be (its time proves
    * nothing) */
-  stat = stat_check(tgid, ns, &ppid, &start);
-  if (stat < 0) return;
+  stat = stat_check(dir, ns, &ppid, &start);
+  if (stat < 0) {
+    close(dir);
+    return;
+  }
   start_ticks = (double)start;
   if (stat) lag = 65535;
-  proc_path(path, tgid, "cwd");
-  cwd_len = (int)readlink(path, w->cwd, CWD_MAX);
+  /* the parent that forked it, where the fork was seen: /proc's is its reaper once that parent died */
+  parent = forked_by(w, tgid);
+  if (parent) ppid = parent;
+  cwd_len = (int)readlinkat(dir, "cwd", w->cwd, CWD_MAX);
+  close(dir);
   if (cwd_len < 0 || cwd_len >= CWD_MAX) cwd_len = 0; /* a full buffer may be cut short: not kept */
   size = (HEAD + argv_len + cwd_len + 7) & ~7;
   lens[0] = (unsigned int)argv_len;
@@ -434,6 +464,11 @@ static void handle(struct xw *w, const unsigned char *buf, int n) {
       if (what == PROC_EVENT_FORK && len >= 36 + 16 + 16) {
         unsigned int ptgid = u32_at(ev + 20), pid = u32_at(ev + 24), tgid = u32_at(ev + 28);
         if (pid == tgid) {
+          if (w->parents) {
+            unsigned int *slot = w->parents + 2 * (tgid % PARENTS);
+            slot[0] = tgid;
+            slot[1] = ptgid;
+          }
           if (is_watched(w, ptgid)) watch_pid(w, tgid);
           /* a reused pid: the new process is not the old one (the root stays, its fork may come late) */
           else if (tgid != w->root) unwatch_pid(w, tgid);
@@ -580,6 +615,7 @@ static void release_watch(struct xw *w) {
   free(w->frx);
   free(w->filter);
   free(w->judged);
+  free(w->parents);
   free(w);
 }
 
@@ -626,6 +662,8 @@ void *xw_start(int sock, int forks, unsigned int root, int ring_bytes, const cha
   }
   w->all = root == 0 && !w->filter;
   w->forks = w->all ? -1 : forks;
+  /* 512 KiB, its pages touched only as pids fall in them; none: parents from /proc alone */
+  if (w->forks >= 0) w->parents = (unsigned int *)calloc(2 * PARENTS, sizeof(unsigned int));
   w->wake[0] = w->wake[1] = w->ready[0] = w->ready[1] = -1;
   w->cap = ring_bytes;
   w->ring = (unsigned char *)malloc((size_t)ring_bytes);

@@ -42,10 +42,11 @@ export interface SeenExec {
   argvTruncated: boolean;
   cwd?: string;
   /**
-   * What /proc/PID/stat showed right after the thread's read of argv (fields 4 and 22: the parent's
-   * pid, the start in clock ticks since boot); undefined when the process was gone by then, and in the
-   * kernel's records (ffi/execargv.c). The start proves the read was this process's (a later one is
-   * dropped); the parent is the one at that moment (an orphan's is its reaper).
+   * The tgid that forked it (the fork event the thread handled; else /proc/PID/stat field 4 as read
+   * right after argv, which is a reaper's once that parent died) and its start in clock ticks since boot
+   * (field 22, read through the same open of /proc/PID as argv: never another process's given the pid
+   * meanwhile); undefined when the process was gone by then, and in the kernel's records
+   * (ffi/execargv.c).
    */
   ppid?: number;
   startTicks?: number;
@@ -70,19 +71,19 @@ function encodeFilter(f: NameFilter): Uint8Array {
 export const ARGV_CAP_BYTES = 65_536;
 /**
  * header of a record in the ring: u32 tgid, u32 argv kept, u32 argv full, u16 cwd, u16 read lag, f64 ms,
- * u32 parent's pid, u32 0, f64 start ticks (both 0: unknown)
+ * u32 parent's pid, u32 0, f64 start ticks (0: unknown)
  */
 export const EXEC_RECORD_HEAD = 40;
 const HEAD = EXEC_RECORD_HEAD;
 /**
- * The ring's default size: room for 32 records with a full 64 KiB argv, thousands of ordinary ones. It
- * must hold every exec the watcher reads between two pulls (a full ring drops records).
+ * The ring's default size: room for 32 records with a full 64 KiB argv and a cwd of 1 KiB, thousands of
+ * ordinary ones. It must hold every exec the watcher reads between two pulls (a full ring drops records).
  */
-export const RING_BYTES = 2 << 20;
+export const RING_BYTES = 32 * (HEAD + ARGV_CAP_BYTES + 1024 + 8);
 /** take()'s buffer: records move into it in parts when the ring is bigger */
 const OUT_BYTES = 2 << 20;
-/** the largest record: its header, a full argv, the longest cwd (CWD_MAX), padding */
-const RECORD_MAX = HEAD + ARGV_CAP_BYTES + 1024 + 8;
+/** the largest record: its header, a full argv, the longest cwd (CWD_MAX 4,096), padding */
+const RECORD_MAX = HEAD + ARGV_CAP_BYTES + 4096 + 8;
 
 /**
  * The records at out[0..n) (the ring layout above: xw_take's, and ffi/execargv.c xa_take's), appended

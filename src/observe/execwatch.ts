@@ -37,7 +37,7 @@ export interface ExecArgv {
   /**
    * The thread's read of /proc/PID/stat right after argv (the parent's pid then, and the start in clock
    * ticks since boot, proven this process's): undefined when it was gone by then, and for the kernel's
-   * reads. What the daemon records a process by when it was gone by its drain (Recorder.adoptGone).
+   * reads. What the daemon records a process by when it was gone by its drain (Recorder.adoptsRead).
    */
   ppid?: number;
   startTicks?: number;

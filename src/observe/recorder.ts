@@ -262,20 +262,27 @@ export class Recorder {
   }
 
   /**
-   * Daemon mode: a process gone before the drain that read its exec (a short tool whose parent no rule
-   * matches: its fork was not followed) is still recorded when the exec watcher read this exec and a
-   * rule matches what it ran: the read it was adopted from, else undefined. Its parent's pid and its
-   * start ticks are what the watcher's thread read from /proc/PID/stat right after argv (when it was
-   * there still); its start time is the exec's (approximate: the fork was not seen); its end, status
-   * and figures come as for any other. /proc alone lost 37-39 of 40 such 6 ms processes (found 2 Dec
-   * 2026).
+   * Daemon mode: the exec watcher's read of this very exec of `pid` (at `at`), when it made one. An
+   * earlier exec's read (of this process, or of one that had the pid before it: clone3 set_tid, found
+   * by an attack, 2 Dec 2026) is no answer: it would lend this process another image's argv, parent
+   * and start, and that one's row.
    */
-  private adoptGone(pid: number, at: number): ExecArgv | undefined {
-    const adopt = this.opts.adopt;
-    if (!adopt) return undefined;
+  private execRead(pid: number, at: number): ExecArgv | undefined {
+    if (!this.opts.adopt) return undefined;
     const seen = this.opts.execArgv?.(pid, at, SAME_EXEC_MS, Number.NEGATIVE_INFINITY);
-    if (!seen || seen.at > at + SAME_EXEC_SLACK_MS || !seen.argv.length) return undefined;
-    return adopt(seen.argv, basename(seen.argv[0]!).slice(0, 15)) ? seen : undefined;
+    return seen && Math.abs(seen.at - at) <= SAME_EXEC_SLACK_MS && seen.argv.length ? seen : undefined;
+  }
+
+  /**
+   * Daemon mode: whether a rule adopts what the watcher read of an exec. The process is gone before
+   * the drain that reads its exec (a short tool whose parent no rule matches: its fork was not
+   * followed), or a zombie whose command line /proc no longer shows: its parent's pid (the fork's,
+   * where the thread saw it) and start ticks are what the thread read right after argv; its start time
+   * is the exec's (approximate: the fork was not seen); its end, status and figures come as for any
+   * other. /proc alone lost 37-39 of 40 such 6 ms processes, and every zombie (found 2 Dec 2026).
+   */
+  private adoptsRead(read: ExecArgv | undefined): boolean {
+    return read !== undefined && this.opts.adopt!(read.argv, basename(read.argv[0]!).slice(0, 15));
   }
 
   /**
@@ -366,13 +373,15 @@ export class Recorder {
       // or (daemon mode) if what it runs is something we were asked to record
       if (this.opts.mayAdopt && !this.opts.mayAdopt(pid, at)) return;
       const st = readStat(pid);
+      const read = this.execRead(pid, at);
       if (st && !this.tracks.scope(st.ppid)) {
         const argv = this.opts.adopt ? readCmdline(pid) : undefined;
-        if (!argv?.length || !this.opts.adopt?.(argv, st.comm)) return;
+        // a zombie (its parent has not reaped it yet) shows no command line: the watcher's read stands in
+        if (argv?.length ? !this.opts.adopt?.(argv, st.comm) : !this.adoptsRead(read)) return;
       }
-      const gone = st ? undefined : this.adoptGone(pid, at);
-      if (!st && !gone) return;
-      t = this.identify(pid, st?.ppid ?? gone?.ppid, at, false, gone?.startTicks);
+      if (!st && !this.adoptsRead(read)) return;
+      // the watcher's parent is the fork's where it saw it: /proc's is a reaper's once that parent died
+      t = this.identify(pid, read?.ppid ?? st?.ppid, at, false, st ? undefined : read?.startTicks);
     }
     // it runs an image of its own now: one thread, and (a fork of tracer) CMD's image; a child it forked
     // before this exec was the earlier program's (steps place it so: src/steps/_columns.ts). Only an

@@ -151,6 +151,71 @@ test("short matched tools whose parent no rule matches: recorded with their argv
   }
 });
 
+test("a matched tool still a zombie at the drain, and one orphaned at once: recorded, with the parent that forked it", async () => {
+  // A zombie (its parent reaps it late) shows no command line in /proc: its exec was dropped, 0 of 10
+  // such tools recorded (an attack, 2 Dec 2026); the watcher's read of the exec now stands in. An
+  // orphan's /proc parent is its reaper: the row keeps the parent whose fork the thread saw.
+  const short = join(dir, "shortalign"); // built by the test above
+  expect(Bun.spawnSync(["test", "-x", short]).exitCode).toBe(0);
+  const selfLog = join(dir, "late.log");
+  const shells = join(dir, "late.shells");
+  const env6 = isolatedEnv({ TRACER_CONFIG_DIR: config });
+  try {
+    expect((await run(["init", "--run", "late"], { env: env6 })).code).toBe(0);
+    // zombies for 300 ms (three of the daemon's drains): their parent execs sleep, which never waits
+    const tools = [1, 2, 3, 4, 5].map((i) => `${short} z${i} &`).join(" ");
+    const lazy = Bun.spawn(["sh", "-c", `${tools} exec sleep 0.3`], {
+      stdio: ["ignore", "ignore", "ignore"],
+      env: { ...process.env, SELF_LOG: selfLog },
+    });
+    expect(await lazy.exited).toBe(0);
+    // each forked by a shell that exits at once (it says its pid first)
+    for (let i = 1; i <= 5; i++) {
+      const orphaning = Bun.spawn(["sh", "-c", `echo $$ >> ${shells}; ${short} o${i} & exit 0`], {
+        stdio: ["ignore", "ignore", "ignore"],
+        env: { ...process.env, SELF_LOG: selfLog },
+      });
+      expect(await orphaning.exited).toBe(0);
+    }
+    await Bun.sleep(400);
+    expect((await run(["stop"], { env: env6 })).code).toBe(0);
+    const report = JSON.parse((await run(["report", "late", "--json"], { env: env6 })).stdout);
+    type Row = {
+      pid: number;
+      ppid: number | null;
+      startTicks: number;
+      argv: string[] | null;
+      exitCode: number | null;
+    };
+    const rows = (report.processes as Row[]).filter((p) => p.argv?.[0] === short);
+    const truth = new Map(
+      readFileSync(selfLog, "utf8")
+        .trim()
+        .split("\n")
+        .map((t) => t.split(" ").map(Number) as [number, number, number])
+        .map((t) => [t[0], t]),
+    );
+    expect(truth.size).toBe(10);
+    const zombies = rows.filter((p) => p.argv![1]!.startsWith("z"));
+    expect(zombies.map((p) => p.argv![1]).sort()).toEqual(["z1", "z2", "z3", "z4", "z5"]);
+    for (const p of zombies) {
+      const [, ppid, start] = truth.get(p.pid)!;
+      expect([p.ppid, p.startTicks, p.exitCode]).toEqual([lazy.pid, start, 4]);
+      expect(ppid).toBe(lazy.pid);
+    }
+    const parents = readFileSync(shells, "utf8").trim().split("\n").map(Number);
+    const orphans = rows.filter((p) => p.argv![1]!.startsWith("o"));
+    // (a tool this short may be gone before the thread reads it on a loaded host: see the test above)
+    expect(orphans.length).toBeGreaterThanOrEqual(4);
+    for (const p of orphans) {
+      expect(p.ppid).toBe(parents[Number(p.argv![1]!.slice(1)) - 1]!);
+      expect(p.startTicks).toBe(truth.get(p.pid)![2]);
+    }
+  } finally {
+    await stopDaemon(env6);
+  }
+});
+
 test("init --otlp-endpoint: each stopped daemon run reaches the collector, valid against the schema", async () => {
   const { startReceiver } = await import("../export/_receiver.ts");
   const r = startReceiver({ port: 0 });

@@ -50,7 +50,7 @@ test.skipIf(!probe)("the name filter keeps matched execs and their children, jud
     expect(read!.readAt! - read!.at).toBeGreaterThan(0);
     expect(read!.readAt!).toBeLessThan(Date.now() + 0.011);
     // and its /proc/PID/stat read right after argv: the parent's pid and the start, for the daemon to
-    // record a tool gone by its drain with (Recorder.adoptGone)
+    // record a tool gone by its drain with (Recorder.adoptsRead)
     expect(read!.ppid).toBe(process.pid);
     expect(read!.startTicks).toBe(startTicks);
     expect(w.lookup(child!.type === "fork" ? child!.tgid : 0)?.argv).toEqual(["/bin/sleep", "0.05"]);
