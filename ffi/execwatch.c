@@ -126,11 +126,13 @@ struct xw_fprog {
   struct xw_filter *filter;
 };
 
-/* One exec the thread has handled (with a filter): which pid, and the event's CLOCK_MONOTONIC ns. */
+/* One exec the thread has handled (with a filter): which pid, the event's CLOCK_MONOTONIC ns, and
+ * whether the pid was watched then (a pid given to another process since is unwatched by that fork:
+ * the exec, and the exit after it, are still the watched process's). */
 struct xw_judged {
   unsigned long long ns;
   unsigned int pid;
-  unsigned int pad;
+  unsigned int watched;
 };
 
 /* recvmmsg's vector (struct iovec, struct msghdr and struct mmsghdr of the Linux ABI, 64-bit) */
@@ -481,6 +483,7 @@ static void handle(struct xw *w, const unsigned char *buf, int n) {
           struct xw_judged *j = &w->judged[tgid % JUDGED];
           j->pid = 0;
           memcpy(&j->ns, ev + 8, 8);
+          j->watched = (unsigned int)is_watched(w, tgid);
           j->pid = tgid;
         }
         if (ns > w->done_ns) w->done_ns = ns;
@@ -757,14 +760,15 @@ int xw_may_watch(void *watch, unsigned int pid, double ms, double slack_ms) {
   struct xw *w = (struct xw *)watch;
   struct xw_judged *j;
   double seen;
-  unsigned int who;
+  unsigned int who, watched;
   if (!w->judged) return 1;
   j = &w->judged[pid % JUDGED];
   who = j->pid;
   seen = (double)j->ns / 1e6;
+  watched = j->watched;
   if (j->pid != who) return 1; /* being rewritten */
   if (is_watched(w, pid)) return 1;
-  return !(who == pid && seen >= ms - slack_ms);
+  return !(who == pid && seen >= ms - slack_ms && !watched);
 }
 
 /* Read the forks queued now, so xw_watched() knows every process forked before this call. */
@@ -815,12 +819,16 @@ static int needed(struct xw *w, const unsigned char *m, unsigned int len) {
     if (pid != tgid) return 0;
     if (is_watched(w, tgid)) return 1;
     j = &w->judged[tgid % JUDGED];
-    return !(j->pid == tgid && j->ns >= ns); /* not judged yet: the recorder decides */
+    /* not judged yet: the recorder decides; judged: as it was then (watched, its pid given to another
+     * process since: a matched tool whose pid a clone3 set_tid took lost its exec, found by an attack) */
+    return !(j->pid == tgid && j->ns >= ns) || j->watched;
   }
   if (what == PROC_EVENT_EXIT) {
     if (pid != tgid) return 0;
-    /* an exit after the last exec the thread handled may end a process it has not judged yet */
-    return is_watched(w, tgid) || w->done_ns < ns;
+    /* an exit after the last exec the thread handled may end a process it has not judged yet; one of a
+     * pid whose last exec was watched may end that process, its pid unwatched since by another's fork */
+    j = &w->judged[tgid % JUDGED];
+    return is_watched(w, tgid) || w->done_ns < ns || (j->pid == tgid && j->watched && j->ns <= ns);
   }
   return 1;
 }

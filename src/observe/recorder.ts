@@ -288,29 +288,38 @@ export class Recorder {
   /**
    * A new process in the tree: read its identity now, before it can vanish. `fork`: `at` is its
    * fork event's time (exact with the connector). Start ticks come from /proc when it still shows this
-   * process, else `startTicks` (read from /proc earlier, when it did), else from `at`.
+   * process, else from `at`. `known`: what the exec watcher read of it (its start ticks, undefined when
+   * it was gone by then): /proc is taken for it only where it shows those start ticks.
    */
   private identify(
     pid: number,
     ppid: number | undefined,
     at: number,
     fork: boolean,
-    startTicks?: number,
+    known?: { startTicks?: number },
   ): Track {
     // a poll's "fork" is when the poll saw it: /proc's start ticks are closer
     const exact = fork && this.eventTimes;
     // the pid's CPU clock first: a failed clock_gettime is cheaper than a failed /proc open (path,
     // lookup), and the process a drain reads the fork of is mostly reaped already (fan: every one)
-    const st = processCpuNs(pid) === undefined ? undefined : readStat(pid);
+    const st =
+      (known && known.startTicks === undefined) || processCpuNs(pid) === undefined
+        ? undefined
+        : readStat(pid);
     const estimate = epochMsToTicks(at);
-    const mine = st && (!exact || startHoldsFork(st.startTicks, at)) ? st : undefined;
+    const mine =
+      st &&
+      (!exact || startHoldsFork(st.startTicks, at)) &&
+      (known === undefined || st.startTicks === known.startTicks)
+        ? st
+        : undefined;
     const scope = ppid === undefined ? undefined : this.tracks.scope(ppid, at);
     const { parent, parentId } = scope ? parentOf(scope) : {};
     // a fresh fork shares its parent's argv, cwd and cgroup: read them only when there is no parent
     // record (CMD, or a process adopted after a loss); exec reads them again anyway
     const rec: ProcessRecord = {
       pid,
-      startTicks: mine?.startTicks ?? startTicks ?? estimate,
+      startTicks: mine?.startTicks ?? known?.startTicks ?? estimate,
       ppid,
       parent,
       parentId,
@@ -374,14 +383,26 @@ export class Recorder {
       if (this.opts.mayAdopt && !this.opts.mayAdopt(pid, at)) return;
       const st = readStat(pid);
       const read = this.execRead(pid, at);
+      // adopted on the watcher's read: gone, or a zombie (its parent has not reaped it yet) whose
+      // command line /proc no longer shows
+      let fromRead = !st;
       if (st && !this.tracks.scope(st.ppid)) {
         const argv = this.opts.adopt ? readCmdline(pid) : undefined;
-        // a zombie (its parent has not reaped it yet) shows no command line: the watcher's read stands in
-        if (argv?.length ? !this.opts.adopt?.(argv, st.comm) : !this.adoptsRead(read)) return;
+        if (argv?.length) {
+          if (!this.opts.adopt?.(argv, st.comm)) return;
+        } else fromRead = true;
       }
-      if (!st && !this.adoptsRead(read)) return;
-      // the watcher's parent is the fork's where it saw it: /proc's is a reaper's once that parent died
-      t = this.identify(pid, read?.ppid ?? st?.ppid, at, false, st ? undefined : read?.startTicks);
+      if (fromRead && !this.adoptsRead(read)) return;
+      // the watcher's parent is the fork's where it saw it: /proc's is a reaper's once that parent died.
+      // Adopted on the read, /proc is this process's only where it shows the read's start ticks (a
+      // zombie there can be another process given the pid since: found by an attack, 2 Dec 2026).
+      t = this.identify(
+        pid,
+        read?.ppid ?? st?.ppid,
+        at,
+        false,
+        fromRead ? { startTicks: read!.startTicks } : undefined,
+      );
     }
     // it runs an image of its own now: one thread, and (a fork of tracer) CMD's image; a child it forked
     // before this exec was the earlier program's (steps place it so: src/steps/_columns.ts). Only an

@@ -1,6 +1,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { cProgram } from "../helpers/bigrun.ts";
 import { stopDaemon } from "../helpers/daemon.ts";
 import { cleanupTemp, isolatedEnv, run, tempDir, waitFor } from "../helpers/harness.ts";
 
@@ -213,6 +214,50 @@ test("a matched tool still a zombie at the drain, and one orphaned at once: reco
     }
   } finally {
     await stopDaemon(env6);
+  }
+});
+
+test("a matched tool whose pid a zombie holds by the drain: recorded as itself, not with the zombie's start", async () => {
+  // A is read by the watcher's thread, reaped, and 25 ms later its pid is given to Z (clone3 set_tid,
+  // root), which stays a zombie past the daemon's next drain: A's exec was adopted on the thread's
+  // read, and its row took Z's start ticks from /proc (an attack, 2 Dec 2026: 5 of 5 rounds)
+  const short = join(dir, "shortalign"); // built by a test above
+  const selfLog = join(dir, "zpid.log");
+  const env7 = isolatedEnv({ TRACER_CONFIG_DIR: config });
+  try {
+    expect((await run(["init", "--run", "zpid"], { env: env7 })).code).toBe(0);
+    const z = Bun.spawnSync([cProgram("zombiepid"), "4", short], {
+      env: { ...process.env, SELF_LOG: selfLog },
+    });
+    expect(z.exitCode).toBe(0);
+    await Bun.sleep(300);
+    expect((await run(["stop"], { env: env7 })).code).toBe(0);
+    const zombies = new Set(
+      z.stdout
+        .toString()
+        .trim()
+        .split("\n")
+        .map((l) => l.split(" ").slice(1).join(" ")),
+    );
+    expect(zombies.size).toBe(4);
+    const truth = new Map(
+      readFileSync(selfLog, "utf8")
+        .trim()
+        .split("\n")
+        .map((t) => t.split(" ").map(Number) as [number, number, number])
+        .map((t) => [t[0], t[2]]),
+    );
+    const report = JSON.parse((await run(["report", "zpid", "--json"], { env: env7 })).stdout);
+    const rows = (report.processes as { pid: number; startTicks: number; argv: string[] | null }[]).filter(
+      (p) => p.argv?.[0] === short,
+    );
+    expect(rows.length).toBeGreaterThanOrEqual(3);
+    for (const p of rows) {
+      expect(zombies.has(`${p.pid} ${p.startTicks}`)).toBe(false);
+      expect(p.startTicks).toBe(truth.get(p.pid)!);
+    }
+  } finally {
+    await stopDaemon(env7);
   }
 });
 
