@@ -35,9 +35,10 @@ export interface ExecArgv {
   argvTruncated: boolean;
   cwd?: string;
   /**
-   * The thread's read of /proc/PID/stat right after argv (the parent's pid then, and the start in clock
-   * ticks since boot, proven this process's): undefined when it was gone by then, and for the kernel's
-   * reads. What the daemon records a process by when it was gone by its drain (Recorder.adoptsRead).
+   * The tgid that forked it (the fork event the thread saw, else /proc's parent then) and its start in
+   * clock ticks since boot, read through the same open of /proc/PID as argv (ffi/execwatch.ts
+   * SeenExec): undefined when it was gone by then, and for the kernel's reads. What the daemon records a
+   * process by when it was gone or a zombie by its drain (Recorder.adoptsRead).
    */
   ppid?: number;
   startTicks?: number;

@@ -100,6 +100,31 @@ int main(void) {
 }
 `;
 
+/** A daemon-recorded process, as `report --json` lists it (the fields these tests check). */
+type ToolRow = {
+  pid: number;
+  ppid: number | null;
+  startTicks: number;
+  argv: string[] | null;
+  exitCode: number | null;
+};
+
+/** The rows of run `name` whose argv[0] is `tool`. */
+async function toolRows(name: string, tool: string, env: Record<string, string>): Promise<ToolRow[]> {
+  const report = JSON.parse((await run(["report", name, "--json"], { env })).stdout);
+  return (report.processes as ToolRow[]).filter((p) => p.argv?.[0] === tool);
+}
+
+/** What each SELF_STAT_TOOL process logged of itself, by pid: its line, parent's pid and start ticks. */
+function selfReads(log: string): Map<number, { line: string; ppid: number; start: number }> {
+  const out = new Map<number, { line: string; ppid: number; start: number }>();
+  for (const line of readFileSync(log, "utf8").trim().split("\n")) {
+    const [pid, ppid, start] = line.split(" ").map(Number) as [number, number, number];
+    out.set(pid, { line, ppid, start });
+  }
+  return out;
+}
+
 test("short matched tools whose parent no rule matches: recorded with their argv, exit code, parent and start", async () => {
   // A 1 ms tool run by an unmatched shell: its fork is not followed and it is gone when the drain
   // reads its exec, so adopting it from /proc failed: 1-3 of 40 were recorded (2 Dec 2026). The exec
@@ -120,15 +145,7 @@ test("short matched tools whose parent no rule matches: recorded with their argv
     expect(await loop.exited).toBe(0);
     await Bun.sleep(300);
     expect((await run(["stop"], { env: env5 })).code).toBe(0);
-    const report = JSON.parse((await run(["report", "shorts", "--json"], { env: env5 })).stdout);
-    type Row = {
-      pid: number;
-      ppid: number | null;
-      startTicks: number;
-      argv: string[] | null;
-      exitCode: number | null;
-    };
-    const rows = (report.processes as Row[]).filter((p) => p.argv?.[0] === short);
+    const rows = await toolRows("shorts", short, env5);
     // Each with its own argument and exit code, once. Not always all 20: the watcher's thread (SCHED_FIFO)
     // must read /proc/PID/cmdline before a tool this short is gone, and on a loaded host it can lose
     // that race (1 of 800 beside two busy loops, once 5 of 20 on a busy shared host); without the
@@ -138,14 +155,9 @@ test("short matched tools whose parent no rule matches: recorded with their argv
     for (const g of got) expect(g).toMatch(/^([1-9]|1\d|20):4$/);
     expect(got.length, JSON.stringify(got)).toBeGreaterThanOrEqual(15);
     // each row's parent and start as the process itself read them from /proc
-    const truth = new Map(
-      readFileSync(selfLog, "utf8")
-        .trim()
-        .split("\n")
-        .map((t) => [Number(t.split(" ")[0]), t]),
-    );
+    const truth = selfReads(selfLog);
     expect(truth.size).toBe(20);
-    for (const p of rows) expect(`${p.pid} ${p.ppid} ${p.startTicks}`).toBe(truth.get(p.pid)!);
+    for (const p of rows) expect(`${p.pid} ${p.ppid} ${p.startTicks}`).toBe(truth.get(p.pid)!.line);
     expect(new Set(rows.map((p) => p.ppid))).toEqual(new Set([loop.pid]));
   } finally {
     await stopDaemon(env5);
@@ -180,27 +192,13 @@ test("a matched tool still a zombie at the drain, and one orphaned at once: reco
     }
     await Bun.sleep(400);
     expect((await run(["stop"], { env: env6 })).code).toBe(0);
-    const report = JSON.parse((await run(["report", "late", "--json"], { env: env6 })).stdout);
-    type Row = {
-      pid: number;
-      ppid: number | null;
-      startTicks: number;
-      argv: string[] | null;
-      exitCode: number | null;
-    };
-    const rows = (report.processes as Row[]).filter((p) => p.argv?.[0] === short);
-    const truth = new Map(
-      readFileSync(selfLog, "utf8")
-        .trim()
-        .split("\n")
-        .map((t) => t.split(" ").map(Number) as [number, number, number])
-        .map((t) => [t[0], t]),
-    );
+    const rows = await toolRows("late", short, env6);
+    const truth = selfReads(selfLog);
     expect(truth.size).toBe(10);
     const zombies = rows.filter((p) => p.argv![1]!.startsWith("z"));
     expect(zombies.map((p) => p.argv![1]).sort()).toEqual(["z1", "z2", "z3", "z4", "z5"]);
     for (const p of zombies) {
-      const [, ppid, start] = truth.get(p.pid)!;
+      const { ppid, start } = truth.get(p.pid)!;
       expect([p.ppid, p.startTicks, p.exitCode]).toEqual([lazy.pid, start, 4]);
       expect(ppid).toBe(lazy.pid);
     }
@@ -210,7 +208,7 @@ test("a matched tool still a zombie at the drain, and one orphaned at once: reco
     expect(orphans.length).toBeGreaterThanOrEqual(4);
     for (const p of orphans) {
       expect(p.ppid).toBe(parents[Number(p.argv![1]!.slice(1)) - 1]!);
-      expect(p.startTicks).toBe(truth.get(p.pid)![2]);
+      expect(p.startTicks).toBe(truth.get(p.pid)!.start);
     }
   } finally {
     await stopDaemon(env6);
@@ -240,21 +238,12 @@ test("a matched tool whose pid a zombie holds by the drain: recorded as itself, 
         .map((l) => l.split(" ").slice(1).join(" ")),
     );
     expect(zombies.size).toBe(4);
-    const truth = new Map(
-      readFileSync(selfLog, "utf8")
-        .trim()
-        .split("\n")
-        .map((t) => t.split(" ").map(Number) as [number, number, number])
-        .map((t) => [t[0], t[2]]),
-    );
-    const report = JSON.parse((await run(["report", "zpid", "--json"], { env: env7 })).stdout);
-    const rows = (report.processes as { pid: number; startTicks: number; argv: string[] | null }[]).filter(
-      (p) => p.argv?.[0] === short,
-    );
+    const truth = selfReads(selfLog);
+    const rows = await toolRows("zpid", short, env7);
     expect(rows.length).toBeGreaterThanOrEqual(3);
     for (const p of rows) {
       expect(zombies.has(`${p.pid} ${p.startTicks}`)).toBe(false);
-      expect(p.startTicks).toBe(truth.get(p.pid)!);
+      expect(p.startTicks).toBe(truth.get(p.pid)!.start);
     }
   } finally {
     await stopDaemon(env7);
