@@ -328,8 +328,18 @@ export class Recorder {
       ...(parent?.argv ? argvOf(parent) : capArgv(mine ? readCmdline(pid) : undefined)),
       cwd: parent?.cwd ?? (mine ? readCwd(pid) : undefined),
       cgroup: parent?.cgroup ?? (mine ? readCgroup(pid) : undefined),
-      // the connector's fork time is exact; start ticks have 10 ms steps
-      startedAt: exact || !mine ? at : ticksToEpochMs(mine.startTicks),
+      // the connector's fork time is exact; start ticks have 10 ms steps. Adopted on the exec
+      // watcher's read (gone by the drain): the start ticks that read proved, not the exec's time — a
+      // tool exec'd more than 2 s after its fork then lost its taskstats figures (their start, to the
+      // second, must lie within 2 s of the record's: ./_figures.ts sameProcess) and its fork → exec
+      // part of the duration
+      startedAt: exact
+        ? at
+        : mine
+          ? ticksToEpochMs(mine.startTicks)
+          : known?.startTicks !== undefined
+            ? Math.min(at, ticksToEpochMs(known.startTicks))
+            : at,
     };
     const t: Track = {
       rec,

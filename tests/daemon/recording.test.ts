@@ -250,6 +250,43 @@ test("a matched tool whose pid a zombie holds by the drain: recorded as itself, 
   }
 });
 
+test("a matched tool exec'd seconds after its fork and gone by the drain: its figures, and its start at the fork", async () => {
+  // Adopted on the watcher's read, its row started at the exec: taskstats' start (whole seconds) then
+  // lay more than 2 s from it and the exit figures were never matched (no CPU, no peak RSS), and the
+  // fork → exec part was missing from its duration (a known gap, 2 Dec 2026). The read's start ticks
+  // are the fork's.
+  const short = join(dir, "shortalign"); // built by a test above
+  const selfLog = join(dir, "slow.log");
+  const env8 = isolatedEnv({ TRACER_CONFIG_DIR: config });
+  try {
+    expect((await run(["init", "--run", "slow"], { env: env8 })).code).toBe(0);
+    // a subshell that sleeps 2.5 s, then execs the tool: forked by an unmatched shell, not followed
+    const slow = Bun.spawn(["sh", "-c", `(sleep 2.5; exec ${short} late) ; exit 0`], {
+      stdio: ["ignore", "ignore", "ignore"],
+      env: { ...process.env, SELF_LOG: selfLog },
+    });
+    expect(await slow.exited).toBe(0);
+    await Bun.sleep(300);
+    expect((await run(["stop"], { env: env8 })).code).toBe(0);
+    const report = JSON.parse((await run(["report", "slow", "--json"], { env: env8 })).stdout);
+    const rows = (report.processes as (ToolRow & Record<string, unknown>)[]).filter(
+      (p) => p.argv?.[0] === short,
+    );
+    expect(rows.length).toBe(1);
+    const row = rows[0]!;
+    const truth = selfReads(selfLog).get(row.pid)!;
+    expect([row.ppid, row.startTicks, row.exitCode]).toEqual([slow.pid, truth.start, 4]);
+    expect(row.figures, JSON.stringify(row)).toBe("taskstats");
+    expect(row.userUs).not.toBeNull();
+    expect(row.peakRssKb).toBeGreaterThan(0);
+    // from the fork (the subshell's start), not the exec 2.5 s later; within the start ticks' 10 ms
+    expect(row.durationUs as number).toBeGreaterThan(2_450_000);
+    expect((row.execAt as number) - (row.startedAt as number)).toBeGreaterThan(2_450);
+  } finally {
+    await stopDaemon(env8);
+  }
+});
+
 test("init --otlp-endpoint: each stopped daemon run reaches the collector, valid against the schema", async () => {
   const { startReceiver } = await import("../export/_receiver.ts");
   const r = startReceiver({ port: 0 });
