@@ -9,7 +9,7 @@
  *     wall lies on the critical path (its TRACER_TIMING marks: before CMD starts, and after it ends:
  *     the backlog of events since the last drain, the final write, SQLite's checkpoint on close) and
  *     its CPU split into a fixed part (`tracer run -- sleep 0.1`: every capture source opened, which
- *     `true` ends too soon for) and a part per process recorded.
+ *     `true` ends too soon for) and a part per process recorded, and by thread as the pipeline ended.
  *  2. The recorder's own cost while CMD execs ~100 processes/s for 10 s: tracer's CPU as % of one core
  *     (target ≤ 2 %, issue 15) and its peak RSS (target ≤ 80 MB), read from /proc/<tracer pid> while it runs.
  * Usage: bun bench/overhead.ts [reps=5] [seconds=10]   (TRACER_BIN=path: another build)
@@ -118,6 +118,28 @@ function statCpuMs(line: string): number {
   return (Number(x[11]) + Number(x[12])) * 10;
 }
 
+/** Which part of tracer a thread is: its main thread (by tid), its native helpers, else Bun's by name */
+function threadGroup(comm: string, main: boolean): string {
+  if (main) return "main thread";
+  if (comm === "tracer") return "tracer's native threads";
+  if (/^(HeapHelper|.*Collector.*)$/.test(comm)) return "JSC's collector";
+  if (/^JIT/.test(comm)) return "JSC's JIT";
+  return comm;
+}
+/** ms of runtime per thread group, from the "tid comm ns" lines the traced pipeline wrote at its end */
+function threadGroups(text: string): Map<string, number> {
+  const [pid, ...lines] = text.trim().split("\n");
+  const out = new Map<string, number>();
+  for (const line of lines) {
+    const [tid, comm, ns] = line.split(" ");
+    const g = threadGroup(comm!.replaceAll("_", " "), tid === pid);
+    out.set(g, (out.get(g) ?? 0) + Number(ns) / 1e6);
+  }
+  return out;
+}
+/** the traced pipelines' thread groups, one map a round */
+const threadRounds: Map<string, number>[] = [];
+
 try {
   // Each round runs, alternated: the pipeline bare, a second bare run (the noise floor: the same
   // command twice), the pipeline under tracer, and `true` bare and traced (tracer's fixed cost: start-up
@@ -130,8 +152,15 @@ try {
   const cpuOut = join(dir, "tracer.stat");
   const timesOut = join(dir, "times");
   // (the cat's grandparent: tracer, or this process when bare)
-  const tracerStat = "/proc/$(cut -d' ' -f4 /proc/$PPID/stat)/stat";
-  const wrapped = withTimes(["sh", "-c", `sh ${pipeline}; cat ${tracerStat} > ${cpuOut}`], timesOut);
+  const tracer = "$(cut -d' ' -f4 /proc/$PPID/stat)";
+  // and each of its threads' runtime so far (schedstat, ns): "tid comm ns" lines, the main thread's tid
+  // the pid's
+  const threadsOut = join(dir, "tracer.threads");
+  const threads = `tp=${tracer}; echo "$tp" > ${threadsOut}; for t in /proc/$tp/task/*; do echo "\${t##*/} $(tr ' ' _ < $t/comm) $(cut -d' ' -f1 $t/schedstat)"; done >> ${threadsOut}`;
+  const wrapped = withTimes(
+    ["sh", "-c", `sh ${pipeline}; cat /proc/${tracer}/stat > ${cpuOut}; ${threads}`],
+    timesOut,
+  );
   const rounds = {
     bare: [] as number[],
     bare2: [] as number[],
@@ -156,6 +185,7 @@ try {
     rounds.pipelineCpu.push(pipelineCpu);
     rounds.own.push(lastCpuMs - pipelineCpu);
     rounds.ownAtEnd.push(statCpuMs(readFileSync(cpuOut, "latin1")));
+    threadRounds.push(threadGroups(readFileSync(threadsOut, "latin1")));
     rounds.bare2.push(wall(wrapped));
     rounds.bare2Cpu.push(timesMs(timesOut));
     rounds.trueBare.push(wall(["true"]));
@@ -206,6 +236,19 @@ try {
   const atEnd = median(rounds.ownAtEnd);
   console.log(
     `  tracer's whole CPU: ${fmtMs(own)} = ${((100 * own) / median(rounds.bareCpu)).toFixed(1)} % of the pipeline's CPU (${median(rounds.bareCpu).toFixed(0)} ms bare; target <= 3 %), ${((100 * own) / b).toFixed(1)} % of the bare wall time; ${atEnd} ms of it by the pipeline's end (/proc ticks of 10 ms), the rest after (the events still queued, the final write, the store's close, the exit)`,
+  );
+
+  // the same by thread, as the pipeline ended (schedstat: ns, not ticks; start-up included): what runs
+  // in JavaScript (the main thread: event handling, SQLite, system calls) apart from tracer's native
+  // threads (exec watcher, the eBPF readers' openers, the orphan reaper) and Bun's runtime threads
+  const groups = [...new Set(threadRounds.flatMap((m) => [...m.keys()]))];
+  console.log(
+    `  by thread at the pipeline's end (medians): ${groups
+      .map((g) => {
+        const ms = median(threadRounds.map((m) => m.get(g) ?? 0));
+        return `${g} ${fmtMs(ms)}`;
+      })
+      .join(", ")}`,
   );
 
   // ~100 execs/s: fork+exec /bin/true on a 10 ms schedule
