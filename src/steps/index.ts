@@ -165,12 +165,15 @@ export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): S
    * last exec — then `p` was still its parent's fork, standing where its parent stood at `p`'s start.
    * A fork of a subshell that later exec'd `true` (`(x=$(loop); exec true)`: the loop) ran in the shell's
    * place, not `true`'s: counted in `true`'s step it showed 2,558 % CPU (attack). The walk goes up
-   * through processes the depth-first pass below has already grouped.
+   * through processes the depth-first pass below has already grouped. -1 at a top-level process (CMD)
+   * before its last exec: it was the shell whose part is in no step (a subshell's loop under a CMD that
+   * later exec'd `hold` went into `hold`'s step, 635-926 % CPU: attack, 2 Dec 2026).
    */
   const standAt = (p: number, t: number): number => {
     for (;;) {
       const up = tree.parent[p]!;
-      if (up < 0 || !(t < c.execAt[p]!)) return otherOf[p]!;
+      if (!(t < c.execAt[p]!)) return otherOf[p]!;
+      if (up < 0) return -1;
       t = c.startedAt[p]!;
       p = up;
     }
@@ -194,9 +197,9 @@ export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): S
     k++;
     const nm = named(i);
     engineAt[i] = nm?.kind === "workflow" ? i : above;
-    let g: number;
-    if (nm === null && pi >= 0) g = standAt(pi, c.startedAt[i]!);
-    else {
+    // (a fork of CMD's shell, before CMD's last exec: by its own executable, the shell's)
+    let g = nm === null && pi >= 0 ? standAt(pi, c.startedAt[i]!) : -1;
+    if (g < 0) {
       ownGroup[i] = 1;
       const group = nm ? nm.display : exeOf(i);
       const known = groupIndex.get(group);
@@ -234,7 +237,8 @@ export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): S
     const pi = tree.parent[i]!;
     const before = c.execCpuUs[i]!;
     if (pi < 0 || Number.isNaN(c.imageStartedAt[i]!) || !(before > 0)) return;
-    carried[standAt(pi, c.startedAt[i]!)]! += Math.min(before, or0(c.userUs[i]!) + or0(c.systemUs[i]!));
+    const g = standAt(pi, c.startedAt[i]!);
+    if (g >= 0) carried[g]! += Math.min(before, or0(c.userUs[i]!) + or0(c.systemUs[i]!));
   };
   for (const f of found) carry(f.at);
   for (let i = 0; i < n; i++) if (ownGroup[i]) carry(i);

@@ -107,3 +107,26 @@ test("a child forked before its parent became the step's program was the shell's
   expect(spinMs).toBeLessThan(afterMain + N * 2);
   expect(spinMs).toBeLessThanOrEqual(spin.duration_ms + 1);
 });
+
+test("a child forked while CMD was still its shell: CMD's shell part, in no step, not in the step of the program CMD became (oracle: the program's CPU clock)", () => {
+  const env = isolatedEnv();
+  const log = join(dir, "clocks-cmd");
+  // the attack's shape (2 Dec 2026): a subshell loops ~20 ms then becomes spin; then bash runs its last
+  // command in its own place (spin again, an exec). The loop ran in CMD's shell's fork: it went to the
+  // step of CMD's final program, which did not exist yet (635-926 % CPU in one such run)
+  const script = `(i=0; while [ $i -lt 40000 ]; do i=$((i+1)); done; exec ${dir}/spin ${log}); ${dir}/spin ${log}`;
+  const clocks = runClocks(env, "cmdshell", script, log);
+  expect(clocks).toHaveLength(2);
+  // the subshell's CPU at main is its loop (~20 ms or more); the second spin's only its start
+  expect(clocks[0]![0]!).toBeGreaterThan(5);
+  const afterMain = clocks.reduce((s, [a, b]) => s + b! - a!, 0);
+  const rep = Bun.spawnSync([BIN, "report", "cmdshell", "--format", "json"], { env, stdout: "pipe" });
+  const steps = (JSON.parse(rep.stdout.toString()) as { steps: JsonStep[] }).steps;
+  // both spins (the subshell by its own executable, CMD as its final program) in one step: each from its
+  // exec, the loop in no step
+  const spin = steps.find((s) => s.name === "spin")!;
+  expect(spin.processes).toBe(2);
+  const spinMs = spin.cpu_seconds * 1000;
+  expect(spinMs).toBeLessThan(afterMain + clocks[0]![0]! * 0.5);
+  expect(steps.reduce((s, x) => s + x.cpu_seconds * 1000, 0)).toBeLessThan(afterMain + clocks[0]![0]! * 0.5);
+});
