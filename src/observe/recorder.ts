@@ -724,9 +724,19 @@ export class Recorder {
       t.execStandIn = true;
     }
     // CMD gone before /proc could be read (a zombie shows no cmdline, no cwd): what tracer exec'd is
-    // known exactly — the argv it passed to execve and the directory it started CMD in
+    // known exactly — the argv it passed to execve and the directory it started CMD in. That was its
+    // first image: once it exec'd again (its second exec seen: priorSettled), it is the prior command
+    // line, and the last image's, lost, stays unknown (a `bash -c '…; ./tool'` whose bash ran its last
+    // command in its own place got bash's argv for the tool's image: 1 of 20 short runs, 2 Dec 2026)
     const rec = t.rec;
-    if (known && !rec.argv?.length && known.argv.length) {
+    if (known && !rec.argv?.length && known.argv.length && t.priorSettled) {
+      if (!rec.priorArgv) {
+        const first = capArgv(known.argv);
+        rec.priorArgv = first.argv;
+        if (first.argvTruncated) rec.priorArgvBytes = first.argvBytes;
+        this.write(t);
+      }
+    } else if (known && !rec.argv?.length && known.argv.length) {
       Object.assign(rec, capArgv(known.argv));
       rec.comm ??= basename(known.argv[0]!).slice(0, 15);
       if (!rec.cwd) rec.cwd = known.cwd;

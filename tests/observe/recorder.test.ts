@@ -314,6 +314,29 @@ test("CMD gone before /proc could be read: recorded with the argv and cwd tracer
   writer.flush();
 });
 
+test("CMD that exec'd again and was gone before its events were read: tracer's argv is its prior command line, not its last image's", async () => {
+  const { db, writer, rec } = setup();
+  // reaped already: /proc shows nothing of it, and the watcher read neither exec (both lost)
+  const p = Bun.spawn(["true"]);
+  await p.exited;
+  const at = Date.now();
+  // its fork by tracer, its exec of bash, bash's exec of its last command in its own place, its exit:
+  // all read before the supervisor reports the spawn
+  rec.onEvent({ type: "fork", at, ppid: process.pid, ptgid: process.pid, pid: p.pid, tgid: p.pid });
+  rec.onEvent({ type: "exec", at: at + 1, pid: p.pid, tgid: p.pid });
+  rec.onEvent({ type: "exec", at: at + 3, pid: p.pid, tgid: p.pid });
+  rec.onEvent({ type: "exit", at: at + 4, pid: p.pid, tgid: p.pid, exitCode: 0 });
+  rec.spawned(p.pid, at, { argv: ["bash", "-c", "./samtools faidx ref.fa; ./samtools index x"], cwd: "/w" });
+  rec.flush(true);
+  const rows = listProcesses(db, "r").filter((r) => r.pid === p.pid);
+  expect(rows).toHaveLength(1);
+  // before: argv bash's, for the image bash became (its comm the tool's)
+  expect(rows[0]!.argv).toBeNull();
+  expect(rows[0]!.priorArgv).toEqual(["bash", "-c", "./samtools faidx ref.fa; ./samtools index x"]);
+  expect(rec.stats().argvLost).toBe(1);
+  writer.flush();
+});
+
 test("a fork read after its pid went to another process: nothing of that other process is taken as its own", async () => {
   const { db, rec } = setup();
   // the pid's present holder, with a command line, cwd and start time of its own
