@@ -51,13 +51,25 @@ const FORMULA = /^\s*[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]/;
 export const defuseFormula = (v: string): string => (FORMULA.test(v) ? `'${v}` : v);
 
 /**
- * text csvField leaves as it is: printable ASCII without `"` or `,`, a first character that starts no
- * formula, and no space at either end (most cells: names, tools, times, paths)
+ * A `;` inside a cell followed (after blanks, or a quote) by what starts a formula: a spreadsheet
+ * whose list separator is `;` (Excel in German, French, Dutch… locales; LibreOffice with Semicolon
+ * ticked) splits the line there, whatever the quoting, and the piece after it is a cell of its own
+ * (`x;=cmd|' /C calc'!A0` in a command line: an attack, 2 Dec 2026)
+ */
+const INNER_FORMULA = /;(\s*)(?=["\s]*[=+\-@\t\r\uff1d\uff0b\uff0d\uff20])/g;
+
+/**
+ * text csvField leaves as it is: printable ASCII without `"`, `,` or `;`, a first character that starts
+ * no formula, and no space at either end (most cells: names, tools, times, paths)
  */
 const AS_IS =
-  /^[\x21\x23-\x2a\x2e-\x3c\x3e\x3f\x41-\x7e](?:[\x20\x21\x23-\x2b\x2d-\x7e]*[\x21\x23-\x2b\x2d-\x7e])?$/;
+  /^[\x21\x23-\x2a\x2e-\x3a\x3c\x3e\x3f\x41-\x7e](?:[\x20\x21\x23-\x2b\x2d-\x3a\x3c-\x7e]*[\x21\x23-\x2b\x2d-\x3a\x3c-\x7e])?$/;
 
-/** One CSV cell: sanitised, formula-defused, quoted when it holds `"` or `,`, was defused, or has a space at an end. */
+/**
+ * One CSV cell: sanitised, formula-defused (at its start, and after every `;` a `;`-separated
+ * spreadsheet would start a cell at), quoted when it holds `"` or `,`, was defused, or has a space at
+ * an end.
+ */
 export function csvField(v: unknown): string {
   if (v === null || v === undefined) return "";
   if (typeof v === "number" || typeof v === "boolean") return String(v);
@@ -65,6 +77,7 @@ export function csvField(v: unknown): string {
   let s = String(v);
   const formula = FORMULA.test(s);
   s = sanitize(s);
+  if (s.includes(";")) s = s.replace(INNER_FORMULA, ";$1'");
   if (formula) s = `'${s}`;
   return formula || /[",]|^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }

@@ -144,6 +144,43 @@ test("finding 2: a script named =HYPERLINK(...).py is no live formula in CSV or 
   for (const l of lines) expect(l.split("\t").some((c) => /^\s*[=+@]/.test(c))).toBe(false);
 });
 
+test("a command line with ;= holds no formula for a spreadsheet that splits at semicolons either (an attack, 2 Dec 2026)", async () => {
+  const dir = tempDir();
+  // Excel in `;` locales splits a .csv line at every `;`, quotes or not: the piece after one is a cell
+  const a0 = "x;=HYPERLINK(CHAR(104)&CHAR(116))";
+  const a1 = "y; =cmd|' /C calc'!A0";
+  const a2 = 'z;"@SUM(1)';
+  const env = isolatedEnv();
+  const r = await run(
+    [
+      "run",
+      "--name",
+      "semi",
+      "--",
+      "bash",
+      "-c",
+      'exec -a "$0" /bin/sh -c "sleep 0.2" "$1" "$2"',
+      a0,
+      a1,
+      a2,
+    ],
+    {
+      env,
+      cwd: dir,
+    },
+  );
+  expect(r.code).toBe(0);
+  const csv = await run(["report", "semi", "--format", "csv"], { env });
+  expect(csv.code).toBe(0);
+  const lines = csv.stdout.split("\r\n").filter((l) => l.length);
+  expect(lines.some((l) => l.includes("HYPERLINK"))).toBe(true);
+  for (const line of lines)
+    for (const cell of line.split(";"))
+      expect(cell, line).not.toMatch(/^\s*"?[=+\-@\uff1d\uff0b\uff0d\uff20]/);
+  // the text is kept: an apostrophe after the `;`, as at a cell's start
+  expect(csv.stdout).toContain("x;'=HYPERLINK(CHAR(104)&CHAR(116))");
+});
+
 /** A Nextflow-like task: work/ab/<dir with a tab and a newline>/.command.run, run with bash like Nextflow. */
 async function nextflowLikeRun() {
   const dir = tempDir();
