@@ -573,8 +573,18 @@ export class Recorder {
     // what its earlier images ran, where the exec's time is known too (a step may start there)
     if (ledger?.execRuntimeNs !== undefined && rec.execAt !== undefined)
       rec.execCpuUs = ledger.execRuntimeNs / 1000;
-    // the images its execs replaced, apart: before its last exec it held at most that (the bound)
-    if (ledger?.execPeakBoundKb && rec.execAt !== undefined) rec.execPeakRssKb = ledger.execPeakBoundKb;
+    // the images its execs replaced, apart: before its last exec it held at most that (the bound). A
+    // CLONE_VM child (vfork, posix_spawn; CMD, tracer's) whose peak is unknown has the bound its first
+    // exec brought from its parent: with one exec the image replaced was the parent's, none of its own
+    // (CMD's bound was tracer's own peak); with more, its own earlier images held at most that — and
+    // its peak is then not known: an earlier image of 52 MiB under a 1.1 MiB last one was reported as
+    // an exact 1.1 MiB (an attack, 2 Dec 2026)
+    if (
+      ledger?.execPeakBoundKb &&
+      rec.execAt !== undefined &&
+      (ledger.maxRssKb !== undefined || t.priorSettled)
+    )
+      rec.execPeakRssKb = ledger.execPeakBoundKb;
     // an image an exec replaced can have peaked above the last one (taskstats' hiwater_rss)
     if (ledger?.maxRssKb) rec.peakRssKb = Math.max(rec.peakRssKb ?? 0, ledger.maxRssKb);
     if (t.reaped) this.applyReaped(t, t.reaped.r);

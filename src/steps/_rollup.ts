@@ -46,14 +46,17 @@ const boundedPeak = (f: Figures, i: number): number => {
 
 /**
  * Where a process's lifetime splits for the bound: its last exec, when the images that exec replaced
- * peaked lower than its own peak (the ledger's figure, exec_peak_rss_kb) — before it the process held at
- * most that, from it on at most its own peak (a shell that became a 150 MiB python3 at its end held
- * ~3 MiB while the two 109 MiB jobs it started ran). NaN: one span, its whole life.
+ * held another figure than its own peak (exec_peak_rss_kb: the ledger's, exact or a bound) — before it
+ * the process held at most that, from it on at most its own peak. Lower: a shell that became a 150 MiB
+ * python3 at its end held ~3 MiB while the two 109 MiB jobs it started ran. Higher: only a bound (a
+ * vfork child's earlier image, at most its parent's peak), which the row's own peak (its last image's)
+ * does not cover: the span before the exec counts it (a 52 MiB image before a 1.1 MiB one was shown as
+ * an exact 1.1 MiB: an attack, 2 Dec 2026). NaN: one span, its whole life.
  */
 function splitAt(f: Figures, i: number): number {
   const x = f.execAt[i]!;
   const before = f.execPeakKb[i]!;
-  if (Number.isNaN(x) || !(before >= 0) || !(before < boundedPeak(f, i))) return Number.NaN;
+  if (Number.isNaN(x) || !(before >= 0) || before === boundedPeak(f, i)) return Number.NaN;
   const s = f.startedAt[i]!;
   return Number.isNaN(s) || x > s ? x : Number.NaN;
 }

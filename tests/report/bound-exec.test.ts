@@ -6,10 +6,11 @@
  * exec replaced (the scheduler ledger's signal->maxrss), the span after it its own.
  */
 import { afterAll, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StepProcess } from "../../src/steps/index.ts";
 import { peakRssUpperBound, smallUpperBound, sweepUpperBound } from "../../src/steps/_rollup.ts";
+import { cProgram } from "../helpers/bigrun.ts";
 import { BIN, cleanupTemp, isolatedEnv, tempDir } from "../helpers/harness.ts";
 
 afterAll(cleanupTemp);
@@ -84,4 +85,42 @@ test("the quadratic path and the sweep agree on split lifetimes", () => {
   ];
   expect(smallUpperBound(higher)).toBe(250);
   expect(sweepUpperBound(higher)).toBe(250);
+  // the images before the exec only bounded above its last one's peak (a vfork child's earlier image:
+  // at most its parent's peak): that span counts the bound, beside the job alive then
+  const bounded = [
+    p(1, { startedAt: 0, endedAt: 100, peakRssKb: 150, execAt: 60, execPeakRssKb: 200 }),
+    procs[1]!,
+  ];
+  expect(smallUpperBound(bounded)).toBe(300);
+  expect(sweepUpperBound(bounded)).toBe(300);
 });
+
+test("a vfork child's earlier image, under a smaller last one: its step's peak is a bound, never an exact figure below the truth", () => {
+  // tests/fixtures/spawnmem.c: a 100 MiB parent posix_spawns a child that touches 30 MiB, says its own
+  // peak (VmHWM), then execs `true`. The kernel's maxrss for the child is the parent's peak from its
+  // first exec on: the 30 MiB image's peak is known to no figure. Its step showed an exact 1.1 MiB (an
+  // attack, 2 Dec 2026: 3 of 3)
+  const dir = tempDir();
+  const env = isolatedEnv();
+  const hwm = join(dir, "hwm");
+  const run = Bun.spawnSync(
+    [BIN, "run", "--quiet", "--name", "spawn", "--", cProgram("spawnmem"), "100", "30", hwm],
+    {
+      env,
+      stderr: "pipe",
+    },
+  );
+  expect(run.exitCode, run.stderr.toString()).toBe(0);
+  const truthKb = Number(readFileSync(hwm, "utf8").trim());
+  expect(truthKb).toBeGreaterThan(30 * 1024);
+  const rep = Bun.spawnSync([BIN, "report", "spawn", "--format", "json"], { env, stdout: "pipe" });
+  type Peak = { peak_rss_bytes: number; peak_rss_upper_bytes: number; peak_rss_exact: boolean };
+  const out = JSON.parse(rep.stdout.toString()) as { steps: (Peak & { name: string })[]; totals: Peak };
+  const child = out.steps.find((s) => s.name === "true")!;
+  expect(child.peak_rss_exact).toBe(false);
+  expect(child.peak_rss_upper_bytes).toBeGreaterThanOrEqual(truthKb * 1024);
+  // the parent, CMD, exec'd once (from tracer's vfork): its own peak, exact
+  const parent = out.steps.find((s) => s.name === "spawnmem")!;
+  expect(parent.peak_rss_exact).toBe(true);
+  expect(out.totals.peak_rss_upper_bytes).toBeGreaterThanOrEqual(parent.peak_rss_bytes + truthKb * 1024);
+}, 60_000);
