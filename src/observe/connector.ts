@@ -103,7 +103,7 @@ export class ConnectorSource implements CaptureSource {
    * `backlog` whether it stopped at its cap with more queued (the next drain follows at once). One
    * timer, not two: a timer's wake-up alone costs Bun ~50–80 µs of CPU on this host, whatever it does.
    */
-  alongside: { drain(): boolean; backlog(): boolean } | undefined;
+  alongside: { drain(): boolean; backlog(): boolean; soonMs?(): number } | undefined;
   private readonly out = new _Emitter<CaptureEvent>();
   private readonly gaps = new SeqGaps();
   /** our request's cn_msg.ack: the kernel's ACK to us carries ackTag + 1 */
@@ -167,6 +167,21 @@ export class ConnectorSource implements CaptureSource {
       throw e;
     }
     this.poller.start(this.opts.pollMs ?? 10, this.opts.idlePollMs ?? 50, this.opts.pace);
+  }
+
+  /**
+   * Drain every `pollMs` while events flow (`idlePollMs` at most when none), unpaced, from now on, and
+   * sooner while the source drained alongside asks (soonMs: taskstats watching an exit teardown): for
+   * a recording whose exit teardowns only the drains can see (no scheduler-runtime ledger).
+   */
+  drainEvery(pollMs: number, idlePollMs: number): void {
+    if (this.sock)
+      this.poller.retune(
+        pollMs,
+        idlePollMs,
+        undefined,
+        () => this.alongside?.soonMs?.() ?? Number.POSITIVE_INFINITY,
+      );
   }
 
   async stop(): Promise<void> {
@@ -373,11 +388,19 @@ export class _Poller {
     private readonly volume: () => number = () => 0,
   ) {}
 
+  private busyMs = 10;
+  private idle = 50;
+  private pace: Pace | undefined;
+  private tick: (() => void) | undefined;
+  /** once retuned with it: the next drain at most this far off (ms) */
+  private soon: (() => number) | undefined;
+
   start(busyMs: number, idleMs: number, pace?: Pace): void {
-    const idle = Math.max(busyMs, idleMs, pace?.slowMs ?? 0);
+    this.set(busyMs, idleMs, pace);
     this.delay = busyMs;
     let last = Date.now();
     const tick = () => {
+      const pace = this.pace;
       const now = pace ? Date.now() : 0;
       const elapsed = now - last;
       last = now;
@@ -386,14 +409,36 @@ export class _Poller {
         got = this.drain();
       } finally {
         // an error still surfaces (uncaught), but capture goes on
-        if (!got) this.delay = Math.min(idle, Math.max(busyMs, this.delay * 2));
+        const busyMs = this.busyMs;
+        if (!got) this.delay = Math.min(this.idle, Math.max(busyMs, this.delay * 2));
         else if (this.capped()) this.delay = 0;
         else if (!pace) this.delay = busyMs;
         else this.delay = pacedDelay(busyMs, pace, elapsed, this.volume());
+        if (this.soon) this.delay = Math.min(this.delay, this.soon());
         if (this.timer) this.timer = setTimeout(tick, this.delay);
       }
     };
+    this.tick = tick;
     this.timer = setTimeout(tick, busyMs);
+  }
+
+  /**
+   * Drain on another schedule from now on (as start's), the next drain at most `soon()` ms after one;
+   * the next one at once when it was further off.
+   */
+  retune(busyMs: number, idleMs: number, pace?: Pace, soon?: () => number): void {
+    this.set(busyMs, idleMs, pace);
+    this.soon = soon;
+    if (!this.timer || !this.tick || this.delay <= busyMs) return;
+    clearTimeout(this.timer);
+    this.delay = busyMs;
+    this.timer = setTimeout(this.tick, busyMs);
+  }
+
+  private set(busyMs: number, idleMs: number, pace: Pace | undefined): void {
+    this.busyMs = busyMs;
+    this.idle = Math.max(busyMs, idleMs, pace?.slowMs ?? 0);
+    this.pace = pace;
   }
 
   stop(): void {

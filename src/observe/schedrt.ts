@@ -125,6 +125,8 @@ export function openLedger(
   alive: () => Iterable<{ pid: number; startedAt?: number; startTicks?: number; maxRssBaselineKb?: number }>,
   /** called once it is open and every process of the tree alive then is entered */
   onOpen?: () => void,
+  /** called when the opening it began failed (not when it could not begin: undefined is returned) */
+  onFail?: () => void,
 ): SchedRuntime | undefined {
   // the programs see global pids: in a pid namespace they would not be the recorder's
   if (!inInitialPidNamespace() || openSchedRuntime(root) < 0) return undefined;
@@ -173,6 +175,7 @@ export function openLedger(
     const s = schedRuntimeStatus();
     if (s === 0) return;
     clearInterval(poll);
+    if (s < 0 && !closed) onFail?.();
     if (s < 0 || closed) return;
     open = true;
     // A process forked after alive()'s read of the forks but before its parent was entered is followed

@@ -72,7 +72,11 @@ export async function openSources(
       const taskstats = new TaskstatsSource({ ...o.taskstats, driven: true });
       const full = await tryStart(taskstats, o.forced ?? "connector+taskstats");
       if (full)
-        connector.alongside = { drain: () => taskstats.drainNow(), backlog: () => taskstats.backlog() };
+        connector.alongside = {
+          drain: () => taskstats.drainNow(),
+          backlog: () => taskstats.backlog(),
+          soonMs: () => taskstats.soonMs(),
+        };
       return { mode: full ? "connector+taskstats" : "connector", sources: started, skipped };
     }
   }

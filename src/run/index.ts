@@ -13,7 +13,7 @@ import { Recorder } from "../observe/recorder.ts";
 import { Sampler } from "../observe/sampler.ts";
 import { SystemSampler } from "../observe/system.ts";
 import type { CaptureMode, CaptureSource } from "../observe/types.ts";
-import type { Pace } from "../observe/connector.ts";
+import { ConnectorSource, type Pace } from "../observe/connector.ts";
 // the store's modules this needs, not its index: the read side (scan.ts, prune.ts, and bun:jsc with
 // them) stays out of `tracer run`'s start-up (issue 15)
 import { inTransaction, openStore, unlessBusy } from "../store/db.ts";
@@ -98,6 +98,17 @@ const drainMs = () => (process.getuid?.() === 0 ? 100 : 10);
  */
 const drainPace = (): Pace | undefined =>
   process.getuid?.() === 0 ? { slowMs: 500, batchEvents: 2000 } : undefined;
+/**
+ * Without the scheduler-runtime ledger a process's exit teardown is seen only by the drains: its last
+ * taskstats record read while it tears down, its CPU clock then read at every drain until it is a
+ * zombie (src/observe/_taskstats-probe.ts TeardownWatch). Paced, the drains came 100–500 ms apart and
+ * a parent that reaps at once had mostly reaped it: 150 MiB 12.5–14 ms (15–18 %), 1 GiB 71–89 ms of
+ * CPU short of wait4's rusage (an attack, 2 Dec 2026). Such a recording drains every 10 ms while
+ * events flow, every 50 ms at most when none, every 2 ms while a teardown is watched (its CPU: more
+ * drains, ~0.2–0.3 ms each).
+ */
+const PRECISE_DRAIN_MS = 10;
+const PRECISE_IDLE_MS = 10;
 /**
  * Paced, the sockets ask for 64 MiB (the kernel doubles it; taken only as messages queue): a burst of
  * the host's events right after a quiet stretch then has ~160,000 messages of room, 500 ms at 320,000
@@ -299,9 +310,16 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     // millisecond 0–250 µs against wait4's 1.0–1.3 ms (bench/accuracy.ts "small writes"); opened
     // before, 26 of 30 such dd's within µs of it (~1.2 ms more of `tracer run -- true`).
     // TRACER_NO_SCHED_RUNTIME=1 leaves it out: the figures are then those docs/CAPTURE.md gives without it.
+    // no ledger after all: the drains at the precise pace (PRECISE_DRAIN_MS)
+    const precise = () => {
+      for (const s of opened.sources)
+        if (s instanceof ConnectorSource)
+          s.drainEvery(Math.min(drainMs(), PRECISE_DRAIN_MS), PRECISE_IDLE_MS);
+    };
     if (!opened.mode.startsWith("connector")) {
       if (ledgerWanted) closeSchedRuntime();
-    } else if (ledgerWanted)
+    } else if (!ledgerWanted) precise();
+    else
       safely(() => {
         ledger = openLedger(
           process.pid,
@@ -312,7 +330,9 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
           },
           // the tree is followed in the kernel from here: other processes' execs stop at the kernel
           () => safely(() => watcher?.followLedger()),
+          () => safely(precise),
         );
+        if (!ledger) precise();
       });
     mark("ledger");
   };

@@ -407,6 +407,28 @@ while r.read(1 << 16): pass'`,
     }
   }, 60_000);
 
+  test("without the ledger: a 150/300/1000 MiB exit teardown, reaped at once, within max(3 %, 10 ms) of rusage (the drains read it)", async () => {
+    // paced drains 100-500 ms apart missed them nearly whole: 150 MiB 12.5-14 ms, 300 MiB 22-27 ms,
+    // 1 GiB 71-89 ms short (an attack, 2 Dec 2026); without the ledger tracer drains every 10 ms, every
+    // 2 ms while a teardown is watched
+    const t = await traced(
+      `$O ${teardownProgram()} 150 5; $O ${teardownProgram()} 300 5; $O ${teardownProgram()} 1000 5`,
+      undefined,
+      { TRACER_NO_SCHED_RUNTIME: "1" },
+    );
+    expect(t.code).toBe(0);
+    expect(t.truths.length).toBe(3);
+    for (const truth of t.truths) {
+      const r = rowOf(t, truth);
+      const cpu = r.userUs! + r.systemUs!;
+      const truthCpu = truth.userUs + truth.systemUs;
+      expect(cpu).toBeLessThanOrEqual(truthCpu + 1);
+      expect(cpu, `pid ${truth.pid}: ${cpu} µs vs rusage ${truthCpu}`).toBeGreaterThanOrEqual(
+        truthCpu - Math.max(0.03 * truthCpu, 10_000),
+      );
+    }
+  }, 60_000);
+
   test.skipIf(!ledger.available)(
     "peak RSS across execs against wait4's ru_maxrss: an image an exec replaced counts; a vfork child is not charged its parent's",
     async () => {
