@@ -5,8 +5,8 @@
  * The binary never autoloads .env or bunfig.toml from the caller's directory.
  * `--trusted-key FILE` (repeatable; default keys/*.pub) and `--revoked-key FILE` embed the release keys.
  */
-import { existsSync, mkdirSync, renameSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import pkg from "../package.json" with { type: "json" };
 import { defaultKeyFiles, trustedKeysDefine } from "../src/release/trusted.ts";
@@ -60,6 +60,11 @@ export async function build(opts: BuildOptions = {}): Promise<string> {
     opts.outfile ?? join(root, "dist", opts.target ? `tracer-${opts.target}` : "tracer"),
   );
   mkdirSync(resolve(outfile, ".."), { recursive: true });
+  // Built into a private directory beside it under its own name, then renamed into place: bun embeds
+  // the output's name in the executable (/$bunfs/root/NAME), so a temp name with the pid in it made
+  // two builds of one commit differ (an attack, 2 Dec 2026); the rename keeps readers off half a file
+  const work = mkdtempSync(join(dirname(outfile), ".build-"));
+  const built = join(work, basename(outfile));
   const defines: Record<string, string> = {
     TRACER_VERSION: JSON.stringify(opts.version ?? pkg.version),
     TRACER_COMMIT: JSON.stringify(gitCommit()),
@@ -92,7 +97,7 @@ export async function build(opts: BuildOptions = {}): Promise<string> {
     ...Object.entries(defines).flatMap(([k, v]) => ["--define", `${k}=${v}`]),
     join(root, "src", "main.ts"),
     "--outfile",
-    `${outfile}.tmp-${process.pid}`,
+    built,
   ];
   const p = Bun.spawn(cmd, {
     cwd: root,
@@ -105,17 +110,22 @@ export async function build(opts: BuildOptions = {}): Promise<string> {
     new Response(p.stderr).text(),
     p.exited,
   ]);
-  if (code !== 0)
+  if (code !== 0) {
+    rmSync(work, { recursive: true, force: true });
     throw new Error(`bun build failed for ${opts.target ?? "host"} (exit ${code}):\n${out}${err}`);
+  }
   // The binary embeds ffi/*.c as text and uses the prebuilt object for a helper without hashing its
   // text at run time (ffi/_cc.ts): each source must still be the one the object was compiled from.
   for (const [name, sha] of Object.entries(native?.sha256 ?? {}))
-    if (sourceSha256(join(root, "ffi", name)) !== sha)
+    if (sourceSha256(join(root, "ffi", name)) !== sha) {
+      rmSync(work, { recursive: true, force: true });
       throw new Error(`ffi/${name} changed while the binary was being built: build again`);
+    }
   // bun appends .exe for Windows; publish the result atomically so concurrent readers never see half a file
   const exe = opts.target === "windows-x64";
   const final = exe && !outfile.endsWith(".exe") ? `${outfile}.exe` : outfile;
-  renameSync(exe ? `${outfile}.tmp-${process.pid}.exe` : `${outfile}.tmp-${process.pid}`, final);
+  renameSync(exe && !built.endsWith(".exe") ? `${built}.exe` : built, final);
+  rmSync(work, { recursive: true, force: true });
   return final;
 }
 

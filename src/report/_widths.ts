@@ -91,6 +91,7 @@ const stepBytesColumns = (s: Step, field: Summed) =>
 function stepPeakColumns(s: Step): number {
   if (s.peakRssKb === 0 && (s.unknown?.peakRss ?? 0) >= s.processIds.length) return 1;
   const seen = bytesColumns(s.peakRssKb * 1024);
+  if (!s.peakRssExact && !Number.isFinite(s.peakRssUpperKb)) return seen + 1; // "≥"
   if (s.peakRssExact || bytes(s.peakRssKb * 1024) === bytes(s.peakRssUpperKb * 1024)) return seen;
   return seen + DASH + bytesColumns(s.peakRssUpperKb * 1024);
 }

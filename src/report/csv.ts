@@ -44,8 +44,12 @@ const COLUMNS = [
   "command",
 ] as const;
 
-/** cells a spreadsheet would read as a formula (OWASP CSV injection); whitespace first is skipped */
-const FORMULA = /^\s*[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]/;
+/**
+ * cells a spreadsheet would read as a formula (OWASP CSV injection): after blanks, and after quotes (a reader
+ * that honours quotes in the Nextflow trace, which has no quoting of its own, reads `"=1+1"` as =1+1:
+ * an attack, 2 Dec 2026)
+ */
+const FORMULA = /^[\s"]*[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]/;
 
 /** Recorded text with a leading `'` when a spreadsheet would read it as a formula (TSV has no quoting to add). */
 export const defuseFormula = (v: string): string => (FORMULA.test(v) ? `'${v}` : v);

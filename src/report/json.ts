@@ -31,7 +31,8 @@ function figuresJson(
   const noPeak = peakUnknown(c, n);
   return {
     peak_rss_bytes: noPeak ? null : c.peakRssKb * 1024,
-    peak_rss_upper_bytes: noPeak ? null : c.peakRssUpperKb * 1024,
+    // (no bound: some process's peak is unknown)
+    peak_rss_upper_bytes: noPeak || !Number.isFinite(c.peakRssUpperKb) ? null : c.peakRssUpperKb * 1024,
     peak_rss_exact: !noPeak && c.peakRssExact,
     read_bytes: known(c, n, "readBytes", c.readBytes),
     write_bytes: known(c, n, "writeBytes", c.writeBytes),

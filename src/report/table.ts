@@ -16,6 +16,8 @@ import { dfgOnly } from "../core/jit-tier.ts";
 export function peakText(p: { peakRssKb: number; peakRssUpperKb: number; peakRssExact: boolean }): string {
   const seen = bytes(p.peakRssKb * 1024);
   if (p.peakRssExact) return seen;
+  // no upper bound (a process's peak unknown): at least what was seen
+  if (!Number.isFinite(p.peakRssUpperKb)) return `≥${seen}`;
   // a range whose ends print alike ("38MiB–38MiB") says nothing more than one figure
   const upper = bytes(p.peakRssUpperKb * 1024);
   return upper === seen ? seen : `${seen}–${upper}`;
@@ -67,7 +69,9 @@ export function totalsLines(r: Report): string[] {
       ? "-"
       : t.peakRssExact
         ? b(t.peakRssKb * 1024, u.peakRss)
-        : `${bytes(t.peakRssKb * 1024)} sampled, at most ${bytes(t.peakRssUpperKb * 1024)}`;
+        : !Number.isFinite(t.peakRssUpperKb)
+          ? `≥${bytes(t.peakRssKb * 1024)}`
+          : `${bytes(t.peakRssKb * 1024)} sampled, at most ${bytes(t.peakRssUpperKb * 1024)}`;
   const cpu = sumText(Math.round(t.cpuHours * 3.6e9), u.cpu, n, cpuText);
   const lines = [
     `totals    wall ${t.wallMs === null ? (r.run.status === "running" ? "- (running)" : "-") : seconds(t.wallMs * 1000)}, CPU ${cpu}, peak memory ${peak}`,

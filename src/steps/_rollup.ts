@@ -25,7 +25,10 @@ export interface PeakRss {
    * process). A lower bound: two processes can peak together between samples.
    */
   peakRssKb: number;
-  /** An upper bound: the largest sum of per-process peaks over processes alive at one instant. */
+  /**
+   * An upper bound: the largest sum of per-process peaks over processes alive at one instant; +Infinity
+   * (none) when a process's peak is unknown
+   */
   peakRssUpperKb: number;
   /** the bounds meet: peakRssKb is the peak, not only a lower bound */
   peakRssExact: boolean;
@@ -225,11 +228,15 @@ export function peakRssAt(f: Figures, at: ArrayLike<number>, samples: RssSamples
   let one: { at: number; rssKb: number }[] | undefined;
   let several = false;
   let largest = 0;
+  // a process whose peak nobody recorded (one still running at the run's end, its figures lost): no
+  // sum of the others' bounds it (a 200 MiB leftover under a run "at most 4.7MiB": an attack, 2 Dec 2026)
+  let open = false;
   const none = samples.size === 0;
   for (let j = 0; j < at.length; j++) {
     const i = at[j]!;
     const kb = f.peakRssKb[i]!;
     if (kb > largest) largest = kb;
+    if (Number.isNaN(kb)) open = true;
     if (none) continue;
     const list = samples.get(f.id[i]!);
     if (!list?.length) continue;
@@ -240,6 +247,7 @@ export function peakRssAt(f: Figures, at: ArrayLike<number>, samples: RssSamples
   if (one) sampled = (several ? undefined : ownSampledPeak(one)) ?? sampledPeak(f, at, samples);
   const seen = Math.max(sampled, largest);
   // a sample can exceed a per-process peak read earlier: the bound never goes below what was seen
+  if (open) return { peakRssKb: seen, peakRssUpperKb: Number.POSITIVE_INFINITY, peakRssExact: false };
   const upper = Math.max(seen, upperBoundAt(f, at));
   return { peakRssKb: seen, peakRssUpperKb: upper, peakRssExact: upper === seen };
 }

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { lastLines } from "../../src/core/tail.ts";
 import { decodeLossless, encodeLossless } from "../../src/core/lossless.ts";
 import { sanitize, sanitizeLines } from "../../src/core/sanitize.ts";
-import { csvField } from "../../src/report/csv.ts";
+import { csvField, defuseFormula } from "../../src/report/csv.ts";
 import { NEXTFLOW_COLUMNS, buildReport, renderReport } from "../../src/report/index.ts";
 import { runHeader, runsTable, summaryLine } from "../../src/run/format.ts";
 import { processTable } from "../../src/run/proctable.ts";
@@ -126,6 +126,11 @@ test("CSV cells: OWASP formula rule (also after leading whitespace), no raw tab/
   expect(csvField(-3)).toBe("-3");
   expect(csvField(null)).toBe("");
   expect(csvField("bwa mem")).toBe("bwa mem");
+  // a quote before the formula: a reader that honours quotes (the Nextflow trace has none of its own)
+  // reads `"=1+1"` as =1+1 (an attack, 2 Dec 2026)
+  expect(defuseFormula('"=1+1"')).toBe(`'"=1+1"`);
+  expect(defuseFormula(' " @SUM(1)')).toBe(`' " @SUM(1)`);
+  expect(defuseFormula('say "=1"')).toBe('say "=1"');
 });
 
 // ---- the property test --------------------------------------------------------------------------

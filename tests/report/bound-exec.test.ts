@@ -124,3 +124,31 @@ test("a vfork child's earlier image, under a smaller last one: its step's peak i
   expect(parent.peak_rss_exact).toBe(true);
   expect(out.totals.peak_rss_upper_bytes).toBeGreaterThanOrEqual(parent.peak_rss_bytes + truthKb * 1024);
 }, 60_000);
+
+test("a process whose peak is unknown (still running when CMD ended): no upper bound, never an 'at most' below it", () => {
+  // a 200 MiB child left running when CMD exits: its peak is never recorded, and the run said
+  // "3.2MiB sampled, at most 15MiB", peak_rss_exact in JSON true in one shape (an attack, 2 Dec 2026)
+  const env = isolatedEnv();
+  const run = Bun.spawnSync(
+    [
+      BIN,
+      "run",
+      "--quiet",
+      "--name",
+      "left",
+      "--",
+      "sh",
+      "-c",
+      '(python3 -c "b = bytearray(200 << 20); import time; time.sleep(1.5)" &); sleep 0.6',
+    ],
+    { env, stderr: "pipe" },
+  );
+  expect(run.exitCode, run.stderr.toString()).toBe(0);
+  const rep = Bun.spawnSync([BIN, "report", "left", "--format", "json"], { env, stdout: "pipe" });
+  type Peak = { peak_rss_bytes: number; peak_rss_upper_bytes: number | null; peak_rss_exact: boolean };
+  const totals = (JSON.parse(rep.stdout.toString()) as { totals: Peak }).totals;
+  expect(totals.peak_rss_exact).toBe(false);
+  expect(totals.peak_rss_upper_bytes).toBeNull();
+  const table = Bun.spawnSync([BIN, "report", "left"], { env, stdout: "pipe" }).stdout.toString();
+  expect(table).toMatch(/^totals .*peak memory ≥[\d.]+\w?i?B$/m);
+}, 60_000);
