@@ -31,3 +31,26 @@ test("the C sources are in the binary as text, inlined at bundle time: the macro
   expect(text).not.toContain("not a file of ffi/");
   expect(text).not.toContain("embeddedText");
 }, 120_000);
+
+test("two builds of the same sources are byte-identical (no builder's pid or temp name in the binary)", async () => {
+  // bun embeds the output's name in the executable: a temp name holding the builder's pid made two
+  // builds of one commit differ in 14 bytes (an attack, 2 Dec 2026)
+  // (each build its own process: the temp name held the builder's pid)
+  const built = async () => {
+    const out = join(tempDir(), "tracer");
+    const p = Bun.spawn(
+      [process.execPath, join(import.meta.dir, "..", "scripts", "build.ts"), "--outfile", out],
+      {
+        stdout: "ignore",
+        stderr: "pipe",
+      },
+    );
+    expect(await p.exited, await new Response(p.stderr).text()).toBe(0);
+    return out;
+  };
+  const a = await built();
+  const b = await built();
+  const digest = async (p: string) =>
+    new Bun.CryptoHasher("sha256").update(await Bun.file(p).arrayBuffer()).digest("hex");
+  expect(await digest(a)).toBe(await digest(b));
+}, 240_000);
