@@ -176,12 +176,7 @@ export class ConnectorSource implements CaptureSource {
    */
   drainEvery(pollMs: number, idlePollMs: number): void {
     if (this.sock)
-      this.poller.retune(
-        pollMs,
-        idlePollMs,
-        undefined,
-        () => this.alongside?.soonMs?.() ?? Number.POSITIVE_INFINITY,
-      );
+      this.poller.retune(pollMs, idlePollMs, () => this.alongside?.soonMs?.() ?? Number.POSITIVE_INFINITY);
   }
 
   async stop(): Promise<void> {
@@ -423,11 +418,11 @@ export class _Poller {
   }
 
   /**
-   * Drain on another schedule from now on (as start's), the next drain at most `soon()` ms after one;
-   * the next one at once when it was further off.
+   * Drain on another schedule from now on (as start's, unpaced), the next drain at most `soon()` ms
+   * after one; the next one at once when it was further off.
    */
-  retune(busyMs: number, idleMs: number, pace?: Pace, soon?: () => number): void {
-    this.set(busyMs, idleMs, pace);
+  retune(busyMs: number, idleMs: number, soon?: () => number): void {
+    this.set(busyMs, idleMs, undefined);
     this.soon = soon;
     if (!this.timer || !this.tick || this.delay <= busyMs) return;
     clearTimeout(this.timer);

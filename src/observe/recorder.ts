@@ -739,18 +739,17 @@ export class Recorder {
     // line, and the last image's, lost, stays unknown (a `bash -c '…; ./tool'` whose bash ran its last
     // command in its own place got bash's argv for the tool's image: 1 of 20 short runs, 2 Dec 2026)
     const rec = t.rec;
-    if (known && !rec.argv?.length && known.argv.length && t.priorSettled) {
-      if (!rec.priorArgv) {
-        const first = capArgv(known.argv);
-        rec.priorArgv = first.argv;
-        if (first.argvTruncated) rec.priorArgvBytes = first.argvBytes;
-        this.write(t);
-      }
-    } else if (known && !rec.argv?.length && known.argv.length) {
+    if (!known || rec.argv?.length || !known.argv.length) return;
+    if (!t.priorSettled) {
       Object.assign(rec, capArgv(known.argv));
       rec.comm ??= basename(known.argv[0]!).slice(0, 15);
       if (!rec.cwd) rec.cwd = known.cwd;
       this.argvLoss.settle(rec);
+      this.write(t);
+    } else if (!rec.priorArgv) {
+      const first = capArgv(known.argv);
+      rec.priorArgv = first.argv;
+      if (first.argvTruncated) rec.priorArgvBytes = first.argvBytes;
       this.write(t);
     }
   }

@@ -103,12 +103,11 @@ const drainPace = (): Pace | undefined =>
  * taskstats record read while it tears down, its CPU clock then read at every drain until it is a
  * zombie (src/observe/_taskstats-probe.ts TeardownWatch). Paced, the drains came 100–500 ms apart and
  * a parent that reaps at once had mostly reaped it: 150 MiB 12.5–14 ms (15–18 %), 1 GiB 71–89 ms of
- * CPU short of wait4's rusage (an attack, 2 Dec 2026). Such a recording drains every 10 ms while
- * events flow, every 50 ms at most when none, every 2 ms while a teardown is watched (its CPU: more
- * drains, ~0.2–0.3 ms each).
+ * CPU short of wait4's rusage (an attack, 2 Dec 2026). Such a recording drains every 10 ms, events
+ * or none (at 50 ms when none, a 150 MiB teardown after a quiet spell was still missed whole), and
+ * every 2 ms while a teardown is watched (its CPU: more drains, ~0.2–0.3 ms each).
  */
 const PRECISE_DRAIN_MS = 10;
-const PRECISE_IDLE_MS = 10;
 /**
  * Paced, the sockets ask for 64 MiB (the kernel doubles it; taken only as messages queue): a burst of
  * the host's events right after a quiet stretch then has ~160,000 messages of room, 500 ms at 320,000
@@ -313,8 +312,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
     // no ledger after all: the drains at the precise pace (PRECISE_DRAIN_MS)
     const precise = () => {
       for (const s of opened.sources)
-        if (s instanceof ConnectorSource)
-          s.drainEvery(Math.min(drainMs(), PRECISE_DRAIN_MS), PRECISE_IDLE_MS);
+        if (s instanceof ConnectorSource) s.drainEvery(PRECISE_DRAIN_MS, PRECISE_DRAIN_MS);
     };
     if (!opened.mode.startsWith("connector")) {
       if (ledgerWanted) closeSchedRuntime();
