@@ -1,23 +1,22 @@
 /** Build a Report from a run's processes (and, when recorded, samples and system metrics). */
 import { type ProcessFigures, addFigures, figuresOf, newSums, peakRssAt } from "../steps/_rollup.ts";
-import type { RssSamples, Step, StepProcess } from "../steps/index.ts";
+import { withSampled } from "../steps/_sampled.ts";
+import type { RunSampled, Step, StepProcess } from "../steps/index.ts";
 import { MAX_TREE_STEPS, heaviestByStep } from "./_top.ts";
 import type { MemoryPoint, Report, ReportRun, SystemPoint, Totals } from "./types.ts";
 
 /** points of the memory plot at most (a day sampled every second is 86,400 instants) */
 export const MAX_MEMORY_POINTS = 600;
 
-/** The run's summed RSS per sampled instant, in time order, the largest of each span when there are many. */
-export function memorySeries(samples: RssSamples): MemoryPoint[] {
-  const sum = new Map<number, number>();
-  for (const list of samples.values()) for (const s of list) sum.set(s.at, (sum.get(s.at) ?? 0) + s.rssKb);
-  const all = [...sum].sort((a, b) => a[0] - b[0]);
+/** The run's summed RSS per sampled instant (in time order), the largest of each span when there are many. */
+export function memorySeries(all: readonly MemoryPoint[]): MemoryPoint[] {
   const per = Math.ceil(all.length / MAX_MEMORY_POINTS);
   const out: MemoryPoint[] = [];
   for (let i = 0; i < all.length; i += per) {
     let best = all[i]!;
-    for (let j = i + 1; j < Math.min(all.length, i + per); j++) if (all[j]![1] > best[1]) best = all[j]!;
-    out.push({ at: best[0], rssKb: best[1] });
+    for (let j = i + 1; j < Math.min(all.length, i + per); j++)
+      if (all[j]!.rssKb > best.rssKb) best = all[j]!;
+    out.push(best);
   }
   return out;
 }
@@ -26,8 +25,10 @@ export interface ReportInput {
   run: ReportRun;
   /** the run's processes: a list, or as columns (src/steps/_columns.ts: a report of the store reads those) */
   processes: StepProcess[] | ProcessFigures;
+  /** steps made with their samples (groupColumns, then sampleSteps) */
   steps: Step[];
-  samples: RssSamples;
+  /** the run's sampled memory (sampleSteps); none: no samples */
+  sampled?: RunSampled;
   system: SystemPoint[];
   pricePerHour?: number;
 }
@@ -51,7 +52,7 @@ export function totals(i: ReportInput): Totals {
   return {
     wallMs,
     cpuHours: cpuUs / 3.6e9,
-    ...peakRssAt(f, every, i.samples),
+    ...withSampled(peakRssAt(f, every), i.sampled?.peakKb ?? 0),
     readBytes,
     writeBytes,
     rchar,
@@ -69,7 +70,7 @@ export function totals(i: ReportInput): Totals {
 export function buildReport(i: ReportInput, detail = false): Report {
   const r: Report = { run: i.run, steps: i.steps, totals: totals(i), system: i.system };
   if (detail) {
-    r.memory = memorySeries(i.samples);
+    r.memory = memorySeries(i.sampled?.series ?? []);
     r.top = heaviestByStep(figures(i.processes), i.steps.slice(0, MAX_TREE_STEPS));
   }
   return r;

@@ -2,6 +2,7 @@
 import { dfgOnly } from "../core/jit-tier.ts";
 import { or0 } from "./_columns.ts";
 import { type Figures, figuresOf } from "./_figures.ts";
+import { NOT_THE_RUN, reduceSamples, sourceOf, withSampled } from "./_sampled.ts";
 import type { RssSamples, Step, StepProcess, UnknownCounts } from "./types.ts";
 
 export { type Figures, type ProcessFigures, figuresOf, rowOf } from "./_figures.ts";
@@ -191,65 +192,34 @@ function smallAt(f: Figures, at: ArrayLike<number>): number {
 }
 
 /**
- * The largest sum of one process's RSS samples at one instant, when its list is in time order (as
- * the store reads it); undefined when it is not.
+ * Peak memory of a set of processes: the largest of their per-process peaks, raised to their sampled
+ * peak when `samples` are given (the largest sum of their RSS at one sampled instant), beside the upper bound.
  */
-function ownSampledPeak(list: { at: number; rssKb: number }[]): number | undefined {
-  let max = 0;
-  for (let k = 0; k < list.length; ) {
-    const at = list[k]!.at;
-    if (k > 0 && at < list[k - 1]!.at) return undefined;
-    let sum = 0;
-    for (; k < list.length && list[k]!.at === at; k++) sum += list[k]!.rssKb;
-    if (sum > max) max = sum;
-  }
-  return max;
+export function peakRss(procs: StepProcess[], samples?: RssSamples): PeakRss {
+  const peak = peakRssAt(figuresOf(procs), every(procs.length));
+  if (!samples?.size) return peak;
+  const mine = new Set(procs.map((p) => p.id));
+  const r = reduceSamples(sourceOf(samples).stored, (id) => (mine.has(id) ? 0 : NOT_THE_RUN), 1);
+  return withSampled(peak, r!.groupKb[0]!);
 }
 
-/** the largest sum of the processes' RSS samples at one instant */
-function sampledPeak(f: Figures, at: ArrayLike<number>, samples: RssSamples): number {
-  const byInstant = new Map<number, number>();
-  for (let j = 0; j < at.length; j++) {
-    // most processes of a run have no sample: no empty list made for each
-    const list = samples.get(f.id[at[j]!]!);
-    if (list) for (const s of list) byInstant.set(s.at, (byInstant.get(s.at) ?? 0) + s.rssKb);
-  }
-  return maxOf(byInstant.values(), 0);
-}
-
-/** Peak memory of a step or a run: the sampled peak (a lower bound) and the upper bound beside it. */
-export const peakRss = (procs: StepProcess[], samples: RssSamples): PeakRss =>
-  peakRssAt(figuresOf(procs), every(procs.length), samples);
-
-/** peakRss of the processes at positions `at` of `f` */
-export function peakRssAt(f: Figures, at: ArrayLike<number>, samples: RssSamples): PeakRss {
-  let sampled = 0;
-  // the first sampled process's list; several: more than one process was sampled
-  let one: { at: number; rssKb: number }[] | undefined;
-  let several = false;
+/**
+ * Peak memory of the processes at positions `at` of `f` from their own figures: the largest single
+ * peak, and the upper bound (their samples are added afterwards: src/steps/_sampled.ts).
+ */
+export function peakRssAt(f: Figures, at: ArrayLike<number>): PeakRss {
   let largest = 0;
   // a process whose peak nobody recorded (one still running at the run's end, its figures lost): no
   // sum of the others' bounds it (a 200 MiB leftover under a run "at most 4.7MiB": an attack, 2 Dec 2026)
   let open = false;
-  const none = samples.size === 0;
   for (let j = 0; j < at.length; j++) {
-    const i = at[j]!;
-    const kb = f.peakRssKb[i]!;
+    const kb = f.peakRssKb[at[j]!]!;
     if (kb > largest) largest = kb;
     if (Number.isNaN(kb)) open = true;
-    if (none) continue;
-    const list = samples.get(f.id[i]!);
-    if (!list?.length) continue;
-    if (one) several = true;
-    else one = list;
   }
-  // one sampled process (most steps): its own samples, no map of instants
-  if (one) sampled = (several ? undefined : ownSampledPeak(one)) ?? sampledPeak(f, at, samples);
-  const seen = Math.max(sampled, largest);
-  // a sample can exceed a per-process peak read earlier: the bound never goes below what was seen
-  if (open) return { peakRssKb: seen, peakRssUpperKb: Number.POSITIVE_INFINITY, peakRssExact: false };
-  const upper = Math.max(seen, upperBoundAt(f, at));
-  return { peakRssKb: seen, peakRssUpperKb: upper, peakRssExact: upper === seen };
+  if (open) return { peakRssKb: largest, peakRssUpperKb: Number.POSITIVE_INFINITY, peakRssExact: false };
+  const upper = Math.max(largest, upperBoundAt(f, at));
+  return { peakRssKb: largest, peakRssUpperKb: upper, peakRssExact: upper === largest };
 }
 
 /** Processes' summed CPU (µs) and I/O (bytes), an unknown figure counted as 0, and per figure how many lack it. */
@@ -311,7 +281,6 @@ export function rollUp(
   f: Figures,
   root: StepRoot,
   at: ArrayLike<number>,
-  samples: RssSamples,
   naming: StepNaming,
   own?: Uint8Array,
 ): Step {
@@ -361,7 +330,7 @@ export function rollUp(
         : Number.NaN;
   const rootEnd = f.endedAt[root.at]!;
   const endedAt = Number.isNaN(rootEnd) ? null : lastEnd;
-  const peak = peakRssAt(f, at, samples);
+  const peak = peakRssAt(f, at);
   const { exitCode, signal } = root;
   // one object per step, built whole (a run can have 50,000 steps)
   const step: Step = {
@@ -409,17 +378,4 @@ export function rollUp(
 }
 
 // once per step or per process of a report (src/core/jit-tier.ts)
-dfgOnly(
-  every,
-  boundedPeak,
-  upperBoundAt,
-  orderOf,
-  sweepAt,
-  smallAt,
-  ownSampledPeak,
-  sampledPeak,
-  peakRssAt,
-  newSums,
-  addFigures,
-  rollUp,
-);
+dfgOnly(every, boundedPeak, upperBoundAt, orderOf, sweepAt, smallAt, peakRssAt, newSums, addFigures, rollUp);

@@ -12,6 +12,7 @@ import type { RuleSet } from "../rules/index.ts";
 import { FORK, type Named, type StepColumns, columnsOf, or0, orNull } from "./_columns.ts";
 import { busyOf, liveBusyOf } from "./_busy.ts";
 import { type StepRoot, rollUp } from "./_rollup.ts";
+import { sampleSteps, sourceOf } from "./_sampled.ts";
 import { preorderOf, treeOf } from "./_tree.ts";
 import {
   executableNamed,
@@ -26,10 +27,22 @@ import type { RssSamples, Step, StepKind, StepProcess } from "./types.ts";
 
 export type { RssSamples, Step, StepKind, StepProcess } from "./types.ts";
 export { ColumnsBuilder, type CommandLines, type StepColumns, columnsOf } from "./_columns.ts";
+export { type RunSampled, type SampleScan, type SampleSource, sampleSteps, sourceOf } from "./_sampled.ts";
 
-/** A list of processes (in start order) grouped into steps: groupColumns of its columns. */
-export const groupSteps = (procs: StepProcess[], rules: RuleSet, samples: RssSamples = new Map()): Step[] =>
-  groupColumns(columnsOf(procs, rules), samples);
+/**
+ * A list of processes (in start order) grouped into steps: groupColumns of its columns, each step's
+ * peak raised to its sampled peak when `samples` are given.
+ */
+export function groupSteps(procs: StepProcess[], rules: RuleSet, samples?: RssSamples): Step[] {
+  const steps = groupColumns(columnsOf(procs, rules));
+  if (samples?.size)
+    sampleSteps(
+      steps,
+      procs.map((p) => p.id),
+      sourceOf(samples),
+    );
+  return steps;
+}
 
 /** A step found by the walk, named once the command lines of every step's root are read. */
 interface Found {
@@ -47,7 +60,7 @@ interface Found {
  * Group processes given as columns (src/steps/_columns.ts, classified as they were read) into steps.
  * Reads the command lines of the steps' roots only (c.lines), not of every process.
  */
-export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): Step[] {
+export function groupColumns(c: StepColumns): Step[] {
   const n = c.n;
   const tree = treeOf(c);
   const tick = youngCollector();
@@ -276,7 +289,7 @@ export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): S
     const runRule = f.kind === "snakemake-job" ? snakemakeRunRule(shellText(jobLine())) : undefined;
     const label = name ?? runRule ?? (tools.length ? tools.join(" | ") : shellCommand(jobLine()) || "job");
     steps.push(
-      rollUp(c, root, subtree(f.at), samples, {
+      rollUp(c, root, subtree(f.at), {
         index: 0,
         key: "",
         name: label,
@@ -290,7 +303,7 @@ export function groupColumns(c: StepColumns, samples: RssSamples = new Map()): S
   found.length = 0;
   for (let g = 0; g < groups.length; g++) {
     tick();
-    const step = otherStep(c, groups[g]!, others[g]!, rootOf(others[g]![0]!), samples, ownGroup);
+    const step = otherStep(c, groups[g]!, others[g]!, rootOf(others[g]![0]!), ownGroup);
     step.cpuUs += carried[g]!;
     steps.push(step);
   }
@@ -317,19 +330,11 @@ const CRASHES = new Set([4, 5, 6, 7, 8, 11, 24, 25, 31]);
  * wrapper's exit is the run's, shown on the run, a `grep` that found nothing is no failure, and a
  * `sleep` a script ended with SIGTERM may have been ended by design.
  */
-function otherStep(
-  c: StepColumns,
-  name: string,
-  list: number[],
-  root: StepRoot,
-  samples: RssSamples,
-  own: Uint8Array,
-): Step {
+function otherStep(c: StepColumns, name: string, list: number[], root: StepRoot, own: Uint8Array): Step {
   const f = rollUp(
     c,
     root,
     list,
-    samples,
     {
       index: 0,
       key: "",

@@ -3,7 +3,7 @@
  * (processes upserted and samples appended every 500 ms flush). No channel into the recorder.
  *
  * Cheap on a big run, in time and memory: steps are grouped as a report groups them (src/report/load.ts
- * runColumns + rssSamples, then groupColumns: the run's processes read into columns, no object each,
+ * runColumns, groupColumns, then sampleSteps (runSamples): the run's processes read into columns, no object each,
  * garbage once grouped), only when something changed, and at most every ten times the last grouping's
  * cost, so regrouping a 100,000-process run stays a small share of a second. Between groupings a poll
  * reads only the rows added since (`id > last`), the rows that were live (or just ended) at the
@@ -14,10 +14,10 @@
  */
 import type { Database } from "bun:sqlite";
 import { decodeLossless } from "../core/lossless.ts";
-import { rssSamples, runColumns } from "../report/load.ts";
+import { runColumns, runSamples } from "../report/load.ts";
 import type { RuleSet } from "../rules/index.ts";
 import { rowOf } from "../steps/_rollup.ts";
-import { type Step, groupColumns } from "../steps/index.ts";
+import { type Step, groupColumns, sampleSteps } from "../steps/index.ts";
 import type { HostNow, LiveFigures, RunState, WatchedProcess, WatchedRun } from "./types.ts";
 
 /** what top keeps of a watched process (WatchedProcess) */
@@ -212,7 +212,7 @@ export class RunWatch {
    * (its last, landing a flush after its end): steps are grouped with the samples (src/steps/_rollup.ts),
    * so an ended step's peak is the one `tracer report` shows (its processes' summed RSS at one instant),
    * and such a sample regroups. Rows are looked at by row id, up to the newest at this poll: SQLite's
-   * one writer commits them in row id order. A grouping reads every sample of the run (rssSamples).
+   * one writer commits them in row id order. A grouping reads every sample of the run once (runSamples), holding none.
    */
   private readSamples() {
     const newest = (this.db.query("SELECT coalesce(max(rowid), 0) AS n FROM samples").get() as { n: number })
@@ -300,7 +300,8 @@ export class RunWatch {
   private regroup(now: number, expected: number) {
     const t0 = performance.now();
     const c = runColumns(this.db, this.runId, this.rules, expected);
-    this.steps = groupColumns(c, rssSamples(this.db, this.runId, c.id));
+    this.steps = groupColumns(c);
+    sampleSteps(this.steps, c.id, runSamples(this.db, this.runId, c.id));
     this.stats.rowsRead += c.n;
     this.count = c.n;
     for (let i = 0; i < c.n; i++) {

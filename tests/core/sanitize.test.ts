@@ -292,16 +292,13 @@ test("property: random hostile data through every sink — no raw control reache
     const run = fakeRun();
     const procs = [fakeProcess(1, null), fakeProcess(2, 1), fakeProcess(3, 2)];
     const steps = [fakeStep(1), fakeStep(2)];
-    const report = buildReport({ run, processes: procs, steps, samples: new Map(), system: [] });
+    const report = buildReport({ run, processes: procs, steps, system: [] });
 
     // one-line sinks: no control at all, newline included, per line of output
     const table = renderReport(report, "table");
     // the HTML report's text: no raw control or invisible character outside its own markup
     // (with the process tree by step: hostile argv in its rows too)
-    const html = renderReport(
-      buildReport({ run, processes: procs, steps, samples: new Map(), system: [] }, true),
-      "html",
-    );
+    const html = renderReport(buildReport({ run, processes: procs, steps, system: [] }, true), "html");
     expect(unsafeBytes(html, true)).toBeUndefined();
     expect(/[\p{Cf}\p{Cs}\u2028\u2029\p{Default_Ignorable_Code_Point}]/u.test(html)).toBe(false);
     const summary = summaryLine({

@@ -39,7 +39,6 @@ const report = (id: string, p: StepProcess) =>
     run: { id, name: id, pipeline: "p", startedAt: 1000, endedAt: 2000, command: ["bash"] } as RunRow,
     processes: [p],
     steps: groupSteps([p], loadRules({ config: false })),
-    samples: new Map(),
     system: [],
   });
 

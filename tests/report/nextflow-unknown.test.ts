@@ -36,7 +36,6 @@ const rows = (p: StepProcess) => {
     run: { id: "i", name: "n", pipeline: "p", startedAt: 1000, endedAt: 2000, command: ["bash"] } as RunRow,
     processes: [p],
     steps: groupSteps([p], loadRules({ config: false })),
-    samples: new Map(),
     system: [],
   });
   return renderNextflow(r).trimEnd().split("\n");

@@ -50,7 +50,6 @@ test("a step starting before the run's timestamp is +0.000s, never +-0.006s", ()
     } as RunRow,
     processes: procs,
     steps: groupSteps(procs, loadRules({ config: false })),
-    samples: new Map(),
     system: [],
   });
   const table = renderTable(r);

@@ -246,7 +246,6 @@ describe("figures", () => {
       run: { startedAt: 1000, endedAt: 2000 } as RunRow,
       processes: procs,
       steps: [],
-      samples: new Map(),
       system: [],
     });
 
@@ -274,7 +273,6 @@ describe("figures", () => {
       run: { startedAt: 1000, endedAt: 2000, command: ["x"], name: "n", id: "i" } as RunRow,
       processes: procs,
       steps: groupSteps(procs, rules),
-      samples: new Map(),
       system: [],
     });
     const rows = renderTable(r).split("\n");

@@ -1,0 +1,174 @@
+/**
+ * Sampled peaks come from one pass over the store's samples, holding none (src/steps/_sampled.ts):
+ * the figures equal a brute-force reckoning of the same samples, whatever order the rows were written
+ * in and whatever other run's rows lie among them, and a report's memory does not grow with them.
+ */
+import { Database } from "bun:sqlite";
+import { afterAll, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadReport } from "../../src/report/index.ts";
+import { loadRules } from "../../src/rules/index.ts";
+import { type ProcessRecord, StoreWriter, createRun, openStore } from "../../src/store/index.ts";
+import { cProgram } from "../helpers/bigrun.ts";
+import { BIN, cleanupTemp, ensureBuilt, isolatedEnv, run, tempDir } from "../helpers/harness.ts";
+
+afterAll(cleanupTemp);
+
+const T0 = Date.UTC(2026, 0, 1);
+
+function newRun(db: Database, name: string) {
+  const id = Bun.randomUUIDv7();
+  createRun(db, {
+    id,
+    name,
+    pipeline: name,
+    command: ["sh"],
+    cwd: "/",
+    host: "h",
+    mode: "connector+taskstats",
+    recorderPid: 1,
+    startedAt: T0,
+  });
+  return new StoreWriter(db, id);
+}
+
+/** a small deterministic generator (xorshift32) */
+function rng(seed: number) {
+  let x = seed >>> 0 || 1;
+  return (n: number) => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x % n;
+  };
+}
+
+/**
+ * A run of `n` processes of 4 tools (each tool an `other` step: no rule names them), each alive over a
+ * random span of 20 one-second instants and sampled at each with a random RSS; `order` the order the
+ * samples' rows are written in; another run's process and sample rows written among them. Returns the
+ * report's step peaks by tool and its totals' peak, beside the same reckoned here by brute force.
+ */
+function reckon(seed: number, order: "time" | "reversed") {
+  const r = rng(seed);
+  const db = openStore(join(tempDir(), "tracer.db"));
+  const mine = newRun(db, "mine");
+  const theirs = newRun(db, "theirs");
+  const procs: { p: ProcessRecord; q: ProcessRecord; tool: string; from: number; to: number }[] = [];
+  for (let i = 0; i < 40; i++) {
+    const tool = `tool${r(4)}`;
+    const from = r(20);
+    const to = from + r(20 - from);
+    // the per-process peak below every sample: the step's figure is the samples' sum
+    const p: ProcessRecord = {
+      pid: 1000 + i,
+      startTicks: i,
+      comm: tool,
+      argv: [tool, `${i}`],
+      startedAt: T0 + from * 1000,
+      endedAt: T0 + to * 1000 + 1,
+      exitCode: 0,
+      peakRssKb: 1,
+    };
+    const q: ProcessRecord = { ...p, pid: 5000 + i, argv: [tool, "theirs"] };
+    procs.push({ p, q, tool, from, to });
+    mine.process(p);
+    theirs.process(q);
+  }
+  mine.flush();
+  theirs.flush();
+  const samples: { i: number; at: number; kb: number }[] = [];
+  for (let t = 0; t < 20; t++)
+    for (let i = 0; i < procs.length; i++)
+      if (procs[i]!.from <= t && t <= procs[i]!.to)
+        samples.push({ i, at: T0 + t * 1000, kb: 1 + r(100_000) });
+  if (order === "reversed") samples.reverse();
+  // write in flushes of 7, another run's sample (10 GiB) after each of ours
+  for (let k = 0; k < samples.length; k++) {
+    const s = samples[k]!;
+    mine.sample(procs[s.i]!.p, { at: s.at, cpuPct: 1, rssKb: s.kb });
+    theirs.sample(procs[s.i]!.q, { at: s.at, cpuPct: 1, rssKb: 10 << 20 });
+    if (k % 7 === 6) {
+      mine.flush();
+      theirs.flush();
+    }
+  }
+  mine.flush();
+  theirs.flush();
+  // brute force: per tool and for the run, the sum at every instant, then the largest
+  const byTool = new Map<string, Map<number, number>>();
+  const all = new Map<number, number>();
+  for (const s of samples) {
+    const tool = procs[s.i]!.tool;
+    const m = byTool.get(tool) ?? new Map<number, number>();
+    byTool.set(tool, m);
+    m.set(s.at, (m.get(s.at) ?? 0) + s.kb);
+    all.set(s.at, (all.get(s.at) ?? 0) + s.kb);
+  }
+  const expected = {
+    steps: Object.fromEntries([...byTool].map(([t, m]) => [t, Math.max(...m.values())]).sort()),
+    total: Math.max(...all.values()),
+    memoryMax: Math.max(...all.values()),
+  };
+  const report = loadReport(db, "mine", loadRules({ files: [] }), undefined, true);
+  db.close();
+  const got = {
+    steps: Object.fromEntries(report.steps.map((s) => [s.name, s.peakRssKb]).sort()),
+    total: report.totals.peakRssKb,
+    memoryMax: Math.max(...(report.memory ?? []).map((m) => m.rssKb)),
+  };
+  return { got, expected };
+}
+
+for (const seed of [1, 7, 42])
+  for (const order of ["time", "reversed"] as const)
+    test(`seed ${seed}, rows written in ${order} order among another run's: the peaks a brute-force sum gives`, () => {
+      const { got, expected } = reckon(seed, order);
+      expect(Object.keys(got.steps).length).toBeGreaterThan(1);
+      expect(got).toEqual(expected);
+    });
+
+test("a report of 1.5 million samples: the table's peak RSS stays under 120 MB (it held every sample: 226 MB)", async () => {
+  await ensureBuilt();
+  const env = isolatedEnv();
+  const r = await run(
+    ["run", "--quiet", "--name", "sampled", "--", "sh", "-c", "for i in $(seq 1500); do /bin/true; done"],
+    {
+      env,
+    },
+  );
+  expect(r.code).toBe(0);
+  const db = new Database(join(env.TRACER_STATE_DIR!, "tracer.db"));
+  const ids = db.query("SELECT count(*) AS n FROM processes").get() as { n: number };
+  expect(ids.n).toBeGreaterThanOrEqual(1500);
+  // 1,000 instants a second apart, every process at each (as a daemon's long run accumulates them)
+  db.run(
+    `WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < 999)
+     INSERT INTO samples (process_id, at, rss_kb) SELECT p.id, ? + k.i * 1000, 1000 + p.id % 97 FROM k, processes p`,
+    [T0],
+  );
+  const { n } = db.query("SELECT count(*) AS n FROM samples").get() as { n: number };
+  const peak = db
+    .query("SELECT max(t) AS kb FROM (SELECT sum(rss_kb) AS t FROM samples GROUP BY at)")
+    .get() as { kb: number };
+  db.close();
+  expect(n).toBeGreaterThanOrEqual(1_500_000);
+  // under tests/fixtures/maxrss.c: a child Bun spawns (vfork) starts at the test process's high-water
+  // mark, so Bun's own resourceUsage().maxRSS is not the report's (tests/report/scale.test.ts)
+  const out = join(tempDir(), "maxrss");
+  const p = Bun.spawnSync([cProgram("maxrss"), out, BIN, "report", "sampled", "--format", "json"], {
+    env,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  expect(p.exitCode).toBe(0);
+  const report = JSON.parse(p.stdout.toString());
+  // the figure is the samples' (SQLite's own sum above), not the per-process peaks'
+  expect(report.totals.peak_rss_bytes).toBe(peak.kb * 1024);
+  const maxRss = Number(readFileSync(out, "utf8")) * 1024;
+  console.log(`report of ${n} samples: peak RSS ${(maxRss / 2 ** 20).toFixed(1)} MiB`);
+  expect(maxRss).toBeLessThan(120 * 2 ** 20);
+}, 120_000);
