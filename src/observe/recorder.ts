@@ -585,6 +585,19 @@ export class Recorder {
       (ledger.maxRssKb !== undefined || t.priorSettled)
     )
       rec.execPeakRssKb = ledger.execPeakBoundKb;
+    // Nothing known of the images its execs replaced: no ledger (no eBPF, TRACER_NO_SCHED_RUNTIME=1), or
+    // entered after its exec (a daemon's adopted tool). Its row's peak is its last image's (taskstats'
+    // hiwater_rss) and an earlier one may have held more — a forked child's copy of its shell at least,
+    // which ru_maxrss counts: no bound (+Infinity) over the span before its exec, so its step's peak is
+    // a lower bound, never called exact (`./fill 150 /bin/true`: 1 MiB "exact" against VmHWM 155 MiB)
+    else if (
+      rec.execAt !== undefined &&
+      rec.startedAt !== undefined &&
+      rec.execAt > rec.startedAt &&
+      ledger?.maxRssKb === undefined &&
+      !ledger?.execPeakBoundKb
+    )
+      rec.execPeakRssKb = Number.POSITIVE_INFINITY;
     // an image an exec replaced can have peaked above the last one (taskstats' hiwater_rss)
     if (ledger?.maxRssKb) rec.peakRssKb = Math.max(rec.peakRssKb ?? 0, ledger.maxRssKb);
     if (t.reaped) this.applyReaped(t, t.reaped.r);

@@ -187,6 +187,10 @@ export function writeReportTable(
     out(
       `\n${wrapText("PEAK RSS a–b: a sampled, b the most its processes alive together can have held (docs/CAPTURE.md)", width)}\n`,
     );
+  if (r.steps.some((s) => !s.peakRssExact && peakText(s).startsWith("≥")))
+    out(
+      `\n${wrapText("PEAK RSS ≥a: a sampled; no bound, a process's peak unknown (still running, or an image an exec replaced not seen: docs/CAPTURE.md)", width)}\n`,
+    );
 }
 
 // a row per step of a 50,000-step run: DFG code is fast enough, FTL's compile is not paid back (src/core/jit-tier.ts)

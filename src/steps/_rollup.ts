@@ -213,9 +213,12 @@ export function peakRssAt(f: Figures, at: ArrayLike<number>): PeakRss {
   // sum of the others' bounds it (a 200 MiB leftover under a run "at most 4.7MiB": an attack, 2 Dec 2026)
   let open = false;
   for (let j = 0; j < at.length; j++) {
-    const kb = f.peakRssKb[at[j]!]!;
+    const i = at[j]!;
+    const kb = f.peakRssKb[i]!;
     if (kb > largest) largest = kb;
-    if (Number.isNaN(kb)) open = true;
+    // nor one whose earlier images' peak is unknown (no bound before its exec: +Infinity)
+    if (Number.isNaN(kb) || (f.execPeakKb[i] === Number.POSITIVE_INFINITY && !Number.isNaN(splitAt(f, i))))
+      open = true;
   }
   if (open) return { peakRssKb: largest, peakRssUpperKb: Number.POSITIVE_INFINITY, peakRssExact: false };
   const upper = Math.max(largest, upperBoundAt(f, at));

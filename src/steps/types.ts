@@ -103,7 +103,7 @@ export interface StepProcess {
   priorArgv?: string[] | null;
   /** bytes of that whole command line when priorArgv holds only its head */
   priorArgvBytes?: number | null;
-  /** KiB: the peak RSS of the images its execs replaced (absent/null: not known) */
+  /** KiB: at most the peak RSS of the images its execs replaced (absent/null: no bound needed; +Infinity: none known) */
   execPeakRssKb?: number | null;
   /** argv holds only the head of a longer command line (src/observe/argv.ts: 64 KiB kept) */
   argvTruncated?: boolean;

@@ -52,7 +52,8 @@ export interface ProcessRecord extends ProcessOutcome {
   /**
    * KiB: at most what the images its execs replaced held (the scheduler ledger's signal->maxrss at its
    * last exec; for CMD, whose first image was tracer's vfork, the bound on tracer's own peak when no
-   * later image rose above it), where its last exec's time is known: before that exec it held at most this
+   * later image rose above it), where its last exec's time is known: before that exec it held at most this;
+   * +Infinity: nothing is known of them (no ledger, or entered after the exec), no bound
    */
   execPeakRssKb?: number;
   /**

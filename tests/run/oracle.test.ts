@@ -429,6 +429,56 @@ while r.read(1 << 16): pass'`,
     }
   }, 60_000);
 
+  test("without the ledger: an image an exec replaced is unknown, so the step's peak is a lower bound, never called exact", async () => {
+    // fills 100 MiB, then execs /bin/true: without the ledger the row has the last image's peak only
+    // (~1 MiB), and the report said `1.0MiB–2.0MiB` for its step and "exact" for a forked `sleep`
+    // beside it, while ru_maxrss says 100 MiB (an attack, 2 Dec 2026)
+    const fill = cc(
+      "fill-exec-unledgered",
+      `#include <stdlib.h>
+#include <unistd.h>
+int main(int c, char **v) { size_t n = (size_t)atol(v[1]) << 20; volatile char *p = malloc(n);
+  for (size_t i = 0; i < n; i += 4096) p[i] = 1;
+  execv(v[2], v + 2); return 99; }`,
+    );
+    const env = { ...isolatedEnv(), TRACER_NO_SCHED_RUNTIME: "1" };
+    const out = join(tempDir(), "truth.jsonl");
+    const r = await run(
+      ["run", "--quiet", "--", "sh", "-c", `${oracleBinary()} ${out} ${fill} 100 /bin/true; sleep 0.1`],
+      {
+        env,
+      },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const [truth] = readTruths(out);
+    expect(truth!.maxRssKb).toBeGreaterThan(100 << 10);
+    const rep = await run(["report", "--format", "json"], { env });
+    expect(rep.code).toBe(0);
+    const report = JSON.parse(rep.stdout) as {
+      totals: { peak_rss_bytes: number; peak_rss_upper_bytes: number | null; peak_rss_exact: boolean };
+      steps: {
+        name: string;
+        peak_rss_bytes: number;
+        peak_rss_upper_bytes: number | null;
+        peak_rss_exact: boolean;
+      }[];
+    };
+    const step = report.steps.find((s) => s.name === "true")!;
+    expect(step).toBeDefined();
+    // what was seen stays below the truth; no bound is claimed, and nothing is called exact
+    expect(step.peak_rss_bytes).toBeLessThan(truth!.maxRssKb * 1024);
+    expect({ upper: step.peak_rss_upper_bytes, exact: step.peak_rss_exact }).toEqual({
+      upper: null,
+      exact: false,
+    });
+    for (const s of report.steps)
+      expect({ step: s.name, exact: s.peak_rss_exact }).toEqual({ step: s.name, exact: false });
+    expect({ upper: report.totals.peak_rss_upper_bytes, exact: report.totals.peak_rss_exact }).toEqual({
+      upper: null,
+      exact: false,
+    });
+  }, 60_000);
+
   test.skipIf(!ledger.available)(
     "peak RSS across execs against wait4's ru_maxrss: an image an exec replaced counts; a vfork child is not charged its parent's",
     async () => {
