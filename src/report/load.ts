@@ -7,6 +7,7 @@ import type { Database } from "bun:sqlite";
 import type { RuleSet } from "../rules/index.ts";
 import {
   ColumnsBuilder,
+  type SampleScan,
   type SampleSource,
   type StepColumns,
   groupColumns,
@@ -15,7 +16,7 @@ import {
 import { findRun } from "../store/index.ts";
 import { eachReportRow } from "../store/scan.ts";
 import { mark } from "../core/timing.ts";
-import { buildReport } from "./build.ts";
+import { MAX_MEMORY_POINTS, buildReport } from "./build.ts";
 import type { Report, SystemPoint } from "./types.ts";
 
 /**
@@ -37,42 +38,45 @@ export function runSamples(db: Database, runId: string, ids: Float64Array): Samp
   // them (other runs' rows among them are told apart by id); spread among other runs' (a daemon's long
   // run), those of its processes' rows
   const range = hi - lo < 4 * ids.length;
-  const span = (
-    range
-      ? db
-          .query("SELECT min(rowid) AS a, max(rowid) AS b FROM samples WHERE process_id BETWEEN ? AND ?")
-          .get(lo, hi)
-      : db
-          .query(
-            "SELECT min(s.rowid) AS a, max(s.rowid) AS b FROM processes p JOIN samples s ON s.process_id = p.id WHERE p.run_id = ?",
-          )
-          .get(runId)
-  ) as { a: number | null; b: number | null };
+  const mine = range
+    ? "FROM samples s WHERE s.process_id BETWEEN ?1 AND ?2"
+    : "FROM processes p JOIN samples s ON s.process_id = p.id WHERE p.run_id = ?1";
+  const args = range ? [lo, hi] : [runId];
+  const span = db
+    .query(`SELECT min(s.rowid) AS a, max(s.rowid) AS b, count(*) AS n ${mine}`)
+    .get(...args) as {
+    a: number | null;
+    b: number | null;
+    n: number;
+  };
   if (span.a === null || span.b === null) return { stored: () => {} };
-  const { a, b } = span;
+  const { a, b, n } = span;
   type Row = { id: number; at: number; kb: number };
   const each = (rows: Iterable<Row>, f: (id: number, at: number, kb: number) => boolean) => {
     for (const r of rows) if (!f(r.id, r.at, r.kb)) return;
   };
+  const scan =
+    (sql: string, ...params: (string | number)[]): SampleScan =>
+    (f) =>
+      each(db.query(sql).iterate(...params) as Iterable<Row>, f);
+  const cols = "SELECT s.process_id AS id, s.at, s.rss_kb AS kb";
+  // its rows sorted by instant: what SQLite sorts is the run's own samples
+  const sorted = scan(`${cols} ${mine} AND s.rss_kb IS NOT NULL ORDER BY s.at`, ...args);
+  // the rows between its first and last are mostly other runs' (a daemon's run of days beside many
+  // runs): reading them all would cost what the store holds, not what the run does
+  if (b - a + 1 > 4 * n + 4096) return { stored: sorted };
   return {
-    stored: (f) =>
-      each(
-        db
-          .query(
-            "SELECT process_id AS id, at, rss_kb AS kb FROM samples WHERE rowid BETWEEN ? AND ? AND rss_kb IS NOT NULL",
-          )
-          .iterate(a, b) as Iterable<Row>,
-        f,
-      ),
-    sorted: (f) =>
-      each(
-        db
-          .query(
-            "SELECT process_id AS id, at, rss_kb AS kb FROM samples WHERE rowid BETWEEN ? AND ? AND rss_kb IS NOT NULL ORDER BY at",
-          )
-          .iterate(a, b) as Iterable<Row>,
-        f,
-      ),
+    // (rows of processes outside the run's id range skipped by SQLite; those inside it, by id)
+    stored: range
+      ? scan(
+          `${cols} FROM samples s WHERE s.rowid BETWEEN ? AND ? AND s.process_id BETWEEN ? AND ? AND s.rss_kb IS NOT NULL`,
+          a,
+          b,
+          lo,
+          hi,
+        )
+      : scan(`${cols} FROM samples s WHERE s.rowid BETWEEN ? AND ? AND s.rss_kb IS NOT NULL`, a, b),
+    sorted,
   };
 }
 
@@ -109,7 +113,13 @@ export function loadRun(
   mark("report: processes read");
   const steps = groupColumns(processes);
   mark("report: steps grouped");
-  const sampled = sampleSteps(steps, processes.id, runSamples(db, run.id, processes.id));
+  // the memory plot's points only for the HTML report (`detail`)
+  const sampled = sampleSteps(
+    steps,
+    processes.id,
+    runSamples(db, run.id, processes.id),
+    detail ? MAX_MEMORY_POINTS : 0,
+  );
   mark("report: samples read");
   const report = buildReport(
     {

@@ -23,7 +23,10 @@ export interface SampleSource {
   sorted?: SampleScan;
 }
 
-/** The run's sampled memory: its largest summed RSS at one instant (KiB) and that sum at every instant, in time order. */
+/**
+ * The run's sampled memory: its largest summed RSS at one instant (KiB), and that sum over time, in
+ * time order: every instant, or (many) the largest of each span of equal count.
+ */
 export interface RunSampled {
   peakKb: number;
   series: { at: number; rssKb: number }[];
@@ -40,34 +43,41 @@ interface Reduced extends RunSampled {
 
 /**
  * One pass over `scan` in time order: per group (groupOf(id) ≥ 0, of `groups`) the largest sum at one
- * instant, and the run's sum per instant (every id but NOT_THE_RUN's). undefined when the run's
- * samples came out of time order (the pass stopped there).
+ * instant, and the run's sum per instant (every id but NOT_THE_RUN's), kept as at most `points` points
+ * (Thinned; 0: none kept). undefined when the run's samples came out of time order (the pass stopped
+ * there).
  */
 export function reduceSamples(
   scan: SampleScan,
   groupOf: (id: number) => number,
   groups: number,
+  points = 0,
 ): Reduced | undefined {
   const groupKb = new Float64Array(groups);
   const sum = new Float64Array(groups);
   const sumAt = new Float64Array(groups).fill(Number.NaN);
-  const series: { at: number; rssKb: number }[] = [];
-  let runAt = Number.NEGATIVE_INFINITY;
+  const series = new Thinned(points);
+  let started = false;
+  let runAt = 0;
   let runSum = 0;
   let peakKb = 0;
   let ordered = true;
+  const instantDone = () => {
+    series.add(runAt, runSum);
+    if (runSum > peakKb) peakKb = runSum;
+  };
   scan((id, at, kb) => {
     const g = groupOf(id);
     if (g === NOT_THE_RUN) return true;
-    if (at !== runAt) {
-      if (at < runAt) {
-        ordered = false;
-        return false;
+    if (!started || at !== runAt) {
+      if (started) {
+        if (at < runAt) {
+          ordered = false;
+          return false;
+        }
+        instantDone();
       }
-      if (Number.isFinite(runAt)) {
-        series.push({ at: runAt, rssKb: runSum });
-        if (runSum > peakKb) peakKb = runSum;
-      }
+      started = true;
       runAt = at;
       runSum = 0;
     }
@@ -83,18 +93,72 @@ export function reduceSamples(
     return true;
   });
   if (!ordered) return undefined;
-  if (Number.isFinite(runAt)) {
-    series.push({ at: runAt, rssKb: runSum });
-    if (runSum > peakKb) peakKb = runSum;
-  }
+  if (started) instantDone();
   for (let g = 0; g < groups; g++) if (sum[g]! > groupKb[g]!) groupKb[g] = sum[g]!;
-  return { groupKb, peakKb, series };
+  return { groupKb, peakKb, series: series.points() };
+}
+
+/**
+ * A series of any length kept as at most `max` points, in one pass and O(max) memory: each point the
+ * largest of a span of equal count, the span doubling (neighbours merged) whenever 2 × max are held.
+ */
+class Thinned {
+  private at: Float64Array;
+  private kb: Float64Array;
+  private n = 0;
+  /** instants per point, and how many the last point holds */
+  private width = 1;
+  private fill = 0;
+  constructor(private readonly max: number) {
+    this.at = new Float64Array(2 * max);
+    this.kb = new Float64Array(2 * max);
+  }
+  add(at: number, kb: number) {
+    if (!this.max) return;
+    if (this.n > 0 && this.fill < this.width) {
+      if (kb > this.kb[this.n - 1]!) {
+        this.at[this.n - 1] = at;
+        this.kb[this.n - 1] = kb;
+      }
+      this.fill++;
+      return;
+    }
+    if (this.n === this.at.length) this.halve();
+    this.at[this.n] = at;
+    this.kb[this.n++] = kb;
+    this.fill = 1;
+  }
+  /** neighbours merged, the larger kept: half the points, each of twice the span */
+  private halve() {
+    let k = 0;
+    for (let i = 0; i < this.n; i += 2) {
+      const j = i + 1 < this.n && this.kb[i + 1]! > this.kb[i]! ? i + 1 : i;
+      this.at[k] = this.at[j]!;
+      this.kb[k++] = this.kb[j]!;
+    }
+    this.n = k;
+    this.width *= 2;
+    // the last point now holds a whole span (n was even)
+    this.fill = this.width;
+  }
+  points(): { at: number; rssKb: number }[] {
+    while (this.n > this.max) this.halve();
+    const out: { at: number; rssKb: number }[] = [];
+    for (let i = 0; i < this.n; i++) out.push({ at: this.at[i]!, rssKb: this.kb[i]! });
+    return out;
+  }
 }
 
 /** reduceSamples of a source: its stored order, else (out of time order) its sorted scan */
-function reduceSource(src: SampleSource, groupOf: (id: number) => number, groups: number): Reduced {
+function reduceSource(
+  src: SampleSource,
+  groupOf: (id: number) => number,
+  groups: number,
+  points: number,
+): Reduced {
   const r =
-    reduceSamples(src.stored, groupOf, groups) ?? (src.sorted && reduceSamples(src.sorted, groupOf, groups));
+    reduceSamples(src.stored, groupOf, groups, points) ??
+    (src.sorted && reduceSamples(src.sorted, groupOf, groups, points));
   if (!r) throw new Error("RSS samples out of time order and no sorted scan of them");
   return r;
 }
@@ -122,12 +186,18 @@ export function withSampled(p: PeakRss, kb: number): PeakRss {
  * Add the samples to steps grouped without them (groupColumns): each step's peak becomes at least its
  * sampled peak. `ids`: the run's process row ids (a sample of any other id is another run's). Steps
  * hold disjoint processes (a step holds its whole subtree; an `other` step what no step holds); a
- * process listed by two steps counts for the first. Returns the run's sampled memory.
+ * process listed by two steps counts for the first. Returns the run's sampled memory, its series kept
+ * as at most `points` points (0: none).
  */
-export function sampleSteps(steps: Step[], ids: ArrayLike<number>, src: SampleSource): RunSampled {
+export function sampleSteps(
+  steps: Step[],
+  ids: ArrayLike<number>,
+  src: SampleSource,
+  points = 0,
+): RunSampled {
   const index = new IdIndex(ids);
   for (let s = 0; s < steps.length; s++) for (const id of steps[s]!.processIds) index.claim(id, s);
-  const r = reduceSource(src, index.groupOf, steps.length);
+  const r = reduceSource(src, index.groupOf, steps.length, points);
   for (let s = 0; s < steps.length; s++) {
     const step = steps[s]!;
     const p = withSampled(step, r.groupKb[s]!);

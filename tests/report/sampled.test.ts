@@ -8,6 +8,7 @@ import { afterAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadReport } from "../../src/report/index.ts";
+import { NO_STEP, type SampleScan, reduceSamples } from "../../src/steps/_sampled.ts";
 import { loadRules } from "../../src/rules/index.ts";
 import { type ProcessRecord, StoreWriter, createRun, openStore } from "../../src/store/index.ts";
 import { cProgram } from "../helpers/bigrun.ts";
@@ -52,7 +53,7 @@ function rng(seed: number) {
  * samples' rows are written in; another run's process and sample rows written among them. Returns the
  * report's step peaks by tool and its totals' peak, beside the same reckoned here by brute force.
  */
-function reckon(seed: number, order: "time" | "reversed") {
+function reckon(seed: number, order: "time" | "reversed", flood = 0) {
   const r = rng(seed);
   const db = openStore(join(tempDir(), "tracer.db"));
   const mine = newRun(db, "mine");
@@ -87,8 +88,19 @@ function reckon(seed: number, order: "time" | "reversed") {
         samples.push({ i, at: T0 + t * 1000, kb: 1 + r(100_000) });
   if (order === "reversed") samples.reverse();
   // write in flushes of 7, another run's sample (10 GiB) after each of ours
+  // another run's rows by the thousand among ours (flood): the run's own rows are then read sorted by
+  // SQLite, the rows between its first and last being mostly not its own
+  const lone: ProcessRecord = { ...procs[0]!.q, pid: 9999, startTicks: 99 };
+  if (flood) {
+    theirs.process(lone);
+    theirs.flush();
+  }
   for (let k = 0; k < samples.length; k++) {
     const s = samples[k]!;
+    if (flood && k === samples.length >> 1) {
+      for (let j = 0; j < flood; j++) theirs.sample(lone, { at: T0 + j, cpuPct: 1, rssKb: 10 << 20 });
+      theirs.flush();
+    }
     mine.sample(procs[s.i]!.p, { at: s.at, cpuPct: 1, rssKb: s.kb });
     theirs.sample(procs[s.i]!.q, { at: s.at, cpuPct: 1, rssKb: 10 << 20 });
     if (k % 7 === 6) {
@@ -125,11 +137,12 @@ function reckon(seed: number, order: "time" | "reversed") {
 
 for (const seed of [1, 7, 42])
   for (const order of ["time", "reversed"] as const)
-    test(`seed ${seed}, rows written in ${order} order among another run's: the peaks a brute-force sum gives`, () => {
-      const { got, expected } = reckon(seed, order);
-      expect(Object.keys(got.steps).length).toBeGreaterThan(1);
-      expect(got).toEqual(expected);
-    });
+    for (const flood of [0, 20_000])
+      test(`seed ${seed}, rows written in ${order} order among another run's${flood ? `, ${flood} of its rows amid ours` : ""}: the peaks a brute-force sum gives`, () => {
+        const { got, expected } = reckon(seed, order, flood);
+        expect(Object.keys(got.steps).length).toBeGreaterThan(1);
+        expect(got).toEqual(expected);
+      });
 
 test("a report of 1.5 million samples: the table's peak RSS stays under 120 MB (it held every sample: 226 MB)", async () => {
   await ensureBuilt();
@@ -172,3 +185,54 @@ test("a report of 1.5 million samples: the table's peak RSS stays under 120 MB (
   console.log(`report of ${n} samples: peak RSS ${(maxRss / 2 ** 20).toFixed(1)} MiB`);
   expect(maxRss).toBeLessThan(120 * 2 ** 20);
 }, 120_000);
+
+test("a series of 100,000 instants kept as at most 600 points, each one of them, the largest kept, in time order", () => {
+  const n = 100_000;
+  const r = rng(3);
+  const kb = Array.from({ length: n }, () => r(1_000_000));
+  const scan: SampleScan = (each) => {
+    for (let i = 0; i < n; i++) if (!each(1, T0 + i * 1000, kb[i]!)) return;
+  };
+  const out = reduceSamples(scan, () => NO_STEP, 0, 600)!;
+  expect(out.series.length).toBeLessThanOrEqual(600);
+  expect(out.series.length).toBeGreaterThanOrEqual(300);
+  expect(out.peakKb).toBe(Math.max(...kb));
+  expect(Math.max(...out.series.map((p) => p.rssKb))).toBe(out.peakKb);
+  for (let i = 0; i < out.series.length; i++) {
+    const p = out.series[i]!;
+    expect(kb[(p.at - T0) / 1000]).toBe(p.rssKb);
+    if (i) expect(p.at).toBeGreaterThan(out.series[i - 1]!.at);
+  }
+  // no points asked for: none kept
+  expect(reduceSamples(scan, () => NO_STEP, 0, 0)!.series).toEqual([]);
+});
+
+test("instants at ±Infinity count like any other (a store is a file: the run's peak was left without them)", () => {
+  for (const edge of [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY]) {
+    const rows = [
+      [1, 10, 100],
+      [2, 10, 50],
+      [1, 20, 70],
+    ];
+    if (edge < 0) rows.unshift([1, edge, 9000]);
+    else rows.push([2, edge, 9000]);
+    const scan: SampleScan = (each) => {
+      for (const [id, at, kb] of rows) if (!each(id!, at!, kb!)) return;
+    };
+    const out = reduceSamples(scan, (id) => (id === 1 ? 0 : 1), 2, 10)!;
+    expect(out.peakKb).toBe(9000);
+    expect(out.series.map((p) => p.rssKb)).toEqual(edge < 0 ? [9000, 150, 70] : [150, 70, 9000]);
+    expect([...out.groupKb]).toEqual(edge < 0 ? [9000, 50] : [100, 9000]);
+  }
+});
+
+test("samples out of time order stop the pass (the caller reads them again sorted)", () => {
+  const scan: SampleScan = (each) => {
+    for (const [id, at, kb] of [
+      [1, 20, 1],
+      [1, 10, 1],
+    ])
+      if (!each(id!, at!, kb!)) return;
+  };
+  expect(reduceSamples(scan, () => 0, 1)).toBeUndefined();
+});
