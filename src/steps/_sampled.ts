@@ -1,8 +1,9 @@
 /**
  * RSS samples reduced in one pass, never held: per step the largest sum of its processes' samples at
  * one instant (what Snakemake's benchmark calls max_rss), and the run's sum at every sampled instant.
- * Memory is the steps plus the instants, not the samples (a run of 2,000 processes alive for 2,000 s
- * holds 4 million samples: 488 MB when every sample was an object, issue 15).
+ * Memory is the steps (and the HTML plot's ≤ 600 points), not the samples nor the instants (a run of
+ * 2,000 processes alive for 2,000 s holds 4 million samples: 488 MB when every sample was an object,
+ * issue 15).
  */
 import type { PeakRss } from "./_rollup.ts";
 import type { RssSamples, Step } from "./types.ts";
