@@ -65,6 +65,11 @@ const SAME_EXEC_MS = 3;
  * the image before must be this much older than the next exec's event to be its own.
  */
 const READ_MARGIN_MS = 1;
+/**
+ * How close to a late entry into the ledger an exec event's time may be and still have come before it,
+ * ms: the entry's time is read (Date.now) right after it, an exec's from its event's monotonic stamp
+ */
+const ENTRY_SLACK_MS = 1;
 
 /**
  * By when the exec watcher's read of an exec was made, for the next exec's test of it (onExec): the
@@ -579,8 +584,18 @@ export class Recorder {
     // (CMD's bound was tracer's own peak); with more, its own earlier images held at most that — and
     // its peak is then not known: an earlier image of 52 MiB under a 1.1 MiB last one was reported as
     // an exact 1.1 MiB (an attack, 2 Dec 2026)
+    // A late entry's bound covers an earlier image only through an exec the kernel saw after the entry
+    // (it folds every image replaced so far into signal->maxrss, read there), or as CMD's baseline for
+    // the image its one exec replaced (tracer's): CMD's second exec before the ledger's attach came
+    // (delayed by another eBPF user) replaced a 100 MiB image under a bound of tracer's 47 MiB (an
+    // attack, 2 Dec 2026). An exec within ENTRY_SLACK_MS of the entry counts as before it.
+    const bounded =
+      !t.priorSettled ||
+      ledger?.enteredAt === undefined ||
+      (rec.execAt !== undefined && rec.execAt > ledger.enteredAt + ENTRY_SLACK_MS);
     if (
       ledger?.execPeakBoundKb &&
+      bounded &&
       rec.execAt !== undefined &&
       (ledger.maxRssKb !== undefined || t.priorSettled)
     )
@@ -595,7 +610,7 @@ export class Recorder {
       rec.startedAt !== undefined &&
       rec.execAt > rec.startedAt &&
       ledger?.maxRssKb === undefined &&
-      !ledger?.execPeakBoundKb
+      (!ledger?.execPeakBoundKb || !bounded)
     )
       rec.execPeakRssKb = Number.POSITIVE_INFINITY;
     // an image an exec replaced can have peaked above the last one (taskstats' hiwater_rss)

@@ -66,6 +66,13 @@ export interface SchedRuntime {
         exitedAt: number | undefined;
         /** with exitedAt: what wait4 splits its runtime into user and system time by */
         exitTicks: ExitTicks | undefined;
+        /**
+         * epoch ms it was entered, for a process entered late (alive when the ledger opened, or a
+         * daemon's adopted tool; undefined: followed since its fork): only an exec after this is seen,
+         * so its bound covers what it ran before only when its last exec came after (or it has exec'd
+         * once, vfork-like, and was entered with a baseline: CMD)
+         */
+        enteredAt: number | undefined;
       }
     | undefined;
   /**
@@ -133,7 +140,7 @@ export function openLedger(
   let closed = false;
   // processes entered once the ledger opened: what they had run before (ns, NaN when unknown), and the
   // start they were entered with (a later process with the pid must not get it)
-  const before = new Map<number, { ns: number; startedAt: number; baselined: boolean }>();
+  const before = new Map<number, { ns: number; startedAt: number; baselined: boolean; enteredAt: number }>();
   /** true when `pid` was entered now (false: followed already, no room, or not its process) */
   const enter = (
     pid: number,
@@ -143,6 +150,8 @@ export function openLedger(
   ): boolean => {
     const mono = toMonoNs(startedAt);
     if (followSchedRuntime(pid, mono, baselineKb) !== 1) return false; // followed since its fork, or no room
+    // an exec after this the kernel sees (and folds every image it replaced into its bound)
+    const enteredAt = Date.now();
     // What ran before the entry existed: clock − entry, both charged by the same scheduler updates. A
     // slice charged between two reads would be in one and not the other (tracer preempted there while
     // CMD's threads run: ~1 ms short), so the entry is read between two readings of the clock; what
@@ -167,7 +176,7 @@ export function openLedger(
       takeSchedRuntime(pid, 1, 0);
       return false;
     }
-    before.set(pid, { ns, startedAt, baselined: baselineKb !== undefined });
+    before.set(pid, { ns, startedAt, baselined: baselineKb !== undefined, enteredAt });
     return true;
   };
   let open = false;
@@ -220,6 +229,7 @@ export function openLedger(
         execPeakBoundKb,
         exitedAt: got.exitNs === undefined ? undefined : monoNsToEpochMs(got.exitNs),
         exitTicks: got.exitTicks,
+        enteredAt: b?.enteredAt,
       };
     },
     follow(pid, startedAt, startTicks) {

@@ -11,7 +11,7 @@ import { esc, gantt, stepBars, systemPlot } from "./_svg.ts";
 import type { Step } from "../steps/index.ts";
 import { stepLabels } from "./_labels.ts";
 import { MAX_TREE_STEPS } from "./_top.ts";
-import { peakText, startOffset, stepBytes, stepCpu, stepPeak, sumText } from "./table.ts";
+import { peakLegends, peakText, startOffset, stepBytes, stepCpu, stepPeak, sumText } from "./table.ts";
 import type { Report } from "./types.ts";
 
 const CSS = `
@@ -180,6 +180,7 @@ export function renderHtml(r: Report): string {
     processTree(r, labels),
     `<h2>Steps</h2>`,
     `<table id="steps"><thead><tr><th>#</th><th>step</th><th>kind</th><th>start</th><th>wall</th><th>CPU</th><th>peak RSS</th><th>read</th><th>written</th><th>disk read</th><th>disk written</th><th>exit</th><th>command</th></tr></thead><tbody>${rows.join("")}</tbody></table>${cut(MAX_TABLE_STEPS)}`,
+    ...peakLegends(r.steps).map((l) => `<p class="empty">${esc(l)}</p>`),
   ];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

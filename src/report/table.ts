@@ -183,14 +183,21 @@ export function writeReportTable(
     );
     out(hiddenNote(hidden, width));
   } else out(`${noSteps(r)}\n`);
-  if (r.steps.some((s) => !s.peakRssExact && peakText(s).includes("–")))
-    out(
-      `\n${wrapText("PEAK RSS a–b: a sampled, b the most its processes alive together can have held (docs/CAPTURE.md)", width)}\n`,
+  for (const l of peakLegends(r.steps)) out(`\n${wrapText(l, width)}\n`);
+}
+
+/** What the steps' PEAK RSS forms other than an exact figure mean, one line each as they occur (table and HTML). */
+export function peakLegends(steps: readonly Step[]): string[] {
+  const out: string[] = [];
+  if (steps.some((s) => !s.peakRssExact && stepPeak(s).includes("–")))
+    out.push(
+      "PEAK RSS a–b: a sampled, b the most its processes alive together can have held (docs/CAPTURE.md)",
     );
-  if (r.steps.some((s) => !s.peakRssExact && peakText(s).startsWith("≥")))
-    out(
-      `\n${wrapText("PEAK RSS ≥a: a sampled; no bound, a process's peak unknown (still running, or an image an exec replaced not seen: docs/CAPTURE.md)", width)}\n`,
+  if (steps.some((s) => !s.peakRssExact && stepPeak(s).startsWith("≥")))
+    out.push(
+      "PEAK RSS ≥a: a sampled; no bound, a process's peak unknown (still running, an image an exec replaced not seen, or known only from /proc samples: docs/CAPTURE.md)",
     );
+  return out;
 }
 
 // a row per step of a 50,000-step run: DFG code is fast enough, FTL's compile is not paid back (src/core/jit-tier.ts)

@@ -94,6 +94,12 @@ export interface StepColumns extends Record<Figure, Float64Array> {
   /** bytes of the whole command line when argv holds only its head (StepProcess.argvTruncated), else NaN */
   argvCut: Float64Array;
   oomKilled: Uint8Array;
+  /**
+   * 1: its peak RSS is only a lower bound — its figures are its last /proc sample's (StepProcess.figures
+   * "proc": VmHWM then, before whatever it held after; a process still running at the run's end, or
+   * every process of a recording without exit records), so no sum bounds its step
+   */
+  peakLower: Uint8Array;
   /** index into names, UNNAMED, or FORK (a fork that did not exec: its argv is its parent's) */
   code: Int32Array;
   names: Named[];
@@ -209,6 +215,7 @@ export class ColumnsBuilder {
       readBytes: f(),
       writeBytes: f(),
       oomKilled: new Uint8Array(this.cap),
+      peakLower: new Uint8Array(this.cap),
       code: new Int32Array(this.cap),
       workdir: new Int32Array(this.cap),
     };
@@ -297,6 +304,7 @@ export class ColumnsBuilder {
     c.readBytes[i] = num(p.readBytes);
     c.writeBytes[i] = num(p.writeBytes);
     c.oomKilled[i] = p.oomKilled ? 1 : 0;
+    c.peakLower[i] = p.figures === "proc" ? 1 : 0;
     this.argvText.set(i, argvText);
     this.comm.push(p.comm);
     // a work dir is named by an argument ending in .command.run (the text holds it as it is)

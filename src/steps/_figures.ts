@@ -8,7 +8,7 @@ import type { StepProcess } from "./types.ts";
  */
 export type Figures = Pick<
   StepColumns,
-  Figure | "n" | "id" | "oomKilled" | "imageStartedAt" | "execCpuUs" | "execAt" | "execPeakKb"
+  Figure | "n" | "id" | "oomKilled" | "peakLower" | "imageStartedAt" | "execCpuUs" | "execAt" | "execPeakKb"
 >;
 
 /** A list of processes' figures as columns (NaN: not recorded), with their pids, parents and command lines. */
@@ -20,6 +20,7 @@ export function figuresOf(procs: readonly StepProcess[]): ProcessFigures {
     pid: new Float64Array(n),
     parentId: new Float64Array(n),
     oomKilled: new Uint8Array(n),
+    peakLower: new Uint8Array(n),
     // a list's own processes: no earlier image is told apart here (src/steps/_columns.ts finish does)
     imageStartedAt: new Float64Array(n).fill(Number.NaN),
     execCpuUs: new Float64Array(n).fill(Number.NaN),
@@ -34,6 +35,7 @@ export function figuresOf(procs: readonly StepProcess[]): ProcessFigures {
     f.pid[i] = p.pid;
     f.parentId[i] = num(p.parentId);
     f.oomKilled[i] = p.oomKilled ? 1 : 0;
+    f.peakLower[i] = p.figures === "proc" ? 1 : 0;
     f.execAt[i] = num(p.execAt);
     f.execPeakKb[i] = num(p.execPeakRssKb);
     for (const k of FIGURES) f[k][i] = num(p[k]);

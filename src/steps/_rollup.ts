@@ -216,8 +216,14 @@ export function peakRssAt(f: Figures, at: ArrayLike<number>): PeakRss {
     const i = at[j]!;
     const kb = f.peakRssKb[i]!;
     if (kb > largest) largest = kb;
-    // nor one whose earlier images' peak is unknown (no bound before its exec: +Infinity)
-    if (Number.isNaN(kb) || (f.execPeakKb[i] === Number.POSITIVE_INFINITY && !Number.isNaN(splitAt(f, i))))
+    // nor one whose earlier images' peak is unknown (no bound before its exec: +Infinity), nor one
+    // whose peak is its last /proc sample's (a lower bound: it held more after, an exact 1.2 MiB
+    // against ru_maxrss 151 MiB for a process that grew between samples, an attack, 2 Dec 2026)
+    if (
+      Number.isNaN(kb) ||
+      f.peakLower[i] === 1 ||
+      (f.execPeakKb[i] === Number.POSITIVE_INFINITY && !Number.isNaN(splitAt(f, i)))
+    )
       open = true;
   }
   if (open) return { peakRssKb: largest, peakRssUpperKb: Number.POSITIVE_INFINITY, peakRssExact: false };

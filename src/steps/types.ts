@@ -103,6 +103,11 @@ export interface StepProcess {
   priorArgv?: string[] | null;
   /** bytes of that whole command line when priorArgv holds only its head */
   priorArgvBytes?: number | null;
+  /**
+   * where its figures came from (the store's `figures`): "taskstats" or "wait4" (its exit's record),
+   * "proc" (its last /proc sample: the peak RSS a lower bound); absent/null: none
+   */
+  figures?: string | null;
   /** KiB: at most the peak RSS of the images its execs replaced (absent/null: no bound needed; +Infinity: none known) */
   execPeakRssKb?: number | null;
   /** argv holds only the head of a longer command line (src/observe/argv.ts: 64 KiB kept) */

@@ -436,7 +436,7 @@ export interface ProcessRow extends Required<Pick<ProcessRecord, "pid" | "startT
 /** A process as reports need it: what steps and the process table read, nothing else. */
 export type ReportProcessRow = Omit<
   ProcessRow,
-  "startTicks" | "ppid" | "coreDumped" | "figures" | "argvBytes" | "argvTruncated"
+  "startTicks" | "ppid" | "coreDumped" | "argvBytes" | "argvTruncated"
 >;
 
 // called for every message or process of a recording: kept out of the FTL tier (src/observe/tiers.ts)

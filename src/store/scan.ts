@@ -22,8 +22,8 @@ export function listReportProcesses(db: Database, runId: string): ReportProcessR
 export const REPORT_COLUMNS = `id, pid, parent_id AS parentId, comm, argv, cwd, started_at AS startedAt, ended_at AS endedAt,
   duration_us AS durationUs, exit_code AS exitCode, signal, oom_killed AS oomKilled, user_us AS userUs,
   system_us AS systemUs, peak_rss_kb AS peakRssKb, rchar, wchar, read_bytes AS readBytes, write_bytes AS writeBytes,
-  oom_limit_kb AS oomLimitKb, exec_at AS execAt, exec_cpu_us AS execCpuUs, prior_argv AS priorArgv, prior_argv_bytes AS priorArgvBytes, exec_peak_rss_kb AS execPeakRssKb, argv_bytes AS argvBytes, argv_truncated AS argvTruncated`;
-const ALL_COLUMNS = `${REPORT_COLUMNS}, start_ticks AS startTicks, ppid, core_dumped AS coreDumped, figures`;
+  oom_limit_kb AS oomLimitKb, exec_at AS execAt, exec_cpu_us AS execCpuUs, prior_argv AS priorArgv, prior_argv_bytes AS priorArgvBytes, exec_peak_rss_kb AS execPeakRssKb, argv_bytes AS argvBytes, argv_truncated AS argvTruncated, figures`;
+const ALL_COLUMNS = `${REPORT_COLUMNS}, start_ticks AS startTicks, ppid, core_dumped AS coreDumped`;
 
 /** rows read per query: one native call for many rows, while a page's raw JSON stays a few MB */
 export const PAGE_ROWS = 10_000;

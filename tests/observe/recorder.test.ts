@@ -337,6 +337,60 @@ test("CMD that exec'd again and was gone before its events were read: tracer's a
   writer.flush();
 });
 
+test("CMD's baseline bounds its earlier images only when its last exec came after the ledger entered it", async () => {
+  // CMD (tracer's vfork child) exec'd its image, then exec'd again; the ledger, its attach delayed by
+  // another eBPF user, entered it late with tracer's peak (47 MiB) as the baseline. A last exec before
+  // the entry replaced an image nothing bounded (100 MiB, an attack, 2 Dec 2026): no bound (+Infinity)
+  const row = async (enteredAfterMs: number) => {
+    const db = openStore(join(tempDir(), "tracer.db"));
+    createRun(db, {
+      id: "r",
+      name: "r",
+      pipeline: "p",
+      command: [],
+      cwd: "/",
+      host: "h",
+      mode: "test",
+      recorderPid: process.pid,
+      startedAt: Date.now(),
+    });
+    const writer = new StoreWriter(db, "r");
+    const p = Bun.spawn(["true"]);
+    await p.exited;
+    const at = Date.now();
+    const rec = new Recorder(writer, process.pid, {
+      ledger: () => ({
+        runtimeNs: 1e6,
+        maxRssKb: undefined,
+        io: undefined,
+        execRuntimeNs: 5e5,
+        execPeakBoundKb: 48_000,
+        exitedAt: undefined,
+        exitTicks: undefined,
+        enteredAt: at + enteredAfterMs,
+      }),
+    });
+    rec.onEvent({ type: "fork", at, ppid: process.pid, ptgid: process.pid, pid: p.pid, tgid: p.pid });
+    rec.onEvent({ type: "exec", at: at + 1, pid: p.pid, tgid: p.pid });
+    rec.onEvent({ type: "exec", at: at + 10, pid: p.pid, tgid: p.pid });
+    rec.onEvent({ type: "exit", at: at + 20, pid: p.pid, tgid: p.pid, exitCode: 0 });
+    rec.spawned(p.pid, at, { argv: ["hpop", "100", "/bin/true"], cwd: "/w" });
+    rec.flush(true);
+    const rows = db.query("SELECT exec_peak_rss_kb AS kb FROM processes WHERE pid = ?").all(p.pid) as {
+      kb: number | null;
+    }[];
+    db.close();
+    expect(rows).toHaveLength(1);
+    return rows[0]!.kb;
+  };
+  // entered between its two execs: the kernel saw the last one, its bound holds
+  expect(await row(5)).toBe(48_000);
+  // entered after both: its last exec unseen, the baseline bounds only tracer's image
+  expect(await row(15)).toBe(Number.POSITIVE_INFINITY);
+  // entered within a millisecond after it: counted as before
+  expect(await row(9.5)).toBe(Number.POSITIVE_INFINITY);
+});
+
 test("a fork read after its pid went to another process: nothing of that other process is taken as its own", async () => {
   const { db, rec } = setup();
   // the pid's present holder, with a command line, cwd and start time of its own

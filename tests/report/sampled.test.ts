@@ -12,6 +12,7 @@ import { NO_STEP, type SampleScan, reduceSamples } from "../../src/steps/_sample
 import { loadRules } from "../../src/rules/index.ts";
 import { type ProcessRecord, StoreWriter, createRun, openStore } from "../../src/store/index.ts";
 import { cProgram } from "../helpers/bigrun.ts";
+import { rng } from "../helpers/rng.ts";
 import { BIN, cleanupTemp, ensureBuilt, isolatedEnv, run, tempDir } from "../helpers/harness.ts";
 
 afterAll(cleanupTemp);
@@ -32,19 +33,6 @@ function newRun(db: Database, name: string) {
     startedAt: T0,
   });
   return new StoreWriter(db, id);
-}
-
-/** a small deterministic generator (xorshift32) */
-function rng(seed: number) {
-  let x = seed >>> 0 || 1;
-  return (n: number) => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x % n;
-  };
 }
 
 /**

@@ -26,6 +26,7 @@ function forest(n: number, seed: number): ReportProcessRow[] {
       comm: "true",
       argv: ["/bin/true", String(i % 7)],
       cwd: "/",
+      figures: "taskstats",
       startedAt: t,
       endedAt: t + 1,
       durationUs: 1000,

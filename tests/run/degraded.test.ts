@@ -4,8 +4,10 @@
  * duties and CMD's status are the same, and the tree is recorded.
  */
 import { afterAll, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { cProgram } from "../helpers/bigrun.ts";
-import { cleanupTemp, isolatedEnv, run } from "../helpers/harness.ts";
+import { cleanupTemp, isolatedEnv, run, tempDir } from "../helpers/harness.ts";
 import { BIN } from "../helpers/harness.ts";
 import { openDb, start } from "./_helpers.ts";
 
@@ -86,3 +88,44 @@ test("a command that does not exist: 127 like a shell; no command at all: usage 
   expect(u.code).toBe(2);
   expect(u.stderr).toContain("no command to run");
 });
+
+// Sleeps 1.3 s (past the first 1 s sample), fills MiB, prints its own ru_maxrss (KiB) and exits before
+// the next sample: a peak taken from /proc samples saw only its start
+const LATE_GROW = `#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/resource.h>
+int main(int c, char **v) { usleep(1300000); size_t n = (size_t)atol(v[1]) << 20; volatile char *p = malloc(n);
+  for (size_t i = 0; i < n; i += 4096) p[i] = 1;
+  struct rusage ru; getrusage(RUSAGE_SELF, &ru); printf("%ld\\n", ru.ru_maxrss); return 0; }`;
+
+for (const mode of ["proc-poll", "connector"])
+  test(`TRACER_CAPTURE=${mode}: a peak from the last /proc sample is a lower bound, never called exact`, async () => {
+    // before: an exact 1.15 MiB (proc-poll) and 1.19 MiB (connector) against ru_maxrss 151 MiB (an
+    // attack, 2 Dec 2026): the figure is VmHWM at the last sample, which docs/CAPTURE.md calls it
+    const dir = tempDir();
+    writeFileSync(join(dir, "lategrow.c"), LATE_GROW);
+    const exe = join(dir, "lategrow");
+    expect(Bun.spawnSync(["cc", "-O1", "-o", exe, join(dir, "lategrow.c")]).exitCode).toBe(0);
+    const env = isolatedEnv({ TRACER_CAPTURE: mode });
+    // under a shell, so the process is not CMD (whose figures are wait4's)
+    const r = await run(["run", "--quiet", "--", "sh", "-c", `${exe} 150; true`], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const truthKb = Number(r.stdout.trim());
+    expect(truthKb).toBeGreaterThan(150 << 10);
+    const rep = JSON.parse((await run(["report", "--format", "json"], { env })).stdout) as {
+      steps: {
+        name: string;
+        peak_rss_bytes: number;
+        peak_rss_upper_bytes: number | null;
+        peak_rss_exact: boolean;
+      }[];
+    };
+    const step = rep.steps.find((s) => s.name === "lategrow")!;
+    expect(step).toBeDefined();
+    expect(step.peak_rss_bytes).toBeLessThanOrEqual(truthKb * 1024);
+    expect({ upper: step.peak_rss_upper_bytes, exact: step.peak_rss_exact }).toEqual({
+      upper: null,
+      exact: false,
+    });
+  }, 60_000);
