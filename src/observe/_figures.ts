@@ -59,7 +59,10 @@ export function copyRusage(rec: ProcessRecord, r: Reaped): void {
   rec.userUs = r.userUs;
   rec.systemUs = r.systemUs;
   if (r.maxRssKb !== undefined) rec.peakRssKb = Math.max(r.maxRssKb, rec.peakRssKb ?? 0);
-  rec.figures = "wait4";
+  // without wait4's max RSS (CMD's: it counts tracer's memory, which CMD ran in until its exec) a peak
+  // is still its last sample's, a lower bound: "wait4+proc" (CMD growing 150 MiB after its last sample
+  // read an exact 13 MiB: a review, 2 Dec 2026)
+  rec.figures = r.maxRssKb === undefined && rec.peakRssKb !== undefined ? "wait4+proc" : "wait4";
 }
 
 /**

@@ -578,41 +578,8 @@ export class Recorder {
     // what its earlier images ran, where the exec's time is known too (a step may start there)
     if (ledger?.execRuntimeNs !== undefined && rec.execAt !== undefined)
       rec.execCpuUs = ledger.execRuntimeNs / 1000;
-    // the images its execs replaced, apart: before its last exec it held at most that (the bound). A
-    // CLONE_VM child (vfork, posix_spawn; CMD, tracer's) whose peak is unknown has the bound its first
-    // exec brought from its parent: with one exec the image replaced was the parent's, none of its own
-    // (CMD's bound was tracer's own peak); with more, its own earlier images held at most that — and
-    // its peak is then not known: an earlier image of 52 MiB under a 1.1 MiB last one was reported as
-    // an exact 1.1 MiB (an attack, 2 Dec 2026)
-    // A late entry's bound covers an earlier image only through an exec the kernel saw after the entry
-    // (it folds every image replaced so far into signal->maxrss, read there), or as CMD's baseline for
-    // the image its one exec replaced (tracer's): CMD's second exec before the ledger's attach came
-    // (delayed by another eBPF user) replaced a 100 MiB image under a bound of tracer's 47 MiB (an
-    // attack, 2 Dec 2026). An exec within ENTRY_SLACK_MS of the entry counts as before it.
-    const bounded =
-      !t.priorSettled ||
-      ledger?.enteredAt === undefined ||
-      (rec.execAt !== undefined && rec.execAt > ledger.enteredAt + ENTRY_SLACK_MS);
-    if (
-      ledger?.execPeakBoundKb &&
-      bounded &&
-      rec.execAt !== undefined &&
-      (ledger.maxRssKb !== undefined || t.priorSettled)
-    )
-      rec.execPeakRssKb = ledger.execPeakBoundKb;
-    // Nothing known of the images its execs replaced: no ledger (no eBPF, TRACER_NO_SCHED_RUNTIME=1), or
-    // entered after its exec (a daemon's adopted tool). Its row's peak is its last image's (taskstats'
-    // hiwater_rss) and an earlier one may have held more — a forked child's copy of its shell at least,
-    // which ru_maxrss counts: no bound (+Infinity) over the span before its exec, so its step's peak is
-    // a lower bound, never called exact (`./fill 150 /bin/true`: 1 MiB "exact" against VmHWM 155 MiB)
-    else if (
-      rec.execAt !== undefined &&
-      rec.startedAt !== undefined &&
-      rec.execAt > rec.startedAt &&
-      ledger?.maxRssKb === undefined &&
-      (!ledger?.execPeakBoundKb || !bounded)
-    )
-      rec.execPeakRssKb = Number.POSITIVE_INFINITY;
+    const bound = this.execPeakBound(t, ledger);
+    if (bound !== undefined) rec.execPeakRssKb = bound;
     // an image an exec replaced can have peaked above the last one (taskstats' hiwater_rss)
     if (ledger?.maxRssKb) rec.peakRssKb = Math.max(rec.peakRssKb ?? 0, ledger.maxRssKb);
     if (t.reaped) this.applyReaped(t, t.reaped.r);
@@ -749,6 +716,43 @@ export class Recorder {
    * were synced: the fork and exec events are queued by then. Without them (proc-poll), CMD is
    * recorded from here with the supervisor's time.
    */
+  /**
+   * What bounds the images a process's execs replaced (its row's exec_peak_rss_kb; src/steps/_rollup.ts
+   * splits its lifetime there): KiB, at most that; +Infinity, nothing does (unknown); undefined, no
+   * bound is needed — it did not exec after its fork, its row's peak covers them (the ledger's exact
+   * figure), or its one exec replaced its parent's image, none of its own (a CLONE_VM child: vfork,
+   * posix_spawn; CMD, tracer's).
+   */
+  private execPeakBound(
+    t: Track,
+    ledger: ReturnType<NonNullable<RecorderOptions["ledger"]>>,
+  ): number | undefined {
+    const rec = t.rec;
+    if (rec.execAt === undefined) return undefined;
+    // exec'd at least twice (the second exec settled its prior command line)
+    const again = t.priorSettled === true;
+    // The ledger's bound: the kernel's signal->maxrss at its last exec seen (every image replaced so
+    // far folded in), or for a CLONE_VM child the baseline its first exec brought. A late entry's
+    // counts only through an exec after the entry: CMD's second exec before a delayed attach replaced a
+    // 100 MiB image under a baseline of tracer's 47 MiB (an attack, 2 Dec 2026). An exec within
+    // ENTRY_SLACK_MS of the entry counts as before it.
+    const seen = !again || ledger?.enteredAt === undefined || rec.execAt > ledger.enteredAt + ENTRY_SLACK_MS;
+    // with one exec a CLONE_VM child's bound is its parent's peak, not its own: none needed; with more,
+    // its own earlier images held at most that, and its peak is then not known (52 MiB under a 1.1 MiB
+    // last image was an exact 1.1 MiB: an attack, 2 Dec 2026)
+    if (ledger?.execPeakBoundKb && seen && (ledger.maxRssKb !== undefined || again))
+      return ledger.execPeakBoundKb;
+    if (ledger?.maxRssKb !== undefined) return undefined;
+    // CMD's one exec, or a CLONE_VM child's the ledger saw: the image replaced was the parent's
+    if (!again && (ledger?.execPeakBoundKb || rec.ppid === this.rootPid)) return undefined;
+    // Nothing known of them: no ledger (no eBPF, TRACER_NO_SCHED_RUNTIME=1), or entered after the exec
+    // (a daemon's adopted tool). The row's peak is its last image's (taskstats' hiwater_rss); an earlier
+    // one may have held more — a forked child's copy of its shell at least, which ru_maxrss counts: no
+    // bound, so its step's peak is a lower bound (`./fill 150 /bin/true`: 1 MiB "exact" against 155 MiB)
+    if (rec.startedAt === undefined || rec.execAt <= rec.startedAt) return undefined;
+    return Number.POSITIVE_INFINITY;
+  }
+
   spawned(pid: number, at: number, known?: { argv: string[]; cwd: string }): void {
     // Not read yet (seen under load): known from /proc instead, with /proc's start ticks, so that
     // the fork event, when it comes, finds the same process and gives it its exact start.

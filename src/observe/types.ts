@@ -107,6 +107,6 @@ export interface ProcessOutcome {
   wchar?: number;
   readBytes?: number;
   writeBytes?: number;
-  /** where the exit figures came from: taskstats | wait4 | proc */
+  /** where the exit figures came from: taskstats | wait4 | proc | wait4+proc (CPU wait4's, the peak RSS the last sample's) */
   figures?: string;
 }

@@ -28,7 +28,7 @@ polyline{fill:none;stroke-width:1.5}polyline.cpu{stroke:#2f81f7}polyline.mem{str
 .legend.cpu{fill:#2f81f7}.legend.mem{fill:#1a7f37}
 table{border-collapse:collapse;font-size:12px}th,td{padding:4px 8px;border-bottom:1px solid #eaeef2;text-align:right}
 th:last-child,td:last-child,th:nth-child(2),td:nth-child(2){text-align:left}
-tr.failed td{background:#ffebe9;color:#a40e26}.empty{color:#58636f}
+tr.failed td{background:#ffebe9;color:#a40e26}.empty,.legend{color:#58636f}
 details.cmd summary{cursor:pointer;list-style-position:inside}details.cmd[open] summary{color:#58636f}
 .tick.mem{fill:#1a7f37}
 #tree details{margin:2px 0}#tree summary{cursor:pointer}#tree summary.failed{color:#a40e26}
@@ -180,7 +180,7 @@ export function renderHtml(r: Report): string {
     processTree(r, labels),
     `<h2>Steps</h2>`,
     `<table id="steps"><thead><tr><th>#</th><th>step</th><th>kind</th><th>start</th><th>wall</th><th>CPU</th><th>peak RSS</th><th>read</th><th>written</th><th>disk read</th><th>disk written</th><th>exit</th><th>command</th></tr></thead><tbody>${rows.join("")}</tbody></table>${cut(MAX_TABLE_STEPS)}`,
-    ...peakLegends(r.steps).map((l) => `<p class="empty">${esc(l)}</p>`),
+    ...peakLegends(r.steps).map((l) => `<p class="legend">${esc(l)}</p>`),
   ];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

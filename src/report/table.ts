@@ -191,11 +191,11 @@ export function peakLegends(steps: readonly Step[]): string[] {
   const out: string[] = [];
   if (steps.some((s) => !s.peakRssExact && stepPeak(s).includes("–")))
     out.push(
-      "PEAK RSS a–b: a sampled, b the most its processes alive together can have held (docs/CAPTURE.md)",
+      "PEAK RSS a–b: a the most seen (sampled, or one process's own peak), b the most its processes alive together can have held (docs/CAPTURE.md)",
     );
   if (steps.some((s) => !s.peakRssExact && stepPeak(s).startsWith("≥")))
     out.push(
-      "PEAK RSS ≥a: a sampled; no bound, a process's peak unknown (still running, an image an exec replaced not seen, or known only from /proc samples: docs/CAPTURE.md)",
+      "PEAK RSS ≥a: a the most seen; no bound, a process's peak unknown (still running, an image an exec replaced not seen, or known only from /proc samples: docs/CAPTURE.md)",
     );
   return out;
 }

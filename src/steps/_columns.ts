@@ -95,9 +95,9 @@ export interface StepColumns extends Record<Figure, Float64Array> {
   argvCut: Float64Array;
   oomKilled: Uint8Array;
   /**
-   * 1: its peak RSS is only a lower bound — its figures are its last /proc sample's (StepProcess.figures
-   * "proc": VmHWM then, before whatever it held after; a process still running at the run's end, or
-   * every process of a recording without exit records), so no sum bounds its step
+   * 1: its peak RSS is only a lower bound, its last /proc sample's VmHWM (peakFromSamples: a process
+   * still running at the run's end; one whose exit carried no peak — proc-poll, connector without
+   * taskstats —, CMD among them), so no sum bounds its step
    */
   peakLower: Uint8Array;
   /** index into names, UNNAMED, or FORK (a fork that did not exec: its argv is its parent's) */
@@ -116,6 +116,12 @@ export interface StepColumns extends Record<Figure, Float64Array> {
 
 /** A recorded figure or NaN. */
 export const num = (v: number | null | undefined): number => (v === null || v === undefined ? Number.NaN : v);
+/**
+ * 1 when a process's peak RSS is its last /proc sample's (the store's `figures`: "proc", or
+ * "wait4+proc" for CMD, whose wait4 max RSS counts tracer's memory): a lower bound, else 0
+ */
+export const peakFromSamples = (figures: string | null | undefined): number =>
+  figures === "proc" || figures === "wait4+proc" ? 1 : 0;
 /** NaN (not recorded) as null. */
 export const orNull = (v: number): number | null => (Number.isNaN(v) ? null : v);
 /** NaN (not recorded) as 0 (a sum counts an unknown figure as 0). */
@@ -304,7 +310,7 @@ export class ColumnsBuilder {
     c.readBytes[i] = num(p.readBytes);
     c.writeBytes[i] = num(p.writeBytes);
     c.oomKilled[i] = p.oomKilled ? 1 : 0;
-    c.peakLower[i] = p.figures === "proc" ? 1 : 0;
+    c.peakLower[i] = peakFromSamples(p.figures);
     this.argvText.set(i, argvText);
     this.comm.push(p.comm);
     // a work dir is named by an argument ending in .command.run (the text holds it as it is)

@@ -1,5 +1,5 @@
 /** Processes' figures as columns (src/steps/_columns.ts): what a roll-up reads, and a row made back from them. */
-import { FIGURES, type Figure, type StepColumns, linesOf, num, orNull } from "./_columns.ts";
+import { FIGURES, type Figure, type StepColumns, linesOf, num, orNull, peakFromSamples } from "./_columns.ts";
 import type { StepProcess } from "./types.ts";
 
 /**
@@ -35,7 +35,7 @@ export function figuresOf(procs: readonly StepProcess[]): ProcessFigures {
     f.pid[i] = p.pid;
     f.parentId[i] = num(p.parentId);
     f.oomKilled[i] = p.oomKilled ? 1 : 0;
-    f.peakLower[i] = p.figures === "proc" ? 1 : 0;
+    f.peakLower[i] = peakFromSamples(p.figures);
     f.execAt[i] = num(p.execAt);
     f.execPeakKb[i] = num(p.execPeakRssKb);
     for (const k of FIGURES) f[k][i] = num(p[k]);

@@ -178,9 +178,11 @@ export function sourceOf(samples: RssSamples): SampleSource {
 /** A peak from per-process figures (peakRssAt) with the sampled peak `kb` of the same processes added. */
 export function withSampled(p: PeakRss, kb: number): PeakRss {
   if (!(kb > p.peakRssKb)) return p;
-  // the upper bound never goes below what was seen; +Infinity (a peak unknown) stays
-  const upper = Math.max(p.peakRssUpperKb, kb);
-  return { peakRssKb: kb, peakRssUpperKb: upper, peakRssExact: upper === kb };
+  // A sum above the bound contradicts it: the samples counted memory the bound leaves out (a vfork
+  // child sampled before its exec shows its parent's pages as its own: 203 MiB "exact" for a 100 MiB
+  // parent and its child, a review, 2 Dec 2026). The bound rises to what was seen, but nothing is exact
+  if (kb > p.peakRssUpperKb) return { peakRssKb: kb, peakRssUpperKb: kb, peakRssExact: false };
+  return { peakRssKb: kb, peakRssUpperKb: p.peakRssUpperKb, peakRssExact: p.peakRssUpperKb === kb };
 }
 
 /**

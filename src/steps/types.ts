@@ -105,7 +105,8 @@ export interface StepProcess {
   priorArgvBytes?: number | null;
   /**
    * where its figures came from (the store's `figures`): "taskstats" or "wait4" (its exit's record),
-   * "proc" (its last /proc sample: the peak RSS a lower bound); absent/null: none
+   * "proc" (its last /proc sample: the peak RSS a lower bound), "wait4+proc" (CPU from wait4, the peak
+   * its last sample's: CMD without an exit record); absent/null: none
    */
   figures?: string | null;
   /** KiB: at most the peak RSS of the images its execs replaced (absent/null: no bound needed; +Infinity: none known) */

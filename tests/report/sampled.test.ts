@@ -8,7 +8,7 @@ import { afterAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadReport } from "../../src/report/index.ts";
-import { NO_STEP, type SampleScan, reduceSamples } from "../../src/steps/_sampled.ts";
+import { NO_STEP, type SampleScan, reduceSamples, withSampled } from "../../src/steps/_sampled.ts";
 import { loadRules } from "../../src/rules/index.ts";
 import { type ProcessRecord, StoreWriter, createRun, openStore } from "../../src/store/index.ts";
 import { cProgram } from "../helpers/bigrun.ts";
@@ -223,4 +223,28 @@ test("samples out of time order stop the pass (the caller reads them again sorte
       if (!each(id!, at!, kb!)) return;
   };
   expect(reduceSamples(scan, () => 0, 1)).toBeUndefined();
+});
+
+test("a sampled sum above the upper bound contradicts it: the bound rises to it, and nothing is called exact", () => {
+  // a vfork child sampled before its exec shows its parent's pages as its own: the sum counted 203 MiB
+  // beside a bound of ~105 MiB and was called exact (a review, 2 Dec 2026)
+  expect(withSampled({ peakRssKb: 100, peakRssUpperKb: 105, peakRssExact: false }, 203)).toEqual({
+    peakRssKb: 203,
+    peakRssUpperKb: 203,
+    peakRssExact: false,
+  });
+  // a sum that meets the bound: exact
+  expect(withSampled({ peakRssKb: 100, peakRssUpperKb: 150, peakRssExact: false }, 150)).toEqual({
+    peakRssKb: 150,
+    peakRssUpperKb: 150,
+    peakRssExact: true,
+  });
+  // below what was seen: nothing changes; no bound stays none
+  const open = { peakRssKb: 100, peakRssUpperKb: Number.POSITIVE_INFINITY, peakRssExact: false };
+  expect(withSampled(open, 50)).toBe(open);
+  expect(withSampled(open, 120)).toEqual({
+    peakRssKb: 120,
+    peakRssUpperKb: Number.POSITIVE_INFINITY,
+    peakRssExact: false,
+  });
 });
