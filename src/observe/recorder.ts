@@ -712,11 +712,6 @@ export class Recorder {
   }
 
   /**
-   * The supervisor started CMD (`Bun.spawn` returned `pid`, so it exec'd). Call after the sources
-   * were synced: the fork and exec events are queued by then. Without them (proc-poll), CMD is
-   * recorded from here with the supervisor's time.
-   */
-  /**
    * What bounds the images a process's execs replaced (its row's exec_peak_rss_kb; src/steps/_rollup.ts
    * splits its lifetime there): KiB, at most that; +Infinity, nothing does (unknown); undefined, no
    * bound is needed — it did not exec after its fork, its row's peak covers them (the ledger's exact
@@ -753,6 +748,11 @@ export class Recorder {
     return Number.POSITIVE_INFINITY;
   }
 
+  /**
+   * The supervisor started CMD (`Bun.spawn` returned `pid`, so it exec'd). Call after the sources
+   * were synced: the fork and exec events are queued by then. Without them (proc-poll), CMD is
+   * recorded from here with the supervisor's time.
+   */
   spawned(pid: number, at: number, known?: { argv: string[]; cwd: string }): void {
     // Not read yet (seen under load): known from /proc instead, with /proc's start ticks, so that
     // the fork event, when it comes, finds the same process and gives it its exact start.

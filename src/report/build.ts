@@ -3,23 +3,10 @@ import { type ProcessFigures, addFigures, figuresOf, newSums, peakRssAt } from "
 import { withSampled } from "../steps/_sampled.ts";
 import type { RunSampled, Step, StepProcess } from "../steps/index.ts";
 import { MAX_TREE_STEPS, heaviestByStep } from "./_top.ts";
-import type { MemoryPoint, Report, ReportRun, SystemPoint, Totals } from "./types.ts";
+import type { Report, ReportRun, SystemPoint, Totals } from "./types.ts";
 
 /** points of the memory plot at most (a day sampled every second is 86,400 instants) */
 export const MAX_MEMORY_POINTS = 600;
-
-/** The run's summed RSS per sampled instant (in time order), the largest of each span when there are many. */
-export function memorySeries(all: readonly MemoryPoint[]): MemoryPoint[] {
-  const per = Math.ceil(all.length / MAX_MEMORY_POINTS);
-  const out: MemoryPoint[] = [];
-  for (let i = 0; i < all.length; i += per) {
-    let best = all[i]!;
-    for (let j = i + 1; j < Math.min(all.length, i + per); j++)
-      if (all[j]!.rssKb > best.rssKb) best = all[j]!;
-    out.push(best);
-  }
-  return out;
-}
 
 export interface ReportInput {
   run: ReportRun;
@@ -70,7 +57,8 @@ export function totals(i: ReportInput): Totals {
 export function buildReport(i: ReportInput, detail = false): Report {
   const r: Report = { run: i.run, steps: i.steps, totals: totals(i), system: i.system };
   if (detail) {
-    r.memory = memorySeries(i.sampled?.series ?? []);
+    // already at most MAX_MEMORY_POINTS (sampleSteps thins it as it reads)
+    r.memory = i.sampled?.series ?? [];
     r.top = heaviestByStep(figures(i.processes), i.steps.slice(0, MAX_TREE_STEPS));
   }
   return r;

@@ -7,14 +7,14 @@ import { join } from "node:path";
 import { ProcPollSource } from "../../src/observe/poll.ts";
 import { readCmdline } from "../../src/observe/procfs.ts";
 import { SETTLE_MS } from "../../src/observe/_tracks.ts";
-import { Recorder } from "../../src/observe/recorder.ts";
+import { Recorder, type RecorderOptions } from "../../src/observe/recorder.ts";
 import type { ExitFigures } from "../../src/observe/types.ts";
 import { StoreWriter, createRun, listProcesses, openStore } from "../../src/store/index.ts";
 import { cleanupTemp, tempDir, waitFor } from "../helpers/harness.ts";
 
 afterAll(cleanupTemp);
 
-function setup() {
+function setup(opts: RecorderOptions = {}) {
   const db = openStore(join(tempDir(), "tracer.db"));
   createRun(db, {
     id: "r",
@@ -28,7 +28,7 @@ function setup() {
     startedAt: Date.now(),
   });
   const writer = new StoreWriter(db, "r");
-  return { db, writer, rec: new Recorder(writer, process.pid) };
+  return { db, writer, rec: new Recorder(writer, process.pid, opts) };
 }
 
 const figures = (pid: number, over: Partial<ExitFigures> = {}): ExitFigures => ({
@@ -342,23 +342,10 @@ test("CMD's baseline bounds its earlier images only when its last exec came afte
   // another eBPF user, entered it late with tracer's peak (47 MiB) as the baseline. A last exec before
   // the entry replaced an image nothing bounded (100 MiB, an attack, 2 Dec 2026): no bound (+Infinity)
   const row = async (enteredAfterMs: number) => {
-    const db = openStore(join(tempDir(), "tracer.db"));
-    createRun(db, {
-      id: "r",
-      name: "r",
-      pipeline: "p",
-      command: [],
-      cwd: "/",
-      host: "h",
-      mode: "test",
-      recorderPid: process.pid,
-      startedAt: Date.now(),
-    });
-    const writer = new StoreWriter(db, "r");
     const p = Bun.spawn(["true"]);
     await p.exited;
     const at = Date.now();
-    const rec = new Recorder(writer, process.pid, {
+    const { db, rec } = setup({
       ledger: () => ({
         runtimeNs: 1e6,
         maxRssKb: undefined,

@@ -10,30 +10,13 @@ import { join } from "node:path";
 import { loadReport } from "../../src/report/index.ts";
 import { NO_STEP, type SampleScan, reduceSamples, withSampled } from "../../src/steps/_sampled.ts";
 import { loadRules } from "../../src/rules/index.ts";
-import { type ProcessRecord, StoreWriter, createRun, openStore } from "../../src/store/index.ts";
+import { type ProcessRecord, openStore } from "../../src/store/index.ts";
+import { T0, newRun } from "./_store-runs.ts";
 import { cProgram } from "../helpers/bigrun.ts";
 import { rng } from "../helpers/rng.ts";
 import { BIN, cleanupTemp, ensureBuilt, isolatedEnv, run, tempDir } from "../helpers/harness.ts";
 
 afterAll(cleanupTemp);
-
-const T0 = Date.UTC(2026, 0, 1);
-
-function newRun(db: Database, name: string) {
-  const id = Bun.randomUUIDv7();
-  createRun(db, {
-    id,
-    name,
-    pipeline: name,
-    command: ["sh"],
-    cwd: "/",
-    host: "h",
-    mode: "connector+taskstats",
-    recorderPid: 1,
-    startedAt: T0,
-  });
-  return new StoreWriter(db, id);
-}
 
 /**
  * A run of `n` processes of 4 tools (each tool an `other` step: no rule names them), each alive over a

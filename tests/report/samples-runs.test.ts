@@ -7,28 +7,11 @@ import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { loadReport } from "../../src/report/index.ts";
 import { loadRules } from "../../src/rules/index.ts";
-import { type ProcessRecord, StoreWriter, createRun, openStore } from "../../src/store/index.ts";
+import { type ProcessRecord, openStore } from "../../src/store/index.ts";
+import { T0, newRun } from "./_store-runs.ts";
 import { cleanupTemp, tempDir } from "../helpers/harness.ts";
 
 afterAll(cleanupTemp);
-
-const T0 = Date.UTC(2026, 0, 1);
-
-function newRun(db: ReturnType<typeof openStore>, name: string) {
-  const id = Bun.randomUUIDv7();
-  createRun(db, {
-    id,
-    name,
-    pipeline: name,
-    command: ["sh"],
-    cwd: "/",
-    host: "h",
-    mode: "connector+taskstats",
-    recorderPid: 1,
-    startedAt: T0,
-  });
-  return new StoreWriter(db, id);
-}
 
 function proc(i: number, rssKb: number): ProcessRecord {
   return {

@@ -60,6 +60,20 @@ int main(int c, char **v) { size_t n = (size_t)atol(v[1]) << 20; volatile char *
   return teardownBuilt;
 }
 
+/** `fill MIB PROG ARGS…`: touches MIB MiB, then execs PROG: its last image small, an earlier one large (built once) */
+let fillExecBuilt: string | undefined;
+function fillExecProgram(): string {
+  fillExecBuilt ??= cc(
+    "fill-exec",
+    `#include <stdlib.h>
+#include <unistd.h>
+int main(int c, char **v) { size_t n = (size_t)atol(v[1]) << 20; volatile char *p = malloc(n);
+  for (size_t i = 0; i < n; i += 4096) p[i] = 1;
+  execv(v[2], v + 2); return 99; }`,
+  );
+  return fillExecBuilt;
+}
+
 interface Traced {
   code: number;
   rows: StoredRow[];
@@ -433,14 +447,7 @@ while r.read(1 << 16): pass'`,
     // fills 100 MiB, then execs /bin/true: without the ledger the row has the last image's peak only
     // (~1 MiB), and the report said `1.0MiB–2.0MiB` for its step and "exact" for a forked `sleep`
     // beside it, while ru_maxrss says 100 MiB (an attack, 2 Dec 2026)
-    const fill = cc(
-      "fill-exec-unledgered",
-      `#include <stdlib.h>
-#include <unistd.h>
-int main(int c, char **v) { size_t n = (size_t)atol(v[1]) << 20; volatile char *p = malloc(n);
-  for (size_t i = 0; i < n; i += 4096) p[i] = 1;
-  execv(v[2], v + 2); return 99; }`,
-    );
+    const fill = fillExecProgram();
     const env = { ...isolatedEnv(), TRACER_NO_SCHED_RUNTIME: "1" };
     const out = join(tempDir(), "truth.jsonl");
     const r = await run(
@@ -498,14 +505,7 @@ int main(int c, char **v) { size_t n = (size_t)atol(v[1]) << 20; volatile char *
       // fills N MiB (every page touched), then execs the rest of its argv: its last image is small, and
       // before the ledger kept signal->maxrss at each exec the row had that image's hiwater_rss only
       // (1,032 KiB against ru_maxrss 103,504 for 100 MiB then /bin/true)
-      const fill = cc(
-        "fill-exec",
-        `#include <stdlib.h>
-#include <unistd.h>
-int main(int c, char **v) { size_t n = (size_t)atol(v[1]) << 20; volatile char *p = malloc(n);
-  for (size_t i = 0; i < n; i += 4096) p[i] = 1;
-  execv(v[2], v + 2); return 99; }`,
-      );
+      const fill = fillExecProgram();
       // a 64 MiB Python that posix_spawns (vfork) /bin/true: the child's exec leaves the parent's peak in
       // its maxrss (ru_maxrss says 64 MiB for /bin/true); tracer keeps the child's own
       const spawnTrue = `import os; b = bytearray(64 << 20); b[::4096] = b"x" * len(b[::4096]); os.waitpid(os.posix_spawn("/bin/true", ["true"], {}), 0)`;
