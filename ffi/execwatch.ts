@@ -80,8 +80,11 @@ const HEAD = EXEC_RECORD_HEAD;
  * ordinary ones. It must hold every exec the watcher reads between two pulls (a full ring drops records).
  */
 export const RING_BYTES = 32 * (HEAD + ARGV_CAP_BYTES + 1024 + 8);
-/** take()'s buffer: records move into it in parts when the ring is bigger */
-const OUT_BYTES = 2 << 20;
+/**
+ * take()'s buffer: records move into it in parts when the ring is bigger (3 of the largest fit). Not
+ * more: its bytes count against JavaScriptCore's next collection (see ffi/netlink.ts DRAIN_BYTES).
+ */
+const OUT_BYTES = 256 << 10;
 /** the largest record: its header, a full argv, the longest cwd (CWD_MAX 4,096), padding */
 const RECORD_MAX = HEAD + ARGV_CAP_BYTES + 4096 + 8;
 
@@ -139,8 +142,8 @@ export class NativeExecWatch {
     ringBytes = RING_BYTES,
   ) {
     if (process.platform !== "linux") throw new Error("the exec watcher exists only on Linux");
-    // 2 MiB whatever the ring's size: xw_take hands a bigger ring over in parts. A 10 MiB buffer here
-    // (tracer run's ring) cost its start-up ~1 ms and 1.7 ms of CPU, zeroed or not.
+    // OUT_BYTES whatever the ring's size: xw_take hands a bigger ring over in parts. A 10 MiB buffer
+    // here (tracer run's ring) cost its start-up ~1 ms and 1.7 ms of CPU, zeroed or not.
     this.out = new Uint8Array(Math.min(ringBytes, OUT_BYTES));
     const f = filter ? encodeFilter(filter) : new Uint8Array(1);
     this.handle = compile().xw_start(

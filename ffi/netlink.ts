@@ -70,8 +70,17 @@ export function clockOffsetsMs(): { realMinusMono: number; realMinusBoot: number
   return { realMinusMono: out[0]!, realMinusBoot: out[1]! };
 }
 
-/** Bytes of drain buffer; tn_drain keeps 64 KiB in reserve so no datagram is ever cut. */
-const DRAIN_BYTES = 1 << 20;
+/**
+ * Bytes of drain buffer; tn_drain keeps 64 KiB in reserve so no datagram is ever cut: ~2,500 connector
+ * messages or ~480 exit records a round (a capped drain is followed at once by the next).
+ * JavaScriptCore counts a typed array's backing store against the allocation budget of its next
+ * collection (8 MB while the heap is small): `tracer run`'s 1 MiB buffers (and the exec watcher's 2
+ * MiB, ffi/execwatch.ts) made ~7 MB of it in its first milliseconds, so an eden collection came ~20 ms
+ * in and two more before a 200-step pipeline's end (2–4 ms of pause each). With 256 KiB: one, at
+ * Bun's 1 s GC timer; tracer's CPU for that pipeline 77.7 → 72.1 ms (medians of 15, alternated,
+ * 2 Dec 2026).
+ */
+const DRAIN_BYTES = 256 << 10;
 
 /** tn_drain stops once less than this is left in the buffer (TN_RESERVE in netlink.c) */
 const RESERVE_BYTES = 65536;
@@ -107,7 +116,7 @@ export class NetlinkSocket {
 
   /**
    * socket(AF_NETLINK, SOCK_RAW|SOCK_NONBLOCK|SOCK_CLOEXEC, protocol) bound to multicast `groups`.
-   * `drainBytes`: the drain buffer (default 1 MiB; at least 64 KiB + one datagram, tn_drain's reserve).
+   * `drainBytes`: the drain buffer (default 256 KiB; at least 64 KiB + one datagram, tn_drain's reserve).
    */
   static open(protocol: number, groups = 0, drainBytes = DRAIN_BYTES): NetlinkSocket {
     const n = load();

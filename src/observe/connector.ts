@@ -65,20 +65,21 @@ export interface ConnectorOptions {
 
 export const DEFAULT_RCVBUF = 32 << 20;
 /**
- * Buffers of up to 8,192 events read per drain: 1, about 4,000 processes' fork and exit. On a backlog
- * the next drain follows at once (not after pollMs), and `onCapped` (the taskstats source's drain,
- * about as many exit records) runs between them: exits are read in step with their figures, so ended
+ * Buffers of ~2,500 events (ffi/netlink.ts DRAIN_BYTES) read per drain: 1, about 850 processes' fork,
+ * exec and exit. On a backlog the next drain follows at once (not after pollMs), and `onCapped` (the
+ * taskstats source's drain, about as many exit records) runs between them: exits are read in step with their figures, so ended
  * processes do not pile up in the recorder waiting for them. Measured on a 100,000-link chain on a
  * loaded host: 25,840 held at once with 16 buffers a drain (137 MB), up to 13,000 with 4 (peak RSS
  * 107–125 MB: the connector read ~16,000 processes' exits before taskstats was read).
  */
 const DRAIN_ROUNDS = 1;
 /**
- * Capped drains one after another for sync(all) and stop(): up to ~8 million events. A capped drain
+ * Capped drains one after another for sync(all) and stop(): up to ~10 million events (of ~2,500 a
+ * drain: ffi/netlink.ts DRAIN_BYTES). A capped drain
  * left the tail of a storm unread at the end of a run (a 100,000-link chain stored 99,950 rows), and
  * reports of processes whose fork was still queued were declared lost (1,000–1,800 extra rows).
  */
-const MAX_ALL_ROUNDS = 1024;
+const MAX_ALL_ROUNDS = 4096;
 
 export class ConnectorSource implements CaptureSource {
   readonly name = "proc-connector";

@@ -145,8 +145,9 @@ function register(sock: NetlinkSocket, cpus: string, other?: (family: number) =>
 }
 
 /**
- * Buffers of ~2,300 exit records read per drain: 2, about one connector drain's processes (see
- * connector.ts DRAIN_ROUNDS); on a backlog the next drain follows at once.
+ * Buffers of ~480 exit records (ffi/netlink.ts DRAIN_BYTES) read per drain: 2, about as many
+ * processes as one connector drain's events (see connector.ts DRAIN_ROUNDS); on a backlog the next
+ * drain follows at once.
  */
 const DRAIN_ROUNDS = 2;
 /**
@@ -156,7 +157,7 @@ const DRAIN_ROUNDS = 2;
  */
 const TEARDOWN_DRAIN_MS = 2;
 /** capped drains one after another for sync(all) and stop() (see connector.ts MAX_ALL_ROUNDS) */
-const MAX_ALL_ROUNDS = 512;
+const MAX_ALL_ROUNDS = 2048;
 
 const deregister = (family: number, cpus: string) =>
   genlRequest(family, NLM_F_REQUEST, 3, TASKSTATS_CMD_GET, [

@@ -54,7 +54,8 @@ describe.skipIf(!linuxRoot)(
   "NetlinkSocket.drain on a real socket (recvmmsg into slots, packed in order)",
   () => {
     test("every datagram whole, in order, 4-byte aligned; one larger than a slot becomes MARK_TRUNC in its place", () => {
-      const sock = NetlinkSocket.open(NETLINK_USERSOCK, 1 << (GROUP - 1));
+      // a buffer that holds all ~310 KB of them (the default holds less: a capped drain, next test)
+      const sock = NetlinkSocket.open(NETLINK_USERSOCK, 1 << (GROUP - 1), 1 << 20);
       try {
         sock.setReceiveBuffer(16 << 20);
         // odd sizes (alignment), the slot's size exactly (8,192: kept) and one byte more (cut)
@@ -89,6 +90,24 @@ describe.skipIf(!linuxRoot)(
         const rest = parse(sock.drain(100));
         expect(sock.capped).toBe(false);
         expect(rest.map((m) => m.seq)).toEqual(Array.from({ length: 50 }, (_, i) => 100 + i));
+      } finally {
+        sock.close();
+      }
+    });
+
+    test("a full buffer caps a drain too: the default buffer's drains hand over 540 KB in order, none cut", () => {
+      const sock = NetlinkSocket.open(NETLINK_USERSOCK, 1 << (GROUP - 1));
+      try {
+        sock.setReceiveBuffer(16 << 20);
+        multicast(Array.from({ length: 600 }, () => 900));
+        const first = parse(sock.drain());
+        expect(sock.capped).toBe(true);
+        const got = [...first];
+        for (let b = sock.drain(); b.byteLength > 0; b = sock.drain()) got.push(...parse(b));
+        expect(sock.capped).toBe(false);
+        expect(first.length).toBeLessThan(600);
+        expect(got.map((m) => m.seq)).toEqual(Array.from({ length: 600 }, (_, i) => i));
+        expect(got.every((m) => m.ok && m.len === 900)).toBe(true);
       } finally {
         sock.close();
       }
