@@ -243,8 +243,15 @@ export class Recorder {
     if (notified !== undefined) t.notified = notified;
     t.threads = Math.max(0, t.threads + delta);
     if (delta < 0) t.lastThreadExitAt = at;
-    // the last thread of a process whose leader exited first: the process ends now
-    if (delta < 0 && t.leaderExit && t.threads === 0) this.finish(t, at!, status);
+    // the last thread of a process whose leader exited first: the process ends now, with wait4's status:
+    // the group's (exit_group or a fatal signal: every thread then exits with it), else the leader's own.
+    // A thread that ended on its own exits 0, and its exit event can come after the leader's even where
+    // the leader went last: each event is sent at the end of its thread's teardown, and a thread's
+    // pthread_join returns at its start (`_exit(3)` after joining 8 threads was recorded 0: an attack,
+    // 2 Dec 2026). A status of 0 the group's own is the leader's as well, but for a leader that left
+    // first with a code of its own (exit(2) of the thread alone, not pthread_exit).
+    if (delta < 0 && t.leaderExit && t.threads === 0)
+      this.finish(t, at!, status?.signal !== undefined || status?.exitCode ? status : t.leaderExit.status);
   }
 
   private onFork(pid: number, ppid: number, at: number) {

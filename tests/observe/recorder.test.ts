@@ -104,6 +104,51 @@ test("scope, threads (the process ends with its last one), figures that arrive b
   db.close();
 });
 
+test("threads whose exit events come after their leader's: the status is wait4's (the group's exit, else the leader's)", async () => {
+  const { db, rec } = setup();
+  // three real processes (the recorder reads /proc as it meets them), each given threads by fake events
+  const kids = [0, 1, 2].map(() => Bun.spawn(["sleep", "5"]));
+  const t0 = Date.now();
+  try {
+    for (const k of kids) await waitFor(() => readCmdline(k.pid)?.[0] === "sleep", 5000, "exec");
+    const threads = (pid: number, base: number) => {
+      rec.onEvent({ type: "fork", at: t0, pid, tgid: pid, ppid: process.pid, ptgid: process.pid });
+      rec.onEvent({ type: "exec", at: t0 + 1, pid, tgid: pid });
+      for (let i = 1; i <= 2; i++)
+        rec.onEvent({ type: "fork", at: t0 + 2, pid: base + i, tgid: pid, ppid: pid, ptgid: pid });
+    };
+    const exit = (pid: number, tgid: number, at: number, s: { exitCode?: number; signal?: number }) =>
+      rec.onEvent({ type: "exit", at: t0 + at, pid, tgid, ...s });
+    const [a, b, c] = kids.map((k) => k.pid);
+    // a: joined its threads, then _exit(143); each joined thread's event is sent at the end of its
+    // teardown, after the leader's (the case an attack found: recorded 0)
+    threads(a!, 900_000);
+    exit(a!, a!, 10, { exitCode: 143 });
+    exit(900_001, a!, 11, { exitCode: 0 });
+    exit(900_002, a!, 12, { exitCode: 0 });
+    // b: pthread_exit in main, then a thread's exit(3): a group exit, every thread left exits 3
+    threads(b!, 910_000);
+    exit(b!, b!, 10, { exitCode: 0 });
+    exit(910_001, b!, 11, { exitCode: 3 });
+    exit(910_002, b!, 12, { exitCode: 3 });
+    // c: pthread_exit in main, then a thread killed by SIGKILL: the group's end by that signal
+    threads(c!, 920_000);
+    exit(c!, c!, 10, { exitCode: 0 });
+    exit(920_001, c!, 11, { exitCode: 0 });
+    exit(920_002, c!, 12, { signal: 9 });
+    rec.flush(true);
+  } finally {
+    for (const k of kids) k.kill();
+    await Promise.all(kids.map((k) => k.exited));
+  }
+  const rows = listProcesses(db, "r");
+  const of = (k: { pid: number }) => rows.find((r) => r.pid === k.pid);
+  expect(of(kids[0]!)).toMatchObject({ exitCode: 143, endedAt: t0 + 12 });
+  expect(of(kids[1]!)).toMatchObject({ exitCode: 3 });
+  expect(of(kids[2]!)?.signal).toBe(9);
+  db.close();
+});
+
 test("proc-poll source: a child tree with its exit code caught as a zombie", async () => {
   const { db, rec } = setup();
   const poll = new ProcPollSource(process.pid, 10);
