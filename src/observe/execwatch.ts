@@ -34,6 +34,8 @@ export interface ExecArgv {
   argvBytes: number;
   argvTruncated: boolean;
   cwd?: string;
+  /** UTF-16 code units of argv and cwd: what remembering it holds (ExecWatcher's HELD_CHARS_CAP) */
+  chars?: number;
   /**
    * The tgid that forked it (the fork event the thread saw, else /proc's parent then) and its start in
    * clock ticks since boot, read through the same open of /proc/PID as argv (ffi/execwatch.ts
@@ -58,6 +60,20 @@ const KEEP_MS = 30_000;
 /** most execs remembered at once (the oldest go first): bounds memory whatever the exec rate */
 export const SEEN_CAP = 4096;
 /**
+ * Most text remembered at once (UTF-16 code units of argv and cwd, earlier execs included): beyond
+ * it the oldest execs go first, but none younger than MIN_KEEP_MS. By count alone, 4,096 command
+ * lines of up to 64 KiB stayed for 30 s after their processes had ended and been written: `tracer
+ * run` of a loop exec'ing one 60 KB command line at a time peaked at 386 MB (982 MB with bytes that
+ * are not UTF-8, each kept as a UTF-16 unit), a daemon recording it at 493 MB (an attack, 2 Dec 2026).
+ */
+export const HELD_CHARS_CAP = 2 << 20;
+/**
+ * The youngest an exec dropped for HELD_CHARS_CAP can be, ms: twice the slowest paced drain (500 ms,
+ * src/run/index.ts), so every exec event drained is still answered; beyond the cap only what the
+ * last second exec'd is held.
+ */
+const MIN_KEEP_MS = 1000;
+/**
  * How far apart the connector's time of an exec and a read of it can be, ms. The thread stamps its
  * read with the exec event's own timestamp, the kernel's reader at sched_process_exec (~1 µs before
  * the event is sent); both are converted to epoch ms with the same offset (./clock.ts), which adds
@@ -73,6 +89,9 @@ const RCVBUF = 8 << 20;
 
 export class ExecWatcher {
   private readonly seen = new Map<number, ExecArgv>();
+  /** text each remembered pid holds (its latest exec and the earlier ones chained to it), and the sum */
+  private readonly held = new Map<number, number>();
+  private heldChars = 0;
   /**
    * Empties the native ring even when nobody asks: watching the whole host (root 0), it fills on its
    * own. Below a root (tracer run) none: every exec the thread reads there comes with the exec event
@@ -91,6 +110,7 @@ export class ExecWatcher {
     private readonly socks: NetlinkSocket[],
     private readonly native: NativeExecWatch,
     private readonly cap: number,
+    private readonly charsCap: number,
     private readonly root: number,
     /** a name filter decides what is watched (daemon): every exec must reach the thread */
     private readonly filtered: boolean,
@@ -112,9 +132,16 @@ export class ExecWatcher {
     {
       filter,
       cap = SEEN_CAP,
+      charsCap = HELD_CHARS_CAP,
       deferReady = false,
       ringBytes,
-    }: { filter?: NameFilter; cap?: number; deferReady?: boolean; ringBytes?: number } = {},
+    }: {
+      filter?: NameFilter;
+      cap?: number;
+      charsCap?: number;
+      deferReady?: boolean;
+      ringBytes?: number;
+    } = {},
   ): ExecWatcher | undefined {
     if (process.platform !== "linux" || process.env.TRACER_NO_EXEC_WATCH === "1") return undefined;
     const socks: NetlinkSocket[] = [];
@@ -134,7 +161,7 @@ export class ExecWatcher {
         !deferReady,
         ringBytes,
       );
-      return new ExecWatcher(socks, native, cap, root, filter !== undefined);
+      return new ExecWatcher(socks, native, cap, charsCap, root, filter !== undefined);
     } catch {
       for (const s of socks) s.close();
       return undefined;
@@ -278,6 +305,21 @@ export class ExecWatcher {
       sock.close();
     }
     this.seen.clear();
+    this.held.clear();
+    this.heldChars = 0;
+  }
+
+  /** text remembered now (UTF-16 code units of argv and cwd, earlier execs included) */
+  get chars(): number {
+    return this.heldChars;
+  }
+
+  /** `pid`'s chain of remembered execs as it is now: the text it holds counted again */
+  private reweigh(pid: number, latest: ExecArgv): void {
+    let w = 0;
+    for (let e: ExecArgv | undefined = latest; e; e = e.earlier) w += e.chars ?? 0;
+    this.heldChars += w - (this.held.get(pid) ?? 0);
+    this.held.set(pid, w);
   }
 
   private pull(): void {
@@ -303,6 +345,7 @@ export class ExecWatcher {
         argvBytes: s.argvBytes,
         argvTruncated: s.argvTruncated,
         cwd: s.cwd,
+        chars: textOf(s.argv, s.cwd),
         ppid: s.ppid,
         startTicks: s.startTicks,
       };
@@ -312,6 +355,7 @@ export class ExecWatcher {
         // the thread's read of an exec can come before the kernel's read of the exec before it (a chain
         // then lost its first image's read, which its priorArgv is): into its place in the chain
         placeEarlier(had, e);
+        this.reweigh(s.tgid, had);
         continue;
       }
       // the same exec read twice (by the kernel and the thread): the kernel's read, made in the exec
@@ -323,15 +367,27 @@ export class ExecWatcher {
       // re-inserted, so the map stays in exec order and pruning stops at the first young entry
       this.seen.delete(s.tgid);
       this.seen.set(s.tgid, e);
+      this.reweigh(s.tgid, e);
     }
-    const old = Date.now() - KEEP_MS;
+    const now = Date.now();
+    const old = now - KEEP_MS;
+    const young = now - MIN_KEEP_MS;
     let over = this.seen.size - this.cap;
     for (const [pid, e] of this.seen) {
-      if (e.at >= old && over <= 0) break;
+      if (e.at >= old && over <= 0 && (this.heldChars <= this.charsCap || e.at >= young)) break;
       this.seen.delete(pid);
+      this.heldChars -= this.held.get(pid) ?? 0;
+      this.held.delete(pid);
       over--;
     }
   }
+}
+
+/** UTF-16 code units of one exec's argv and cwd (what remembering it holds, the arrays aside) */
+function textOf(argv: string[], cwd: string | undefined): number {
+  let n = cwd?.length ?? 0;
+  for (let i = 0; i < argv.length; i++) n += argv[i]!.length + 1;
+  return n;
 }
 
 /**

@@ -88,7 +88,35 @@ test.skipIf(!probe)("what the watcher remembers never exceeds its cap, whatever 
 });
 
 test.skipIf(!probe)(
-  "a ring bigger than take()'s 2 MiB buffer is handed over in parts, every record, in order",
+  "the text it remembers stays under its cap, but for the last second's execs",
+  async () => {
+    const charsCap = 100_000;
+    const w = ExecWatcher.start(process.pid, { charsCap })!;
+    try {
+      // 40 command lines of 10,000 characters: 400,000 in all, four times the cap, within a second
+      const pids: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        pids.push(Bun.spawnSync(["/bin/true", String(i % 10).repeat(10_000)]).pid);
+        if (i % 10 === 0) w.lookup(0); // the pulls a recorder makes while execs flow
+      }
+      // none younger than a second is dropped for the cap: every one still answers
+      for (const [i, pid] of pids.entries())
+        expect(w.lookup(pid)?.argv[1]).toBe(String(i % 10).repeat(10_000));
+      expect(w.chars).toBeGreaterThan(charsCap);
+      await Bun.sleep(1100);
+      const last = Bun.spawnSync(["/bin/true", "last"]).pid;
+      expect(w.lookup(last)?.argv).toEqual(["/bin/true", "last"]);
+      // older than a second: the oldest went until the cap held
+      expect(w.chars).toBeLessThanOrEqual(charsCap);
+      expect(w.lookup(pids[0]!)).toBeUndefined();
+    } finally {
+      w.stop();
+    }
+  },
+);
+
+test.skipIf(!probe)(
+  "a ring bigger than take()'s buffer is handed over in parts, every record, in order",
   async () => {
     // 8 MiB of ring: 120 shells with ~40 KB of argv each (~4.8 MB) read before any take. Each lives
     // 0.3 s (its `sleep` forked, not exec'd in its place), so the thread reads every one even on a
