@@ -6,7 +6,7 @@ import type { Database } from "bun:sqlite";
 import { loadReport } from "../report/index.ts";
 import type { Report, StepRange } from "../report/types.ts";
 import type { RuleSet } from "../rules/index.ts";
-import { listRuns } from "../store/index.ts";
+import { pipelineRuns } from "../store/index.ts";
 
 const widen = (r: { min: number; max: number } | null, v: number) =>
   r === null ? { min: v, max: v } : { min: Math.min(r.min, v), max: Math.max(r.max, v) };
@@ -26,15 +26,10 @@ export function addRanges(out: Map<string, StepRange>, r: Report): void {
 
 /** The history of `report`'s pipeline before it: up to `last` earlier finished runs. */
 export function pipelineHistory(db: Database, report: Report, rules: RuleSet, last = 10): Report["history"] {
-  const earlier = listRuns(db, 1_000_000)
-    .filter(
-      (r) =>
-        r.pipeline === report.run.pipeline &&
-        r.id !== report.run.id &&
-        r.endedAt !== null &&
-        r.startedAt < report.run.startedAt,
-    )
-    .slice(0, last);
+  const earlier = pipelineRuns(db, report.run.pipeline, last, {
+    before: report.run.startedAt,
+    except: report.run.id,
+  });
   if (!earlier.length) return undefined;
   // one earlier run's report at a time (each can hold 100,000 processes' steps): folded, then garbage
   const steps = new Map<string, StepRange>();

@@ -20,6 +20,7 @@ export {
   isActive,
   countRuns,
   listRuns,
+  pipelineRuns,
 } from "./runs.ts";
 export {
   type ProcessRecord,

@@ -139,6 +139,31 @@ const decode = (r: RawRun): RunRow => ({
 export const countRuns = (db: Database): number =>
   (db.query("SELECT count(*) AS n FROM runs").get() as { n: number }).n;
 
+/**
+ * A pipeline's finished runs, newest first, at most `limit`: those started before `before` (epoch ms;
+ * `except` left out) when given, and with `recorded` only those with a process row. Reads only that
+ * pipeline's runs (index runs_pipeline), whatever else the store holds.
+ */
+export function pipelineRuns(
+  db: Database,
+  pipeline: string,
+  limit: number,
+  o: { before?: number; except?: string; recorded?: boolean } = {},
+): RunRow[] {
+  const where = [
+    "r.pipeline = ?1",
+    "r.ended_at IS NOT NULL",
+    ...(o.before === undefined ? [] : ["r.started_at < ?2"]),
+    ...(o.except === undefined ? [] : ["r.id != ?3"]),
+    ...(o.recorded ? ["EXISTS (SELECT 1 FROM processes q WHERE q.run_id = r.id)"] : []),
+  ].join(" AND ");
+  return (
+    db
+      .query(`${SELECT} WHERE ${where} ORDER BY r.started_at DESC LIMIT ?4`)
+      .all(pipeline, o.before ?? null, o.except ?? null, limit) as RawRun[]
+  ).map(decode);
+}
+
 /** The newest `limit` runs (-1: all), newest first. */
 export function listRuns(db: Database, limit = 50): RunRow[] {
   return (db.query(`${SELECT} ORDER BY r.started_at DESC LIMIT ?`).all(limit) as RawRun[]).map(decode);
@@ -236,7 +261,12 @@ function notFoundHint(db: Database, ref: string | undefined): string {
 
 const prefixRows = (db: Database, ref: string) =>
   db
-    .query(`${SELECT} WHERE substr(r.id, 1, length(?1)) = ?1 ORDER BY r.started_at DESC LIMIT ?2`)
+    // the range first: the primary key's index finds them (ids are ASCII: all below the prefix followed
+    // by U+10FFFF), not a scan of every run
+    .query(
+      `${SELECT} WHERE r.id >= ?1 AND r.id < ?1 || char(1114111) AND substr(r.id, 1, length(?1)) = ?1
+       ORDER BY r.started_at DESC LIMIT ?2`,
+    )
     .all(ref, MAX_CANDIDATES + 1) as RawRun[];
 
 function prefixMatch(db: Database, ref: string) {

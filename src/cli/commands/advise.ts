@@ -8,7 +8,7 @@ import { nextflowRequest } from "../../insight/_requests.ts";
 import { snakemakeRuleOf } from "../../insight/_snakemake.ts";
 import { loadReport } from "../../report/index.ts";
 import { loadRules } from "../../rules/index.ts";
-import { listRuns, openStore } from "../../store/index.ts";
+import { listRuns, openStore, pipelineRuns } from "../../store/index.ts";
 import { wholeOption } from "../_numbers.ts";
 import { widthFlag, widthOf } from "../_shared.ts";
 
@@ -49,14 +49,11 @@ export default defineCommand({
     const last = wholeOption("--last", args.last, { min: 1 }) ?? 10;
     const width = widthOf(args.width);
     const db = openStore(undefined, { readonly: true });
-    const all = listRuns(db, 1_000_000);
-    const pipeline = args.pipeline ?? all[0]?.pipeline;
+    const pipeline = args.pipeline ?? listRuns(db, 1)[0]?.pipeline;
     if (pipeline === undefined) throw new TracerError("E_RUN_NOT_FOUND", "no run recorded yet");
     // ended runs that recorded something: a CMD that could not start adds no step, only a count that
     // made the advice look better founded than it was
-    const runs = all
-      .filter((r) => r.pipeline === pipeline && r.endedAt !== null && r.processes > 0)
-      .slice(0, last);
+    const runs = pipelineRuns(db, pipeline, last, { recorded: true });
     if (!runs.length)
       throw new TracerError(
         "E_RUN_NOT_FOUND",
