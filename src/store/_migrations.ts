@@ -125,4 +125,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX runs_name ON runs(name);
   CREATE INDEX runs_pipeline ON runs(pipeline, started_at);
   `,
+  // 10: who the recorder is beyond its pid, so that a process given that pid since is not taken for it
+  `
+  ALTER TABLE runs ADD COLUMN recorder_start TEXT; -- "BOOT_ID:START_TICKS" of recorder_pid; null: not known
+  `,
 ];

@@ -21,6 +21,7 @@ export {
   countRuns,
   listRuns,
   pipelineRuns,
+  processStart,
 } from "./runs.ts";
 export {
   type ProcessRecord,

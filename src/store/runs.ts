@@ -4,6 +4,7 @@ import { sanitize } from "../core/sanitize.ts";
 import { Exit, TracerError } from "../errors.ts";
 import { exactText, fromExact } from "./processes.ts";
 import { plural } from "../core/plural.ts";
+import { readFileSync } from "../../ffi/fs.ts";
 
 export interface NewRun {
   id: string;
@@ -35,6 +36,8 @@ export interface RunRow extends NewRun {
   status: string;
   /** the first SIGHUP, SIGINT, SIGQUIT or SIGTERM tracer got and passed on before CMD ended; null none */
   stopSignal?: number | null;
+  /** who the recorder was beyond its pid ("BOOT_ID:START_TICKS", processStart); null: not kept */
+  recorderStart?: string | null;
   processes: number;
 }
 
@@ -51,19 +54,21 @@ export function createRun(db: Database, r: NewRun, end?: RunEnd): void {
     exactText(r.cwd), // a BLOB of its bytes when they are not all UTF-8 (the argv JSON escapes them)
     r.host,
     r.recorderPid,
+    // who the recorder is, when it is this process (tracer run, the daemon): recorderAlive
+    r.recorderPid === process.pid ? (processStart(process.pid) ?? null) : null,
     r.startedAt,
   ];
   if (!end) {
     db.query(
-      `INSERT INTO runs (id, name, pipeline, command, cwd, host, recorder_pid, started_at, mode)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO runs (id, name, pipeline, command, cwd, host, recorder_pid, recorder_start, started_at, mode)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(...values, r.mode);
     return;
   }
   db.query(
-    `INSERT INTO runs (id, name, pipeline, command, cwd, host, recorder_pid, started_at, ended_at, exit_code,
-       signal, events_lost, loss_reasons, recovered, argv_lost, mode, stop_signal, status)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO runs (id, name, pipeline, command, cwd, host, recorder_pid, recorder_start, started_at, ended_at,
+       exit_code, signal, events_lost, loss_reasons, recovered, argv_lost, mode, stop_signal, status)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(...values, ...endValues(end));
 }
 
@@ -108,14 +113,42 @@ export function finishRun(db: Database, id: string, e: RunEnd): void {
   ).run(...endValues(e), id);
 }
 
-const alive = (pid: number) => {
+/**
+ * Is the run's recorder still alive: process `pid`, and (when the run kept it: `recorderStart`, its boot
+ * and start as processStart gave them) the very process that wrote the run, not one given its pid
+ * since? By pid alone a killed recorder's run stayed "running" for good once its pid was taken again (a
+ * container's init, pid 1, with the store on a volume): never removable, followed by `top` (an attack,
+ * 2 Dec 2026). Where /proc does not show the process (another pid namespace's store), its pid decides.
+ */
+export function recorderAlive(pid: number, recorderStart: string | null | undefined): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as { code?: string }).code === "EPERM";
+    if ((e as { code?: string }).code !== "EPERM") return false;
   }
-};
+  if (!recorderStart) return true;
+  const now = processStart(pid);
+  return now === undefined || now === recorderStart;
+}
+
+let bootId: string | undefined;
+
+/**
+ * Who process `pid` is, across pid reuse and reboots: "BOOT_ID:START" (/proc/sys/kernel/random/boot_id,
+ * /proc/PID/stat field 22, clock ticks since boot); undefined where /proc does not show it.
+ */
+export function processStart(pid: number): string | undefined {
+  if (process.platform !== "linux") return undefined;
+  try {
+    bootId ??= readFileSync("/proc/sys/kernel/random/boot_id", "latin1").trim();
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    // fields after the command name, which may hold spaces and parentheses: from the last ")" on
+    const ticks = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    return bootId && ticks ? `${bootId}:${ticks}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 type RawRun = Omit<RunRow, "command" | "lossReasons" | "cwd"> & {
   command: string;
@@ -125,14 +158,18 @@ type RawRun = Omit<RunRow, "command" | "lossReasons" | "cwd"> & {
 const SELECT = `SELECT r.id, r.name, r.pipeline, r.command, r.cwd, r.host, r.mode, r.recorder_pid AS recorderPid,
   r.started_at AS startedAt, r.ended_at AS endedAt, r.exit_code AS exitCode, r.signal, r.events_lost AS eventsLost,
   r.loss_reasons AS lossReasons, r.recovered, r.argv_lost AS argvLost, r.stop_signal AS stopSignal,
-  r.status, (SELECT count(*) FROM processes p WHERE p.run_id = r.id) AS processes FROM runs r`;
+  r.status, r.recorder_start AS recorderStart,
+  (SELECT count(*) FROM processes p WHERE p.run_id = r.id) AS processes FROM runs r`;
 
 const decode = (r: RawRun): RunRow => ({
   ...r,
   command: JSON.parse(r.command) as string[],
   cwd: fromExact(r.cwd) ?? "",
   lossReasons: JSON.parse(r.lossReasons) as Record<string, number>,
-  status: r.status === "running" && r.endedAt === null && !alive(r.recorderPid) ? "interrupted" : r.status,
+  status:
+    r.status === "running" && r.endedAt === null && !recorderAlive(r.recorderPid, r.recorderStart)
+      ? "interrupted"
+      : r.status,
 });
 
 /** How many runs the store holds. */

@@ -8,6 +8,8 @@ export interface WatchedRun {
   pipeline: string;
   mode: string;
   recorderPid: number;
+  /** the recorder beyond its pid (src/store/runs.ts processStart); null: not kept */
+  recorderStart: string | null;
   startedAt: number;
   endedAt: number | null;
   exitCode: number | null;

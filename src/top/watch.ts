@@ -18,6 +18,7 @@ import { runColumns, runSamples } from "../report/load.ts";
 import type { RuleSet } from "../rules/index.ts";
 import { rowOf } from "../steps/_rollup.ts";
 import { type Step, groupColumns, sampleSteps } from "../steps/index.ts";
+import { recorderAlive } from "../store/runs.ts";
 import type { HostNow, LiveFigures, RunState, WatchedProcess, WatchedRun } from "./types.ts";
 
 /** what top keeps of a watched process (WatchedProcess) */
@@ -54,30 +55,23 @@ const GRACE_POLLS = 3;
 /** samples older than this are not "now" (the sampler samples every second) */
 const SAMPLE_WINDOW_MS = 3000;
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as { code?: string }).code === "EPERM";
-  }
-};
-
 /** the processes of a run's RSS samples in a row id range (CROSS JOIN: samples scanned first, by its rowid range) */
 const SAMPLED_SINCE = `SELECT DISTINCT s.process_id FROM samples s CROSS JOIN processes p ON p.id = s.process_id
   WHERE s.rowid > ? AND s.rowid <= ? AND p.run_id = ? AND s.rss_kb IS NOT NULL`;
 
-const RUN_COLUMNS = `id, name, pipeline, mode, recorder_pid AS recorderPid, started_at AS startedAt,
+const RUN_COLUMNS = `id, name, pipeline, mode, recorder_pid AS recorderPid, recorder_start AS recorderStart,
+  started_at AS startedAt,
   ended_at AS endedAt, exit_code AS exitCode, signal, status`;
 
 /** Ids of the runs being recorded now (status running, recorder alive), oldest first. */
 export function activeRunIds(db: Database): string[] {
   const rows = db
     .query(
-      `SELECT id, recorder_pid AS pid FROM runs WHERE ended_at IS NULL AND status = 'running' ORDER BY started_at`,
+      `SELECT id, recorder_pid AS pid, recorder_start AS start FROM runs
+       WHERE ended_at IS NULL AND status = 'running' ORDER BY started_at`,
     )
-    .all() as { id: string; pid: number }[];
-  return rows.filter((r) => alive(r.pid)).map((r) => r.id);
+    .all() as { id: string; pid: number; start: string | null }[];
+  return rows.filter((r) => recorderAlive(r.pid, r.start)).map((r) => r.id);
 }
 
 /** The newest run's id, or undefined when the store holds none. */
@@ -123,7 +117,11 @@ export class RunWatch {
       .query(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`)
       .get(this.runId) as WatchedRun | null;
     if (!run) return undefined;
-    if (run.status === "running" && run.endedAt === null && !alive(run.recorderPid))
+    if (
+      run.status === "running" &&
+      run.endedAt === null &&
+      !recorderAlive(run.recorderPid, run.recorderStart)
+    )
       run.status = "interrupted";
     // the store follows a run's processes only while its recorder runs: once the run is done, failed,
     // aborted or interrupted, a process with no end recorded is not known to be alive, and time stops

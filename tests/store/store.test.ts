@@ -12,6 +12,7 @@ import {
   listProcesses,
   listRuns,
   openStore,
+  processStart,
   type ProcessRecord,
 } from "../../src/store/index.ts";
 import { MIGRATIONS } from "../../src/store/_migrations.ts";
@@ -149,6 +150,37 @@ test("runs: finish, find by id, prefix or name, newest by default; a dead record
     "INSERT INTO runs (id, name, pipeline, command, cwd, host, mode, recorder_pid, started_at) VALUES ('x', 'dead', 'p', '[]', '/', 'h', 'm', 2147483646, 3000)",
   ).run();
   expect(findRun(db, "dead").status).toBe("interrupted");
+  db.close();
+});
+
+test("a run whose recorder's pid now belongs to another process is interrupted; its own recorder's is running", async () => {
+  const db = openStore(join(tempDir(), "tracer.db"));
+  const add = (id: string, pid: number, start: string | null) =>
+    db
+      .query(
+        "INSERT INTO runs (id, name, pipeline, command, cwd, host, mode, recorder_pid, recorder_start, started_at) VALUES (?, ?, 'p', '[]', '/', 'h', 'm', ?, ?, 1000)",
+      )
+      .run(id, id, pid, start);
+  // a live process holds the pid the run's recorder had, but it is not the process that wrote the
+  // run (another start): a container's init taken again, a pid reused
+  const other = Bun.spawn(["sleep", "5"]);
+  try {
+    const mine = processStart(process.pid)!;
+    expect(mine).toMatch(/^[0-9a-f-]{36}:\d+$/);
+    add("reused", other.pid, `${mine.split(":")[0]}:1`);
+    add("mine", process.pid, mine);
+    // an older tracer's row (no start kept): its pid alone decides, as before
+    add("old", other.pid, null);
+    expect(findRun(db, "reused").status).toBe("interrupted");
+    expect(findRun(db, "mine").status).toBe("running");
+    expect(findRun(db, "old").status).toBe("running");
+    // createRun keeps the start of the process that writes it when that is the recorder
+    newRun(db, "made", "made");
+    expect(findRun(db, "made")).toMatchObject({ status: "running", recorderStart: mine });
+  } finally {
+    other.kill();
+    await other.exited;
+  }
   db.close();
 });
 
