@@ -93,7 +93,9 @@ test("the lookups use an index: SQLite's plans search runs, never scan them", ()
     "SELECT id FROM runs r WHERE r.pipeline = ?1 AND r.ended_at IS NOT NULL ORDER BY r.started_at DESC LIMIT 3",
   );
   expect(byPipeline).toMatch(/^SEARCH r USING (COVERING )?INDEX runs_pipeline /);
-  expect(plan(db, "SELECT id FROM runs r WHERE r.name = ?")).toMatch(/^SEARCH r USING (COVERING )?INDEX runs_name /);
+  expect(plan(db, "SELECT id FROM runs r WHERE r.name = ?")).toMatch(
+    /^SEARCH r USING (COVERING )?INDEX runs_name /,
+  );
   const prefix = plan(
     db,
     "SELECT id FROM runs r WHERE r.id >= ?1 AND r.id < ?1 || char(1114111) AND substr(r.id, 1, length(?1)) = ?1",
