@@ -99,8 +99,8 @@ describe.skipIf(!probe.available)("proc connector", () => {
   });
 
   test("a backlog larger than one capped drain: stop() reads it to the end; sync() says when it has", async () => {
-    // no timed drain (pollMs far away): 12,000 forks of the fan fixture queue ~36,000 events, more
-    // than one drain's 4 buffers of 8,192 — the tail of a fork storm at the end of a run. Two
+    // no timed drain (pollMs far away): 12,000 forks of the fan fixture queue ~36,000 events, many
+    // times one drain's ~2,500 (ffi/netlink.ts DRAIN_BYTES) — the tail of a fork storm at the end of a run. Two
     // subscribers of the same events: one only stopped, one synced first.
     const stopped = await listen({ pollMs: 60_000 });
     const synced = await listen({ pollMs: 60_000 });
