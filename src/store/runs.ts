@@ -5,6 +5,7 @@ import { Exit, TracerError } from "../errors.ts";
 import { exactText, fromExact } from "./processes.ts";
 import { plural } from "../core/plural.ts";
 import { readFileSync } from "../../ffi/fs.ts";
+import { readStat } from "../observe/procfs.ts";
 
 export interface NewRun {
   id: string;
@@ -141,13 +142,11 @@ export function processStart(pid: number): string | undefined {
   if (process.platform !== "linux") return undefined;
   try {
     bootId ??= readFileSync("/proc/sys/kernel/random/boot_id", "latin1").trim();
-    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-    // fields after the command name, which may hold spaces and parentheses: from the last ")" on
-    const ticks = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-    return bootId && ticks ? `${bootId}:${ticks}` : undefined;
   } catch {
     return undefined;
   }
+  const ticks = readStat(pid)?.startTicks;
+  return bootId && ticks !== undefined ? `${bootId}:${ticks}` : undefined;
 }
 
 type RawRun = Omit<RunRow, "command" | "lossReasons" | "cwd"> & {

@@ -139,6 +139,28 @@ export function cProgram(name: string): string {
 }
 
 /**
+ * `cmd` run to its end under tests/fixtures/maxrss.c: its output, exit code and its own peak RSS (bytes).
+ * A child Bun spawns (vfork) starts at this process's high-water mark (hundreds of MB once a fixture is
+ * built), so Bun's resourceUsage().maxRSS is not the child's.
+ */
+export async function withPeakRss(cmd: string[], env: Record<string, string | undefined>) {
+  const out = join(sharedDir(), `maxrss-${process.pid}-${++peakRuns}`);
+  const p = Bun.spawn([cProgram("maxrss"), out, ...cmd], {
+    env,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
+  return { code, stdout, stderr, peakBytes: Number(readFileSync(out, "utf8")) * 1024 };
+}
+let peakRuns = 0;
+
+/**
  * A real chain run: `tracer run -- chain N` (tests/fixtures/chain.c) recorded by the compiled binary
  * into a fresh state dir, once per process, under tests/fixtures/maxrss.c (the recorder's own peak RSS:
  * a child that Bun vforks would start from this process's high-water mark). Takes about 15 s for

@@ -5,14 +5,13 @@
  */
 import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadReport } from "../../src/report/index.ts";
 import { NO_STEP, type SampleScan, reduceSamples, withSampled } from "../../src/steps/_sampled.ts";
 import { loadRules } from "../../src/rules/index.ts";
 import { type ProcessRecord, openStore } from "../../src/store/index.ts";
 import { T0, newRun } from "./_store-runs.ts";
-import { cProgram } from "../helpers/bigrun.ts";
+import { withPeakRss } from "../helpers/bigrun.ts";
 import { rng } from "../helpers/rng.ts";
 import { BIN, cleanupTemp, ensureBuilt, isolatedEnv, run, tempDir } from "../helpers/harness.ts";
 
@@ -140,19 +139,13 @@ test("a report of 1.5 million samples: the table's peak RSS stays under 120 MB (
     .get() as { kb: number };
   db.close();
   expect(n).toBeGreaterThanOrEqual(1_500_000);
-  // under tests/fixtures/maxrss.c: a child Bun spawns (vfork) starts at the test process's high-water
-  // mark, so Bun's own resourceUsage().maxRSS is not the report's (tests/report/scale.test.ts)
-  const out = join(tempDir(), "maxrss");
-  const p = Bun.spawnSync([cProgram("maxrss"), out, BIN, "report", "sampled", "--format", "json"], {
-    env,
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  expect(p.exitCode).toBe(0);
-  const report = JSON.parse(p.stdout.toString());
+  // the report's own peak RSS
+  const p = await withPeakRss([BIN, "report", "sampled", "--format", "json"], env);
+  expect(p.code).toBe(0);
+  const report = JSON.parse(p.stdout);
   // the figure is the samples' (SQLite's own sum above), not the per-process peaks'
   expect(report.totals.peak_rss_bytes).toBe(peak.kb * 1024);
-  const maxRss = Number(readFileSync(out, "utf8")) * 1024;
+  const maxRss = p.peakBytes;
   console.log(`report of ${n} samples: peak RSS ${(maxRss / 2 ** 20).toFixed(1)} MiB`);
   expect(maxRss).toBeLessThan(120 * 2 ** 20);
 }, 120_000);

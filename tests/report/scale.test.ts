@@ -5,15 +5,13 @@
  * peak RSS, never on time.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { loadRules } from "../../src/rules/index.ts";
 import { MAX_INDENT, indent, treeOrder } from "../../src/run/format.ts";
 import { groupSteps } from "../../src/steps/index.ts";
 import { FORMATS } from "../../src/report/index.ts";
 import { listProcesses, openStore } from "../../src/store/index.ts";
-import { type BigRun, bigRun, cProgram, recordedChain } from "../helpers/bigrun.ts";
-import { BIN, cleanupTemp, tempDir } from "../helpers/harness.ts";
+import { type BigRun, bigRun, recordedChain, withPeakRss } from "../helpers/bigrun.ts";
+import { BIN, cleanupTemp } from "../helpers/harness.ts";
 
 afterAll(cleanupTemp);
 
@@ -26,39 +24,17 @@ const MAX_RSS = 200 * 1024 * 1024;
  * process's, hundreds of MB once a fixture is built), so Bun's own resourceUsage().maxRSS can't be used.
  */
 async function report(r: BigRun, format: string) {
-  const out = join(tempDir(), "maxrss");
-  const p = Bun.spawn(
-    [
-      cProgram("maxrss"),
-      out,
-      BIN,
-      "report",
-      r.name,
-      "--format",
-      format,
-      "--processes",
-      "all",
-      "--width",
-      "0",
-    ],
-    {
-      env: {
-        ...process.env,
-        NO_COLOR: "1",
-        TRACER_STATE_DIR: r.stateDir,
-        TRACER_RUNTIME_DIR: `${r.stateDir}-run`,
-      },
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
-    },
+  const env = {
+    ...process.env,
+    NO_COLOR: "1",
+    TRACER_STATE_DIR: r.stateDir,
+    TRACER_RUNTIME_DIR: `${r.stateDir}-run`,
+  };
+  const p = await withPeakRss(
+    [BIN, "report", r.name, "--format", format, "--processes", "all", "--width", "0"],
+    env,
   );
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(p.stdout).text(),
-    new Response(p.stderr).text(),
-    p.exited,
-  ]);
-  return { code, stdout, stderr, maxRss: Number(readFileSync(out, "utf8")) * 1024 };
+  return { ...p, maxRss: p.peakBytes };
 }
 
 const mb = (n: number) => `${(n / 2 ** 20).toFixed(0)} MB`;
@@ -110,21 +86,18 @@ test("a 100,000-process run: the JSON report's peak RSS under 145 MB (the proces
  */
 test("a 100,000-process run: report --json streams its rows, peak RSS under 150 MB", async () => {
   const run = bigRun("pipeline", 100_000);
-  const out = join(tempDir(), "maxrss");
-  const p = Bun.spawn([cProgram("maxrss"), out, BIN, "report", run.name, "--json"], {
-    env: { ...process.env, TRACER_STATE_DIR: run.stateDir, TRACER_RUNTIME_DIR: `${run.stateDir}-run` },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
+  const {
+    stdout,
+    stderr,
+    code,
+    peakBytes: maxRss,
+  } = await withPeakRss([BIN, "report", run.name, "--json"], {
+    ...process.env,
+    TRACER_STATE_DIR: run.stateDir,
+    TRACER_RUNTIME_DIR: `${run.stateDir}-run`,
   });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(p.stdout).text(),
-    new Response(p.stderr).text(),
-    p.exited,
-  ]);
   expect(stderr).toBe("");
   expect(code).toBe(0);
-  const maxRss = Number(readFileSync(out, "utf8")) * 1024;
   console.log(`--json of ${run.processes} processes: peak RSS ${mb(maxRss)}`);
   expect(JSON.parse(stdout).processes).toHaveLength(100_000);
   expect(maxRss).toBeLessThan(150 * 1024 * 1024);

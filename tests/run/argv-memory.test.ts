@@ -3,15 +3,12 @@
  * bounded by what is alive, not by what has run). tests/fixtures/bigargv.c runs one process at a time,
  * each exec'ing /bin/true with one 8 KB argument: before, the exec watcher kept the last 4,096 command
  * lines for 30 s whatever their size, and the recorder's full collections came every 2,000 processes
- * whatever garbage each left: 8,000 of them peaked at 108 MiB; now 77–79 MiB. Peak RSS from
- * tests/fixtures/maxrss.c (Bun's vfork would start the child from this process's high-water mark).
+ * whatever garbage each left: 8,000 of them peaked at 108 MiB; now 77–79 MiB (withPeakRss).
  */
 import { afterAll, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { probeConnector } from "../../src/observe/connector.ts";
-import { cProgram } from "../helpers/bigrun.ts";
-import { BIN, cleanupTemp, isolatedEnv, run, tempDir } from "../helpers/harness.ts";
+import { cProgram, withPeakRss } from "../helpers/bigrun.ts";
+import { BIN, cleanupTemp, isolatedEnv, run } from "../helpers/harness.ts";
 
 afterAll(cleanupTemp);
 
@@ -21,26 +18,12 @@ test.skipIf(!connector.available)(
   "8,000 processes with 8 KB command lines, one at a time: tracer's peak RSS stays under 96 MB, every argv recorded",
   async () => {
     const env = isolatedEnv();
-    const rss = join(tempDir(), "maxrss");
-    const p = Bun.spawn(
-      [
-        cProgram("maxrss"),
-        rss,
-        BIN,
-        "run",
-        "--quiet",
-        "--name",
-        "long",
-        "--",
-        cProgram("bigargv"),
-        "8000",
-        "8000",
-      ],
-      { env, stdin: "ignore", stdout: "ignore", stderr: "pipe" },
+    const p = await withPeakRss(
+      [BIN, "run", "--quiet", "--name", "long", "--", cProgram("bigargv"), "8000", "8000"],
+      env,
     );
-    const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
-    expect(code, err).toBe(0);
-    const peakKb = Number(readFileSync(rss, "utf8"));
+    expect(p.code, p.stderr).toBe(0);
+    const peakKb = p.peakBytes / 1024;
     const rep = await run(["report", "long", "--json"], { env });
     const { run: r, processes } = JSON.parse(rep.stdout) as {
       run: { argvLost: number };

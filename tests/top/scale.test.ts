@@ -4,10 +4,8 @@
  * them (src/report/load.ts), not from an object per process. Asserted on peak RSS, never on time.
  */
 import { afterAll, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { bigRun, cProgram } from "../helpers/bigrun.ts";
-import { BIN, cleanupTemp, tempDir } from "../helpers/harness.ts";
+import { bigRun, withPeakRss } from "../helpers/bigrun.ts";
+import { BIN, cleanupTemp } from "../helpers/harness.ts";
 
 afterAll(cleanupTemp);
 
@@ -20,28 +18,21 @@ const MAX_RSS = 160 * 1024 * 1024;
 
 test("a 100,000-process run: a one-shot top RUN shows its steps, peak RSS under 160 MB", async () => {
   const run = bigRun("pipeline", 100_000);
-  // tests/fixtures/maxrss.c: the peak RSS of top alone (a child Bun vforks starts from this process's)
-  const out = join(tempDir(), "maxrss");
-  const p = Bun.spawn([cProgram("maxrss"), out, BIN, "top", run.name], {
-    env: {
-      ...process.env,
-      NO_COLOR: "1",
-      TRACER_STATE_DIR: run.stateDir,
-      TRACER_RUNTIME_DIR: `${run.stateDir}-run`,
-    },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
+  // the peak RSS of top alone
+  const {
+    stdout,
+    stderr,
+    code,
+    peakBytes: maxRss,
+  } = await withPeakRss([BIN, "top", run.name], {
+    ...process.env,
+    NO_COLOR: "1",
+    TRACER_STATE_DIR: run.stateDir,
+    TRACER_RUNTIME_DIR: `${run.stateDir}-run`,
   });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(p.stdout).text(),
-    new Response(p.stderr).text(),
-    p.exited,
-  ]);
   expect(stderr).toBe("");
   expect(code).toBe(0);
   expect(stdout).toMatch(/^steps 0 running · \d+ done · \d+ failed · processes 100000 \(0 live\)$/m);
-  const maxRss = Number(readFileSync(out, "utf8")) * 1024;
   console.log(`top of ${run.processes} processes: peak RSS ${(maxRss / 2 ** 20).toFixed(0)} MB`);
   expect(maxRss).toBeLessThan(MAX_RSS);
 }, 120_000);
