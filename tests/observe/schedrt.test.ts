@@ -49,9 +49,9 @@ async function entered(ledger: { status(): number }) {
 }
 
 /**
- * A Python program (root) that, for each pid read from stdin, makes its next fork take that pid
- * (ns_last_pid) and burn `burnS` s of CPU there; it prints "pid cpuUs" (wait4's, µs; "0 0" when the
- * pid could not be taken).
+ * A Python program (root) that prints "ready", then, for each pid read from stdin, makes its next fork
+ * take that pid (ns_last_pid) and burn `burnS` s of CPU there; it prints "pid cpuUs" (wait4's, µs;
+ * "0 0" when the pid could not be taken: another task forked between the write and the fork and keeps it).
  */
 const pidTaker = (burnS: number) => [
   PY,
@@ -59,7 +59,8 @@ const pidTaker = (burnS: number) => [
   "-u",
   "-c",
   `import os, sys, time
-for line in sys.stdin:
+print("ready")
+for line in iter(sys.stdin.readline, ""):
     want = int(line)
     out = "0 0"
     for _ in range(50):
@@ -130,6 +131,47 @@ describe.skipIf(!probe.available)("scheduler-runtime ledger", () => {
   });
 });
 
+/** Lines from a pid taker's stdout, one at a time. */
+function lineReader(stream: ReadableStream<Uint8Array>) {
+  const reader = stream.getReader();
+  const dec = new TextDecoder();
+  let held = "";
+  return async (): Promise<string> => {
+    for (;;) {
+      const nl = held.indexOf("\n");
+      if (nl >= 0) {
+        const line = held.slice(0, nl);
+        held = held.slice(nl + 1);
+        return line;
+      }
+      const { value, done } = await reader.read();
+      if (done) return held;
+      held += dec.decode(value);
+    }
+  };
+}
+
+/**
+ * Run `true` (followed, reaped at once, not taken) and have `taker` take its pid. Another task of the
+ * host can win the pid between the taker's ns_last_pid write and its fork (a thread started then keeps
+ * it for good: once in CI): that try's entry is dropped and a new `true` tried, at most 5 times.
+ * Returns the process and its fork time as the ledger held it before the pid was taken again.
+ */
+async function reusedPid(taker: Bun.Subprocess<"pipe", "pipe">, next: () => Promise<string>) {
+  for (let i = 0; ; i++) {
+    const a = Bun.spawnSync(["true"]);
+    const forkNs = takeSchedRuntime(a.pid, 1, 0, true)?.forkNs ?? 0; // before the pid is taken again
+    taker.stdin.write(`${a.pid}\n`);
+    taker.stdin.flush();
+    const taken = Number((await next()).split(" ")[0]);
+    if (taken === a.pid || i === 4) {
+      expect(taken).toBe(a.pid); // the pid was taken by the taker's fork
+      return { a, forkNs };
+    }
+    takeSchedRuntime(a.pid, 1, 0);
+  }
+}
+
 describe.skipIf(!probe.available)("scheduler-runtime ledger: pid reuse", () => {
   test("a process outside the tree that takes an ended process's pid before it is taken: none of its runtime goes to the ended one", async () => {
     closeSchedRuntime();
@@ -137,13 +179,10 @@ describe.skipIf(!probe.available)("scheduler-runtime ledger: pid reuse", () => {
     // its next fork take it (ns_last_pid, root) and that process runs 200 ms of CPU.
     const other = Bun.spawn(pidTaker(0.2), { stdin: "pipe", stdout: "pipe" });
     try {
+      const next = lineReader(other.stdout);
+      expect(await next()).toBe("ready");
       open();
-      const a = Bun.spawnSync(["true"]); // followed, reaped at once; not taken yet
-      other.stdin.write(`${a.pid}\n`);
-      other.stdin.flush();
-      const reader = other.stdout.getReader();
-      const line = new TextDecoder().decode((await reader.read()).value);
-      expect(Number(line.split(" ")[0])).toBe(a.pid); // the pid was taken by the other process
+      const { a } = await reusedPid(other, next);
       const got = takeSchedRuntime(a.pid, 1, 0);
       expect(got).toBeDefined();
       expectRusage(got!.runtimeNs / 1000, cpuUs(a.resourceUsage!));
@@ -161,12 +200,10 @@ describe.skipIf(!probe.available)("scheduler-runtime ledger: a pid set on purpos
     // 50 ms of CPU — within milliseconds of the ended process's fork, inside the identity window
     const setter = Bun.spawn(pidTaker(0.05), { stdin: "pipe", stdout: "pipe" });
     try {
-      await Bun.sleep(600); // started and waiting on stdin
-      const a = Bun.spawnSync(["true"]); // followed, reaped at once; not taken yet
-      const forkNs = takeSchedRuntime(a.pid, 1, 0, true)!.forkNs;
-      setter.stdin.write(`${a.pid}\n`);
-      setter.stdin.end();
-      expect(Number((await new Response(setter.stdout).text()).split(" ")[0])).toBe(a.pid);
+      const next = lineReader(setter.stdout);
+      expect(await next()).toBe("ready"); // started and waiting on stdin
+      const { a, forkNs } = await reusedPid(setter, next);
+      expect(forkNs).toBeGreaterThan(0);
       const got = takeSchedRuntime(a.pid, forkNs - 1e8, forkNs + 1e8);
       expect(got).toBeDefined();
       expectRusage(got!.runtimeNs / 1000, cpuUs(a.resourceUsage!));
@@ -210,13 +247,14 @@ describe.skipIf(!probe.available)("scheduler-runtime ledger: what a late-entered
       // followed from its fork: given a pid, its next fork takes it (ns_last_pid, root), runs 50 ms of
       // CPU and reports that CPU (µs) from wait4
       const setter = Bun.spawn(pidTaker(0.05), { stdin: "pipe", stdout: "pipe" });
-      await Bun.sleep(600); // started and waiting on stdin
+      const next = lineReader(setter.stdout);
+      expect(await next()).toBe("ready"); // started and waiting on stdin
       early.stdin.end();
       await early.exited; // ended, reaped; the recorder would have taken it — not here
       const at = Date.now();
       setter.stdin.write(`${early.pid}\n`);
       setter.stdin.end();
-      const [pid, cpuUsB] = (await new Response(setter.stdout).text()).trim().split(" ").map(Number);
+      const [pid, cpuUsB] = (await next()).trim().split(" ").map(Number);
       expect(pid).toBe(early.pid);
       const got = ledger.take(early.pid, at)?.runtimeNs;
       expect(got).toBeDefined();
