@@ -114,6 +114,7 @@ export class DaemonRecording {
       mode: opened.mode,
       recorderPid: process.pid,
       startedAt: Date.parse(run.startedAt),
+      captureSkipped: opened.skipped,
     });
     runRow = true;
     // after the last step that can fail: nothing left attached by a start that throws

@@ -10,7 +10,13 @@
 import { dfgOnly } from "../core/jit-tier.ts";
 import { readFileSync } from "../../ffi/fs.ts";
 import { release } from "../core/host.ts";
-import { MARK_ENOBUFS, MARK_TRUNC, NETLINK_CONNECTOR, NetlinkSocket } from "../../ffi/netlink.ts";
+import {
+  MARK_ENOBUFS,
+  MARK_TRUNC,
+  NETLINK_CONNECTOR,
+  NetlinkError,
+  NetlinkSocket,
+} from "../../ffi/netlink.ts";
 import {
   CN_IDX_PROC,
   CN_VAL_PROC,
@@ -175,6 +181,15 @@ export class ConnectorSource implements CaptureSource {
     } catch (e) {
       this.sock = undefined;
       sock.close();
+      // the kernel's connector listens in the host's first network namespace only (a container's
+      // own, or `unshare -n`, gets ECONNREFUSED): say so where `tracer run` and reports show it
+      if (e instanceof NetlinkError && e.code === "ECONNREFUSED")
+        throw new Error(
+          `${e.message} (the proc connector is reachable only from the host's network namespace)`,
+          {
+            cause: e,
+          },
+        );
       throw e;
     }
     this.poller.start(this.opts.pollMs ?? 10, this.opts.idlePollMs ?? 50, this.opts.pace);

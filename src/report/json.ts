@@ -83,6 +83,7 @@ export function reportJson(r: Report) {
       cwd: r.run.cwd,
       host: r.run.host,
       capture_mode: r.run.mode,
+      capture_skipped: r.run.captureSkipped ?? [],
       status: r.run.status,
       exit_code: r.run.exitCode,
       signal: r.run.signal,

@@ -170,6 +170,7 @@ export function runHeader(r: RunRow, width = Number.POSITIVE_INFINITY): string {
     r.mode === "proc-poll"
       ? `capture   proc-poll: ${POLL_GAPS}, argv lost: ${r.argvLost ?? 0}`
       : `capture   ${r.mode}, events lost: ${r.eventsLost}${lossDetail(r)}, argv lost: ${r.argvLost ?? 0}`,
+    ...(r.captureSkipped ?? []).map((why) => `not used  ${why}`),
   ];
   // wrapped to the width, a value's further lines under its first (the field names take 10 columns)
   const text = lines.map((l) => wrapText(sanitize(l), width, 10)).join("\n");
@@ -206,6 +207,8 @@ export interface RunSummary {
   /** the run's end was written (false: the final write failed); `stored`: its row exists all the same */
   finished?: boolean;
   stored?: boolean;
+  /** why stronger capture modes were not used ("source: why"); said after the line in proc-poll mode */
+  skipped?: string[];
 }
 
 /** where to read the run: its report, or why there is none (the final write failed, said just before) */
@@ -243,5 +246,12 @@ export function summaryLine(r: RunSummary): string {
   const left = r.running
     ? `\ntracer: ${plural(r.running, "process", "processes")} of the run still running when it ended, no longer recorded (tracer run --kill-leftovers stops them)`
     : "";
-  return sanitize(line) + leftoversLine(r.child.leftovers) + left;
+  // proc-poll misses short processes: say why nothing better was used (no netlink in this network
+  // namespace, a seccomp filter, ...). A connector run without taskstats (not root) is the usual case
+  // and is not repeated at every run: its report says it.
+  const why =
+    r.mode === "proc-poll" && r.skipped?.length
+      ? `\n${sanitize(`tracer: capture proc-poll because ${r.skipped.join("; ")}`)}`
+      : "";
+  return sanitize(line) + why + leftoversLine(r.child.leftovers) + left;
 }

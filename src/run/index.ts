@@ -295,6 +295,7 @@ export async function traceRun(o: TraceOptions): Promise<TraceResult> {
         mode: opened.mode,
         recorderPid: process.pid,
         startedAt,
+        captureSkipped: opened.skipped,
       },
       end,
     );

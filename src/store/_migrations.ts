@@ -129,4 +129,9 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE runs ADD COLUMN recorder_start TEXT; -- "BOOT_ID:START_TICKS" of recorder_pid; null: not known
   `,
+  // 11: why a stronger capture mode was not used (a run in proc-poll mode said it could miss short
+  //     processes, never why: no netlink in its network namespace, a seccomp filter, ...)
+  `
+  ALTER TABLE runs ADD COLUMN capture_skipped TEXT; -- JSON array of "source: why"; null: none skipped
+  `,
 ];

@@ -17,6 +17,8 @@ export interface NewRun {
   mode: string;
   recorderPid: number;
   startedAt: number;
+  /** why stronger capture modes were not used ("source: why", OpenedSources.skipped); empty: none */
+  captureSkipped?: string[];
 }
 
 export interface RunRow extends NewRun {
@@ -58,18 +60,21 @@ export function createRun(db: Database, r: NewRun, end?: RunEnd): void {
     // who the recorder is, when it is this process (tracer run, the daemon): recorderAlive
     r.recorderPid === process.pid ? (processStart(process.pid) ?? null) : null,
     r.startedAt,
+    r.captureSkipped?.length ? JSON.stringify(r.captureSkipped) : null,
   ];
   if (!end) {
     db.query(
-      `INSERT INTO runs (id, name, pipeline, command, cwd, host, recorder_pid, recorder_start, started_at, mode)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO runs (id, name, pipeline, command, cwd, host, recorder_pid, recorder_start, started_at,
+         capture_skipped, mode)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(...values, r.mode);
     return;
   }
   db.query(
-    `INSERT INTO runs (id, name, pipeline, command, cwd, host, recorder_pid, recorder_start, started_at, ended_at,
-       exit_code, signal, events_lost, loss_reasons, recovered, argv_lost, mode, stop_signal, status)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO runs (id, name, pipeline, command, cwd, host, recorder_pid, recorder_start, started_at,
+       capture_skipped, ended_at, exit_code, signal, events_lost, loss_reasons, recovered, argv_lost, mode,
+       stop_signal, status)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(...values, ...endValues(end));
 }
 
@@ -149,15 +154,16 @@ export function processStart(pid: number): string | undefined {
   return bootId && ticks !== undefined ? `${bootId}:${ticks}` : undefined;
 }
 
-type RawRun = Omit<RunRow, "command" | "lossReasons" | "cwd"> & {
+type RawRun = Omit<RunRow, "command" | "lossReasons" | "cwd" | "captureSkipped"> & {
   command: string;
   lossReasons: string;
   cwd: string | Uint8Array;
+  captureSkipped: string | null;
 };
 const SELECT = `SELECT r.id, r.name, r.pipeline, r.command, r.cwd, r.host, r.mode, r.recorder_pid AS recorderPid,
   r.started_at AS startedAt, r.ended_at AS endedAt, r.exit_code AS exitCode, r.signal, r.events_lost AS eventsLost,
   r.loss_reasons AS lossReasons, r.recovered, r.argv_lost AS argvLost, r.stop_signal AS stopSignal,
-  r.status, r.recorder_start AS recorderStart,
+  r.status, r.recorder_start AS recorderStart, r.capture_skipped AS captureSkipped,
   (SELECT count(*) FROM processes p WHERE p.run_id = r.id) AS processes FROM runs r`;
 
 const decode = (r: RawRun): RunRow => ({
@@ -165,6 +171,7 @@ const decode = (r: RawRun): RunRow => ({
   command: JSON.parse(r.command) as string[],
   cwd: fromExact(r.cwd) ?? "",
   lossReasons: JSON.parse(r.lossReasons) as Record<string, number>,
+  captureSkipped: r.captureSkipped === null ? [] : (JSON.parse(r.captureSkipped) as string[]),
   status:
     r.status === "running" && r.endedAt === null && !recorderAlive(r.recorderPid, r.recorderStart)
       ? "interrupted"

@@ -72,12 +72,28 @@ test("TRACER_CAPTURE=proc-poll: a process whose main thread exited ends with its
 const canNetns = Bun.spawnSync(["unshare", "-n", "true"]).exitCode === 0;
 if (!canNetns) console.warn("skipping: unshare -n is not permitted here");
 
-test.skipIf(!canNetns)("own network namespace (no connector): automatic fallback to proc-poll", async () => {
-  const env = isolatedEnv();
-  const r = await start(["unshare", "-n", BIN, "run", "--", "sh", "-c", STEPS], env).done;
-  expect(r.code).toBe(3);
-  expect(r.stderr).toContain("capture proc-poll");
-});
+test.skipIf(!canNetns)(
+  "own network namespace (no connector): automatic fallback to proc-poll, and why",
+  async () => {
+    const env = isolatedEnv();
+    const r = await start(["unshare", "-n", BIN, "run", "--", "sh", "-c", STEPS], env).done;
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain("capture proc-poll");
+    // why the connector was not used: said by `tracer run`, kept with the run, shown by its report
+    const why =
+      "proc-connector: netlink send: ECONNREFUSED (the proc connector is reachable only from the host's network namespace)";
+    expect(r.stderr).toContain(`tracer: capture proc-poll because ${why}`);
+    const table = await run(["report"], { env });
+    expect(table.stdout).toContain(`not used  ${why}`);
+    const json = JSON.parse((await run(["report", "--format", "json"], { env })).stdout);
+    expect(json.run.capture_skipped).toEqual([why]);
+    // a run that used the connector skipped nothing
+    expect((await run(["run", "--quiet", "--", "true"], { env })).code).toBe(0);
+    expect(
+      JSON.parse((await run(["report", "--format", "json"], { env })).stdout).run.capture_skipped,
+    ).toEqual([]);
+  },
+);
 
 test("a command that does not exist: 127 like a shell; no command at all: usage error 2", async () => {
   const env = isolatedEnv();

@@ -341,3 +341,22 @@ test("a record without an id whose row exists (the recorder forgot it) updates t
   ]);
   db.close();
 });
+
+test("why stronger capture modes were skipped is kept with the run, on both of createRun's paths", () => {
+  const db = openStore(join(tempDir(), "tracer.db"));
+  const base = { pipeline: "p", command: ["true"], cwd: "/", host: "h", mode: "proc-poll", recorderPid: 1 };
+  const skipped = ["proc-connector: netlink send: ECONNREFUSED", "taskstats: EPERM\u001b[2J"];
+  createRun(db, { ...base, id: "begun", name: "begun", startedAt: 1, captureSkipped: skipped });
+  createRun(
+    db,
+    { ...base, id: "ended", name: "ended", startedAt: 2, captureSkipped: skipped },
+    { endedAt: 3, exitCode: 0, eventsLost: 0, mode: "proc-poll" },
+  );
+  createRun(db, { ...base, id: "none", name: "none", startedAt: 4 });
+  expect(findRun(db, "begun").captureSkipped).toEqual(skipped);
+  expect(findRun(db, "ended").captureSkipped).toEqual(skipped);
+  expect(findRun(db, "none").captureSkipped).toEqual([]);
+  // listed alike, newest first
+  expect(listRuns(db).map((r) => r.captureSkipped)).toEqual([[], skipped, skipped]);
+  db.close();
+});
