@@ -187,15 +187,22 @@ export function writeReportTable(
 }
 
 /** What the steps' PEAK RSS forms other than an exact figure mean, one line each as they occur (table and HTML). */
-export function peakLegends(steps: readonly Step[]): string[] {
+export const peakLegends = (steps: readonly Step[]): string[] =>
+  peakFormLegends(steps.filter((s) => !s.peakRssExact).map(stepPeak), "PEAK RSS");
+
+/**
+ * What the forms of peak figures other than an exact one mean ("a–b", "≥a"), one line for each form
+ * among `peaks` (the texts stepPeak made), the column named `column` (`tracer top` calls it RSS).
+ */
+export function peakFormLegends(peaks: readonly string[], column: string): string[] {
   const out: string[] = [];
-  if (steps.some((s) => !s.peakRssExact && stepPeak(s).includes("–")))
+  if (peaks.some((p) => p.includes("–")))
     out.push(
-      "PEAK RSS a–b: a the most seen (sampled, or one process's own peak), b the most its processes alive together can have held (docs/CAPTURE.md)",
+      `${column} a–b: a the most seen (sampled, or one process's own peak), b the most its processes alive together can have held (docs/CAPTURE.md)`,
     );
-  if (steps.some((s) => !s.peakRssExact && stepPeak(s).startsWith("≥")))
+  if (peaks.some((p) => p.startsWith("≥")))
     out.push(
-      "PEAK RSS ≥a: a the most seen; no bound, a process's peak unknown (still running, an image an exec replaced not seen, or known only from /proc samples: docs/CAPTURE.md)",
+      `${column} ≥a: a the most seen; no bound, a process's peak unknown (still running, an image an exec replaced not seen, or known only from /proc samples: docs/CAPTURE.md)`,
     );
   return out;
 }

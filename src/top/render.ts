@@ -6,6 +6,7 @@
  */
 import { formatDuration } from "../core/output.ts";
 import { sanitize } from "../core/sanitize.ts";
+import { peakFormLegends } from "../report/table.ts";
 import { shortRunId } from "../run/format.ts";
 import { bytes } from "../run/units.ts";
 import type { Snapshot, TopProcess, TopRun, TopStep } from "./types.ts";
@@ -215,6 +216,12 @@ export function render(snap: Snapshot, view: View): Screen {
     }
     if (r.hidden) body.push({ text: `  … ${r.hidden} earlier ended steps (tracer report lists every step)` });
   }
+  // what an ended step's peak range or lower bound means, as `tracer report` says it under its table
+  const legends = peakFormLegends(
+    snap.runs.flatMap((r) => r.steps.flatMap((s) => (s.peak ? [s.peak] : []))),
+    "RSS",
+  );
+  if (legends.length) body.push({ text: "" }, ...legends.map((text) => ({ text })));
   const keys = body.flatMap((b) => (b.key ? [b.key] : []));
   // keep the selected row on screen: the body scrolls below the top line
   const room = Number.isFinite(view.height) ? Math.max(1, view.height - 1) : body.length;

@@ -158,6 +158,10 @@ test("an ended step of two processes alive together shows the step's peak, as tr
   const screen = render({ at: T0, runs: [topRun(watch.poll(T0 + 5000)!, T0 + 5000)] }, view());
   const row = screen.lines.find((l) => /\bx\.bam\b/.test(l))!;
   expect(row).toContain(" 206MiB–211MiB ");
+  // the range is explained under the steps, as under the report's table (once, whatever the rows)
+  const legend = screen.lines.filter((l) => l.startsWith("RSS a–b: a the most seen"));
+  expect(legend).toHaveLength(1);
+  expect(screen.lines.some((l) => l.startsWith("RSS ≥a"))).toBe(false);
   expect(renderTable(loadReport(db, runId, rules))).toMatch(/ 206MiB–211MiB .*x\.bam/);
 
   // samples that land a flush after their processes' end still count: the step is regrouped
