@@ -1,7 +1,8 @@
 /**
  * Reports of many runs, one at a time: a run's steps against its pipeline's history (for each step key,
  * the min–max of wall, CPU and peak RSS over up to `last` earlier finished runs of the same pipeline:
- * the HTML report's cross-run view), and `tracer advise`'s fold over a pipeline's last runs. Each run's
+ * the HTML report's cross-run view), `tracer advise`'s fold over a pipeline's last runs, and `tracer
+ * diff`'s two sides (src/insight/diff.ts runSide). Each run's
  * report is built, folded into what is kept, and collected before the next is loaded: memory is one
  * report and the figures kept, whatever the number of runs (10 runs of 100,000 processes held at once
  * were 513 MB for `advise`).
