@@ -119,55 +119,60 @@ export function timedRule(
 }
 
 /**
- * `ruleOf` for advise over reports of one pipeline: a `run:` job names its rule itself; a shell job is
- * found by its shell command in its run's working directory's metadata; a job without one (`script:`)
- * by its times, and then every job of the same key in the other runs too (the metadata holds only each
- * output's latest job: an older run's times match nothing).
+ * The rules of job steps for advise, shown one run's steps at a time (src/insight/advise.ts RuleFinder):
+ * a `run:` job names its rule itself; a shell job is found by its shell command in its run's working
+ * directory's metadata; a job without one (`script:`) by its times once every run is seen, and then
+ * every job of the same key in the other runs too (the metadata holds only each output's latest job:
+ * an older run's times match nothing). Kept between runs: each directory's metadata (bounded), the
+ * names of `run:` rules, and each unnamed job's key and times.
  */
-export function snakemakeRuleOf(
-  reports: readonly { run: { cwd: string | null }; steps: readonly Step[] }[],
-): (run: number, step: Step) => string | undefined {
-  // metadata read once a directory
-  const byDir = new Map<string, { byCommand: Map<string, string>; timed: TimedJob[] }>();
-  const metaIn = (dir: string) => {
-    let m = byDir.get(dir);
+export class SnakemakeRules {
+  /** metadata read once a directory */
+  private readonly byDir = new Map<string, { byCommand: Map<string, string>; timed: TimedJob[] }>();
+  /** `run:` jobs have no shellcmd in the metadata either, but are named by themselves: not candidates by time */
+  private readonly named = new Set<string>();
+  /** the job steps neither names, in the order seen: where and when they ran */
+  private readonly unnamed: { cwd: string; key: string; start: number; end: number | null }[] = [];
+
+  private metaIn(dir: string) {
+    let m = this.byDir.get(dir);
     if (!m) {
       const timed: TimedJob[] = [];
       m = { byCommand: snakemakeRules(dir, readerOwners(), timed), timed };
-      byDir.set(dir, m);
+      this.byDir.set(dir, m);
     }
     return m;
-  };
-  // a shell job by its metadata; a `run:` job names its rule itself (src/steps/_workflow.ts)
-  const direct = (i: number, step: Step): string | undefined => {
-    const cmd = jobShellCommand(step.command);
-    const cwd = reports[i]!.run.cwd;
-    const known = cwd?.startsWith("/") ? metaIn(cwd).byCommand.get(cmd) : undefined;
-    return known ?? runRuleOf(step);
-  };
-  // `run:` jobs have no shellcmd in the metadata either, but are named above: not candidates by time
-  const named = new Set<string>();
-  for (const r of reports)
-    for (const step of r.steps)
-      if (step.kind === "snakemake-job") {
-        const rule = runRuleOf(step);
-        if (rule !== undefined) named.add(rule);
-      }
-  const byKey = new Map<string, string>();
-  const candidatesIn = new Map<string, TimedJob[]>();
-  reports.forEach((r, i) => {
-    const cwd = r.run.cwd;
-    if (!cwd?.startsWith("/")) return;
-    for (const step of r.steps) {
-      if (step.kind !== "snakemake-job" || byKey.has(step.key) || direct(i, step) !== undefined) continue;
-      let candidates = candidatesIn.get(cwd);
+  }
+
+  /** a job step's rule by its run's metadata or its own `run:` name; null: left to `later` */
+  see(_run: number, row: { cwd: string | null }, step: Step): string | null {
+    const own = runRuleOf(step);
+    if (own !== undefined) this.named.add(own);
+    const cwd = row.cwd;
+    const known = cwd?.startsWith("/")
+      ? this.metaIn(cwd).byCommand.get(jobShellCommand(step.command))
+      : undefined;
+    const rule = known ?? own;
+    if (rule !== undefined) return rule;
+    if (cwd?.startsWith("/"))
+      this.unnamed.push({ cwd, key: step.key, start: step.startedAt, end: step.endedAt });
+    return null;
+  }
+
+  /** once every run is seen: the rule by times of a job step `see` left, by its key */
+  later(): (key: string) => string | undefined {
+    const byKey = new Map<string, string>();
+    const candidatesIn = new Map<string, TimedJob[]>();
+    for (const u of this.unnamed) {
+      if (byKey.has(u.key)) continue;
+      let candidates = candidatesIn.get(u.cwd);
       if (!candidates) {
-        candidates = metaIn(cwd).timed.filter((t) => !named.has(t.rule));
-        candidatesIn.set(cwd, candidates);
+        candidates = this.metaIn(u.cwd).timed.filter((t) => !this.named.has(t.rule));
+        candidatesIn.set(u.cwd, candidates);
       }
-      const rule = timedRule(candidates, step.startedAt, step.endedAt);
-      if (rule !== undefined) byKey.set(step.key, rule);
+      const rule = timedRule(candidates, u.start, u.end);
+      if (rule !== undefined) byKey.set(u.key, rule);
     }
-  });
-  return (i, step) => (step.kind === "snakemake-job" ? (direct(i, step) ?? byKey.get(step.key)) : undefined);
+    return (key) => byKey.get(key);
+  }
 }

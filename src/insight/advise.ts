@@ -18,6 +18,7 @@
  */
 import type { Report } from "../report/types.ts";
 import type { Step } from "../steps/index.ts";
+import { Group, type RequestOf } from "./_group.ts";
 import type { Request } from "./_requests.ts";
 
 /** Fewer runs than this make the advice weak (said in every output). */
@@ -27,8 +28,6 @@ export const OOM_HEADROOM = 1.5;
 export const TIME_HEADROOM = 1.5;
 /** a request above this many times the suggestion is flagged over-requested */
 export const OVER_REQUEST = 2;
-/** at most this many instances of a group are asked for their request (the newest first) */
-const REQUEST_TRIES = 20;
 
 export interface Spread {
   p50: number;
@@ -82,13 +81,13 @@ export interface Advice {
 }
 
 /** nearest-rank percentile of sorted values */
-function pct(sorted: number[], p: number): number {
+function pct(sorted: ArrayLike<number>, p: number): number {
   if (!sorted.length) return 0;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
-function spread(values: number[]): Spread {
-  const s = [...values].sort((a, b) => a - b);
-  return { p50: pct(s, 50), p95: pct(s, 95), max: s.at(-1) ?? 0 };
+function spread(values: Float64Array): Spread {
+  const s = values.sort();
+  return { p50: pct(s, 50), p95: pct(s, 95), max: s.length ? s[s.length - 1]! : 0 };
 }
 
 const MiB = 1024 * 1024;
@@ -104,37 +103,18 @@ export function groupName(s: Step): string {
   return s.kind === "nextflow-task" ? s.name.replace(/\s+\([^()]*\)$/, "") : s.name;
 }
 
-const parallelism = (s: Step) =>
-  s.durationMs ? Math.max(1, Math.ceil((s.cpuUs / 1000 - CPU_NOISE_MS) / s.durationMs - 0.1)) : 1;
-/** CPU (ms) a step can show beyond its wall without a second core (see the module's note) */
-const CPU_NOISE_MS = 10;
-
-function adviseGroup(
-  name: string,
-  kind: string,
-  rule: string | null,
-  items: { run: number; step: Step }[],
-  requestOf: (run: number, step: Step) => Request | undefined,
-): StepAdvice {
-  const steps = items.map((i) => i.step);
-  const peak = spread(steps.map((s) => s.peakRssKb * 1024));
-  // to the µs, as the report's JSON gives it
-  const wall = spread(
-    steps.filter((s) => s.durationMs !== null).map((s) => Math.round(s.durationMs! * 1000) / 1000),
-  );
-  const cpu = spread(steps.map((s) => s.cpuUs / 1e6));
-  const eff = steps
-    .filter((s) => s.durationMs)
-    .map((s) => s.cpuUs / 1000 / s.durationMs! / parallelism(s))
-    .sort((a, b) => a - b);
-  const oomed = steps.filter((s) => s.oomKilled);
-  const oomPeak = oomed.length ? oomed.at(-1)!.peakRssKb * 1024 : null;
-  const limits = oomed.map((s) => s.oomLimitKb ?? 0).filter((kb) => kb > 0);
-  const oomLimit = limits.length ? Math.max(...limits) * 1024 : null;
+/** The advice of one group from its figures. */
+function adviseGroup(g: Group): StepAdvice {
+  const peak = spread(Float64Array.from(g.peaks));
+  const wall = spread(Float64Array.from(g.walls));
+  const cpu = spread(Float64Array.from(g.cpus));
+  const eff = Float64Array.from(g.efficiencies).sort();
+  const oomPeak = g.oomKills ? g.oomPeak : null;
+  const oomLimit = g.oomLimitKb > 0 ? g.oomLimitKb * 1024 : null;
   let suggest: StepAdvice["suggest"] = null;
-  let requested: Request | null = null;
+  const requested = g.kind !== "other" ? g.request : null;
   const over: StepAdvice["over_requested"] = [];
-  if (kind !== "other") {
+  if (g.kind !== "other") {
     let memory = Math.max(peak.p95 * MEMORY_HEADROOM, peak.max);
     let basis: NonNullable<StepAdvice["suggest"]>["memory_basis"] = "observed";
     // the limit it died at, read from the cgroup; only without one the peak recorded when it died
@@ -145,14 +125,10 @@ function adviseGroup(
     }
     suggest = {
       memory_bytes: roundMemory(memory),
-      cpus: Math.max(1, ...steps.map(parallelism)),
+      cpus: g.parallel,
       time_minutes: Math.max(1, Math.ceil((wall.p95 * TIME_HEADROOM) / 60_000)),
       memory_basis: basis,
     };
-    for (const i of items.slice(0, REQUEST_TRIES)) {
-      requested = requestOf(i.run, i.step) ?? null;
-      if (requested) break;
-    }
     if (requested) {
       const r = requested;
       if (r.memory_bytes !== null && r.memory_bytes > OVER_REQUEST * suggest.memory_bytes)
@@ -162,17 +138,17 @@ function adviseGroup(
     }
   }
   return {
-    name,
-    snakemake_rule: rule,
-    kind,
-    instances: steps.length,
-    runs_seen: new Set(items.map((i) => i.run)).size,
+    name: g.name,
+    snakemake_rule: g.rule,
+    kind: g.kind,
+    instances: g.instances,
+    runs_seen: g.runs.size,
     peak_rss_bytes: peak,
     wall_ms: wall,
     cpu_seconds: cpu,
     cpu_efficiency: eff.length ? Math.round(pct(eff, 50) * 1000) / 1000 : null,
-    failures: steps.filter((s) => s.failed).length,
-    oom_kills: oomed.length,
+    failures: g.failures,
+    oom_kills: g.oomKills,
     oom_peak_bytes: oomPeak,
     oom_limit_bytes: oomLimit,
     suggest,
@@ -182,44 +158,106 @@ function adviseGroup(
 }
 
 /**
- * Advice from the reports of a pipeline's runs (newest first or any order). `ruleOf(i, step)` names the
- * Snakemake rule of a job step of reports[i] when it is known (src/insight/_snakemake.ts);
- * `requestOf(i, step)` what the step asked its scheduler for, when known (src/insight/_requests.ts).
- * A group's request is its first instance's that is known, in the order of `reports` (pass newest first).
+ * How a Snakemake job step's rule is found (src/insight/_snakemake.ts SnakemakeRules). `see` is shown
+ * every job step in fold order, with its run: the rule when that run tells it, undefined for none, or
+ * null when only the runs to come can tell; `later`, once every run is folded, names those by key.
+ */
+export interface RuleFinder {
+  see(run: number, row: { cwd: string | null }, step: Step): string | null | undefined;
+  later?(): (key: string) => string | undefined;
+}
+
+/**
+ * Advice folded from a pipeline's runs one report at a time (`add`, newest first): each report's steps
+ * become figures of their groups (src/insight/_group.ts) and the report can be dropped before the next
+ * is loaded, so memory is a few numbers per step instance, not the reports. `requestOf(i, step)`: what
+ * a step of the ith report added asked its scheduler for, when known (src/insight/_requests.ts); a
+ * group's request is its first instance's that is known, in the order added.
+ */
+export class Adviser {
+  private readonly groups = new Map<string, Group>();
+  /** job steps whose rule only the runs to come can tell, by step key and name */
+  private readonly waiting = new Map<string, { key: string; group: Group }>();
+  private readonly runs: { id: string; name: string }[] = [];
+  /** steps folded so far */
+  private at = 0;
+
+  constructor(
+    private readonly pipeline: string,
+    private readonly rules: RuleFinder = { see: () => undefined },
+    private readonly requestOf: RequestOf = () => undefined,
+  ) {}
+
+  add(r: Pick<Report, "run" | "steps">): void {
+    const run = this.runs.length;
+    this.runs.push({ id: r.run.id, name: r.run.name });
+    for (const step of r.steps) {
+      const at = this.at++;
+      const rule = step.kind === "snakemake-job" ? this.rules.see(run, r.run, step) : undefined;
+      if (rule === null) {
+        const id = `${step.key}\n${step.name}`;
+        let w = this.waiting.get(id);
+        if (!w) {
+          w = { key: step.key, group: new Group(groupName(step), step.kind, null, at) };
+          this.waiting.set(id, w);
+        }
+        w.group.add(run, step, at, this.requestOf);
+        continue;
+      }
+      this.group(rule ?? null, groupName(step), step.kind, at).add(run, step, at, this.requestOf);
+    }
+  }
+
+  /** the group of a step named `name` of `kind`, or of Snakemake rule `rule`; made if new */
+  private group(rule: string | null, name: string, kind: string, at: number): Group {
+    const id = rule !== null ? `snakemake-rule:${rule}` : `${kind}:${name}`;
+    let g = this.groups.get(id);
+    if (!g) {
+      g = new Group(rule ?? name, kind, rule, at);
+      this.groups.set(id, g);
+    }
+    return g;
+  }
+
+  finish(): Advice {
+    const later = this.rules.later?.() ?? (() => undefined);
+    for (const { key, group: w } of this.waiting.values())
+      this.group(later(key) ?? null, w.name, w.kind, w.first).merge(w);
+    this.waiting.clear();
+    // in the order each group was first seen, then named steps first, then by peak memory
+    const steps = [...this.groups.values()].sort((a, b) => a.first - b.first).map(adviseGroup);
+    steps.sort(
+      (a, b) =>
+        Number(a.kind === "other") - Number(b.kind === "other") ||
+        b.peak_rss_bytes.max - a.peak_rss_bytes.max,
+    );
+    const n = this.runs.length;
+    const pipeline = this.pipeline;
+    return {
+      schema: "tracer-advice/1",
+      pipeline,
+      runs: this.runs,
+      weak:
+        n >= MIN_RUNS
+          ? null
+          : `only ${n} run${n === 1 ? "" : "s"} of pipeline ${pipeline}: p95 needs at least ${MIN_RUNS} runs to mean anything, so the suggestions rest on too few observations (record more runs with tracer run --pipeline ${pipeline})`,
+      steps,
+    };
+  }
+}
+
+/**
+ * Advice from the reports of a pipeline's runs (newest first or any order), held at once: Adviser's
+ * fold over them. `ruleOf(i, step)` names the Snakemake rule of a job step of reports[i] when it is
+ * known; `requestOf` as Adviser's.
  */
 export function advise(
   pipeline: string,
   reports: Report[],
   ruleOf: (run: number, step: Step) => string | undefined = () => undefined,
-  requestOf: (run: number, step: Step) => Request | undefined = () => undefined,
+  requestOf: RequestOf = () => undefined,
 ): Advice {
-  type Group = { name: string; kind: string; rule: string | null; items: { run: number; step: Step }[] };
-  const groups = new Map<string, Group>();
-  reports.forEach((r, run) => {
-    for (const step of r.steps) {
-      const rule = step.kind === "snakemake-job" ? (ruleOf(run, step) ?? null) : null;
-      const name = rule ?? groupName(step);
-      const id = rule ? `snakemake-rule:${rule}` : `${step.kind}:${name}`;
-      const g = groups.get(id);
-      if (g) g.items.push({ run, step });
-      else groups.set(id, { name, kind: step.kind, rule, items: [{ run, step }] });
-    }
-  });
-  const steps = [...groups.values()].map((g) => adviseGroup(g.name, g.kind, g.rule, g.items, requestOf));
-  // named steps first, then by peak memory
-  steps.sort(
-    (a, b) =>
-      Number(a.kind === "other") - Number(b.kind === "other") || b.peak_rss_bytes.max - a.peak_rss_bytes.max,
-  );
-  const n = reports.length;
-  return {
-    schema: "tracer-advice/1",
-    pipeline,
-    runs: reports.map((r) => ({ id: r.run.id, name: r.run.name })),
-    weak:
-      n >= MIN_RUNS
-        ? null
-        : `only ${n} run${n === 1 ? "" : "s"} of pipeline ${pipeline}: p95 needs at least ${MIN_RUNS} runs to mean anything, so the suggestions rest on too few observations (record more runs with tracer run --pipeline ${pipeline})`,
-    steps,
-  };
+  const a = new Adviser(pipeline, { see: (run, _, step) => ruleOf(run, step) }, requestOf);
+  for (const r of reports) a.add(r);
+  return a.finish();
 }

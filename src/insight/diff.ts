@@ -115,6 +115,22 @@ function change(a: number | null, b: number | null): Change {
   return { a, b, abs, pct: a === 0 ? null : Math.round(((b - a) / a) * 1000) / 10 };
 }
 
+/** What a diff reads of a step: its key, names, end and figures (not its processes or command). */
+export interface SideStep {
+  key: string;
+  name: string;
+  kind: string;
+  state: StepState;
+  figures: Record<Metric, number | null>;
+}
+
+/** What a diff reads of a run: whom it names, run A's totals (a change's impact) and each step's side. */
+export interface RunSide {
+  ref: RunRef;
+  total: Record<string, number>;
+  steps: SideStep[];
+}
+
 const state = (s: Step): StepState => ({
   exit_code: s.exitCode,
   signal: s.signal,
@@ -122,24 +138,24 @@ const state = (s: Step): StepState => ({
   failed: s.failed,
 });
 
-function statusChange(a: Step, b: Step): StatusChange {
-  if (!a.oomKilled && b.oomKilled) return "newly-oom-killed";
+function statusChange(a: StepState, b: StepState): StatusChange {
+  if (!a.oom_killed && b.oom_killed) return "newly-oom-killed";
   if (!a.failed && b.failed) return "newly-failed";
   if (a.failed && !b.failed) return "fixed";
   return null;
 }
 
 const STATUS_RANK: Record<string, number> = { "newly-oom-killed": 0, "newly-failed": 0, fixed: 1 };
-const only = (s: Step): OnlyStep => ({
+const only = (s: SideStep): OnlyStep => ({
   key: s.key,
   name: s.name,
   kind: s.kind,
-  failed: s.failed,
-  exit_code: s.exitCode,
-  signal: s.signal,
-  oom_killed: s.oomKilled,
+  failed: s.state.failed,
+  exit_code: s.state.exit_code,
+  signal: s.state.signal,
+  oom_killed: s.state.oom_killed,
 });
-const runRef = (r: Report): RunRef => ({
+const runRef = (r: Pick<Report, "run">): RunRef => ({
   id: r.run.id,
   name: r.run.name,
   pipeline: r.run.pipeline,
@@ -169,24 +185,46 @@ export const runEnd = (r: RunRef): string =>
   `${runStatus({ status: r.status ?? "?", stopSignal: r.stop_signal ?? null })}, exit ${exitText(r.exit_code, r.signal)}`;
 
 /**
+ * What a diff needs of a run's report: a few fields a step, so the report (each step's processes and
+ * command line) can be dropped before the other run's is loaded.
+ */
+export function runSide(r: Pick<Report, "run" | "steps" | "totals">): RunSide {
+  return {
+    ref: runRef(r),
+    total: {
+      wall_ms: r.totals.wallMs ?? 0,
+      cpu_seconds: r.totals.cpuHours * 3600,
+      peak_rss_bytes: r.totals.peakRssKb * 1024,
+    },
+    steps: r.steps.map((s) => ({
+      key: s.key,
+      name: s.name,
+      kind: s.kind,
+      state: state(s),
+      figures: figures(s),
+    })),
+  };
+}
+
+/**
  * The step-by-step comparison of run A with run B; `thresholdPct` hides steps with no status change
  * whose every change is below it or below REGRESSION_FLOOR (a 12 ms step taking 48 ms is +300 % of
  * noise: newcomer); 0, the default, hides none.
  */
-export function diffRuns(a: Report, b: Report, thresholdPct = 0): RunDiff {
+export const diffRuns = (a: Report, b: Report, thresholdPct = 0): RunDiff =>
+  diffSides(runSide(a), runSide(b), thresholdPct);
+
+/** diffRuns of the runs' sides (runSide). */
+export function diffSides(a: RunSide, b: RunSide, thresholdPct = 0): RunDiff {
   const inA = new Map(a.steps.map((s) => [s.key, s]));
   const keysB = new Set(b.steps.map((s) => s.key));
-  const total: Record<string, number> = {
-    wall_ms: a.totals.wallMs ?? 0,
-    cpu_seconds: a.totals.cpuHours * 3600,
-    peak_rss_bytes: a.totals.peakRssKb * 1024,
-  };
+  const total = a.total;
   const steps: StepDiff[] = [];
   for (const sb of b.steps) {
     const sa = inA.get(sb.key);
     if (!sa) continue;
-    const fa = figures(sa);
-    const fb = figures(sb);
+    const fa = sa.figures;
+    const fb = sb.figures;
     const changes = Object.fromEntries(METRICS.map((m) => [m, change(fa[m], fb[m])])) as Record<
       Metric,
       Change
@@ -202,9 +240,9 @@ export function diffRuns(a: Report, b: Report, thresholdPct = 0): RunDiff {
       key: sb.key,
       name: sb.name,
       kind: sb.kind,
-      status_change: statusChange(sa, sb),
-      a: state(sa),
-      b: state(sb),
+      status_change: statusChange(sa.state, sb.state),
+      a: sa.state,
+      b: sb.state,
       changes,
       impact,
     });
@@ -215,8 +253,8 @@ export function diffRuns(a: Report, b: Report, thresholdPct = 0): RunDiff {
     return rx - ry || y.impact - x.impact || x.key.localeCompare(y.key);
   });
   const shown = steps.filter((s) => passesThreshold(s, thresholdPct));
-  const ra = runRef(a);
-  const rb = runRef(b);
+  const ra = a.ref;
+  const rb = b.ref;
   return {
     schema: "tracer-diff/1",
     a: ra,

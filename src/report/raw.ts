@@ -13,13 +13,16 @@ import { eachProcess, inStartOrder, listProcesses } from "../store/scan.ts";
 import { chunks } from "./_chunks.ts";
 
 /**
- * rows between two full collections: the pieces' text is freed only when its strings are swept (young
- * collections every 2,000 rows: 176 MB peak RSS at 100,000 processes; a full one every 10,000: 84–86
- * MB, no slower, 2026-11-30)
+ * characters written between two full collections: the pieces' text is freed only when its strings are
+ * swept (young collections every 2,000 rows: 176 MB peak RSS at 100,000 processes; a full one every
+ * 10,000 rows, ~8.5 M characters of them: 84–86 MB, no slower, 2026-11-30). By rows, whatever their
+ * size, 5,000 rows of 64 KB command lines peaked at 1.2 GB; by what was written, a long row counts
+ * for what it leaves.
  */
-const COLLECT_EVERY = 10_000;
-/** rows stringified at once */
+const COLLECT_CHARS = 8 * 2 ** 20;
+/** rows stringified at once: at most this many, or rows of PIECE_CHARS characters of command lines */
 const ROWS_PER_PIECE = 512;
+const PIECE_CHARS = 2 ** 20;
 const EMPTY = '"processes": []';
 const PIECE_HEAD = '{\n  "processes": [\n';
 const PIECE_TAIL = "\n  ]\n}";
@@ -49,8 +52,9 @@ function writeSnapshot(db: Database, run: RunRow, out: (chunk: string) => void):
     return;
   }
   const add = chunks(out);
-  const tick = fullCollector(COLLECT_EVERY);
+  const collect = fullCollector(COLLECT_CHARS);
   let piece: unknown[] = [];
+  let pieceChars = 0;
   let pieces = 0;
   const flush = () => {
     // nested as the whole would nest them: each row indented 4 spaces, its fields 6
@@ -59,11 +63,13 @@ function writeSnapshot(db: Database, run: RunRow, out: (chunk: string) => void):
       `${pieces++ ? ",\n" : `${text.slice(0, at)}"processes": [\n`}${escapeJson(json.slice(PIECE_HEAD.length, json.length - PIECE_TAIL.length))}`,
     );
     piece = [];
+    pieceChars = 0;
+    collect(json.length);
   };
-  eachProcess(db, run.id, (row) => {
-    tick();
+  eachProcess(db, run.id, (row, argvText) => {
     piece.push(row);
-    if (piece.length === ROWS_PER_PIECE) flush();
+    pieceChars += (argvText?.length ?? 0) + (row.priorArgv ? row.priorArgv.join("").length : 0);
+    if (piece.length === ROWS_PER_PIECE || pieceChars >= PIECE_CHARS) flush();
   });
   if (piece.length) flush();
   if (!pieces) out(`${text}\n`);

@@ -25,15 +25,25 @@ export const REPORT_COLUMNS = `id, pid, parent_id AS parentId, comm, argv, cwd, 
   oom_limit_kb AS oomLimitKb, exec_at AS execAt, exec_cpu_us AS execCpuUs, prior_argv AS priorArgv, prior_argv_bytes AS priorArgvBytes, exec_peak_rss_kb AS execPeakRssKb, argv_bytes AS argvBytes, argv_truncated AS argvTruncated, figures`;
 const ALL_COLUMNS = `${REPORT_COLUMNS}, start_ticks AS startTicks, ppid, core_dumped AS coreDumped`;
 
-/** rows read per query: one native call for many rows, while a page's raw JSON stays a few MB */
+/**
+ * at most this many rows, or rows holding PAGE_CHARS characters of command lines, between two young
+ * collections: each such page's garbage (its rows, their JSON argv text and arrays) freed before the
+ * next is read
+ */
 export const PAGE_ROWS = 10_000;
+/**
+ * a page's command lines (stored JSON text, characters): 10,000 rows of 64 KB command lines read at
+ * once were ~1.3 GB; 4 Mi characters is ~60 of them, and about 100,000 of a usual run's short ones
+ */
+export const PAGE_CHARS = 4 * 2 ** 20;
 
 /**
  * Each process row of a run selected with `columns` (which include id, comm, cwd, argv and
  * oomKilled), in row id order, to `each` with `argvText`: its argv as stored, JSON.stringify's text
- * of the array (one text per argv, so the same text is the same command line), null for none. A
- * page of rows at a time after the last row id read (the index's range): faster than a row at a time
- * through an iterator, and unlike all rows at once (100,000 rows: 22 MB more peak RSS) each page's
+ * of the array (one text per argv, so the same text is the same command line), null for none. The
+ * rows come one at a time from one statement, a page of them (PAGE_ROWS rows or PAGE_CHARS characters
+ * of command lines, whichever comes first) between two young collections: unlike all rows at once
+ * (100,000 rows: 22 MB more peak RSS), or pages of a number of rows whatever their size, each page's
  * JSON argv strings are garbage before the next page is read. Returns how many rows were read.
  */
 export function eachProcessRow<R extends Partial<ProcessRow> = Partial<ProcessRow>>(
@@ -42,9 +52,19 @@ export function eachProcessRow<R extends Partial<ProcessRow> = Partial<ProcessRo
   columns: string,
   each: (row: R, argvText: string | null) => void,
 ): number {
-  const page = db.query(
-    `SELECT ${columns} FROM processes WHERE run_id = ? AND id > ? ORDER BY id LIMIT ${PAGE_ROWS}`,
-  );
+  type Raw = {
+    id: number;
+    comm: string | Uint8Array | null;
+    cwd: string | Uint8Array | null;
+    argv: string | null | string[];
+    priorArgv?: string | null | string[];
+    coreDumped?: number | boolean;
+    argvTruncated?: number | boolean;
+    oomKilled: number | boolean;
+  };
+  const rows = db
+    .query(`SELECT ${columns} FROM processes WHERE run_id = ? ORDER BY id`)
+    .iterate(runId) as IterableIterator<Raw>;
   // a page leaves little garbage (its JSON argv, comm and cwd copies): a young collection after each
   const tick = youngCollector(1);
   // a run repeats its comm and cwd values: one copy of each (bounded), not one per row
@@ -62,47 +82,52 @@ export function eachProcessRow<R extends Partial<ProcessRow> = Partial<ProcessRo
   // shares its argv array: one JSON.parse and one array for a run of them (argv is never mutated)
   let lastRaw: string | null = null;
   let lastArgv: string[] | null = null;
+  let done = false;
   // one page, in a call of its own: once it returns, nothing on the stack holds the page's rows, so
   // the young collection after it frees them instead of promoting them to the old generation
-  const readPage = (after: number): { rows: number; last: number } => {
-    const rows = page.all(runId, after) as {
-      id: number;
-      comm: string | Uint8Array | null;
-      cwd: string | Uint8Array | null;
-      argv: string | null | string[];
-      priorArgv?: string | null | string[];
-      coreDumped?: number | boolean;
-      argvTruncated?: number | boolean;
-      oomKilled: number | boolean;
-    }[];
-    for (const r of rows) {
+  const readPage = (): number => {
+    let n = 0;
+    for (let chars = 0; n < PAGE_ROWS && chars < PAGE_CHARS; n++) {
+      const next = rows.next();
+      if (next.done) {
+        done = true;
+        break;
+      }
+      const r = next.value;
       r.comm = one(r.comm);
       r.cwd = one(r.cwd);
       const raw = (r.argv as string | null) || null;
       if (raw === null) r.argv = null;
       else if (raw === lastRaw) r.argv = lastArgv;
       else {
+        chars += raw.length;
         lastRaw = raw;
         lastArgv = r.argv = JSON.parse(raw) as string[];
       }
       // rare (a shell that exec'd its last command): parsed where present
-      if (typeof r.priorArgv === "string") r.priorArgv = JSON.parse(r.priorArgv) as string[];
+      if (typeof r.priorArgv === "string") {
+        chars += r.priorArgv.length;
+        r.priorArgv = JSON.parse(r.priorArgv) as string[];
+      }
       if (r.coreDumped !== undefined) r.coreDumped = r.coreDumped === 1;
       if (r.argvTruncated !== undefined) r.argvTruncated = r.argvTruncated === 1;
       r.oomKilled = r.oomKilled === 1;
       each(r as unknown as R, raw);
     }
-    return { rows: rows.length, last: rows.length ? rows[rows.length - 1]!.id : after };
+    return n;
   };
   // each called once per row (src/core/jit-tier.ts)
   dfgOnly(one, readPage, each);
   let read = 0;
-  for (let after = Number.MIN_SAFE_INTEGER; ; ) {
-    const got = readPage(after);
-    read += got.rows;
-    if (got.rows < PAGE_ROWS) break;
-    after = got.last;
-    tick();
+  try {
+    for (;;) {
+      read += readPage();
+      if (done) break;
+      tick();
+    }
+  } finally {
+    // (a caller's `each` that threw leaves the statement mid-run: reset)
+    if (!done) rows.return?.();
   }
   return read;
 }
@@ -124,11 +149,15 @@ export function inStartOrder(db: Database, runId: string): boolean {
 }
 
 /**
- * Every process of a run as listProcesses gives each (the same row), in row id order, to `each`, a
- * page at a time: nothing kept. In listProcesses's order when inStartOrder. Returns how many.
+ * Every process of a run as listProcesses gives each (the same row), in row id order, to `each` with
+ * its argv as stored (eachProcessRow), a page at a time: nothing kept. In listProcesses's order when
+ * inStartOrder. Returns how many.
  */
-export const eachProcess = (db: Database, runId: string, each: (row: ProcessRow) => void): number =>
-  eachProcessRow<ProcessRow>(db, runId, ALL_COLUMNS, each);
+export const eachProcess = (
+  db: Database,
+  runId: string,
+  each: (row: ProcessRow, argvText: string | null) => void,
+): number => eachProcessRow<ProcessRow>(db, runId, ALL_COLUMNS, each);
 
 function readProcesses(db: Database, runId: string, columns: string): Partial<ProcessRow>[] {
   // in row id order (the run's index gives it, no sort of every column in SQLite's temp b-tree), then

@@ -9,13 +9,18 @@
  *   gzip, a python script running `cat`) and plain helpers (/bin/true): about one step per 3 processes,
  *   with RSS samples for a tenth of the processes and one system point per 100 processes.
  * - "chain": a chain N deep, each process the parent of the next (what a fork-and-exit loop leaves).
+ * - "long-argv": a driver and N − 1 children each `true` with one argument of ARGV_BYTES letters (what
+ *   tests/fixtures/bigargv.c records), no two alike.
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type ProcessRecord, StoreWriter, createRun, finishRun, openStore } from "../../src/store/index.ts";
 import { sharedDir } from "./shared-dirs.ts";
 
-export type Shape = "pipeline" | "chain";
+export type Shape = "pipeline" | "chain" | "long-argv";
+
+/** the argument of each process of the "long-argv" shape, bytes (64 KB: about the recorded cap) */
+export const ARGV_BYTES = 64_000;
 
 export interface BigRun {
   /** state dir holding tracer.db (TRACER_STATE_DIR) */
@@ -50,7 +55,12 @@ export function writeBigRun(shape: Shape, n: number, dir = sharedDir()): BigRun 
     id: runId,
     name,
     pipeline: "bench",
-    command: shape === "chain" ? ["./chain", String(n)] : ["bash", "pipeline.sh"],
+    command:
+      shape === "chain"
+        ? ["./chain", String(n)]
+        : shape === "long-argv"
+          ? ["./bigargv", String(n - 1), String(ARGV_BYTES)]
+          : ["bash", "pipeline.sh"],
     cwd: "/work",
     host: "bench",
     mode: "connector+taskstats",
@@ -101,12 +111,19 @@ export function writeBigRun(shape: Shape, n: number, dir = sharedDir()): BigRun 
         diskUsedBytes: 5e11,
       });
     // bounded memory for the fixture itself: write in batches
-    if (made % 5000 === 0) w.flush();
+    if (made % (shape === "long-argv" ? 100 : 5000) === 0) w.flush();
     return p;
   };
   if (shape === "chain") {
     let parent: ProcessRecord | undefined;
     for (let i = 0; i < n; i++) parent = rec(parent, ["./chain", String(n - i)], i);
+  } else if (shape === "long-argv") {
+    const root = rec(undefined, ["./bigargv", String(n - 1), String(ARGV_BYTES)], 0);
+    const letters = "abcdefghijklmnopqrstuvwxyz".repeat(Math.ceil(ARGV_BYTES / 26) + 1);
+    for (let i = 1; i < n; i++) {
+      const arg = `${i}:${letters.slice(i % 26, (i % 26) + ARGV_BYTES)}`.slice(0, ARGV_BYTES);
+      rec(root, ["true", arg], i);
+    }
   } else {
     const root = rec(undefined, ["bash", "pipeline.sh"], 0);
     for (let i = 1; made < n; i++) {

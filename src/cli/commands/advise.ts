@@ -2,11 +2,11 @@ import { defineCommand } from "../_define.ts";
 import { printJson, write } from "../../core/output.ts";
 import { sanitize } from "../../core/sanitize.ts";
 import { Exit, TracerError } from "../../errors.ts";
-import { advise } from "../../insight/advise.ts";
+import { Adviser } from "../../insight/advise.ts";
 import { renderAdviceTable, renderNextflow, renderSnakemake } from "../../insight/advise-format.ts";
 import { nextflowRequest } from "../../insight/_requests.ts";
-import { snakemakeRuleOf } from "../../insight/_snakemake.ts";
-import { loadReport } from "../../report/index.ts";
+import { SnakemakeRules } from "../../insight/_snakemake.ts";
+import { adviseRuns } from "../../insight/history.ts";
 import { loadRules } from "../../rules/index.ts";
 import { listRuns, openStore, pipelineRuns } from "../../store/index.ts";
 import { wholeOption } from "../_numbers.ts";
@@ -64,16 +64,16 @@ export default defineCommand({
         },
       );
     const rules = loadRules({ files: args.rules === undefined ? [] : [args.rules] });
-    const reports = runs.map((r) => loadReport(db, r.id, rules));
-    const advice = advise(
+    const adviser = new Adviser(
       pipeline,
-      reports,
       // Snakemake's rules: the jobs' own command lines and the metadata in each run's working directory
-      snakemakeRuleOf(reports),
+      new SnakemakeRules(),
       // a Nextflow task's scheduler header; Snakemake's metadata records no resources
       (_, step) =>
         step.kind === "nextflow-task" && step.workdir ? nextflowRequest(step.workdir) : undefined,
     );
+    // one run's report at a time (each can hold 100,000 processes' steps): folded, then garbage
+    const advice = adviseRuns(db, adviser, runs, rules);
     if (format === "json") return void printJson(advice);
     const text =
       format === "nextflow"

@@ -2,11 +2,11 @@ import { defineCommand } from "../_define.ts";
 import { note, printJson, say } from "../../core/output.ts";
 import { sanitize } from "../../core/sanitize.ts";
 import { Exit } from "../../errors.ts";
-import { diffRuns, nothingCompared, regressions } from "../../insight/diff.ts";
+import { type RunSide, diffSides, nothingCompared, regressions, runSide } from "../../insight/diff.ts";
 import { renderDiff } from "../../insight/diff-text.ts";
-import { loadReport } from "../../report/index.ts";
+import { eachReport } from "../../insight/history.ts";
 import { loadRules } from "../../rules/index.ts";
-import { openStore } from "../../store/index.ts";
+import { findRun, openStore } from "../../store/index.ts";
 import { decimalOption } from "../_numbers.ts";
 import { jsonFlag, widthFlag, widthOf } from "../_shared.ts";
 
@@ -49,15 +49,17 @@ export default defineCommand({
     const width = widthOf(args.width);
     const db = openStore(undefined, { readonly: true });
     const rules = loadRules({ files: args.rules === undefined ? [] : [args.rules] });
-    const a = loadReport(db, args.a, rules);
-    const b = loadReport(db, args.b, rules);
-    const d = diffRuns(a, b, threshold);
+    // one run's report at a time, each kept only as what the diff reads of it (runSide)
+    const sides: RunSide[] = [];
+    eachReport(db, [findRun(db, args.a), findRun(db, args.b)], rules, (r) => sides.push(runSide(r)));
+    const [a, b] = sides as [RunSide, RunSide];
+    const d = diffSides(a, b, threshold);
     // the gate's verdict before any output: a reader that leaves early (`| head`) keeps its exit status
     // What is known to be worse needs no matched step (the run failed, a step only in B failed): a
     // regression, exit 7, even when nothing else could be compared. A gate that compared no step and
     // found nothing worse must not pass: said, with its own exit code (not a regression); said too
     // beside regressions, as the steps' figures went unchecked.
-    const found = limit === undefined ? [] : regressions(threshold > 0 ? diffRuns(a, b) : d, limit);
+    const found = limit === undefined ? [] : regressions(threshold > 0 ? diffSides(a, b) : d, limit);
     const none = limit === undefined ? undefined : nothingCompared(d, found.length > 0);
     if (found.length) process.exitCode = Exit.regression;
     else if (none) process.exitCode = Exit.nothingCompared;
