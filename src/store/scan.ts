@@ -184,3 +184,13 @@ export function eachReportRow(
   if (read >= PAGE_ROWS) gcAndSweep();
   return read;
 }
+
+/**
+ * A reader of one process row's argv as stored (JSON.stringify's text; null: none, or no such row), by
+ * row id: what a report keeping only a head of each (src/steps/_columns.ts) reads again for the
+ * processes it names or prints. One indexed lookup each.
+ */
+export function argvTextById(db: Database): (id: number) => string | null {
+  const q = db.query("SELECT argv FROM processes WHERE id = ?");
+  return (id) => ((q.get(id) as { argv: string | null } | null)?.argv ?? null) || null;
+}
