@@ -198,6 +198,8 @@ export class ColumnsBuilder {
   private readonly codeOf: (p: StepProcess) => number;
   private readonly workdirOf: (p: StepProcess) => number;
   private memoOn = false;
+  /** the process being added has a short enough command line for a memo key (ARGV_HEAD_CHARS) */
+  private memoable = false;
   private hits = 0;
   private memoOff = 0;
   private readonly seen = new Map<string, number>();
@@ -253,9 +255,10 @@ export class ColumnsBuilder {
     this.codeOf = lastOf(
       (p) => p.comm,
       (p): number => {
-        const key = this.memoOn
-          ? `${p.comm ?? ""}\0${p.argv === null ? "\0" : p.argv.join("\0")}`
-          : undefined;
+        const key =
+          this.memoOn && this.memoable
+            ? `${p.comm ?? ""}\0${p.argv === null ? "\0" : p.argv.join("\0")}`
+            : undefined;
         let c = key === undefined ? undefined : this.seen.get(key);
         if (c !== undefined) {
           this.hits++;
@@ -334,6 +337,9 @@ export class ColumnsBuilder {
     this.comm.push(p.comm);
     // a work dir is named by an argument ending in .command.run (the text holds it as it is)
     c.workdir[i] = argvText?.includes(".command.run") ? this.workdirOf(p) : -1;
+    // a key holds the whole command line: MEMO long ones would be MEMO times their length (8,192 of
+    // 64 KiB: 512 MB), and a long one repeated back to back is lastOf's already
+    this.memoable = argvText === null || argvText.length <= ARGV_HEAD_CHARS;
     // a window of MEMO processes whose command lines did not repeat turns the memo off for the next
     // MEMO_REST windows (its keys cost about what classifying does); the verdicts are the same either way
     if (this.classified++ % MEMO === 0) {

@@ -27,6 +27,22 @@ const ALL_COLUMNS = `${REPORT_COLUMNS}, start_ticks AS startTicks, ppid, core_du
 
 /** rows read per query: one native call for many rows, while a page's raw JSON stays a few MB */
 export const PAGE_ROWS = 10_000;
+/**
+ * argv characters a page holds about at most: a page of long command lines has fewer rows (10,000 rows
+ * of 2 KB argv are 20 MB of JSON and as much again parsed, alive together), never fewer than PAGE_MIN
+ */
+const PAGE_CHARS = 4 << 20;
+const PAGE_MIN = 64;
+/** the first page's rows: the run's command lines not yet seen (10,000 of 64 KiB would be 640 MB) */
+const FIRST_PAGE = 256;
+/**
+ * argv characters read between two full collections (none for a run of short command lines: 100,000
+ * of ~30 characters are 3 M). A young collection after each page does not free what a collection in
+ * the middle of a page promoted, and long command lines promote much: 100,000 processes of 2 KB argv
+ * grew the report's peak RSS by ~60 MB before the last page; with a full collection every 16 Mi
+ * characters it stayed at the live size, no slower (2 Dec 2026)
+ */
+const SWEEP_CHARS = 16 << 20;
 
 /**
  * Each process row of a run selected with `columns` (which include id, comm, cwd, argv and
@@ -34,7 +50,8 @@ export const PAGE_ROWS = 10_000;
  * of the array (one text per argv, so the same text is the same command line), null for none. A
  * page of rows at a time after the last row id read (the index's range): faster than a row at a time
  * through an iterator, and unlike all rows at once (100,000 rows: 22 MB more peak RSS) each page's
- * JSON argv strings are garbage before the next page is read. Returns how many rows were read.
+ * JSON argv strings are garbage before the next page is read; a page after one of long command lines
+ * has fewer rows (PAGE_CHARS). Returns how many rows were read.
  */
 export function eachProcessRow<R extends Partial<ProcessRow> = Partial<ProcessRow>>(
   db: Database,
@@ -42,11 +59,11 @@ export function eachProcessRow<R extends Partial<ProcessRow> = Partial<ProcessRo
   columns: string,
   each: (row: R, argvText: string | null) => void,
 ): number {
-  const page = db.query(
-    `SELECT ${columns} FROM processes WHERE run_id = ? AND id > ? ORDER BY id LIMIT ${PAGE_ROWS}`,
-  );
-  // a page leaves little garbage (its JSON argv, comm and cwd copies): a young collection after each
+  const page = db.query(`SELECT ${columns} FROM processes WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?`);
+  // a page leaves little garbage (its JSON argv, comm and cwd copies): a young collection after each,
+  // a full one after SWEEP_CHARS of command lines
   const tick = youngCollector(1);
+  let unswept = 0;
   // a run repeats its comm and cwd values: one copy of each (bounded), not one per row
   const shared = new Map<string, string>();
   const one = (raw: string | Uint8Array | null) => {
@@ -64,8 +81,8 @@ export function eachProcessRow<R extends Partial<ProcessRow> = Partial<ProcessRo
   let lastArgv: string[] | null = null;
   // one page, in a call of its own: once it returns, nothing on the stack holds the page's rows, so
   // the young collection after it frees them instead of promoting them to the old generation
-  const readPage = (after: number): { rows: number; last: number } => {
-    const rows = page.all(runId, after) as {
+  const readPage = (after: number, limit: number): { rows: number; last: number; chars: number } => {
+    const rows = page.all(runId, after, limit) as {
       id: number;
       comm: string | Uint8Array | null;
       cwd: string | Uint8Array | null;
@@ -75,10 +92,12 @@ export function eachProcessRow<R extends Partial<ProcessRow> = Partial<ProcessRo
       argvTruncated?: number | boolean;
       oomKilled: number | boolean;
     }[];
+    let chars = 0;
     for (const r of rows) {
       r.comm = one(r.comm);
       r.cwd = one(r.cwd);
       const raw = (r.argv as string | null) || null;
+      if (raw !== null) chars += raw.length;
       if (raw === null) r.argv = null;
       else if (raw === lastRaw) r.argv = lastArgv;
       else {
@@ -92,17 +111,27 @@ export function eachProcessRow<R extends Partial<ProcessRow> = Partial<ProcessRo
       r.oomKilled = r.oomKilled === 1;
       each(r as unknown as R, raw);
     }
-    return { rows: rows.length, last: rows.length ? rows[rows.length - 1]!.id : after };
+    return { rows: rows.length, last: rows.length ? rows[rows.length - 1]!.id : after, chars };
   };
   // each called once per row (src/core/jit-tier.ts)
   dfgOnly(one, readPage, each);
   let read = 0;
-  for (let after = Number.MIN_SAFE_INTEGER; ; ) {
-    const got = readPage(after);
+  for (let after = Number.MIN_SAFE_INTEGER, limit = FIRST_PAGE; ; ) {
+    const got = readPage(after, limit);
     read += got.rows;
-    if (got.rows < PAGE_ROWS) break;
+    if (got.rows < limit) break;
     after = got.last;
-    tick();
+    // the next page's rows by this one's argv length (a run's command lines tend to be alike)
+    limit = Math.max(
+      PAGE_MIN,
+      Math.min(PAGE_ROWS, Math.floor((PAGE_CHARS * got.rows) / Math.max(1, got.chars))),
+    );
+    unswept += got.chars;
+    if (unswept < SWEEP_CHARS) tick();
+    else {
+      unswept = 0;
+      gcAndSweep();
+    }
   }
   return read;
 }
