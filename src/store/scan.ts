@@ -51,15 +51,29 @@ const SWEEP_CHARS = 16 << 20;
  * page of rows at a time after the last row id read (the index's range): faster than a row at a time
  * through an iterator, and unlike all rows at once (100,000 rows: 22 MB more peak RSS) each page's
  * JSON argv strings are garbage before the next page is read; a page after one of long command lines
- * has fewer rows (PAGE_CHARS). Returns how many rows were read.
+ * has fewer rows (PAGE_CHARS). `byStart`: in start order instead (SQLite's ORDER BY started_at, id),
+ * each page the rows of the next ids in that order (only the ids are sorted and held). Returns how
+ * many rows were read.
  */
 export function eachProcessRow<R extends Partial<ProcessRow> = Partial<ProcessRow>>(
   db: Database,
   runId: string,
   columns: string,
   each: (row: R, argvText: string | null) => void,
+  byStart = false,
 ): number {
-  const page = db.query(`SELECT ${columns} FROM processes WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?`);
+  const byId = db.query(`SELECT ${columns} FROM processes WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?`);
+  const starts = byStart ? idsByStart(db, runId) : undefined;
+  const these = db.query(`SELECT ${columns} FROM processes WHERE id IN (SELECT value FROM json_each(?))`);
+  /** the next `limit` rows after row id `after`, or after the first `read` ids in start order */
+  const page = (after: number, read: number, limit: number) => {
+    if (!starts) return byId.all(runId, after, limit) as { id: number }[];
+    const ids = starts.subarray(read, read + limit);
+    const at = new Map<number, number>();
+    for (let k = 0; k < ids.length; k++) at.set(ids[k]!, k);
+    const rows = these.all(JSON.stringify(Array.from(ids))) as { id: number }[];
+    return rows.sort((a, b) => at.get(a.id)! - at.get(b.id)!);
+  };
   // a page leaves little garbage (its JSON argv, comm and cwd copies): a young collection after each,
   // a full one after SWEEP_CHARS of command lines
   const tick = youngCollector(1);
@@ -81,8 +95,12 @@ export function eachProcessRow<R extends Partial<ProcessRow> = Partial<ProcessRo
   let lastArgv: string[] | null = null;
   // one page, in a call of its own: once it returns, nothing on the stack holds the page's rows, so
   // the young collection after it frees them instead of promoting them to the old generation
-  const readPage = (after: number, limit: number): { rows: number; last: number; chars: number } => {
-    const rows = page.all(runId, after, limit) as {
+  const readPage = (
+    after: number,
+    read: number,
+    limit: number,
+  ): { rows: number; last: number; chars: number } => {
+    const rows = page(after, read, limit) as {
       id: number;
       comm: string | Uint8Array | null;
       cwd: string | Uint8Array | null;
@@ -114,10 +132,10 @@ export function eachProcessRow<R extends Partial<ProcessRow> = Partial<ProcessRo
     return { rows: rows.length, last: rows.length ? rows[rows.length - 1]!.id : after, chars };
   };
   // each called once per row (src/core/jit-tier.ts)
-  dfgOnly(one, readPage, each);
+  dfgOnly(one, page, readPage, each);
   let read = 0;
   for (let after = Number.MIN_SAFE_INTEGER, limit = FIRST_PAGE; ; ) {
-    const got = readPage(after, limit);
+    const got = readPage(after, read, limit);
     read += got.rows;
     if (got.rows < limit) break;
     after = got.last;
@@ -134,6 +152,16 @@ export function eachProcessRow<R extends Partial<ProcessRow> = Partial<ProcessRo
     }
   }
   return read;
+}
+
+/** A run's row ids in start order (SQLite's ORDER BY started_at, id: an unknown start first). */
+function idsByStart(db: Database, runId: string): Float64Array {
+  const rows = db
+    .query("SELECT id FROM processes WHERE run_id = ? ORDER BY started_at, id")
+    .values(runId) as [number][];
+  const ids = new Float64Array(rows.length);
+  for (let k = 0; k < rows.length; k++) ids[k] = rows[k]![0];
+  return ids;
 }
 
 /**
@@ -154,10 +182,14 @@ export function inStartOrder(db: Database, runId: string): boolean {
 
 /**
  * Every process of a run as listProcesses gives each (the same row), in row id order, to `each`, a
- * page at a time: nothing kept. In listProcesses's order when inStartOrder. Returns how many.
+ * page at a time: nothing kept. In listProcesses's order when inStartOrder, or when `byStart`. Returns how many.
  */
-export const eachProcess = (db: Database, runId: string, each: (row: ProcessRow) => void): number =>
-  eachProcessRow<ProcessRow>(db, runId, ALL_COLUMNS, each);
+export const eachProcess = (
+  db: Database,
+  runId: string,
+  each: (row: ProcessRow) => void,
+  byStart = false,
+): number => eachProcessRow<ProcessRow>(db, runId, ALL_COLUMNS, each, byStart);
 
 function readProcesses(db: Database, runId: string, columns: string): Partial<ProcessRow>[] {
   // in row id order (the run's index gives it, no sort of every column in SQLite's temp b-tree), then
