@@ -38,9 +38,9 @@ export class TextColumn {
   private startOf: Int32Array;
   /** -1: null; else the whole text's length (more than cap: only its head kept) */
   private lengthOf: Int32Array;
-  /** a cut text's hash, its low and high 32 bits (0 for one kept whole) */
-  private hashLo: Uint32Array;
-  private hashHi: Uint32Array;
+  /** a cut text's hash, its low and high 32 bits (0 for one kept whole); empty until a text is cut */
+  private hashLo = new Uint32Array(0);
+  private hashHi = new Uint32Array(0);
   private readonly hash = new BigUint64Array(1);
   private readonly hash32 = new Uint32Array(this.hash.buffer);
 
@@ -52,8 +52,6 @@ export class TextColumn {
     this.chunkOf = new Int32Array(capacity);
     this.startOf = new Int32Array(capacity);
     this.lengthOf = new Int32Array(capacity);
-    this.hashLo = new Uint32Array(capacity);
-    this.hashHi = new Uint32Array(capacity);
   }
 
   /** Set position i (each position once, in order) to `s`. */
@@ -63,8 +61,6 @@ export class TextColumn {
       this.chunkOf = grown(this.chunkOf, size);
       this.startOf = grown(this.startOf, size);
       this.lengthOf = grown(this.lengthOf, size);
-      this.hashLo = grown(this.hashLo, size);
-      this.hashHi = grown(this.hashHi, size);
     }
     if (s === null) {
       this.lengthOf[i] = -1;
@@ -74,10 +70,14 @@ export class TextColumn {
     let kept = s;
     if (s.length > this.cap) {
       kept = s.slice(0, this.cap);
+      if (this.hashLo.length < this.chunkOf.length) {
+        this.hashLo = grown(this.hashLo, this.chunkOf.length);
+        this.hashHi = grown(this.hashHi, this.chunkOf.length);
+      }
       this.hash[0] = Bun.hash.xxHash3(s);
       this.hashLo[i] = this.hash32[0]!;
       this.hashHi[i] = this.hash32[1]!;
-    } else {
+    } else if (this.hashLo.length) {
       this.hashLo[i] = 0;
       this.hashHi[i] = 0;
     }
@@ -151,8 +151,10 @@ export class TextColumn {
     this.chunkOf = pick(this.chunkOf);
     this.startOf = pick(this.startOf);
     this.lengthOf = pick(this.lengthOf);
-    this.hashLo = pick(this.hashLo);
-    this.hashHi = pick(this.hashHi);
+    if (this.hashLo.length) {
+      this.hashLo = pick(this.hashLo);
+      this.hashHi = pick(this.hashHi);
+    }
   }
 }
 
