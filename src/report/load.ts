@@ -14,7 +14,7 @@ import {
   sampleSteps,
 } from "../steps/index.ts";
 import { findRun } from "../store/index.ts";
-import { eachReportRow } from "../store/scan.ts";
+import { argvTextById, eachReportRow } from "../store/scan.ts";
 import { mark } from "../core/timing.ts";
 import { MAX_MEMORY_POINTS, buildReport } from "./build.ts";
 import type { Report, SystemPoint } from "./types.ts";
@@ -92,9 +92,11 @@ function systemPoints(db: Database, runId: string): SystemPoint[] {
 /**
  * A run's processes as columns, classified by `rules`, in start order (as listReportProcesses orders
  * them); `count`: how many it has (the run row's, findRun: the columns are made that size at once).
+ * Each argv text is kept as a head (ColumnsBuilder's `whole`): a long one is read again from the store
+ * for the processes a report names or prints, not held for every process.
  */
 export function runColumns(db: Database, runId: string, rules: RuleSet, count: number): StepColumns {
-  const b = new ColumnsBuilder(rules, count);
+  const b = new ColumnsBuilder(rules, count, argvTextById(db));
   eachReportRow(db, runId, (row, argvText) => b.add(row, argvText));
   return b.finish(true);
 }

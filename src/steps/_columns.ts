@@ -127,6 +127,16 @@ export const orNull = (v: number): number | null => (Number.isNaN(v) ? null : v)
 /** NaN (not recorded) as 0 (a sum counts an unknown figure as 0). */
 export const or0 = (v: number): number => (Number.isNaN(v) ? 0 : v);
 
+/**
+ * Characters of a process's argv text (JSON) a report keeps when it can read the whole again from the
+ * store (ColumnsBuilder's `whole`): enough for argv[0] and most command lines whole; a longer one keeps
+ * this head, its length and a hash (src/steps/_text.ts), and is read whole again only for a process the
+ * report names or prints. 256: a 100,000-process run's heads are 26 MB at most (512: the table of
+ * 100,000 × 2 KB argv peaked 26 MB higher); argv[0] (the executable an `other` step is grouped by) is
+ * read off the head when it ends there.
+ */
+export const ARGV_HEAD_CHARS = 256;
+
 /** distinct command lines remembered while classifying (bounds the memo on runs where none repeats) */
 const MEMO = 8192;
 /** windows the memo rests after one where command lines did not repeat */
@@ -188,15 +198,26 @@ export class ColumnsBuilder {
   private readonly codeOf: (p: StepProcess) => number;
   private readonly workdirOf: (p: StepProcess) => number;
   private memoOn = false;
+  /** the process being added has a short enough command line for a memo key (ARGV_HEAD_CHARS) */
+  private memoable = false;
   private hits = 0;
   private memoOff = 0;
   private readonly seen = new Map<string, number>();
   /** processes classified (forks are not), for the memo's windows */
   private classified = 0;
 
-  constructor(rules: RuleSet, capacity = 1024) {
+  /**
+   * `whole`: the argv text (JSON) of the process with this row id as the store holds it, null for none:
+   * given, each text keeps only its head (ARGV_HEAD_CHARS) and is read again whole where a command line
+   * is parsed or shown; not given, every text is kept whole
+   */
+  constructor(
+    rules: RuleSet,
+    capacity = 1024,
+    private readonly whole?: (id: number) => string | null,
+  ) {
     this.cap = Math.max(16, capacity);
-    this.argvText = new TextColumn(this.cap);
+    this.argvText = new TextColumn(this.cap, whole ? ARGV_HEAD_CHARS : Number.POSITIVE_INFINITY);
     const f = () => new Float64Array(this.cap);
     this.c = {
       id: f(),
@@ -234,9 +255,10 @@ export class ColumnsBuilder {
     this.codeOf = lastOf(
       (p) => p.comm,
       (p): number => {
-        const key = this.memoOn
-          ? `${p.comm ?? ""}\0${p.argv === null ? "\0" : p.argv.join("\0")}`
-          : undefined;
+        const key =
+          this.memoOn && this.memoable
+            ? `${p.comm ?? ""}\0${p.argv === null ? "\0" : p.argv.join("\0")}`
+            : undefined;
         let c = key === undefined ? undefined : this.seen.get(key);
         if (c !== undefined) {
           this.hits++;
@@ -315,6 +337,9 @@ export class ColumnsBuilder {
     this.comm.push(p.comm);
     // a work dir is named by an argument ending in .command.run (the text holds it as it is)
     c.workdir[i] = argvText?.includes(".command.run") ? this.workdirOf(p) : -1;
+    // a key holds the whole command line: MEMO long ones would be MEMO times their length (8,192 of
+    // 64 KiB: 512 MB), and a long one repeated back to back is lastOf's already
+    this.memoable = argvText === null || argvText.length <= ARGV_HEAD_CHARS;
     // a window of MEMO processes whose command lines did not repeat turns the memo off for the next
     // MEMO_REST windows (its keys cost about what classifying does); the verdicts are the same either way
     if (this.classified++ % MEMO === 0) {
@@ -387,32 +412,39 @@ export class ColumnsBuilder {
     const text = this.argvText;
     text.seal();
     const comm = this.comm;
+    const ids = this.c.id as Float64Array;
+    const whole = this.whole;
+    // a text kept whole, or one kept cut read whole again (the row gone meanwhile: none)
+    const textOf = (i: number) => (text.isCut(i) ? whole!(ids[i]!) : text.get(i));
     // the text parsed when asked for: a report asks for the processes it names or prints
     const parsed = (i: number) => {
-      const t = text.get(i);
+      const t = textOf(i);
       return t ? (JSON.parse(t) as string[]) : null;
     };
     // JSON.stringify's text of a string array holds a backslash only where an argument has an
     // escape; without one, each argument is the text between `"`s and none holds a `"`: argv[0]
-    // and the arguments joined by spaces are read off the text, no array made
+    // and the arguments joined by spaces are read off the text, no array made. argv[0] is read off a
+    // cut text's head when it ends there, unescaped
     const first = (i: number) => {
-      const t = text.get(i);
+      const t = text.head(i);
       if (t === null || t === "[]") return undefined;
-      return t.includes("\\") ? (JSON.parse(t) as string[])[0] : t.slice(2, t.indexOf('"', 2));
+      const end = t.indexOf('"', 2);
+      const slash = t.indexOf("\\");
+      if (end > 0 && (slash < 0 || slash > end)) return t.slice(2, end);
+      return parsed(i)?.[0];
     };
     const cut = this.c.argvCut.subarray(0, n);
     const cutBytes = (i: number) => (Number.isNaN(cut[i]!) ? undefined : cut[i]!);
     const command = (i: number) => {
-      const t = text.get(i);
+      const t = textOf(i);
       const line =
         t === null || t === "[]" || t.includes("\\")
           ? commandOf(parsed(i), comm[i]!)
           : t.slice(2, -2).replaceAll('","', " ");
       return withCutMark(line, cut[i]!);
     };
-    dfgOnly(parsed, first, command);
+    dfgOnly(textOf, parsed, first, command);
     const prior = this.prior;
-    const ids = this.c.id as Float64Array;
     return {
       ...(this.c as StepColumns),
       n,

@@ -2,7 +2,10 @@
 import { dfgOnly } from "../core/jit-tier.ts";
 
 /** a typed array grown to `size`, its values kept */
-export const grown = <A extends Float64Array | Int32Array | Uint8Array>(a: A, size: number): A => {
+export const grown = <A extends Float64Array | Int32Array | Uint32Array | Uint8Array>(
+  a: A,
+  size: number,
+): A => {
   const b = new (a.constructor as new (n: number) => A)(size);
   b.set(a);
   return b;
@@ -10,21 +13,42 @@ export const grown = <A extends Float64Array | Int32Array | Uint8Array>(a: A, si
 
 /** texts joined into one string (a string per text costs ~3× its characters) */
 const TEXTS_PER_CHUNK = 4096;
+/**
+ * characters of the texts set since the last seal, whole (a head sliced off a text can keep the whole
+ * text alive until the join copies it), past which they are joined: 4,096 cut 64 KiB texts would hold 256 MB
+ */
+const HELD_PER_CHUNK = 1 << 20;
 
 /**
  * Strings by position, kept as a few long strings and each one's place in them: a 100,000-process run's
  * argv texts are ~5 MB, not 100,000 strings. `get` slices one out; `same` compares two in place.
+ *
+ * With a `cap`, a text longer than `cap` characters keeps only its first `cap` (its head), its whole
+ * length and a 64-bit hash of the whole (xxHash3 of its UTF-8): memory bounded by the processes, not by
+ * their command lines (100,000 of 2 KB each held 489 MB to print a 1 KB table). Such a text is `cut`:
+ * `get` does not give it (its owner reads it whole again where it needs it), `same` still tells two apart
+ * exactly in practice (length, hash and head alike).
  */
 export class TextColumn {
   private chunks: string[] = [];
   private parts: string[] = [];
   private used = 0;
+  private held = 0;
   private chunkOf: Int32Array;
   private startOf: Int32Array;
-  /** -1: null */
+  /** -1: null; else the whole text's length (more than cap: only its head kept) */
   private lengthOf: Int32Array;
+  /** a cut text's hash, its low and high 32 bits (0 for one kept whole); empty until a text is cut */
+  private hashLo = new Uint32Array(0);
+  private hashHi = new Uint32Array(0);
+  private readonly hash = new BigUint64Array(1);
+  private readonly hash32 = new Uint32Array(this.hash.buffer);
 
-  constructor(capacity: number) {
+  /** `cap`: characters kept of a text at most (Infinity: every text whole) */
+  constructor(
+    capacity: number,
+    readonly cap = Number.POSITIVE_INFINITY,
+  ) {
     this.chunkOf = new Int32Array(capacity);
     this.startOf = new Int32Array(capacity);
     this.lengthOf = new Int32Array(capacity);
@@ -42,12 +66,27 @@ export class TextColumn {
       this.lengthOf[i] = -1;
       return;
     }
-    if (this.parts.length === TEXTS_PER_CHUNK) this.seal();
+    if (this.parts.length === TEXTS_PER_CHUNK || this.held > HELD_PER_CHUNK) this.seal();
+    let kept = s;
+    if (s.length > this.cap) {
+      kept = s.slice(0, this.cap);
+      if (this.hashLo.length < this.chunkOf.length) {
+        this.hashLo = grown(this.hashLo, this.chunkOf.length);
+        this.hashHi = grown(this.hashHi, this.chunkOf.length);
+      }
+      this.hash[0] = Bun.hash.xxHash3(s);
+      this.hashLo[i] = this.hash32[0]!;
+      this.hashHi[i] = this.hash32[1]!;
+    } else if (this.hashLo.length) {
+      this.hashLo[i] = 0;
+      this.hashHi[i] = 0;
+    }
     this.chunkOf[i] = this.chunks.length;
     this.startOf[i] = this.used;
     this.lengthOf[i] = s.length;
-    this.parts.push(s);
-    this.used += s.length;
+    this.parts.push(kept);
+    this.used += kept.length;
+    this.held += s.length;
   }
 
   /** Join the texts set since the last seal into one string (get and same read joined texts only). */
@@ -56,43 +95,66 @@ export class TextColumn {
     this.chunks.push(this.parts.join(""));
     this.parts = [];
     this.used = 0;
+    this.held = 0;
   }
 
   isNull(i: number): boolean {
     return this.lengthOf[i]! < 0;
   }
 
-  get(i: number): string | null {
+  /** Whether position i keeps only the head of its text (get gives it not). */
+  isCut(i: number): boolean {
+    return this.lengthOf[i]! > this.cap;
+  }
+
+  /** The text at position i (null: none), or its head when it is cut (isCut): never to be taken for the whole. */
+  head(i: number): string | null {
     const n = this.lengthOf[i]!;
     if (n < 0) return null;
     const start = this.startOf[i]!;
-    return this.chunks[this.chunkOf[i]!]!.slice(start, start + n);
+    return this.chunks[this.chunkOf[i]!]!.slice(start, start + Math.min(n, this.cap));
   }
 
-  /** Whether positions i and j hold the same text (both null: true), nothing sliced. */
+  /** The text at position i (null: none); throws for a cut one (isCut), whose whole is not kept. */
+  get(i: number): string | null {
+    if (this.isCut(i)) throw new Error(`text ${i} is cut: only its head is kept`);
+    return this.head(i);
+  }
+
+  /**
+   * Whether positions i and j hold the same text (both null: true), nothing sliced: compared in place,
+   * or for cut texts by their whole length, hash and head.
+   */
   same(i: number, j: number): boolean {
     const n = this.lengthOf[i]!;
     if (n !== this.lengthOf[j]!) return false;
     if (n < 0) return true;
+    if (n > this.cap && (this.hashLo[i] !== this.hashLo[j] || this.hashHi[i] !== this.hashHi[j]))
+      return false;
     const a = this.chunks[this.chunkOf[i]!]!;
     const b = this.chunks[this.chunkOf[j]!]!;
     const x = this.startOf[i]!;
     const y = this.startOf[j]!;
     if (a === b && x === y) return true;
-    for (let k = 0; k < n; k++) if (a.charCodeAt(x + k) !== b.charCodeAt(y + k)) return false;
+    const m = Math.min(n, this.cap);
+    for (let k = 0; k < m; k++) if (a.charCodeAt(x + k) !== b.charCodeAt(y + k)) return false;
     return true;
   }
 
   /** Position k takes what position order[k] held (the first n positions). */
   reorder(order: Int32Array): void {
-    const pick = (from: Int32Array) => {
-      const to = new Int32Array(order.length);
+    const pick = <A extends Int32Array | Uint32Array>(from: A): A => {
+      const to = new (from.constructor as new (n: number) => A)(order.length);
       for (let k = 0; k < order.length; k++) to[k] = from[order[k]!]!;
       return to;
     };
     this.chunkOf = pick(this.chunkOf);
     this.startOf = pick(this.startOf);
     this.lengthOf = pick(this.lengthOf);
+    if (this.hashLo.length) {
+      this.hashLo = pick(this.hashLo);
+      this.hashHi = pick(this.hashHi);
+    }
   }
 }
 
@@ -100,6 +162,8 @@ export class TextColumn {
 dfgOnly(
   TextColumn.prototype.set,
   TextColumn.prototype.get,
+  TextColumn.prototype.head,
+  TextColumn.prototype.isCut,
   TextColumn.prototype.same,
   TextColumn.prototype.isNull,
 );

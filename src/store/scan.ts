@@ -25,48 +25,59 @@ export const REPORT_COLUMNS = `id, pid, parent_id AS parentId, comm, argv, cwd, 
   oom_limit_kb AS oomLimitKb, exec_at AS execAt, exec_cpu_us AS execCpuUs, prior_argv AS priorArgv, prior_argv_bytes AS priorArgvBytes, exec_peak_rss_kb AS execPeakRssKb, argv_bytes AS argvBytes, argv_truncated AS argvTruncated, figures`;
 const ALL_COLUMNS = `${REPORT_COLUMNS}, start_ticks AS startTicks, ppid, core_dumped AS coreDumped`;
 
-/**
- * at most this many rows, or rows holding PAGE_CHARS characters of command lines, between two young
- * collections: each such page's garbage (its rows, their JSON argv text and arrays) freed before the
- * next is read
- */
+/** rows read per query: one native call for many rows, while a page's raw JSON stays a few MB */
 export const PAGE_ROWS = 10_000;
 /**
- * a page's command lines (stored JSON text, characters): 10,000 rows of 64 KB command lines read at
- * once were ~1.3 GB; 4 Mi characters is ~60 of them, and about 100,000 of a usual run's short ones
+ * argv characters a page holds about at most: a page of long command lines has fewer rows (10,000 rows
+ * of 2 KB argv are 20 MB of JSON and as much again parsed, alive together), never fewer than PAGE_MIN
  */
-export const PAGE_CHARS = 4 * 2 ** 20;
+const PAGE_CHARS = 4 << 20;
+const PAGE_MIN = 64;
+/** the first page's rows: the run's command lines not yet seen (10,000 of 64 KiB would be 640 MB) */
+const FIRST_PAGE = 256;
+/**
+ * argv characters read between two full collections (none for a run of short command lines: 100,000
+ * of ~30 characters are 3 M). A young collection after each page does not free what a collection in
+ * the middle of a page promoted, and long command lines promote much: 100,000 processes of 2 KB argv
+ * grew the report's peak RSS by ~60 MB before the last page; with a full collection every 16 Mi
+ * characters it stayed at the live size, no slower (2 Dec 2026)
+ */
+const SWEEP_CHARS = 16 << 20;
 
 /**
  * Each process row of a run selected with `columns` (which include id, comm, cwd, argv and
  * oomKilled), in row id order, to `each` with `argvText`: its argv as stored, JSON.stringify's text
- * of the array (one text per argv, so the same text is the same command line), null for none. The
- * rows come one at a time from one statement, a page of them (PAGE_ROWS rows or PAGE_CHARS characters
- * of command lines, whichever comes first) between two young collections: unlike all rows at once
- * (100,000 rows: 22 MB more peak RSS), or pages of a number of rows whatever their size, each page's
- * JSON argv strings are garbage before the next page is read. Returns how many rows were read.
+ * of the array (one text per argv, so the same text is the same command line), null for none. A
+ * page of rows at a time after the last row id read (the index's range): faster than a row at a time
+ * through an iterator, and unlike all rows at once (100,000 rows: 22 MB more peak RSS) each page's
+ * JSON argv strings are garbage before the next page is read; a page after one of long command lines
+ * has fewer rows (PAGE_CHARS). `byStart`: in start order instead (SQLite's ORDER BY started_at, id),
+ * each page the rows of the next ids in that order (only the ids are sorted and held). Returns how
+ * many rows were read.
  */
 export function eachProcessRow<R extends Partial<ProcessRow> = Partial<ProcessRow>>(
   db: Database,
   runId: string,
   columns: string,
   each: (row: R, argvText: string | null) => void,
+  byStart = false,
 ): number {
-  type Raw = {
-    id: number;
-    comm: string | Uint8Array | null;
-    cwd: string | Uint8Array | null;
-    argv: string | null | string[];
-    priorArgv?: string | null | string[];
-    coreDumped?: number | boolean;
-    argvTruncated?: number | boolean;
-    oomKilled: number | boolean;
+  const byId = db.query(`SELECT ${columns} FROM processes WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?`);
+  const starts = byStart ? idsByStart(db, runId) : undefined;
+  const these = db.query(`SELECT ${columns} FROM processes WHERE id IN (SELECT value FROM json_each(?))`);
+  /** the next `limit` rows after row id `after`, or after the first `read` ids in start order */
+  const page = (after: number, read: number, limit: number) => {
+    if (!starts) return byId.all(runId, after, limit) as { id: number }[];
+    const ids = starts.subarray(read, read + limit);
+    const at = new Map<number, number>();
+    for (let k = 0; k < ids.length; k++) at.set(ids[k]!, k);
+    const rows = these.all(JSON.stringify(Array.from(ids))) as { id: number }[];
+    return rows.sort((a, b) => at.get(a.id)! - at.get(b.id)!);
   };
-  const rows = db
-    .query(`SELECT ${columns} FROM processes WHERE run_id = ? ORDER BY id`)
-    .iterate(runId) as IterableIterator<Raw>;
-  // a page leaves little garbage (its JSON argv, comm and cwd copies): a young collection after each
+  // a page leaves little garbage (its JSON argv, comm and cwd copies): a young collection after each,
+  // a full one after SWEEP_CHARS of command lines
   const tick = youngCollector(1);
+  let unswept = 0;
   // a run repeats its comm and cwd values: one copy of each (bounded), not one per row
   const shared = new Map<string, string>();
   const one = (raw: string | Uint8Array | null) => {
@@ -82,54 +93,75 @@ export function eachProcessRow<R extends Partial<ProcessRow> = Partial<ProcessRo
   // shares its argv array: one JSON.parse and one array for a run of them (argv is never mutated)
   let lastRaw: string | null = null;
   let lastArgv: string[] | null = null;
-  let done = false;
   // one page, in a call of its own: once it returns, nothing on the stack holds the page's rows, so
   // the young collection after it frees them instead of promoting them to the old generation
-  const readPage = (): number => {
-    let n = 0;
-    for (let chars = 0; n < PAGE_ROWS && chars < PAGE_CHARS; n++) {
-      const next = rows.next();
-      if (next.done) {
-        done = true;
-        break;
-      }
-      const r = next.value;
+  const readPage = (
+    after: number,
+    read: number,
+    limit: number,
+  ): { rows: number; last: number; chars: number } => {
+    const rows = page(after, read, limit) as {
+      id: number;
+      comm: string | Uint8Array | null;
+      cwd: string | Uint8Array | null;
+      argv: string | null | string[];
+      priorArgv?: string | null | string[];
+      coreDumped?: number | boolean;
+      argvTruncated?: number | boolean;
+      oomKilled: number | boolean;
+    }[];
+    let chars = 0;
+    for (const r of rows) {
       r.comm = one(r.comm);
       r.cwd = one(r.cwd);
       const raw = (r.argv as string | null) || null;
+      if (raw !== null) chars += raw.length;
       if (raw === null) r.argv = null;
       else if (raw === lastRaw) r.argv = lastArgv;
       else {
-        chars += raw.length;
         lastRaw = raw;
         lastArgv = r.argv = JSON.parse(raw) as string[];
       }
       // rare (a shell that exec'd its last command): parsed where present
-      if (typeof r.priorArgv === "string") {
-        chars += r.priorArgv.length;
-        r.priorArgv = JSON.parse(r.priorArgv) as string[];
-      }
+      if (typeof r.priorArgv === "string") r.priorArgv = JSON.parse(r.priorArgv) as string[];
       if (r.coreDumped !== undefined) r.coreDumped = r.coreDumped === 1;
       if (r.argvTruncated !== undefined) r.argvTruncated = r.argvTruncated === 1;
       r.oomKilled = r.oomKilled === 1;
       each(r as unknown as R, raw);
     }
-    return n;
+    return { rows: rows.length, last: rows.length ? rows[rows.length - 1]!.id : after, chars };
   };
   // each called once per row (src/core/jit-tier.ts)
-  dfgOnly(one, readPage, each);
+  dfgOnly(one, page, readPage, each);
   let read = 0;
-  try {
-    for (;;) {
-      read += readPage();
-      if (done) break;
-      tick();
+  for (let after = Number.MIN_SAFE_INTEGER, limit = FIRST_PAGE; ; ) {
+    const got = readPage(after, read, limit);
+    read += got.rows;
+    if (got.rows < limit) break;
+    after = got.last;
+    // the next page's rows by this one's argv length (a run's command lines tend to be alike)
+    limit = Math.max(
+      PAGE_MIN,
+      Math.min(PAGE_ROWS, Math.floor((PAGE_CHARS * got.rows) / Math.max(1, got.chars))),
+    );
+    unswept += got.chars;
+    if (unswept < SWEEP_CHARS) tick();
+    else {
+      unswept = 0;
+      gcAndSweep();
     }
-  } finally {
-    // (a caller's `each` that threw leaves the statement mid-run: reset)
-    if (!done) rows.return?.();
   }
   return read;
+}
+
+/** A run's row ids in start order (SQLite's ORDER BY started_at, id: an unknown start first). */
+function idsByStart(db: Database, runId: string): Float64Array {
+  const rows = db
+    .query("SELECT id FROM processes WHERE run_id = ? ORDER BY started_at, id")
+    .values(runId) as [number][];
+  const ids = new Float64Array(rows.length);
+  for (let k = 0; k < rows.length; k++) ids[k] = rows[k]![0];
+  return ids;
 }
 
 /**
@@ -149,15 +181,15 @@ export function inStartOrder(db: Database, runId: string): boolean {
 }
 
 /**
- * Every process of a run as listProcesses gives each (the same row), in row id order, to `each` with
- * its argv as stored (eachProcessRow), a page at a time: nothing kept. In listProcesses's order when
- * inStartOrder. Returns how many.
+ * Every process of a run as listProcesses gives each (the same row), in row id order, to `each`, a
+ * page at a time: nothing kept. In listProcesses's order when inStartOrder, or when `byStart`. Returns how many.
  */
 export const eachProcess = (
   db: Database,
   runId: string,
   each: (row: ProcessRow, argvText: string | null) => void,
-): number => eachProcessRow<ProcessRow>(db, runId, ALL_COLUMNS, each);
+  byStart = false,
+): number => eachProcessRow<ProcessRow>(db, runId, ALL_COLUMNS, each, byStart);
 
 function readProcesses(db: Database, runId: string, columns: string): Partial<ProcessRow>[] {
   // in row id order (the run's index gives it, no sort of every column in SQLite's temp b-tree), then
@@ -212,4 +244,14 @@ export function eachReportRow(
   // peak RSS 139 → 126 MB with it)
   if (read >= PAGE_ROWS) gcAndSweep();
   return read;
+}
+
+/**
+ * A reader of one process row's argv as stored (JSON.stringify's text; null: none, or no such row), by
+ * row id: what a report keeping only a head of each (src/steps/_columns.ts) reads again for the
+ * processes it names or prints. One indexed lookup each.
+ */
+export function argvTextById(db: Database): (id: number) => string | null {
+  const q = db.query("SELECT argv FROM processes WHERE id = ?");
+  return (id) => ((q.get(id) as { argv: string | null } | null)?.argv ?? null) || null;
 }

@@ -1,7 +1,7 @@
 /**
  * `tracer report --json` streams a run's raw rows in memory bounded by what is read and written at a
  * time, whatever a row's size: the rows are read a page of a bounded number of command-line characters
- * at a time (src/store/scan.ts PAGE_CHARS), stringified a bounded piece at a time and the heap collected
+ * at a time (src/store/scan.ts PAGE_CHARS, pages sized by the last one's argv), stringified a bounded piece at a time and the heap collected
  * by the characters written (src/report/raw.ts). 3,000 processes of one 64,000-byte argument each
  * (the "long-argv" shape of tests/helpers/bigrun.ts, what tests/fixtures/bigargv.c records), the
  * compiled binary's peak RSS read by tests/fixtures/maxrss.c. Before (pages of 10,000 rows, a full
