@@ -54,10 +54,11 @@ export function openStore(path = defaultDbPath(), opts: OpenOptions = {}): Datab
     );
   }
   let v: number;
+  let foreign: boolean;
   try {
     db.exec(`PRAGMA busy_timeout = ${BUSY_MS}`);
     // the first read of the file: SQLite reads its header only now
-    v = userVersion(db);
+    ({ v, foreign } = versionAndTables(db));
   } catch (e) {
     db.close();
     throw new TracerError(
@@ -73,14 +74,13 @@ export function openStore(path = defaultDbPath(), opts: OpenOptions = {}): Datab
       },
     );
   }
+  if (foreign) {
+    db.close();
+    notOurs(file as string, FOREIGN);
+  }
   if (v < 0) {
     db.close();
-    throw new TracerError(
-      "E_STORE_OPEN",
-      `cannot open the database ${shownPath(file as string)}: its schema version ${v} is no tracer's`,
-      Exit.error,
-      { hint: "it is not a tracer store: move it aside and tracer starts a new one" },
-    );
+    notOurs(file as string, `its schema version ${v} is no tracer's`);
   }
   // a newer tracer's store is refused before anything is written to it
   if (v > SCHEMA_VERSION) {
@@ -212,6 +212,29 @@ export function inTransaction<T>(db: Database, f: () => T): T {
 export const userVersion = (db: Database) =>
   (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
 
+/**
+ * The schema version and whether the file is some other program's database: at version 0 (no tracer
+ * schema yet) it holds tables, views, indexes or triggers all the same (a tracer store is empty until
+ * its first migration). One statement, one read: a concurrent first migration is seen whole or not at
+ * all. Such a file is never migrated: tracer's tables would be written into it (found by a newcomer:
+ * `tracer runs` turned a notes database into a tracer store).
+ */
+export function versionAndTables(db: Database): { v: number; foreign: boolean } {
+  const r = db
+    .query("SELECT (SELECT user_version FROM pragma_user_version) AS v, count(*) AS n FROM sqlite_master")
+    .get() as { v: number; n: number };
+  return { v: r.v, foreign: r.v === 0 && r.n > 0 };
+}
+
+const FOREIGN = "it holds another program's tables, no tracer schema";
+
+/** E_STORE_OPEN for a file whose schema is no tracer's (a negative version, or foreign tables). */
+const notOurs = (path: string, why: string): never => {
+  throw new TracerError("E_STORE_OPEN", `cannot open the database ${shownPath(path)}: ${why}`, Exit.error, {
+    hint: "it is not a tracer store: move it aside and tracer starts a new one",
+  });
+};
+
 const journalMode = (db: Database) =>
   (db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode;
 
@@ -229,7 +252,8 @@ export function migrate(db: Database): number {
   for (;;) {
     const applied = db
       .transaction(() => {
-        const v = userVersion(db);
+        const { v, foreign } = versionAndTables(db);
+        if (foreign) notOurs(db.filename, FOREIGN);
         if (v > SCHEMA_VERSION) tooNew(db.filename, v);
         if (v === SCHEMA_VERSION) return false;
         db.exec(MIGRATIONS[v]!);

@@ -5,7 +5,7 @@
 import { Database } from "bun:sqlite";
 import { accessSync, constants as fsConstants } from "node:fs";
 import { MIGRATIONS } from "./_migrations.ts";
-import { SCHEMA_VERSION, defaultDbPath, storeFile, userVersion } from "./db.ts";
+import { SCHEMA_VERSION, defaultDbPath, storeFile, versionAndTables } from "./db.ts";
 
 /** What `doctor` says of the store: its schema, or why tracer cannot use it. */
 export interface StoreCheck {
@@ -32,10 +32,11 @@ export function inspectStore(path = defaultDbPath()): StoreCheck {
   }
   if (!file) return { ...shown, exists: false };
   let schema: number;
+  let foreign = false;
   try {
     const db = new Database(file, { readonly: true });
     try {
-      schema = userVersion(db);
+      ({ v: schema, foreign } = versionAndTables(db));
     } finally {
       db.close();
     }
@@ -48,6 +49,13 @@ export function inspectStore(path = defaultDbPath()): StoreCheck {
       exists: true,
       schema,
       problem: `has schema ${schema}, newer than this tracer knows (${SCHEMA_VERSION}): upgrade tracer`,
+    };
+  if (foreign)
+    return {
+      ...shown,
+      exists: true,
+      schema,
+      problem: "holds another program's tables, no tracer schema: not a tracer store",
     };
   if (schema < 0 || schema > MIGRATIONS.length)
     return { ...shown, exists: true, schema, problem: `has schema ${schema}: not a tracer store` };
