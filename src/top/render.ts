@@ -155,8 +155,11 @@ const outsideRow = (r: TopRun): TopStep => ({
   live: r.other,
 });
 
-/** A step's row after its marker: index, name (sanitised, cut), then the fixed columns. */
-function stepCells(s: TopStep, nameW: number, cols: [string, number][]): string {
+/**
+ * A step's row after its marker: index, name (sanitised, cut to `nameW` when `cut`; else a longer name
+ * is whole and its row's figures follow it), then the fixed columns.
+ */
+function stepCells(s: TopStep, nameW: number, cols: [string, number][], cut: boolean): string {
   const cells = [
     s.index ? s.state : "",
     s.index ? elapsed(s.elapsedMs) : "",
@@ -167,7 +170,8 @@ function stepCells(s: TopStep, nameW: number, cols: [string, number][]): string 
     s.exit,
   ];
   const fixed = cols.map(([, w], i) => (i === 0 || i === 6 ? padEnd(cells[i]!, w) : padStart(cells[i]!, w)));
-  return `${padEnd(s.index ? String(s.index) : "", 5)} ${padEnd(fit(sanitize(s.name), nameW), nameW)} ${fixed.join(" ")}`;
+  const name = sanitize(s.name);
+  return `${padEnd(s.index ? String(s.index) : "", 5)} ${padEnd(cut ? fit(name, nameW) : name, nameW)} ${fixed.join(" ")}`;
 }
 
 /** The lines of one screen. Pure: same snapshot and view, same lines. */
@@ -181,6 +185,10 @@ export function render(snap: Snapshot, view: View): Screen {
       : Math.min(80, widestName(snap, view.expanded === "all")),
   );
   const W = Number.isFinite(view.width) ? view.width : Number.POSITIVE_INFINITY;
+  // a snapshot to a pipe cuts nothing (docs/CLI.md): names and commands past the aligned column are
+  // whole, that row's figures after them
+  const cuts = Number.isFinite(view.width);
+  const cut = (s: string, w: number) => (cuts ? fit(s, w) : s);
   const time = new Date(snap.at).toISOString().slice(11, 19);
   const top = view.interactive
     ? `tracer top · ${time} UTC · sort ${view.sort} (s) · ↑↓ select · enter expand · q quit`
@@ -190,7 +198,7 @@ export function render(snap: Snapshot, view: View): Screen {
   if (!snap.runs.length && !snap.note) body.push({ text: "no active run (start one: tracer run -- CMD)" });
   const isOpen = (s: TopStep) => (view.expanded === "all" ? s.state === "running" : view.expanded.has(s.key));
   const procRow = (p: TopProcess) =>
-    `         ${padEnd(fit(sanitize(`${p.pid} ${p.command}`), nameW - 2), nameW - 2)} ` +
+    `         ${padEnd(cut(sanitize(`${p.pid} ${p.command}`), nameW - 2), nameW - 2)} ` +
     [
       padEnd("", 10),
       padStart(elapsed(p.elapsedMs), 8),
@@ -205,7 +213,7 @@ export function render(snap: Snapshot, view: View): Screen {
     if (r.other.length) rows.push(outsideRow(r));
     for (const s of rows) {
       const mark = view.interactive ? (isOpen(s) ? "▾" : s.live.length ? "▸" : " ") : " ";
-      const text = `${mark} ${stepCells(s, nameW, cols)}`;
+      const text = `${mark} ${stepCells(s, nameW, cols, cuts)}`;
       const style = s.state === "failed" ? "31" : s.state === "running" && s.index ? "32" : undefined;
       body.push({ text: text.trimEnd(), key: s.key, style });
       if (isOpen(s)) {

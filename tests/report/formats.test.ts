@@ -138,6 +138,11 @@ test("--output writes the file and says so on stderr; bad flags are usage errors
   expect(bad.stderr).toContain("--format must be one of table, json, csv, nextflow, html");
   const price = await run(["report", "--price-per-hour", "-3"], { env: rec.env });
   expect(price.code).toBe(2);
+  for (const flag of ["-o", "--output"]) {
+    const empty = await run(["report", flag, ""], { env: rec.env });
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain("--output needs a file name (it was empty)");
+  }
 });
 
 test("--json keeps the raw run and processes (docs/CLI.md)", async () => {

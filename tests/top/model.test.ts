@@ -197,6 +197,10 @@ test("recorded text is sanitised on screen; lines fit the width by display width
     expect(text).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f\u202e\u2066]/);
     if (width === 60) for (const l of text.split("\n")) expect(Bun.stringWidth(l)).toBeLessThanOrEqual(60);
   }
+  // a snapshot to a pipe cuts no command (docs/CLI.md): the whole line is there to grep, escaped
+  const tail = "日本語のファイル名日本語のファイル名日本語のファイル名日本語";
+  expect(full.split("\n").some((l) => l.includes(`sort \\x1b[2J\\u{202e}evil ${tail}`))).toBe(true);
+  expect(render(snap, view({ width: 60 })).lines.join("\n")).not.toContain(tail);
   expect(Bun.stringWidth(fit("日本語のファイル", 7))).toBeLessThanOrEqual(7);
   expect(fit("日本語のファイル", 7).endsWith("…")).toBe(true);
   expect(fit("short", 7)).toBe("short");

@@ -87,6 +87,11 @@ export default defineCommand({
   run({ args }) {
     // `-o -`: stdout, as the convention goes (not a file named '-')
     const output = args.output === "-" ? undefined : args.output;
+    // before any work: an empty name resolved to the working directory ("cannot write : it is a directory")
+    if (output === "")
+      throw new TracerError("E_USAGE", "--output needs a file name (it was empty)", Exit.usage, {
+        hint: "name a file, e.g. -o report.html, or -o - for stdout",
+      });
     const format = formatOf(args.format);
     if (args.json && args.format !== undefined)
       throw new TracerError(
