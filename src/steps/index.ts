@@ -326,7 +326,8 @@ const CRASHES = new Set([4, 5, 6, 7, 8, 11, 24, 25, 31]);
  * first start to its last end, and its wall is the time at least one of them ran (src/steps/_busy.ts:
  * five 2 ms `date` calls a second apart are 10 ms of wall, not 4 s). Its exit is the first non-zero
  * one of its processes (its code, or the signal that killed it; 0 when all exited 0, null while one
- * runs), and it fails only when one of them was OOM-killed or crashed (CRASHES): an engine's or a
+ * runs), or, when one crashed, the first crash's signal, and it fails only when one of them was
+ * OOM-killed or crashed (CRASHES): an engine's or a
  * wrapper's exit is the run's, shown on the run, a `grep` that found nothing is no failure, and a
  * `sleep` a script ended with SIGTERM may have been ended by design.
  */
@@ -358,6 +359,7 @@ function otherStep(c: StepColumns, name: string, list: number[], root: StepRoot,
   const to = new Float64Array(list.length);
   let longestMs = 0;
   let crashed = false;
+  let crash: number | null = null;
   for (let j = 0; j < list.length; j++) {
     const i = list[j]!;
     const image = own[i] ? c.imageStartedAt[i]! : Number.NaN;
@@ -375,7 +377,12 @@ function otherStep(c: StepColumns, name: string, list: number[], root: StepRoot,
       exitCode = code;
       signal = sig;
     }
-    if (sig !== null && CRASHES.has(sig)) crashed = true;
+    // the first crash: what failed the step, its EXIT (a newcomer saw `FAILED 4` for a step failed by a
+    // SIGSEGV, the 4 no failure of an `other` step)
+    if (sig !== null && CRASHES.has(sig) && !crashed) {
+      crashed = true;
+      crash = sig;
+    }
     const ended = c.endedAt[i]!;
     if (Number.isNaN(ended)) end = null;
     else if (end !== null && ended > end) end = ended;
@@ -392,9 +399,9 @@ function otherStep(c: StepColumns, name: string, list: number[], root: StepRoot,
     f.durationMs = Math.max(busy.ms, longestMs);
     f.busyProfile = busy.profile;
   }
-  f.exitCode = exitCode;
-  f.signal = signal;
   f.failed = f.oomKilled || crashed;
+  f.exitCode = crashed ? null : exitCode;
+  f.signal = crashed ? crash : signal;
   return f;
 }
 

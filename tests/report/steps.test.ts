@@ -287,7 +287,7 @@ test("work no rule names is never dropped: `other` steps by executable, forks wi
   expectCovers(procs, steps);
 });
 
-test("an `other` step's exit: the first process that did not exit 0, by code or by signal; a failure only when one crashed", () => {
+test("an `other` step's exit: the first process that did not exit 0, by code or by signal, or the first crash; a failure only when one crashed", () => {
   // a wrapper with a named tool inside is transparent: its unnamed commands become `other` steps
   const exitOf = (list: Partial<StepProcess>[]) => {
     const sh = proc(null, ["/bin/sh", "x.sh"]);
@@ -298,8 +298,14 @@ test("an `other` step's exit: the first process that did not exit 0, by code or 
   expect(exitOf([{}, { exitCode: null, signal: 9 }, { exitCode: 1 }])).toEqual([null, 9, false]);
   expect(exitOf([{ exitCode: 1 }, { exitCode: null, signal: 9 }])).toEqual([1, null, false]);
   expect(exitOf([{}, {}])).toEqual([0, null, false]);
-  // a crash (a fault, a resource limit) is never an answer: the step fails, whichever process it was
-  expect(exitOf([{ exitCode: 1 }, { exitCode: null, signal: 11 }])).toEqual([1, null, true]);
+  // a crash (a fault, a resource limit) is never an answer: the step fails, whichever process it was,
+  // and its exit is the first crash, what failed it (not the exit 1 before it: `FAILED 1` named no cause)
+  expect(exitOf([{ exitCode: 1 }, { exitCode: null, signal: 11 }])).toEqual([null, 11, true]);
+  expect(exitOf([{ exitCode: null, signal: 7 }, { exitCode: 1 }, { exitCode: null, signal: 11 }])).toEqual([
+    null,
+    7,
+    true,
+  ]);
   expect(exitOf([{ exitCode: null, signal: 6 }])).toEqual([null, 6, true]);
   expect(exitOf([{ exitCode: null, signal: 24 }])).toEqual([null, 24, true]);
   expect(
