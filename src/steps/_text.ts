@@ -19,12 +19,29 @@ const TEXTS_PER_CHUNK = 4096;
  */
 const HELD_PER_CHUNK = 1 << 20;
 
+/** this process's secret: a hash no one outside it can aim at (below) */
+let secret: Uint8Array | undefined;
+
+/**
+ * HMAC-SHA-256 of `s` (its UTF-8: the store's argv texts are JSON.stringify's, lone surrogates escaped)
+ * under a random key made once per process, into `into` (its first 32 of 64 bytes): what tells two long command lines
+ * apart when only their heads are kept. Recorded argv is the attacker's: an unkeyed fast hash (xxHash3,
+ * public secret) let a pair of printable lines that differ past the head be built in milliseconds with
+ * the same hash, so a crashing child read as a fork of its parent and its failure vanished (an attack, 2
+ * Dec 2026). Keyed, a collision of even the 64 bits kept needs the key, which never leaves the process.
+ * ~1 GB/s here (SHA extensions): 200 ms for 100,000 lines of 2 KB.
+ */
+export function textKey(s: string, into: Uint8Array): void {
+  secret ??= crypto.getRandomValues(new Uint8Array(32));
+  new Bun.CryptoHasher("sha256", secret).update(s).digest(into);
+}
+
 /**
  * Strings by position, kept as a few long strings and each one's place in them: a 100,000-process run's
  * argv texts are ~5 MB, not 100,000 strings. `get` slices one out; `same` compares two in place.
  *
  * With a `cap`, a text longer than `cap` characters keeps only its first `cap` (its head), its whole
- * length and a 64-bit hash of the whole (xxHash3 of its UTF-8): memory bounded by the processes, not by
+ * length and a 64-bit keyed hash of the whole (textKey): memory bounded by the processes, not by
  * their command lines (100,000 of 2 KB each held 489 MB to print a 1 KB table). Such a text is `cut`:
  * `get` does not give it (its owner reads it whole again where it needs it), `same` still tells two apart
  * exactly in practice (length, hash and head alike).
@@ -41,8 +58,9 @@ export class TextColumn {
   /** a cut text's hash, its low and high 32 bits (0 for one kept whole); empty until a text is cut */
   private hashLo = new Uint32Array(0);
   private hashHi = new Uint32Array(0);
-  private readonly hash = new BigUint64Array(1);
-  private readonly hash32 = new Uint32Array(this.hash.buffer);
+  /** (Bun's digest into a buffer asks for 64 bytes, the largest digest it may write) */
+  private readonly digest = new Uint8Array(64);
+  private readonly digest32 = new Uint32Array(this.digest.buffer);
 
   /** `cap`: characters kept of a text at most (Infinity: every text whole) */
   constructor(
@@ -74,9 +92,9 @@ export class TextColumn {
         this.hashLo = grown(this.hashLo, this.chunkOf.length);
         this.hashHi = grown(this.hashHi, this.chunkOf.length);
       }
-      this.hash[0] = Bun.hash.xxHash3(s);
-      this.hashLo[i] = this.hash32[0]!;
-      this.hashHi[i] = this.hash32[1]!;
+      textKey(s, this.digest);
+      this.hashLo[i] = this.digest32[0]!;
+      this.hashHi[i] = this.digest32[1]!;
     } else if (this.hashLo.length) {
       this.hashLo[i] = 0;
       this.hashHi[i] = 0;

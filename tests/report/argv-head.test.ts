@@ -135,6 +135,47 @@ test("FORK: a child whose text equals its parent's in length and head but not pa
   db.close();
 });
 
+/**
+ * Two argv, as stored (JSON.stringify's text, 3,000 printable characters), that differ only past the
+ * head and have the same xxHash3: built by hand by an attack (2 Dec 2026) from that hash's lanes
+ * (a change in one stripe cancelled by one in another of the same lane). The head/length/hash compare
+ * with that public, unkeyed hash took the second for a fork of the first, and a crash of it vanished.
+ */
+function collidingPair(): [string[], string[]] {
+  const text = (tail1: string, tail2: string) => {
+    const t = ['["/bin/sh","/tmp/atk-repro/c.sh","', ..."x".repeat(3000)].join("").slice(0, 2998).split("");
+    t.splice(1024, 5, ...`POPO${tail1}`);
+    t.splice(1792, 5, ...`@KJI${tail2}`);
+    return `${t.join("")}"]`;
+  };
+  const a = text("b", "a");
+  const b = text("c", "`");
+  expect(a.length).toBe(3000);
+  expect(Bun.hash.xxHash3(a)).toBe(Bun.hash.xxHash3(b)); // the old hash's collision
+  const argv = [JSON.parse(a) as string[], JSON.parse(b) as string[]] as [string[], string[]];
+  expect(argv.map((x) => JSON.stringify(x))).toEqual([a, b]);
+  return argv;
+}
+
+test("FORK: a child whose line was built to collide with its parent's under xxHash3 is not a fork", () => {
+  const [a, b] = collidingPair();
+  const { db, w, rec } = store();
+  const root = rec(undefined, a, "sh");
+  rec(root, a, "sh"); // a fork that did not exec
+  rec(root, b, "sh"); // another script line, built to collide
+  w.flush();
+  const b2 = new ColumnsBuilder(loadRules({ config: false }), 3, argvTextById(db));
+  eachReportRow(db, "run-1", (row, text) => b2.add(row, text));
+  const c = b2.finish(true);
+  expect(c.argvText.isCut(2)).toBe(true);
+  groupColumns(c);
+  expect(c.code[1]).toBe(FORK);
+  expect(c.code[2]).not.toBe(FORK);
+  expect(c.argvText.same(0, 1)).toBe(true);
+  expect(c.argvText.same(0, 2)).toBe(false);
+  db.close();
+});
+
 test("a run of 3,000 long lines is read again only for what the report names and prints", () => {
   const { db, w, rec } = store();
   const root = rec(undefined, ["/usr/local/bin/driver"], "driver");
