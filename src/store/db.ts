@@ -215,15 +215,21 @@ export const userVersion = (db: Database) =>
 /**
  * The schema version and whether the file is some other program's database: at version 0 (no tracer
  * schema yet) it holds tables, views, indexes or triggers all the same (a tracer store is empty until
- * its first migration). One statement, one read: a concurrent first migration is seen whole or not at
+ * its first migration); at a version above 0 (many programs set user_version) it lacks tracer's runs or
+ * processes table, which the first migration made (an attack: at 3 the set-up switched such a file to
+ * WAL before failing on "no such table: runs"). One statement, one read: a concurrent first migration is seen whole or not at
  * all. Such a file is never migrated: tracer's tables would be written into it (found by a newcomer:
  * `tracer runs` turned a notes database into a tracer store).
  */
 export function versionAndTables(db: Database): { v: number; foreign: boolean } {
   const r = db
-    .query("SELECT (SELECT user_version FROM pragma_user_version) AS v, count(*) AS n FROM sqlite_master")
-    .get() as { v: number; n: number };
-  return { v: r.v, foreign: r.v === 0 && r.n > 0 };
+    .query(
+      `SELECT (SELECT user_version FROM pragma_user_version) AS v, count(*) AS n,
+         count(*) FILTER (WHERE type = 'table' AND name IN ('runs', 'processes')) AS ours FROM sqlite_master`,
+    )
+    .get() as { v: number; n: number; ours: number };
+  // (a newer tracer's schema is its own business: refused as newer, whatever its tables)
+  return { v: r.v, foreign: r.v === 0 ? r.n > 0 : r.v > 0 && r.v <= SCHEMA_VERSION && r.ours < 2 };
 }
 
 const FOREIGN = "it holds another program's tables, no tracer schema";

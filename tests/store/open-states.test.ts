@@ -118,23 +118,27 @@ test("retryBusy: SQLITE_BUSY is retried, any other error is thrown at once", () 
   expect(calls).toBe(1);
 });
 
-test("another program's SQLite database at the store's path: refused by every command, never written", async () => {
-  const env = isolatedEnv();
-  mkdirSync(env.TRACER_STATE_DIR!, { recursive: true, mode: 0o700 });
-  const raw = new Database(dbOf(env), { create: true });
-  raw.exec("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('mine')");
-  raw.close();
-  const before = readFileSync(dbOf(env));
-  for (const args of [["runs"], ["report"], ["run", "--quiet", "--", "true"]]) {
-    const r = await run(args, { env });
-    expect({ args, code: r.code }).toEqual({ args, code: 1 });
-    expect(r.stderr).toContain("it holds another program's tables, no tracer schema");
-    expect(r.stderr).toContain("it is not a tracer store");
-  }
-  const doctor = await run(["doctor", "--json"], { env });
-  expect(JSON.parse(doctor.stdout).store.problem).toContain("another program's tables");
-  expect(readFileSync(dbOf(env)).equals(before)).toBe(true);
-  const after = new Database(dbOf(env), { readonly: true });
-  expect(after.query("SELECT name FROM sqlite_master").all()).toEqual([{ name: "notes" }]);
-  after.close();
-});
+for (const version of [0, 3, 11])
+  test(`another program's SQLite database at the store's path (user_version ${version}): refused by every command, never written`, async () => {
+    const env = isolatedEnv();
+    mkdirSync(env.TRACER_STATE_DIR!, { recursive: true, mode: 0o700 });
+    const raw = new Database(dbOf(env), { create: true });
+    raw.exec(
+      `CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('mine'); PRAGMA user_version = ${version}`,
+    );
+    raw.close();
+    const before = readFileSync(dbOf(env));
+    for (const args of [["runs"], ["report"], ["run", "--quiet", "--", "true"]]) {
+      const r = await run(args, { env });
+      expect({ args, code: r.code }).toEqual({ args, code: 1 });
+      expect(r.stderr).toContain("it holds another program's tables, no tracer schema");
+      expect(r.stderr).toContain("it is not a tracer store");
+    }
+    const doctor = await run(["doctor", "--json"], { env });
+    expect(JSON.parse(doctor.stdout).store.problem).toContain("another program's tables");
+    expect(readFileSync(dbOf(env)).equals(before)).toBe(true);
+    const after = new Database(dbOf(env), { readonly: true });
+    expect(after.query("SELECT name FROM sqlite_master").all()).toEqual([{ name: "notes" }]);
+    expect(after.query("PRAGMA journal_mode").get()).toEqual({ journal_mode: "delete" });
+    after.close();
+  });
