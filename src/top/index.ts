@@ -11,7 +11,16 @@ import { topRun } from "./model.ts";
 import type { Snapshot, TopRun } from "./types.ts";
 import { RunWatch, activeRunIds, newestRunId } from "./watch.ts";
 
-export { type Screen, SORT_KEYS, type SortKey, type View, fit, orderSteps, render } from "./render.ts";
+export {
+  type Screen,
+  SNAPSHOT_CELL_COLUMNS,
+  SORT_KEYS,
+  type SortKey,
+  type View,
+  fit,
+  orderSteps,
+  render,
+} from "./render.ts";
 export { topRun } from "./model.ts";
 export { RunWatch, activeRunIds } from "./watch.ts";
 export type { RunState, Snapshot, TopProcess, TopRun, TopStep } from "./types.ts";

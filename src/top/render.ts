@@ -155,9 +155,12 @@ const outsideRow = (r: TopRun): TopStep => ({
   live: r.other,
 });
 
+/** A name or command in a snapshot to a pipe: at most this many columns, then "…" */
+export const SNAPSHOT_CELL_COLUMNS = 4096;
+
 /**
  * A step's row after its marker: index, name (sanitised, cut to `nameW` when `cut`; else a longer name
- * is whole and its row's figures follow it), then the fixed columns.
+ * goes on, up to SNAPSHOT_CELL_COLUMNS, and its row's figures follow it), then the fixed columns.
  */
 function stepCells(s: TopStep, nameW: number, cols: [string, number][], cut: boolean): string {
   const cells = [
@@ -171,7 +174,7 @@ function stepCells(s: TopStep, nameW: number, cols: [string, number][], cut: boo
   ];
   const fixed = cols.map(([, w], i) => (i === 0 || i === 6 ? padEnd(cells[i]!, w) : padStart(cells[i]!, w)));
   const name = sanitize(s.name);
-  return `${padEnd(s.index ? String(s.index) : "", 5)} ${padEnd(cut ? fit(name, nameW) : name, nameW)} ${fixed.join(" ")}`;
+  return `${padEnd(s.index ? String(s.index) : "", 5)} ${padEnd(fit(name, cut ? nameW : Math.max(nameW, SNAPSHOT_CELL_COLUMNS)), nameW)} ${fixed.join(" ")}`;
 }
 
 /** The lines of one screen. Pure: same snapshot and view, same lines. */
@@ -185,10 +188,11 @@ export function render(snap: Snapshot, view: View): Screen {
       : Math.min(80, widestName(snap, view.expanded === "all")),
   );
   const W = Number.isFinite(view.width) ? view.width : Number.POSITIVE_INFINITY;
-  // a snapshot to a pipe cuts nothing (docs/CLI.md): names and commands past the aligned column are
-  // whole, that row's figures after them
+  // a snapshot to a pipe is not cut to a width (docs/CLI.md): names and commands past the aligned column
+  // go on, that row's figures after them, up to SNAPSHOT_CELL_COLUMNS (300 live 64 KiB command lines
+  // made a 22 MB snapshot: an attack)
   const cuts = Number.isFinite(view.width);
-  const cut = (s: string, w: number) => (cuts ? fit(s, w) : s);
+  const cut = (s: string, w: number) => fit(s, cuts ? w : Math.max(w, SNAPSHOT_CELL_COLUMNS));
   const time = new Date(snap.at).toISOString().slice(11, 19);
   const top = view.interactive
     ? `tracer top · ${time} UTC · sort ${view.sort} (s) · ↑↓ select · enter expand · q quit`

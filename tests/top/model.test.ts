@@ -10,7 +10,16 @@ import { loadReport } from "../../src/report/load.ts";
 import { renderTable, stepPeak } from "../../src/report/table.ts";
 import { loadRules } from "../../src/rules/index.ts";
 import { type ProcessRecord, StoreWriter, createRun, finishRun, openStore } from "../../src/store/index.ts";
-import { RunWatch, type Snapshot, TopSession, type View, fit, render, topRun } from "../../src/top/index.ts";
+import {
+  RunWatch,
+  SNAPSHOT_CELL_COLUMNS,
+  type Snapshot,
+  TopSession,
+  type View,
+  fit,
+  render,
+  topRun,
+} from "../../src/top/index.ts";
 import { splitKeys } from "../../src/top/screen.ts";
 import { writeBigRun } from "../helpers/bigrun.ts";
 import { cleanupTemp, tempDir } from "../helpers/harness.ts";
@@ -201,6 +210,17 @@ test("recorded text is sanitised on screen; lines fit the width by display width
   const tail = "日本語のファイル名日本語のファイル名日本語のファイル名日本語";
   expect(full.split("\n").some((l) => l.includes(`sort \\x1b[2J\\u{202e}evil ${tail}`))).toBe(true);
   expect(render(snap, view({ width: 60 })).lines.join("\n")).not.toContain(tail);
+  // bounded all the same: a 64 KiB command line is cut at SNAPSHOT_CELL_COLUMNS, marked
+  const long = proc(root, ["cat", "y".repeat(65536)], 100);
+  w.sample(long, { at: T0 + 1000, cpuPct: 1, rssKb: 1 });
+  w.flush();
+  const big = render(
+    { at: T0, runs: [topRun(new RunWatch(db, runId, rules).poll(T0 + 2000)!, T0 + 2000)] },
+    view({ width: Number.POSITIVE_INFINITY }),
+  ).lines;
+  const row = big.find((l) => l.includes(" cat yyy"))!;
+  expect(row).toContain("y…");
+  expect(Bun.stringWidth(row)).toBeLessThan(SNAPSHOT_CELL_COLUMNS + 100);
   expect(Bun.stringWidth(fit("日本語のファイル", 7))).toBeLessThanOrEqual(7);
   expect(fit("日本語のファイル", 7).endsWith("…")).toBe(true);
   expect(fit("short", 7)).toBe("short");
