@@ -96,7 +96,7 @@ function systemPoints(db: Database, runId: string): SystemPoint[] {
  * for the processes a report names or prints, not held for every process.
  */
 export function runColumns(db: Database, runId: string, rules: RuleSet, count: number): StepColumns {
-  const b = new ColumnsBuilder(rules, count, argvTextById(db));
+  const b = new ColumnsBuilder(rules, count, argvTextById(db, runId));
   eachReportRow(db, runId, (row, argvText) => b.add(row, argvText));
   return b.finish(true);
 }

@@ -247,11 +247,14 @@ export function eachReportRow(
 }
 
 /**
- * A reader of one process row's argv as stored (JSON.stringify's text; null: none, or no such row), by
- * row id: what a report keeping only a head of each (src/steps/_columns.ts) reads again for the
- * processes it names or prints. One indexed lookup each.
+ * A reader of one process row's argv as stored (JSON.stringify's text; null: none, or no such row in
+ * run `runId`), by row id: what a report keeping only a head of each (src/steps/_columns.ts) reads
+ * again for the processes it names or prints. One indexed lookup each. Only the run's own rows: a run
+ * pruned while reported frees its ids for another run's rows, whose command lines must never show as
+ * its processes' (an attack). A caller that reads a run still being recorded holds one read
+ * transaction over the rows and these reads (`tracer report`).
  */
-export function argvTextById(db: Database): (id: number) => string | null {
-  const q = db.query("SELECT argv FROM processes WHERE id = ?");
-  return (id) => ((q.get(id) as { argv: string | null } | null)?.argv ?? null) || null;
+export function argvTextById(db: Database, runId: string): (id: number) => string | null {
+  const q = db.query("SELECT argv FROM processes WHERE id = ? AND run_id = ?");
+  return (id) => ((q.get(id, runId) as { argv: string | null } | null)?.argv ?? null) || null;
 }

@@ -117,7 +117,7 @@ test("FORK: a child whose text equals its parent's in length and head but not pa
   rec(root, ["/bin/x", PAD, "tail-aa"], "x"); // longer
   w.flush();
   let reads = 0;
-  const whole = argvTextById(db);
+  const whole = argvTextById(db, "run-1");
   const b = new ColumnsBuilder(loadRules({ config: false }), 4, (id) => {
     reads++;
     return whole(id);
@@ -164,7 +164,7 @@ test("FORK: a child whose line was built to collide with its parent's under xxHa
   rec(root, a, "sh"); // a fork that did not exec
   rec(root, b, "sh"); // another script line, built to collide
   w.flush();
-  const b2 = new ColumnsBuilder(loadRules({ config: false }), 3, argvTextById(db));
+  const b2 = new ColumnsBuilder(loadRules({ config: false }), 3, argvTextById(db, "run-1"));
   eachReportRow(db, "run-1", (row, text) => b2.add(row, text));
   const c = b2.finish(true);
   expect(c.argvText.isCut(2)).toBe(true);
@@ -176,13 +176,23 @@ test("FORK: a child whose line was built to collide with its parent's under xxHa
   db.close();
 });
 
+test("a line is read again only from the run's own rows: another run's row with that id gives nothing", () => {
+  const { db, w, rec } = store();
+  rec(undefined, ["/bin/x", PAD, "mine"], "x");
+  w.flush();
+  const { id } = db.query("SELECT id FROM processes WHERE run_id = 'run-1'").get() as { id: number };
+  expect(argvTextById(db, "run-1")(id)).toBe(JSON.stringify(["/bin/x", PAD, "mine"]));
+  expect(argvTextById(db, "run-2")(id)).toBeNull();
+  db.close();
+});
+
 test("a run of 3,000 long lines is read again only for what the report names and prints", () => {
   const { db, w, rec } = store();
   const root = rec(undefined, ["/usr/local/bin/driver"], "driver");
   for (let i = 0; i < 3000; i++) rec(root, ["/bin/true", `${PAD}-${i}`], "true");
   w.flush();
   let reads = 0;
-  const whole = argvTextById(db);
+  const whole = argvTextById(db, "run-1");
   const b = new ColumnsBuilder(loadRules({ config: false }), 3001, (id) => {
     reads++;
     return whole(id);

@@ -111,65 +111,73 @@ export default defineCommand({
       );
     const price = priceOf(args["price-per-hour"]);
     const db = openStore(undefined, { readonly: true });
-    if (args.json) {
-      // the raw run and its processes (docs/CLI.md); --format json is the step report
-      const run = findRun(db, args.run);
-      if (output === undefined) return void writeRawJson(db, run, (chunk) => write(1, chunk));
-      writeReplacing(output, `${jsonText({ run, processes: listProcesses(db, run.id) })}\n`);
-      return void note(sanitize(`tracer: wrote the raw JSON of run ${run.name} to ${output}`));
+    // one read snapshot for the whole report: the rows it groups and the command lines it reads again
+    // by id to name and print (src/steps/_columns.ts) are then of one moment, though the run is still
+    // being recorded (a process that exec'd between the two was named by one line, shown with another)
+    db.exec("BEGIN");
+    try {
+      if (args.json) {
+        // the raw run and its processes (docs/CLI.md); --format json is the step report
+        const run = findRun(db, args.run);
+        if (output === undefined) return void writeRawJson(db, run, (chunk) => write(1, chunk));
+        writeReplacing(output, `${jsonText({ run, processes: listProcesses(db, run.id) })}\n`);
+        return void note(sanitize(`tracer: wrote the raw JSON of run ${run.name} to ${output}`));
+      }
+      const table: ProcessTableOptions = {
+        ...processesOf(args.processes),
+        depth: countOf("depth", args.depth),
+        width: widthOf(args.width),
+      };
+      const rules = loadRules({ files: args.rules === undefined ? [] : [args.rules] });
+      mark("report: rules loaded");
+      if (format === "table" && output === undefined) {
+        // no full collection before the tables, unlike the other formats: the table's time is what its
+        // target misses, its memory is well inside (100,000 processes, 4 trials of 8–10 alternated runs:
+        // CPU −50 to −170 ms median, wall −30 to −185 ms; peak RSS 128 → 137 MB, bound 200 MB; 2026-11-30)
+        const { report, processes } = loadRun(db, args.run, rules, price);
+        const labels = stepLabels(report.steps);
+        writeReportTable(report, (chunk) => write(1, chunk), table.width, labels);
+        mark("report: step table written");
+        // nothing recorded (CMD could not be run): the step table said so, no empty table under it
+        if (report.totals.processes === 0) return;
+        say("\nprocesses");
+        const { listed, total } = writeProcessTable(report.run, processes, (chunk) => write(1, chunk), {
+          ...table,
+          steps: report.steps,
+          labels,
+        });
+        mark("report: process table written");
+        if (listed < total)
+          say(
+            wrapText(
+              `${listed} of ${plural(total, "process", "processes")} listed${table.processes === "steps" ? ", each step in one row" : ""}: ${moreHint(table)}`,
+              table.width,
+            ),
+          );
+        return;
+      }
+      // the processes (their columns) are needed only to build the steps: garbage before the rendering
+      // starts, and collected then on a large run, so the rendering reuses their memory instead of
+      // growing the heap past it (~20 ms at 100,000 processes; a small run's report would only pay it)
+      const report = loadReport(db, args.run, rules, price, format === "html");
+      if (report.totals.processes >= COLLECT_FROM) Bun.gc(true);
+      if (format === "html") report.history = pipelineHistory(db, report, rules);
+      if (output === undefined) {
+        writeReport(report, format, (chunk) => write(1, chunk));
+        return void mark(`report: ${format} written`);
+      }
+      // a file is not the terminal: its width only when asked for with --width
+      const text = renderReport(
+        report,
+        format,
+        args.width === undefined ? Number.POSITIVE_INFINITY : table.width,
+      );
+      // never through a symlink or another's hard link (exit 3); a file gets no colour codes
+      writeReplacing(output, format === "table" ? plain(text) : text);
+      note(sanitize(`tracer: wrote ${format} report of run ${report.run.name} to ${output}`));
+    } finally {
+      if (db.inTransaction) db.exec("COMMIT");
     }
-    const table: ProcessTableOptions = {
-      ...processesOf(args.processes),
-      depth: countOf("depth", args.depth),
-      width: widthOf(args.width),
-    };
-    const rules = loadRules({ files: args.rules === undefined ? [] : [args.rules] });
-    mark("report: rules loaded");
-    if (format === "table" && output === undefined) {
-      // no full collection before the tables, unlike the other formats: the table's time is what its
-      // target misses, its memory is well inside (100,000 processes, 4 trials of 8–10 alternated runs:
-      // CPU −50 to −170 ms median, wall −30 to −185 ms; peak RSS 128 → 137 MB, bound 200 MB; 2026-11-30)
-      const { report, processes } = loadRun(db, args.run, rules, price);
-      const labels = stepLabels(report.steps);
-      writeReportTable(report, (chunk) => write(1, chunk), table.width, labels);
-      mark("report: step table written");
-      // nothing recorded (CMD could not be run): the step table said so, no empty table under it
-      if (report.totals.processes === 0) return;
-      say("\nprocesses");
-      const { listed, total } = writeProcessTable(report.run, processes, (chunk) => write(1, chunk), {
-        ...table,
-        steps: report.steps,
-        labels,
-      });
-      mark("report: process table written");
-      if (listed < total)
-        say(
-          wrapText(
-            `${listed} of ${plural(total, "process", "processes")} listed${table.processes === "steps" ? ", each step in one row" : ""}: ${moreHint(table)}`,
-            table.width,
-          ),
-        );
-      return;
-    }
-    // the processes (their columns) are needed only to build the steps: garbage before the rendering
-    // starts, and collected then on a large run, so the rendering reuses their memory instead of
-    // growing the heap past it (~20 ms at 100,000 processes; a small run's report would only pay it)
-    const report = loadReport(db, args.run, rules, price, format === "html");
-    if (report.totals.processes >= COLLECT_FROM) Bun.gc(true);
-    if (format === "html") report.history = pipelineHistory(db, report, rules);
-    if (output === undefined) {
-      writeReport(report, format, (chunk) => write(1, chunk));
-      return void mark(`report: ${format} written`);
-    }
-    // a file is not the terminal: its width only when asked for with --width
-    const text = renderReport(
-      report,
-      format,
-      args.width === undefined ? Number.POSITIVE_INFINITY : table.width,
-    );
-    // never through a symlink or another's hard link (exit 3); a file gets no colour codes
-    writeReplacing(output, format === "table" ? plain(text) : text);
-    note(sanitize(`tracer: wrote ${format} report of run ${report.run.name} to ${output}`));
   },
 });
 
