@@ -3,7 +3,7 @@
  * forbids any) — with the steps' timeline, per-step CPU and peak-memory bars, the host's CPU/memory
  * plot, failures in red, the totals and a summary table.
  */
-import { commandLine } from "../run/format.ts";
+import { captureText, commandLine } from "../run/format.ts";
 import { bytes, cpuText, exitText, seconds } from "../run/units.ts";
 import { maxOf, minOf } from "../steps/_rollup.ts";
 import { historySection } from "./_history.ts";
@@ -148,6 +148,9 @@ export function renderHtml(r: Report): string {
     `<h1>${esc(run.name)} <span class="sub">${esc(run.status)}, exit ${esc(exitText(run.exitCode, run.signal))}</span></h1>`,
     `<div>${folded(run.command.join(" ") || "(daemon run: processes its rules matched)", RUN_COMMAND_KEPT)}</div>`,
     `<div class="sub">${esc(new Date(run.startedAt).toISOString())} on ${esc(run.host)} · run ${esc(run.id)} · pipeline ${esc(run.pipeline)}</div>`,
+    // how it was captured, and why no stronger mode was used, as the table's header says it
+    `<div class="sub">capture ${esc(captureText(run))}</div>`,
+    ...(run.captureSkipped ?? []).map((why) => `<div class="sub">not used: ${esc(why)}</div>`),
     `<div class="cards">${cards.join("")}</div>`,
     `<h2>Timeline</h2>`,
     steps.length ? gantt(steps, t0, t1, names) + cut(MAX_CHART_STEPS) : none,

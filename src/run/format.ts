@@ -149,6 +149,15 @@ const lossDetail = (r: RunRow) => {
   return ` (${why.join(", ")}; see docs/CAPTURE.md)`;
 };
 
+/**
+ * How a run was captured, in words (not sanitised): its mode and what it lost (the report's `capture`
+ * line, the HTML report's).
+ */
+export const captureText = (r: RunRow): string =>
+  r.mode === "proc-poll"
+    ? `proc-poll: ${POLL_GAPS}, argv lost: ${r.argvLost ?? 0}`
+    : `${r.mode}, events lost: ${r.eventsLost}${lossDetail(r)}, argv lost: ${r.argvLost ?? 0}`;
+
 /** A run's status in words: "aborted (SIGINT)" names the signal the run was asked to stop with. */
 export const runStatus = (r: Pick<RunRow, "status" | "stopSignal">): string =>
   r.status === "aborted" && r.stopSignal ? `aborted (${signalName(r.stopSignal)})` : r.status;
@@ -167,9 +176,7 @@ export function runHeader(r: RunRow, width = Number.POSITIVE_INFINITY): string {
     `command   ${runCommand(r, 200)}`,
     `started   ${when(r.startedAt)} UTC on ${r.host}, wall ${wall}`,
     `status    ${runStatus(r)}, exit ${exitText(r.exitCode, r.signal)}`,
-    r.mode === "proc-poll"
-      ? `capture   proc-poll: ${POLL_GAPS}, argv lost: ${r.argvLost ?? 0}`
-      : `capture   ${r.mode}, events lost: ${r.eventsLost}${lossDetail(r)}, argv lost: ${r.argvLost ?? 0}`,
+    `capture   ${captureText(r)}`,
     ...(r.captureSkipped ?? []).map((why) => `not used  ${why}`),
   ];
   // wrapped to the width, a value's further lines under its first (the field names take 10 columns)

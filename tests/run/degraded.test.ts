@@ -85,6 +85,10 @@ test.skipIf(!canNetns)(
     expect(r.stderr).toContain(`tracer: capture proc-poll because ${why}`);
     const table = await run(["report"], { env });
     expect(table.stdout).toContain(`not used  ${why}`);
+    // the HTML report says it too, beside its capture line (escaped: `'` is &#39;)
+    const html = (await run(["report", "--format", "html"], { env })).stdout;
+    expect(html).toContain('<div class="sub">capture proc-poll: a /proc walk every 50 ms');
+    expect(html).toContain(`<div class="sub">not used: ${why.replace("'", "&#39;")}</div>`);
     const json = JSON.parse((await run(["report", "--format", "json"], { env })).stdout);
     expect(json.run.capture_skipped).toEqual([why]);
     // a run that used the connector skipped nothing
