@@ -159,10 +159,15 @@ const outsideRow = (r: TopRun): TopStep => ({
 export const SNAPSHOT_CELL_COLUMNS = 4096;
 
 /**
- * A step's row after its marker: index, name (sanitised, cut to `nameW` when `cut`; else a longer name
- * goes on, up to SNAPSHOT_CELL_COLUMNS, and its row's figures follow it), then the fixed columns.
+ * A step's row after its marker: index, name (sanitised, then `cut` to the name column: render's, which
+ * lets a snapshot's name go on past it), then the fixed columns.
  */
-function stepCells(s: TopStep, nameW: number, cols: [string, number][], cut: boolean): string {
+function stepCells(
+  s: TopStep,
+  nameW: number,
+  cols: [string, number][],
+  cut: (s: string, w: number) => string,
+): string {
   const cells = [
     s.index ? s.state : "",
     s.index ? elapsed(s.elapsedMs) : "",
@@ -173,8 +178,7 @@ function stepCells(s: TopStep, nameW: number, cols: [string, number][], cut: boo
     s.exit,
   ];
   const fixed = cols.map(([, w], i) => (i === 0 || i === 6 ? padEnd(cells[i]!, w) : padStart(cells[i]!, w)));
-  const name = sanitize(s.name);
-  return `${padEnd(s.index ? String(s.index) : "", 5)} ${padEnd(fit(name, cut ? nameW : Math.max(nameW, SNAPSHOT_CELL_COLUMNS)), nameW)} ${fixed.join(" ")}`;
+  return `${padEnd(s.index ? String(s.index) : "", 5)} ${padEnd(cut(sanitize(s.name), nameW), nameW)} ${fixed.join(" ")}`;
 }
 
 /** The lines of one screen. Pure: same snapshot and view, same lines. */
@@ -217,7 +221,7 @@ export function render(snap: Snapshot, view: View): Screen {
     if (r.other.length) rows.push(outsideRow(r));
     for (const s of rows) {
       const mark = view.interactive ? (isOpen(s) ? "▾" : s.live.length ? "▸" : " ") : " ";
-      const text = `${mark} ${stepCells(s, nameW, cols, cuts)}`;
+      const text = `${mark} ${stepCells(s, nameW, cols, cut)}`;
       const style = s.state === "failed" ? "31" : s.state === "running" && s.index ? "32" : undefined;
       body.push({ text: text.trimEnd(), key: s.key, style });
       if (isOpen(s)) {
