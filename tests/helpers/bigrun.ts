@@ -15,6 +15,7 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type ProcessRecord, StoreWriter, createRun, finishRun, openStore } from "../../src/store/index.ts";
+import { run } from "./harness.ts";
 import { sharedDir } from "./shared-dirs.ts";
 
 export type Shape = "pipeline" | "chain" | "long-argv";
@@ -162,18 +163,8 @@ export function cProgram(name: string): string {
  */
 export async function withPeakRss(cmd: string[], env: Record<string, string | undefined>) {
   const out = join(sharedDir(), `maxrss-${process.pid}-${++peakRuns}`);
-  const p = Bun.spawn([cProgram("maxrss"), out, ...cmd], {
-    env,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(p.stdout).text(),
-    new Response(p.stderr).text(),
-    p.exited,
-  ]);
-  return { code, stdout, stderr, peakBytes: Number(readFileSync(out, "utf8")) * 1024 };
+  const r = await run([out, ...cmd], { bin: cProgram("maxrss"), env });
+  return { ...r, peakBytes: Number(readFileSync(out, "utf8")) * 1024 };
 }
 let peakRuns = 0;
 

@@ -58,7 +58,13 @@ export interface Result {
 /** Run the compiled binary (or `bin`) and collect its output. */
 export async function run(
   args: string[],
-  opts: { env?: Record<string, string>; cwd?: string; bin?: string; argv0?: string; stdin?: string } = {},
+  opts: {
+    env?: Record<string, string | undefined>;
+    cwd?: string;
+    bin?: string;
+    argv0?: string;
+    stdin?: string;
+  } = {},
 ): Promise<Result> {
   const p = Bun.spawn([opts.bin ?? BIN, ...args], {
     env: opts.env ?? isolatedEnv(),

@@ -14,14 +14,9 @@ import { loadRules } from "../../src/rules/index.ts";
 import { ARGV_HEAD_CHARS, FORK } from "../../src/steps/_columns.ts";
 import { ColumnsBuilder, groupColumns, groupSteps } from "../../src/steps/index.ts";
 import { argvTextById, eachReportRow } from "../../src/store/scan.ts";
-import {
-  type ProcessRecord,
-  StoreWriter,
-  createRun,
-  listReportProcesses,
-  openStore,
-} from "../../src/store/index.ts";
+import { listReportProcesses, openStore } from "../../src/store/index.ts";
 import { BIN, cleanupTemp, isolatedEnv, tempDir } from "../helpers/harness.ts";
+import { syntheticRun } from "./_store-runs.ts";
 
 afterAll(cleanupTemp);
 
@@ -36,39 +31,7 @@ const lastChanged = (argv: string[]): string[] => {
 function store() {
   const dir = tempDir();
   const db = openStore(join(dir, "state", "tracer.db"));
-  createRun(db, {
-    id: "run-1",
-    name: "long",
-    pipeline: "p",
-    command: ["bash", "x.sh"],
-    cwd: "/w",
-    host: "h",
-    mode: "proc-poll",
-    recorderPid: process.pid,
-    startedAt: 1000,
-  });
-  const w = new StoreWriter(db, "run-1");
-  let n = 0;
-  const rec = (parent: ProcessRecord | undefined, argv: string[] | undefined, comm: string) => {
-    n++;
-    const p: ProcessRecord = {
-      pid: 100 + n,
-      startTicks: n,
-      parent,
-      comm,
-      argv,
-      cwd: "/w",
-      startedAt: 1000 + n,
-      endedAt: 1000 + n + 1,
-      exitCode: 0,
-      userUs: 10,
-      systemUs: 0,
-      peakRssKb: 100,
-    };
-    w.process(p);
-    return p;
-  };
-  return { dir, db, w, rec };
+  return { dir, db, ...syntheticRun(db, "long") };
 }
 
 test("lines that differ only past the head are told apart, forks found, steps named and shown from the whole line", () => {

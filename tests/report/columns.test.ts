@@ -10,14 +10,9 @@ import { join } from "node:path";
 import { loadReport } from "../../src/report/index.ts";
 import { loadRules } from "../../src/rules/index.ts";
 import { groupSteps } from "../../src/steps/index.ts";
-import {
-  type ProcessRecord,
-  StoreWriter,
-  createRun,
-  listReportProcesses,
-  openStore,
-} from "../../src/store/index.ts";
+import { listReportProcesses, openStore } from "../../src/store/index.ts";
 import { cleanupTemp, tempDir } from "../helpers/harness.ts";
+import { syntheticRun } from "./_store-runs.ts";
 
 afterAll(cleanupTemp);
 
@@ -40,42 +35,7 @@ const ARGVS: string[][] = [
 
 test("steps from the store's columns are the steps of the same processes as a list, whatever their argv", () => {
   const db = openStore(join(tempDir(), "tracer.db"));
-  createRun(db, {
-    id: "run-1",
-    name: "r",
-    pipeline: "p",
-    command: ["bash", "x.sh"],
-    cwd: "/w",
-    host: "h",
-    mode: "proc-poll",
-    recorderPid: process.pid,
-    startedAt: 1000,
-  });
-  const w = new StoreWriter(db, "run-1");
-  let n = 0;
-  const rec = (
-    parent: ProcessRecord | undefined,
-    argv: string[] | undefined,
-    comm: string,
-  ): ProcessRecord => {
-    n++;
-    const p: ProcessRecord = {
-      pid: 100 + n,
-      startTicks: n,
-      parent,
-      comm,
-      argv,
-      cwd: "/w",
-      startedAt: 1000 + n,
-      endedAt: 1000 + n + 1,
-      exitCode: n % 3,
-      userUs: 10,
-      systemUs: 0,
-      peakRssKb: 100,
-    };
-    w.process(p);
-    return p;
-  };
+  const { w, rec } = syntheticRun(db, "r", (n) => n % 3);
   const root = rec(undefined, ["bash", "x.sh"], "bash");
   for (const argv of ARGVS) {
     const p = rec(root, argv, "x");

@@ -7,51 +7,15 @@ import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { loadRules } from "../../src/rules/index.ts";
 import { groupSteps } from "../../src/steps/index.ts";
-import {
-  type ProcessRecord,
-  StoreWriter,
-  createRun,
-  listReportProcesses,
-  openStore,
-} from "../../src/store/index.ts";
+import { listReportProcesses, openStore } from "../../src/store/index.ts";
 import { cleanupTemp, tempDir } from "../helpers/harness.ts";
+import { syntheticRun } from "./_store-runs.ts";
 
 afterAll(cleanupTemp);
 
 test("equal consecutive command lines share one argv array; the steps are those of unshared arrays", () => {
   const db = openStore(join(tempDir(), "tracer.db"));
-  createRun(db, {
-    id: "run-1",
-    name: "r",
-    pipeline: "p",
-    command: ["bash", "x.sh"],
-    cwd: "/w",
-    host: "h",
-    mode: "proc-poll",
-    recorderPid: process.pid,
-    startedAt: 1000,
-  });
-  const w = new StoreWriter(db, "run-1");
-  let n = 0;
-  const rec = (parent: ProcessRecord | undefined, argv: string[], comm = argv[0]!): ProcessRecord => {
-    n++;
-    const p: ProcessRecord = {
-      pid: 100 + n,
-      startTicks: n,
-      parent,
-      comm,
-      argv,
-      cwd: "/w",
-      startedAt: 1000 + n,
-      endedAt: 1000 + n + 1,
-      exitCode: 0,
-      userUs: 10,
-      systemUs: 0,
-      peakRssKb: 100,
-    };
-    w.process(p);
-    return p;
-  };
+  const { w, rec } = syntheticRun(db);
   const root = rec(undefined, ["bash", "x.sh"]);
   rec(root, ["/bin/true"], "true");
   rec(root, ["/bin/true"], "true");
